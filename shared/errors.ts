@@ -1,0 +1,125 @@
+/**
+ * The one catalogue of nft-sync error codes.
+ *
+ * Every failure that crosses a boundary (a wire error frame, an HTTP error body, a CLI exit line,
+ * a status condition) carries one of these codes. Codes are stable: never rename or reuse one;
+ * add new ones. `docs/errors.md` lists every code and a unit test keeps the two in step.
+ *
+ * `retryable` tells the caller how to handle it: true means "try again later, it may pass by
+ * itself" (a server down, a timeout), false means "a person must act" (a bad ruleset, a bad flag).
+ */
+export interface ErrorSpec {
+  /** One-line summary of what went wrong, used when no detail message is given. */
+  readonly summary: string;
+  /** True when trying again later may succeed without anyone changing anything. */
+  readonly retryable: boolean;
+  /** HTTP status used by the API for this code. */
+  readonly status: number;
+}
+
+function spec(summary: string, retryable: boolean, status: number): ErrorSpec {
+  return { summary, retryable, status };
+}
+
+export const ERRORS = {
+  // command line and configuration
+  NFTSYNC_ERR_USAGE: spec('invalid command-line usage', false, 400),
+  NFTSYNC_ERR_CONFIG_INVALID: spec('invalid configuration', false, 400),
+  NFTSYNC_ERR_LISTEN_INSECURE: spec('refusing plain TCP on a non-loopback address', false, 400),
+
+  // framing and messages (the wire protocol)
+  NFTSYNC_ERR_FRAME_TOO_LARGE: spec('frame length exceeds the limit', false, 413),
+  NFTSYNC_ERR_FRAME_TRUNCATED: spec('connection closed in the middle of a frame', true, 400),
+  NFTSYNC_ERR_MSG_MALFORMED: spec('message is not a valid nft-sync message', false, 400),
+  NFTSYNC_ERR_MSG_INVALID: spec('message fields are invalid', false, 400),
+  NFTSYNC_ERR_MSG_UNEXPECTED: spec('message not allowed at this point of the exchange', false, 400),
+  NFTSYNC_ERR_PROTO_VERSION: spec('no protocol version in common', false, 400),
+  NFTSYNC_ERR_PROTO_TIMEOUT: spec('peer too slow: timed out', true, 408),
+
+  // connections
+  NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),
+  NFTSYNC_ERR_CONN_CLOSED: spec('connection closed', true, 503),
+  NFTSYNC_ERR_SERVER_BUSY: spec('server refuses more connections', true, 503),
+  NFTSYNC_ERR_SERVER_INTERNAL: spec('internal server error', true, 500),
+
+  // revisions and repository
+  NFTSYNC_ERR_REF_INVALID: spec('not a valid branch, tag or commit name', false, 400),
+  NFTSYNC_ERR_REF_NOT_FOUND: spec('no such branch, tag or commit', false, 404),
+  NFTSYNC_ERR_REF_AMBIGUOUS: spec('abbreviated commit id matches more than one commit', false, 400),
+  NFTSYNC_ERR_REPO_NOT_FOUND: spec('repository not found or not a git repository', false, 500),
+  NFTSYNC_ERR_REPO_EXISTS: spec('target already exists', false, 409),
+  NFTSYNC_ERR_REPO_CONFIG_INVALID: spec('nft-sync.yaml is invalid', false, 422),
+
+  // rulesets
+  NFTSYNC_ERR_RULESET_NAME_INVALID: spec('ruleset name is not a plain name', false, 400),
+  NFTSYNC_ERR_RULESET_NOT_FOUND: spec('no such ruleset at this revision', false, 404),
+  NFTSYNC_ERR_RULESET_JSON: spec('ruleset is not valid JSON', false, 422),
+  NFTSYNC_ERR_RULESET_SCHEMA: spec('ruleset does not match the ruleset schema', false, 422),
+
+  // agent: verification, nft, state
+  NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: spec('received bytes do not match the announced blob id', false, 502),
+  NFTSYNC_ERR_NFT_EXEC: spec('could not run nft', false, 500),
+  NFTSYNC_ERR_NFT_CHECK: spec('nft refused the ruleset in a dry run', false, 422),
+  NFTSYNC_ERR_NFT_APPLY: spec('nft refused the ruleset; nothing was changed', false, 422),
+  NFTSYNC_ERR_NFT_LIST: spec('nft could not list the ruleset', true, 500),
+  NFTSYNC_ERR_READBACK_MISMATCH: spec('ruleset read back from nft differs from the revision', false, 500),
+  NFTSYNC_ERR_STATE_CORRUPT: spec('agent state directory is unreadable or corrupt', false, 500),
+  NFTSYNC_ERR_TIMEOUT: spec('operation timed out', true, 504),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** True when `code` is one of the catalogue's codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, code);
+}
+
+/** The serialised form of an error: what goes into wire error frames and HTTP error bodies. */
+export interface ErrorJSON {
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  data?: Record<string, unknown>;
+}
+
+/**
+ * The one error class of nft-sync. `message` names the object and says how to fix it;
+ * `data` carries structured details (never credentials); `cause` keeps the underlying error.
+ */
+export class NftSyncError extends Error {
+  readonly code: ErrorCode;
+  readonly data: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: { data?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message ?? ERRORS[code].summary, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'NftSyncError';
+    this.code = code;
+    this.data = options.data;
+  }
+
+  /** Whether trying again later may succeed (from the catalogue). */
+  get retryable(): boolean {
+    return ERRORS[this.code].retryable;
+  }
+
+  toJSON(): ErrorJSON {
+    const out: ErrorJSON = { code: this.code, message: this.message, retryable: this.retryable };
+    if (this.data !== undefined) out.data = this.data;
+    return out;
+  }
+
+  /** Rebuild an error received from a peer; unknown codes become SERVER_INTERNAL. */
+  static fromJSON(json: { code?: unknown; message?: unknown; data?: unknown }): NftSyncError {
+    const code = isErrorCode(json.code) ? json.code : 'NFTSYNC_ERR_SERVER_INTERNAL';
+    const message = typeof json.message === 'string' ? json.message : undefined;
+    const data = json.data !== null && typeof json.data === 'object' ? (json.data as Record<string, unknown>) : undefined;
+    return new NftSyncError(code, message, { data });
+  }
+}
+
+/** Wrap anything thrown into an NftSyncError, keeping NftSyncErrors as they are. */
+export function toNftSyncError(err: unknown, fallback: ErrorCode = 'NFTSYNC_ERR_SERVER_INTERNAL'): NftSyncError {
+  if (err instanceof NftSyncError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new NftSyncError(fallback, message, { cause: err });
+}

@@ -1,0 +1,65 @@
+/**
+ * What a frame's payload holds.
+ *
+ * Grammar:   payload = header [ NUL body ]
+ *            header  = a UTF-8 JSON object with a "type" field (see messages.ts)
+ *            body    = raw bytes; only for types that carry one (`ruleset`), whose header's
+ *                      "size" must equal the body's length
+ *
+ * JSON text never contains a raw NUL byte (it must be escaped inside strings), so the first NUL
+ * ends the header unambiguously. Ruleset bytes travel unchanged so the agent can recompute their
+ * git blob id; no base64, no re-encoding.
+ *
+ * Example: {"type":"ruleset","id":1,...,"size":2} 00 7b 7d
+ */
+import { NftSyncError } from './errors.js';
+import { encodeFrame } from './frame-decoder.js';
+import { MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
+
+export interface DecodedMessage<T extends Message = Message> {
+  message: T;
+  /** The body, for messages that carry one. */
+  body?: Buffer;
+}
+
+/** Encode a message (and its body, for types that carry one) as one complete frame. */
+export function encodeMessage(message: Message, body?: Uint8Array): Buffer {
+  const header = Buffer.from(JSON.stringify(message), 'utf8');
+  if (body === undefined) return encodeFrame(header);
+  const payload = Buffer.allocUnsafe(header.length + 1 + body.length);
+  header.copy(payload, 0);
+  payload[header.length] = 0;
+  payload.set(body, header.length + 1);
+  return encodeFrame(payload);
+}
+
+/**
+ * Decode one frame's payload into a validated message of one of the `allowed` types.
+ * Throws NFTSYNC_ERR_MSG_MALFORMED for an empty payload, a header that is not JSON, or a body
+ * where none belongs (or none where one must be); NFTSYNC_ERR_MSG_INVALID for bad fields or a
+ * size that does not match the body.
+ */
+export function decodeMessage<T extends Message>(payload: Buffer, allowed: ReadonlySet<string>): DecodedMessage<T> {
+  if (payload.length === 0) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'empty frame');
+  const nul = payload.indexOf(0);
+  const headerBytes = nul === -1 ? payload : payload.subarray(0, nul);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(headerBytes.toString('utf8'));
+  } catch {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'message header is not valid JSON');
+  }
+  const message = validateMessage<T>(parsed, allowed);
+  const wantsBody = MESSAGE_TYPES_WITH_BODY.has(message.type);
+  if (!wantsBody) {
+    if (nul !== -1) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `${message.type} message carries an unexpected body`);
+    return { message };
+  }
+  if (nul === -1) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `${message.type} message has no body`);
+  const body = payload.subarray(nul + 1);
+  const size = (message as { size?: number }).size;
+  if (size !== body.length) {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `${message.type} message announces ${size} bytes but carries ${body.length}`);
+  }
+  return { message, body };
+}

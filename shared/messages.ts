@@ -1,0 +1,293 @@
+/**
+ * The messages of the nft-sync wire protocol, version 1: one JSON Schema per message, the
+ * TypeScript types that go with them, and the validator every side uses. docs/protocol.md
+ * describes the exchange with an example of each.
+ *
+ * Agent to server: hello, fetch, subscribe, report, ping.
+ * Server to agent: welcome, ruleset (with a body: the ruleset's bytes), unchanged, subscribed,
+ * moved, ack, pong, error.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { NftSyncError, type ErrorCode } from './errors.js';
+import { AGENT_NAME_PATTERN, OBJECT_ID_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from './names.js';
+
+/** Protocol versions this build speaks, oldest first. */
+export const PROTOCOL_VERSIONS = [1] as const;
+/** Limit on any frame before the handshake is done. */
+export const PRE_HANDSHAKE_MAX_FRAME = 64 * 1024;
+/** Default limit on frames after the handshake (a 1,000,000-element set is about 40 MB). */
+export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
+
+export interface Revision {
+  /** Resolved commit id. */
+  commit: string;
+  /** Git blob id of `rulesets/NAME.json` at that commit. */
+  blob: string;
+}
+
+export interface HelloMessage {
+  type: 'hello';
+  /** Versions the agent speaks; the server picks the highest it shares. */
+  versions: number[];
+  /** The agent's name (its identity for status and for nft-sync.yaml). */
+  agent?: string;
+  software?: string;
+}
+export interface FetchMessage {
+  type: 'fetch';
+  id: number;
+  ref: string;
+  /** Ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml. */
+  ruleset?: string;
+  /** What the agent has applied; when it equals the answer the server says `unchanged`. */
+  have?: Revision;
+}
+export interface SubscribeMessage {
+  type: 'subscribe';
+  id: number;
+  ref: string;
+}
+export interface Condition {
+  /** PascalCase condition type, e.g. Ready. */
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  /** Stable PascalCase reason: Applied, VerifyFailed, ApplyFailed, Unreachable, ... */
+  reason: string;
+  message?: string;
+}
+export interface AgentStatus {
+  agent: string;
+  ref: string;
+  ruleset?: string;
+  /** The revision in force on the host. */
+  commit?: string;
+  blob?: string;
+  /** The last revision the agent tried (equals `commit` when that succeeded). */
+  attemptedCommit?: string;
+  state: 'Applied' | 'Applying' | 'Failed' | 'Degraded' | 'Unknown';
+  conditions: Condition[];
+  appliedAt?: string;
+}
+export interface ReportMessage {
+  type: 'report';
+  id: number;
+  status: AgentStatus;
+}
+export interface PingMessage {
+  type: 'ping';
+  id: number;
+}
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  version: number;
+  server: string;
+  /** Largest frame the server accepts from now on. */
+  maxFrame: number;
+  /** Interval in milliseconds at which the agent should ping when the link is idle. */
+  heartbeat: number;
+}
+export interface RulesetMessage {
+  type: 'ruleset';
+  id: number;
+  ref: string;
+  ruleset: string;
+  commit: string;
+  blob: string;
+  /** Bytes in the body that follows the header. */
+  size: number;
+}
+export interface UnchangedMessage {
+  type: 'unchanged';
+  id: number;
+  ref: string;
+  ruleset: string;
+  commit: string;
+  blob: string;
+}
+export interface SubscribedMessage {
+  type: 'subscribed';
+  id: number;
+  ref: string;
+  commit: string;
+}
+export interface MovedMessage {
+  type: 'moved';
+  ref: string;
+  commit: string;
+}
+export interface AckMessage {
+  type: 'ack';
+  id: number;
+}
+export interface PongMessage {
+  type: 'pong';
+  id: number;
+}
+export interface ErrorMessage {
+  type: 'error';
+  /** The request this answers; absent for connection-level errors. */
+  id?: number;
+  code: ErrorCode;
+  message: string;
+  retryable: boolean;
+  /** True when the server closes the connection after this frame. */
+  fatal: boolean;
+}
+
+export type ClientMessage = HelloMessage | FetchMessage | SubscribeMessage | ReportMessage | PingMessage;
+export type ServerMessage =
+  | WelcomeMessage
+  | RulesetMessage
+  | UnchangedMessage
+  | SubscribedMessage
+  | MovedMessage
+  | AckMessage
+  | PongMessage
+  | ErrorMessage;
+export type Message = ClientMessage | ServerMessage;
+
+const id = { type: 'integer', minimum: 0, maximum: 2 ** 32 - 1 } as const;
+const oid = { type: 'string', pattern: OBJECT_ID_PATTERN } as const;
+const ref = { type: 'string', minLength: 1, maxLength: REF_MAX_LENGTH } as const;
+const rulesetName = { type: 'string', pattern: RULESET_NAME_PATTERN } as const;
+const agentName = { type: 'string', pattern: AGENT_NAME_PATTERN } as const;
+const text = (max: number) => ({ type: 'string', maxLength: max }) as const;
+
+function message(type: string, properties: Record<string, unknown>, required: string[]): Record<string, unknown> {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['type', ...required],
+    properties: { type: { const: type }, ...properties },
+  };
+}
+
+const condition = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'status', 'reason'],
+  properties: {
+    type: { type: 'string', pattern: '^[A-Z][A-Za-z]{0,63}$' },
+    status: { enum: ['True', 'False', 'Unknown'] },
+    reason: { type: 'string', pattern: '^[A-Z][A-Za-z]{0,63}$' },
+    message: text(4096),
+  },
+};
+
+/** JSON Schemas of every message, by type. */
+export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> = {
+  hello: message(
+    'hello',
+    {
+      versions: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'integer', minimum: 1, maximum: 65535 } },
+      agent: agentName,
+      software: text(128),
+    },
+    ['versions'],
+  ),
+  fetch: message(
+    'fetch',
+    {
+      id,
+      ref,
+      ruleset: rulesetName,
+      have: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['commit', 'blob'],
+        properties: { commit: oid, blob: oid },
+      },
+    },
+    ['id', 'ref'],
+  ),
+  subscribe: message('subscribe', { id, ref }, ['id', 'ref']),
+  report: message(
+    'report',
+    {
+      id,
+      status: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['agent', 'ref', 'state', 'conditions'],
+        properties: {
+          agent: agentName,
+          ref,
+          ruleset: rulesetName,
+          commit: oid,
+          blob: oid,
+          attemptedCommit: oid,
+          state: { enum: ['Applied', 'Applying', 'Failed', 'Degraded', 'Unknown'] },
+          conditions: { type: 'array', maxItems: 32, items: condition },
+          appliedAt: text(64),
+        },
+      },
+    },
+    ['id', 'status'],
+  ),
+  ping: message('ping', { id }, ['id']),
+  welcome: message(
+    'welcome',
+    { version: { type: 'integer', minimum: 1 }, server: text(128), maxFrame: { type: 'integer', minimum: 1 }, heartbeat: { type: 'integer', minimum: 0 } },
+    ['version', 'server', 'maxFrame', 'heartbeat'],
+  ),
+  ruleset: message(
+    'ruleset',
+    { id, ref, ruleset: rulesetName, commit: oid, blob: oid, size: { type: 'integer', minimum: 0 } },
+    ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
+  ),
+  unchanged: message('unchanged', { id, ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
+  subscribed: message('subscribed', { id, ref, commit: oid }, ['id', 'ref', 'commit']),
+  moved: message('moved', { ref, commit: oid }, ['ref', 'commit']),
+  ack: message('ack', { id }, ['id']),
+  pong: message('pong', { id }, ['id']),
+  error: message(
+    'error',
+    {
+      id,
+      code: { type: 'string', pattern: '^NFTSYNC_ERR_[A-Z_]+$' },
+      message: text(8192),
+      retryable: { type: 'boolean' },
+      fatal: { type: 'boolean' },
+    },
+    ['code', 'message', 'retryable', 'fatal'],
+  ),
+};
+
+/** Message types an agent may send, and those a server may send. */
+export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['hello', 'fetch', 'subscribe', 'report', 'ping']);
+export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
+  'welcome', 'ruleset', 'unchanged', 'subscribed', 'moved', 'ack', 'pong', 'error',
+]);
+/** Message types that carry a body after their header. */
+export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
+
+const ajv = new Ajv({ allErrors: false, strict: true });
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(MESSAGE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
+
+/**
+ * Check that `value` is a well-formed message of one of `allowed` types. Returns it typed;
+ * throws NFTSYNC_ERR_MSG_MALFORMED when it is not an object with a known `type`, and
+ * NFTSYNC_ERR_MSG_INVALID (naming the field) when a field is missing, extra or out of range.
+ */
+export function validateMessage<T extends Message>(value: unknown, allowed: ReadonlySet<string>): T {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'message header is not a JSON object');
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !allowed.has(type)) {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `unknown or unexpected message type ${JSON.stringify(type)?.slice(0, 40)}`, {
+      data: { type: typeof type === 'string' ? type.slice(0, 40) : String(type) },
+    });
+  }
+  const validate = validators.get(type)!;
+  if (!validate(value)) {
+    const e = validate.errors?.[0];
+    const where = e ? `${e.instancePath || '(message)'} ${e.message ?? ''}`.trim() : 'invalid';
+    const extra = e?.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : '';
+    throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `${type} message: ${where}${extra}`, { data: { type } });
+  }
+  return value as T;
+}
