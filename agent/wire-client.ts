@@ -1,0 +1,256 @@
+/**
+ * The agent's side of the wire protocol: connect, hello/welcome, then requests matched to their
+ * answers by id. Heartbeats detect a dead link: when the link is idle the client pings every
+ * heartbeat interval and gives up on the connection when a ping goes unanswered for another one.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { NftSyncError, toNftSyncError } from '../shared/errors.js';
+import { encodeMessage } from '../shared/message-codec.js';
+import { MessageReader } from '../shared/message-reader.js';
+import {
+  DEFAULT_MAX_FRAME,
+  PROTOCOL_VERSIONS,
+  PRE_HANDSHAKE_MAX_FRAME,
+  SERVER_MESSAGE_TYPES,
+  type AgentStatus,
+  type ClientMessage,
+  type Revision,
+  type ServerMessage,
+  type WelcomeMessage,
+} from '../shared/messages.js';
+
+export interface WireClientOptions {
+  host: string;
+  port: number;
+  /** The agent's name, sent in hello. */
+  agent?: string;
+  /** TLS connection options; plain TCP without them. */
+  tls?: tls.ConnectionOptions;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Largest frame accepted from the server. */
+  maxFrame?: number;
+  software?: string;
+}
+
+export type FetchResult =
+  | { kind: 'ruleset'; ref: string; ruleset: string; commit: string; blob: string; bytes: Buffer }
+  | { kind: 'unchanged'; ref: string; ruleset: string; commit: string; blob: string };
+
+interface Pending {
+  resolve(msg: ServerMessage, body?: Buffer): void;
+  reject(err: NftSyncError): void;
+  timer: NodeJS.Timeout;
+}
+
+export interface WireClientEvents {
+  moved: [ref: string, commit: string];
+  close: [err: NftSyncError | undefined];
+}
+
+export class WireClient extends EventEmitter<WireClientEvents> {
+  readonly welcome: WelcomeMessage;
+  readonly #socket: net.Socket;
+  readonly #reader: MessageReader<ServerMessage>;
+  readonly #pending = new Map<number, Pending>();
+  readonly #requestTimeoutMs: number;
+  #nextId = 1;
+  #closed = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastFrame = Date.now();
+  #lastSent = Date.now();
+
+  private constructor(socket: net.Socket, reader: MessageReader<ServerMessage>, welcome: WelcomeMessage, opts: WireClientOptions) {
+    super();
+    this.#socket = socket;
+    this.#reader = reader;
+    this.welcome = welcome;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('close', () => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'server closed the connection')));
+    socket.on('error', (err) => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', `connection error: ${err.message}`, { cause: err })));
+    if (welcome.heartbeat > 0) this.#startHeartbeat(welcome.heartbeat);
+  }
+
+  /**
+   * Connect and complete the handshake. Resolves once the server's welcome arrived: only then is
+   * the link known to work (under TLS 1.3 a refused client may see its handshake complete).
+   * Errors: NFTSYNC_ERR_CONN_FAILED (refused, unreachable, timed out), or the server's error.
+   */
+  static connect(opts: WireClientOptions): Promise<WireClient> {
+    const timeoutMs = opts.connectTimeoutMs ?? 5000;
+    const where = `${opts.host}:${opts.port}`;
+    return new Promise((resolve, reject) => {
+      const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
+      const socket = opts.tls
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port })
+        : net.connect({ host: opts.host, port: opts.port });
+      let settled = false;
+      const fail = (err: NftSyncError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      const timer = setTimeout(() => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
+      socket.setNoDelay(true);
+      socket.on('error', (err) => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${where}: ${err.message}`, { cause: err })));
+      socket.on('close', () => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `${where} closed the connection during the handshake`)));
+      socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
+        const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
+        if (opts.agent) hello.agent = opts.agent;
+        socket.write(encodeMessage(hello));
+      });
+      const onData = (chunk: Buffer) => {
+        let messages;
+        try {
+          messages = reader.push(chunk);
+        } catch (err) {
+          fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
+          return;
+        }
+        const first = messages[0];
+        if (!first) return;
+        if (first.message.type === 'error') {
+          fail(NftSyncError.fromJSON(first.message));
+          return;
+        }
+        if (first.message.type !== 'welcome') {
+          fail(new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `expected welcome, got ${first.message.type}`));
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.removeAllListeners('error');
+        socket.removeAllListeners('close');
+        reader.setMaxFrame(opts.maxFrame ?? DEFAULT_MAX_FRAME);
+        const client = new WireClient(socket, reader, first.message, opts);
+        resolve(client);
+        // Frames that arrived in the same chunk as the welcome.
+        for (const m of messages.slice(1)) client.#dispatch(m.message, m.body);
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  /** Ask for the ruleset at `ref`. Errors: the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...). */
+  async fetch(req: { ref: string; ruleset?: string; have?: Revision }): Promise<FetchResult> {
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...req });
+    if (message.type === 'ruleset' && body) {
+      return { kind: 'ruleset', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob, bytes: body };
+    }
+    if (message.type === 'unchanged') {
+      return { kind: 'unchanged', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob };
+    }
+    throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+  }
+
+  /** Follow `ref`: 'moved' events come when it moves. Resolves with its current commit. */
+  async subscribe(ref: string): Promise<string> {
+    const { message } = await this.#request({ type: 'subscribe', id: 0, ref });
+    if (message.type !== 'subscribed') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `subscribe answered with ${message.type}`);
+    return message.commit;
+  }
+
+  /** Send a status report; resolves when the server acknowledged it. */
+  async report(status: AgentStatus): Promise<void> {
+    await this.#request({ type: 'report', id: 0, status });
+  }
+
+  /** Round trip to the server; resolves with the time it took in ms. */
+  async ping(): Promise<number> {
+    const t0 = performance.now();
+    await this.#request({ type: 'ping', id: 0 });
+    return performance.now() - t0;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Close the connection; pending requests fail with NFTSYNC_ERR_CONN_CLOSED. */
+  close(): void {
+    this.#shutdown(undefined);
+    this.#socket.end();
+    this.#socket.destroySoon();
+  }
+
+  #request(msg: Exclude<ClientMessage, { type: 'hello' }>): Promise<{ message: ServerMessage; body?: Buffer }> {
+    if (this.#closed) return Promise.reject(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection is closed'));
+    const id = this.#nextId++;
+    if (this.#nextId > 0xffff_fff0) this.#nextId = 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new NftSyncError('NFTSYNC_ERR_TIMEOUT', `${msg.type} got no answer within ${this.#requestTimeoutMs} ms`));
+      }, this.#requestTimeoutMs);
+      this.#pending.set(id, { resolve: (message, body) => resolve({ message, body }), reject, timer });
+      this.#lastSent = Date.now();
+      this.#socket.write(encodeMessage({ ...msg, id }));
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#lastFrame = Date.now();
+    let messages;
+    try {
+      messages = this.#reader.push(chunk);
+    } catch (err) {
+      this.#shutdown(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
+      this.#socket.destroy();
+      return;
+    }
+    for (const m of messages) this.#dispatch(m.message, m.body);
+  }
+
+  #dispatch(msg: ServerMessage, body?: Buffer): void {
+    if (msg.type === 'moved') {
+      this.emit('moved', msg.ref, msg.commit);
+      return;
+    }
+    const id = 'id' in msg ? msg.id : undefined;
+    const pending = id === undefined ? undefined : this.#pending.get(id);
+    if (msg.type === 'error' && (msg.fatal || !pending)) {
+      this.#shutdown(NftSyncError.fromJSON(msg));
+      this.#socket.destroy();
+      return;
+    }
+    if (!pending || id === undefined) return;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (msg.type === 'error') pending.reject(NftSyncError.fromJSON(msg));
+    else pending.resolve(msg, body);
+  }
+
+  #startHeartbeat(intervalMs: number): void {
+    this.#heartbeat = setInterval(() => {
+      const now = Date.now();
+      const idle = now - this.#lastFrame;
+      if (idle > intervalMs * 3) {
+        this.#shutdown(new NftSyncError('NFTSYNC_ERR_TIMEOUT', `no frame from the server for ${idle} ms`));
+        this.#socket.destroy();
+        return;
+      }
+      // Ping when either direction has been quiet, so the server's idle timer never fires on a
+      // healthy link and a dead one is noticed within three intervals.
+      if (idle >= intervalMs || now - this.#lastSent >= intervalMs) this.ping().catch(() => {});
+    }, intervalMs);
+    this.#heartbeat.unref();
+  }
+
+  #shutdown(err: NftSyncError | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    for (const p of this.#pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(err ?? new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection closed'));
+    }
+    this.#pending.clear();
+    this.emit('close', err);
+  }
+}

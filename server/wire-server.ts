@@ -1,0 +1,113 @@
+/**
+ * The nft-sync wire protocol server: accepts TCP (or TLS) connections, caps them per remote
+ * address, gives each a WireSession, and fans ref movements out to subscribers.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { NftSyncError } from '../shared/errors.js';
+import { encodeMessage } from '../shared/message-codec.js';
+import { DEFAULT_MAX_FRAME } from '../shared/messages.js';
+import { AgentRegistry } from './agent-registry.js';
+import { SubscriptionHub } from './subscription-hub.js';
+import { WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+
+export interface WireServerOptions {
+  source: RulesetSource;
+  logger: Logger;
+  registry?: AgentRegistry;
+  limits?: Partial<SessionLimits>;
+  /** Most simultaneous connections from one remote address. */
+  maxConnectionsPerAddress?: number;
+  /** Most simultaneous connections in all. */
+  maxConnections?: number;
+  /** TLS options (key, cert, ca, requestCert...); plain TCP without them. */
+  tls?: tls.TlsOptions;
+  serverName?: string;
+}
+
+/** Defaults, in one place. */
+export const WIRE_SERVER_DEFAULTS = {
+  limits: { maxFrame: DEFAULT_MAX_FRAME, handshakeTimeoutMs: 5000, heartbeatMs: 15000, maxQueued: 16 } satisfies SessionLimits,
+  maxConnectionsPerAddress: 1024,
+  maxConnections: 10000,
+};
+
+export class WireServer {
+  readonly registry: AgentRegistry;
+  readonly hub: SubscriptionHub;
+  readonly #server: net.Server;
+  readonly #sessions = new Set<WireSession>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #opts: WireServerOptions;
+  readonly #limits: SessionLimits;
+
+  constructor(opts: WireServerOptions) {
+    this.#opts = opts;
+    this.#limits = { ...WIRE_SERVER_DEFAULTS.limits, ...opts.limits };
+    this.registry = opts.registry ?? new AgentRegistry();
+    this.hub = new SubscriptionHub((ref) => opts.source.resolveRef(ref));
+    const onConnection = (socket: net.Socket) => this.#accept(socket);
+    this.#server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer(onConnection);
+    this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));
+  }
+
+  /** Start listening; resolves with the bound address (port 0 picks a free port). */
+  listen(host: string, port: number): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port }, () => {
+        this.#server.off('error', onError);
+        resolve(this.#server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Tell subscribers about refs that moved; call when the repository's refs change. */
+  refsChanged(): Promise<void> {
+    return this.hub.refresh();
+  }
+
+  /** Number of open connections. */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Stop accepting, close every connection, resolve when the listener is closed. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sessions) s.destroy();
+    await closed;
+  }
+
+  #accept(socket: net.Socket): void {
+    const addr = socket.remoteAddress ?? '?';
+    const count = this.#perAddress.get(addr) ?? 0;
+    const perAddress = this.#opts.maxConnectionsPerAddress ?? WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress;
+    const total = this.#opts.maxConnections ?? WIRE_SERVER_DEFAULTS.maxConnections;
+    if (count >= perAddress || this.#sessions.size >= total) {
+      const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', `too many connections from ${addr}`);
+      socket.on('error', () => {});
+      socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.#perAddress.set(addr, count + 1);
+    const session = new WireSession(socket, {
+      source: this.#opts.source,
+      hub: this.hub,
+      registry: this.registry,
+      logger: this.#opts.logger,
+      limits: this.#limits,
+      serverName: this.#opts.serverName ?? 'nft-sync',
+    });
+    this.#sessions.add(session);
+    socket.on('close', () => {
+      this.#sessions.delete(session);
+      const n = (this.#perAddress.get(addr) ?? 1) - 1;
+      if (n <= 0) this.#perAddress.delete(addr);
+      else this.#perAddress.set(addr, n);
+    });
+  }
+}

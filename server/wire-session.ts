@@ -1,0 +1,241 @@
+/**
+ * One agent's connection to the server: the version handshake, then requests answered in the
+ * order they came. Any framing or message error (malformed, oversized, out of order, too slow)
+ * gets an error frame with its code and closes this connection only; request-level errors (an
+ * unknown ref, a missing ruleset) get an error frame with the request's id and the connection
+ * stays open.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { NftSyncError, toNftSyncError } from '../shared/errors.js';
+import { encodeMessage } from '../shared/message-codec.js';
+import { MessageReader } from '../shared/message-reader.js';
+import {
+  CLIENT_MESSAGE_TYPES,
+  PROTOCOL_VERSIONS,
+  PRE_HANDSHAKE_MAX_FRAME,
+  type ClientMessage,
+  type FetchMessage,
+  type HelloMessage,
+  type ServerMessage,
+} from '../shared/messages.js';
+import type { AgentRegistry } from './agent-registry.js';
+import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
+
+/** What a session needs from the repository. */
+export interface RulesetSource {
+  resolveRef(ref: string): Promise<string>;
+  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
+  rulesetForAgent(commit: string, agent: string): Promise<string>;
+}
+
+export interface SessionLimits {
+  /** Largest frame accepted after the handshake. */
+  maxFrame: number;
+  /** Time allowed from connect to a valid hello. */
+  handshakeTimeoutMs: number;
+  /** Interval at which agents are asked to ping; a link silent for three of them is closed. */
+  heartbeatMs: number;
+  /** Requests queued per connection before the server stops reading from it. */
+  maxQueued: number;
+}
+
+export interface SessionContext {
+  source: RulesetSource;
+  hub: SubscriptionHub;
+  registry: AgentRegistry;
+  logger: Logger;
+  limits: SessionLimits;
+  serverName: string;
+}
+
+export class WireSession implements MoveListener {
+  readonly #socket: Socket;
+  readonly #ctx: SessionContext;
+  readonly #reader = new MessageReader<ClientMessage>(CLIENT_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
+  readonly #address: string;
+  #log: Logger;
+  #agent: string | undefined;
+  #ready = false;
+  #closing = false;
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+
+  constructor(socket: Socket, ctx: SessionContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.#log = ctx.logger.child({ connection: this.#address });
+    socket.setNoDelay(true);
+    socket.setTimeout(ctx.limits.handshakeTimeoutMs);
+    socket.on('timeout', () =>
+      this.#fail(new NftSyncError('NFTSYNC_ERR_PROTO_TIMEOUT', this.#ready ? 'no frame for three heartbeat intervals' : 'no hello within the handshake timeout')),
+    );
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      try {
+        this.#reader.end();
+      } catch (err) {
+        this.#log.warn({ err: toNftSyncError(err).toJSON() }, 'connection ended mid-frame');
+      }
+      socket.end();
+    });
+    socket.on('error', (err) => this.#log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.#cleanup());
+  }
+
+  /** The agent name given in hello, once the handshake is done. */
+  get agent(): string | undefined {
+    return this.#agent;
+  }
+
+  /** Close the connection now (server shutdown). */
+  destroy(): void {
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+
+  /** SubscriptionHub callback: a subscribed ref moved. */
+  moved(ref: string, commit: string): void {
+    this.#send({ type: 'moved', ref, commit });
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    let messages;
+    try {
+      messages = this.#reader.push(chunk);
+    } catch (err) {
+      this.#fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
+      return;
+    }
+    if (this.#agent) this.#ctx.registry.seen(this.#agent);
+    for (const { message } of messages) {
+      if (this.#closing) return;
+      if (!this.#ready) {
+        if (message.type !== 'hello') {
+          this.#fail(new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `expected hello first, got ${message.type}`));
+          return;
+        }
+        this.#hello(message);
+        continue;
+      }
+      if (message.type === 'hello') {
+        this.#fail(new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'hello sent twice'));
+        return;
+      }
+      this.#enqueue(message);
+    }
+  }
+
+  #hello(msg: HelloMessage): void {
+    const common = PROTOCOL_VERSIONS.filter((v) => msg.versions.includes(v));
+    const version = common.at(-1);
+    if (version === undefined) {
+      this.#fail(
+        new NftSyncError('NFTSYNC_ERR_PROTO_VERSION', `server speaks protocol versions ${PROTOCOL_VERSIONS.join(', ')}; agent offered ${msg.versions.join(', ')}`),
+      );
+      return;
+    }
+    this.#ready = true;
+    this.#agent = msg.agent;
+    if (msg.agent) {
+      this.#log = this.#log.child({ agent: msg.agent });
+      this.#ctx.registry.connected(msg.agent, this.#socket.remoteAddress ?? '?');
+    }
+    const { maxFrame, heartbeatMs } = this.#ctx.limits;
+    this.#reader.setMaxFrame(maxFrame);
+    this.#socket.setTimeout(heartbeatMs > 0 ? heartbeatMs * 3 : 0);
+    this.#send({ type: 'welcome', version, server: this.#ctx.serverName, maxFrame, heartbeat: heartbeatMs });
+    this.#log.debug({ version, software: msg.software }, 'handshake done');
+  }
+
+  #enqueue(msg: Exclude<ClientMessage, HelloMessage>): void {
+    this.#queued += 1;
+    if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
+    this.#queue = this.#queue
+      .then(() => this.#handle(msg))
+      .catch((err) => {
+        const e = toNftSyncError(err);
+        if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
+        this.#send({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
+      })
+      .finally(() => {
+        this.#queued -= 1;
+        if (this.#queued < this.#ctx.limits.maxQueued && !this.#closing) this.#socket.resume();
+      });
+  }
+
+  async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
+    switch (msg.type) {
+      case 'ping':
+        this.#send({ type: 'pong', id: msg.id });
+        return;
+      case 'fetch':
+        await this.#fetch(msg);
+        return;
+      case 'subscribe': {
+        const commit = await this.#ctx.source.resolveRef(msg.ref);
+        this.#ctx.hub.add(msg.ref, commit, this);
+        this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, commit });
+        return;
+      }
+      case 'report':
+        if (this.#agent !== undefined && msg.status.agent !== this.#agent) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `report for agent ${msg.status.agent} on the connection of ${this.#agent}`);
+        }
+        this.#ctx.registry.report(msg.status, this.#socket.remoteAddress ?? '?');
+        this.#send({ type: 'ack', id: msg.id });
+        return;
+    }
+  }
+
+  async #fetch(msg: FetchMessage): Promise<void> {
+    const { source } = this.#ctx;
+    const commit = await source.resolveRef(msg.ref);
+    const ruleset = msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default');
+    const { blob, bytes } = await source.readRuleset(commit, ruleset);
+    if (msg.have && msg.have.blob === blob) {
+      this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit, blob });
+      return;
+    }
+    await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ruleset, commit, blob, size: bytes.length }, bytes);
+  }
+
+  #send(msg: ServerMessage, body?: Uint8Array): boolean {
+    if (this.#closing || this.#socket.destroyed) return true;
+    return this.#socket.write(encodeMessage(msg, body));
+  }
+
+  /** Send and wait until the socket can take more, so one slow reader cannot pile up buffers. */
+  async #sendAndDrain(msg: ServerMessage, body?: Uint8Array): Promise<void> {
+    if (this.#send(msg, body)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+    });
+  }
+
+  /** Send a fatal error frame and close this connection (only this one). */
+  #fail(err: NftSyncError): void {
+    if (this.#closing) return;
+    this.#log.warn({ err: err.toJSON() }, 'closing connection after protocol error');
+    this.#send({ type: 'error', code: err.code, message: err.message, retryable: err.retryable, fatal: true });
+    this.#closing = true;
+    this.#socket.pause();
+    this.#socket.end();
+    // A peer that never reads would keep the socket half-open; do not wait for it.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #cleanup(): void {
+    this.#closing = true;
+    this.#ctx.hub.remove(this);
+    if (this.#agent) this.#ctx.registry.disconnected(this.#agent);
+  }
+}

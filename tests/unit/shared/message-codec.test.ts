@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { encodeFrame, FrameDecoder } from '../../../shared/frame-decoder.js';
+import { decodeMessage, encodeMessage } from '../../../shared/message-codec.js';
+import { CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
+
+const C = '0123456789abcdef0123456789abcdef01234567';
+const B = 'fedcba9876543210fedcba9876543210fedcba98';
+
+function roundTrip(msg: Message, allowed: ReadonlySet<string>, body?: Buffer) {
+  const [payload] = new FrameDecoder(1 << 20).push(encodeMessage(msg, body));
+  return decodeMessage(payload!, allowed);
+}
+
+describe('message codec', () => {
+  const valid: Array<[string, Message, ReadonlySet<string>]> = [
+    ['hello', { type: 'hello', versions: [1], agent: 'web-1.example', software: 'nft-sync/0.1' }, CLIENT_MESSAGE_TYPES],
+    ['fetch', { type: 'fetch', id: 1, ref: 'main', ruleset: 'default', have: { commit: C, blob: B } }, CLIENT_MESSAGE_TYPES],
+    ['subscribe', { type: 'subscribe', id: 2, ref: 'refs/tags/v1.0.0' }, CLIENT_MESSAGE_TYPES],
+    ['ping', { type: 'ping', id: 3 }, CLIENT_MESSAGE_TYPES],
+    ['report', { type: 'report', id: 4, status: { agent: 'a', ref: 'main', commit: C, blob: B, state: 'Applied', conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }] } }, CLIENT_MESSAGE_TYPES],
+    ['welcome', { type: 'welcome', version: 1, server: 'nft-sync', maxFrame: 1000, heartbeat: 15000 }, SERVER_MESSAGE_TYPES],
+    ['unchanged', { type: 'unchanged', id: 1, ref: 'main', ruleset: 'default', commit: C, blob: B }, SERVER_MESSAGE_TYPES],
+    ['moved', { type: 'moved', ref: 'main', commit: C }, SERVER_MESSAGE_TYPES],
+    ['error', { type: 'error', id: 1, code: 'NFTSYNC_ERR_REF_NOT_FOUND', message: 'no such ref', retryable: false, fatal: false }, SERVER_MESSAGE_TYPES],
+  ];
+  for (const [name, msg, allowed] of valid) {
+    it(`round-trips ${name}`, () => assert.deepEqual(roundTrip(msg, allowed).message, msg));
+  }
+
+  it('round-trips a ruleset with its body byte for byte', () => {
+    const body = Buffer.from([0x7b, 0x00, 0xff, 0x7d]);
+    const out = roundTrip({ type: 'ruleset', id: 9, ref: 'main', ruleset: 'default', commit: C, blob: B, size: 4 }, SERVER_MESSAGE_TYPES, body);
+    assert.deepEqual(out.body, body);
+  });
+
+  const invalid: Array<[string, Buffer, string]> = [
+    ['an empty payload', Buffer.alloc(0), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['text that is not JSON', Buffer.from('GET / HTTP/1.1'), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a JSON array', Buffer.from('[1]'), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['an unknown type', Buffer.from('{"type":"rm -rf"}'), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a server message sent by a client', Buffer.from('{"type":"welcome","version":1,"server":"x","maxFrame":1,"heartbeat":1}'), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a missing field', Buffer.from('{"type":"fetch","id":1}'), 'NFTSYNC_ERR_MSG_INVALID'],
+    ['an extra field', Buffer.from('{"type":"ping","id":1,"x":1}'), 'NFTSYNC_ERR_MSG_INVALID'],
+    ['a negative id', Buffer.from('{"type":"ping","id":-1}'), 'NFTSYNC_ERR_MSG_INVALID'],
+    ['a hostile ruleset name', Buffer.from('{"type":"fetch","id":1,"ref":"main","ruleset":"../../etc/passwd"}'), 'NFTSYNC_ERR_MSG_INVALID'],
+    ['a bad object id', Buffer.from('{"type":"fetch","id":1,"ref":"main","have":{"commit":"zz","blob":"zz"}}'), 'NFTSYNC_ERR_MSG_INVALID'],
+    ['a body where none belongs', Buffer.from('{"type":"ping","id":1}\0body'), 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['an agent name with a slash', Buffer.from('{"type":"hello","versions":[1],"agent":"a/b"}'), 'NFTSYNC_ERR_MSG_INVALID'],
+  ];
+  for (const [name, payload, code] of invalid) {
+    it(`refuses ${name} with ${code}`, () => assert.throws(() => decodeMessage(payload, CLIENT_MESSAGE_TYPES), { code }));
+  }
+
+  it('refuses a ruleset whose size does not match its body', () => {
+    const header = JSON.stringify({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: C, blob: B, size: 10 });
+    assert.throws(() => decodeMessage(Buffer.from(`${header}\0abc`), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+    assert.throws(() => decodeMessage(Buffer.from(header), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED' });
+  });
+
+  it('encodes the frame length big-endian, counting the payload only', () => {
+    const f = encodeMessage({ type: 'ping', id: 1 });
+    assert.equal(f.readUInt32BE(0), f.length - 4);
+    assert.deepEqual(encodeFrame(Buffer.from('ab')), Buffer.from([0, 0, 0, 2, 0x61, 0x62]));
+  });
+});
