@@ -1,0 +1,85 @@
+/**
+ * The agent daemon: put the last-known-good ruleset back if the host lost it, then connect,
+ * follow the ref and reconcile on every move, reporting status after each pass. When the server
+ * is unreachable the ruleset in force stays and the agent retries with capped, jittered backoff.
+ */
+import type tls from 'node:tls';
+import type { Logger } from 'pino';
+import { toNftSyncError } from '../shared/errors.js';
+import { Backoff, sleep, type BackoffOptions } from './backoff.js';
+import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
+import { WireClient } from './wire-client.js';
+
+export interface AgentDaemonOptions extends ReconcilerOptions {
+  host: string;
+  port: number;
+  tls?: tls.ConnectionOptions;
+  backoff?: Partial<BackoffOptions>;
+  /** Called after every reconcile pass (tests and the CLI use it). */
+  onOutcome?: (outcome: ReconcileOutcome) => void;
+}
+
+/**
+ * Run until `signal` aborts. Errors: only NFTSYNC_ERR_STATE_CORRUPT at start (the state
+ * directory cannot be trusted; a person must look); everything later is logged and retried.
+ */
+export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
+  const log = opts.logger;
+  const reconciler = await Reconciler.open(opts);
+  try {
+    await reconciler.restoreLastKnownGood();
+  } catch (err) {
+    log.error({ err: toNftSyncError(err).toJSON() }, 'could not re-apply the last-known-good ruleset');
+  }
+  const backoff = new Backoff(opts.backoff);
+  while (!signal.aborted) {
+    let client: WireClient | undefined;
+    try {
+      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
+      backoff.reset();
+      log.info({ server: `${opts.host}:${opts.port}` }, 'connected');
+      await followRef(client, reconciler, opts, signal);
+    } catch (err) {
+      const e = toNftSyncError(err);
+      reconciler.noteError(e);
+      log.warn({ err: e.toJSON() }, 'server unreachable; ruleset in force stays');
+    } finally {
+      client?.close();
+    }
+    if (!signal.aborted) await sleep(backoff.next(), signal);
+  }
+}
+
+/** Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts. */
+async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
+  let running = false;
+  let again = false;
+  const pass = async (): Promise<void> => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const outcome = await reconciler.reconcile(client);
+        await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+        opts.onOutcome?.(outcome);
+      } while (again && !client.closed && !signal.aborted);
+    } finally {
+      running = false;
+    }
+  };
+  const closed = new Promise<void>((resolve, reject) => {
+    client.on('close', (err) => (err ? reject(err) : resolve()));
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  client.on('moved', (ref, commit) => {
+    opts.logger.info({ ref, commit }, 'ref moved');
+    void pass();
+  });
+  await client.subscribe(opts.ref);
+  await pass();
+  await closed;
+}

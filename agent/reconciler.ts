@@ -1,0 +1,157 @@
+/**
+ * One reconcile of an agent, as the ordered steps it takes: fetch the revision, verify it,
+ * apply it (one atomic nft transaction, read back), record it. The first failing step ends the
+ * pass; whatever happens, the previous ruleset stays in force unless the new one was applied
+ * in full. `lastAttempted` is recorded before apply, the applied revision only after success.
+ */
+import type { Logger } from 'pino';
+import { NftSyncError, toNftSyncError } from '../shared/errors.js';
+import type { AgentStatus } from '../shared/messages.js';
+import { applyRuleset, type ApplyResult } from './apply-ruleset.js';
+import type { NftRunner } from './nft-runner.js';
+import { loadState, saveState, type AgentState } from './state-store.js';
+import { buildStatus } from './status-report.js';
+import { verifyRevision } from './verify-revision.js';
+import type { FetchResult, WireClient } from './wire-client.js';
+
+export interface ReconcilerOptions {
+  agent: string;
+  ref: string;
+  /** Ruleset name; without it the server chooses by the agent's name. */
+  ruleset?: string;
+  nft: NftRunner;
+  stateDir: string;
+  logger: Logger;
+  /** Run `nft -c` before applying (costs as much as the apply itself). */
+  check?: boolean;
+}
+
+export type ReconcileOutcome =
+  | { kind: 'applied'; commit: string; blob: string; ruleset: string; apply: ApplyResult }
+  | { kind: 'unchanged'; commit: string; blob: string; ruleset: string }
+  | { kind: 'skipped'; commit: string; blob: string; reason: string }
+  | { kind: 'failed'; error: NftSyncError; commit?: string };
+
+export class Reconciler {
+  readonly #opts: ReconcilerOptions;
+  #state: AgentState | undefined;
+  #lastError: { code: NftSyncError['code']; message: string } | undefined;
+  #attempted: string | undefined;
+
+  constructor(opts: ReconcilerOptions, state: AgentState | undefined) {
+    this.#opts = opts;
+    this.#state = state;
+  }
+
+  /** Load the state directory and build a reconciler on it. Errors: NFTSYNC_ERR_STATE_CORRUPT. */
+  static async open(opts: ReconcilerOptions): Promise<Reconciler> {
+    return new Reconciler(opts, await loadState(opts.stateDir));
+  }
+
+  /** What the host runs now according to the state directory. */
+  get state(): AgentState | undefined {
+    return this.#state;
+  }
+
+  /**
+   * If the agent has a last-known-good ruleset and its tables are missing from the host (a
+   * reboot, someone flushed the ruleset), apply it again now, before any server is reached.
+   * Returns true when it re-applied.
+   */
+  async restoreLastKnownGood(): Promise<boolean> {
+    const st = this.#state;
+    if (!st) return false;
+    const present = await this.#opts.nft.listTables();
+    const have = new Set(present.map((t) => `${t.family} ${t.name}`));
+    if (st.managedTables.every((t) => have.has(`${t.family} ${t.name}`))) return false;
+    const { ruleset } = verifyRevision(st.bytes, st.blob, { ruleset: st.ruleset, commit: st.commit });
+    await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: st.managedTables, verify: 'off' });
+    this.#opts.logger.warn({ commit: st.commit, ruleset: st.ruleset }, 're-applied last-known-good ruleset');
+    return true;
+  }
+
+  /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
+  async reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
+    const log = this.#opts.logger;
+    let fetched: FetchResult;
+    try {
+      const st = this.#state;
+      fetched = await client.fetch({
+        ref: this.#opts.ref,
+        ruleset: this.#opts.ruleset,
+        have: st && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
+      });
+    } catch (err) {
+      return this.#failed(toNftSyncError(err), undefined);
+    }
+    const { commit, blob, ruleset: name } = fetched;
+    if (fetched.kind === 'unchanged') {
+      this.#lastError = undefined;
+      this.#attempted = commit;
+      if (this.#state && this.#state.commit !== commit) {
+        this.#state = { ...this.#state, commit, ref: this.#opts.ref };
+        await saveState(this.#opts.stateDir, this.#state);
+      }
+      return { kind: 'unchanged', commit, blob, ruleset: name };
+    }
+    const failed = this.#state?.lastFailed;
+    if (failed && failed.blob === blob && !opts.retryFailed) {
+      this.#lastError = { code: failed.code, message: failed.message };
+      this.#attempted = commit;
+      return { kind: 'skipped', commit, blob, reason: `blob ${blob} already failed (${failed.code}); waiting for a newer revision` };
+    }
+    this.#attempted = commit;
+    try {
+      const { ruleset } = verifyRevision(fetched.bytes, blob, { ruleset: name, commit });
+      const apply = await applyRuleset({
+        nft: this.#opts.nft,
+        ruleset,
+        previouslyManaged: this.#state?.managedTables ?? [],
+        check: this.#opts.check,
+      });
+      this.#state = {
+        ref: this.#opts.ref,
+        ruleset: name,
+        commit,
+        blob,
+        managedTables: apply.managedTables,
+        appliedAt: new Date().toISOString(),
+        bytes: fetched.bytes,
+      };
+      await saveState(this.#opts.stateDir, this.#state);
+      this.#lastError = undefined;
+      log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
+      return { kind: 'applied', commit, blob, ruleset: name, apply };
+    } catch (err) {
+      const e = toNftSyncError(err);
+      if (!e.retryable && this.#state) {
+        this.#state = { ...this.#state, lastFailed: { commit, blob, code: e.code, message: e.message } };
+        await saveState(this.#opts.stateDir, this.#state).catch(() => {});
+      }
+      return this.#failed(e, commit);
+    }
+  }
+
+  /** Note a failure that happened outside a pass (the server unreachable). */
+  noteError(err: NftSyncError): void {
+    this.#lastError = { code: err.code, message: err.message };
+  }
+
+  /** The status to report now. */
+  status(): AgentStatus {
+    const st = this.#state;
+    return buildStatus({
+      agent: this.#opts.agent,
+      ref: this.#opts.ref,
+      inForce: st ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt } : undefined,
+      attemptedCommit: this.#attempted,
+      error: this.#lastError,
+    });
+  }
+
+  #failed(error: NftSyncError, commit: string | undefined): ReconcileOutcome {
+    this.#lastError = { code: error.code, message: error.message };
+    this.#opts.logger.error({ err: error.toJSON(), commit }, 'reconcile failed; previous ruleset stays in force');
+    return { kind: 'failed', error, commit };
+  }
+}

@@ -1,0 +1,28 @@
+/** The shape every `nft-sync` subcommand has. */
+import type { Flags, ParsedFlags } from './parse-command-line.js';
+
+export interface Command {
+  name: string;
+  summary: string;
+  flags: Flags;
+  positionals?: string[];
+  /** Run with parsed flags; resolve with the exit code. Throw NftSyncError on failure. */
+  run(values: ParsedFlags, positionals: string[]): Promise<number>;
+}
+
+/** A string flag's value (the parser has checked required ones). */
+export function str(values: ParsedFlags, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** Flags common to every command that talks to nft. */
+export const NFT_FLAGS: Flags = {
+  nft: { type: 'string', default: 'nft', description: 'command that runs nft, split on spaces (e.g. "ip netns exec host1 nft")' },
+  'state-dir': { type: 'string', default: '/var/lib/nft-sync', description: 'where the agent keeps the applied revision and its ruleset' },
+  check: { type: 'boolean', default: false, description: 'dry-run with nft -c before applying (costs as much as the apply)' },
+};
+
+export const LOG_FLAG: Flags = {
+  'log-level': { type: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
+};

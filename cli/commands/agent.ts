@@ -1,0 +1,44 @@
+import { runAgentDaemon } from '../../agent/agent-daemon.js';
+import { createNftRunner } from '../../agent/nft-runner.js';
+import { parseHostPort } from '../../shared/host-port.js';
+import { NftSyncError } from '../../shared/errors.js';
+import { isAgentName } from '../../shared/names.js';
+import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
+import { createLogger } from '../logger.js';
+
+export const agentCommand: Command = {
+  name: 'agent',
+  summary: 'Run the agent daemon: apply the ruleset at REF, then follow REF and apply each new revision.',
+  flags: {
+    server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
+    ref: { type: 'string', required: true, description: 'branch, tag or commit id to follow' },
+    name: { type: 'string', required: true, description: 'this agent\'s name (its identity for status and nft-sync.yaml)' },
+    ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
+    ...NFT_FLAGS,
+    ...LOG_FLAG,
+  },
+  async run(values) {
+    const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+    const agent = str(values, 'name')!;
+    if (!isAgentName(agent)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `agent: --name ${JSON.stringify(agent)} must be letters, digits, '.', '_' or '-'`);
+    const logger = createLogger(str(values, 'log-level')!, { agent });
+    const ac = new AbortController();
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ac.abort());
+    await runAgentDaemon(
+      {
+        host,
+        port,
+        agent,
+        ref: str(values, 'ref')!,
+        ruleset: str(values, 'ruleset'),
+        nft: createNftRunner(str(values, 'nft')!),
+        stateDir: str(values, 'state-dir')!,
+        check: values.check === true,
+        logger,
+      },
+      ac.signal,
+    );
+    logger.info('stopped');
+    return 0;
+  },
+};

@@ -1,0 +1,28 @@
+import { agentHostname } from '../hostname.js';
+import { WireClient } from '../../agent/wire-client.js';
+import { parseHostPort } from '../../shared/host-port.js';
+import { str, type Command } from '../command.js';
+
+export const fetchCommand: Command = {
+  name: 'fetch',
+  summary: 'Print the ruleset JSON at REF, byte for byte as stored.',
+  flags: {
+    server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
+    ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
+    ruleset: { type: 'string', description: 'ruleset name (rulesets/NAME.json); default: chosen by nft-sync.yaml for --name' },
+    name: { type: 'string', description: 'agent name used to choose the ruleset (default: the host name)' },
+  },
+  async run(values) {
+    const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+    const client = await WireClient.connect({ host, port, agent: str(values, 'name') ?? agentHostname() });
+    try {
+      const res = await client.fetch({ ref: str(values, 'ref')!, ruleset: str(values, 'ruleset') });
+      if (res.kind !== 'ruleset') throw new Error('unexpected answer');
+      await new Promise<void>((resolve, reject) => process.stdout.write(res.bytes, (err) => (err ? reject(err) : resolve())));
+      process.stderr.write(`# ${res.ruleset} at ${res.commit} (blob ${res.blob})\n`);
+    } finally {
+      client.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,73 @@
+/**
+ * A running nft-sync server: the repository reader, the ref watcher, the wire protocol listener
+ * and the HTTP listener, started together and stopped together.
+ */
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import type { Logger } from 'pino';
+import { NftSyncError } from '../shared/errors.js';
+import { isLoopback, type HostPort } from '../shared/host-port.js';
+import { buildHttpApp } from './http-app.js';
+import { RefWatcher } from './ref-watcher.js';
+import { RulesetRepository } from './ruleset-repository.js';
+import { WireServer, type WireServerOptions } from './wire-server.js';
+
+export interface ServerOptions {
+  repo: string;
+  listen: HostPort;
+  http?: HostPort;
+  logger: Logger;
+  tls?: tls.TlsOptions;
+  /** Allow plain TCP on a non-loopback address. */
+  insecurePlaintext?: boolean;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
+}
+
+export interface RunningServer {
+  wire: WireServer;
+  repository: RulesetRepository;
+  wireAddress: AddressInfo;
+  httpAddress: AddressInfo | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Start everything. Errors: NFTSYNC_ERR_LISTEN_INSECURE (plain TCP on a public address without
+ * `insecurePlaintext`), NFTSYNC_ERR_REPO_NOT_FOUND, NFTSYNC_ERR_CONFIG_INVALID (cannot listen).
+ */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  if (!opts.tls && !opts.insecurePlaintext && !isLoopback(opts.listen.host)) {
+    throw new NftSyncError(
+      'NFTSYNC_ERR_LISTEN_INSECURE',
+      `refusing plain TCP on ${opts.listen.host}: give --tls-ca, --tls-cert and --tls-key, or --insecure-plaintext if the network is trusted`,
+    );
+  }
+  const log = opts.logger;
+  const repository = await RulesetRepository.open(opts.repo);
+  const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
+  const watcher = new RefWatcher(opts.repo);
+  watcher.on('moved', (ref: string, commit: string | undefined) => {
+    log.info({ ref, commit }, 'ref moved');
+    void wire.refsChanged();
+  });
+  await watcher.start();
+  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port);
+  log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
+  let httpAddress: AddressInfo | undefined;
+  const app = opts.http ? await buildHttpApp({ repository, registry: wire.registry, logger: log }) : undefined;
+  if (app && opts.http) {
+    await app.listen({ host: opts.http.host, port: opts.http.port });
+    httpAddress = app.server.address() as AddressInfo;
+    log.info({ address: httpAddress }, 'http listening');
+  }
+  return {
+    wire,
+    repository,
+    wireAddress,
+    httpAddress,
+    async close() {
+      watcher.stop();
+      await Promise.all([wire.close(), app?.close()]);
+    },
+  };
+}
