@@ -2,11 +2,20 @@
  * Runs the real `nft` binary: the agent's only way to touch the firewall.
  *
  * The command is given as a string split on spaces (`nft`, or `ip netns exec host1 nft`), and
- * run without a shell, so nothing in it or in the arguments is ever interpreted. Input goes
- * through stdin (`-f -`, which nft 1.0.6 reads), so no temporary file is written and a
- * ruleset never lingers on disk. Output is collected as bytes and decoded once.
+ * run without a shell, so nothing in it or in the arguments is ever interpreted. Output is
+ * collected as bytes and decoded once.
+ *
+ * Input reaches nft as its stdin (`-f -`). nft 1.0.6 implements `-f -` by opening
+ * `/dev/stdin`, which fails with ENXIO when stdin is a socket, and Node's `stdio: 'pipe'` is a
+ * socketpair on Linux. So the input is written to a temporary file that is unlinked before nft
+ * starts and handed over as its stdin descriptor: nothing lingers on disk, even on a crash
+ * after the write, and no shell or extra process is needed.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { open, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NftSyncError, type ErrorCode } from '../shared/errors.js';
 import type { Ruleset, TableRef } from '../shared/ruleset-types.js';
 
@@ -46,6 +55,22 @@ export interface NftRunner {
 export interface NftRunnerOptions {
   /** Kill nft and fail with NFTSYNC_ERR_TIMEOUT after this many milliseconds (0: never). */
   timeoutMs?: number;
+  /** Directory for the short-lived (already unlinked) input files; default os.tmpdir(). */
+  tmpDir?: string;
+}
+
+/** An open descriptor on an unlinked file holding `input`, positioned at its start. */
+async function inputFile(dir: string, input: string | Buffer): Promise<import('node:fs/promises').FileHandle> {
+  const path = join(dir, `.nft-sync-input-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const fh = await open(path, 'wx+', 0o600);
+  try {
+    await unlink(path);
+    await fh.writeFile(input);
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
 }
 
 const STDERR_KEEP = 8192;
@@ -79,17 +104,33 @@ export function createNftRunner(command: string, options: NftRunnerOptions = {})
   const [file, ...prefix] = argv as [string, ...string[]];
   const timeoutMs = options.timeoutMs ?? 0;
 
-  const run = (args: string[], input?: string | Buffer, runOptions: RunOptions = {}): Promise<NftResult> =>
+  const dir = options.tmpDir ?? tmpdir();
+
+  const run = async (args: string[], input?: string | Buffer, runOptions: RunOptions = {}): Promise<NftResult> => {
+    let fh: import('node:fs/promises').FileHandle | undefined;
+    try {
+      if (input !== undefined) fh = await inputFile(dir, input);
+    } catch (err) {
+      throw new NftSyncError('NFTSYNC_ERR_NFT_EXEC', `could not stage input for nft in ${dir}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      // The shared offset is at the end after the write; that is fine because nft does not read
+      // fd 0 itself but reopens /dev/stdin, which yields a new file description at offset 0.
+      return await spawnNft(args, fh?.fd, runOptions);
+    } finally {
+      await fh?.close();
+    }
+  };
+
+  const spawnNft = (args: string[], stdinFd: number | undefined, runOptions: RunOptions): Promise<NftResult> =>
     new Promise((resolve, reject) => {
-      const child = spawn(file, [...prefix, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(file, [...prefix, ...args], { stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
       const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
-      child.stdout.on('data', (c: Buffer) => out.push(c));
-      child.stderr.on('data', (c: Buffer) => err.push(c));
-      // nft may exit before reading all its input (a parse error); that EPIPE is not our error.
-      child.stdin.on('error', () => {});
+      child.stdout!.on('data', (c: Buffer) => out.push(c));
+      child.stderr!.on('data', (c: Buffer) => err.push(c));
       child.on('error', (e) => {
         clearTimeout(timer);
         reject(new NftSyncError('NFTSYNC_ERR_NFT_EXEC', `could not run ${JSON.stringify(command)}: ${e.message}`, { cause: e, data: { command } }));
@@ -112,7 +153,6 @@ export function createNftRunner(command: string, options: NftRunnerOptions = {})
           );
         }
       });
-      child.stdin.end(input ?? '');
     });
 
   return {
