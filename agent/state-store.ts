@@ -66,7 +66,11 @@ const validateState = new Ajv({ strict: true }).compile({
       type: 'array',
       items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
     },
-    lastFailed: { type: 'object', required: ['commit', 'blob', 'code', 'message'] },
+    lastFailed: {
+      type: 'object',
+      required: ['commit', 'blob', 'code', 'message'],
+      properties: { commit: { type: 'string' }, blob: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } },
+    },
   },
 });
 
