@@ -1,0 +1,118 @@
+/**
+ * The agent's apply step: put a parsed ruleset in force with one atomic nft transaction, then
+ * read the managed tables back and compare them with what was declared.
+ *
+ * Cost is kept close to a bare `nft -j -f`: the batch is serialised once and fed on stdin; the
+ * dry run (`nft -c`, as costly as a real load on nft 1.0.6) is off unless asked for, since the
+ * real apply is atomic anyway and refuses exactly what the dry run would; the read-back lists
+ * each managed table in its own nft process, all at once, and parses each output once.
+ *
+ * Read-back is on by default ('auto'): for a small ruleset it costs one short nft run (about
+ * 10 ms for default.json), and it catches what nft accepts but loads differently (a key it
+ * ignored, a value it rewrote). Above AUTO_FULL_MAX_ELEMENTS set elements 'auto' turns it off:
+ * measured on nft 1.0.6, any listing in a namespace holding a 100,000-element set takes about
+ * 0.55 s even terse (`-t`) or `list tables`, because nft fills its cache with every element
+ * first; so 'structure' saves little, and read-back would double the apply time of exactly
+ * the big blocklists that must update fast. 'structure' and 'full' remain available on request.
+ */
+import { buildApplyTransaction } from '../shared/apply-plan.js';
+import { NftSyncError } from '../shared/errors.js';
+import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
+import { managedTables as declaredTables } from '../shared/ruleset-schema.js';
+import { itemBody, type Ruleset, type RulesetItem, type TableRef } from '../shared/ruleset-types.js';
+import type { NftRunner } from './nft-runner.js';
+
+/** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
+export type VerifyMode = 'full' | 'structure' | 'off' | 'auto';
+
+/** Above this many set elements in the ruleset, 'auto' skips the read-back (see above). */
+export const AUTO_FULL_MAX_ELEMENTS = 20_000;
+
+export interface ApplyRulesetOptions {
+  nft: NftRunner;
+  ruleset: Ruleset;
+  /** Tables the previous revision managed; those no longer declared are deleted. */
+  previouslyManaged?: readonly TableRef[];
+  /** Dry-run the transaction with `nft -c` before applying it (default false). */
+  check?: boolean;
+  /** Read-back verification (default 'auto': 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'). */
+  verify?: VerifyMode;
+}
+
+export interface ApplyRulesetResult {
+  /** The tables this ruleset manages: record them for the next apply's `previouslyManaged`. */
+  managedTables: TableRef[];
+  /** Wall time of the whole step, read-back included. */
+  durationMs: number;
+  readback: {
+    /** True when the read-back matched, or when it was off (see `mode`). */
+    ok: boolean;
+    /** The mode actually used ('auto' resolved). */
+    mode: 'full' | 'structure' | 'off';
+    differences: string[];
+    durationMs: number;
+  };
+}
+
+/** Number of set and map elements declared in a ruleset. */
+export function countElements(ruleset: Ruleset): number {
+  let n = 0;
+  for (const item of ruleset.nftables) {
+    const elem = itemBody(item).elem;
+    if (Array.isArray(elem)) n += elem.length;
+  }
+  return n;
+}
+
+/**
+ * Apply `ruleset` atomically: every table it declares is replaced, every table of
+ * `previouslyManaged` it no longer declares is deleted, all other tables are left untouched.
+ * Then verify by read-back unless `verify` is 'off'.
+ * Errors: NFTSYNC_ERR_NFT_CHECK (dry run refused; nothing changed), NFTSYNC_ERR_NFT_APPLY (nft
+ * refused the batch; nothing changed), NFTSYNC_ERR_NFT_EXEC / NFTSYNC_ERR_TIMEOUT (nft could not
+ * run), NFTSYNC_ERR_NFT_LIST (read-back listing failed; the transaction DID happen), and
+ * NFTSYNC_ERR_READBACK_MISMATCH (the transaction DID happen but what nft lists differs;
+ * `data.differences` lists how, `data.managedTables` what is now managed: the caller decides
+ * whether to roll back).
+ */
+export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyRulesetResult> {
+  const started = performance.now();
+  const { nft, ruleset } = options;
+  const managed = declaredTables(ruleset);
+  const batch = JSON.stringify(buildApplyTransaction(ruleset, options.previouslyManaged ?? []));
+
+  if (options.check === true) await nft.checkJson(batch);
+  await nft.applyJson(batch);
+
+  const readStarted = performance.now();
+  const mode = resolveMode(options.verify ?? 'auto', ruleset);
+  let differences: string[] = [];
+  if (mode !== 'off' && managed.length > 0) {
+    const terse = mode === 'structure';
+    const listed = await Promise.all(managed.map((t) => nft.listTable(t.family, t.name, { terse })));
+    const items: RulesetItem[] = [];
+    for (const doc of listed) for (const item of doc.nftables) items.push(item);
+    const want = normaliseRuleset(ruleset, managed, { elements: !terse });
+    const have = normaliseRuleset({ nftables: items }, managed, { elements: !terse });
+    differences = diffNormalised(want, have);
+  }
+  const now = performance.now();
+  const result: ApplyRulesetResult = {
+    managedTables: managed,
+    durationMs: Math.round(now - started),
+    readback: { ok: differences.length === 0, mode, differences, durationMs: Math.round(now - readStarted) },
+  };
+  if (differences.length > 0) {
+    throw new NftSyncError(
+      'NFTSYNC_ERR_READBACK_MISMATCH',
+      `the ruleset was applied but nft lists it differently (${differences.length} difference(s)), first: ${differences[0]}`,
+      { data: { differences, managedTables: managed, durationMs: result.durationMs } },
+    );
+  }
+  return result;
+}
+
+function resolveMode(mode: VerifyMode, ruleset: Ruleset): 'full' | 'structure' | 'off' {
+  if (mode !== 'auto') return mode;
+  return countElements(ruleset) > AUTO_FULL_MAX_ELEMENTS ? 'off' : 'full';
+}

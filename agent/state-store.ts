@@ -1,0 +1,181 @@
+/**
+ * The agent's `--state-dir`: what is in force on this host and what last failed.
+ *
+ *   state.json    {version, ref, ruleset, commit, blob, managedTables, appliedAt, lastFailed?}
+ *   applied.json  the exact bytes of the applied ruleset (git blob `blob`)
+ *
+ * Every file is written atomically (temporary file, fsync, rename, fsync of the directory), so
+ * a crash leaves either the old or the new file, never a torn one. applied.json is written
+ * before state.json; a crash between the two renames leaves bytes that do not match the
+ * recorded blob, which loadState reports as corrupt rather than trusting (the agent then
+ * re-fetches and re-applies). The bytes are re-hashed on every load: state is an input like any
+ * other and is verified before use.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { NftSyncError } from '../shared/errors.js';
+import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
+import { FAMILIES, type TableRef } from '../shared/ruleset-types.js';
+
+export const STATE_FILE = 'state.json';
+export const APPLIED_FILE = 'applied.json';
+const STATE_VERSION = 1;
+
+/** A revision the agent tried and could not put in force; not retried until it changes. */
+export interface FailedAttempt {
+  commit: string;
+  blob: string;
+  code: string;
+  message: string;
+  at: string;
+}
+
+export interface AgentState {
+  ref: string;
+  /** Ruleset name (`rulesets/NAME.json`). */
+  ruleset: string;
+  /** The revision in force; absent until a first apply succeeded. */
+  commit?: string;
+  blob?: string;
+  /** Tables the applied revision manages (the next apply's `previouslyManaged`). */
+  managedTables: TableRef[];
+  appliedAt?: string;
+  lastFailed?: FailedAttempt;
+}
+
+export interface LoadedState {
+  state: AgentState;
+  /** The applied ruleset's bytes, verified against `state.blob`; absent when nothing was applied. */
+  applied?: Buffer;
+}
+
+const oid = { type: 'string', pattern: '^([0-9a-f]{40}|[0-9a-f]{64})$' };
+const validateState = new Ajv({ strict: true }).compile({
+  type: 'object',
+  required: ['version', 'ref', 'ruleset', 'managedTables'],
+  properties: {
+    version: { const: STATE_VERSION },
+    ref: { type: 'string' },
+    ruleset: { type: 'string' },
+    commit: oid,
+    blob: oid,
+    appliedAt: { type: 'string' },
+    managedTables: {
+      type: 'array',
+      items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
+    },
+    lastFailed: {
+      type: 'object',
+      required: ['commit', 'blob', 'code', 'message'],
+      properties: { commit: { type: 'string' }, blob: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } },
+    },
+  },
+});
+
+function corrupt(dir: string, why: string, cause?: unknown): NftSyncError {
+  return new NftSyncError('NFTSYNC_ERR_STATE_CORRUPT', `state directory ${dir}: ${why}; remove it to start afresh (the agent re-applies from the server)`, {
+    data: { dir, reason: why },
+    cause,
+  });
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Read the state from `dir`. Returns undefined when the directory or state.json does not exist.
+ * Errors: NFTSYNC_ERR_STATE_CORRUPT when state.json is unreadable, not JSON or malformed, or
+ * when applied.json is missing or its git blob id differs from the recorded `blob`.
+ */
+export async function loadState(dir: string): Promise<LoadedState | undefined> {
+  let raw: Buffer | undefined;
+  try {
+    raw = await readIfExists(join(dir, STATE_FILE));
+  } catch (err) {
+    throw corrupt(dir, `cannot read ${STATE_FILE}: ${(err as Error).message}`, err);
+  }
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw corrupt(dir, `${STATE_FILE} is not valid JSON`, err);
+  }
+  if (!validateState(value)) {
+    const e = validateState.errors?.[0];
+    throw corrupt(dir, `${STATE_FILE} is malformed (${e?.instancePath || '/'} ${e?.message ?? ''})`);
+  }
+  const { version: _version, ...state } = value as AgentState & { version: number };
+  if (state.blob === undefined) return { state };
+  const applied = await readIfExists(join(dir, APPLIED_FILE)).catch((err: unknown) => {
+    throw corrupt(dir, `cannot read ${APPLIED_FILE}: ${(err as Error).message}`, err);
+  });
+  if (applied === undefined) throw corrupt(dir, `${APPLIED_FILE} is missing`);
+  const actual = gitBlobId(applied, objectIdAlgorithm(state.blob));
+  if (actual !== state.blob) throw corrupt(dir, `${APPLIED_FILE} has blob id ${actual}, not the recorded ${state.blob}`);
+  return { state, applied };
+}
+
+/**
+ * Write `state` to `dir` (created if missing), and `appliedBytes` to applied.json first when
+ * given (after a successful apply). Each file is replaced atomically and made durable before
+ * this resolves. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
+ * `state.blob` (refusing to record a lie); file system errors as they come.
+ */
+export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array): Promise<void> {
+  if (appliedBytes !== undefined) {
+    const actual = state.blob === undefined ? undefined : gitBlobId(appliedBytes, objectIdAlgorithm(state.blob));
+    if (actual !== state.blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${String(state.blob)}`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (appliedBytes !== undefined) await writeAtomic(dir, APPLIED_FILE, appliedBytes);
+  const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
+  await writeAtomic(dir, STATE_FILE, Buffer.from(json));
+}
+
+/**
+ * Record that `attempt` failed, keeping the rest of the state (or starting one from `base` when
+ * there is none). Errors: those of loadState and saveState.
+ */
+export async function recordFailedAttempt(dir: string, attempt: FailedAttempt, base: { ref: string; ruleset: string }): Promise<void> {
+  const loaded = await loadState(dir);
+  const state: AgentState = loaded?.state ?? { ref: base.ref, ruleset: base.ruleset, managedTables: [] };
+  await saveState(dir, { ...state, lastFailed: attempt });
+}
+
+/** True when `commit`/`blob` is the revision that last failed: do not retry it in a loop. */
+export function isKnownBadRevision(state: AgentState | undefined, commit: string, blob: string): boolean {
+  return state?.lastFailed !== undefined && state.lastFailed.commit === commit && state.lastFailed.blob === blob;
+}
+
+async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', 0o600);
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  // The rename is durable only once the directory entry itself reaches the disk.
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
+  }
+}
