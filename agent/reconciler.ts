@@ -5,11 +5,11 @@
  * in full. `lastAttempted` is recorded before apply, the applied revision only after success.
  */
 import type { Logger } from 'pino';
-import { NftSyncError, toNftSyncError } from '../shared/errors.js';
+import { isErrorCode, NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { AgentStatus } from '../shared/messages.js';
-import { applyRuleset, type ApplyResult } from './apply-ruleset.js';
+import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
-import { loadState, saveState, type AgentState } from './state-store.js';
+import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
 import { verifyRevision } from './verify-revision.js';
 import type { FetchResult, WireClient } from './wire-client.js';
@@ -27,7 +27,7 @@ export interface ReconcilerOptions {
 }
 
 export type ReconcileOutcome =
-  | { kind: 'applied'; commit: string; blob: string; ruleset: string; apply: ApplyResult }
+  | { kind: 'applied'; commit: string; blob: string; ruleset: string; apply: ApplyRulesetResult }
   | { kind: 'unchanged'; commit: string; blob: string; ruleset: string }
   | { kind: 'skipped'; commit: string; blob: string; reason: string }
   | { kind: 'failed'; error: NftSyncError; commit?: string };
@@ -35,17 +35,28 @@ export type ReconcileOutcome =
 export class Reconciler {
   readonly #opts: ReconcilerOptions;
   #state: AgentState | undefined;
+  #applied: Buffer | undefined;
   #lastError: { code: NftSyncError['code']; message: string } | undefined;
   #attempted: string | undefined;
 
-  constructor(opts: ReconcilerOptions, state: AgentState | undefined) {
+  constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
     this.#opts = opts;
-    this.#state = state;
+    this.#state = loaded?.state;
+    this.#applied = loaded?.applied;
   }
 
-  /** Load the state directory and build a reconciler on it. Errors: NFTSYNC_ERR_STATE_CORRUPT. */
+  /**
+   * Load the state directory and build a reconciler on it. A corrupt state directory (a crash
+   * mid-write, a disk error) is logged and treated as empty: the ruleset in force stays, and the
+   * next successful apply rewrites the state. Errors: none.
+   */
   static async open(opts: ReconcilerOptions): Promise<Reconciler> {
-    return new Reconciler(opts, await loadState(opts.stateDir));
+    try {
+      return new Reconciler(opts, await loadState(opts.stateDir));
+    } catch (err) {
+      opts.logger.error({ err: toNftSyncError(err).toJSON(), stateDir: opts.stateDir }, 'state directory unusable; starting without last-known-good');
+      return new Reconciler(opts, undefined);
+    }
   }
 
   /** What the host runs now according to the state directory. */
@@ -60,11 +71,11 @@ export class Reconciler {
    */
   async restoreLastKnownGood(): Promise<boolean> {
     const st = this.#state;
-    if (!st) return false;
+    if (!st || !st.commit || !st.blob || !this.#applied) return false;
     const present = await this.#opts.nft.listTables();
     const have = new Set(present.map((t) => `${t.family} ${t.name}`));
     if (st.managedTables.every((t) => have.has(`${t.family} ${t.name}`))) return false;
-    const { ruleset } = verifyRevision(st.bytes, st.blob, { ruleset: st.ruleset, commit: st.commit });
+    const { ruleset } = verifyRevision(this.#applied, st.blob, { ruleset: st.ruleset, commit: st.commit });
     await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: st.managedTables, verify: 'off' });
     this.#opts.logger.warn({ commit: st.commit, ruleset: st.ruleset }, 're-applied last-known-good ruleset');
     return true;
@@ -79,7 +90,7 @@ export class Reconciler {
       fetched = await client.fetch({
         ref: this.#opts.ref,
         ruleset: this.#opts.ruleset,
-        have: st && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
+        have: st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
       });
     } catch (err) {
       return this.#failed(toNftSyncError(err), undefined);
@@ -88,15 +99,16 @@ export class Reconciler {
     if (fetched.kind === 'unchanged') {
       this.#lastError = undefined;
       this.#attempted = commit;
-      if (this.#state && this.#state.commit !== commit) {
-        this.#state = { ...this.#state, commit, ref: this.#opts.ref };
-        await saveState(this.#opts.stateDir, this.#state);
+      if (this.#state && (this.#state.commit !== commit || this.#state.lastFailed)) {
+        const { lastFailed: _drop, ...rest } = this.#state;
+        this.#state = { ...rest, commit, ref: this.#opts.ref };
+        await saveState(this.#opts.stateDir, this.#state, this.#applied);
       }
       return { kind: 'unchanged', commit, blob, ruleset: name };
     }
     const failed = this.#state?.lastFailed;
     if (failed && failed.blob === blob && !opts.retryFailed) {
-      this.#lastError = { code: failed.code, message: failed.message };
+      this.#lastError = { code: isErrorCode(failed.code) ? failed.code : 'NFTSYNC_ERR_NFT_APPLY', message: failed.message };
       this.#attempted = commit;
       return { kind: 'skipped', commit, blob, reason: `blob ${blob} already failed (${failed.code}); waiting for a newer revision` };
     }
@@ -116,17 +128,20 @@ export class Reconciler {
         blob,
         managedTables: apply.managedTables,
         appliedAt: new Date().toISOString(),
-        bytes: fetched.bytes,
       };
-      await saveState(this.#opts.stateDir, this.#state);
+      this.#applied = fetched.bytes;
+      await saveState(this.#opts.stateDir, this.#state, this.#applied);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
     } catch (err) {
       const e = toNftSyncError(err);
-      if (!e.retryable && this.#state) {
-        this.#state = { ...this.#state, lastFailed: { commit, blob, code: e.code, message: e.message } };
-        await saveState(this.#opts.stateDir, this.#state).catch(() => {});
+      if (!e.retryable) {
+        const lastFailed = { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
+        this.#state = { ...(this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] }), lastFailed };
+        await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
+          log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),
+        );
       }
       return this.#failed(e, commit);
     }
@@ -143,7 +158,7 @@ export class Reconciler {
     return buildStatus({
       agent: this.#opts.agent,
       ref: this.#opts.ref,
-      inForce: st ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt } : undefined,
+      inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
       attemptedCommit: this.#attempted,
       error: this.#lastError,
     });

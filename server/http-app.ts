@@ -2,7 +2,7 @@
  * The HTTP side of the server (fastify), built without listening so tests can `inject()`.
  * For now: health and the agents' status; the full API comes with the remote-management work.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../shared/errors.js';
 import type { AgentRegistry } from './agent-registry.js';
@@ -16,7 +16,7 @@ export interface HttpAppOptions {
 
 /** Build the fastify app with every route registered. */
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }) as never, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
   app.setErrorHandler((err, _req, reply) => {
     const e = err instanceof NftSyncError ? err : toNftSyncError(err, (err as { statusCode?: number }).statusCode === 400 ? 'NFTSYNC_ERR_USAGE' : 'NFTSYNC_ERR_SERVER_INTERNAL');
     void reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });

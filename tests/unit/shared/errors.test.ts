@@ -20,8 +20,8 @@ describe('error catalogue', () => {
       assert.equal(ERRORS[m[1] as keyof typeof ERRORS].retryable, m[2] === 'yes', m[1]);
     }
   });
-  it('codes follow NFTSYNC_ERR_<AREA>_<WHAT>', () => {
-    for (const c of Object.keys(ERRORS)) assert.match(c, /^NFTSYNC_ERR_[A-Z]+_[A-Z0-9_]+$/);
+  it('codes are NFTSYNC_ERR_ followed by upper-case words', () => {
+    for (const c of Object.keys(ERRORS)) assert.match(c, /^NFTSYNC_ERR_[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
   });
   it('serialises and rebuilds', () => {
     const e = new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', 'no ref x', { data: { ref: 'x' } });

@@ -1,0 +1,169 @@
+/**
+ * The agent daemon end to end, in process: a real server on a real git repository, the agent
+ * applying with the real nft inside a throwaway network namespace.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { runAgentDaemon } from '../../../agent/agent-daemon.js';
+import { createNftRunner } from '../../../agent/nft-runner.js';
+import { pullOnce } from '../../../agent/pull-once.js';
+import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import { createNetns, type Netns } from '../../helpers/netns.js';
+import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+
+const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
+const FOREIGN = 'table ip fail2ban_like {\n  chain f2b {\n    type filter hook input priority -1; policy accept;\n    ip saddr 198.18.0.99 drop\n  }\n}\n';
+
+/** default.json with TCP port 22 replaced by `port` (a visible, valid change). */
+function withPort(port: number): string {
+  return DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
+}
+
+function stateDir(t: TestContext): string {
+  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+interface RunningAgent {
+  outcomes: ReconcileOutcome[];
+  next(pred?: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
+  stop(): Promise<void>;
+}
+
+function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main'): RunningAgent {
+  const ac = new AbortController();
+  const outcomes: ReconcileOutcome[] = [];
+  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
+  const done = runAgentDaemon(
+    {
+      host: f.host,
+      port: f.port,
+      agent: 'host-1',
+      ref,
+      nft: createNftRunner(ns.nftCommand),
+      stateDir: dir,
+      logger: quietLogger,
+      backoff: { baseMs: 50, capMs: 200 },
+      onOutcome(o) {
+        outcomes.push(o);
+        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
+      },
+    },
+    ac.signal,
+  );
+  const stop = async () => {
+    ac.abort();
+    await done;
+  };
+  t.after(stop);
+  return {
+    outcomes,
+    next(pred = () => true, timeoutMs = 5000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
+        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
+      });
+    },
+    stop,
+  };
+}
+
+const applied = (o: ReconcileOutcome) => o.kind === 'applied';
+
+describe('agent daemon', () => {
+  test('applies default, then a commit pushed to main reaches it within a second; foreign tables survive', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'agent');
+    ns.nft(['-f', '-'], FOREIGN);
+    const foreign = ns.nft(['-a', 'list', 'table', 'ip', 'fail2ban_like']);
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied);
+    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 22 accept/);
+    const t0 = Date.now();
+    const id = f.push({ 'rulesets/default.json': withPort(2222) }, 'ssh on 2222');
+    const o = await agent.next(applied, 3000);
+    const ms = Date.now() - t0;
+    assert.equal(o.kind === 'applied' && o.commit, id);
+    assert.ok(ms < 1000, `push to applied took ${ms} ms`);
+    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2222 accept/);
+    assert.equal(ns.nft(['-a', 'list', 'table', 'ip', 'fail2ban_like']), foreign);
+    // The server has its report.
+    const rec = f.server.wire.registry.get('host-1');
+    assert.equal(rec?.status?.commit, id);
+    assert.equal(rec?.status?.state, 'Applied');
+  });
+
+  test('an invalid ruleset on the branch is refused and the old ruleset stays in force', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'invalid');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    const good = await agent.next(applied);
+    const before = ns.nft(['list', 'ruleset']);
+    // Three kinds of bad revision, each slipped past any push-time check.
+    const bad: Array<[string, string]> = [
+      ['not JSON', '{"nftables": [ oops'],
+      ['schema', '{"nftables":[{"table":{"family":"nope","name":"x"}}]}'],
+      ['refused by nft', DEFAULT.replace('"policy": "drop"', '"policy": "sideways"')],
+    ];
+    for (const [why, content] of bad) {
+      f.forceIntoBare({ 'rulesets/default.json': content }, why);
+      const o = await agent.next((x) => x.kind === 'failed');
+      assert.equal(o.kind, 'failed', why);
+      assert.equal(ns.nft(['list', 'ruleset']), before, `${why}: ruleset unchanged`);
+      const rec = f.server.wire.registry.get('host-1');
+      assert.equal(rec?.status?.commit, good.kind === 'applied' ? good.commit : '', `${why}: status still shows the good commit`);
+      assert.equal(rec?.status?.state, 'Failed');
+    }
+    // A good revision after that is applied.
+    f.forceIntoBare({ 'rulesets/default.json': withPort(2200) }, 'fixed');
+    await agent.next(applied);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 2200/);
+  });
+
+  test('pull pins a tag and a commit', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'pin');
+    f.git(['tag', '-a', 'v1.0.0', '-m', 'v1']);
+    f.git(['push', '-q', 'origin', 'v1.0.0']);
+    const old = f.git(['rev-parse', 'HEAD']);
+    f.push({ 'rulesets/default.json': withPort(2022) });
+    const dir = stateDir(t);
+    const common = { host: f.host, port: f.port, agent: 'pin-1', nft: createNftRunner(ns.nftCommand), stateDir: dir, logger: quietLogger };
+    const byTag = await pullOnce({ ...common, ref: 'v1.0.0' });
+    assert.equal(byTag.commit, old);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 22 accept/);
+    const byMain = await pullOnce({ ...common, ref: 'main' });
+    assert.match(ns.nft(['list', 'ruleset']), /dport 2022 accept/);
+    const byCommit = await pullOnce({ ...common, ref: old.slice(0, 10) });
+    assert.equal(byCommit.commit, old);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 22 accept/);
+    assert.notEqual(byMain.commit, old);
+    await assert.rejects(pullOnce({ ...common, ref: 'v9.9.9' }), { code: 'NFTSYNC_ERR_REF_NOT_FOUND' });
+  });
+
+  test('server down: the agent keeps its ruleset, restarts on last-known-good, and converges when it is back', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'outage');
+    const dir = stateDir(t);
+    const agent = startAgent(t, f, ns, dir);
+    await agent.next(applied);
+    const inForce = ns.nft(['list', 'ruleset']);
+    await f.stop();
+    await agent.stop();
+    // The host loses its ruleset (reboot) while the server is still down.
+    ns.nft(['flush', 'ruleset']);
+    const again = startAgent(t, f, ns, dir);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(ns.nft(['list', 'ruleset']), inForce, 'last-known-good re-applied without the server');
+    assert.ok(again.outcomes.every((o) => o.kind !== 'applied'));
+    // A change lands while the server is down; it comes back and the agent converges.
+    f.forceIntoBare({ 'rulesets/default.json': withPort(2323) }, 'while down');
+    await f.restart();
+    await again.next(applied, 5000);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 2323 accept/);
+  });
+});
