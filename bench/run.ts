@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: nft-sync's figures next to their baselines, measured in the same run, in
+ * throwaway network namespaces (needs root). Prints one table; medians.
+ *
+ *  - apply: the agent's path (verify blob id and schema, build the transaction, one nft call)
+ *    against raw `nft -j -f` of the same JSON; and the same with the read-back the agent does
+ *    after the ruleset is in force. Goal: within 1.2x of raw nft plus 50 ms.
+ *  - push to applied: `git push` of a one-rule change to main until the agent that follows main
+ *    has it in force, against the baseline of a bare `git push` plus a raw `nft -j -f`.
+ *    Goal: under 150 ms median, push included.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { applyRuleset } from '../agent/apply-ruleset.js';
+import { runAgentDaemon } from '../agent/agent-daemon.js';
+import { createNftRunner } from '../agent/nft-runner.js';
+import type { ReconcileOutcome } from '../agent/reconciler.js';
+import { verifyRevision } from '../agent/verify-revision.js';
+import { buildApplyTransaction } from '../shared/apply-plan.js';
+import { gitBlobId } from '../shared/git-blob-id.js';
+import { initRepository } from '../server/init-repository.js';
+import { startServer } from '../server/start-server.js';
+
+const silent = pino({ level: 'silent' });
+const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
+const cleanups: Array<() => void | Promise<void>> = [];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function timeIt(runs: number, f: () => unknown): Promise<number> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await f();
+    out.push(performance.now() - t0);
+  }
+  return median(out);
+}
+
+function netns(label: string): string {
+  const name = `nsb-${label}-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', name]);
+  cleanups.push(() => execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' }));
+  execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+  return name;
+}
+
+function tenThousandRules(): Buffer {
+  const items: unknown[] = [
+    { table: { family: 'inet', name: 'big' } },
+    { chain: { family: 'inet', table: 'big', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+  ];
+  for (let i = 0; i < 10_000; i++) {
+    items.push({
+      rule: {
+        family: 'inet', table: 'big', chain: 'input',
+        expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 1000 + i } }, { counter: { packets: 0, bytes: 0 } }, { accept: null }],
+      },
+    });
+  }
+  return Buffer.from(JSON.stringify({ nftables: items }, null, 1));
+}
+
+async function benchApply(label: string, bytes: Buffer, runs: number): Promise<void> {
+  const ns = netns(label);
+  const nft = createNftRunner(`ip netns exec ${ns} nft`);
+  const blob = gitBlobId(bytes);
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const txFile = join(dir, 'tx.json');
+  // The baseline gets the agent's own transaction, so both load exactly the same objects.
+  const { ruleset } = verifyRevision(bytes, blob, { ruleset: label, commit: blob });
+  writeFileSync(txFile, JSON.stringify(buildApplyTransaction(ruleset, ruleset.nftables.flatMap((o) => ('table' in o ? [o.table] : [])))));
+  const raw = await timeIt(runs, () => execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', txFile]));
+  let managed: Awaited<ReturnType<typeof applyRuleset>>['managedTables'] = [];
+  const agentPath = async (verify: 'off' | 'full') => {
+    const { ruleset: r } = verifyRevision(bytes, blob, { ruleset: label, commit: blob });
+    managed = (await applyRuleset({ nft, ruleset: r, previouslyManaged: managed, verify })).managedTables;
+  };
+  const ours = await timeIt(runs, () => agentPath('off'));
+  const withReadback = await timeIt(runs, () => agentPath('full'));
+  const goal = raw * 1.2 + 50;
+  rows.push({ figure: `apply ${label} (ms)`, ours, baseline: raw, goal: `< 1.2x + 50 = ${goal.toFixed(0)}`, ok: ours < goal });
+  rows.push({ figure: `apply ${label} + read-back (ms)`, ours: withReadback, baseline: raw, goal: 'report only', ok: true });
+}
+
+async function benchPushToApplied(runs: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const bare = join(dir, 'rules.git');
+  await initRepository(bare, 'repo-template');
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  const clone = join(dir, 'clone');
+  git(['clone', '-q', bare, clone], dir);
+  const server = await startServer({ repo: bare, listen: { host: '127.0.0.1', port: 0 }, logger: silent });
+  cleanups.push(() => server.close());
+  const ns = netns('push');
+  const ac = new AbortController();
+  let waiter: ((o: ReconcileOutcome) => void) | undefined;
+  const daemon = runAgentDaemon(
+    {
+      host: '127.0.0.1', port: server.wireAddress.port, agent: 'bench', ref: 'main',
+      nft: createNftRunner(`ip netns exec ${ns} nft`), stateDir: join(dir, 'state'), logger: silent,
+      onOutcome: (o) => o.kind === 'applied' && waiter?.(o),
+    },
+    ac.signal,
+  );
+  cleanups.push(async () => {
+    ac.abort();
+    await daemon;
+  });
+  const nextApplied = () => new Promise<ReconcileOutcome>((resolve) => (waiter = resolve));
+  await nextApplied();
+  const original = readFileSync(join(clone, 'rulesets/default.json'), 'utf8');
+  const pushes: number[] = [];
+  const gitPushes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    writeFileSync(join(clone, 'rulesets/default.json'), original.replace(/"right": 22\b/, `"right": ${3000 + i}`));
+    git(['commit', '-qam', `port ${3000 + i}`], clone);
+    const applied = nextApplied();
+    const t0 = performance.now();
+    git(['push', '-q', 'origin', 'main'], clone);
+    gitPushes.push(performance.now() - t0);
+    await applied;
+    pushes.push(performance.now() - t0);
+  }
+  // Baseline: what the job costs with no nft-sync at all: a push and a raw nft -j -f.
+  const txFile = join(dir, 'tx.json');
+  const bytes = readFileSync(join(clone, 'rulesets/default.json'));
+  const { ruleset } = verifyRevision(bytes, gitBlobId(bytes), { ruleset: 'default', commit: '' });
+  writeFileSync(txFile, JSON.stringify(buildApplyTransaction(ruleset, [{ family: 'inet', name: 'nft_sync' }])));
+  const raw = await timeIt(runs, () => execFileSync('ip', ['netns', 'exec', ns, 'nft', '-j', '-f', txFile]));
+  const ours = median(pushes);
+  rows.push({ figure: 'push to applied, agent on main (ms)', ours, baseline: median(gitPushes) + raw, goal: '< 150', ok: ours < 150 });
+}
+
+function printTable(): void {
+  const head = ['figure', 'nft-sync', 'baseline', 'ratio', 'goal', 'met'];
+  const body = rows.map((r) => [r.figure, r.ours.toFixed(1), r.baseline.toFixed(1), (r.ours / r.baseline).toFixed(2) + 'x', r.goal, r.ok ? 'yes' : 'NO']);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  console.log(line(head));
+  console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
+  for (const b of body) console.log(line(b));
+}
+
+async function main(): Promise<void> {
+  try {
+    await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
+    await benchApply('10k rules', tenThousandRules(), 5);
+    await benchPushToApplied(15);
+    printTable();
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // best effort
+      }
+    }
+  }
+}
+
+await main();
