@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { NftSyncError } from '../shared/errors.js';
 import { assertRef, assertRulesetName, isObjectId } from '../shared/names.js';
+import { refCandidates } from '../shared/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../shared/repo-config.js';
 import { ByteLru } from './byte-lru.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
@@ -85,8 +86,7 @@ export class RulesetRepository {
     assertRef(ref);
     const hex = HEX.test(ref);
     if (hex && (ref.length === 40 || ref.length === 64)) return this.peelToCommit(ref.toLowerCase(), ref);
-    const candidates = ref === 'HEAD' || ref.startsWith('refs/') ? [ref] : [];
-    candidates.push(`refs/${ref}`, `refs/tags/${ref}`, `refs/heads/${ref}`, `refs/remotes/${ref}`, `refs/remotes/${ref}/HEAD`);
+    const candidates = refCandidates(ref);
     let packed: Promise<Map<string, StoredRef>> | undefined;
     const packedOnce = () => (packed ??= readPackedRefs(this.gitdir));
     for (const name of candidates) {
