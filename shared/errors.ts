@@ -49,6 +49,9 @@ export const ERRORS = {
   NFTSYNC_ERR_REPO_NOT_FOUND: spec('repository not found or not a git repository', false, 500),
   NFTSYNC_ERR_REPO_EXISTS: spec('target already exists', false, 409),
   NFTSYNC_ERR_REPO_CONFIG_INVALID: spec('nft-sync.yaml is invalid', false, 422),
+  NFTSYNC_ERR_REPO_TEMPLATE_INVALID: spec('repository template is missing or holds something other than plain files', false, 500),
+  NFTSYNC_ERR_REPO_GIT_FAILED: spec('git failed on the repository', false, 500),
+  NFTSYNC_ERR_REF_NOT_COMMIT: spec('the name resolves to a git object that is not a commit', false, 400),
 
   // rulesets
   NFTSYNC_ERR_RULESET_NAME_INVALID: spec('ruleset name is not a plain name', false, 400),
