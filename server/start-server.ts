@@ -45,7 +45,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger;
   const repository = await RulesetRepository.open(opts.repo);
   const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
-  const watcher = new RefWatcher(opts.repo);
+  const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
+  watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     void wire.refsChanged();

@@ -38,6 +38,8 @@ export class WireServer {
   readonly hub: SubscriptionHub;
   readonly #server: net.Server;
   readonly #sessions = new Set<WireSession>();
+  /** Connections being turned away, closed by close() too. */
+  readonly #refused = new Set<net.Socket>();
   readonly #perAddress = new Map<string, number>();
   readonly #opts: WireServerOptions;
   readonly #limits: SessionLimits;
@@ -78,6 +80,7 @@ export class WireServer {
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const s of this.#sessions) s.destroy();
+    for (const s of this.#refused) s.destroy();
     await closed;
   }
 
@@ -89,6 +92,8 @@ export class WireServer {
     if (count >= perAddress || this.#sessions.size >= total) {
       const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', `too many connections from ${addr}`);
       socket.on('error', () => {});
+      this.#refused.add(socket);
+      socket.on('close', () => this.#refused.delete(socket));
       socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
