@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nftsync() { node dist/cli/main.js "$@"; }
+# Background processes are started without the function so that $! is node itself.
+NFTSYNC=(node dist/cli/main.js)
 work=$(mktemp -d /tmp/nft-sync-demo.XXXXXX)
 ns="nftsync-demo-$$"
 pids=()
@@ -22,7 +24,7 @@ echo "== nft-sync init $work/rules.git"
 nftsync init "$work/rules.git"
 
 echo "== nft-sync server on 127.0.0.1:$port"
-nftsync server --repo "$work/rules.git" --listen "127.0.0.1:$port" --http "127.0.0.1:$((port + 1))" --log-level warn &
+"${NFTSYNC[@]}" server --repo "$work/rules.git" --listen "127.0.0.1:$port" --http "127.0.0.1:$((port + 1))" --log-level warn &
 pids+=($!)
 
 ip netns add "$ns"
@@ -30,7 +32,7 @@ ip netns exec "$ns" ip link set lo up
 for _ in $(seq 50); do nftsync fetch --server "127.0.0.1:$port" --ref main --ruleset default >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "== nft-sync agent (namespace $ns) following main"
-nftsync agent --server "127.0.0.1:$port" --ref main --name demo-host --nft "ip netns exec $ns nft" \
+"${NFTSYNC[@]}" agent --server "127.0.0.1:$port" --ref main --name demo-host --nft "ip netns exec $ns nft" \
   --state-dir "$work/state" --log-level info 2>"$work/agent.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"msg":"applied"' "$work/agent.log" 2>/dev/null && break; sleep 0.1; done
@@ -50,6 +52,8 @@ rule = json.loads(json.dumps(items[ssh]))
 for e in rule["rule"]["expr"]:
     if "match" in e and e["match"].get("right") == 22:
         e["match"]["right"] = 443
+    if "comment" in rule["rule"]:
+        rule["rule"]["comment"] = "https"
 items.insert(ssh + 1, rule)
 json.dump(doc, open(path, "w"), indent=2)
 open(path, "a").write("\n")

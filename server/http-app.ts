@@ -16,7 +16,9 @@ export interface HttpAppOptions {
 
 /** Build the fastify app with every route registered. */
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true });
+  // Request logs are info-level in fastify; keep them out unless the operator asks for debug.
+  const level = opts.logger.levelVal <= 20 ? opts.logger.level : 'warn';
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }, { level }) as FastifyBaseLogger });
   app.setErrorHandler((err, _req, reply) => {
     const e = err instanceof NftSyncError ? err : toNftSyncError(err, (err as { statusCode?: number }).statusCode === 400 ? 'NFTSYNC_ERR_USAGE' : 'NFTSYNC_ERR_SERVER_INTERNAL');
     void reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });

@@ -1,4 +1,3 @@
-import { agentHostname } from '../hostname.js';
 import { WireClient } from '../../agent/wire-client.js';
 import { parseHostPort } from '../../shared/host-port.js';
 import { str, type Command } from '../command.js';
@@ -10,11 +9,11 @@ export const fetchCommand: Command = {
     server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
     ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
     ruleset: { type: 'string', description: 'ruleset name (rulesets/NAME.json); default: chosen by nft-sync.yaml for --name' },
-    name: { type: 'string', description: 'agent name used to choose the ruleset (default: the host name)' },
+    name: { type: 'string', description: 'agent name used to choose the ruleset from nft-sync.yaml (default: none, so "default")' },
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
-    const client = await WireClient.connect({ host, port, agent: str(values, 'name') ?? agentHostname() });
+    const client = await WireClient.connect({ host, port, agent: str(values, 'name') });
     try {
       const res = await client.fetch({ ref: str(values, 'ref')!, ruleset: str(values, 'ruleset') });
       if (res.kind !== 'ruleset') throw new Error('unexpected answer');
