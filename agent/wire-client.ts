@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import { encodeMessage } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
+import { assertRef, assertRulesetName } from '../shared/names.js';
 import {
   DEFAULT_MAX_FRAME,
   PROTOCOL_VERSIONS,
@@ -105,14 +106,14 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {
-        let messages;
+        let first;
         try {
-          messages = reader.push(chunk);
+          reader.write(chunk);
+          first = reader.read();
         } catch (err) {
           fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
           return;
         }
-        const first = messages[0];
         if (!first) return;
         if (first.message.type === 'error') {
           fail(NftSyncError.fromJSON(first.message));
@@ -131,14 +132,20 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const client = new WireClient(socket, reader, first.message, opts);
         resolve(client);
         // Frames that arrived in the same chunk as the welcome.
-        for (const m of messages.slice(1)) client.#dispatch(m.message, m.body);
+        client.#onData(Buffer.alloc(0));
       };
       socket.on('data', onData);
     });
   }
 
-  /** Ask for the ruleset at `ref`. Errors: the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...). */
+  /**
+   * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
+   * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
+   */
   async fetch(req: { ref: string; ruleset?: string; have?: Revision }): Promise<FetchResult> {
+    // Refuse bad names here, with their own codes, rather than have the server close the link.
+    assertRef(req.ref);
+    if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
     const { message, body } = await this.#request({ type: 'fetch', id: 0, ...req });
     if (message.type === 'ruleset' && body) {
       return { kind: 'ruleset', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob, bytes: body };
@@ -151,6 +158,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 
   /** Follow `ref`: 'moved' events come when it moves. Resolves with its current commit. */
   async subscribe(ref: string): Promise<string> {
+    assertRef(ref);
     const { message } = await this.#request({ type: 'subscribe', id: 0, ref });
     if (message.type !== 'subscribed') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `subscribe answered with ${message.type}`);
     return message.commit;
@@ -196,15 +204,13 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 
   #onData(chunk: Buffer): void {
     this.#lastFrame = Date.now();
-    let messages;
     try {
-      messages = this.#reader.push(chunk);
+      this.#reader.write(chunk);
+      for (let m = this.#reader.read(); m !== undefined && !this.#closed; m = this.#reader.read()) this.#dispatch(m.message, m.body);
     } catch (err) {
       this.#shutdown(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
       this.#socket.destroy();
-      return;
     }
-    for (const m of messages) this.#dispatch(m.message, m.body);
   }
 
   #dispatch(msg: ServerMessage, body?: Buffer): void {

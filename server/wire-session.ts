@@ -102,29 +102,23 @@ export class WireSession implements MoveListener {
 
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
-    let messages;
+    if (this.#agent) this.#ctx.registry.seen(this.#agent);
     try {
-      messages = this.#reader.push(chunk);
+      this.#reader.write(chunk);
+      // One message at a time: hello raises the frame limit before the next frame is read.
+      for (let m = this.#reader.read(); m !== undefined && !this.#closing; m = this.#closing ? undefined : this.#reader.read()) {
+        const { message } = m;
+        if (!this.#ready) {
+          if (message.type !== 'hello') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `expected hello first, got ${message.type}`);
+          this.#hello(message);
+        } else if (message.type === 'hello') {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'hello sent twice');
+        } else {
+          this.#enqueue(message);
+        }
+      }
     } catch (err) {
       this.#fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
-      return;
-    }
-    if (this.#agent) this.#ctx.registry.seen(this.#agent);
-    for (const { message } of messages) {
-      if (this.#closing) return;
-      if (!this.#ready) {
-        if (message.type !== 'hello') {
-          this.#fail(new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `expected hello first, got ${message.type}`));
-          return;
-        }
-        this.#hello(message);
-        continue;
-      }
-      if (message.type === 'hello') {
-        this.#fail(new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'hello sent twice'));
-        return;
-      }
-      this.#enqueue(message);
     }
   }
 

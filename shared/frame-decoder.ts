@@ -62,31 +62,46 @@ export class FrameDecoder {
     return this.#buffered;
   }
 
-  /** Feed a chunk; returns every frame it completes, in order. */
+  /**
+   * Feed a chunk; returns every frame it completes, in order. Every frame is checked against the
+   * limit in force when it is reached; use write() and read() to change the limit between frames.
+   */
   push(chunk: Uint8Array): Buffer[] {
-    if (this.#failed) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'frame decoder used after a framing error');
-    if (chunk.length > 0) {
-      this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-      this.#buffered += chunk.length;
-    }
+    this.write(chunk);
     const frames: Buffer[] = [];
-    for (;;) {
-      if (this.#buffered < FRAME_HEADER_BYTES) return frames;
-      const length = this.#peekLength();
-      if (length > this.#maxFrame) {
-        this.#failed = true;
-        this.#chunks = [];
-        this.#buffered = 0;
-        throw new NftSyncError(
-          'NFTSYNC_ERR_FRAME_TOO_LARGE',
-          `frame of ${length} bytes exceeds the limit of ${this.#maxFrame} bytes`,
-          { data: { length, limit: this.#maxFrame } },
-        );
-      }
-      if (this.#buffered < FRAME_HEADER_BYTES + length) return frames;
-      this.#take(FRAME_HEADER_BYTES);
-      frames.push(this.#take(length));
+    for (let f = this.read(); f !== undefined; f = this.read()) frames.push(f);
+    return frames;
+  }
+
+  /** Buffer a chunk without decoding anything yet. */
+  write(chunk: Uint8Array): void {
+    if (this.#failed) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'frame decoder used after a framing error');
+    if (chunk.length === 0) return;
+    this.#chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.#buffered += chunk.length;
+  }
+
+  /**
+   * The next complete frame, or undefined when more bytes are needed. Throws
+   * NFTSYNC_ERR_FRAME_TOO_LARGE as soon as a header over the current limit is seen.
+   */
+  read(): Buffer | undefined {
+    if (this.#failed) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'frame decoder used after a framing error');
+    if (this.#buffered < FRAME_HEADER_BYTES) return undefined;
+    const length = this.#peekLength();
+    if (length > this.#maxFrame) {
+      this.#failed = true;
+      this.#chunks = [];
+      this.#buffered = 0;
+      throw new NftSyncError(
+        'NFTSYNC_ERR_FRAME_TOO_LARGE',
+        `frame of ${length} bytes exceeds the limit of ${this.#maxFrame} bytes`,
+        { data: { length, limit: this.#maxFrame } },
+      );
     }
+    if (this.#buffered < FRAME_HEADER_BYTES + length) return undefined;
+    this.#take(FRAME_HEADER_BYTES);
+    return this.#take(length);
   }
 
   /**

@@ -32,6 +32,21 @@ export class MessageReader<T extends Message> {
     return this.#frames.push(chunk).map((payload) => decodeMessage<T>(payload, this.#allowed));
   }
 
+  /** Buffer a chunk; take the messages out one by one with read(). */
+  write(chunk: Uint8Array): void {
+    this.#frames.write(chunk);
+  }
+
+  /**
+   * The next complete message, or undefined when more bytes are needed. Reading one at a time
+   * lets the caller change the frame limit between messages (after hello, before the frame
+   * pipelined behind it). Throws as push() does.
+   */
+  read(): DecodedMessage<T> | undefined {
+    const payload = this.#frames.read();
+    return payload === undefined ? undefined : decodeMessage<T>(payload, this.#allowed);
+  }
+
   /** Call at end of stream; throws NFTSYNC_ERR_FRAME_TRUNCATED if a frame was left unfinished. */
   end(): void {
     this.#frames.end();

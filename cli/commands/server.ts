@@ -1,4 +1,6 @@
+import { NftSyncError } from '../../shared/errors.js';
 import { parseHostPort } from '../../shared/host-port.js';
+import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/messages.js';
 import { startServer } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
@@ -11,6 +13,7 @@ export const serverCommand: Command = {
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line)' },
+    'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...LOG_FLAG,
   },
@@ -22,6 +25,7 @@ export const serverCommand: Command = {
       listen: parseHostPort(str(values, 'listen')!, '--listen'),
       http: http ? parseHostPort(http, '--http') : undefined,
       insecurePlaintext: values['insecure-plaintext'] === true,
+      wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
       logger,
     });
     await new Promise<void>((resolve) => {
@@ -37,3 +41,11 @@ export const serverCommand: Command = {
     return 0;
   },
 };
+
+function positiveInt(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < PRE_HANDSHAKE_MAX_FRAME || n > 0xffff_ffff) {
+    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${what} must be a whole number of bytes from ${PRE_HANDSHAKE_MAX_FRAME} to ${0xffff_ffff}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}

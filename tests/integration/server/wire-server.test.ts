@@ -144,6 +144,21 @@ describe('wire server', () => {
     assert.deepEqual(messages.map((m) => m.type), ['welcome', 'pong', 'pong']);
   });
 
+  test('the frame limit after the handshake is the configured one, announced in welcome', async (t) => {
+    const f = await startServerFixture(t, { wire: { limits: { maxFrame: 100_000 } } });
+    const c = await client(f);
+    t.after(() => c.close());
+    assert.equal(c.welcome.maxFrame, 100_000);
+    // 80 kB passes after the handshake (it would not before: 64 KiB), 100_001 bytes does not.
+    const ok = Buffer.concat([hello, encodeFrame(Buffer.from(`{"type":"ping","id":1}${' '.repeat(80_000)}`))]);
+    assert.deepEqual((await rawExchange(f, [ok], 800)).messages.map((m) => m.type), ['welcome', 'pong']);
+    const big = Buffer.concat([hello, encodeFrame(Buffer.alloc(100_001, 0x20))]);
+    const { messages } = await rawExchange(f, [big]);
+    assert.equal(messages[1]?.type === 'error' && messages[1].code, 'NFTSYNC_ERR_FRAME_TOO_LARGE');
+    const early = await rawExchange(f, [encodeFrame(Buffer.alloc(70_000, 0x20))]);
+    assert.equal(early.messages[0]?.type === 'error' && early.messages[0].code, 'NFTSYNC_ERR_FRAME_TOO_LARGE');
+  });
+
   test('a client that never says hello is timed out', async (t) => {
     const f = await startServerFixture(t, { wire: { limits: { handshakeTimeoutMs: 200 } } });
     const t0 = Date.now();

@@ -109,3 +109,14 @@ describe('FrameDecoder', () => {
     );
   });
 });
+
+describe('FrameDecoder read()', () => {
+  it('applies a limit raised between two frames of the same chunk', () => {
+    const d = new FrameDecoder(4);
+    d.write(Buffer.concat([frame('ab'), frame('longer than four')]));
+    assert.equal(String(d.read()), 'ab');
+    d.setMaxFrame(64);
+    assert.equal(String(d.read()), 'longer than four');
+    assert.equal(d.read(), undefined);
+  });
+});

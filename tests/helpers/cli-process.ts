@@ -1,0 +1,88 @@
+/**
+ * Runs the real `nft-sync` command line in child processes (from the TypeScript sources through
+ * tsx, so tests never run a stale dist/). Every process started is killed after the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { TestContext } from 'node:test';
+
+const CLI = ['--import', 'tsx', 'cli/main.ts'];
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `nft-sync ARGS` to completion. */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface CliDaemon {
+  child: ChildProcess;
+  /** Everything printed on stderr so far (the JSON log lines). */
+  stderr(): string;
+  /** Resolve when a stderr line matches `pattern`. */
+  waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
+  /** Send `signal` and resolve with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Start `nft-sync ARGS` in the background; it is killed after the test if still running. */
+export function startCli(t: Pick<TestContext, 'after'>, args: string[]): CliDaemon {
+  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (c) => (err += c));
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return {
+    child,
+    stderr: () => err,
+    waitFor(pattern, timeoutMs = 10_000, from = 0) {
+      return new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const tick = () => {
+          if (pattern.test(err.slice(from))) return resolve();
+          if (child.exitCode !== null) return reject(new Error(`process exited (${child.exitCode}) before ${pattern}: ${err.slice(-2000)}`));
+          if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${pattern}: ${err.slice(-2000)}`));
+          setTimeout(tick, 20);
+        };
+        tick();
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** A free TCP port on loopback (bound then released). */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
