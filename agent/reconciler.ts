@@ -12,6 +12,7 @@ import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
 import { verifyRevision } from './verify-revision.js';
+import { managedTables } from '../shared/ruleset-schema.js';
 import type { FetchResult, WireClient } from './wire-client.js';
 
 export interface ReconcilerOptions {
@@ -121,21 +122,18 @@ export class Reconciler {
         previouslyManaged: this.#state?.managedTables ?? [],
         check: this.#opts.check,
       });
-      this.#state = {
-        ref: this.#opts.ref,
-        ruleset: name,
-        commit,
-        blob,
-        managedTables: apply.managedTables,
-        appliedAt: new Date().toISOString(),
-      };
-      this.#applied = fetched.bytes;
-      await saveState(this.#opts.stateDir, this.#state, this.#applied);
+      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
     } catch (err) {
       const e = toNftSyncError(err);
+      if (e.code === 'NFTSYNC_ERR_READBACK_MISMATCH' || e.code === 'NFTSYNC_ERR_NFT_LIST') {
+        // The transaction happened: the new revision is in force even though its read-back
+        // failed or differs. Record it as applied and report the condition (Degraded).
+        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
+        return this.#failed(e, commit);
+      }
       if (!e.retryable) {
         const lastFailed = { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
         this.#state = { ...(this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] }), lastFailed };
@@ -162,6 +160,19 @@ export class Reconciler {
       attemptedCommit: this.#attempted,
       error: this.#lastError,
     });
+  }
+
+  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: AgentState['managedTables'] | undefined): Promise<void> {
+    this.#state = {
+      ref: this.#opts.ref,
+      ruleset,
+      commit,
+      blob,
+      managedTables: managed ?? managedTables(verifyRevision(bytes, blob, { ruleset, commit }).ruleset),
+      appliedAt: new Date().toISOString(),
+    };
+    this.#applied = bytes;
+    await saveState(this.#opts.stateDir, this.#state, bytes);
   }
 
   #failed(error: NftSyncError, commit: string | undefined): ReconcileOutcome {

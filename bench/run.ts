@@ -44,7 +44,7 @@ async function timeIt(runs: number, f: () => unknown): Promise<number> {
 }
 
 function netns(label: string): string {
-  const name = `nsb-${label}-${process.pid}`;
+  const name = `nsb-${label.replace(/[^a-z0-9]/gi, "")}-${process.pid}`;
   execFileSync('ip', ['netns', 'add', name]);
   cleanups.push(() => execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' }));
   execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);

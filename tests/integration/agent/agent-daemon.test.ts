@@ -124,6 +124,31 @@ describe('agent daemon', () => {
     assert.match(ns.nft(['list', 'ruleset']), /dport 2200/);
   });
 
+  test('a revision nft loads differently is in force, reported Degraded, and not re-applied in a loop', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'readback');
+    const dir = stateDir(t);
+    const agent = startAgent(t, f, ns, dir);
+    await agent.next(applied);
+    // nft prints ct state sets in its own order: the file's order does not survive a reload.
+    const reordered = DEFAULT.replace(/"established",\s*"related"/, '"related", "established"');
+    assert.notEqual(reordered, DEFAULT);
+    const id = f.push({ 'rulesets/default.json': reordered.replace(/"right": 22\b/, '"right": 2424') }, 'reordered');
+    const o = await agent.next((x) => x.kind === 'failed');
+    assert.equal(o.kind === 'failed' && o.error.code, 'NFTSYNC_ERR_READBACK_MISMATCH');
+    assert.match(ns.nft(['list', 'ruleset']), /dport 2424 accept/, 'the transaction happened');
+    const rec = f.server.wire.registry.get('host-1');
+    assert.equal(rec?.status?.commit, id, 'status names the revision in force');
+    assert.equal(rec?.status?.state, 'Degraded');
+    assert.equal(rec?.status?.conditions[0]?.reason, 'ReadbackMismatch');
+    const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+    assert.equal(state.commit, id);
+    // An unrelated push: same blob, so nothing is re-applied.
+    f.push({ 'notes.txt': 'x' });
+    const next = await agent.next();
+    assert.equal(next.kind, 'unchanged');
+  });
+
   test('pull pins a tag and a commit', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'pin');
