@@ -27,6 +27,9 @@ export const ERRORS = {
   NFTSYNC_ERR_CONFIG_INVALID: spec('invalid configuration', false, 400),
   NFTSYNC_ERR_LISTEN_INSECURE: spec('refusing plain TCP on a non-loopback address', false, 400),
 
+  // git over HTTP, push validation, import (add new codes of that area below this line)
+  NFTSYNC_ERR_AUTH_REQUIRED: spec('this operation needs a valid token', false, 401),
+
   // framing and messages (the wire protocol)
   NFTSYNC_ERR_FRAME_TOO_LARGE: spec('frame length exceeds the limit', false, 413),
   NFTSYNC_ERR_FRAME_TRUNCATED: spec('connection closed in the middle of a frame', true, 400),
@@ -36,11 +39,15 @@ export const ERRORS = {
   NFTSYNC_ERR_PROTO_VERSION: spec('no protocol version in common', false, 400),
   NFTSYNC_ERR_PROTO_TIMEOUT: spec('peer too slow: timed out', true, 408),
 
+  // HTTP API, rollback, status (add new codes of that area below this line)
+
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),
   NFTSYNC_ERR_CONN_CLOSED: spec('connection closed', true, 503),
   NFTSYNC_ERR_SERVER_BUSY: spec('server refuses more connections', true, 503),
   NFTSYNC_ERR_SERVER_INTERNAL: spec('internal server error', true, 500),
+
+  // TLS, identity, signed releases (add new codes of that area below this line)
 
   // revisions and repository
   NFTSYNC_ERR_REF_INVALID: spec('not a valid branch, tag or commit name', false, 400),
@@ -58,6 +65,8 @@ export const ERRORS = {
   NFTSYNC_ERR_RULESET_NOT_FOUND: spec('no such ruleset at this revision', false, 404),
   NFTSYNC_ERR_RULESET_JSON: spec('ruleset is not valid JSON', false, 422),
   NFTSYNC_ERR_RULESET_SCHEMA: spec('ruleset does not match the ruleset schema', false, 422),
+
+  // lockout guard, drift, crash safety (add new codes of that area below this line)
 
   // agent: verification, nft, state
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: spec('received bytes do not match the announced blob id', false, 502),
