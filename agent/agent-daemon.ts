@@ -79,7 +79,7 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     opts.logger.info({ ref, commit }, 'ref moved');
     void pass();
   });
-  await client.subscribe(opts.ref);
+  await client.subscribe(opts.ref, { track: opts.track });
   await pass();
   await closed;
 }

@@ -17,7 +17,9 @@ import type { FetchResult, WireClient } from './wire-client.js';
 
 export interface ReconcilerOptions {
   agent: string;
+  /** The ref followed; with `track`, a tag pattern whose highest semantic version is followed. */
   ref: string;
+  track?: boolean;
   /** Ruleset name; without it the server chooses by the agent's name. */
   ruleset?: string;
   nft: NftRunner;
@@ -39,6 +41,7 @@ export class Reconciler {
   #applied: Buffer | undefined;
   #lastError: { code: NftSyncError['code']; message: string } | undefined;
   #attempted: string | undefined;
+  #tag: string | undefined;
 
   constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
     this.#opts = opts;
@@ -90,6 +93,7 @@ export class Reconciler {
       const st = this.#state;
       fetched = await client.fetch({
         ref: this.#opts.ref,
+        track: this.#opts.track,
         ruleset: this.#opts.ruleset,
         have: st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
       });
@@ -97,6 +101,7 @@ export class Reconciler {
       return this.#failed(toNftSyncError(err), undefined);
     }
     const { commit, blob, ruleset: name } = fetched;
+    this.#tag = fetched.tag;
     if (fetched.kind === 'unchanged') {
       this.#lastError = undefined;
       this.#attempted = commit;
@@ -159,6 +164,7 @@ export class Reconciler {
       inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
       attemptedCommit: this.#attempted,
       error: this.#lastError,
+      tag: this.#tag,
     });
   }
 

@@ -48,8 +48,10 @@ export function buildStatus(args: {
   inForce: InForce | undefined;
   attemptedCommit?: string;
   error?: { code: ErrorCode; message: string };
+  /** For a tracked tag pattern: the tag last resolved. */
+  tag?: string;
 }): AgentStatus {
-  const { agent, ref, inForce, attemptedCommit, error } = args;
+  const { agent, ref, inForce, attemptedCommit, error, tag } = args;
   let ready: Condition;
   let state: AgentStatus['state'];
   if (!error) {
@@ -69,5 +71,6 @@ export function buildStatus(args: {
     status.appliedAt = inForce.appliedAt;
   }
   if (attemptedCommit) status.attemptedCommit = attemptedCommit;
+  if (tag) status.tag = tag;
   return status;
 }

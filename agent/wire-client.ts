@@ -10,6 +10,7 @@ import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import { encodeMessage } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
+import { assertTagPattern } from '../shared/semver.js';
 import {
   DEFAULT_MAX_FRAME,
   PROTOCOL_VERSIONS,
@@ -37,8 +38,8 @@ export interface WireClientOptions {
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; ruleset: string; commit: string; blob: string; bytes: Buffer }
-  | { kind: 'unchanged'; ref: string; ruleset: string; commit: string; blob: string };
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer }
+  | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
   resolve(msg: ServerMessage, body?: Buffer): void;
@@ -142,24 +143,32 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; ruleset?: string; have?: Revision }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
-    assertRef(req.ref);
+    if (req.track) assertTagPattern(req.ref);
+    else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...req });
+    const { track, ...rest } = req;
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) });
     if (message.type === 'ruleset' && body) {
-      return { kind: 'ruleset', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob, bytes: body };
+      const { type: _t, id: _i, size: _s, ...fields } = message;
+      return { kind: 'ruleset', ...fields, bytes: body };
     }
     if (message.type === 'unchanged') {
-      return { kind: 'unchanged', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob };
+      const { type: _t, id: _i, ...fields } = message;
+      return { kind: 'unchanged', ...fields };
     }
     throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
   }
 
-  /** Follow `ref`: 'moved' events come when it moves. Resolves with its current commit. */
-  async subscribe(ref: string): Promise<string> {
-    assertRef(ref);
-    const { message } = await this.#request({ type: 'subscribe', id: 0, ref });
+  /**
+   * Follow `ref` (with `track`, the highest version among the tags matching the pattern `ref`):
+   * 'moved' events come when it moves. Resolves with its current commit.
+   */
+  async subscribe(ref: string, opts: { track?: boolean } = {}): Promise<string> {
+    if (opts.track) assertTagPattern(ref);
+    else assertRef(ref);
+    const { message } = await this.#request({ type: 'subscribe', id: 0, ref, ...(opts.track ? { track: true } : {}) });
     if (message.type !== 'subscribed') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `subscribe answered with ${message.type}`);
     return message.commit;
   }

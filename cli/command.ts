@@ -1,4 +1,5 @@
 /** The shape every `nft-sync` subcommand has. */
+import { NftSyncError } from '../shared/errors.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 
 export interface Command {
@@ -26,3 +27,19 @@ export const NFT_FLAGS: Flags = {
 export const LOG_FLAG: Flags = {
   'log-level': { type: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
 };
+
+/** --ref or --track-tags: what an agent follows. */
+export const TARGET_FLAGS: Flags = {
+  ref: { type: 'string', description: 'branch, tag or commit id (full or abbreviated)' },
+  'track-tags': { type: 'string', description: "follow the highest semantic version among tags matching PATTERN, e.g. 'v*'" },
+};
+
+/** The target from --ref or --track-tags; NFTSYNC_ERR_USAGE unless exactly one is given. */
+export function target(command: string, values: ParsedFlags): { ref: string; track: boolean } {
+  const ref = str(values, 'ref');
+  const pattern = str(values, 'track-tags');
+  if ((ref === undefined) === (pattern === undefined)) {
+    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: give exactly one of --ref REF or --track-tags PATTERN`);
+  }
+  return ref !== undefined ? { ref, track: false } : { ref: pattern!, track: true };
+}

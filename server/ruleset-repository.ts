@@ -16,6 +16,7 @@ import { NftSyncError } from '../shared/errors.js';
 import { assertRef, assertRulesetName, isObjectId } from '../shared/names.js';
 import { refCandidates } from '../shared/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../shared/repo-config.js';
+import { highestTag } from '../shared/semver.js';
 import { ByteLru } from './byte-lru.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 
@@ -155,6 +156,22 @@ export class RulesetRepository {
    * Refs that do not lead to a commit (a tag of a blob, a dangling ref) are left out. Reads the
    * ref files in-process: about a millisecond for hundreds of refs, cheap enough per change.
    */
+  /**
+   * The highest semantic version among the tags matching `pattern` (shared/semver.ts) and its
+   * commit. Errors: NFTSYNC_ERR_REF_INVALID (bad pattern), NFTSYNC_ERR_REF_NOT_FOUND (no tag
+   * matches).
+   */
+  async resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }> {
+    const refs = await this.listRefs();
+    const tags = new Map<string, string>();
+    for (const [name, commit] of refs) if (name.startsWith('refs/tags/')) tags.set(name.slice('refs/tags/'.length), commit);
+    const tag = highestTag(tags.keys(), pattern);
+    if (tag === undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no tag matching ${JSON.stringify(pattern)} is a semantic version (e.g. v1.2.3)`, { data: { pattern } });
+    }
+    return { tag, commit: tags.get(tag)! };
+  }
+
   async listRefs(): Promise<Map<string, string>> {
     await this.dropCacheAfterRepack();
     const out = new Map<string, string>();

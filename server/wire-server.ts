@@ -10,7 +10,7 @@ import { encodeMessage } from '../shared/message-codec.js';
 import { DEFAULT_MAX_FRAME } from '../shared/messages.js';
 import { AgentRegistry } from './agent-registry.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
 
 export interface WireServerOptions {
   source: RulesetSource;
@@ -48,7 +48,10 @@ export class WireServer {
     this.#opts = opts;
     this.#limits = { ...WIRE_SERVER_DEFAULTS.limits, ...opts.limits };
     this.registry = opts.registry ?? new AgentRegistry();
-    this.hub = new SubscriptionHub((ref) => opts.source.resolveRef(ref));
+    this.hub = new SubscriptionHub(async (key) => {
+      const pattern = trackedPattern(key);
+      return pattern === undefined ? opts.source.resolveRef(key) : (await opts.source.resolveTrackedTag(pattern)).commit;
+    });
     const onConnection = (socket: net.Socket) => this.#accept(socket);
     this.#server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer(onConnection);
     this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));

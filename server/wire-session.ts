@@ -25,6 +25,7 @@ import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 /** What a session needs from the repository. */
 export interface RulesetSource {
   resolveRef(ref: string): Promise<string>;
+  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
   readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
   rulesetForAgent(commit: string, agent: string): Promise<string>;
 }
@@ -95,9 +96,10 @@ export class WireSession implements MoveListener {
     this.#socket.destroy();
   }
 
-  /** SubscriptionHub callback: a subscribed ref moved. */
-  moved(ref: string, commit: string): void {
-    this.#send({ type: 'moved', ref, commit });
+  /** SubscriptionHub callback: a subscribed ref (or tracked tag pattern) moved. */
+  moved(key: string, commit: string): void {
+    const pattern = trackedPattern(key);
+    this.#send(pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit });
   }
 
   #onData(chunk: Buffer): void {
@@ -169,8 +171,8 @@ export class WireSession implements MoveListener {
         await this.#fetch(msg);
         return;
       case 'subscribe': {
-        const commit = await this.#ctx.source.resolveRef(msg.ref);
-        this.#ctx.hub.add(msg.ref, commit, this);
+        const { commit } = await this.#resolve(msg.ref, msg.track);
+        this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit, this);
         this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, commit });
         return;
       }
@@ -186,14 +188,21 @@ export class WireSession implements MoveListener {
 
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
-    const commit = await source.resolveRef(msg.ref);
+    const { commit, tag } = await this.#resolve(msg.ref, msg.track);
     const ruleset = msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default');
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
+    const tagged = tag === undefined ? {} : { tag };
     if (msg.have && msg.have.blob === blob) {
-      this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit, blob });
+      this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
       return;
     }
-    await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ruleset, commit, blob, size: bytes.length }, bytes);
+    await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length }, bytes);
+  }
+
+  /** A ref, or with `track` the highest version among the tags matching the pattern. */
+  async #resolve(ref: string, track: boolean | undefined): Promise<{ commit: string; tag?: string }> {
+    if (track) return this.#ctx.source.resolveTrackedTag(ref);
+    return { commit: await this.#ctx.source.resolveRef(ref) };
   }
 
   #send(msg: ServerMessage, body?: Uint8Array): boolean {
@@ -232,4 +241,20 @@ export class WireSession implements MoveListener {
     this.#ctx.hub.remove(this);
     if (this.#agent) this.#ctx.registry.disconnected(this.#agent);
   }
+}
+
+/**
+ * Subscription keys: a ref as the agent spelled it, or `track:PATTERN` for a tracked tag
+ * pattern. A ref can never contain ':' (git check-ref-format), so the two cannot collide.
+ */
+const TRACK_PREFIX = 'track:';
+
+/** The hub key of a tracked tag pattern. */
+export function trackKey(pattern: string): string {
+  return TRACK_PREFIX + pattern;
+}
+
+/** The pattern of a tracked-tag hub key, or undefined for a plain ref. */
+export function trackedPattern(key: string): string | undefined {
+  return key.startsWith(TRACK_PREFIX) ? key.slice(TRACK_PREFIX.length) : undefined;
 }

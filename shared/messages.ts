@@ -36,7 +36,9 @@ export interface HelloMessage {
 export interface FetchMessage {
   type: 'fetch';
   id: number;
+  /** A branch, tag or commit; with `track`, a tag pattern (`v*`): the highest version matching. */
   ref: string;
+  track?: boolean;
   /** Ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml. */
   ruleset?: string;
   /** What the agent has applied; when it equals the answer the server says `unchanged`. */
@@ -45,7 +47,9 @@ export interface FetchMessage {
 export interface SubscribeMessage {
   type: 'subscribe';
   id: number;
+  /** As in fetch: with `track`, a tag pattern whose highest matching version is followed. */
   ref: string;
+  track?: boolean;
 }
 export interface Condition {
   /** PascalCase condition type, e.g. Ready. */
@@ -57,7 +61,10 @@ export interface Condition {
 }
 export interface AgentStatus {
   agent: string;
+  /** The ref followed; for a tracked tag pattern, the pattern. */
   ref: string;
+  /** For a tracked tag pattern: the tag in force. */
+  tag?: string;
   ruleset?: string;
   /** The revision in force on the host. */
   commit?: string;
@@ -91,6 +98,8 @@ export interface RulesetMessage {
   type: 'ruleset';
   id: number;
   ref: string;
+  /** For a tracked tag pattern: the tag chosen. */
+  tag?: string;
   ruleset: string;
   commit: string;
   blob: string;
@@ -101,6 +110,7 @@ export interface UnchangedMessage {
   type: 'unchanged';
   id: number;
   ref: string;
+  tag?: string;
   ruleset: string;
   commit: string;
   blob: string;
@@ -114,6 +124,7 @@ export interface SubscribedMessage {
 export interface MovedMessage {
   type: 'moved';
   ref: string;
+  track?: boolean;
   commit: string;
 }
 export interface AckMessage {
@@ -191,6 +202,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
     {
       id,
       ref,
+      track: { type: 'boolean' },
       ruleset: rulesetName,
       have: {
         type: 'object',
@@ -201,7 +213,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
     },
     ['id', 'ref'],
   ),
-  subscribe: message('subscribe', { id, ref }, ['id', 'ref']),
+  subscribe: message('subscribe', { id, ref, track: { type: 'boolean' } }, ['id', 'ref']),
   report: message(
     'report',
     {
@@ -213,6 +225,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
         properties: {
           agent: agentName,
           ref,
+          tag: ref,
           ruleset: rulesetName,
           commit: oid,
           blob: oid,
@@ -233,12 +246,12 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
   ),
   ruleset: message(
     'ruleset',
-    { id, ref, ruleset: rulesetName, commit: oid, blob: oid, size: { type: 'integer', minimum: 0 } },
+    { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid, size: { type: 'integer', minimum: 0 } },
     ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
   ),
-  unchanged: message('unchanged', { id, ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
+  unchanged: message('unchanged', { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
   subscribed: message('subscribed', { id, ref, commit: oid }, ['id', 'ref', 'commit']),
-  moved: message('moved', { ref, commit: oid }, ['ref', 'commit']),
+  moved: message('moved', { ref, track: { type: 'boolean' }, commit: oid }, ['ref', 'commit']),
   ack: message('ack', { id }, ['id']),
   pong: message('pong', { id }, ['id']),
   error: message(

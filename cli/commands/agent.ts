@@ -3,7 +3,7 @@ import { createNftRunner } from '../../agent/nft-runner.js';
 import { parseHostPort } from '../../shared/host-port.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/names.js';
-import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
+import { LOG_FLAG, NFT_FLAGS, str, target, TARGET_FLAGS, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
 
 export const agentCommand: Command = {
@@ -11,7 +11,7 @@ export const agentCommand: Command = {
   summary: 'Run the agent daemon: apply the ruleset at REF, then follow REF and apply each new revision.',
   flags: {
     server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
-    ref: { type: 'string', required: true, description: 'branch, tag or commit id to follow' },
+    ...TARGET_FLAGS,
     name: { type: 'string', required: true, description: 'this agent\'s name (its identity for status and nft-sync.yaml)' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
     ...NFT_FLAGS,
@@ -29,7 +29,7 @@ export const agentCommand: Command = {
         host,
         port,
         agent,
-        ref: str(values, 'ref')!,
+        ...target('agent', values),
         ruleset: str(values, 'ruleset'),
         nft: createNftRunner(str(values, 'nft')!),
         stateDir: str(values, 'state-dir')!,

@@ -1,7 +1,7 @@
 import { createNftRunner } from '../../agent/nft-runner.js';
 import { pullOnce } from '../../agent/pull-once.js';
 import { parseHostPort } from '../../shared/host-port.js';
-import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
+import { LOG_FLAG, NFT_FLAGS, str, target, TARGET_FLAGS, type Command } from '../command.js';
 import { agentHostname } from '../hostname.js';
 import { createLogger } from '../logger.js';
 
@@ -10,7 +10,7 @@ export const pullCommand: Command = {
   summary: 'Fetch, verify and apply the ruleset at REF once; exit 0 once that revision is in force.',
   flags: {
     server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
-    ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
+    ...TARGET_FLAGS,
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
     name: { type: 'string', description: 'agent name (default: the host name)' },
     ...NFT_FLAGS,
@@ -24,7 +24,7 @@ export const pullCommand: Command = {
       host,
       port,
       agent,
-      ref: str(values, 'ref')!,
+      ...target('pull', values),
       ruleset: str(values, 'ruleset'),
       nft: createNftRunner(str(values, 'nft')!),
       stateDir: str(values, 'state-dir')!,

@@ -100,6 +100,30 @@ describe('nft-sync command line', () => {
     assert.match(again.stdout, /already in force/);
   });
 
+  test('pull --track-tags takes the highest release; --ref and --track-tags exclude each other', async (t) => {
+    const s = await serverOn(t);
+    const ns = createNetns(t, 'pulltag');
+    const clone = join(s.dir, 'clone');
+    git(s.dir, ['clone', '-q', s.repo, clone]);
+    for (const [tag, port] of [['v0.9.0', 900], ['v0.10.0', 1000], ['nightly', 1]] as const) {
+      writeFileSync(join(clone, 'rulesets/default.json'), DEFAULT.replace(/"right": 22\b/, `"right": ${port}`));
+      git(clone, ['commit', '-qam', tag]);
+      git(clone, ['tag', '-a', tag, '-m', tag]);
+    }
+    git(clone, ['push', '-q', '--follow-tags', 'origin', 'main']);
+    const common = ['--server', s.address, '--nft', ns.nftCommand, '--state-dir', join(s.dir, 'state'), '--check'];
+    const r = await runCli(['pull', ...common, '--track-tags', 'v*']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split(' ')[3], git(clone, ['rev-parse', 'v0.10.0^{commit}']));
+    assert.match(ns.nft(['list', 'ruleset']), /dport 1000 accept/);
+    const both = await runCli(['pull', ...common, '--track-tags', 'v*', '--ref', 'main']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /NFTSYNC_ERR_USAGE/);
+    const none = await runCli(['pull', ...common, '--track-tags', 'release-*']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /NFTSYNC_ERR_REF_NOT_FOUND/);
+  });
+
   test('agent and server as processes: follows pushes, survives a server crash, stops on SIGTERM', async (t) => {
     const s = await serverOn(t);
     const ns = createNetns(t, 'daemon');

@@ -34,7 +34,7 @@ interface RunningAgent {
   stop(): Promise<void>;
 }
 
-function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main'): RunningAgent {
+function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main', track = false): RunningAgent {
   const ac = new AbortController();
   const outcomes: ReconcileOutcome[] = [];
   const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
@@ -44,6 +44,7 @@ function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns:
       port: f.port,
       agent: 'host-1',
       ref,
+      track,
       nft: createNftRunner(ns.nftCommand),
       stateDir: dir,
       logger: quietLogger,
@@ -147,6 +148,33 @@ describe('agent daemon', () => {
     f.push({ 'notes.txt': 'x' });
     const next = await agent.next();
     assert.equal(next.kind, 'unchanged');
+  });
+
+  test('--track-tags follows the highest matching semantic version, moving within a second of a new tag', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'track');
+    const tag = (name: string, port: number) => {
+      f.commit({ 'rulesets/default.json': withPort(port) }, `release ${name}`);
+      f.git(['tag', '-a', name, '-m', name]);
+      f.git(['push', '-q', 'origin', 'HEAD:main', name]);
+    };
+    tag('v1.2.0', 1200);
+    tag('v1.10.0', 1100);
+    tag('v1.9.0', 1900);
+    const agent = startAgent(t, f, ns, stateDir(t), 'v1.*', true);
+    await agent.next(applied);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 1100 accept/, 'v1.10.0 is the highest, not the newest');
+    assert.equal(f.server.wire.registry.get('host-1')?.status?.tag, 'v1.10.0');
+    // A tag outside the pattern and a lower one change nothing; a higher one is followed.
+    tag('v2.0.0', 2000);
+    tag('v1.3.0', 1300);
+    const t0 = Date.now();
+    tag('v1.11.0', 1111);
+    const o = await agent.next(applied, 3000);
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+    assert.equal(o.kind === 'applied' && o.commit, f.git(['rev-parse', 'v1.11.0^{commit}']));
+    assert.match(ns.nft(['list', 'ruleset']), /dport 1111 accept/);
+    assert.ok(agent.outcomes.filter(applied).length === 2, 'nothing applied for v2.0.0 or v1.3.0');
   });
 
   test('pull pins a tag and a commit', async (t) => {
