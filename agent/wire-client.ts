@@ -163,9 +163,10 @@ export class WireClient extends EventEmitter<WireClientEvents> {
 
   /**
    * Follow `ref` (with `track`, the highest version among the tags matching the pattern `ref`):
-   * 'moved' events come when it moves. Resolves with its current commit.
+   * 'moved' events come when it moves. Resolves with its current commit, or undefined when it
+   * does not exist yet (then 'moved' comes when it appears).
    */
-  async subscribe(ref: string, opts: { track?: boolean } = {}): Promise<string> {
+  async subscribe(ref: string, opts: { track?: boolean } = {}): Promise<string | undefined> {
     if (opts.track) assertTagPattern(ref);
     else assertRef(ref);
     const { message } = await this.#request({ type: 'subscribe', id: 0, ref, ...(opts.track ? { track: true } : {}) });

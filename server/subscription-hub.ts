@@ -22,7 +22,10 @@ export class SubscriptionHub {
     this.#resolve = resolve;
   }
 
-  /** Subscribe `listener` to `ref`, whose current commit the caller has just resolved. */
+  /**
+   * Subscribe `listener` to `ref`, whose current commit the caller has just resolved ('' when
+   * the ref does not exist yet: the first commit it resolves to counts as a move).
+   */
   add(ref: string, commit: string, listener: MoveListener): void {
     let entry = this.#refs.get(ref);
     if (!entry) {

@@ -171,9 +171,17 @@ export class WireSession implements MoveListener {
         await this.#fetch(msg);
         return;
       case 'subscribe': {
-        const { commit } = await this.#resolve(msg.ref, msg.track);
-        this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit, this);
-        this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, commit });
+        // A ref that does not exist yet (a release not yet tagged, a branch not yet pushed) can
+        // be followed too: the agent hears `moved` the moment it appears.
+        const commit = await this.#resolve(msg.ref, msg.track).then(
+          (r) => r.commit,
+          (err: unknown) => {
+            if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
+            throw err;
+          },
+        );
+        this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit ?? '', this);
+        this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
       case 'report':

@@ -119,7 +119,8 @@ export interface SubscribedMessage {
   type: 'subscribed';
   id: number;
   ref: string;
-  commit: string;
+  /** Absent when the ref does not exist yet; `moved` follows when it appears. */
+  commit?: string;
 }
 export interface MovedMessage {
   type: 'moved';
@@ -250,7 +251,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
     ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
   ),
   unchanged: message('unchanged', { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
-  subscribed: message('subscribed', { id, ref, commit: oid }, ['id', 'ref', 'commit']),
+  subscribed: message('subscribed', { id, ref, commit: oid }, ['id', 'ref']),
   moved: message('moved', { ref, track: { type: 'boolean' }, commit: oid }, ['ref', 'commit']),
   ack: message('ack', { id }, ['id']),
   pong: message('pong', { id }, ['id']),

@@ -177,6 +177,22 @@ describe('agent daemon', () => {
     assert.ok(agent.outcomes.filter(applied).length === 2, 'nothing applied for v2.0.0 or v1.3.0');
   });
 
+  test('an agent following a release that does not exist yet applies it within a second of the tag', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'notyet');
+    const agent = startAgent(t, f, ns, stateDir(t), 'v*', true);
+    const first = await agent.next();
+    assert.equal(first.kind === 'failed' && first.error.code, 'NFTSYNC_ERR_REF_NOT_FOUND');
+    assert.equal(f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason, 'FetchFailed');
+    assert.equal(ns.nft(['list', 'ruleset']), '', 'nothing applied');
+    const t0 = Date.now();
+    f.git(['tag', '-a', 'v1.0.0', '-m', 'first release']);
+    f.git(['push', '-q', 'origin', 'v1.0.0']);
+    await agent.next(applied, 3000);
+    assert.ok(Date.now() - t0 < 1500, `took ${Date.now() - t0} ms`);
+    assert.match(ns.nft(['list', 'ruleset']), /dport 22 accept/);
+  });
+
   test('pull pins a tag and a commit', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'pin');
