@@ -7,7 +7,20 @@ import { NftSyncError } from '../shared/errors.js';
 import { assertRulesetName } from '../shared/names.js';
 import { diffRulesets, isEmptyDiff, type RulesetDiff } from '../shared/ruleset-diff.js';
 import { parseRuleset } from '../shared/ruleset-schema.js';
+import type { Ruleset } from '../shared/ruleset-types.js';
+import { ByteLru } from './byte-lru.js';
 import type { RulesetRepository } from './ruleset-repository.js';
+
+/** Parsed rulesets by blob id: blobs never change, and a UI diffs the same few revisions often. */
+export type ParsedRulesetCache = ByteLru<{ ruleset: Ruleset; size: number }>;
+
+/**
+ * A cache for diffRevisions, bounded by the rulesets' source size (`maxBytes`, default 16 MiB;
+ * the parsed form takes a few times that).
+ */
+export function parsedRulesetCache(maxBytes = 16 * 1024 * 1024): ParsedRulesetCache {
+  return new ByteLru(maxBytes, (v) => v.size);
+}
 
 export interface RevisionDiff {
   from: { ref: string; commit: string };
@@ -24,8 +37,10 @@ export interface RevisionDiff {
  * Diff revision `from` against `to` (any refs), limited to `only` when given.
  * Errors: those of resolveRef and readRuleset; NFTSYNC_ERR_RULESET_NOT_FOUND when `only` is at
  * neither revision; NFTSYNC_ERR_RULESET_JSON / _SCHEMA when a stored ruleset does not parse.
+ * `cache` keeps parsed rulesets between calls (by blob id).
  */
-export async function diffRevisions(repo: RulesetRepository, from: string, to: string, only?: string): Promise<RevisionDiff> {
+export async function diffRevisions(repo: RulesetRepository, from: string, to: string, only?: string, cache: ParsedRulesetCache = parsedRulesetCache()): Promise<RevisionDiff> {
+  const parse = async (blob: string, bytes: Buffer) => (await cache.getOrLoad(blob, async () => ({ ruleset: parseRuleset(bytes), size: bytes.length }))).ruleset;
   if (only !== undefined) assertRulesetName(only);
   const [a, b] = await Promise.all([repo.resolveRef(from), repo.resolveRef(to)]);
   const [namesA, namesB] = await Promise.all([repo.listRulesets(a), repo.listRulesets(b)]);
@@ -41,7 +56,7 @@ export async function diffRevisions(repo: RulesetRepository, from: string, to: s
     else {
       const [x, y] = await Promise.all([repo.readRuleset(a, name), repo.readRuleset(b, name)]);
       if (x.blob === y.blob) continue;
-      const diff = diffRulesets(parseRuleset(x.bytes), parseRuleset(y.bytes));
+      const diff = diffRulesets(await parse(x.blob, x.bytes), await parse(y.blob, y.bytes));
       out.rulesets.changed.push({ name, from: { blob: x.blob }, to: { blob: y.blob }, identical: isEmptyDiff(diff), diff });
     }
   }

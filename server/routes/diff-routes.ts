@@ -1,10 +1,11 @@
 /** `/api/v1/diff`: the object-level diff between two revisions. */
 import type { FastifyInstance } from 'fastify';
-import { diffRevisions } from '../revision-diff.js';
+import { diffRevisions, parsedRulesetCache } from '../revision-diff.js';
 import { REF_PARAM, type RouteContext } from './route-context.js';
 
 /** Register the diff route. */
 export function diffRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const parsed = parsedRulesetCache();
   app.get<{ Querystring: { from: string; to: string; ruleset?: string } }>(
     '/api/v1/diff',
     {
@@ -20,6 +21,6 @@ export function diffRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     // The ruleset name is checked by assertRulesetName in diffRevisions, for its stable code.
-    async (req) => diffRevisions(ctx.repository, req.query.from, req.query.to, req.query.ruleset),
+    async (req) => diffRevisions(ctx.repository, req.query.from, req.query.to, req.query.ruleset, parsed),
   );
 }

@@ -118,6 +118,19 @@ describe('rollback and status (CLI)', () => {
     assert.equal(agents[0].status.commit, head);
     assert.equal(agents[0].status.conditions[0].reason, 'Applied');
     assert.equal(agents[1].connected, true);
+    // The same server over a real socket: one agent, a ruleset, and the metrics.
+    const one = await fetch(`${url}/api/v1/agents/host-2`);
+    assert.equal(one.status, 200);
+    assert.equal(((await one.json()) as { status: { state: string } }).status.state, 'Applied');
+    const rs = await fetch(`${url}/api/v1/rulesets/default?ref=${head.slice(0, 7)}&raw=1`);
+    assert.equal(await rs.text(), DEFAULT);
+    const missing = await fetch(`${url}/api/v1/rulesets/..%2F..%2Fetc%2Fpasswd`);
+    assert.equal(missing.status, 400);
+    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'NFTSYNC_ERR_RULESET_NAME_INVALID');
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^nftsync_agents\{state="Applied"\} 2$/m);
+    assert.match(metrics, /^nftsync_wire_connections 2$/m);
+    assert.match(metrics, /^nftsync_agents_connected 2$/m);
     const down = await runCli(['status', '--http', 'http://127.0.0.1:1']);
     assert.equal(down.code, 1);
     assert.match(down.stderr, /^nft-sync: NFTSYNC_ERR_CONN_FAILED: /);
