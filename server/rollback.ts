@@ -92,7 +92,7 @@ function identity(owner: string): Record<string, string> {
  * Make the rollback commit and move the branch to it.
  *
  * Errors: NFTSYNC_ERR_REF_INVALID (not a branch name), NFTSYNC_ERR_REF_NOT_FOUND (no such
- * branch), NFTSYNC_ERR_ROLLBACK_NOOP (the branch already has those rulesets and nft-sync.yaml:
+ * branch), NFTSYNC_ERR_RULESET_NOT_FOUND (the target has no `rulesets/` directory), NFTSYNC_ERR_ROLLBACK_NOOP (the branch already has those rulesets and nft-sync.yaml:
  * no empty commit is made, so agents and history see nothing happen), NFTSYNC_ERR_ROLLBACK_CONFLICT
  * (the branch moved under every one of `maxAttempts` attempts; retryable),
  * NFTSYNC_ERR_REPO_GIT_FAILED (git itself failed).
@@ -101,6 +101,12 @@ export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResu
   const ref = branchRef(req.branch);
   const maxAttempts = req.maxAttempts ?? 5;
   const wanted = (await git(req.gitdir, ['ls-tree', '-z', req.target])).split('\0').filter((l) => l !== '' && RESTORED.has(l.slice(l.indexOf('\t') + 1)));
+  // A revision without rulesets/ would leave every agent with nothing to fetch: not a rollback.
+  if (!wanted.some((l) => l.endsWith('\trulesets') && l.includes(' tree '))) {
+    throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `${req.targetName} (${req.target.slice(0, 12)}) has no rulesets/ directory: nothing to roll back to`, {
+      data: { commit: req.target },
+    });
+  }
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const old = await readBranch(req.gitdir, ref);
     if (old === undefined) {

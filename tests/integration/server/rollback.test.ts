@@ -106,4 +106,12 @@ describe('rollbackBranch', () => {
     await assert.rejects(rollbackBranch({ gitdir: f.bare, branch: 'main', target: head, targetName: 'main', owner: 'x' }), { code: 'NFTSYNC_ERR_ROLLBACK_NOOP' });
     assert.equal(f.git(['rev-parse', 'main'], f.bare), head);
   });
+
+  test('a target without rulesets/ is refused with RULESET_NOT_FOUND', async (t) => {
+    const f = await startServerFixture(t);
+    const empty = f.git(['commit-tree', f.git(['hash-object', '-t', 'tree', '-w', '--stdin'], f.bare), '-m', 'empty'], f.bare);
+    const head = f.git(['rev-parse', 'main'], f.bare);
+    await assert.rejects(rollbackBranch({ gitdir: f.bare, branch: 'main', target: empty, targetName: 'empty', owner: 'x' }), { code: 'NFTSYNC_ERR_RULESET_NOT_FOUND' });
+    assert.equal(f.git(['rev-parse', 'main'], f.bare), head);
+  });
 });
