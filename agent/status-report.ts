@@ -24,7 +24,26 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_CONN_FAILED: 'Unreachable',
   NFTSYNC_ERR_CONN_CLOSED: 'Unreachable',
   NFTSYNC_ERR_TIMEOUT: 'Unreachable',
+  NFTSYNC_ERR_SERVER_BUSY: 'Unreachable',
+  NFTSYNC_ERR_PROTO_TIMEOUT: 'Unreachable',
+  NFTSYNC_ERR_FRAME_TRUNCATED: 'Unreachable',
+  NFTSYNC_ERR_FRAME_TOO_LARGE: 'ProtocolError',
+  NFTSYNC_ERR_MSG_MALFORMED: 'ProtocolError',
+  NFTSYNC_ERR_MSG_INVALID: 'ProtocolError',
+  NFTSYNC_ERR_MSG_UNEXPECTED: 'ProtocolError',
+  NFTSYNC_ERR_PROTO_VERSION: 'ProtocolError',
+  NFTSYNC_ERR_NFT_LIST: 'ReadbackFailed',
+  NFTSYNC_ERR_STATE_CORRUPT: 'StateCorrupt',
+  NFTSYNC_ERR_SERVER_INTERNAL: 'ServerError',
+  NFTSYNC_ERR_REPO_NOT_FOUND: 'ServerError',
+  NFTSYNC_ERR_REPO_GIT_FAILED: 'ServerError',
 };
+
+/**
+ * Every reason a Ready condition can carry (besides Applied): stable, PascalCase, safe to alert
+ * on. Never rename one; add new ones.
+ */
+export const STATUS_REASONS: readonly string[] = ['Applied', ...new Set([...Object.values(REASONS), 'Failed'])];
 
 /** The condition reason for a failure with `code`. */
 export function reasonFor(code: ErrorCode): string {

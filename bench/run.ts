@@ -8,6 +8,8 @@
  *  - push to applied: `git push` of a one-rule change to main until the agent that follows main
  *    has it in force, against the baseline of a bare `git push` plus a raw `nft -j -f`.
  *    Goal: under 150 ms median, push included.
+ *  - API latency (bench/api-latency.ts): a ruleset read, a diff and a ruleset's revisions over
+ *    a real socket, against in-process baselines.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { runAgentDaemon } from '../agent/agent-daemon.js';
 import { createNftRunner } from '../agent/nft-runner.js';
 import type { ReconcileOutcome } from '../agent/reconciler.js';
 import { verifyRevision } from '../agent/verify-revision.js';
+import { benchApiLatency } from './api-latency.js';
 import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { gitBlobId } from '../shared/git-blob-id.js';
 import { initRepository } from '../server/init-repository.js';
@@ -156,6 +159,7 @@ async function main(): Promise<void> {
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     await benchPushToApplied(15);
+    rows.push(...(await benchApiLatency(200)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

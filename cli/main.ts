@@ -9,10 +9,12 @@ import { agentCommand } from './commands/agent.js';
 import { fetchCommand } from './commands/fetch.js';
 import { initCommand } from './commands/init.js';
 import { pullCommand } from './commands/pull.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { serverCommand } from './commands/server.js';
+import { statusCommand } from './commands/status.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 
-const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand];
+const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, rollbackCommand, statusCommand];
 
 function usage(): string {
   const lines = ['usage: nft-sync COMMAND [flags]   (nft-sync COMMAND --help for its flags)', '', 'commands:'];

@@ -1,29 +1,132 @@
 /**
  * The HTTP side of the server (fastify), built without listening so tests can `inject()`.
- * For now: health and the agents' status; the full API comes with the remote-management work.
+ * Routes live in server/routes/*.ts; this file wires them with the things every route shares:
+ * one error shape (`{"error":{code,message,retryable,data}}` with the catalogue's HTTP status)
+ * for handler errors, schema validation failures and unknown routes alike; write authorisation;
+ * request metrics; and the OpenAPI document built from the registered routes' own schemas.
+ *
+ * Write authorisation: with `tokens` (the server's --token-file) every write needs
+ * `Authorization: Bearer TOKEN`; without it, writes are allowed only when `anonymousWrites` is set
+ * (startServer sets it when the HTTP listener is on loopback, where only local users reach it)
+ * and refused with NFTSYNC_ERR_API_WRITES_DISABLED otherwise.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../shared/errors.js';
+import { tokenOwner, type TokenEntry } from '../shared/token-list.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { buildOpenApi, type RegisteredRoute } from './openapi.js';
+import { agentRoutes } from './routes/agent-routes.js';
+import { diffRoutes } from './routes/diff-routes.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { rollbackRoutes } from './routes/rollback-routes.js';
+import type { RouteConfig, RouteContext } from './routes/route-context.js';
+import { rulesetRoutes } from './routes/ruleset-routes.js';
 import type { RulesetRepository } from './ruleset-repository.js';
+import { ServerMetrics } from './server-metrics.js';
 
 export interface HttpAppOptions {
   repository: RulesetRepository;
   registry: AgentRegistry;
   logger: Logger;
+  /** Tokens allowed to write (--token-file). */
+  tokens?: TokenEntry[];
+  /** Allow writes without a token when `tokens` is not given (loopback listener). Default false. */
+  anonymousWrites?: boolean;
+  metrics?: ServerMetrics;
+  /** Open wire connections (for /metrics); default 0. */
+  wireConnections?: () => number;
 }
 
-/** Build the fastify app with every route registered. */
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
+  return m?.[1];
+}
+
+/** Turn anything a route or fastify threw into the one error shape. */
+function asApiError(err: unknown, req: FastifyRequest): NftSyncError {
+  if (err instanceof NftSyncError) return err;
+  const e = err as { statusCode?: number; validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string; message?: string };
+  if (e.validation) {
+    if (e.validationContext === 'params') {
+      const checks = (req.routeOptions.config as RouteConfig).paramErrors ?? {};
+      const params = req.params as Record<string, string>;
+      for (const [name, check] of Object.entries(checks)) {
+        try {
+          check(String(params[name] ?? ''));
+        } catch (domain) {
+          if (domain instanceof NftSyncError) return domain;
+        }
+      }
+    }
+    return new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `invalid ${e.validationContext ?? 'request'}: ${e.message ?? 'schema mismatch'}`, {
+      data: { in: e.validationContext, errors: e.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
+    });
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new NftSyncError(e.statusCode === 404 ? 'NFTSYNC_ERR_API_NOT_FOUND' : 'NFTSYNC_ERR_API_INVALID_REQUEST', e.message ?? 'bad request');
+  }
+  return toNftSyncError(err, 'NFTSYNC_ERR_SERVER_INTERNAL');
+}
+
+/**
+ * Build the fastify app with every route registered (not listening). Every failure answers with
+ * the one error shape; see the file comment for write authorisation.
+ */
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
   // Request logs are info-level in fastify; keep them out unless the operator asks for debug.
   const level = opts.logger.levelVal <= 20 ? opts.logger.level : 'warn';
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }, { level }) as FastifyBaseLogger });
-  app.setErrorHandler((err, _req, reply) => {
-    const e = err instanceof NftSyncError ? err : toNftSyncError(err, (err as { statusCode?: number }).statusCode === 400 ? 'NFTSYNC_ERR_USAGE' : 'NFTSYNC_ERR_SERVER_INTERNAL');
+  const app = Fastify({
+    loggerInstance: opts.logger.child({ component: 'http' }, { level }) as FastifyBaseLogger,
+    // Unknown query parameters and body fields are errors, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+  });
+  const metrics = opts.metrics ?? new ServerMetrics();
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, schema: r.schema as RegisteredRoute['schema'], write: (r.config as RouteConfig | undefined)?.write === true });
+  });
+  const writer = (req: FastifyRequest): string => {
+    if (opts.tokens === undefined) {
+      if (opts.anonymousWrites) return 'local';
+      throw new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'writes are disabled: this server has no --token-file and its HTTP listener is not on loopback');
+    }
+    const token = bearer(req);
+    if (token === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'this write needs a token: send Authorization: Bearer TOKEN (set NFT_SYNC_TOKEN for the CLI)');
+    const owner = tokenOwner(opts.tokens, token);
+    if (owner === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'token not accepted: it is not in the server\'s --token-file');
+    return owner;
+  };
+  app.addHook('preHandler', async (req) => {
+    if ((req.routeOptions.config as RouteConfig | undefined)?.write) writer(req);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.countRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode);
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const e = asApiError(err, req);
+    if (ERRORS[e.code].status >= 500) req.log.error({ err }, 'request failed');
+    if (e.code === 'NFTSYNC_ERR_AUTH_REQUIRED') void reply.header('www-authenticate', 'Bearer realm="nft-sync"');
     void reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/api/v1/agents', async () => ({ agents: opts.registry.list() }));
+  app.setNotFoundHandler((req, reply) => {
+    const e = new NftSyncError('NFTSYNC_ERR_API_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}: see GET /api/v1/openapi.json`);
+    void reply.status(404).send({ error: e.toJSON() });
+  });
+  const ctx: RouteContext = {
+    repository: opts.repository,
+    registry: opts.registry,
+    metrics,
+    logger: opts.logger,
+    wireConnections: opts.wireConnections ?? (() => 0),
+    writer,
+  };
+  healthRoutes(app, ctx);
+  rulesetRoutes(app, ctx);
+  diffRoutes(app, ctx);
+  agentRoutes(app, ctx);
+  rollbackRoutes(app, ctx);
+  app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['meta'] } }, async () => buildOpenApi(routes));
   return app;
 }

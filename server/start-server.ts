@@ -7,9 +7,11 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
 import { isLoopback, type HostPort } from '../shared/host-port.js';
+import type { TokenEntry } from '../shared/token-list.js';
 import { buildHttpApp } from './http-app.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
+import { ServerMetrics } from './server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire-server.js';
 
 export interface ServerOptions {
@@ -21,6 +23,8 @@ export interface ServerOptions {
   /** Allow plain TCP on a non-loopback address. */
   insecurePlaintext?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
+  /** Tokens allowed to write (--token-file). Without them, HTTP writes only on a loopback listener. */
+  tokens?: TokenEntry[];
 }
 
 export interface RunningServer {
@@ -45,17 +49,29 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = opts.logger;
   const repository = await RulesetRepository.open(opts.repo);
   const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
+  const metrics = new ServerMetrics();
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
+    metrics.refMoves += 1;
     void wire.refsChanged();
   });
   await watcher.start();
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port);
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
   let httpAddress: AddressInfo | undefined;
-  const app = opts.http ? await buildHttpApp({ repository, registry: wire.registry, logger: log }) : undefined;
+  const app = opts.http
+    ? await buildHttpApp({
+        repository,
+        registry: wire.registry,
+        logger: log,
+        tokens: opts.tokens,
+        anonymousWrites: isLoopback(opts.http.host),
+        metrics,
+        wireConnections: () => wire.connections,
+      })
+    : undefined;
   if (app && opts.http) {
     await app.listen({ host: opts.http.host, port: opts.http.port });
     httpAddress = app.server.address() as AddressInfo;

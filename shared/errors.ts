@@ -40,6 +40,12 @@ export const ERRORS = {
   NFTSYNC_ERR_PROTO_TIMEOUT: spec('peer too slow: timed out', true, 408),
 
   // HTTP API, rollback, status (add new codes of that area below this line)
+  NFTSYNC_ERR_API_NOT_FOUND: spec('no such API route', false, 404),
+  NFTSYNC_ERR_API_INVALID_REQUEST: spec('request parameters, query or body are invalid', false, 400),
+  NFTSYNC_ERR_API_WRITES_DISABLED: spec('writes are disabled: the HTTP listener is not on loopback and no --token-file was given', false, 403),
+  NFTSYNC_ERR_AGENT_NOT_FOUND: spec('no agent by that name has connected since the server started', false, 404),
+  NFTSYNC_ERR_ROLLBACK_NOOP: spec('the branch already has the rulesets of that revision', false, 409),
+  NFTSYNC_ERR_ROLLBACK_CONFLICT: spec('the branch kept moving during the rollback; try again', true, 409),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { NftSyncError } from '../../shared/errors.js';
+import { parseTokenList } from '../../shared/token-list.js';
 import { parseHostPort } from '../../shared/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/messages.js';
 import { startServer } from '../../server/start-server.js';
@@ -26,6 +28,7 @@ export const serverCommand: Command = {
       http: http ? parseHostPort(http, '--http') : undefined,
       insecurePlaintext: values['insecure-plaintext'] === true,
       wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
+      tokens: str(values, 'token-file') ? parseTokenList(readFileSync(str(values, 'token-file')!, 'utf8')) : undefined,
       logger,
     });
     await new Promise<void>((resolve) => {

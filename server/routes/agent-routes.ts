@@ -1,0 +1,27 @@
+/** `/api/v1/agents`: the latest status report of every agent, and of one. */
+import type { FastifyInstance } from 'fastify';
+import { NftSyncError } from '../../shared/errors.js';
+import { AGENT_NAME_PATTERN } from '../../shared/names.js';
+import type { RouteContext } from './route-context.js';
+
+/** Register the agent status routes. */
+export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  app.get('/api/v1/agents', { schema: { summary: 'Every agent known since the server started, with its latest report, last seen time and connection', tags: ['agents'] } }, async () => ({
+    agents: ctx.registry.list(),
+  }));
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/agents/:name',
+    {
+      schema: {
+        summary: 'One agent\'s latest report',
+        tags: ['agents'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: AGENT_NAME_PATTERN } } },
+      },
+    },
+    async (req) => {
+      const rec = ctx.registry.get(req.params.name);
+      if (!rec) throw new NftSyncError('NFTSYNC_ERR_AGENT_NOT_FOUND', `no agent ${JSON.stringify(req.params.name)} has connected since the server started`, { data: { agent: req.params.name } });
+      return rec;
+    },
+  );
+}

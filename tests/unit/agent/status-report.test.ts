@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { buildStatus, reasonFor, STATUS_REASONS } from '../../../agent/status-report.js';
+import { ERRORS, type ErrorCode } from '../../../shared/errors.js';
+import { formatStatusTable, relativeTime } from '../../../cli/status-table.js';
+
+test('every error code maps to a stable PascalCase reason from STATUS_REASONS', () => {
+  for (const code of Object.keys(ERRORS) as ErrorCode[]) {
+    const reason = reasonFor(code);
+    assert.match(reason, /^[A-Z][a-z]+(?:[A-Z][a-z]+)*$/, `${code} -> ${reason}`);
+    assert.ok(STATUS_REASONS.includes(reason), reason);
+  }
+  for (const r of ['Applied', 'VerifyFailed', 'CheckFailed', 'ApplyFailed', 'ReadbackMismatch', 'FetchFailed', 'Unreachable']) assert.ok(STATUS_REASONS.includes(r), r);
+  assert.equal(reasonFor('NFTSYNC_ERR_NFT_APPLY'), 'ApplyFailed');
+  assert.equal(reasonFor('NFTSYNC_ERR_CONN_FAILED'), 'Unreachable');
+});
+
+test('buildStatus: applied, failed keeps what is in force, read-back mismatch is Degraded', () => {
+  const inForce = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: '2026-01-01T00:00:00.000Z' };
+  const ok = buildStatus({ agent: 'h', ref: 'main', inForce });
+  assert.equal(ok.state, 'Applied');
+  assert.deepEqual(ok.conditions[0], { type: 'Ready', status: 'True', reason: 'Applied', message: `default at ${'a'.repeat(40)}` });
+  const failed = buildStatus({ agent: 'h', ref: 'main', inForce, attemptedCommit: 'c'.repeat(40), error: { code: 'NFTSYNC_ERR_NFT_APPLY', message: 'no' } });
+  assert.equal(failed.state, 'Failed');
+  assert.equal(failed.commit, inForce.commit);
+  assert.equal(failed.attemptedCommit, 'c'.repeat(40));
+  assert.equal(failed.conditions[0]!.reason, 'ApplyFailed');
+  assert.equal(buildStatus({ agent: 'h', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_READBACK_MISMATCH', message: 'x' } }).state, 'Degraded');
+});
+
+test('status table: aligned columns, short revision, relative last-seen', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  const text = formatStatusTable(
+    [
+      { name: 'web-1', address: '198.18.0.2', connected: true, lastSeen: '2026-01-01T11:59:55Z', status: { agent: 'web-1', ref: 'main', state: 'Applied', commit: 'a'.repeat(40), conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }] } },
+      { name: 'db-10', address: '198.18.0.3', connected: false, lastSeen: '2026-01-01T09:00:00Z', status: undefined },
+    ],
+    now,
+  );
+  assert.equal(
+    text,
+    'NAME   REF   REVISION      STATE    REASON   LAST SEEN  CONNECTED\n' +
+      `web-1  main  ${'a'.repeat(12)}  Applied  Applied  5s ago     yes\n` +
+      'db-10  -     -             Unknown  -        3h ago     no\n',
+  );
+  assert.equal(relativeTime('2026-01-01T11:58:00Z', now), '2m ago');
+  assert.equal(relativeTime('2025-12-30T12:00:00Z', now), '2d ago');
+  assert.equal(relativeTime('garbage', now), '?');
+});
