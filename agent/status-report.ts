@@ -8,6 +8,9 @@ import type { AgentStatus, Condition } from '../shared/messages.js';
 /** Condition reasons, by the error code that caused them. */
 const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_SIGNATURE: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_CHAIN: 'VerifyFailed',
+  NFTSYNC_ERR_PROOF_UNAVAILABLE: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_JSON: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_SCHEMA: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_NAME_INVALID: 'VerifyFailed',
@@ -24,6 +27,10 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_CONN_FAILED: 'Unreachable',
   NFTSYNC_ERR_CONN_CLOSED: 'Unreachable',
   NFTSYNC_ERR_TIMEOUT: 'Unreachable',
+  NFTSYNC_ERR_TLS_REJECTED: 'Unreachable',
+  NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: 'Unreachable',
+  NFTSYNC_ERR_TLS_IDENTITY: 'Unreachable',
+  NFTSYNC_ERR_ACCESS_DENIED: 'FetchFailed',
 };
 
 /** The condition reason for a failure with `code`. */

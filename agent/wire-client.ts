@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import { encodeMessage } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
+import { connectError } from './tls-connect-error.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import {
   DEFAULT_MAX_FRAME,
@@ -98,9 +99,12 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       };
       const timer = setTimeout(() => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
       socket.setNoDelay(true);
-      socket.on('error', (err) => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${where}: ${err.message}`, { cause: err })));
-      socket.on('close', () => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `${where} closed the connection during the handshake`)));
+      let secured = false;
+      const classify = (err?: Error) => connectError(where, err, { tls: Boolean(opts.tls), secured });
+      socket.on('error', (err) => fail(classify(err)));
+      socket.on('close', () => fail(classify()));
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
+        secured = true;
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         socket.write(encodeMessage(hello));

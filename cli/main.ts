@@ -8,11 +8,12 @@ import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { fetchCommand } from './commands/fetch.js';
 import { initCommand } from './commands/init.js';
+import { pkiCommand } from './commands/pki.js';
 import { pullCommand } from './commands/pull.js';
 import { serverCommand } from './commands/server.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 
-const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand];
+const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, pkiCommand];
 
 function usage(): string {
   const lines = ['usage: nft-sync COMMAND [flags]   (nft-sync COMMAND --help for its flags)', '', 'commands:'];

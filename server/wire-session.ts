@@ -20,6 +20,7 @@ import {
   type ServerMessage,
 } from '../shared/messages.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { allowedRuleset, checkPeerIdentity, isTlsSocket } from './peer-identity.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 
 /** What a session needs from the repository. */
@@ -131,6 +132,12 @@ export class WireSession implements MoveListener {
       );
       return;
     }
+    // Under TLS the agent's name must be one its certificate carries: no name, no service.
+    const denied = isTlsSocket(this.#socket) ? checkPeerIdentity(this.#socket, msg.agent) : undefined;
+    if (denied) {
+      this.#fail(denied);
+      return;
+    }
     this.#ready = true;
     this.#agent = msg.agent;
     if (msg.agent) {
@@ -187,7 +194,10 @@ export class WireSession implements MoveListener {
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
     const commit = await source.resolveRef(msg.ref);
-    const ruleset = msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default');
+    const ruleset =
+      isTlsSocket(this.#socket) && this.#agent
+        ? await allowedRuleset(source, commit, this.#agent, msg.ruleset)
+        : (msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default'));
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     if (msg.have && msg.have.blob === blob) {
       this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit, blob });

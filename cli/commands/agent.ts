@@ -5,6 +5,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/names.js';
 import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
+import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -14,11 +15,13 @@ export const agentCommand: Command = {
     ref: { type: 'string', required: true, description: 'branch, tag or commit id to follow' },
     name: { type: 'string', required: true, description: 'this agent\'s name (its identity for status and nft-sync.yaml)' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
+    ...TLS_FLAGS,
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+    const material = loadTlsMaterial(values);
     const agent = str(values, 'name')!;
     if (!isAgentName(agent)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `agent: --name ${JSON.stringify(agent)} must be letters, digits, '.', '_' or '-'`);
     const logger = createLogger(str(values, 'log-level')!, { agent });
@@ -28,6 +31,7 @@ export const agentCommand: Command = {
       {
         host,
         port,
+        tls: material ? clientTlsOptions(material, host) : undefined,
         agent,
         ref: str(values, 'ref')!,
         ruleset: str(values, 'ruleset'),

@@ -4,6 +4,7 @@ import { parseHostPort } from '../../shared/host-port.js';
 import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
 import { agentHostname } from '../hostname.js';
 import { createLogger } from '../logger.js';
+import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -13,16 +14,19 @@ export const pullCommand: Command = {
     ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
     name: { type: 'string', description: 'agent name (default: the host name)' },
+    ...TLS_FLAGS,
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+    const material = loadTlsMaterial(values);
     const agent = str(values, 'name') ?? agentHostname();
     const logger = createLogger(str(values, 'log-level') === 'info' ? 'warn' : str(values, 'log-level')!, { agent });
     const outcome = await pullOnce({
       host,
       port,
+      tls: material ? clientTlsOptions(material, host) : undefined,
       agent,
       ref: str(values, 'ref')!,
       ruleset: str(values, 'ruleset'),
