@@ -11,6 +11,7 @@ import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
+import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
 import type { FetchResult, WireClient } from './wire-client.js';
@@ -25,6 +26,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** Run `nft -c` before applying (costs as much as the apply itself). */
   check?: boolean;
+  /** Signed releases: apply only revisions reached through a tag signed by a key in this file. */
+  allowedSigners?: string;
 }
 
 export type ReconcileOutcome =
@@ -92,6 +95,7 @@ export class Reconciler {
         ref: this.#opts.ref,
         ruleset: this.#opts.ruleset,
         have: st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
+        ...(this.#opts.allowedSigners && { proof: true }),
       });
     } catch (err) {
       return this.#failed(toNftSyncError(err), undefined);
@@ -106,6 +110,16 @@ export class Reconciler {
         await saveState(this.#opts.stateDir, this.#state, this.#applied);
       }
       return { kind: 'unchanged', commit, blob, ruleset: name };
+    }
+    if (this.#opts.allowedSigners) {
+      // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
+      try {
+        const { tag } = await verifyRelease(fetched, this.#opts.ref, this.#opts.allowedSigners);
+        log.info({ tag: tag.tag, signer: tag.taggerEmail, commit }, 'release signature verified');
+      } catch (err) {
+        this.#attempted = commit;
+        return this.#failed(toNftSyncError(err), commit);
+      }
     }
     const failed = this.#state?.lastFailed;
     if (failed && failed.blob === blob && !opts.retryFailed) {

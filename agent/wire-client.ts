@@ -10,6 +10,7 @@ import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import { encodeMessage } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
 import { connectError } from './tls-connect-error.js';
+import type { ProofObject } from '../shared/release-proof.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import {
   DEFAULT_MAX_FRAME,
@@ -17,6 +18,7 @@ import {
   PRE_HANDSHAKE_MAX_FRAME,
   SERVER_MESSAGE_TYPES,
   type AgentStatus,
+  type ProofEntry,
   type ClientMessage,
   type Revision,
   type ServerMessage,
@@ -38,7 +40,7 @@ export interface WireClientOptions {
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; ruleset: string; commit: string; blob: string; bytes: Buffer }
+  | { kind: 'ruleset'; ref: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[] }
   | { kind: 'unchanged'; ref: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -146,13 +148,15 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; ruleset?: string; have?: Revision }): Promise<FetchResult> {
+  async fetch(req: { ref: string; ruleset?: string; have?: Revision; proof?: boolean }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
     const { message, body } = await this.#request({ type: 'fetch', id: 0, ...req });
     if (message.type === 'ruleset' && body) {
-      return { kind: 'ruleset', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob, bytes: body };
+      const bytes = body.subarray(0, message.size);
+      const proof = message.proof ? splitProof(message.proof, body.subarray(message.size)) : undefined;
+      return { kind: 'ruleset', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob, bytes, ...(proof && { proof }) };
     }
     if (message.type === 'unchanged') {
       return { kind: 'unchanged', ref: message.ref, ruleset: message.ruleset, commit: message.commit, blob: message.blob };
@@ -263,4 +267,14 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#pending.clear();
     this.emit('close', err);
   }
+}
+
+/** The proof objects after the ruleset's bytes (the codec has checked the sizes add up). */
+function splitProof(entries: readonly ProofEntry[], rest: Buffer): ProofObject[] {
+  let at = 0;
+  return entries.map((e) => {
+    const content = rest.subarray(at, at + e.size);
+    at += e.size;
+    return { type: e.type, id: e.id, content };
+  });
 }

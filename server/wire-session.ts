@@ -21,6 +21,7 @@ import {
 } from '../shared/messages.js';
 import type { AgentRegistry } from './agent-registry.js';
 import { allowedRuleset, checkPeerIdentity, isTlsSocket } from './peer-identity.js';
+import { proofReader, readRulesetPath, readTagChain, type ProofReader } from './release-proof.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 
 /** What a session needs from the repository. */
@@ -28,6 +29,9 @@ export interface RulesetSource {
   resolveRef(ref: string): Promise<string>;
   readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
   rulesetForAgent(commit: string, agent: string): Promise<string>;
+  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
+  readRawObject?: ProofReader['readRawObject'];
+  tagObjectId?: ProofReader['tagObjectId'];
 }
 
 export interface SessionLimits {
@@ -193,7 +197,9 @@ export class WireSession implements MoveListener {
 
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
-    const commit = await source.resolveRef(msg.ref);
+    // With a proof the tag decides the commit, so tag, commit and ruleset come from one reading.
+    const chain = msg.proof ? await readTagChain(proofReader(source), msg.ref) : undefined;
+    const commit = chain?.commit ?? (await source.resolveRef(msg.ref));
     const ruleset =
       isTlsSocket(this.#socket) && this.#agent
         ? await allowedRuleset(source, commit, this.#agent, msg.ruleset)
@@ -201,6 +207,12 @@ export class WireSession implements MoveListener {
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     if (msg.have && msg.have.blob === blob) {
       this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit, blob });
+      return;
+    }
+    if (chain) {
+      const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset))];
+      const proof = objects.map((o) => ({ type: o.type, id: o.id, size: o.content.length }));
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;
     }
     await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ruleset, commit, blob, size: bytes.length }, bytes);
