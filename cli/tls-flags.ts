@@ -2,6 +2,7 @@
  * The TLS flags shared by server, agent, pull and fetch, and the Node TLS options built from
  * them. Files are read once, at start; unreadable or invalid ones stop the command.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
@@ -41,6 +42,10 @@ export function loadTlsMaterial(values: ParsedFlags): TlsMaterial | undefined {
   };
   const material = { ca: read('tls-ca', paths.ca!), cert: read('tls-cert', paths.cert!), key: read('tls-key', paths.key!) };
   try {
+    // createSecureContext alone ignores a CA file without any certificate in it.
+    new X509Certificate(material.ca);
+    const cert = new X509Certificate(material.cert);
+    if (!cert.checkPrivateKey(createPrivateKey(material.key))) throw new Error('the key does not belong to the certificate');
     tls.createSecureContext(material);
   } catch (err) {
     throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `TLS files ${paths.ca}, ${paths.cert}, ${paths.key} are not a usable CA, certificate and key: ${(err as Error).message}`, { cause: err });
