@@ -11,6 +11,8 @@ import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
+import type { CheckedRelease } from '../shared/release-proof.js';
+import { assertNotOlder, readReleaseRecord, writeReleaseRecord } from './release-record.js';
 import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
@@ -111,11 +113,13 @@ export class Reconciler {
       }
       return { kind: 'unchanged', commit, blob, ruleset: name };
     }
+    let release: CheckedRelease | undefined;
     if (this.#opts.allowedSigners) {
       // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
       try {
-        const { tag } = await verifyRelease(fetched, this.#opts.ref, this.#opts.allowedSigners);
-        log.info({ tag: tag.tag, signer: tag.taggerEmail, commit }, 'release signature verified');
+        release = await verifyRelease(fetched, this.#opts.ref, this.#opts.allowedSigners);
+        assertNotOlder(await readReleaseRecord(this.#opts.stateDir), this.#opts.ref, release);
+        log.info({ tag: release.tag.tag, signer: release.tag.taggerEmail, commit }, 'release signature verified');
       } catch (err) {
         this.#attempted = commit;
         return this.#failed(toNftSyncError(err), commit);
@@ -137,6 +141,7 @@ export class Reconciler {
         check: this.#opts.check,
       });
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
+      if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
@@ -146,6 +151,7 @@ export class Reconciler {
         // The transaction happened: the new revision is in force even though its read-back
         // failed or differs. Record it as applied and report the condition (Degraded).
         await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
+        if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
         return this.#failed(e, commit);
       }
       if (!e.retryable) {

@@ -10,6 +10,7 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: 'VerifyFailed',
   NFTSYNC_ERR_VERIFY_SIGNATURE: 'VerifyFailed',
   NFTSYNC_ERR_VERIFY_CHAIN: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_REPLAY: 'VerifyFailed',
   NFTSYNC_ERR_PROOF_UNAVAILABLE: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_JSON: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_SCHEMA: 'VerifyFailed',

@@ -27,12 +27,12 @@ export function makeSigner(dir: string, name: string): Signer {
 }
 
 /** `git tag` NAME in `cwd`: signed with `signer` (ssh), or annotated but unsigned without. */
-export function tag(cwd: string, name: string, signer?: Signer, opts: { force?: boolean; target?: string } = {}): string {
+export function tag(cwd: string, name: string, signer?: Signer, opts: { force?: boolean; target?: string; date?: string } = {}): string {
   const args = signer ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${signer.key}`, 'tag', '-s'] : ['tag', '-a'];
   if (opts.force) args.push('-f');
   args.push(name, '-m', `release ${name}`);
   if (opts.target) args.push(opts.target);
-  const env = testGitEnv();
+  const env = { ...testGitEnv(), ...(opts.date && { GIT_COMMITTER_DATE: opts.date }) };
   execFileSync('git', args, { cwd, env, stdio: 'ignore' });
   return execFileSync('git', ['rev-parse', `refs/tags/${name}`], { cwd, env, encoding: 'utf8' }).trim();
 }

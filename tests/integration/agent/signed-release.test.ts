@@ -40,7 +40,7 @@ interface Setup {
   signer: Signer;
   stranger: Signer;
   /** Commit `default.json` with `port`, tag it `name` (signed by `by`, unsigned when null), push. */
-  release(name: string, port: number, by: Signer | null, opts?: { force?: boolean }): string;
+  release(name: string, port: number, by: Signer | null, opts?: { force?: boolean; date?: string }): string;
   pull(ref: string, port?: number): ReturnType<typeof pullOnce>;
   inForcePort(): number | undefined;
 }
@@ -60,7 +60,7 @@ async function setup(t: TestContext): Promise<Setup> {
     stranger,
     release(name, port, by, opts = {}) {
       const commit = fx.commit({ 'rulesets/default.json': withPort(port) }, `port ${port}`);
-      tag(fx.clone, name, by ?? undefined, { force: opts.force });
+      tag(fx.clone, name, by ?? undefined, { force: opts.force, date: opts.date });
       fx.git(['push', '-q', ...(opts.force ? ['-f'] : []), 'origin', 'HEAD:main', `refs/tags/${name}`]);
       return commit;
     },
@@ -202,6 +202,24 @@ describe('signed releases against a tampering server (fake)', () => {
     // The honest server still serves v2, and it applies.
     assert.equal((await s.pull('v2')).kind, 'applied');
     assert.equal(s.inForcePort(), 2402);
+  });
+});
+
+describe('signed releases: rollback', () => {
+  test('tampering server (fake): replaying an older signed tag of the same name is refused', async (t) => {
+    const s = await setup(t);
+    s.release('stable', 2501, s.signer, { date: '2026-01-01T00:00:00Z' });
+    const old = gitIn(s.fx.bare, ['rev-parse', 'refs/tags/stable']);
+    s.release('stable', 2502, s.signer, { force: true, date: '2026-06-01T00:00:00Z' });
+    assert.equal((await s.pull('stable')).kind, 'applied');
+    assert.equal(s.inForcePort(), 2502);
+    const port = await tamperingServer(t, s.fx, () => ({ tagObjectId: async () => old }));
+    await refusedWith(s.pull('stable', port), 'NFTSYNC_ERR_VERIFY_REPLAY');
+    assert.equal(s.inForcePort(), 2502);
+    // A newer signed release still goes through.
+    s.release('stable', 2503, s.signer, { force: true, date: '2026-07-01T00:00:00Z' });
+    assert.equal((await s.pull('stable')).kind, 'applied');
+    assert.equal(s.inForcePort(), 2503);
   });
 });
 
