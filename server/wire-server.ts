@@ -55,6 +55,11 @@ export class WireServer {
     const tlsOptions = opts.tls && { minVersion: 'TLSv1.2' as const, ...opts.tls, requestCert: true, rejectUnauthorized: true };
     this.#server = tlsOptions ? tls.createServer(tlsOptions, onConnection) : net.createServer(onConnection);
     this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));
+    // Refused handshakes (no or foreign client certificate, plain TCP on the TLS port) never
+    // reach a session; log them so an operator can see who is being turned away.
+    this.#server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) =>
+      opts.logger.info({ err: err.message, code: err.code, remote: socket.remoteAddress }, 'TLS handshake refused'),
+    );
   }
 
   /** Start listening; resolves with the bound address (port 0 picks a free port). */
