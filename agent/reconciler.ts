@@ -11,6 +11,9 @@ import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
+import type { CheckedRelease } from '../shared/release-proof.js';
+import { assertNotOlder, readReleaseRecord, writeReleaseRecord } from './release-record.js';
+import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
 import type { FetchResult, WireClient } from './wire-client.js';
@@ -27,6 +30,8 @@ export interface ReconcilerOptions {
   logger: Logger;
   /** Run `nft -c` before applying (costs as much as the apply itself). */
   check?: boolean;
+  /** Signed releases: apply only revisions reached through a tag signed by a key in this file. */
+  allowedSigners?: string;
 }
 
 export type ReconcileOutcome =
@@ -96,6 +101,7 @@ export class Reconciler {
         track: this.#opts.track,
         ruleset: this.#opts.ruleset,
         have: st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
+        ...(this.#opts.allowedSigners && { proof: true }),
       });
     } catch (err) {
       return this.#failed(toNftSyncError(err), undefined);
@@ -111,6 +117,18 @@ export class Reconciler {
         await saveState(this.#opts.stateDir, this.#state, this.#applied);
       }
       return { kind: 'unchanged', commit, blob, ruleset: name };
+    }
+    let release: CheckedRelease | undefined;
+    if (this.#opts.allowedSigners) {
+      // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
+      try {
+        release = await verifyRelease(fetched, this.#opts.ref, this.#opts.allowedSigners);
+        assertNotOlder(await readReleaseRecord(this.#opts.stateDir), this.#opts.ref, release);
+        log.info({ tag: release.tag.tag, signer: release.tag.taggerEmail, commit }, 'release signature verified');
+      } catch (err) {
+        this.#attempted = commit;
+        return this.#failed(toNftSyncError(err), commit);
+      }
     }
     const failed = this.#state?.lastFailed;
     if (failed && failed.blob === blob && !opts.retryFailed) {
@@ -128,6 +146,7 @@ export class Reconciler {
         check: this.#opts.check,
       });
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
+      if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
@@ -137,6 +156,7 @@ export class Reconciler {
         // The transaction happened: the new revision is in force even though its read-back
         // failed or differs. Record it as applied and report the condition (Degraded).
         await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
+        if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
         return this.#failed(e, commit);
       }
       if (!e.retryable) {

@@ -8,6 +8,10 @@ import type { AgentStatus, Condition } from '../shared/messages.js';
 /** Condition reasons, by the error code that caused them. */
 const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_SIGNATURE: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_CHAIN: 'VerifyFailed',
+  NFTSYNC_ERR_VERIFY_REPLAY: 'VerifyFailed',
+  NFTSYNC_ERR_PROOF_UNAVAILABLE: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_JSON: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_SCHEMA: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_NAME_INVALID: 'VerifyFailed',
@@ -37,6 +41,10 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_SERVER_INTERNAL: 'ServerError',
   NFTSYNC_ERR_REPO_NOT_FOUND: 'ServerError',
   NFTSYNC_ERR_REPO_GIT_FAILED: 'ServerError',
+  NFTSYNC_ERR_TLS_REJECTED: 'Unreachable',
+  NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: 'Unreachable',
+  NFTSYNC_ERR_TLS_IDENTITY: 'Unreachable',
+  NFTSYNC_ERR_ACCESS_DENIED: 'FetchFailed',
 };
 
 /**

@@ -9,6 +9,8 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import { encodeMessage } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
+import { connectError } from './tls-connect-error.js';
+import type { ProofObject } from '../shared/release-proof.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
 import {
@@ -17,6 +19,7 @@ import {
   PRE_HANDSHAKE_MAX_FRAME,
   SERVER_MESSAGE_TYPES,
   type AgentStatus,
+  type ProofEntry,
   type ClientMessage,
   type Revision,
   type ServerMessage,
@@ -38,7 +41,7 @@ export interface WireClientOptions {
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer }
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[] }
   | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -99,9 +102,12 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       };
       const timer = setTimeout(() => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `no answer from ${where} within ${timeoutMs} ms`)), timeoutMs);
       socket.setNoDelay(true);
-      socket.on('error', (err) => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${where}: ${err.message}`, { cause: err })));
-      socket.on('close', () => fail(new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `${where} closed the connection during the handshake`)));
+      let secured = false;
+      const classify = (err?: Error) => connectError(where, err, { tls: Boolean(opts.tls), secured });
+      socket.on('error', (err) => fail(classify(err)));
+      socket.on('close', () => fail(classify()));
       socket.once(opts.tls ? 'secureConnect' : 'connect', () => {
+        secured = true;
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         socket.write(encodeMessage(hello));
@@ -143,7 +149,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     if (req.track) assertTagPattern(req.ref);
     else assertRef(req.ref);
@@ -151,8 +157,10 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     const { track, ...rest } = req;
     const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) });
     if (message.type === 'ruleset' && body) {
-      const { type: _t, id: _i, size: _s, ...fields } = message;
-      return { kind: 'ruleset', ...fields, bytes: body };
+      const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+      const bytes = body.subarray(0, size);
+      const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
+      return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
     }
     if (message.type === 'unchanged') {
       const { type: _t, id: _i, ...fields } = message;
@@ -269,4 +277,14 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#pending.clear();
     this.emit('close', err);
   }
+}
+
+/** The proof objects after the ruleset's bytes (the codec has checked the sizes add up). */
+function splitProof(entries: readonly ProofEntry[], rest: Buffer): ProofObject[] {
+  let at = 0;
+  return entries.map((e) => {
+    const content = rest.subarray(at, at + e.size);
+    at += e.size;
+    return { type: e.type, id: e.id, content };
+  });
 }

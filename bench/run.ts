@@ -10,6 +10,10 @@
  *    Goal: under 150 ms median, push included.
  *  - API latency (bench/api-latency.ts): a ruleset read, a diff and a ruleset's revisions over
  *    a real socket, against in-process baselines.
+ *  - TLS: a fresh mutual-TLS connection plus one fetch of default.json, against the same over
+ *    plain TCP (bench/tls-fetch.ts). Goal: under 20 ms median.
+ *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
+ *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +30,8 @@ import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { gitBlobId } from '../shared/git-blob-id.js';
 import { initRepository } from '../server/init-repository.js';
 import { startServer } from '../server/start-server.js';
+import { benchSignedFetch } from './signed-fetch.js';
+import { benchTlsFetch } from './tls-fetch.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
@@ -160,6 +166,8 @@ async function main(): Promise<void> {
     await benchApply('10k rules', tenThousandRules(), 5);
     await benchPushToApplied(15);
     rows.push(...(await benchApiLatency(200)));
+    rows.push(await benchTlsFetch(50, silent, cleanups));
+    rows.push(await benchSignedFetch(30, silent, cleanups));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

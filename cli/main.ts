@@ -8,13 +8,14 @@ import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { fetchCommand } from './commands/fetch.js';
 import { initCommand } from './commands/init.js';
+import { pkiCommand } from './commands/pki.js';
 import { pullCommand } from './commands/pull.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { serverCommand } from './commands/server.js';
 import { statusCommand } from './commands/status.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 
-const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, rollbackCommand, statusCommand];
+const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, rollbackCommand, statusCommand, pkiCommand];
 
 function usage(): string {
   const lines = ['usage: nft-sync COMMAND [flags]   (nft-sync COMMAND --help for its flags)', '', 'commands:'];

@@ -81,7 +81,7 @@ export function helpText(command: string, summary: string, flags: Flags, positio
   for (const [name, spec] of Object.entries(flags)) {
     const arg = spec.type === 'string' ? ` ${name.toUpperCase().replace(/-/g, '_')}` : '';
     const extra = spec.required ? ' (required)' : spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
-    lines.push(`  --${name}${arg}`.padEnd(34) + spec.description + extra);
+    lines.push(`  --${name}${arg} `.padEnd(34) + spec.description + extra);
   }
   lines.push('  --config FILE'.padEnd(34) + 'YAML file of flag values (flags given override it)');
   return lines.join('\n');

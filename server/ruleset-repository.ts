@@ -122,6 +122,30 @@ export class RulesetRepository {
     return { blob, bytes };
   }
 
+  /**
+   * The raw content of object `oid` and its type, as stored (release proofs send these).
+   * Errors: NFTSYNC_ERR_REF_NOT_FOUND when there is no such object.
+   */
+  async readRawObject(oid: string): Promise<{ type: string; content: Buffer }> {
+    try {
+      const o = await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache });
+      return { type: o.type, content: Buffer.from(o.object as Uint8Array) };
+    } catch (err) {
+      throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no object ${oid} in the repository`, { cause: err });
+    }
+  }
+
+  /**
+   * The object id stored in the tag ref `ref` (`NAME` or `refs/tags/NAME`), not peeled: for an
+   * annotated tag, the tag object's id. Undefined when there is no such tag.
+   */
+  async tagObjectId(ref: string): Promise<string | undefined> {
+    assertRef(ref);
+    const name = ref.startsWith('refs/tags/') ? ref : `refs/tags/${ref}`;
+    const stored = await readRef(this.gitdir, name, () => readPackedRefs(this.gitdir));
+    return stored?.oid;
+  }
+
   /** Names of the rulesets at `commit` (valid names only), sorted. Errors as readRuleset's commit errors. */
   async listRulesets(commit: string): Promise<string[]> {
     return [...(await this.commitIndex(commit)).rulesets.keys()].sort();

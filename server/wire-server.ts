@@ -21,7 +21,7 @@ export interface WireServerOptions {
   maxConnectionsPerAddress?: number;
   /** Most simultaneous connections in all. */
   maxConnections?: number;
-  /** TLS options (key, cert, ca, requestCert...); plain TCP without them. */
+  /** TLS options (key, cert, ca...); plain TCP without them. A client certificate is always required. */
   tls?: tls.TlsOptions;
   serverName?: string;
 }
@@ -53,8 +53,16 @@ export class WireServer {
       return pattern === undefined ? opts.source.resolveRef(key) : (await opts.source.resolveTrackedTag(pattern)).commit;
     });
     const onConnection = (socket: net.Socket) => this.#accept(socket);
-    this.#server = opts.tls ? tls.createServer(opts.tls, onConnection) : net.createServer(onConnection);
+    // Sessions under TLS check the client certificate's names, so a client certificate is always
+    // required (callers may not turn that off); TLS 1.2 at least unless a caller asks for more.
+    const tlsOptions = opts.tls && { minVersion: 'TLSv1.2' as const, ...opts.tls, requestCert: true, rejectUnauthorized: true };
+    this.#server = tlsOptions ? tls.createServer(tlsOptions, onConnection) : net.createServer(onConnection);
     this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));
+    // Refused handshakes (no or foreign client certificate, plain TCP on the TLS port) never
+    // reach a session; log them so an operator can see who is being turned away.
+    this.#server.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) =>
+      opts.logger.info({ err: err.message, code: err.code, remote: socket.remoteAddress }, 'TLS handshake refused'),
+    );
   }
 
   /** Start listening; resolves with the bound address (port 0 picks a free port). */

@@ -20,6 +20,8 @@ import {
   type ServerMessage,
 } from '../shared/messages.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { allowedRuleset, checkPeerIdentity, isTlsSocket } from './peer-identity.js';
+import { proofReader, readRulesetPath, readTagChain, type ProofReader } from './release-proof.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 
 /** What a session needs from the repository. */
@@ -28,6 +30,9 @@ export interface RulesetSource {
   resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
   readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
   rulesetForAgent(commit: string, agent: string): Promise<string>;
+  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
+  readRawObject?: ProofReader['readRawObject'];
+  tagObjectId?: ProofReader['tagObjectId'];
 }
 
 export interface SessionLimits {
@@ -133,6 +138,12 @@ export class WireSession implements MoveListener {
       );
       return;
     }
+    // Under TLS the agent's name must be one its certificate carries: no name, no service.
+    const denied = isTlsSocket(this.#socket) ? checkPeerIdentity(this.#socket, msg.agent) : undefined;
+    if (denied) {
+      this.#fail(denied);
+      return;
+    }
     this.#ready = true;
     this.#agent = msg.agent;
     if (msg.agent) {
@@ -196,12 +207,25 @@ export class WireSession implements MoveListener {
 
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
-    const { commit, tag } = await this.#resolve(msg.ref, msg.track);
-    const ruleset = msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default');
+    const resolved = await this.#resolve(msg.ref, msg.track);
+    // With a proof the tag decides the commit, so tag, commit and ruleset come from one reading.
+    const chain = msg.proof ? await readTagChain(proofReader(source), resolved.tag ?? msg.ref) : undefined;
+    const commit = chain?.commit ?? resolved.commit;
+    const tag = resolved.tag;
+    const ruleset =
+      isTlsSocket(this.#socket) && this.#agent
+        ? await allowedRuleset(source, commit, this.#agent, msg.ruleset)
+        : (msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default'));
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     const tagged = tag === undefined ? {} : { tag };
     if (msg.have && msg.have.blob === blob) {
       this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
+      return;
+    }
+    if (chain) {
+      const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset))];
+      const proof = objects.map((o) => ({ type: o.type, id: o.id, size: o.content.length }));
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;
     }
     await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length }, bytes);

@@ -54,6 +54,15 @@ export const ERRORS = {
   NFTSYNC_ERR_SERVER_INTERNAL: spec('internal server error', true, 500),
 
   // TLS, identity, signed releases (add new codes of that area below this line)
+  NFTSYNC_ERR_TLS_IDENTITY: spec('the client certificate does not name this agent', false, 403),
+  NFTSYNC_ERR_ACCESS_DENIED: spec('this agent may not fetch that ruleset', false, 403),
+  NFTSYNC_ERR_TLS_REJECTED: spec('the TLS handshake failed or the server refused the certificate', true, 503),
+  NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: spec('the server certificate is not trusted for this host', true, 503),
+  NFTSYNC_ERR_PKI_FAILED: spec('openssl failed to make a key or certificate', false, 500),
+  NFTSYNC_ERR_PROOF_UNAVAILABLE: spec('no annotated tag leads to this revision', false, 404),
+  NFTSYNC_ERR_VERIFY_SIGNATURE: spec('the release tag is unsigned or not signed by an allowed key', false, 502),
+  NFTSYNC_ERR_VERIFY_CHAIN: spec('the git objects from the tag to the ruleset do not check out', false, 502),
+  NFTSYNC_ERR_VERIFY_REPLAY: spec('the release tag is older than the release in force', false, 502),
 
   // revisions and repository
   NFTSYNC_ERR_REF_INVALID: spec('not a valid branch, tag or commit name', false, 400),

@@ -14,7 +14,7 @@
  */
 import { NftSyncError } from './errors.js';
 import { encodeFrame } from './frame-decoder.js';
-import { MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
+import { announcedBodyLength, MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
 
 export interface DecodedMessage<T extends Message = Message> {
   message: T;
@@ -57,7 +57,7 @@ export function decodeMessage<T extends Message>(payload: Buffer, allowed: Reado
   }
   if (nul === -1) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `${message.type} message has no body`);
   const body = payload.subarray(nul + 1);
-  const size = (message as { size?: number }).size;
+  const size = announcedBodyLength(message);
   if (size !== body.length) {
     throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `${message.type} message announces ${size} bytes but carries ${body.length}`);
   }

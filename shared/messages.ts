@@ -43,6 +43,11 @@ export interface FetchMessage {
   ruleset?: string;
   /** What the agent has applied; when it equals the answer the server says `unchanged`. */
   have?: Revision;
+  /**
+   * Ask for a release proof (signed releases): the raw git objects from the tag `ref` names to
+   * the ruleset, sent after the ruleset's bytes. Optional, so version 1 peers stay compatible.
+   */
+  proof?: boolean;
 }
 export interface SubscribeMessage {
   type: 'subscribe';
@@ -103,7 +108,18 @@ export interface RulesetMessage {
   ruleset: string;
   commit: string;
   blob: string;
-  /** Bytes in the body that follows the header. */
+  /** Bytes of the ruleset at the start of the body that follows the header. */
+  size: number;
+  /**
+   * Only when the fetch asked for a proof: the git objects whose contents follow the ruleset's
+   * bytes in the body, in this order (tag…, commit, root tree, rulesets tree).
+   */
+  proof?: ProofEntry[];
+}
+/** One object of a release proof: its type, its claimed id and its content's length. */
+export interface ProofEntry {
+  type: 'tag' | 'commit' | 'tree';
+  id: string;
   size: number;
 }
 export interface UnchangedMessage {
@@ -211,6 +227,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
         required: ['commit', 'blob'],
         properties: { commit: oid, blob: oid },
       },
+      proof: { type: 'boolean' },
     },
     ['id', 'ref'],
   ),
@@ -247,7 +264,25 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
   ),
   ruleset: message(
     'ruleset',
-    { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid, size: { type: 'integer', minimum: 0 } },
+    {
+      id,
+      ref,
+      tag: ref,
+      ruleset: rulesetName,
+      commit: oid,
+      blob: oid,
+      size: { type: 'integer', minimum: 0 },
+      proof: {
+        type: 'array',
+        maxItems: 16,
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type', 'id', 'size'],
+          properties: { type: { enum: ['tag', 'commit', 'tree'] }, id: oid, size: { type: 'integer', minimum: 0 } },
+        },
+      },
+    },
     ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
   ),
   unchanged: message('unchanged', { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
@@ -273,6 +308,13 @@ export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['hello', 'fetc
 export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
   'welcome', 'ruleset', 'unchanged', 'subscribed', 'moved', 'ack', 'pong', 'error',
 ]);
+/** Length of the body a message with a body announces: `size`, plus its proof objects' sizes. */
+export function announcedBodyLength(message: Message): number | undefined {
+  const { size, proof } = message as { size?: number; proof?: ProofEntry[] };
+  if (size === undefined) return undefined;
+  return size + (proof ?? []).reduce((n, p) => n + p.size, 0);
+}
+
 /** Message types that carry a body after their header. */
 export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
 

@@ -5,6 +5,8 @@ import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/names.js';
 import { LOG_FLAG, NFT_FLAGS, str, target, TARGET_FLAGS, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
+import { assertAllowedSignersReadable } from '../../agent/verify-release.js';
+import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -14,11 +16,16 @@ export const agentCommand: Command = {
     ...TARGET_FLAGS,
     name: { type: 'string', required: true, description: 'this agent\'s name (its identity for status and nft-sync.yaml)' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
+    ...TLS_FLAGS,
+    'allowed-signers': { type: 'string', description: 'signed releases: apply only revisions of --ref (a tag) signed by a key in this file (ssh-keygen allowed_signers format)' },
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+    const material = loadTlsMaterial(values);
+    const allowedSigners = str(values, 'allowed-signers');
+    if (allowedSigners) assertAllowedSignersReadable(allowedSigners);
     const agent = str(values, 'name')!;
     if (!isAgentName(agent)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `agent: --name ${JSON.stringify(agent)} must be letters, digits, '.', '_' or '-'`);
     const logger = createLogger(str(values, 'log-level')!, { agent });
@@ -28,12 +35,14 @@ export const agentCommand: Command = {
       {
         host,
         port,
+        tls: material ? clientTlsOptions(material, host) : undefined,
         agent,
         ...target('agent', values),
         ruleset: str(values, 'ruleset'),
         nft: createNftRunner(str(values, 'nft')!),
         stateDir: str(values, 'state-dir')!,
         check: values.check === true,
+        allowedSigners,
         logger,
       },
       ac.signal,

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/message
 import { startServer } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
+import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -17,15 +18,18 @@ export const serverCommand: Command = {
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line)' },
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
+    ...TLS_FLAGS,
     ...LOG_FLAG,
   },
   async run(values) {
     const logger = createLogger(str(values, 'log-level')!, { component: 'server' });
     const http = str(values, 'http');
+    const material = loadTlsMaterial(values);
     const server = await startServer({
       repo: str(values, 'repo')!,
       listen: parseHostPort(str(values, 'listen')!, '--listen'),
       http: http ? parseHostPort(http, '--http') : undefined,
+      tls: material ? serverTlsOptions(material) : undefined,
       insecurePlaintext: values['insecure-plaintext'] === true,
       wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
       tokens: str(values, 'token-file') ? parseTokenList(readFileSync(str(values, 'token-file')!, 'utf8')) : undefined,

@@ -34,6 +34,19 @@ describe('message codec', () => {
     assert.deepEqual(out.body, body);
   });
 
+  it('a ruleset with a release proof: size plus the proof sizes must equal the body', () => {
+    const proof = [{ type: 'tag' as const, id: C, size: 3 }, { type: 'commit' as const, id: C, size: 2 }];
+    const msg = { type: 'ruleset' as const, id: 9, ref: 'v1', ruleset: 'default', commit: C, blob: B, size: 4, proof };
+    const out = roundTrip(msg, SERVER_MESSAGE_TYPES, Buffer.from('{..}tagco'));
+    assert.deepEqual(out.message, msg);
+    assert.equal(out.body!.length, 9);
+    assert.throws(() => roundTrip(msg, SERVER_MESSAGE_TYPES, Buffer.from('{..}tag')), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+    const badType = { ...msg, proof: [{ type: 'blob', id: C, size: 5 }] } as unknown as Message;
+    assert.throws(() => roundTrip(badType, SERVER_MESSAGE_TYPES, Buffer.from('{..}tagco')), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+    const fetch: Message = { type: 'fetch', id: 1, ref: 'v1', proof: true };
+    assert.deepEqual(roundTrip(fetch, CLIENT_MESSAGE_TYPES).message, fetch);
+  });
+
   const invalid: Array<[string, Buffer, string]> = [
     ['an empty payload', Buffer.alloc(0), 'NFTSYNC_ERR_MSG_MALFORMED'],
     ['text that is not JSON', Buffer.from('GET / HTTP/1.1'), 'NFTSYNC_ERR_MSG_MALFORMED'],

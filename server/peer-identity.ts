@@ -1,0 +1,65 @@
+/**
+ * Who is on the other end of a TLS connection, and what it may fetch. The TLS layer has already
+ * checked the client certificate against the CA (requestCert + rejectUnauthorized); here the
+ * certificate's names are matched with the agent name the client claims in hello, and fetches
+ * are limited to the ruleset nft-sync.yaml gives that agent.
+ */
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import { NftSyncError } from '../shared/errors.js';
+import type { RulesetSource } from './wire-session.js';
+
+/** True when `socket` is a TLS connection (so identity and authorization apply). */
+export function isTlsSocket(socket: Socket): socket is TLSSocket {
+  return socket instanceof TLSSocket;
+}
+
+/** The names a verified client certificate gives: its CN and its DNS subjectAltNames. */
+export function certificateNames(socket: TLSSocket): string[] {
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return [];
+  const names = new Set<string>();
+  const cn = cert.subject?.CN;
+  for (const n of Array.isArray(cn) ? cn : cn ? [cn] : []) names.add(n);
+  for (const part of (cert.subjectaltname ?? '').split(',')) {
+    const m = /^\s*DNS:(.+)$/.exec(part);
+    if (m) names.add(m[1]!.trim());
+  }
+  return [...names];
+}
+
+/**
+ * Check the hello's agent name against the client certificate. Returns undefined when they
+ * match; otherwise an NFTSYNC_ERR_TLS_IDENTITY error (no name given, no verified certificate,
+ * or a name the certificate does not carry), which the session sends as a fatal frame.
+ */
+export function checkPeerIdentity(socket: TLSSocket, agent: string | undefined): NftSyncError | undefined {
+  if (!socket.authorized) {
+    return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `client certificate not verified: ${String(socket.authorizationError ?? 'none given')}`);
+  }
+  const names = certificateNames(socket);
+  if (agent === undefined) {
+    return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `under TLS hello must name the agent; the certificate is for ${names.join(', ') || 'nobody'}`);
+  }
+  if (!names.includes(agent)) {
+    return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `hello says agent ${JSON.stringify(agent)} but the client certificate is for ${names.map((n) => JSON.stringify(n)).join(', ') || 'no name'}`, {
+      data: { agent, certificate: names },
+    });
+  }
+  return undefined;
+}
+
+/**
+ * Authorization of a fetch under TLS: the ruleset nft-sync.yaml gives `agent` at `commit`. When
+ * the request names a ruleset, it must be that one. Resolves with the ruleset to serve.
+ * Errors: NFTSYNC_ERR_ACCESS_DENIED, or the source's (REPO_CONFIG_INVALID...).
+ */
+export async function allowedRuleset(source: RulesetSource, commit: string, agent: string, asked: string | undefined): Promise<string> {
+  const allowed = await source.rulesetForAgent(commit, agent);
+  if (asked !== undefined && asked !== allowed) {
+    throw new NftSyncError('NFTSYNC_ERR_ACCESS_DENIED', `agent ${agent} may fetch only ruleset ${allowed} at ${commit.slice(0, 12)}, not ${asked}`, {
+      data: { agent, allowed, asked },
+    });
+  }
+  return allowed;
+}
