@@ -16,6 +16,7 @@ import { assertNotOlder, readReleaseRecord, writeReleaseRecord } from './release
 import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
+import { highestTag } from '../shared/semver.js';
 import type { FetchResult, WireClient } from './wire-client.js';
 
 export interface ReconcilerOptions {
@@ -122,8 +123,9 @@ export class Reconciler {
     if (this.#opts.allowedSigners) {
       // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
       try {
-        release = await verifyRelease(fetched, this.#opts.ref, this.#opts.allowedSigners);
-        assertNotOlder(await readReleaseRecord(this.#opts.stateDir), this.#opts.ref, release);
+        const { claimedRef, recordKey } = this.#releaseRefs(fetched.tag);
+        release = await verifyRelease(fetched, claimedRef, this.#opts.allowedSigners);
+        assertNotOlder(await readReleaseRecord(this.#opts.stateDir), recordKey, release);
         log.info({ tag: release.tag.tag, signer: release.tag.taggerEmail, commit }, 'release signature verified');
       } catch (err) {
         this.#attempted = commit;
@@ -146,7 +148,7 @@ export class Reconciler {
         check: this.#opts.check,
       });
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
-      if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
+      if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
@@ -156,7 +158,7 @@ export class Reconciler {
         // The transaction happened: the new revision is in force even though its read-back
         // failed or differs. Record it as applied and report the condition (Degraded).
         await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
-        if (release) await writeReleaseRecord(this.#opts.stateDir, this.#opts.ref, release);
+        if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
         return this.#failed(e, commit);
       }
       if (!e.retryable) {
@@ -186,6 +188,19 @@ export class Reconciler {
       error: this.#lastError,
       tag: this.#tag,
     });
+  }
+
+  /**
+   * Which tag a signed release must carry, and the key its record is kept under. Following a
+   * tag: that tag. Tracking a pattern: the tag the server chose, which must match the pattern;
+   * its record is per pattern, so a server cannot go back to an older release of the channel.
+   */
+  #releaseRefs(tag: string | undefined): { claimedRef: string; recordKey: string } {
+    if (!this.#opts.track) return { claimedRef: this.#opts.ref, recordKey: this.#opts.ref };
+    if (tag === undefined || highestTag([tag], this.#opts.ref) !== tag) {
+      throw new NftSyncError('NFTSYNC_ERR_VERIFY_CHAIN', `the server chose tag ${JSON.stringify(tag)}, which is not a release matching ${JSON.stringify(this.#opts.ref)}`);
+    }
+    return { claimedRef: tag, recordKey: `track:${this.#opts.ref}` };
   }
 
   async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: AgentState['managedTables'] | undefined): Promise<void> {

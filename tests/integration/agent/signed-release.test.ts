@@ -109,6 +109,24 @@ describe('signed releases', () => {
     assert.equal(s.inForcePort(), 2202);
   });
 
+  test('--track-tags with --allowed-signers applies the highest signed release and refuses an unsigned higher one', async (t) => {
+    const s = await setup(t);
+    s.release('v1.0.0', 2401, s.signer);
+    s.release('v1.1.0', 2402, s.signer);
+    const common = { host: s.fx.host, port: s.fx.port, agent: 'host-1', ref: 'v1.*', track: true, nft: createNftRunner(s.ns.nftCommand), stateDir: s.state, logger: quietLogger, allowedSigners: s.signer.allowedSigners };
+    const first = await pullOnce(common);
+    assert.equal(s.inForcePort(), 2402);
+    assert.equal(first.commit, s.fx.git(['rev-parse', 'v1.1.0^{commit}']));
+    s.release('v1.2.0', 2403, null);
+    await refusedWith(pullOnce(common), 'NFTSYNC_ERR_VERIFY_SIGNATURE');
+    assert.equal(s.inForcePort(), 2402);
+    s.release('v1.3.0', 2404, s.stranger);
+    await refusedWith(pullOnce(common), 'NFTSYNC_ERR_VERIFY_SIGNATURE');
+    s.release('v1.4.0', 2405, s.signer);
+    await pullOnce(common);
+    assert.equal(s.inForcePort(), 2405);
+  });
+
   test('the daemon follows a moving signed tag and refuses a re-tag by an unknown key', async (t) => {
     const s = await setup(t);
     s.release('stable', 2301, s.signer);
@@ -150,6 +168,7 @@ async function tamperingServer(t: TestContext, fx: ServerFixture, replace: (repo
     rulesetForAgent: (c, a) => repo.rulesetForAgent(c, a),
     readRawObject: (o) => repo.readRawObject(o),
     tagObjectId: (r) => repo.tagObjectId(r),
+    resolveTrackedTag: (p) => repo.resolveTrackedTag(p),
     ...replace(repo),
   };
   const wire = new WireServer({ source, logger: quietLogger });
