@@ -6,12 +6,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../shared/errors.js';
 import type { AgentRegistry } from './agent-registry.js';
+import { gitHttpPlugin, type GitHttpOptions } from './git-http.js';
 import type { RulesetRepository } from './ruleset-repository.js';
 
 export interface HttpAppOptions {
   repository: RulesetRepository;
   registry: AgentRegistry;
   logger: Logger;
+  /** Serve the repository over git smart HTTP at /git/rules.git. */
+  git?: GitHttpOptions;
 }
 
 /** Build the fastify app with every route registered. */
@@ -25,5 +28,6 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/api/v1/agents', async () => ({ agents: opts.registry.list() }));
+  if (opts.git) await app.register(gitHttpPlugin, opts.git);
   return app;
 }

@@ -7,7 +7,9 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
 import { isLoopback, type HostPort } from '../shared/host-port.js';
+import type { TokenEntry } from '../shared/token-list.js';
 import { buildHttpApp } from './http-app.js';
+import { installPreReceiveHook } from './pre-receive-hook.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
 import { WireServer, type WireServerOptions } from './wire-server.js';
@@ -20,6 +22,12 @@ export interface ServerOptions {
   tls?: tls.TlsOptions;
   /** Allow plain TCP on a non-loopback address. */
   insecurePlaintext?: boolean;
+  /** Tokens allowed to write (--token-file); undefined: no token list, writes are open. */
+  tokens?: readonly TokenEntry[];
+  /** Reads over git HTTP need a token too (only with `tokens`). */
+  readTokenRequired?: boolean;
+  /** Install or update the pre-receive validator hook at start (default true). */
+  installHook?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
 }
 
@@ -44,6 +52,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const log = opts.logger;
   const repository = await RulesetRepository.open(opts.repo);
+  if (opts.installHook !== false) {
+    const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
+    if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
+    else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
+    else log.debug({ hook }, 'pre-receive validator hook');
+  }
   const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
@@ -55,7 +69,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port);
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
   let httpAddress: AddressInfo | undefined;
-  const app = opts.http ? await buildHttpApp({ repository, registry: wire.registry, logger: log }) : undefined;
+  const app = opts.http ? await buildHttpApp({ repository, registry: wire.registry, logger: log, git: { gitdir: repository.gitdir, tokens: opts.tokens, readTokenRequired: opts.readTokenRequired } }) : undefined;
   if (app && opts.http) {
     await app.listen({ host: opts.http.host, port: opts.http.port });
     httpAddress = app.server.address() as AddressInfo;
