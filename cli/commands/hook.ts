@@ -19,6 +19,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Messages quote file snippets; git prefixes each line with `remote:`, so keep one per problem. */
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ');
+}
+
 export const hookCommand: Command = {
   name: 'hook',
   summary: 'Run a git hook of the repository (pre-receive: validate a push); installed by init and the server.',
@@ -46,7 +51,7 @@ export const hookCommand: Command = {
       return 0;
     }
     for (const p of result.problems) {
-      say(`${p.ref} ${p.commit.slice(0, 12)}: ${p.path}${p.blob ? ` (blob ${p.blob.slice(0, 12)})` : ''}: ${p.code}: ${p.message}`);
+      say(`${p.ref} ${p.commit.slice(0, 12)}: ${p.path}${p.blob ? ` (blob ${p.blob.slice(0, 12)})` : ''}: ${p.code}: ${oneLine(p.message)}`);
     }
     say(`NFTSYNC_ERR_PUSH_REFUSED: push refused, ${result.problems.length} problem(s); nothing was changed`);
     return 1;
