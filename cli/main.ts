@@ -8,12 +8,13 @@ import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { fetchCommand } from './commands/fetch.js';
 import { hookCommand } from './commands/hook.js';
+import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { pullCommand } from './commands/pull.js';
 import { serverCommand } from './commands/server.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 
-const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, hookCommand];
+const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, importCommand, hookCommand];
 
 function usage(): string {
   const lines = ['usage: nft-sync COMMAND [flags]   (nft-sync COMMAND --help for its flags)', '', 'commands:'];
