@@ -10,7 +10,9 @@
  * made, loaded into it with the agent's own transaction and listed back (the load replaces an
  * `nft -c`, which costs as much on nft 1.0.6): a refused load, or a read-back that differs with
  * the tolerance the agent uses, refuses the push naming the object; what the agent tolerates
- * (comments, lossy flags) is a warning. One namespace and two nft processes per ruleset.
+ * (comments, lossy flags) is a warning. One namespace; all rulesets of the push are loaded
+ * side by side in one transaction and listed once (their tables renamed apart), and only when
+ * that combined load is refused are they loaded one by one to find the culprit.
  *
  * Imports the agent's nft runner and normaliser on purpose: the validator must judge a ruleset
  * exactly as the hosts will.
@@ -22,7 +24,8 @@ import { checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, rulesetN
 import { REPO_CONFIG_PATH } from '../shared/repo-config.js';
 import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
 import { managedTables } from '../shared/ruleset-schema.js';
-import type { Ruleset, TableRef } from '../shared/ruleset-types.js';
+import type { Ruleset, RulesetItem, TableRef } from '../shared/ruleset-types.js';
+import { renameTables, tableOfItem } from '../shared/table-rename.js';
 import { runGit } from './run-git.js';
 import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
 
@@ -120,34 +123,79 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
   }
   try {
     result.loaded = true;
-    let previous: TableRef[] = [];
-    for (const p of parsed) {
-      const found = await roundTrip(ns, p.ruleset, previous);
-      const where = toCheck.get(p.blob)!;
-      if ('problem' in found) {
-        for (const w of where) result.problems.push({ path: w.path, blob: p.blob, code: found.problem.code, message: found.problem.message, ref: w.ref, commit: w.commit });
-        continue;
-      }
-      previous = managedTables(p.ruleset);
-      for (const w of found.warnings) result.warnings.push(`${p.path}: ${w}`);
-    }
+    const found = (await loadTogether(ns, parsed)) ?? (await loadOneByOne(ns, parsed));
+    found.forEach((f, i) => {
+      const p = parsed[i]!;
+      if ('problem' in f) {
+        for (const w of toCheck.get(p.blob)!) result.problems.push({ path: w.path, blob: p.blob, ...f.problem, ref: w.ref, commit: w.commit });
+      } else for (const w of f.warnings) result.warnings.push(`${p.path}: ${w}`);
+    });
   } finally {
     await ns.close();
   }
   return result;
 }
 
-/** Load `ruleset` into the namespace (replacing `previous`), list it back and compare. */
-async function roundTrip(ns: ScratchNetns, ruleset: Ruleset, previous: readonly TableRef[]): Promise<{ warnings: string[] } | { problem: { code: string; message: string } }> {
+type Verdict = { warnings: string[] } | { problem: { code: string; message: string } };
+
+/** Suffix that keeps each ruleset's tables apart in the combined load. */
+const SUFFIX = /__nftsync(\d+)$/;
+/** nft's name limit, minus room for the suffix. */
+const RENAMABLE = 240;
+
+/**
+ * The fast path: every ruleset's tables renamed apart (`t__nftsync7`), all loaded in ONE nft
+ * transaction and listed back with ONE `nft -j list ruleset`. Undefined when that cannot be
+ * used or the combined load fails: the caller then loads one by one to say which ruleset is
+ * refused (the common case, a valid push, never pays for that).
+ */
+async function loadTogether(ns: ScratchNetns, parsed: ReadonlyArray<{ ruleset: Ruleset }>): Promise<Verdict[] | undefined> {
+  if (parsed.length < 2) return undefined;
+  if (parsed.some((p) => managedTables(p.ruleset).some((t) => Buffer.byteLength(t.name) > RENAMABLE || SUFFIX.test(t.name)))) return undefined;
+  const renamed = parsed.map((p, i) => renameTables(p.ruleset, (n) => `${n}__nftsync${i}`));
+  const batch = { nftables: renamed.flatMap((r) => buildApplyTransaction(r, []).nftables) };
   try {
-    await ns.nft.applyJson(JSON.stringify(buildApplyTransaction(ruleset, previous)));
-  } catch (err) {
-    const e = toNftSyncError(err);
-    return { problem: { code: e.code, message: `nft refuses the ruleset: ${e.message.replace(/^nft -j -f - failed \(exit \d+\): /, '')}` } };
+    await ns.nft.applyJson(JSON.stringify(batch));
+  } catch {
+    await ns.nft.run(['flush', 'ruleset']).catch(() => undefined);
+    return undefined;
   }
-  const tables = managedTables(ruleset);
+  const listed = await listRuleset(ns);
+  const split: RulesetItem[][] = parsed.map(() => []);
+  for (const item of listed.nftables) {
+    const m = SUFFIX.exec(tableOfItem(item) ?? '');
+    if (m) split[Number(m[1])]?.push(item);
+  }
+  await ns.nft.run(['flush', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_APPLY' });
+  return parsed.map((p, i) => compare(p.ruleset, renameTables({ nftables: split[i]! }, (n) => n.replace(SUFFIX, ''))));
+}
+
+/** Load each ruleset in turn (each transaction replacing the previous one's tables). */
+async function loadOneByOne(ns: ScratchNetns, parsed: ReadonlyArray<{ ruleset: Ruleset }>): Promise<Verdict[]> {
+  const out: Verdict[] = [];
+  let previous: TableRef[] = [];
+  for (const { ruleset } of parsed) {
+    try {
+      await ns.nft.applyJson(JSON.stringify(buildApplyTransaction(ruleset, previous)));
+    } catch (err) {
+      const e = toNftSyncError(err);
+      out.push({ problem: { code: e.code, message: `nft refuses the ruleset: ${e.message.replace(/^nft -j -f - failed \(exit \d+\): /, '')}` } });
+      continue;
+    }
+    previous = managedTables(ruleset);
+    out.push(compare(ruleset, await listRuleset(ns)));
+  }
+  return out;
+}
+
+async function listRuleset(ns: ScratchNetns): Promise<Ruleset> {
   const { stdout } = await ns.nft.run(['-j', 'list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' });
-  const listed = JSON.parse(stdout) as Ruleset;
+  return JSON.parse(stdout) as Ruleset;
+}
+
+/** Declared against listed back, with the agent's tolerance; what it tolerates is a warning. */
+function compare(ruleset: Ruleset, listed: Ruleset): Verdict {
+  const tables = managedTables(ruleset);
   const differences = diffNormalised(normaliseRuleset(ruleset, tables), normaliseRuleset(listed, tables));
   if (differences.length > 0) {
     const shown = differences.slice(0, 5).join('; ');

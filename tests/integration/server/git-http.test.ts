@@ -225,6 +225,24 @@ describe('push-time validation', () => {
     assert.equal(f.git(['for-each-ref'], f.bare), before);
   });
 
+  test('several rulesets load together; only the bad one is named, and the fixed push passes', async (t) => {
+    const f = await server(t);
+    const variant = (port: number, jump?: string) => {
+      const r = defaultRuleset(f);
+      r.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: port } }, jump ? { jump: { target: jump } } : { accept: null }] } });
+      return JSON.stringify(r);
+    };
+    f.commit({ 'rulesets/a.json': variant(1001), 'rulesets/b.json': variant(1002, 'missing'), 'rulesets/c.json': variant(1003) });
+    const refused = await git(['push', f.bare, 'HEAD:main'], f.clone);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /rulesets\/b\.json .*NFTSYNC_ERR_NFT_APPLY/);
+    assert.doesNotMatch(refused.stderr, /rulesets\/[ac]\.json/);
+    f.commit({ 'rulesets/b.json': variant(1002) });
+    const accepted = await git(['push', f.bare, 'HEAD:main'], f.clone);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.match(accepted.stderr, /nft-sync: 3 ruleset\(s\) valid, loaded and read back/);
+  });
+
   test('a comment nft would drop is a warning, not a refusal', async (t) => {
     const f = await server(t);
     const r = defaultRuleset(f);
