@@ -34,6 +34,9 @@ export const hookCommand: Command = {
   async run(values, [name]) {
     if (name !== 'pre-receive') throw new NftSyncError('NFTSYNC_ERR_USAGE', `hook: only pre-receive is implemented, got ${JSON.stringify(name)}`);
     const started = performance.now();
+    // Git kills a hook whose client went away: exit through 'exit' so the scratch namespace
+    // is deleted (scratch-netns.ts) rather than left behind.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGPIPE'] as const) process.once(sig, () => process.exit(1));
     const say = (line: string): void => void process.stderr.write(`nft-sync: ${line}\n`);
     const gitEnv: Record<string, string> = {};
     for (const v of GIT_VARS) if (process.env[v] !== undefined) gitEnv[v] = process.env[v]!;
