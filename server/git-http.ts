@@ -19,7 +19,7 @@
 import { spawn } from 'node:child_process';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import { NftSyncError } from '../shared/errors.js';
+import { ERRORS, NftSyncError } from '../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../shared/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
 import { gitEnv } from './run-git.js';
@@ -59,7 +59,8 @@ export function tokenFromAuthorization(header: string | undefined): string | und
  * The fastify plugin (register it without fastify-plugin so its content-type parser stays in
  * its own scope): GET `info/refs?service=...`, POST `git-upload-pack` and `git-receive-pack`.
  * Answers 401 NFTSYNC_ERR_AUTH_REQUIRED with `WWW-Authenticate: Basic realm="nft-sync"` when a
- * token is needed and missing or unknown, 404 for any other path, 502 when http-backend fails
+ * token is needed and missing or unknown, 400 NFTSYNC_ERR_USAGE for `info/refs` without a smart
+ * service (the dumb protocol is not served), 502 when http-backend fails
  * before answering.
  */
 export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions): Promise<void> {
@@ -70,7 +71,7 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     const query = new URL(req.url, 'http://x').searchParams;
     const service = pathInfo === '/info/refs' ? query.get('service') ?? '' : pathInfo.slice(1);
     if (!SERVICES.has(service)) {
-      await reply.status(404).send({ error: new NftSyncError('NFTSYNC_ERR_USAGE', `only git smart HTTP is served here (${service || 'no service'} requested)`).toJSON() });
+      await reply.status(ERRORS.NFTSYNC_ERR_USAGE.status).send({ error: new NftSyncError('NFTSYNC_ERR_USAGE', `only git smart HTTP is served here (${service || 'no service'} requested)`).toJSON() });
       return;
     }
     const write = service === 'git-receive-pack';

@@ -114,7 +114,8 @@ describe('git over HTTP', () => {
 
   test('only the smart protocol is served', async (t) => {
     const f = await server(t);
-    assert.equal((await fetch(`${f.gitUrl}/info/refs`)).status, 404); // dumb protocol
+    assert.equal((await fetch(`${f.gitUrl}/info/refs`)).status, 400); // dumb protocol
+    assert.equal((await fetch(`${f.gitUrl}/info/refs?service=git-upload-archive`)).status, 400);
     assert.equal((await fetch(`${f.gitUrl}/HEAD`)).status, 404);
     assert.equal((await fetch(`${f.gitUrl}/objects/info/packs`)).status, 404);
   });
