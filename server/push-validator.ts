@@ -17,7 +17,6 @@
  * Imports the agent's nft runner and normaliser on purpose: the validator must judge a ruleset
  * exactly as the hosts will.
  */
-import { spawn } from 'node:child_process';
 import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { toNftSyncError } from '../shared/errors.js';
 import { checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, rulesetNameOfPath, type PushProblem, type RefUpdate } from '../shared/push-checks.js';
@@ -26,6 +25,7 @@ import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js
 import { managedTables } from '../shared/ruleset-schema.js';
 import type { Ruleset, RulesetItem, TableRef } from '../shared/ruleset-types.js';
 import { renameTables, tableOfItem } from '../shared/table-rename.js';
+import { readBlobs } from './read-blobs.js';
 import { runGit } from './run-git.js';
 import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
 
@@ -95,7 +95,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
     }
   }
 
-  const blobs = await readBlobs(opts, [...toCheck.keys(), ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
+  const blobs = await readBlobs(opts.gitdir, opts.gitEnv ?? {}, [...toCheck.keys(), ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
   for (const c of configs) {
     const yaml = c.yaml ? { blob: c.yaml.blob, text: blobs.get(c.yaml.blob)!.toString('utf8') } : undefined;
     for (const p of checkRepoConfigFile(yaml, c.names)) result.problems.push({ ...p, ref: c.ref, commit: c.commit });
@@ -223,36 +223,4 @@ function parseLsTree(text: string): Entry[] {
     if (type === 'blob') out.push({ path: rec.slice(tab + 1), blob: blob! });
   }
   return out;
-}
-
-/** Every blob in `ids` through one `git cat-file --batch`, by id. */
-function readBlobs(opts: PushValidatorOptions, ids: string[]): Promise<Map<string, Buffer>> {
-  const unique = [...new Set(ids)];
-  const out = new Map<string, Buffer>();
-  if (unique.length === 0) return Promise.resolve(out);
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.gitEnv, LC_ALL: 'C' };
-    delete env.GIT_DIR;
-    const child = spawn('git', ['--git-dir', opts.gitdir, 'cat-file', '--batch'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const all = Buffer.concat(chunks);
-      let at = 0;
-      for (const id of unique) {
-        const nl = all.indexOf(0x0a, at);
-        const [oid, type, size] = all.subarray(at, nl).toString('latin1').split(' ');
-        if (nl < 0 || type !== 'blob' || oid !== id) {
-          return reject(toNftSyncError(new Error(`git cat-file --batch could not read blob ${id} (exit ${code}): ${stderr.trim()}`), 'NFTSYNC_ERR_REPO_GIT_FAILED'));
-        }
-        out.set(id, all.subarray(nl + 1, nl + 1 + Number(size)));
-        at = nl + 1 + Number(size) + 1;
-      }
-      resolve(out);
-    });
-    child.stdin.end(unique.map((id) => `${id}\n`).join(''));
-  });
 }
