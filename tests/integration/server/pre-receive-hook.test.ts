@@ -3,8 +3,8 @@
  * and a hook the operator wrote is never overwritten.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
@@ -35,6 +35,21 @@ describe('pre-receive hook installation', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /remote: nft-sync: refs\/heads\/main [0-9a-f]{12}: rulesets\/default\.json .*NFTSYNC_ERR_RULESET_SCHEMA/);
     assert.equal(git(bare, ['rev-parse', 'main']), before);
+  });
+
+  test('without root the hook skips the nft load, says so, and still checks JSON and schema', async (t) => {
+    const dir = tempDir(t);
+    chmodSync(dir, 0o755);
+    const bare = join(dir, 'rules.git');
+    assert.equal((await runCli(['init', bare])).code, 0);
+    execFileSync('chmod', ['-R', 'a+rX', dir]);
+    const head = git(bare, ['rev-parse', 'main']);
+    const asNobody = (input: string) =>
+      spawnSync('setpriv', ['--reuid', '65534', '--regid', '65534', '--clear-groups', 'env', 'HOME=/tmp', 'GIT_DIR=.', './hooks/pre-receive'], { cwd: bare, input, encoding: 'utf8' });
+    const good = asNobody(`${'0'.repeat(40)} ${head} refs/heads/x\n`);
+    assert.equal(good.status, 0, good.stderr);
+    assert.match(good.stderr, /warning: rulesets not loaded into nft \(a scratch network namespace needs root/);
+    assert.match(good.stderr, /1 ruleset\(s\) valid/);
   });
 
   test('the server installs the hook into an existing repository and updates its own, but leaves a foreign one', async (t) => {
