@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -110,6 +111,17 @@ describe('git over HTTP', () => {
     const bytes = Buffer.from(await res.arrayBuffer());
     assert.equal(bytes.subarray(0, 8).toString(), '0008NAK\n');
     assert.equal(bytes.subarray(8, 12).toString(), 'PACK');
+  });
+
+  test('a push far larger than fastify\'s body limit streams through to http-backend', async (t) => {
+    const f = await server(t);
+    const dir = await httpClone(f, 'work');
+    writeFileSync(join(dir, 'big.bin'), randomBytes(8 * 1024 * 1024)); // incompressible: an 8 MiB pack
+    await ok(['add', '-A'], dir);
+    await ok(['commit', '-q', '-m', 'big'], dir);
+    const push = await git(['-c', 'http.postBuffer=65536', 'push', 'origin', 'HEAD:main'], dir); // chunked upload
+    assert.equal(push.code, 0, push.stderr);
+    assert.equal(f.git(['rev-parse', 'main:big.bin'], f.bare), await ok(['rev-parse', 'HEAD:big.bin'], dir));
   });
 
   test('only the smart protocol is served', async (t) => {
