@@ -7,6 +7,8 @@ import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { agentCommand } from './commands/agent.js';
 import { fetchCommand } from './commands/fetch.js';
+import { hookCommand } from './commands/hook.js';
+import { importCommand } from './commands/import.js';
 import { initCommand } from './commands/init.js';
 import { pkiCommand } from './commands/pki.js';
 import { pullCommand } from './commands/pull.js';
@@ -15,7 +17,7 @@ import { serverCommand } from './commands/server.js';
 import { statusCommand } from './commands/status.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 
-const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, rollbackCommand, statusCommand, pkiCommand];
+const COMMANDS: Command[] = [initCommand, serverCommand, fetchCommand, pullCommand, agentCommand, rollbackCommand, statusCommand, pkiCommand, importCommand, hookCommand];
 
 function usage(): string {
   const lines = ['usage: nft-sync COMMAND [flags]   (nft-sync COMMAND --help for its flags)', '', 'commands:'];

@@ -22,6 +22,7 @@ import { healthRoutes } from './routes/health-routes.js';
 import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
+import { gitHttpPlugin, type GitHttpOptions } from './git-http.js';
 import type { RulesetRepository } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
 
@@ -30,12 +31,14 @@ export interface HttpAppOptions {
   registry: AgentRegistry;
   logger: Logger;
   /** Tokens allowed to write (--token-file). */
-  tokens?: TokenEntry[];
+  tokens?: readonly TokenEntry[];
   /** Allow writes without a token when `tokens` is not given (loopback listener). Default false. */
   anonymousWrites?: boolean;
   metrics?: ServerMetrics;
   /** Open wire connections (for /metrics); default 0. */
   wireConnections?: () => number;
+  /** Serve the repository over git smart HTTP at /git/rules.git. */
+  git?: GitHttpOptions;
 }
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -127,6 +130,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   diffRoutes(app, ctx);
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
+  if (opts.git) await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true });
   app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['meta'] } }, async () => buildOpenApi(routes));
   return app;
 }

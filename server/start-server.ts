@@ -9,6 +9,7 @@ import { NftSyncError } from '../shared/errors.js';
 import { isLoopback, type HostPort } from '../shared/host-port.js';
 import type { TokenEntry } from '../shared/token-list.js';
 import { buildHttpApp } from './http-app.js';
+import { installPreReceiveHook } from './pre-receive-hook.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -22,9 +23,16 @@ export interface ServerOptions {
   tls?: tls.TlsOptions;
   /** Allow plain TCP on a non-loopback address. */
   insecurePlaintext?: boolean;
+  /**
+   * Tokens allowed to write (--token-file): pushes over HTTP and API changes. Without them,
+   * HTTP writes are allowed only when the HTTP listener is on loopback.
+   */
+  tokens?: readonly TokenEntry[];
+  /** Reads over git HTTP need a token too (only with `tokens`). */
+  readTokenRequired?: boolean;
+  /** Install or update the pre-receive validator hook at start (default true). */
+  installHook?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
-  /** Tokens allowed to write (--token-file). Without them, HTTP writes only on a loopback listener. */
-  tokens?: TokenEntry[];
 }
 
 export interface RunningServer {
@@ -48,6 +56,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const log = opts.logger;
   const repository = await RulesetRepository.open(opts.repo);
+  if (opts.installHook !== false) {
+    const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
+    if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
+    else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
+    else log.debug({ hook }, 'pre-receive validator hook');
+  }
   const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
   const metrics = new ServerMetrics();
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
@@ -70,6 +84,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         anonymousWrites: isLoopback(opts.http.host),
         metrics,
         wireConnections: () => wire.connections,
+        git: { gitdir: repository.gitdir, readTokenRequired: opts.readTokenRequired },
       })
     : undefined;
   if (app && opts.http) {

@@ -29,6 +29,9 @@ export const ERRORS = {
 
   // git over HTTP, push validation, import (add new codes of that area below this line)
   NFTSYNC_ERR_AUTH_REQUIRED: spec('this operation needs a valid token', false, 401),
+  NFTSYNC_ERR_PUSH_REFUSED: spec('push refused: a ruleset or nft-sync.yaml failed validation', false, 422),
+  NFTSYNC_ERR_RULESET_LOSSY: spec('nft loads the ruleset differently from what it declares', false, 422),
+  NFTSYNC_ERR_NETNS_UNAVAILABLE: spec('cannot create a scratch network namespace', false, 500),
 
   // framing and messages (the wire protocol)
   NFTSYNC_ERR_FRAME_TOO_LARGE: spec('frame length exceeds the limit', false, 413),

@@ -12,6 +12,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { NftSyncError } from './errors.js';
+import { jsonErrorPosition } from './json-error-position.js';
 import { FAMILIES, NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
 
 export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
@@ -135,7 +136,7 @@ export function parseRuleset(bytes: Buffer | string): Ruleset {
     // V8 names a position for most errors; "end of JSON input" means the text was cut short.
     const m = /position (\d+)/.exec(msg);
     const data: Record<string, unknown> = {};
-    const position = m ? Number(m[1]) : /end of JSON input/.test(msg) ? text.length : undefined;
+    const position = m ? Number(m[1]) : /end of JSON input/.test(msg) ? text.length : jsonErrorPosition(text);
     if (position !== undefined) {
       const before = text.slice(0, position);
       data.position = position;

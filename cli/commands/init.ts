@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { initRepository } from '../../server/init-repository.js';
+import { preReceiveHookScript } from '../../server/pre-receive-hook.js';
 import type { Command } from '../command.js';
 import { packageRoot } from '../package-root.js';
 
@@ -9,7 +10,7 @@ export const initCommand: Command = {
   positionals: ['DIR'],
   flags: {},
   async run(_values, [dir]) {
-    const { commit } = await initRepository(dir!, join(packageRoot(), 'repo-template'));
+    const { commit } = await initRepository(dir!, join(packageRoot(), 'repo-template'), { hooks: { 'pre-receive': preReceiveHookScript() } });
     process.stdout.write(`initialised ${dir} at ${commit} (branch main)\n`);
     return 0;
   },

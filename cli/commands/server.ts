@@ -3,6 +3,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import { parseTokenList } from '../../shared/token-list.js';
 import { parseHostPort } from '../../shared/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/messages.js';
+import { loadTokenFile } from '../../server/load-token-file.js';
 import { startServer } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
@@ -15,7 +16,8 @@ export const serverCommand: Command = {
     repo: { type: 'string', required: true, description: 'the git repository (bare or not)' },
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
-    'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line)' },
+    'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
+    'read-token-required': { type: 'boolean', default: false, description: 'clone and fetch over HTTP need a token too (with --token-file)' },
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...TLS_FLAGS,
@@ -25,14 +27,18 @@ export const serverCommand: Command = {
     const logger = createLogger(str(values, 'log-level')!, { component: 'server' });
     const http = str(values, 'http');
     const material = loadTlsMaterial(values);
+    const tokenFile = str(values, 'token-file');
+    const tokens = tokenFile === undefined ? undefined : await loadTokenFile(tokenFile);
+    if (values['read-token-required'] === true && tokens === undefined) throw new NftSyncError('NFTSYNC_ERR_USAGE', '--read-token-required needs --token-file');
     const server = await startServer({
       repo: str(values, 'repo')!,
       listen: parseHostPort(str(values, 'listen')!, '--listen'),
       http: http ? parseHostPort(http, '--http') : undefined,
       tls: material ? serverTlsOptions(material) : undefined,
       insecurePlaintext: values['insecure-plaintext'] === true,
+      tokens,
+      readTokenRequired: values['read-token-required'] === true,
       wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
-      tokens: str(values, 'token-file') ? parseTokenList(readFileSync(str(values, 'token-file')!, 'utf8')) : undefined,
       logger,
     });
     await new Promise<void>((resolve) => {

@@ -21,6 +21,8 @@ export interface ServerFixture {
   server: RunningServer;
   host: string;
   port: number;
+  /** `http://127.0.0.1:PORT/git/rules.git` when started with `http`. */
+  gitUrl: string | undefined;
   /** Write files (path relative to the clone) and commit them; returns the commit id. */
   commit(files: Record<string, string | Buffer>, message?: string): string;
   /** Commit and `git push origin main` with the stock client; returns the commit id. */
@@ -38,7 +40,11 @@ export interface ServerFixture {
 
 export const quietLogger = pino({ level: process.env.NFT_SYNC_TEST_LOG ?? 'silent' });
 
-/** Start a server on a fresh repository made from repo-template/. */
+/**
+ * Start a server on a fresh repository made from repo-template/. The pre-receive validator hook
+ * is installed only when `options.installHook` is true: most tests push many small commits and
+ * time what follows, and the hook (a tsx process from the sources) adds about a second a push.
+ */
 export async function startServerFixture(t: Pick<TestContext, 'after'>, options: Partial<ServerOptions> = {}): Promise<ServerFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-srv-'));
   let server: RunningServer | undefined;
@@ -53,7 +59,7 @@ export async function startServerFixture(t: Pick<TestContext, 'after'>, options:
     execFileSync('git', args, { cwd, env: testGitEnv(), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
   git(['clone', '-q', bare, clone], dir);
   const start = (port: number) =>
-    startServer({ repo: bare, listen: { host: '127.0.0.1', port }, logger: quietLogger, ...options });
+    startServer({ repo: bare, listen: { host: '127.0.0.1', port }, logger: quietLogger, installHook: false, ...options });
   server = await start(0);
   const port = server.wireAddress.port;
   const commit = (files: Record<string, string | Buffer>, message = 'change') => {
@@ -74,6 +80,10 @@ export async function startServerFixture(t: Pick<TestContext, 'after'>, options:
     },
     host: '127.0.0.1',
     port,
+    get gitUrl() {
+      const a = server?.httpAddress;
+      return a === undefined ? undefined : `http://127.0.0.1:${a.port}/git/rules.git`;
+    },
     commit,
     push(files, message) {
       const id = commit(files, message);

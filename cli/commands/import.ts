@@ -1,0 +1,28 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { NftSyncError } from '../../shared/errors.js';
+import { importRuleset } from '../../server/import-ruleset.js';
+import { str, type Command } from '../command.js';
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'Turn an nft-syntax ruleset FILE into the repository\'s JSON form (as root: loads it into a scratch namespace).',
+  positionals: ['FILE'],
+  flags: {
+    output: { type: 'string', description: 'write the JSON here (e.g. rulesets/web.json) instead of stdout' },
+  },
+  async run(values, [file]) {
+    let text: string;
+    try {
+      text = await readFile(file!, 'utf8');
+    } catch (cause) {
+      throw new NftSyncError('NFTSYNC_ERR_USAGE', `import: cannot read ${file}: ${(cause as Error).message}`, { cause });
+    }
+    const { ruleset, warnings } = await importRuleset(text, file);
+    for (const w of warnings) process.stderr.write(`nft-sync: warning: ${w}\n`);
+    const json = `${JSON.stringify(ruleset, null, 2)}\n`;
+    const output = str(values, 'output');
+    if (output === undefined) process.stdout.write(json);
+    else await writeFile(output, json);
+    return 0;
+  },
+};
