@@ -24,6 +24,8 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_CONN_FAILED: 'Unreachable',
   NFTSYNC_ERR_CONN_CLOSED: 'Unreachable',
   NFTSYNC_ERR_TIMEOUT: 'Unreachable',
+  NFTSYNC_ERR_CONFIRM_FAILED: 'RolledBack',
+  NFTSYNC_ERR_DRIFTED: 'Drifted',
 };
 
 /** The condition reason for a failure with `code`. */
@@ -58,7 +60,7 @@ export function buildStatus(args: {
   } else {
     const reason = reasonFor(error.code);
     ready = { type: 'Ready', status: 'False', reason, message: `${error.code}: ${error.message}`.slice(0, 4096) };
-    state = reason === 'ReadbackMismatch' ? 'Degraded' : 'Failed';
+    state = reason === 'ReadbackMismatch' || reason === 'Drifted' ? 'Degraded' : 'Failed';
   }
   if (ready.message === undefined) delete ready.message;
   const status: AgentStatus = { agent, ref, state, conditions: [ready] };

@@ -5,6 +5,9 @@ import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/names.js';
 import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
+import { secondsFlag } from '../seconds-flag.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../../agent/confirm-revision.js';
+import { DEFAULT_DRIFT_INTERVAL_S } from '../../agent/drift-watcher.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -14,6 +17,9 @@ export const agentCommand: Command = {
     ref: { type: 'string', required: true, description: 'branch, tag or commit id to follow' },
     name: { type: 'string', required: true, description: 'this agent\'s name (its identity for status and nft-sync.yaml)' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
+    'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
+    'self-heal': { type: 'boolean', default: true, description: 'put the revision back when a managed table is changed by hand (--no-self-heal: only report)' },
+    'drift-interval': { type: 'string', default: String(DEFAULT_DRIFT_INTERVAL_S), description: 'seconds between full drift comparisons backing up nft monitor (0: off)' },
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
@@ -34,6 +40,9 @@ export const agentCommand: Command = {
         nft: createNftRunner(str(values, 'nft')!),
         stateDir: str(values, 'state-dir')!,
         check: values.check === true,
+        confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
+        selfHeal: values['self-heal'] !== false,
+        driftIntervalMs: secondsFlag(str(values, 'drift-interval')!, '--drift-interval'),
         logger,
       },
       ac.signal,

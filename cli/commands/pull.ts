@@ -4,6 +4,8 @@ import { parseHostPort } from '../../shared/host-port.js';
 import { LOG_FLAG, NFT_FLAGS, str, type Command } from '../command.js';
 import { agentHostname } from '../hostname.js';
 import { createLogger } from '../logger.js';
+import { secondsFlag } from '../seconds-flag.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../../agent/confirm-revision.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -13,6 +15,7 @@ export const pullCommand: Command = {
     ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
     name: { type: 'string', description: 'agent name (default: the host name)' },
+    'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
@@ -29,6 +32,7 @@ export const pullCommand: Command = {
       nft: createNftRunner(str(values, 'nft')!),
       stateDir: str(values, 'state-dir')!,
       check: values.check === true,
+      confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
       logger,
     });
     const verb = outcome.kind === 'applied' ? 'applied' : 'already in force:';

@@ -1,0 +1,13 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseMonitorLine } from '../../../shared/monitor-event.js';
+
+test('monitor lines: rules, tables, elements; garbage is ignored', () => {
+  const rule = parseMonitorLine('{"add": {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2, "expr": []}}}');
+  assert.deepEqual(rule, { verb: 'add', kind: 'rule', family: 'inet', table: 't', summary: 'rule added in inet t c' });
+  assert.equal(parseMonitorLine('{"delete": {"table": {"family": "ip", "name": "x", "handle": 1}}}')?.summary, 'table ip x deleted');
+  assert.equal(parseMonitorLine('{"add": {"element": {"family": "inet", "table": "t", "name": "s", "elem": {"set": ["1.2.3.4"]}}}}')?.summary, 'element s added in inet t');
+  for (const bad of ['', 'trace id 1', '{', '[]', '{"add": 1}', '{"add": {"rule": {"table": "t"}}}', 'null', '{"metainfo": {"version": "1"}}']) {
+    assert.equal(parseMonitorLine(bad), undefined, bad);
+  }
+});
