@@ -91,7 +91,13 @@ test(`kill -9 during apply, ${KILLS} times: always exactly the old or the new ru
 
   // The orphaned monitors of killed agents die at their next write; end any still waiting.
   t.after(() => {
-    for (const p of execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    let pids: string[] = [];
+    try {
+      pids = execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    } catch {
+      // the namespace is already gone
+    }
+    for (const p of pids) {
       try {
         if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('monitor')) process.kill(Number(p), 'SIGKILL');
       } catch {
