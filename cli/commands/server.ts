@@ -4,6 +4,8 @@ import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/message
 import { startServer } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
+import { countFlag } from '../seconds-flag.js';
+import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -14,6 +16,11 @@ export const serverCommand: Command = {
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line)' },
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
+    'max-connections-per-address': {
+      type: 'string',
+      default: String(WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress),
+      description: 'most simultaneous wire connections from one remote address (an agent uses one, two while confirming)',
+    },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...LOG_FLAG,
   },
@@ -25,7 +32,10 @@ export const serverCommand: Command = {
       listen: parseHostPort(str(values, 'listen')!, '--listen'),
       http: http ? parseHostPort(http, '--http') : undefined,
       insecurePlaintext: values['insecure-plaintext'] === true,
-      wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
+      wire: {
+        limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
+        maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
+      },
       logger,
     });
     await new Promise<void>((resolve) => {
