@@ -8,6 +8,7 @@
  *  - push to applied: `git push` of a one-rule change to main until the agent that follows main
  *    has it in force, against the baseline of a bare `git push` plus a raw `nft -j -f`.
  *    Goal: under 150 ms median, push included.
+ *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { gitBlobId } from '../shared/git-blob-id.js';
 import { initRepository } from '../server/init-repository.js';
 import { startServer } from '../server/start-server.js';
+import { benchDriftHeal } from './drift-heal.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     await benchPushToApplied(15);
+    rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {
