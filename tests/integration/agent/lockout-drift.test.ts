@@ -189,4 +189,26 @@ describe('drift', () => {
       return st?.state === 'Degraded' && st.conditions[0]?.reason === 'Drifted';
     });
   });
+
+  test('above the element threshold, an element added by hand is reported from the event stream and healed', async (t) => {
+    const f = await startServerFixture(t);
+    const elems: string[] = [];
+    for (let i = 0; i < 25_000; i++) elems.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const big = JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'nft_sync' } },
+        { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem: elems } },
+      ],
+    });
+    f.push({ 'rulesets/default.json': big }, 'big set');
+    const ns = createNetns(t, 'bigset');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied, 20_000);
+    await new Promise((r) => setTimeout(r, 400));
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
+    await waitFor('drift report', () => agent.drifts.length > 0, 10_000);
+    assert.match(agent.drifts[0]!.differences.join('\n'), /element blk added in inet nft_sync/);
+    assert.equal(agent.drifts[0]!.healed, true);
+    assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
+  });
 });
