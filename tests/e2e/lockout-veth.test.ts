@@ -6,7 +6,7 @@
  * server's HTTP API says RolledBack, and the next good revision is applied.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,3 +127,35 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   assert.equal(await ag.stop(), 0);
   await srv.stop();
 });
+
+test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILED when it cuts the host off (two namespaces, veth)', async (t) => {
+  const { server, agent } = twoHosts(t);
+  const dir = tmp(t);
+  const repo = join(dir, 'rules.git');
+  assert.equal((await runCli(['init', repo])).code, 0);
+  const srv = startCli(t, ['server', '--repo', repo, '--listen', `198.18.0.1:${WIRE_PORT}`, '--insecure-plaintext'], { prefix: ['ip', 'netns', 'exec', server.name] });
+  await srv.waitFor(/wire protocol listening/);
+  const pull = () =>
+    runCliIn(agent.name, ['pull', '--server', `198.18.0.1:${WIRE_PORT}`, '--ref', 'main', '--name', 'host-1', '--nft', 'nft', '--state-dir', join(dir, 'state'), '--confirm-window', '2']);
+  const ok = await pull();
+  assert.equal(ok.code, 0, ok.stderr);
+  const good = agent.nft(['list', 'table', 'inet', 'nft_sync']);
+  push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock out');
+  const bad = await pull();
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, /NFTSYNC_ERR_CONFIRM_FAILED/);
+  assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the previous ruleset is back');
+  await srv.stop();
+});
+
+/** Run `nft-sync ARGS` to completion inside namespace `ns`. */
+function runCliIn(ns: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'cli/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
