@@ -67,6 +67,8 @@ export class DriftWatcher {
   #again = false;
   #ticks = 0;
   #big: { blob: string; big: boolean } | undefined;
+  /** The differences the last heal was meant to remove, and for which revision. */
+  #lastHealed: { blob: string; diff: string } | undefined;
 
   constructor(opts: DriftWatcherOptions) {
     this.#o = opts;
@@ -158,12 +160,19 @@ export class DriftWatcher {
       const differences = await this.#compare(prev.bytes, events);
       if (r.busy || r.inForce?.blob !== prev.blob) return []; // the revision changed meanwhile
       if (differences.length === 0) return [];
-      const heal = this.#o.selfHeal ?? true;
+      // Differences that survive a heal unchanged, with no outside event since, are not drift but
+      // how nft lists this revision (a read-back mismatch): healing again would loop on the
+      // events of its own apply. A person making the same change again is an outside event.
+      const diff = differences.join('\n');
+      const futile = events.length === 0 && this.#lastHealed?.blob === prev.blob && this.#lastHealed.diff === diff;
+      const heal = (this.#o.selfHeal ?? true) && !futile;
+      if (futile) this.#o.logger.warn('the same differences survived a re-apply: not healing again (nft lists this revision differently from its file)');
       this.#o.logger.warn({ differences: differences.slice(0, 20), selfHeal: heal }, 'drift: the ruleset in force was changed outside nft-sync');
       let healed = false;
       if (heal) {
         try {
           healed = await r.reapplyInForce();
+          this.#lastHealed = { blob: prev.blob, diff };
         } catch (err) {
           this.#o.logger.error({ err: toNftSyncError(err).toJSON() }, 'self-heal failed');
         }

@@ -6,6 +6,7 @@
  * does it for real across a veth pair.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +166,11 @@ describe('drift', () => {
     assert.equal(agent.drifts[0]!.healed, true);
     await waitFor('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
     t.diagnostic(`healed in ${ms} ms`);
+    // The same change made again is healed again.
+    await new Promise((r) => setTimeout(r, 400));
+    ns.nft(handRule);
+    await waitFor('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    assert.equal(agent.drifts[1]!.healed, true);
   });
 
   test('with --no-self-heal a drift is reported (Degraded, reason Drifted) and kept; a foreign table is left alone and not reported', async (t) => {
@@ -210,5 +216,26 @@ describe('drift', () => {
     assert.match(agent.drifts[0]!.differences.join('\n'), /element blk added in inet nft_sync/);
     assert.equal(agent.drifts[0]!.healed, true);
     assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
+  });
+
+  test('a monitor process that dies is restarted, and drift is still caught', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'monmon');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied);
+    const monitors = () =>
+      execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })
+        .split('\n')
+        .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('monitor'));
+    const [first] = await (async () => {
+      await waitFor('a monitor', () => monitors().length === 1);
+      return monitors();
+    })();
+    process.kill(Number(first), 'SIGKILL');
+    await waitFor('a new monitor', () => monitors().length === 1 && monitors()[0] !== first, 3000);
+    const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+    await new Promise((r) => setTimeout(r, 100));
+    ns.nft(handRule);
+    await waitFor('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
   });
 });
