@@ -9,7 +9,8 @@
  * operator locked out by a bad push gets the host back before giving up on it. 0 turns it off.
  */
 import type tls from 'node:tls';
-import { toNftSyncError } from '../shared/errors.js';
+import type { Logger } from 'pino';
+import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Ruleset, TableRef } from '../shared/ruleset-types.js';
 import { applyRuleset } from './apply-ruleset.js';
 import { sleep } from './backoff.js';
@@ -122,4 +123,39 @@ export async function restoreConfirmed(nft: NftRunner, previous: ConfirmedRevisi
     if (!seen.has(k)) (seen.add(k), union.push(t));
   }
   await applyRuleset({ nft, ruleset, previouslyManaged: union, verify: 'off' });
+}
+
+/**
+ * The confirm window after `commit` was applied over `previous`. Resolves undefined when the
+ * server was reached through the new ruleset. Otherwise restores `previous` (restoreConfirmed)
+ * and resolves with the NFTSYNC_ERR_CONFIRM_FAILED error to report and whether the restore
+ * worked (when it did not, the caller keeps the pending mark so the next start tries again).
+ * Never throws.
+ */
+export async function confirmOrRestore(
+  guard: ConfirmOptions,
+  args: { nft: NftRunner; logger: Logger; commit: string; blob: string; previous: ConfirmedRevision | undefined; newTables: readonly TableRef[] },
+): Promise<{ error: NftSyncError; restored: boolean } | undefined> {
+  const { nft, logger: log, commit, blob, previous, newTables } = args;
+  const result = await confirmRevision(guard.probe, guard.windowMs);
+  if (result.confirmed) {
+    log.info({ commit, ms: result.ms }, 'revision confirmed: the server is reachable through it');
+    return undefined;
+  }
+  const back = previous ? `revision ${previous.commit}` : 'the host as it was (no managed tables)';
+  const error = new NftSyncError(
+    'NFTSYNC_ERR_CONFIRM_FAILED',
+    `revision ${commit} cut the agent off from the server (no new connection within ${guard.windowMs} ms: ${result.reason}); restored ${back}`,
+    { data: { commit, blob, windowMs: guard.windowMs, restored: previous?.commit ?? null } },
+  );
+  log.error({ commit, reason: result.reason }, 'revision not confirmed; restoring the previous ruleset');
+  try {
+    await restoreConfirmed(nft, previous, newTables);
+    return { error, restored: true };
+  } catch (e) {
+    const restoreError = toNftSyncError(e);
+    log.error({ err: restoreError.toJSON() }, 'could not restore the previous ruleset; the next start tries again');
+    error.message += `; the restore FAILED: ${restoreError.message}`;
+    return { error, restored: false };
+  }
 }

@@ -14,7 +14,8 @@ import { buildStatus } from './status-report.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
 import type { FetchResult, WireClient } from './wire-client.js';
-import { confirmRevision, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
+import { confirmOrRestore, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
+import { stateAfterInterruption } from './interrupted-revision.js';
 import type { TableRef } from '../shared/ruleset-types.js';
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
@@ -133,19 +134,10 @@ export class Reconciler {
     return this.exclusive(async () => {
       const st = this.#state;
       if (!st?.pending) return false;
-      const { pending, ...rest } = st;
+      const { pending } = st;
       await restoreConfirmed(this.#opts.nft, this.inForce, pending.managedTables);
-      const count = st.interrupted?.blob === pending.blob ? st.interrupted.count + 1 : 1;
-      const next: AgentState = { ...rest, interrupted: { blob: pending.blob, count } };
-      if (count >= MAX_INTERRUPTIONS) {
-        next.lastFailed = {
-          commit: pending.commit,
-          blob: pending.blob,
-          code: 'NFTSYNC_ERR_CONFIRM_FAILED',
-          message: `the agent stopped ${count} times before revision ${pending.commit} was confirmed; not retried until a newer revision`,
-          at: new Date().toISOString(),
-        };
-      }
+      const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS);
+      const count = next.interrupted?.count;
       this.#state = next;
       await saveState(this.#opts.stateDir, next, this.#applied);
       this.#opts.logger.warn({ commit: pending.commit, restored: st.commit ?? null, count }, 'the agent stopped before a revision was confirmed; restored the last confirmed ruleset');
@@ -290,30 +282,12 @@ export class Reconciler {
   async #confirm(commit: string, blob: string, previous: ConfirmedRevision | undefined, newTables: TableRef[]): Promise<NftSyncError | undefined> {
     const guard = this.#opts.confirm;
     if (!guard || guard.windowMs <= 0) return undefined;
-    const log = this.#opts.logger;
-    const result = await confirmRevision(guard.probe, guard.windowMs);
-    if (result.confirmed) {
-      log.info({ commit, ms: result.ms }, 'revision confirmed: the server is reachable through it');
-      return undefined;
-    }
-    const back = previous ? `revision ${previous.commit}` : 'the host as it was (no managed tables)';
-    const err = new NftSyncError(
-      'NFTSYNC_ERR_CONFIRM_FAILED',
-      `revision ${commit} cut the agent off from the server (no new connection within ${guard.windowMs} ms: ${result.reason}); restored ${back}`,
-      { data: { commit, blob, windowMs: guard.windowMs, restored: previous?.commit ?? null } },
-    );
-    log.error({ commit, reason: result.reason }, 'revision not confirmed; restoring the previous ruleset');
-    let restoreError: NftSyncError | undefined;
-    try {
-      await restoreConfirmed(this.#opts.nft, previous, newTables);
-    } catch (e) {
-      restoreError = toNftSyncError(e);
-      log.error({ err: restoreError.toJSON() }, 'could not restore the previous ruleset; the next start tries again');
-      err.message += `; the restore FAILED: ${restoreError.message}`;
-    }
+    const refused = await confirmOrRestore(guard, { nft: this.#opts.nft, logger: this.#opts.logger, commit, blob, previous, newTables });
+    if (!refused) return undefined;
+    const { error: err, restored } = refused;
     // If the restore failed, the pending mark stays so the next start tries again.
     const { pending, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
-    if (restoreError && pending) (base as AgentState).pending = pending;
+    if (!restored && pending) (base as AgentState).pending = pending;
     this.#state = { ...base, lastFailed: { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() } };
     await saveState(this.#opts.stateDir, this.#state, this.#applied);
     return err;
