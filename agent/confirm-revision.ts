@@ -137,6 +137,7 @@ export async function confirmOrRestore(
   args: { nft: NftRunner; logger: Logger; commit: string; blob: string; previous: ConfirmedRevision | undefined; newTables: readonly TableRef[] },
 ): Promise<{ error: NftSyncError; restored: boolean } | undefined> {
   const { nft, logger: log, commit, blob, previous, newTables } = args;
+  log.info({ commit, windowMs: guard.windowMs }, 'confirming: reaching the server through the new ruleset');
   const result = await confirmRevision(guard.probe, guard.windowMs);
   if (result.confirmed) {
     log.info({ commit, ms: result.ms }, 'revision confirmed: the server is reachable through it');

@@ -148,6 +148,43 @@ test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILE
   await srv.stop();
 });
 
+test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revision restores the confirmed one on restart (two namespaces, veth)', async (t) => {
+  const { server, agent } = twoHosts(t);
+  const dir = tmp(t);
+  const repo = join(dir, 'rules.git');
+  assert.equal((await runCli(['init', repo])).code, 0);
+  const srv = startCli(
+    t,
+    ['server', '--repo', repo, '--listen', `198.18.0.1:${WIRE_PORT}`, '--http', `198.18.0.1:${HTTP_PORT}`, '--insecure-plaintext'],
+    { prefix: ['ip', 'netns', 'exec', server.name] },
+  );
+  await srv.waitFor(/wire protocol listening/);
+  const args = ['agent', '--server', `198.18.0.1:${WIRE_PORT}`, '--ref', 'main', '--name', 'host-1', '--nft', 'nft', '--state-dir', join(dir, 'state'), '--confirm-window', '4', '--log-level', 'info'];
+  const prefix = { prefix: ['ip', 'netns', 'exec', agent.name] };
+  const first = startCli(t, args, prefix);
+  await first.waitFor(/revision confirmed/, 15_000);
+  const good = agent.nft(['list', 'table', 'inet', 'nft_sync']);
+  const from = first.stderr().length;
+  const bad = push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock the agent out');
+  await first.waitFor(/confirming/, 10_000, from);
+  await new Promise((r) => setTimeout(r, 500));
+  await first.stop('SIGKILL');
+  assert.notEqual(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the cutting-off revision is in force when the agent dies');
+  // The restarted agent restores before it can reach anything, then tries again and rolls back.
+  const second = startCli(t, args, prefix);
+  await second.waitFor(/restored the last confirmed ruleset/, 15_000);
+  await second.waitFor(/revision not confirmed/, 15_000);
+  assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good);
+  const rec = await until(
+    'RolledBack in GET /api/v1/agents',
+    () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),
+    15_000,
+  );
+  assert.equal(rec.status!.attemptedCommit, bad);
+  assert.equal(await second.stop(), 0);
+  await srv.stop();
+});
+
 /** Run `nft-sync ARGS` to completion inside namespace `ns`. */
 function runCliIn(ns: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
