@@ -32,6 +32,8 @@ import type { Reconciler } from './reconciler.js';
 const OWN_GRACE_MS = 300;
 /** Events are gathered this long before one comparison runs. */
 const DEBOUNCE_MS = 30;
+/** Outside events kept between two comparisons (a flood by hand must not grow memory). */
+const MAX_PENDING_EVENTS = 1000;
 /** Pause before restarting a monitor process that died. */
 const RESTART_MS = 1000;
 
@@ -116,10 +118,13 @@ export class DriftWatcher {
     if (!ev || !prev) return;
     if (!prev.managedTables.some((t) => t.family === ev.family && t.name === ev.table)) return;
     const own = this.#o.reconciler.busy || performance.now() - this.#o.reconciler.lastChangeEndedAt < OWN_GRACE_MS;
-    if (!own) this.#pending.push(ev);
-    // The agent's own change: a comparison is cheap insurance for a small ruleset, too costly
-    // for a big one (its apply is followed by events for every element batch).
-    else if (ev.kind === 'element' || this.#isBig()) return;
+    if (own) {
+      // The agent's own change: a comparison is cheap insurance for a small ruleset, too
+      // costly for a big one (its apply is followed by events for every element batch).
+      if (ev.kind === 'element' || this.#isBig()) return;
+    } else if (this.#pending.length < MAX_PENDING_EVENTS) {
+      this.#pending.push(ev);
+    }
     this.#schedule();
   }
 

@@ -19,13 +19,36 @@ export interface MonitorEvent {
 
 const PAST: Record<string, string> = { add: 'added', delete: 'deleted', replace: 'replaced', insert: 'inserted', flush: 'flushed', reset: 'reset' };
 
+/** Above this, a line (an element event of a big set: megabytes) is not parsed in full. */
+const LONG_LINE = 64 * 1024;
+
 /**
- * Parse one monitor line. Returns undefined for anything that is not an object event naming a
+ * The event of a long line from its head alone: nft prints the verb, the kind, then family,
+ * table (or name, for a table) and name before the elements, e.g.
+ * `{"add": {"element": {"family": "inet", "table": "t", "name": "s", "elem": {"set": [...`.
+ */
+function parseHead(head: string): MonitorEvent | undefined {
+  const m = /^\{\s*"(\w+)":\s*\{\s*"(\w+)":\s*\{(.*)$/s.exec(head);
+  if (!m) return undefined;
+  const [, verb, kind, rest] = m as unknown as [string, string, string, string];
+  const field = (name: string) => new RegExp(`"${name}":\\s*"((?:[^"\\\\]|\\\\.)*)"`).exec(rest)?.[1];
+  const family = field('family');
+  const table = kind === 'table' ? field('name') : field('table');
+  if (family === undefined || table === undefined) return undefined;
+  const name = kind === 'table' ? undefined : field('name');
+  const what = kind === 'table' ? `table ${family} ${table}` : name !== undefined ? `${kind} ${name}` : kind;
+  const summary = kind === 'table' ? `${what} ${PAST[verb] ?? verb}` : `${what} ${PAST[verb] ?? verb} in ${family} ${table}`;
+  return { verb, kind, family, table, summary };
+}
+
+/**
+ * Parse one monitor line (lines over 64 KiB from their head only). Returns undefined for anything that is not an object event naming a
  * family and a table (blank lines, `metainfo`, trace output, garbage). Never throws.
  */
 export function parseMonitorLine(line: string): MonitorEvent | undefined {
   const text = line.trim();
   if (!text.startsWith('{')) return undefined;
+  if (text.length > LONG_LINE) return parseHead(text.slice(0, 1024));
   let doc: unknown;
   try {
     doc = JSON.parse(text);

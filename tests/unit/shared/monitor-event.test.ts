@@ -11,3 +11,10 @@ test('monitor lines: rules, tables, elements; garbage is ignored', () => {
     assert.equal(parseMonitorLine(bad), undefined, bad);
   }
 });
+
+test('a huge element line is read from its head', () => {
+  const elems = Array.from({ length: 10_000 }, (_, i) => `"10.0.${i >> 8}.${i & 255}"`).join(', ');
+  const line = `{"add": {"element": {"family": "inet", "table": "nft_sync", "name": "blk", "elem": {"set": [${elems}]}}}}`;
+  assert.ok(line.length > 64 * 1024);
+  assert.deepEqual(parseMonitorLine(line), { verb: 'add', kind: 'element', family: 'inet', table: 'nft_sync', summary: 'element blk added in inet nft_sync' });
+});
