@@ -9,12 +9,24 @@ import { toNftSyncError } from '../shared/errors.js';
 import { Backoff, sleep, type BackoffOptions } from './backoff.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
 import { WireClient } from './wire-client.js';
+import { confirmOptions } from './confirm-revision.js';
+import { DriftWatcher, type DriftReport } from './drift-watcher.js';
 
 export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
   backoff?: Partial<BackoffOptions>;
+  /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
+  confirmWindowMs?: number;
+  /** Watch `nft -j monitor` for drift (default true). */
+  watchDrift?: boolean;
+  /** Put the revision back on drift (default true). */
+  selfHeal?: boolean;
+  /** Periodic drift comparison in ms (default DEFAULT_DRIFT_INTERVAL_S s; 0: off). */
+  driftIntervalMs?: number;
+  /** Called after every detected drift. */
+  onDrift?: (report: DriftReport) => void;
   /** Called after every reconcile pass (tests and the CLI use it). */
   onOutcome?: (outcome: ReconcileOutcome) => void;
 }
@@ -25,17 +37,40 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
  */
 export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.logger;
-  const reconciler = await Reconciler.open(opts);
+  const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
+  try {
+    await reconciler.recoverInterrupted();
+  } catch (err) {
+    log.error({ err: toNftSyncError(err).toJSON() }, 'could not restore the last confirmed ruleset over an unconfirmed one');
+  }
   try {
     await reconciler.restoreLastKnownGood();
   } catch (err) {
     log.error({ err: toNftSyncError(err).toJSON() }, 'could not re-apply the last-known-good ruleset');
   }
+  let current: WireClient | undefined;
+  const watcher =
+    opts.watchDrift === false
+      ? undefined
+      : new DriftWatcher({
+          nft: opts.nft,
+          reconciler,
+          logger: log,
+          selfHeal: opts.selfHeal,
+          intervalMs: opts.driftIntervalMs,
+          onDrift: (report) => {
+            current?.report(reconciler.status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+            opts.onDrift?.(report);
+          },
+        });
+  watcher?.start();
+  signal.addEventListener('abort', () => watcher?.stop(), { once: true });
   const backoff = new Backoff(opts.backoff);
   while (!signal.aborted) {
     let client: WireClient | undefined;
     try {
       client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
+      current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');
       await followRef(client, reconciler, opts, signal);
@@ -44,10 +79,12 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
       reconciler.noteError(e);
       log.warn({ err: e.toJSON() }, 'server unreachable; ruleset in force stays');
     } finally {
+      current = undefined;
       client?.close();
     }
     if (!signal.aborted) await sleep(backoff.next(), signal);
   }
+  watcher?.stop();
 }
 
 /** Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts. */

@@ -5,19 +5,25 @@ import type tls from 'node:tls';
 import { NftSyncError } from '../shared/errors.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
 import { WireClient } from './wire-client.js';
+import { confirmOptions } from './confirm-revision.js';
 
 export interface PullOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off). */
+  confirmWindowMs?: number;
 }
 
 /**
  * Apply the revision at `opts.ref` once. Resolves with the outcome when that revision is in
- * force (applied now or already); throws the step's error otherwise (the previous ruleset stays).
+ * force and confirmed (applied now or already); throws the step's error otherwise (the previous
+ * ruleset stays or, when the confirm window passed without reaching the server, is restored:
+ * NFTSYNC_ERR_CONFIRM_FAILED).
  */
 export async function pullOnce(opts: PullOptions): Promise<Exclude<ReconcileOutcome, { kind: 'failed' | 'skipped' }>> {
-  const reconciler = await Reconciler.open(opts);
+  const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
+  await reconciler.recoverInterrupted();
   const client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
   try {
     // A one-shot pull is an explicit request: try again even a revision that failed before.

@@ -18,6 +18,12 @@ import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
 import { highestTag } from '../shared/semver.js';
 import type { FetchResult, WireClient } from './wire-client.js';
+import { confirmOrRestore, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
+import { stateAfterInterruption } from './interrupted-revision.js';
+import type { TableRef } from '../shared/ruleset-types.js';
+
+/** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
+const MAX_INTERRUPTIONS = 3;
 
 export interface ReconcilerOptions {
   agent: string;
@@ -33,6 +39,8 @@ export interface ReconcilerOptions {
   check?: boolean;
   /** Signed releases: apply only revisions reached through a tag signed by a key in this file. */
   allowedSigners?: string;
+  /** Commit-confirmed (agent/confirm-revision.ts); off when absent or windowMs is 0. */
+  confirm?: ConfirmOptions;
 }
 
 export type ReconcileOutcome =
@@ -48,6 +56,10 @@ export class Reconciler {
   #lastError: { code: NftSyncError['code']; message: string } | undefined;
   #attempted: string | undefined;
   #tag: string | undefined;
+  #lock: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #lastChangeEndedAt = 0;
+  #drift: { message: string; healed: boolean; at: string } | undefined;
 
   constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
     this.#opts = opts;
@@ -91,8 +103,90 @@ export class Reconciler {
     return true;
   }
 
+  /** True while a pass, a restore or a heal is changing (or confirming) the ruleset. */
+  get busy(): boolean {
+    return this.#busy > 0;
+  }
+
+  /** The confirmed revision in force (bytes and where they came from), if any. */
+  get inForce(): ConfirmedRevision | undefined {
+    const st = this.#state;
+    if (!st?.commit || !st.blob || !this.#applied) return undefined;
+    return { bytes: this.#applied, blob: st.blob, ruleset: st.ruleset, commit: st.commit, managedTables: st.managedTables };
+  }
+
+  /** Run `fn` alone: passes, restores and heals never overlap. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.#busy++;
+      try {
+        return await fn();
+      } finally {
+        this.#busy--;
+        this.#lastChangeEndedAt = performance.now();
+      }
+    };
+    const p = this.#lock.then(run, run);
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * If the state says a revision was being applied or confirmed when the agent stopped, that
+   * revision may be in force unconfirmed: put the last confirmed one back (or delete the
+   * unconfirmed tables when there is none), so a ruleset that locks the host out cannot
+   * survive a crash or a restart. The revision is tried again afterwards, up to
+   * MAX_INTERRUPTIONS restarts in a row, then it counts as failed. Returns true when it restored.
+   * Errors: those of applyRuleset (the pending mark then stays, for the next start).
+   */
+  async recoverInterrupted(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const st = this.#state;
+      if (!st?.pending) return false;
+      const { pending } = st;
+      await restoreConfirmed(this.#opts.nft, this.inForce, pending.managedTables);
+      const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS);
+      const count = next.interrupted?.count;
+      this.#state = next;
+      await saveState(this.#opts.stateDir, next, this.#applied);
+      this.#opts.logger.warn({ commit: pending.commit, restored: st.commit ?? null, count }, 'the agent stopped before a revision was confirmed; restored the last confirmed ruleset');
+      return true;
+    });
+  }
+
+  /**
+   * Re-apply the confirmed revision in force (self-heal after drift). Returns false when there
+   * is none. Errors: those of applyRuleset.
+   */
+  async reapplyInForce(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const prev = this.inForce;
+      if (!prev) return false;
+      await restoreConfirmed(this.#opts.nft, prev, []);
+      return true;
+    });
+  }
+
+  /** performance.now() when the last pass, restore or heal ended (0: never). */
+  get lastChangeEndedAt(): number {
+    return this.#lastChangeEndedAt;
+  }
+
+  /**
+   * Record a drift for the status report: unhealed, the agent is Degraded (reason Drifted)
+   * until the next apply; healed, a `Drifted` condition (status False, reason Healed) keeps
+   * the record of what was changed.
+   */
+  noteDrift(err: NftSyncError, healed: boolean): void {
+    this.#drift = { message: `${err.code}: ${err.message}`.slice(0, 4096), healed, at: new Date().toISOString() };
+  }
+
   /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
-  async reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
+  reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
+    return this.exclusive(() => this.#reconcile(client, opts));
+  }
+
+  async #reconcile(client: WireClient, opts: { retryFailed?: boolean }): Promise<ReconcileOutcome> {
     const log = this.#opts.logger;
     let fetched: FetchResult;
     try {
@@ -139,14 +233,20 @@ export class Reconciler {
       return { kind: 'skipped', commit, blob, reason: `blob ${blob} already failed (${failed.code}); waiting for a newer revision` };
     }
     this.#attempted = commit;
+    const previous = this.inForce;
+    let newTables: TableRef[] = [];
     try {
       const { ruleset } = verifyRevision(fetched.bytes, blob, { ruleset: name, commit });
+      newTables = managedTables(ruleset);
+      await this.#markPending({ commit, blob, ruleset: name, managedTables: newTables, startedAt: new Date().toISOString() });
       const apply = await applyRuleset({
         nft: this.#opts.nft,
         ruleset,
         previouslyManaged: this.#state?.managedTables ?? [],
         check: this.#opts.check,
       });
+      const refused = await this.#confirm(commit, blob, previous, newTables);
+      if (refused) return this.#failed(refused, commit);
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
       if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
       this.#lastError = undefined;
@@ -157,13 +257,17 @@ export class Reconciler {
       if (e.code === 'NFTSYNC_ERR_READBACK_MISMATCH' || e.code === 'NFTSYNC_ERR_NFT_LIST') {
         // The transaction happened: the new revision is in force even though its read-back
         // failed or differs. Record it as applied and report the condition (Degraded).
+        const refused = await this.#confirm(commit, blob, previous, newTables);
+        if (refused) return this.#failed(refused, commit);
         await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
         if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
         return this.#failed(e, commit);
       }
       if (!e.retryable) {
         const lastFailed = { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
-        this.#state = { ...(this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] }), lastFailed };
+        // nft refused the batch: nothing changed, so the pending mark goes.
+        const { pending: _p, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
+        this.#state = { ...base, lastFailed };
         await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
           log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),
         );
@@ -180,14 +284,41 @@ export class Reconciler {
   /** The status to report now. */
   status(): AgentStatus {
     const st = this.#state;
-    return buildStatus({
+    const drift = this.#drift;
+    const status = buildStatus({
       agent: this.#opts.agent,
       ref: this.#opts.ref,
       inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
       attemptedCommit: this.#attempted,
-      error: this.#lastError,
+      error: this.#lastError ?? (drift && !drift.healed ? { code: 'NFTSYNC_ERR_DRIFTED', message: drift.message } : undefined),
       tag: this.#tag,
     });
+    if (drift) status.conditions.push({ type: 'Drifted', status: drift.healed ? 'False' : 'True', reason: drift.healed ? 'Healed' : 'Drifted', message: `${drift.at} ${drift.message}`.slice(0, 4096) });
+    return status;
+  }
+
+  async #markPending(pending: NonNullable<AgentState['pending']>): Promise<void> {
+    this.#state = { ...(this.#state ?? { ref: this.#opts.ref, ruleset: pending.ruleset, managedTables: [] }), pending };
+    await saveState(this.#opts.stateDir, this.#state, this.#applied);
+  }
+
+  /**
+   * The confirm window after `commit` was applied. Returns undefined when confirmed (or the
+   * guard is off); otherwise restores `previous`, records the revision as failed and returns
+   * the NFTSYNC_ERR_CONFIRM_FAILED error to report.
+   */
+  async #confirm(commit: string, blob: string, previous: ConfirmedRevision | undefined, newTables: TableRef[]): Promise<NftSyncError | undefined> {
+    const guard = this.#opts.confirm;
+    if (!guard || guard.windowMs <= 0) return undefined;
+    const refused = await confirmOrRestore(guard, { nft: this.#opts.nft, logger: this.#opts.logger, commit, blob, previous, newTables });
+    if (!refused) return undefined;
+    const { error: err, restored } = refused;
+    // If the restore failed, the pending mark stays so the next start tries again.
+    const { pending, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
+    if (!restored && pending) (base as AgentState).pending = pending;
+    this.#state = { ...base, lastFailed: { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() } };
+    await saveState(this.#opts.stateDir, this.#state, this.#applied);
+    return err;
   }
 
   /**
@@ -213,6 +344,7 @@ export class Reconciler {
       appliedAt: new Date().toISOString(),
     };
     this.#applied = bytes;
+    this.#drift = undefined;
     await saveState(this.#opts.stateDir, this.#state, bytes);
   }
 

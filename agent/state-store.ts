@@ -1,18 +1,22 @@
 /**
  * The agent's `--state-dir`: what is in force on this host and what last failed.
  *
- *   state.json    {version, ref, ruleset, commit, blob, managedTables, appliedAt, lastFailed?}
- *   applied.json  the exact bytes of the applied ruleset (git blob `blob`)
+ *   state.json           {version, ref, ruleset, commit, blob, managedTables, appliedAt,
+ *                         lastFailed?, pending?, interrupted?}
+ *   applied-BLOB.json    the exact bytes of the confirmed ruleset (git blob `blob`)
  *
  * Every file is written atomically (temporary file, fsync, rename, fsync of the directory), so
- * a crash leaves either the old or the new file, never a torn one. applied.json is written
- * before state.json; a crash between the two renames leaves bytes that do not match the
- * recorded blob, which loadState reports as corrupt rather than trusting (the agent then
- * re-fetches and re-applies). The bytes are re-hashed on every load: state is an input like any
- * other and is verified before use.
+ * a crash leaves either the old or the new file, never a torn one. The bytes are stored under
+ * their own blob id and written before state.json, so the rename of state.json is the single
+ * commit point: a crash before it leaves the old state.json naming the old, still present bytes
+ * (the new file is an orphan, removed by the next save). `pending` is written BEFORE nft applies
+ * a new revision: on restart it says that the host may hold an unconfirmed revision and which
+ * tables that revision manages, so the confirmed one can be restored over it (see
+ * agent/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
+ * other and is verified before use. A legacy applied.json is still read.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { NftSyncError } from '../shared/errors.js';
@@ -20,7 +24,13 @@ import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
 import { FAMILIES, type TableRef } from '../shared/ruleset-types.js';
 
 export const STATE_FILE = 'state.json';
+/** Legacy (pre content-addressed) name of the applied bytes; read, never written. */
 export const APPLIED_FILE = 'applied.json';
+
+/** File holding the bytes of blob `blob`. */
+export function appliedFileName(blob: string): string {
+  return `applied-${blob}.json`;
+}
 const STATE_VERSION = 1;
 
 /** A revision the agent tried and could not put in force; not retried until it changes. */
@@ -43,6 +53,19 @@ export interface AgentState {
   managedTables: TableRef[];
   appliedAt?: string;
   lastFailed?: FailedAttempt;
+  /** A revision being applied or awaiting confirmation: it may be in force, unconfirmed. */
+  pending?: PendingRevision;
+  /** A revision whose confirm window was cut short by the agent stopping, and how often. */
+  interrupted?: { blob: string; count: number };
+}
+
+/** What the state records about a revision before nft applies it (see the file comment). */
+export interface PendingRevision {
+  commit: string;
+  blob: string;
+  ruleset: string;
+  managedTables: TableRef[];
+  startedAt: string;
 }
 
 export interface LoadedState {
@@ -66,6 +89,18 @@ const validateState = new Ajv({ strict: true }).compile({
       type: 'array',
       items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
     },
+    pending: {
+      type: 'object',
+      required: ['commit', 'blob', 'ruleset', 'managedTables', 'startedAt'],
+      properties: {
+        commit: oid, blob: oid, ruleset: { type: 'string' }, startedAt: { type: 'string' },
+        managedTables: {
+          type: 'array',
+          items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
+        },
+      },
+    },
+    interrupted: { type: 'object', required: ['blob', 'count'], properties: { blob: { type: 'string' }, count: { type: 'integer', minimum: 0 } } },
     lastFailed: {
       type: 'object',
       required: ['commit', 'blob', 'code', 'message'],
@@ -115,19 +150,22 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
   }
   const { version: _version, ...state } = value as AgentState & { version: number };
   if (state.blob === undefined) return { state };
-  const applied = await readIfExists(join(dir, APPLIED_FILE)).catch((err: unknown) => {
-    throw corrupt(dir, `cannot read ${APPLIED_FILE}: ${(err as Error).message}`, err);
-  });
-  if (applied === undefined) throw corrupt(dir, `${APPLIED_FILE} is missing`);
+  const file = appliedFileName(state.blob);
+  const readErr = (err: unknown): never => {
+    throw corrupt(dir, `cannot read ${file}: ${(err as Error).message}`, err);
+  };
+  const applied = (await readIfExists(join(dir, file)).catch(readErr)) ?? (await readIfExists(join(dir, APPLIED_FILE)).catch(readErr));
+  if (applied === undefined) throw corrupt(dir, `${file} is missing`);
   const actual = gitBlobId(applied, objectIdAlgorithm(state.blob));
-  if (actual !== state.blob) throw corrupt(dir, `${APPLIED_FILE} has blob id ${actual}, not the recorded ${state.blob}`);
+  if (actual !== state.blob) throw corrupt(dir, `${file} has blob id ${actual}, not the recorded ${state.blob}`);
   return { state, applied };
 }
 
 /**
- * Write `state` to `dir` (created if missing), and `appliedBytes` to applied.json first when
- * given (after a successful apply). Each file is replaced atomically and made durable before
- * this resolves. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
+ * Write `state` to `dir` (created if missing), and `appliedBytes` to applied-BLOB.json first
+ * when given (after a confirmed apply); then remove applied files of other blobs (never the one
+ * state.json names). Each file is replaced atomically and made durable before this resolves;
+ * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
  * `state.blob` (refusing to record a lie); file system errors as they come.
  */
 export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array): Promise<void> {
@@ -136,9 +174,14 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
     if (actual !== state.blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${String(state.blob)}`);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (appliedBytes !== undefined) await writeAtomic(dir, APPLIED_FILE, appliedBytes);
+  if (appliedBytes !== undefined && state.blob !== undefined) await writeAtomic(dir, appliedFileName(state.blob), appliedBytes);
   const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
   await writeAtomic(dir, STATE_FILE, Buffer.from(json));
+  // Only now, with state.json naming its blob, are the other applied files garbage.
+  const keep = state.blob === undefined ? undefined : appliedFileName(state.blob);
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('applied-') && name.endsWith('.json') && name !== keep) await rm(join(dir, name), { force: true });
+  }
 }
 
 /**

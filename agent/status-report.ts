@@ -45,6 +45,8 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: 'Unreachable',
   NFTSYNC_ERR_TLS_IDENTITY: 'Unreachable',
   NFTSYNC_ERR_ACCESS_DENIED: 'FetchFailed',
+  NFTSYNC_ERR_CONFIRM_FAILED: 'RolledBack',
+  NFTSYNC_ERR_DRIFTED: 'Drifted',
 };
 
 /**
@@ -87,7 +89,7 @@ export function buildStatus(args: {
   } else {
     const reason = reasonFor(error.code);
     ready = { type: 'Ready', status: 'False', reason, message: `${error.code}: ${error.message}`.slice(0, 4096) };
-    state = reason === 'ReadbackMismatch' ? 'Degraded' : 'Failed';
+    state = reason === 'ReadbackMismatch' || reason === 'Drifted' ? 'Degraded' : 'Failed';
   }
   if (ready.message === undefined) delete ready.message;
   const status: AgentStatus = { agent, ref, state, conditions: [ready] };

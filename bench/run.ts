@@ -14,6 +14,7 @@
  *    plain TCP (bench/tls-fetch.ts). Goal: under 20 ms median.
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
+ *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { validatePush } from '../server/push-validator.js';
 import { startServer } from '../server/start-server.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
+import { benchDriftHeal } from './drift-heal.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
@@ -212,6 +214,7 @@ async function main(): Promise<void> {
     rows.push(await benchTlsFetch(50, silent, cleanups));
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
+    rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

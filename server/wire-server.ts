@@ -28,8 +28,13 @@ export interface WireServerOptions {
 
 /** Defaults, in one place. */
 export const WIRE_SERVER_DEFAULTS = {
-  limits: { maxFrame: DEFAULT_MAX_FRAME, handshakeTimeoutMs: 5000, heartbeatMs: 15000, maxQueued: 16 } satisfies SessionLimits,
-  maxConnectionsPerAddress: 1024,
+  limits: { maxFrame: DEFAULT_MAX_FRAME, handshakeTimeoutMs: 5000, frameTimeoutMs: 30_000, heartbeatMs: 15000, maxQueued: 16 } satisfies SessionLimits,
+  /**
+   * An agent holds one connection, plus one short-lived probe in its confirm window; 64 leaves
+   * room for a few dozen agents behind one NAT address while one stranger cannot take the
+   * server's whole connection budget. Raise it (--max-connections-per-address) for bigger NATs.
+   */
+  maxConnectionsPerAddress: 64,
   maxConnections: 10000,
 };
 

@@ -22,6 +22,7 @@ import {
 import type { AgentRegistry } from './agent-registry.js';
 import { allowedRuleset, checkPeerIdentity, isTlsSocket } from './peer-identity.js';
 import { proofReader, readRulesetPath, readTagChain, type ProofReader } from './release-proof.js';
+import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 
 /** What a session needs from the repository. */
@@ -38,8 +39,10 @@ export interface RulesetSource {
 export interface SessionLimits {
   /** Largest frame accepted after the handshake. */
   maxFrame: number;
-  /** Time allowed from connect to a valid hello. */
+  /** Time allowed from connect to a valid hello (absolute, not an idle timeout). */
   handshakeTimeoutMs: number;
+  /** Time allowed from a frame's first byte to its last (slow-loris guard; 0: none). */
+  frameTimeoutMs: number;
   /** Interval at which agents are asked to ping; a link silent for three of them is closed. */
   heartbeatMs: number;
   /** Requests queued per connection before the server stops reading from it. */
@@ -66,6 +69,7 @@ export class WireSession implements MoveListener {
   #closing = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  readonly #deadline: FrameDeadline;
 
   constructor(socket: Socket, ctx: SessionContext) {
     this.#socket = socket;
@@ -74,6 +78,9 @@ export class WireSession implements MoveListener {
     this.#log = ctx.logger.child({ connection: this.#address });
     socket.setNoDelay(true);
     socket.setTimeout(ctx.limits.handshakeTimeoutMs);
+    this.#deadline = new FrameDeadline(ctx.limits.handshakeTimeoutMs, ctx.limits.frameTimeoutMs ?? 0, (why) =>
+      this.#fail(new NftSyncError('NFTSYNC_ERR_PROTO_TIMEOUT', why)),
+    );
     socket.on('timeout', () =>
       this.#fail(new NftSyncError('NFTSYNC_ERR_PROTO_TIMEOUT', this.#ready ? 'no frame for three heartbeat intervals' : 'no hello within the handshake timeout')),
     );
@@ -124,6 +131,7 @@ export class WireSession implements MoveListener {
           this.#enqueue(message);
         }
       }
+      this.#deadline.update(this.#reader.pendingBytes);
     } catch (err) {
       this.#fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
     }
@@ -145,6 +153,7 @@ export class WireSession implements MoveListener {
       return;
     }
     this.#ready = true;
+    this.#deadline.handshakeDone();
     this.#agent = msg.agent;
     if (msg.agent) {
       this.#log = this.#log.child({ agent: msg.agent });
@@ -270,6 +279,7 @@ export class WireSession implements MoveListener {
 
   #cleanup(): void {
     this.#closing = true;
+    this.#deadline.clear();
     this.#ctx.hub.remove(this);
     if (this.#agent) this.#ctx.registry.disconnected(this.#agent);
   }

@@ -32,6 +32,11 @@ export class MessageReader<T extends Message> {
     return this.#frames.push(chunk).map((payload) => decodeMessage<T>(payload, this.#allowed));
   }
 
+  /** Bytes of an unfinished frame buffered so far (0 between frames). */
+  get pendingBytes(): number {
+    return this.#frames.pendingBytes;
+  }
+
   /** Buffer a chunk; take the messages out one by one with read(). */
   write(chunk: Uint8Array): void {
     this.#frames.write(chunk);

@@ -7,6 +7,9 @@ import { LOG_FLAG, NFT_FLAGS, str, target, TARGET_FLAGS, type Command } from '..
 import { createLogger } from '../logger.js';
 import { assertAllowedSignersReadable } from '../../agent/verify-release.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
+import { secondsFlag } from '../seconds-flag.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../../agent/confirm-revision.js';
+import { DEFAULT_DRIFT_INTERVAL_S } from '../../agent/drift-watcher.js';
 
 export const agentCommand: Command = {
   name: 'agent',
@@ -18,6 +21,9 @@ export const agentCommand: Command = {
     ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
     ...TLS_FLAGS,
     'allowed-signers': { type: 'string', description: 'signed releases: apply only revisions of --ref (a tag) signed by a key in this file (ssh-keygen allowed_signers format)' },
+    'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
+    'self-heal': { type: 'boolean', default: true, description: 'put the revision back when a managed table is changed by hand (--no-self-heal: only report)' },
+    'drift-interval': { type: 'string', default: String(DEFAULT_DRIFT_INTERVAL_S), description: 'seconds between full drift comparisons backing up nft monitor (0: off)' },
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
@@ -43,6 +49,9 @@ export const agentCommand: Command = {
         stateDir: str(values, 'state-dir')!,
         check: values.check === true,
         allowedSigners,
+        confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
+        selfHeal: values['self-heal'] !== false,
+        driftIntervalMs: secondsFlag(str(values, 'drift-interval')!, '--drift-interval'),
         logger,
       },
       ac.signal,

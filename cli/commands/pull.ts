@@ -6,6 +6,8 @@ import { agentHostname } from '../hostname.js';
 import { createLogger } from '../logger.js';
 import { assertAllowedSignersReadable } from '../../agent/verify-release.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
+import { secondsFlag } from '../seconds-flag.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../../agent/confirm-revision.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -17,6 +19,7 @@ export const pullCommand: Command = {
     name: { type: 'string', description: 'agent name (default: the host name)' },
     ...TLS_FLAGS,
     'allowed-signers': { type: 'string', description: 'signed releases: apply only revisions of --ref (a tag) signed by a key in this file (ssh-keygen allowed_signers format)' },
+    'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
     ...NFT_FLAGS,
     ...LOG_FLAG,
   },
@@ -38,6 +41,7 @@ export const pullCommand: Command = {
       stateDir: str(values, 'state-dir')!,
       check: values.check === true,
       allowedSigners,
+      confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
       logger,
     });
     const verb = outcome.kind === 'applied' ? 'applied' : 'already in force:';

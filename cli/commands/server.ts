@@ -8,6 +8,8 @@ import { startServer } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
+import { countFlag } from '../seconds-flag.js';
+import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -19,6 +21,11 @@ export const serverCommand: Command = {
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
     'read-token-required': { type: 'boolean', default: false, description: 'clone and fetch over HTTP need a token too (with --token-file)' },
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
+    'max-connections-per-address': {
+      type: 'string',
+      default: String(WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress),
+      description: 'most simultaneous wire connections from one remote address (an agent uses one, two while confirming)',
+    },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...TLS_FLAGS,
     ...LOG_FLAG,
@@ -38,7 +45,10 @@ export const serverCommand: Command = {
       insecurePlaintext: values['insecure-plaintext'] === true,
       tokens,
       readTokenRequired: values['read-token-required'] === true,
-      wire: { limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') } },
+      wire: {
+        limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
+        maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
+      },
       logger,
     });
     await new Promise<void>((resolve) => {

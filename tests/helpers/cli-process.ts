@@ -40,9 +40,13 @@ export interface CliDaemon {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Start `nft-sync ARGS` in the background; it is killed after the test if still running. */
-export function startCli(t: Pick<TestContext, 'after'>, args: string[]): CliDaemon {
-  const child = spawn(process.execPath, [...CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start `nft-sync ARGS` in the background; it is killed after the test if still running.
+ * `prefix` runs it through another command that execs it, e.g. `['ip', 'netns', 'exec', NS]`.
+ */
+export function startCli(t: Pick<TestContext, 'after'>, args: string[], options: { prefix?: string[] } = {}): CliDaemon {
+  const argv = [...(options.prefix ?? []), process.execPath, ...CLI, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));
   child.stdout!.resume();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { APPLIED_FILE, STATE_FILE, isKnownBadRevision, loadState, recordFailedAttempt, saveState, type AgentState } from '../../../agent/state-store.js';
+import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, recordFailedAttempt, saveState, type AgentState } from '../../../agent/state-store.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { gitBlobId } from '../../../shared/git-blob-id.js';
 
@@ -33,13 +33,13 @@ test('round trip, atomically, no temporary files left', async (t) => {
   await saveState(dir, STATE, BYTES);
   const loaded = await loadState(dir);
   assert.deepEqual(loaded, { state: STATE, applied: BYTES });
-  assert.deepEqual((await readdir(dir)).sort(), [APPLIED_FILE, STATE_FILE]);
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
 });
 
 test('corruption is detected', async (t) => {
   const cases: [string, (dir: string) => Promise<void>][] = [
-    ['applied bytes changed', (d) => writeFile(join(d, APPLIED_FILE), '{"nftables":[]}')],
-    ['applied bytes missing', (d) => rm(join(d, APPLIED_FILE))],
+    ['applied bytes changed', (d) => writeFile(join(d, appliedFileName(STATE.blob!)), '{"nftables":[]}')],
+    ['applied bytes missing', (d) => rm(join(d, appliedFileName(STATE.blob!)))],
     ['state not JSON', (d) => writeFile(join(d, STATE_FILE), '{"ref":')],
     ['state malformed', (d) => writeFile(join(d, STATE_FILE), '{"version":1,"ref":"main"}')],
     ['bad blob id', (d) => writeFile(join(d, STATE_FILE), JSON.stringify({ version: 1, ...STATE, blob: 'xyz' }))],
@@ -65,4 +65,24 @@ test('a failed attempt is recorded so the same revision is not retried', async (
   await recordFailedAttempt(dir, attempt, { ref: 'x', ruleset: 'y' });
   const kept = await loadState(dir);
   assert.deepEqual(kept, { state: { ...STATE, lastFailed: attempt }, applied: BYTES }, 'the applied revision is kept');
+});
+
+test('a crash between writing the new bytes and state.json leaves the old state loadable', async (t) => {
+  const dir = await tmp(t);
+  await saveState(dir, STATE, BYTES);
+  // What a crash after the new bytes' rename but before state.json's leaves behind.
+  const other = Buffer.from('{"nftables":[]}\n');
+  await writeFile(join(dir, appliedFileName(gitBlobId(other))), other);
+  assert.deepEqual(await loadState(dir), { state: STATE, applied: BYTES });
+  // The next save removes the orphan.
+  await saveState(dir, STATE, BYTES);
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
+});
+
+test('pending and interrupted round trip', async (t) => {
+  const dir = await tmp(t);
+  const pending = { commit: 'b'.repeat(40), blob: 'c'.repeat(40), ruleset: 'default', managedTables: [{ family: 'ip' as const, name: 'x' }], startedAt: 'now' };
+  const st: AgentState = { ...STATE, pending, interrupted: { blob: 'c'.repeat(40), count: 2 } };
+  await saveState(dir, st, BYTES);
+  assert.deepEqual(await loadState(dir), { state: st, applied: BYTES });
 });
