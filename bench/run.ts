@@ -58,7 +58,9 @@ async function timeIt(runs: number, f: () => unknown): Promise<number> {
 function netns(label: string): string {
   const name = `nsb-${label.replace(/[^a-z0-9]/gi, "")}-${process.pid}`;
   execFileSync('ip', ['netns', 'add', name]);
-  cleanups.push(() => execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' }));
+  cleanups.push(() => {
+    execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+  });
   execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
   return name;
 }

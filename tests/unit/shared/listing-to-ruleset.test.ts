@@ -22,7 +22,7 @@ describe('listingToRuleset', () => {
     assert.deepEqual(r.nftables.map((i) => Object.keys(i)[0]), ['metainfo', 'table', 'chain', 'chain', 'counter', 'map', 'rule', 'rule']);
     assert.deepEqual(r.nftables[0], { metainfo: { json_schema_version: 1 } });
     assert.ok(!JSON.stringify(r).includes('handle'));
-    assert.deepEqual((r.nftables[4] as { counter: { packets: number } }).counter.packets, 0);
+    assert.deepEqual((r.nftables[4] as unknown as { counter: { packets: number } }).counter.packets, 0);
     assert.deepEqual(r.nftables.slice(6).map((i) => JSON.stringify((i as { rule: { expr: unknown } }).rule.expr)), ['[{"accept":null}]', '[{"drop":null}]']);
   });
 });
