@@ -3,10 +3,11 @@
  * roll a moving release tag (`stable`) back by replaying an older signed tag object of the same
  * name: a tag whose tagger time is older than the one in force for the same ref is refused.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NftSyncError } from '../shared/errors.js';
 import type { CheckedRelease } from '../shared/release-proof.js';
+import { writeFileAtomic } from './write-file-atomic.js';
 
 export const RELEASE_FILE = 'release.json';
 
@@ -42,21 +43,8 @@ export function assertNotOlder(inForce: ReleaseRecord | undefined, ref: string, 
   );
 }
 
-/** Write the record atomically (temporary file, fsync, rename). Errors: the file system's. */
+/** Write the record atomically (agent/write-file-atomic.ts). Errors: the file system's. */
 export async function writeReleaseRecord(stateDir: string, ref: string, checked: CheckedRelease): Promise<void> {
   const record: ReleaseRecord = { ref, tag: checked.tag.tag, tagId: checked.tagId, taggerTime: checked.tag.taggerTime };
-  const tmp = join(stateDir, `.${RELEASE_FILE}.${process.pid}.tmp`);
-  try {
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(record) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(stateDir, RELEASE_FILE));
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(stateDir, RELEASE_FILE, Buffer.from(JSON.stringify(record) + '\n'));
 }

@@ -20,6 +20,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { NftSyncError } from '../shared/errors.js';
+import { writeFileAtomic } from './write-file-atomic.js';
 import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
 import { FAMILIES, type TableRef } from '../shared/ruleset-types.js';
 
@@ -174,9 +175,9 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
     if (actual !== state.blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${String(state.blob)}`);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (appliedBytes !== undefined && state.blob !== undefined) await writeAtomic(dir, appliedFileName(state.blob), appliedBytes);
+  if (appliedBytes !== undefined && state.blob !== undefined) await writeFileAtomic(dir, appliedFileName(state.blob), appliedBytes);
   const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
-  await writeAtomic(dir, STATE_FILE, Buffer.from(json));
+  await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
   // Only now, with state.json naming its blob, are the other applied files garbage.
   const keep = state.blob === undefined ? undefined : appliedFileName(state.blob);
   for (const name of await readdir(dir)) {
@@ -199,26 +200,3 @@ export function isKnownBadRevision(state: AgentState | undefined, commit: string
   return state?.lastFailed !== undefined && state.lastFailed.commit === commit && state.lastFailed.blob === blob;
 }
 
-async function writeAtomic(dir: string, name: string, bytes: Uint8Array): Promise<void> {
-  const tmp = join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'wx', 0o600);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, name));
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  // The rename is durable only once the directory entry itself reaches the disk.
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
-}

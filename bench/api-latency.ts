@@ -18,23 +18,7 @@ import { diffRulesets } from '../shared/ruleset-diff.js';
 import { parseRuleset } from '../shared/ruleset-schema.js';
 import { initRepository } from '../server/init-repository.js';
 import { startServer } from '../server/start-server.js';
-
-export interface BenchRow { figure: string; ours: number; baseline: number; goal: string; ok: boolean }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function timeIt(runs: number, f: () => unknown): Promise<number> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    out.push(performance.now() - t0);
-  }
-  return median(out);
-}
+import { type BenchRow, median, timeIt } from './bench-row.js';
 
 /** A ruleset of `rules` rules and a set of `elements` addresses, `shift` changing both a little. */
 function ruleset(rules: number, elements: number, shift: number): string {

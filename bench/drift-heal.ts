@@ -17,19 +17,7 @@ import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { gitBlobId } from '../shared/git-blob-id.js';
 import { initRepository } from '../server/init-repository.js';
 import { startServer } from '../server/start-server.js';
-
-export interface BenchRow {
-  figure: string;
-  ours: number;
-  baseline: number;
-  goal: string;
-  ok: boolean;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { type BenchRow, median } from './bench-row.js';
 
 /**
  * Measure drift-to-heal in namespace `ns` (created and deleted by the caller). Pushes its

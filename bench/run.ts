@@ -35,25 +35,11 @@ import { startServer } from '../server/start-server.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
+import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
 const cleanups: Array<() => void | Promise<void>> = [];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function timeIt(runs: number, f: () => unknown): Promise<number> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await f();
-    out.push(performance.now() - t0);
-  }
-  return median(out);
-}
 
 function netns(label: string): string {
   const name = `nsb-${label.replace(/[^a-z0-9]/gi, "")}-${process.pid}`;

@@ -13,12 +13,7 @@ import { verifyRevision } from '../agent/verify-revision.js';
 import { WireClient } from '../agent/wire-client.js';
 import { initRepository } from '../server/init-repository.js';
 import { startServer } from '../server/start-server.js';
-import type { BenchRow } from './tls-fetch.js';
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { type BenchRow, median } from './bench-row.js';
 
 /** Median of `runs` fetch+verify rounds with and without a release proof (interleaved). */
 export async function benchSignedFetch(runs: number, logger: Logger, cleanups: Array<() => unknown>): Promise<BenchRow> {

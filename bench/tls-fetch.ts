@@ -11,19 +11,7 @@ import { clientTlsOptions, serverTlsOptions } from '../cli/tls-flags.js';
 import { initRepository } from '../server/init-repository.js';
 import { initPki, issueCertificate } from '../server/pki.js';
 import { startServer } from '../server/start-server.js';
-
-export interface BenchRow {
-  figure: string;
-  ours: number;
-  baseline: number;
-  goal: string;
-  ok: boolean;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+import { type BenchRow, median } from './bench-row.js';
 
 /** Median of `runs` fresh connect + fetch rounds over TLS and over TCP (interleaved). */
 export async function benchTlsFetch(runs: number, logger: Logger, cleanups: Array<() => unknown>): Promise<BenchRow> {

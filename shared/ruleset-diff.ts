@@ -9,7 +9,7 @@
  * reported as one removed and one added; a moved rule is not a change of content and shows up in
  * `rules.reordered`.
  */
-import { normaliseRuleset, type NormalisedRuleset } from './ruleset-normalise.js';
+import { missingFrom, normaliseRuleset, type NormalisedRuleset } from './ruleset-normalise.js';
 import type { Ruleset } from './ruleset-types.js';
 
 export interface ObjectChange {
@@ -68,19 +68,6 @@ function classify(key: string): { bucket: 'tables' | 'chains' | 'sets' | 'object
   if (kind === 'chain') return { bucket: 'chains', id: rest };
   if (kind === 'set' || kind === 'map') return { bucket: 'sets', id: rest };
   return { bucket: 'objects', id: key };
-}
-
-/** Items of `a` not in `b`, counting duplicates (a multiset difference). */
-function missingFrom(a: readonly string[], b: readonly string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const x of b) counts.set(x, (counts.get(x) ?? 0) + 1);
-  const out: string[] = [];
-  for (const x of a) {
-    const n = counts.get(x) ?? 0;
-    if (n > 0) counts.set(x, n - 1);
-    else out.push(x);
-  }
-  return out;
 }
 
 /**

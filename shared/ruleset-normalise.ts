@@ -122,8 +122,8 @@ function short(s: string, max = 160): string {
   return s.length <= max ? s : `${s.slice(0, max)}…`;
 }
 
-/** Items of `a` not in `b`, counting duplicates (a multiset difference). */
-function missingFrom(a: readonly string[], b: readonly string[]): string[] {
+/** Items of `a` not in `b`, counting duplicates (a multiset difference). Pure. */
+export function missingFrom(a: readonly string[], b: readonly string[]): string[] {
   const counts = new Map<string, number>();
   for (const x of b) counts.set(x, (counts.get(x) ?? 0) + 1);
   const out: string[] = [];

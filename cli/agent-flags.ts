@@ -1,0 +1,48 @@
+/**
+ * What `pull` and `agent` share: the flags that say where the server is, what to follow, how to
+ * verify and how to apply, and the options built from them once.
+ */
+import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
+import { createNftRunner } from '../agent/nft-runner.js';
+import type { PullOptions } from '../agent/pull-once.js';
+import { assertAllowedSignersReadable } from '../agent/verify-release.js';
+import { parseHostPort } from '../shared/host-port.js';
+import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
+import type { Flags, ParsedFlags } from './parse-command-line.js';
+import { secondsFlag } from './seconds-flag.js';
+import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from './tls-flags.js';
+
+export const AGENT_FLAGS: Flags = {
+  server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
+  ...TARGET_FLAGS,
+  ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
+  ...TLS_FLAGS,
+  'allowed-signers': { type: 'string', description: 'signed releases: apply only revisions of --ref (a tag) signed by a key in this file (ssh-keygen allowed_signers format)' },
+  'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
+  ...NFT_FLAGS,
+};
+
+/**
+ * The options of one agent run from the flags in AGENT_FLAGS, without the logger. Errors:
+ * NFTSYNC_ERR_USAGE (bad --server, --ref with --track-tags, bad seconds), NFTSYNC_ERR_CONFIG_INVALID
+ * (unreadable TLS files or allowed-signers file).
+ */
+export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> {
+  const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+  const material = loadTlsMaterial(values);
+  const allowedSigners = str(values, 'allowed-signers');
+  if (allowedSigners) assertAllowedSignersReadable(allowedSigners);
+  return {
+    host,
+    port,
+    tls: material ? clientTlsOptions(material, host) : undefined,
+    agent,
+    ...target(command, values),
+    ruleset: str(values, 'ruleset'),
+    nft: createNftRunner(str(values, 'nft')!),
+    stateDir: str(values, 'state-dir')!,
+    check: values.check === true,
+    allowedSigners,
+    confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
+  };
+}
