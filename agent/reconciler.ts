@@ -264,10 +264,11 @@ export class Reconciler {
         return this.#failed(e, commit);
       }
       if (!e.retryable) {
-        const lastFailed = { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
-        // nft refused the batch: nothing changed, so the pending mark goes.
+        // nft refused the batch or could not run: nothing changed, so the pending mark goes. Only
+        // a refusal says something against the revision; nft that cannot be started (a wrong
+        // --nft, a failed fork) must not keep the revision out once the host is fixed.
         const { pending: _p, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
-        this.#state = { ...base, lastFailed };
+        this.#state = e.code === 'NFTSYNC_ERR_NFT_EXEC' ? base : { ...base, lastFailed: { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() } };
         await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
           log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),
         );

@@ -1,0 +1,70 @@
+/**
+ * The reconciler's failure paths, with a real server and the real nft in a throwaway namespace:
+ * which failures mark a revision as failed (not retried until a newer one) and that a pass
+ * never rejects, whatever breaks under it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createNftRunner } from '../../../agent/nft-runner.js';
+import { Reconciler } from '../../../agent/reconciler.js';
+import { WireClient } from '../../../agent/wire-client.js';
+import { createNetns } from '../../helpers/netns.js';
+import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+
+const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
+
+function stateDir(t: TestContext): string {
+  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function connect(t: TestContext, f: ServerFixture): Promise<WireClient> {
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  return client;
+}
+
+test('nft that cannot run does not mark the revision failed: with nft fixed, the restarted agent applies it', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'rf');
+  const dir = stateDir(t);
+  const client = await connect(t, f);
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger };
+
+  // A wrong --nft (a typo, nft not installed yet): nothing is wrong with the revision.
+  const broken = await Reconciler.open({ ...opts, nft: createNftRunner('/nonexistent/nft-binary') });
+  const first = await broken.reconcile(client);
+  assert.equal(first.kind, 'failed');
+  assert.equal(first.kind === 'failed' && first.error.code, 'NFTSYNC_ERR_NFT_EXEC');
+
+  // The operator fixes --nft and restarts the daemon (which does not pass retryFailed).
+  const fixed = await Reconciler.open({ ...opts, nft: createNftRunner(ns.nftCommand) });
+  const second = await fixed.reconcile(client);
+  assert.equal(second.kind, 'applied', `expected the revision to be applied, got ${JSON.stringify(second)}`);
+  assert.match(ns.nft(['list', 'tables']), /nft_sync/);
+});
+
+test('a pass resolves with an outcome (never rejects) when the state directory cannot be written', async (t) => {
+  const f = await startServerFixture(t);
+  f.push({ 'rulesets/default.json': DEFAULT }, 'default');
+  const ns = createNetns(t, 'rf');
+  const dir = stateDir(t);
+  const client = await connect(t, f);
+  const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
+  assert.equal((await reconciler.reconcile(client)).kind, 'applied');
+
+  // The state directory becomes unwritable (here: a file where the directory was), and main
+  // moves without changing this agent's ruleset: the pass has a new commit to record.
+  rmSync(dir, { recursive: true, force: true });
+  writeFileSync(dir, 'not a directory');
+  f.push({ 'README.extra': 'x\n' }, 'unrelated');
+  const outcome = await reconciler.reconcile(client).catch((err: unknown) => ({ kind: 'rejected' as const, err }));
+  assert.notEqual(outcome.kind, 'rejected', `reconcile rejected: ${String((outcome as { err?: unknown }).err)}`);
+  // The ruleset in force stays and the status can still be built and reported.
+  assert.match(ns.nft(['list', 'tables']), /nft_sync/);
+  assert.equal(reconciler.status().agent, 'host-1');
+});
