@@ -183,7 +183,12 @@ export class Reconciler {
 
   /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
   reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
-    return this.exclusive(() => this.#reconcile(client, opts));
+    // The steps catch what they expect; this catches the rest (a state file that cannot be
+    // written on the unchanged or read-back path: the only IO outside them), so the daemon's
+    // pass always ends with an outcome to report instead of an unhandled rejection.
+    return this.exclusive(() =>
+      this.#reconcile(client, opts).catch((err: unknown) => this.#failed(toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT'), this.#attempted)),
+    );
   }
 
   async #reconcile(client: WireClient, opts: { retryFailed?: boolean }): Promise<ReconcileOutcome> {

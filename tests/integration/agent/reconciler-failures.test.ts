@@ -64,6 +64,8 @@ test('a pass resolves with an outcome (never rejects) when the state directory c
   f.push({ 'README.extra': 'x\n' }, 'unrelated');
   const outcome = await reconciler.reconcile(client).catch((err: unknown) => ({ kind: 'rejected' as const, err }));
   assert.notEqual(outcome.kind, 'rejected', `reconcile rejected: ${String((outcome as { err?: unknown }).err)}`);
+  assert.equal(outcome.kind === 'failed' && outcome.error.code, 'NFTSYNC_ERR_STATE_CORRUPT');
+  assert.equal(reconciler.status().conditions[0]?.reason, 'StateCorrupt');
   // The ruleset in force stays and the status can still be built and reported.
   assert.match(ns.nft(['list', 'tables']), /nft_sync/);
   assert.equal(reconciler.status().agent, 'host-1');
