@@ -242,12 +242,16 @@ export class Reconciler {
     let newTables: TableRef[] = [];
     try {
       const { ruleset } = verifyRevision(fetched.bytes, blob, { ruleset: name, commit });
-      newTables = managedTables(ruleset);
+      // A pending mark still here (its restore failed at start, or after a refused confirm)
+      // names tables that may be in force unconfirmed: this apply owns them too, so they go
+      // unless the new revision declares them, and a crash before it is confirmed restores over them.
+      const leftover = this.#state?.pending?.managedTables ?? [];
+      newTables = unionTables(managedTables(ruleset), leftover);
       await this.#markPending({ commit, blob, ruleset: name, managedTables: newTables, startedAt: new Date().toISOString() });
       const apply = await applyRuleset({
         nft: this.#opts.nft,
         ruleset,
-        previouslyManaged: this.#state?.managedTables ?? [],
+        previouslyManaged: unionTables(this.#state?.managedTables ?? [], leftover),
         check: this.#opts.check,
       });
       const refused = await this.#confirm(commit, blob, previous, newTables);
@@ -359,4 +363,10 @@ export class Reconciler {
     this.#opts.logger.error({ err: error.toJSON(), commit }, 'reconcile failed; previous ruleset stays in force');
     return { kind: 'failed', error, commit };
   }
+}
+
+/** `a` then the tables of `b` not in `a`. */
+function unionTables(a: readonly TableRef[], b: readonly TableRef[]): TableRef[] {
+  const seen = new Set(a.map((t) => `${t.family} ${t.name}`));
+  return [...a, ...b.filter((t) => !seen.has(`${t.family} ${t.name}`))];
 }
