@@ -89,24 +89,23 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
 
 /** Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts. */
 async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
-  let running = false;
+  let running: Promise<void> | undefined;
   let again = false;
-  const pass = async (): Promise<void> => {
+  const pass = (): Promise<void> => {
     if (running) {
       again = true;
-      return;
+      return running;
     }
-    running = true;
-    try {
-      do {
-        again = false;
-        const outcome = await reconciler.reconcile(client);
-        await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
-        opts.onOutcome?.(outcome);
-      } while (again && !client.closed && !signal.aborted);
-    } finally {
-      running = false;
-    }
+    running = passes().finally(() => (running = undefined));
+    return running;
+  };
+  const passes = async (): Promise<void> => {
+    do {
+      again = false;
+      const outcome = await reconciler.reconcile(client);
+      await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+      opts.onOutcome?.(outcome);
+    } while (again && !client.closed && !signal.aborted);
   };
   const closed = new Promise<void>((resolve, reject) => {
     client.on('close', (err) => (err ? reject(err) : resolve()));
@@ -117,6 +116,12 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     void pass();
   });
   await client.subscribe(opts.ref, { track: opts.track });
-  await pass();
-  await closed;
+  try {
+    await pass();
+    await closed;
+  } finally {
+    // A pass started by 'moved' may still be applying or inside its confirm window: the daemon
+    // has not stopped until it has ended (restored or confirmed), so nothing changes nft after.
+    await running?.catch(() => {});
+  }
 }

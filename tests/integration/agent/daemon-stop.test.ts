@@ -1,0 +1,73 @@
+/**
+ * Stopping the agent daemon while a pass is inside its confirm window: runAgentDaemon resolves
+ * only once that pass is over, so nothing touches nft after it said it stopped. A real server,
+ * real nft in a throwaway namespace; the confirm probe is aimed at a closed port to stand in
+ * for a lockout (the test process cannot really be cut off by the namespace's ruleset).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runAgentDaemon } from '../../../agent/agent-daemon.js';
+import { wireProbe } from '../../../agent/confirm-revision.js';
+import { createNftRunner } from '../../../agent/nft-runner.js';
+import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import { freePort } from '../../helpers/cli-process.js';
+import { createNetns } from '../../helpers/netns.js';
+import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+
+const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
+
+test('stopped inside a confirm window, the daemon resolves only after the pass ended (rolled back), never before (probe aimed at a closed port stands in for a lockout)', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'stop');
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const closed = await freePort();
+  let probePort = f.port;
+  const outcomes: ReconcileOutcome[] = [];
+  const ac = new AbortController();
+  const done = runAgentDaemon(
+    {
+      host: f.host,
+      port: f.port,
+      agent: 'host-1',
+      ref: 'main',
+      nft: createNftRunner(ns.nftCommand),
+      stateDir: dir,
+      logger: quietLogger,
+      watchDrift: false,
+      confirm: { windowMs: 1500, probe: (ms) => wireProbe({ host: f.host, port: probePort })(ms) },
+      onOutcome: (o) => outcomes.push(o),
+    },
+    ac.signal,
+  );
+  t.after(async () => {
+    ac.abort();
+    await done;
+  });
+  const listed = () => ns.nft(['list', 'table', 'inet', 'nft_sync']);
+  const waitFor = async (what: string, pred: () => boolean) => {
+    const t0 = Date.now();
+    while (!pred()) {
+      if (Date.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await waitFor('the first revision confirmed', () => outcomes.length === 1);
+  assert.equal(outcomes[0]?.kind, 'applied');
+  const before = listed();
+  // The next revision (a pass started by 'moved') cannot be confirmed; stop inside its window.
+  probePort = closed;
+  f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'cut off (pretend)');
+  await waitFor('the second revision in force, unconfirmed', () => /dport 2222/.test(listed()));
+  ac.abort();
+  await done;
+  const atStop = listed();
+  assert.equal(outcomes.length, 2, 'the pass in flight ended before the daemon resolved');
+  assert.equal(outcomes[1]?.kind === 'failed' && outcomes[1].error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
+  assert.equal(atStop, before, 'the unconfirmed revision was rolled back before the daemon resolved');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(listed(), atStop, 'nothing changed nft after the daemon resolved');
+});
