@@ -7,6 +7,8 @@ import { createNftRunner } from '../agent/nft-runner.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { parseHostPort } from '../shared/host-port.js';
+import { assertRef, assertRulesetName } from '../shared/names.js';
+import { assertTagPattern } from '../shared/semver.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 import { secondsFlag } from './seconds-flag.js';
@@ -24,11 +26,18 @@ export const AGENT_FLAGS: Flags = {
 
 /**
  * The options of one agent run from the flags in AGENT_FLAGS, without the logger. Errors:
- * NFTSYNC_ERR_USAGE (bad --server, --ref with --track-tags, bad seconds), NFTSYNC_ERR_CONFIG_INVALID
- * (unreadable TLS files or allowed-signers file).
+ * NFTSYNC_ERR_USAGE (bad --server, --ref with --track-tags, bad seconds), NFTSYNC_ERR_REF_INVALID
+ * and NFTSYNC_ERR_RULESET_NAME_INVALID (checked here, at start: the daemon would otherwise take
+ * them for an unreachable server and retry forever), NFTSYNC_ERR_CONFIG_INVALID (unreadable TLS
+ * files or allowed-signers file).
  */
 export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> {
   const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+  const followed = target(command, values);
+  if (followed.track) assertTagPattern(followed.ref);
+  else assertRef(followed.ref);
+  const ruleset = str(values, 'ruleset');
+  if (ruleset !== undefined) assertRulesetName(ruleset);
   const material = loadTlsMaterial(values);
   const allowedSigners = str(values, 'allowed-signers');
   if (allowedSigners) assertAllowedSignersReadable(allowedSigners);
@@ -37,8 +46,8 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     port,
     tls: material ? clientTlsOptions(material, host) : undefined,
     agent,
-    ...target(command, values),
-    ruleset: str(values, 'ruleset'),
+    ...followed,
+    ruleset,
     nft: createNftRunner(str(values, 'nft')!),
     stateDir: str(values, 'state-dir')!,
     check: values.check === true,

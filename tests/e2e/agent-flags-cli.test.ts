@@ -1,0 +1,33 @@
+/**
+ * `nft-sync agent` and `pull` refuse a bad --ref, --track-tags pattern or --ruleset at start with
+ * one coded line, before connecting or touching nft (the daemon used to take a bad name for an
+ * unreachable server and retry forever).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { freePort, runCli } from '../helpers/cli-process.js';
+import { createNetns } from '../helpers/netns.js';
+
+test('agent and pull: a bad --ref, --track-tags or --ruleset exits 1 at once with its code', async (t) => {
+  const ns = createNetns(t, 'flags');
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const server = `127.0.0.1:${await freePort()}`;
+  const common = ['--server', server, '--nft', ns.nftCommand, '--state-dir', dir];
+  const cases: Array<[string[], string]> = [
+    [['agent', '--name', 'h1', '--ref', 'bad..ref', ...common], 'NFTSYNC_ERR_REF_INVALID'],
+    [['agent', '--name', 'h1', '--track-tags', 'v[', ...common], 'NFTSYNC_ERR_REF_INVALID'],
+    [['agent', '--name', 'h1', '--ref', 'main', '--ruleset', '../etc/passwd', ...common], 'NFTSYNC_ERR_RULESET_NAME_INVALID'],
+    [['pull', '--name', 'h1', '--ref', 'bad..ref', ...common], 'NFTSYNC_ERR_REF_INVALID'],
+  ];
+  for (const [args, code] of cases) {
+    const r = await runCli(args, { timeoutMs: 8000 });
+    assert.equal(r.code, 1, `${args.join(' ')}: exit ${String(r.code)}; ${r.stderr.slice(0, 500)}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, new RegExp(`^nft-sync: ${code}`));
+  }
+});
