@@ -155,14 +155,16 @@ export class Reconciler {
   }
 
   /**
-   * Re-apply the confirmed revision in force (self-heal after drift). Returns false when there
-   * is none. Errors: those of applyRuleset.
+   * Re-apply the confirmed revision in force (self-heal after drift), deleting the tables of a
+   * pending mark left in the state. Returns false when there is none. Errors: those of applyRuleset.
    */
   async reapplyInForce(): Promise<boolean> {
     return this.exclusive(async () => {
       const prev = this.inForce;
       if (!prev) return false;
-      await restoreConfirmed(this.#opts.nft, prev, []);
+      // With a pending mark left (its restore failed), this heal is that restore tried again:
+      // the unconfirmed revision's own tables go too. The mark stays for the next start.
+      await restoreConfirmed(this.#opts.nft, prev, this.#state?.pending?.managedTables ?? []);
       return true;
     });
   }

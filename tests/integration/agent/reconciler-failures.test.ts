@@ -94,3 +94,26 @@ test('a pending mark still in the state (its restore failed at start) is cleaned
   assert.equal(outcome.kind, 'applied', JSON.stringify(outcome));
   assert.doesNotMatch(ns.nft(['list', 'tables']), /lockout_x/, 'the unconfirmed revision\'s table must not outlive the next apply');
 });
+
+test('a self-heal while a pending mark is left (its restore failed) also removes the unconfirmed tables', async (t) => {
+  const f = await startServerFixture(t);
+  f.push({ 'rulesets/default.json': DEFAULT }, 'default');
+  const ns = createNetns(t, 'rf');
+  const dir = stateDir(t);
+  const client = await connect(t, f);
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  assert.equal((await (await Reconciler.open(opts)).reconcile(client)).kind, 'applied');
+  const confirmed = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+
+  // The unconfirmed revision changed nft_sync and added ip lockout_x; putting the confirmed one
+  // back failed, so the pending mark stays (as after a failed restore at start or in the window).
+  ns.nft(['-f', '-'], 'table ip lockout_x {\n  chain in {\n    type filter hook input priority -10; policy drop;\n  }\n}\nadd rule inet nft_sync input tcp dport 9999 accept\n');
+  const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Record<string, unknown>;
+  st.pending = { commit: 'a'.repeat(40), blob: 'b'.repeat(40), ruleset: 'default', managedTables: [{ family: 'inet', name: 'nft_sync' }, { family: 'ip', name: 'lockout_x' }], startedAt: new Date().toISOString() };
+  writeFileSync(join(dir, 'state.json'), JSON.stringify(st));
+
+  // The drift watcher sees nft_sync differ and heals: that is the restore, tried again.
+  assert.equal(await (await Reconciler.open(opts)).reapplyInForce(), true);
+  assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), confirmed);
+  assert.doesNotMatch(ns.nft(['list', 'tables']), /lockout_x/, 'the heal must put back the confirmed revision over the unconfirmed one, tables and all');
+});
