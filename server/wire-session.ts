@@ -171,10 +171,10 @@ export class WireSession implements MoveListener {
     if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
     this.#queue = this.#queue
       .then(() => this.#handle(msg))
-      .catch((err) => {
+      .catch(async (err) => {
         const e = toNftSyncError(err);
         if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
-        this.#send({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
+        await this.#sendAndDrain({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
       })
       .finally(() => {
         this.#queued -= 1;
@@ -185,7 +185,7 @@ export class WireSession implements MoveListener {
   async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
     switch (msg.type) {
       case 'ping':
-        this.#send({ type: 'pong', id: msg.id });
+        await this.#sendAndDrain({ type: 'pong', id: msg.id });
         return;
       case 'fetch':
         await this.#fetch(msg);
@@ -201,7 +201,7 @@ export class WireSession implements MoveListener {
           },
         );
         this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit ?? '', this);
-        this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
+        await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
       case 'report':
@@ -209,7 +209,7 @@ export class WireSession implements MoveListener {
           throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `report for agent ${msg.status.agent} on the connection of ${this.#agent}`);
         }
         this.#ctx.registry.report(msg.status, this.#socket.remoteAddress ?? '?');
-        this.#send({ type: 'ack', id: msg.id });
+        await this.#sendAndDrain({ type: 'ack', id: msg.id });
         return;
     }
   }
@@ -228,7 +228,7 @@ export class WireSession implements MoveListener {
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     const tagged = tag === undefined ? {} : { tag };
     if (msg.have && msg.have.blob === blob) {
-      this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
       return;
     }
     if (chain) {
@@ -251,7 +251,11 @@ export class WireSession implements MoveListener {
     return this.#socket.write(encodeMessage(msg, body));
   }
 
-  /** Send and wait until the socket can take more, so one slow reader cannot pile up buffers. */
+  /**
+   * Send and wait until the socket can take more, so one slow reader cannot pile up buffers.
+   * Every answer goes through here (pongs and acks too): the request queue then stalls on a
+   * client that does not read, and the socket is paused once maxQueued requests wait.
+   */
   async #sendAndDrain(msg: ServerMessage, body?: Uint8Array): Promise<void> {
     if (this.#send(msg, body)) return;
     await new Promise<void>((resolve) => {
