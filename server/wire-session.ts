@@ -47,6 +47,11 @@ export interface SessionLimits {
   heartbeatMs: number;
   /** Requests queued per connection before the server stops reading from it. */
   maxQueued: number;
+  /**
+   * Distinct refs (and tag patterns) one connection may follow. An agent follows one; without a
+   * cap one client could make every push re-resolve any number of refs and grow the hub at will.
+   */
+  maxSubscriptions: number;
 }
 
 export interface SessionContext {
@@ -69,6 +74,7 @@ export class WireSession implements MoveListener {
   #closing = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  readonly #subscriptions = new Set<string>();
   readonly #deadline: FrameDeadline;
 
   constructor(socket: Socket, ctx: SessionContext) {
@@ -191,6 +197,12 @@ export class WireSession implements MoveListener {
         await this.#fetch(msg);
         return;
       case 'subscribe': {
+        const key = msg.track ? trackKey(msg.ref) : msg.ref;
+        if (!this.#subscriptions.has(key) && this.#subscriptions.size >= this.#ctx.limits.maxSubscriptions) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `this connection already follows ${this.#subscriptions.size} refs, the most one connection may follow`, {
+            data: { maxSubscriptions: this.#ctx.limits.maxSubscriptions },
+          });
+        }
         // A ref that does not exist yet (a release not yet tagged, a branch not yet pushed) can
         // be followed too: the agent hears `moved` the moment it appears.
         const commit = await this.#resolve(msg.ref, msg.track).then(
@@ -200,7 +212,8 @@ export class WireSession implements MoveListener {
             throw err;
           },
         );
-        this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit ?? '', this);
+        this.#subscriptions.add(key);
+        this.#ctx.hub.add(key, commit ?? '', this);
         await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
