@@ -14,7 +14,8 @@
  * Authorisation: pushes (`service=git-receive-pack`) need a token from the token list when one
  * is configured (basic auth with the token as the password, any user name, or `Bearer TOKEN`);
  * reads need one only with `readTokenRequired`. Without a token list, reads are open and pushes
- * are allowed only with `anonymousWrites` (an HTTP listener on loopback), as for the API.
+ * are allowed only with `anonymousWrites` (an HTTP listener on loopback) and a loopback Host
+ * header (server/loopback-host.ts), as for the API.
  */
 import { spawn } from 'node:child_process';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -22,6 +23,7 @@ import type { Readable } from 'node:stream';
 import { ERRORS, NftSyncError } from '../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../shared/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
+import { isLoopbackHostHeader } from './loopback-host.js';
 import { gitEnv } from './run-git.js';
 
 /** Where the repository is served. */
@@ -93,8 +95,9 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     }
     const write = service === 'git-receive-pack';
     let user = 'anonymous';
-    if (write && opts.tokens === undefined && opts.anonymousWrites !== true) {
-      const e = new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'pushing over HTTP needs --token-file when the HTTP listener is not on loopback');
+    if (write && opts.tokens === undefined && (opts.anonymousWrites !== true || !isLoopbackHostHeader(req.headers.host))) {
+      const why = opts.anonymousWrites === true ? 'pushing without a token is for local clients, and this request\'s Host header does not name loopback' : 'pushing over HTTP needs --token-file when the HTTP listener is not on loopback';
+      const e = new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', why);
       await reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });
       return;
     }
