@@ -23,7 +23,7 @@ test('close() ends within its grace period while a push request is stalled mid-b
   s.on('error', () => {});
   await new Promise<void>((r) => s.once('connect', () => r()));
   // A push that announces a body and never sends it: http-backend waits on its stdin.
-  s.write('POST /git/rules.git/git-receive-pack HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n0000');
+  s.write('POST /git/rules.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n0000');
   const t0 = Date.now();
   while (backends().length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
   assert.equal(backends().length, 1, 'the stalled push runs git http-backend');
