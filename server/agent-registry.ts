@@ -48,10 +48,16 @@ export class AgentRegistry {
 
   /** Keep `status` as the latest report of its agent. */
   report(status: AgentStatus, address: string): void {
-    if (!this.#agents.has(status.agent)) this.connected(status.agent, address);
-    const rec = this.#agents.get(status.agent)!;
-    rec.status = status;
-    rec.lastSeen = new Date().toISOString();
+    const now = new Date().toISOString();
+    const rec = this.#agents.get(status.agent);
+    if (rec) {
+      rec.status = status;
+      rec.lastSeen = now;
+      return;
+    }
+    // A report from a connection that did not name this agent in hello (plain TCP allows one
+    // without a name): no connection of the agent is counted, since none will be disconnected.
+    this.#agents.set(status.agent, { name: status.agent, status, address, connected: false, lastSeen: now, connections: 0 });
   }
 
   /** One agent's record, without internal counters. */

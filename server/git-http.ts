@@ -14,7 +14,8 @@
  * Authorisation: pushes (`service=git-receive-pack`) need a token from the token list when one
  * is configured (basic auth with the token as the password, any user name, or `Bearer TOKEN`);
  * reads need one only with `readTokenRequired`. Without a token list, reads are open and pushes
- * are allowed only with `anonymousWrites` (an HTTP listener on loopback), as for the API.
+ * are allowed only with `anonymousWrites` (an HTTP listener on loopback) and a loopback Host
+ * header (server/loopback-host.ts), as for the API.
  */
 import { spawn } from 'node:child_process';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -22,6 +23,7 @@ import type { Readable } from 'node:stream';
 import { ERRORS, NftSyncError } from '../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../shared/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
+import { isLoopbackHostHeader } from './loopback-host.js';
 import { gitEnv } from './run-git.js';
 
 /** Where the repository is served. */
@@ -44,7 +46,16 @@ export interface GitHttpOptions {
   anonymousWrites?: boolean;
   /** The `git` executable (default `git`). */
   git?: string;
+  /**
+   * Most `git http-backend` processes at once (default 32). Each request holds one (and a pack
+   * process under it) for as long as its client keeps the request open, and reads need no
+   * token: past the cap a request gets 503 NFTSYNC_ERR_SERVER_BUSY instead of more processes.
+   */
+  maxBackends?: number;
 }
+
+/** Default of GitHttpOptions.maxBackends. */
+export const GIT_HTTP_MAX_BACKENDS = 32;
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -65,12 +76,15 @@ export function tokenFromAuthorization(header: string | undefined): string | und
  * its own scope): GET `info/refs?service=...`, POST `git-upload-pack` and `git-receive-pack`.
  * Answers 401 NFTSYNC_ERR_AUTH_REQUIRED with `WWW-Authenticate: Basic realm="nft-sync"` when a
  * token is needed and missing or unknown, 400 NFTSYNC_ERR_USAGE for `info/refs` without a smart
- * service (the dumb protocol is not served), 502 when http-backend fails
- * before answering.
+ * service (the dumb protocol is not served), 503 NFTSYNC_ERR_SERVER_BUSY when `maxBackends`
+ * requests are running already, 502 when http-backend fails before answering.
  */
 export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions): Promise<void> {
   // Hand the raw request stream to the route instead of buffering or parsing it.
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+
+  let running = 0;
+  const maxBackends = opts.maxBackends ?? GIT_HTTP_MAX_BACKENDS;
 
   const handle = async (req: FastifyRequest, reply: FastifyReply, pathInfo: string): Promise<void> => {
     const query = new URL(req.url, 'http://x').searchParams;
@@ -81,8 +95,9 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     }
     const write = service === 'git-receive-pack';
     let user = 'anonymous';
-    if (write && opts.tokens === undefined && opts.anonymousWrites !== true) {
-      const e = new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'pushing over HTTP needs --token-file when the HTTP listener is not on loopback');
+    if (write && opts.tokens === undefined && (opts.anonymousWrites !== true || !isLoopbackHostHeader(req.headers.host))) {
+      const why = opts.anonymousWrites === true ? 'pushing without a token is for local clients, and this request\'s Host header does not name loopback' : 'pushing over HTTP needs --token-file when the HTTP listener is not on loopback';
+      const e = new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', why);
       await reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });
       return;
     }
@@ -98,6 +113,12 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
         return;
       }
       user = owner;
+    }
+    if (running >= maxBackends) {
+      req.log.warn({ service, running }, 'git request refused: too many git processes running');
+      const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', `${running} git requests are running, the most this server runs at once: try again shortly`);
+      await reply.status(ERRORS[e.code].status).header('retry-after', '5').send({ error: e.toJSON() });
+      return;
     }
     reply.hijack();
     runBackend(req, reply, pathInfo, user, write);
@@ -125,6 +146,12 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     if (h['git-protocol'] !== undefined) env.GIT_PROTOCOL = String(h['git-protocol']);
     const res = reply.raw;
     const child = spawn(opts.git ?? 'git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    running += 1;
+    let counted = true;
+    const release = (): void => {
+      if (counted) running -= 1;
+      counted = false;
+    };
     const body = req.body as Readable | undefined;
     if (body !== undefined && typeof body.pipe === 'function') body.pipe(child.stdin);
     else child.stdin.end();
@@ -164,8 +191,12 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
       if (parsed.rest.length > 0) res.write(parsed.rest);
       child.stdout.pipe(res);
     });
-    child.on('error', (err) => fail(err.message));
+    child.on('error', (err) => {
+      release();
+      fail(err.message);
+    });
     child.on('close', (code, signal) => {
+      release();
       if (!started) fail(`exited ${code ?? signal} without a response`);
       else if (stderr.trim() !== '') req.log.warn({ stderr: stderr.slice(0, 2000), code }, 'git http-backend stderr');
     });

@@ -8,7 +8,8 @@
  * Write authorisation: with `tokens` (the server's --token-file) every write needs
  * `Authorization: Bearer TOKEN`; without it, writes are allowed only when `anonymousWrites` is set
  * (startServer sets it when the HTTP listener is on loopback, where only local users reach it)
- * and refused with NFTSYNC_ERR_API_WRITES_DISABLED otherwise.
+ * and the Host header names loopback (server/loopback-host.ts), and refused with
+ * NFTSYNC_ERR_API_WRITES_DISABLED otherwise.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -23,6 +24,7 @@ import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
 import { gitHttpPlugin, type GitHttpOptions } from './git-http.js';
+import { isLoopbackHostHeader } from './loopback-host.js';
 import type { RulesetRepository } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
 
@@ -92,7 +94,10 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
   const writer = (req: FastifyRequest): string => {
     if (opts.tokens === undefined) {
-      if (opts.anonymousWrites) return 'local';
+      if (opts.anonymousWrites && isLoopbackHostHeader(req.headers.host)) return 'local';
+      if (opts.anonymousWrites) {
+        throw new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'writes without a token are for local clients: this request\'s Host header does not name loopback (a web page reaching the server through DNS rebinding looks like this)');
+      }
       throw new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'writes are disabled: this server has no --token-file and its HTTP listener is not on loopback');
     }
     const token = bearer(req);

@@ -11,13 +11,15 @@
  * reading the branch and moving it, the update fails, the rollback is rebuilt on the new head and
  * tried again (a bounded number of times), so a concurrent push is never lost.
  *
- * Validation: the pre-receive hook does not run for update-ref. The restored content is byte for
- * byte what the branch held at REV, which was accepted then; the agents still verify and `nft -c`
- * it as for any revision.
+ * Validation: the pre-receive hook does not run for update-ref, so the rollback commit is judged
+ * here by the same validator (server/push-validator.ts) before the ref moves. REV having been on
+ * the branch proves nothing: the hook judges only the tip of each push, so a commit in the middle
+ * of a push was never judged.
  */
 import { NftSyncError } from '../shared/errors.js';
 import { assertRef } from '../shared/names.js';
 import { REPO_CONFIG_PATH } from '../shared/repo-config.js';
+import { validatePush } from './push-validator.js';
 import { runGit } from './run-git.js';
 
 /** Top-level tree entries a rollback restores. */
@@ -36,6 +38,8 @@ export interface RollbackRequest {
   owner: string;
   /** Attempts before NFTSYNC_ERR_ROLLBACK_CONFLICT (default 5). */
   maxAttempts?: number;
+  /** The validator's nft load and read-back: 'auto' (default: when root) or 'off'. */
+  nft?: 'auto' | 'off';
   /** Called between building the commit and moving the ref (tests use it to race a push). */
   beforeUpdate?: (attempt: number) => Promise<void> | void;
 }
@@ -95,6 +99,7 @@ function identity(owner: string): Record<string, string> {
  * branch), NFTSYNC_ERR_RULESET_NOT_FOUND (the target has no `rulesets/` directory), NFTSYNC_ERR_ROLLBACK_NOOP (the branch already has those rulesets and nft-sync.yaml:
  * no empty commit is made, so agents and history see nothing happen), NFTSYNC_ERR_ROLLBACK_CONFLICT
  * (the branch moved under every one of `maxAttempts` attempts; retryable),
+ * NFTSYNC_ERR_PUSH_REFUSED (the validator refuses the result; `data.problems`),
  * NFTSYNC_ERR_REPO_GIT_FAILED (git itself failed).
  */
 export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResult> {
@@ -123,6 +128,13 @@ export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResu
     }
     const message = `Roll back rulesets to ${req.targetName} (${req.target.slice(0, 12)})\n\nRestores rulesets/ and ${REPO_CONFIG_PATH} as of ${req.target}.\nRequested by: ${req.owner} via nft-sync rollback\n`;
     const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, identity(req.owner))).trim();
+    const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
+    if (judged.problems.length > 0) {
+      const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));
+      throw new NftSyncError('NFTSYNC_ERR_PUSH_REFUSED', `rollback to ${req.targetName} refused, as a push of it would be: ${problems.map((p) => `${p.path}: ${p.code}: ${p.message}`).join('; ')}`, {
+        data: { branch: req.branch, target: req.target, problems },
+      });
+    }
     await req.beforeUpdate?.(attempt);
     try {
       await runGit(['--git-dir', req.gitdir, 'update-ref', '-m', `nft-sync rollback to ${req.target} by ${req.owner}`, ref, commit, old]);

@@ -73,7 +73,10 @@ export class RulesetRepository {
    * 1. a full object id (40 or 64 hex digits) is that object;
    * 2. otherwise the first existing of `REF` (only `HEAD` or `refs/...`), `refs/REF`,
    *    `refs/tags/REF`, `refs/heads/REF`, `refs/remotes/REF`, `refs/remotes/REF/HEAD`: so a tag
-   *    wins over a branch of the same name, exactly as git picks it (git also warns);
+   *    wins over a branch of the same name, exactly as git picks it (git also warns); but only
+   *    `HEAD` and names under refs/heads/ and refs/tags/ count. Those are the refs the push
+   *    validator judges; any other ref a push can create (`refs/prod/web`, `refs/remotes/x`)
+   *    passes the hook unjudged and must never shadow or stand in for a branch or tag;
    * 3. otherwise 4 to 63 hex digits are an abbreviated id, among commits and tags only (git's
    *    "committish" disambiguation: a blob sharing the prefix does not make it ambiguous).
    * Annotated tags are peeled to their commit.
@@ -87,7 +90,7 @@ export class RulesetRepository {
     assertRef(ref);
     const hex = HEX.test(ref);
     if (hex && (ref.length === 40 || ref.length === 64)) return this.peelToCommit(ref.toLowerCase(), ref);
-    const candidates = refCandidates(ref);
+    const candidates = refCandidates(ref).filter(isServedRef);
     let packed: Promise<Map<string, StoredRef>> | undefined;
     const packedOnce = () => (packed ??= readPackedRefs(this.gitdir));
     for (const name of candidates) {
@@ -314,6 +317,11 @@ export class RulesetRepository {
     }
     this.knownPacks = now;
   }
+}
+
+/** Refs an agent may be served: those the pre-receive validator judges (and HEAD). */
+function isServedRef(name: string): boolean {
+  return name === 'HEAD' || name.startsWith('refs/heads/') || name.startsWith('refs/tags/');
 }
 
 function notFound(ref: string): NftSyncError {

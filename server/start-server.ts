@@ -2,6 +2,7 @@
  * A running nft-sync server: the repository reader, the ref watcher, the wire protocol listener
  * and the HTTP listener, started together and stopped together.
  */
+import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
@@ -33,6 +34,12 @@ export interface ServerOptions {
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
+  /**
+   * How long close() lets HTTP requests in flight (a push, a clone) finish before closing their
+   * connections, which also stops their git processes (default 10 s). Without a bound one
+   * stalled client would keep the server from ever stopping.
+   */
+  shutdownGraceMs?: number;
 }
 
 export interface RunningServer {
@@ -99,7 +106,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     httpAddress,
     async close() {
       watcher.stop();
-      await Promise.all([wire.close(), app?.close()]);
+      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
     },
   };
+}
+
+/** Close the HTTP app; requests still running after `graceMs` have their connections closed. */
+async function closeHttp(app: FastifyInstance, graceMs: number, log: Logger): Promise<void> {
+  const closed = app.close();
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log.warn({ graceMs }, 'HTTP requests still running at shutdown: closing their connections');
+      app.server.closeAllConnections();
+      resolve();
+    }, graceMs);
+  });
+  try {
+    await Promise.race([closed, grace]);
+    await closed;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -28,7 +28,7 @@ export interface WireServerOptions {
 
 /** Defaults, in one place. */
 export const WIRE_SERVER_DEFAULTS = {
-  limits: { maxFrame: DEFAULT_MAX_FRAME, handshakeTimeoutMs: 5000, frameTimeoutMs: 30_000, heartbeatMs: 15000, maxQueued: 16 } satisfies SessionLimits,
+  limits: { maxFrame: DEFAULT_MAX_FRAME, handshakeTimeoutMs: 5000, frameTimeoutMs: 30_000, heartbeatMs: 15000, maxQueued: 16, maxSubscriptions: 64 } satisfies SessionLimits,
   /**
    * An agent holds one connection, plus one short-lived probe in its confirm window; 64 leaves
    * room for a few dozen agents behind one NAT address while one stranger cannot take the

@@ -47,6 +47,11 @@ export interface SessionLimits {
   heartbeatMs: number;
   /** Requests queued per connection before the server stops reading from it. */
   maxQueued: number;
+  /**
+   * Distinct refs (and tag patterns) one connection may follow. An agent follows one; without a
+   * cap one client could make every push re-resolve any number of refs and grow the hub at will.
+   */
+  maxSubscriptions: number;
 }
 
 export interface SessionContext {
@@ -69,6 +74,7 @@ export class WireSession implements MoveListener {
   #closing = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  readonly #subscriptions = new Set<string>();
   readonly #deadline: FrameDeadline;
 
   constructor(socket: Socket, ctx: SessionContext) {
@@ -171,10 +177,10 @@ export class WireSession implements MoveListener {
     if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
     this.#queue = this.#queue
       .then(() => this.#handle(msg))
-      .catch((err) => {
+      .catch(async (err) => {
         const e = toNftSyncError(err);
         if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
-        this.#send({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
+        await this.#sendAndDrain({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
       })
       .finally(() => {
         this.#queued -= 1;
@@ -185,12 +191,18 @@ export class WireSession implements MoveListener {
   async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
     switch (msg.type) {
       case 'ping':
-        this.#send({ type: 'pong', id: msg.id });
+        await this.#sendAndDrain({ type: 'pong', id: msg.id });
         return;
       case 'fetch':
         await this.#fetch(msg);
         return;
       case 'subscribe': {
+        const key = msg.track ? trackKey(msg.ref) : msg.ref;
+        if (!this.#subscriptions.has(key) && this.#subscriptions.size >= this.#ctx.limits.maxSubscriptions) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `this connection already follows ${this.#subscriptions.size} refs, the most one connection may follow`, {
+            data: { maxSubscriptions: this.#ctx.limits.maxSubscriptions },
+          });
+        }
         // A ref that does not exist yet (a release not yet tagged, a branch not yet pushed) can
         // be followed too: the agent hears `moved` the moment it appears.
         const commit = await this.#resolve(msg.ref, msg.track).then(
@@ -200,8 +212,9 @@ export class WireSession implements MoveListener {
             throw err;
           },
         );
-        this.#ctx.hub.add(msg.track ? trackKey(msg.ref) : msg.ref, commit ?? '', this);
-        this.#send({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
+        this.#subscriptions.add(key);
+        this.#ctx.hub.add(key, commit ?? '', this);
+        await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
       case 'report':
@@ -209,7 +222,7 @@ export class WireSession implements MoveListener {
           throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `report for agent ${msg.status.agent} on the connection of ${this.#agent}`);
         }
         this.#ctx.registry.report(msg.status, this.#socket.remoteAddress ?? '?');
-        this.#send({ type: 'ack', id: msg.id });
+        await this.#sendAndDrain({ type: 'ack', id: msg.id });
         return;
     }
   }
@@ -228,7 +241,7 @@ export class WireSession implements MoveListener {
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     const tagged = tag === undefined ? {} : { tag };
     if (msg.have && msg.have.blob === blob) {
-      this.#send({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
       return;
     }
     if (chain) {
@@ -251,7 +264,11 @@ export class WireSession implements MoveListener {
     return this.#socket.write(encodeMessage(msg, body));
   }
 
-  /** Send and wait until the socket can take more, so one slow reader cannot pile up buffers. */
+  /**
+   * Send and wait until the socket can take more, so one slow reader cannot pile up buffers.
+   * Every answer goes through here (pongs and acks too): the request queue then stalls on a
+   * client that does not read, and the socket is paused once maxQueued requests wait.
+   */
   async #sendAndDrain(msg: ServerMessage, body?: Uint8Array): Promise<void> {
     if (this.#send(msg, body)) return;
     await new Promise<void>((resolve) => {
