@@ -152,6 +152,7 @@ export async function confirmOrRestore(
   log.error({ commit, reason: result.reason }, 'revision not confirmed; restoring the previous ruleset');
   try {
     await restoreConfirmed(nft, previous, newTables);
+    log.warn({ commit, restored: previous?.commit ?? null }, 'previous ruleset restored');
     return { error, restored: true };
   } catch (e) {
     const restoreError = toNftSyncError(e);

@@ -106,7 +106,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   const from = ag.stderr().length;
   const bad = push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock the agent out');
   const t0 = Date.now();
-  await ag.waitFor(/revision not confirmed/, 10_000, from);
+  await ag.waitFor(/previous ruleset restored/, 10_000, from);
   const ms = Date.now() - t0;
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the previous ruleset is back');
   assert.ok(ms < 3000 + 2000, `rolled back ${ms} ms after the push (window 3 s)`);
@@ -175,7 +175,7 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   // The restarted agent restores before it can reach anything, then tries again and rolls back.
   const second = startCli(t, args, prefix);
   await second.waitFor(/restored the last confirmed ruleset/, 15_000);
-  await second.waitFor(/revision not confirmed/, 15_000);
+  await second.waitFor(/previous ruleset restored/, 15_000);
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good);
   const rec = await until(
     'RolledBack in GET /api/v1/agents',
