@@ -31,7 +31,7 @@ export function parseCommandLine(command: string, argv: string[], flags: Flags, 
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: ${(err as Error).message}`);
+    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: ${parseArgsMessage(command, err as Error & { code?: string })}`);
   }
   const values: ParsedFlags = {};
   for (const [name, spec] of Object.entries(flags)) if (spec.default !== undefined) values[name] = spec.default;
@@ -85,4 +85,14 @@ export function helpText(command: string, summary: string, flags: Flags, positio
   }
   lines.push('  --config FILE'.padEnd(34) + 'YAML file of flag values (flags given override it)');
   return lines.join('\n');
+}
+
+/**
+ * Node's parseArgs message for a flag we do not know suggests `--` for positionals, which is no
+ * help to an operator who mistyped a flag: name the flag and where the list of flags is instead.
+ */
+function parseArgsMessage(command: string, err: Error & { code?: string }): string {
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(err.message) : null;
+  if (unknown) return `unknown flag ${unknown[1]} (nft-sync ${command} --help lists the flags)`;
+  return err.message;
 }

@@ -1,0 +1,21 @@
+/**
+ * What an operator sees on the command line when a flag or an argument is wrong: one line
+ * `nft-sync: NFTSYNC_ERR_...: message` that says what to do, never a stack trace or a message
+ * meant for programmers. Real CLI processes.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from '../helpers/cli-process.js';
+
+/** Exactly one stderr line, the coded error. */
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, stderr);
+  return lines[0]!;
+}
+
+test('a mistyped flag is named with a pointer to --help (not node\'s advice about positionals)', async () => {
+  const r = await runCli(['fetch', '--serv', '127.0.0.1:1', '--ref', 'main']);
+  assert.equal(r.code, 2);
+  assert.equal(oneLine(r.stderr), 'nft-sync: NFTSYNC_ERR_USAGE: fetch: unknown flag --serv (nft-sync fetch --help lists the flags)');
+});
