@@ -4,6 +4,9 @@
  * meant for programmers. Real CLI processes.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../helpers/cli-process.js';
 
@@ -18,4 +21,14 @@ test('a mistyped flag is named with a pointer to --help (not node\'s advice abou
   const r = await runCli(['fetch', '--serv', '127.0.0.1:1', '--ref', 'main']);
   assert.equal(r.code, 2);
   assert.equal(oneLine(r.stderr), 'nft-sync: NFTSYNC_ERR_USAGE: fetch: unknown flag --serv (nft-sync fetch --help lists the flags)');
+});
+
+test('import --output into a missing directory is a usage error naming the path, not an internal error', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-ux-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'web.nft');
+  writeFileSync(file, 'table inet web {\n  chain input { type filter hook input priority 0; policy accept; }\n}\n');
+  const r = await runCli(['import', file, '--output', join(dir, 'missing', 'web.json')]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(oneLine(r.stderr), /^nft-sync: NFTSYNC_ERR_USAGE: import: cannot write --output .*missing\/web\.json: ENOENT/);
 });
