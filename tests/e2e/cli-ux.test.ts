@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from '../helpers/cli-process.js';
+import { freePort, runCli } from '../helpers/cli-process.js';
 
 /** Exactly one stderr line, the coded error. */
 function oneLine(stderr: string): string {
@@ -31,4 +32,18 @@ test('import --output into a missing directory is a usage error naming the path,
   const r = await runCli(['import', file, '--output', join(dir, 'missing', 'web.json')]);
   assert.equal(r.code, 2, r.stderr);
   assert.match(oneLine(r.stderr), /^nft-sync: NFTSYNC_ERR_USAGE: import: cannot write --output .*missing\/web\.json: ENOENT/);
+});
+
+test('server: an --http address in use stops the whole server with one coded line (the wire listener is closed too)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-ux-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const repo = join(dir, 'rules.git');
+  assert.equal((await runCli(['init', repo])).code, 0);
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.after(() => busy.close());
+  const httpPort = (busy.address() as AddressInfo).port;
+  const r = await runCli(['server', '--repo', repo, '--listen', `127.0.0.1:${await freePort()}`, '--http', `127.0.0.1:${httpPort}`], { timeoutMs: 15_000 });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`\\nnft-sync: NFTSYNC_ERR_CONFIG_INVALID: cannot listen on 127\\.0\\.0\\.1:${httpPort} \\(--http\\): .*EADDRINUSE.*\\n$`));
 });
