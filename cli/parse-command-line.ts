@@ -81,7 +81,9 @@ export function helpText(command: string, summary: string, flags: Flags, positio
   for (const [name, spec] of Object.entries(flags)) {
     const arg = spec.type === 'string' ? ` ${name.toUpperCase().replace(/-/g, '_')}` : '';
     const extra = spec.required ? ' (required)' : spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
-    lines.push(`  --${name}${arg} `.padEnd(34) + spec.description + extra);
+    const left = `  --${name}${arg} `;
+    // A flag too long for the column gets its description on the next line, still aligned.
+    lines.push(left.length > 34 ? `${left.trimEnd()}\n${' '.repeat(34)}${spec.description}${extra}` : left.padEnd(34) + spec.description + extra);
   }
   lines.push('  --config FILE'.padEnd(34) + 'YAML file of flag values (flags given override it)');
   return lines.join('\n');

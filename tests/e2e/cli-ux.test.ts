@@ -47,3 +47,10 @@ test('server: an --http address in use stops the whole server with one coded lin
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`\\nnft-sync: NFTSYNC_ERR_CONFIG_INVALID: cannot listen on 127\\.0\\.0\\.1:${httpPort} \\(--http\\): .*EADDRINUSE.*\\n$`));
 });
+
+test('--help: a flag too long for the column has its description on the next line, aligned', async () => {
+  const r = await runCli(['server', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /\n {2}--max-connections-per-address MAX_CONNECTIONS_PER_ADDRESS\n {34}most simultaneous wire connections/);
+  assert.match(r.stdout, /\n {2}--max-frame MAX_FRAME {11}largest frame/);
+});
