@@ -23,6 +23,6 @@ export function connectError(where: string, err: (Error & { code?: string }) | u
   if (opts.tls && opts.secured) {
     return new NftSyncError('NFTSYNC_ERR_TLS_REJECTED', `${where} closed the TLS connection before welcome${err ? `: ${err.message}` : ''} (client certificate refused?)`, { cause: err });
   }
-  if (!err) return new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `${where} closed the connection during the handshake`);
+  if (!err) return new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `${where} closed the connection during the handshake (a TLS server? give --tls-ca, --tls-cert and --tls-key)`);
   return new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${where}: ${err.message}`, { cause: err });
 }

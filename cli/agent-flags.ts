@@ -19,7 +19,7 @@ export const AGENT_FLAGS: Flags = {
   ...TARGET_FLAGS,
   ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
   ...TLS_FLAGS,
-  'allowed-signers': { type: 'string', description: 'signed releases: apply only revisions of --ref (a tag) signed by a key in this file (ssh-keygen allowed_signers format)' },
+  'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...NFT_FLAGS,
 };

@@ -31,7 +31,7 @@ export function parseCommandLine(command: string, argv: string[], flags: Flags, 
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: ${(err as Error).message}`);
+    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: ${parseArgsMessage(command, err as Error & { code?: string })}`);
   }
   const values: ParsedFlags = {};
   for (const [name, spec] of Object.entries(flags)) if (spec.default !== undefined) values[name] = spec.default;
@@ -81,8 +81,20 @@ export function helpText(command: string, summary: string, flags: Flags, positio
   for (const [name, spec] of Object.entries(flags)) {
     const arg = spec.type === 'string' ? ` ${name.toUpperCase().replace(/-/g, '_')}` : '';
     const extra = spec.required ? ' (required)' : spec.default !== undefined ? ` (default: ${String(spec.default)})` : '';
-    lines.push(`  --${name}${arg} `.padEnd(34) + spec.description + extra);
+    const left = `  --${name}${arg} `;
+    // A flag too long for the column gets its description on the next line, still aligned.
+    lines.push(left.length > 34 ? `${left.trimEnd()}\n${' '.repeat(34)}${spec.description}${extra}` : left.padEnd(34) + spec.description + extra);
   }
   lines.push('  --config FILE'.padEnd(34) + 'YAML file of flag values (flags given override it)');
   return lines.join('\n');
+}
+
+/**
+ * Node's parseArgs message for a flag we do not know suggests `--` for positionals, which is no
+ * help to an operator who mistyped a flag: name the flag and where the list of flags is instead.
+ */
+function parseArgsMessage(command: string, err: Error & { code?: string }): string {
+  const unknown = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(err.message) : null;
+  if (unknown) return `unknown flag ${unknown[1]} (nft-sync ${command} --help lists the flags)`;
+  return err.message;
 }

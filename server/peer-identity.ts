@@ -39,7 +39,7 @@ export function checkPeerIdentity(socket: TLSSocket, agent: string | undefined):
   }
   const names = certificateNames(socket);
   if (agent === undefined) {
-    return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `under TLS hello must name the agent; the certificate is for ${names.join(', ') || 'nobody'}`);
+    return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `under TLS the client must give its agent name (--name), one its certificate carries: ${names.join(', ') || 'none'}`);
   }
   if (!names.includes(agent)) {
     return new NftSyncError('NFTSYNC_ERR_TLS_IDENTITY', `hello says agent ${JSON.stringify(agent)} but the client certificate is for ${names.map((n) => JSON.stringify(n)).join(', ') || 'no name'}`, {

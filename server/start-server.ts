@@ -79,7 +79,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
-  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port);
+  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch((err: unknown) => {
+    watcher.stop();
+    throw err;
+  });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
   let httpAddress: AddressInfo | undefined;
   const app = opts.http
@@ -95,7 +98,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       })
     : undefined;
   if (app && opts.http) {
-    await app.listen({ host: opts.http.host, port: opts.http.port });
+    try {
+      await app.listen({ host: opts.http.host, port: opts.http.port });
+    } catch (cause) {
+      // Stop what already runs, or the wire listener keeps a failed server process alive.
+      watcher.stop();
+      await Promise.all([wire.close(), app.close()]);
+      throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
+    }
     httpAddress = app.server.address() as AddressInfo;
     log.info({ address: httpAddress }, 'http listening');
   }

@@ -15,7 +15,12 @@
  * The decoder is pure: it is fed byte chunks however the transport splits them (a frame split
  * across many reads, many frames in one read) and returns the complete frames found so far.
  */
+
 import { NftSyncError } from './errors.js';
+
+/** "HTTP" read as a frame length: the peer answered with HTTP (a client pointed at --http). */
+const HTTP_AS_LENGTH = 0x48545450;
+const HTTP_HINT = ': the peer speaks HTTP; --server takes the wire protocol port (the server\'s --listen), not --http';
 
 /** Bytes in the length header. */
 export const FRAME_HEADER_BYTES = 4;
@@ -95,7 +100,7 @@ export class FrameDecoder {
       this.#buffered = 0;
       throw new NftSyncError(
         'NFTSYNC_ERR_FRAME_TOO_LARGE',
-        `frame of ${length} bytes exceeds the limit of ${this.#maxFrame} bytes`,
+        `frame of ${length} bytes exceeds the limit of ${this.#maxFrame} bytes${length === HTTP_AS_LENGTH ? HTTP_HINT : ''}`,
         { data: { length, limit: this.#maxFrame } },
       );
     }

@@ -22,7 +22,13 @@ export const importCommand: Command = {
     const json = `${JSON.stringify(ruleset, null, 2)}\n`;
     const output = str(values, 'output');
     if (output === undefined) process.stdout.write(json);
-    else await writeFile(output, json);
+    else {
+      try {
+        await writeFile(output, json);
+      } catch (cause) {
+        throw new NftSyncError('NFTSYNC_ERR_USAGE', `import: cannot write --output ${output}: ${(cause as Error).message}`, { cause });
+      }
+    }
     return 0;
   },
 };

@@ -19,7 +19,7 @@ export const serverCommand: Command = {
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
-    'read-token-required': { type: 'boolean', default: false, description: 'clone and fetch over HTTP need a token too (with --token-file)' },
+    'read-token-required': { type: 'boolean', default: false, description: 'git clone and git fetch over HTTP need a token too (with --token-file); API reads and the wire protocol stay open' },
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
     'max-connections-per-address': {
       type: 'string',

@@ -59,7 +59,11 @@ describe('mutual TLS from the command line', () => {
     assert.equal(ok.stdout, DEFAULT);
     const plain = await runCli(['fetch', '--server', address, '--ref', 'main']);
     assert.equal(plain.code, 1);
-    assert.match(plain.stderr, /^nft-sync: NFTSYNC_ERR_CONN_FAILED: /);
+    assert.match(plain.stderr, /^nft-sync: NFTSYNC_ERR_CONN_FAILED: .*\(a TLS server\? give --tls-ca, --tls-cert and --tls-key\)\n$/);
+    // fetch under TLS without --name: the error says to give it and which names would do.
+    const noName = await runCli(['fetch', '--server', address, '--ref', 'main', ...tlsOf(pki, 'host-1')]);
+    assert.equal(noName.code, 1);
+    assert.match(noName.stderr, /^nft-sync: NFTSYNC_ERR_TLS_IDENTITY: under TLS the client must give its agent name \(--name\), one its certificate carries: host-1\n$/);
     const wrongName = await runCli(['fetch', '--server', address, '--ref', 'main', '--name', 'host-2', ...tlsOf(pki, 'host-1')]);
     assert.match(wrongName.stderr, /NFTSYNC_ERR_TLS_IDENTITY/);
     const badFile = await runCli(['fetch', '--server', address, '--ref', 'main', '--tls-ca', join(pki, 'ca.srl'), '--tls-cert', join(pki, 'host-1.crt'), '--tls-key', join(pki, 'host-1.key')]);

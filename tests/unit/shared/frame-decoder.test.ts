@@ -49,6 +49,15 @@ describe('FrameDecoder', () => {
     assert.throws(() => d.push(frame('x')), (e: unknown) => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_MSG_MALFORMED');
   });
 
+  it('names the likely mistake when the peer answers with HTTP (a client pointed at the --http port)', () => {
+    const d = new FrameDecoder(65536);
+    assert.throws(() => d.push(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')), {
+      code: 'NFTSYNC_ERR_FRAME_TOO_LARGE',
+      message: /exceeds the limit of 65536 bytes: the peer speaks HTTP; --server takes the wire protocol port \(the server's --listen\), not --http$/,
+    });
+    assert.throws(() => new FrameDecoder(4).push(frame('12345')), (e: unknown) => e instanceof NftSyncError && !/HTTP/.test(e.message));
+  });
+
   it('accepts a frame of exactly the limit and refuses one byte more', () => {
     const d = new FrameDecoder(4);
     assert.deepEqual(d.push(frame('1234')).map(String), ['1234']);
