@@ -32,8 +32,9 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
 }
 
 /**
- * Run until `signal` aborts. Errors: only NFTSYNC_ERR_STATE_CORRUPT at start (the state
- * directory cannot be trusted; a person must look); everything later is logged and retried.
+ * Run until `signal` aborts, then resolve once any pass in flight has ended. Errors: none; a
+ * corrupt state directory is logged and treated as empty (Reconciler.open), and everything later
+ * is logged, reported and retried.
  */
 export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.logger;
