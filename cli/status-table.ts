@@ -17,12 +17,15 @@ export function formatStatusTable(agents: readonly AgentRecord[], now: number): 
   const rows = [['NAME', 'REF', 'REVISION', 'STATE', 'REASON', 'LAST SEEN', 'CONNECTED']];
   for (const a of agents) {
     const ready = a.status?.conditions.find((c) => c.type === 'Ready') ?? a.status?.conditions[0];
+    // A drift that self-heal put back leaves Ready at Applied; say so rather than hide it.
+    const healed = a.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') && ready?.reason !== 'Drifted';
+    const ref = a.status?.ref === undefined ? '-' : a.status.tag ? `${a.status.ref} (${a.status.tag})` : a.status.ref;
     rows.push([
       a.name,
-      a.status?.ref ?? '-',
+      ref,
       a.status?.commit ? a.status.commit.slice(0, 12) : '-',
       a.status?.state ?? 'Unknown',
-      ready?.reason ?? '-',
+      (ready?.reason ?? '-') + (healed ? ' (drift healed)' : ''),
       relativeTime(a.lastSeen, now),
       a.connected ? 'yes' : 'no',
     ]);

@@ -47,3 +47,21 @@ test('status table: aligned columns, short revision, relative last-seen', () => 
   assert.equal(relativeTime('2025-12-30T12:00:00Z', now), '2d ago');
   assert.equal(relativeTime('garbage', now), '?');
 });
+
+test('status table: a tracked tag shows with its pattern, a healed drift next to the reason', () => {
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  const text = formatStatusTable(
+    [
+      {
+        name: 'edge-1', address: '198.18.0.4', connected: true, lastSeen: '2026-01-01T12:00:00Z',
+        status: {
+          agent: 'edge-1', ref: 'v*', tag: 'v1.2.0', state: 'Applied', commit: 'c'.repeat(40),
+          conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }, { type: 'Drifted', status: 'False', reason: 'Healed', message: 'rule added' }],
+        },
+      },
+    ],
+    now,
+  );
+  const row = text.split('\n')[1]!;
+  assert.match(row, /^edge-1 +v\* \(v1\.2\.0\) +c{12} +Applied +Applied \(drift healed\) +now +yes$/);
+});
