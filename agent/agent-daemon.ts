@@ -100,13 +100,25 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     running = passes().finally(() => (running = undefined));
     return running;
   };
+  // A pass that failed for a reason that may pass by itself (a server error, a timeout) is tried
+  // again with backoff while the link is up, not only at the next ref move or reconnect.
+  const retry = new Backoff(opts.backoff);
+  let retryTimer: NodeJS.Timeout | undefined;
   const passes = async (): Promise<void> => {
+    clearTimeout(retryTimer);
+    let outcome;
     do {
       again = false;
-      const outcome = await reconciler.reconcile(client);
+      outcome = await reconciler.reconcile(client);
       await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
       opts.onOutcome?.(outcome);
     } while (again && !client.closed && !signal.aborted);
+    if (outcome.kind !== 'failed') retry.reset();
+    else if (outcome.error.retryable && !client.closed && !signal.aborted) {
+      const delay = retry.next();
+      opts.logger.info({ code: outcome.error.code, delayMs: delay }, 'retrying a failure that may pass by itself');
+      retryTimer = setTimeout(() => void pass(), delay);
+    }
   };
   const closed = new Promise<void>((resolve, reject) => {
     client.on('close', (err) => (err ? reject(err) : resolve()));
@@ -124,5 +136,6 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     // A pass started by 'moved' may still be applying or inside its confirm window: the daemon
     // has not stopped until it has ended (restored or confirmed), so nothing changes nft after.
     await running?.catch(() => {});
+    clearTimeout(retryTimer);
   }
 }
