@@ -13,7 +13,7 @@ import { loadState, saveState, type AgentState, type LoadedState } from './state
 import { buildStatus } from './status-report.js';
 import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from './release-record.js';
 import { checkAnswerMatchesRequest, checkNotDowngrade, type AskedRevision } from '../shared/release-guard.js';
-import { stateAfterApply, stateAfterRefusal } from './revision-state.js';
+import { stateAfterApply, stateAfterRefusal, tagInForce } from './revision-state.js';
 import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
@@ -365,24 +365,11 @@ export class Reconciler {
     return { claimedRef: tag, recordKey: `track:${this.#opts.ref}` };
   }
 
-  /**
-   * Under --track-tags, the tag of the release in force: the one recorded with the revision, or
-   * for a state written before tags were recorded, the signed release record of the pattern.
-   */
   #tagInForce(): string | undefined {
-    const st = this.#state;
-    if (!this.#opts.track || !st) return undefined;
-    return st.tag ?? (st.release?.ref === `track:${this.#opts.ref}` ? st.release.tag : undefined);
+    return this.#opts.track ? tagInForce(this.#state, this.#opts.ref) : undefined;
   }
 
-  async #recordApplied(
-    ruleset: string,
-    commit: string,
-    blob: string,
-    bytes: Buffer,
-    managed: AgentState['managedTables'] | undefined,
-    released: { tag?: string; release?: ReleaseRecord },
-  ): Promise<void> {
+  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: TableRef[] | undefined, released: { tag?: string; release?: ReleaseRecord }): Promise<void> {
     this.#state = stateAfterApply(this.#state, {
       ref: this.#opts.ref,
       ruleset,

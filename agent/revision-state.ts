@@ -51,3 +51,13 @@ export function stateAfterRefusal(current: AgentState, priorPending: PendingRevi
   if (lastFailed) state.lastFailed = lastFailed;
   return state;
 }
+
+/**
+ * Under --track-tags PATTERN, the tag of the release in force: the one recorded with the
+ * revision, or for a state written before tags were recorded, the tag of the signed release
+ * record kept for the pattern. Undefined when there is none.
+ */
+export function tagInForce(state: AgentState | undefined, pattern: string): string | undefined {
+  if (!state) return undefined;
+  return state.tag ?? (state.release?.ref === `track:${pattern}` ? state.release.tag : undefined);
+}

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReleaseRecord } from '../../../agent/release-record.js';
-import { stateAfterApply, stateAfterRefusal } from '../../../agent/revision-state.js';
+import { stateAfterApply, stateAfterRefusal, tagInForce } from '../../../agent/revision-state.js';
 import type { AgentState, PendingRevision } from '../../../agent/state-store.js';
 
 const C1 = '1'.repeat(40);
@@ -46,4 +46,13 @@ test('stateAfterRefusal: the attempt\'s pending mark goes, an older one (tables 
   const clean = stateAfterRefusal({ ...inForce, pending: attempt, lastFailed: { ...failed, commit: C2 } }, undefined);
   assert.equal(clean.pending, undefined);
   assert.equal(clean.lastFailed?.commit, C2, 'an earlier failure stays');
+});
+
+test('tagInForce: the recorded tag, else (a state from before tags were recorded) the signed release record of the pattern', () => {
+  assert.equal(tagInForce(undefined, 'v*'), undefined);
+  assert.equal(tagInForce(inForce, 'v*'), 'v1.0.0');
+  const { tag: _t, ...legacy } = inForce;
+  assert.equal(tagInForce(legacy, 'v*'), undefined);
+  assert.equal(tagInForce({ ...legacy, release: { ...oldRelease, tag: 'v2.0.0' } }, 'v*'), 'v2.0.0');
+  assert.equal(tagInForce({ ...legacy, release: { ...oldRelease, ref: 'track:release-*' } }, 'v*'), undefined, 'another pattern\'s record says nothing');
 });
