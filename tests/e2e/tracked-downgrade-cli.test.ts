@@ -76,7 +76,10 @@ test('agent --track-tags: v2.0.0 deleted, the agent stays on it and status shows
   assert.match(agent.stderr().slice(mark), /NFTSYNC_ERR_RELEASE_DOWNGRADE/);
   assert.equal(inForcePort(), 3120, 'v2.0.0 stays in force');
   const table = await runCli(['status', '--http', `http://127.0.0.1:${http}`]);
-  assert.match(table.stdout, /host-1 .*v\* \(v2\.0\.0\).*Degraded +DowngradeRefused/);
+  // (Loose on the columns: the table's layout is not what this test is about.)
+  const line = table.stdout.split('\n').find((l) => l.startsWith('host-1 ')) ?? '';
+  assert.match(line, /v2\.0\.0/);
+  assert.match(line, /Degraded.*DowngradeRefused/);
   assert.equal(await agent.stop(), 0);
 
   // pull refuses too, with the code on one line; the ruleset stays.
