@@ -195,7 +195,7 @@ const refusals: Array<[string, (f: ServerFixture) => Record<string, string>, Reg
   [
     'an nft-sync.yaml naming a missing ruleset',
     () => ({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n' }),
-    /rulesets\/web\.json .*NFTSYNC_ERR_RULESET_NOT_FOUND: nft-sync\.yaml names ruleset "web"/,
+    /: nft-sync\.yaml \(blob [0-9a-f]{12}\): NFTSYNC_ERR_RULESET_NOT_FOUND: nft-sync\.yaml names ruleset "web", but rulesets\/web\.json is not in the commit/,
   ],
   [
     'an object that does not survive the round trip (a netdev chain loses its device)',
