@@ -10,7 +10,8 @@
  * made, loaded into it with the agent's own transaction and listed back (the load replaces an
  * `nft -c`, which costs as much on nft 1.0.6): a refused load, or a read-back that differs with
  * the tolerance the agent uses, refuses the push naming the object; what the agent tolerates
- * (comments, lossy flags) is a warning. One namespace; all rulesets of the push are loaded
+ * (comments, lossy flags) is a warning, and so is a table name that a well-known tool uses
+ * (shared/well-known-tables.ts). One namespace; all rulesets of the push are loaded
  * side by side in one transaction and listed once (their tables renamed apart), and only when
  * that combined load is refused are they loaded one by one to find the culprit.
  *
@@ -25,6 +26,7 @@ import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js
 import { managedTables } from '../shared/ruleset-schema.js';
 import type { Ruleset, RulesetItem, TableRef } from '../shared/ruleset-types.js';
 import { renameTables, tableOfItem } from '../shared/table-rename.js';
+import { wellKnownTableWarnings } from '../shared/well-known-tables.js';
 import { readBlobs } from './read-blobs.js';
 import { runGit } from './run-git.js';
 import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
@@ -106,7 +108,10 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
     const first = where[0]!;
     const r = checkRulesetFile(first.path, blob, blobs.get(blob)!);
     if ('problem' in r) for (const w of where) result.problems.push({ ...r.problem, path: w.path, ref: w.ref, commit: w.commit });
-    else parsed.push({ blob, path: first.path, ruleset: r.ruleset });
+    else {
+      parsed.push({ blob, path: first.path, ruleset: r.ruleset });
+      for (const w of wellKnownTableWarnings(managedTables(r.ruleset))) result.warnings.push(`${first.path}: ${w}`);
+    }
   }
   if (parsed.length === 0) return result;
   if (opts.nft === 'off') {

@@ -65,4 +65,18 @@ describe('validatePush', () => {
     const on = await validatePush([{ old: next, new: jump, ref: 'refs/heads/main' }], { gitdir: r.bare });
     assert.deepEqual(on.problems.map((p) => [p.path, p.code]), [['rulesets/web.json', 'NFTSYNC_ERR_NFT_APPLY']]);
   });
+  test('a table name a well-known tool uses is a warning, not a refusal (nft load or not)', async (t) => {
+    const r = await repo(t);
+    const main = r.g(['rev-parse', 'main']);
+    const ruleset = { nftables: [{ table: { family: 'inet', name: 'f2b-table' } }, { table: { family: 'ip', name: 'nat' } }, { table: { family: 'inet', name: 'mine' } }] };
+    const c = r.commit({ 'rulesets/web.json': JSON.stringify(ruleset) });
+    for (const nft of ['auto', 'off'] as const) {
+      const result = await validatePush([{ old: main, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare, nft });
+      assert.deepEqual(result.problems, []);
+      const named = result.warnings.filter((w) => / is a name .* uses: /.test(w));
+      assert.equal(named.length, 2, result.warnings.join('\n'));
+      assert.match(named[0]!, /^rulesets\/web\.json: table inet f2b-table is a name fail2ban uses/);
+      assert.match(named[1]!, /^rulesets\/web\.json: table ip nat is a name iptables-nft \(Docker, ufw, …\) uses/);
+    }
+  });
 });
