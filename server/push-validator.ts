@@ -32,6 +32,7 @@ import { readBlobs } from './read-blobs.js';
 import { runGit } from './run-git.js';
 import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
 import { READ_ATTEMPTS, readBackScratch } from './scratch-read-back.js';
+import { locateRefusal, type LocatedRefusal } from './locate-refusal.js';
 
 export interface PushValidatorOptions {
   /** The repository's git directory. */
@@ -143,7 +144,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
   return result;
 }
 
-type Verdict = { warnings: string[] } | { problem: { code: string; message: string } };
+type Verdict = { warnings: string[] } | { problem: { code: string; message: string; pointer?: string } };
 
 /** Suffix that keeps each ruleset's tables apart in the combined load. */
 const SUFFIX = /__nftsync(\d+)$/;
@@ -188,7 +189,12 @@ async function loadOneByOne(ns: ScratchNetns, parsed: ReadonlyArray<{ ruleset: R
       await ns.nft.applyJson(JSON.stringify(batch));
     } catch (err) {
       const e = toNftSyncError(err);
-      out.push({ problem: { code: e.code, message: `nft refuses the ruleset: ${e.message.replace(/^nft -j -f - failed \(exit \d+\): /, '')}` } });
+      if (e.code !== 'NFTSYNC_ERR_NFT_APPLY') throw e;
+      // Locate the culprit in an empty namespace (the refused batch changed nothing).
+      await ns.nft.run(['flush', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_APPLY' });
+      const at = await locateRefusal(ns.nft, ruleset, String(e.data?.stderr ?? ''), previous);
+      previous = [];
+      out.push({ problem: refusal(e.message, at) });
       continue;
     }
     previous = managedTables(ruleset);
@@ -196,6 +202,17 @@ async function loadOneByOne(ns: ScratchNetns, parsed: ReadonlyArray<{ ruleset: R
     out.push(compare(ruleset, listing, unverified));
   }
   return out;
+}
+
+/**
+ * The problem for a refused load: nft's own words, after the object at fault when it was found
+ * (`nft refuses rule 3 of chain inet filter input (/nftables/17): Error: …`).
+ */
+function refusal(message: string, at: LocatedRefusal | undefined): { code: string; message: string; pointer?: string } {
+  const why = message.replace(/^nft -j -f - failed \(exit \d+\): /, '');
+  if (at === undefined) return { code: 'NFTSYNC_ERR_NFT_APPLY', message: `nft refuses the ruleset: ${why}` };
+  const how = at.how === 'bisect' ? `; found by dry runs of parts of the ruleset${at.fromWhat === undefined ? '' : `, somewhere from ${at.fromWhat} to here`}` : '';
+  return { code: 'NFTSYNC_ERR_NFT_APPLY', message: `nft refuses ${at.what} (${at.pointer}${how}): ${why}`, pointer: at.pointer };
 }
 
 /**

@@ -25,6 +25,8 @@ export interface PushProblem {
   blob?: string;
   code: string;
   message: string;
+  /** JSON pointer of the object at fault inside the file, when known (e.g. `/nftables/17`). */
+  pointer?: string;
 }
 
 /** True for git's all-zero object id (a created or deleted ref). */

@@ -189,7 +189,7 @@ const refusals: Array<[string, (f: ServerFixture) => Record<string, string>, Reg
       r.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ jump: { target: 'nowhere' } }] } });
       return { 'rulesets/default.json': JSON.stringify(r) };
     },
-    /rulesets\/default\.json .*NFTSYNC_ERR_NFT_APPLY: nft refuses the ruleset: .*(No such file|nowhere)/,
+    /rulesets\/default\.json .*NFTSYNC_ERR_NFT_APPLY: nft refuses rule \d+ of chain inet nft_sync input \(\/nftables\/\d+\): .*No such file/,
   ],
   ['a bad nft-sync.yaml', () => ({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    rulset: web\n' }), /nft-sync\.yaml .*NFTSYNC_ERR_REPO_CONFIG_INVALID/],
   [
