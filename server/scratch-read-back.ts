@@ -41,15 +41,22 @@ export async function readBackScratch(nft: NftRunner, batch: NftCommandBatch): P
       plan = { transaction: { nftables: [] }, chunked: [] };
     }
   }
-  let unverified: string[] = [];
+  const { listing, unverified } = await listRulesetConsistently(nft);
+  // A copy that never listed consistently stands for its whole set.
+  const owners = unverified.map((k) => k.replace(/__nftsync_chunk\d+$/, ''));
+  return { listing: mergeChunks(listing, plan.chunked), unverified: [...new Set(owners)] };
+}
+
+/**
+ * `nft -j list ruleset`, taken again (up to READ_ATTEMPTS times, with growing pauses) while a
+ * set in it repeats a key; `unverified` names the sets still torn in the last one (empty when
+ * it is consistent). Errors: NFTSYNC_ERR_NFT_LIST, NFTSYNC_ERR_TIMEOUT.
+ */
+export async function listRulesetConsistently(nft: NftRunner): Promise<{ listing: Ruleset; unverified: string[] }> {
   for (let attempt = 1; ; attempt++) {
-    const raw = await listRuleset(nft);
-    unverified = inconsistentSets(raw);
-    if (unverified.length === 0 || attempt === READ_ATTEMPTS) {
-      // A copy that never listed consistently stands for its whole set.
-      const owners = unverified.map((k) => k.replace(/__nftsync_chunk\d+$/, ''));
-      return { listing: mergeChunks(raw, plan.chunked), unverified: [...new Set(owners)] };
-    }
+    const listing = await listRuleset(nft);
+    const unverified = inconsistentSets(listing);
+    if (unverified.length === 0 || attempt === READ_ATTEMPTS) return { listing, unverified };
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS[attempt - 1] ?? 2000));
   }
 }
