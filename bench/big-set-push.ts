@@ -52,7 +52,7 @@ export async function benchBigSetPush(elements: number, runs: number): Promise<B
       const ruleset = bigSetRuleset(elements, 1000 + i);
       writeFileSync(join(clone, 'rulesets/default.json'), JSON.stringify(ruleset));
       execFileSync('git', ['commit', '-qam', `big set ${i}`], { cwd: clone, env: GIT_ENV });
-      const r = await push(clone, 30 * 60_000);
+      const r = await push(clone, 10 * 60_000);
       if (!r.ok) throw new Error(`push ${i + 1} of ${runs} (${elements} elements) was refused:\n${r.stderr.slice(0, 4000)}`);
       ours.push(r.ms);
       const batch = JSON.stringify(buildApplyTransaction(ruleset as Ruleset, []));

@@ -78,6 +78,23 @@ describe('big sets at push time', () => {
     assert.match(b.problems[0]!.message, new RegExp(`set inet big v4: 1 element\\(s\\) removed \\("${v4[10]!.replace(/\./g, '\\.')}"\\)`));
   });
 
+  test('several rulesets with big sets, loaded together (tables renamed apart): each read back through its copies', { timeout: 300_000 }, async (t) => {
+    const r = await bareRepo(t);
+    const env = { ...testGitEnv(), GIT_INDEX_FILE: join(tempDir(t), 'index') };
+    const g = (args: string[], input?: string) => execFileSync('git', ['--git-dir', r.bare, ...args], { env, input, encoding: 'utf8', maxBuffer: 1 << 28 }).trim();
+    g(['read-tree', r.main]);
+    const bad = bigSetRuleset(6_000, 11) as { nftables: Array<{ set?: { elem: string[] } }> };
+    bad.nftables[1]!.set!.elem[5000] = '010.0.0.1'; // nft reads 010 as octal 8: listed as 8.0.0.1
+    for (const [name, ruleset] of [['a', bigSetRuleset(6_000, 9)], ['b', bigSetRuleset(6_000, 10)], ['c', bad]] as const) {
+      const blob = g(['hash-object', '-w', '--stdin'], JSON.stringify(ruleset));
+      g(['update-index', '--add', '--cacheinfo', `100644,${blob},rulesets/${name}.json`]);
+    }
+    const c = g(['commit-tree', g(['write-tree']), '-p', r.main, '-m', 'three']);
+    const result = await validatePush([{ old: r.main, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare });
+    assert.deepEqual(result.problems.map((p) => [p.path, p.code]), [['rulesets/c.json', 'NFTSYNC_ERR_RULESET_LOSSY']]);
+    assert.match(result.problems[0]!.message, /set inet bigset blocklist: 1 element\(s\) removed \("010\.0\.0\.1"\)/);
+  });
+
   test('readBackScratch lists again when a listing repeats keys (fake listing: the kernel\'s resize race cannot be provoked on demand)', async (t) => {
     const ns = createNetns(t, 'rbk');
     const real = createNftRunner(ns.nftCommand);
