@@ -74,7 +74,7 @@ export async function importRuleset(text: string, source = 'ruleset.nft'): Promi
       const e = toNftSyncError(err);
       if (e.code !== 'NFTSYNC_ERR_NFT_APPLY') throw e;
       // The refused load changed nothing: the second namespace is empty, fit for dry runs.
-      const at = await locateRefusal(again.nft, ruleset, String(e.data?.stderr ?? ''));
+      const at = await locateRefusal(again.nft, ruleset, String(e.data?.stderr ?? '')).catch(() => undefined);
       const where = at === undefined ? '' : ` at ${formatLocation(at)}`;
       return { ruleset, warnings: [`the JSON form does not load back into nft, so agents could not apply it: nft refuses it${where}: ${e.message.replace(/^nft -j -f - failed \(exit \d+\): /, '')}`] };
     }

@@ -189,10 +189,14 @@ async function loadOneByOne(ns: ScratchNetns, parsed: ReadonlyArray<{ ruleset: R
       await ns.nft.applyJson(JSON.stringify(batch));
     } catch (err) {
       const e = toNftSyncError(err);
-      if (e.code !== 'NFTSYNC_ERR_NFT_APPLY') throw e;
-      // Locate the culprit in an empty namespace (the refused batch changed nothing).
+      if (e.code !== 'NFTSYNC_ERR_NFT_APPLY') {
+        out.push({ problem: { code: e.code, message: `nft could not judge the ruleset: ${e.message}` } });
+        continue;
+      }
+      // Locate the culprit in an empty namespace (the refused batch changed nothing). A dry
+      // run that cannot run (a time limit) leaves the refusal as nft worded it.
       await ns.nft.run(['flush', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_APPLY' });
-      const at = await locateRefusal(ns.nft, ruleset, String(e.data?.stderr ?? ''), previous);
+      const at = await locateRefusal(ns.nft, ruleset, String(e.data?.stderr ?? ''), previous).catch(() => undefined);
       previous = [];
       out.push({ problem: refusal(e.message, at) });
       continue;
