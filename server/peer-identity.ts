@@ -2,7 +2,7 @@
  * Who is on the other end of a TLS connection, and what it may fetch. The TLS layer has already
  * checked the client certificate against the CA (requestCert + rejectUnauthorized); here the
  * certificate's names are matched with the agent name the client claims in hello, and fetches
- * are limited to the ruleset nft-sync.yaml gives that agent.
+ * are limited to the ruleset nft-sync.yaml on the default branch gives that agent.
  */
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
@@ -50,14 +50,24 @@ export function checkPeerIdentity(socket: TLSSocket, agent: string | undefined):
 }
 
 /**
- * Authorization of a fetch under TLS: the ruleset nft-sync.yaml gives `agent` at `commit`. When
- * the request names a ruleset, it must be that one. Resolves with the ruleset to serve.
- * Errors: NFTSYNC_ERR_ACCESS_DENIED, or the source's (REPO_CONFIG_INVALID...).
+ * Authorization of a fetch under TLS: the ruleset nft-sync.yaml gives `agent` at the tip of the
+ * default branch (HEAD's branch), whatever ref the agent asks for. The mapping in force is the
+ * newest one: an old ref whose older nft-sync.yaml gave the agent more must not grant it now.
+ * When the request names a ruleset, it must be that one. Resolves with the ruleset to serve
+ * (which the caller then reads at the commit asked for).
+ * Errors: NFTSYNC_ERR_ACCESS_DENIED; NFTSYNC_ERR_REF_NOT_FOUND when the default branch does not
+ * exist; the source's (REPO_CONFIG_INVALID...).
  */
-export async function allowedRuleset(source: RulesetSource, commit: string, agent: string, asked: string | undefined): Promise<string> {
-  const allowed = await source.rulesetForAgent(commit, agent);
+export async function allowedRuleset(source: Pick<RulesetSource, 'resolveRef' | 'rulesetForAgent'>, agent: string, asked: string | undefined): Promise<string> {
+  const head = await source.resolveRef('HEAD').catch((err: unknown) => {
+    if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') {
+      throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', 'the default branch (HEAD) does not exist: under TLS its nft-sync.yaml decides which ruleset each agent may fetch; push it first', { cause: err });
+    }
+    throw err;
+  });
+  const allowed = await source.rulesetForAgent(head, agent);
   if (asked !== undefined && asked !== allowed) {
-    throw new NftSyncError('NFTSYNC_ERR_ACCESS_DENIED', `agent ${agent} may fetch only ruleset ${allowed} at ${commit.slice(0, 12)}, not ${asked}`, {
+    throw new NftSyncError('NFTSYNC_ERR_ACCESS_DENIED', `agent ${agent} may fetch only ruleset ${allowed} (nft-sync.yaml on the default branch, at ${head.slice(0, 12)}), not ${asked}`, {
       data: { agent, allowed, asked },
     });
   }
