@@ -116,6 +116,8 @@ describe('wire server', () => {
     ['no common version', [encodeMessage({ type: 'hello', versions: [99] })], 'NFTSYNC_ERR_PROTO_VERSION'],
     ['an invalid field after the handshake', [hello, encodeFrame(Buffer.from('{"type":"ping","id":"x","a":1}'))], 'NFTSYNC_ERR_MSG_INVALID'],
     ['a server message from a client', [hello, encodeMessage({ type: 'pong', id: 1 })], 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a frame at the 64 KiB limit of nested arrays as its type', [hello, encodeFrame(Buffer.from(`{"type":${'['.repeat(32_000)}${']'.repeat(32_000)}}`))], 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a report from a connection whose hello named no agent', [encodeMessage({ type: 'hello', versions: [1] }), encodeMessage({ type: 'report', id: 1, status: { agent: 'x', ref: 'main', state: 'Unknown', conditions: [] } })], 'NFTSYNC_ERR_MSG_UNEXPECTED'],
   ];
   for (const [name, bytes, code] of hostile) {
     test(`${name}: error frame ${code}, that connection closed, others served`, async (t) => {
