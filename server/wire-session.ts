@@ -335,9 +335,9 @@ export class WireSession implements MoveListener {
     }
     this.#send({ type: 'error', code: err.code, message: err.message, retryable: err.retryable, fatal: true });
     this.#closing = true;
-    // Keep reading (and dropping, see #onData) so the peer's close is seen at once and the
-    // connection's slot is freed; the timer below bounds how long a peer can keep sending.
-    this.#socket.resume();
+    // Stop reading: a hostile peer may be pushing hundreds of megabytes. Destroying now would
+    // reset the connection and the peer could lose the error frame, so it gets a second.
+    this.#socket.pause();
     this.#socket.end();
     // A peer that never reads would keep the socket half-open; do not wait for it.
     setTimeout(() => this.#socket.destroy(), 1000).unref();
