@@ -95,3 +95,20 @@ test('mutual TLS: a plain-TCP client against the TLS server fails cleanly', asyn
   const err = await refused(WireClient.connect({ host: '127.0.0.1', port: fx.port, agent: 'web-1', connectTimeoutMs: 3000 }));
   assert.ok(['NFTSYNC_ERR_CONN_FAILED', 'NFTSYNC_ERR_MSG_MALFORMED', 'NFTSYNC_ERR_FRAME_TOO_LARGE'].includes(err), err);
 });
+
+test('mutual TLS: nft-sync.yaml on the default branch decides; an old ref whose mapping granted more grants nothing more', async (t) => {
+  const { fx, ca, connect } = await tlsFixture(t);
+  const defaultJson = readFileSync('repo-template/rulesets/default.json', 'utf8');
+  // Once, web agents were given the db ruleset; the release of that time is tagged.
+  fx.push({ 'rulesets/db.json': defaultJson, 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: db\n' });
+  fx.git(['tag', 'old-release']);
+  fx.git(['push', '-q', 'origin', 'old-release']);
+  // Now they are given web again.
+  fx.push({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n' });
+  const c = await connect('web-1', material(ca, 'web-1'));
+  t.after(() => c.close());
+  await assert.rejects(c.fetch({ ref: 'old-release', ruleset: 'db' }), { code: 'NFTSYNC_ERR_ACCESS_DENIED' });
+  const own = await c.fetch({ ref: 'old-release' });
+  assert.equal(own.ruleset, 'web', 'the old ref is served with the mapping of the default branch');
+  assert.equal(own.commit, fx.git(['rev-parse', 'old-release^{commit}']));
+});
