@@ -1,12 +1,17 @@
 /**
  * The connections the wire server drops (over a cap, silent through the TLS handshake or before
- * hello, refused by TLS), logged without letting a flood of them flood the log: counts per reason
- * are gathered and written as one line per interval, with the addresses that dropped most.
+ * hello, refused by TLS, closed for a protocol error), logged without letting a flood of them
+ * flood the log: counts per reason are gathered and written as one line per interval, with the
+ * addresses that dropped most.
  */
 import type { Logger } from 'pino';
 
-/** Why a connection was dropped. */
-export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello';
+/**
+ * Why a connection was dropped: over the per-address or global cap at accept; no TLS handshake
+ * within the deadline, or a failed one; closed before a valid hello (timeout, bad frame, refused
+ * version, identity or token); closed after hello for a protocol error (bad frame, timeout).
+ */
+export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello' | 'protocolError';
 
 /** Distinct addresses counted per interval; past that they are counted as "others". */
 const MAX_ADDRESSES = 1024;

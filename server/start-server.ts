@@ -37,7 +37,7 @@ export interface ServerOptions {
   readTokenRequired?: boolean;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**

@@ -19,6 +19,7 @@ import { CLIENT_MAX_FRAME, DEFAULT_MAX_FRAME } from '../shared/messages.js';
 import type { TokenEntry } from '../shared/token-list.js';
 import { AgentRegistry } from './agent-registry.js';
 import { DropLog, type DropReason } from './drop-log.js';
+import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
 import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
 
@@ -38,6 +39,8 @@ export interface WireServerOptions {
   helloTokens?: readonly TokenEntry[];
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
+  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  readBudget?: ReadBudgetOptions;
 }
 
 /** Defaults, in one place. */
@@ -81,12 +84,14 @@ export class WireServer {
   readonly #opts: WireServerOptions;
   readonly #limits: SessionLimits;
   readonly drops: DropLog;
+  readonly #budget: ReadBudget;
 
   constructor(opts: WireServerOptions) {
     this.#opts = opts;
     this.#limits = { ...WIRE_SERVER_DEFAULTS.limits, ...opts.limits };
     this.registry = opts.registry ?? new AgentRegistry();
     this.drops = new DropLog(opts.logger, opts.dropLogIntervalMs);
+    this.#budget = new ReadBudget(opts.readBudget);
     this.hub = new SubscriptionHub(async (key) => {
       const pattern = trackedPattern(key);
       return pattern === undefined ? opts.source.resolveRef(key) : (await opts.source.resolveTrackedTag(pattern)).commit;
@@ -160,8 +165,10 @@ export class WireServer {
     const acceptedAt = Date.now();
     this.#open.add(socket);
     this.#perAddress.set(addr, count + 1);
+    this.#budget.open(addr);
     socket.on('close', () => {
       this.#open.delete(socket);
+      this.#budget.close(addr);
       const n = (this.#perAddress.get(addr) ?? 1) - 1;
       if (n <= 0) this.#perAddress.delete(addr);
       else this.#perAddress.set(addr, n);
@@ -208,6 +215,7 @@ export class WireServer {
         serverName: this.#opts.serverName ?? 'nft-sync',
         helloTokens: this.#opts.helloTokens,
         drops: this.drops,
+        budget: this.#budget,
       },
       acceptedAt,
     );

@@ -26,6 +26,7 @@ import {
 import type { TokenEntry } from '../shared/token-list.js';
 import type { AgentRegistry } from './agent-registry.js';
 import type { DropLog } from './drop-log.js';
+import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
 import { allowedRuleset, isTlsSocket } from './peer-identity.js';
 import { proofReader, readRulesetPath, readTagChain, type ProofReader } from './release-proof.js';
@@ -75,8 +76,10 @@ export interface SessionContext {
   serverName: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
-  /** Where connections closed before a valid hello are counted (a rate-limited log). */
+  /** Where connections closed for a protocol error are counted (a rate-limited log). */
   drops?: DropLog;
+  /** Bytes each remote address may send (all its connections together); none: unlimited. */
+  budget?: ReadBudget;
 }
 
 export class WireSession implements MoveListener {
@@ -92,6 +95,8 @@ export class WireSession implements MoveListener {
   #closing = false;
   #queue: Promise<void> = Promise.resolve();
   #queued = 0;
+  /** Reading stays paused until then (Date.now() ms): the address went over its read budget. */
+  #throttledUntil = 0;
   readonly #subscriptions = new Set<string>();
   readonly #deadline: FrameDeadline;
 
@@ -146,6 +151,7 @@ export class WireSession implements MoveListener {
 
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
+    this.#throttle(chunk.length);
     if (this.#agent) this.#ctx.registry.seen(this.#agent);
     try {
       this.#reader.write(chunk);
@@ -200,7 +206,7 @@ export class WireSession implements MoveListener {
       })
       .finally(() => {
         this.#queued -= 1;
-        if (this.#queued < this.#ctx.limits.maxQueued && !this.#closing) this.#socket.resume();
+        this.#resumeIfAllowed();
       });
   }
 
@@ -282,6 +288,21 @@ export class WireSession implements MoveListener {
     await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length }, bytes);
   }
 
+  /** Spend `bytes` of the address's read budget; over it, stop reading until it refills. */
+  #throttle(bytes: number): void {
+    const waitMs = this.#ctx.budget?.spend(this.#socket.remoteAddress ?? '?', bytes) ?? 0;
+    if (waitMs <= 0) return;
+    this.#throttledUntil = Math.max(this.#throttledUntil, Date.now() + waitMs);
+    this.#socket.pause();
+    setTimeout(() => this.#resumeIfAllowed(), waitMs).unref();
+  }
+
+  /** Read again unless closing, the request queue is full, or the read budget is spent. */
+  #resumeIfAllowed(): void {
+    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued || Date.now() < this.#throttledUntil) return;
+    this.#socket.resume();
+  }
+
   /** Refuse to send an answer whose body alone would pass the server's --max-frame. */
   #checkAnswerSize(ruleset: string, commit: string, bodyBytes: number): void {
     const limit = this.#ctx.limits.maxAnswerFrame;
@@ -325,11 +346,12 @@ export class WireSession implements MoveListener {
   /** Send a fatal error frame and close this connection (only this one). */
   #fail(err: NftSyncError): void {
     if (this.#closing) return;
-    // Before a valid hello the peer is nobody yet and may be one of thousands: counted, and
-    // logged one line per interval by the drop log. After it, each failure is worth a line.
-    if (!this.#ready && this.#ctx.drops) {
-      this.#ctx.drops.note('noHello', this.#socket.remoteAddress ?? '?', err.code);
-      this.#log.debug({ err: err.toJSON() }, 'closing connection before hello');
+    // A hostile client can make thousands of these a second: counted, and logged one line per
+    // interval by the drop log (with the last code and the busiest addresses); each in full at
+    // debug level.
+    if (this.#ctx.drops) {
+      this.#ctx.drops.note(this.#ready ? 'protocolError' : 'noHello', this.#socket.remoteAddress ?? '?', err.code);
+      this.#log.debug({ err: err.toJSON() }, 'closing connection after protocol error');
     } else {
       this.#log.warn({ err: err.toJSON() }, 'closing connection after protocol error');
     }

@@ -78,8 +78,10 @@ describe('message codec', () => {
       ['as the message type', `{"type":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
       ['as the whole header', nested, 'NFTSYNC_ERR_MSG_MALFORMED'],
       ['unterminated', `{"type":"hello","versions":${'['.repeat(depth * 2)}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
-      ['in a field', `{"type":"hello","versions":${nested}}`, 'NFTSYNC_ERR_MSG_INVALID'],
-      ['in an extra field', `{"type":"ping","id":1,"x":${nested}}`, 'NFTSYNC_ERR_MSG_INVALID'],
+      ['in a field', `{"type":"hello","versions":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['in an extra field', `{"type":"ping","id":1,"x":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['inside a string (not nesting at all)', `{"type":"hello","versions":[1],"software":"${'['.repeat(200)}"}`, 'NFTSYNC_ERR_MSG_INVALID'],
+      ['16 levels deep in a field (parsed, then refused by the schema)', `{"type":"hello","versions":${'['.repeat(15)}${']'.repeat(15)}}`, 'NFTSYNC_ERR_MSG_INVALID'],
     ];
     for (const [name, text, code] of cases) {
       it(name, () => {
