@@ -60,7 +60,10 @@ export const WIRE_SERVER_DEFAULTS = {
    * server's whole connection budget. Raise it (--max-connections-per-address) for bigger NATs.
    */
   maxConnectionsPerAddress: 64,
-  /** Each connection costs two file descriptors at most (socket, nothing else): 10,000 fits a 20,000 ulimit. */
+  /**
+   * Each connection holds one file descriptor; 10,000 leaves room for git processes, HTTP and
+   * the repository's files within a 20,000 `ulimit -n`.
+   */
   maxConnections: 10000,
 };
 

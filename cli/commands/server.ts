@@ -34,7 +34,7 @@ export const serverCommand: Command = {
     'max-connections': {
       type: 'string',
       default: String(WIRE_SERVER_DEFAULTS.maxConnections),
-      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included); keep it under half of ulimit -n',
+      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included); keep it well under ulimit -n',
     },
     'max-agents': {
       type: 'string',
