@@ -180,7 +180,8 @@ export class Reconciler {
    * the record of what was changed.
    */
   noteDrift(err: NftSyncError, healed: boolean): void {
-    this.#drift = { message: `${err.code}: ${err.message}`.slice(0, 4096), healed, at: new Date().toISOString() };
+    // The code goes in once, where the status is built: the message is the drift's own words.
+    this.#drift = { message: err.message.slice(0, 4096), healed, at: new Date().toISOString() };
   }
 
   /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
