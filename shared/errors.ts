@@ -62,6 +62,7 @@ export const ERRORS = {
   NFTSYNC_ERR_TLS_REJECTED: spec('the TLS handshake failed or the server refused the certificate', true, 503),
   NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: spec('the server certificate is not trusted for this host', true, 503),
   NFTSYNC_ERR_PKI_FAILED: spec('openssl failed to make a key or certificate', false, 500),
+  NFTSYNC_ERR_PKI_EXISTS: spec('the CA or certificate already exists; nothing was overwritten', false, 409),
   NFTSYNC_ERR_PROOF_UNAVAILABLE: spec('no annotated tag leads to this revision', false, 404),
   NFTSYNC_ERR_VERIFY_SIGNATURE: spec('the release tag is unsigned or not signed by an allowed key', false, 502),
   NFTSYNC_ERR_VERIFY_CHAIN: spec('the git objects from the tag to the ruleset do not check out', false, 502),
