@@ -6,7 +6,7 @@
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
-import { Backoff, sleep, type BackoffOptions } from './backoff.js';
+import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
 import { WireClient } from './wire-client.js';
 import { confirmOptions } from './confirm-revision.js';
@@ -67,8 +67,10 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   watcher?.start();
   signal.addEventListener('abort', () => watcher?.stop(), { once: true });
   const backoff = new Backoff(opts.backoff);
+  const capMs = opts.backoff?.capMs ?? BACKOFF_DEFAULTS.capMs;
   while (!signal.aborted) {
     let client: WireClient | undefined;
+    let delay: number | undefined;
     try {
       client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
       current = client;
@@ -78,12 +80,21 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     } catch (err) {
       const e = toNftSyncError(err);
       reconciler.noteError(e);
-      log.warn({ err: e.toJSON() }, 'server unreachable; ruleset in force stays');
+      if (e.retryable) {
+        delay = backoff.next();
+        log.warn({ err: e.toJSON(), retryInMs: delay }, 'server unreachable; ruleset in force stays');
+      } else {
+        // A person must act (a --name the certificate does not carry, no protocol in common):
+        // say what it is, and try again only at the longest interval, not as a failure that passes.
+        delay = capMs;
+        const what = e.code === 'NFTSYNC_ERR_TLS_IDENTITY' ? 'the server refused this agent\'s TLS identity (--name must be a name its certificate carries)' : 'the server refused this agent';
+        log.error({ err: e.toJSON(), retryInMs: delay }, `${what}; ruleset in force stays`);
+      }
     } finally {
       current = undefined;
       client?.close();
     }
-    if (!signal.aborted) await sleep(backoff.next(), signal);
+    if (!signal.aborted) await sleep(delay ?? backoff.next(), signal);
   }
   watcher?.stop();
 }
