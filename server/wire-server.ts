@@ -55,7 +55,7 @@ export class WireServer {
     this.registry = opts.registry ?? new AgentRegistry();
     this.hub = new SubscriptionHub(async (key) => {
       const pattern = trackedPattern(key);
-      return pattern === undefined ? opts.source.resolveRef(key) : (await opts.source.resolveTrackedTag(pattern)).commit;
+      return pattern === undefined ? opts.source.resolveRef(key) : opts.source.resolveTrackedTag(pattern);
     });
     const onConnection = (socket: net.Socket) => this.#accept(socket);
     // Sessions under TLS check the client certificate's names, so a client certificate is always
