@@ -38,7 +38,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
  */
 export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.logger;
-  const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
+  const confirm = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
+  const reconciler = await Reconciler.open({ ...opts, confirm });
   try {
     await reconciler.recoverInterrupted();
   } catch (err) {
@@ -65,7 +66,16 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
           },
         });
   watcher?.start();
-  signal.addEventListener('abort', () => watcher?.stop(), { once: true });
+  signal.addEventListener(
+    'abort',
+    () => {
+      watcher?.stop();
+      // Stopping in the middle of an apply or its confirm window waits for it to end, so
+      // nothing changes nft after the daemon has gone: say so, and what will happen.
+      if (reconciler.busy) log.info({ confirmWindowMs: confirm.windowMs }, 'stopping once the change in flight ends: a revision in its confirm window stays if the server is reached through it in time, else the previous ruleset is restored');
+    },
+    { once: true },
+  );
   const backoff = new Backoff(opts.backoff);
   const capMs = opts.backoff?.capMs ?? BACKOFF_DEFAULTS.capMs;
   while (!signal.aborted) {

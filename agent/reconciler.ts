@@ -327,9 +327,11 @@ export class Reconciler {
     if (!refused) return undefined;
     const { error: err, restored } = refused;
     // If the restore failed, the pending mark stays so the next start tries again.
-    const { pending, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
+    const { pending, lastFailed, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
     if (!restored && pending) (base as AgentState).pending = pending;
-    this.#state = { ...base, lastFailed: { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() } };
+    // An interrupted window (pull stopped by a signal) says nothing against the revision.
+    const failed = err.code === 'NFTSYNC_ERR_INTERRUPTED' ? lastFailed : { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() };
+    this.#state = { ...base, ...(failed && { lastFailed: failed }) };
     await saveState(this.#opts.stateDir, this.#state, this.#applied);
     return err;
   }

@@ -88,6 +88,7 @@ export const ERRORS = {
   // lockout guard, drift, crash safety (add new codes of that area below this line)
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
   NFTSYNC_ERR_DRIFTED: spec('the ruleset in force differs from the revision (changed by hand)', true, 409),
+  NFTSYNC_ERR_INTERRUPTED: spec('stopped by a signal before the revision was confirmed; the previous ruleset was restored', false, 409),
 
   // agent: verification, nft, state
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: spec('received bytes do not match the announced blob id', false, 502),

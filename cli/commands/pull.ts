@@ -1,9 +1,9 @@
-import { pullOnce } from '../../agent/pull-once.js';
 import { AGENT_FLAGS, agentRunOptions } from '../agent-flags.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { agentHostname } from '../hostname.js';
 import { createLogger } from '../logger.js';
 import { nameFromCertificate } from '../tls-flags.js';
+import { pullInterruptibly } from '../pull-interruptibly.js';
 
 export const pullCommand: Command = {
   name: 'pull',
@@ -19,7 +19,8 @@ export const pullCommand: Command = {
     const options = agentRunOptions('pull', values, agent);
     const logger = createLogger(str(values, 'log-level') === 'info' ? 'warn' : str(values, 'log-level')!, { agent });
     if (context?.ignoredConfigKeys.length) logger.debug({ keys: context.ignoredConfigKeys }, '--config: settings of nft-sync agent ignored');
-    const outcome = await pullOnce({ ...options, logger });
+    const outcome = await pullInterruptibly({ ...options, logger });
+    if (typeof outcome === 'number') return outcome;
     const verb = outcome.kind === 'applied' ? 'applied' : 'already in force:';
     process.stdout.write(`${verb} ${outcome.ruleset} at ${outcome.commit} (blob ${outcome.blob})\n`);
     return 0;
