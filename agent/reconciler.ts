@@ -55,6 +55,7 @@ export class Reconciler {
   #applied: Buffer | undefined;
   #lastError: { code: NftSyncError['code']; message: string } | undefined;
   #attempted: string | undefined;
+  /** The tag of the revision in force (tracked patterns), not of one being tried or refused. */
   #tag: string | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #busy = 0;
@@ -210,8 +211,8 @@ export class Reconciler {
       return this.#failed(toNftSyncError(err), undefined);
     }
     const { commit, blob, ruleset: name } = fetched;
-    this.#tag = fetched.tag;
     if (fetched.kind === 'unchanged') {
+      this.#tag = fetched.tag;
       this.#lastError = undefined;
       this.#attempted = commit;
       if (this.#state && (this.#state.commit !== commit || this.#state.lastFailed)) {
@@ -259,7 +260,7 @@ export class Reconciler {
       });
       const refused = await this.#confirm(commit, blob, previous, newTables);
       if (refused) return this.#failed(refused, commit);
-      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
+      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables, fetched.tag);
       if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
@@ -271,7 +272,7 @@ export class Reconciler {
         // failed or differs. Record it as applied and report the condition (Degraded).
         const refused = await this.#confirm(commit, blob, previous, newTables);
         if (refused) return this.#failed(refused, commit);
-        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
+        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined, fetched.tag);
         if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
         return this.#failed(e, commit);
       }
@@ -349,7 +350,7 @@ export class Reconciler {
     return { claimedRef: tag, recordKey: `track:${this.#opts.ref}` };
   }
 
-  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: AgentState['managedTables'] | undefined): Promise<void> {
+  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: AgentState['managedTables'] | undefined, tag: string | undefined): Promise<void> {
     this.#state = {
       ref: this.#opts.ref,
       ruleset,
@@ -359,6 +360,7 @@ export class Reconciler {
       appliedAt: new Date().toISOString(),
     };
     this.#applied = bytes;
+    this.#tag = tag;
     this.#drift = undefined;
     await saveState(this.#opts.stateDir, this.#state, bytes);
   }

@@ -106,14 +106,18 @@ describe('rollback and status (CLI)', () => {
     const table = await runCli(['status', '--http', url]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^NAME\s+REF\s+REVISION\s+STATE\s+REASON\s+LAST SEEN\s+CONNECTED$/);
+    assert.match(lines[0]!, /^NAME\s+REF\s+RULESET\s+REVISION\s+STATE\s+REASON\s+LAST SEEN\s+CONNECTED$/);
     assert.equal(lines.length, 3);
     for (const [i, name] of ['host-1', 'host-2'].entries()) {
-      assert.match(lines[i + 1]!, new RegExp(`^${name}\\s+main\\s+${head.slice(0, 12)}\\s+Applied\\s+Applied\\s+(now|\\d+s ago)\\s+yes$`));
+      assert.match(lines[i + 1]!, new RegExp(`^${name}\\s+main\\s+default\\s+${head.slice(0, 12)}\\s+Applied\\s+Applied\\s+(now|\\d+s ago)\\s+yes$`));
     }
     const json = await runCli(['status', '--http', url, '--json']);
     assert.equal(json.code, 0, json.stderr);
-    const { agents } = JSON.parse(json.stdout);
+    const { agents, version, ready } = JSON.parse(json.stdout);
+    assert.equal(version, 1);
+    assert.equal(ready, true);
+    assert.equal(agents[0].commit, head);
+    assert.equal(agents[0].ruleset, 'default');
     assert.deepEqual(agents.map((a: { name: string }) => a.name), ['host-1', 'host-2']);
     assert.equal(agents[0].status.commit, head);
     assert.equal(agents[0].status.conditions[0].reason, 'Applied');

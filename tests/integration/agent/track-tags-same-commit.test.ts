@@ -2,7 +2,8 @@
  * A signed fleet following releases (--track-tags with --allowed-signers): a tag with a bad
  * signature is refused; a properly signed HIGHER tag on the very same commit must then be
  * applied at once, by the running daemon, without a restart. The server must announce the new
- * tag even though the commit it points at did not change. Real server, git, ssh signatures, nft.
+ * tag even though the commit it points at did not change. Meanwhile the status shows the revision
+ * in force with its own tag, not the refused one. Real server, git, ssh signatures, nft.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,7 +33,7 @@ test('after a badly signed tag is refused, a properly signed higher tag on the s
   const stranger = makeSigner(keys, 'stranger');
   const inForcePort = () => Number(/tcp dport (\d+)/.exec(ns.nft(['list', 'ruleset']))?.[1]);
 
-  fx.commit({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2501') }, 'port 2501');
+  const first = fx.commit({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2501') }, 'port 2501');
   tag(fx.clone, 'v1.0.0', signer);
   fx.git(['push', '-q', 'origin', 'HEAD:main', 'refs/tags/v1.0.0']);
 
@@ -63,6 +64,11 @@ test('after a badly signed tag is refused, a properly signed higher tag on the s
   fx.git(['push', '-q', 'origin', 'HEAD:main', 'refs/tags/v1.1.0']);
   await until('v1.1.0 refused', (o) => o.kind === 'failed' && o.error.code === 'NFTSYNC_ERR_VERIFY_SIGNATURE');
   assert.equal(inForcePort(), 2501);
+  // The status (reported before onOutcome) shows the revision in force with ITS tag, not the refused one.
+  const reported = fx.server.wire.registry.get('host-1')!.status!;
+  assert.equal(reported.attemptedCommit, bad);
+  assert.equal(reported.commit, first);
+  assert.equal(reported.tag, 'v1.0.0');
 
   // The same commit, now released properly under a higher tag: only the tag is pushed.
   const mark = outcomes.length;
@@ -70,4 +76,5 @@ test('after a badly signed tag is refused, a properly signed higher tag on the s
   fx.git(['push', '-q', 'origin', 'refs/tags/v1.2.0']);
   await until('v1.2.0 applied', (o) => outcomes.indexOf(o) >= mark && o.kind === 'applied' && o.commit === bad);
   assert.equal(inForcePort(), 2502);
+  assert.equal(fx.server.wire.registry.get('host-1')!.status!.tag, 'v1.2.0');
 });
