@@ -91,8 +91,10 @@ describe('rollback and status (CLI)', () => {
     assert.deepEqual(f.git(['rev-list', 'main'], f.bare).split('\n'), [rollback, bad, good], 'history intact: the bad commit stays');
     assert.match(f.git(['log', '-1', '--format=%B', 'main'], f.bare), new RegExp(`^Roll back rulesets to ${good.slice(0, 10)}[\\s\\S]*Requested by: ops-oncall`));
     const again = await runCli(['rollback', '--http', url, '--branch', 'main', '--to', good], { env: { NFT_SYNC_TOKEN: TOKEN } });
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /NFTSYNC_ERR_ROLLBACK_NOOP/);
+    // Nothing to change: exit 0, and it says so (the branch head on stdout, as a rollback would).
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, `${rollback}\n`);
+    assert.match(again.stderr, /^nft-sync: nothing to roll back: branch main/);
   });
 
   test('nft-sync status prints two agents as a table and as JSON', async (t) => {
