@@ -15,6 +15,8 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - idle RSS of the agent and of the server, next to a bare node process (bench/idle-rss.ts).
+ *    Goal: the agent under 60 MB.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +37,7 @@ import { startServer } from '../server/start-server.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
+import { benchIdleRss } from './idle-rss.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -203,6 +206,7 @@ async function main(): Promise<void> {
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
+    rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {
