@@ -3,7 +3,7 @@
  * verify and how to apply, and the options built from them once.
  */
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../agent/nft-runner.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { parseHostPort } from '../shared/host-port.js';
@@ -22,6 +22,10 @@ export const AGENT_FLAGS: Flags = {
   'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...NFT_FLAGS,
+  'nft-timeout': {
+    type: 'string',
+    description: `seconds any one nft run may take before it is killed and retried (default: ${NFT_TIMEOUT_DEFAULTS_MS.apply / 1000} for loads, ${NFT_TIMEOUT_DEFAULTS_MS.list / 1000} for listings, ${NFT_TIMEOUT_DEFAULTS_MS.other / 1000} otherwise)`,
+  },
 };
 
 /**
@@ -40,6 +44,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
   if (ruleset !== undefined) assertRulesetName(ruleset);
   const material = loadTlsMaterial(values);
   const allowedSigners = str(values, 'allowed-signers');
+  const nftTimeout = str(values, 'nft-timeout');
   if (allowedSigners) assertAllowedSignersReadable(allowedSigners);
   return {
     host,
@@ -48,7 +53,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     agent,
     ...followed,
     ruleset,
-    nft: createNftRunner(str(values, 'nft')!),
+    nft: createNftRunner(str(values, 'nft')!, nftTimeout === undefined ? {} : { timeoutMs: secondsFlag(nftTimeout, '--nft-timeout', 0.1) }),
     stateDir: str(values, 'state-dir')!,
     check: values.check === true,
     allowedSigners,
