@@ -88,6 +88,7 @@ export class DriftWatcher {
   /** Generation id up to which every transaction is accounted for (the listener only). */
   #gen: number | undefined;
   #owning = 0;
+  #warnedNamespace = false;
 
   constructor(opts: DriftWatcherOptions) {
     this.#o = opts;
@@ -167,6 +168,13 @@ export class DriftWatcher {
     this.#gen = after;
     if (before === undefined) return; // never listened before: nothing to compare with
     const others = ((after - before) >>> 0) - (ok ? 1 : 0);
+    if (others < 0) {
+      // The load committed, yet the generation id did not move: the listener watches another
+      // namespace than the one nft changes (a --nft wrapper that enters it by itself).
+      if (!this.#warnedNamespace) this.#o.logger.warn({ command: this.#o.nft.argv.join(' ') }, 'drift: the listener did not see the agent\'s own load: write --nft as "PREFIX nft" with the namespace in PREFIX (e.g. ip netns exec NS nft)');
+      this.#warnedNamespace = true;
+      return;
+    }
     if (others === 0) return this.#big.loadSeen();
     this.#gap(`${others} transaction(s) by others committed during the agent's own load`);
   }
