@@ -216,7 +216,24 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let timedOut = false;
-      const timer = timeoutMs > 0 ? setTimeout(() => ((timedOut = true), child.kill('SIGKILL')), timeoutMs) : undefined;
+      // Settle at the limit itself, not when the pipes close: a descendant of a wrapper (sudo,
+      // a script) may hold them open after nft's own process is killed.
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              timedOut = true;
+              child.kill('SIGKILL');
+              child.stdout!.destroy();
+              child.stderr!.destroy();
+              reject(
+                new NftSyncError(
+                  'NFTSYNC_ERR_NFT_TIMEOUT',
+                  `nft ${args.join(' ')} did not finish within ${timeoutMs / 1000} s and was killed (${command}); it is retried. If nft is only slow (a huge set), raise --nft-timeout`,
+                  { data: { timeoutMs, kind, command } },
+                ),
+              );
+            }, timeoutMs)
+          : undefined;
       child.stdout!.on('data', (c: Buffer) => out.push(c));
       child.stderr!.on('data', (c: Buffer) => err.push(c));
       child.on('error', (e) => {
@@ -227,15 +244,8 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
         clearTimeout(timer);
         const stdout = Buffer.concat(out).toString('utf8');
         const stderr = Buffer.concat(err).toString('utf8');
-        if (timedOut) {
-          reject(
-            new NftSyncError(
-              'NFTSYNC_ERR_NFT_TIMEOUT',
-              `nft ${args.join(' ')} did not finish within ${timeoutMs / 1000} s and was killed (${command}); it is retried. If nft is only slow (a huge set), raise --nft-timeout`,
-              { data: { timeoutMs, kind, command } },
-            ),
-          );
-        } else if (code === 0) {
+        if (timedOut) return;
+        if (code === 0) {
           resolve({ stdout, stderr });
         } else {
           const errorCode = runOptions.errorCode ?? 'NFTSYNC_ERR_NFT_EXEC';
