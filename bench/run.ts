@@ -15,6 +15,9 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
+ *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
+ *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,6 +38,7 @@ import { startServer } from '../server/start-server.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
+import { benchBigSetDrift } from './big-set-drift.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -203,6 +207,7 @@ async function main(): Promise<void> {
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
+    rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {
