@@ -27,6 +27,8 @@ import type { NftRunner } from './nft-runner.js';
 import type { Reconciler } from './reconciler.js';
 import { declaredElements, setId, type RevisionSummary } from './revision-summary.js';
 
+/** Outstanding element changes kept at most (without self-heal); beyond, the drift just stands. */
+const MAX_TRACKED = 50_000;
 /** How long the events of the agent's own delta heal may take to come back looking like someone else's. */
 const ECHO_MS = 5000;
 
@@ -95,6 +97,12 @@ export class BigRulesetDrift {
       return this.#checkStructure();
     }
     for (const f of folded) this.#elements.note(f.d.ref, f.op, f.keys);
+    if (this.#elements.size > MAX_TRACKED) {
+      // A flood by hand must not grow memory: past the cap, stop following element by element.
+      this.#elements.clear();
+      if (this.#c.selfHeal) return this.#reapply([`more than ${MAX_TRACKED} element changes`], false);
+      this.#unknown = `more than ${MAX_TRACKED} element changes`;
+    }
     if (this.#c.selfHeal) return this.#healElements(prev, summary);
     this.#reportStanding();
   }

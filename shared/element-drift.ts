@@ -46,6 +46,13 @@ export class ElementDrift {
     if (d.added.size === 0 && d.removed.size === 0) this.#sets.delete(k);
   }
 
+  /** How many element changes are outstanding. */
+  get size(): number {
+    let n = 0;
+    for (const d of this.#sets.values()) n += d.added.size + d.removed.size;
+    return n;
+  }
+
   /** True when no element drift is outstanding. */
   get empty(): boolean {
     return this.#sets.size === 0;

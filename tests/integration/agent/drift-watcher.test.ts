@@ -15,6 +15,7 @@ import type { DriftReport } from '../../../agent/drift-watcher.js';
 import { PAUSE_MIN_BYTES } from '../../../agent/drift-watcher.js';
 import { createNftRunner } from '../../../agent/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 
@@ -32,7 +33,7 @@ interface Agent {
   bigLoads: number[];
 }
 
-function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra: { selfHeal?: boolean } = {}): Agent {
+function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra: { selfHeal?: boolean; logger?: Logger } = {}): Agent {
   const ac = new AbortController();
   const agent: Agent = { outcomes: [], drifts: [], cleared: 0, bigLoads: [] };
   const nft = createNftRunner(nftCommand).withHooks({
@@ -43,7 +44,7 @@ function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra:
   });
   const done = runAgentDaemon(
     {
-      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: tempDir(t, 'nft-sync-state-'), logger: quietLogger,
+      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: tempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
       backoff: { baseMs: 50, capMs: 200 }, confirmWindowMs: 0, selfHeal: extra.selfHeal,
       onDrift: (d) => agent.drifts.push(d),
       onDriftCleared: () => agent.cleared++,
@@ -188,4 +189,23 @@ describe('small rulesets', () => {
     await quiet(1000);
     assert.deepEqual(agent.drifts, []);
   });
+});
+
+test('without the listener (an --nft wrapper not named nft), drift of a small ruleset is still caught with nft monitor, and the warning names NFTSYNC_ERR_DRIFT_LISTENER', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'fallbk');
+  const dir = tempDir(t, 'nft-sync-wrap-');
+  const wrapper = join(dir, 'run-nft');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} nft "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  const lines: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+  const agent = startAgent(t, f, wrapper, { logger });
+  await waitFor('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
+  assert.match(lines.join(''), /does not end in nft.*NFTSYNC_ERR_DRIFT_LISTENER/);
+  const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+  await quiet(400); // past the fallback's own-apply grace
+  ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
+  await waitFor('healed', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want);
+  assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input: .*4444/);
 });
