@@ -247,6 +247,9 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
         if (timedOut) return;
         if (code === 0) {
           resolve({ stdout, stderr });
+        } else if ((code === 126 || code === 127) && /^setpriv: /m.test(stderr)) {
+          // setpriv started but could not exec the command: as if spawn itself had failed.
+          reject(new NftSyncError('NFTSYNC_ERR_NFT_EXEC', `could not run ${JSON.stringify(command)}: ${stderr.trim().slice(0, 500)}`, { data: { command } }));
         } else {
           const errorCode = runOptions.errorCode ?? 'NFTSYNC_ERR_NFT_EXEC';
           const how = signal === null ? `exit ${String(code)}` : `signal ${signal}`;
