@@ -284,13 +284,14 @@ export class DriftWatcher {
     this.#syncFallback();
     if (!this.#summaryOf(prev)?.big) return this.#schedule();
     if (!this.#source.exact) return;
-    // Big: no listing, ever. Every commit bumps the generation id: if it moved past the last
-    // transaction seen (and stays so a moment later), transactions were missed.
+    // Big: no listing, ever. Every commit bumps the generation id and ends with an event that
+    // carries it: a generation the listener has still not seen a moment later (not one merely
+    // in flight) was missed.
     const g = await this.#source.generation();
-    if (g === undefined || this.#owning > 0 || g.gen === this.#gen) return;
+    if (g === undefined || this.#owning > 0 || g.seen >= g.gen) return;
     await new Promise((resolve) => setTimeout(resolve, GEN_RECHECK_MS).unref());
     const again = await this.#source.generation();
-    if (again !== undefined && this.#owning === 0 && again.gen !== this.#gen) this.#gap('the generation id moved without events');
+    if (again !== undefined && this.#owning === 0 && again.seen < g.gen) this.#gap('the generation id moved without events');
   }
 
   #schedule(): void {

@@ -31,12 +31,15 @@ interface Agent {
   cleared: number;
   /** Sizes of the agent's loads (nft -j -f) of at least PAUSE_MIN_BYTES. */
   bigLoads: number[];
+  /** nft processes the agent started (loads, listings, deltas). */
+  nftRuns: number;
 }
 
-function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra: { selfHeal?: boolean; logger?: Logger } = {}): Agent {
+function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra: { selfHeal?: boolean; logger?: Logger; intervalMs?: number } = {}): Agent {
   const ac = new AbortController();
-  const agent: Agent = { outcomes: [], drifts: [], cleared: 0, bigLoads: [] };
+  const agent: Agent = { outcomes: [], drifts: [], cleared: 0, bigLoads: [], nftRuns: 0 };
   const nft = createNftRunner(nftCommand).withHooks({
+    spawned: () => void agent.nftRuns++,
     aroundApply: (bytes, run) => {
       if (bytes >= PAUSE_MIN_BYTES) agent.bigLoads.push(bytes);
       return run();
@@ -45,7 +48,7 @@ function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra:
   const done = runAgentDaemon(
     {
       host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: tempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
-      backoff: { baseMs: 50, capMs: 200 }, confirmWindowMs: 0, selfHeal: extra.selfHeal,
+      backoff: { baseMs: 50, capMs: 200 }, confirmWindowMs: 0, selfHeal: extra.selfHeal, driftIntervalMs: extra.intervalMs,
       onDrift: (d) => agent.drifts.push(d),
       onDriftCleared: () => agent.cleared++,
       onOutcome: (o) => agent.outcomes.push(o),
@@ -85,7 +88,7 @@ function bigRuleset(extra: unknown[] = [], count = ELEMENTS): string {
   });
 }
 
-async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: boolean; nftCommand?: (ns: Netns) => string; elements?: number } = {}) {
+async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: boolean; nftCommand?: (ns: Netns) => string; elements?: number; intervalMs?: number } = {}) {
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': bigRuleset([], options.elements) }, 'big set');
   const ns = createNetns(t, prefix);
@@ -98,11 +101,13 @@ async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: bo
 }
 
 describe('big rulesets', () => {
-  test('after the agent applies a big set, a quiet period brings no drift report and no second load', async (t) => {
-    const { agent } = await bigAgent(t, 'bquiet', { elements: 150_000 });
+  test('after the agent applies a big set, a quiet period brings no drift report, no second load and no listing (periodic checks included)', async (t) => {
+    const { agent } = await bigAgent(t, 'bquiet', { elements: 150_000, intervalMs: 500 });
+    const runs = agent.nftRuns;
     await quiet(5000);
     assert.deepEqual(agent.drifts, [], 'the agent took its own load for drift');
     assert.equal(agent.bigLoads.length, 1, 'the agent re-applied without any change');
+    assert.equal(agent.nftRuns, runs, 'the agent ran nft (a listing) while nothing changed');
   });
 
   test('an element added and one deleted by hand are undone as a delta, without a reload', async (t) => {
