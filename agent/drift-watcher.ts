@@ -26,11 +26,11 @@ import type { ListenerLine } from '../shared/listener-line.js';
 import type { MonitorEvent } from '../shared/monitor-event.js';
 import { BigRulesetDrift } from './big-ruleset-drift.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
-import { compareWithHost } from './drift-compare.js';
 import { NftMonitorEvents, openDriftEvents, type DriftEventSource, type DriftSignal } from './drift-events.js';
-import type { NftRunHooks, NftRunner } from './nft-runner.js';
+import type { NftRunner } from './nft-runner.js';
 import type { Reconciler } from './reconciler.js';
 import { summariseRevision, type RevisionSummary } from './revision-summary.js';
+import { SmallRulesetDrift } from './small-ruleset-drift.js';
 
 /** With nft monitor (no PIDs), events this soon after the agent's own change are taken as its own. */
 const OWN_GRACE_MS = 300;
@@ -73,6 +73,7 @@ export interface DriftWatcherOptions {
 export class DriftWatcher {
   readonly #o: DriftWatcherOptions;
   readonly #big: BigRulesetDrift;
+  readonly #small: SmallRulesetDrift;
   #source: DriftEventSource;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
@@ -82,12 +83,12 @@ export class DriftWatcher {
   #checking = false;
   #again = false;
   #summary: RevisionSummary | undefined;
-  /** The differences the last heal was meant to remove, and for which revision. */
-  #lastHealed: { blob: string; diff: string } | undefined;
   readonly #own = new Map<number, number>();
   /** Generation id up to which every transaction is accounted for (the listener only). */
   #gen: number | undefined;
   #owning = 0;
+  /** The listener was down when an own load ended: the next one to start cannot tell what happened. */
+  #unsynced = false;
   #warnedNamespace = false;
 
   constructor(opts: DriftWatcherOptions) {
@@ -101,18 +102,22 @@ export class DriftWatcher {
       report: (differences, healed) => this.#report(differences, healed),
       cleared: () => opts.onCleared?.(),
     });
+    this.#small = new SmallRulesetDrift({
+      nft: opts.nft,
+      reconciler: opts.reconciler,
+      logger: opts.logger,
+      selfHeal,
+      report: (differences, healed) => this.#report(differences, healed),
+      cleared: () => opts.onCleared?.(),
+    });
     this.#source = openDriftEvents(opts.nft.argv, (s) => this.#onSignal(s), opts.logger, opts.listener ?? true);
   }
 
   /**
-   * The hooks to put into the runner the reconciler and this watcher use (NftRunner.withHooks):
-   * they record the agent's nft PIDs and wrap its big loads.
+   * An nft process the agent started: its transactions are the agent's own. The runner the
+   * reconciler and this watcher use calls it (NftRunHooks.spawned), with aroundOwnLoad as
+   * NftRunHooks.aroundApply.
    */
-  hooks(): Required<NftRunHooks> {
-    return { spawned: (pid) => this.noteOwnPid(pid), aroundApply: (bytes, run) => this.aroundOwnLoad(bytes, run) };
-  }
-
-  /** An nft process the agent started: its transactions are the agent's own. */
   noteOwnPid(pid: number): void {
     const now = performance.now();
     this.#own.set(pid, now);
@@ -162,7 +167,9 @@ export class DriftWatcher {
   #afterOwnLoad(before: number | undefined, after: number | undefined, ok: boolean): void {
     if (!this.#source.exact) return this.#schedule();
     if (after === undefined) {
+      // No listener now: the one that starts next compares with nothing, so it checks.
       this.#gen = undefined;
+      this.#unsynced = true;
       return;
     }
     this.#gen = after;
@@ -187,7 +194,9 @@ export class DriftWatcher {
           this.#schedule(); // events may have been missed before it listened
         } else if (this.#owning === 0 && s.gen !== undefined) {
           if (this.#gen !== undefined && s.gen !== this.#gen) this.#gap(`${(s.gen - this.#gen) >>> 0} transaction(s) committed while the listener was down`);
+          else if (this.#unsynced) this.#gap('the listener was down after the agent\'s own load');
           this.#gen = s.gen;
+          this.#unsynced = false;
         }
         return;
       case 'tx': {
@@ -335,34 +344,7 @@ export class DriftWatcher {
         if (gap) await this.#big.gap(gap);
         return [];
       }
-      const differences = await compareWithHost(this.#o.nft, prev.bytes, prev.managedTables, { elements: true });
-      if (r.busy || r.inForce?.blob !== prev.blob) return []; // the revision changed meanwhile
-      if (differences.length === 0) {
-        if (r.clearDrift()) {
-          this.#o.logger.info('drift cleared: the managed tables match the revision again');
-          this.#o.onCleared?.();
-        }
-        return [];
-      }
-      // Differences that survive a heal unchanged, with no outside event since, are not drift but
-      // how nft lists this revision (a read-back mismatch): healing again would loop on the
-      // events of its own apply. A person making the same change again is an outside event.
-      const diff = differences.join('\n');
-      const futile = events.length === 0 && this.#lastHealed?.blob === prev.blob && this.#lastHealed.diff === diff;
-      const heal = (this.#o.selfHeal ?? true) && !futile;
-      if (futile) this.#o.logger.warn('the same differences survived a re-apply: not healing again (nft lists this revision differently from its file)');
-      this.#o.logger.warn({ differences: differences.slice(0, 20), selfHeal: heal }, 'drift: the ruleset in force was changed outside nft-sync');
-      let healed = false;
-      if (heal) {
-        try {
-          healed = await r.reapplyInForce();
-          this.#lastHealed = { blob: prev.blob, diff };
-        } catch (err) {
-          this.#o.logger.error({ err: toNftSyncError(err).toJSON() }, 'self-heal failed');
-        }
-      }
-      this.#report(differences, healed);
-      return differences;
+      return await this.#small.compare(prev, events.length > 0);
     } catch (err) {
       this.#o.logger.warn({ err: toNftSyncError(err).toJSON() }, 'drift check failed');
       return [];
