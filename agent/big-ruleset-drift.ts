@@ -14,7 +14,8 @@
  * - A gap (transactions nobody saw: the listener was down, the kernel dropped events, someone
  *   committed during the agent's own load): with self-heal, a re-apply, but never twice in a row
  *   for gaps alone (another tool committing in its own tables every few seconds would otherwise
- *   keep the agent re-applying); without, a structure-only comparison.
+ *   keep the agent re-applying); without, a structure-only comparison and a warning in the log
+ *   (element changes in the gap cannot be known without a full listing).
  */
 import type { Logger } from 'pino';
 import { elementHealBatch, ElementDrift, findDeclared, type SetDrift } from '../shared/element-drift.js';
@@ -110,8 +111,9 @@ export class BigRulesetDrift {
   /** Transactions nobody saw (`reason`). */
   async gap(reason: string): Promise<void> {
     if (!this.#c.selfHeal) {
-      this.#unknown = `changes may have been missed: ${reason}`;
-      this.#c.logger.warn({ reason }, 'drift: transactions were missed on a big ruleset; checking its structure (its elements cannot be listed cheaply)');
+      // Most gaps are other tools committing in their own tables: a Drifted status on that
+      // suspicion alone would be a false alarm. The structure is checked; elements cannot be.
+      this.#c.logger.warn({ reason }, 'drift: transactions were missed on a big ruleset; checking its structure (element changes in them cannot be seen without a full listing)');
       return this.#checkStructure();
     }
     if (this.#gapReapply) {
