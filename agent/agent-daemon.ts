@@ -21,7 +21,7 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   backoff?: Partial<BackoffOptions>;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
   confirmWindowMs?: number;
-  /** Watch `nft -j monitor` for drift (default true). */
+  /** Watch for drift (default true; agent/drift-watcher.ts). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
   selfHeal?: boolean;
@@ -29,6 +29,10 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   driftIntervalMs?: number;
   /** Called after every detected drift. */
   onDrift?: (report: DriftReport) => void;
+  /** Called when an unhealed drift cleared (the tables match the revision again). */
+  onDriftCleared?: () => void;
+  /** Follow drift with the netlink listener (default true); false: with nft -j monitor. */
+  driftListener?: boolean;
   /** Called after every reconcile pass (tests and the CLI use it). */
   onOutcome?: (outcome: ReconcileOutcome) => void;
 }
@@ -40,8 +44,16 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
  */
 export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.logger;
+  // The watcher must know the PIDs of every nft the agent starts and wrap its big loads (to
+  // tell its own transactions from anyone else's), so the reconciler gets a hooked runner;
+  // the hooks reach the watcher once it exists.
+  let watcher: DriftWatcher | undefined;
+  const nft =
+    opts.watchDrift === false
+      ? opts.nft
+      : opts.nft.withHooks({ spawned: (pid) => watcher?.noteOwnPid(pid), aroundApply: (bytes, run) => (watcher ? watcher.aroundOwnLoad(bytes, run) : run()) });
   const confirm = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
-  const reconciler = await Reconciler.open({ ...opts, confirm });
+  const reconciler = await Reconciler.open({ ...opts, nft, confirm });
   try {
     await reconciler.recoverInterrupted();
   } catch (err) {
@@ -53,18 +65,24 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     log.error({ err: toNftSyncError(err).toJSON() }, 'could not re-apply the last-known-good ruleset');
   }
   let current: WireClient | undefined;
-  const watcher =
+  const reportNow = () => current?.report(reconciler.status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+  watcher =
     opts.watchDrift === false
       ? undefined
       : new DriftWatcher({
-          nft: opts.nft,
+          nft,
           reconciler,
           logger: log,
           selfHeal: opts.selfHeal,
           intervalMs: opts.driftIntervalMs,
+          listener: opts.driftListener,
           onDrift: (report) => {
-            current?.report(reconciler.status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+            reportNow();
             opts.onDrift?.(report);
+          },
+          onCleared: () => {
+            reportNow();
+            opts.onDriftCleared?.();
           },
         });
   watcher?.start();

@@ -188,6 +188,22 @@ export class Reconciler {
     this.#drift = { message: err.message.slice(0, 4096), healed, at: new Date().toISOString() };
   }
 
+  /** True while a drift that was not healed is recorded (the agent reports Degraded, reason Drifted). */
+  get drifted(): boolean {
+    return this.#drift !== undefined && !this.#drift.healed;
+  }
+
+  /**
+   * The managed tables match the revision again (someone undid the change): forget an unhealed
+   * drift, so the status goes back to what the last pass said. A healed drift stays on record
+   * until the next apply. Returns true when something was cleared.
+   */
+  clearDrift(): boolean {
+    if (!this.drifted) return false;
+    this.#drift = undefined;
+    return true;
+  }
+
   /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
   reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
     // The steps catch what they expect; this catches the rest (a state file that cannot be

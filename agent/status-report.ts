@@ -38,6 +38,7 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_MSG_UNEXPECTED: 'ProtocolError',
   NFTSYNC_ERR_PROTO_VERSION: 'ProtocolError',
   NFTSYNC_ERR_NFT_LIST: 'ReadbackFailed',
+  NFTSYNC_ERR_NFT_TIMEOUT: 'NftTimeout',
   NFTSYNC_ERR_STATE_CORRUPT: 'StateCorrupt',
   NFTSYNC_ERR_SERVER_INTERNAL: 'ServerError',
   NFTSYNC_ERR_REPO_NOT_FOUND: 'ServerError',

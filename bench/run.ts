@@ -21,6 +21,9 @@
  *    50 ms, RSS under 300 MB.
  *  - idle RSS of the agent and of the server, next to a bare node process (bench/idle-rss.ts).
  *    Goal: the agent under 60 MB.
+ *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
+ *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
+ *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -43,6 +46,7 @@ import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDrift } from './big-set-drift.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -213,6 +217,7 @@ async function main(): Promise<void> {
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
+    rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../agent/nft-runner.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
@@ -56,6 +56,10 @@ export const AGENT_FLAGS: Flags = {
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...TOKEN_FLAG,
   ...NFT_FLAGS,
+  'nft-timeout': {
+    type: 'string',
+    description: `seconds any one nft run may take before it is killed and retried (default: ${NFT_TIMEOUT_DEFAULTS_MS.apply / 1000} for loads, ${NFT_TIMEOUT_DEFAULTS_MS.list / 1000} for listings, ${NFT_TIMEOUT_DEFAULTS_MS.other / 1000} otherwise)`,
+  },
 };
 
 /**
@@ -78,6 +82,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
   if (ruleset !== undefined) assertRulesetName(ruleset);
   const material = loadTlsMaterial(values);
   const allowedSigners = str(values, 'allowed-signers');
+  const nftTimeout = str(values, 'nft-timeout');
   if (allowedSigners) assertAllowedSignersReadable(allowedSigners);
   return {
     host,
@@ -87,7 +92,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     agent,
     ...followed,
     ruleset,
-    nft: createNftRunner(str(values, 'nft')!),
+    nft: createNftRunner(str(values, 'nft')!, nftTimeout === undefined ? {} : { timeoutMs: secondsFlag(nftTimeout, '--nft-timeout', 0.1) }),
     stateDir: str(values, 'state-dir')!,
     check: values.check === true,
     allowedSigners,

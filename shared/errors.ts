@@ -92,6 +92,7 @@ export const ERRORS = {
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
   NFTSYNC_ERR_DRIFTED: spec('the ruleset in force differs from the revision (changed by hand)', true, 409),
   NFTSYNC_ERR_INTERRUPTED: spec('stopped by a signal before the revision was confirmed; the previous ruleset was restored', false, 409),
+  NFTSYNC_ERR_DRIFT_LISTENER: spec('the drift listener (python3) cannot run; drift is watched with nft monitor, small rulesets only', false, 500),
 
   // agent: verification, nft, state
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: spec('received bytes do not match the announced blob id', false, 502),
@@ -99,6 +100,7 @@ export const ERRORS = {
   NFTSYNC_ERR_NFT_CHECK: spec('nft refused the ruleset in a dry run', false, 422),
   NFTSYNC_ERR_NFT_APPLY: spec('nft refused the ruleset; nothing was changed', false, 422),
   NFTSYNC_ERR_NFT_LIST: spec('nft could not list the ruleset', true, 500),
+  NFTSYNC_ERR_NFT_TIMEOUT: spec('nft did not finish within its time limit and was killed', true, 504),
   NFTSYNC_ERR_READBACK_MISMATCH: spec('ruleset read back from nft differs from the revision', false, 500),
   NFTSYNC_ERR_STATE_CORRUPT: spec('agent state directory is unreadable or corrupt', false, 500),
   NFTSYNC_ERR_TIMEOUT: spec('operation timed out', true, 504),

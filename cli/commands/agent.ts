@@ -15,7 +15,7 @@ export const agentCommand: Command = {
     ...AGENT_FLAGS,
     name: { type: 'string', description: "this agent's name (its identity for status and nft-sync.yaml); required, except under TLS when the certificate carries exactly one name" },
     'self-heal': { type: 'boolean', default: true, description: 'put the revision back when a managed table is changed by hand (--no-self-heal: only report)' },
-    'drift-interval': { type: 'string', default: String(DEFAULT_DRIFT_INTERVAL_S), description: 'seconds between full drift comparisons backing up nft monitor (0: off)' },
+    'drift-interval': { type: 'string', default: String(DEFAULT_DRIFT_INTERVAL_S), description: 'seconds between periodic drift checks backing up the event listener (a comparison for small rulesets, a generation-id check for big ones; 0: off)' },
     ...LOG_FLAG,
   },
   configSiblings: ['pull'],

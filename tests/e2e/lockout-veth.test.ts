@@ -124,9 +124,9 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   await until('the fixed revision in force', () => (agents(server).find((a) => a.name === 'host-1')?.status?.commit === fixed ? true : undefined), 15_000);
   assert.match(agent.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2201 accept/);
   t.diagnostic(`rolled back ${ms} ms after the push`);
-  assert.equal(monitorsIn(agent.name).length, 1, 'the agent runs one nft monitor');
+  assert.equal(monitorsIn(agent.name).length, 1, 'the agent runs one drift listener');
   assert.equal(await ag.stop(), 0);
-  assert.deepEqual(monitorsIn(agent.name), [], 'stopping the agent stops its nft monitor');
+  assert.deepEqual(monitorsIn(agent.name), [], 'stopping the agent stops its drift listener');
   await srv.stop();
 });
 
@@ -187,13 +187,13 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   await srv.stop();
 });
 
-/** Pids of `nft monitor` processes running in namespace `ns`. */
+/** Pids of drift listeners (agent/nft-events.py, or `nft monitor` without python3) running in namespace `ns`. */
 function monitorsIn(ns: string): string[] {
   return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
     .split('\n')
     .filter((p) => {
       try {
-        return p !== '' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('monitor');
+        return p !== '' && /monitor|nft-events\.py/.test(readFileSync(`/proc/${p}/cmdline`, 'utf8'));
       } catch {
         return false;
       }

@@ -48,7 +48,7 @@ test('a hung nft (simulated) times out, and the agent retries with backoff until
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  await until(() => outcomes.some((o) => o.kind === 'failed' && o.error.code === 'NFTSYNC_ERR_TIMEOUT'), 5000, 'a timeout');
+  await until(() => outcomes.some((o) => o.kind === 'failed' && o.error.code === 'NFTSYNC_ERR_NFT_TIMEOUT'), 5000, 'a timeout');
   await until(() => outcomes.filter((o) => o.kind === 'failed').length >= 2, 5000, 'a retry while connected');
   rmSync(flag);
   await until(() => outcomes.some((o) => o.kind === 'applied'), 5000, 'applied once nft answers again');

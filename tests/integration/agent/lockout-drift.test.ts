@@ -213,12 +213,12 @@ describe('drift', () => {
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
     await waitFor('drift report', () => agent.drifts.length > 0, 10_000);
-    assert.match(agent.drifts[0]!.differences.join('\n'), /element blk added in inet nft_sync/);
+    assert.match(agent.drifts[0]!.differences.join('\n'), /element "192\.0\.2\.7" added to set inet nft_sync blk/);
     assert.equal(agent.drifts[0]!.healed, true);
     assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
   });
 
-  test('a monitor process that dies is restarted, and drift is still caught', async (t) => {
+  test('a drift listener process that dies is restarted, and drift is still caught', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'monmon');
     const agent = startAgent(t, f, ns, stateDir(t));
@@ -226,13 +226,13 @@ describe('drift', () => {
     const monitors = () =>
       execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })
         .split('\n')
-        .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('monitor'));
+        .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nft-events.py'));
     const [first] = await (async () => {
-      await waitFor('a monitor', () => monitors().length === 1);
+      await waitFor('a listener', () => monitors().length === 1);
       return monitors();
     })();
     process.kill(Number(first), 'SIGKILL');
-    await waitFor('a new monitor', () => monitors().length === 1 && monitors()[0] !== first, 3000);
+    await waitFor('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 100));
     ns.nft(handRule);
