@@ -83,6 +83,8 @@ export const ERRORS = {
   NFTSYNC_ERR_RULESET_NOT_FOUND: spec('no such ruleset at this revision', false, 404),
   NFTSYNC_ERR_RULESET_JSON: spec('ruleset is not valid JSON', false, 422),
   NFTSYNC_ERR_RULESET_SCHEMA: spec('ruleset does not match the ruleset schema', false, 422),
+  NFTSYNC_ERR_RULESET_NUMBER_INEXACT: spec('a number in the ruleset would not reach nft as written (above 2^53)', false, 422),
+  NFTSYNC_ERR_RULESET_TOO_COMPLEX: spec('ruleset nests too deep or holds too many arrays, objects or object shapes', false, 422),
 
   // lockout guard, drift, crash safety (add new codes of that area below this line)
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
