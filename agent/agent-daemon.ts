@@ -19,6 +19,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   backoff?: Partial<BackoffOptions>;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
   confirmWindowMs?: number;
+  /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
+  maxRulesetBytes?: number;
   /** Watch `nft -j monitor` for drift (default true). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
@@ -70,7 +72,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   while (!signal.aborted) {
     let client: WireClient | undefined;
     try {
-      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
+      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, maxRulesetBytes: opts.maxRulesetBytes });
       current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');

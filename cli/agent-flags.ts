@@ -4,6 +4,7 @@
  */
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
 import { createNftRunner } from '../agent/nft-runner.js';
+import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire-client.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { parseHostPort } from '../shared/host-port.js';
@@ -11,8 +12,20 @@ import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
-import { secondsFlag } from './seconds-flag.js';
+import { countFlag, secondsFlag } from './seconds-flag.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from './tls-flags.js';
+
+/** --max-ruleset-bytes (agent, pull, fetch): the largest answer the server may send. */
+export const MAX_RULESET_BYTES_FLAG: Flags[string] = {
+  type: 'string',
+  default: String(DEFAULT_MAX_RULESET_BYTES),
+  description: 'largest ruleset accepted from the server, in bytes; a bigger answer is refused unread (1M addresses take 25 MB)',
+};
+
+/** The value of --max-ruleset-bytes. Errors: NFTSYNC_ERR_USAGE. */
+export function maxRulesetBytes(values: ParsedFlags): number {
+  return countFlag(str(values, 'max-ruleset-bytes')!, '--max-ruleset-bytes', 1024, MAX_RULESET_BYTES_LIMIT);
+}
 
 export const AGENT_FLAGS: Flags = {
   server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
@@ -22,6 +35,7 @@ export const AGENT_FLAGS: Flags = {
   'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...NFT_FLAGS,
+  'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
 };
 
 /**
@@ -53,5 +67,6 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     check: values.check === true,
     allowedSigners,
     confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
+    maxRulesetBytes: maxRulesetBytes(values),
   };
 }

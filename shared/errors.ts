@@ -84,6 +84,7 @@ export const ERRORS = {
   NFTSYNC_ERR_RULESET_JSON: spec('ruleset is not valid JSON', false, 422),
   NFTSYNC_ERR_RULESET_SCHEMA: spec('ruleset does not match the ruleset schema', false, 422),
   NFTSYNC_ERR_RULESET_NUMBER_INEXACT: spec('a number in the ruleset would not reach nft as written (above 2^53)', false, 422),
+  NFTSYNC_ERR_RULESET_TOO_LARGE: spec('the ruleset the server sent is larger than the agent accepts (--max-ruleset-bytes)', false, 413),
   NFTSYNC_ERR_RULESET_TOO_COMPLEX: spec('ruleset nests too deep or holds too many arrays, objects or object shapes', false, 422),
 
   // lockout guard, drift, crash safety (add new codes of that area below this line)
