@@ -178,25 +178,9 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
     const { track, ...rest } = req;
-    const allowance = MAX_HEADER_BYTES + 1 + this.#maxRulesetBytes + (req.proof ? PROOF_ALLOWANCE_BYTES : 0);
+    const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
     const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) }, allowance);
-    if (message.type === 'ruleset' && body) {
-      const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
-      // The frame fit the allowance; each part must fit its own share too.
-      if (size > this.#maxRulesetBytes) throw rulesetTooLarge(size, this.#maxRulesetBytes);
-      const proofBytes = body.length - size;
-      if (proofBytes > (req.proof ? PROOF_ALLOWANCE_BYTES : 0)) {
-        throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent ${proofBytes} bytes of release proof${req.proof ? `, more than the ${PROOF_ALLOWANCE_BYTES} allowed` : ' unasked'}`);
-      }
-      const bytes = body.subarray(0, size);
-      const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
-      return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
-    }
-    if (message.type === 'unchanged') {
-      const { type: _t, id: _i, ...fields } = message;
-      return { kind: 'unchanged', ...fields };
-    }
-    throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
   }
 
   /**
@@ -328,6 +312,37 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#pending.clear();
     this.emit('close', err);
   }
+}
+
+/**
+ * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
+ * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
+ * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
+ */
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean }): FetchResult {
+  if (message.type === 'ruleset' && body) {
+    const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+    // The frame fit the allowance; each part must fit its own share too.
+    if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
+    const proofBytes = body.length - size;
+    if (proofBytes > (asked.proof ? PROOF_ALLOWANCE_BYTES : 0)) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent ${proofBytes} bytes of release proof${asked.proof ? `, more than the ${PROOF_ALLOWANCE_BYTES} allowed` : ' unasked'}`);
+    }
+    const bytes = body.subarray(0, size);
+    const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
+    return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
+  }
+  if (message.type === 'unchanged') {
+    const { type: _t, id: _i, ...fields } = message;
+    return { kind: 'unchanged', ...fields };
+  }
+  throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+}
+
+/** The frame limit while a fetch is outstanding (asked as in fetchResult). */
+export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
+  return MAX_HEADER_BYTES + 1 + asked.maxRulesetBytes + (asked.proof ? PROOF_ALLOWANCE_BYTES : 0);
 }
 
 /** NFTSYNC_ERR_RULESET_TOO_LARGE for an answer of `bytes` over the agent's `limit`. */

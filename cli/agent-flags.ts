@@ -10,6 +10,7 @@ import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { parseHostPort } from '../shared/host-port.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
+import { parseTablePatterns } from '../shared/table-pattern.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 import { countFlag, secondsFlag } from './seconds-flag.js';
@@ -36,6 +37,7 @@ export const AGENT_FLAGS: Flags = {
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...NFT_FLAGS,
   'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
+  'adopt-tables': { type: 'string', description: "existing tables a revision may replace although nft-sync did not create them: comma-separated 'FAMILY NAME' or 'NAME' globs, e.g. 'inet f2b-table'" },
 };
 
 /**
@@ -68,5 +70,6 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     allowedSigners,
     confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
     maxRulesetBytes: maxRulesetBytes(values),
+    adoptTables: parseTablePatterns(str(values, 'adopt-tables')),
   };
 }

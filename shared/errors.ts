@@ -88,6 +88,7 @@ export const ERRORS = {
   NFTSYNC_ERR_RULESET_TOO_COMPLEX: spec('ruleset nests too deep or holds too many arrays, objects or object shapes', false, 422),
 
   // lockout guard, drift, crash safety (add new codes of that area below this line)
+  NFTSYNC_ERR_TABLE_NOT_OWNED: spec('the revision declares a table that exists on this host and that nft-sync did not create', false, 409),
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
   NFTSYNC_ERR_DRIFTED: spec('the ruleset in force differs from the revision (changed by hand)', true, 409),
 
