@@ -15,7 +15,7 @@ import { listingToRuleset } from '../shared/listing-to-ruleset.js';
 import { objectCommentsInListing } from '../shared/nft-text-comments.js';
 import { lostOnReload } from '../shared/push-checks.js';
 import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
-import { managedTables, parseRuleset } from '../shared/ruleset-schema.js';
+import { checkRulesetText, managedTables, parseRuleset } from '../shared/ruleset-schema.js';
 import type { Ruleset } from '../shared/ruleset-types.js';
 import { openScratchNetns } from './scratch-netns.js';
 
@@ -30,7 +30,8 @@ export interface ImportResult {
  * Import the nft-syntax ruleset `text` (`source` names it in nft's messages). Errors: NFTSYNC_ERR_NETNS_UNAVAILABLE (not root, or no
  * `ip netns`); NFTSYNC_ERR_NFT_APPLY (nft refuses the text; its message is kept);
  * NFTSYNC_ERR_NFT_LIST; NFTSYNC_ERR_RULESET_SCHEMA (nft lists it in a form the ruleset schema
- * does not accept). The scratch namespace is deleted on every path.
+ * does not accept); NFTSYNC_ERR_RULESET_NUMBER_INEXACT (a number above 2^53 that would not reach
+ * the hosts as written; the pointer is into nft's JSON listing). The scratch namespace is deleted on every path.
  */
 export async function importRuleset(text: string, source = 'ruleset.nft'): Promise<ImportResult> {
   const ns = await openScratchNetns('nft-sync-import');
@@ -48,7 +49,7 @@ export async function importRuleset(text: string, source = 'ruleset.nft'): Promi
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    const listing = await listRuleset(ns.nft.run);
+    const listing = await listRuleset(ns.nft.run, true);
     const listedText = (await ns.nft.run(['list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' })).stdout;
     const warnings = commentsNotInJson(listedText, listing);
     let ruleset: Ruleset;
@@ -88,8 +89,10 @@ function commentsNotInJson(text: string, listing: Ruleset): string[] {
     .map((c) => `${c.object}: comment ${JSON.stringify(c.comment)} would be lost (nft's JSON form does not carry it)`);
 }
 
-async function listRuleset(run: (args: string[], input?: string, o?: { errorCode: 'NFTSYNC_ERR_NFT_LIST' }) => Promise<{ stdout: string }>): Promise<Ruleset> {
+async function listRuleset(run: (args: string[], input?: string, o?: { errorCode: 'NFTSYNC_ERR_NFT_LIST' }) => Promise<{ stdout: string }>, checkText = false): Promise<Ruleset> {
   const { stdout } = await run(['-j', 'list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' });
+  // The ruleset being imported: a number JavaScript would round is refused while its digits exist.
+  if (checkText) checkRulesetText(stdout);
   try {
     return JSON.parse(stdout) as Ruleset;
   } catch (cause) {

@@ -119,10 +119,12 @@ function objectOf(pointer: string): string {
 }
 
 /**
- * Refuse text that would make JSON.parse block or balloon, or lose a number's value.
- * Throws NFTSYNC_ERR_RULESET_NUMBER_INEXACT or NFTSYNC_ERR_RULESET_TOO_COMPLEX with the pointer.
+ * Refuse text that would make JSON.parse block or balloon, or lose a number's value; parseRuleset
+ * calls it first, and so must any path that parses ruleset JSON before parseRuleset sees it (an
+ * nft listing being imported: once parsed, its digits are gone). Pure. Errors:
+ * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX (`data.pointer` says where).
  */
-function scanRulesetText(text: string): void {
+export function checkRulesetText(text: string): void {
   const f = scanJsonText(text, RULESET_TEXT_LIMITS);
   if (f === undefined) return;
   const pointer = f.pointer || '/';
@@ -173,7 +175,7 @@ function describe(e: ErrorObject): string {
  */
 export function parseRuleset(bytes: Buffer | string): Ruleset {
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
-  scanRulesetText(text);
+  checkRulesetText(text);
   let value: unknown;
   try {
     value = JSON.parse(text);
