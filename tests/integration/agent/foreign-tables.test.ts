@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { applyRuleset } from '../../../agent/apply-ruleset.js';
 import { createNftRunner } from '../../../agent/nft-runner.js';
 import { Reconciler } from '../../../agent/reconciler.js';
-import { loadState } from '../../../agent/state-store.js';
+import { loadState, saveState } from '../../../agent/state-store.js';
 import { WireClient } from '../../../agent/wire-client.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { parseRuleset } from '../../../shared/ruleset-schema.js';
@@ -135,4 +135,41 @@ test('pull --adopt-tables: refused without it (exit 1, the code and the table on
   const adopted = await runCli([...args, '--adopt-tables', 'inet f2b-table']);
   assert.equal(adopted.code, 0, adopted.stderr);
   assert.doesNotMatch(ns.nft(['list', 'table', 'inet', 'f2b-table']), /reject/);
+});
+
+test('restore paths never reach a foreign table: a refused confirm and a crash with a pending mark remove the table the revision created, fail2ban\'s stays', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'f2b');
+  addFail2ban(ns);
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const dir = stateDir(t);
+  const nft = createNftRunner(ns.nftCommand);
+  const open = (confirm?: { windowMs: number; probe: () => Promise<void> }) =>
+    Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: dir, logger: quietLogger, nft, ...(confirm && { confirm }) });
+  f.push({ 'rulesets/default.json': DEFAULT });
+  assert.equal((await (await open()).reconcile(client)).kind, 'applied');
+  const f2b = ns.nft(['list', 'table', 'inet', 'f2b-table']);
+  const inForce = ns.nft(['list', 'ruleset']);
+
+  // A revision adding a new table of its own cuts the host off: the restore removes that table.
+  const withExtra = JSON.parse(DEFAULT) as { nftables: unknown[] };
+  withExtra.nftables.push({ table: { family: 'inet', name: 'extra' } }, { chain: { family: 'inet', table: 'extra', name: 'c' } });
+  f.push({ 'rulesets/default.json': JSON.stringify(withExtra, null, 2) });
+  const cutOff = await (await open({ windowMs: 300, probe: () => Promise.reject(new Error('cut off (simulated)')) })).reconcile(client);
+  assert.equal(cutOff.kind === 'failed' && cutOff.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
+  assert.equal(ns.nft(['list', 'ruleset']), inForce);
+
+  // The agent dies inside the confirm window of that revision: simulated by applying it, then
+  // putting back the state it had (the confirmed revision) with a pending mark naming the
+  // revision's tables, as the state is while a revision awaits its confirmation.
+  const before = (await loadState(dir))!;
+  const dying = await (await open()).reconcile(client, { retryFailed: true });
+  assert.equal(dying.kind, 'applied');
+  assert.match(ns.nft(['list', 'tables']), /inet extra/);
+  const pending = { commit: dying.kind === 'applied' ? dying.commit : '', blob: dying.kind === 'applied' ? dying.blob : '', ruleset: 'default', managedTables: [{ family: 'inet' as const, name: 'nft_sync' }, { family: 'inet' as const, name: 'extra' }], startedAt: new Date().toISOString() };
+  await saveState(dir, { ...before.state, pending }, before.applied);
+  assert.equal(await (await open()).recoverInterrupted(), true);
+  assert.equal(ns.nft(['list', 'ruleset']), inForce, "the confirmed revision is back, the revision's own table gone, fail2ban's untouched");
+  assert.equal(ns.nft(['list', 'table', 'inet', 'f2b-table']), f2b);
 });
