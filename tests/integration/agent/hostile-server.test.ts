@@ -36,7 +36,7 @@ function lengthHeader(length: number): Buffer {
 
 /** A ruleset answer to `fetch` carrying `bytes` (with the right blob id unless `blob` is given). */
 function rulesetAnswer(fetch: FetchMessage, bytes: Buffer, blob = gitBlobId(bytes)): Buffer {
-  return encodeMessage({ type: 'ruleset', id: fetch.id, ref: fetch.ref, ruleset: 'default', commit: OID, blob, size: bytes.length }, bytes);
+  return encodeMessage({ type: 'ruleset', id: fetch.id, ref: fetch.ref, ruleset: fetch.ruleset ?? 'default', commit: OID, blob, size: bytes.length }, bytes);
 }
 
 async function nextFetch(c: HostileConnection): Promise<FetchMessage> {
