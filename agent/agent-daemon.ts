@@ -16,6 +16,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /** Token for a server run with --read-token-required (sent in hello). */
+  token?: string;
   backoff?: Partial<BackoffOptions>;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
   confirmWindowMs?: number;
@@ -72,7 +74,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   while (!signal.aborted) {
     let client: WireClient | undefined;
     try {
-      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, maxRulesetBytes: opts.maxRulesetBytes });
+      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
       current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');

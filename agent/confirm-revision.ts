@@ -38,7 +38,7 @@ export interface ConfirmOptions {
  * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. Errors (as
  * rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT, or whatever the server answers.
  */
-export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions }): ServerProbe {
+export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ServerProbe {
   return async (timeoutMs) => {
     const ms = Math.max(1, Math.round(timeoutMs));
     const client = await WireClient.connect({ ...opts, connectTimeoutMs: ms, requestTimeoutMs: ms });
@@ -54,7 +54,7 @@ export function wireProbe(opts: { host: string; port: number; agent?: string; tl
  * The guard for an agent of `server`: a window of `windowMs` (default DEFAULT_CONFIRM_WINDOW_S
  * seconds; 0 turns it off) probed with wireProbe. Never throws.
  */
-export function confirmOptions(windowMs: number | undefined, server: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions }): ConfirmOptions {
+export function confirmOptions(windowMs: number | undefined, server: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ConfirmOptions {
   return { windowMs: windowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000, probe: wireProbe(server) };
 }
 

@@ -11,6 +11,8 @@ export interface PullOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /** Token for a server run with --read-token-required (sent in hello). */
+  token?: string;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off). */
   confirmWindowMs?: number;
   /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
@@ -26,7 +28,7 @@ export interface PullOptions extends ReconcilerOptions {
 export async function pullOnce(opts: PullOptions): Promise<Exclude<ReconcileOutcome, { kind: 'failed' | 'skipped' }>> {
   const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
   await reconciler.recoverInterrupted();
-  const client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, maxRulesetBytes: opts.maxRulesetBytes });
+  const client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
   try {
     // A one-shot pull is an explicit request: try again even a revision that failed before.
     const outcome = await reconciler.reconcile(client, { retryFailed: true });

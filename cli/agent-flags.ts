@@ -2,6 +2,7 @@
  * What `pull` and `agent` share: the flags that say where the server is, what to follow, how to
  * verify and how to apply, and the options built from them once.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
 import { createNftRunner } from '../agent/nft-runner.js';
 import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire-client.js';
@@ -9,6 +10,7 @@ import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
 import { parseHostPort } from '../shared/host-port.js';
+import { firstToken } from '../shared/token-list.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
 import { parseTablePatterns } from '../shared/table-pattern.js';
@@ -29,6 +31,35 @@ export function maxRulesetBytes(values: ParsedFlags): number {
   return countFlag(str(values, 'max-ruleset-bytes')!, '--max-ruleset-bytes', 1024, MAX_RULESET_BYTES_LIMIT);
 }
 
+/** `--token-file`, for agent, pull and fetch. */
+export const TOKEN_FLAG: Flags = {
+  'token-file': {
+    type: 'string',
+    description: 'file whose first token is sent in hello, for a server run with --read-token-required (same format as the server\'s --token-file; default: the NFT_SYNC_TOKEN environment variable)',
+  },
+};
+
+/**
+ * The token a client sends in hello: the first one in --token-file, else NFT_SYNC_TOKEN, else
+ * none. Never a flag value itself (flags show up in `ps`). Errors: NFTSYNC_ERR_CONFIG_INVALID
+ * (file unreadable, malformed or empty; the message never echoes a token).
+ */
+export function clientToken(values: ParsedFlags): string | undefined {
+  const file = str(values, 'token-file');
+  if (file === undefined) return process.env.NFT_SYNC_TOKEN || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file} cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return firstToken(text);
+  } catch (cause) {
+    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 export const AGENT_FLAGS: Flags = {
   server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
   ...TARGET_FLAGS,
@@ -37,6 +68,7 @@ export const AGENT_FLAGS: Flags = {
   'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
   'allow-downgrade': { type: 'boolean', default: false, description: 'with --track-tags: move to a lower version than the tag in force (without it the agent keeps its release and reports Held)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
+  ...TOKEN_FLAG,
   ...NFT_FLAGS,
   'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
   'adopt-tables': { type: 'string', description: "existing tables a revision may replace although nft-sync did not create them: comma-separated 'FAMILY NAME' or 'NAME' globs, e.g. 'inet f2b-table'" },
@@ -48,7 +80,7 @@ export const AGENT_FLAGS: Flags = {
  * --track-tags, bad seconds), NFTSYNC_ERR_REF_INVALID
  * and NFTSYNC_ERR_RULESET_NAME_INVALID (checked here, at start: the daemon would otherwise take
  * them for an unreachable server and retry forever), NFTSYNC_ERR_CONFIG_INVALID (unreadable TLS
- * files or allowed-signers file).
+ * files, allowed-signers file or --token-file).
  */
 export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> {
   const { host, port } = parseHostPort(str(values, 'server')!, '--server');
@@ -67,6 +99,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     host,
     port,
     tls: material ? clientTlsOptions(material, host) : undefined,
+    token: clientToken(values),
     agent,
     ...followed,
     ruleset,

@@ -1,6 +1,6 @@
 import { WireClient } from '../../agent/wire-client.js';
 import { parseHostPort } from '../../shared/host-port.js';
-import { MAX_RULESET_BYTES_FLAG, maxRulesetBytes } from '../agent-flags.js';
+import { clientToken, MAX_RULESET_BYTES_FLAG, maxRulesetBytes, TOKEN_FLAG } from '../agent-flags.js';
 import { str, type Command } from '../command.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
 
@@ -13,12 +13,13 @@ export const fetchCommand: Command = {
     ruleset: { type: 'string', description: 'ruleset name (rulesets/NAME.json); default: chosen by nft-sync.yaml for --name' },
     name: { type: 'string', description: 'agent name used to choose the ruleset from nft-sync.yaml (default: none, so "default")' },
     ...TLS_FLAGS,
+    ...TOKEN_FLAG,
     'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
     const material = loadTlsMaterial(values);
-    const client = await WireClient.connect({ host, port, agent: str(values, 'name'), tls: material ? clientTlsOptions(material, host) : undefined, maxRulesetBytes: maxRulesetBytes(values) });
+    const client = await WireClient.connect({ host, port, agent: str(values, 'name'), tls: material ? clientTlsOptions(material, host) : undefined, token: clientToken(values), maxRulesetBytes: maxRulesetBytes(values) });
     try {
       const res = await client.fetch({ ref: str(values, 'ref')!, ruleset: str(values, 'ruleset') });
       if (res.kind !== 'ruleset') throw new Error('unexpected answer');

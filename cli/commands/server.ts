@@ -10,6 +10,7 @@ import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
 import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
+import { AGENT_REGISTRY_DEFAULTS } from '../../server/agent-registry.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -19,12 +20,26 @@ export const serverCommand: Command = {
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
-    'read-token-required': { type: 'boolean', default: false, description: 'git clone and git fetch over HTTP need a token too (with --token-file); API reads and the wire protocol stay open' },
-    'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
+    'read-token-required': {
+      type: 'boolean',
+      default: false,
+      description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, and plain-TCP wire clients (their NFT_SYNC_TOKEN or --token-file; under mutual TLS the certificate is enough)',
+    },
+    'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame the server sends (a ruleset answer), in bytes; frames from clients are limited to 64 KiB' },
     'max-connections-per-address': {
       type: 'string',
       default: String(WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress),
       description: 'most simultaneous wire connections from one remote address (an agent uses one, two while confirming)',
+    },
+    'max-connections': {
+      type: 'string',
+      default: String(WIRE_SERVER_DEFAULTS.maxConnections),
+      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included); keep it well under ulimit -n',
+    },
+    'max-agents': {
+      type: 'string',
+      default: String(AGENT_REGISTRY_DEFAULTS.maxAgents),
+      description: 'most agents whose status the server keeps (agents gone for 7 days are forgotten)',
     },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...TLS_FLAGS,
@@ -46,9 +61,11 @@ export const serverCommand: Command = {
       tokens,
       readTokenRequired: values['read-token-required'] === true,
       wire: {
-        limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
+        limits: { maxAnswerFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
         maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
+        maxConnections: countFlag(str(values, 'max-connections')!, '--max-connections', 1, 1_000_000),
       },
+      maxAgents: countFlag(str(values, 'max-agents')!, '--max-agents', 1, 10_000_000),
       logger,
     });
     await new Promise<void>((resolve) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../../shared/frame-decoder.js';
 import { decodeMessage, encodeMessage, MAX_HEADER_BYTES } from '../../../shared/message-codec.js';
-import { CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
+import { CLIENT_MAX_FRAME, CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
 
 const C = '0123456789abcdef0123456789abcdef01234567';
 const B = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -84,6 +84,31 @@ describe('message codec', () => {
     assert.throws(() => decodeMessage(at(MAX_HEADER_BYTES + 1), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED', message: /header is longer than 65536 bytes/ });
     // No NUL at all in megabytes of nested brackets: refused unread (JSON.parse would take them).
     assert.throws(() => decodeMessage(Buffer.alloc(8 * 1024 * 1024, '['), SERVER_MESSAGE_TYPES), { message: /header is longer than 65536 bytes/ });
+  });
+
+  describe('nested arrays filling a client frame (64 KiB) get a coded error, never a stack overflow', () => {
+    const depth = (CLIENT_MAX_FRAME - 40) / 2;
+    const nested = '['.repeat(depth) + ']'.repeat(depth);
+    const cases: Array<[string, string, string]> = [
+      ['as the message type', `{"type":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['as the whole header', nested, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['unterminated', `{"type":"hello","versions":${'['.repeat(depth * 2)}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['in a field', `{"type":"hello","versions":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['in an extra field', `{"type":"ping","id":1,"x":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['inside a string (not nesting at all)', `{"type":"hello","versions":[1],"software":"${'['.repeat(200)}"}`, 'NFTSYNC_ERR_MSG_INVALID'],
+      ['16 levels deep in a field (parsed, then refused by the schema)', `{"type":"hello","versions":${'['.repeat(15)}${']'.repeat(15)}}`, 'NFTSYNC_ERR_MSG_INVALID'],
+    ];
+    for (const [name, text, code] of cases) {
+      it(name, () => {
+        const payload = Buffer.from(text);
+        assert.ok(payload.length <= CLIENT_MAX_FRAME);
+        assert.throws(() => decodeMessage(payload, CLIENT_MESSAGE_TYPES), (err: Error & { code?: string }) => {
+          assert.equal(err.code, code, err.message);
+          assert.doesNotMatch(err.message, /call stack/);
+          return true;
+        });
+      });
+    }
   });
 
   it('encodes the frame length big-endian, counting the payload only', () => {
