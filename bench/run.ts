@@ -19,6 +19,8 @@
  *    the heaviest frames on the most connections allowed, p99 against the same fetch with no
  *    attack; and the server process's RSS then (bench/hostile-client.ts). Goals: p99 under
  *    50 ms, RSS under 300 MB.
+ *  - idle RSS of the agent and of the server, next to a bare node process (bench/idle-rss.ts).
+ *    Goal: the agent under 60 MB.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,7 @@ import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
+import { benchIdleRss } from './idle-rss.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
     rows.push(...(await benchHostileClient(300, cleanups)));
+    rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

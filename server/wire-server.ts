@@ -97,7 +97,7 @@ export class WireServer {
     this.#budget = new ReadBudget(opts.readBudget);
     this.hub = new SubscriptionHub(async (key) => {
       const pattern = trackedPattern(key);
-      return pattern === undefined ? opts.source.resolveRef(key) : (await opts.source.resolveTrackedTag(pattern)).commit;
+      return pattern === undefined ? opts.source.resolveRef(key) : opts.source.resolveTrackedTag(pattern);
     });
     this.#server = net.createServer((socket) => this.#accept(socket));
     this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));

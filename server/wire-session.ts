@@ -143,7 +143,11 @@ export class WireSession implements MoveListener {
     this.#socket.destroy();
   }
 
-  /** SubscriptionHub callback: a subscribed ref (or tracked tag pattern) moved. */
+  /**
+   * SubscriptionHub callback: a subscribed ref moved, or a tracked tag pattern chose another tag
+   * (a higher tag on the same commit too). The tag is not sent: version 1 agents refuse a field
+   * they do not know, and the agent's next fetch answers with it.
+   */
   moved(key: string, commit: string): void {
     const pattern = trackedPattern(key);
     this.#send(pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit });
@@ -227,15 +231,13 @@ export class WireSession implements MoveListener {
         }
         // A ref that does not exist yet (a release not yet tagged, a branch not yet pushed) can
         // be followed too: the agent hears `moved` the moment it appears.
-        const commit = await this.#resolve(msg.ref, msg.track).then(
-          (r) => r.commit,
-          (err: unknown) => {
-            if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
-            throw err;
-          },
-        );
+        const resolved = await this.#resolve(msg.ref, msg.track).catch((err: unknown) => {
+          if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
+          throw err;
+        });
+        const commit = resolved?.commit;
         this.#subscriptions.add(key);
-        this.#ctx.hub.add(key, commit ?? '', this);
+        this.#ctx.hub.add(key, commit ?? '', this, resolved?.tag);
         await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }

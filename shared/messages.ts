@@ -344,9 +344,19 @@ export function announcedBodyLength(message: Message): number | undefined {
 export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-const validators = new Map<string, ValidateFunction>(
-  Object.entries(MESSAGE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
-);
+/**
+ * Compiled on first use: an agent only ever checks what a server sends, a server what agents
+ * send, so neither carries the other's compiled validators (memory of an idle agent).
+ */
+const validators = new Map<string, ValidateFunction>();
+function validatorFor(type: Message['type']): ValidateFunction {
+  let v = validators.get(type);
+  if (v === undefined) {
+    v = ajv.compile(MESSAGE_SCHEMAS[type]);
+    validators.set(type, v);
+  }
+  return v;
+}
 
 /**
  * Check that `value` is a well-formed message of one of `allowed` types. Returns it typed;
@@ -366,7 +376,7 @@ export function validateMessage<T extends Message>(value: unknown, allowed: Read
       data: { type: shown },
     });
   }
-  const validate = validators.get(type)!;
+  const validate = validatorFor(type as Message['type']);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const where = e ? `${e.instancePath || '(message)'} ${e.message ?? ''}`.trim() : 'invalid';

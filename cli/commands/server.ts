@@ -46,7 +46,9 @@ export const serverCommand: Command = {
     ...LOG_FLAG,
   },
   async run(values) {
-    const logger = createLogger(str(values, 'log-level')!, { component: 'server' });
+    // No `component` here: the HTTP app's child logger adds `component: "http"`, and pino
+    // writes a child's fields after its parent's without merging (a line with the key twice).
+    const logger = createLogger(str(values, 'log-level')!);
     const http = str(values, 'http');
     const material = loadTlsMaterial(values);
     const tokenFile = str(values, 'token-file');
