@@ -21,6 +21,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   backoff?: Partial<BackoffOptions>;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
   confirmWindowMs?: number;
+  /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
+  maxRulesetBytes?: number;
   /** Watch for drift (default true; agent/drift-watcher.ts). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
@@ -102,7 +104,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     let client: WireClient | undefined;
     let delay: number | undefined;
     try {
-      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token });
+      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
       current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');

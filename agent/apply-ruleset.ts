@@ -15,12 +15,14 @@
  * first; so 'structure' saves little, and read-back would double the apply time of exactly
  * the big blocklists that must update fast. 'structure' and 'full' remain available on request.
  */
-import { buildApplyTransaction } from '../shared/apply-plan.js';
+import { buildApplyTransaction, tablesToCreate } from '../shared/apply-plan.js';
 import { NftSyncError } from '../shared/errors.js';
 import { locateNftError } from '../shared/nft-error-location.js';
 import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
 import { managedTables as declaredTables } from '../shared/ruleset-schema.js';
 import { itemBody, type Ruleset, type RulesetItem, type TableRef } from '../shared/ruleset-types.js';
+import type { TablePattern } from '../shared/table-pattern.js';
+import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
 import type { NftRunner } from './nft-runner.js';
 
 /** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
@@ -32,8 +34,14 @@ export const AUTO_FULL_MAX_ELEMENTS = 20_000;
 export interface ApplyRulesetOptions {
   nft: NftRunner;
   ruleset: Ruleset;
-  /** Tables the previous revision managed; those no longer declared are deleted. */
+  /**
+   * Tables the agent owns (the previous revision's, and any a pending mark names): declared ones
+   * are replaced, the others deleted. A declared table not owned is created, and the transaction
+   * fails if it exists (NFTSYNC_ERR_TABLE_NOT_OWNED).
+   */
   previouslyManaged?: readonly TableRef[];
+  /** Tables that exist and may be replaced all the same (--adopt-tables). */
+  adopt?: readonly TablePattern[];
   /** Dry-run the transaction with `nft -c` before applying it (default false). */
   check?: boolean;
   /** Read-back verification (default 'auto': 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'). */
@@ -66,10 +74,13 @@ export function countElements(ruleset: Ruleset): number {
 }
 
 /**
- * Apply `ruleset` atomically: every table it declares is replaced, every table of
- * `previouslyManaged` it no longer declares is deleted, all other tables are left untouched.
- * Then verify by read-back unless `verify` is 'off'.
- * Errors: NFTSYNC_ERR_NFT_CHECK (dry run refused; nothing changed), NFTSYNC_ERR_NFT_APPLY (nft
+ * Apply `ruleset` atomically: every table it declares that the agent owns (or adopts) is
+ * replaced, every other table it declares is created, every table of `previouslyManaged` it no
+ * longer declares is deleted, all other tables are left untouched. Then verify by read-back
+ * unless `verify` is 'off'.
+ * Errors: NFTSYNC_ERR_TABLE_NOT_OWNED (a declared table the agent does not own exists: nft
+ * refused the batch with EEXIST, nothing changed; the tables are listed once to name it),
+ * NFTSYNC_ERR_NFT_CHECK (dry run refused; nothing changed), NFTSYNC_ERR_NFT_APPLY (nft
  * refused the batch; nothing changed; the message and `data.pointer` name the object at fault
  * when nft's message allows), NFTSYNC_ERR_NFT_EXEC / NFTSYNC_ERR_TIMEOUT (nft could not
  * run), NFTSYNC_ERR_NFT_LIST (read-back listing failed; the transaction DID happen), and
@@ -81,13 +92,15 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
   const started = performance.now();
   const { nft, ruleset } = options;
   const managed = declaredTables(ruleset);
-  const batch = JSON.stringify(buildApplyTransaction(ruleset, options.previouslyManaged ?? []));
+  const owned = ownedWithAdopted(managed, options.previouslyManaged ?? [], options.adopt ?? []);
+  const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
 
   try {
     if (options.check === true) await nft.checkJson(batch);
     await nft.applyJson(batch);
   } catch (err) {
-    throw withLocation(err, ruleset, options.previouslyManaged ?? []);
+    const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
+    throw taken === err ? withLocation(err, ruleset, owned) : taken;
   }
 
   const readStarted = performance.now();
@@ -116,6 +129,23 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
     );
   }
   return result;
+}
+
+/**
+ * When nft refused a batch that creates `created` with EEXIST, the error naming which of them
+ * exist (one listing); otherwise `err` itself.
+ */
+async function nameTakenTables(err: unknown, nft: NftRunner, created: readonly TableRef[]): Promise<unknown> {
+  if (!(err instanceof NftSyncError) || created.length === 0) return err;
+  if (!/File exists/.test(`${err.message} ${String(err.data?.stderr ?? '')}`)) return err;
+  let present: Set<string>;
+  try {
+    present = new Set((await nft.listTables()).map((t) => `${t.family} ${t.name}`));
+  } catch {
+    return err;
+  }
+  const taken = created.filter((t) => present.has(`${t.family} ${t.name}`));
+  return taken.length > 0 ? tablesNotOwnedError(taken) : err;
 }
 
 /**

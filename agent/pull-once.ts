@@ -15,6 +15,8 @@ export interface PullOptions extends ReconcilerOptions {
   token?: string;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off). */
   confirmWindowMs?: number;
+  /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
+  maxRulesetBytes?: number;
 }
 
 /**
@@ -34,7 +36,7 @@ export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise
   await reconciler.recoverInterrupted();
   const interrupted = () => new NftSyncError('NFTSYNC_ERR_INTERRUPTED', `interrupted by ${String(signal?.reason)} before anything was applied; nothing was changed`);
   if (signal?.aborted) throw interrupted();
-  const connecting = WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token });
+  const connecting = WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
   const client = signal ? await untilAborted(connecting, signal, interrupted) : await connecting;
   // Stops a fetch in flight; once the bytes are here the reconciler no longer uses the link.
   const onAbort = () => client.close();

@@ -22,6 +22,8 @@ import type { FetchResult, WireClient } from './wire-client.js';
 import { confirmOrRestore, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
 import { stateAfterInterruption } from './interrupted-revision.js';
 import type { TableRef } from '../shared/ruleset-types.js';
+import type { TablePattern } from '../shared/table-pattern.js';
+import { assertTablesFree } from './claim-tables.js';
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
 const MAX_INTERRUPTIONS = 3;
@@ -44,6 +46,8 @@ export interface ReconcilerOptions {
   allowDowngrade?: boolean;
   /** Commit-confirmed (agent/confirm-revision.ts); off when absent or windowMs is 0. */
   confirm?: ConfirmOptions;
+  /** Existing tables a revision may replace although the agent did not create them (--adopt-tables). */
+  adoptTables?: readonly TablePattern[];
 }
 
 export type ReconcileOutcome =
@@ -285,14 +289,12 @@ export class Reconciler {
       // names tables that may be in force unconfirmed: this apply owns them too, so they go
       // unless the new revision declares them, and a crash before it is confirmed restores over them.
       const leftover = this.#state?.pending?.managedTables ?? [];
+      const owned = unionTables(this.#state?.managedTables ?? [], leftover);
+      // Before the pending mark: a restart restores over the tables it names (claim-tables.ts).
+      await assertTablesFree(this.#opts.nft, managedTables(ruleset), owned, this.#opts.adoptTables ?? []);
       newTables = unionTables(managedTables(ruleset), leftover);
       await this.#markPending({ commit, blob, ruleset: name, managedTables: newTables, startedAt: new Date().toISOString() });
-      const apply = await applyRuleset({
-        nft: this.#opts.nft,
-        ruleset,
-        previouslyManaged: unionTables(this.#state?.managedTables ?? [], leftover),
-        check: this.#opts.check,
-      });
+      const apply = await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: owned, adopt: this.#opts.adoptTables, check: this.#opts.check });
       const refused = await this.#confirm(commit, blob, previous, newTables);
       if (refused) return this.#failed(refused, commit);
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables, { tag: fetched.tag, release });
@@ -313,9 +315,10 @@ export class Reconciler {
         // nft refused the batch or could not run: nothing changed, so this attempt's pending mark
         // goes and an older one (tables that may be in force unconfirmed) stays. Only a refusal
         // says something against the revision; nft that cannot be started (a wrong --nft, a
-        // failed fork) must not keep the revision out once the host is fixed.
+        // failed fork) or a table someone else owns (fixed by --adopt-tables or by its owner)
+        // must not keep the revision out once the host is fixed.
         const current = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
-        const failed = e.code === 'NFTSYNC_ERR_NFT_EXEC' ? undefined : { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
+        const failed = e.code === 'NFTSYNC_ERR_NFT_EXEC' || e.code === 'NFTSYNC_ERR_TABLE_NOT_OWNED' ? undefined : { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
         this.#state = stateAfterRefusal(current, priorPending, failed);
         await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
           log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),

@@ -2,19 +2,25 @@
  * The agent's side of the wire protocol: connect, hello/welcome, then requests matched to their
  * answers by id. Heartbeats detect a dead link: when the link is idle the client pings every
  * heartbeat interval and gives up on the connection when a ping goes unanswered for another one.
+ *
+ * What the server may send is bounded by what the agent asked for: frames are limited to
+ * IDLE_MAX_FRAME (every answer but a ruleset is a small header), except while a fetch is
+ * outstanding, when one frame may carry a header, the largest ruleset the agent accepts
+ * (`maxRulesetBytes`, the CLI's --max-ruleset-bytes) and, when the fetch asked for a release
+ * proof, PROOF_ALLOWANCE_BYTES of git objects. A bigger frame is refused from its 4-byte length,
+ * before any of it is buffered, and the connection is closed.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
-import { encodeMessage } from '../shared/message-codec.js';
+import { encodeMessage, MAX_HEADER_BYTES } from '../shared/message-codec.js';
 import { MessageReader } from '../shared/message-reader.js';
 import { connectError } from './tls-connect-error.js';
 import type { ProofObject } from '../shared/release-proof.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
 import {
-  DEFAULT_MAX_FRAME,
   PROTOCOL_VERSIONS,
   PRE_HANDSHAKE_MAX_FRAME,
   SERVER_MESSAGE_TYPES,
@@ -25,6 +31,19 @@ import {
   type ServerMessage,
   type WelcomeMessage,
 } from '../shared/messages.js';
+
+/** Frame limit while no fetch is outstanding: welcome, pong, ack, moved, error are small. */
+export const IDLE_MAX_FRAME = 64 * 1024;
+/**
+ * Default largest ruleset the agent accepts, in bytes. A 1,000,000-address set in the repository
+ * format (2-space indent, as `nft-sync import` writes it) is 25 MB; 64 MiB leaves room for the
+ * rules around it. A 1,000,000-prefix set written that way is 124 MB: raise --max-ruleset-bytes.
+ */
+export const DEFAULT_MAX_RULESET_BYTES = 64 * 1024 * 1024;
+/** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
+export const PROOF_ALLOWANCE_BYTES = 1024 * 1024;
+/** Largest --max-ruleset-bytes: what a frame's 4-byte length can carry with a header and a proof. */
+export const MAX_RULESET_BYTES_LIMIT = 0xffff_ffff - MAX_HEADER_BYTES - 1 - PROOF_ALLOWANCE_BYTES;
 
 export interface WireClientOptions {
   host: string;
@@ -37,8 +56,8 @@ export interface WireClientOptions {
   tls?: tls.ConnectionOptions;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
-  /** Largest frame accepted from the server. */
-  maxFrame?: number;
+  /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
+  maxRulesetBytes?: number;
   software?: string;
 }
 
@@ -50,6 +69,8 @@ interface Pending {
   resolve(msg: ServerMessage, body?: Buffer): void;
   reject(err: NftSyncError): void;
   timer: NodeJS.Timeout;
+  /** Largest frame this request's answer may come in (fetches only). */
+  frameAllowance?: number;
 }
 
 export interface WireClientEvents {
@@ -63,6 +84,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   readonly #reader: MessageReader<ServerMessage>;
   readonly #pending = new Map<number, Pending>();
   readonly #requestTimeoutMs: number;
+  readonly #maxRulesetBytes: number;
   #nextId = 1;
   #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -75,6 +97,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#reader = reader;
     this.welcome = welcome;
     this.#requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    this.#maxRulesetBytes = opts.maxRulesetBytes ?? DEFAULT_MAX_RULESET_BYTES;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('close', () => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'server closed the connection')));
     socket.on('error', (err) => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', `connection error: ${err.message}`, { cause: err })));
@@ -138,7 +161,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         socket.off('data', onData);
         socket.removeAllListeners('error');
         socket.removeAllListeners('close');
-        reader.setMaxFrame(opts.maxFrame ?? DEFAULT_MAX_FRAME);
+        reader.setMaxFrame(IDLE_MAX_FRAME);
         const client = new WireClient(socket, reader, first.message, opts);
         resolve(client);
         // Frames that arrived in the same chunk as the welcome.
@@ -158,18 +181,9 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
     const { track, ...rest } = req;
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) });
-    if (message.type === 'ruleset' && body) {
-      const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
-      const bytes = body.subarray(0, size);
-      const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
-      return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
-    }
-    if (message.type === 'unchanged') {
-      const { type: _t, id: _i, ...fields } = message;
-      return { kind: 'unchanged', ...fields };
-    }
-    throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+    const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) }, allowance);
+    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
   }
 
   /**
@@ -208,19 +222,33 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#socket.destroySoon();
   }
 
-  #request(msg: Exclude<ClientMessage, { type: 'hello' }>): Promise<{ message: ServerMessage; body?: Buffer }> {
+  /** Send `msg`; its answer may come in a frame of up to `frameAllowance` bytes (default IDLE_MAX_FRAME). */
+  #request(msg: Exclude<ClientMessage, { type: 'hello' }>, frameAllowance?: number): Promise<{ message: ServerMessage; body?: Buffer }> {
     if (this.#closed) return Promise.reject(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection is closed'));
     const id = this.#nextId++;
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
+        this.#updateFrameLimit();
         reject(new NftSyncError('NFTSYNC_ERR_TIMEOUT', `${msg.type} got no answer within ${this.#requestTimeoutMs} ms`));
       }, this.#requestTimeoutMs);
-      this.#pending.set(id, { resolve: (message, body) => resolve({ message, body }), reject, timer });
+      this.#pending.set(id, { resolve: (message, body) => resolve({ message, body }), reject, timer, ...(frameAllowance !== undefined && { frameAllowance }) });
+      this.#updateFrameLimit();
       this.#lastSent = Date.now();
       this.#socket.write(encodeMessage({ ...msg, id }));
     });
+  }
+
+  /** The frame limit: IDLE_MAX_FRAME, or the largest allowance of the fetches outstanding. */
+  #frameLimit(): number {
+    let limit = IDLE_MAX_FRAME;
+    for (const p of this.#pending.values()) if (p.frameAllowance !== undefined && p.frameAllowance > limit) limit = p.frameAllowance;
+    return limit;
+  }
+
+  #updateFrameLimit(): void {
+    this.#reader.setMaxFrame(this.#frameLimit());
   }
 
   #onData(chunk: Buffer): void {
@@ -229,7 +257,13 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       this.#reader.write(chunk);
       for (let m = this.#reader.read(); m !== undefined && !this.#closed; m = this.#reader.read()) this.#dispatch(m.message, m.body);
     } catch (err) {
-      this.#shutdown(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
+      let e = toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED');
+      const length = e.data?.length;
+      if (e.code === 'NFTSYNC_ERR_FRAME_TOO_LARGE' && typeof length === 'number' && this.#frameLimit() > IDLE_MAX_FRAME) {
+        // A fetch is outstanding: say which setting bounds the answer.
+        e = rulesetTooLarge(length, this.#maxRulesetBytes);
+      }
+      this.#shutdown(e);
       this.#socket.destroy();
     }
   }
@@ -249,6 +283,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (!pending || id === undefined) return;
     this.#pending.delete(id);
     clearTimeout(pending.timer);
+    this.#updateFrameLimit();
     if (msg.type === 'error') pending.reject(NftSyncError.fromJSON(msg));
     else pending.resolve(msg, body);
   }
@@ -280,6 +315,46 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#pending.clear();
     this.emit('close', err);
   }
+}
+
+/**
+ * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
+ * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
+ * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
+ */
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean }): FetchResult {
+  if (message.type === 'ruleset' && body) {
+    const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+    // The frame fit the allowance; each part must fit its own share too.
+    if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
+    const proofBytes = body.length - size;
+    if (proofBytes > (asked.proof ? PROOF_ALLOWANCE_BYTES : 0)) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent ${proofBytes} bytes of release proof${asked.proof ? `, more than the ${PROOF_ALLOWANCE_BYTES} allowed` : ' unasked'}`);
+    }
+    const bytes = body.subarray(0, size);
+    const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
+    return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
+  }
+  if (message.type === 'unchanged') {
+    const { type: _t, id: _i, ...fields } = message;
+    return { kind: 'unchanged', ...fields };
+  }
+  throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+}
+
+/** The frame limit while a fetch is outstanding (asked as in fetchResult). */
+export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
+  return MAX_HEADER_BYTES + 1 + asked.maxRulesetBytes + (asked.proof ? PROOF_ALLOWANCE_BYTES : 0);
+}
+
+/** NFTSYNC_ERR_RULESET_TOO_LARGE for an answer of `bytes` over the agent's `limit`. */
+function rulesetTooLarge(bytes: number, limit: number): NftSyncError {
+  return new NftSyncError(
+    'NFTSYNC_ERR_RULESET_TOO_LARGE',
+    `the server's answer is ${bytes} bytes, more than this agent accepts (a ruleset of at most ${limit} bytes); refused unread. If the ruleset really is that big, raise --max-ruleset-bytes`,
+    { data: { bytes, limit } },
+  );
 }
 
 /** The proof objects after the ruleset's bytes (the codec has checked the sizes add up). */

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
 import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../agent/nft-runner.js';
+import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire-client.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
@@ -12,10 +13,23 @@ import { parseHostPort } from '../shared/host-port.js';
 import { firstToken } from '../shared/token-list.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
+import { parseTablePatterns } from '../shared/table-pattern.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
-import { secondsFlag } from './seconds-flag.js';
+import { countFlag, secondsFlag } from './seconds-flag.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from './tls-flags.js';
+
+/** --max-ruleset-bytes (agent, pull, fetch): the largest answer the server may send. */
+export const MAX_RULESET_BYTES_FLAG: Flags[string] = {
+  type: 'string',
+  default: String(DEFAULT_MAX_RULESET_BYTES),
+  description: 'largest ruleset accepted from the server, in bytes; a bigger answer is refused unread (1M addresses take 25 MB)',
+};
+
+/** The value of --max-ruleset-bytes. Errors: NFTSYNC_ERR_USAGE. */
+export function maxRulesetBytes(values: ParsedFlags): number {
+  return countFlag(str(values, 'max-ruleset-bytes')!, '--max-ruleset-bytes', 1024, MAX_RULESET_BYTES_LIMIT);
+}
 
 /** `--token-file`, for agent, pull and fetch. */
 export const TOKEN_FLAG: Flags = {
@@ -60,6 +74,8 @@ export const AGENT_FLAGS: Flags = {
     type: 'string',
     description: `seconds any one nft run may take before it is killed and retried (default: ${NFT_TIMEOUT_DEFAULTS_MS.apply / 1000} for loads, ${NFT_TIMEOUT_DEFAULTS_MS.list / 1000} for listings, ${NFT_TIMEOUT_DEFAULTS_MS.other / 1000} otherwise)`,
   },
+  'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
+  'adopt-tables': { type: 'string', description: "existing tables a revision may replace although nft-sync did not create them: comma-separated 'FAMILY NAME' or 'NAME' globs, e.g. 'inet f2b-table'" },
 };
 
 /**
@@ -98,5 +114,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     allowedSigners,
     ...(values['allow-downgrade'] === true && { allowDowngrade: true }),
     confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
+    maxRulesetBytes: maxRulesetBytes(values),
+    adoptTables: parseTablePatterns(str(values, 'adopt-tables')),
   };
 }

@@ -42,7 +42,9 @@ function timeoutFor(text: string): number {
  * the text: the message names the object at the line nft points at, `data.display` keeps nft's
  * own lines, caret marker included, `data.line` and `data.object` where known);
  * NFTSYNC_ERR_NFT_LIST; NFTSYNC_ERR_RULESET_SCHEMA (nft lists it in a form the ruleset schema
- * does not accept). Both scratch namespaces are deleted on every path.
+ * does not accept); NFTSYNC_ERR_RULESET_NUMBER_INEXACT (a number above 2^53 that would not reach
+ * the hosts as written; the pointer is into nft's JSON listing). Both scratch namespaces are
+ * deleted on every path.
  */
 export async function importRuleset(text: string, source = 'ruleset.nft'): Promise<ImportResult> {
   const timeout = timeoutFor(text);
@@ -57,7 +59,8 @@ export async function importRuleset(text: string, source = 'ruleset.nft'): Promi
     // JSON listing is whole. The JSON form cannot carry the flag anyway, and it is named below.
     const dormant = dormantTables(originalText);
     if (dormant.length > 0) await ns.nft.applyJson({ nftables: dormant.map((table) => ({ add: { table } })) });
-    const { listing, unverified } = await listRulesetConsistently(ns.nft);
+    // The ruleset being imported: a number JavaScript would round is refused while its digits exist.
+    const { listing, unverified } = await listRulesetConsistently(ns.nft, { checkText: true });
     if (unverified.length > 0) throw new NftSyncError('NFTSYNC_ERR_NFT_LIST', `nft listed ${unverified.join(', ')} inconsistently ${READ_ATTEMPTS} times (a set the kernel was still rearranging); run the import again`);
     let ruleset: Ruleset;
     try {

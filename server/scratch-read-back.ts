@@ -11,6 +11,7 @@ import { NftSyncError } from '../shared/errors.js';
 import { inconsistentSets } from '../shared/listing-consistency.js';
 import type { Ruleset } from '../shared/ruleset-types.js';
 import { mergeChunks, planElementChunks } from '../shared/set-element-chunks.js';
+import { checkRulesetText } from '../shared/ruleset-schema.js';
 
 export interface ScratchReadBack {
   /** `nft -j list ruleset` after the load, big sets' elements given back to them. */
@@ -50,19 +51,22 @@ export async function readBackScratch(nft: NftRunner, batch: NftCommandBatch): P
 /**
  * `nft -j list ruleset`, taken again (up to READ_ATTEMPTS times, with growing pauses) while a
  * set in it repeats a key; `unverified` names the sets still torn in the last one (empty when
- * it is consistent). Errors: NFTSYNC_ERR_NFT_LIST, NFTSYNC_ERR_TIMEOUT.
+ * it is consistent). With `checkText`, the listing's text is checked first as a ruleset's is
+ * (checkRulesetText: a number JavaScript would round, nesting): NFTSYNC_ERR_RULESET_NUMBER_INEXACT,
+ * NFTSYNC_ERR_RULESET_TOO_COMPLEX. Errors: NFTSYNC_ERR_NFT_LIST, NFTSYNC_ERR_TIMEOUT.
  */
-export async function listRulesetConsistently(nft: NftRunner): Promise<{ listing: Ruleset; unverified: string[] }> {
+export async function listRulesetConsistently(nft: NftRunner, options: { checkText?: boolean } = {}): Promise<{ listing: Ruleset; unverified: string[] }> {
   for (let attempt = 1; ; attempt++) {
-    const listing = await listRuleset(nft);
+    const listing = await listRuleset(nft, options.checkText === true);
     const unverified = inconsistentSets(listing);
     if (unverified.length === 0 || attempt === READ_ATTEMPTS) return { listing, unverified };
     await new Promise((resolve) => setTimeout(resolve, PAUSE_MS[attempt - 1] ?? 2000));
   }
 }
 
-async function listRuleset(nft: NftRunner): Promise<Ruleset> {
+async function listRuleset(nft: NftRunner, checkText = false): Promise<Ruleset> {
   const { stdout } = await nft.run(['-j', 'list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' });
+  if (checkText) checkRulesetText(stdout);
   try {
     return JSON.parse(stdout) as Ruleset;
   } catch (cause) {

@@ -87,8 +87,12 @@ export const ERRORS = {
   NFTSYNC_ERR_RULESET_NOT_FOUND: spec('no such ruleset at this revision', false, 404),
   NFTSYNC_ERR_RULESET_JSON: spec('ruleset is not valid JSON', false, 422),
   NFTSYNC_ERR_RULESET_SCHEMA: spec('ruleset does not match the ruleset schema', false, 422),
+  NFTSYNC_ERR_RULESET_NUMBER_INEXACT: spec('a number in the ruleset would not reach nft as written (above 2^53)', false, 422),
+  NFTSYNC_ERR_RULESET_TOO_LARGE: spec('the ruleset the server sent is larger than the agent accepts (--max-ruleset-bytes)', false, 413),
+  NFTSYNC_ERR_RULESET_TOO_COMPLEX: spec('ruleset nests too deep or holds too many arrays, objects or object shapes', false, 422),
 
   // lockout guard, drift, crash safety (add new codes of that area below this line)
+  NFTSYNC_ERR_TABLE_NOT_OWNED: spec('the revision declares a table that exists on this host and that nft-sync did not create', false, 409),
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
   NFTSYNC_ERR_DRIFTED: spec('the ruleset in force differs from the revision (changed by hand)', true, 409),
   NFTSYNC_ERR_INTERRUPTED: spec('stopped by a signal before the revision was confirmed; the previous ruleset was restored', false, 409),

@@ -10,12 +10,22 @@
  * ends the header unambiguously. Ruleset bytes travel unchanged so the agent can recompute their
  * git blob id; no base64, no re-encoding.
  *
+ * Limits: the header is at most MAX_HEADER_BYTES. Whatever the frame limit, a payload whose
+ * first NUL (or end) lies beyond it is refused before JSON.parse sees a byte of it: no message
+ * needs more, and JSON.parse on megabytes of nested brackets blocks the event loop for seconds.
+ *
  * Example: {"type":"ruleset","id":1,...,"size":2} 00 7b 7d
  */
 import { NftSyncError } from './errors.js';
 import { encodeFrame } from './frame-decoder.js';
 import { jsonNestsDeeperThan } from './json-depth.js';
 import { announcedBodyLength, MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
+
+/**
+ * Largest message header (the JSON before the NUL) either side accepts. The biggest real one is
+ * an error (8 KiB of text) or a ruleset header with 16 proof entries (about 2 KiB).
+ */
+export const MAX_HEADER_BYTES = 64 * 1024;
 
 export interface DecodedMessage<T extends Message = Message> {
   message: T;
@@ -42,13 +52,20 @@ export const MAX_HEADER_DEPTH = 16;
 
 /**
  * Decode one frame's payload into a validated message of one of the `allowed` types.
- * Throws NFTSYNC_ERR_MSG_MALFORMED for an empty payload, a header that is not JSON or nests
- * deeper than MAX_HEADER_DEPTH, or a body where none belongs (or none where one must be);
- * NFTSYNC_ERR_MSG_INVALID for bad fields or a size that does not match the body.
+ * Throws NFTSYNC_ERR_MSG_MALFORMED for an empty payload, a header over MAX_HEADER_BYTES (before
+ * parsing it), a header that is not JSON or nests deeper than MAX_HEADER_DEPTH, or a body where
+ * none belongs (or none where one must be); NFTSYNC_ERR_MSG_INVALID for bad fields or a size that
+ * does not match the body.
  */
 export function decodeMessage<T extends Message>(payload: Buffer, allowed: ReadonlySet<string>): DecodedMessage<T> {
   if (payload.length === 0) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'empty frame');
-  const nul = payload.indexOf(0);
+  // Look for the NUL only where a header may end: a body's bytes are never searched or parsed.
+  const nul = payload.subarray(0, MAX_HEADER_BYTES + 1).indexOf(0);
+  if (nul === -1 ? payload.length > MAX_HEADER_BYTES : nul > MAX_HEADER_BYTES) {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `message header is longer than ${MAX_HEADER_BYTES} bytes; refused unread`, {
+      data: { limit: MAX_HEADER_BYTES, frame: payload.length },
+    });
+  }
   const headerBytes = nul === -1 ? payload : payload.subarray(0, nul);
   if (jsonNestsDeeperThan(headerBytes, MAX_HEADER_DEPTH)) {
     throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `message header nests arrays or objects deeper than ${MAX_HEADER_DEPTH} levels`);

@@ -12,7 +12,9 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { NftSyncError } from './errors.js';
+import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from './json-error-position.js';
+import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
 import { FAMILIES, NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
 
 export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
@@ -102,6 +104,47 @@ export const RULESET_SCHEMA: Record<string, unknown> = {
 
 const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
 
+/**
+ * What a ruleset's text may hold before JSON.parse sees it (shared/scan-json-text.ts says why
+ * each limit exists). Nesting: nft 1.0.6's deepest listings reach about 15 levels. Containers:
+ * a 1,000,000-element verdict map of prefixes (`[{"prefix":…},{"jump":…}]` per element) has
+ * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
+ * Shapes: nft's JSON vocabulary makes a few hundred.
+ */
+export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = Object.freeze({ maxDepth: 128, maxContainers: 6_000_000, maxShapes: 4096 });
+
+/** The first 4 segments of a pointer: the item it is in (`/nftables/3/rule`). */
+function objectOf(pointer: string): string {
+  return pointer.split('/').slice(0, 4).join('/') || '/';
+}
+
+/**
+ * Refuse text that would make JSON.parse block or balloon, or lose a number's value; parseRuleset
+ * calls it first, and so must any path that parses ruleset JSON before parseRuleset sees it (an
+ * nft listing being imported: once parsed, its digits are gone). Pure. Errors:
+ * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX (`data.pointer` says where).
+ */
+export function checkRulesetText(text: string): void {
+  const f = scanJsonText(text, RULESET_TEXT_LIMITS);
+  if (f === undefined) return;
+  const pointer = f.pointer || '/';
+  const data = { pointer, object: objectOf(f.pointer), position: f.position };
+  if (f.kind === 'number') {
+    throw new NftSyncError(
+      'NFTSYNC_ERR_RULESET_NUMBER_INEXACT',
+      `ruleset ${pointer}: the number ${f.token} would reach nft as ${printedJsonNumber(f.token!)} (JSON numbers above 2^53 cannot all be carried exactly); write a value that is exact, such as ${printedJsonNumber(f.token!)}, or use a larger unit`,
+      { data: { ...data, token: f.token, printed: printedJsonNumber(f.token!) } },
+    );
+  }
+  const why =
+    f.kind === 'depth'
+      ? `nests deeper than ${RULESET_TEXT_LIMITS.maxDepth} levels`
+      : f.kind === 'containers'
+        ? `holds more than ${RULESET_TEXT_LIMITS.maxContainers} arrays and objects`
+        : `uses more than ${RULESET_TEXT_LIMITS.maxShapes} different sets of object keys (nft's JSON uses a few hundred)`;
+  throw new NftSyncError('NFTSYNC_ERR_RULESET_TOO_COMPLEX', `ruleset ${pointer}: the ruleset ${why}; refused before parsing it`, { data });
+}
+
 function schemaError(pointer: string, message: string): NftSyncError {
   // The object pointer (`/nftables/3/rule`) is what a person looks for in the file.
   const object = pointer.split('/').slice(0, 4).join('/') || '/';
@@ -121,13 +164,18 @@ function describe(e: ErrorObject): string {
 
 /**
  * Parse and validate a ruleset file. Returns it typed (the parsed JSON itself, not a copy).
- * Errors: NFTSYNC_ERR_RULESET_JSON when the bytes are not JSON (message and `data` carry
+ * The text is scanned first (RULESET_TEXT_LIMITS), in linear time, so that nothing in it can
+ * make JSON.parse block for long, exhaust memory or round a number.
+ * Errors: NFTSYNC_ERR_RULESET_NUMBER_INEXACT (a number that nft would not get as written, with
+ * its JSON pointer), NFTSYNC_ERR_RULESET_TOO_COMPLEX (nesting, container or shape limits, with
+ * the pointer where it was exceeded), NFTSYNC_ERR_RULESET_JSON when the bytes are not JSON (message and `data` carry
  * JSON.parse's position, line and column when it reports them); NFTSYNC_ERR_RULESET_SCHEMA when
  * the structure is wrong or a reference dangles (`data.pointer` is the JSON pointer of the
  * offending value, `data.object` that of its item, e.g. `/nftables/3/rule`).
  */
 export function parseRuleset(bytes: Buffer | string): Ruleset {
   const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+  checkRulesetText(text);
   let value: unknown;
   try {
     value = JSON.parse(text);

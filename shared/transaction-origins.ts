@@ -3,8 +3,9 @@
  * transaction adds a ruleset's items: what turns nft's "command array at index 17" into the
  * ruleset item at fault, and what the bisection of a refused ruleset loads prefixes of.
  *
- * Mirrors buildApplyTransaction (shared/apply-plan.ts): two table-reset commands per distinct
- * table (declared ones first, then the previously managed ones), then tables, chains, named
+ * Mirrors buildApplyTransaction (shared/apply-plan.ts): the table commands that open it, two
+ * (`add` + `delete`) per distinct owned table and one (`create`) per declared table not owned
+ * (declared ones first, then the previously managed ones), then tables, chains, named
  * objects, sets and maps (element items folded into their set), flowtables and rules, each in
  * file order. A unit test holds the two in step.
  */
@@ -41,17 +42,18 @@ export function applyOrder(ruleset: Ruleset): number[] {
 /**
  * For each command of `buildApplyTransaction(ruleset, previouslyManaged)`, the index of the
  * ruleset item it adds (a set's command stands for the set, whatever element items were folded
- * into it), or undefined for the reset commands (`add table` + `delete table`) that open it.
+ * into it), or undefined for the table commands (`add` + `delete`, or `create`) that open it.
  * Pure; never throws.
  */
 export function transactionOrigins(ruleset: Ruleset, previouslyManaged: readonly TableRef[]): Array<number | undefined> {
+  const owned = new Set(previouslyManaged.map((t) => `${t.family} ${t.name}`));
   const seen = new Set<string>();
   let resets = 0;
   const reset = (family: unknown, name: unknown): void => {
     const key = `${String(family)} ${String(name)}`;
     if (seen.has(key)) return;
     seen.add(key);
-    resets += 2;
+    resets += owned.has(key) ? 2 : 1;
   };
   for (const item of ruleset.nftables) {
     if (itemKind(item) !== 'table') continue;

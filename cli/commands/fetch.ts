@@ -1,6 +1,6 @@
 import { WireClient } from '../../agent/wire-client.js';
 import { parseHostPort } from '../../shared/host-port.js';
-import { clientToken, TOKEN_FLAG } from '../agent-flags.js';
+import { clientToken, MAX_RULESET_BYTES_FLAG, maxRulesetBytes, TOKEN_FLAG } from '../agent-flags.js';
 import { str, type Command } from '../command.js';
 import { clientTlsOptions, loadTlsMaterial, nameFromCertificate, TLS_FLAGS } from '../tls-flags.js';
 
@@ -14,11 +14,12 @@ export const fetchCommand: Command = {
     name: { type: 'string', description: 'agent name used to choose the ruleset from nft-sync.yaml (default: under TLS the name the certificate carries, when exactly one; else none, so "default")' },
     ...TLS_FLAGS,
     ...TOKEN_FLAG,
+    'max-ruleset-bytes': MAX_RULESET_BYTES_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
     const material = loadTlsMaterial(values);
-    const client = await WireClient.connect({ host, port, agent: str(values, 'name') ?? nameFromCertificate(values), tls: material ? clientTlsOptions(material, host) : undefined, token: clientToken(values) });
+    const client = await WireClient.connect({ host, port, agent: str(values, 'name') ?? nameFromCertificate(values), tls: material ? clientTlsOptions(material, host) : undefined, token: clientToken(values), maxRulesetBytes: maxRulesetBytes(values) });
     try {
       const res = await client.fetch({ ref: str(values, 'ref')!, ruleset: str(values, 'ruleset') });
       if (res.kind !== 'ruleset') throw new Error('unexpected answer');

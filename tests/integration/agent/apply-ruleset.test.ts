@@ -141,9 +141,11 @@ test('a ruleset nft loads differently raises READBACK_MISMATCH after applying it
   const diff = e.data?.differences as string[];
   assert.ok(diff.some((d) => d.startsWith('rule removed in inet nft_sync input')), JSON.stringify(diff));
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /ct state established,related accept$/m, 'the transaction happened');
-  const off = await applyRuleset({ nft, ruleset, verify: 'off' });
+  // The table is the agent's now: later applies replace it.
+  const owned = e.data?.managedTables as { family: 'inet'; name: string }[];
+  const off = await applyRuleset({ nft, ruleset, verify: 'off', previouslyManaged: owned });
   assert.deepEqual(off.readback, { ok: true, mode: 'off', differences: [], durationMs: off.readback.durationMs });
-  const structure = await applyRuleset({ nft, ruleset: parseRuleset(DEFAULT), verify: 'structure' });
+  const structure = await applyRuleset({ nft, ruleset: parseRuleset(DEFAULT), verify: 'structure', previouslyManaged: owned });
   assert.equal(structure.readback.mode, 'structure');
 });
 

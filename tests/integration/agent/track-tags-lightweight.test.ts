@@ -28,11 +28,13 @@ test('--track-tags follows a lightweight tag; with --allowed-signers a lightweig
   fx.commit({ 'rulesets/default.json': withPort(2801) });
   fx.git(['tag', 'v1.0.0']);
   fx.git(['push', '-q', 'origin', 'HEAD:main', 'refs/tags/v1.0.0']);
-  const unsigned = await pull(tempDir(t, 'nft-sync-state-'));
+  // One agent (one state directory): first unsigned, then switched to signed releases.
+  const state = tempDir(t, 'nft-sync-state-');
+  const unsigned = await pull(state);
   assert.equal(unsigned.kind, 'applied');
   assert.equal(port(), 2801, 'a lightweight tag is followed');
 
-  const signedState = tempDir(t, 'nft-sync-state-');
+  const signedState = state;
   fx.commit({ 'rulesets/default.json': withPort(2802) });
   tag(fx.clone, 'v1.1.0', signer);
   fx.git(['push', '-q', 'origin', 'HEAD:main', 'refs/tags/v1.1.0']);

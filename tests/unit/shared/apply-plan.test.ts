@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { buildApplyTransaction } from '../../../shared/apply-plan.js';
+import { buildApplyTransaction, tablesToCreate } from '../../../shared/apply-plan.js';
 import { parseRuleset } from '../../../shared/ruleset-schema.js';
 
 type Cmd = Record<string, Record<string, Record<string, unknown>>>;
@@ -17,8 +17,10 @@ function steps(cmds: Record<string, unknown>[]): string[] {
   });
 }
 
-test('resets each declared table, then adds tables, chains, objects, sets, rules', () => {
-  const s = steps(buildApplyTransaction(vmap, []).nftables);
+const T2 = [{ family: 'inet' as const, name: 't2' }];
+
+test('resets each declared table it owns, then adds tables, chains, objects, sets, rules', () => {
+  const s = steps(buildApplyTransaction(vmap, T2).nftables);
   assert.deepEqual(s.slice(0, 3), ['add table t2', 'delete table t2', 'add table t2']);
   const first = (p: string): number => s.findIndex((x) => x.startsWith(p));
   const last = (p: string): number => s.length - 1 - [...s].reverse().findIndex((x) => x.startsWith(p));
@@ -30,7 +32,7 @@ test('resets each declared table, then adds tables, chains, objects, sets, rules
 });
 
 test('strips handles and metainfo, keeps elements inline, deletes with family and name only', () => {
-  const tx = buildApplyTransaction(vmap, []);
+  const tx = buildApplyTransaction(vmap, T2);
   const text = JSON.stringify(tx);
   assert.doesNotMatch(text, /"handle"/);
   assert.doesNotMatch(text, /metainfo/);
@@ -49,15 +51,15 @@ test('element items are merged into their set', () => {
     { set: { family: 'ip', table: 'b', name: 's', type: 'ipv4_addr', elem: ['10.0.0.1'] } },
   ] }));
   const cmds = buildApplyTransaction(r, []).nftables as Cmd[];
-  assert.deepEqual(steps(cmds), ['add table b', 'delete table b', 'add table b', 'add set s']);
-  assert.deepEqual(cmds[3]!.add!.set!.elem, ['10.0.0.1', '10.0.0.2']);
+  assert.deepEqual(steps(cmds), ['create table b', 'add table b', 'add set s']);
+  assert.deepEqual(cmds[2]!.add!.set!.elem, ['10.0.0.1', '10.0.0.2']);
 });
 
 test('previously managed tables are deleted when no longer declared, once each', () => {
   const cases: [string, { family: 'ip' | 'inet'; name: string }[], string[]][] = [
-    ['none', [], ['add table t2', 'delete table t2']],
+    ['none', [], ['create table t2']],
     ['same table', [{ family: 'inet', name: 't2' }], ['add table t2', 'delete table t2']],
-    ['dropped table', [{ family: 'ip', name: 'old' }, { family: 'ip', name: 'old' }], ['add table t2', 'delete table t2', 'add table old', 'delete table old']],
+    ['dropped table', [{ family: 'ip', name: 'old' }, { family: 'ip', name: 'old' }], ['create table t2', 'add table old', 'delete table old']],
   ];
   for (const [name, prev, expected] of cases) {
     const s = steps(buildApplyTransaction(vmap, prev).nftables);
@@ -66,6 +68,13 @@ test('previously managed tables are deleted when no longer declared, once each',
   }
   const empty = parseRuleset('{"nftables":[]}');
   assert.deepEqual(steps(buildApplyTransaction(empty, [{ family: 'ip', name: 'old' }]).nftables), ['add table old', 'delete table old']);
+});
+
+test('a table the agent does not own is created, never reset: the batch fails if it exists, and no other table is named', () => {
+  const r = parseRuleset(JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'f2b-table' } }, { table: { family: 'ip', name: 'mine' } }] }));
+  const s = steps(buildApplyTransaction(r, [{ family: 'ip', name: 'mine' }, { family: 'ip', name: 'gone' }]).nftables);
+  assert.deepEqual(s, ['create table f2b-table', 'add table mine', 'delete table mine', 'add table gone', 'delete table gone', 'add table f2b-table', 'add table mine']);
+  assert.deepEqual(tablesToCreate([{ family: 'inet', name: 'f2b-table' }, { family: 'ip', name: 'mine' }], [{ family: 'ip', name: 'mine' }]), [{ family: 'inet', name: 'f2b-table' }]);
 });
 
 test('a 10,000-rule transaction builds in a few milliseconds', () => {
@@ -78,7 +87,7 @@ test('a 10,000-rule transaction builds in a few milliseconds', () => {
   const t0 = performance.now();
   const tx = buildApplyTransaction(r, []);
   const ms = performance.now() - t0;
-  assert.equal(tx.nftables.length, 10_004);
+  assert.equal(tx.nftables.length, 10_003);
   assert.ok(ms < 50, `built in ${ms.toFixed(2)} ms`);
   console.log(`# 10k-rule transaction built in ${ms.toFixed(2)} ms`);
 });

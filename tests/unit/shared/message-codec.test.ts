@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../../shared/frame-decoder.js';
-import { decodeMessage, encodeMessage } from '../../../shared/message-codec.js';
+import { decodeMessage, encodeMessage, MAX_HEADER_BYTES } from '../../../shared/message-codec.js';
 import { CLIENT_MAX_FRAME, CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
 
 const C = '0123456789abcdef0123456789abcdef01234567';
@@ -72,6 +72,18 @@ describe('message codec', () => {
     const header = JSON.stringify({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: C, blob: B, size: 10 });
     assert.throws(() => decodeMessage(Buffer.from(`${header}\0abc`), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID' });
     assert.throws(() => decodeMessage(Buffer.from(header), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED' });
+  });
+
+  it('bounds the header before parsing it: 64 KiB passes, one byte more is refused, and a body is never searched', () => {
+    const header = (len: number) => {
+      const base = JSON.stringify({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: C, blob: B, size: 2 });
+      return Buffer.from(base.slice(0, -1) + ' '.repeat(len - base.length) + '}');
+    };
+    const at = (len: number) => Buffer.concat([header(len), Buffer.from([0]), Buffer.from('{}')]);
+    assert.equal(decodeMessage(at(MAX_HEADER_BYTES), SERVER_MESSAGE_TYPES).body!.toString(), '{}');
+    assert.throws(() => decodeMessage(at(MAX_HEADER_BYTES + 1), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED', message: /header is longer than 65536 bytes/ });
+    // No NUL at all in megabytes of nested brackets: refused unread (JSON.parse would take them).
+    assert.throws(() => decodeMessage(Buffer.alloc(8 * 1024 * 1024, '['), SERVER_MESSAGE_TYPES), { message: /header is longer than 65536 bytes/ });
   });
 
   describe('nested arrays filling a client frame (64 KiB) get a coded error, never a stack overflow', () => {

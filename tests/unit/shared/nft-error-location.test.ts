@@ -41,12 +41,14 @@ describe('describePosition', () => {
 
 describe('locateNftError', () => {
   test('maps "Parsing command array at index N" through the transaction to the item, with the statement', () => {
-    // Transaction: 2 resets, table, 2 chains, counter, set, then rules from command 7 on.
-    const stderr = "internal:0:0-0: Error: Unknown statement object 'bogus'.\n\ninternal:0:0-0: Error: Parsing expr array at index 1 failed.\n\ninternal:0:0-0: Error: Parsing command array at index 10 failed.\n";
+    // Transaction: `create table` (a table not owned yet), table, 2 chains, counter, set, then rules from command 6 on.
+    const stderr = "internal:0:0-0: Error: Unknown statement object 'bogus'.\n\ninternal:0:0-0: Error: Parsing expr array at index 1 failed.\n\ninternal:0:0-0: Error: Parsing command array at index 9 failed.\n";
     assert.deepEqual(locateNftError(stderr, RULESET), { pointer: '/nftables/8/rule/expr/1', what: 'statement 2 of rule 3 of chain inet filter input' });
-    // Two more reset commands when the agent managed another table before.
-    assert.deepEqual(locateNftError('Error: Parsing command array at index 12 failed.', RULESET, [{ family: 'ip', name: 'old' }])?.pointer, '/nftables/8');
-    assert.deepEqual(locateNftError('Error: Parsing command array at index 6 failed.', RULESET), { pointer: '/nftables/4', what: 'set inet filter blk' });
+    // Two more reset commands (add + delete) when the agent managed another table before, and
+    // two instead of one for a declared table it owns.
+    assert.deepEqual(locateNftError('Error: Parsing command array at index 11 failed.', RULESET, [{ family: 'ip', name: 'old' }])?.pointer, '/nftables/8');
+    assert.deepEqual(locateNftError('Error: Parsing command array at index 12 failed.', RULESET, [{ family: 'ip', name: 'old' }, { family: 'inet', name: 'filter' }])?.pointer, '/nftables/8');
+    assert.deepEqual(locateNftError('Error: Parsing command array at index 5 failed.', RULESET), { pointer: '/nftables/4', what: 'set inet filter blk' });
     assert.equal(locateNftError('Error: Parsing command array at index 0 failed.', RULESET), undefined);
   });
 

@@ -10,7 +10,7 @@ import { NftSyncError } from '../../../shared/errors.js';
 import { parseRuleset } from '../../../shared/ruleset-schema.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json');
-const CODES = new Set(['NFTSYNC_ERR_RULESET_JSON', 'NFTSYNC_ERR_RULESET_SCHEMA']);
+const CODES = new Set(['NFTSYNC_ERR_RULESET_JSON', 'NFTSYNC_ERR_RULESET_SCHEMA', 'NFTSYNC_ERR_RULESET_NUMBER_INEXACT', 'NFTSYNC_ERR_RULESET_TOO_COMPLEX']);
 
 function parsesOrRefuses(input: Buffer | string): void {
   try {

@@ -82,3 +82,33 @@ test('managedTables lists the declared tables in order', () => {
   const r = parseRuleset(doc(T, { table: { family: 'ip', name: 'nat' } }, C));
   assert.deepEqual(managedTables(r), [{ family: 'inet', name: 'f' }, { family: 'ip', name: 'nat' }]);
 });
+
+test('refuses a number that would not reach nft as written, naming its JSON pointer (and accepts one that would)', () => {
+  const quota = (val: string) => doc(T, C).replace(/]}$/, `,{"rule":{"family":"inet","table":"f","chain":"input","expr":[{"quota":{"val":${val},"val_unit":"bytes"}}]}}]}`);
+  assert.throws(
+    () => parseRuleset(quota('9007199254740993')),
+    (e: unknown) => {
+      assert.ok(e instanceof NftSyncError);
+      assert.equal(e.code, 'NFTSYNC_ERR_RULESET_NUMBER_INEXACT');
+      assert.equal(e.data?.pointer, '/nftables/2/rule/expr/0/quota/val');
+      assert.equal(e.data?.object, '/nftables/2/rule');
+      assert.match(e.message, /\/nftables\/2\/rule\/expr\/0\/quota\/val: the number 9007199254740993 would reach nft as 9007199254740992/);
+      return true;
+    },
+  );
+  const ok = parseRuleset(quota('1152921504606847000'));
+  assert.equal(JSON.stringify(ok).includes('1152921504606847000'), true);
+});
+
+test('refuses hostile text before JSON.parse: deep nesting, millions of containers, endless key shapes; a huge string is only text', () => {
+  const cases: [string, string, string][] = [
+    ['deep', `{"nftables":[{"metainfo":{"x":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}}]}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
+    ['deep and unterminated', `{"nftables":[${'['.repeat(5_000_000)}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
+    ['containers', `{"nftables":[{"metainfo":{"x":[${'[],'.repeat(6_000_001)}[]]}}]}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
+    ['shapes', `{"nftables":[{"metainfo":{"x":[${Array.from({ length: 10_000 }, (_, i) => `{"k${i}":1}`).join(',')}]}}]}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
+    ['huge string', `{"nftables":[{"table":{"family":"inet","name":"${'x'.repeat(20_000_000)}"}}]}`, 'NFTSYNC_ERR_RULESET_SCHEMA'],
+  ];
+  for (const [name, text, code] of cases) {
+    assert.throws(() => parseRuleset(text), (e: unknown) => e instanceof NftSyncError && e.code === code, name);
+  }
+});

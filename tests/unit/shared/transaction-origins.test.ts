@@ -29,7 +29,9 @@ describe('transactionOrigins', () => {
       const batch = buildApplyTransaction(RULESET, previous);
       const origins = transactionOrigins(RULESET, previous);
       assert.equal(origins.length, batch.nftables.length);
-      const resets = new Set([...['inet f', 'ip nat'], ...previous.map((t) => `${t.family} ${t.name}`)]).size * 2;
+      // Two commands (add + delete) per owned table, one (create) per declared table not owned.
+      const owned = new Set(previous.map((t) => `${t.family} ${t.name}`));
+      const resets = [...new Set(['inet f', 'ip nat', ...owned])].reduce((n, k) => n + (owned.has(k) ? 2 : 1), 0);
       batch.nftables.forEach((cmd, i) => {
         const origin = origins[i];
         if (i < resets) {

@@ -1,0 +1,208 @@
+/**
+ * Fuzz of the agent against a hostile server, in-process: 100,000+ generated answers (frames
+ * that lie or stop short, bytes that do not match their blob id, rulesets that pass the schema
+ * or carry commands and foreign tables, truncated and forged release proofs) driven through the
+ * agent's real code: the frame and message decoders with the limits WireClient sets, its answer
+ * checks (fetchResult), verifyRevision, checkReleaseProof and the apply plan. Each property
+ * asserts what must come out, not only that nothing crashes. The same answers reach a real
+ * WireClient, Reconciler and nft in tests/integration/agent/fuzz-hostile-server.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { fetchFrameAllowance, fetchResult, IDLE_MAX_FRAME } from '../../../agent/wire-client.js';
+import { verifyRevision } from '../../../agent/verify-revision.js';
+import { buildApplyTransaction, tablesToCreate, type NftCommandBatch } from '../../../shared/apply-plan.js';
+import { NftSyncError } from '../../../shared/errors.js';
+import { gitBlobId } from '../../../shared/git-blob-id.js';
+import { MessageReader } from '../../../shared/message-reader.js';
+import { encodeMessage } from '../../../shared/message-codec.js';
+import { PRE_HANDSHAKE_MAX_FRAME, SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../shared/messages.js';
+import { checkReleaseProof } from '../../../shared/release-proof.js';
+import { managedTables } from '../../../shared/ruleset-schema.js';
+import type { TableRef } from '../../../shared/ruleset-types.js';
+import { hostileInput } from '../../helpers/fuzz-inputs.js';
+import { commandRuleset, editProof, proofEdit, releaseProof, rulesetBytes, rulesetFrame, TABLE_POOL, validRuleset } from '../../helpers/fuzz-server-answers.js';
+
+const RUNS = Number(process.env.NFT_SYNC_FUZZ_RUNS ?? 100_000);
+/** Small, so oversized answers are cheap to make. */
+const MAX_RULESET = 4096;
+const key = (t: { family: unknown; name: unknown }) => `${String(t.family)} ${String(t.name)}`;
+
+/**
+ * What the batch may touch: every command is add, create or a table-level delete; a table is
+ * created exactly when declared and not owned, deleted only when owned; every object it adds
+ * lives in a declared table. Throws an AssertionError naming the first violation.
+ */
+function assertBatchConfined(batch: NftCommandBatch, declared: readonly TableRef[], owned: readonly TableRef[]): void {
+  const decl = new Set(declared.map(key));
+  const own = new Set(owned.map(key));
+  const creates = new Set<string>();
+  for (const cmd of batch.nftables) {
+    const verbs = Object.keys(cmd);
+    assert.equal(verbs.length, 1, JSON.stringify(cmd).slice(0, 200));
+    const verb = verbs[0]!;
+    const inner = cmd[verb] as Record<string, Record<string, unknown>>;
+    const kinds = Object.keys(inner);
+    assert.equal(kinds.length, 1);
+    const kind = kinds[0]!;
+    const body = inner[kind]!;
+    assert.ok(['add', 'create', 'delete'].includes(verb), `verb ${verb}`);
+    if (verb === 'create' || verb === 'delete') assert.equal(kind, 'table', `${verb} ${kind}`);
+    const t = kind === 'table' ? key(body as { family: unknown; name: unknown }) : key({ family: body.family, name: body.table });
+    if (verb === 'create') {
+      assert.ok(decl.has(t) && !own.has(t), `create ${t}`);
+      creates.add(t);
+    } else if (verb === 'delete') assert.ok(own.has(t), `delete ${t}: not owned`);
+    else if (kind === 'table') assert.ok(decl.has(t) || own.has(t), `add table ${t}`);
+    else assert.ok(decl.has(t), `${kind} in ${t}, which is not declared`);
+  }
+  for (const t of declared) if (!own.has(key(t))) assert.ok(creates.has(key(t)), `${key(t)} not owned but not created`);
+}
+
+/**
+ * Feed a server's byte stream to a reader configured as WireClient configures it (pre-handshake
+ * limit, then the idle limit, or a fetch's allowance), and every ruleset answer on through the
+ * agent's checks and plan. Asserts that the reader never waits for a frame over its limit and
+ * that only NftSyncError is ever thrown. Returns how far it got.
+ */
+function agentSide(stream: Buffer, cuts: number[], fetching: boolean, owned: TableRef[]): 'applied-plan' | 'refused' | 'nothing' {
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
+  const limit = fetching ? fetchFrameAllowance({ maxRulesetBytes: MAX_RULESET, proof: false }) : IDLE_MAX_FRAME;
+  let limitNow = PRE_HANDSHAKE_MAX_FRAME;
+  let written = 0;
+  let at = 0;
+  let result: 'applied-plan' | 'refused' | 'nothing' = 'nothing';
+  try {
+    for (const cut of [...cuts.map((c) => c % (stream.length + 1)).sort((a, b) => a - b), stream.length]) {
+      const chunk = stream.subarray(at, Math.max(at, cut));
+      at = Math.max(at, cut);
+      reader.write(chunk);
+      written += chunk.length;
+      for (;;) {
+        const m = reader.read();
+        if (m === undefined) {
+          const pending = reader.pendingBytes;
+          if (pending >= 4) {
+            const announced = stream.readUInt32BE(written - pending);
+            assert.ok(announced <= limitNow, `waits for a frame of ${announced} bytes over the limit ${limitNow}`);
+          }
+          break;
+        }
+        if (limitNow === PRE_HANDSHAKE_MAX_FRAME) {
+          limitNow = limit;
+          reader.setMaxFrame(limit);
+        }
+        if (m.message.type !== 'ruleset' || !fetching) continue;
+        const answer = fetchResult(m.message, m.body, { maxRulesetBytes: MAX_RULESET, proof: false });
+        if (answer.kind !== 'ruleset') continue;
+        const { ruleset } = verifyRevision(answer.bytes, answer.blob, { ruleset: answer.ruleset, commit: answer.commit });
+        assertBatchConfined(buildApplyTransaction(ruleset, owned), managedTables(ruleset), owned);
+        result = 'applied-plan';
+      }
+    }
+    reader.end();
+  } catch (err) {
+    if (err instanceof assert.AssertionError) throw err;
+    assert.ok(err instanceof NftSyncError, `threw ${String(err)}`);
+    return 'refused';
+  }
+  return result;
+}
+
+const welcome = encodeMessage({ type: 'welcome', version: 1, server: 'hostile', maxFrame: 65536, heartbeat: 0 });
+const owned = fc.subarray([...TABLE_POOL]);
+
+/** A server's stream: welcome, then a ruleset answer that is oversized, truncated, lying or fine, or hostile bytes. */
+const serverStream = fc.oneof(
+  hostileInput.map((b) => Buffer.concat([welcome, b])),
+  fc.tuple(validRuleset, fc.constantFrom('fine', 'truncated', 'oversized', 'lying-length', 'size-field'), fc.nat()).map(([r, how, n]) => {
+    const bytes = rulesetBytes(r).subarray(0, MAX_RULESET);
+    let frame = rulesetFrame(1, bytes);
+    if (how === 'truncated') frame = frame.subarray(0, n % frame.length);
+    if (how === 'oversized') frame = rulesetFrame(1, Buffer.alloc(MAX_RULESET + 1 + (n % 100_000), 0x20));
+    if (how === 'lying-length') frame.writeUInt32BE([0, 1, 0xffff_ffff, 70_000, frame.length][n % 5]!, 0);
+    if (how === 'size-field') frame = Buffer.from(frame.toString('latin1').replace(/"size":\d+/, `"size":${n % 10_000}`), 'latin1');
+    return Buffer.concat([welcome, frame]);
+  }),
+);
+
+test(`agent side: ${RUNS} hostile server answers through the real decoder, answer checks, verification and plan`, (t) => {
+  const share = (f: number) => Math.max(1, Math.round(RUNS * f));
+  const counts = { frames: 0, planned: 0, valid: 0, mismatched: 0, commands: 0, proofs: 0, forgedTags: 0 };
+
+  // 1. Byte streams: frames over the limit, cut short or lying; only NftSyncError, never a wait over the limit.
+  fc.assert(
+    fc.property(serverStream, fc.array(fc.nat(), { maxLength: 4 }), fc.boolean(), owned, (stream, cuts, fetching, own) => {
+      counts.frames++;
+      if (agentSide(stream, cuts, fetching, own) === 'applied-plan') counts.planned++;
+    }),
+    { numRuns: share(0.45), seed: 4243 },
+  );
+
+  // 2. Rulesets that pass the schema: verified, and the plan touches declared and owned tables only,
+  //    creating (never resetting) a declared table the agent does not own.
+  fc.assert(
+    fc.property(validRuleset, owned, (r, own) => {
+      counts.valid++;
+      const bytes = rulesetBytes(r);
+      const { ruleset } = verifyRevision(bytes, gitBlobId(bytes), { ruleset: 'default', commit: 'c'.repeat(40) });
+      const declared = managedTables(ruleset);
+      assertBatchConfined(buildApplyTransaction(ruleset, own), declared, own);
+      assert.deepEqual(tablesToCreate(declared, own).map(key), declared.filter((d) => !own.some((o) => key(o) === key(d))).map(key));
+    }),
+    { numRuns: share(0.15), seed: 11 },
+  );
+
+  // 3. Bytes that do not match their blob id: always refused as such, before parsing.
+  fc.assert(
+    fc.property(validRuleset, fc.nat(), fc.integer({ min: 1, max: 255 }), (r, pos, delta) => {
+      counts.mismatched++;
+      const bytes = rulesetBytes(r);
+      const sent = Buffer.from(bytes);
+      const i = pos % sent.length;
+      sent[i] = (sent[i]! + delta) & 0xff;
+      assert.throws(() => verifyRevision(sent, gitBlobId(bytes), { ruleset: 'default', commit: 'c'.repeat(40) }), { code: 'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH' });
+    }),
+    { numRuns: share(0.1), seed: 12 },
+  );
+
+  // 4. Rulesets carrying flush, delete, reset, rename, replace ... items, undeclared tables or extra keys: always refused by the schema.
+  fc.assert(
+    fc.property(commandRuleset, (r) => {
+      counts.commands++;
+      const bytes = rulesetBytes(r);
+      assert.throws(() => verifyRevision(bytes, gitBlobId(bytes), { ruleset: 'default', commit: 'c'.repeat(40) }), { code: 'NFTSYNC_ERR_RULESET_SCHEMA' }, r.kind);
+    }),
+    { numRuns: share(0.2), seed: 13 },
+  );
+
+  // 5. Release proofs truncated, reordered, altered, forged or claiming something else: refused;
+  //    a forged outermost tag (its id recomputed) passes the chain only with another signed payload,
+  //    which the signature check (ssh-keygen) then refuses.
+  const good = releaseProof(rulesetBytes({ nftables: [{ table: { family: 'inet', name: 'nft_sync' } }] }));
+  const original = checkReleaseProof(good.objects, good.claim);
+  fc.assert(
+    fc.property(proofEdit, (edit) => {
+      counts.proofs++;
+      const forged = editProof(good, edit);
+      if (!forged.changed) return;
+      let checked;
+      try {
+        checked = checkReleaseProof(forged.objects, forged.claim);
+      } catch (err) {
+        assert.ok(err instanceof NftSyncError, String(err));
+        assert.match(err.code, /^NFTSYNC_ERR_VERIFY_(CHAIN|SIGNATURE)$/);
+        return;
+      }
+      assert.ok(edit.how === 'forge' && edit.at === 0, `${JSON.stringify(edit)} passed the chain check`);
+      counts.forgedTags++;
+      assert.ok(!checked.tag.payload.equals(original.tag.payload) || checked.tag.signature !== original.tag.signature, 'a forged tag keeps the signed payload and signature');
+    }),
+    { numRuns: share(0.1), seed: 14 },
+  );
+
+  const total = counts.frames + counts.valid + counts.mismatched + counts.commands + counts.proofs;
+  t.diagnostic(`fuzz (agent side): ${total} inputs ${JSON.stringify(counts)}`);
+  assert.ok(counts.planned > 0, 'some well-formed answers reach the plan');
+});
