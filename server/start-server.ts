@@ -10,6 +10,7 @@ import { NftSyncError } from '../shared/errors.js';
 import { isLoopback, type HostPort } from '../shared/host-port.js';
 import type { TokenEntry } from '../shared/token-list.js';
 import { buildHttpApp } from './http-app.js';
+import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
@@ -29,8 +30,10 @@ export interface ServerOptions {
    * HTTP writes are allowed only when the HTTP listener is on loopback.
    */
   tokens?: readonly TokenEntry[];
-  /** Reads over git HTTP need a token too (only with `tokens`). */
+  /** Reads over git HTTP and the API's reads need a token too (only with `tokens`). */
   readTokenRequired?: boolean;
+  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
@@ -92,9 +95,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         logger: log,
         tokens: opts.tokens,
         anonymousWrites: isLoopback(opts.http.host),
+        readTokenRequired: opts.readTokenRequired,
+        timeouts: opts.httpTimeouts,
         metrics,
         wireConnections: () => wire.connections,
-        git: { gitdir: repository.gitdir, readTokenRequired: opts.readTokenRequired },
+        git: { gitdir: repository.gitdir },
       })
     : undefined;
   if (app && opts.http) {
