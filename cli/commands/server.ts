@@ -9,6 +9,7 @@ import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
+import { HTTP_TIMEOUT_FLAGS, httpTimeouts } from '../http-timeout-flags.js';
 import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
 
 export const serverCommand: Command = {
@@ -19,7 +20,8 @@ export const serverCommand: Command = {
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
-    'read-token-required': { type: 'boolean', default: false, description: 'git clone and git fetch over HTTP need a token too (with --token-file); API reads and the wire protocol stay open' },
+    'read-token-required': { type: 'boolean', default: false, description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, and the API but /healthz, /readyz, /metrics and its OpenAPI document' },
+    ...HTTP_TIMEOUT_FLAGS,
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
     'max-connections-per-address': {
       type: 'string',
@@ -45,6 +47,7 @@ export const serverCommand: Command = {
       insecurePlaintext: values['insecure-plaintext'] === true,
       tokens,
       readTokenRequired: values['read-token-required'] === true,
+      httpTimeouts: httpTimeouts(values),
       wire: {
         limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
         maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
