@@ -38,6 +38,11 @@ export interface PushValidatorOptions {
   nft?: 'auto' | 'off';
   /** Progress and warning lines for the pusher (the hook writes them to stderr). */
   say?: (line: string) => void;
+  /**
+   * Where the scratch namespace comes from; its close() is called when done. Default: a new one
+   * (`openScratchNetns`); the server passes namespaces it keeps warm (server/scratch-pool.ts).
+   */
+  scratch?: () => Promise<ScratchNetns>;
 }
 
 export interface PushValidation {
@@ -115,7 +120,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
   }
   let ns: ScratchNetns;
   try {
-    ns = await openScratchNetns('nft-sync-check');
+    ns = await (opts.scratch ?? (() => openScratchNetns('nft-sync-check')))();
   } catch (err) {
     result.loaded = toNftSyncError(err).message;
     say(`warning: rulesets not loaded into nft (${result.loaded}); only JSON and schema were checked`);

@@ -12,6 +12,7 @@ import type { TokenEntry } from '../shared/token-list.js';
 import { buildHttpApp } from './http-app.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
+import { PushCheckService } from './push-check-service.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -36,6 +37,12 @@ export interface ServerOptions {
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
+  /**
+   * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
+   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * validator in the hook's own process: the same checks, slower.
+   */
+  pushCheckSocket?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
   /**
    * How long close() lets HTTP requests in flight (a push, a clone) finish before closing their
@@ -50,6 +57,8 @@ export interface RunningServer {
   repository: RulesetRepository;
   wireAddress: AddressInfo;
   httpAddress: AddressInfo | undefined;
+  /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
+  pushChecks: PushCheckService | undefined;
   close(): Promise<void>;
 }
 
@@ -82,8 +91,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
-  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch((err: unknown) => {
+  const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
+  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
+    await pushChecks?.close();
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -108,7 +119,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -119,9 +130,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     repository,
     wireAddress,
     httpAddress,
+    pushChecks,
     async close() {
       watcher.stop();
+      // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
+      await pushChecks?.close();
     },
   };
 }
