@@ -82,7 +82,7 @@ export class PushCheckService {
   }
 
   /**
-   * Listen on `gitdir/nft-sync/hook.sock` and start the worker. Resolves undefined, with a
+   * Listen on `gitdir/nft-sync/hook.sock`. Resolves undefined, with a
    * warning logged, when the hand-off cannot be offered (the directory is not the server user's
    * own, the path is too long for a unix socket, another server already answers there): pushes
    * are then validated by the hook alone, as without a server. Never throws.
@@ -107,7 +107,8 @@ export class PushCheckService {
         service.#server.listen(socketPath, () => resolve());
       });
       await chmod(socketPath, 0o600);
-      service.#ensureWorker();
+      // The worker starts with the first push, not here: a server that never sees one (most
+      // of them in a test suite, and an idle one's RSS) does not pay for it.
       log.debug({ socket: socketPath }, 'push checks handed over by the pre-receive hook run in this server');
       return service;
     } catch (err) {
