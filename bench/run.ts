@@ -33,7 +33,7 @@ import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchPushToApplied } from './push-to-applied.js';
-import { median, timeIt } from './bench-row.js';
+import { timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
