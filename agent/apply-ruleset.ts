@@ -17,6 +17,7 @@
  */
 import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { NftSyncError } from '../shared/errors.js';
+import { locateNftError } from '../shared/nft-error-location.js';
 import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
 import { managedTables as declaredTables } from '../shared/ruleset-schema.js';
 import { itemBody, type Ruleset, type RulesetItem, type TableRef } from '../shared/ruleset-types.js';
@@ -69,7 +70,8 @@ export function countElements(ruleset: Ruleset): number {
  * `previouslyManaged` it no longer declares is deleted, all other tables are left untouched.
  * Then verify by read-back unless `verify` is 'off'.
  * Errors: NFTSYNC_ERR_NFT_CHECK (dry run refused; nothing changed), NFTSYNC_ERR_NFT_APPLY (nft
- * refused the batch; nothing changed), NFTSYNC_ERR_NFT_EXEC / NFTSYNC_ERR_TIMEOUT (nft could not
+ * refused the batch; nothing changed; the message and `data.pointer` name the object at fault
+ * when nft's message allows), NFTSYNC_ERR_NFT_EXEC / NFTSYNC_ERR_TIMEOUT (nft could not
  * run), NFTSYNC_ERR_NFT_LIST (read-back listing failed; the transaction DID happen), and
  * NFTSYNC_ERR_READBACK_MISMATCH (the transaction DID happen but what nft lists differs;
  * `data.differences` lists how, `data.managedTables` what is now managed: the caller decides
@@ -81,8 +83,12 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
   const managed = declaredTables(ruleset);
   const batch = JSON.stringify(buildApplyTransaction(ruleset, options.previouslyManaged ?? []));
 
-  if (options.check === true) await nft.checkJson(batch);
-  await nft.applyJson(batch);
+  try {
+    if (options.check === true) await nft.checkJson(batch);
+    await nft.applyJson(batch);
+  } catch (err) {
+    throw withLocation(err, ruleset, options.previouslyManaged ?? []);
+  }
 
   const readStarted = performance.now();
   const mode = resolveMode(options.verify ?? 'auto', ruleset);
@@ -110,6 +116,18 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
     );
   }
   return result;
+}
+
+/**
+ * nft's refusal, with the object at fault named where nft's message allows it cheaply (no
+ * bisection on a host: see shared/nft-error-location.ts): `… (at rule 3 of chain inet filter
+ * input, /nftables/17)`, and `data.pointer` / `data.object`.
+ */
+function withLocation(err: unknown, ruleset: Ruleset, previous: readonly TableRef[]): unknown {
+  if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) return err;
+  const at = locateNftError(String(err.data?.stderr ?? ''), ruleset, previous);
+  if (at === undefined) return err;
+  return new NftSyncError(err.code, `${err.message} (at ${at.what}, ${at.pointer})`, { data: { ...err.data, pointer: at.pointer, object: at.what }, cause: err });
 }
 
 function resolveMode(mode: VerifyMode, ruleset: Ruleset): 'full' | 'structure' | 'off' {

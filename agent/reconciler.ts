@@ -11,8 +11,9 @@ import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
 import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
-import type { CheckedRelease } from '../shared/release-proof.js';
-import { assertNotOlder, readReleaseRecord, writeReleaseRecord } from './release-record.js';
+import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from './release-record.js';
+import { checkAnswerMatchesRequest, checkNotDowngrade, type AskedRevision } from '../shared/release-guard.js';
+import { stateAfterApply, stateAfterRefusal, tagInForce } from './revision-state.js';
 import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
 import { managedTables } from '../shared/ruleset-schema.js';
@@ -39,6 +40,8 @@ export interface ReconcilerOptions {
   check?: boolean;
   /** Signed releases: apply only revisions reached through a tag signed by a key in this file. */
   allowedSigners?: string;
+  /** With `track`: move to a lower version than the tag in force (otherwise held, see release-guard.ts). */
+  allowDowngrade?: boolean;
   /** Commit-confirmed (agent/confirm-revision.ts); off when absent or windowMs is 0. */
   confirm?: ConfirmOptions;
 }
@@ -195,14 +198,16 @@ export class Reconciler {
 
   async #reconcile(client: WireClient, opts: { retryFailed?: boolean }): Promise<ReconcileOutcome> {
     const log = this.#opts.logger;
+    const st = this.#state;
+    const have = st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined;
+    const asked: AskedRevision = { ref: this.#opts.ref, track: this.#opts.track, ruleset: this.#opts.ruleset, have };
     let fetched: FetchResult;
     try {
-      const st = this.#state;
       fetched = await client.fetch({
         ref: this.#opts.ref,
         track: this.#opts.track,
         ruleset: this.#opts.ruleset,
-        have: st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined,
+        have,
         ...(this.#opts.allowedSigners && { proof: true }),
       });
     } catch (err) {
@@ -210,24 +215,36 @@ export class Reconciler {
     }
     const { commit, blob, ruleset: name } = fetched;
     this.#tag = fetched.tag;
+    try {
+      // An answer to another question is never acted on, nor a lower release than the one in force.
+      checkAnswerMatchesRequest(asked, fetched);
+      if (this.#opts.track) checkNotDowngrade({ pattern: this.#opts.ref, inForce: this.#tagInForce(), offered: fetched.tag!, allowDowngrade: this.#opts.allowDowngrade });
+    } catch (err) {
+      this.#attempted = commit;
+      return this.#failed(toNftSyncError(err), commit);
+    }
     if (fetched.kind === 'unchanged') {
       this.#lastError = undefined;
       this.#attempted = commit;
-      if (this.#state && (this.#state.commit !== commit || this.#state.lastFailed)) {
-        const { lastFailed: _drop, ...rest } = this.#state;
-        this.#state = { ...rest, commit, ref: this.#opts.ref };
+      // A signed agent takes its tag in force only from a verified release (an `unchanged`
+      // carries no proof); an unsigned one trusts the server for everything anyway.
+      const tag = this.#opts.track && !this.#opts.allowedSigners ? fetched.tag : this.#state?.tag;
+      if (this.#state && (this.#state.commit !== commit || this.#state.lastFailed || this.#state.tag !== tag)) {
+        const { lastFailed: _drop, tag: _tag, ...rest } = this.#state;
+        this.#state = { ...rest, commit, ref: this.#opts.ref, ...(tag !== undefined && { tag }) };
         await saveState(this.#opts.stateDir, this.#state, this.#applied);
       }
       return { kind: 'unchanged', commit, blob, ruleset: name };
     }
-    let release: CheckedRelease | undefined;
+    let release: ReleaseRecord | undefined;
     if (this.#opts.allowedSigners) {
       // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
       try {
         const { claimedRef, recordKey } = this.#releaseRefs(fetched.tag);
-        release = await verifyRelease(fetched, claimedRef, this.#opts.allowedSigners);
-        assertNotOlder(await readReleaseRecord(this.#opts.stateDir), recordKey, release);
-        log.info({ tag: release.tag.tag, signer: release.tag.taggerEmail, commit }, 'release signature verified');
+        const checked = await verifyRelease(fetched, claimedRef, this.#opts.allowedSigners, { agent: this.#opts.agent, ruleset: this.#opts.ruleset });
+        assertNotOlder(this.#state?.release, recordKey, checked, { otherTagAllowed: this.#opts.track && this.#opts.allowDowngrade });
+        release = releaseRecordOf(recordKey, checked);
+        log.info({ tag: checked.tag.tag, signer: checked.tag.taggerEmail, commit }, 'release signature verified');
       } catch (err) {
         this.#attempted = commit;
         return this.#failed(toNftSyncError(err), commit);
@@ -241,6 +258,8 @@ export class Reconciler {
     }
     this.#attempted = commit;
     const previous = this.inForce;
+    // The mark this attempt's own replaces: it comes back if nft refuses (nothing changed then).
+    const priorPending = this.#state?.pending;
     let newTables: TableRef[] = [];
     try {
       const { ruleset } = verifyRevision(fetched.bytes, blob, { ruleset: name, commit });
@@ -258,8 +277,7 @@ export class Reconciler {
       });
       const refused = await this.#confirm(commit, blob, previous, newTables);
       if (refused) return this.#failed(refused, commit);
-      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables);
-      if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
+      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables, { tag: fetched.tag, release });
       this.#lastError = undefined;
       log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
@@ -270,16 +288,17 @@ export class Reconciler {
         // failed or differs. Record it as applied and report the condition (Degraded).
         const refused = await this.#confirm(commit, blob, previous, newTables);
         if (refused) return this.#failed(refused, commit);
-        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined);
-        if (release) await writeReleaseRecord(this.#opts.stateDir, this.#releaseRefs(fetched.tag).recordKey, release);
+        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined, { tag: fetched.tag, release });
         return this.#failed(e, commit);
       }
       if (!e.retryable) {
-        // nft refused the batch or could not run: nothing changed, so the pending mark goes. Only
-        // a refusal says something against the revision; nft that cannot be started (a wrong
-        // --nft, a failed fork) must not keep the revision out once the host is fixed.
-        const { pending: _p, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
-        this.#state = e.code === 'NFTSYNC_ERR_NFT_EXEC' ? base : { ...base, lastFailed: { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() } };
+        // nft refused the batch or could not run: nothing changed, so this attempt's pending mark
+        // goes and an older one (tables that may be in force unconfirmed) stays. Only a refusal
+        // says something against the revision; nft that cannot be started (a wrong --nft, a
+        // failed fork) must not keep the revision out once the host is fixed.
+        const current = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
+        const failed = e.code === 'NFTSYNC_ERR_NFT_EXEC' ? undefined : { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
+        this.#state = stateAfterRefusal(current, priorPending, failed);
         await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
           log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),
         );
@@ -303,7 +322,7 @@ export class Reconciler {
       inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
       attemptedCommit: this.#attempted,
       error: this.#lastError ?? (drift && !drift.healed ? { code: 'NFTSYNC_ERR_DRIFTED', message: drift.message } : undefined),
-      tag: this.#tag,
+      tag: this.#tagInForce() ?? this.#tag,
     });
     if (drift) status.conditions.push({ type: 'Drifted', status: drift.healed ? 'False' : 'True', reason: drift.healed ? 'Healed' : 'Drifted', message: `${drift.at} ${drift.message}`.slice(0, 4096) });
     return status;
@@ -346,15 +365,21 @@ export class Reconciler {
     return { claimedRef: tag, recordKey: `track:${this.#opts.ref}` };
   }
 
-  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: AgentState['managedTables'] | undefined): Promise<void> {
-    this.#state = {
+  #tagInForce(): string | undefined {
+    return this.#opts.track ? tagInForce(this.#state, this.#opts.ref) : undefined;
+  }
+
+  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: TableRef[] | undefined, released: { tag?: string; release?: ReleaseRecord }): Promise<void> {
+    this.#state = stateAfterApply(this.#state, {
       ref: this.#opts.ref,
       ruleset,
       commit,
       blob,
       managedTables: managed ?? managedTables(verifyRevision(bytes, blob, { ruleset, commit }).ruleset),
       appliedAt: new Date().toISOString(),
-    };
+      ...(this.#opts.track && released.tag !== undefined && { tag: released.tag }),
+      ...(released.release && { release: released.release }),
+    });
     this.#applied = bytes;
     this.#drift = undefined;
     await saveState(this.#opts.stateDir, this.#state, bytes);

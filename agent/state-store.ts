@@ -1,9 +1,14 @@
 /**
  * The agent's `--state-dir`: what is in force on this host and what last failed.
  *
- *   state.json           {version, ref, ruleset, commit, blob, managedTables, appliedAt,
- *                         lastFailed?, pending?, interrupted?}
+ *   state.json           {version, ref, ruleset, commit, blob, managedTables, appliedAt, tag?,
+ *                         release?, lastFailed?, pending?, interrupted?}
  *   applied-BLOB.json    the exact bytes of the confirmed ruleset (git blob `blob`)
+ *
+ * `tag` is the tag in force under --track-tags (an agent never moves below it, see
+ * shared/release-guard.ts); `release` the signed release in force (agent/release-record.ts).
+ * Both belong to the revision in force and are written in the same rename, so no crash can leave
+ * one ahead of the other.
  *
  * Every file is written atomically (temporary file, fsync, rename, fsync of the directory), so
  * a crash leaves either the old or the new file, never a torn one. The bytes are stored under
@@ -13,7 +18,8 @@
  * a new revision: on restart it says that the host may hold an unconfirmed revision and which
  * tables that revision manages, so the confirmed one can be restored over it (see
  * agent/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
- * other and is verified before use. A legacy applied.json is still read.
+ * other and is verified before use. A legacy applied.json is still read, and so is a legacy
+ * release.json (the signed-release record before it moved into state.json), once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -23,6 +29,7 @@ import { NftSyncError } from '../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
 import { FAMILIES, type TableRef } from '../shared/ruleset-types.js';
+import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, type ReleaseRecord } from './release-record.js';
 
 export const STATE_FILE = 'state.json';
 /** Legacy (pre content-addressed) name of the applied bytes; read, never written. */
@@ -53,6 +60,10 @@ export interface AgentState {
   /** Tables the applied revision manages (the next apply's `previouslyManaged`). */
   managedTables: TableRef[];
   appliedAt?: string;
+  /** Under --track-tags: the tag of the revision in force (never gone below; release-guard.ts). */
+  tag?: string;
+  /** The signed release in force (agent/release-record.ts), kept with the revision it belongs to. */
+  release?: ReleaseRecord;
   lastFailed?: FailedAttempt;
   /** A revision being applied or awaiting confirmation: it may be in force, unconfirmed. */
   pending?: PendingRevision;
@@ -86,6 +97,12 @@ const validateState = new Ajv({ strict: true }).compile({
     commit: oid,
     blob: oid,
     appliedAt: { type: 'string' },
+    tag: { type: 'string' },
+    release: {
+      type: 'object',
+      required: ['ref', 'tag', 'tagId', 'taggerTime'],
+      properties: { ref: { type: 'string' }, tag: { type: 'string' }, tagId: { type: 'string' }, taggerTime: { type: 'integer' } },
+    },
     managedTables: {
       type: 'array',
       items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
@@ -128,6 +145,7 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
 
 /**
  * Read the state from `dir`. Returns undefined when the directory or state.json does not exist.
+ * A state.json without `release` takes it from a legacy release.json when there is one.
  * Errors: NFTSYNC_ERR_STATE_CORRUPT when state.json is unreadable, not JSON or malformed, or
  * when applied.json is missing or its git blob id differs from the recorded `blob`.
  */
@@ -150,6 +168,10 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
     throw corrupt(dir, `${STATE_FILE} is malformed (${e?.instancePath || '/'} ${e?.message ?? ''})`);
   }
   const { version: _version, ...state } = value as AgentState & { version: number };
+  if (state.release === undefined) {
+    const legacy = await readLegacyReleaseRecord(dir);
+    if (legacy) state.release = legacy;
+  }
   if (state.blob === undefined) return { state };
   const file = appliedFileName(state.blob);
   const readErr = (err: unknown): never => {
@@ -165,7 +187,8 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
 /**
  * Write `state` to `dir` (created if missing), and `appliedBytes` to applied-BLOB.json first
  * when given (after a confirmed apply); then remove applied files of other blobs (never the one
- * state.json names). Each file is replaced atomically and made durable before this resolves;
+ * state.json names) and, when `state.release` is set, a legacy release.json. Each file is
+ * replaced atomically and made durable before this resolves;
  * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
  * `state.blob` (refusing to record a lie); file system errors as they come.
  */
@@ -178,7 +201,9 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
   if (appliedBytes !== undefined && state.blob !== undefined) await writeFileAtomic(dir, appliedFileName(state.blob), appliedBytes);
   const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
   await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
-  // Only now, with state.json naming its blob, are the other applied files garbage.
+  // Only now, with state.json naming its blob (and carrying the release record), are the other
+  // applied files and a legacy release.json garbage.
+  if (state.release !== undefined) await rm(join(dir, LEGACY_RELEASE_FILE), { force: true });
   const keep = state.blob === undefined ? undefined : appliedFileName(state.blob);
   for (const name of await readdir(dir)) {
     if (name.startsWith('applied-') && name.endsWith('.json') && name !== keep) await rm(join(dir, name), { force: true });

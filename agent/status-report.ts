@@ -11,6 +11,7 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_SIGNATURE: 'VerifyFailed',
   NFTSYNC_ERR_VERIFY_CHAIN: 'VerifyFailed',
   NFTSYNC_ERR_VERIFY_REPLAY: 'VerifyFailed',
+  NFTSYNC_ERR_RELEASE_DOWNGRADE: 'DowngradeRefused',
   NFTSYNC_ERR_PROOF_UNAVAILABLE: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_JSON: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_SCHEMA: 'VerifyFailed',
@@ -70,6 +71,9 @@ export interface InForce {
 /**
  * Build the status report. `inForce` is what the host runs now (the last successful apply);
  * `error` the failure of the latest attempt, if it failed; `attemptedCommit` what was tried.
+ * A refused downgrade (NFTSYNC_ERR_RELEASE_DOWNGRADE) leaves the release in force running and
+ * the agent held there: state Degraded, Ready False, and a `Held` condition (status True, reason
+ * DowngradeRefused) whose message names both versions.
  */
 export function buildStatus(args: {
   agent: string;
@@ -89,10 +93,11 @@ export function buildStatus(args: {
   } else {
     const reason = reasonFor(error.code);
     ready = { type: 'Ready', status: 'False', reason, message: `${error.code}: ${error.message}`.slice(0, 4096) };
-    state = reason === 'ReadbackMismatch' || reason === 'Drifted' ? 'Degraded' : 'Failed';
+    state = reason === 'ReadbackMismatch' || reason === 'Drifted' || reason === 'DowngradeRefused' ? 'Degraded' : 'Failed';
   }
   if (ready.message === undefined) delete ready.message;
   const status: AgentStatus = { agent, ref, state, conditions: [ready] };
+  if (error?.code === 'NFTSYNC_ERR_RELEASE_DOWNGRADE') status.conditions.push({ type: 'Held', status: 'True', reason: 'DowngradeRefused', message: error.message.slice(0, 4096) });
   if (inForce) {
     status.ruleset = inForce.ruleset;
     status.commit = inForce.commit;

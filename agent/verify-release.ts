@@ -61,10 +61,20 @@ export async function verifySshSignature(opts: { allowedSigners: string; princip
  * Verify a fetched revision as a signed release: the proof's objects and links
  * (NFTSYNC_ERR_VERIFY_CHAIN), then the tag's signature (NFTSYNC_ERR_VERIFY_SIGNATURE). The
  * ruleset's bytes against its blob id stay verifyRevision's job.
+ *
+ * The claim is what the agent asked for, not what the server answered: `ref` the tag it must
+ * carry; `asked.ruleset` the ruleset the agent named, or when it named none, the server's choice
+ * bound to `asked.agent` through the signed nft-sync.yaml (shared/release-proof.ts).
  */
-export async function verifyRelease(fetched: Extract<FetchResult, { kind: 'ruleset' }>, ref: string, allowedSigners: string): Promise<CheckedRelease> {
+export async function verifyRelease(
+  fetched: Extract<FetchResult, { kind: 'ruleset' }>,
+  ref: string,
+  allowedSigners: string,
+  asked: { agent: string; ruleset?: string },
+): Promise<CheckedRelease> {
   if (!fetched.proof) throw new NftSyncError('NFTSYNC_ERR_VERIFY_CHAIN', 'the server sent no release proof; refusing an unverifiable revision');
-  const checked = checkReleaseProof(fetched.proof, { ref, ruleset: fetched.ruleset, commit: fetched.commit, blob: fetched.blob });
+  const claim = asked.ruleset !== undefined ? { ruleset: asked.ruleset } : { ruleset: fetched.ruleset, agent: asked.agent };
+  const checked = checkReleaseProof(fetched.proof, { ref, commit: fetched.commit, blob: fetched.blob, ...claim });
   await verifySshSignature({ allowedSigners, principal: checked.tag.taggerEmail, payload: checked.tag.payload, signature: checked.tag.signature! });
   return checked;
 }

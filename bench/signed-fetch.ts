@@ -35,7 +35,7 @@ export async function benchSignedFetch(runs: number, logger: Logger, cleanups: A
     const t0 = performance.now();
     const f = await client.fetch({ ref: 'v1', ruleset: 'default', proof: true });
     if (f.kind !== 'ruleset') throw new Error('unexpected answer');
-    await verifyRelease(f, 'v1', allowed);
+    await verifyRelease(f, 'v1', allowed, { agent: 'bench', ruleset: 'default' });
     verifyRevision(f.bytes, f.blob, f);
     return performance.now() - t0;
   };

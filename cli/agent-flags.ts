@@ -6,6 +6,7 @@ import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
 import { createNftRunner } from '../agent/nft-runner.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
+import { NftSyncError } from '../shared/errors.js';
 import { parseHostPort } from '../shared/host-port.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
@@ -20,13 +21,15 @@ export const AGENT_FLAGS: Flags = {
   ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
   ...TLS_FLAGS,
   'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
+  'allow-downgrade': { type: 'boolean', default: false, description: 'with --track-tags: move to a lower version than the tag in force (without it the agent keeps its release and reports Held)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
   ...NFT_FLAGS,
 };
 
 /**
  * The options of one agent run from the flags in AGENT_FLAGS, without the logger. Errors:
- * NFTSYNC_ERR_USAGE (bad --server, --ref with --track-tags, bad seconds), NFTSYNC_ERR_REF_INVALID
+ * NFTSYNC_ERR_USAGE (bad --server, --ref with --track-tags, --allow-downgrade without
+ * --track-tags, bad seconds), NFTSYNC_ERR_REF_INVALID
  * and NFTSYNC_ERR_RULESET_NAME_INVALID (checked here, at start: the daemon would otherwise take
  * them for an unreachable server and retry forever), NFTSYNC_ERR_CONFIG_INVALID (unreadable TLS
  * files or allowed-signers file).
@@ -36,6 +39,9 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
   const followed = target(command, values);
   if (followed.track) assertTagPattern(followed.ref);
   else assertRef(followed.ref);
+  if (values['allow-downgrade'] === true && !followed.track) {
+    throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: --allow-downgrade goes with --track-tags (a --ref is followed wherever it points)`);
+  }
   const ruleset = str(values, 'ruleset');
   if (ruleset !== undefined) assertRulesetName(ruleset);
   const material = loadTlsMaterial(values);
@@ -52,6 +58,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     stateDir: str(values, 'state-dir')!,
     check: values.check === true,
     allowedSigners,
+    ...(values['allow-downgrade'] === true && { allowDowngrade: true }),
     confirmWindowMs: secondsFlag(str(values, 'confirm-window')!, '--confirm-window'),
   };
 }

@@ -16,8 +16,8 @@ export interface PreReceiveCheckOptions {
   gitEnv: Record<string, string>;
   /** Load into a scratch namespace where possible ('auto') or never ('off'). */
   nft: 'auto' | 'off';
-  /** Where a scratch namespace comes from (default: a new one for this check). */
-  scratch?: () => Promise<ScratchNetns>;
+  /** Where a scratch namespace comes from (default: a new one for this check); see PushValidatorOptions.scratch. */
+  scratch?: (nftTimeoutMs: number) => Promise<ScratchNetns>;
   /** Writes one line for the pusher (git shows it as `remote: ...`). */
   write: (line: string) => void;
 }

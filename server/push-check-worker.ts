@@ -30,7 +30,7 @@ if (port) {
       return;
     }
     const write = (line: string): void => post({ type: 'line', id: m.id, line });
-    preReceiveCheck(m.input, { gitdir: m.gitdir, gitEnv: m.gitEnv, nft: 'auto', scratch: () => pool.lease(), write }).then(
+    preReceiveCheck(m.input, { gitdir: m.gitdir, gitEnv: m.gitEnv, nft: 'auto', scratch: (ms) => pool.lease(ms), write }).then(
       (code) => post({ type: 'done', id: m.id, code }),
       (err: unknown) => {
         // As the hook's own process reports a failure: one coded line, and the push refused.

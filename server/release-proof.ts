@@ -1,12 +1,14 @@
 /**
  * The server's half of signed releases: the raw git objects from a tag to a ruleset (the tag
- * chain, the commit, the root tree, the `rulesets` tree) so the agent can check the whole path
- * itself. The server checks no signature; it only finds and sends the objects.
+ * chain, the commit, the root tree, the `rulesets` tree, and for an agent that lets the server
+ * choose its ruleset the `nft-sync.yaml` blob) so the agent can check the whole path, and the
+ * mapping, itself. The server checks no signature; it only finds and sends the objects.
  */
 import { NftSyncError } from '../shared/errors.js';
 import { parseCommit, parseTag, parseTree } from '../shared/git-objects.js';
 import { objectIdAlgorithm } from '../shared/git-blob-id.js';
 import type { ProofObject } from '../shared/release-proof.js';
+import { REPO_CONFIG_PATH } from '../shared/repo-config.js';
 
 /** What building a proof needs from the repository (RulesetRepository has it). */
 export interface ProofReader {
@@ -49,9 +51,11 @@ export async function readTagChain(reader: ProofReader, ref: string): Promise<{ 
 
 /**
  * The commit, root tree and `rulesets` tree objects on the path from `commit` to
- * `rulesets/NAME.json`. Errors: NFTSYNC_ERR_RULESET_NOT_FOUND, NFTSYNC_ERR_REF_NOT_FOUND.
+ * `rulesets/NAME.json`; with `withConfig` (the agent named no ruleset, so the server chose it by
+ * `nft-sync.yaml`), then the blob of `nft-sync.yaml` when the commit has one.
+ * Errors: NFTSYNC_ERR_RULESET_NOT_FOUND, NFTSYNC_ERR_REF_NOT_FOUND.
  */
-export async function readRulesetPath(reader: ProofReader, commit: string, name: string): Promise<ProofObject[]> {
+export async function readRulesetPath(reader: ProofReader, commit: string, name: string, opts: { withConfig?: boolean } = {}): Promise<ProofObject[]> {
   const algorithm = objectIdAlgorithm(commit);
   const read = async (oid: string, want: ProofObject['type']): Promise<ProofObject> => {
     const { type, content } = await reader.readRawObject(oid);
@@ -60,7 +64,11 @@ export async function readRulesetPath(reader: ProofReader, commit: string, name:
   };
   const c = await read(commit, 'commit');
   const root = await read(parseCommit(c.content).tree, 'tree');
-  const entry = parseTree(root.content, algorithm).find((e) => e.name === 'rulesets' && e.mode === '40000');
+  const rootEntries = parseTree(root.content, algorithm);
+  const entry = rootEntries.find((e) => e.name === 'rulesets' && e.mode === '40000');
   if (!entry) throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `commit ${commit} has no rulesets directory`, { data: { ruleset: name, commit } });
-  return [c, root, await read(entry.id, 'tree')];
+  const path = [c, root, await read(entry.id, 'tree')];
+  const config = opts.withConfig ? rootEntries.find((e) => e.name === REPO_CONFIG_PATH) : undefined;
+  if (config) path.push(await read(config.id, 'blob'));
+  return path;
 }

@@ -11,7 +11,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
+import { openScratchNetns, scratchNftRunner, type ScratchNetns } from './scratch-netns.js';
 
 const run = promisify(execFile);
 
@@ -41,11 +41,12 @@ export class ScratchPool {
   }
 
   /**
-   * A namespace for one check: the caller loads into it and calls its close() when done, which
+   * A namespace for one check, its nft runs limited to `nftTimeoutMs` each (default: the
+   * namespace's own 60 s): the caller loads into it and calls its close() when done, which
    * gives it back (never awaits the flush). Errors: NFTSYNC_ERR_NETNS_UNAVAILABLE as
    * openScratchNetns (not root, `ip netns add` fails); Error after close().
    */
-  async lease(): Promise<ScratchNetns> {
+  async lease(nftTimeoutMs?: number): Promise<ScratchNetns> {
     if (this.#closed) throw new Error('scratch pool closed');
     if (!this.#swept) {
       this.#swept = true;
@@ -55,7 +56,7 @@ export class ScratchPool {
     let given = false;
     return {
       name: ns.name,
-      nft: ns.nft,
+      nft: nftTimeoutMs === undefined ? ns.nft : scratchNftRunner(ns.name, nftTimeoutMs),
       close: async () => {
         if (given) return;
         given = true;

@@ -245,7 +245,8 @@ export class WireSession implements MoveListener {
       return;
     }
     if (chain) {
-      const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset))];
+      // An agent that named no ruleset checks the server's choice against the signed nft-sync.yaml.
+      const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset, { withConfig: msg.ruleset === undefined }))];
       const proof = objects.map((o) => ({ type: o.type, id: o.id, size: o.content.length }));
       await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;

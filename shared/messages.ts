@@ -112,13 +112,14 @@ export interface RulesetMessage {
   size: number;
   /**
    * Only when the fetch asked for a proof: the git objects whose contents follow the ruleset's
-   * bytes in the body, in this order (tag…, commit, root tree, rulesets tree).
+   * bytes in the body, in this order (tag…, commit, root tree, rulesets tree, and when the fetch
+   * named no ruleset the blob of `nft-sync.yaml` at the commit, if it has one).
    */
   proof?: ProofEntry[];
 }
 /** One object of a release proof: its type, its claimed id and its content's length. */
 export interface ProofEntry {
-  type: 'tag' | 'commit' | 'tree';
+  type: 'tag' | 'commit' | 'tree' | 'blob';
   id: string;
   size: number;
 }
@@ -279,7 +280,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
           type: 'object',
           additionalProperties: false,
           required: ['type', 'id', 'size'],
-          properties: { type: { enum: ['tag', 'commit', 'tree'] }, id: oid, size: { type: 'integer', minimum: 0 } },
+          properties: { type: { enum: ['tag', 'commit', 'tree', 'blob'] }, id: oid, size: { type: 'integer', minimum: 0 } },
         },
       },
     },

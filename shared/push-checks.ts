@@ -25,6 +25,8 @@ export interface PushProblem {
   blob?: string;
   code: string;
   message: string;
+  /** JSON pointer of the object at fault inside the file, when known (e.g. `/nftables/17`). */
+  pointer?: string;
 }
 
 /** True for git's all-zero object id (a created or deleted ref). */
@@ -73,7 +75,10 @@ export function checkRulesetFile(path: string, blob: string, bytes: Buffer): { r
 /**
  * Check `nft-sync.yaml` (undefined: absent, which means every agent gets `default`) against the
  * rulesets a commit has: the file must parse and every ruleset it can hand out (`default`
- * included) must exist. Returns the problems found (empty when fine). Never throws.
+ * included) must exist. A ruleset the file names but the commit lacks is a problem of
+ * `nft-sync.yaml` (path and blob id of the YAML file); a missing `default` with no YAML file is
+ * a problem of `rulesets/default.json` (no blob). Returns the problems found (empty when fine).
+ * Never throws.
  */
 export function checkRepoConfigFile(yaml: { blob: string; text: string } | undefined, rulesets: ReadonlySet<string>): PushProblem[] {
   let config;
@@ -86,8 +91,13 @@ export function checkRepoConfigFile(yaml: { blob: string; text: string } | undef
   const out: PushProblem[] = [];
   for (const name of rulesetsNamedBy(config)) {
     if (rulesets.has(name)) continue;
-    const why = yaml === undefined ? 'agents get the default ruleset' : `${REPO_CONFIG_PATH} names ruleset ${JSON.stringify(name)}`;
-    out.push({ path: `rulesets/${name}.json`, blob: yaml?.blob, code: 'NFTSYNC_ERR_RULESET_NOT_FOUND', message: `${why}, but rulesets/${name}.json is not in the commit: add it or fix ${REPO_CONFIG_PATH}` });
+    // The file at fault is the mapping (its blob id goes with it); without one, the missing
+    // ruleset itself (no blob: it is not there).
+    if (yaml === undefined) {
+      out.push({ path: `rulesets/${name}.json`, code: 'NFTSYNC_ERR_RULESET_NOT_FOUND', message: `agents get the default ruleset, but rulesets/${name}.json is not in the commit: add it, or add ${REPO_CONFIG_PATH} mapping agents to rulesets that exist` });
+    } else {
+      out.push({ path: REPO_CONFIG_PATH, blob: yaml.blob, code: 'NFTSYNC_ERR_RULESET_NOT_FOUND', message: `${REPO_CONFIG_PATH} names ruleset ${JSON.stringify(name)}, but rulesets/${name}.json is not in the commit: add it or fix ${REPO_CONFIG_PATH}` });
+    }
   }
   return out;
 }

@@ -17,7 +17,16 @@ export const importCommand: Command = {
     } catch (cause) {
       throw new NftSyncError('NFTSYNC_ERR_USAGE', `import: cannot read ${file}: ${(cause as Error).message}`, { cause });
     }
-    const { ruleset, warnings } = await importRuleset(text, file);
+    let imported;
+    try {
+      imported = await importRuleset(text, file);
+    } catch (err) {
+      // nft's own display (source line, ^^^ under the fault) on its lines, before the error line.
+      const display = err instanceof NftSyncError ? err.data?.display : undefined;
+      if (typeof display === 'string' && display !== '') process.stderr.write(`${display}\n`);
+      throw err;
+    }
+    const { ruleset, warnings } = imported;
     for (const w of warnings) process.stderr.write(`nft-sync: warning: ${w}\n`);
     const json = `${JSON.stringify(ruleset, null, 2)}\n`;
     const output = str(values, 'output');

@@ -31,3 +31,11 @@ test('agent and pull: a bad --ref, --track-tags or --ruleset exits 1 at once wit
     assert.match(lines[0]!, new RegExp(`^nft-sync: ${code}`));
   }
 });
+
+test('agent and pull: --allow-downgrade without --track-tags is a usage error (exit 2)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = await runCli(['pull', '--server', `127.0.0.1:${await freePort()}`, '--ref', 'main', '--allow-downgrade', '--name', 'h1', '--state-dir', dir], { timeoutMs: 8000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^nft-sync: NFTSYNC_ERR_USAGE: pull: --allow-downgrade goes with --track-tags/);
+});

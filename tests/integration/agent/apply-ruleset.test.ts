@@ -76,6 +76,23 @@ test('an invalid ruleset is refused and the previous ruleset stays exactly in fo
   }
 });
 
+test('a refusal names the object where nft\'s message allows: its index, or the one undeclared reference', async (t) => {
+  const { nft } = setup(t);
+  const rules = parseRuleset(DEFAULT).nftables.filter((i) => 'rule' in i && (i.rule as { chain: string }).chain === 'input').length;
+  const last = parseRuleset(DEFAULT).nftables.length;
+  const cases: Array<[string, Ruleset, string, RegExp]> = [
+    ['bad expression', withRule(DEFAULT, [{ counter: null }, { bogus: 1 }]), `/nftables/${last}/rule/expr/1`, new RegExp(`\\(at statement 2 of rule ${rules + 1} of chain inet nft_sync input, /nftables/${last}/rule/expr/1\\)$`)],
+    ['missing set', withRule(DEFAULT, [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nosuch' } }, { drop: null }]), `/nftables/${last}`, /No such file or directory.*\(at rule \d+ of chain inet nft_sync input, \/nftables\/\d+\)$/],
+  ];
+  for (const [name, ruleset, pointer, message] of cases) {
+    for (const check of [false, true]) {
+      const e = await rejectsWith(applyRuleset({ nft, ruleset, check, previouslyManaged: [{ family: 'ip', name: 'old' }] }), check ? 'NFTSYNC_ERR_NFT_CHECK' : 'NFTSYNC_ERR_NFT_APPLY');
+      assert.equal(e.data?.pointer, pointer, `${name}: ${e.message}`);
+      assert.match(e.message, message, name);
+    }
+  }
+});
+
 test('a listing with a verdict map jumping to chains and interval sets with catch-all and prefixes applies', async (t) => {
   const src = createNetns(t, 'src');
   src.nft(['-f', '-'], `table inet t2 {

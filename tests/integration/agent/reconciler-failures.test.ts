@@ -117,3 +117,36 @@ test('a self-heal while a pending mark is left (its restore failed) also removes
   assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), confirmed);
   assert.doesNotMatch(ns.nft(['list', 'tables']), /lockout_x/, 'the heal must put back the confirmed revision over the unconfirmed one, tables and all');
 });
+
+test('nft refusing a revision while an older pending mark is left does not forget that mark: the next start restores over its tables', async (t) => {
+  const f = await startServerFixture(t);
+  f.push({ 'rulesets/default.json': DEFAULT }, 'default');
+  const ns = createNetns(t, 'rf');
+  const dir = stateDir(t);
+  const client = await connect(t, f);
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  assert.equal((await (await Reconciler.open(opts)).reconcile(client)).kind, 'applied');
+
+  // As after a crash in the confirm window of a revision that added `ip lockout_x`, whose
+  // restore at start failed: the table is in force and only the pending mark names it.
+  ns.nft(['-f', '-'], 'table ip lockout_x {\n  chain in {\n    type filter hook input priority -10; policy drop;\n  }\n}\n');
+  const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as Record<string, unknown>;
+  const older = { commit: 'a'.repeat(40), blob: 'b'.repeat(40), ruleset: 'default', managedTables: [{ family: 'inet', name: 'nft_sync' }, { family: 'ip', name: 'lockout_x' }], startedAt: new Date().toISOString() };
+  writeFileSync(join(dir, 'state.json'), JSON.stringify({ ...st, pending: older }));
+
+  // The next revision passes the schema but nft refuses it (a jump to a chain that does not exist).
+  const doc = JSON.parse(DEFAULT) as { nftables: unknown[] };
+  doc.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ jump: { target: 'no_such_chain' } }] } });
+  f.push({ 'rulesets/default.json': JSON.stringify(doc, null, 2) }, 'refused by nft');
+  const outcome = await (await Reconciler.open(opts)).reconcile(client);
+  assert.equal(outcome.kind === 'failed' && outcome.error.code, 'NFTSYNC_ERR_NFT_APPLY', JSON.stringify(outcome));
+  const after = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { pending?: unknown; lastFailed?: { code: string } };
+  assert.deepEqual(after.pending, older, 'the older pending mark, and the table it names, must survive the refusal');
+  assert.equal(after.lastFailed?.code, 'NFTSYNC_ERR_NFT_APPLY');
+  assert.match(ns.nft(['list', 'tables']), /lockout_x/);
+
+  // The next start restores the confirmed revision over it: lockout_x goes.
+  assert.equal(await (await Reconciler.open(opts)).recoverInterrupted(), true);
+  assert.doesNotMatch(ns.nft(['list', 'tables']), /lockout_x/);
+  assert.match(ns.nft(['list', 'tables']), /nft_sync/);
+});

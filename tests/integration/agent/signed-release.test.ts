@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -239,6 +239,26 @@ describe('signed releases: rollback', () => {
     s.release('stable', 2503, s.signer, { force: true, date: '2026-07-01T00:00:00Z' });
     assert.equal((await s.pull('stable')).kind, 'applied');
     assert.equal(s.inForcePort(), 2503);
+  });
+});
+
+describe('signed releases: the release record is committed with state.json', () => {
+  test('tampering server (fake): a crash that left the previous release record behind opens no replay window', async (t) => {
+    const s = await setup(t);
+    s.release('stable', 2551, s.signer, { date: '2026-01-01T00:00:00Z' });
+    const old = gitIn(s.fx.bare, ['rev-parse', 'refs/tags/stable']);
+    assert.equal((await s.pull('stable')).kind, 'applied');
+    const stateFile = join(s.state, 'state.json');
+    const recordOfOld = (JSON.parse(readFileSync(stateFile, 'utf8')) as { release?: unknown }).release ?? JSON.parse(readFileSync(join(s.state, 'release.json'), 'utf8'));
+    s.release('stable', 2552, s.signer, { force: true, date: '2026-06-01T00:00:00Z' });
+    assert.equal((await s.pull('stable')).kind, 'applied');
+    // A crash after the new state.json and before a separate record write (the order of writes
+    // before the record moved into state.json) leaves the old release's record on disk.
+    writeFileSync(join(s.state, 'release.json'), JSON.stringify(recordOfOld));
+    // The server replays the older signed tag object: the record in force must still be the new one.
+    const port = await tamperingServer(t, s.fx, () => ({ tagObjectId: async () => old }));
+    await refusedWith(s.pull('stable', port), 'NFTSYNC_ERR_VERIFY_REPLAY');
+    assert.equal(s.inForcePort(), 2552);
   });
 });
 

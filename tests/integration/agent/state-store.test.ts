@@ -86,3 +86,20 @@ test('pending and interrupted round trip', async (t) => {
   await saveState(dir, st, BYTES);
   assert.deepEqual(await loadState(dir), { state: st, applied: BYTES });
 });
+
+test('the tag in force and the signed-release record round trip in state.json; a legacy release.json is read once, then dropped', async (t) => {
+  const dir = await tmp(t);
+  const release = { ref: 'track:v*', tag: 'v2.0.0', tagId: 'd'.repeat(40), taggerTime: 1_780_000_000 };
+  // An older agent's directory: state.json without them, the record in release.json.
+  await saveState(dir, STATE, BYTES);
+  await writeFile(join(dir, 'release.json'), JSON.stringify(release));
+  const legacy = await loadState(dir);
+  assert.deepEqual(legacy?.state.release, release);
+  // The next save commits the record in state.json, and only then drops release.json.
+  await saveState(dir, { ...legacy!.state, tag: 'v2.0.0' }, BYTES);
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
+  assert.deepEqual(await loadState(dir), { state: { ...STATE, tag: 'v2.0.0', release }, applied: BYTES });
+  // A stale release.json beside a state.json that has a record is ignored.
+  await writeFile(join(dir, 'release.json'), JSON.stringify({ ...release, tag: 'v1.0.0', taggerTime: 1 }));
+  assert.deepEqual((await loadState(dir))?.state.release, release);
+});

@@ -189,13 +189,13 @@ const refusals: Array<[string, (f: ServerFixture) => Record<string, string>, Reg
       r.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ jump: { target: 'nowhere' } }] } });
       return { 'rulesets/default.json': JSON.stringify(r) };
     },
-    /rulesets\/default\.json .*NFTSYNC_ERR_NFT_APPLY: nft refuses the ruleset: .*(No such file|nowhere)/,
+    /rulesets\/default\.json .*NFTSYNC_ERR_NFT_APPLY: nft refuses rule \d+ of chain inet nft_sync input \(\/nftables\/\d+\): .*No such file/,
   ],
   ['a bad nft-sync.yaml', () => ({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    rulset: web\n' }), /nft-sync\.yaml .*NFTSYNC_ERR_REPO_CONFIG_INVALID/],
   [
     'an nft-sync.yaml naming a missing ruleset',
     () => ({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n' }),
-    /rulesets\/web\.json .*NFTSYNC_ERR_RULESET_NOT_FOUND: nft-sync\.yaml names ruleset "web"/,
+    /: nft-sync\.yaml \(blob [0-9a-f]{12}\): NFTSYNC_ERR_RULESET_NOT_FOUND: nft-sync\.yaml names ruleset "web", but rulesets\/web\.json is not in the commit/,
   ],
   [
     'an object that does not survive the round trip (a netdev chain loses its device)',

@@ -65,4 +65,49 @@ describe('validatePush', () => {
     const on = await validatePush([{ old: next, new: jump, ref: 'refs/heads/main' }], { gitdir: r.bare });
     assert.deepEqual(on.problems.map((p) => [p.path, p.code]), [['rulesets/web.json', 'NFTSYNC_ERR_NFT_APPLY']]);
   });
+  test('a table name a well-known tool uses is a warning, not a refusal (nft load or not)', async (t) => {
+    const r = await repo(t);
+    const main = r.g(['rev-parse', 'main']);
+    const ruleset = { nftables: [{ table: { family: 'inet', name: 'f2b-table' } }, { table: { family: 'ip', name: 'nat' } }, { table: { family: 'inet', name: 'mine' } }] };
+    const c = r.commit({ 'rulesets/web.json': JSON.stringify(ruleset) });
+    for (const nft of ['auto', 'off'] as const) {
+      const result = await validatePush([{ old: main, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare, nft });
+      assert.deepEqual(result.problems, []);
+      const named = result.warnings.filter((w) => / is a name .* uses: /.test(w));
+      assert.equal(named.length, 2, result.warnings.join('\n'));
+      assert.match(named[0]!, /^rulesets\/web\.json: table inet f2b-table is a name fail2ban uses/);
+      assert.match(named[1]!, /^rulesets\/web\.json: table ip nat is a name iptables-nft \(Docker, ufw, …\) uses/);
+    }
+  });
+  test('a refused ruleset names the object nft refused: pointer and rendering, found by dry runs where nft does not say', async (t) => {
+    const r = await repo(t);
+    const main = r.g(['rev-parse', 'main']);
+    const T = { family: 'inet', table: 't' };
+    const rule = (expr: unknown[]) => ({ rule: { ...T, chain: 'c', expr } });
+    const base = [
+      { table: { family: 'inet', name: 't' } },
+      { set: { ...T, name: 's', type: 'ipv4_addr', elem: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] } },
+      { chain: { ...T, name: 'c' } },
+      rule([{ accept: null }]),
+      rule([{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 22 } }, { accept: null }]),
+      rule([{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@s' } }, { drop: null }]),
+    ];
+    const push = async (items: unknown[]) => {
+      const c = r.commit({ 'rulesets/web.json': JSON.stringify({ nftables: items }) });
+      return (await validatePush([{ old: main, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare })).problems;
+    };
+    // nft 1.0.6 says only "Could not resolve service" (internal:0:0-0): dry runs find the rule.
+    const badRule = await push([...base.slice(0, 5), rule([{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 'no-such-service' } }]), base[5]]);
+    assert.deepEqual(badRule.map((p) => [p.code, p.pointer]), [['NFTSYNC_ERR_NFT_APPLY', '/nftables/5']]);
+    assert.match(badRule[0]!.message, /^nft refuses rule 3 of chain inet t c \(\/nftables\/5; found by dry runs of parts of the ruleset\): .*Could not resolve service/);
+    // A bad element: the set, then the element within it.
+    const badElement = structuredClone(base);
+    (badElement[1] as { set: { elem: string[] } }).set.elem.splice(2, 0, 'not-an-address');
+    const el = await push(badElement);
+    assert.deepEqual(el.map((p) => p.pointer), ['/nftables/1/set/elem/2']);
+    assert.match(el[0]!.message, /^nft refuses element 3 of set inet t s \(\/nftables\/1\/set\/elem\/2; found by dry runs/);
+    // nft's own index for what it cannot parse: no dry run needed.
+    const unparsable = await push([...base, rule([{ counter: null }, { bogus: 1 }])]);
+    assert.match(unparsable[0]!.message, /^nft refuses statement 2 of rule 4 of chain inet t c \(\/nftables\/6\/rule\/expr\/1\): .*Unknown statement object 'bogus'/);
+  });
 });

@@ -65,3 +65,15 @@ test('status table: a tracked tag shows with its pattern, a healed drift next to
   const row = text.split('\n')[1]!;
   assert.match(row, /^edge-1 +v\* \(v1\.2\.0\) +c{12} +Applied +Applied \(drift healed\) +now +yes$/);
 });
+
+test('buildStatus: a refused downgrade keeps the release in force and says Held, naming both versions', () => {
+  const inForce = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: '2026-01-01T00:00:00.000Z' };
+  const message = 'the server offers v1.0.5 for --track-tags "v*", a lower version than v2.0.0, the release in force: held at v2.0.0';
+  const held = buildStatus({ agent: 'h', ref: 'v*', tag: 'v2.0.0', inForce, attemptedCommit: 'c'.repeat(40), error: { code: 'NFTSYNC_ERR_RELEASE_DOWNGRADE', message } });
+  assert.equal(held.state, 'Degraded');
+  assert.equal(held.commit, inForce.commit);
+  assert.equal(held.tag, 'v2.0.0');
+  assert.equal(held.conditions[0]!.reason, 'DowngradeRefused');
+  assert.deepEqual(held.conditions.find((c) => c.type === 'Held'), { type: 'Held', status: 'True', reason: 'DowngradeRefused', message });
+  assert.equal(buildStatus({ agent: 'h', ref: 'v*', inForce }).conditions.some((c) => c.type === 'Held'), false);
+});

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { listingToRuleset } from '../../../shared/listing-to-ruleset.js';
-import { objectCommentsInListing } from '../../../shared/nft-text-comments.js';
 import type { Ruleset } from '../../../shared/ruleset-types.js';
 
 describe('listingToRuleset', () => {
@@ -24,29 +23,5 @@ describe('listingToRuleset', () => {
     assert.ok(!JSON.stringify(r).includes('handle'));
     assert.deepEqual((r.nftables[4] as unknown as { counter: { packets: number } }).counter.packets, 0);
     assert.deepEqual(r.nftables.slice(6).map((i) => JSON.stringify((i as { rule: { expr: unknown } }).rule.expr)), ['[{"accept":null}]', '[{"drop":null}]']);
-  });
-});
-
-describe('objectCommentsInListing', () => {
-  test('finds table, chain and set comments, not rule comments', () => {
-    const text = [
-      'table inet filter {',
-      '\tcomment "the table"',
-      '\tset s {',
-      '\t\ttype ipv4_addr',
-      '\t\tcomment "a set"',
-      '\t}',
-      '\tchain input {',
-      '\t\tcomment "in"',
-      '\t\ttype filter hook input priority filter; policy accept;',
-      '\t\ttcp dport 22 accept comment "ssh"',
-      '\t}',
-      '}',
-    ].join('\n');
-    assert.deepEqual(objectCommentsInListing(text), [
-      { object: 'table inet filter', comment: 'the table' },
-      { object: 'set inet filter s', comment: 'a set' },
-      { object: 'chain inet filter input', comment: 'in' },
-    ]);
   });
 });

@@ -41,8 +41,11 @@ describe('message codec', () => {
     assert.deepEqual(out.message, msg);
     assert.equal(out.body!.length, 9);
     assert.throws(() => roundTrip(msg, SERVER_MESSAGE_TYPES, Buffer.from('{..}tag')), { code: 'NFTSYNC_ERR_MSG_INVALID' });
-    const badType = { ...msg, proof: [{ type: 'blob', id: C, size: 5 }] } as unknown as Message;
+    const badType = { ...msg, proof: [{ type: 'note', id: C, size: 5 }] } as unknown as Message;
     assert.throws(() => roundTrip(badType, SERVER_MESSAGE_TYPES, Buffer.from('{..}tagco')), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+    // The nft-sync.yaml blob an agent that named no ruleset gets at the end of the proof.
+    const withConfig = { ...msg, proof: [...proof, { type: 'blob' as const, id: C, size: 4 }] };
+    assert.deepEqual(roundTrip(withConfig, SERVER_MESSAGE_TYPES, Buffer.from('{..}tagcoyaml')).message, withConfig);
     const fetch: Message = { type: 'fetch', id: 1, ref: 'v1', proof: true };
     assert.deepEqual(roundTrip(fetch, CLIENT_MESSAGE_TYPES).message, fetch);
   });

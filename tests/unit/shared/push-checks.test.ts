@@ -45,8 +45,11 @@ describe('push checks', () => {
     assert.deepEqual(checkRepoConfigFile(undefined, names), []);
     assert.equal(checkRepoConfigFile({ blob: A, text: 'agents: [' }, names)[0]!.code, 'NFTSYNC_ERR_REPO_CONFIG_INVALID');
     const missing = checkRepoConfigFile({ blob: A, text: 'agents:\n  - {match: "db-*", ruleset: db}\n' }, names);
-    assert.deepEqual(missing.map((p) => [p.path, p.code]), [['rulesets/db.json', 'NFTSYNC_ERR_RULESET_NOT_FOUND']]);
-    assert.equal(checkRepoConfigFile(undefined, new Set(['web']))[0]!.path, 'rulesets/default.json');
+    // The mapping is at fault: the problem names nft-sync.yaml with the YAML file's blob id.
+    assert.deepEqual(missing.map((p) => [p.path, p.blob, p.code]), [['nft-sync.yaml', A, 'NFTSYNC_ERR_RULESET_NOT_FOUND']]);
+    assert.match(missing[0]!.message, /nft-sync\.yaml names ruleset "db", but rulesets\/db\.json is not in the commit/);
+    const noYaml = checkRepoConfigFile(undefined, new Set(['web']))[0]!;
+    assert.deepEqual([noYaml.path, noYaml.blob], ['rulesets/default.json', undefined]);
   });
 
   test('lostOnReload names comments and flags nft drops', () => {
