@@ -66,6 +66,8 @@ export class PushCheckService {
     }
   };
   #worker: Worker | undefined;
+  /** Called when the last check in flight ends (close() waits for it). */
+  #drained: (() => void) | undefined;
   #nextId = 1;
   /** Checks judged here (answered with a verdict) since the start. */
   judged = 0;
@@ -78,7 +80,6 @@ export class PushCheckService {
     // Half-open: the hook ends its side once the request is sent, and waits for the verdict.
     this.#server = net.createServer({ allowHalfOpen: true }, (socket) => this.#serve(socket));
     this.#server.maxConnections = opts.maxConnections ?? 16;
-    process.once('exit', this.#onExit);
   }
 
   /**
@@ -117,12 +118,27 @@ export class PushCheckService {
     }
   }
 
-  /** Stop listening, finish with the worker (its namespaces removed), remove the socket. Never throws. */
-  async close(): Promise<void> {
+  /**
+   * Stop listening, let the checks in flight finish (up to `graceMs`; the hooks of those still
+   * running then validate by themselves), finish with the worker (its namespaces removed) and
+   * remove the socket. Never throws.
+   */
+  async close(graceMs = 10_000): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await unlink(this.socketPath).catch(() => undefined);
+    if (this.#pending.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const p of this.#pending.values()) p.done(-1);
+    this.#pending.clear();
     const worker = this.#worker;
     if (worker) {
       const done = new Promise<void>((resolve) => {
@@ -152,6 +168,9 @@ export class PushCheckService {
     if (this.#worker) return this.#worker;
     const worker = startWorker();
     worker.unref();
+    // The worker's namespaces are recorded here too: removed on exit even if it dies first.
+    process.removeListener('exit', this.#onExit);
+    process.once('exit', this.#onExit);
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'netns') {
         if (m.created) this.#netns.add(m.created);
@@ -161,6 +180,7 @@ export class PushCheckService {
         const p = this.#pending.get(m.id);
         this.#pending.delete(m.id);
         p?.done(m.code);
+        if (this.#pending.size === 0) this.#drained?.();
       }
     });
     const lost = (why: string): void => {
@@ -169,6 +189,7 @@ export class PushCheckService {
       if (!this.#closed) this.#log.error({ why }, 'push check worker stopped; pushes in flight are checked by their hooks');
       for (const p of this.#pending.values()) p.done(-1);
       this.#pending.clear();
+      this.#drained?.();
       this.#onExit(); // its namespaces: nobody else will remove them now
       this.#netns.clear();
     };

@@ -135,7 +135,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       watcher.stop();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
-      await pushChecks?.close();
+      await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
     },
   };
 }
