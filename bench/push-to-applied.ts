@@ -5,8 +5,8 @@
  *
  *  - validation on (the default): the hook hands the check to the running server over its local
  *    socket, which loads the change into a scratch namespace it keeps warm. Goal: under 150 ms.
- *  - the old way (report only): the same hook with the server's hand-off turned off, so every
- *    push starts the full Node validator and a new scratch namespace (the cold start).
+ *  - the old way (report only): the hook nft-sync wrote before the hand-off, which starts the
+ *    full Node validator and a new scratch namespace for every push (the cold start).
  *  - validation off (report only): no hook at all.
  *  Baseline of each: a bare `git push` with no hook plus a raw `nft -j -f` of the same change,
  *  i.e. the job with no nft-sync at all.
@@ -28,6 +28,7 @@ import { verifyRevision } from '../agent/verify-revision.js';
 import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { gitBlobId } from '../shared/git-blob-id.js';
 import { initRepository } from '../server/init-repository.js';
+import { preReceiveHookScript } from '../server/pre-receive-hook.js';
 import { startServer } from '../server/start-server.js';
 import { median, type BenchRow } from './bench-row.js';
 
@@ -48,8 +49,10 @@ async function measure(mode: Mode, runs: number, netns: (label: string) => strin
   const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
   const clone = join(dir, 'clone');
   git(['clone', '-q', bare, clone], dir);
-  if (mode === 'no hook') rmSync(join(bare, 'hooks', 'pre-receive'), { force: true });
-  const server = await startServer({ repo: bare, listen: { host: '127.0.0.1', port: 0 }, logger, installHook: mode !== 'no hook', pushCheckSocket: mode === 'hand-off' });
+  rmSync(join(bare, 'hooks', 'pre-receive'), { force: true });
+  // The old way is the hook that execs the full validator (what nft-sync wrote before the hand-off).
+  if (mode === 'cold start') writeFileSync(join(bare, 'hooks', 'pre-receive'), preReceiveHookScript(undefined), { mode: 0o755 });
+  const server = await startServer({ repo: bare, listen: { host: '127.0.0.1', port: 0 }, logger, installHook: mode === 'hand-off' });
   cleanups.push(() => server.close());
   const ns = netns(`push${mode.replace(/\W/g, '')}`);
   const ac = new AbortController();
