@@ -65,7 +65,7 @@ sub validate_here {
   print STDERR "nft-sync: the server did not take the check ($why); checking here\\n" if defined $why;
   my $pid = open(my $to, '|-');
   if (!defined $pid) { print STDERR "nft-sync: cannot run the validator: $!\\n"; exit 1; }
-  if ($pid == 0) { exec { $validator[0] } @validator; print STDERR "nft-sync: cannot run the validator: $!\\n"; exit 1; }
+  if ($pid == 0) { exec { $validator[0] } @validator; die "nft-sync: cannot run the validator: $!\\n"; }
   $SIG{$_} = sub { kill $_[0], $pid } for qw(TERM INT HUP);
   $SIG{PIPE} = 'IGNORE';
   binmode $to;
@@ -74,48 +74,59 @@ sub validate_here {
   exit(($? & 127) ? 1 : ($? >> 8));
 }
 
-my $gitdir = defined $ENV{GIT_DIR} ? $ENV{GIT_DIR} : '.';
-my $dir = "$gitdir/${HOOK_SOCKET_DIR}";
-my @st = lstat $dir;
-validate_here() unless @st && -d _ && $st[4] == $< && ($st[2] & 077) == 0;
-my $cwd = readlink '/proc/self/cwd';
-validate_here() unless defined $cwd;
-my @head = (${perlQuote(HOOK_REQUEST_MAGIC)}, "cwd $cwd", "dir $gitdir");
-for my $k (qw(GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH)) {
-  push @head, "env $k=$ENV{$k}" if defined $ENV{$k};
-}
-validate_here() if grep { /\\n/ } @head;
-my $request = join("\\n", @head) . "\\n\\n" . $input;
-validate_here() if length($request) > ${HOOK_REQUEST_MAX};
-socket(my $s, AF_UNIX, SOCK_STREAM, 0) or validate_here();
-connect($s, pack_sockaddr_un("$dir/${HOOK_SOCKET_NAME}")) or validate_here();
-$SIG{PIPE} = 'IGNORE';
-for (my $off = 0; $off < length $request;) {
-  my $n = syswrite($s, $request, length($request) - $off, $off);
-  validate_here('the request could not be sent') unless $n;
-  $off += $n;
-}
-shutdown($s, 1);
-my ($exit, $fallback, $buf) = (undef, undef, '');
-my $heard = eval {
-  local $SIG{ALRM} = sub { die "silent\\n" };
-  while (1) {
-    alarm ${Math.ceil(HOOK_SILENCE_MS / 1000)};
-    my $n = sysread($s, my $chunk, 65536);
-    alarm 0;
-    last unless $n;
-    $buf .= $chunk;
-    while ($buf =~ s/^([^\\n]*)\\n//) {
-      my $line = $1;
-      if ($line =~ /^say (.*)$/s) { print STDERR "$1\\n"; }
-      elsif ($line =~ /^exit ([01])$/) { $exit = $1; }
-      elsif ($line =~ /^fallback (.*)$/s) { $fallback = $1; }
-    }
+# Ask the server; returns its exit code, or undef with why it gave none (undef: say nothing).
+sub hand_off {
+  my $gitdir = defined $ENV{GIT_DIR} ? $ENV{GIT_DIR} : '.';
+  my $dir = "$gitdir/${HOOK_SOCKET_DIR}";
+  my @st = lstat $dir;
+  return (undef, undef) unless @st && -d _ && $st[4] == $< && ($st[2] & 077) == 0;
+  my $cwd = readlink '/proc/self/cwd';
+  return (undef, undef) unless defined $cwd;
+  my @head = (${perlQuote(HOOK_REQUEST_MAGIC)}, "cwd $cwd", "dir $gitdir");
+  for my $k (qw(GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES GIT_QUARANTINE_PATH)) {
+    push @head, "env $k=$ENV{$k}" if defined $ENV{$k};
   }
-  1;
-};
-alarm 0;
+  return (undef, undef) if grep { /\\n/ } @head;
+  my $request = join("\\n", @head) . "\\n\\n" . $input;
+  my $path = "$dir/${HOOK_SOCKET_NAME}";
+  return (undef, undef) if length($request) > ${HOOK_REQUEST_MAX} || length($path) > 100;
+  socket(my $s, AF_UNIX, SOCK_STREAM, 0) or return (undef, undef);
+  connect($s, pack_sockaddr_un($path)) or return (undef, undef);
+  $SIG{PIPE} = 'IGNORE';
+  for (my $off = 0; $off < length $request;) {
+    my $n = syswrite($s, $request, length($request) - $off, $off);
+    return (undef, 'the request could not be sent') unless $n;
+    $off += $n;
+  }
+  shutdown($s, 1);
+  my ($exit, $fallback, $buf) = (undef, undef, '');
+  my $heard = eval {
+    local $SIG{ALRM} = sub { die "silent\\n" };
+    while (1) {
+      alarm ${Math.ceil(HOOK_SILENCE_MS / 1000)};
+      my $n = sysread($s, my $chunk, 65536);
+      alarm 0;
+      last unless $n;
+      $buf .= $chunk;
+      while ($buf =~ s/^([^\\n]*)\\n//) {
+        my $line = $1;
+        if ($line =~ /^say (.*)$/s) { print STDERR "$1\\n"; }
+        elsif ($line =~ /^exit ([01])$/) { $exit = $1; }
+        elsif ($line =~ /^fallback (.*)$/s) { $fallback = $1; }
+      }
+    }
+    1;
+  };
+  alarm 0;
+  return ($exit, undef) if defined $exit;
+  return (undef, $fallback || ($heard ? 'the connection ended before a verdict' : 'the server stopped answering'));
+}
+
+# Whatever goes wrong in the hand-off, the push is still judged: by the full validator.
+my ($exit, $why) = eval { hand_off() };
+$why = "the hand-off failed: $@" if !defined $exit && !defined $why && $@;
+$why =~ s/\s+$// if defined $why;
 exit $exit if defined $exit;
-validate_here($fallback || ($heard ? 'the connection ended before a verdict' : 'the server stopped answering'));
+validate_here($why);
 `;
 }
