@@ -15,6 +15,9 @@ import { openScratchNetns, scratchNftRunner, type ScratchNetns } from './scratch
 
 const run = promisify(execFile);
 
+/** How long a lease waits for a namespace being emptied before it makes a new one. */
+const RETURN_WAIT_MS = 100;
+
 /** Name prefix of the pool's namespaces. */
 export const SCRATCH_POOL_PREFIX = 'nfts-check';
 
@@ -51,6 +54,13 @@ export class ScratchPool {
     if (!this.#swept) {
       this.#swept = true;
       await sweepDeadOwners();
+    }
+    // A namespace being emptied right now is usually back within milliseconds: wait a little
+    // for it rather than make another (a big set's flush takes longer: then make another).
+    if (this.#idle.length === 0 && this.#pending.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([...this.#pending, new Promise<void>((resolve) => (timer = setTimeout(resolve, RETURN_WAIT_MS)))]);
+      clearTimeout(timer);
     }
     const ns = this.#idle.pop() ?? (await this.#open());
     let given = false;
