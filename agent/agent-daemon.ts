@@ -6,7 +6,7 @@
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
-import { Backoff, sleep, type BackoffOptions } from './backoff.js';
+import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
 import { WireClient } from './wire-client.js';
 import { confirmOptions } from './confirm-revision.js';
@@ -16,6 +16,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /** Token for a server run with --read-token-required (sent in hello). */
+  token?: string;
   backoff?: Partial<BackoffOptions>;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off); ignored when `confirm` is given. */
   confirmWindowMs?: number;
@@ -38,7 +40,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
  */
 export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
   const log = opts.logger;
-  const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
+  const confirm = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
+  const reconciler = await Reconciler.open({ ...opts, confirm });
   try {
     await reconciler.recoverInterrupted();
   } catch (err) {
@@ -65,12 +68,23 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
           },
         });
   watcher?.start();
-  signal.addEventListener('abort', () => watcher?.stop(), { once: true });
+  signal.addEventListener(
+    'abort',
+    () => {
+      watcher?.stop();
+      // Stopping in the middle of an apply or its confirm window waits for it to end, so
+      // nothing changes nft after the daemon has gone: say so, and what will happen.
+      if (reconciler.busy) log.info({ confirmWindowMs: confirm.windowMs }, 'stopping once the change in flight ends: a revision in its confirm window stays if the server is reached through it in time, else the previous ruleset is restored');
+    },
+    { once: true },
+  );
   const backoff = new Backoff(opts.backoff);
+  const capMs = opts.backoff?.capMs ?? BACKOFF_DEFAULTS.capMs;
   while (!signal.aborted) {
     let client: WireClient | undefined;
+    let delay: number | undefined;
     try {
-      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
+      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token });
       current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');
@@ -78,12 +92,21 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     } catch (err) {
       const e = toNftSyncError(err);
       reconciler.noteError(e);
-      log.warn({ err: e.toJSON() }, 'server unreachable; ruleset in force stays');
+      if (e.retryable) {
+        delay = backoff.next();
+        log.warn({ err: e.toJSON(), retryInMs: delay }, 'server unreachable; ruleset in force stays');
+      } else {
+        // A person must act (a --name the certificate does not carry, no protocol in common):
+        // say what it is, and try again only at the longest interval, not as a failure that passes.
+        delay = capMs;
+        const what = e.code === 'NFTSYNC_ERR_TLS_IDENTITY' ? 'the server refused this agent\'s TLS identity (--name must be a name its certificate carries)' : 'the server refused this agent';
+        log.error({ err: e.toJSON(), retryInMs: delay }, `${what}; ruleset in force stays`);
+      }
     } finally {
       current = undefined;
       client?.close();
     }
-    if (!signal.aborted) await sleep(backoff.next(), signal);
+    if (!signal.aborted) await sleep(delay ?? backoff.next(), signal);
   }
   watcher?.stop();
 }

@@ -32,13 +32,18 @@ export interface ConfirmOptions {
   /** The window in milliseconds; 0 turns commit-confirmed off. */
   windowMs: number;
   probe: ServerProbe;
+  /**
+   * Ends the window at once, unconfirmed (`pull` stopped by SIGINT or SIGTERM): the previous
+   * ruleset is restored and the error is NFTSYNC_ERR_INTERRUPTED. `signal.reason` names why.
+   */
+  signal?: AbortSignal;
 }
 
 /**
  * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. Errors (as
  * rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT, or whatever the server answers.
  */
-export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions }): ServerProbe {
+export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ServerProbe {
   return async (timeoutMs) => {
     const ms = Math.max(1, Math.round(timeoutMs));
     const client = await WireClient.connect({ ...opts, connectTimeoutMs: ms, requestTimeoutMs: ms });
@@ -54,7 +59,7 @@ export function wireProbe(opts: { host: string; port: number; agent?: string; tl
  * The guard for an agent of `server`: a window of `windowMs` (default DEFAULT_CONFIRM_WINDOW_S
  * seconds; 0 turns it off) probed with wireProbe. Never throws.
  */
-export function confirmOptions(windowMs: number | undefined, server: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions }): ConfirmOptions {
+export function confirmOptions(windowMs: number | undefined, server: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ConfirmOptions {
   return { windowMs: windowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000, probe: wireProbe(server) };
 }
 
@@ -72,7 +77,7 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
   while (performance.now() < deadline && !signal?.aborted) {
     attempts++;
     try {
-      await withTimeout(probe(deadline - performance.now()), deadline - performance.now());
+      await withTimeout(probe(deadline - performance.now()), deadline - performance.now(), signal);
       return { confirmed: true, ms: Math.round(performance.now() - started) };
     } catch (err) {
       reason = toNftSyncError(err).message;
@@ -83,12 +88,16 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
   return { confirmed: false, ms: Math.round(performance.now() - started), reason: `${attempts} probe(s) failed; last: ${reason}` };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`probe did not finish within ${Math.round(ms)} ms`)), Math.max(1, ms));
+    // A probe into a ruleset that drops packets may wait out the whole window: an abort must not.
+    const onAbort = () => (clearTimeout(timer), reject(new Error(`interrupted (${String(signal?.reason)})`)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => (clearTimeout(timer), signal?.removeEventListener('abort', onAbort));
     p.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e)),
+      (v) => (done(), resolve(v)),
+      (e: unknown) => (done(), reject(e)),
     );
   });
 }
@@ -137,19 +146,22 @@ export async function confirmOrRestore(
   args: { nft: NftRunner; logger: Logger; commit: string; blob: string; previous: ConfirmedRevision | undefined; newTables: readonly TableRef[] },
 ): Promise<{ error: NftSyncError; restored: boolean } | undefined> {
   const { nft, logger: log, commit, blob, previous, newTables } = args;
-  log.info({ commit, windowMs: guard.windowMs }, 'confirming: reaching the server through the new ruleset');
-  const result = await confirmRevision(guard.probe, guard.windowMs);
+  log.info({ commit, windowMs: guard.windowMs }, 'confirming: reaching the server through the new ruleset; if that fails within the window, the previous ruleset is restored');
+  const result = await confirmRevision(guard.probe, guard.windowMs, guard.signal);
   if (result.confirmed) {
     log.info({ commit, ms: result.ms }, 'revision confirmed: the server is reachable through it');
     return undefined;
   }
   const back = previous ? `revision ${previous.commit}` : 'the host as it was (no managed tables)';
-  const error = new NftSyncError(
-    'NFTSYNC_ERR_CONFIRM_FAILED',
-    `revision ${commit} cut the agent off from the server (no new connection within ${guard.windowMs} ms: ${result.reason}); restored ${back}`,
-    { data: { commit, blob, windowMs: guard.windowMs, restored: previous?.commit ?? null } },
-  );
-  log.error({ commit, reason: result.reason }, 'revision not confirmed; restoring the previous ruleset');
+  const data = { commit, blob, windowMs: guard.windowMs, restored: previous?.commit ?? null };
+  const error = guard.signal?.aborted
+    ? new NftSyncError('NFTSYNC_ERR_INTERRUPTED', `interrupted by ${String(guard.signal.reason)} before revision ${commit} was confirmed; restored ${back}`, { data })
+    : new NftSyncError(
+        'NFTSYNC_ERR_CONFIRM_FAILED',
+        `revision ${commit} cut the agent off from the server (no new connection within ${guard.windowMs} ms: ${result.reason}); restored ${back}`,
+        { data },
+      );
+  log.error({ commit, reason: error.code === 'NFTSYNC_ERR_INTERRUPTED' ? error.message : result.reason }, 'revision not confirmed; restoring the previous ruleset');
   try {
     await restoreConfirmed(nft, previous, newTables);
     log.warn({ commit, restored: previous?.commit ?? null }, 'previous ruleset restored');

@@ -11,6 +11,8 @@ export interface PullOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /** Token for a server run with --read-token-required (sent in hello). */
+  token?: string;
   /** Commit-confirmed window in ms (default DEFAULT_CONFIRM_WINDOW_S s; 0: off). */
   confirmWindowMs?: number;
 }
@@ -20,19 +22,51 @@ export interface PullOptions extends ReconcilerOptions {
  * force and confirmed (applied now or already); throws the step's error otherwise (the previous
  * ruleset stays or, when the confirm window passed without reaching the server, is restored:
  * NFTSYNC_ERR_CONFIRM_FAILED).
+ *
+ * `signal` (SIGINT, SIGTERM; its `reason` names the signal) stops the pull: before the apply,
+ * nothing changes; during the confirm window, the previous ruleset is restored at once rather
+ * than when the window ends. Either way the error is NFTSYNC_ERR_INTERRUPTED, saying which.
+ * An apply already under way finishes first (one nft transaction), then is rolled back.
  */
-export async function pullOnce(opts: PullOptions): Promise<Exclude<ReconcileOutcome, { kind: 'failed' | 'skipped' }>> {
-  const reconciler = await Reconciler.open({ ...opts, confirm: opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts) });
+export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise<Exclude<ReconcileOutcome, { kind: 'failed' | 'skipped' }>> {
+  const guard = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
+  const reconciler = await Reconciler.open({ ...opts, confirm: signal ? { ...guard, signal } : guard });
   await reconciler.recoverInterrupted();
-  const client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls });
+  const interrupted = () => new NftSyncError('NFTSYNC_ERR_INTERRUPTED', `interrupted by ${String(signal?.reason)} before anything was applied; nothing was changed`);
+  if (signal?.aborted) throw interrupted();
+  const connecting = WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token });
+  const client = signal ? await untilAborted(connecting, signal, interrupted) : await connecting;
+  // Stops a fetch in flight; once the bytes are here the reconciler no longer uses the link.
+  const onAbort = () => client.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // A one-shot pull is an explicit request: try again even a revision that failed before.
     const outcome = await reconciler.reconcile(client, { retryFailed: true });
     await client.report(reconciler.status()).catch(() => {});
+    if (outcome.kind === 'failed' && signal?.aborted && outcome.error.code !== 'NFTSYNC_ERR_INTERRUPTED' && reconciler.state?.pending === undefined) {
+      // The link was closed under the fetch: nothing reached nft.
+      throw interrupted();
+    }
     if (outcome.kind === 'failed') throw outcome.error;
     if (outcome.kind === 'skipped') throw new NftSyncError('NFTSYNC_ERR_NFT_APPLY', outcome.reason);
     return outcome;
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     client.close();
   }
+}
+
+/** `p`, or `error()` as soon as `signal` aborts (a client that connects after that is closed). */
+function untilAborted(p: Promise<WireClient>, signal: AbortSignal, error: () => Error): Promise<WireClient> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      p.then((c) => c.close(), () => {});
+      reject(error());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (c) => (signal.removeEventListener('abort', onAbort), resolve(c)),
+      (e: unknown) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
 }

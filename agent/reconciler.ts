@@ -58,6 +58,7 @@ export class Reconciler {
   #applied: Buffer | undefined;
   #lastError: { code: NftSyncError['code']; message: string } | undefined;
   #attempted: string | undefined;
+  /** The tag of the revision in force (tracked patterns), not of one being tried or refused. */
   #tag: string | undefined;
   #lock: Promise<unknown> = Promise.resolve();
   #busy = 0;
@@ -183,7 +184,8 @@ export class Reconciler {
    * the record of what was changed.
    */
   noteDrift(err: NftSyncError, healed: boolean): void {
-    this.#drift = { message: `${err.code}: ${err.message}`.slice(0, 4096), healed, at: new Date().toISOString() };
+    // The code goes in once, where the status is built: the message is the drift's own words.
+    this.#drift = { message: err.message.slice(0, 4096), healed, at: new Date().toISOString() };
   }
 
   /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
@@ -214,7 +216,6 @@ export class Reconciler {
       return this.#failed(toNftSyncError(err), undefined);
     }
     const { commit, blob, ruleset: name } = fetched;
-    this.#tag = fetched.tag;
     try {
       // An answer to another question is never acted on, nor a lower release than the one in force.
       checkAnswerMatchesRequest(asked, fetched);
@@ -224,6 +225,7 @@ export class Reconciler {
       return this.#failed(toNftSyncError(err), commit);
     }
     if (fetched.kind === 'unchanged') {
+      this.#tag = fetched.tag;
       this.#lastError = undefined;
       this.#attempted = commit;
       // A signed agent takes its tag in force only from a verified release (an `unchanged`
@@ -345,9 +347,11 @@ export class Reconciler {
     if (!refused) return undefined;
     const { error: err, restored } = refused;
     // If the restore failed, the pending mark stays so the next start tries again.
-    const { pending, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
+    const { pending, lastFailed, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
     if (!restored && pending) (base as AgentState).pending = pending;
-    this.#state = { ...base, lastFailed: { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() } };
+    // An interrupted window (pull stopped by a signal) says nothing against the revision.
+    const failed = err.code === 'NFTSYNC_ERR_INTERRUPTED' ? lastFailed : { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() };
+    this.#state = { ...base, ...(failed && { lastFailed: failed }) };
     await saveState(this.#opts.stateDir, this.#state, this.#applied);
     return err;
   }
@@ -381,6 +385,7 @@ export class Reconciler {
       ...(released.release && { release: released.release }),
     });
     this.#applied = bytes;
+    this.#tag = released.tag;
     this.#drift = undefined;
     await saveState(this.#opts.stateDir, this.#state, bytes);
   }

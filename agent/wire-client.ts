@@ -31,6 +31,8 @@ export interface WireClientOptions {
   port: number;
   /** The agent's name, sent in hello. */
   agent?: string;
+  /** A token for servers run with --read-token-required, sent in hello (plain TCP; never logged). */
+  token?: string;
   /** TLS connection options; plain TCP without them. */
   tls?: tls.ConnectionOptions;
   connectTimeoutMs?: number;
@@ -110,6 +112,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         secured = true;
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
+        if (opts.token) hello.token = opts.token;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {

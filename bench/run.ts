@@ -15,6 +15,12 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - hostile client: a well-behaved agent's fetch of default.json while a hostile client sends
+ *    the heaviest frames on the most connections allowed, p99 against the same fetch with no
+ *    attack; and the server process's RSS then (bench/hostile-client.ts). Goals: p99 under
+ *    50 ms, RSS under 300 MB.
+ *  - idle RSS of the agent and of the server, next to a bare node process (bench/idle-rss.ts).
+ *    Goal: the agent under 60 MB.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +38,8 @@ import { validatePush } from '../server/push-validator.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
+import { benchHostileClient } from './hostile-client.js';
+import { benchIdleRss } from './idle-rss.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { timeIt } from './bench-row.js';
 
@@ -150,6 +158,8 @@ async function main(): Promise<void> {
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
+    rows.push(...(await benchHostileClient(300, cleanups)));
+    rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

@@ -2,18 +2,49 @@
  * What `pull` and `agent` share: the flags that say where the server is, what to follow, how to
  * verify and how to apply, and the options built from them once.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
 import { createNftRunner } from '../agent/nft-runner.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
 import { parseHostPort } from '../shared/host-port.js';
+import { firstToken } from '../shared/token-list.js';
 import { assertRef, assertRulesetName } from '../shared/names.js';
 import { assertTagPattern } from '../shared/semver.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 import { secondsFlag } from './seconds-flag.js';
 import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from './tls-flags.js';
+
+/** `--token-file`, for agent, pull and fetch. */
+export const TOKEN_FLAG: Flags = {
+  'token-file': {
+    type: 'string',
+    description: 'file whose first token is sent in hello, for a server run with --read-token-required (same format as the server\'s --token-file; default: the NFT_SYNC_TOKEN environment variable)',
+  },
+};
+
+/**
+ * The token a client sends in hello: the first one in --token-file, else NFT_SYNC_TOKEN, else
+ * none. Never a flag value itself (flags show up in `ps`). Errors: NFTSYNC_ERR_CONFIG_INVALID
+ * (file unreadable, malformed or empty; the message never echoes a token).
+ */
+export function clientToken(values: ParsedFlags): string | undefined {
+  const file = str(values, 'token-file');
+  if (file === undefined) return process.env.NFT_SYNC_TOKEN || undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file} cannot be read: ${(cause as Error).message}`, { cause });
+  }
+  try {
+    return firstToken(text);
+  } catch (cause) {
+    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
 
 export const AGENT_FLAGS: Flags = {
   server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
@@ -23,6 +54,7 @@ export const AGENT_FLAGS: Flags = {
   'allowed-signers': { type: 'string', description: 'signed releases: apply only tags (--ref TAG, or the tag --track-tags picks) signed by a key in this file (ssh-keygen allowed_signers format)' },
   'allow-downgrade': { type: 'boolean', default: false, description: 'with --track-tags: move to a lower version than the tag in force (without it the agent keeps its release and reports Held)' },
   'confirm-window': { type: 'string', default: String(DEFAULT_CONFIRM_WINDOW_S), description: 'seconds to reach the server through a new revision before it is rolled back (0: off)' },
+  ...TOKEN_FLAG,
   ...NFT_FLAGS,
 };
 
@@ -32,7 +64,7 @@ export const AGENT_FLAGS: Flags = {
  * --track-tags, bad seconds), NFTSYNC_ERR_REF_INVALID
  * and NFTSYNC_ERR_RULESET_NAME_INVALID (checked here, at start: the daemon would otherwise take
  * them for an unreachable server and retry forever), NFTSYNC_ERR_CONFIG_INVALID (unreadable TLS
- * files or allowed-signers file).
+ * files, allowed-signers file or --token-file).
  */
 export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> {
   const { host, port } = parseHostPort(str(values, 'server')!, '--server');
@@ -51,6 +83,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     host,
     port,
     tls: material ? clientTlsOptions(material, host) : undefined,
+    token: clientToken(values),
     agent,
     ...followed,
     ruleset,

@@ -7,8 +7,19 @@ export interface Command {
   summary: string;
   flags: Flags;
   positionals?: string[];
+  /**
+   * Commands whose flags may appear in this command's --config file, where they are ignored
+   * (`agent` and `pull` share one file).
+   */
+  configSiblings?: string[];
   /** Run with parsed flags; resolve with the exit code. Throw NftSyncError on failure. */
-  run(values: ParsedFlags, positionals: string[]): Promise<number>;
+  run(values: ParsedFlags, positionals: string[], context?: CommandContext): Promise<number>;
+}
+
+/** What the command line says besides the flags' values. */
+export interface CommandContext {
+  /** --config keys that belong to a sibling command and were ignored (log them at debug). */
+  ignoredConfigKeys: string[];
 }
 
 /** A string flag's value (the parser has checked required ones). */

@@ -67,3 +67,37 @@ export function clientTlsOptions(m: TlsMaterial, host: string): tls.ConnectionOp
   if (isIP(host) === 0) opts.servername = host;
   return opts;
 }
+
+/**
+ * The names a certificate gives its holder, as the server checks them against hello
+ * (server/peer-identity.ts): its CN and its DNS subjectAltNames, without repeats.
+ */
+export function certificateIdentities(pem: Buffer): string[] {
+  const cert = new X509Certificate(pem);
+  const names = new Set<string>();
+  for (const line of cert.subject.split('\n')) {
+    const m = /^CN=(.+)$/.exec(line.trim());
+    if (m) names.add(m[1]!);
+  }
+  for (const part of (cert.subjectAltName ?? '').split(',')) {
+    const m = /^\s*DNS:(.+)$/.exec(part);
+    if (m) names.add(m[1]!.trim());
+  }
+  return [...names];
+}
+
+/**
+ * The agent name `--tls-cert` gives when `--name` is not given: the certificate's identity when
+ * it carries exactly one (`nft-sync pki issue` makes such certificates), else undefined. A file
+ * that cannot be read or parsed gives undefined too: loadTlsMaterial reports it with its code.
+ */
+export function nameFromCertificate(values: ParsedFlags): string | undefined {
+  const path = str(values, 'tls-cert');
+  if (path === undefined) return undefined;
+  try {
+    const names = certificateIdentities(readFileSync(path));
+    return names.length === 1 ? names[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}

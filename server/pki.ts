@@ -36,14 +36,14 @@ async function newKey(path: string): Promise<void> {
 
 /**
  * Make a CA in `dir` (created if missing): `ca.key` (0600) and a self-signed `ca.crt`.
- * Errors: NFTSYNC_ERR_REPO_EXISTS when `dir` already holds a CA (never overwritten),
+ * Errors: NFTSYNC_ERR_PKI_EXISTS when `dir` already holds a CA (never overwritten),
  * NFTSYNC_ERR_PKI_FAILED when openssl fails.
  */
 export async function initPki(dir: string, opts: { commonName?: string } = {}): Promise<{ cert: string; key: string }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const key = join(dir, 'ca.key');
   const cert = join(dir, 'ca.crt');
-  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_REPO_EXISTS', `${dir} already holds a CA (ca.key or ca.crt); refusing to overwrite it`);
+  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${dir} already holds a CA (ca.key or ca.crt); refusing to overwrite it`);
   await newKey(key);
   await openssl([
     'req', '-x509', '-new', '-key', key, '-out', cert, '-days', String(PKI_VALIDITY_DAYS.ca), '-sha256',
@@ -60,7 +60,7 @@ export async function initPki(dir: string, opts: { commonName?: string } = {}): 
  * (`server: true`) names a host name or IP address in subjectAltName (DNS or IP) and allows
  * serverAuth; an agent certificate has CN=NAME and DNS:NAME and allows clientAuth.
  * Errors: NFTSYNC_ERR_USAGE for a name that is neither an agent/host name nor an IP address;
- * NFTSYNC_ERR_CONFIG_INVALID when the CA is missing; NFTSYNC_ERR_REPO_EXISTS when NAME.key or
+ * NFTSYNC_ERR_CONFIG_INVALID when the CA is missing; NFTSYNC_ERR_PKI_EXISTS when NAME.key or
  * NAME.crt exists; NFTSYNC_ERR_PKI_FAILED when openssl fails.
  */
 export async function issueCertificate(dir: string, name: string, opts: { server?: boolean } = {}): Promise<{ cert: string; key: string }> {
@@ -74,7 +74,7 @@ export async function issueCertificate(dir: string, name: string, opts: { server
   const fileBase = name.replaceAll(':', '_');
   const key = join(dir, `${fileBase}.key`);
   const cert = join(dir, `${fileBase}.crt`);
-  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_REPO_EXISTS', `${cert} or ${key} already exists; refusing to overwrite`);
+  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${cert} or ${key} already exists; refusing to overwrite`);
   const work = await mkdtemp(join(dir, '.issue-'));
   try {
     const csr = join(work, 'req.csr');

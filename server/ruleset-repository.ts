@@ -7,6 +7,11 @@
  * cached without invalidation: per commit, the list of rulesets and the config's blob id; per
  * blob, the ruleset bytes (LRU bounded by total bytes) and the parsed config; per tag, its commit.
  * Only refs are read fresh every time, because they move.
+ *
+ * Only validated commits are served: a commit asked for by id (full or abbreviated) must be
+ * reachable from a branch or a tag (server/reachable-commits.ts), the refs the push validator
+ * judges. Everything that resolves a ref (the wire protocol, the API routes, rollback) goes
+ * through resolveRef and inherits that.
  */
 import * as fs from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -18,6 +23,7 @@ import { refCandidates } from '../shared/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../shared/repo-config.js';
 import { highestTag } from '../shared/semver.js';
 import { ByteLru } from './byte-lru.js';
+import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 
 export interface RulesetRepositoryOptions {
@@ -46,6 +52,7 @@ export class RulesetRepository {
   private readonly commits: ByteLru<CommitIndex>;
   private readonly configs = new ByteLru<{ config: RepoConfig }>(256, () => 1);
   private readonly peeled = new ByteLru<{ commit: string }>(65536, () => 1);
+  private readonly reachable: ReachableCommits;
 
   private constructor(
     /** The git directory (for a bare repository, the repository itself). */
@@ -54,6 +61,7 @@ export class RulesetRepository {
   ) {
     this.blobs = new ByteLru(options.maxCachedBytes ?? 64 * 1024 * 1024, (b) => b.length);
     this.commits = new ByteLru(options.maxCachedCommits ?? 1024, () => 1);
+    this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
   }
 
   /**
@@ -79,7 +87,10 @@ export class RulesetRepository {
    *    passes the hook unjudged and must never shadow or stand in for a branch or tag;
    * 3. otherwise 4 to 63 hex digits are an abbreviated id, among commits and tags only (git's
    *    "committish" disambiguation: a blob sharing the prefix does not make it ambiguous).
-   * Annotated tags are peeled to their commit.
+   * Annotated tags are peeled to their commit. A commit named by id (or by a detached HEAD) must
+   * be reachable from a branch or a tag, else it is not found: a commit that only an unjudged
+   * ref (`refs/other/x`) leads to was never validated. An abbreviation is ambiguous only among
+   * reachable commits, so an unvalidated commit cannot even be detected through it.
    *
    * Errors: NFTSYNC_ERR_REF_INVALID (not a valid name; checked before any file is touched),
    * NFTSYNC_ERR_REF_NOT_FOUND (nothing by that name, or a full id of a missing object),
@@ -89,14 +100,17 @@ export class RulesetRepository {
   async resolveRef(ref: string): Promise<string> {
     assertRef(ref);
     const hex = HEX.test(ref);
-    if (hex && (ref.length === 40 || ref.length === 64)) return this.peelToCommit(ref.toLowerCase(), ref);
+    if (hex && (ref.length === 40 || ref.length === 64)) return this.validated(await this.peelToCommit(ref.toLowerCase(), ref), ref);
     const candidates = refCandidates(ref).filter(isServedRef);
     let packed: Promise<Map<string, StoredRef>> | undefined;
     const packedOnce = () => (packed ??= readPackedRefs(this.gitdir));
     for (const name of candidates) {
       const stored = await readRef(this.gitdir, name, packedOnce);
       // packed-refs' peeled value saves reading the tag; it is still checked to be a commit.
-      if (stored !== undefined) return this.peelToCommit(stored.peeled ?? stored.oid, ref);
+      if (stored === undefined) continue;
+      const commit = await this.peelToCommit(stored.peeled ?? stored.oid, ref);
+      // A branch or tag is a tip, validated by definition; HEAD may be detached anywhere.
+      return name === 'HEAD' ? this.validated(commit, ref) : commit;
     }
     if (hex && ref.length >= 4 && ref.length < 64) return this.expandAbbreviated(ref.toLowerCase(), ref);
     throw notFound(ref);
@@ -211,6 +225,12 @@ export class RulesetRepository {
     return out;
   }
 
+  /** `commit` if it is reachable from a branch or tag; else NFTSYNC_ERR_REF_NOT_FOUND for `asked`. */
+  private async validated(commit: string, asked: string): Promise<string> {
+    if (await this.reachable.has(commit)) return commit;
+    throw notFound(asked);
+  }
+
   /** Commit id behind `oid` (a commit, or tags down to one). Cached: objects never change. */
   private async peelToCommit(oid: string, asked: string): Promise<string> {
     const { commit } = await this.peeled.getOrLoad(oid, async () => {
@@ -252,15 +272,20 @@ export class RulesetRepository {
       if (e.code !== 'AmbiguousError') throw err;
       matches = e.data?.matches ?? [];
     }
-    if (matches.length === 1) return this.peelToCommit(matches[0] as string, asked);
+    if (matches.length === 1) return this.validated(await this.peelToCommit(matches[0] as string, asked), asked);
     const commits = new Set<string>();
+    let unvalidated = false;
     for (const oid of matches) {
       const type = await this.objectType(oid);
-      if (type === 'commit' || type === 'tag') commits.add(await this.peelToCommit(oid, asked).catch(() => ''));
+      if (type !== 'commit' && type !== 'tag') continue;
+      const commit = await this.peelToCommit(oid, asked).catch(() => '');
+      if (commit === '') continue;
+      if (await this.reachable.has(commit)) commits.add(commit);
+      else unvalidated = true;
     }
-    commits.delete('');
     if (commits.size === 1) return [...commits][0] as string;
     if (commits.size === 0) {
+      if (unvalidated) throw notFound(asked);
       throw new NftSyncError('NFTSYNC_ERR_REF_NOT_COMMIT', `${JSON.stringify(asked)} matches only objects that are not commits: give a branch, a tag or a commit id`, { data: { ref: asked } });
     }
     throw new NftSyncError('NFTSYNC_ERR_REF_AMBIGUOUS', `abbreviated commit id ${asked} matches ${commits.size} commits: give more hex digits`, {

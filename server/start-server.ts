@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
 import { isLoopback, type HostPort } from '../shared/host-port.js';
 import type { TokenEntry } from '../shared/token-list.js';
+import { AgentRegistry } from './agent-registry.js';
 import { buildHttpApp } from './http-app.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
@@ -31,7 +32,10 @@ export interface ServerOptions {
    * HTTP writes are allowed only when the HTTP listener is on loopback.
    */
   tokens?: readonly TokenEntry[];
-  /** Reads over git HTTP and the API's reads need a token too (only with `tokens`). */
+  /**
+   * Reads need a token too (only with `tokens`): git over HTTP, the API's reads, and the wire
+   * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
+   */
   readTokenRequired?: boolean;
   /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
   httpTimeouts?: Partial<HttpTimeouts>;
@@ -43,7 +47,9 @@ export interface ServerOptions {
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  /** Most agents the registry remembers (--max-agents; default 10,000). */
+  maxAgents?: number;
   /**
    * How long close() lets HTTP requests in flight (a push, a clone) finish before closing their
    * connections, which also stops their git processes (default 10 s). Without a bound one
@@ -81,7 +87,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
     else log.debug({ hook }, 'pre-receive validator hook');
   }
-  const wire = new WireServer({ source: repository, logger: log, tls: opts.tls, ...opts.wire });
+  const wire = new WireServer({
+    source: repository,
+    logger: log,
+    tls: opts.tls,
+    registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
+    helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
+    ...opts.wire,
+  });
   const metrics = new ServerMetrics();
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));

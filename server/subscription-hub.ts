@@ -1,20 +1,25 @@
 /**
- * Who follows which ref. Agents subscribe by the ref they were given (`main`, `v1.2`, a commit);
- * when the repository reports that some ref moved, the hub resolves each distinct subscribed ref
- * once and tells every subscriber of a ref whose commit changed. Resolving per distinct ref keeps
- * the cost independent of the number of agents, and makes the hub indifferent to how a ref is
- * spelled (short name, full name, tag).
+ * Who follows which ref. Agents subscribe by the ref they were given (`main`, `v1.2`, a commit,
+ * or a tracked tag pattern); when the repository reports that some ref moved, the hub resolves
+ * each distinct subscribed ref once and tells every subscriber of a ref whose commit changed, or
+ * (for a tracked pattern) whose chosen tag changed: a higher tag pushed on the same commit is a
+ * new release, which an agent that refused the previous tag (a bad signature) must hear about.
+ * Resolving per distinct ref keeps the cost independent of the number of agents, and makes the
+ * hub indifferent to how a ref is spelled (short name, full name, tag).
  */
 export interface MoveListener {
-  /** Called with the subscribed ref as the agent spelled it and its new commit. */
-  moved(ref: string, commit: string): void;
+  /** Called with the subscribed ref as the agent spelled it, its new commit and, when tracked, the tag chosen. */
+  moved(ref: string, commit: string, tag?: string): void;
 }
 
-export type ResolveRef = (ref: string) => Promise<string>;
+/** What a subscribed ref resolves to: its commit, or the commit and the tag a pattern chose. */
+export type Resolved = string | { commit: string; tag?: string };
+
+export type ResolveRef = (ref: string) => Promise<Resolved>;
 
 export class SubscriptionHub {
   readonly #resolve: ResolveRef;
-  readonly #refs = new Map<string, { commit: string; listeners: Set<MoveListener> }>();
+  readonly #refs = new Map<string, { commit: string; tag?: string; listeners: Set<MoveListener> }>();
   #refreshing: Promise<void> | undefined;
   #again = false;
 
@@ -23,13 +28,14 @@ export class SubscriptionHub {
   }
 
   /**
-   * Subscribe `listener` to `ref`, whose current commit the caller has just resolved ('' when
-   * the ref does not exist yet: the first commit it resolves to counts as a move).
+   * Subscribe `listener` to `ref`, whose current commit (and, for a tracked pattern, tag) the
+   * caller has just resolved ('' when the ref does not exist yet: the first commit it resolves
+   * to counts as a move).
    */
-  add(ref: string, commit: string, listener: MoveListener): void {
+  add(ref: string, commit: string, listener: MoveListener, tag?: string): void {
     let entry = this.#refs.get(ref);
     if (!entry) {
-      entry = { commit, listeners: new Set() };
+      entry = { commit, tag, listeners: new Set() };
       this.#refs.set(ref, entry);
     }
     entry.listeners.add(listener);
@@ -74,15 +80,17 @@ export class SubscriptionHub {
 
   async #refreshOnce(): Promise<void> {
     for (const [ref, entry] of [...this.#refs]) {
-      let commit: string;
+      let resolved: Resolved;
       try {
-        commit = await this.#resolve(ref);
+        resolved = await this.#resolve(ref);
       } catch {
         continue;
       }
-      if (commit === entry.commit) continue;
+      const { commit, tag } = typeof resolved === 'string' ? { commit: resolved, tag: undefined } : resolved;
+      if (commit === entry.commit && tag === entry.tag) continue;
       entry.commit = commit;
-      for (const l of entry.listeners) l.moved(ref, commit);
+      entry.tag = tag;
+      for (const l of entry.listeners) l.moved(ref, commit, tag);
     }
   }
 }

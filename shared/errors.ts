@@ -49,6 +49,8 @@ export const ERRORS = {
   NFTSYNC_ERR_AGENT_NOT_FOUND: spec('no agent by that name has connected since the server started', false, 404),
   NFTSYNC_ERR_ROLLBACK_NOOP: spec('the branch already has the rulesets of that revision', false, 409),
   NFTSYNC_ERR_ROLLBACK_CONFLICT: spec('the branch kept moving during the rollback; try again', true, 409),
+  NFTSYNC_ERR_AGENT_REGISTRY_FULL: spec('the server tracks as many agents as it may; a new agent\'s report is not kept', true, 503),
+  NFTSYNC_ERR_ROLLBACK_UNSIGNED: spec('the releases are signed: a rollback release needs a signature', false, 409),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),
@@ -62,6 +64,7 @@ export const ERRORS = {
   NFTSYNC_ERR_TLS_REJECTED: spec('the TLS handshake failed or the server refused the certificate', true, 503),
   NFTSYNC_ERR_TLS_SERVER_UNTRUSTED: spec('the server certificate is not trusted for this host', true, 503),
   NFTSYNC_ERR_PKI_FAILED: spec('openssl failed to make a key or certificate', false, 500),
+  NFTSYNC_ERR_PKI_EXISTS: spec('the CA or certificate already exists; nothing was overwritten', false, 409),
   NFTSYNC_ERR_PROOF_UNAVAILABLE: spec('no annotated tag leads to this revision', false, 404),
   NFTSYNC_ERR_VERIFY_SIGNATURE: spec('the release tag is unsigned or not signed by an allowed key', false, 502),
   NFTSYNC_ERR_VERIFY_CHAIN: spec('the git objects from the tag to the ruleset do not check out', false, 502),
@@ -88,6 +91,7 @@ export const ERRORS = {
   // lockout guard, drift, crash safety (add new codes of that area below this line)
   NFTSYNC_ERR_CONFIRM_FAILED: spec('the new ruleset cut the agent off from the server; the previous one was restored', false, 409),
   NFTSYNC_ERR_DRIFTED: spec('the ruleset in force differs from the revision (changed by hand)', true, 409),
+  NFTSYNC_ERR_INTERRUPTED: spec('stopped by a signal before the revision was confirmed; the previous ruleset was restored', false, 409),
 
   // agent: verification, nft, state
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: spec('received bytes do not match the announced blob id', false, 502),

@@ -14,6 +14,7 @@
  */
 import { NftSyncError } from './errors.js';
 import { encodeFrame } from './frame-decoder.js';
+import { jsonNestsDeeperThan } from './json-depth.js';
 import { announcedBodyLength, MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
 
 export interface DecodedMessage<T extends Message = Message> {
@@ -34,15 +35,24 @@ export function encodeMessage(message: Message, body?: Uint8Array): Buffer {
 }
 
 /**
+ * Deepest nesting a message header may have. No message nests more than 4 levels (a report's
+ * conditions); the check spares the parser 64 KiB of `[[[[…]]]]`.
+ */
+export const MAX_HEADER_DEPTH = 16;
+
+/**
  * Decode one frame's payload into a validated message of one of the `allowed` types.
- * Throws NFTSYNC_ERR_MSG_MALFORMED for an empty payload, a header that is not JSON, or a body
- * where none belongs (or none where one must be); NFTSYNC_ERR_MSG_INVALID for bad fields or a
- * size that does not match the body.
+ * Throws NFTSYNC_ERR_MSG_MALFORMED for an empty payload, a header that is not JSON or nests
+ * deeper than MAX_HEADER_DEPTH, or a body where none belongs (or none where one must be);
+ * NFTSYNC_ERR_MSG_INVALID for bad fields or a size that does not match the body.
  */
 export function decodeMessage<T extends Message>(payload: Buffer, allowed: ReadonlySet<string>): DecodedMessage<T> {
   if (payload.length === 0) throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', 'empty frame');
   const nul = payload.indexOf(0);
   const headerBytes = nul === -1 ? payload : payload.subarray(0, nul);
+  if (jsonNestsDeeperThan(headerBytes, MAX_HEADER_DEPTH)) {
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `message header nests arrays or objects deeper than ${MAX_HEADER_DEPTH} levels`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(headerBytes.toString('utf8'));

@@ -13,9 +13,26 @@ import { AGENT_NAME_PATTERN, OBJECT_ID_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PAT
 
 /** Protocol versions this build speaks, oldest first. */
 export const PROTOCOL_VERSIONS = [1] as const;
-/** Limit on any frame before the handshake is done. */
+/** Limit on any frame before the handshake is done (what an agent accepts before welcome). */
 export const PRE_HANDSHAKE_MAX_FRAME = 64 * 1024;
-/** Default limit on frames after the handshake (a 1,000,000-element set is about 40 MB). */
+/**
+ * Limit on the first frame a server accepts from a client: a hello is under 1 KiB even with the
+ * longest name and token, and a stranger who has not said hello must not make the server hold
+ * more than this per connection.
+ */
+export const HELLO_MAX_FRAME = 4 * 1024;
+/**
+ * Limit on every frame a server accepts from a client after hello (announced as `welcome.maxFrame`).
+ * An agent's requests are small (the largest is a report, see MAX_REPORT_BYTES): nothing a client
+ * sends may make the server buffer or parse megabytes.
+ */
+export const CLIENT_MAX_FRAME = 64 * 1024;
+/** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
+export const MAX_REPORT_BYTES = 16 * 1024;
+/**
+ * Default limit on frames a server sends, i.e. ruleset answers (a 1,000,000-element set is about
+ * 40 MB); the agent's default limit on what it reads after welcome.
+ */
 export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
 
 export interface Revision {
@@ -32,6 +49,11 @@ export interface HelloMessage {
   /** The agent's name (its identity for status and for nft-sync.yaml). */
   agent?: string;
   software?: string;
+  /**
+   * A token from the server's --token-file: required over plain TCP when the server runs with
+   * --read-token-required (under mutual TLS the certificate is enough). Never logged.
+   */
+  token?: string;
 }
 export interface FetchMessage {
   type: 'fetch';
@@ -94,7 +116,7 @@ export interface WelcomeMessage {
   type: 'welcome';
   version: number;
   server: string;
-  /** Largest frame the server accepts from now on. */
+  /** Largest frame the server accepts from this client from now on (64 KiB). */
   maxFrame: number;
   /** Interval in milliseconds at which the agent should ping when the link is idle. */
   heartbeat: number;
@@ -212,6 +234,8 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
       versions: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'integer', minimum: 1, maximum: 65535 } },
       agent: agentName,
       software: text(128),
+      // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
+      token: { type: 'string', minLength: 1, maxLength: 512 },
     },
     ['versions'],
   ),
@@ -320,9 +344,19 @@ export function announcedBodyLength(message: Message): number | undefined {
 export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
 
 const ajv = new Ajv({ allErrors: false, strict: true });
-const validators = new Map<string, ValidateFunction>(
-  Object.entries(MESSAGE_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
-);
+/**
+ * Compiled on first use: an agent only ever checks what a server sends, a server what agents
+ * send, so neither carries the other's compiled validators (memory of an idle agent).
+ */
+const validators = new Map<string, ValidateFunction>();
+function validatorFor(type: Message['type']): ValidateFunction {
+  let v = validators.get(type);
+  if (v === undefined) {
+    v = ajv.compile(MESSAGE_SCHEMAS[type]);
+    validators.set(type, v);
+  }
+  return v;
+}
 
 /**
  * Check that `value` is a well-formed message of one of `allowed` types. Returns it typed;
@@ -335,11 +369,14 @@ export function validateMessage<T extends Message>(value: unknown, allowed: Read
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string' || !allowed.has(type)) {
-    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `unknown or unexpected message type ${JSON.stringify(type)?.slice(0, 40)}`, {
-      data: { type: typeof type === 'string' ? type.slice(0, 40) : String(type) },
+    // Described without serialising it: `type` may be a 30,000-deep nested array, which
+    // JSON.stringify or String() would walk recursively until the stack overflows.
+    const shown = typeof type === 'string' ? type.slice(0, 40) : Array.isArray(type) ? 'an array' : type === null ? 'null' : typeof type;
+    throw new NftSyncError('NFTSYNC_ERR_MSG_MALFORMED', `unknown or unexpected message type ${typeof type === 'string' ? JSON.stringify(shown) : shown}`, {
+      data: { type: shown },
     });
   }
-  const validate = validators.get(type)!;
+  const validate = validatorFor(type as Message['type']);
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const where = e ? `${e.instancePath || '(message)'} ${e.message ?? ''}`.trim() : 'invalid';

@@ -72,3 +72,17 @@ export function highestTag(tags: Iterable<string>, pattern: string): string | un
   }
   return best?.tag;
 }
+
+/**
+ * The tag of the next patch release after `tag`, spelled the same way (prefix, `v`): `v1.2.3`
+ * gives `v1.2.4`; a pre-release gives its release (`v1.3.0-rc.1` gives `v1.3.0`, which is above
+ * it); build metadata is dropped. Undefined when `tag` is not a semantic version.
+ */
+export function nextPatchTag(tag: string): string | undefined {
+  const v = parseSemver(tag);
+  if (!v) return undefined;
+  const at = tag.search(/v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.+-]*)?$/);
+  const head = tag.slice(0, at) + (tag[at] === 'v' ? 'v' : '');
+  const patch = v.prerelease.length > 0 ? v.patch : v.patch + 1;
+  return `${head}${v.major}.${v.minor}.${patch}`;
+}

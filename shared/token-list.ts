@@ -30,7 +30,21 @@ function digest(token: string): Buffer {
  * entry (without echoing the token).
  */
 export function parseTokenList(text: string): TokenEntry[] {
-  const out: TokenEntry[] = [];
+  return tokenLines(text).map(({ token, owner }) => ({ digest: digest(token), owner }));
+}
+
+/**
+ * The first token of a token file's text (what a client sends). Throws
+ * NFTSYNC_ERR_CONFIG_INVALID as parseTokenList does, and when the file holds no token.
+ */
+export function firstToken(text: string): string {
+  const first = tokenLines(text)[0];
+  if (first === undefined) throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', 'the token file holds no token: add a line "TOKEN [OWNER]"');
+  return first.token;
+}
+
+function tokenLines(text: string): Array<{ token: string; owner: string }> {
+  const out: Array<{ token: string; owner: string }> = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
@@ -38,7 +52,7 @@ export function parseTokenList(text: string): TokenEntry[] {
     if (!token || !TOKEN.test(token) || rest.length > 0 || (owner !== undefined && !OWNER.test(owner))) {
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `token file line ${i + 1}: expected "TOKEN [OWNER]" with a token of at least 16 characters [A-Za-z0-9._~+/=-]`);
     }
-    out.push({ digest: digest(token), owner: owner ?? `token-${i + 1}` });
+    out.push({ token, owner: owner ?? `token-${i + 1}` });
   });
   return out;
 }

@@ -6,22 +6,26 @@ import { AGENT_FLAGS, agentRunOptions } from '../agent-flags.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
 import { secondsFlag } from '../seconds-flag.js';
+import { nameFromCertificate } from '../tls-flags.js';
 
 export const agentCommand: Command = {
   name: 'agent',
   summary: 'Run the agent daemon: apply the ruleset at REF, then follow REF and apply each new revision.',
   flags: {
     ...AGENT_FLAGS,
-    name: { type: 'string', required: true, description: "this agent's name (its identity for status and nft-sync.yaml)" },
+    name: { type: 'string', description: "this agent's name (its identity for status and nft-sync.yaml); required, except under TLS when the certificate carries exactly one name" },
     'self-heal': { type: 'boolean', default: true, description: 'put the revision back when a managed table is changed by hand (--no-self-heal: only report)' },
     'drift-interval': { type: 'string', default: String(DEFAULT_DRIFT_INTERVAL_S), description: 'seconds between full drift comparisons backing up nft monitor (0: off)' },
     ...LOG_FLAG,
   },
-  async run(values) {
-    const agent = str(values, 'name')!;
+  configSiblings: ['pull'],
+  async run(values, _positionals, context) {
+    const agent = str(values, 'name') ?? nameFromCertificate(values);
+    if (agent === undefined) throw new NftSyncError('NFTSYNC_ERR_USAGE', 'agent: --name is required (under TLS it defaults to the name --tls-cert carries, when it carries exactly one)');
     if (!isAgentName(agent)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `agent: --name ${JSON.stringify(agent)} must be letters, digits, '.', '_' or '-'`);
     const options = agentRunOptions('agent', values, agent);
     const logger = createLogger(str(values, 'log-level')!, { agent });
+    if (context?.ignoredConfigKeys.length) logger.debug({ keys: context.ignoredConfigKeys }, '--config: settings of nft-sync pull ignored');
     const ac = new AbortController();
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ac.abort());
     await runAgentDaemon(

@@ -1,7 +1,8 @@
 import { WireClient } from '../../agent/wire-client.js';
 import { parseHostPort } from '../../shared/host-port.js';
+import { clientToken, TOKEN_FLAG } from '../agent-flags.js';
 import { str, type Command } from '../command.js';
-import { clientTlsOptions, loadTlsMaterial, TLS_FLAGS } from '../tls-flags.js';
+import { clientTlsOptions, loadTlsMaterial, nameFromCertificate, TLS_FLAGS } from '../tls-flags.js';
 
 export const fetchCommand: Command = {
   name: 'fetch',
@@ -10,13 +11,14 @@ export const fetchCommand: Command = {
     server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
     ref: { type: 'string', required: true, description: 'branch, tag or commit id' },
     ruleset: { type: 'string', description: 'ruleset name (rulesets/NAME.json); default: chosen by nft-sync.yaml for --name' },
-    name: { type: 'string', description: 'agent name used to choose the ruleset from nft-sync.yaml (default: none, so "default")' },
+    name: { type: 'string', description: 'agent name used to choose the ruleset from nft-sync.yaml (default: under TLS the name the certificate carries, when exactly one; else none, so "default")' },
     ...TLS_FLAGS,
+    ...TOKEN_FLAG,
   },
   async run(values) {
     const { host, port } = parseHostPort(str(values, 'server')!, '--server');
     const material = loadTlsMaterial(values);
-    const client = await WireClient.connect({ host, port, agent: str(values, 'name'), tls: material ? clientTlsOptions(material, host) : undefined });
+    const client = await WireClient.connect({ host, port, agent: str(values, 'name') ?? nameFromCertificate(values), tls: material ? clientTlsOptions(material, host) : undefined, token: clientToken(values) });
     try {
       const res = await client.fetch({ ref: str(values, 'ref')!, ruleset: str(values, 'ruleset') });
       if (res.kind !== 'ruleset') throw new Error('unexpected answer');

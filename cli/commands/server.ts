@@ -11,6 +11,7 @@ import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
 import { HTTP_TIMEOUT_FLAGS, httpTimeouts } from '../http-timeout-flags.js';
 import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
+import { AGENT_REGISTRY_DEFAULTS } from '../../server/agent-registry.js';
 
 export const serverCommand: Command = {
   name: 'server',
@@ -20,20 +21,36 @@ export const serverCommand: Command = {
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
-    'read-token-required': { type: 'boolean', default: false, description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, and the API but /healthz, /readyz, /metrics and its OpenAPI document' },
+    'read-token-required': {
+      type: 'boolean',
+      default: false,
+      description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, the API but /healthz, /readyz, /metrics and its OpenAPI document, and plain-TCP wire clients (their NFT_SYNC_TOKEN or --token-file; under mutual TLS the certificate is enough)',
+    },
     ...HTTP_TIMEOUT_FLAGS,
-    'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame accepted after the handshake, in bytes' },
+    'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame the server sends (a ruleset answer), in bytes; frames from clients are limited to 64 KiB' },
     'max-connections-per-address': {
       type: 'string',
       default: String(WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress),
       description: 'most simultaneous wire connections from one remote address (an agent uses one, two while confirming)',
+    },
+    'max-connections': {
+      type: 'string',
+      default: String(WIRE_SERVER_DEFAULTS.maxConnections),
+      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included); keep it well under ulimit -n',
+    },
+    'max-agents': {
+      type: 'string',
+      default: String(AGENT_REGISTRY_DEFAULTS.maxAgents),
+      description: 'most agents whose status the server keeps (agents gone for 7 days are forgotten)',
     },
     'insecure-plaintext': { type: 'boolean', default: false, description: 'allow plain TCP on a non-loopback address' },
     ...TLS_FLAGS,
     ...LOG_FLAG,
   },
   async run(values) {
-    const logger = createLogger(str(values, 'log-level')!, { component: 'server' });
+    // No `component` here: the HTTP app's child logger adds `component: "http"`, and pino
+    // writes a child's fields after its parent's without merging (a line with the key twice).
+    const logger = createLogger(str(values, 'log-level')!);
     const http = str(values, 'http');
     const material = loadTlsMaterial(values);
     const tokenFile = str(values, 'token-file');
@@ -49,9 +66,11 @@ export const serverCommand: Command = {
       readTokenRequired: values['read-token-required'] === true,
       httpTimeouts: httpTimeouts(values),
       wire: {
-        limits: { maxFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
+        limits: { maxAnswerFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
         maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
+        maxConnections: countFlag(str(values, 'max-connections')!, '--max-connections', 1, 1_000_000),
       },
+      maxAgents: countFlag(str(values, 'max-agents')!, '--max-agents', 1, 10_000_000),
       logger,
     });
     await new Promise<void>((resolve) => {

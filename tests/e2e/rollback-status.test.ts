@@ -91,8 +91,10 @@ describe('rollback and status (CLI)', () => {
     assert.deepEqual(f.git(['rev-list', 'main'], f.bare).split('\n'), [rollback, bad, good], 'history intact: the bad commit stays');
     assert.match(f.git(['log', '-1', '--format=%B', 'main'], f.bare), new RegExp(`^Roll back rulesets to ${good.slice(0, 10)}[\\s\\S]*Requested by: ops-oncall`));
     const again = await runCli(['rollback', '--http', url, '--branch', 'main', '--to', good], { env: { NFT_SYNC_TOKEN: TOKEN } });
-    assert.equal(again.code, 1);
-    assert.match(again.stderr, /NFTSYNC_ERR_ROLLBACK_NOOP/);
+    // Nothing to change: exit 0, and it says so (the branch head on stdout, as a rollback would).
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, `${rollback}\n`);
+    assert.match(again.stderr, /^nft-sync: nothing to roll back: branch main/);
   });
 
   test('nft-sync status prints two agents as a table and as JSON', async (t) => {
@@ -106,14 +108,18 @@ describe('rollback and status (CLI)', () => {
     const table = await runCli(['status', '--http', url]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split('\n');
-    assert.match(lines[0]!, /^NAME\s+REF\s+REVISION\s+STATE\s+REASON\s+LAST SEEN\s+CONNECTED$/);
+    assert.match(lines[0]!, /^NAME\s+REF\s+RULESET\s+REVISION\s+STATE\s+REASON\s+LAST SEEN\s+CONNECTED$/);
     assert.equal(lines.length, 3);
     for (const [i, name] of ['host-1', 'host-2'].entries()) {
-      assert.match(lines[i + 1]!, new RegExp(`^${name}\\s+main\\s+${head.slice(0, 12)}\\s+Applied\\s+Applied\\s+(now|\\d+s ago)\\s+yes$`));
+      assert.match(lines[i + 1]!, new RegExp(`^${name}\\s+main\\s+default\\s+${head.slice(0, 12)}\\s+Applied\\s+Applied\\s+(now|\\d+s ago)\\s+yes$`));
     }
     const json = await runCli(['status', '--http', url, '--json']);
     assert.equal(json.code, 0, json.stderr);
-    const { agents } = JSON.parse(json.stdout);
+    const { agents, version, ready } = JSON.parse(json.stdout);
+    assert.equal(version, 1);
+    assert.equal(ready, true);
+    assert.equal(agents[0].commit, head);
+    assert.equal(agents[0].ruleset, 'default');
     assert.deepEqual(agents.map((a: { name: string }) => a.name), ['host-1', 'host-2']);
     assert.equal(agents[0].status.commit, head);
     assert.equal(agents[0].status.conditions[0].reason, 'Applied');

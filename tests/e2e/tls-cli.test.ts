@@ -41,7 +41,7 @@ describe('mutual TLS from the command line', () => {
     assert.equal(statSync(join(pki, 'host-1.key')).mode & 0o777, 0o600);
     const again = await runCli(['pki', 'init', '--dir', pki]);
     assert.equal(again.code, 1);
-    assert.match(again.stderr, /NFTSYNC_ERR_REPO_EXISTS/);
+    assert.match(again.stderr, /NFTSYNC_ERR_PKI_EXISTS/);
     const hostile = await runCli(['pki', 'issue', '--dir', pki, '--name', '/CN=evil']);
     assert.equal(hostile.code, 2);
 
@@ -60,10 +60,10 @@ describe('mutual TLS from the command line', () => {
     const plain = await runCli(['fetch', '--server', address, '--ref', 'main']);
     assert.equal(plain.code, 1);
     assert.match(plain.stderr, /^nft-sync: NFTSYNC_ERR_CONN_FAILED: .*\(a TLS server\? give --tls-ca, --tls-cert and --tls-key\)\n$/);
-    // fetch under TLS without --name: the error says to give it and which names would do.
+    // fetch under TLS without --name: the certificate carries exactly one name, so that is it.
     const noName = await runCli(['fetch', '--server', address, '--ref', 'main', ...tlsOf(pki, 'host-1')]);
-    assert.equal(noName.code, 1);
-    assert.match(noName.stderr, /^nft-sync: NFTSYNC_ERR_TLS_IDENTITY: under TLS the client must give its agent name \(--name\), one its certificate carries: host-1\n$/);
+    assert.equal(noName.code, 0, noName.stderr);
+    assert.equal(noName.stdout, DEFAULT);
     const wrongName = await runCli(['fetch', '--server', address, '--ref', 'main', '--name', 'host-2', ...tlsOf(pki, 'host-1')]);
     assert.match(wrongName.stderr, /NFTSYNC_ERR_TLS_IDENTITY/);
     const badFile = await runCli(['fetch', '--server', address, '--ref', 'main', '--tls-ca', join(pki, 'ca.srl'), '--tls-cert', join(pki, 'host-1.crt'), '--tls-key', join(pki, 'host-1.key')]);
@@ -71,8 +71,10 @@ describe('mutual TLS from the command line', () => {
     assert.match(badFile.stderr, /NFTSYNC_ERR_CONFIG_INVALID/);
 
     const ns = createNetns(t, 'tls');
-    const agent = startCli(t, ['agent', '--server', address, '--ref', 'main', '--name', 'host-1', ...tlsOf(pki, 'host-1'), '--nft', ns.nftCommand, '--state-dir', join(dir, 'state')]);
+    // No --name: under TLS the agent takes the one name its certificate carries.
+    const agent = startCli(t, ['agent', '--server', address, '--ref', 'main', ...tlsOf(pki, 'host-1'), '--nft', ns.nftCommand, '--state-dir', join(dir, 'state')]);
     await agent.waitFor(/"msg":"applied"/);
+    assert.match(agent.stderr(), /"agent":"host-1"/);
     assert.match(ns.nft(['list', 'ruleset']), /tcp dport 22 accept/);
     const clone = join(dir, 'clone');
     const git = (args: string[]) => execFileSync('git', args, { cwd: clone, env: testGitEnv(), encoding: 'utf8' });

@@ -14,9 +14,9 @@ export interface CliResult {
 }
 
 /** Run `nft-sync ARGS` to completion. */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; node?: string[] } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...(options.node ?? []), ...CLI, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += c));
@@ -42,10 +42,11 @@ export interface CliDaemon {
 
 /**
  * Start `nft-sync ARGS` in the background; it is killed after the test if still running.
- * `prefix` runs it through another command that execs it, e.g. `['ip', 'netns', 'exec', NS]`.
+ * `prefix` runs it through another command that execs it, e.g. `['ip', 'netns', 'exec', NS]`;
+ * `node` adds options for node itself (e.g. another `--import`).
  */
-export function startCli(t: Pick<TestContext, 'after'>, args: string[], options: { prefix?: string[] } = {}): CliDaemon {
-  const argv = [...(options.prefix ?? []), process.execPath, ...CLI, ...args];
+export function startCli(t: Pick<TestContext, 'after'>, args: string[], options: { prefix?: string[]; node?: string[] } = {}): CliDaemon {
+  const argv = [...(options.prefix ?? []), process.execPath, ...(options.node ?? []), ...CLI, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (c) => (err += c));

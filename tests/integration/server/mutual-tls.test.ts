@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WireClient } from '../../../agent/wire-client.js';
+import type { NftSyncError } from '../../../shared/errors.js';
 import { clientTlsOptions, serverTlsOptions, type TlsMaterial } from '../../../cli/tls-flags.js';
 import { initPki, issueCertificate } from '../../../server/pki.js';
 import { tempDir } from '../../helpers/git-fixture.js';
@@ -94,4 +95,39 @@ test('mutual TLS: a plain-TCP client against the TLS server fails cleanly', asyn
   const { fx } = await tlsFixture(t);
   const err = await refused(WireClient.connect({ host: '127.0.0.1', port: fx.port, agent: 'web-1', connectTimeoutMs: 3000 }));
   assert.ok(['NFTSYNC_ERR_CONN_FAILED', 'NFTSYNC_ERR_MSG_MALFORMED', 'NFTSYNC_ERR_FRAME_TOO_LARGE'].includes(err), err);
+});
+
+test('mutual TLS: nft-sync.yaml on the default branch decides; an old ref whose mapping granted more grants nothing more', async (t) => {
+  const { fx, ca, connect } = await tlsFixture(t);
+  const defaultJson = readFileSync('repo-template/rulesets/default.json', 'utf8');
+  // Once, web agents were given the db ruleset; the release of that time is tagged.
+  fx.push({ 'rulesets/db.json': defaultJson, 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: db\n' });
+  fx.git(['tag', 'old-release']);
+  fx.git(['push', '-q', 'origin', 'old-release']);
+  // Now they are given web again.
+  fx.push({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n' });
+  const c = await connect('web-1', material(ca, 'web-1'));
+  t.after(() => c.close());
+  await assert.rejects(c.fetch({ ref: 'old-release', ruleset: 'db' }), { code: 'NFTSYNC_ERR_ACCESS_DENIED' });
+  const own = await c.fetch({ ref: 'old-release' });
+  assert.equal(own.ruleset, 'web', 'the old ref is served with the mapping of the default branch');
+  assert.equal(own.commit, fx.git(['rev-parse', 'old-release^{commit}']));
+});
+
+test('mutual TLS: a fetch with a release proof and no ruleset is denied when the signed commit maps the agent elsewhere than the default branch', async (t) => {
+  const { fx, ca, connect } = await tlsFixture(t);
+  const defaultJson = readFileSync('repo-template/rulesets/default.json', 'utf8');
+  fx.push({ 'rulesets/db.json': defaultJson, 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: db\n' });
+  fx.git(['tag', '-a', '-m', 'release', 'v1.0.0']);
+  fx.git(['push', '-q', 'origin', 'v1.0.0']);
+  fx.push({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n' });
+  const c = await connect('web-1', material(ca, 'web-1'));
+  t.after(() => c.close());
+  // The signed agent would check the choice against the signed nft-sync.yaml (db): the server
+  // says why it cannot serve it rather than answer with web, which the agent would take for a forgery.
+  await assert.rejects(c.fetch({ ref: 'v1.0.0', proof: true }), (err: NftSyncError) => err.code === 'NFTSYNC_ERR_ACCESS_DENIED' && /signed nft-sync\.yaml/.test(err.message));
+  fx.git(['tag', '-a', '-m', 'release', 'v1.1.0']);
+  fx.git(['push', '-q', 'origin', 'v1.1.0']);
+  const ok = await c.fetch({ ref: 'v1.1.0', proof: true });
+  assert.equal(ok.ruleset, 'web');
 });

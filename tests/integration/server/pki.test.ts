@@ -37,11 +37,11 @@ test('pki: hostile names, a missing CA and existing files are refused', async (t
   const dir = join(tempDir(t, 'nft-sync-pki-'), 'ca');
   await assert.rejects(issueCertificate(dir, 'web-1'), { code: 'NFTSYNC_ERR_CONFIG_INVALID' });
   await initPki(dir);
-  await assert.rejects(initPki(dir), { code: 'NFTSYNC_ERR_REPO_EXISTS' });
+  await assert.rejects(initPki(dir), { code: 'NFTSYNC_ERR_PKI_EXISTS' });
   for (const name of ['', '../ca', 'a/b', '/CN=x', 'web 1', 'x,DNS:evil', '-out', 'a..b', 'é']) {
     await assert.rejects(issueCertificate(dir, name), { code: 'NFTSYNC_ERR_USAGE' }, name);
   }
   await assert.rejects(issueCertificate(dir, '198.18.0.1'), { code: 'NFTSYNC_ERR_USAGE' });
   await issueCertificate(dir, 'web-1');
-  await assert.rejects(issueCertificate(dir, 'web-1'), { code: 'NFTSYNC_ERR_REPO_EXISTS' });
+  await assert.rejects(issueCertificate(dir, 'web-1'), { code: 'NFTSYNC_ERR_PKI_EXISTS' });
 });

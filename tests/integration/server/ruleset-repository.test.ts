@@ -166,6 +166,11 @@ describe('abbreviated ids that collide', () => {
     assert.equal(await r.resolveRef(prefix), c.one);
     assert.equal(git(clone, ['rev-parse', `${prefix}^{commit}`]), c.one);
     const other = commitWithPrefix(clone, git(clone, ['rev-parse', 'main^{tree}']), prefix);
+    // Unreferenced, it was never validated: it neither resolves nor makes the prefix ambiguous.
+    assert.equal(await r.resolveRef(prefix), c.one);
+    await rejectsWith(r.resolveRef(other), 'NFTSYNC_ERR_REF_NOT_FOUND');
+    // On a branch, it counts.
+    git(clone, ['update-ref', 'refs/heads/collide', other]);
     await rejectsWith(r.resolveRef(prefix), 'NFTSYNC_ERR_REF_AMBIGUOUS', { candidates: [c.one, other].sort() });
     assert.throws(() => git(clone, ['rev-parse', `${prefix}^{commit}`]));
     assert.equal(await r.resolveRef((c.one as string).slice(0, 12)), c.one);

@@ -12,7 +12,7 @@ import { gitBlobId } from '../../../shared/git-blob-id.js';
 import { encodeFrame } from '../../../shared/frame-decoder.js';
 import { encodeMessage } from '../../../shared/message-codec.js';
 import { MessageReader } from '../../../shared/message-reader.js';
-import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../shared/messages.js';
+import { CLIENT_MAX_FRAME, HELLO_MAX_FRAME, SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../shared/messages.js';
 import { startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json');
@@ -116,6 +116,8 @@ describe('wire server', () => {
     ['no common version', [encodeMessage({ type: 'hello', versions: [99] })], 'NFTSYNC_ERR_PROTO_VERSION'],
     ['an invalid field after the handshake', [hello, encodeFrame(Buffer.from('{"type":"ping","id":"x","a":1}'))], 'NFTSYNC_ERR_MSG_INVALID'],
     ['a server message from a client', [hello, encodeMessage({ type: 'pong', id: 1 })], 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a frame at the 64 KiB limit of nested arrays as its type', [hello, encodeFrame(Buffer.from(`{"type":${'['.repeat(32_000)}${']'.repeat(32_000)}}`))], 'NFTSYNC_ERR_MSG_MALFORMED'],
+    ['a report from a connection whose hello named no agent', [encodeMessage({ type: 'hello', versions: [1] }), encodeMessage({ type: 'report', id: 1, status: { agent: 'x', ref: 'main', state: 'Unknown', conditions: [] } })], 'NFTSYNC_ERR_MSG_UNEXPECTED'],
   ];
   for (const [name, bytes, code] of hostile) {
     test(`${name}: error frame ${code}, that connection closed, others served`, async (t) => {
@@ -144,19 +146,28 @@ describe('wire server', () => {
     assert.deepEqual(messages.map((m) => m.type), ['welcome', 'pong', 'pong']);
   });
 
-  test('the frame limit after the handshake is the configured one, announced in welcome', async (t) => {
-    const f = await startServerFixture(t, { wire: { limits: { maxFrame: 100_000 } } });
+  test('client frames are limited to 4 KiB before hello and 64 KiB after it, announced in welcome', async (t) => {
+    const f = await startServerFixture(t);
     const c = await client(f);
     t.after(() => c.close());
-    assert.equal(c.welcome.maxFrame, 100_000);
-    // 80 kB passes after the handshake (it would not before: 64 KiB), 100_001 bytes does not.
-    const ok = Buffer.concat([hello, encodeFrame(Buffer.from(`{"type":"ping","id":1}${' '.repeat(80_000)}`))]);
+    assert.equal(c.welcome.maxFrame, CLIENT_MAX_FRAME);
+    // A frame at the limit passes after the handshake; one byte more does not.
+    const head = '{"type":"ping","id":1}';
+    const ok = Buffer.concat([hello, encodeFrame(Buffer.from(head + ' '.repeat(CLIENT_MAX_FRAME - head.length)))]);
     assert.deepEqual((await rawExchange(f, [ok], 800)).messages.map((m) => m.type), ['welcome', 'pong']);
-    const big = Buffer.concat([hello, encodeFrame(Buffer.alloc(100_001, 0x20))]);
+    const big = Buffer.concat([hello, encodeFrame(Buffer.alloc(CLIENT_MAX_FRAME + 1, 0x20))]);
     const { messages } = await rawExchange(f, [big]);
     assert.equal(messages[1]?.type === 'error' && messages[1].code, 'NFTSYNC_ERR_FRAME_TOO_LARGE');
-    const early = await rawExchange(f, [encodeFrame(Buffer.alloc(70_000, 0x20))]);
+    const early = await rawExchange(f, [encodeFrame(Buffer.alloc(HELLO_MAX_FRAME + 1, 0x20))]);
     assert.equal(early.messages[0]?.type === 'error' && early.messages[0].code, 'NFTSYNC_ERR_FRAME_TOO_LARGE');
+  });
+
+  test('a ruleset answer over the server\'s --max-frame is a request error, the connection stays', async (t) => {
+    const f = await startServerFixture(t, { wire: { limits: { maxAnswerFrame: DEFAULT.length + 100 } } });
+    const c = await client(f);
+    t.after(() => c.close());
+    await assert.rejects(c.fetch({ ref: 'main', ruleset: 'default' }), { code: 'NFTSYNC_ERR_FRAME_TOO_LARGE' });
+    assert.ok((await c.ping()) >= 0);
   });
 
   test('a client that never says hello is timed out', async (t) => {

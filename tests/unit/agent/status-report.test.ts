@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildStatus, reasonFor, STATUS_REASONS } from '../../../agent/status-report.js';
 import { ERRORS, type ErrorCode } from '../../../shared/errors.js';
-import { formatStatusTable, relativeTime } from '../../../cli/status-table.js';
 
 test('every error code maps to a stable PascalCase reason from STATUS_REASONS', () => {
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {
@@ -26,44 +25,6 @@ test('buildStatus: applied, failed keeps what is in force, read-back mismatch is
   assert.equal(failed.attemptedCommit, 'c'.repeat(40));
   assert.equal(failed.conditions[0]!.reason, 'ApplyFailed');
   assert.equal(buildStatus({ agent: 'h', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_READBACK_MISMATCH', message: 'x' } }).state, 'Degraded');
-});
-
-test('status table: aligned columns, short revision, relative last-seen', () => {
-  const now = Date.parse('2026-01-01T12:00:00Z');
-  const text = formatStatusTable(
-    [
-      { name: 'web-1', address: '198.18.0.2', connected: true, lastSeen: '2026-01-01T11:59:55Z', status: { agent: 'web-1', ref: 'main', state: 'Applied', commit: 'a'.repeat(40), conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }] } },
-      { name: 'db-10', address: '198.18.0.3', connected: false, lastSeen: '2026-01-01T09:00:00Z', status: undefined },
-    ],
-    now,
-  );
-  assert.equal(
-    text,
-    'NAME   REF   REVISION      STATE    REASON   LAST SEEN  CONNECTED\n' +
-      `web-1  main  ${'a'.repeat(12)}  Applied  Applied  5s ago     yes\n` +
-      'db-10  -     -             Unknown  -        3h ago     no\n',
-  );
-  assert.equal(relativeTime('2026-01-01T11:58:00Z', now), '2m ago');
-  assert.equal(relativeTime('2025-12-30T12:00:00Z', now), '2d ago');
-  assert.equal(relativeTime('garbage', now), '?');
-});
-
-test('status table: a tracked tag shows with its pattern, a healed drift next to the reason', () => {
-  const now = Date.parse('2026-01-01T12:00:00Z');
-  const text = formatStatusTable(
-    [
-      {
-        name: 'edge-1', address: '198.18.0.4', connected: true, lastSeen: '2026-01-01T12:00:00Z',
-        status: {
-          agent: 'edge-1', ref: 'v*', tag: 'v1.2.0', state: 'Applied', commit: 'c'.repeat(40),
-          conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }, { type: 'Drifted', status: 'False', reason: 'Healed', message: 'rule added' }],
-        },
-      },
-    ],
-    now,
-  );
-  const row = text.split('\n')[1]!;
-  assert.match(row, /^edge-1 +v\* \(v1\.2\.0\) +c{12} +Applied +Applied \(drift healed\) +now +yes$/);
 });
 
 test('buildStatus: a refused downgrade keeps the release in force and says Held, naming both versions', () => {

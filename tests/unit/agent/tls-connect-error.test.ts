@@ -22,3 +22,13 @@ test('connectError names which side refused the TLS handshake', () => {
   assert.equal(connectError(where, err('connect ECONNREFUSED', 'ECONNREFUSED'), { tls: false, secured: true }).code, 'NFTSYNC_ERR_CONN_FAILED');
   assert.equal(connectError(where, undefined, { tls: false, secured: true }).code, 'NFTSYNC_ERR_CONN_FAILED');
 });
+
+test('TLS against a plain-TCP port: one line that says so, not OpenSSL\'s record-layer text', () => {
+  const where = '127.0.0.1:7000';
+  const openssl = '805C46FD887F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:';
+  const e = connectError(where, err(openssl, 'ERR_SSL_WRONG_VERSION_NUMBER'), { tls: true, secured: false });
+  assert.equal(e.code, 'NFTSYNC_ERR_CONN_FAILED');
+  assert.equal(e.message, "127.0.0.1:7000 does not speak TLS (a plain-TCP server? drop --tls-ca, --tls-cert and --tls-key, or use the server's TLS port)");
+  assert.doesNotMatch(e.message, /ssl3_get_record|\n/);
+  assert.equal(connectError(where, err('packet length too long', 'ERR_SSL_PACKET_LENGTH_TOO_LONG'), { tls: true, secured: false }).code, 'NFTSYNC_ERR_CONN_FAILED');
+});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { encodeFrame, FrameDecoder } from '../../../shared/frame-decoder.js';
 import { decodeMessage, encodeMessage } from '../../../shared/message-codec.js';
-import { CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
+import { CLIENT_MAX_FRAME, CLIENT_MESSAGE_TYPES, SERVER_MESSAGE_TYPES, type Message } from '../../../shared/messages.js';
 
 const C = '0123456789abcdef0123456789abcdef01234567';
 const B = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -72,6 +72,31 @@ describe('message codec', () => {
     const header = JSON.stringify({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: C, blob: B, size: 10 });
     assert.throws(() => decodeMessage(Buffer.from(`${header}\0abc`), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID' });
     assert.throws(() => decodeMessage(Buffer.from(header), SERVER_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED' });
+  });
+
+  describe('nested arrays filling a client frame (64 KiB) get a coded error, never a stack overflow', () => {
+    const depth = (CLIENT_MAX_FRAME - 40) / 2;
+    const nested = '['.repeat(depth) + ']'.repeat(depth);
+    const cases: Array<[string, string, string]> = [
+      ['as the message type', `{"type":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['as the whole header', nested, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['unterminated', `{"type":"hello","versions":${'['.repeat(depth * 2)}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['in a field', `{"type":"hello","versions":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['in an extra field', `{"type":"ping","id":1,"x":${nested}}`, 'NFTSYNC_ERR_MSG_MALFORMED'],
+      ['inside a string (not nesting at all)', `{"type":"hello","versions":[1],"software":"${'['.repeat(200)}"}`, 'NFTSYNC_ERR_MSG_INVALID'],
+      ['16 levels deep in a field (parsed, then refused by the schema)', `{"type":"hello","versions":${'['.repeat(15)}${']'.repeat(15)}}`, 'NFTSYNC_ERR_MSG_INVALID'],
+    ];
+    for (const [name, text, code] of cases) {
+      it(name, () => {
+        const payload = Buffer.from(text);
+        assert.ok(payload.length <= CLIENT_MAX_FRAME);
+        assert.throws(() => decodeMessage(payload, CLIENT_MESSAGE_TYPES), (err: Error & { code?: string }) => {
+          assert.equal(err.code, code, err.message);
+          assert.doesNotMatch(err.message, /call stack/);
+          return true;
+        });
+      });
+    }
   });
 
   it('encodes the frame length big-endian, counting the payload only', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareSemver, highestTag, parseSemver } from '../../../shared/semver.js';
+import { compareSemver, highestTag, nextPatchTag, parseSemver } from '../../../shared/semver.js';
 
 describe('semver tags', () => {
   it('orders versions as semver 2.0.0 does', () => {
@@ -25,4 +25,21 @@ describe('semver tags', () => {
   it('refuses hostile patterns', () => {
     for (const p of ['../*', 'a/b*', '', 'x'.repeat(300)]) assert.throws(() => highestTag(tags, p), { code: 'NFTSYNC_ERR_REF_INVALID' }, p);
   });
+});
+
+it('nextPatchTag: the next patch release, spelled like the tag it follows', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['v1.2.3', 'v1.2.4'],
+    ['1.2.3', '1.2.4'],
+    ['release-1.9.9', 'release-1.9.10'],
+    ['edge_v0.0.9', 'edge_v0.0.10'],
+    ['v1.3.0-rc.1', 'v1.3.0'],
+    ['v1.2.3+build.7', 'v1.2.4'],
+    ['rel-v2-1.0.0', 'rel-v2-1.0.1'],
+    ['latest', undefined],
+  ];
+  for (const [tag, next] of cases) {
+    assert.equal(nextPatchTag(tag), next, tag);
+    if (next) assert.ok(compareSemver(parseSemver(next)!, parseSemver(tag)!) > 0, `${next} is above ${tag}`);
+  }
 });

@@ -1,0 +1,77 @@
+/**
+ * Bench rows: the resident memory (RSS, from /proc/PID/status) of an idle agent and an idle
+ * server, each a real `nft-sync` process started as an operator starts it (the compiled
+ * dist/cli/main.js, default Node flags), measured once the agent has applied its revision and
+ * both have been quiet for a while. Baseline: a bare `node -e` process that only waits, measured
+ * in the same run (Node's own floor: its binary's pages and an empty heap). Goal for the agent:
+ * under 60 MB.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BenchRow } from './bench-row.js';
+
+/** How long both daemons stay idle before they are measured. */
+const QUIET_MS = 8000;
+
+function rssMb(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) / 1024;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Start `argv`; resolves once its stderr matches `ready` (rejects after 30 s or on exit). */
+function start(argv: string[], ready: RegExp, cleanups: Array<() => void | Promise<void>>): Promise<ChildProcess> {
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  cleanups.push(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let err = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready in 30 s: ${err.slice(-1000)}`)), 30_000);
+    child.stderr!.on('data', (c) => {
+      err += c;
+      if (ready.test(err)) (clearTimeout(timer), resolve(child));
+    });
+    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-1000)}`))));
+  });
+}
+
+/**
+ * Build dist/, then measure the idle RSS of an agent (applying into namespace `ns`, made and
+ * removed by the caller) and of its server, next to a bare node process. Pushes cleanups.
+ */
+export async function benchIdleRss(ns: string, cleanups: Array<() => void | Promise<void>>): Promise<BenchRow[]> {
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-rss-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const cli = [process.execPath, 'dist/cli/main.js'];
+  execFileSync(cli[0]!, [...cli.slice(1), 'init', join(dir, 'rules.git')], { stdio: 'ignore' });
+  const port = await freePort();
+  const bare = await start([process.execPath, '-e', 'process.stderr.write("ready\\n"); setInterval(() => {}, 1 << 30)'], /ready/, cleanups);
+  const server = await start([...cli, 'server', '--repo', join(dir, 'rules.git'), '--listen', `127.0.0.1:${port}`, '--log-level', 'info'], /wire protocol listening/, cleanups);
+  const agent = await start(
+    [...cli, 'agent', '--server', `127.0.0.1:${port}`, '--ref', 'main', '--name', 'bench', '--nft', `ip netns exec ${ns} nft`, '--state-dir', join(dir, 'state'), '--log-level', 'info'],
+    /"msg":"applied"/,
+    cleanups,
+  );
+  await new Promise((r) => setTimeout(r, QUIET_MS));
+  const baseline = rssMb(bare.pid!);
+  const rows: BenchRow[] = [
+    { figure: 'idle RSS, agent (MB)', ours: rssMb(agent.pid!), baseline, goal: '< 60', ok: rssMb(agent.pid!) < 60 },
+    { figure: 'idle RSS, server (MB)', ours: rssMb(server.pid!), baseline, goal: 'report only', ok: true },
+  ];
+  for (const c of [agent, server, bare]) c.kill('SIGTERM');
+  return rows;
+}

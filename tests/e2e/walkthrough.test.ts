@@ -1,0 +1,61 @@
+/**
+ * The README's operator walkthrough, run by scripts/walkthrough.sh with `nft-sync` on PATH (here
+ * a shim that runs this checkout's sources, so the test never runs a stale dist/). Bounded in
+ * time; whatever happens, the script's process group is ended and its namespaces and links are
+ * removed (the script cleans up after itself on exit; this is the backstop for a kill).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+
+const PREFIX = 'nst-wt-';
+const LIMIT_MS = 300_000;
+
+function removeLeftovers(): void {
+  for (const ns of [`${PREFIX}web-1`, `${PREFIX}web-2`]) execFileSync('sh', ['-c', `ip netns delete ${ns} 2>/dev/null || true`]);
+  for (const l of [`${PREFIX}nsweb1`, `${PREFIX}nsweb2`, `${PREFIX}nsbr0`]) execFileSync('sh', ['-c', `ip link delete ${l} 2>/dev/null || true`]);
+}
+
+test('scripts/walkthrough.sh: the README journey end to end (init, server with tokens, push, refused push, two agents, releases, status, drift, lockout, rollback)', async (t) => {
+  const bin = mkdtempSync(join(tmpdir(), 'nft-sync-walk-bin-'));
+  t.after(() => rmSync(bin, { recursive: true, force: true }));
+  // `nft-sync` as an operator types it, from this checkout's sources.
+  writeFileSync(join(bin, 'nft-sync'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(import.meta.resolve('tsx'))} ${JSON.stringify(resolve('cli/main.ts'))} "$@"\n`);
+  chmodSync(join(bin, 'nft-sync'), 0o755);
+  removeLeftovers();
+  const child = spawn('bash', ['scripts/walkthrough.sh'], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, NS_PREFIX: PREFIX },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (out += c));
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const killGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      killGroup('SIGTERM');
+      const late = setTimeout(() => killGroup('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(late);
+    }
+    killGroup('SIGKILL');
+    removeLeftovers();
+  });
+  const timer = setTimeout(() => killGroup('SIGTERM'), LIMIT_MS);
+  const code = await exited;
+  clearTimeout(timer);
+  t.diagnostic(out.split('\n').filter((l) => l.startsWith('== ')).join(' | '));
+  assert.equal(code, 0, out.slice(-4000));
+  assert.match(out, /== walkthrough complete\n$/);
+});
