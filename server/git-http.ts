@@ -16,6 +16,12 @@
  * reads need one only with `readTokenRequired`. Without a token list, reads are open and pushes
  * are allowed only with `anonymousWrites` (an HTTP listener on loopback) and a loopback Host
  * header (server/loopback-host.ts), as for the API.
+ *
+ * Slots: reads (clone, fetch: `git-upload-pack`, open to anyone by default) and writes (pushes,
+ * which passed the token check) are counted apart, so readers that hold every read slot, say by
+ * announcing a body and never sending it, cannot make a push wait or fail. A request body that
+ * sends nothing for `bodyIdleMs` is dropped and its git process stopped; a body still sending is
+ * never cut however long it takes (server/http-timeouts.ts says why).
  */
 import { spawn } from 'node:child_process';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -23,6 +29,7 @@ import type { Readable } from 'node:stream';
 import { ERRORS, NftSyncError } from '../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../shared/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
+import { HTTP_TIMEOUT_DEFAULTS, pipeWithIdleLimit } from './http-timeouts.js';
 import { isLoopbackHostHeader } from './loopback-host.js';
 import { gitEnv } from './run-git.js';
 
@@ -47,15 +54,19 @@ export interface GitHttpOptions {
   /** The `git` executable (default `git`). */
   git?: string;
   /**
-   * Most `git http-backend` processes at once (default 32). Each request holds one (and a pack
-   * process under it) for as long as its client keeps the request open, and reads need no
-   * token: past the cap a request gets 503 NFTSYNC_ERR_SERVER_BUSY instead of more processes.
+   * Most `git http-backend` processes serving reads at once (default 32). Each request holds one
+   * (and a pack process under it) for as long as its client keeps the request open, and reads
+   * need no token: past the cap a read gets 503 NFTSYNC_ERR_SERVER_BUSY instead of a process.
    */
-  maxBackends?: number;
+  maxReadBackends?: number;
+  /** The same for pushes, counted apart from reads and only once the pusher is authorised (default 8). */
+  maxWriteBackends?: number;
+  /** Drop a request body that sends nothing for this long (default HTTP_TIMEOUT_DEFAULTS.bodyIdleMs). */
+  bodyIdleMs?: number;
 }
 
-/** Default of GitHttpOptions.maxBackends. */
-export const GIT_HTTP_MAX_BACKENDS = 32;
+/** Defaults of GitHttpOptions.maxReadBackends and maxWriteBackends. */
+export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: 32, write: 8 });
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -76,15 +87,16 @@ export function tokenFromAuthorization(header: string | undefined): string | und
  * its own scope): GET `info/refs?service=...`, POST `git-upload-pack` and `git-receive-pack`.
  * Answers 401 NFTSYNC_ERR_AUTH_REQUIRED with `WWW-Authenticate: Basic realm="nft-sync"` when a
  * token is needed and missing or unknown, 400 NFTSYNC_ERR_USAGE for `info/refs` without a smart
- * service (the dumb protocol is not served), 503 NFTSYNC_ERR_SERVER_BUSY when `maxBackends`
- * requests are running already, 502 when http-backend fails before answering.
+ * service (the dumb protocol is not served), 503 NFTSYNC_ERR_SERVER_BUSY when the request's
+ * slots (read or write) are all taken, 502 when http-backend fails before answering.
  */
 export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions): Promise<void> {
   // Hand the raw request stream to the route instead of buffering or parsing it.
   app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
 
-  let running = 0;
-  const maxBackends = opts.maxBackends ?? GIT_HTTP_MAX_BACKENDS;
+  const running = { read: 0, write: 0 };
+  const max = { read: opts.maxReadBackends ?? GIT_HTTP_MAX_BACKENDS.read, write: opts.maxWriteBackends ?? GIT_HTTP_MAX_BACKENDS.write };
+  const bodyIdleMs = opts.bodyIdleMs ?? HTTP_TIMEOUT_DEFAULTS.bodyIdleMs;
 
   const handle = async (req: FastifyRequest, reply: FastifyReply, pathInfo: string): Promise<void> => {
     const query = new URL(req.url, 'http://x').searchParams;
@@ -114,9 +126,10 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
       }
       user = owner;
     }
-    if (running >= maxBackends) {
-      req.log.warn({ service, running }, 'git request refused: too many git processes running');
-      const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', `${running} git requests are running, the most this server runs at once: try again shortly`);
+    const kind = write ? 'write' : 'read';
+    if (running[kind] >= max[kind]) {
+      req.log.warn({ service, running: running[kind], kind }, 'git request refused: too many git processes running');
+      const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', `${running[kind]} git ${write ? 'pushes' : 'reads'} are running, the most this server runs at once: try again shortly`);
       await reply.status(ERRORS[e.code].status).header('retry-after', '5').send({ error: e.toJSON() });
       return;
     }
@@ -146,15 +159,21 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     if (h['git-protocol'] !== undefined) env.GIT_PROTOCOL = String(h['git-protocol']);
     const res = reply.raw;
     const child = spawn(opts.git ?? 'git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    running += 1;
+    const kind = write ? 'write' : 'read';
+    running[kind] += 1;
     let counted = true;
     const release = (): void => {
-      if (counted) running -= 1;
+      if (counted) running[kind] -= 1;
       counted = false;
     };
     const body = req.body as Readable | undefined;
-    if (body !== undefined && typeof body.pipe === 'function') body.pipe(child.stdin);
-    else child.stdin.end();
+    if (body !== undefined && typeof body.pipe === 'function') {
+      pipeWithIdleLimit(body, child.stdin, bodyIdleMs, () => {
+        req.log.warn({ pathInfo, bodyIdleMs }, 'git request body stopped arriving: request dropped');
+        child.kill('SIGTERM');
+        res.destroy();
+      });
+    } else child.stdin.end();
     child.stdin.on('error', () => undefined); // the CGI may exit before reading everything
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => {
@@ -206,6 +225,7 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
     });
   };
 
-  app.get(`${GIT_HTTP_PREFIX}/info/refs`, (req, reply) => handle(req, reply, '/info/refs'));
-  for (const service of SERVICES) app.post(`${GIT_HTTP_PREFIX}/${service}`, (req, reply) => handle(req, reply, `/${service}`));
+  const config = { ownAuth: true };
+  app.get(`${GIT_HTTP_PREFIX}/info/refs`, { config }, (req, reply) => handle(req, reply, '/info/refs'));
+  for (const service of SERVICES) app.post(`${GIT_HTTP_PREFIX}/${service}`, { config }, (req, reply) => handle(req, reply, `/${service}`));
 }

@@ -9,7 +9,13 @@
  * `Authorization: Bearer TOKEN`; without it, writes are allowed only when `anonymousWrites` is set
  * (startServer sets it when the HTTP listener is on loopback, where only local users reach it)
  * and the Host header names loopback (server/loopback-host.ts), and refused with
- * NFTSYNC_ERR_API_WRITES_DISABLED otherwise.
+ * NFTSYNC_ERR_API_WRITES_DISABLED otherwise. With `readTokenRequired`, reads need a token too,
+ * except the routes marked `public` (/healthz, /readyz, /metrics, the OpenAPI document). Both checks
+ * run in an onRequest hook, before the body is read or validated: a request without the right
+ * credentials gets 401 whatever it carries. Git routes (`ownAuth`) check their own credentials.
+ *
+ * Time limits (server/http-timeouts.ts): headers, whole API requests, idle keep-alive and idle
+ * connections here; streamed git bodies get an idle limit in server/git-http.ts instead.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,8 +30,10 @@ import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
 import { gitHttpPlugin, type GitHttpOptions } from './git-http.js';
+import { HTTP_TIMEOUT_DEFAULTS, connectionsCheckingInterval, requestDeadline, type HttpTimeouts } from './http-timeouts.js';
 import { isLoopbackHostHeader } from './loopback-host.js';
 import type { RulesetRepository } from './ruleset-repository.js';
+import { invalidRequest, type SchemaViolation } from './invalid-request.js';
 import { ServerMetrics } from './server-metrics.js';
 
 export interface HttpAppOptions {
@@ -36,6 +44,10 @@ export interface HttpAppOptions {
   tokens?: readonly TokenEntry[];
   /** Allow writes without a token when `tokens` is not given (loopback listener). Default false. */
   anonymousWrites?: boolean;
+  /** API reads (all but the `public` routes) and git reads need a token too (only with `tokens`). */
+  readTokenRequired?: boolean;
+  /** The listener's time limits; unset ones take HTTP_TIMEOUT_DEFAULTS. */
+  timeouts?: Partial<HttpTimeouts>;
   metrics?: ServerMetrics;
   /** Open wire connections (for /metrics); default 0. */
   wireConnections?: () => number;
@@ -49,10 +61,19 @@ function bearer(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/** fastify's own request errors that concern one part of the request. */
+const FASTIFY_PART: Record<string, [string, string]> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: ['body', '/'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: ['body', '/'],
+  FST_ERR_CTP_BODY_TOO_LARGE: ['body', '/'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: ['header', 'content-length'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ['header', 'content-type'],
+};
+
 /** Turn anything a route or fastify threw into the one error shape. */
 function asApiError(err: unknown, req: FastifyRequest): NftSyncError {
   if (err instanceof NftSyncError) return err;
-  const e = err as { statusCode?: number; validation?: Array<{ instancePath?: string; message?: string }>; validationContext?: string; message?: string };
+  const e = err as { statusCode?: number; code?: string; validation?: SchemaViolation[]; validationContext?: string; message?: string };
   if (e.validation) {
     if (e.validationContext === 'params') {
       const checks = (req.routeOptions.config as RouteConfig).paramErrors ?? {};
@@ -65,12 +86,16 @@ function asApiError(err: unknown, req: FastifyRequest): NftSyncError {
         }
       }
     }
-    return new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `invalid ${e.validationContext ?? 'request'}: ${e.message ?? 'schema mismatch'}`, {
-      data: { in: e.validationContext, errors: e.validation.map((v) => ({ path: v.instancePath, message: v.message })) },
-    });
+    return invalidRequest(e.validationContext, e.validation);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new NftSyncError(e.statusCode === 404 ? 'NFTSYNC_ERR_API_NOT_FOUND' : 'NFTSYNC_ERR_API_INVALID_REQUEST', e.message ?? 'bad request');
+    if (e.statusCode === 404) return new NftSyncError('NFTSYNC_ERR_API_NOT_FOUND', e.message ?? 'not found');
+    const part = FASTIFY_PART[e.code ?? ''];
+    if (part === undefined) return new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', e.message ?? 'bad request');
+    const [where, at] = part;
+    return new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `${where}${at === '/' ? '' : ` ${at}`}: ${e.message ?? 'bad request'}`, {
+      data: { in: where === 'body' ? 'body' : 'headers', [where === 'body' ? 'field' : 'parameter']: at },
+    });
   }
   return toNftSyncError(err, 'NFTSYNC_ERR_SERVER_INTERNAL');
 }
@@ -80,12 +105,20 @@ function asApiError(err: unknown, req: FastifyRequest): NftSyncError {
  * the one error shape; see the file comment for write authorisation.
  */
 export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstance> {
-  // Request logs are info-level in fastify; keep them out unless the operator asks for debug.
-  const level = opts.logger.levelVal <= 20 ? opts.logger.level : 'warn';
+  // Request logs are info-level in fastify; keep them out unless the operator asks for debug
+  // (and a quieter logger than warn stays as quiet).
+  const level = opts.logger.levelVal <= 20 || opts.logger.levelVal > 40 ? opts.logger.level : 'warn';
+  const timeouts: HttpTimeouts = { ...HTTP_TIMEOUT_DEFAULTS, ...opts.timeouts };
   const app = Fastify({
     loggerInstance: opts.logger.child({ component: 'http' }, { level }) as FastifyBaseLogger,
     // Unknown query parameters and body fields are errors, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+    // Node's requestTimeout would also cut a large push still sending: requestDeadline below
+    // bounds API requests, git-http.ts bounds git bodies by idleness instead.
+    requestTimeout: 0,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: timeouts.idleMs,
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
   });
   const metrics = opts.metrics ?? new ServerMetrics();
   const routes: RegisteredRoute[] = [];
@@ -106,8 +139,20 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     if (owner === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'token not accepted: it is not in the server\'s --token-file');
     return owner;
   };
-  app.addHook('preHandler', async (req) => {
-    if ((req.routeOptions.config as RouteConfig | undefined)?.write) writer(req);
+  const reader = (req: FastifyRequest): void => {
+    if (opts.tokens === undefined || opts.readTokenRequired !== true) return;
+    const token = bearer(req);
+    if (token === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'this server needs a token for reads too (--read-token-required): send Authorization: Bearer TOKEN (set NFT_SYNC_TOKEN for the CLI)');
+    if (tokenOwner(opts.tokens, token) === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'token not accepted: it is not in the server\'s --token-file');
+  };
+  // Credentials first, before fastify reads or validates the body: a request that lacks them is
+  // answered 401 (or 403) whatever it carries, and its body is never parsed.
+  app.addHook('onRequest', async (req, reply) => {
+    const config = (req.routeOptions.config ?? {}) as RouteConfig;
+    if (config.ownAuth) return;
+    requestDeadline(req.raw, reply.raw, timeouts.requestMs, () => req.log.warn({ url: req.url.slice(0, 200), ms: timeouts.requestMs }, 'request did not arrive whole in time: connection closed'));
+    if (config.write) writer(req);
+    else if (!config.public && req.routeOptions.url !== undefined) reader(req);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.countRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -135,7 +180,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   diffRoutes(app, ctx);
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
-  if (opts.git) await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true });
-  app.get('/api/v1/openapi.json', { schema: { summary: 'This OpenAPI document', tags: ['meta'] } }, async () => buildOpenApi(routes));
+  if (opts.git) {
+    await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
+  }
+  app.get('/api/v1/openapi.json', { config: { public: true }, schema: { summary: 'This OpenAPI document', tags: ['meta'] } }, async () => buildOpenApi(routes));
   return app;
 }

@@ -3,14 +3,19 @@
  * over HTTP, ssh, a file path): git runs it once per push, with the pushed objects still in
  * quarantine, and refuses the whole push when it exits non-zero.
  *
- * The script execs this very installation of nft-sync (`nft-sync hook pre-receive`) with the
- * absolute path of node and of the CLI entry, so it works when installed (`dist/cli/main.js`)
- * and when running from the sources in tests (`cli/main.ts` through tsx), whatever PATH and
- * working directory git gives hooks.
+ * The script is a small client (server/pre-receive-client.ts) that hands the check to the
+ * nft-sync server serving the repository, which keeps the validator loaded and a scratch
+ * namespace warm, so a push does not pay the validator's start-up. When no server answers, the
+ * client runs this very installation's full validator (`nft-sync hook pre-receive`) with the
+ * absolute path of node and of the hook entry, so it works when installed (`dist/`) and when
+ * running from the sources in tests (through tsx), whatever PATH and working directory git gives
+ * hooks. Either way the same checks run, once per push.
  */
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { perlHookScript } from './pre-receive-client.js';
 
 /** First comment line of every hook nft-sync writes: how the server recognises its own. */
 export const HOOK_MARKER = '# nft-sync pre-receive hook';
@@ -32,10 +37,18 @@ export function hookArgv(): string[] {
   return [process.execPath, ...loader, entry];
 }
 
-/** The text of the pre-receive hook script. */
-export function preReceiveHookScript(): string {
-  const argv = [...hookArgv(), 'pre-receive'].map(shellQuote).join(' ');
-  return `#!/bin/sh\n${HOOK_MARKER}: validates the pushed rulesets; written by nft-sync, rewritten when the server starts.\nexec ${argv}\n`;
+/** Where the hook looks for perl (perl-base, Essential on Debian). */
+export const HOOK_PERL = '/usr/bin/perl';
+
+/**
+ * The text of the pre-receive hook script: the Perl client that hands the check to the server
+ * (server/pre-receive-client.ts) when `perl` exists, else a shell script that runs the full
+ * validator on every push (the same checks, with Node's start-up each time).
+ */
+export function preReceiveHookScript(perl: string | undefined = existsSync(HOOK_PERL) ? HOOK_PERL : undefined): string {
+  const validator = [...hookArgv(), 'pre-receive'];
+  if (perl !== undefined) return perlHookScript(perl, HOOK_MARKER, validator);
+  return `#!/bin/sh\n${HOOK_MARKER}: validates the pushed rulesets; written by nft-sync, rewritten when the server starts.\nexec ${validator.map(shellQuote).join(' ')}\n`;
 }
 
 /** What installPreReceiveHook did. */

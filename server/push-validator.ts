@@ -43,6 +43,12 @@ export interface PushValidatorOptions {
   nft?: 'auto' | 'off';
   /** Progress and warning lines for the pusher (the hook writes them to stderr). */
   say?: (line: string) => void;
+  /**
+   * Where the scratch namespace comes from, its nft runs limited to `nftTimeoutMs` each; its
+   * close() is called when done. Default: a new one (`openScratchNetns`); the server passes
+   * namespaces it keeps warm (server/scratch-pool.ts).
+   */
+  scratch?: (nftTimeoutMs: number) => Promise<ScratchNetns>;
 }
 
 export interface PushValidation {
@@ -123,7 +129,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
   }
   let ns: ScratchNetns;
   try {
-    ns = await openScratchNetns('nft-sync-check', nftTimeoutMs(parsed.reduce((n, p) => n + countElements(p.ruleset), 0)));
+    ns = await (opts.scratch ?? ((ms) => openScratchNetns('nft-sync-check', ms)))(nftTimeoutMs(parsed.reduce((n, p) => n + countElements(p.ruleset), 0)));
   } catch (err) {
     result.loaded = toNftSyncError(err).message;
     say(`warning: rulesets not loaded into nft (${result.loaded}); only JSON and schema were checked`);

@@ -11,7 +11,9 @@ import { isLoopback, type HostPort } from '../shared/host-port.js';
 import type { TokenEntry } from '../shared/token-list.js';
 import { AgentRegistry } from './agent-registry.js';
 import { buildHttpApp } from './http-app.js';
+import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
+import { PushCheckService } from './push-check-service.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
@@ -31,12 +33,20 @@ export interface ServerOptions {
    */
   tokens?: readonly TokenEntry[];
   /**
-   * Reads need a token too (only with `tokens`): git over HTTP, and the wire protocol over plain
-   * TCP (a token in hello; under mutual TLS the certificate is enough).
+   * Reads need a token too (only with `tokens`): git over HTTP, the API's reads, and the wire
+   * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
    */
   readTokenRequired?: boolean;
+  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
+  /**
+   * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
+   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * validator in the hook's own process: the same checks, slower.
+   */
+  pushCheckSocket?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
@@ -53,6 +63,8 @@ export interface RunningServer {
   repository: RulesetRepository;
   wireAddress: AddressInfo;
   httpAddress: AddressInfo | undefined;
+  /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
+  pushChecks: PushCheckService | undefined;
   close(): Promise<void>;
 }
 
@@ -92,8 +104,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
-  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch((err: unknown) => {
+  const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
+  const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
+    await pushChecks?.close();
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -105,9 +119,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         logger: log,
         tokens: opts.tokens,
         anonymousWrites: isLoopback(opts.http.host),
+        readTokenRequired: opts.readTokenRequired,
+        timeouts: opts.httpTimeouts,
         metrics,
         wireConnections: () => wire.connections,
-        git: { gitdir: repository.gitdir, readTokenRequired: opts.readTokenRequired },
+        git: { gitdir: repository.gitdir },
       })
     : undefined;
   if (app && opts.http) {
@@ -116,7 +132,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -127,9 +143,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     repository,
     wireAddress,
     httpAddress,
+    pushChecks,
     async close() {
       watcher.stop();
+      // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
+      await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
     },
   };
 }

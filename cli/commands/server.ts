@@ -9,6 +9,7 @@ import { LOG_FLAG, str, type Command } from '../command.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
+import { HTTP_TIMEOUT_FLAGS, httpTimeouts } from '../http-timeout-flags.js';
 import { WIRE_SERVER_DEFAULTS } from '../../server/wire-server.js';
 import { AGENT_REGISTRY_DEFAULTS } from '../../server/agent-registry.js';
 
@@ -23,8 +24,9 @@ export const serverCommand: Command = {
     'read-token-required': {
       type: 'boolean',
       default: false,
-      description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, and plain-TCP wire clients (their NFT_SYNC_TOKEN or --token-file; under mutual TLS the certificate is enough)',
+      description: 'reads need a token too (with --token-file): git clone and fetch over HTTP, the API but /healthz, /readyz, /metrics and its OpenAPI document, and plain-TCP wire clients (their NFT_SYNC_TOKEN or --token-file; under mutual TLS the certificate is enough)',
     },
+    ...HTTP_TIMEOUT_FLAGS,
     'max-frame': { type: 'string', default: String(DEFAULT_MAX_FRAME), description: 'largest frame the server sends (a ruleset answer), in bytes; frames from clients are limited to 64 KiB' },
     'max-connections-per-address': {
       type: 'string',
@@ -62,6 +64,7 @@ export const serverCommand: Command = {
       insecurePlaintext: values['insecure-plaintext'] === true,
       tokens,
       readTokenRequired: values['read-token-required'] === true,
+      httpTimeouts: httpTimeouts(values),
       wire: {
         limits: { maxAnswerFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
         maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),

@@ -92,6 +92,7 @@ describe('git over HTTP', () => {
     const push = await git(['push', 'origin', 'HEAD:main'], dir);
     assert.equal(push.code, 0, push.stderr);
     assert.match(push.stderr, /remote: nft-sync: 1 ruleset\(s\) valid, loaded and read back/);
+    assert.equal(f.server.pushChecks?.judged, 1, 'the hook handed the check to the server');
     assert.deepEqual(await moved, ['main', id]);
     assert.equal(f.git(['rev-parse', 'main'], f.bare), id);
   });

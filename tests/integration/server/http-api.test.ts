@@ -166,6 +166,74 @@ describe('HTTP API', () => {
     assert.match(metrics, /^nftsync_rollbacks_total 1$/m);
   });
 
+  test('an unauthenticated write gets 401 whatever its body carries: the credentials are checked before the body is read', async (t) => {
+    const { f, app, c2 } = await setup(t);
+    const bodies: Array<[string, Record<string, string>]> = [
+      ['{"branch":"main"}', { 'content-type': 'application/json' }], // a required field missing
+      ['{"branch":"main","to":"x","extra":1}', { 'content-type': 'application/json' }], // an unknown field
+      ['{nope', { 'content-type': 'application/json' }], // not JSON
+      ['branch=main', { 'content-type': 'application/x-www-form-urlencoded' }], // a type the API does not take
+      ['', { 'content-type': 'application/json' }], // empty
+      [JSON.stringify({ branch: 'main', to: 'x'.repeat(2 * 1024 * 1024) }), { 'content-type': 'application/json' }], // past the body limit
+    ];
+    for (const [payload, headers] of bodies) {
+      for (const auth of [{}, { authorization: 'Bearer wrong-token-0123456789' }]) {
+        const res = await app.inject({ method: 'POST', url: '/api/v1/rollback', payload, headers: { ...headers, ...auth } });
+        assertError(res, 'NFTSYNC_ERR_AUTH_REQUIRED');
+      }
+    }
+    const { app: noTokens } = await setup(t, { tokens: undefined, anonymousWrites: false });
+    assertError(await noTokens.inject({ method: 'POST', url: '/api/v1/rollback', payload: '{nope', headers: { 'content-type': 'application/json' } }), 'NFTSYNC_ERR_API_WRITES_DISABLED');
+    assert.equal(f.git(['rev-parse', 'main'], f.bare), c2);
+  });
+
+  test('NFTSYNC_ERR_API_INVALID_REQUEST names the parameter or field at fault, in its message and data', async (t) => {
+    const { app } = await setup(t);
+    const post = (payload: string) =>
+      app.inject({ method: 'POST', url: '/api/v1/rollback', payload, headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` } });
+    const cases: Array<[Promise<{ statusCode: number; json(): unknown }>, RegExp, Record<string, string>]> = [
+      [app.inject('/api/v1/rulesets/default/revisions?limit=5000'), /^query limit: must be <= 1000/, { in: 'querystring', parameter: 'limit' }],
+      [app.inject('/api/v1/rulesets?bogus=1'), /^query bogus: is not a known parameter/, { in: 'querystring', parameter: 'bogus' }],
+      [app.inject('/api/v1/diff?from=main'), /^query to: is required/, { in: 'querystring', parameter: 'to' }],
+      [post('{"branch":"main"}'), /^body \/to: is required/, { in: 'body', field: '/to' }],
+      [post('{"branch":"main","to":"x","extra":1}'), /^body \/extra: is not a known field/, { in: 'body', field: '/extra' }],
+      [post('{"branch":{},"to":"x"}'), /^body \/branch: must be string/, { in: 'body', field: '/branch' }],
+      [post('[1]'), /^body: must be object/, { in: 'body', field: '/' }],
+      [post('{nope'), /^body: /, { in: 'body', field: '/' }],
+    ];
+    for (const [res, message, data] of cases) {
+      const r = await res;
+      assertError(r, 'NFTSYNC_ERR_API_INVALID_REQUEST');
+      const e = (r.json() as { error: { message: string; data: Record<string, unknown> } }).error;
+      assert.match(e.message, message);
+      for (const [k, v] of Object.entries(data)) assert.equal(e.data[k], v, `${e.message}: data.${k}`);
+    }
+  });
+
+  test('with readTokenRequired, API reads need a bearer token over the socket; health, readiness, metrics and the OpenAPI document stay open', async (t) => {
+    const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 }, tokens: parseTokenList(`${TOKEN} alice\n`), readTokenRequired: true });
+    const base = `http://127.0.0.1:${f.server.httpAddress!.port}`;
+    const get = async (path: string, token?: string) => {
+      const res = await fetch(`${base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { statusCode: res.status, headers: res.headers, body: await res.text() };
+    };
+    for (const path of ['/api/v1/rulesets', '/api/v1/rulesets/default', '/api/v1/rulesets/default/revisions', '/api/v1/diff?from=main&to=main', '/api/v1/agents', '/api/v1/agents/host-1']) {
+      for (const token of [undefined, 'wrong-token-0123456789']) {
+        const r = await get(path, token);
+        assert.equal(r.statusCode, 401, `${path} ${r.body}`);
+        assert.equal((JSON.parse(r.body) as { error: { code: string } }).error.code, 'NFTSYNC_ERR_AUTH_REQUIRED');
+        assert.match(String(r.headers.get('www-authenticate')), /^Bearer /);
+      }
+    }
+    // The token check comes before the parameters are validated: no hint about them without it.
+    assert.equal((await get('/api/v1/rulesets?bogus=1')).statusCode, 401);
+    const ok = await get('/api/v1/rulesets/default', TOKEN);
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal((await get('/api/v1/agents', TOKEN)).statusCode, 200);
+    for (const open of ['/healthz', '/readyz', '/metrics', '/api/v1/openapi.json']) assert.equal((await get(open)).statusCode, 200, open);
+    assert.equal((await get('/api/v1/nothing')).statusCode, 404);
+  });
+
   test('writes without --token-file: allowed on loopback only', async (t) => {
     const { app: open, c1 } = await setup(t, { tokens: undefined, anonymousWrites: true });
     const ok = await open.inject({ method: 'POST', url: '/api/v1/rollback', payload: { branch: 'main', to: c1 } });

@@ -1,0 +1,114 @@
+/**
+ * Push to applied: `git push` of a one-rule change to main until the agent that follows main has
+ * it in force, measured as users run it: the pre-receive hook installed and validating every
+ * push (load and read-back in a scratch namespace). Rows, all from the same run:
+ *
+ *  - validation on (the default): the hook hands the check to the running server over its local
+ *    socket, which loads the change into a scratch namespace it keeps warm. Goal: under 150 ms.
+ *  - the old way (report only): the hook nft-sync wrote before the hand-off, which starts the
+ *    full Node validator and a new scratch namespace for every push (the cold start).
+ *  - validation off (report only): no hook at all.
+ *  Baseline of each: a bare `git push` with no hook plus a raw `nft -j -f` of the same change,
+ *  i.e. the job with no nft-sync at all.
+ *
+ * The agent's nft runs in a namespace through `nsenter --net=...`, which costs what a host's own
+ * `nft` costs; `ip netns exec` would add a mount namespace and a /sys remount (about 100 ms
+ * here) that no real host pays.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from 'pino';
+import { runAgentDaemon } from '../agent/agent-daemon.js';
+import { createNftRunner } from '../agent/nft-runner.js';
+import type { ReconcileOutcome } from '../agent/reconciler.js';
+import { verifyRevision } from '../agent/verify-revision.js';
+import { buildApplyTransaction } from '../shared/apply-plan.js';
+import { gitBlobId } from '../shared/git-blob-id.js';
+import { initRepository } from '../server/init-repository.js';
+import { preReceiveHookScript } from '../server/pre-receive-hook.js';
+import { startServer } from '../server/start-server.js';
+import { median, type BenchRow } from './bench-row.js';
+
+const run = promisify(execFile);
+
+type Mode = 'hand-off' | 'cold start' | 'no hook';
+
+/**
+ * Push `runs` one-rule changes and time each until applied, with the server and hook set up as
+ * `mode` says. `netns(label)` makes a namespace (removed by the caller's cleanups).
+ */
+async function measure(mode: Mode, runs: number, netns: (label: string) => string, logger: Logger, cleanups: Array<() => unknown>): Promise<{ pushes: number[]; gitPushes: number[]; ns: string; dir: string; clone: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const bare = join(dir, 'rules.git');
+  await initRepository(bare, 'repo-template');
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
+  const git = (args: string[], cwd: string) => execFileSync('git', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+  const clone = join(dir, 'clone');
+  git(['clone', '-q', bare, clone], dir);
+  rmSync(join(bare, 'hooks', 'pre-receive'), { force: true });
+  // The old way is the hook that execs the full validator (what nft-sync wrote before the hand-off).
+  if (mode === 'cold start') writeFileSync(join(bare, 'hooks', 'pre-receive'), preReceiveHookScript(undefined), { mode: 0o755 });
+  const server = await startServer({ repo: bare, listen: { host: '127.0.0.1', port: 0 }, logger, installHook: mode === 'hand-off' });
+  cleanups.push(() => server.close());
+  const ns = netns(`push${mode.replace(/\W/g, '')}`);
+  const ac = new AbortController();
+  let waiter: ((o: ReconcileOutcome) => void) | undefined;
+  const daemon = runAgentDaemon(
+    {
+      host: '127.0.0.1', port: server.wireAddress.port, agent: 'bench', ref: 'main',
+      nft: createNftRunner(`nsenter --net=/run/netns/${ns} nft`), stateDir: join(dir, 'state'), logger,
+      onOutcome: (o) => o.kind === 'applied' && waiter?.(o),
+    },
+    ac.signal,
+  );
+  cleanups.push(async () => {
+    ac.abort();
+    await daemon;
+  });
+  const nextApplied = () => new Promise<ReconcileOutcome>((resolve) => (waiter = resolve));
+  await nextApplied();
+  const original = readFileSync(join(clone, 'rulesets/default.json'), 'utf8');
+  const pushes: number[] = [];
+  const gitPushes: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    writeFileSync(join(clone, 'rulesets/default.json'), original.replace(/"right": 22\b/, `"right": ${3000 + i}`));
+    git(['commit', '-qam', `port ${3000 + i}`], clone);
+    const applied = nextApplied();
+    const t0 = performance.now();
+    // Not execFileSync: the server runs in this process and must answer the hook meanwhile.
+    await run('git', ['push', '-q', 'origin', 'main'], { cwd: clone, env });
+    gitPushes.push(performance.now() - t0);
+    await applied;
+    pushes.push(performance.now() - t0);
+  }
+  return { pushes, gitPushes, ns, dir, clone };
+}
+
+/** The rows described in the file comment. */
+export async function benchPushToApplied(runs: number, netns: (label: string) => string, logger: Logger, cleanups: Array<() => unknown>): Promise<BenchRow[]> {
+  const plain = await measure('no hook', runs, netns, logger, cleanups);
+  // Baseline: what the job costs with no nft-sync at all: a push and a raw nft -j -f.
+  const txFile = join(plain.dir, 'tx.json');
+  const bytes = readFileSync(join(plain.clone, 'rulesets/default.json'));
+  const { ruleset } = verifyRevision(bytes, gitBlobId(bytes), { ruleset: 'default', commit: '' });
+  writeFileSync(txFile, JSON.stringify(buildApplyTransaction(ruleset, [{ family: 'inet', name: 'nft_sync' }])));
+  const raw: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    execFileSync('nsenter', [`--net=/run/netns/${plain.ns}`, 'nft', '-j', '-f', txFile]);
+    raw.push(performance.now() - t0);
+  }
+  const baseline = median(plain.gitPushes) + median(raw);
+  const on = await measure('hand-off', runs, netns, logger, cleanups);
+  const cold = await measure('cold start', runs, netns, logger, cleanups);
+  const ours = median(on.pushes);
+  return [
+    { figure: 'push to applied, validation on (ms)', ours, baseline, goal: '< 150', ok: ours < 150 },
+    { figure: 'push to applied, cold-start hook (old) (ms)', ours: median(cold.pushes), baseline, goal: 'report only', ok: true },
+    { figure: 'push to applied, validation off (ms)', ours: median(plain.pushes), baseline, goal: 'report only', ok: true },
+  ];
+}
