@@ -50,7 +50,9 @@ test('fetch, pull and agent give the wire token through NFT_SYNC_TOKEN or --toke
   assert.equal(pulled.code, 0, pulled.stderr);
   assert.match(pulled.stdout, /^applied default at /);
 
-  const agent = startCli(t, ['agent', ...common, '--name', 'h2', '--state-dir', join(dir, 's2'), '--token-file', agentTokens]);
+  // Another host (namespace): h1's tables there are not h2's to replace.
+  const ns2 = createNetns(t, 'token2');
+  const agent = startCli(t, ['agent', '--server', address, '--ref', 'main', '--nft', ns2.nftCommand, '--name', 'h2', '--state-dir', join(dir, 's2'), '--token-file', agentTokens]);
   await agent.waitFor(/"msg":"applied"/, 20_000);
   const deadline = Date.now() + 10_000;
   let state: string | undefined;
