@@ -2,6 +2,11 @@
  * The agent's apply step: put a parsed ruleset in force with one atomic nft transaction, then
  * read the managed tables back and compare them with what was declared.
  *
+ * Moving from a revision it knows is in force (`inForce`), the transaction is the minimal one
+ * (shared/ruleset/minimal-transaction.ts: only the elements, chains and tables that changed)
+ * where the cost model says it is cheaper than the full replacement; if nft refuses it, the full
+ * replacement follows, so a delta never leaves the host worse off than before.
+ *
  * Cost is kept close to a bare `nft -j -f`: the batch is serialised once and fed on stdin; the
  * dry run (`nft -c`, as costly as a real load on nft 1.0.6) is off unless asked for, since the
  * real apply is atomic anyway and refuses exactly what the dry run would; the read-back lists
@@ -16,6 +21,7 @@
  * the big blocklists that must update fast. 'structure' and 'full' remain available on request.
  */
 import { buildApplyTransaction, tablesToCreate } from '../shared/apply-plan.js';
+import { planMinimalTransaction } from '../shared/ruleset/minimal-transaction.js';
 import { NftSyncError } from '../shared/errors.js';
 import { locateNftError } from '../shared/nft-error-location.js';
 import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
@@ -46,6 +52,24 @@ export interface ApplyRulesetOptions {
   check?: boolean;
   /** Read-back verification (default 'auto': 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'). */
   verify?: VerifyMode;
+  /**
+   * The ruleset in force on the host and unchanged since the agent applied it (its last applied
+   * revision, no drift outstanding). When given, the minimal transaction from it to `ruleset`
+   * (shared/ruleset/minimal-transaction.ts) is applied where the cost model prefers it to the
+   * full replacement; if nft refuses that delta (nothing changed: it is atomic), the full
+   * replacement is applied instead. Without it, always the full replacement.
+   */
+  inForce?: Ruleset;
+}
+
+/** Which transaction put the ruleset in force. */
+export interface AppliedTransaction {
+  /** 'delta': only what changed since `inForce`; 'full': the full replacement. */
+  kind: 'delta' | 'full';
+  /** What the delta did, or why the full replacement was chosen. */
+  reason: string;
+  /** Set when a delta was tried and nft refused it: nft's message (the full replacement followed). */
+  deltaRefused?: string;
 }
 
 export interface ApplyRulesetResult {
@@ -53,6 +77,7 @@ export interface ApplyRulesetResult {
   managedTables: TableRef[];
   /** Wall time of the whole step, read-back included. */
   durationMs: number;
+  transaction: AppliedTransaction;
   readback: {
     /** True when the read-back matched, or when it was off (see `mode`). */
     ok: boolean;
@@ -93,14 +118,16 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
   const { nft, ruleset } = options;
   const managed = declaredTables(ruleset);
   const owned = ownedWithAdopted(managed, options.previouslyManaged ?? [], options.adopt ?? []);
-  const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
-
-  try {
-    if (options.check === true) await nft.checkJson(batch);
-    await nft.applyJson(batch);
-  } catch (err) {
-    const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
-    throw taken === err ? withLocation(err, ruleset, owned) : taken;
+  const transaction = await applyDelta(options, owned);
+  if (transaction.kind === 'full') {
+    const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
+    try {
+      if (options.check === true) await nft.checkJson(batch);
+      await nft.applyJson(batch);
+    } catch (err) {
+      const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
+      throw taken === err ? withLocation(err, ruleset, owned) : taken;
+    }
   }
 
   const readStarted = performance.now();
@@ -119,6 +146,7 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
   const result: ApplyRulesetResult = {
     managedTables: managed,
     durationMs: Math.round(now - started),
+    transaction,
     readback: { ok: differences.length === 0, mode, differences, durationMs: Math.round(now - readStarted) },
   };
   if (differences.length > 0) {
@@ -129,6 +157,33 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
     );
   }
   return result;
+}
+
+/**
+ * With `inForce`, plan the minimal transaction and apply it when it is a delta (an empty delta
+ * runs no nft at all). Its confirmation is nft's exit status: the batch is atomic, and each of
+ * its element deletes, flushes and deletes fails the whole batch when its object is not there, so
+ * success means the host went from `inForce` to `ruleset` exactly as planned; nothing is listed
+ * (a listing of a 1,000,000-element set takes 20 s). The read-back below still runs where 'auto'
+ * allows it, and the drift watcher follows the transaction's events as the agent's own.
+ * Returns kind 'full' when the full replacement must follow: planned so, or the delta refused by
+ * nft or its dry run (`deltaRefused`). Errors: NFTSYNC_ERR_NFT_EXEC and NFTSYNC_ERR_NFT_TIMEOUT
+ * (nft could not run the delta: not retried as a full replacement).
+ */
+async function applyDelta(options: ApplyRulesetOptions, owned: readonly TableRef[]): Promise<AppliedTransaction> {
+  if (options.inForce === undefined) return { kind: 'full', reason: 'no revision in force to start from' };
+  const plan = planMinimalTransaction(options.inForce, options.ruleset, owned);
+  if (plan.kind === 'full') return { kind: 'full', reason: plan.reason };
+  if (plan.batch.nftables.length === 0) return { kind: 'delta', reason: plan.reason };
+  const batch = JSON.stringify(plan.batch);
+  try {
+    if (options.check === true) await options.nft.checkJson(batch);
+    await options.nft.applyJson(batch);
+  } catch (err) {
+    if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) throw err;
+    return { kind: 'full', reason: plan.reason, deltaRefused: err.message };
+  }
+  return { kind: 'delta', reason: plan.reason };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { isErrorCode, NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { AgentStatus } from '../shared/messages.js';
 import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
+import { deltaBase } from './delta-base.js';
 import type { NftRunner } from './nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
@@ -294,12 +295,14 @@ export class Reconciler {
       await assertTablesFree(this.#opts.nft, managedTables(ruleset), owned, this.#opts.adoptTables ?? []);
       newTables = unionTables(managedTables(ruleset), leftover);
       await this.#markPending({ commit, blob, ruleset: name, managedTables: newTables, startedAt: new Date().toISOString() });
-      const apply = await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: owned, adopt: this.#opts.adoptTables, check: this.#opts.check });
+      // From a revision the host is known to hold, only what changed is sent (agent/delta-base.ts).
+      const inForce = deltaBase(previous, { drifted: this.drifted, pendingLeftover: priorPending !== undefined });
+      const apply = await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: owned, adopt: this.#opts.adoptTables, check: this.#opts.check, inForce });
       const refused = await this.#confirm(commit, blob, previous, newTables);
       if (refused) return this.#failed(refused, commit);
       await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables, { tag: fetched.tag, release });
       this.#lastError = undefined;
-      log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
+      log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs), transaction: apply.transaction }, 'applied');
       return { kind: 'applied', commit, blob, ruleset: name, apply };
     } catch (err) {
       const e = toNftSyncError(err);
