@@ -38,7 +38,7 @@
  */
 import { buildApplyTransaction, type NftCommandBatch } from '../apply-plan.js';
 import { tableLabel, type Ruleset, type RulesetItem, type TableRef } from '../ruleset-types.js';
-import { elementKey, elementId, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
+import { diffElements, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
 import { elementDeltaCost, loadSetCost, refillCost, rulesCost, LOAD_OBJECT_S } from './transaction-cost.js';
 
 export interface TransactionSummary {
@@ -92,21 +92,13 @@ function sameRules(a: readonly Cmd[], b: readonly Cmd[]): boolean {
   return a.length === b.length && a.every((r, i) => canonicalJson(r) === canonicalJson(b[i]));
 }
 
-/** Elements of `a` whose id is not among `b`'s. */
-function minus(a: readonly unknown[], bIds: ReadonlySet<string>): unknown[] {
-  return a.filter((e) => !bIds.has(elementId(e)));
-}
-
 function hasCatchAll(elem: readonly unknown[]): boolean {
   return elem.some((e) => elementKey(e) === '*');
 }
 
 /** The patch of one set that stays with the same definition; undefined cost: replace the table. */
 function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet): { cost: number; del?: Cmd; flush?: Cmd; add?: Cmd; refilled: boolean; added: number; deleted: number; reason?: string } {
-  const aIds = new Set(a.elem.map(elementId));
-  const bIds = new Set(b.elem.map(elementId));
-  const added = minus(b.elem, aIds);
-  const deleted = minus(a.elem, bIds);
+  const { added, deleted } = diffElements(a.elem, b.elem);
   if (added.length + deleted.length === 0) return { cost: 0, refilled: false, added: 0, deleted: 0 };
   const interval = isInterval(b.body);
   if (b.body['auto-merge'] === true) return { cost: Infinity, refilled: false, added: 0, deleted: 0, reason: `set ${id(t, name)} has auto-merge` };

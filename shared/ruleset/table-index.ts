@@ -49,11 +49,48 @@ export function canonicalJson(v: unknown): string {
   return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
 }
 
-/** The canonical id of one set element (strings and numbers fast, objects canonical JSON). */
+/**
+ * The canonical id of one set element. A string element is its own id (no copy: strings from one
+ * JSON.parse keep their hash, which is what makes a 1,000,000-element diff affordable); numbers
+ * and objects get a prefix no nft string element starts with (a control character).
+ */
 export function elementId(e: unknown): string {
-  if (typeof e === 'string') return `s${e}`;
-  if (typeof e === 'number') return `n${e}`;
-  return `j${canonicalJson(e)}`;
+  if (typeof e === 'string') return e;
+  if (typeof e === 'number') return `\u0001${e}`;
+  return `\u0002${canonicalJson(e)}`;
+}
+
+/** The ids of `elem`: the array itself when every element is a string (the common, big case). */
+function idsOf(elem: readonly unknown[]): readonly string[] {
+  for (const e of elem) if (typeof e !== 'string') return elem.map(elementId);
+  return elem as readonly string[];
+}
+
+/**
+ * The elements of `b` that `a` lacks (`added`) and those of `a` that `b` lacks (`deleted`), by
+ * canonical id; duplicates count once. Linear, and cheap when the two lists mostly keep their
+ * order (two revisions of one file): they are walked side by side, and an element that differs
+ * waits in a small map for its match in the other list (a shifted stretch costs only the shift).
+ * Every element in neither map was matched; what is left over is a superset of the answer (a
+ * duplicate can consume a match), so a last pass over each list drops candidates it holds. Two
+ * lists in unrelated orders make the maps as big as the lists: still linear, just slower.
+ */
+export function diffElements(a: readonly unknown[], b: readonly unknown[]): { added: unknown[]; deleted: unknown[] } {
+  const ia = idsOf(a);
+  const ib = idsOf(b);
+  const onlyA = new Map<string, number>();
+  const onlyB = new Map<string, number>();
+  const n = Math.max(ia.length, ib.length);
+  for (let k = 0; k < n; k++) {
+    const x = ia[k];
+    const y = ib[k];
+    if (x === y) continue;
+    if (x !== undefined && !onlyB.delete(x)) onlyA.set(x, k);
+    if (y !== undefined && !onlyA.delete(y)) onlyB.set(y, k);
+  }
+  if (onlyA.size > 0) for (const id of ib) if (onlyA.delete(id) && onlyA.size === 0) break;
+  if (onlyB.size > 0) for (const id of ia) if (onlyB.delete(id) && onlyB.size === 0) break;
+  return { added: [...onlyB.values()].map((k) => b[k]), deleted: [...onlyA.values()].map((k) => a[k]) };
 }
 
 function strip(body: Record<string, unknown>, drop: readonly string[]): Record<string, unknown> {
