@@ -5,7 +5,7 @@
  * attempt's pending mark is still there (its tables may hold an unconfirmed revision), nor when
  * the stored bytes no longer hash to their blob id or parse: the full replacement then, as always.
  */
-import type { Ruleset } from '../shared/ruleset-types.js';
+import type { Ruleset } from '../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
 import { verifyRevision } from './verify-revision.js';
 

@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyRuleset } from '../agent/apply-ruleset.js';
 import { deltaBase } from '../agent/delta-base.js';
-import { createNftRunner } from '../agent/nft-runner.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import { gitBlobId } from '../shared/git-blob-id.js';
-import type { Ruleset, TableRef } from '../shared/ruleset-types.js';
+import { createNftRunner } from '../host/nft-runner.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import { gitBlobId } from '../shared/git/git-blob-id.js';
+import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 import { planMinimalTransaction } from '../shared/ruleset/minimal-transaction.js';
 import { median, type BenchRow } from './bench-row.js';
 

@@ -23,7 +23,9 @@
  *    Goal: the agent under 60 MB.
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
- *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts;
+ *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
+ *    delta and against the full reload: see bench/big-set-delta.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,18 +33,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { applyRuleset } from '../agent/apply-ruleset.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner } from '../host/nft-runner.js';
 import { verifyRevision } from '../agent/verify-revision.js';
 import { benchApiLatency } from './api-latency.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import { gitBlobId } from '../shared/git-blob-id.js';
-import { initRepository } from '../server/init-repository.js';
-import { validatePush } from '../server/push-validator.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import { gitBlobId } from '../shared/git/git-blob-id.js';
+import { initRepository } from '../server/git/init-repository.js';
+import { validatePush } from '../server/push/push-validator.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { median, timeIt } from './bench-row.js';
@@ -165,6 +168,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

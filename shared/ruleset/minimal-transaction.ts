@@ -36,8 +36,8 @@
  * Any refusal of the delta by nft (an element expired meanwhile, a host that did not match
  * `from` after all) changes nothing, being atomic: the caller then applies the full replacement.
  */
-import { buildApplyTransaction, type NftCommandBatch } from '../apply-plan.js';
-import { tableLabel, type Ruleset, type RulesetItem, type TableRef } from '../ruleset-types.js';
+import { buildApplyTransaction, type NftCommandBatch } from './apply-plan.js';
+import { tableLabel, type Ruleset, type RulesetItem, type TableRef } from './ruleset-types.js';
 import { diffElements, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
 import { elementDeltaCost, loadSetCost, refillCost, rulesCost, LOAD_OBJECT_S } from './transaction-cost.js';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { applyRuleset } from '../../../agent/apply-ruleset.js';
-import { createNftRunner, type NftRunner } from '../../../agent/nft-runner.js';
-import { parseRuleset, type Ruleset } from '../../../shared/ruleset-schema.js';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
+import { parseRuleset, type Ruleset } from '../../../shared/ruleset/ruleset-schema.js';
 import { createNetns } from '../../helpers/netns.js';
 
 const at = { family: 'inet', table: 'dl' };

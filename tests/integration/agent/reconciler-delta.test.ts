@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { Reconciler, type ReconcileOutcome } from '../../../agent/reconciler.js';
 import { WireClient } from '../../../agent/wire-client.js';
 import { NftSyncError } from '../../../shared/errors.js';

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApplyTransaction } from '../../../../shared/apply-plan.js';
-import type { Ruleset, TableRef } from '../../../../shared/ruleset-types.js';
+import { buildApplyTransaction } from '../../../../shared/ruleset/apply-plan.js';
+import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
 import { planMinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
 import { bigAddressList, bigSetRuleset } from '../../../helpers/big-set.js';
 
