@@ -9,8 +9,9 @@
  *    namespace holding the same ruleset (the floor). Goal: within 1.5x + 50 ms;
  *  - full reload: applyRuleset of the same new revision without `inForce` (the full replacement,
  *    as before point 4). Goal: the delta at least 10 times faster.
- * Each run changes different elements, applied one after the other in both namespaces so they
- * hold the same set before every run. Bounded: `runs` deltas, 2 full reloads.
+ * Each run deletes 500 addresses at random places and inserts 500 new ones at random places (as
+ * blocklist changes land), applied one after the other in both namespaces so they hold the same
+ * set before every run. Bounded: `runs` deltas, 2 full reloads.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,10 +30,10 @@ const ELEMENTS = 1_000_000;
 const CHANGE = 500;
 const OWNED: TableRef[] = [{ family: 'inet', name: 'nft_sync' }];
 
-/** The ruleset holding addresses `from` .. `from + ELEMENTS - 1` (10.0.0.0 upwards), in order. */
-function revision(from: number): Ruleset {
-  const elem: string[] = [];
-  for (let i = from; i < from + ELEMENTS; i++) elem.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+/** The ruleset holding the addresses `elem` (the set the revision declares). */
+function revision(elem: string[]): Ruleset {
   return {
     nftables: [
       { table: { family: 'inet', name: 'nft_sync' } },
@@ -43,6 +44,33 @@ function revision(from: number): Ruleset {
   } as Ruleset;
 }
 
+/**
+ * The next revision's elements: CHANGE addresses at random places deleted, CHANGE new ones (from
+ * `fresh` upwards) inserted at random places, as blocklist changes land (seeded: replayable).
+ */
+function changed(elem: readonly string[], fresh: number, seed: number): string[] {
+  let x = seed >>> 0 || 1;
+  const rand = (n: number): number => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+  const drop = new Set<number>();
+  while (drop.size < CHANGE) drop.add(rand(elem.length));
+  const insert = new Map<number, string>();
+  while (insert.size < CHANGE) insert.set(rand(elem.length), address(fresh + insert.size));
+  const out: string[] = [];
+  for (let i = 0; i < elem.length; i++) {
+    const add = insert.get(i);
+    if (add !== undefined) out.push(add);
+    if (!drop.has(i)) out.push(elem[i]!);
+  }
+  return out;
+}
+
 export async function benchBigSetDelta(runs: number, netns: (label: string) => string, cleanups: Array<() => void | Promise<void>>): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-delta-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,7 +79,9 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   const nft = createNftRunner(`ip netns exec ${agentNs} nft`);
   const raw = (file: string): void => void execFileSync('ip', ['netns', 'exec', rawNs, 'nft', '-j', '-f', file]);
 
-  let prev = revision(0);
+  let prev = revision(Array.from({ length: ELEMENTS }, (_, i) => address(i)));
+  let elem = (prev.nftables[1] as { set: { elem: string[] } }).set.elem;
+  let fresh = ELEMENTS;
   const first = join(dir, 'first.json');
   writeFileSync(first, JSON.stringify(buildApplyTransaction(prev, [])));
   raw(first);
@@ -60,8 +90,9 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   const ours: number[] = [];
   const floor: number[] = [];
   for (let i = 1; i <= runs; i++) {
-    // Each revision shifts the range by CHANGE: the lowest CHANGE addresses go, CHANGE new ones come.
-    const next = revision(i * CHANGE);
+    elem = changed(elem, fresh, i);
+    fresh += CHANGE;
+    const next = revision(elem);
     const prevBytes = Buffer.from(JSON.stringify(prev));
     const inForce = { bytes: prevBytes, blob: gitBlobId(prevBytes), ruleset: 'default', commit: 'bench', managedTables: OWNED };
     const deltaFile = join(dir, `delta-${i}.json`);
@@ -82,7 +113,9 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
 
   const full: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const next = revision((runs + 1 + i) * CHANGE);
+    elem = changed(elem, fresh, 100 + i);
+    fresh += CHANGE;
+    const next = revision(elem);
     const t0 = performance.now();
     await applyRuleset({ nft, ruleset: next, previouslyManaged: OWNED });
     full.push(performance.now() - t0);

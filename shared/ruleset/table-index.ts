@@ -66,30 +66,74 @@ function idsOf(elem: readonly unknown[]): readonly string[] {
   return elem as readonly string[];
 }
 
+/** How far ahead the side-by-side walk looks for an element inserted or deleted in place. */
+const RESYNC_WINDOW = 4;
+
+/** A cheap signature of a string (length and last four characters): no hashing of the whole string. */
+function signature(s: string): number {
+  const n = s.length;
+  return (n * 0x9e5 + s.charCodeAt(n - 1) * 0x3b + s.charCodeAt(n - 2) * 0x11 + s.charCodeAt(n - 3) * 7 + s.charCodeAt(n - 4)) & 0xfffff;
+}
+
+/** Drop from `candidates` every id that `ids` holds; strings whose signature no candidate has are skipped unhashed. */
+function dropPresent(candidates: Map<string, number>, ids: readonly string[]): void {
+  if (candidates.size === 0) return;
+  const sig = new Uint8Array(1 << 20);
+  for (const id of candidates.keys()) sig[signature(id)] = 1;
+  for (const id of ids) {
+    if (sig[signature(id)] === 1 && candidates.delete(id) && candidates.size === 0) return;
+  }
+}
+
 /**
  * The elements of `b` that `a` lacks (`added`) and those of `a` that `b` lacks (`deleted`), by
  * canonical id; duplicates count once. Linear, and cheap when the two lists mostly keep their
- * order (two revisions of one file): they are walked side by side, and an element that differs
- * waits in a small map for its match in the other list (a shifted stretch costs only the shift).
- * Every element in neither map was matched; what is left over is a superset of the answer (a
- * duplicate can consume a match), so a last pass over each list drops candidates it holds. Two
- * lists in unrelated orders make the maps as big as the lists: still linear, just slower.
+ * order (two revisions of one file): they are walked side by side comparing strings; at a
+ * difference the walk looks a few places ahead in each list for an element inserted or deleted
+ * in place, and otherwise puts both elements in small maps where their match in the other list
+ * finds them later. What is left in the maps is a superset of the answer (a duplicate can take a
+ * match), so a last pass over each list drops candidates it holds (strings pre-filtered by a
+ * signature, so most are never hashed). Two lists in unrelated orders make the maps as big as
+ * the lists: still linear, just slower.
  */
 export function diffElements(a: readonly unknown[], b: readonly unknown[]): { added: unknown[]; deleted: unknown[] } {
   const ia = idsOf(a);
   const ib = idsOf(b);
   const onlyA = new Map<string, number>();
   const onlyB = new Map<string, number>();
-  const n = Math.max(ia.length, ib.length);
-  for (let k = 0; k < n; k++) {
-    const x = ia[k];
-    const y = ib[k];
-    if (x === y) continue;
-    if (x !== undefined && !onlyB.delete(x)) onlyA.set(x, k);
-    if (y !== undefined && !onlyA.delete(y)) onlyB.set(y, k);
+  const fromA = (k: number): void => {
+    if (!onlyB.delete(ia[k]!)) onlyA.set(ia[k]!, k);
+  };
+  const fromB = (k: number): void => {
+    if (!onlyA.delete(ib[k]!)) onlyB.set(ib[k]!, k);
+  };
+  let i = 0;
+  let j = 0;
+  walk: while (i < ia.length && j < ib.length) {
+    if (ia[i] === ib[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    for (let d = 1; d <= RESYNC_WINDOW; d++) {
+      if (i + d < ia.length && ia[i + d] === ib[j]) {
+        for (let k = i; k < i + d; k++) fromA(k);
+        i += d;
+        continue walk;
+      }
+      if (j + d < ib.length && ia[i] === ib[j + d]) {
+        for (let k = j; k < j + d; k++) fromB(k);
+        j += d;
+        continue walk;
+      }
+    }
+    fromA(i++);
+    fromB(j++);
   }
-  if (onlyA.size > 0) for (const id of ib) if (onlyA.delete(id) && onlyA.size === 0) break;
-  if (onlyB.size > 0) for (const id of ia) if (onlyB.delete(id) && onlyB.size === 0) break;
+  for (; i < ia.length; i++) fromA(i);
+  for (; j < ib.length; j++) fromB(j);
+  dropPresent(onlyA, ib);
+  dropPresent(onlyB, ia);
   return { added: [...onlyB.values()].map((k) => b[k]), deleted: [...onlyA.values()].map((k) => a[k]) };
 }
 
