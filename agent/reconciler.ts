@@ -231,6 +231,8 @@ export class Reconciler {
         track: this.#opts.track,
         ruleset: this.#opts.ruleset,
         have,
+        // The bytes of `have`: the server may answer with a delta against them (shared/wire/ruleset-delta.ts).
+        ...(have && this.#applied && { base: this.#applied }),
         ...(this.#opts.allowedSigners && { proof: true }),
       });
     } catch (err) {

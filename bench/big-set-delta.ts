@@ -10,6 +10,8 @@
  *    namespace holding the same ruleset (the floor). Goal: within 1.5x + 50 ms;
  *  - full reload: applyRuleset of the same new revision without `inForce` (the full replacement,
  *    as before point 4). Goal: the delta at least 10 times faster.
+ *  - bytes on the wire for the last change: the delta a fetch gets (point 5, shared/wire/
+ *    ruleset-delta.ts) against the whole ruleset, one element a line. Goal: under 1%.
  * Each run deletes 500 addresses at random places and inserts 500 new ones at random places (as
  * blocklist changes land), applied one after the other in both namespaces so they hold the same
  * set before every run. Bounded: `runs` deltas, 2 full reloads.
@@ -26,6 +28,7 @@ import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 import { planMinimalTransaction } from '../shared/ruleset/minimal-transaction.js';
+import { encodeRulesetDelta } from '../shared/wire/ruleset-delta.js';
 import { median, type BenchRow } from './bench-row.js';
 
 const ELEMENTS = 1_000_000;
@@ -84,6 +87,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   let prev = revision(Array.from({ length: ELEMENTS }, (_, i) => address(i)));
   let elem = (prev.nftables[1] as { set: { elem: string[] } }).set.elem;
   let fresh = ELEMENTS;
+  let wireBase = elem;
   const first = join(dir, 'first.json');
   writeFileSync(first, JSON.stringify(buildApplyTransaction(prev, [])));
   raw(first);
@@ -94,6 +98,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   const ours: number[] = [];
   const floor: number[] = [];
   for (let i = 1; i <= runs; i++) {
+    wireBase = elem;
     elem = changed(elem, fresh, i);
     fresh += CHANGE;
     const next = revision(elem);
@@ -119,6 +124,12 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
     prevBytes = nextBytes;
   }
 
+  // Bytes on the wire for the last change: the delta of point 5 against the whole file, both
+  // written one element a line as a repository holds them.
+  const lastBase = Buffer.from(JSON.stringify(revision(wireBase), null, 1));
+  const lastTarget = Buffer.from(JSON.stringify(prev, null, 1));
+  const wire = encodeRulesetDelta(lastBase, lastTarget)?.length ?? lastTarget.length;
+
   const full: number[] = [];
   for (let i = 0; i < 2; i++) {
     elem = changed(elem, fresh, 100 + i);
@@ -136,6 +147,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   return [
     { figure: `1,000-element change, 1M set: minimal transaction vs raw nft of the delta (ms)`, ours: o, baseline: r, goal: `< 1.5x + 50 = ${goal.toFixed(0)}`, ok: o < goal },
     { figure: `1,000-element change, 1M set: minimal transaction vs full reload (ms)`, ours: o, baseline: f, goal: `< full / 10 = ${(f / 10).toFixed(0)}`, ok: o < f / 10 },
+    { figure: `1,000-element change, 1M set: bytes on the wire, delta vs whole ruleset (KB)`, ours: wire / 1024, baseline: lastTarget.length / 1024, goal: '< 1% of the whole', ok: wire < lastTarget.length / 100 },
   ];
 }
 

@@ -70,6 +70,11 @@ export interface FetchMessage {
    * the ruleset, sent after the ruleset's bytes. Optional, so version 1 peers stay compatible.
    */
   proof?: boolean;
+  /**
+   * The agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts):
+   * the server may answer with one. Optional, so version 1 peers stay compatible.
+   */
+  delta?: boolean;
 }
 export interface SubscribeMessage {
   type: 'subscribe';
@@ -130,8 +135,13 @@ export interface RulesetMessage {
   ruleset: string;
   commit: string;
   blob: string;
-  /** Bytes of the ruleset at the start of the body that follows the header. */
+  /** Bytes of the ruleset (with `delta`: of the delta) at the start of the body that follows the header. */
   size: number;
+  /**
+   * Only when the fetch asked for deltas: the body holds a delta against the ruleset blob `base`
+   * (the fetch's `have`), which rebuilds the ruleset's `size` bytes, with blob id `blob`.
+   */
+  delta?: { base: string; size: number };
   /**
    * Only when the fetch asked for a proof: the git objects whose contents follow the ruleset's
    * bytes in the body, in this order (tag…, commit, root tree, rulesets tree, and when the fetch
@@ -253,6 +263,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
         properties: { commit: oid, blob: oid },
       },
       proof: { type: 'boolean' },
+      delta: { type: 'boolean' },
     },
     ['id', 'ref'],
   ),
@@ -306,6 +317,12 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
           required: ['type', 'id', 'size'],
           properties: { type: { enum: ['tag', 'commit', 'tree', 'blob'] }, id: oid, size: { type: 'integer', minimum: 0 } },
         },
+      },
+      delta: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['base', 'size'],
+        properties: { base: oid, size: { type: 'integer', minimum: 0 } },
       },
     },
     ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
