@@ -333,7 +333,7 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const bytes = applyRulesetDelta(asked.base.bytes, body, delta.size);
+    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts).
     return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
