@@ -7,8 +7,10 @@
  * same timeout and value) and deleting one that is absent change nothing and are not counted.
  * An add whose key is present with another timeout, comment or map value replaces it (counted
  * as added). Elements are found wherever the file holds them (the set's `elem`, or separate
- * `element` items); new ones go at the end of the set's own `elem`, one element per line once
- * written (shared/render-ruleset.ts), so `git log -p` shows each one added or removed.
+ * `element` items); new ones go at the start of the set's own `elem`, in the order given, one
+ * element per line once written (shared/render-ruleset.ts), so `git log -p` shows each one added
+ * or removed as one line, and no existing line changes (at the end, the last element would gain
+ * a comma and show as removed and added again).
  */
 import { NftSyncError } from './errors.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, storedElementId, type ElementShape } from './element-value.js';
@@ -142,7 +144,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   }
   if (appended.length > 0) {
     if (!Array.isArray(body.elem)) body.elem = own;
-    for (const e of appended) own.push(e);
+    own.unshift(...appended);
   }
   if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
   ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
