@@ -4,7 +4,7 @@
  * the owner of the token in NFT_SYNC_TOKEN.
  */
 import { readFileSync } from 'node:fs';
-import { elementFromText, elementsFromFile } from '../../shared/element-text.js';
+import { elementFromText, elementsFromFile } from '../../shared/ruleset/element-text.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';

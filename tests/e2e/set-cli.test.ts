@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderRuleset } from '../../shared/render-ruleset.js';
-import { parseTokenList } from '../../shared/token-list.js';
+import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
+import { parseTokenList } from '../../shared/config/token-list.js';
 import { runCli } from '../helpers/cli-process.js';
 import { startServerFixture } from '../helpers/server-fixture.js';
 
