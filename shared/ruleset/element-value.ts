@@ -70,6 +70,19 @@ function ipv6Text(hex: string): string {
   return formatIpv6(b);
 }
 
+/**
+ * An element whose listed form is worked out only when read: the ids of the elements already in a
+ * file (a million of them) are needed, their rendering is not.
+ */
+function lazy(id: string, render: () => unknown): CanonicalElement {
+  return {
+    id,
+    get value() {
+      return render();
+    },
+  };
+}
+
 /** The listed form of one plain field value given as hex. */
 function renderHex(type: KeyField, hex: string): unknown {
   const b = Buffer.from(hex, 'hex');
@@ -97,7 +110,7 @@ export function plainField(type: string, v: unknown): Checked<CanonicalElement> 
       const why = f === 'inet_service' && typeof v === 'string' && !/^\d+$/.test(v) ? ' (write the port number, not a service name)' : '';
       return { ok: false, reason: `${show(v)} is not a valid ${type}${why}` };
     }
-    return { ok: true, value: { id: hex, value: renderHex(f, hex) } };
+    return { ok: true, value: lazy(hex, () => renderHex(f, hex)) };
   }
   if (type === 'mark') {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number(v) : NaN;
@@ -154,10 +167,10 @@ function intervalField(type: string, v: unknown): Checked<CanonicalElement> {
     if (!a.ok) return a;
     if (!z.ok) return z;
     if (a.value.id > z.value.id) return { ok: false, reason: `${show(v)} is not a range: its first value is above its last` };
-    return { ok: true, value: { id: `${a.value.id}-${z.value.id}`, value: renderInterval(f, a.value.id, z.value.id) } };
+    return { ok: true, value: lazy(`${a.value.id}-${z.value.id}`, () => renderInterval(f, a.value.id, z.value.id)) };
   } else {
     const p = plainField(type, v);
-    return p.ok ? { ok: true, value: { id: `${p.value.id}-${p.value.id}`, value: p.value.value } } : p;
+    return p.ok ? { ok: true, value: lazy(`${p.value.id}-${p.value.id}`, () => p.value.value) } : p;
   }
   if (f !== 'ipv4_addr' && f !== 'ipv6_addr') return { ok: false, reason: `${show(v)}: a prefix needs an address type, and this set holds ${type}` };
   const a = plainField(type, addr);
@@ -166,7 +179,7 @@ function intervalField(type: string, v: unknown): Checked<CanonicalElement> {
   const host = (1n << BigInt(bits - len)) - 1n;
   const start = BigInt(`0x${a.value.id}`);
   if ((start & host) !== 0n) return { ok: false, reason: `${show(v)} has host bits set: write ${show(`${String(renderHex(f, hexOf(start & ~host)))}/${len}`)}` };
-  return { ok: true, value: { id: `${hexOf(start)}-${hexOf(start | host)}`, value: renderInterval(f, hexOf(start), hexOf(start | host)) } };
+  return { ok: true, value: lazy(`${hexOf(start)}-${hexOf(start | host)}`, () => renderInterval(f, hexOf(start), hexOf(start | host))) };
 }
 
 /** The key of an element (no timeout wrapper, no map value). */
@@ -175,15 +188,15 @@ function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
     const parts = isObject(v) && Array.isArray(v.concat) ? v.concat : undefined;
     if (parts === undefined || parts.length !== shape.key.length) return { ok: false, reason: `${show(v)} is not a ${shape.key.join(' . ')} key: write {"concat": [${shape.key.map((k) => k.toUpperCase()).join(', ')}]}` };
     const ids: string[] = [];
-    const values: unknown[] = [];
+    const fields: CanonicalElement[] = [];
     for (let i = 0; i < parts.length; i++) {
       if (isInterval(parts[i])) return { ok: false, reason: `${show(v)}: intervals in a concatenation are not supported here; give single values` };
       const p = plainField(shape.key[i]!, parts[i]);
       if (!p.ok) return { ok: false, reason: `${show(v)}: ${p.reason}` };
       ids.push(p.value.id);
-      values.push(p.value.value);
+      fields.push(p.value);
     }
-    return { ok: true, value: { id: ids.join('.'), value: { concat: values } } };
+    return { ok: true, value: lazy(ids.join('.'), () => ({ concat: fields.map((x) => x.value) })) };
   }
   if (shape.interval) return intervalField(shape.key[0]!, v);
   if (isInterval(v) && shape.key[0]! in FIELD_BYTES) return { ok: false, reason: `${show(v)} is an interval, and the set has no interval flag: give single values, or declare the set with flags interval` };
@@ -261,6 +274,11 @@ export function elementToDelete(shape: ElementShape, raw: unknown): Checked<stri
  * gets an id of its exact JSON (so it is matched only by the same text). Never fails.
  */
 export function storedElementId(shape: ElementShape, raw: unknown): string {
+  // The common case of a big blocklist (a plain address in a plain set), without the general path's objects.
+  if (typeof raw === 'string' && shape.kind === 'set' && !shape.interval && shape.key.length === 1 && shape.key[0] !== 'inet_proto' && shape.key[0]! in FIELD_BYTES) {
+    const hex = fieldHex(shape.key[0] as KeyField, raw);
+    if (hex !== undefined) return hex;
+  }
   const id = elementToDelete(shape, raw);
   if (id.ok) return id.value;
   return `j:${canonicalJson(shape.kind === 'map' && Array.isArray(raw) ? raw[0] : raw)}`;
