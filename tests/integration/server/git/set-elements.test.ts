@@ -54,7 +54,7 @@ async function start(t: TestContext) {
 
 describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
   test('add and delete: one commit each, authored by the token\'s owner, git log -p shows each element; repeating changes nothing', async (t) => {
-    const { f, post, elems, head } = await start(t);
+    const { f, url, post, elems, head } = await start(t);
     const before = head();
     const a = await post('sets/inet/filter/blocklist/elements', { add: ['198.18.0.2', '198.18.0.3', '198.18.0.1'] });
     assert.equal(a.status, 201, JSON.stringify(a.body));
@@ -72,6 +72,12 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     assert.deepEqual(elems('blocklist'), ['198.18.0.3', '198.18.0.1']);
     assert.match(f.git(['log', '-1', '-p', 'main'], f.bare), /^-\s+"198\.18\.0\.2",$/m);
 
+    // The API's diff of the change names the elements added and removed.
+    const diff = (await (await fetch(`${url}/api/v1/diff?from=${before}&to=${d.body.commit}&ruleset=edge`)).json()) as { rulesets: { changed: Array<{ diff: { elements: unknown } }> } };
+    assert.deepEqual(diff.rulesets.changed[0]!.diff.elements, {
+      added: [{ set: 'inet filter blocklist', element: '198.18.0.3' }],
+      removed: [],
+    });
     const again = await post('sets/inet/filter/blocklist/elements', { add: ['198.18.0.3'], delete: ['198.18.0.2'] });
     assert.equal(again.status, 200);
     assert.deepEqual([again.body.commit, again.body.added, again.body.deleted], [d.body.commit, 0, 0]);
