@@ -100,22 +100,29 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
     const b = itemBody(item);
     if (b.family === at.family && b.table === at.table && b.name === at.name && Array.isArray(b.elem)) lists.push(b.elem as unknown[]);
   }
-  const slots = new Map<string, Slot[]>();
-  for (const list of lists) {
+  // One number per element (list * 2^32 + index) rather than an object: a set may hold millions.
+  const first = new Map<string, number>();
+  const more = new Map<string, number[]>();
+  lists.forEach((list, k) => {
     list.forEach((e, index) => {
       const id = storedElementId(shape, e);
-      const s = slots.get(id);
-      if (s) s.push({ list, index });
-      else slots.set(id, [{ list, index }]);
+      const at = k * 2 ** 32 + index;
+      if (!first.has(id)) first.set(id, at);
+      else more.set(id, [...(more.get(id) ?? []), at]);
     });
-  }
+  });
+  const slotsOf = (id: string): Slot[] => {
+    const f = first.get(id);
+    if (f === undefined) return [];
+    return [f, ...(more.get(id) ?? [])].map((n) => ({ list: lists[Math.floor(n / 2 ** 32)]!, index: n % 2 ** 32 }));
+  };
 
   const added: unknown[] = [];
   const deleted: unknown[] = [];
   const removed = new Map<unknown[], Set<number>>();
   const appended: unknown[] = [];
   for (const id of deletes) {
-    for (const s of slots.get(id) ?? []) {
+    for (const s of slotsOf(id)) {
       deleted.push(s.list[s.index]);
       const r = removed.get(s.list) ?? new Set<number>();
       r.add(s.index);
@@ -124,7 +131,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   }
   const replaced: Array<{ slot: Slot; value: unknown }> = [];
   for (const [id, value] of adds) {
-    const present = slots.get(id);
+    const present = first.has(id) ? slotsOf(id) : undefined;
     if (present === undefined) {
       appended.push(value);
       added.push(value);
