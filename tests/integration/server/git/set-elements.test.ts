@@ -21,6 +21,13 @@ const RULESET = {
     { set: { family: 'inet', table: 'filter', name: 'temp', type: 'ipv4_addr', flags: ['timeout'] } },
     { set: { family: 'inet', table: 'filter', name: 'nets', type: 'ipv4_addr', flags: ['interval'] } },
     { set: { family: 'inet', table: 'filter', name: 'states', type: 'ct_state' } },
+    { set: { family: 'inet', table: 'filter', name: 'v6nets', type: 'ipv6_addr', flags: ['interval'] } },
+    { set: { family: 'inet', table: 'filter', name: 'ports', type: 'inet_service', flags: ['interval'] } },
+    { set: { family: 'inet', table: 'filter', name: 'pairs', type: ['ipv4_addr', 'inet_service'] } },
+    { set: { family: 'inet', table: 'filter', name: 'macs', type: 'ether_addr' } },
+    { set: { family: 'inet', table: 'filter', name: 'protos', type: 'inet_proto' } },
+    { set: { family: 'inet', table: 'filter', name: 'marks', type: 'mark' } },
+    { set: { family: 'inet', table: 'filter', name: 'ifaces', type: 'ifname' } },
     { map: { family: 'inet', table: 'filter', name: 'verdicts', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
     { chain: { family: 'inet', table: 'filter', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
     { rule: { family: 'inet', table: 'filter', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@blocklist' } }, { drop: null }] } },
@@ -107,6 +114,24 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     const nets = await post('sets/inet/filter/nets/elements', { add: ['198.18.4.0/24', { range: ['198.18.8.0', '198.18.8.9'] }] });
     assert.equal(nets.status, 201, JSON.stringify(nets.body));
     assert.deepEqual(elems('nets'), [{ prefix: { addr: '198.18.4.0', len: 24 } }, { range: ['198.18.8.0', '198.18.8.9'] }]);
+  });
+
+  test('each type, written loosely, is stored as nft lists it: the validator\'s load and read-back accept every change', async (t) => {
+    const { post, elems } = await start(t);
+    const cases: Array<[string, unknown[], unknown[]]> = [
+      ['v6nets', ['FD00:0:0:0:0:0:0:1', 'fd00:1::/64', { range: ['fd00:2::1', 'fd00:2::9'] }, '::ffff:198.18.0.1'], ['fd00::1', { prefix: { addr: 'fd00:1::', len: 64 } }, { range: ['fd00:2::1', 'fd00:2::9'] }, '::ffff:198.18.0.1']],
+      ['ports', ['22', { range: ['1000', 2000] }], [22, { range: [1000, 2000] }]],
+      ['pairs', [{ concat: ['198.18.0.1', '22'] }], [{ concat: ['198.18.0.1', 22] }]],
+      ['macs', ['02:00:00:00:00:AB'], ['02:00:00:00:00:ab']],
+      ['protos', [6, 'udp'], ['tcp', 'udp']],
+      ['marks', ['0x10', 7], [16, 7]],
+      ['ifaces', ['eth0'], ['eth0']],
+    ];
+    for (const [set, add, stored] of cases) {
+      const r = await post(`sets/inet/filter/${set}/elements`, { add });
+      assert.equal(r.status, 201, `${set}: ${JSON.stringify(r.body)}`);
+      assert.deepEqual(elems(set), stored, set);
+    }
   });
 
   test('bad elements, sets and requests are refused naming what is wrong; nothing is committed', async (t) => {
