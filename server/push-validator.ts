@@ -18,7 +18,7 @@
  * Imports the agent's nft runner and normaliser on purpose: the validator must judge a ruleset
  * exactly as the hosts will.
  */
-import { countElements } from '../agent/apply-ruleset.js';
+import { countElements } from '../agent/reconcile/apply-ruleset.js';
 import { buildApplyTransaction } from '../shared/apply-plan.js';
 import { toNftSyncError } from '../shared/errors.js';
 import { checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, rulesetNameOfPath, type PushProblem, type RefUpdate } from '../shared/push-checks.js';

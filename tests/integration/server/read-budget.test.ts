@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { WireClient } from '../../../agent/wire-client.js';
+import { WireClient } from '../../../agent/wire/wire-client.js';
 import { encodeFrame } from '../../../shared/frame-decoder.js';
 import { encodeMessage } from '../../../shared/message-codec.js';
 import { MessageReader } from '../../../shared/message-reader.js';

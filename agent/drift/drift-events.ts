@@ -1,0 +1,133 @@
+/**
+ * Where the drift watcher's events come from: the netlink listener (agent/netlink-events.ts),
+ * or, when it cannot run (no python3, or an --nft command that does not end in `nft`), `nft -j
+ * monitor` as before. The fallback knows neither generation ids nor who committed, and costs a
+ * full nft cache: it is only run while the ruleset in force is small (the watcher decides).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+import { toNftSyncError } from '../../shared/errors.js';
+import type { ListenerLine } from '../../shared/listener-line.js';
+import { parseMonitorLine, type MonitorEvent } from '../../shared/monitor-event.js';
+import { listenerArgv, NetlinkEvents } from './netlink-events.js';
+import { dieWithParentPrefix } from '../nft-runner.js';
+
+export type DriftSignal =
+  /** Listening (again). `gen`: the generation id then (the listener only). */
+  | { kind: 'ready'; gen?: number }
+  /** A committed transaction (the listener only). */
+  | { kind: 'tx'; tx: Extract<ListenerLine, { t: 'tx' }> }
+  /** A line of `nft -j monitor` (the fallback only: no owner, no generation). */
+  | { kind: 'monitor'; event: MonitorEvent }
+  /** The kernel dropped events. */
+  | { kind: 'lost' }
+  /** The source stopped; it is restarted, and 'ready' follows. */
+  | { kind: 'down' }
+  /** The source cannot run at all (the listener: it keeps failing before it listens). */
+  | { kind: 'unavailable'; reason: string };
+
+export interface DriftEventSource {
+  /** True when transactions carry their generation id and committing PID. */
+  readonly exact: boolean;
+  /** Start listening. Errors: none (failures come as signals and are retried). */
+  start(): void;
+  /** Stop for good. */
+  stop(): void;
+  /** Stop listening until resume(); resolves with the last generation seen, when known. */
+  pause(): Promise<number | undefined>;
+  /** Listen again; resolves with the generation id now, when known. */
+  resume(): Promise<number | undefined>;
+  /** The generation id now and of the last transaction seen (the listener only). */
+  generation(): Promise<{ gen: number; seen: number } | undefined>;
+}
+
+/** Pause before restarting a monitor that died. */
+const RESTART_MS = 1000;
+
+/** `nft -j monitor` through the --nft command: the fallback source. */
+export class NftMonitorEvents implements DriftEventSource {
+  readonly exact = false;
+  readonly #argv: string[];
+  readonly #onSignal: (s: DriftSignal) => void;
+  readonly #log: Logger;
+  #child: ChildProcess | undefined;
+  #stopped = false;
+  #held = false;
+  #restart: NodeJS.Timeout | undefined;
+
+  constructor(nftArgv: readonly string[], onSignal: (s: DriftSignal) => void, log: Logger) {
+    this.#argv = [...dieWithParentPrefix(), ...nftArgv, '-j', 'monitor'];
+    this.#onSignal = onSignal;
+    this.#log = log;
+  }
+
+  start(): void {
+    if (this.#stopped || this.#held || this.#child) return;
+    const [file, ...args] = this.#argv as [string, ...string[]];
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    child.stderr!.resume();
+    child.on('error', (err) => this.#log.warn({ err: err.message }, 'nft monitor could not run'));
+    child.on('close', (code, signal) => {
+      if (this.#child !== child) return;
+      this.#child = undefined;
+      if (this.#stopped) return;
+      this.#onSignal({ kind: 'down' });
+      if (this.#held) return;
+      this.#log.warn({ code, signal }, 'nft monitor stopped; restarting it');
+      this.#restart = setTimeout(() => this.start(), RESTART_MS);
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (/lost some netlink events/i.test(line)) return this.#onSignal({ kind: 'lost' });
+      const event = parseMonitorLine(line);
+      if (event) this.#onSignal({ kind: 'monitor', event });
+    });
+    this.#onSignal({ kind: 'ready' });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#restart);
+    this.#kill();
+  }
+
+  async pause(): Promise<undefined> {
+    this.#held = true;
+    clearTimeout(this.#restart);
+    this.#kill();
+    return undefined;
+  }
+
+  async resume(): Promise<undefined> {
+    this.#held = false;
+    this.start();
+    return undefined;
+  }
+
+  async generation(): Promise<undefined> {
+    return undefined;
+  }
+
+  #kill(): void {
+    const child = this.#child;
+    this.#child = undefined;
+    child?.kill('SIGKILL');
+  }
+}
+
+/**
+ * The listener for the --nft command `nftArgv`, or the `nft -j monitor` fallback when it cannot
+ * run (logged once as a warning with code NFTSYNC_ERR_DRIFT_LISTENER). Starts nothing. Errors: none.
+ */
+export function openDriftEvents(nftArgv: readonly string[], onSignal: (s: DriftSignal) => void, log: Logger, listener = true): DriftEventSource {
+  if (listener) {
+    try {
+      const argv = listenerArgv(nftArgv);
+      return new NetlinkEvents(argv, onSignal, (message) => log.warn(message));
+    } catch (err) {
+      log.warn({ err: toNftSyncError(err).toJSON() }, 'drift is watched with nft monitor instead, and only while the ruleset in force is small');
+    }
+  }
+  return new NftMonitorEvents(nftArgv, onSignal, log);
+}
