@@ -1,73 +1,48 @@
 /**
- * One reconcile of an agent, as the ordered steps it takes: fetch the revision, verify it,
- * apply it (one atomic nft transaction, read back), record it. The first failing step ends the
- * pass; whatever happens, the previous ruleset stays in force unless the new one was applied
- * in full. `lastAttempted` is recorded before apply, the applied revision only after success.
+ * One reconcile of an agent, as the ordered steps it takes, each in its own file and each
+ * returning data (reconcile-step.ts): fetch → verify → plan → apply → read back → confirm →
+ * record. The first step that ends the pass hands its outcome to the record step; whatever
+ * happens, the previous ruleset stays in force unless the new one was applied in full. The
+ * pending mark is recorded before apply, the applied revision only after its confirm window.
+ * Every state change is a pure transition (agent/state/transitions.ts), and every pass ends in
+ * #finish, the one place its outcome turns into what the status says.
  */
-import type { Logger } from 'pino';
-import { isErrorCode, NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import type { AgentStatus } from '../../shared/messages.js';
-import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
-import type { NftRunner } from '../nft-runner.js';
+import { applyRuleset } from './apply-ruleset.js';
 import { loadState, saveState, type AgentState, type LoadedState } from '../state/state-store.js';
-import { buildStatus } from './status-report.js';
-import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from '../state/release-record.js';
-import { checkAnswerMatchesRequest, checkNotDowngrade, type AskedRevision } from '../../shared/release-guard.js';
-import { stateAfterApply, stateAfterRefusal, tagInForce } from '../state/revision-state.js';
-import { verifyRelease } from './verify-release.js';
+import { agentStatus, type DriftRecord } from './status-report.js';
+import { tagInForce } from '../state/revision-state.js';
+import { reportAfterPass, stateAfterInterruption, type PassReport } from '../state/transitions.js';
 import { verifyRevision } from './verify-revision.js';
-import { managedTables } from '../../shared/ruleset-schema.js';
-import { highestTag } from '../../shared/semver.js';
-import type { FetchResult, WireClient } from '../wire/wire-client.js';
-import { confirmOrRestore, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
-import { stateAfterInterruption } from '../state/interrupted-revision.js';
-import type { TableRef } from '../../shared/ruleset-types.js';
-import type { TablePattern } from '../../shared/table-pattern.js';
-import { assertTablesFree } from './claim-tables.js';
+import { restoreConfirmed, type ConfirmedRevision } from './confirm-revision.js';
+import { applyStep } from './apply-step.js';
+import { confirmStep } from './confirm-step.js';
+import { fetchStep } from './fetch-step.js';
+import { planStep } from './plan-step.js';
+import { readBackStep } from './read-back-step.js';
+import type { ReconcileOutcome } from './reconcile-outcome.js';
+import type { PassContext, StepResult } from './reconcile-step.js';
+import type { ReconcilerOptions } from './reconciler-options.js';
+import { recordStep } from './record-step.js';
+import type { RevisionFetcher } from './revision-fetcher.js';
+import { verifyStep } from './verify-step.js';
+
+export type { ReconcileOutcome, ReconcilerOptions, RevisionFetcher };
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
-const MAX_INTERRUPTIONS = 3;
-
-export interface ReconcilerOptions {
-  agent: string;
-  /** The ref followed; with `track`, a tag pattern whose highest semantic version is followed. */
-  ref: string;
-  track?: boolean;
-  /** Ruleset name; without it the server chooses by the agent's name. */
-  ruleset?: string;
-  nft: NftRunner;
-  stateDir: string;
-  logger: Logger;
-  /** Run `nft -c` before applying (costs as much as the apply itself). */
-  check?: boolean;
-  /** Signed releases: apply only revisions reached through a tag signed by a key in this file. */
-  allowedSigners?: string;
-  /** With `track`: move to a lower version than the tag in force (otherwise held, see release-guard.ts). */
-  allowDowngrade?: boolean;
-  /** Commit-confirmed (agent/confirm-revision.ts); off when absent or windowMs is 0. */
-  confirm?: ConfirmOptions;
-  /** Existing tables a revision may replace although the agent did not create them (--adopt-tables). */
-  adoptTables?: readonly TablePattern[];
-}
-
-export type ReconcileOutcome =
-  | { kind: 'applied'; commit: string; blob: string; ruleset: string; apply: ApplyRulesetResult }
-  | { kind: 'unchanged'; commit: string; blob: string; ruleset: string }
-  | { kind: 'skipped'; commit: string; blob: string; reason: string }
-  | { kind: 'failed'; error: NftSyncError; commit?: string };
+export const MAX_INTERRUPTIONS = 3;
 
 export class Reconciler {
   readonly #opts: ReconcilerOptions;
   #state: AgentState | undefined;
   #applied: Buffer | undefined;
-  #lastError: { code: NftSyncError['code']; message: string } | undefined;
-  #attempted: string | undefined;
-  /** The tag of the revision in force (tracked patterns), not of one being tried or refused. */
-  #tag: string | undefined;
+  /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
+  #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
   #busy = 0;
   #lastChangeEndedAt = 0;
-  #drift: { message: string; healed: boolean; at: string } | undefined;
+  #drift: DriftRecord | undefined;
 
   constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
     this.#opts = opts;
@@ -153,10 +128,9 @@ export class Reconciler {
       if (!st?.pending) return false;
       const { pending } = st;
       await restoreConfirmed(this.#opts.nft, this.inForce, pending.managedTables);
-      const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS);
+      const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS, new Date().toISOString());
       const count = next.interrupted?.count;
-      this.#state = next;
-      await saveState(this.#opts.stateDir, next, this.#applied);
+      await this.#save(next);
       this.#opts.logger.warn({ commit: pending.commit, restored: st.commit ?? null, count }, 'the agent stopped before a revision was confirmed; restored the last confirmed ruleset');
       return true;
     });
@@ -208,216 +182,87 @@ export class Reconciler {
     return true;
   }
 
-  /** One pass over the steps, using `client` to fetch. Never throws; the outcome says it all. */
-  reconcile(client: WireClient, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
-    // The steps catch what they expect; this catches the rest (a state file that cannot be
-    // written on the unchanged or read-back path: the only IO outside them), so the daemon's
-    // pass always ends with an outcome to report instead of an unhandled rejection.
-    return this.exclusive(() =>
-      this.#reconcile(client, opts).catch((err: unknown) => this.#failed(toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT'), this.#attempted)),
-    );
+  /**
+   * One pass over the steps, fetching with `fetcher` (the wire client, or a test's fake).
+   * `retryFailed`: try a revision again although it failed before. Never throws; the outcome
+   * says it all, and the status follows from it.
+   */
+  reconcile(fetcher: RevisionFetcher, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
+    return this.exclusive(async () => {
+      let outcome: ReconcileOutcome;
+      try {
+        outcome = await this.#runSteps(fetcher, opts.retryFailed === true);
+      } catch (err) {
+        // The steps return data; this is for a bug in one of them, so the daemon's pass still
+        // ends with an outcome to report instead of an unhandled rejection.
+        outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
+      }
+      this.#finish(outcome);
+      return outcome;
+    });
   }
 
-  async #reconcile(client: WireClient, opts: { retryFailed?: boolean }): Promise<ReconcileOutcome> {
+  /** fetch → verify → plan → apply → read back → confirm, then record however the pass ended. */
+  async #runSteps(fetcher: RevisionFetcher, retryFailed: boolean): Promise<ReconcileOutcome> {
+    const ctx: PassContext = {
+      opts: this.#opts,
+      state: () => this.#state,
+      inForce: this.inForce,
+      retryFailed,
+      save: (state, applied) => this.#save(state, applied),
+      now: () => new Date().toISOString(),
+    };
+    const run = async (): Promise<StepResult<never>> => {
+      const fetched = await fetchStep(ctx, fetcher);
+      if (fetched.kind === 'end') return fetched;
+      const verified = await verifyStep(ctx, fetched.value);
+      if (verified.kind === 'end') return verified;
+      const plan = await planStep(ctx, verified.value);
+      if (plan.kind === 'end') return plan;
+      const applied = await applyStep(ctx, plan.value);
+      if (applied.kind === 'end') return applied;
+      const readBack = await readBackStep(ctx, applied.value);
+      if (readBack.kind === 'end') return readBack;
+      return confirmStep(ctx, readBack.value);
+    };
+    const ended = await run();
+    if (ended.kind !== 'end') throw new Error('a pass ended without an outcome');
+    return recordStep(ctx, ended.end);
+  }
+
+  /**
+   * The one place a pass's outcome reaches the status (and the log): the report transition, and
+   * a drift on record forgotten once a revision is newly in force.
+   */
+  #finish(outcome: ReconcileOutcome): void {
+    this.#report = reportAfterPass(this.#report, outcome);
+    if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.recorded)) this.#drift = undefined;
     const log = this.#opts.logger;
-    const st = this.#state;
-    const have = st?.commit && st.blob && st.ruleset === (this.#opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined;
-    const asked: AskedRevision = { ref: this.#opts.ref, track: this.#opts.track, ruleset: this.#opts.ruleset, have };
-    let fetched: FetchResult;
-    try {
-      fetched = await client.fetch({
-        ref: this.#opts.ref,
-        track: this.#opts.track,
-        ruleset: this.#opts.ruleset,
-        have,
-        ...(this.#opts.allowedSigners && { proof: true }),
-      });
-    } catch (err) {
-      return this.#failed(toNftSyncError(err), undefined);
-    }
-    const { commit, blob, ruleset: name } = fetched;
-    try {
-      // An answer to another question is never acted on, nor a lower release than the one in force.
-      checkAnswerMatchesRequest(asked, fetched);
-      if (this.#opts.track) checkNotDowngrade({ pattern: this.#opts.ref, inForce: this.#tagInForce(), offered: fetched.tag!, allowDowngrade: this.#opts.allowDowngrade });
-    } catch (err) {
-      this.#attempted = commit;
-      return this.#failed(toNftSyncError(err), commit);
-    }
-    if (fetched.kind === 'unchanged') {
-      this.#tag = fetched.tag;
-      this.#lastError = undefined;
-      this.#attempted = commit;
-      // A signed agent takes its tag in force only from a verified release (an `unchanged`
-      // carries no proof); an unsigned one trusts the server for everything anyway.
-      const tag = this.#opts.track && !this.#opts.allowedSigners ? fetched.tag : this.#state?.tag;
-      if (this.#state && (this.#state.commit !== commit || this.#state.lastFailed || this.#state.tag !== tag)) {
-        const { lastFailed: _drop, tag: _tag, ...rest } = this.#state;
-        this.#state = { ...rest, commit, ref: this.#opts.ref, ...(tag !== undefined && { tag }) };
-        await saveState(this.#opts.stateDir, this.#state, this.#applied);
-      }
-      return { kind: 'unchanged', commit, blob, ruleset: name };
-    }
-    let release: ReleaseRecord | undefined;
-    if (this.#opts.allowedSigners) {
-      // Before the failed-blob check: a refused tag says nothing against the ruleset's bytes.
-      try {
-        const { claimedRef, recordKey } = this.#releaseRefs(fetched.tag);
-        const checked = await verifyRelease(fetched, claimedRef, this.#opts.allowedSigners, { agent: this.#opts.agent, ruleset: this.#opts.ruleset });
-        assertNotOlder(this.#state?.release, recordKey, checked, { otherTagAllowed: this.#opts.track && this.#opts.allowDowngrade });
-        release = releaseRecordOf(recordKey, checked);
-        log.info({ tag: checked.tag.tag, signer: checked.tag.taggerEmail, commit }, 'release signature verified');
-      } catch (err) {
-        this.#attempted = commit;
-        return this.#failed(toNftSyncError(err), commit);
-      }
-    }
-    const failed = this.#state?.lastFailed;
-    if (failed && failed.blob === blob && !opts.retryFailed) {
-      this.#lastError = { code: isErrorCode(failed.code) ? failed.code : 'NFTSYNC_ERR_NFT_APPLY', message: failed.message };
-      this.#attempted = commit;
-      return { kind: 'skipped', commit, blob, reason: `blob ${blob} already failed (${failed.code}); waiting for a newer revision` };
-    }
-    this.#attempted = commit;
-    const previous = this.inForce;
-    // The mark this attempt's own replaces: it comes back if nft refuses (nothing changed then).
-    const priorPending = this.#state?.pending;
-    let newTables: TableRef[] = [];
-    try {
-      const { ruleset } = verifyRevision(fetched.bytes, blob, { ruleset: name, commit });
-      // A pending mark still here (its restore failed at start, or after a refused confirm)
-      // names tables that may be in force unconfirmed: this apply owns them too, so they go
-      // unless the new revision declares them, and a crash before it is confirmed restores over them.
-      const leftover = this.#state?.pending?.managedTables ?? [];
-      const owned = unionTables(this.#state?.managedTables ?? [], leftover);
-      // Before the pending mark: a restart restores over the tables it names (claim-tables.ts).
-      await assertTablesFree(this.#opts.nft, managedTables(ruleset), owned, this.#opts.adoptTables ?? []);
-      newTables = unionTables(managedTables(ruleset), leftover);
-      await this.#markPending({ commit, blob, ruleset: name, managedTables: newTables, startedAt: new Date().toISOString() });
-      const apply = await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: owned, adopt: this.#opts.adoptTables, check: this.#opts.check });
-      const refused = await this.#confirm(commit, blob, previous, newTables);
-      if (refused) return this.#failed(refused, commit);
-      await this.#recordApplied(name, commit, blob, fetched.bytes, apply.managedTables, { tag: fetched.tag, release });
-      this.#lastError = undefined;
-      log.info({ commit, blob, ruleset: name, ms: Math.round(apply.durationMs) }, 'applied');
-      return { kind: 'applied', commit, blob, ruleset: name, apply };
-    } catch (err) {
-      const e = toNftSyncError(err);
-      if (e.code === 'NFTSYNC_ERR_READBACK_MISMATCH' || e.code === 'NFTSYNC_ERR_NFT_LIST') {
-        // The transaction happened: the new revision is in force even though its read-back
-        // failed or differs. Record it as applied and report the condition (Degraded).
-        const refused = await this.#confirm(commit, blob, previous, newTables);
-        if (refused) return this.#failed(refused, commit);
-        await this.#recordApplied(name, commit, blob, fetched.bytes, e.data?.managedTables as AgentState['managedTables'] | undefined, { tag: fetched.tag, release });
-        return this.#failed(e, commit);
-      }
-      if (!e.retryable) {
-        // nft refused the batch or could not run: nothing changed, so this attempt's pending mark
-        // goes and an older one (tables that may be in force unconfirmed) stays. Only a refusal
-        // says something against the revision; nft that cannot be started (a wrong --nft, a
-        // failed fork) or a table someone else owns (fixed by --adopt-tables or by its owner)
-        // must not keep the revision out once the host is fixed.
-        const current = this.#state ?? { ref: this.#opts.ref, ruleset: name, managedTables: [] };
-        const failed = e.code === 'NFTSYNC_ERR_NFT_EXEC' || e.code === 'NFTSYNC_ERR_TABLE_NOT_OWNED' ? undefined : { commit, blob, code: e.code, message: e.message, at: new Date().toISOString() };
-        this.#state = stateAfterRefusal(current, priorPending, failed);
-        await saveState(this.#opts.stateDir, this.#state, this.#applied).catch((err2) =>
-          log.error({ err: toNftSyncError(err2).toJSON() }, 'could not record the failed revision'),
-        );
-      }
-      return this.#failed(e, commit);
-    }
+    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs) }, 'applied');
+    if (outcome.kind === 'failed') log.error({ err: outcome.error.toJSON(), commit: outcome.commit }, 'reconcile failed; previous ruleset stays in force');
+  }
+
+  /** Make `state` the state, in memory at once and then on disk (with the bytes in force when given). */
+  async #save(state: AgentState, applied?: Buffer): Promise<void> {
+    this.#state = state;
+    if (applied !== undefined) this.#applied = applied;
+    await saveState(this.#opts.stateDir, state, this.#applied);
   }
 
   /** Note a failure that happened outside a pass (the server unreachable). */
   noteError(err: NftSyncError): void {
-    this.#lastError = { code: err.code, message: err.message };
+    this.#report = reportAfterPass(this.#report, { kind: 'failed', error: err });
   }
 
-  /** The status to report now. */
+  /** The status to report now (status-report.ts agentStatus). */
   status(): AgentStatus {
-    const st = this.#state;
-    const drift = this.#drift;
-    const status = buildStatus({
+    return agentStatus({
       agent: this.#opts.agent,
       ref: this.#opts.ref,
-      inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
-      attemptedCommit: this.#attempted,
-      error: this.#lastError ?? (drift && !drift.healed ? { code: 'NFTSYNC_ERR_DRIFTED', message: drift.message } : undefined),
-      tag: this.#tagInForce() ?? this.#tag,
+      state: this.#state,
+      report: this.#report,
+      drift: this.#drift,
+      tagInForce: this.#opts.track ? tagInForce(this.#state, this.#opts.ref) : undefined,
     });
-    if (drift) status.conditions.push({ type: 'Drifted', status: drift.healed ? 'False' : 'True', reason: drift.healed ? 'Healed' : 'Drifted', message: `${drift.at} ${drift.message}`.slice(0, 4096) });
-    return status;
   }
-
-  async #markPending(pending: NonNullable<AgentState['pending']>): Promise<void> {
-    this.#state = { ...(this.#state ?? { ref: this.#opts.ref, ruleset: pending.ruleset, managedTables: [] }), pending };
-    await saveState(this.#opts.stateDir, this.#state, this.#applied);
-  }
-
-  /**
-   * The confirm window after `commit` was applied. Returns undefined when confirmed (or the
-   * guard is off); otherwise restores `previous`, records the revision as failed and returns
-   * the NFTSYNC_ERR_CONFIRM_FAILED error to report.
-   */
-  async #confirm(commit: string, blob: string, previous: ConfirmedRevision | undefined, newTables: TableRef[]): Promise<NftSyncError | undefined> {
-    const guard = this.#opts.confirm;
-    if (!guard || guard.windowMs <= 0) return undefined;
-    const refused = await confirmOrRestore(guard, { nft: this.#opts.nft, logger: this.#opts.logger, commit, blob, previous, newTables });
-    if (!refused) return undefined;
-    const { error: err, restored } = refused;
-    // If the restore failed, the pending mark stays so the next start tries again.
-    const { pending, lastFailed, ...base } = this.#state ?? { ref: this.#opts.ref, ruleset: previous?.ruleset ?? '', managedTables: [] };
-    if (!restored && pending) (base as AgentState).pending = pending;
-    // An interrupted window (pull stopped by a signal) says nothing against the revision.
-    const failed = err.code === 'NFTSYNC_ERR_INTERRUPTED' ? lastFailed : { commit, blob, code: err.code, message: err.message, at: new Date().toISOString() };
-    this.#state = { ...base, ...(failed && { lastFailed: failed }) };
-    await saveState(this.#opts.stateDir, this.#state, this.#applied);
-    return err;
-  }
-
-  /**
-   * Which tag a signed release must carry, and the key its record is kept under. Following a
-   * tag: that tag. Tracking a pattern: the tag the server chose, which must match the pattern;
-   * its record is per pattern, so a server cannot go back to an older release of the channel.
-   */
-  #releaseRefs(tag: string | undefined): { claimedRef: string; recordKey: string } {
-    if (!this.#opts.track) return { claimedRef: this.#opts.ref, recordKey: this.#opts.ref };
-    if (tag === undefined || highestTag([tag], this.#opts.ref) !== tag) {
-      throw new NftSyncError('NFTSYNC_ERR_VERIFY_CHAIN', `the server chose tag ${JSON.stringify(tag)}, which is not a release matching ${JSON.stringify(this.#opts.ref)}`);
-    }
-    return { claimedRef: tag, recordKey: `track:${this.#opts.ref}` };
-  }
-
-  #tagInForce(): string | undefined {
-    return this.#opts.track ? tagInForce(this.#state, this.#opts.ref) : undefined;
-  }
-
-  async #recordApplied(ruleset: string, commit: string, blob: string, bytes: Buffer, managed: TableRef[] | undefined, released: { tag?: string; release?: ReleaseRecord }): Promise<void> {
-    this.#state = stateAfterApply(this.#state, {
-      ref: this.#opts.ref,
-      ruleset,
-      commit,
-      blob,
-      managedTables: managed ?? managedTables(verifyRevision(bytes, blob, { ruleset, commit }).ruleset),
-      appliedAt: new Date().toISOString(),
-      ...(this.#opts.track && released.tag !== undefined && { tag: released.tag }),
-      ...(released.release && { release: released.release }),
-    });
-    this.#applied = bytes;
-    this.#tag = released.tag;
-    this.#drift = undefined;
-    await saveState(this.#opts.stateDir, this.#state, bytes);
-  }
-
-  #failed(error: NftSyncError, commit: string | undefined): ReconcileOutcome {
-    this.#lastError = { code: error.code, message: error.message };
-    this.#opts.logger.error({ err: error.toJSON(), commit }, 'reconcile failed; previous ruleset stays in force');
-    return { kind: 'failed', error, commit };
-  }
-}
-
-/** `a` then the tables of `b` not in `a`. */
-function unionTables(a: readonly TableRef[], b: readonly TableRef[]): TableRef[] {
-  const seen = new Set(a.map((t) => `${t.family} ${t.name}`));
-  return [...a, ...b.filter((t) => !seen.has(`${t.family} ${t.name}`))];
 }

@@ -109,3 +109,39 @@ export function buildStatus(args: {
   if (tag) status.tag = tag;
   return status;
 }
+
+/** A drift the agent recorded (Reconciler.noteDrift). */
+export interface DriftRecord {
+  message: string;
+  healed: boolean;
+  at: string;
+}
+
+/**
+ * The status an agent reports, from what it knows: the state in force, the report of its passes
+ * (agent/state/transitions.ts reportAfterPass), a drift on record and the tag in force. The one
+ * function every status goes through: the Ready condition from the pass's error or an unhealed
+ * drift (Degraded, reason Drifted), and a `Drifted` condition (status False, reason Healed once
+ * self-heal put the revision back) while a drift is on record.
+ */
+export function agentStatus(args: {
+  agent: string;
+  ref: string;
+  state: { ruleset: string; commit?: string; blob?: string; appliedAt?: string } | undefined;
+  report: { lastError?: { code: ErrorCode; message: string }; attempted?: string; tag?: string };
+  drift: DriftRecord | undefined;
+  /** Under --track-tags: the tag of the release in force, when known. */
+  tagInForce: string | undefined;
+}): AgentStatus {
+  const { state: st, report, drift } = args;
+  const status = buildStatus({
+    agent: args.agent,
+    ref: args.ref,
+    inForce: st?.commit && st.blob ? { ruleset: st.ruleset, commit: st.commit, blob: st.blob, appliedAt: st.appliedAt ?? '' } : undefined,
+    attemptedCommit: report.attempted,
+    error: report.lastError ?? (drift && !drift.healed ? { code: 'NFTSYNC_ERR_DRIFTED', message: drift.message } : undefined),
+    tag: args.tagInForce ?? report.tag,
+  });
+  if (drift) status.conditions.push({ type: 'Drifted', status: drift.healed ? 'False' : 'True', reason: drift.healed ? 'Healed' : 'Drifted', message: `${drift.at} ${drift.message}`.slice(0, 4096) });
+  return status;
+}

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReleaseRecord } from '../../../../agent/state/release-record.js';
-import { stateAfterApply, stateAfterRefusal, tagInForce } from '../../../../agent/state/revision-state.js';
+import { tagInForce } from '../../../../agent/state/revision-state.js';
+import { stateAfterApply, stateAfterRefusal } from '../../../../agent/state/transitions.js';
 import type { AgentState, PendingRevision } from '../../../../agent/state/state-store.js';
 
 const C1 = '1'.repeat(40);
