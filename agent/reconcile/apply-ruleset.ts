@@ -6,17 +6,17 @@
  * dry run (`nft -c`, as costly as a real load on nft 1.0.6) is off unless asked for, since the
  * real apply is atomic anyway and refuses exactly what the dry run would.
  */
-import { buildApplyTransaction, tablesToCreate } from '../../shared/apply-plan.js';
+import { buildApplyTransaction, tablesToCreate } from '../../shared/ruleset/apply-plan.js';
 import { NftSyncError } from '../../shared/errors.js';
-import { locateNftError } from '../../shared/nft-error-location.js';
-import { managedTables as declaredTables } from '../../shared/ruleset-schema.js';
-import type { Ruleset, TableRef } from '../../shared/ruleset-types.js';
-import type { TablePattern } from '../../shared/table-pattern.js';
+import { locateNftError } from '../../shared/nft/nft-error-location.js';
+import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
+import type { TablePattern } from '../../shared/ruleset/table-pattern.js';
 import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
-import type { NftRunner } from '../nft-runner.js';
-import { AUTO_FULL_MAX_ELEMENTS, countElements, readBack, type ReadBack, type VerifyMode } from './read-back.js';
+import type { NftRunner } from '../../host/nft-runner.js';
+import { readBack, type ReadBack, type VerifyMode } from './read-back.js';
 
-export { AUTO_FULL_MAX_ELEMENTS, countElements, type VerifyMode };
+export type { VerifyMode };
 
 export interface ApplyRulesetOptions {
   nft: NftRunner;

@@ -3,7 +3,7 @@
  * agent has so it can answer `unchanged` without the bytes.
  */
 import { toNftSyncError } from '../../shared/errors.js';
-import type { AskedRevision } from '../../shared/release-guard.js';
+import type { AskedRevision } from '../../shared/release/release-guard.js';
 import { failPass, next, type PassContext, type StepResult } from './reconcile-step.js';
 import type { FetchResult, RevisionFetcher } from './revision-fetcher.js';
 

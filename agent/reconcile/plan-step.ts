@@ -6,8 +6,8 @@
  * declared table someone else owns is refused before anything changes (claim-tables.ts).
  */
 import { isErrorCode, toNftSyncError } from '../../shared/errors.js';
-import { managedTables } from '../../shared/ruleset-schema.js';
-import type { Ruleset, TableRef } from '../../shared/ruleset-types.js';
+import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { PendingRevision } from '../state/state-store.js';
 import { assertTablesFree } from './claim-tables.js';
 import { endPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';

@@ -14,10 +14,11 @@
  * Each managed table is listed in its own nft process, all at once, and each output parsed once.
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { diffNormalised, normaliseRuleset } from '../../shared/ruleset-normalise.js';
-import { managedTables as declaredTables } from '../../shared/ruleset-schema.js';
-import { itemBody, type Ruleset, type RulesetItem } from '../../shared/ruleset-types.js';
-import type { NftRunner } from '../nft-runner.js';
+import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
+import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
+import { countElements } from '../../shared/ruleset/count-elements.js';
+import type { Ruleset, RulesetItem } from '../../shared/ruleset/ruleset-types.js';
+import type { NftRunner } from '../../host/nft-runner.js';
 
 /** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
 export type VerifyMode = 'full' | 'structure' | 'off' | 'auto';
@@ -39,16 +40,6 @@ export interface ReadBack {
    * error (NFTSYNC_ERR_NFT_LIST, NFTSYNC_ERR_NFT_TIMEOUT, ...). Absent when `ok`.
    */
   error?: NftSyncError;
-}
-
-/** Number of set and map elements declared in a ruleset. */
-export function countElements(ruleset: Ruleset): number {
-  let n = 0;
-  for (const item of ruleset.nftables) {
-    const elem = itemBody(item).elem;
-    if (Array.isArray(elem)) n += elem.length;
-  }
-  return n;
 }
 
 /** The mode 'auto' stands for with `ruleset`: 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'. */

@@ -3,8 +3,8 @@
  * and the guards it applies (signatures, downgrades, commit-confirmed, foreign tables).
  */
 import type { Logger } from 'pino';
-import type { TablePattern } from '../../shared/table-pattern.js';
-import type { NftRunner } from '../nft-runner.js';
+import type { TablePattern } from '../../shared/ruleset/table-pattern.js';
+import type { NftRunner } from '../../host/nft-runner.js';
 import type { ConfirmOptions } from './confirm-revision.js';
 
 export interface ReconcilerOptions {

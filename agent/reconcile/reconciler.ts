@@ -8,7 +8,7 @@
  * #finish, the one place its outcome turns into what the status says.
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import type { AgentStatus } from '../../shared/messages.js';
+import type { AgentStatus } from '../../shared/wire/messages.js';
 import { applyRuleset } from './apply-ruleset.js';
 import { loadState, saveState, type AgentState, type LoadedState } from '../state/state-store.js';
 import { agentStatus, type DriftRecord } from './status-report.js';

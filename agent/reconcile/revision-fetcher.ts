@@ -2,7 +2,7 @@
  * The one thing the reconciler needs from the server: fetch a revision. The wire client
  * (agent/wire/wire-client.ts) is one; a test can hand the reconciler a fake one.
  */
-import type { Revision } from '../../shared/messages.js';
+import type { Revision } from '../../shared/wire/messages.js';
 import type { FetchResult } from '../wire/wire-client.js';
 
 export type { FetchResult };

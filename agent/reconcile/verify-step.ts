@@ -6,8 +6,8 @@
  * checked against their blob id where they are turned into a ruleset (plan-step.ts).
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { checkAnswerMatchesRequest, checkNotDowngrade } from '../../shared/release-guard.js';
-import { highestTag } from '../../shared/semver.js';
+import { checkAnswerMatchesRequest, checkNotDowngrade } from '../../shared/release/release-guard.js';
+import { highestTag } from '../../shared/release/semver.js';
 import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from '../state/release-record.js';
 import { tagInForce } from '../state/revision-state.js';
 import { stateAfterUnchanged } from '../state/transitions.js';

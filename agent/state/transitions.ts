@@ -6,7 +6,7 @@
  * state.json rename commits can be checked without root, a disk or a crash.
  */
 import type { ErrorCode } from '../../shared/errors.js';
-import type { TableRef } from '../../shared/ruleset-types.js';
+import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { ReconcileOutcome } from '../reconcile/reconcile-outcome.js';
 import type { ReleaseRecord } from './release-record.js';
 import type { AgentState, FailedAttempt, PendingRevision } from './state-store.js';
