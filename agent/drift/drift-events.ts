@@ -4,14 +4,13 @@
  * monitor` as before. The fallback knows neither generation ids nor who committed, and costs a
  * full nft cache: it is only run while the ruleset in force is small (the watcher decides).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../../shared/errors.js';
 import type { ListenerLine } from '../../shared/wire/listener-line.js';
 import { parseMonitorLine, type MonitorEvent } from '../../shared/nft/monitor-event.js';
-import { listenerArgv, NetlinkEvents } from './netlink-events.js';
-import { dieWithParentPrefix } from '../../host/nft-runner.js';
+import { listenerProgram, NetlinkEvents } from './netlink-events.js';
+import type { NftProcess, NftRunner } from '../../host/nft-runner.js';
 
 export type DriftSignal =
   /** Listening (again). `gen`: the generation id then (the listener only). */
@@ -45,27 +44,27 @@ export interface DriftEventSource {
 /** Pause before restarting a monitor that died. */
 const RESTART_MS = 1000;
 
-/** `nft -j monitor` through the --nft command: the fallback source. */
+/** `nft -j monitor`, started by the nft runner like any nft run (NftRunner.monitor): the fallback source. */
 export class NftMonitorEvents implements DriftEventSource {
   readonly exact = false;
-  readonly #argv: string[];
+  readonly #nft: NftRunner;
   readonly #onSignal: (s: DriftSignal) => void;
   readonly #log: Logger;
-  #child: ChildProcess | undefined;
+  #child: NftProcess | undefined;
   #stopped = false;
   #held = false;
   #restart: NodeJS.Timeout | undefined;
 
-  constructor(nftArgv: readonly string[], onSignal: (s: DriftSignal) => void, log: Logger) {
-    this.#argv = [...dieWithParentPrefix(), ...nftArgv, '-j', 'monitor'];
+  /** `nft -j monitor` as `nft` starts it (NftRunner.monitor); `onSignal` gets every line. */
+  constructor(nft: NftRunner, onSignal: (s: DriftSignal) => void, log: Logger) {
+    this.#nft = nft;
     this.#onSignal = onSignal;
     this.#log = log;
   }
 
   start(): void {
     if (this.#stopped || this.#held || this.#child) return;
-    const [file, ...args] = this.#argv as [string, ...string[]];
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = this.#nft.monitor();
     this.#child = child;
     child.stderr!.resume();
     child.on('error', (err) => this.#log.warn({ err: err.message }, 'nft monitor could not run'));
@@ -117,17 +116,17 @@ export class NftMonitorEvents implements DriftEventSource {
 }
 
 /**
- * The listener for the --nft command `nftArgv`, or the `nft -j monitor` fallback when it cannot
- * run (logged once as a warning with code NFTSYNC_ERR_DRIFT_LISTENER). Starts nothing. Errors: none.
+ * The listener beside `nft` (the runner starts it), or the `nft -j monitor` fallback when it
+ * cannot run (logged once as a warning with code NFTSYNC_ERR_DRIFT_LISTENER). Starts nothing.
+ * Errors: none.
  */
-export function openDriftEvents(nftArgv: readonly string[], onSignal: (s: DriftSignal) => void, log: Logger, listener = true): DriftEventSource {
+export function openDriftEvents(nft: NftRunner, onSignal: (s: DriftSignal) => void, log: Logger, listener = true): DriftEventSource {
   if (listener) {
     try {
-      const argv = listenerArgv(nftArgv);
-      return new NetlinkEvents(argv, onSignal, (message) => log.warn(message));
+      return new NetlinkEvents(nft, listenerProgram(nft), onSignal, (message) => log.warn(message));
     } catch (err) {
       log.warn({ err: toNftSyncError(err).toJSON() }, 'drift is watched with nft monitor instead, and only while the ruleset in force is small');
     }
   }
-  return new NftMonitorEvents(nftArgv, onSignal, log);
+  return new NftMonitorEvents(nft, onSignal, log);
 }

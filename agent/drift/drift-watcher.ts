@@ -110,7 +110,7 @@ export class DriftWatcher {
       report: (differences, healed) => this.#report(differences, healed),
       cleared: () => opts.onCleared?.(),
     });
-    this.#source = openDriftEvents(opts.nft.argv, (s) => this.#onSignal(s), opts.logger, opts.listener ?? true);
+    this.#source = openDriftEvents(opts.nft, (s) => this.#onSignal(s), opts.logger, opts.listener ?? true);
   }
 
   /**
@@ -216,7 +216,7 @@ export class DriftWatcher {
       case 'unavailable':
         this.#o.logger.warn({ err: new NftSyncError('NFTSYNC_ERR_DRIFT_LISTENER', s.reason).toJSON() }, 'drift is watched with nft monitor instead, and only while the ruleset in force is small');
         this.#source.stop();
-        this.#source = new NftMonitorEvents(this.#o.nft.argv, (x) => this.#onSignal(x), this.#o.logger);
+        this.#source = new NftMonitorEvents(this.#o.nft, (x) => this.#onSignal(x), this.#o.logger);
         this.#syncFallback();
         this.#source.start();
         return;

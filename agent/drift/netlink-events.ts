@@ -2,9 +2,10 @@
  * The drift listener process (agent/drift/nft-events.py): nf_tables netlink events of the agent's
  * namespace, one line per committed transaction with its generation id and committing PID.
  *
- * It runs through the namespace prefix of the --nft command (the words before the final `nft`,
- * e.g. `ip netns exec host1`, which execs), behind `setpriv --pdeathsig KILL`, so it dies with the
- * agent even on SIGKILL; it also exits when its stdin (a pipe from the agent) closes. A listener
+ * The nft runner starts it (NftRunner.spawnBeside, host/nft-runner.ts), like nft itself: through
+ * the namespace prefix of the --nft command (the words before the final `nft`, e.g. `ip netns
+ * exec host1`, which execs), behind `setpriv --pdeathsig KILL`, so it dies with the agent even on
+ * SIGKILL, and a test can hand over a fake runner; it also exits when its stdin (a pipe from the agent) closes. A listener
  * that dies is restarted; its first line then carries the generation id, so the watcher knows
  * whether anything committed while nobody listened.
  *
@@ -12,15 +13,14 @@
  * anyone in the group listens, the kernel builds and delivers an event per element (a
  * 1,000,000-element load took 6-31 s instead of 4 s here).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from '../../cli/package-root.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../../shared/wire/listener-line.js';
 import type { DriftEventSource, DriftSignal } from './drift-events.js';
-import { dieWithParentPrefix, findOnPath } from '../../host/nft-runner.js';
+import { findOnPath, namespacePrefix, type NftProcess, type NftRunner } from '../../host/nft-runner.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */
 const ANSWER_MS = 5000;
@@ -36,31 +36,33 @@ export function listenerScript(): string {
 }
 
 /**
- * The argv that runs the listener in the namespace of `nftArgv` (the --nft command, split).
- * Errors: NFTSYNC_ERR_DRIFT_LISTENER when the command's last word is not `nft` (its namespace
- * prefix is then unknown), python3 is not installed, or the script is missing.
+ * The listener program (python3 and the script) to run beside `nft` (NftRunner.spawnBeside).
+ * Errors: NFTSYNC_ERR_DRIFT_LISTENER when the --nft command's last word is not `nft` (its
+ * namespace prefix is then unknown), python3 is not installed, or the script is missing.
  */
-export function listenerArgv(nftArgv: readonly string[]): string[] {
-  const last = nftArgv[nftArgv.length - 1];
-  if (last === undefined || basename(last) !== 'nft') {
-    throw new NftSyncError('NFTSYNC_ERR_DRIFT_LISTENER', `the --nft command ${JSON.stringify(nftArgv.join(' '))} does not end in nft, so the namespace to listen in is unknown`);
+export function listenerProgram(nft: Pick<NftRunner, 'argv'>): string[] {
+  try {
+    namespacePrefix(nft.argv);
+  } catch {
+    throw new NftSyncError('NFTSYNC_ERR_DRIFT_LISTENER', `the --nft command ${JSON.stringify(nft.argv.join(' '))} does not end in nft, so the namespace to listen in is unknown`);
   }
   // /usr/bin/python3 first: a python3 earlier on PATH may be a shim (pyenv) that forks.
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : findOnPath('python3');
   if (python === undefined) throw new NftSyncError('NFTSYNC_ERR_DRIFT_LISTENER', 'python3 is not installed: install the python3 package (scripts/setup.sh does)');
   const script = listenerScript();
   if (!existsSync(script)) throw new NftSyncError('NFTSYNC_ERR_DRIFT_LISTENER', `the listener script ${script} is missing: reinstall nft-sync`);
-  return [...dieWithParentPrefix(), ...nftArgv.slice(0, -1), python, script];
+  return [python, script];
 }
 
 type Waiter = { tag: 'paused' | 'resumed' | 'gen' | 'ready'; resolve: (l: ListenerLine | undefined) => void };
 
 export class NetlinkEvents implements DriftEventSource {
   readonly exact = true;
-  readonly #argv: string[];
+  readonly #nft: NftRunner;
+  readonly #program: string[];
   readonly #onSignal: (s: DriftSignal) => void;
   readonly #onError: (message: string) => void;
-  #child: ChildProcess | undefined;
+  #child: NftProcess | undefined;
   #ready = false;
   #stopped = false;
   #held = false;
@@ -68,11 +70,15 @@ export class NetlinkEvents implements DriftEventSource {
   #restart: NodeJS.Timeout | undefined;
   #waiters: Waiter[] = [];
   #stderr = '';
-  readonly #killed = new WeakSet<ChildProcess>();
+  readonly #killed = new WeakSet<NftProcess>();
 
-  /** `argv` from listenerArgv; `onSignal` gets every event; `onError` a line to log when it fails. */
-  constructor(argv: string[], onSignal: (s: DriftSignal) => void, onError: (message: string) => void) {
-    this.#argv = argv;
+  /**
+   * A listener `nft` starts (NftRunner.spawnBeside) from `program` (listenerProgram); `onSignal`
+   * gets every event; `onError` a line to log when it fails.
+   */
+  constructor(nft: NftRunner, program: string[], onSignal: (s: DriftSignal) => void, onError: (message: string) => void) {
+    this.#nft = nft;
+    this.#program = program;
     this.#onSignal = onSignal;
     this.#onError = onError;
   }
@@ -84,8 +90,13 @@ export class NetlinkEvents implements DriftEventSource {
 
   start(): void {
     if (this.#stopped || this.#held || this.#child) return;
-    const [file, ...args] = this.#argv as [string, ...string[]];
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let child: NftProcess;
+    try {
+      child = this.#nft.spawnBeside(this.#program);
+    } catch (err) {
+      this.#onError(`the drift listener could not start: ${(err as Error).message}`);
+      return;
+    }
     this.#child = child;
     this.#ready = false;
     this.#stderr = '';
@@ -189,7 +200,7 @@ export class NetlinkEvents implements DriftEventSource {
     child?.kill('SIGKILL');
   }
 
-  #closed(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  #closed(child: NftProcess, code: number | null, signal: NodeJS.Signals | null): void {
     const wasReady = this.#child === child ? this.#ready : true;
     if (this.#child === child) {
       this.#child = undefined;

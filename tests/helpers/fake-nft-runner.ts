@@ -6,7 +6,9 @@
  */
 import { NftSyncError } from '../../shared/errors.js';
 import type { Ruleset, RulesetItem, TableRef } from '../../shared/ruleset/ruleset-types.js';
-import type { NftResult, NftRunHooks, NftRunner } from '../../host/nft-runner.js';
+import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
+import type { NftProcess, NftResult, NftRunHooks, NftRunner } from '../../host/nft-runner.js';
 
 type Cmd = Record<string, Record<string, Record<string, unknown>>>;
 
@@ -19,6 +21,48 @@ export interface FakeNft extends NftRunner {
   fail: { apply?: NftSyncError; listTable?: NftSyncError; listTables?: NftSyncError };
   /** Rewrites what listTable returns (default: as added). */
   alterListing?: (doc: Ruleset) => Ruleset;
+  /** Every long-running process started (monitor, spawnBeside), in order. */
+  readonly processes: FakeProcess[];
+}
+
+/**
+ * A fake long-running process: its stdout and stderr are written by the test, what is written
+ * to its stdin is kept; kill() closes it (code null, the signal) as a real one would.
+ */
+export class FakeProcess extends EventEmitter implements NftProcess {
+  readonly pid = undefined;
+  readonly stdin = new PassThrough();
+  readonly stdout = new PassThrough();
+  readonly stderr = new PassThrough();
+  readonly argv: readonly string[];
+  /** What was written to stdin. */
+  written = '';
+  killed = false;
+
+  constructor(argv: readonly string[]) {
+    super();
+    this.argv = argv;
+    this.stdin.on('data', (c: Buffer) => (this.written += c.toString()));
+  }
+
+  /** Print `line` on stdout. */
+  print(line: string): void {
+    this.stdout.write(`${line}\n`);
+  }
+
+  /** End as if the process exited with `code`. */
+  exit(code: number | null, signal: NodeJS.Signals | null = null): void {
+    this.stdout.end();
+    this.stderr.end();
+    setImmediate(() => this.emit('close', code, signal));
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): boolean {
+    if (this.killed) return false;
+    this.killed = true;
+    this.exit(null, signal);
+    return true;
+  }
 }
 
 const key = (t: Record<string, unknown>) => `${String(t.family)} ${String(t.name)}`;
@@ -32,6 +76,7 @@ export function fakeNft(): FakeNft {
     tables,
     applied,
     fail: {},
+    processes: [],
     async run(): Promise<NftResult> {
       throw new NftSyncError('NFTSYNC_ERR_NFT_EXEC', 'the fake nft runs no raw commands');
     },
@@ -76,6 +121,16 @@ export function fakeNft(): FakeNft {
     },
     withHooks(_hooks: NftRunHooks) {
       return runner;
+    },
+    monitor() {
+      const p = new FakeProcess(['fake-nft', '-j', 'monitor']);
+      runner.processes.push(p);
+      return p;
+    },
+    spawnBeside(program) {
+      const p = new FakeProcess(program);
+      runner.processes.push(p);
+      return p;
     },
   };
   return runner;

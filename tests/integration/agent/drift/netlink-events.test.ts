@@ -9,16 +9,18 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { listenerArgv, NetlinkEvents } from '../../../../agent/drift/netlink-events.js';
+import { listenerProgram, NetlinkEvents } from '../../../../agent/drift/netlink-events.js';
 import type { DriftSignal } from '../../../../agent/drift/drift-events.js';
 import { elementHealBatch, ElementDrift } from '../../../../shared/drift/element-drift.js';
 import { kernelElements, setShape } from '../../../../shared/ruleset/element-key.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
+import { createNftRunner } from '../../../../host/nft-runner.js';
 
 function listen(t: TestContext, ns: Netns) {
   const signals: DriftSignal[] = [];
   const errors: string[] = [];
-  const l = new NetlinkEvents(listenerArgv(ns.nftCommand.split(' ')), (s) => signals.push(s), (m) => errors.push(m));
+  const nftRunner = createNftRunner(ns.nftCommand);
+  const l = new NetlinkEvents(nftRunner, listenerProgram(nftRunner), (s) => signals.push(s), (m) => errors.push(m));
   t.after(() => l.stop());
   const next = async <K extends DriftSignal['kind']>(kind: K, ms = 5000): Promise<Extract<DriftSignal, { kind: K }>> => {
     const t0 = Date.now();
