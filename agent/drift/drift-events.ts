@@ -1,5 +1,5 @@
 /**
- * Where the drift watcher's events come from: the netlink listener (agent/netlink-events.ts),
+ * Where the drift watcher's events come from: the netlink listener (agent/drift/netlink-events.ts),
  * or, when it cannot run (no python3, or an --nft command that does not end in `nft`), `nft -j
  * monitor` as before. The fallback knows neither generation ids nor who committed, and costs a
  * full nft cache: it is only run while the ruleset in force is small (the watcher decides).

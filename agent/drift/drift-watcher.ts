@@ -1,6 +1,6 @@
 /**
  * Drift detection and self-heal. The agent follows the nf_tables events of its namespace through
- * a small netlink listener (agent/netlink-events.ts; `nft -j monitor` when it cannot run), and a
+ * a small netlink listener (agent/drift/netlink-events.ts; `nft -j monitor` when it cannot run), and a
  * periodic check backs the event stream up.
  *
  * Whose change is it? Every committed transaction ends with the kernel's generation id and the
@@ -13,7 +13,7 @@
  * Small rulesets: an outside event on a managed table triggers a comparison of what nft lists
  * with the revision (shared/ruleset-normalise.ts); the drift is reported with what changed, and
  * cleared when a later comparison finds the tables equal again (--no-self-heal). Big rulesets
- * (more set elements than AUTO_FULL_MAX_ELEMENTS): agent/big-ruleset-drift.ts, from events, no
+ * (more set elements than AUTO_FULL_MAX_ELEMENTS): agent/drift/big-ruleset-drift.ts, from events, no
  * listing of elements ever. Events on tables the revision does not manage are ignored.
  *
  * Self-heal (default on: the repository is the source of truth, and a hand edit on one host is

@@ -1,7 +1,7 @@
 /**
  * Drift of a small ruleset (up to AUTO_FULL_MAX_ELEMENTS set elements): after an outside event,
  * a gap or on the periodic check, list the managed tables and compare them with the revision
- * (agent/drift-compare.ts, about 10 ms for default.json). A difference is reported with what
+ * (agent/drift/drift-compare.ts, about 10 ms for default.json). A difference is reported with what
  * changed and, with self-heal, the revision is re-applied; no difference clears a drift that was
  * not healed (someone undid the change).
  */

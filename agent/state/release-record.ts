@@ -3,7 +3,7 @@
  * replaying an older signed tag object of the same name: a tag whose tagger time is older than
  * the one in force for the same ref is refused.
  *
- * The record lives in state.json (`release`, agent/state-store.ts), written in the same atomic
+ * The record lives in state.json (`release`, agent/state/state-store.ts), written in the same atomic
  * rename as the revision it belongs to: a crash can never leave a newer revision in force with
  * an older record (which would let the server replay a tag in between). Agents before that kept
  * it in `release.json`; loadState still reads that file once, and the next save drops it.

@@ -6,7 +6,7 @@
  *   applied-BLOB.json    the exact bytes of the confirmed ruleset (git blob `blob`)
  *
  * `tag` is the tag in force under --track-tags (an agent never moves below it, see
- * shared/release-guard.ts); `release` the signed release in force (agent/release-record.ts).
+ * shared/release-guard.ts); `release` the signed release in force (agent/state/release-record.ts).
  * Both belong to the revision in force and are written in the same rename, so no crash can leave
  * one ahead of the other.
  *
@@ -17,7 +17,7 @@
  * (the new file is an orphan, removed by the next save). `pending` is written BEFORE nft applies
  * a new revision: on restart it says that the host may hold an unconfirmed revision and which
  * tables that revision manages, so the confirmed one can be restored over it (see
- * agent/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
+ * agent/reconcile/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
  * other and is verified before use. A legacy applied.json is still read, and so is a legacy
  * release.json (the signed-release record before it moved into state.json), once.
  */
@@ -62,7 +62,7 @@ export interface AgentState {
   appliedAt?: string;
   /** Under --track-tags: the tag of the revision in force (never gone below; release-guard.ts). */
   tag?: string;
-  /** The signed release in force (agent/release-record.ts), kept with the revision it belongs to. */
+  /** The signed release in force (agent/state/release-record.ts), kept with the revision it belongs to. */
   release?: ReleaseRecord;
   lastFailed?: FailedAttempt;
   /** A revision being applied or awaiting confirmation: it may be in force, unconfirmed. */
