@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildStatus, reasonFor, STATUS_REASONS } from '../../../../agent/reconcile/status-report.js';
+import { agentStatus, buildStatus, reasonFor, STATUS_REASONS } from '../../../../agent/reconcile/status-report.js';
 import { ERRORS, type ErrorCode } from '../../../../shared/errors.js';
 
 test('every error code maps to a stable PascalCase reason from STATUS_REASONS', () => {
@@ -37,4 +37,20 @@ test('buildStatus: a refused downgrade keeps the release in force and says Held,
   assert.equal(held.conditions[0]!.reason, 'DowngradeRefused');
   assert.deepEqual(held.conditions.find((c) => c.type === 'Held'), { type: 'Held', status: 'True', reason: 'DowngradeRefused', message });
   assert.equal(buildStatus({ agent: 'h', ref: 'v*', inForce }).conditions.some((c) => c.type === 'Held'), false);
+});
+
+test('agentStatus: the one status function: the pass\'s error before an unhealed drift, a Drifted condition while one is on record, the tag in force before the one last resolved', () => {
+  const state = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: 't' };
+  const drift = { message: 'drift: rule added', healed: false, at: '2026-01-01T00:00:00.000Z' };
+  const drifted = agentStatus({ agent: 'h', ref: 'v*', state, report: {}, drift, tagInForce: undefined });
+  assert.equal(drifted.state, 'Degraded');
+  assert.equal(drifted.conditions[0]!.reason, 'Drifted');
+  assert.deepEqual(drifted.conditions[1], { type: 'Drifted', status: 'True', reason: 'Drifted', message: '2026-01-01T00:00:00.000Z drift: rule added' });
+  const failed = agentStatus({ agent: 'h', ref: 'v*', state, report: { lastError: { code: 'NFTSYNC_ERR_NFT_APPLY', message: 'no' }, attempted: 'c'.repeat(40), tag: 'v3' }, drift: { ...drift, healed: true }, tagInForce: 'v2' });
+  assert.equal(failed.state, 'Failed');
+  assert.equal(failed.conditions[0]!.reason, 'ApplyFailed');
+  assert.equal(failed.conditions[1]!.reason, 'Healed');
+  assert.equal(failed.tag, 'v2');
+  assert.equal(failed.attemptedCommit, 'c'.repeat(40));
+  assert.equal(agentStatus({ agent: 'h', ref: 'v*', state: undefined, report: { tag: 'v3' }, drift: undefined, tagInForce: undefined }).tag, 'v3');
 });
