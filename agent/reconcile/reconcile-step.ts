@@ -36,13 +36,14 @@ export interface PassEnd {
   record?: { state: AgentState; bytes?: Buffer };
 }
 
-export type StepResult<T> = { kind: 'next'; value: T } | { kind: 'end'; end: PassEnd };
+/** The input of the next step, or how the pass ends; a step that always ends returns StepResult<never>. */
+export type StepResult<T> = ([T] extends [never] ? never : { kind: 'next'; value: T }) | { kind: 'end'; end: PassEnd };
 
 /** A reconcile step: one signature, data in, data out. */
 export type ReconcileStep<In, Out> = (ctx: PassContext, input: In) => Promise<StepResult<Out>>;
 
 /** Go on to the next step with `value`. */
-export function next<T>(value: T): StepResult<T> {
+export function next<T>(value: T): { kind: 'next'; value: T } {
   return { kind: 'next', value };
 }
 

@@ -225,9 +225,7 @@ export class Reconciler {
       if (readBack.kind === 'end') return readBack;
       return confirmStep(ctx, readBack.value);
     };
-    const ended = await run();
-    if (ended.kind !== 'end') throw new Error('a pass ended without an outcome');
-    return recordStep(ctx, ended.end);
+    return recordStep(ctx, (await run()).end);
   }
 
   /**
