@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { packageRoot } from '../../cli/package-root.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../../shared/wire/listener-line.js';
-import type { DriftEventSource, DriftSignal } from './drift-events.js';
+import type { DriftEventSource, DriftSignal } from './drift-signal.js';
 import { findOnPath, namespacePrefix, type NftProcess, type NftRunner } from '../../host/nft-runner.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */
