@@ -2,7 +2,7 @@
  * Bench rows for the minimal transaction (issue 10, point 4), without server or agent process:
  * a 1,000-element change (500 deleted, 500 added) to a 1,000,000-element ipv4_addr set.
  *
- *  - ours: the agent's apply step from the revision in force (agent/delta-base.ts: its bytes,
+ *  - ours: the agent's apply step from the revision in force (agent/reconcile/delta-base.ts: its bytes,
  *    verified a pass earlier, so not parsed again; then applyRuleset with `inForce`: plan, `nft
  *    -j -f` of the delta, read-back 'auto', which is off at this size), in one namespace; the
  *    new revision is verified outside the timing, as for the full reload (the fetch step does it);
@@ -20,10 +20,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyRuleset } from '../agent/apply-ruleset.js';
-import { deltaBase } from '../agent/delta-base.js';
+import { applyRuleset } from '../agent/reconcile/apply-ruleset.js';
+import { deltaBase } from '../agent/reconcile/delta-base.js';
 import { createNftRunner } from '../host/nft-runner.js';
-import { verifyRevision } from '../agent/verify-revision.js';
+import { verifyRevision } from '../agent/reconcile/verify-revision.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';

@@ -1,0 +1,33 @@
+/**
+ * The one thing the reconciler needs from the server: fetch a revision. The wire client
+ * (agent/wire/wire-client.ts) is one; a test can hand the reconciler a fake one.
+ */
+import type { Revision } from '../../shared/wire/messages.js';
+import type { FetchResult } from '../wire/wire-client.js';
+
+export type { FetchResult };
+
+/** What the agent asks for: the ref (or tag pattern), the ruleset, what it has, and a release proof. */
+export interface FetchRequest {
+  ref: string;
+  track?: boolean;
+  ruleset?: string;
+  /** The revision in force, so the server can answer `unchanged` without the bytes. */
+  have?: Revision;
+  /**
+   * The bytes of `have` (the revision in force): the server may then answer with a delta against
+   * them (shared/wire/ruleset-delta.ts), which the fetcher rebuilds into the new bytes.
+   */
+  base?: Buffer;
+  /** Ask for the release proof (agents with --allowed-signers). */
+  proof?: boolean;
+}
+
+export interface RevisionFetcher {
+  /**
+   * The revision `request` names: its bytes (rebuilt from `request.base` and a delta, when the
+   * server sent one: `delta` then says so), or `unchanged` when it is `request.have`.
+   * Errors (as rejections): whatever stopped the fetch (connection, protocol, the server's answer).
+   */
+  fetch(request: FetchRequest): Promise<FetchResult>;
+}
