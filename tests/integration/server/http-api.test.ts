@@ -9,8 +9,10 @@ import type { FastifyInstance } from 'fastify';
 import { ERRORS } from '../../../shared/errors.js';
 import { parseTokenList } from '../../../shared/token-list.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../server/http-app.js';
-import { openApiPath } from '../../../server/openapi.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+
+/** `/api/v1/rulesets/:name` -> `/api/v1/rulesets/{name}`. */
+const openApiPath = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const TOKEN = 'alice-token-0123456789abcdef';
@@ -283,7 +285,7 @@ describe('HTTP API', () => {
     assert.deepEqual([...documented].sort(), [...seen].sort());
     for (const p of ['get /api/v1/rulesets/{name}/revisions', 'get /api/v1/diff', 'post /api/v1/rollback', 'get /metrics', 'get /api/v1/openapi.json']) assert.ok(documented.has(p), p);
     const rb = doc.paths['/api/v1/rollback'].post;
-    assert.deepEqual(rb.security, [{ bearer: [] }]);
+    assert.deepEqual(rb.security, [{ writeToken: [] }]);
     assert.deepEqual(rb.requestBody.content['application/json'].schema.required, ['branch', 'to']);
     assert.ok(doc.paths['/api/v1/rulesets/{name}'].get.parameters.some((p: { name: string; in: string }) => p.name === 'name' && p.in === 'path'));
   });
