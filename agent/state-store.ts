@@ -29,9 +29,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { NftSyncError } from '../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-import { OBJECT_ID_PATTERN } from '../shared/names.js';
-import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
-import { TableRef } from '../shared/ruleset-types.js';
+import { OBJECT_ID_PATTERN } from '../shared/ruleset/names.js';
+import { gitBlobId, objectIdAlgorithm } from '../shared/git/git-blob-id.js';
+import { TableRef } from '../shared/ruleset/ruleset-types.js';
 import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, ReleaseRecord } from './release-record.js';
 
 export const STATE_FILE = 'state.json';

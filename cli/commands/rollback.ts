@@ -1,6 +1,6 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import type { RollbackAnswer } from '../../shared/http-api.js';
-import { assertTagPattern } from '../../shared/semver.js';
+import type { RollbackAnswer } from '../../shared/http/http-api.js';
+import { assertTagPattern } from '../../shared/release/semver.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { rollbackRelease } from '../rollback-release.js';
