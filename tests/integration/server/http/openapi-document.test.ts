@@ -38,7 +38,7 @@ function registeredRoutes(app: FastifyInstance): Set<string> {
   return seen;
 }
 
-async function setup(t: TestContext): Promise<{ app: FastifyInstance; doc: Doc; c1: string; c2: string; gitdir: string }> {
+async function setup(t: TestContext, readTokenRequired = false): Promise<{ app: FastifyInstance; doc: Doc; c1: string; c2: string; gitdir: string }> {
   const f = await startServerFixture(t);
   const c1 = f.git(['rev-parse', 'HEAD']);
   const c2 = f.push({ 'rulesets/web.json': readFileSync('repo-template/rulesets/default.json', 'utf8') }, 'add web');
@@ -48,6 +48,7 @@ async function setup(t: TestContext): Promise<{ app: FastifyInstance; doc: Doc; 
     logger: quietLogger,
     tokens: parseTokenList(`${TOKEN} alice\n`),
     git: { gitdir: f.server.repository.gitdir },
+    readTokenRequired,
   });
   t.after(() => app.close());
   f.server.wire.registry.report({ agent: 'web-1', ref: 'main', ruleset: 'default', commit: c2, state: 'Applied', conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }] }, '127.0.0.1');
@@ -156,6 +157,18 @@ describe('OpenAPI document', () => {
     // The cases reach what they mean to: successes, and each kind of refusal.
     for (const s of ['post /api/v1/rollback 201', 'post /api/v1/rollback 401', 'post /api/v1/rollback 400', 'get /api/v1/agents/{name} 404', 'get /api/v1/rulesets/{name} 200', 'get /git/rules.git/info/refs 400', 'post /git/rules.git/git-receive-pack 401']) {
       assert.ok(statuses.has(s), `${s} in ${[...statuses].join(', ')}`);
+    }
+  });
+
+  test('the security the document states is the one the server enforces: with --read-token-required, only routes that need nothing answer without a token', async (t) => {
+    const { app, doc } = await setup(t, true);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const url = `${path.replace('{name}', 'default')}${path.endsWith('/info/refs') ? '?service=git-upload-pack' : ''}`;
+        const res = await app.inject({ method: method.toUpperCase() as 'GET' | 'POST', url, payload: method === 'post' ? {} : undefined });
+        const needsCredentials = (op.security ?? []).length > 0;
+        assert.equal(res.statusCode === 401, needsCredentials, `${method} ${path}: ${res.statusCode}, security ${JSON.stringify(op.security)}`);
+      }
     }
   });
 });
