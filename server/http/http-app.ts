@@ -24,7 +24,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
-import { OpenApiDocument } from '../../shared/http/http-api.js';
+import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
@@ -146,8 +146,11 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
       components: { securitySchemes: SECURITY_SCHEMES },
     },
     exposeHeadRoutes: false,
+    // Shared schemas (ApiError) keep their $id as their name in components.schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transform: ({ schema, url, route }) => ({ schema: { ...schema, operationId: schema.operationId ?? operationId([route.method].flat()[0]!, url) }, url }),
   });
+  app.addSchema(ApiError);
   const metrics = opts.metrics ?? new ServerMetrics();
   const writer = (req: FastifyRequest): string => {
     if (opts.tokens === undefined) {

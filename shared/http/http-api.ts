@@ -38,7 +38,8 @@ export const ApiError = Type.Object(
       data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'structured details (never credentials)' })),
     }),
   },
-  { description: 'a failure: the code of the catalogue (docs/errors.md) gives the status' },
+  // Its $id names it once in the OpenAPI document (components.schemas.ApiError).
+  { $id: 'ApiError', description: 'a failure: the code of the catalogue (docs/errors.md) gives the status' },
 );
 export type ApiError = Static<typeof ApiError>;
 

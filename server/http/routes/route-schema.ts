@@ -3,7 +3,7 @@
  * error answers beside its own (the one error shape of shared/http/http-api.ts, ApiError). The
  * security schemes themselves are SECURITY_SCHEMES, which the OpenAPI document declares.
  */
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { ApiError } from '../../../shared/http/http-api.js';
 
 /**
@@ -43,9 +43,12 @@ export function securityOf(access: Access): SecurityRequirement {
   return [{}, { readToken: [] }];
 }
 
-/** An error answer with its own description (and the headers it carries). */
+/**
+ * An error answer with its own description (and the headers it carries): a reference to ApiError,
+ * which the app registers once (`addSchema`) and the document lists once, in its components.
+ */
 export function errorAnswer(description: string, headers?: Record<string, { type: 'string'; description: string }>): TSchema {
-  return { ...ApiError, description, ...(headers ? { headers } : {}) };
+  return { ...Type.Ref(ApiError), description, ...(headers ? { headers } : {}) };
 }
 
 const UNAUTHORISED = errorAnswer('NFTSYNC_ERR_AUTH_REQUIRED: no token, or one not in the --token-file', {

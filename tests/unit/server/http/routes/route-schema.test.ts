@@ -17,8 +17,8 @@ describe('route schemas: who may call a route, and its error answers', () => {
     assert.deepEqual(Object.keys(responses('public', ok)).sort(), ['200', '4xx', '5xx']);
     assert.deepEqual(Object.keys(responses('read', ok)).sort(), ['200', '401', '4xx', '5xx']);
     assert.deepEqual(Object.keys(responses('write', { 201: {} })).sort(), ['201', '401', '403', '4xx', '5xx']);
-    const unauthorised = responses('read', ok)[401] as { properties: { error: unknown }; headers: Record<string, unknown> };
-    assert.ok(unauthorised.properties.error);
+    const unauthorised = responses('read', ok)[401] as { $ref: string; headers: Record<string, unknown> };
+    assert.equal(unauthorised.$ref, 'ApiError');
     assert.ok(unauthorised.headers['www-authenticate']);
   });
 });
