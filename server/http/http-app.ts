@@ -28,6 +28,7 @@ import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
+import { elementRoutes } from './routes/element-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
@@ -207,6 +208,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   diffRoutes(app, ctx);
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
+  elementRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }
