@@ -12,7 +12,7 @@ import { ERRORS, type ErrorCode } from '../errors.js';
 import { AgentStatus } from '../wire/messages.js';
 import { AGENT_NAME_PATTERN, RULESET_NAME_PATTERN } from '../ruleset/names.js';
 import { RulesetDiff } from '../ruleset/ruleset-diff.js';
-import { Ruleset } from '../ruleset/ruleset-types.js';
+import { FAMILIES, NFT_NAME_PATTERN, Ruleset } from '../ruleset/ruleset-types.js';
 
 /** A string that must be one of `values` (`{type: string, enum}`: errors list the values). */
 function stringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
@@ -82,6 +82,42 @@ export type DiffQuery = Static<typeof DiffQuery>;
 
 export const RollbackRequest = Type.Object({ branch: RefParam, to: RefParam }, { additionalProperties: false });
 export type RollbackRequest = Static<typeof RollbackRequest>;
+
+/** Most elements one request may add and delete, together. */
+export const MAX_ELEMENTS_PER_CHANGE = 1_000_000;
+
+const elementTarget = {
+  name: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' }),
+  family: stringEnum(FAMILIES, { description: "the table's family (ip, ip6, inet, arp, bridge, netdev)" }),
+  table: Type.String({ pattern: NFT_NAME_PATTERN, description: 'the table holding the set' }),
+};
+/** Path of POST /api/v1/rulesets/:name/sets/:family/:table/:set/elements. */
+export const SetElementsParams = Type.Object({ ...elementTarget, set: Type.String({ pattern: NFT_NAME_PATTERN, description: "the set's name" }) });
+export type SetElementsParams = Static<typeof SetElementsParams>;
+/** Path of POST /api/v1/rulesets/:name/maps/:family/:table/:map/elements. */
+export const MapElementsParams = Type.Object({ ...elementTarget, map: Type.String({ pattern: NFT_NAME_PATTERN, description: "the map's name" }) });
+export type MapElementsParams = Static<typeof MapElementsParams>;
+
+export const ElementsQuery = Type.Object(
+  { branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'branch to change (default main)' })) },
+  { additionalProperties: false },
+);
+export type ElementsQuery = Static<typeof ElementsQuery>;
+
+/** The body of an element change (either list may be left out, not both). */
+export const ElementsChange = Type.Object(
+  {
+    add: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        maxItems: MAX_ELEMENTS_PER_CHANGE,
+        description: 'elements to add, in libnftables JSON: "198.18.0.1", "198.18.0.0/24", {"elem": {"val": …, "timeout": SECONDS}}; a map element is [KEY, VALUE]',
+      }),
+    ),
+    delete: Type.Optional(Type.Array(Type.Unknown(), { maxItems: MAX_ELEMENTS_PER_CHANGE, description: 'elements to delete, written the same way (a map element by its key)' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ElementsChange = Static<typeof ElementsChange>;
 
 // ---- Answers ------------------------------------------------------------------------------
 
@@ -173,6 +209,20 @@ export type RollbackResult = Static<typeof RollbackResult>;
 
 export const RollbackAnswer = Type.Object({ ...RollbackResult.properties, owner: Type.String({ description: "the token's owner (`local` without a token list)" }) }, { description: 'the rollback commit, made' });
 export type RollbackAnswer = Static<typeof RollbackAnswer>;
+
+/** What an element change did: 201 with the new commit, or 200 with the branch's when nothing changed. */
+export const ElementsAnswer = Type.Object(
+  {
+    commit: Type.String({ description: "the new commit, or the branch's commit when nothing changed" }),
+    branch: Type.String(),
+    added: Type.Integer({ minimum: 0, description: 'elements really added (or replaced: another timeout or map value)' }),
+    deleted: Type.Integer({ minimum: 0, description: 'elements really deleted' }),
+    kind: stringEnum(['set', 'map'] as const, { description: 'what the name found (sets and maps share one name space)' }),
+    previous: Type.String({ description: "the branch's commit the change was built on" }),
+  },
+  { description: 'the element change' },
+);
+export type ElementsAnswer = Static<typeof ElementsAnswer>;
 
 /** The OpenAPI document itself (its own schema is the OpenAPI 3.1 specification's). */
 export const OpenApiDocument = Type.Object(

@@ -45,7 +45,8 @@ function registeredRoutes(app: FastifyInstance): Set<string> {
 async function setup(t: TestContext, readTokenRequired = false): Promise<{ app: FastifyInstance; doc: Doc; c1: string; c2: string; gitdir: string }> {
   const f = await startServerFixture(t);
   const c1 = f.git(['rev-parse', 'HEAD']);
-  const c2 = f.push({ 'rulesets/web.json': readFileSync('repo-template/rulesets/default.json', 'utf8') }, 'add web');
+  const sets = { nftables: [{ table: { family: 'inet', name: 'filter' } }, { set: { family: 'inet', table: 'filter', name: 'blocklist', type: 'ipv4_addr' } }] };
+  const c2 = f.push({ 'rulesets/web.json': readFileSync('repo-template/rulesets/default.json', 'utf8'), 'rulesets/sets.json': `${JSON.stringify(sets)}\n` }, 'add web and sets');
   const app = await buildHttpApp({
     repository: f.server.repository,
     registry: f.server.wire.registry,
@@ -134,6 +135,10 @@ describe('OpenAPI document', () => {
       { route: 'get /api/v1/agents', url: '/api/v1/agents' },
       { route: 'get /api/v1/agents/{name}', url: '/api/v1/agents/web-1' },
       { route: 'get /api/v1/agents/{name}', url: '/api/v1/agents/nobody' },
+      { route: 'post /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements', url: '/api/v1/rulesets/sets/sets/inet/filter/blocklist/elements', method: 'POST', payload: { add: ['198.18.0.2'] }, headers: auth },
+      { route: 'post /api/v1/rulesets/{name}/maps/{family}/{table}/{map}/elements', url: '/api/v1/rulesets/sets/maps/inet/filter/blocklist/elements', method: 'POST', payload: { add: ['198.18.0.2'] }, headers: auth },
+      { route: 'post /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements', url: '/api/v1/rulesets/sets/sets/inet/filter/blocklist/elements', method: 'POST', payload: {}, headers: auth },
+      { route: 'post /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements', url: '/api/v1/rulesets/sets/sets/inet/filter/nope/elements', method: 'POST', payload: { add: ['198.18.0.2'] }, headers: auth },
       { route: 'post /api/v1/rollback', url: '/api/v1/rollback', method: 'POST', payload: { branch: 'main', to: c1 } },
       { route: 'post /api/v1/rollback', url: '/api/v1/rollback', method: 'POST', payload: { branch: 'main', to: c1 }, headers: auth },
       { route: 'post /api/v1/rollback', url: '/api/v1/rollback', method: 'POST', payload: { branch: 'main' }, headers: auth },
@@ -160,7 +165,7 @@ describe('OpenAPI document', () => {
       statuses.add(`${c.route} ${status}`);
     }
     // The cases reach what they mean to: successes, and each kind of refusal.
-    for (const s of ['post /api/v1/rollback 201', 'post /api/v1/rollback 401', 'post /api/v1/rollback 400', 'get /api/v1/agents/{name} 404', 'get /api/v1/rulesets/{name} 200', 'get /git/rules.git/info/refs 400', 'post /git/rules.git/git-receive-pack 401']) {
+    for (const s of ['post /api/v1/rollback 201', 'post /api/v1/rollback 401', 'post /api/v1/rollback 400', 'get /api/v1/agents/{name} 404', 'get /api/v1/rulesets/{name} 200', 'get /git/rules.git/info/refs 400', 'post /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements 201', 'post /api/v1/rulesets/{name}/maps/{family}/{table}/{map}/elements 200', 'post /git/rules.git/git-receive-pack 401']) {
       assert.ok(statuses.has(s), `${s} in ${[...statuses].join(', ')}`);
     }
   });
