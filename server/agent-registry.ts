@@ -12,6 +12,7 @@
  */
 import { NftSyncError } from '../shared/errors.js';
 import type { AgentStatus } from '../shared/messages.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 export interface AgentRecord {
   name: string;
@@ -33,7 +34,7 @@ export interface AgentRegistryOptions {
 }
 
 /** Defaults, in one place. */
-export const AGENT_REGISTRY_DEFAULTS = { maxAgents: 10_000, evictAfterMs: 7 * 24 * 3600 * 1000 };
+export const AGENT_REGISTRY_DEFAULTS = SERVER_DEFAULTS.registry;
 
 interface Entry {
   name: string;

@@ -32,6 +32,7 @@ import { parseCgiHead } from './cgi-response.js';
 import { HTTP_TIMEOUT_DEFAULTS, pipeWithIdleLimit } from './http-timeouts.js';
 import { isLoopbackHostHeader } from './loopback-host.js';
 import { gitEnv } from './run-git.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 /** Where the repository is served. */
 export const GIT_HTTP_PREFIX = '/git/rules.git';
@@ -66,7 +67,7 @@ export interface GitHttpOptions {
 }
 
 /** Defaults of GitHttpOptions.maxReadBackends and maxWriteBackends. */
-export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: 32, write: 8 });
+export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: SERVER_DEFAULTS.http.gitReadBackends, write: SERVER_DEFAULTS.http.gitWriteBackends });
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);

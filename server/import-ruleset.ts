@@ -23,6 +23,7 @@ import type { Ruleset } from '../shared/ruleset-types.js';
 import { locateRefusal } from './locate-refusal.js';
 import { openScratchNetns, type ScratchNetns } from './scratch-netns.js';
 import { READ_ATTEMPTS, listRulesetConsistently } from './scratch-read-back.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 export interface ImportResult {
   /** The repository form, validated by parseRuleset. */
@@ -33,7 +34,7 @@ export interface ImportResult {
 
 /** Time limit per nft run: a minute, plus half a minute per MB of text (big sets list slowly). */
 function timeoutFor(text: string): number {
-  return 60_000 + Math.ceil(text.length / 1e6) * 30_000;
+  return SERVER_DEFAULTS.import.nftBaseMs + Math.ceil(text.length / 1e6) * SERVER_DEFAULTS.import.nftMsPerMegabyte;
 }
 
 /**

@@ -22,6 +22,7 @@
 import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
 import { parseDocument } from 'yaml';
 import { compileAgentGlob, matchAgentGlob, AGENT_GLOB_MAX_LENGTH } from './agent-glob.js';
+import { SHARED_DEFAULTS } from './defaults.js';
 import { NftSyncError } from './errors.js';
 import { assertRulesetName, RULESET_NAME_PATTERN } from './names.js';
 
@@ -30,9 +31,9 @@ export const REPO_CONFIG_PATH = 'nft-sync.yaml';
 /** The ruleset an agent gets when no entry matches. */
 export const DEFAULT_RULESET = 'default';
 /** Largest `nft-sync.yaml` accepted, in bytes; it maps names, it never needs to be big. */
-export const REPO_CONFIG_MAX_BYTES = 1024 * 1024;
+export const REPO_CONFIG_MAX_BYTES = SHARED_DEFAULTS.repoConfig.maxBytes;
 /** Most `agents` entries accepted. */
-export const REPO_CONFIG_MAX_ENTRIES = 10_000;
+export const REPO_CONFIG_MAX_ENTRIES = SHARED_DEFAULTS.repoConfig.maxEntries;
 
 export interface AgentMapping {
   /** Glob over the agent name (agent-glob.ts). */

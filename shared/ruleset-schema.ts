@@ -11,6 +11,7 @@
  * ignores them: a typo such as `"polcy": "drop"` would otherwise load as an accept policy.
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { SHARED_DEFAULTS } from './defaults.js';
 import { NftSyncError } from './errors.js';
 import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from './json-error-position.js';
@@ -111,7 +112,7 @@ const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).c
  * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
  * Shapes: nft's JSON vocabulary makes a few hundred.
  */
-export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = Object.freeze({ maxDepth: 128, maxContainers: 6_000_000, maxShapes: 4096 });
+export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = SHARED_DEFAULTS.rulesetText;
 
 /** The first 4 segments of a pointer: the item it is in (`/nftables/3/rule`). */
 function objectOf(pointer: string): string {
