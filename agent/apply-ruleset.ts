@@ -24,12 +24,13 @@ import { itemBody, type Ruleset, type RulesetItem, type TableRef } from '../shar
 import type { TablePattern } from '../shared/table-pattern.js';
 import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
 import type { NftRunner } from './nft-runner.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 
 /** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
 export type VerifyMode = 'full' | 'structure' | 'off' | 'auto';
 
 /** Above this many set elements in the ruleset, 'auto' skips the read-back (see above). */
-export const AUTO_FULL_MAX_ELEMENTS = 20_000;
+export const AUTO_FULL_MAX_ELEMENTS = AGENT_DEFAULTS.drift.bigRulesetElements;
 
 export interface ApplyRulesetOptions {
   nft: NftRunner;

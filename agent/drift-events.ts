@@ -12,6 +12,7 @@ import type { ListenerLine } from '../shared/listener-line.js';
 import { parseMonitorLine, type MonitorEvent } from '../shared/monitor-event.js';
 import { listenerArgv, NetlinkEvents } from './netlink-events.js';
 import { dieWithParentPrefix } from './nft-runner.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 
 export type DriftSignal =
   /** Listening (again). `gen`: the generation id then (the listener only). */
@@ -43,7 +44,7 @@ export interface DriftEventSource {
 }
 
 /** Pause before restarting a monitor that died. */
-const RESTART_MS = 1000;
+const RESTART_MS = AGENT_DEFAULTS.drift.monitorRestartMs;
 
 /** `nft -j monitor` through the --nft command: the fallback source. */
 export class NftMonitorEvents implements DriftEventSource {

@@ -24,9 +24,10 @@ import { stateAfterInterruption } from './interrupted-revision.js';
 import type { TableRef } from '../shared/ruleset-types.js';
 import type { TablePattern } from '../shared/table-pattern.js';
 import { assertTablesFree } from './claim-tables.js';
+import { AGENT_DEFAULTS } from './defaults.js';
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
-const MAX_INTERRUPTIONS = 3;
+const MAX_INTERRUPTIONS = AGENT_DEFAULTS.confirm.maxInterruptions;
 
 export interface ReconcilerOptions {
   agent: string;

@@ -4,6 +4,7 @@
  * error body turned back into the NftSyncError it describes.
  */
 import { NftSyncError } from '../shared/errors.js';
+import { CLI_DEFAULTS } from './defaults.js';
 
 /** The base URL from `--http`: `http://HOST:PORT` or bare `HOST:PORT`. Throws NFTSYNC_ERR_USAGE. */
 export function apiBase(http: string): URL {
@@ -29,7 +30,7 @@ export async function callApi<T>(http: string, method: 'GET' | 'POST', path: str
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(CLI_DEFAULTS.apiTimeoutMs) });
   } catch (err) {
     throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, { cause: err });
   }

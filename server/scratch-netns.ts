@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createNftRunner, type NftRunner } from '../agent/nft-runner.js';
 import { NftSyncError } from '../shared/errors.js';
-import { SERVER_DEFAULTS } from './defaults.js';
+import { SHARED_DEFAULTS } from '../shared/defaults.js';
 
 const run = promisify(execFile);
 
@@ -25,7 +25,7 @@ export interface ScratchNetns {
  * Create a namespace named `<prefix>-<pid>-<random>`. Errors: NFTSYNC_ERR_NETNS_UNAVAILABLE
  * when not running as root or `ip netns add` fails (the message says why).
  */
-export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs = SERVER_DEFAULTS.pushChecks.nftBaseMs): Promise<ScratchNetns> {
+export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs = SHARED_DEFAULTS.nft.timeoutsMs.other): Promise<ScratchNetns> {
   if (process.getuid?.() !== 0) {
     throw new NftSyncError('NFTSYNC_ERR_NETNS_UNAVAILABLE', 'a scratch network namespace needs root (ip netns add); run as root');
   }
@@ -64,6 +64,6 @@ export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs
  * namespace only; `ip netns exec` also makes a mount namespace and remounts /sys for every nft
  * run, which costs tens of milliseconds a call, and a push pays it several times.
  */
-export function scratchNftRunner(name: string, timeoutMs = SERVER_DEFAULTS.pushChecks.nftBaseMs): NftRunner {
+export function scratchNftRunner(name: string, timeoutMs = SHARED_DEFAULTS.nft.timeoutsMs.other): NftRunner {
   return createNftRunner(`nsenter --net=/run/netns/${name} nft`, { timeoutMs });
 }
