@@ -6,7 +6,7 @@
  * docs/defaults.md lists every value; tests/unit/agent/defaults.test.ts keeps the two in step.
  * Defaults shared with the server (frame sizes, nft time limits) are in shared/defaults.ts.
  */
-import { checkDefaults } from '../shared/check-defaults.js';
+import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
 import { SHARED_DEFAULTS } from '../shared/defaults.js';
 
 const KiB = 1024;
@@ -75,6 +75,7 @@ export const AGENT_DEFAULTS_TABLE = {
     listenerAnswerMs: 5 * SECOND,
     /** Pause before restarting a listener that died; doubled per failure in a row up to `listenerRestartMaxMs`. */
     listenerRestartMs: 500,
+    /** Longest pause before restarting the listener. */
     listenerRestartMaxMs: 30 * SECOND,
     /** After this many exits in a row before it was ready, the listener counts as unavailable. */
     listenerMaxEarlyExits: 3,
@@ -83,12 +84,15 @@ export const AGENT_DEFAULTS_TABLE = {
   signatureVerifyMs: 10 * SECOND,
 };
 
-/** The agent's defaults, checked and deep-frozen. */
-export const AGENT_DEFAULTS = checkDefaults('agent', AGENT_DEFAULTS_TABLE, [
+/** Relations between the values that must hold, besides each value's own check. */
+export const AGENT_DEFAULTS_RULES: readonly DefaultsRule<typeof AGENT_DEFAULTS_TABLE>[] = [
   ['backoff.baseMs <= backoff.capMs', (t) => t.backoff.baseMs <= t.backoff.capMs],
   ['backoff.baseMs > 0 (no reconnect in a tight loop)', (t) => t.backoff.baseMs > 0],
   ['drift.listenerRestartMs <= drift.listenerRestartMaxMs', (t) => t.drift.listenerRestartMs <= t.drift.listenerRestartMaxMs],
   ['drift.ownPidMs > the longest nft run (shared nft.timeoutsMs)', (t) => Object.values(SHARED_DEFAULTS.nft.timeoutsMs).every((ms) => t.drift.ownPidMs > ms)],
   ['wire.idleMaxFrame <= wire.maxRulesetBytes', (t) => t.wire.idleMaxFrame <= t.wire.maxRulesetBytes],
   ['wire.maxRulesetBytes <= shared wire.maxAnswerFrame', (t) => t.wire.maxRulesetBytes <= SHARED_DEFAULTS.wire.maxAnswerFrame],
-]);
+];
+
+/** The agent defaults, checked and deep-frozen. */
+export const AGENT_DEFAULTS = checkDefaults('agent', AGENT_DEFAULTS_TABLE, AGENT_DEFAULTS_RULES);

@@ -5,7 +5,7 @@
  * tests/unit/cli/defaults.test.ts keeps the two in step. The server's and the agent's defaults
  * (most flags' defaults) are in server/defaults.ts, agent/defaults.ts and shared/defaults.ts.
  */
-import { checkDefaults } from '../shared/check-defaults.js';
+import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
 
 /** The table as written, before the check; exported only for the tests of the check. */
 export const CLI_DEFAULTS_TABLE = {
@@ -23,9 +23,12 @@ export const CLI_DEFAULTS_TABLE = {
   logLevel: 'info',
 };
 
-/** The command line's defaults, checked and deep-frozen. */
-export const CLI_DEFAULTS = checkDefaults('cli', CLI_DEFAULTS_TABLE, [
+/** Relations between the values that must hold, besides each value's own check. */
+export const CLI_DEFAULTS_RULES: readonly DefaultsRule<typeof CLI_DEFAULTS_TABLE>[] = [
   ['rollbackAttempts >= 1', (t) => t.rollbackAttempts >= 1],
   ['statusWatchS >= 1', (t) => t.statusWatchS >= 1],
   ['logLevel is a pino level', (t) => ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(t.logLevel)],
-]);
+];
+
+/** The cli defaults, checked and deep-frozen. */
+export const CLI_DEFAULTS = checkDefaults('cli', CLI_DEFAULTS_TABLE, CLI_DEFAULTS_RULES);

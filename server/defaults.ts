@@ -6,7 +6,7 @@
  * docs/defaults.md lists every value; tests/unit/server/defaults.test.ts keeps the two in step.
  * Defaults shared with the agent (frame sizes, nft time limits) are in shared/defaults.ts.
  */
-import { checkDefaults } from '../shared/check-defaults.js';
+import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -89,10 +89,10 @@ export const SERVER_DEFAULTS_TABLE = {
     heartbeatMs: 2 * SECOND,
     /** The hook gives up after this without a word from the server. */
     silenceMs: 30 * SECOND,
-    /** Time limit of each nft run in the scratch namespace: this, plus `nftMsPerThousandElements` per 1,000 set elements. */
+    /** Time limit of each nft run in the scratch namespace: this, plus `nftPerThousandElementsMs` per 1,000 set elements. */
     nftBaseMs: 60 * SECOND,
     /** A 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine: a minute per million. */
-    nftMsPerThousandElements: 60,
+    nftPerThousandElementsMs: 60,
     /** Listings of a set taken before its elements are left unverified. */
     readAttempts: 4,
     /** The pause before each new listing. */
@@ -105,10 +105,10 @@ export const SERVER_DEFAULTS_TABLE = {
     elementSearchMax: 100_000,
   },
   import: {
-    /** Time limit of each nft run of `nft-sync import`: this, plus `nftMsPerMegabyte` per MB of text. */
+    /** Time limit of each nft run of `nft-sync import`: this, plus `nftPerMegabyteMs` per MB of text. */
     nftBaseMs: 60 * SECOND,
     /** Big sets list slowly. */
-    nftMsPerMegabyte: 30 * SECOND,
+    nftPerMegabyteMs: 30 * SECOND,
   },
   repository: {
     /** Bytes of ruleset contents kept in memory. */
@@ -138,12 +138,15 @@ export const SERVER_DEFAULTS_TABLE = {
   },
 };
 
-/** The server's defaults, checked and deep-frozen. */
-export const SERVER_DEFAULTS = checkDefaults('server', SERVER_DEFAULTS_TABLE, [
+/** Relations between the values that must hold, besides each value's own check. */
+export const SERVER_DEFAULTS_RULES: readonly DefaultsRule<typeof SERVER_DEFAULTS_TABLE>[] = [
   ['wire.heartbeatMs < wire.frameTimeoutMs', (t) => t.wire.heartbeatMs < t.wire.frameTimeoutMs],
   ['wire.maxConnectionsPerAddress <= wire.maxConnections', (t) => t.wire.maxConnectionsPerAddress <= t.wire.maxConnections],
   ['readBudget.bytesPerSecond <= readBudget.burstBytes', (t) => t.readBudget.bytesPerSecond <= t.readBudget.burstBytes],
   ['pushChecks.heartbeatMs < pushChecks.silenceMs', (t) => t.pushChecks.heartbeatMs < t.pushChecks.silenceMs],
   ['pushChecks.readPausesMs has one pause per listing after the first', (t) => t.pushChecks.readPausesMs.length === t.pushChecks.readAttempts - 1],
   ['wire.handshakeTimeoutMs > 0 and httpTimeouts.headersMs > 0', (t) => t.wire.handshakeTimeoutMs > 0 && t.httpTimeouts.headersMs > 0],
-]);
+];
+
+/** The server defaults, checked and deep-frozen. */
+export const SERVER_DEFAULTS = checkDefaults('server', SERVER_DEFAULTS_TABLE, SERVER_DEFAULTS_RULES);

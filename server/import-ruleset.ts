@@ -34,7 +34,7 @@ export interface ImportResult {
 
 /** Time limit per nft run: a minute, plus half a minute per MB of text (big sets list slowly). */
 function timeoutFor(text: string): number {
-  return SERVER_DEFAULTS.import.nftBaseMs + Math.ceil(text.length / 1e6) * SERVER_DEFAULTS.import.nftMsPerMegabyte;
+  return SERVER_DEFAULTS.import.nftBaseMs + Math.ceil(text.length / 1e6) * SERVER_DEFAULTS.import.nftPerMegabyteMs;
 }
 
 /**

@@ -253,7 +253,7 @@ function compare(ruleset: Ruleset, listed: Ruleset, unverified: readonly string[
  * set elements (a 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine).
  */
 function nftTimeoutMs(elements: number): number {
-  return SERVER_DEFAULTS.pushChecks.nftBaseMs + Math.ceil(elements / 1000) * SERVER_DEFAULTS.pushChecks.nftMsPerThousandElements;
+  return SERVER_DEFAULTS.pushChecks.nftBaseMs + Math.ceil(elements / 1000) * SERVER_DEFAULTS.pushChecks.nftPerThousandElementsMs;
 }
 
 async function peelToCommit(git: (args: string[], input?: string) => Promise<string>, id: string): Promise<string | undefined> {

@@ -7,7 +7,7 @@
  * The server's own defaults are in server/defaults.ts, the agent's in agent/defaults.ts, the
  * command line's in cli/defaults.ts. Pure.
  */
-import { checkDefaults } from './check-defaults.js';
+import { checkDefaults, type DefaultsRule } from './check-defaults.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -62,11 +62,14 @@ export const SHARED_DEFAULTS_TABLE = {
   diffLimit: 200,
 };
 
-/** The shared defaults, checked and deep-frozen. */
-export const SHARED_DEFAULTS = checkDefaults('shared', SHARED_DEFAULTS_TABLE, [
+/** Relations between the values that must hold, besides each value's own check. */
+export const SHARED_DEFAULTS_RULES: readonly DefaultsRule<typeof SHARED_DEFAULTS_TABLE>[] = [
   ['wire.helloMaxFrame <= wire.clientMaxFrame', (t) => t.wire.helloMaxFrame <= t.wire.clientMaxFrame],
   ['wire.maxReportBytes < wire.clientMaxFrame', (t) => t.wire.maxReportBytes < t.wire.clientMaxFrame],
   ['wire.maxHeaderBytes <= wire.preHandshakeMaxFrame', (t) => t.wire.maxHeaderBytes <= t.wire.preHandshakeMaxFrame],
   ['wire.clientMaxFrame <= wire.maxAnswerFrame', (t) => t.wire.clientMaxFrame <= t.wire.maxAnswerFrame],
   ['nft.timeoutsMs.list <= nft.timeoutsMs.apply', (t) => t.nft.timeoutsMs.list <= t.nft.timeoutsMs.apply],
-]);
+];
+
+/** The shared defaults, checked and deep-frozen. */
+export const SHARED_DEFAULTS = checkDefaults('shared', SHARED_DEFAULTS_TABLE, SHARED_DEFAULTS_RULES);
