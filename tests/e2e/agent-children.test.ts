@@ -5,18 +5,13 @@
  * flag file exists (each test's name says so).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-kids-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 async function serverOn(t: TestContext, dir: string): Promise<string> {
   const repo = join(dir, 'rules.git');
@@ -69,7 +64,7 @@ function fakeHangingNft(dir: string, ns: Netns, flag: string): string {
 }
 
 test('a SIGKILLed agent leaves nothing behind: its drift listener ends within 5 s', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'kill');
   const agent = startCli(t, ['agent', '--server', server, '--ref', 'main', '--name', 'host-1', '--nft', ns.nftCommand, '--state-dir', join(dir, 'state'), '--confirm-window', '0']);
@@ -82,7 +77,7 @@ test('a SIGKILLed agent leaves nothing behind: its drift listener ends within 5 
 });
 
 test('a SIGKILLed agent takes a hung nft with it (fake nft that hangs: a hang cannot be made on demand)', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'hang');
   const flag = join(dir, 'hang');
@@ -96,7 +91,7 @@ test('a SIGKILLed agent takes a hung nft with it (fake nft that hangs: a hang ca
 });
 
 test('a hung nft is killed at --nft-timeout with NFTSYNC_ERR_NFT_TIMEOUT, and the revision is retried until it applies (fake nft that hangs: a hang cannot be made on demand)', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'tmo');
   const flag = join(dir, 'hang');

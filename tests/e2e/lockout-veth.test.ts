@@ -8,13 +8,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const WIRE_PORT = 7411;
@@ -22,11 +22,6 @@ const HTTP_PORT = 7412;
 
 const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, env: testGitEnv(), encoding: 'utf8' }).trim();
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-veth-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** Two namespaces joined by a veth pair; the namespaces (and with them the pair) go after the test. */
 function twoHosts(t: TestContext): { server: Netns; agent: Netns } {
@@ -82,7 +77,7 @@ async function until<T>(what: string, fn: () => T | undefined, ms: number): Prom
 
 test('a ruleset that cuts the agent off from its server is rolled back within the window, and the status says RolledBack (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   const init = await runCli(['init', repo]);
   assert.equal(init.code, 0, init.stderr);
@@ -132,7 +127,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
 
 test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILED when it cuts the host off (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const srv = startCli(t, ['server', '--repo', repo, '--listen', `198.18.0.1:${WIRE_PORT}`, '--insecure-plaintext'], { prefix: ['ip', 'netns', 'exec', server.name] });
@@ -152,7 +147,7 @@ test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILE
 
 test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revision restores the confirmed one on restart (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const srv = startCli(

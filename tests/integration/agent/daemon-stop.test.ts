@@ -5,9 +5,7 @@
  * for a lockout (the test process cannot really be cut off by the namespace's ruleset).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/confirm-revision.js';
@@ -16,14 +14,14 @@ import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { freePort } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
 test('stopped inside a confirm window, the daemon resolves only after the pass ended (rolled back), never before (probe aimed at a closed port stands in for a lockout)', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'stop');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   const closed = await freePort();
   let probePort = f.port;
   const outcomes: ReconcileOutcome[] = [];

@@ -6,8 +6,7 @@
  * --no-self-heal, Drifted clears once the tables match the revision again.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
@@ -18,12 +17,8 @@ import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
-function tempDir(t: TestContext, prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 interface Agent {
   outcomes: ReconcileOutcome[];
@@ -47,7 +42,7 @@ function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra:
   });
   const done = runAgentDaemon(
     {
-      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: tempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
+      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: makeTempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
       backoff: { baseMs: 50, capMs: 200 }, confirmWindowMs: 0, selfHeal: extra.selfHeal, driftIntervalMs: extra.intervalMs,
       onDrift: (d) => agent.drifts.push(d),
       onDriftCleared: () => agent.cleared++,
@@ -134,7 +129,7 @@ describe('big rulesets', () => {
   });
 
   test('a commit by someone else during the agent\'s own big load is caught by the generation ids and healed (simulated: an nft wrapper commits just before the load)', async (t) => {
-    const dir = tempDir(t, 'nft-sync-sneak-');
+    const dir = makeTempDir(t, 'nft-sync-sneak-');
     const once = join(dir, 'once');
     writeFileSync(once, '');
     const { ns, agent, has } = await bigAgent(t, 'bgap', {
@@ -199,7 +194,7 @@ describe('small rulesets', () => {
 test('without the listener (an --nft wrapper not named nft), drift of a small ruleset is still caught with nft monitor, and the warning names NFTSYNC_ERR_DRIFT_LISTENER', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'fallbk');
-  const dir = tempDir(t, 'nft-sync-wrap-');
+  const dir = makeTempDir(t, 'nft-sync-wrap-');
   const wrapper = join(dir, 'run-nft');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} nft "$@"\n`);
   chmodSync(wrapper, 0o755);

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
@@ -20,15 +19,11 @@ import { loadState, saveState } from '../../../agent/state-store.js';
 import { freePort } from '../../helpers/cli-process.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+import { makeStateDir } from '../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number): string => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 interface Agent {
   outcomes: ReconcileOutcome[];
@@ -100,7 +95,7 @@ describe('commit-confirmed', () => {
     const ns = createNetns(t, 'confirm');
     const closed = await freePort();
     let blocked = false;
-    const agent = startAgent(t, f, ns, stateDir(t), { probePort: () => (blocked ? closed : f.port), windowMs: 800 });
+    const agent = startAgent(t, f, ns, makeStateDir(t), { probePort: () => (blocked ? closed : f.port), windowMs: 800 });
     await agent.next(applied);
     const before = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     blocked = true;
@@ -124,7 +119,7 @@ describe('commit-confirmed', () => {
   test('a revision left unconfirmed by a crash is replaced by the confirmed one on restart', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'crash');
-    const dir = stateDir(t);
+    const dir = makeStateDir(t);
     const nft = createNftRunner(ns.nftCommand);
     const opts = { agent: 'host-1', ref: 'main', nft, stateDir: dir, logger: quietLogger };
     const { WireClient } = await import('../../../agent/wire-client.js');
@@ -155,7 +150,7 @@ describe('drift', () => {
   test('a rule added by hand is reported with what changed and removed within a second (self-heal on)', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'heal');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 400)); // past the agent's own-apply grace
@@ -176,7 +171,7 @@ describe('drift', () => {
   test('with --no-self-heal a drift is reported (Degraded, reason Drifted) and kept; a foreign table is left alone and not reported', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'drift');
-    const agent = startAgent(t, f, ns, stateDir(t), { selfHeal: false });
+    const agent = startAgent(t, f, ns, makeStateDir(t), { selfHeal: false });
     await agent.next(applied);
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'table', 'ip', 'foreign']);
@@ -208,7 +203,7 @@ describe('drift', () => {
     });
     f.push({ 'rulesets/default.json': big }, 'big set');
     const ns = createNetns(t, 'bigset');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied, 20_000);
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
@@ -221,7 +216,7 @@ describe('drift', () => {
   test('a drift listener process that dies is restarted, and drift is still caught', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'monmon');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     const monitors = () =>
       execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })

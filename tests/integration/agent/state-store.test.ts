@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, recordFailedAttempt, saveState, type AgentState } from '../../../agent/state-store.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { gitBlobId } from '../../../shared/git-blob-id.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const BYTES = Buffer.from('{"nftables":[{"table":{"family":"inet","name":"nft_sync"}}]}\n');
 const COMMIT = 'a'.repeat(40);
@@ -15,8 +15,7 @@ const STATE: AgentState = {
 };
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   return dir;
 }
 
