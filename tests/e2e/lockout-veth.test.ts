@@ -15,6 +15,7 @@ import { runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
 import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitUntil } from '../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const WIRE_PORT = 7411;
@@ -60,20 +61,6 @@ function agents(server: Netns): Array<{ name: string; status?: { state: string; 
   return (Array.isArray(body) ? body : (body as { agents: unknown[] }).agents) as ReturnType<typeof agents>;
 }
 
-async function until<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = fn();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a ruleset that cuts the agent off from its server is rolled back within the window, and the status says RolledBack (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
@@ -105,7 +92,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   const ms = Date.now() - t0;
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the previous ruleset is back');
   assert.ok(ms < 3000 + 2000, `rolled back ${ms} ms after the push (window 3 s)`);
-  const rec = await until(
+  const rec = await waitUntil(
     'RolledBack in GET /api/v1/agents',
     () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),
     15_000,
@@ -116,7 +103,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
 
   // The next good revision is applied (and confirmed).
   const fixed = push(dir, repo, DEFAULT.replace(/"right": 22\b/, '"right": 2201'), 'fixed');
-  await until('the fixed revision in force', () => (agents(server).find((a) => a.name === 'host-1')?.status?.commit === fixed ? true : undefined), 15_000);
+  await waitUntil('the fixed revision in force', () => (agents(server).find((a) => a.name === 'host-1')?.status?.commit === fixed ? true : undefined), 15_000);
   assert.match(agent.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2201 accept/);
   t.diagnostic(`rolled back ${ms} ms after the push`);
   assert.equal(monitorsIn(agent.name).length, 1, 'the agent runs one drift listener');
@@ -172,7 +159,7 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   await second.waitFor(/restored the last confirmed ruleset/, 15_000);
   await second.waitFor(/previous ruleset restored/, 15_000);
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good);
-  const rec = await until(
+  const rec = await waitUntil(
     'RolledBack in GET /api/v1/agents',
     () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),
     15_000,

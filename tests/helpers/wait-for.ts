@@ -58,3 +58,8 @@ export function waitForEvent<A extends unknown[]>(emitter: EventEmitter, event: 
     emitter.on(event, on);
   });
 }
+
+/** `waitFor(predicate, { what, timeoutMs })` with the description first, as most call sites read. */
+export function waitUntil<T>(what: string, predicate: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
+  return waitFor(predicate, { what, timeoutMs });
+}

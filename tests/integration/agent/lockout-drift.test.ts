@@ -20,6 +20,7 @@ import { freePort } from '../../helpers/cli-process.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeStateDir } from '../../helpers/temp-dir.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number): string => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
@@ -80,14 +81,6 @@ function startAgent(
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';
-const waitFor = async (what: string, cond: () => boolean, ms = 3000): Promise<number> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-};
 
 describe('commit-confirmed', () => {
   test('an unconfirmed revision is rolled back, reported RolledBack, not retried; a newer one applies (probe aimed at a closed port stands in for a lockout)', async (t) => {
@@ -103,7 +96,7 @@ describe('commit-confirmed', () => {
     const o = await agent.next((x) => x.kind === 'failed');
     assert.equal(o.kind === 'failed' && o.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
     assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), before, 'the previous ruleset is back');
-    await waitFor('RolledBack at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason === 'RolledBack');
+    await waitUntil('RolledBack at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason === 'RolledBack');
     const st = f.server.wire.registry.get('host-1')!.status!;
     assert.equal(st.attemptedCommit, bad);
     assert.notEqual(st.commit, bad);
@@ -155,16 +148,18 @@ describe('drift', () => {
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 400)); // past the agent's own-apply grace
     ns.nft(handRule);
-    const ms = await waitFor('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
-    await waitFor('drift report', () => agent.drifts.length > 0);
+    const t0 = Date.now();
+    await waitUntil('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
+    const ms = Date.now() - t0;
+    await waitUntil('drift report', () => agent.drifts.length > 0);
     assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input: .*4444/);
     assert.equal(agent.drifts[0]!.healed, true);
-    await waitFor('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
+    await waitUntil('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
     t.diagnostic(`healed in ${ms} ms`);
     // The same change made again is healed again.
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(handRule);
-    await waitFor('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    await waitUntil('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
     assert.equal(agent.drifts[1]!.healed, true);
   });
 
@@ -181,11 +176,11 @@ describe('drift', () => {
     assert.equal(agent.drifts.length, 0, 'a foreign table is not drift');
     assert.match(ns.nft(['list', 'table', 'ip', 'foreign']), /tcp dport 1 drop/);
     ns.nft(handRule);
-    await waitFor('drift report', () => agent.drifts.length > 0);
+    await waitUntil('drift report', () => agent.drifts.length > 0);
     assert.equal(agent.drifts[0]!.healed, false);
     await new Promise((r) => setTimeout(r, 500));
     assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 4444 accept/, 'kept');
-    await waitFor('Drifted at the server', () => {
+    await waitUntil('Drifted at the server', () => {
       const st = f.server.wire.registry.get('host-1')?.status;
       return st?.state === 'Degraded' && st.conditions[0]?.reason === 'Drifted';
     });
@@ -207,7 +202,7 @@ describe('drift', () => {
     await agent.next(applied, 20_000);
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
-    await waitFor('drift report', () => agent.drifts.length > 0, 10_000);
+    await waitUntil('drift report', () => agent.drifts.length > 0, 10_000);
     assert.match(agent.drifts[0]!.differences.join('\n'), /element "192\.0\.2\.7" added to set inet nft_sync blk/);
     assert.equal(agent.drifts[0]!.healed, true);
     assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
@@ -223,14 +218,14 @@ describe('drift', () => {
         .split('\n')
         .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nft-events.py'));
     const [first] = await (async () => {
-      await waitFor('a listener', () => monitors().length === 1);
+      await waitUntil('a listener', () => monitors().length === 1);
       return monitors();
     })();
     process.kill(Number(first), 'SIGKILL');
-    await waitFor('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
+    await waitUntil('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 100));
     ns.nft(handRule);
-    await waitFor('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    await waitUntil('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
   });
 });

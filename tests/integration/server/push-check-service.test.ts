@@ -15,6 +15,7 @@ import { installPreReceiveHook } from '../../../server/pre-receive-hook.js';
 import { HOOK_REQUEST_MAX } from '../../../server/pre-receive-client.js';
 import { testGitEnv } from '../../helpers/git-fixture.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 interface Push {
   code: number;
@@ -113,8 +114,7 @@ describe('pre-receive checks handed to the server', () => {
       assert.equal(r.code, 0, r.stderr);
     }
     // A check that overlapped a flush may have had a second one, removed in the background.
-    for (const t0 = Date.now(); mine().length !== 1 && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(mine().length, 1, 'one warm namespace, reused');
+    await waitUntil('one warm namespace, reused', () => mine().length === 1, 10_000);
     await f.stop();
     assert.deepEqual(mine(), []);
   });
