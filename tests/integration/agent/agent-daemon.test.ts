@@ -13,6 +13,7 @@ import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeStateDir } from '../../helpers/temp-dir.js';
+import { startTestAgent, type TestAgent } from '../../helpers/test-agent.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const FOREIGN = 'table ip fail2ban_like {\n  chain f2b {\n    type filter hook input priority -1; policy accept;\n    ip saddr 198.18.0.99 drop\n  }\n}\n';
@@ -23,49 +24,9 @@ function withPort(port: number): string {
 }
 
 
-interface RunningAgent {
-  outcomes: ReconcileOutcome[];
-  next(pred?: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
-  stop(): Promise<void>;
-}
-
-function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main', track = false): RunningAgent {
-  const ac = new AbortController();
-  const outcomes: ReconcileOutcome[] = [];
-  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
-  const done = runAgentDaemon(
-    {
-      host: f.host,
-      port: f.port,
-      agent: 'host-1',
-      ref,
-      track,
-      nft: createNftRunner(ns.nftCommand),
-      stateDir: dir,
-      logger: quietLogger,
-      backoff: { baseMs: 50, capMs: 200 },
-      onOutcome(o) {
-        outcomes.push(o);
-        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
-      },
-    },
-    ac.signal,
-  );
-  const stop = async () => {
-    ac.abort();
-    await done;
-  };
-  t.after(stop);
-  return {
-    outcomes,
-    next(pred = () => true, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
-      });
-    },
-    stop,
-  };
+/** A test agent as host-1 on `ns`, with its state in `dir`. */
+function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main', track = false): TestAgent {
+  return startTestAgent(t, { host: f.host, port: f.port, nft: ns.nftCommand, stateDir: dir, ref, track });
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';

@@ -21,16 +21,11 @@ import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeStateDir } from '../../helpers/temp-dir.js';
 import { waitUntil } from '../../helpers/wait-for.js';
+import { startTestAgent, type TestAgent } from '../../helpers/test-agent.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number): string => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
 
-
-interface Agent {
-  outcomes: ReconcileOutcome[];
-  drifts: DriftReport[];
-  next(pred: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
-}
 
 function startAgent(
   t: TestContext,
@@ -38,46 +33,17 @@ function startAgent(
   ns: Netns,
   dir: string,
   extra: { probePort?: () => number; windowMs?: number; selfHeal?: boolean } = {},
-): Agent {
-  const ac = new AbortController();
-  const outcomes: ReconcileOutcome[] = [];
-  const drifts: DriftReport[] = [];
-  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
+): TestAgent {
   const probePort = extra.probePort ?? (() => f.port);
-  const done = runAgentDaemon(
-    {
-      host: f.host,
-      port: f.port,
-      agent: 'host-1',
-      ref: 'main',
-      nft: createNftRunner(ns.nftCommand),
-      stateDir: dir,
-      logger: quietLogger,
-      backoff: { baseMs: 50, capMs: 200 },
-      confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
-      selfHeal: extra.selfHeal,
-      onDrift: (d) => drifts.push(d),
-      onOutcome(o) {
-        outcomes.push(o);
-        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
-      },
-    },
-    ac.signal,
-  );
-  t.after(async () => {
-    ac.abort();
-    await done;
+  const agent = startTestAgent(t, {
+    host: f.host,
+    port: f.port,
+    nft: ns.nftCommand,
+    stateDir: dir,
+    confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
+    selfHeal: extra.selfHeal,
   });
-  return {
-    outcomes,
-    drifts,
-    next(pred, timeoutMs = 8000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
-      });
-    },
-  };
+  return { ...agent, next: (pred, timeoutMs = 8000) => agent.next(pred, timeoutMs) };
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';
