@@ -4,8 +4,8 @@
  * them costs, in the same run. Goal: under 50 ms (it was a timed assertion in a unit test, where
  * a loaded machine made it flake).
  */
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import { parseRuleset } from '../shared/ruleset-schema.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
 import { type BenchRow, timeIt } from './bench-row.js';
 
 /** The 10,000-rule ruleset's items: one table, one chain, 10,000 rules. */

@@ -4,7 +4,8 @@
  * stops the server at start with NFTSYNC_ERR_CONFIG_INVALID), then deep-frozen. Flags override
  * some of them (the `flag` column of docs/defaults.md); the rest are fixed by design and say why.
  * docs/defaults.md lists every value; tests/unit/server/defaults.test.ts keeps the two in step.
- * Defaults shared with the agent (frame sizes, nft time limits) are in shared/defaults.ts.
+ * Defaults shared with the agent (frame sizes, nft time limits) are in shared/defaults.ts, those
+ * of the host-side IO (git processes, scratch namespaces) in host/defaults.ts.
  */
 import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
 
@@ -93,12 +94,6 @@ export const SERVER_DEFAULTS_TABLE = {
     nftBaseMs: 60 * SECOND,
     /** A 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine: a minute per million. */
     nftPerThousandElementsMs: 60,
-    /** Listings of a set taken before its elements are left unverified. */
-    readAttempts: 4,
-    /** The pause before each new listing. */
-    readPausesMs: [100, 500, 2000],
-    /** How long a lease waits for a scratch namespace being emptied before it makes a new one. */
-    scratchReturnWaitMs: 100,
     /** Dry runs one search for the object nft refuses may make. */
     maxDryRuns: 40,
     /** Above this many elements, the set at fault is named without searching for the element. */
@@ -127,8 +122,6 @@ export const SERVER_DEFAULTS_TABLE = {
     maxTagChain: 8,
     /** Safety-net poll of the refs, besides the file watch (0: off). */
     refPollMs: 1 * SECOND,
-    /** Largest output of one git command read in full. */
-    gitMaxBuffer: 64 * MiB,
   },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */
@@ -144,7 +137,6 @@ export const SERVER_DEFAULTS_RULES: readonly DefaultsRule<typeof SERVER_DEFAULTS
   ['wire.maxConnectionsPerAddress <= wire.maxConnections', (t) => t.wire.maxConnectionsPerAddress <= t.wire.maxConnections],
   ['readBudget.bytesPerSecond <= readBudget.burstBytes', (t) => t.readBudget.bytesPerSecond <= t.readBudget.burstBytes],
   ['pushChecks.heartbeatMs < pushChecks.silenceMs', (t) => t.pushChecks.heartbeatMs < t.pushChecks.silenceMs],
-  ['pushChecks.readPausesMs has one pause per listing after the first', (t) => t.pushChecks.readPausesMs.length === t.pushChecks.readAttempts - 1],
   ['wire.handshakeTimeoutMs > 0 and httpTimeouts.headersMs > 0', (t) => t.wire.handshakeTimeoutMs > 0 && t.httpTimeouts.headersMs > 0],
 ];
 

@@ -6,7 +6,7 @@
 import type { TestContext } from 'node:test';
 import { runAgentDaemon, type AgentDaemonOptions } from '../../agent/agent-daemon.js';
 import type { DriftReport } from '../../agent/drift-watcher.js';
-import { createNftRunner, type NftRunner } from '../../agent/nft-runner.js';
+import { createNftRunner, type NftRunner } from '../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../agent/reconciler.js';
 import { quietLogger } from './server-fixture.js';
 import { makeStateDir } from './temp-dir.js';

@@ -9,7 +9,7 @@ import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';

@@ -4,8 +4,11 @@
  * runs, and applies one that survives the trip, with the real server and the real nft.
  */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { createNftRunner, type NftRunner } from '../../../agent/nft-runner.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
 import { Reconciler } from '../../../agent/reconciler.js';
 import { WireClient } from '../../../agent/wire-client.js';
 import { createNetns } from '../../helpers/netns.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger } from '../../helpers/server-fixture.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';

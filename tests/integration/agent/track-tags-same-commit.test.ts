@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { pullOnce, type PullOptions } from '../../../agent/pull-once.js';
 import { Reconciler } from '../../../agent/reconciler.js';
 import { WireClient } from '../../../agent/wire-client.js';

@@ -4,6 +4,7 @@ import { confirmRevision } from '../../../agent/confirm-revision.js';
 import { AGENT_DEFAULTS } from '../../../agent/defaults.js';
 import { buildStatus } from '../../../agent/status-report.js';
 import { NftSyncError } from '../../../shared/errors.js';
+import { FrameDeadline } from '../../../server/wire/frame-deadline.js';
 
 test('confirmRevision: retries failed probes within the window, then confirms', async () => {
   let calls = 0;

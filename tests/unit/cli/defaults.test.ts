@@ -13,11 +13,13 @@ import { helpText, type Flags } from '../../../cli/parse-command-line.js';
 import { flattenDefaults, type DefaultLeaf, type DefaultsTable } from '../../../shared/check-defaults.js';
 import { SHARED_DEFAULTS_TABLE } from '../../../shared/defaults.js';
 import { SERVER_DEFAULTS_TABLE } from '../../../server/defaults.js';
+import { HOST_DEFAULTS_TABLE } from '../../../host/defaults.js';
 import { canonicalCell, canonicalLeaf, defaultsDocDifferences, docTexts, documentedDefaults, renderLeaf } from '../../helpers/defaults-doc.js';
 
 const MODULES: Record<string, [string, DefaultsTable]> = {
   shared: ['shared/defaults.ts', SHARED_DEFAULTS_TABLE],
   server: ['server/defaults.ts', SERVER_DEFAULTS_TABLE],
+  host: ['host/defaults.ts', HOST_DEFAULTS_TABLE],
   agent: ['agent/defaults.ts', AGENT_DEFAULTS_TABLE],
   cli: ['cli/defaults.ts', CLI_DEFAULTS_TABLE],
 };
@@ -98,7 +100,7 @@ describe('flag defaults', () => {
     let seen = 0;
     for (const [file, text] of docTexts()) {
       for (const line of text.split('\n')) {
-        const m = /\| `(shared|server|agent|cli) ([\w.]+)` \|$/.exec(line);
+        const m = /\| `(shared|server|host|agent|cli) ([\w.]+)` \|$/.exec(line);
         if (!m) continue;
         seen++;
         const v = flattenDefaults(MODULES[m[1]!]![1]).get(m[2]!);

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SHARED_DEFAULTS, SHARED_DEFAULTS_TABLE } from '../../../shared/defaults.js';
-import { CLIENT_MAX_FRAME, DEFAULT_MAX_FRAME, HELLO_MAX_FRAME } from '../../../shared/messages.js';
-import { RULESET_TEXT_LIMITS } from '../../../shared/ruleset-schema.js';
+import { CLIENT_MAX_FRAME, DEFAULT_MAX_FRAME, HELLO_MAX_FRAME } from '../../../shared/wire/messages.js';
+import { RULESET_TEXT_LIMITS } from '../../../shared/ruleset/ruleset-schema.js';
 import { defaultsDocDifferences } from '../../helpers/defaults-doc.js';
 
 describe('shared/defaults.ts', () => {
