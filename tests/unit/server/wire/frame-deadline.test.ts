@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FrameDeadline } from '../../../server/wire/frame-deadline.js';
+import { FrameDeadline } from '../../../../server/wire/frame-deadline.js';
 
 test('FrameDeadline: the handshake deadline is absolute (mock timers)', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
