@@ -14,6 +14,7 @@ import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeStateDir } from '../../helpers/temp-dir.js';
 import { startTestAgent, type TestAgent } from '../../helpers/test-agent.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const FOREIGN = 'table ip fail2ban_like {\n  chain f2b {\n    type filter hook input priority -1; policy accept;\n    ip saddr 198.18.0.99 drop\n  }\n}\n';
@@ -182,8 +183,7 @@ describe('agent daemon', () => {
     // The host loses its ruleset (reboot) while the server is still down.
     ns.nft(['flush', 'ruleset']);
     const again = startAgent(t, f, ns, dir);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(ns.nft(['list', 'ruleset']), inForce, 'last-known-good re-applied without the server');
+    await waitUntil('last-known-good re-applied without the server', () => ns.nft(['list', 'ruleset']) === inForce);
     assert.ok(again.outcomes.every((o) => o.kind !== 'applied'));
     // A change lands while the server is down; it comes back and the agent converges.
     f.forceIntoBare({ 'rulesets/default.json': withPort(2323) }, 'while down');
