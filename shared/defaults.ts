@@ -44,6 +44,14 @@ export const SHARED_DEFAULTS_TABLE = {
     /** Different sets of object keys: nft's JSON vocabulary makes a few hundred. */
     maxShapes: 4096,
   },
+  names: {
+    /** Most characters a ref (branch, tag, commit id) may have on the wire and in the API. */
+    refMaxLength: 255,
+    /** Longest agent-name glob in `nft-sync.yaml`. */
+    agentGlobMaxLength: 256,
+    /** Longest `--adopt-tables` pattern. */
+    tablePatternMaxLength: 256,
+  },
   repoConfig: {
     /** Largest `nft-sync.yaml`, in bytes; it maps names, it never needs to be big. */
     maxBytes: 1 * MiB,
