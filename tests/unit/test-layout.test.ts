@@ -56,7 +56,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/logger.ts': 'tests/e2e/cli.test.ts',
   'cli/main.ts': 'tests/e2e/cli.test.ts',
   'cli/package-root.ts': 'tests/e2e/cli.test.ts',
-  'cli/parse-command-line.ts': 'tests/e2e/cli-ux.test.ts',
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/remote-git.ts': 'tests/e2e/rollback-release.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
@@ -88,8 +87,6 @@ const UNMIRRORED: Record<string, string> = {
   'server/wire/drop-log.ts': 'tests/integration/server/wire/accept-caps.test.ts',
   'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
   'shared/config/agent-glob.ts': 'tests/unit/shared/config/repo-config.test.ts',
-  'shared/ruleset/ruleset-types.ts': 'tests/unit/shared/ruleset/ruleset-schema.test.ts',
-  'shared/wire/message-reader.ts': 'tests/unit/shared/wire/fuzz-decoder.test.ts',
   'shared/wire/messages.ts': 'tests/unit/shared/wire/message-codec.test.ts',
 };
 
