@@ -84,7 +84,6 @@ const UNMIRRORED: Record<string, string> = {
   'server/push/push-check-request.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
-  'server/wire/drop-log.ts': 'tests/integration/server/wire/accept-caps.test.ts',
   'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
   'shared/config/agent-glob.ts': 'tests/unit/shared/config/repo-config.test.ts',
   'shared/wire/messages.ts': 'tests/unit/shared/wire/message-codec.test.ts',
