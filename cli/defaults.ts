@@ -13,6 +13,8 @@ export const CLI_DEFAULTS_TABLE = {
   statusWatchS: 2,
   /** An API call (status, rollback) must be answered within this. */
   apiTimeoutMs: 30_000,
+  /** `nft-sync set` waits this long for an element change (the push validator may load a big set). */
+  setChangeTimeoutMs: 600_000,
   /** A release rollback tries this many times when the branch or the tags keep moving. */
   rollbackAttempts: 3,
   /** The command that runs nft, split on spaces. `--nft`. */

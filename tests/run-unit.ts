@@ -7,6 +7,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('unit/', import.meta.url));
@@ -28,4 +29,13 @@ if (files.length === 0) {
   process.stderr.write(`tests/run-unit.ts: no test file under tests/unit${filter ? ` matches ${filter}` : ''}\n`);
   process.exit(1);
 }
-for (const f of files) await import(pathToFileURL(f).href);
+for (const f of files) {
+  try {
+    await import(pathToFileURL(f).href);
+  } catch (err) {
+    // A file that cannot even load fails the run as a test of its own; the others still run.
+    test(`${relative(root, f)} loads`, () => {
+      throw err;
+    });
+  }
+}

@@ -140,6 +140,6 @@ async function listText(nft: NftRunner): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const { stdout } = await nft.run(['list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' });
     if (tornObjects(stdout).length === 0 || attempt === READ_ATTEMPTS) return stdout;
-    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    await new Promise((resolve) => setTimeout(resolve, SERVER_DEFAULTS.import.retryPauseMs * attempt));
   }
 }

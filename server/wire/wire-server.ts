@@ -234,6 +234,6 @@ export class WireServer {
     this.#refused.add(socket);
     socket.on('close', () => this.#refused.delete(socket));
     socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), SERVER_DEFAULTS.wire.closeLingerMs).unref();
   }
 }

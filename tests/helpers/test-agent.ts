@@ -5,9 +5,9 @@
  */
 import type { TestContext } from 'node:test';
 import { runAgentDaemon, type AgentDaemonOptions } from '../../agent/agent-daemon.js';
-import type { DriftReport } from '../../agent/drift-watcher.js';
+import type { DriftReport } from '../../agent/drift/drift-watcher.js';
 import { createNftRunner, type NftRunner } from '../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { quietLogger } from './server-fixture.js';
 import { makeStateDir } from './temp-dir.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AGENT_DEFAULTS, AGENT_DEFAULTS_RULES, AGENT_DEFAULTS_TABLE } from '../../../agent/defaults.js';
 import { BACKOFF_DEFAULTS } from '../../../agent/backoff.js';
-import { DEFAULT_CONFIRM_WINDOW_S } from '../../../agent/confirm-revision.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../../../agent/reconcile/confirm-revision.js';
 import { checkDefaults } from '../../../shared/check-defaults.js';
 import { defaultsDocDifferences } from '../../helpers/defaults-doc.js';
 import { expectCode } from '../../helpers/expect-code.js';

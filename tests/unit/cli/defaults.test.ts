@@ -5,6 +5,7 @@
  * docs table row that names a default (`side key`).
  */
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AGENT_DEFAULTS_TABLE } from '../../../agent/defaults.js';
 import type { Command } from '../../../cli/command.js';
@@ -25,7 +26,7 @@ const MODULES: Record<string, [string, DefaultsTable]> = {
 };
 
 async function commands(): Promise<Command[]> {
-  const names = ['init', 'server', 'fetch', 'pull', 'agent', 'rollback', 'status', 'pki', 'import', 'hook'];
+  const names = readdirSync(new URL('../../../cli/commands/', import.meta.url)).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3));
   return Promise.all(names.map(async (n) => Object.values(await import(`../../../cli/commands/${n}.js`)).find((v): v is Command => typeof v === 'object' && v !== null && 'flags' in v)!));
 }
 
