@@ -107,10 +107,6 @@ export const SERVER_DEFAULTS_TABLE = {
     /** A text listing torn by a set being rearranged is taken again after this, times the attempt. */
     retryPauseMs: 500,
   },
-  elements: {
-    /** Most set or map elements one API request (`nft-sync set`) may add and delete, together. */
-    maxPerChange: 1_000_000,
-  },
   repository: {
     /** Bytes of ruleset contents kept in memory. */
     maxCachedBytes: 64 * MiB,

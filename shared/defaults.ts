@@ -52,6 +52,10 @@ export const SHARED_DEFAULTS_TABLE = {
     /** Longest `--adopt-tables` pattern. */
     tablePatternMaxLength: 256,
   },
+  elements: {
+    /** Most set or map elements one API request (`nft-sync set`) may add and delete, together. */
+    maxPerChange: 1_000_000,
+  },
   repoConfig: {
     /** Largest `nft-sync.yaml`, in bytes; it maps names, it never needs to be big. */
     maxBytes: 1 * MiB,

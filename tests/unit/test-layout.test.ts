@@ -73,7 +73,6 @@ const UNMIRRORED: Record<string, string> = {
   'server/git/revision-diff.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/git/ruleset-revisions.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/http-app.ts': 'tests/integration/server/http/http-api.test.ts',
-  'server/http/openapi.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/agent-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/diff-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/element-routes.ts': 'tests/integration/server/http/http-api.test.ts',
@@ -88,7 +87,6 @@ const UNMIRRORED: Record<string, string> = {
   'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
   'shared/config/agent-glob.ts': 'tests/unit/shared/config/repo-config.test.ts',
-  'shared/wire/messages.ts': 'tests/unit/shared/wire/message-codec.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {

@@ -10,7 +10,6 @@ import type { Logger } from 'pino';
 import type { AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
-import { REF_MAX_LENGTH } from '../../../shared/ruleset/names.js';
 
 export interface RouteContext {
   repository: RulesetRepository;
@@ -38,5 +37,8 @@ export interface RouteConfig {
 /** The default ref when a request names none. */
 export const DEFAULT_REF = 'main';
 
-/** Query parameter `ref`: validated by assertRef when resolved (the stable REF_INVALID code). */
-export const REF_PARAM = { type: 'string', minLength: 1, maxLength: REF_MAX_LENGTH, description: 'branch, tag or commit id (default main)' } as const;
+// Routes declare their RouteConfig in fastify's `config`.
+declare module 'fastify' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface FastifyContextConfig extends RouteConfig {}
+}
