@@ -47,6 +47,10 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   private scanning: Promise<void> | undefined;
   private again = false;
   private running = false;
+  /** Completed scans; lets readers cache what they derive from one (HEAD's target). */
+  private generation = 0;
+  /** Resolved when no scan is scheduled or running any more. */
+  private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly options: RefWatcherOptions) {
     super();
@@ -62,7 +66,8 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     try {
       this.refs = await this.options.listRefs();
       if (this.options.fsEvents !== false) {
-        this.watchDir(this.options.gitdir, (name) => name === null || name === 'packed-refs');
+        // HEAD too: readers cache its target per scan (RulesetRepository.useRefView).
+        this.watchDir(this.options.gitdir, (name) => name === null || name === 'packed-refs' || name === 'HEAD');
         await this.syncDirWatchers();
       }
     } catch (err) {
@@ -84,6 +89,13 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     this.timer = this.poller = undefined;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
+    this.wakeIdle();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** The commit `refname` (a full ref name) points to, as of the last scan. */
@@ -94,6 +106,26 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   /** All branches and tags as of the last scan. */
   snapshot(): ReadonlyMap<string, string> {
     return this.refs;
+  }
+
+  /**
+   * The refs as of the last scan, once the scans that events already delivered have run: a
+   * request that arrives after a push (whose file events were queued before the request's bytes)
+   * sees the push. Waits one turn of the event loop so events polled with the request are handled
+   * first, then for the scheduled or running scan, if any. Without file events (fsEvents false)
+   * the copy may lag by up to a poll period; callers then read the files themselves.
+   */
+  async fresh(): Promise<{ refs: ReadonlyMap<string, string>; generation: number }> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.running && (this.timer !== undefined || this.scanning !== undefined)) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    return { refs: this.refs, generation: this.generation };
+  }
+
+  /** True while file events keep the copy current (started, and fsEvents not turned off). */
+  get live(): boolean {
+    return this.running && this.options.fsEvents !== false;
   }
 
   /**
@@ -133,12 +165,14 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
         } catch (err) {
           if (this.running && this.listenerCount('error') > 0) this.emit('error', err as Error);
         }
+        this.generation += 1;
       } while (this.again && this.running);
     })();
     try {
       await this.scanning;
     } finally {
       this.scanning = undefined;
+      if (this.timer === undefined) this.wakeIdle();
     }
   }
 

@@ -15,7 +15,7 @@ import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
 import { PushCheckService } from './push-check-service.js';
 import { RefWatcher } from './ref-watcher.js';
-import { RulesetRepository } from './ruleset-repository.js';
+import { RulesetRepository, type RulesetRepositoryOptions } from './ruleset-repository.js';
 import { ServerMetrics } from './server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire-server.js';
 
@@ -48,6 +48,8 @@ export interface ServerOptions {
    */
   pushCheckSocket?: boolean;
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  /** How the repository is read (caches; tests count ref file reads through readRefFile). */
+  repository?: RulesetRepositoryOptions;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**
@@ -80,7 +82,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
   const log = opts.logger;
-  const repository = await RulesetRepository.open(opts.repo);
+  const repository = await RulesetRepository.open(opts.repo, opts.repository);
   if (opts.installHook !== false) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
@@ -104,6 +106,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
+  // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
+  repository.useRefView(watcher);
   const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
