@@ -40,13 +40,22 @@ export interface ConfirmOptions {
 }
 
 /**
- * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. Errors (as
- * rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT, or whatever the server answers.
+ * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. The hello
+ * says `check`, so a server at its connection cap still lets the probe in (into room it keeps
+ * for checks); a server too old to know the field refuses that hello as invalid, and the probe
+ * asks again without it. Errors (as rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT,
+ * or whatever the server answers.
  */
 export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ServerProbe {
+  let check = true;
   return async (timeoutMs) => {
     const ms = Math.max(1, Math.round(timeoutMs));
-    const client = await WireClient.connect({ ...opts, connectTimeoutMs: ms, requestTimeoutMs: ms });
+    const connect = () => WireClient.connect({ ...opts, check, connectTimeoutMs: ms, requestTimeoutMs: ms });
+    const client = await connect().catch((err: unknown) => {
+      if (!check || toNftSyncError(err).code !== 'NFTSYNC_ERR_MSG_INVALID') throw err;
+      check = false;
+      return connect();
+    });
     try {
       await client.ping();
     } finally {

@@ -59,6 +59,8 @@ export interface WireClientOptions {
   /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
   software?: string;
+  /** A lockout guard's check connection: said in hello; the server then takes only pings. */
+  check?: boolean;
 }
 
 export type FetchResult =
@@ -136,6 +138,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         if (opts.token) hello.token = opts.token;
+        if (opts.check) hello.check = true;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {

@@ -47,7 +47,7 @@ export interface ServerOptions {
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'checkConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget' | 'answerFramesBytes'>>;
   /** How the repository is read (caches; tests count ref file reads through readRefFile). */
   repository?: RulesetRepositoryOptions;
   /** Most agents the registry remembers (--max-agents; default 10,000). */

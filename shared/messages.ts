@@ -54,6 +54,12 @@ export interface HelloMessage {
    * --read-token-required (under mutual TLS the certificate is enough). Never logged.
    */
   token?: string;
+  /**
+   * A lockout guard's check connection (the agent's post-apply probe): it only pings, and the
+   * server closes it after the first pong. Such a connection is let in over the total connection
+   * cap, into room kept for checks, so a full server never rolls its agents back.
+   */
+  check?: boolean;
 }
 export interface FetchMessage {
   type: 'fetch';
@@ -236,6 +242,7 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
       software: text(128),
       // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
       token: { type: 'string', minLength: 1, maxLength: 512 },
+      check: { type: 'boolean' },
     },
     ['versions'],
   ),
