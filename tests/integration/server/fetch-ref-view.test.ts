@@ -38,3 +38,16 @@ test('fetches and subscriptions read no ref file once the server runs, and still
   assert.equal((await c.fetch({ ref: 'v*', track: true, ruleset: 'default' })).tag, 'v1.0.0');
   assert.equal(reads, 0, 'ref files read for fetches after pushes');
 });
+
+test('50 agents fetching the same revision share one encoded answer; a push makes one more', async (t) => {
+  const f = await startServerFixture(t);
+  const agents = await Promise.all(Array.from({ length: 50 }, (_, i) => WireClient.connect({ host: f.host, port: f.port, agent: `web-${i}` })));
+  t.after(() => agents.forEach((a) => a.close()));
+  const before = f.server.wire.frames.encodes;
+  const answers = await Promise.all(agents.map((a) => a.fetch({ ref: 'main', ruleset: 'default' })));
+  assert.ok(answers.every((r) => r.kind === 'ruleset' && r.bytes.equals((answers[0] as { bytes: Buffer }).bytes)));
+  assert.equal(f.server.wire.frames.encodes - before, 1);
+  f.push({ 'rulesets/default.json': JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'x' } }] }) });
+  await Promise.all(agents.map((a) => a.fetch({ ref: 'main', ruleset: 'default' })));
+  assert.equal(f.server.wire.frames.encodes - before, 2);
+});
