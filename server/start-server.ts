@@ -7,17 +7,17 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
-import { isLoopback, type HostPort } from '../shared/host-port.js';
-import type { TokenEntry } from '../shared/token-list.js';
-import { AgentRegistry } from './agent-registry.js';
-import { buildHttpApp } from './http-app.js';
-import type { HttpTimeouts } from './http-timeouts.js';
-import { installPreReceiveHook } from './pre-receive-hook.js';
-import { PushCheckService } from './push-check-service.js';
-import { RefWatcher } from './ref-watcher.js';
-import { RulesetRepository, type RulesetRepositoryOptions } from './ruleset-repository.js';
-import { ServerMetrics } from './server-metrics.js';
-import { WireServer, type WireServerOptions } from './wire-server.js';
+import { isLoopback, type HostPort } from '../shared/wire/host-port.js';
+import type { TokenEntry } from '../shared/config/token-list.js';
+import { AgentRegistry } from './agents/agent-registry.js';
+import { buildHttpApp } from './http/http-app.js';
+import type { HttpTimeouts } from './http/http-timeouts.js';
+import { installPreReceiveHook } from './push/pre-receive-hook.js';
+import { PushCheckService } from './push/push-check-service.js';
+import { RefWatcher } from './git/ref-watcher.js';
+import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
+import { ServerMetrics } from './http/server-metrics.js';
+import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 
 export interface ServerOptions {
   repo: string;
