@@ -46,7 +46,7 @@ export interface ConfirmOptions {
  * asks again without it. Errors (as rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT,
  * or whatever the server answers.
  */
-export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ServerProbe {
+export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string; localAddress?: string }): ServerProbe {
   let check = true;
   return async (timeoutMs) => {
     const ms = Math.max(1, Math.round(timeoutMs));
