@@ -24,6 +24,10 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
+ *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
+ *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
+ *    `npm run bench -- --fanout`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +49,7 @@ import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -154,6 +159,12 @@ function printTable(): void {
 
 async function main(): Promise<void> {
   try {
+    // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents).
+    if (process.argv.includes('--fanout')) {
+      rows.push(...(await benchFanOut(cleanups)));
+      printTable();
+      return;
+    }
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)));
@@ -165,6 +176,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

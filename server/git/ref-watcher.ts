@@ -49,6 +49,8 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   private running = false;
   /** Completed scans; lets readers cache what they derive from one (HEAD's target). */
   private generation = 0;
+  /** The turn of the event loop fresh() waits for (shared by the callers of one turn). */
+  private turn: Promise<void> | undefined;
   /** Resolved when no scan is scheduled or running any more. */
   private idleWaiters: Array<() => void> = [];
 
@@ -116,7 +118,14 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
    * the copy may lag by up to a poll period; callers then read the files themselves.
    */
   async fresh(): Promise<{ refs: ReadonlyMap<string, string>; generation: number }> {
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // One turn shared by every request of the same poll phase.
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve();
+      }),
+    );
+    await this.turn;
     if (this.running && (this.timer !== undefined || this.scanning !== undefined)) {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }

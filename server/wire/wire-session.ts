@@ -105,6 +105,9 @@ export interface SessionAdmission {
   overCap?: string;
 }
 
+/** Bytes of answers a connection may have buffered before its next request waits for a drain. */
+const ANSWER_BUFFER_BYTES = 256 * 1024;
+
 export class WireSession implements MoveListener {
   readonly #socket: Socket;
   readonly #ctx: SessionContext;
@@ -422,7 +425,10 @@ export class WireSession implements MoveListener {
 
   /** Write an answer's frame (#write) and wait until the socket can take more. */
   async #drainAfter(parts: Buffer[]): Promise<void> {
-    if (this.#write(parts, true)) return;
+    // The kernel usually takes a 20 KB answer at once, but write() says false for anything over
+    // the stream's 16 KiB mark: waiting for that 'drain' cost every answer a turn of the event
+    // loop. Wait only when the answer really stays buffered past ANSWER_BUFFER_BYTES.
+    if (this.#write(parts, true) || this.#socket.writableLength <= ANSWER_BUFFER_BYTES) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.#socket.off('drain', done);
