@@ -52,7 +52,9 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   /** The turn of the event loop fresh() waits for (shared by the callers of one turn). */
   private turn: Promise<void> | undefined;
   /** Resolved when no scan is scheduled or running any more. */
-  private idleWaiters: Array<() => void> = [];
+  private idleWaiters: Array<{ need: number; resolve: () => void }> = [];
+  /** Scan passes started (each turn of scan()'s loop). */
+  private passesStarted = 0;
 
   constructor(private readonly options: RefWatcherOptions) {
     super();
@@ -94,10 +96,18 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     this.wakeIdle();
   }
 
+  /** Wake the waiters whose pass is done. */
+  private wakeDone(): void {
+    const ready = this.idleWaiters.filter((w) => w.need <= this.generation);
+    if (ready.length === 0) return;
+    this.idleWaiters = this.idleWaiters.filter((w) => w.need > this.generation);
+    for (const w of ready) w.resolve();
+  }
+
   private wakeIdle(): void {
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
-    for (const w of waiters) w();
+    for (const w of waiters) w.resolve();
   }
 
   /** The commit `refname` (a full ref name) points to, as of the last scan. */
@@ -126,8 +136,13 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
       }),
     );
     await this.turn;
-    if (this.running && (this.timer !== undefined || this.scanning !== undefined)) {
-      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    // Wait for the first pass that starts after what was signalled: the next one when an event
+    // is pending (a scheduled scan, or one asked for during the running pass), else the running
+    // one. Never for later passes: a poll that keeps scanning must not starve requests.
+    const pending = this.timer !== undefined || (this.scanning !== undefined && this.again);
+    const need = pending ? this.passesStarted + 1 : this.scanning !== undefined ? this.passesStarted : 0;
+    if (this.running && need > this.generation) {
+      await new Promise<void>((resolve) => this.idleWaiters.push({ need, resolve }));
     }
     return { refs: this.refs, generation: this.generation };
   }
@@ -163,6 +178,7 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     this.scanning = (async () => {
       do {
         this.again = false;
+        this.passesStarted += 1;
         try {
           const next = await this.options.listRefs();
           if (!this.running) return;
@@ -174,14 +190,14 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
         } catch (err) {
           if (this.running && this.listenerCount('error') > 0) this.emit('error', err as Error);
         }
-        this.generation += 1;
+        this.generation = this.passesStarted;
+        this.wakeDone();
       } while (this.again && this.running);
     })();
     try {
       await this.scanning;
     } finally {
       this.scanning = undefined;
-      if (this.timer === undefined) this.wakeIdle();
     }
   }
 
