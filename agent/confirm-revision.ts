@@ -23,6 +23,12 @@ export const DEFAULT_CONFIRM_WINDOW_S = 30;
 
 /** Pause between failed probes, so a refused connection does not spin. */
 const PROBE_PAUSE_MS = 250;
+/**
+ * Pause after a probe the server turned away as busy: random up to this, so a fleet checking the
+ * same revision at once spreads its retries instead of returning in lockstep every 250 ms (each
+ * refused attempt is work for a server that is already full).
+ */
+const BUSY_PAUSE_MS = 2000;
 
 /** Reach the server once, within `timeoutMs`; rejects with why it could not. */
 export type ServerProbe = (timeoutMs: number) => Promise<void>;
@@ -85,14 +91,17 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
   let attempts = 0;
   while (performance.now() < deadline && !signal?.aborted) {
     attempts++;
+    let pause = PROBE_PAUSE_MS;
     try {
       await withTimeout(probe(deadline - performance.now()), deadline - performance.now(), signal);
       return { confirmed: true, ms: Math.round(performance.now() - started) };
     } catch (err) {
-      reason = toNftSyncError(err).message;
+      const e = toNftSyncError(err);
+      reason = e.message;
+      if (e.code === 'NFTSYNC_ERR_SERVER_BUSY') pause = PROBE_PAUSE_MS + Math.random() * (BUSY_PAUSE_MS - PROBE_PAUSE_MS);
     }
     const left = deadline - performance.now();
-    if (left > 0) await sleep(Math.min(PROBE_PAUSE_MS, left), signal);
+    if (left > 0) await sleep(Math.min(pause, left), signal);
   }
   return { confirmed: false, ms: Math.round(performance.now() - started), reason: `${attempts} probe(s) failed; last: ${reason}` };
 }
