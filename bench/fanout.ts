@@ -85,6 +85,23 @@ function start(argv: string[], ready: RegExp, cleanups: Cleanups): Promise<Child
   });
 }
 
+/** Stop a server as an operator does (SIGTERM: it removes its scratch namespaces). */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+/** A server killed on purpose leaves its scratch namespaces (nfts-check-PID-*): remove them. */
+function killedScratch(pid: number, cleanups: Cleanups): void {
+  cleanups.push(() => {
+    const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]!);
+    for (const n of names) if (n.startsWith(`nfts-check-${pid}-`)) execFileSync('ip', ['netns', 'delete', n]);
+  });
+}
+
 /** A ruleset of about 20 KB: the template's, plus accept rules. */
 function twentyKbRuleset(seed: number): string {
   const r = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
@@ -343,6 +360,7 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   });
   server.child.kill('SIGKILL');
   await new Promise((r) => server.child.once('exit', r));
+  killedScratch(server.child.pid!, cleanups);
   server = { child: await startServer(), port, http };
   const storm = apiP99(http, 8000);
   await Promise.all(reconnected);
@@ -350,7 +368,7 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   rows.push({ figure: 'API p99 while 10,000 agents reconnect after a restart (ms)', ours: stormApi.p99, baseline: idleApi.p99, goal: '< 100', ok: stormApi.p99 < 100 });
   note('storm', { idleApi, stormApi });
   closeAll();
-  server.child.kill('SIGKILL');
+  await stop(server.child);
 
   // The same fleet over mutual TLS (one client certificate for all: names are not the point here).
   const pki = join(dir, 'pki');
@@ -370,5 +388,6 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   rows.push({ figure: 'all of 10,000 mutual-TLS agents hold a push (ms)', ours: tlsPush.allHold, baseline: tlsPush.push, goal: 'report only', ok: true });
   rows.push({ figure: 'server RSS, 10,000 mutual-TLS agents (MB)', ours: tlsRss, baseline: idleRss, goal: 'report only', ok: true });
   tlsAgents.forEach((a) => a.client?.close());
+  await stop(tlsServer);
   return rows;
 }
