@@ -68,9 +68,7 @@ async function freePort(): Promise<number> {
 /** Start `argv`; resolves once its stderr or stdout matches `ready`, with the match. */
 function start(argv: string[], ready: RegExp, cleanups: Cleanups): Promise<ChildProcess & { ready?: RegExpExecArray }> {
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
+  cleanups.push(() => stop(child));
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready in 60 s: ${out.slice(-1000)}`)), 60_000);
