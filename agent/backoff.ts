@@ -6,6 +6,7 @@
  * wider, uniformly over `dropSpreadMs`: ten thousand agents then come back over seconds, not in
  * one burst of a few hundred milliseconds that the restarted server would have to absorb.
  */
+import { AGENT_DEFAULTS } from './defaults.js';
 export interface BackoffOptions {
   /** First delay's upper bound in ms. */
   baseMs: number;
@@ -17,7 +18,7 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const BACKOFF_DEFAULTS: BackoffOptions = { baseMs: 250, capMs: 30_000, dropSpreadMs: 5_000 };
+export const BACKOFF_DEFAULTS: BackoffOptions = AGENT_DEFAULTS.backoff;
 
 export class Backoff {
   readonly #opts: BackoffOptions;

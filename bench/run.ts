@@ -5,6 +5,8 @@
  *  - apply: the agent's path (verify blob id and schema, build the transaction, one nft call)
  *    against raw `nft -j -f` of the same JSON; and the same with the read-back the agent does
  *    after the ruleset is in force. Goal: within 1.2x of raw nft plus 50 ms.
+ *  - building a 10,000-rule transaction (pure CPU) against a deep copy of its items
+ *    (bench/apply-plan.ts). Goal: under 50 ms.
  *  - push to applied (bench/push-to-applied.ts): `git push` of a one-rule change to main until
  *    the agent that follows main has it in force, with the pre-receive validation on as users
  *    run it, against a bare `git push` plus a raw `nft -j -f`. Goal: under 150 ms median.
@@ -24,6 +26,10 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
+ *    it writes before gc and the repository's growth after gc, against the same change to a
+ *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
+ *    100 KiB.
  *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
  *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
  *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
@@ -34,20 +40,22 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { applyRuleset } from '../agent/apply-ruleset.js';
+import { applyRuleset } from '../agent/reconcile/apply-ruleset.js';
 import { createNftRunner } from '../host/nft-runner.js';
-import { verifyRevision } from '../agent/verify-revision.js';
+import { verifyRevision } from '../agent/reconcile/verify-revision.js';
 import { benchApiLatency } from './api-latency.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { validatePush } from '../server/push/push-validator.js';
+import { benchApplyPlan } from './apply-plan.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchBigSetDrift } from './big-set-drift.js';
+import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
@@ -167,6 +175,7 @@ async function main(): Promise<void> {
     }
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
+    rows.push(await benchApplyPlan(15));
     rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)));
     rows.push(...(await benchApiLatency(200)));
     rows.push(await benchTlsFetch(50, silent, cleanups));
@@ -176,6 +185,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
     rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {

@@ -3,19 +3,18 @@
  * then runs the real nft in a throwaway namespace: a slow or hung nft cannot be made on demand).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../../../host/nft-runner.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { createNetns } from '../../helpers/netns.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 /** A fake nft: `exec sleep 600` (hung) or a one-second sleep before the real nft (slow). */
 function fakeNft(t: TestContext, how: 'hung' | 'slow'): string {
   const ns = createNetns(t, how);
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-slow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-slow-');
   const fake = join(dir, 'nft');
   writeFileSync(fake, how === 'hung' ? '#!/bin/sh\nexec sleep 600\n' : `#!/bin/sh\nsleep 1\nexec ip netns exec ${ns.name} nft "$@"\n`);
   chmodSync(fake, 0o755);
@@ -58,4 +57,27 @@ test('hooks see the PID of every nft started and wrap loads only', async (t) => 
   assert.deepEqual(loads, [Buffer.byteLength(batch)]);
   assert.equal(pids.length, 3);
   assert.equal(new Set(pids).size, 3);
+});
+
+test('long-running processes go through the runner too: `nft -j monitor` sees the namespace\'s transactions; spawnBeside runs a program in nft\'s namespace', async (t) => {
+  const ns = createNetns(t, 'watch');
+  const nft = createNftRunner(ns.nftCommand);
+  const monitor = nft.monitor();
+  t.after(() => monitor.kill('SIGKILL'));
+  let out = '';
+  monitor.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  // nft monitor prints nothing when it is ready: add tables until one shows up (bounded).
+  for (let i = 0; i < 50 && !/"table"/.test(out); i++) {
+    ns.nft(['add', 'table', 'inet', `w${i}`]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(out, /"add": \{"table": \{"family": "inet", "name": "w\d+"/);
+
+  const beside = nft.spawnBeside(['ip', 'netns', 'identify']);
+  let name = '';
+  beside.stdout!.on('data', (c: Buffer) => (name += c.toString()));
+  const code = await new Promise<number | null>((resolve) => beside.on('close', (c) => resolve(c)));
+  assert.equal(code, 0);
+  assert.equal(name.trim(), ns.name, 'the program ran in nft\'s namespace');
+  assert.throws(() => createNftRunner('sudo nft-wrapper').spawnBeside(['true']), { code: 'NFTSYNC_ERR_NFT_EXEC' });
 });

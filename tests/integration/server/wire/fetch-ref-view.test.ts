@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { readRef } from '../../../../server/git/read-refs.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 

@@ -9,7 +9,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 

@@ -1,0 +1,67 @@
+/**
+ * `POST /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements` (and `/maps/…/{map}/…`):
+ * add and delete elements of one set or map as a commit on a branch (server/set-elements.ts).
+ *
+ * Changes to one branch made through this server are taken one at a time (a queue per branch),
+ * so parallel requests do not spend their attempts racing each other; the compare-and-swap in
+ * changeSetElements still guards against pushes and other writers.
+ */
+import type { FastifyInstance } from 'fastify';
+import { ElementsAnswer, ElementsChange, ElementsQuery, MapElementsParams, SetElementsParams } from '../../../shared/http/http-api.js';
+import { assertRulesetName } from '../../../shared/ruleset/names.js';
+import { changeSetElements } from '../../git/set-elements.js';
+import { DEFAULT_REF, type RouteContext } from './route-context.js';
+import { responses, securityOf } from './route-schema.js';
+
+export { MAX_ELEMENTS_PER_CHANGE } from '../../../shared/http/http-api.js';
+
+const access = 'write';
+const PARAMS = { set: SetElementsParams, map: MapElementsParams } as const;
+
+interface Route {
+  Params: Partial<SetElementsParams & MapElementsParams> & Pick<SetElementsParams, 'name' | 'family' | 'table'>;
+  Querystring: ElementsQuery;
+  Body: ElementsChange;
+}
+
+/** Register the element routes (writes: they need a token when the server has a --token-file). */
+export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const queues = new Map<string, Promise<unknown>>();
+  /** Run `job` after every earlier job on `branch`, whatever became of them. */
+  const inTurn = <T>(branch: string, job: () => Promise<T>): Promise<T> => {
+    const run = (queues.get(branch) ?? Promise.resolve()).then(job, job);
+    const tail = run.catch(() => undefined);
+    queues.set(branch, tail);
+    void tail.then(() => queues.get(branch) === tail && queues.delete(branch));
+    return run;
+  };
+  for (const object of ['set', 'map'] as const) {
+    app.post<Route>(
+      `/api/v1/rulesets/:name/${object}s/:family/:table/:${object}/elements`,
+      {
+        config: { write: true, paramErrors: { name: assertRulesetName } },
+        bodyLimit: 64 * 1024 * 1024,
+        schema: {
+          summary: `Add and delete elements of a ${object} of rulesets/NAME.json as one commit on a branch (author: the token's owner). Answers 201 {commit, branch, added, deleted} once the commit is on the branch; 200 with the branch's commit and zero counts when nothing changes (adds already present, deletes absent). Sets and maps share one name space: either path finds either.`,
+          tags: ['elements'],
+          security: securityOf(access),
+          params: PARAMS[object],
+          querystring: ElementsQuery,
+          body: ElementsChange,
+          response: responses(access, { 200: { ...ElementsAnswer, description: 'nothing changed (adds already present, deletes absent)' }, 201: { ...ElementsAnswer, description: 'the commit is on the branch' } }),
+        },
+      },
+      async (req, reply) => {
+        const owner = ctx.writer(req);
+        const branch = req.query.branch ?? DEFAULT_REF;
+        const set = { family: req.params.family, table: req.params.table, name: (req.params.set ?? req.params.map)! };
+        const result = await inTurn(branch, () =>
+          changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete }));
+        ctx.logger.info({ ruleset: req.params.name, set, branch, commit: result.commit, added: result.added, deleted: result.deleted, attempts: result.attempts, owner }, 'elements changed');
+        const changed = result.commit !== result.previous;
+        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous };
+        return reply.status(changed ? 201 : 200).send(answer);
+      },
+    );
+  }
+}
