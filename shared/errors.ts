@@ -51,6 +51,9 @@ export const ERRORS = {
   NFTSYNC_ERR_ROLLBACK_CONFLICT: spec('the branch kept moving during the rollback; try again', true, 409),
   NFTSYNC_ERR_AGENT_REGISTRY_FULL: spec('the server tracks as many agents as it may; a new agent\'s report is not kept', true, 503),
   NFTSYNC_ERR_ROLLBACK_UNSIGNED: spec('the releases are signed: a rollback release needs a signature', false, 409),
+  NFTSYNC_ERR_PUBLISH_CONFLICT: spec('a published live change and the branch changed the same objects', false, 409),
+  NFTSYNC_ERR_PUBLISH_RACED: spec('the branch kept moving while a live change was published; the agent tries again', true, 409),
+  NFTSYNC_ERR_PUBLISH_DENIED: spec('this agent may not publish to that ruleset or branch', false, 403),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),

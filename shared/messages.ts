@@ -3,9 +3,9 @@
  * TypeScript types that go with them, and the validator every side uses. docs/protocol.md
  * describes the exchange with an example of each.
  *
- * Agent to server: hello, fetch, subscribe, report, ping.
+ * Agent to server: hello, fetch, subscribe, report, ping, publish (with a body: the ruleset's bytes).
  * Server to agent: welcome, ruleset (with a body: the ruleset's bytes), unchanged, subscribed,
- * moved, ack, pong, error.
+ * moved, ack, pong, published, error.
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { NftSyncError, type ErrorCode } from './errors.js';
@@ -27,6 +27,12 @@ export const HELLO_MAX_FRAME = 4 * 1024;
  * sends may make the server buffer or parse megabytes.
  */
 export const CLIENT_MAX_FRAME = 64 * 1024;
+/**
+ * Limit on frames from a client whose hello carried a write credential (a write token, or under
+ * mutual TLS a certificate): a `publish` carries a whole ruleset. Live changes are published
+ * only for small rulesets (agent/publish/), well under this.
+ */
+export const WRITER_MAX_FRAME = 8 * 1024 * 1024;
 /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
 export const MAX_REPORT_BYTES = 16 * 1024;
 /**
@@ -107,6 +113,22 @@ export interface ReportMessage {
   id: number;
   status: AgentStatus;
 }
+/**
+ * A live change to publish (agent --publish): the ruleset's bytes follow in the body. The server
+ * commits them as a new revision of `rulesets/RULESET.json` on branch `ref`, merged onto the tip
+ * when the branch moved since `base` (the commit the agent had applied), validated as a push.
+ */
+export interface PublishMessage {
+  type: 'publish';
+  id: number;
+  /** A branch name (`main` or `refs/heads/main`). */
+  ref: string;
+  ruleset: string;
+  /** The commit whose ruleset the live change started from. */
+  base: string;
+  /** Bytes of the ruleset in the body. */
+  size: number;
+}
 export interface PingMessage {
   type: 'ping';
   id: number;
@@ -175,6 +197,19 @@ export interface PongMessage {
   type: 'pong';
   id: number;
 }
+/** The answer to publish: the branch now points at `commit` (new, or the tip when nothing changed). */
+export interface PublishedMessage {
+  type: 'published';
+  id: number;
+  ref: string;
+  commit: string;
+  /** Blob id of the ruleset at `commit`. */
+  blob: string;
+  /** True when the change was merged onto a tip that had moved since `base`. */
+  rebased: boolean;
+  /** True when the tip already had this content: no commit was made. */
+  unchanged: boolean;
+}
 export interface ErrorMessage {
   type: 'error';
   /** The request this answers; absent for connection-level errors. */
@@ -186,7 +221,7 @@ export interface ErrorMessage {
   fatal: boolean;
 }
 
-export type ClientMessage = HelloMessage | FetchMessage | SubscribeMessage | ReportMessage | PingMessage;
+export type ClientMessage = HelloMessage | FetchMessage | SubscribeMessage | ReportMessage | PingMessage | PublishMessage;
 export type ServerMessage =
   | WelcomeMessage
   | RulesetMessage
@@ -195,6 +230,7 @@ export type ServerMessage =
   | MovedMessage
   | AckMessage
   | PongMessage
+  | PublishedMessage
   | ErrorMessage;
 export type Message = ClientMessage | ServerMessage;
 
@@ -282,6 +318,12 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
     ['id', 'status'],
   ),
   ping: message('ping', { id }, ['id']),
+  publish: message('publish', { id, ref, ruleset: rulesetName, base: oid, size: { type: 'integer', minimum: 0 } }, ['id', 'ref', 'ruleset', 'base', 'size']),
+  published: message(
+    'published',
+    { id, ref, commit: oid, blob: oid, rebased: { type: 'boolean' }, unchanged: { type: 'boolean' } },
+    ['id', 'ref', 'commit', 'blob', 'rebased', 'unchanged'],
+  ),
   welcome: message(
     'welcome',
     { version: { type: 'integer', minimum: 1 }, server: text(128), maxFrame: { type: 'integer', minimum: 1 }, heartbeat: { type: 'integer', minimum: 0 } },
@@ -329,9 +371,9 @@ export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> =
 };
 
 /** Message types an agent may send, and those a server may send. */
-export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['hello', 'fetch', 'subscribe', 'report', 'ping']);
+export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['hello', 'fetch', 'subscribe', 'report', 'ping', 'publish']);
 export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
-  'welcome', 'ruleset', 'unchanged', 'subscribed', 'moved', 'ack', 'pong', 'error',
+  'welcome', 'ruleset', 'unchanged', 'subscribed', 'moved', 'ack', 'pong', 'published', 'error',
 ]);
 /** Length of the body a message with a body announces: `size`, plus its proof objects' sizes. */
 export function announcedBodyLength(message: Message): number | undefined {
@@ -341,7 +383,7 @@ export function announcedBodyLength(message: Message): number | undefined {
 }
 
 /** Message types that carry a body after their header. */
-export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
+export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset', 'publish']);
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 /**

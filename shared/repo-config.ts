@@ -14,6 +14,12 @@
  *     - match: "db-[0-9]*"
  *       ruleset: database
  *
+ *   # Optional, per ruleset: agents that may publish their live changes to it (`agent
+ *   # --publish`), as globs over the agent name. Without an entry nobody may.
+ *   rulesets:
+ *     web:
+ *       publishers: ["web-*"]
+ *
  * An empty file, an empty document or no `agents` key all mean "everyone gets default".
  * Unknown keys are refused rather than ignored: a typo such as `rulset:` would otherwise send
  * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
@@ -41,10 +47,18 @@ export interface AgentMapping {
   ruleset: string;
 }
 
+/** Settings of one ruleset. */
+export interface RulesetSettings {
+  /** Globs over agent names: who may publish live changes to this ruleset (agent --publish). */
+  publishers?: string[];
+}
+
 export interface RepoConfig {
   version?: 1;
   /** Ordered: the first matching entry wins. */
   agents?: AgentMapping[];
+  /** Per ruleset name. */
+  rulesets?: Record<string, RulesetSettings>;
 }
 
 /** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type follows it. */
@@ -65,6 +79,20 @@ export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
         properties: {
           match: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH },
           ruleset: { type: 'string', pattern: RULESET_NAME_PATTERN },
+        },
+      },
+    },
+    rulesets: {
+      type: 'object',
+      nullable: true,
+      required: [],
+      maxProperties: REPO_CONFIG_MAX_ENTRIES,
+      propertyNames: { type: 'string', pattern: RULESET_NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          publishers: { type: 'array', nullable: true, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH } },
         },
       },
     },
@@ -96,11 +124,15 @@ function rank(e: ErrorObject): number {
 function schemaError(e: ErrorObject): NftSyncError {
   if (e.keyword === 'additionalProperties') {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
-    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version and agents (entries: match, ruleset)');
+    if (e.instancePath.startsWith('/rulesets/')) return invalid(fieldPath(e.instancePath, key), 'unknown key: a ruleset entry has only publishers');
+    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents (entries: match, ruleset) and rulesets (entries: publishers)');
   }
   if (e.keyword === 'required') {
     const key = String((e.params as { missingProperty: string }).missingProperty);
     return invalid(fieldPath(e.instancePath, key), 'is missing: every agents entry needs match and ruleset');
+  }
+  if (e.keyword === 'pattern' && e.instancePath === '/rulesets') {
+    return invalid('rulesets', "names a ruleset that is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
   }
   if (e.keyword === 'pattern') {
     return invalid(fieldPath(e.instancePath), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
@@ -156,7 +188,26 @@ export function parseRepoConfig(text: string): RepoConfig {
       throw invalid(`agents[${i}].match`, (cause as Error).message, cause);
     }
   });
+  for (const [name, settings] of Object.entries(config.rulesets ?? {})) {
+    (settings.publishers ?? []).forEach((glob, i) => {
+      try {
+        compileAgentGlob(glob);
+      } catch (cause) {
+        throw invalid(`rulesets.${name}.publishers[${i}]`, (cause as Error).message, cause);
+      }
+    });
+  }
   return deepFreeze(config);
+}
+
+/**
+ * Whether `agent` may publish live changes to ruleset `name`: one of the ruleset's `publishers`
+ * globs matches its whole name. No entry (or no file): nobody may. Pure; expects a config
+ * returned by parseRepoConfig.
+ */
+export function mayPublish(config: RepoConfig | undefined, name: string, agent: string): boolean {
+  const globs = Object.hasOwn(config?.rulesets ?? {}, name) ? (config!.rulesets![name]!.publishers ?? []) : [];
+  return globs.some((g) => matchAgentGlob(compileAgentGlob(g), agent));
 }
 
 function deepFreeze<T>(v: T): T {
