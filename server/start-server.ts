@@ -13,6 +13,7 @@ import { AgentRegistry } from './agent-registry.js';
 import { buildHttpApp } from './http-app.js';
 import type { HttpTimeouts } from './http-timeouts.js';
 import { installPreReceiveHook } from './pre-receive-hook.js';
+import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push-check-service.js';
 import { RefWatcher } from './ref-watcher.js';
 import { RulesetRepository } from './ruleset-repository.js';
@@ -87,12 +88,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
     else log.debug({ hook }, 'pre-receive validator hook');
   }
+  const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
   const wire = new WireServer({
     source: repository,
     logger: log,
     tls: opts.tls,
     registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
+    writeTokens: opts.tokens,
+    publish: publisher,
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -149,6 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
+      await publisher.close();
     },
   };
 }
