@@ -15,15 +15,16 @@
  * first; so 'structure' saves little, and read-back would double the apply time of exactly
  * the big blocklists that must update fast. 'structure' and 'full' remain available on request.
  */
-import { buildApplyTransaction, tablesToCreate } from '../shared/apply-plan.js';
+import { buildApplyTransaction, tablesToCreate } from '../shared/ruleset/apply-plan.js';
 import { NftSyncError } from '../shared/errors.js';
-import { locateNftError } from '../shared/nft-error-location.js';
-import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
-import { managedTables as declaredTables } from '../shared/ruleset-schema.js';
-import { itemBody, type Ruleset, type RulesetItem, type TableRef } from '../shared/ruleset-types.js';
-import type { TablePattern } from '../shared/table-pattern.js';
+import { locateNftError } from '../shared/nft/nft-error-location.js';
+import { diffNormalised, normaliseRuleset } from '../shared/ruleset/ruleset-normalise.js';
+import { managedTables as declaredTables } from '../shared/ruleset/ruleset-schema.js';
+import { countElements } from '../shared/ruleset/count-elements.js';
+import type { Ruleset, RulesetItem, TableRef } from '../shared/ruleset/ruleset-types.js';
+import type { TablePattern } from '../shared/ruleset/table-pattern.js';
 import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 
 /** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
 export type VerifyMode = 'full' | 'structure' | 'off' | 'auto';
@@ -61,16 +62,6 @@ export interface ApplyRulesetResult {
     differences: string[];
     durationMs: number;
   };
-}
-
-/** Number of set and map elements declared in a ruleset. */
-export function countElements(ruleset: Ruleset): number {
-  let n = 0;
-  for (const item of ruleset.nftables) {
-    const elem = itemBody(item).elem;
-    if (Array.isArray(elem)) n += elem.length;
-  }
-  return n;
 }
 
 /**

@@ -18,13 +18,13 @@
  *   (element changes in the gap cannot be known without a full listing).
  */
 import type { Logger } from 'pino';
-import { elementHealBatch, ElementDrift, findDeclared, type SetDrift } from '../shared/element-drift.js';
-import { kernelElements, type ElementKey } from '../shared/element-key.js';
+import { elementHealBatch, ElementDrift, findDeclared, type SetDrift } from '../shared/drift/element-drift.js';
+import { kernelElements, type ElementKey } from '../shared/ruleset/element-key.js';
 import { toNftSyncError } from '../shared/errors.js';
-import { describeEvent, type TxEvent } from '../shared/listener-line.js';
+import { describeEvent, type TxEvent } from '../shared/wire/listener-line.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
 import { compareWithHost } from './drift-compare.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 import type { Reconciler } from './reconciler.js';
 import { declaredElements, setId, type RevisionSummary } from './revision-summary.js';
 

@@ -13,11 +13,11 @@
  * - tablesNotOwnedError, used when nft answered EEXIST anyway (a table created in between): the
  *   caller lists the tables once to name the culprit.
  */
-import { tablesToCreate } from '../shared/apply-plan.js';
+import { tablesToCreate } from '../shared/ruleset/apply-plan.js';
 import { NftSyncError } from '../shared/errors.js';
-import type { TableRef } from '../shared/ruleset-types.js';
-import { tableMatches, type TablePattern } from '../shared/table-pattern.js';
-import type { NftRunner } from './nft-runner.js';
+import type { TableRef } from '../shared/ruleset/ruleset-types.js';
+import { tableMatches, type TablePattern } from '../shared/ruleset/table-pattern.js';
+import type { NftRunner } from '../host/nft-runner.js';
 
 const key = (t: TableRef): string => `${t.family} ${t.name}`;
 

@@ -11,10 +11,10 @@
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
-import type { Ruleset, TableRef } from '../shared/ruleset-types.js';
+import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 import { applyRuleset } from './apply-ruleset.js';
 import { sleep } from './backoff.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 import { verifyRevision } from './verify-revision.js';
 import { WireClient } from './wire-client.js';
 

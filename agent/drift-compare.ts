@@ -6,10 +6,10 @@
  * change to a big ruleset's structure, never on a timer.
  */
 import { NftSyncError } from '../shared/errors.js';
-import { diffNormalised, normaliseRuleset } from '../shared/ruleset-normalise.js';
-import { parseRuleset } from '../shared/ruleset-schema.js';
-import type { RulesetItem, TableRef } from '../shared/ruleset-types.js';
-import type { NftRunner } from './nft-runner.js';
+import { diffNormalised, normaliseRuleset } from '../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
+import type { RulesetItem, TableRef } from '../shared/ruleset/ruleset-types.js';
+import type { NftRunner } from '../host/nft-runner.js';
 
 /**
  * The differences between the host's `managed` tables and the ruleset `bytes` (empty: none),

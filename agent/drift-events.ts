@@ -8,10 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
-import type { ListenerLine } from '../shared/listener-line.js';
-import { parseMonitorLine, type MonitorEvent } from '../shared/monitor-event.js';
+import type { ListenerLine } from '../shared/wire/listener-line.js';
+import { parseMonitorLine, type MonitorEvent } from '../shared/nft/monitor-event.js';
 import { listenerArgv, NetlinkEvents } from './netlink-events.js';
-import { dieWithParentPrefix } from './nft-runner.js';
+import { dieWithParentPrefix } from '../host/nft-runner.js';
 
 export type DriftSignal =
   /** Listening (again). `gen`: the generation id then (the listener only). */

@@ -22,12 +22,12 @@
  */
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
-import type { ListenerLine } from '../shared/listener-line.js';
-import type { MonitorEvent } from '../shared/monitor-event.js';
+import type { ListenerLine } from '../shared/wire/listener-line.js';
+import type { MonitorEvent } from '../shared/nft/monitor-event.js';
 import { BigRulesetDrift } from './big-ruleset-drift.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
 import { NftMonitorEvents, openDriftEvents, type DriftEventSource, type DriftSignal } from './drift-events.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 import type { Reconciler } from './reconciler.js';
 import { summariseRevision, type RevisionSummary } from './revision-summary.js';
 import { SmallRulesetDrift } from './small-ruleset-drift.js';

@@ -18,9 +18,9 @@ import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { packageRoot } from '../cli/package-root.js';
 import { NftSyncError } from '../shared/errors.js';
-import { parseListenerLine, type ListenerLine } from '../shared/listener-line.js';
+import { parseListenerLine, type ListenerLine } from '../shared/wire/listener-line.js';
 import type { DriftEventSource, DriftSignal } from './drift-events.js';
-import { dieWithParentPrefix, findOnPath } from './nft-runner.js';
+import { dieWithParentPrefix, findOnPath } from '../host/nft-runner.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */
 const ANSWER_MS = 5000;

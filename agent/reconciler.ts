@@ -6,23 +6,23 @@
  */
 import type { Logger } from 'pino';
 import { isErrorCode, NftSyncError, toNftSyncError } from '../shared/errors.js';
-import type { AgentStatus } from '../shared/messages.js';
+import type { AgentStatus } from '../shared/wire/messages.js';
 import { applyRuleset, type ApplyRulesetResult } from './apply-ruleset.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 import { loadState, saveState, type AgentState, type LoadedState } from './state-store.js';
 import { buildStatus } from './status-report.js';
 import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from './release-record.js';
-import { checkAnswerMatchesRequest, checkNotDowngrade, type AskedRevision } from '../shared/release-guard.js';
+import { checkAnswerMatchesRequest, checkNotDowngrade, type AskedRevision } from '../shared/release/release-guard.js';
 import { stateAfterApply, stateAfterRefusal, tagInForce } from './revision-state.js';
 import { verifyRelease } from './verify-release.js';
 import { verifyRevision } from './verify-revision.js';
-import { managedTables } from '../shared/ruleset-schema.js';
-import { highestTag } from '../shared/semver.js';
+import { managedTables } from '../shared/ruleset/ruleset-schema.js';
+import { highestTag } from '../shared/release/semver.js';
 import type { FetchResult, WireClient } from './wire-client.js';
 import { confirmOrRestore, restoreConfirmed, type ConfirmedRevision, type ConfirmOptions } from './confirm-revision.js';
 import { stateAfterInterruption } from './interrupted-revision.js';
-import type { TableRef } from '../shared/ruleset-types.js';
-import type { TablePattern } from '../shared/table-pattern.js';
+import type { TableRef } from '../shared/ruleset/ruleset-types.js';
+import type { TablePattern } from '../shared/ruleset/table-pattern.js';
 import { assertTablesFree } from './claim-tables.js';
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */

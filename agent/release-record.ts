@@ -11,7 +11,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NftSyncError } from '../shared/errors.js';
-import type { CheckedRelease } from '../shared/release-proof.js';
+import type { CheckedRelease } from '../shared/release/release-proof.js';
 
 /** The file older agents kept the record in; read for compatibility, never written. */
 export const LEGACY_RELEASE_FILE = 'release.json';

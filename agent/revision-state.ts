@@ -2,7 +2,7 @@
  * The agent's state after a revision was put in force or refused: pure transitions, so what one
  * state.json rename commits can be checked without a disk or a crash.
  */
-import type { TableRef } from '../shared/ruleset-types.js';
+import type { TableRef } from '../shared/ruleset/ruleset-types.js';
 import type { ReleaseRecord } from './release-record.js';
 import type { AgentState, FailedAttempt, PendingRevision } from './state-store.js';
 

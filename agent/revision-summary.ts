@@ -5,10 +5,10 @@
  * (the schema check costs twice as much: 0.6 s for 1,000,000 elements). The element arrays are
  * not kept: the summary stays small however big the set.
  */
-import { setShape, type Result, type SetShape } from '../shared/element-key.js';
-import type { SetRef } from '../shared/element-drift.js';
-import type { Ruleset } from '../shared/ruleset-types.js';
-import { itemBody } from '../shared/ruleset-types.js';
+import { setShape, type Result, type SetShape } from '../shared/ruleset/element-key.js';
+import type { SetRef } from '../shared/drift/element-drift.js';
+import type { Ruleset } from '../shared/ruleset/ruleset-types.js';
+import { itemBody } from '../shared/ruleset/ruleset-types.js';
 import { AUTO_FULL_MAX_ELEMENTS } from './apply-ruleset.js';
 
 export interface RevisionSummary {

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
 import { compareWithHost } from './drift-compare.js';
-import type { NftRunner } from './nft-runner.js';
+import type { NftRunner } from '../host/nft-runner.js';
 import type { Reconciler } from './reconciler.js';
 
 export interface SmallDriftContext {

@@ -27,8 +27,8 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { NftSyncError } from '../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
-import { FAMILIES, type TableRef } from '../shared/ruleset-types.js';
+import { gitBlobId, objectIdAlgorithm } from '../shared/git/git-blob-id.js';
+import { FAMILIES, type TableRef } from '../shared/ruleset/ruleset-types.js';
 import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, type ReleaseRecord } from './release-record.js';
 
 export const STATE_FILE = 'state.json';

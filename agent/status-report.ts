@@ -3,7 +3,7 @@
  * condition whose reason is a stable PascalCase word operators can alert on.
  */
 import type { ErrorCode } from '../shared/errors.js';
-import type { AgentStatus, Condition } from '../shared/messages.js';
+import type { AgentStatus, Condition } from '../shared/wire/messages.js';
 
 /** Condition reasons, by the error code that caused them. */
 const REASONS: Partial<Record<ErrorCode, string>> = {

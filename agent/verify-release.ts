@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSyncError } from '../shared/errors.js';
-import { checkReleaseProof, type CheckedRelease } from '../shared/release-proof.js';
+import { checkReleaseProof, type CheckedRelease } from '../shared/release/release-proof.js';
 import type { FetchResult } from './wire-client.js';
 
 /**

@@ -4,8 +4,8 @@
  * revision, and validates the ruleset against the schema before anything reaches nft.
  */
 import { NftSyncError } from '../shared/errors.js';
-import { gitBlobId, objectIdAlgorithm } from '../shared/git-blob-id.js';
-import { parseRuleset, type Ruleset } from '../shared/ruleset-schema.js';
+import { gitBlobId, objectIdAlgorithm } from '../shared/git/git-blob-id.js';
+import { parseRuleset, type Ruleset } from '../shared/ruleset/ruleset-schema.js';
 
 export interface VerifiedRevision {
   ruleset: Ruleset;

@@ -14,12 +14,12 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
-import { encodeMessage, MAX_HEADER_BYTES } from '../shared/message-codec.js';
-import { MessageReader } from '../shared/message-reader.js';
+import { encodeMessage, MAX_HEADER_BYTES } from '../shared/wire/message-codec.js';
+import { MessageReader } from '../shared/wire/message-reader.js';
 import { connectError } from './tls-connect-error.js';
-import type { ProofObject } from '../shared/release-proof.js';
-import { assertRef, assertRulesetName } from '../shared/names.js';
-import { assertTagPattern } from '../shared/semver.js';
+import type { ProofObject } from '../shared/release/release-proof.js';
+import { assertRef, assertRulesetName } from '../shared/ruleset/names.js';
+import { assertTagPattern } from '../shared/release/semver.js';
 import {
   PROTOCOL_VERSIONS,
   PRE_HANDSHAKE_MAX_FRAME,
@@ -30,7 +30,7 @@ import {
   type Revision,
   type ServerMessage,
   type WelcomeMessage,
-} from '../shared/messages.js';
+} from '../shared/wire/messages.js';
 
 /** Frame limit while no fetch is outstanding: welcome, pong, ack, moved, error are small. */
 export const IDLE_MAX_FRAME = 64 * 1024;

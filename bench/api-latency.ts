@@ -14,9 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { pino } from 'pino';
-import { diffRulesets } from '../shared/ruleset-diff.js';
-import { parseRuleset } from '../shared/ruleset-schema.js';
-import { initRepository } from '../server/init-repository.js';
+import { diffRulesets } from '../shared/ruleset/ruleset-diff.js';
+import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
+import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { type BenchRow, median, timeIt } from './bench-row.js';
 

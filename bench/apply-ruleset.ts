@@ -6,9 +6,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { applyRuleset } from '../agent/apply-ruleset.js';
-import { createNftRunner } from '../agent/nft-runner.js';
-import { parseRuleset } from '../shared/ruleset-schema.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
+import { createNftRunner } from '../host/nft-runner.js';
+import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 const ns = 'bench-' + process.pid;
 execFileSync('ip', ['netns', 'add', ns]);
 try {

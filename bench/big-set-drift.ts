@@ -22,9 +22,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import type { Ruleset } from '../shared/ruleset-types.js';
-import { initRepository } from '../server/init-repository.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import type { Ruleset } from '../shared/ruleset/ruleset-types.js';
+import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { median, type BenchRow } from './bench-row.js';
 

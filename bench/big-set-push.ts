@@ -14,11 +14,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createNftRunner } from '../agent/nft-runner.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import type { Ruleset } from '../shared/ruleset-types.js';
-import { initRepository } from '../server/init-repository.js';
-import { preReceiveHookScript } from '../server/pre-receive-hook.js';
+import { createNftRunner } from '../host/nft-runner.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import type { Ruleset } from '../shared/ruleset/ruleset-types.js';
+import { initRepository } from '../server/git/init-repository.js';
+import { preReceiveHookScript } from '../server/push/pre-receive-hook.js';
 import { bigSetRuleset } from '../tests/helpers/big-set.js';
 import { type BenchRow, median } from './bench-row.js';
 

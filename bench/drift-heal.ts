@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { runAgentDaemon } from '../agent/agent-daemon.js';
 import type { DriftReport } from '../agent/drift-watcher.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner } from '../host/nft-runner.js';
 import { verifyRevision } from '../agent/verify-revision.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import { gitBlobId } from '../shared/git-blob-id.js';
-import { initRepository } from '../server/init-repository.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import { gitBlobId } from '../shared/git/git-blob-id.js';
+import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { type BenchRow, median } from './bench-row.js';
 

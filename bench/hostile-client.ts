@@ -18,10 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { WireClient } from '../agent/wire-client.js';
-import { initRepository } from '../server/init-repository.js';
-import { encodeFrame } from '../shared/frame-decoder.js';
-import { encodeMessage } from '../shared/message-codec.js';
-import { CLIENT_MAX_FRAME } from '../shared/messages.js';
+import { initRepository } from '../server/git/init-repository.js';
+import { encodeFrame } from '../shared/wire/frame-decoder.js';
+import { encodeMessage } from '../shared/wire/message-codec.js';
+import { CLIENT_MAX_FRAME } from '../shared/wire/messages.js';
 import type { BenchRow } from './bench-row.js';
 
 const HOSTILE_ADDRESS = '127.0.0.2';

@@ -15,12 +15,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
 import { runAgentDaemon } from '../agent/agent-daemon.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner } from '../host/nft-runner.js';
 import { DEFAULT_PUBLISH_QUIET_S } from '../agent/publish/live-publisher.js';
 import type { ReconcileOutcome } from '../agent/reconciler.js';
-import { initRepository } from '../server/init-repository.js';
+import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
-import { parseTokenList } from '../shared/token-list.js';
+import { parseTokenList } from '../shared/config/token-list.js';
 import { median, type BenchRow } from './bench-row.js';
 
 const TOKEN = 'bench-publish-token-0123456789';

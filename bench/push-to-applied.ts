@@ -22,13 +22,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { runAgentDaemon } from '../agent/agent-daemon.js';
-import { createNftRunner } from '../agent/nft-runner.js';
+import { createNftRunner } from '../host/nft-runner.js';
 import type { ReconcileOutcome } from '../agent/reconciler.js';
 import { verifyRevision } from '../agent/verify-revision.js';
-import { buildApplyTransaction } from '../shared/apply-plan.js';
-import { gitBlobId } from '../shared/git-blob-id.js';
-import { initRepository } from '../server/init-repository.js';
-import { preReceiveHookScript } from '../server/pre-receive-hook.js';
+import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
+import { gitBlobId } from '../shared/git/git-blob-id.js';
+import { initRepository } from '../server/git/init-repository.js';
+import { preReceiveHookScript } from '../server/push/pre-receive-hook.js';
 import { startServer } from '../server/start-server.js';
 import { median, type BenchRow } from './bench-row.js';
 

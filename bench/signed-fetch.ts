@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { verifyRelease } from '../agent/verify-release.js';
 import { verifyRevision } from '../agent/verify-revision.js';
 import { WireClient } from '../agent/wire-client.js';
-import { initRepository } from '../server/init-repository.js';
+import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { type BenchRow, median } from './bench-row.js';
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { WireClient } from '../agent/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../cli/tls-flags.js';
-import { initRepository } from '../server/init-repository.js';
-import { initPki, issueCertificate } from '../server/pki.js';
+import { initRepository } from '../server/git/init-repository.js';
+import { initPki, issueCertificate } from '../server/auth/pki.js';
 import { startServer } from '../server/start-server.js';
 import { type BenchRow, median } from './bench-row.js';
 

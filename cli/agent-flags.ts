@@ -4,16 +4,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
-import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../agent/nft-runner.js';
+import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../host/nft-runner.js';
 import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire-client.js';
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
-import { parseHostPort } from '../shared/host-port.js';
-import { firstToken } from '../shared/token-list.js';
-import { assertRef, assertRulesetName } from '../shared/names.js';
-import { assertTagPattern } from '../shared/semver.js';
-import { parseTablePatterns } from '../shared/table-pattern.js';
+import { parseHostPort } from '../shared/wire/host-port.js';
+import { firstToken } from '../shared/config/token-list.js';
+import { assertRef, assertRulesetName } from '../shared/ruleset/names.js';
+import { assertTagPattern } from '../shared/release/semver.js';
+import { parseTablePatterns } from '../shared/ruleset/table-pattern.js';
 import { NFT_FLAGS, str, target, TARGET_FLAGS } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 import { countFlag, secondsFlag } from './seconds-flag.js';

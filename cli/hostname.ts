@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { isAgentName } from '../shared/names.js';
+import { isAgentName } from '../shared/ruleset/names.js';
 
 /** The host name as an agent name (the default for --name), or "agent" if it is not a valid one. */
 export function agentHostname(): string {

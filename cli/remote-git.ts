@@ -4,7 +4,7 @@
  * line, where `ps` would show it), git never prompts, and git's failures become coded errors.
  */
 import { NftSyncError } from '../shared/errors.js';
-import { runGit } from '../server/run-git.js';
+import { runGit } from '../host/run-git.js';
 import { apiBase } from './api-client.js';
 
 /** The git-over-HTTP URL of the server whose API is at `http`. Throws NFTSYNC_ERR_USAGE. */

@@ -15,8 +15,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSyncError } from '../shared/errors.js';
-import { REPO_CONFIG_PATH } from '../shared/repo-config.js';
-import { highestTag, nextPatchTag } from '../shared/semver.js';
+import { REPO_CONFIG_PATH } from '../shared/config/repo-config.js';
+import { highestTag, nextPatchTag } from '../shared/release/semver.js';
 import { git, gitUrl, remoteGitEnv } from './remote-git.js';
 
 /** Top-level entries a rollback restores (as server/rollback.ts). */

@@ -2,7 +2,7 @@
  * Publishing live changes (agent --publish, "reverse GitOps"). The drift watcher tells this
  * publisher of every outside change to a managed table (and of gaps and periodic checks) instead
  * of healing it; once nothing has changed for the quiet period, the publisher lists the managed
- * tables, turns the listing into the repository's ruleset form (shared/listing-to-ruleset.ts)
+ * tables, turns the listing into the repository's ruleset form (shared/ruleset/listing-to-ruleset.ts)
  * and, when it differs from the revision in force, sends it to the server as a new revision of
  * that ruleset on the branch the agent follows (`publish`, docs/protocol.md).
  *
@@ -15,13 +15,13 @@
  */
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { listingToRuleset } from '../../shared/listing-to-ruleset.js';
-import type { Condition } from '../../shared/messages.js';
-import { diffNormalised, normaliseRuleset } from '../../shared/ruleset-normalise.js';
-import { parseRuleset } from '../../shared/ruleset-schema.js';
-import type { RulesetItem } from '../../shared/ruleset-types.js';
+import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
+import type { Condition } from '../../shared/wire/messages.js';
+import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from '../confirm-revision.js';
-import type { NftRunner } from '../nft-runner.js';
+import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconciler.js';
 import { summariseRevision } from '../revision-summary.js';
 import type { WireClient } from '../wire-client.js';

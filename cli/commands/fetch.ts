@@ -1,5 +1,5 @@
 import { WireClient } from '../../agent/wire-client.js';
-import { parseHostPort } from '../../shared/host-port.js';
+import { parseHostPort } from '../../shared/wire/host-port.js';
 import { clientToken, MAX_RULESET_BYTES_FLAG, maxRulesetBytes, TOKEN_FLAG } from '../agent-flags.js';
 import { str, type Command } from '../command.js';
 import { clientTlsOptions, loadTlsMaterial, nameFromCertificate, TLS_FLAGS } from '../tls-flags.js';

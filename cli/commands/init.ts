@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { initRepository } from '../../server/init-repository.js';
-import { preReceiveHookScript } from '../../server/pre-receive-hook.js';
+import { initRepository } from '../../server/git/init-repository.js';
+import { preReceiveHookScript } from '../../server/push/pre-receive-hook.js';
 import type { Command } from '../command.js';
 import { packageRoot } from '../package-root.js';
 

@@ -1,5 +1,5 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { assertTagPattern } from '../../shared/semver.js';
+import { assertTagPattern } from '../../shared/release/semver.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { rollbackRelease } from '../rollback-release.js';

@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../server/agent-registry.js';
+import type { AgentRecord } from '../../server/agents/agent-registry.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';

@@ -4,11 +4,11 @@
  *
  * - When the branch is still at `base` (the revision the agent had applied), the change is
  *   committed as sent. When it moved, the change is rebased onto the tip by an object-level
- *   three-way merge (shared/ruleset-merge.ts: base, ours = live, theirs = tip); when both
+ *   three-way merge (shared/ruleset/ruleset-merge.ts: base, ours = live, theirs = tip); when both
  *   touched the same objects nothing is committed and NFTSYNC_ERR_PUBLISH_CONFLICT names them.
  * - The commit's author is the agent's name; nft-sync is the committer; the message says which
  *   credential allowed it.
- * - It is judged by the push validator (server/push-validator.ts), as a push of it would be:
+ * - It is judged by the push validator (server/push/push-validator.ts), as a push of it would be:
  *   the pre-receive hook does not run for update-ref.
  * - The ref moves by compare-and-swap (`git update-ref REF NEW OLD`); a push landing meanwhile
  *   makes it merge again onto the new tip, a bounded number of times.
@@ -18,15 +18,15 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { assertRulesetName } from '../../shared/names.js';
-import type { RefUpdate } from '../../shared/push-checks.js';
-import { mergeRulesets } from '../../shared/ruleset-merge.js';
-import { diffNormalised, normaliseRuleset } from '../../shared/ruleset-normalise.js';
-import { parseRuleset } from '../../shared/ruleset-schema.js';
-import type { Ruleset } from '../../shared/ruleset-types.js';
-import { validatePush, type PushValidation } from '../push-validator.js';
-import { branchRef } from '../rollback.js';
-import { runGit } from '../run-git.js';
+import { assertRulesetName } from '../../shared/ruleset/names.js';
+import type { RefUpdate } from '../../shared/push/push-checks.js';
+import { mergeRulesets } from '../../shared/ruleset/ruleset-merge.js';
+import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
+import { validatePush, type PushValidation } from '../push/push-validator.js';
+import { branchRef } from '../git/rollback.js';
+import { runGit } from '../../host/run-git.js';
 
 export interface PublishRequest {
   gitdir: string;

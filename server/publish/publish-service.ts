@@ -8,9 +8,9 @@
  */
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { mayPublish, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/repo-config.js';
-import { validatePush } from '../push-validator.js';
-import { ScratchPool } from '../scratch-pool.js';
+import { mayPublish, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/config/repo-config.js';
+import { validatePush } from '../push/push-validator.js';
+import { ScratchPool } from '../../host/scratch-pool.js';
 import { publishRevision, type PublishResult } from './publish-revision.js';
 
 export interface PublishServiceOptions {

@@ -11,10 +11,10 @@ import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { WireClient } from '../../agent/wire-client.js';
-import { initRepository } from '../../server/init-repository.js';
-import { encodeMessage } from '../../shared/message-codec.js';
-import { MessageReader } from '../../shared/message-reader.js';
-import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../shared/messages.js';
+import { initRepository } from '../../server/git/init-repository.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import { MessageReader } from '../../shared/wire/message-reader.js';
+import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../shared/wire/messages.js';
 import { freePort, startCli } from '../helpers/cli-process.js';
 import { tempDir } from '../helpers/git-fixture.js';
 

@@ -24,7 +24,7 @@ test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version,
   const tarball = join(dir, packed.stdout.trim().split('\n').at(-1)!);
   const { stdout: listing } = await run('tar', ['-tzf', tarball]);
   const files = listing.split('\n');
-  for (const f of ['package/dist/cli/main.js', 'package/dist/cli/hook-main.js', 'package/repo-template/rulesets/default.json', 'package/repo-template/nft-sync.yaml', 'package/README.md']) {
+  for (const f of ['package/dist/cli/main.js', 'package/dist/cli/hook-main.js', 'package/dist/host/nft-runner.js', 'package/dist/server/push/push-check-worker.js', 'package/repo-template/rulesets/default.json', 'package/repo-template/nft-sync.yaml', 'package/README.md']) {
     assert.ok(files.includes(f), `${f} missing from the tarball`);
   }
   assert.ok(!files.some((f) => f.startsWith('package/tests/') || f.endsWith('.ts')), 'no tests or sources in the tarball');

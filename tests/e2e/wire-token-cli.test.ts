@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { initRepository } from '../../server/init-repository.js';
+import { initRepository } from '../../server/git/init-repository.js';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { tempDir } from '../helpers/git-fixture.js';
 import { createNetns } from '../helpers/netns.js';

@@ -4,9 +4,9 @@
  * JSON and huge strings. Deterministic for a given seed.
  */
 import fc from 'fast-check';
-import { encodeFrame } from '../../shared/frame-decoder.js';
-import { encodeMessage } from '../../shared/message-codec.js';
-import type { Message } from '../../shared/messages.js';
+import { encodeFrame } from '../../shared/wire/frame-decoder.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import type { Message } from '../../shared/wire/messages.js';
 
 const OID = 'a'.repeat(40);
 

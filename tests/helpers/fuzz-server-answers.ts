@@ -5,11 +5,11 @@
  * proofs (a well-formed one to truncate and forge). Deterministic for a given seed.
  */
 import fc from 'fast-check';
-import { gitBlobId } from '../../shared/git-blob-id.js';
-import { gitObjectId } from '../../shared/git-objects.js';
-import { encodeMessage } from '../../shared/message-codec.js';
-import type { ProofObject, ReleaseClaim } from '../../shared/release-proof.js';
-import type { TableRef } from '../../shared/ruleset-types.js';
+import { gitBlobId } from '../../shared/git/git-blob-id.js';
+import { gitObjectId } from '../../shared/git/git-objects.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import type { ProofObject, ReleaseClaim } from '../../shared/release/release-proof.js';
+import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
 
 /** Tables a ruleset may declare: the agent's own and well-known ones of other tools. */
 export const TABLE_POOL: readonly TableRef[] = [

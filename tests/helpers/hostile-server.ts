@@ -5,9 +5,9 @@
  */
 import net from 'node:net';
 import type { TestContext } from 'node:test';
-import { encodeMessage } from '../../shared/message-codec.js';
-import { MessageReader } from '../../shared/message-reader.js';
-import { CLIENT_MESSAGE_TYPES, DEFAULT_MAX_FRAME, type ClientMessage } from '../../shared/messages.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import { MessageReader } from '../../shared/wire/message-reader.js';
+import { CLIENT_MESSAGE_TYPES, DEFAULT_MAX_FRAME, type ClientMessage } from '../../shared/wire/messages.js';
 
 export interface HostileConnection {
   socket: net.Socket;

@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { TestContext } from 'node:test';
-import { encodeFrame, FrameDecoder } from '../../shared/frame-decoder.js';
+import { encodeFrame, FrameDecoder } from '../../shared/wire/frame-decoder.js';
 
 /** A decoded frame: its JSON header and, for messages with one, its body. */
 export interface Intercepted {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { TlsMaterial } from '../../cli/tls-flags.js';
-import { initPki, issueCertificate } from '../../server/pki.js';
+import { initPki, issueCertificate } from '../../server/auth/pki.js';
 import { tempDir } from './git-fixture.js';
 
 export interface TestPki {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { pino } from 'pino';
-import { initRepository } from '../../server/init-repository.js';
+import { initRepository } from '../../server/git/init-repository.js';
 import { startServer, type RunningServer, type ServerOptions } from '../../server/start-server.js';
 import { testGitEnv } from './git-fixture.js';
 

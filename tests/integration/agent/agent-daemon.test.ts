@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { pullOnce } from '../../../agent/pull-once.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';

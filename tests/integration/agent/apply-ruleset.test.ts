@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { applyRuleset } from '../../../agent/apply-ruleset.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { NftSyncError } from '../../../shared/errors.js';
-import { diffNormalised, normaliseRuleset } from '../../../shared/ruleset-normalise.js';
-import { parseRuleset, type Ruleset } from '../../../shared/ruleset-schema.js';
+import { diffNormalised, normaliseRuleset } from '../../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset, type Ruleset } from '../../../shared/ruleset/ruleset-schema.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json');

@@ -12,9 +12,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { normaliseRuleset } from '../../../shared/ruleset-normalise.js';
-import { parseRuleset } from '../../../shared/ruleset-schema.js';
-import type { TableRef } from '../../../shared/ruleset-types.js';
+import { normaliseRuleset } from '../../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../../../shared/ruleset/ruleset-schema.js';
+import type { TableRef } from '../../../shared/ruleset/ruleset-types.js';
 import { startCli } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';
 import { startServerFixture } from '../../helpers/server-fixture.js';
@@ -120,7 +120,7 @@ test(`kill -9 during apply, ${KILLS} times: always exactly the old or the new ru
     await settled();
     const now = onHost();
     if (now !== wanted[current] && now !== wanted[target]) {
-      const { diffNormalised } = await import('../../../shared/ruleset-normalise.js');
+      const { diffNormalised } = await import('../../../shared/ruleset/ruleset-normalise.js');
       const h = normaliseRuleset({ nftables: JSON.parse(ns.nft(['-j', 'list', 'ruleset'])).nftables }, tables);
       t.diagnostic('differences from old: ' + JSON.stringify(diffNormalised(normaliseRuleset(parseRuleset(texts[current]!), tables), h).slice(0, 5)));
       t.diagnostic('differences from new: ' + JSON.stringify(diffNormalised(normaliseRuleset(parseRuleset(texts[target]!), tables), h).slice(0, 5)));

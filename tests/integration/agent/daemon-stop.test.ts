@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/confirm-revision.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { freePort } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';

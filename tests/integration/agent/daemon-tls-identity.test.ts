@@ -11,9 +11,9 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
-import type { NftRunner } from '../../../agent/nft-runner.js';
+import type { NftRunner } from '../../../host/nft-runner.js';
 import { clientTlsOptions, serverTlsOptions } from '../../../cli/tls-flags.js';
-import { initPki, issueCertificate } from '../../../server/pki.js';
+import { initPki, issueCertificate } from '../../../server/auth/pki.js';
 import { tempDir } from '../../helpers/git-fixture.js';
 import { startServerFixture } from '../../helpers/server-fixture.js';
 

@@ -13,7 +13,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import type { DriftReport } from '../../../agent/drift-watcher.js';
 import { PAUSE_MIN_BYTES } from '../../../agent/drift-watcher.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconciler.js';
 import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../helpers/netns.js';

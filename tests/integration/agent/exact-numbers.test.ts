@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createNftRunner, type NftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
 import { Reconciler } from '../../../agent/reconciler.js';
 import { WireClient } from '../../../agent/wire-client.js';
 import { createNetns } from '../../helpers/netns.js';

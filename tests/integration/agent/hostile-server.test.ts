@@ -9,13 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createNftRunner, type NftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
 import { Reconciler } from '../../../agent/reconciler.js';
 import { IDLE_MAX_FRAME, WireClient } from '../../../agent/wire-client.js';
 import type { NftSyncError } from '../../../shared/errors.js';
-import { gitBlobId } from '../../../shared/git-blob-id.js';
-import { encodeMessage } from '../../../shared/message-codec.js';
-import type { FetchMessage } from '../../../shared/messages.js';
+import { gitBlobId } from '../../../shared/git/git-blob-id.js';
+import { encodeMessage } from '../../../shared/wire/message-codec.js';
+import type { FetchMessage } from '../../../shared/wire/messages.js';
 import { startHostileServer, type HostileConnection } from '../../helpers/hostile-server.js';
 import { quietLogger } from '../../helpers/server-fixture.js';
 

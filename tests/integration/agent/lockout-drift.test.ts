@@ -14,7 +14,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/confirm-revision.js';
 import type { DriftReport } from '../../../agent/drift-watcher.js';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { Reconciler, type ReconcileOutcome } from '../../../agent/reconciler.js';
 import { loadState, saveState } from '../../../agent/state-store.js';
 import { freePort } from '../../helpers/cli-process.js';

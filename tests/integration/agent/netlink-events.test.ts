@@ -11,8 +11,8 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { listenerArgv, NetlinkEvents } from '../../../agent/netlink-events.js';
 import type { DriftSignal } from '../../../agent/drift-events.js';
-import { elementHealBatch, ElementDrift } from '../../../shared/element-drift.js';
-import { kernelElements, setShape } from '../../../shared/element-key.js';
+import { elementHealBatch, ElementDrift } from '../../../shared/drift/element-drift.js';
+import { kernelElements, setShape } from '../../../shared/ruleset/element-key.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 
 function listen(t: TestContext, ns: Netns) {

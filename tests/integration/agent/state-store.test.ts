@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, recordFailedAttempt, saveState, type AgentState } from '../../../agent/state-store.js';
 import { NftSyncError } from '../../../shared/errors.js';
-import { gitBlobId } from '../../../shared/git-blob-id.js';
+import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 
 const BYTES = Buffer.from('{"nftables":[{"table":{"family":"inet","name":"nft_sync"}}]}\n');
 const COMMIT = 'a'.repeat(40);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { createNftRunner } from '../../../agent/nft-runner.js';
+import { createNftRunner } from '../../../host/nft-runner.js';
 import { pullOnce } from '../../../agent/pull-once.js';
 import { tempDir } from '../../helpers/git-fixture.js';
 import { createNetns } from '../../helpers/netns.js';

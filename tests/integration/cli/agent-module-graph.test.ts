@@ -15,7 +15,7 @@ import { createNetns } from '../../helpers/netns.js';
 import { startServerFixture } from '../../helpers/server-fixture.js';
 
 const RECORDER = ['--import', './tests/helpers/module-graph-register.mjs'];
-const SERVER_ONLY = /\/node_modules\/(fastify|isomorphic-git|@fastify)\/|\/server\/[^/]+\.(ts|js)$/;
+const SERVER_ONLY = /\/node_modules\/(fastify|isomorphic-git|@fastify)\/|\/server\/.+\.(ts|js)$/;
 
 test('the agent command\'s module graph has no fastify, isomorphic-git or server/ module', async (t) => {
   const dir = tempDir(t, 'nft-sync-graph-');

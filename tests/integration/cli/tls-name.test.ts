@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { certificateIdentities, nameFromCertificate } from '../../../cli/tls-flags.js';
-import { initPki, issueCertificate } from '../../../server/pki.js';
+import { initPki, issueCertificate } from '../../../server/auth/pki.js';
 import { tempDir } from '../../helpers/git-fixture.js';
 
 test('a pki agent certificate carries one name, which becomes the default --name; two names give none', async (t) => {

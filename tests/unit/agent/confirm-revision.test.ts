@@ -4,7 +4,7 @@ import { confirmRevision } from '../../../agent/confirm-revision.js';
 import { buildStatus } from '../../../agent/status-report.js';
 import { secondsFlag, countFlag } from '../../../cli/seconds-flag.js';
 import { NftSyncError } from '../../../shared/errors.js';
-import { FrameDeadline } from '../../../server/frame-deadline.js';
+import { FrameDeadline } from '../../../server/wire/frame-deadline.js';
 
 test('confirmRevision: retries failed probes within the window, then confirms', async () => {
   let calls = 0;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Reconciler } from '../../../agent/reconciler.js';
-import type { NftRunner } from '../../../agent/nft-runner.js';
+import type { NftRunner } from '../../../host/nft-runner.js';
 import { NftSyncError } from '../../../shared/errors.js';
 
 const unusedNft = new Proxy({}, { get: () => () => assert.fail('nft must not run') }) as unknown as NftRunner;

@@ -1,0 +1,32 @@
+/** `/api/v1/agents`: the latest status report of every agent, and of one. */
+import type { FastifyInstance } from 'fastify';
+import { NftSyncError } from '../../../shared/errors.js';
+import { AGENT_NAME_PATTERN } from '../../../shared/ruleset/names.js';
+import type { RouteContext } from './route-context.js';
+
+/** Register the agent status routes. */
+export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  // The answer is bounded because the registry is (--max-agents records, reports of at most
+  // 16 KiB): unbounded, 5,000 reports of 135 KB made an answer longer than V8's longest string,
+  // and JSON.stringify's RangeError came out as a 500.
+  app.get(
+    '/api/v1/agents',
+    { schema: { summary: 'Every agent the server keeps (at most --max-agents; gone for 7 days: forgotten), with its latest report, last seen time and connection', tags: ['agents'] } },
+    async () => ({ agents: ctx.registry.list() }),
+  );
+  app.get<{ Params: { name: string } }>(
+    '/api/v1/agents/:name',
+    {
+      schema: {
+        summary: 'One agent\'s latest report',
+        tags: ['agents'],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: AGENT_NAME_PATTERN } } },
+      },
+    },
+    async (req) => {
+      const rec = ctx.registry.get(req.params.name);
+      if (!rec) throw new NftSyncError('NFTSYNC_ERR_AGENT_NOT_FOUND', `no agent ${JSON.stringify(req.params.name)} has connected since the server started`, { data: { agent: req.params.name } });
+      return rec;
+    },
+  );
+}

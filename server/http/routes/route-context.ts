@@ -1,0 +1,41 @@
+/**
+ * What every route file receives, and the per-route `config` the app understands: `write` marks a
+ * route that needs write authorisation; `public` one that never needs a read token; `ownAuth` one
+ * that does its own (git); `paramErrors` turns a path parameter that failed its JSON
+ * schema into the domain's own error (a bad ruleset name is NFTSYNC_ERR_RULESET_NAME_INVALID, not
+ * a generic validation error).
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { AgentRegistry } from '../../agents/agent-registry.js';
+import type { RulesetRepository } from '../../git/ruleset-repository.js';
+import type { ServerMetrics } from '../server-metrics.js';
+
+export interface RouteContext {
+  repository: RulesetRepository;
+  registry: AgentRegistry;
+  metrics: ServerMetrics;
+  logger: Logger;
+  /** Open wire connections now (for /metrics). */
+  wireConnections(): number;
+  /**
+   * The owner of the request's write credentials. Throws NFTSYNC_ERR_AUTH_REQUIRED (no or wrong
+   * token) or NFTSYNC_ERR_API_WRITES_DISABLED. Write routes also get it checked in an onRequest hook, before the body is read.
+   */
+  writer(req: FastifyRequest): string;
+}
+
+export interface RouteConfig {
+  write?: boolean;
+  /** Open to all even with --read-token-required (health, readiness, metrics, the API's description). */
+  public?: boolean;
+  /** The route checks credentials itself (git over HTTP: basic auth) and streams its body. */
+  ownAuth?: boolean;
+  paramErrors?: Record<string, (value: string) => void>;
+}
+
+/** The default ref when a request names none. */
+export const DEFAULT_REF = 'main';
+
+/** Query parameter `ref`: validated by assertRef when resolved (the stable REF_INVALID code). */
+export const REF_PARAM = { type: 'string', minLength: 1, maxLength: 255, description: 'branch, tag or commit id (default main)' } as const;

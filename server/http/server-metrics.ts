@@ -1,0 +1,47 @@
+/**
+ * The server's Prometheus metrics, kept as plain counters and rendered by hand in the text
+ * exposition format (version 0.0.4), so no metrics library is needed.
+ */
+import type { AgentRecord } from '../agents/agent-registry.js';
+
+/** Escape a label value as the exposition format requires. */
+function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+export class ServerMetrics {
+  readonly startTime = Date.now() / 1000;
+  /** `route status` -> count; the route is the registered pattern, so cardinality stays bounded. */
+  readonly #requests = new Map<string, number>();
+  refMoves = 0;
+  rollbacks = 0;
+
+  /** Count one HTTP request answered with `status` on `route` (a pattern, or "unmatched"). */
+  countRequest(route: string, status: number): void {
+    const key = `${route} ${status}`;
+    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** Render every metric; `agents` and `wireConnections` are read at scrape time. */
+  render(agents: readonly AgentRecord[], wireConnections: number): string {
+    const out: string[] = [];
+    const metric = (name: string, type: string, help: string, samples: Array<[string, number]>) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+      for (const [labels, value] of samples) out.push(`${name}${labels} ${value}`);
+    };
+    const states = new Map<string, number>();
+    for (const s of ['Applied', 'Applying', 'Failed', 'Degraded', 'Unknown']) states.set(s, 0);
+    for (const a of agents) states.set(a.status?.state ?? 'Unknown', (states.get(a.status?.state ?? 'Unknown') ?? 0) + 1);
+    metric('nftsync_agents', 'gauge', 'Known agents by the state of their latest report.', [...states].map(([s, n]) => [`{state="${label(s)}"}`, n]));
+    metric('nftsync_agents_connected', 'gauge', 'Agents with an open wire connection.', [['', agents.filter((a) => a.connected).length]]);
+    metric('nftsync_wire_connections', 'gauge', 'Open wire protocol connections.', [['', wireConnections]]);
+    metric('nftsync_http_requests_total', 'counter', 'HTTP requests by route pattern and status.', [...this.#requests].sort().map(([k, n]) => {
+      const i = k.lastIndexOf(' ');
+      return [`{route="${label(k.slice(0, i))}",status="${k.slice(i + 1)}"}`, n];
+    }));
+    metric('nftsync_ref_moves_total', 'counter', 'Branch and tag moves seen by the ref watcher.', [['', this.refMoves]]);
+    metric('nftsync_rollbacks_total', 'counter', 'Rollback commits made.', [['', this.rollbacks]]);
+    metric('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch in seconds.', [['', Math.floor(this.startTime)]]);
+    return out.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * The nft-sync wire protocol server: accepts TCP connections, counts and times them from the TCP
+ * accept (before any TLS), caps them per remote address and in all, runs the TLS handshake itself
+ * when configured, gives each connection a WireSession, and fans ref movements out to
+ * subscribers.
+ *
+ * Why accept on a plain net.Server even under TLS: a tls.Server hands a connection over only once
+ * its handshake is done, so connections that never send a ClientHello were neither counted nor
+ * capped, and were kept for two minutes each. Here every accepted socket counts against the caps
+ * at once, and one that has not said hello (TLS handshake included) within the handshake timeout
+ * of its accept is closed.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { NftSyncError } from '../../shared/errors.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import { CLIENT_MAX_FRAME, DEFAULT_MAX_FRAME } from '../../shared/wire/messages.js';
+import type { TokenEntry } from '../../shared/config/token-list.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { DropLog, type DropReason } from './drop-log.js';
+import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
+import { SubscriptionHub } from './subscription-hub.js';
+import { trackedPattern, WireSession, type PublishHandler, type RulesetSource, type SessionLimits } from './wire-session.js';
+
+export interface WireServerOptions {
+  source: RulesetSource;
+  logger: Logger;
+  registry?: AgentRegistry;
+  limits?: Partial<SessionLimits>;
+  /** Most simultaneous connections from one remote address. */
+  maxConnectionsPerAddress?: number;
+  /** Most simultaneous connections in all (TLS handshakes in progress included). */
+  maxConnections?: number;
+  /** TLS options (key, cert, ca...); plain TCP without them. A client certificate is always required. */
+  tls?: tls.TlsOptions;
+  serverName?: string;
+  /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
+  helloTokens?: readonly TokenEntry[];
+  /**
+   * Tokens that give a plain-TCP connection write rights (the server's --token-file): a hello
+   * carrying one may `publish`. Under mutual TLS the certificate gives them.
+   */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles `publish` (server/publish/publish-service.ts); without it publish is refused. */
+  publish?: PublishHandler;
+  /** At most one log line of dropped connections per this interval (default 10 s). */
+  dropLogIntervalMs?: number;
+  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  readBudget?: ReadBudgetOptions;
+}
+
+/** Defaults, in one place. */
+export const WIRE_SERVER_DEFAULTS = {
+  limits: {
+    maxClientFrame: CLIENT_MAX_FRAME,
+    maxAnswerFrame: DEFAULT_MAX_FRAME,
+    handshakeTimeoutMs: 5000,
+    frameTimeoutMs: 30_000,
+    heartbeatMs: 15000,
+    maxQueued: 16,
+    maxSubscriptions: 64,
+  } satisfies SessionLimits,
+  /**
+   * An agent holds one connection, plus one short-lived probe in its confirm window; 64 leaves
+   * room for a few dozen agents behind one NAT address while one stranger cannot take the
+   * server's whole connection budget. Raise it (--max-connections-per-address) for bigger NATs.
+   */
+  maxConnectionsPerAddress: 64,
+  /**
+   * Each connection holds one file descriptor; 10,000 leaves room for git processes, HTTP and
+   * the repository's files within a 20,000 `ulimit -n`.
+   */
+  maxConnections: 10000,
+};
+
+/** Connections being turned away that still get their error frame; past this, just closed. */
+const MAX_REFUSING = 256;
+
+export class WireServer {
+  readonly registry: AgentRegistry;
+  readonly hub: SubscriptionHub;
+  readonly #server: net.Server;
+  /** Runs the TLS handshakes of accepted sockets; never listens itself. */
+  readonly #tls: tls.Server | undefined;
+  readonly #sessions = new Set<WireSession>();
+  /** Every accepted socket not yet closed, counted against the caps from its accept. */
+  readonly #open = new Set<net.Socket>();
+  /** Accepted sockets in their TLS handshake, by remote address:port, with their accept time and deadline. */
+  readonly #handshaking = new Map<string, { acceptedAt: number; timer: NodeJS.Timeout }>();
+  /** Connections being turned away, closed by close() too. */
+  readonly #refused = new Set<net.Socket>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #opts: WireServerOptions;
+  readonly #limits: SessionLimits;
+  readonly drops: DropLog;
+  readonly #budget: ReadBudget;
+
+  constructor(opts: WireServerOptions) {
+    this.#opts = opts;
+    this.#limits = { ...WIRE_SERVER_DEFAULTS.limits, ...opts.limits };
+    this.registry = opts.registry ?? new AgentRegistry();
+    this.drops = new DropLog(opts.logger, opts.dropLogIntervalMs);
+    this.#budget = new ReadBudget(opts.readBudget);
+    this.hub = new SubscriptionHub(async (key) => {
+      const pattern = trackedPattern(key);
+      return pattern === undefined ? opts.source.resolveRef(key) : opts.source.resolveTrackedTag(pattern);
+    });
+    this.#server = net.createServer((socket) => this.#accept(socket));
+    this.#server.on('error', (err) => opts.logger.error({ err: err.message }, 'wire server error'));
+    if (opts.tls) {
+      // Sessions under TLS check the client certificate's names, so a client certificate is always
+      // required (callers may not turn that off); TLS 1.2 at least unless a caller asks for more.
+      // tls' own handshake timeout is an idle timeout; ours (in #accept) is absolute and shorter.
+      const handshakeTimeout = Math.max(1, this.#limits.handshakeTimeoutMs * 2);
+      this.#tls = tls.createServer(
+        { minVersion: 'TLSv1.2', ...opts.tls, requestCert: true, rejectUnauthorized: true, handshakeTimeout },
+        (socket) => this.#secured(socket),
+      );
+      // Refused handshakes (no or foreign client certificate, plain TCP on the TLS port) never
+      // reach a session; counted, so an operator can see who is being turned away. A peer that
+      // just closed ("socket hang up") was not turned away.
+      this.#tls.on('tlsClientError', (err: Error & { code?: string }, socket: tls.TLSSocket) => {
+        if (err.code === 'ECONNRESET') return;
+        this.drops.note(err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'tlsHandshakeTimeout' : 'tlsFailed', socket.remoteAddress ?? '?', err.code ?? err.message);
+      });
+    }
+  }
+
+  /** Start listening; resolves with the bound address (port 0 picks a free port). */
+  listen(host: string, port: number): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${host}:${port}: ${err.message}`, { cause: err }));
+      this.#server.once('error', onError);
+      this.#server.listen({ host, port, backlog: 4096 }, () => {
+        this.#server.off('error', onError);
+        resolve(this.#server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Tell subscribers about refs that moved; call when the repository's refs change. */
+  refsChanged(): Promise<void> {
+    return this.hub.refresh();
+  }
+
+  /** Number of connections past their handshake (sessions). */
+  get connections(): number {
+    return this.#sessions.size;
+  }
+
+  /** Number of accepted connections not yet closed, TLS handshakes in progress included. */
+  get acceptedConnections(): number {
+    return this.#open.size;
+  }
+
+  /** Stop accepting, close every connection, resolve when the listener is closed. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sessions) s.destroy();
+    for (const s of this.#open) s.destroy();
+    for (const s of this.#refused) s.destroy();
+    this.drops.flush();
+    await closed;
+  }
+
+  #accept(socket: net.Socket): void {
+    const addr = socket.remoteAddress ?? '?';
+    socket.on('error', () => {});
+    const count = this.#perAddress.get(addr) ?? 0;
+    const perAddress = this.#opts.maxConnectionsPerAddress ?? WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress;
+    const total = this.#opts.maxConnections ?? WIRE_SERVER_DEFAULTS.maxConnections;
+    if (count >= perAddress) return this.#refuse(socket, 'perAddressCap', addr, `too many connections from ${addr} (the most one address may hold: ${perAddress})`);
+    if (this.#open.size >= total) return this.#refuse(socket, 'globalCap', addr, `the server holds its most connections (${total})`);
+    const acceptedAt = Date.now();
+    this.#open.add(socket);
+    this.#perAddress.set(addr, count + 1);
+    this.#budget.open(addr);
+    socket.on('close', () => {
+      this.#open.delete(socket);
+      this.#budget.close(addr);
+      const n = (this.#perAddress.get(addr) ?? 1) - 1;
+      if (n <= 0) this.#perAddress.delete(addr);
+      else this.#perAddress.set(addr, n);
+    });
+    if (!this.#tls) {
+      this.#startSession(socket, acceptedAt);
+      return;
+    }
+    const key = `${addr}:${socket.remotePort ?? 0}`;
+    const ms = this.#limits.handshakeTimeoutMs;
+    const timer = setTimeout(() => {
+      this.drops.note('tlsHandshakeTimeout', addr, `no TLS handshake within ${ms} ms of connecting`);
+      socket.destroy();
+    }, ms > 0 ? ms : 120_000);
+    timer.unref();
+    this.#handshaking.set(key, { acceptedAt, timer });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (this.#handshaking.get(key)?.timer === timer) this.#handshaking.delete(key);
+    });
+    this.#tls.emit('connection', socket);
+  }
+
+  /** A TLS handshake completed (with a verified client certificate). */
+  #secured(socket: tls.TLSSocket): void {
+    const key = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const pending = this.#handshaking.get(key);
+    if (pending) {
+      clearTimeout(pending.timer);
+      this.#handshaking.delete(key);
+    }
+    this.#startSession(socket, pending?.acceptedAt ?? Date.now());
+  }
+
+  #startSession(socket: net.Socket, acceptedAt: number): void {
+    const session = new WireSession(
+      socket,
+      {
+        source: this.#opts.source,
+        hub: this.hub,
+        registry: this.registry,
+        logger: this.#opts.logger,
+        limits: this.#limits,
+        serverName: this.#opts.serverName ?? 'nft-sync',
+        helloTokens: this.#opts.helloTokens,
+        writeTokens: this.#opts.writeTokens,
+        publish: this.#opts.publish,
+        drops: this.drops,
+        budget: this.#budget,
+      },
+      acceptedAt,
+    );
+    this.#sessions.add(session);
+    socket.on('close', () => this.#sessions.delete(session));
+  }
+
+  /**
+   * Turn a connection away at accept. Over plain TCP it gets a SERVER_BUSY frame first (the agent
+   * then knows to back off); under TLS nothing can be said before a handshake, which is exactly
+   * the work a flood must not cost, so it is just closed.
+   */
+  #refuse(socket: net.Socket, reason: DropReason, addr: string, why: string): void {
+    this.drops.note(reason, addr);
+    if (this.#tls || this.#refused.size >= MAX_REFUSING) {
+      socket.destroy();
+      return;
+    }
+    const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', why);
+    this.#refused.add(socket);
+    socket.on('close', () => this.#refused.delete(socket));
+    socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * One agent's connection to the server: the version handshake, then requests answered in the
+ * order they came. Any framing or message error (malformed, oversized, out of order, too slow)
+ * gets an error frame with its code and closes this connection only; request-level errors (an
+ * unknown ref, a missing ruleset) get an error frame with the request's id and the connection
+ * stays open.
+ *
+ * What a client sends is bounded by what clients need: 4 KiB until hello, 64 KiB per frame after
+ * it (reports included, a report's status at most MAX_REPORT_BYTES), so no client can make the
+ * server buffer or parse more than that per connection. Only answers are big (`maxAnswerFrame`).
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import { MessageReader } from '../../shared/wire/message-reader.js';
+import {
+  CLIENT_MESSAGE_TYPES,
+  HELLO_MAX_FRAME,
+  MAX_REPORT_BYTES,
+  type ClientMessage,
+  type FetchMessage,
+  type HelloMessage,
+  type PublishMessage,
+  type ServerMessage,
+  WRITER_MAX_FRAME,
+} from '../../shared/wire/messages.js';
+import { tokenOwner as ownerOfToken, type TokenEntry } from '../../shared/config/token-list.js';
+import type { PublishCall } from '../publish/publish-service.js';
+import type { PublishResult } from '../publish/publish-revision.js';
+import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { DropLog } from './drop-log.js';
+import type { ReadBudget } from './read-budget.js';
+import { checkHello } from './hello-check.js';
+import { allowedRuleset, isTlsSocket } from '../auth/peer-identity.js';
+import { proofReader, readRulesetPath, readTagChain, type ProofReader } from '../git/release-proof.js';
+import { FrameDeadline } from './frame-deadline.js';
+import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
+
+/** What a session needs from the repository. */
+export interface RulesetSource {
+  resolveRef(ref: string): Promise<string>;
+  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
+  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
+  rulesetForAgent(commit: string, agent: string): Promise<string>;
+  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
+  readRawObject?: ProofReader['readRawObject'];
+  tagObjectId?: ProofReader['tagObjectId'];
+}
+
+export interface SessionLimits {
+  /** Largest frame accepted from the client after hello (announced as welcome.maxFrame). */
+  maxClientFrame: number;
+  /** Largest frame the server sends: a ruleset answer over it is refused (--max-frame). */
+  maxAnswerFrame: number;
+  /**
+   * Time allowed from TCP accept to a valid hello, TLS handshake included (absolute, not an
+   * idle timeout).
+   */
+  handshakeTimeoutMs: number;
+  /** Time allowed from a frame's first byte to its last (slow-loris guard; 0: none). */
+  frameTimeoutMs: number;
+  /** Interval at which agents are asked to ping; a link silent for three of them is closed. */
+  heartbeatMs: number;
+  /** Requests queued per connection before the server stops reading from it. */
+  maxQueued: number;
+  /**
+   * Distinct refs (and tag patterns) one connection may follow. An agent follows one; without a
+   * cap one client could make every push re-resolve any number of refs and grow the hub at will.
+   */
+  maxSubscriptions: number;
+}
+
+/** Publishes a live change for a session (server/publish/publish-service.ts). */
+export type PublishHandler = { publish(call: PublishCall): Promise<PublishResult> };
+
+export interface SessionContext {
+  source: RulesetSource;
+  hub: SubscriptionHub;
+  registry: AgentRegistry;
+  logger: Logger;
+  limits: SessionLimits;
+  serverName: string;
+  /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
+  helloTokens?: readonly TokenEntry[];
+  /** Tokens whose hello gives write rights (publish) over plain TCP; undefined: none do. */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles publish; undefined: refused. */
+  publish?: PublishHandler;
+  /** Where connections closed for a protocol error are counted (a rate-limited log). */
+  drops?: DropLog;
+  /** Bytes each remote address may send (all its connections together); none: unlimited. */
+  budget?: ReadBudget;
+}
+
+export class WireSession implements MoveListener {
+  readonly #socket: Socket;
+  readonly #ctx: SessionContext;
+  readonly #reader = new MessageReader<ClientMessage>(CLIENT_MESSAGE_TYPES, HELLO_MAX_FRAME);
+  readonly #address: string;
+  #log: Logger;
+  #agent: string | undefined;
+  /** What gives this connection write rights (`token of OWNER`, `certificate`), if anything. */
+  #writer: string | undefined;
+  /** Whether this connection is counted in the registry (a full registry may not take it). */
+  #registered = false;
+  #ready = false;
+  #closing = false;
+  #queue: Promise<void> = Promise.resolve();
+  #queued = 0;
+  /** Reading stays paused until then (Date.now() ms): the address went over its read budget. */
+  #throttledUntil = 0;
+  readonly #subscriptions = new Set<string>();
+  readonly #deadline: FrameDeadline;
+
+  /**
+   * `acceptedAt` (ms, Date.now()) is when the TCP connection was accepted, before any TLS
+   * handshake: the hello deadline counts from then.
+   */
+  constructor(socket: Socket, ctx: SessionContext, acceptedAt = Date.now()) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.#log = ctx.logger.child({ connection: this.#address });
+    socket.setNoDelay(true);
+    socket.setTimeout(ctx.limits.handshakeTimeoutMs);
+    const { handshakeTimeoutMs } = ctx.limits;
+    const left = handshakeTimeoutMs > 0 ? Math.max(1, handshakeTimeoutMs - (Date.now() - acceptedAt)) : 0;
+    this.#deadline = new FrameDeadline(left, ctx.limits.frameTimeoutMs ?? 0, (why) =>
+      this.#fail(new NftSyncError('NFTSYNC_ERR_PROTO_TIMEOUT', why)),
+    );
+    socket.on('timeout', () =>
+      this.#fail(new NftSyncError('NFTSYNC_ERR_PROTO_TIMEOUT', this.#ready ? 'no frame for three heartbeat intervals' : 'no hello within the handshake timeout')),
+    );
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      try {
+        this.#reader.end();
+      } catch (err) {
+        this.#log.warn({ err: toNftSyncError(err).toJSON() }, 'connection ended mid-frame');
+      }
+      socket.end();
+    });
+    socket.on('error', (err) => this.#log.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.#cleanup());
+  }
+
+  /** The agent name given in hello, once the handshake is done. */
+  get agent(): string | undefined {
+    return this.#agent;
+  }
+
+  /** Close the connection now (server shutdown). */
+  destroy(): void {
+    this.#closing = true;
+    this.#socket.destroy();
+  }
+
+  /**
+   * SubscriptionHub callback: a subscribed ref moved, or a tracked tag pattern chose another tag
+   * (a higher tag on the same commit too). The tag is not sent: version 1 agents refuse a field
+   * they do not know, and the agent's next fetch answers with it.
+   */
+  moved(key: string, commit: string): void {
+    const pattern = trackedPattern(key);
+    this.#send(pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit });
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    this.#throttle(chunk.length);
+    if (this.#agent) this.#ctx.registry.seen(this.#agent);
+    try {
+      this.#reader.write(chunk);
+      // One message at a time: hello raises the frame limit before the next frame is read.
+      for (let m = this.#reader.read(); m !== undefined && !this.#closing; m = this.#closing ? undefined : this.#reader.read()) {
+        const { message } = m;
+        if (!this.#ready) {
+          if (message.type !== 'hello') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `expected hello first, got ${message.type}`);
+          this.#hello(message);
+        } else if (message.type === 'hello') {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'hello sent twice');
+        } else if (message.type === 'report' && this.#agent === undefined) {
+          // A report is kept under the name this connection gave in hello, and only that one.
+          throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'report on a connection whose hello named no agent: give the agent name in hello');
+        } else {
+          this.#enqueue(message, m.body);
+        }
+      }
+      this.#deadline.update(this.#reader.pendingBytes);
+    } catch (err) {
+      this.#fail(toNftSyncError(err, 'NFTSYNC_ERR_MSG_MALFORMED'));
+    }
+  }
+
+  #hello(msg: HelloMessage): void {
+    // Under TLS the agent's name must be one its certificate carries: no name, no service. Over
+    // plain TCP with --read-token-required, a token. Throws to #onData, which fails the link.
+    const { version, tokenOwner } = checkHello(msg, this.#socket, this.#ctx.helloTokens);
+    this.#ready = true;
+    this.#deadline.handshakeDone();
+    this.#agent = msg.agent;
+    // A write credential: the certificate (checked above), or a token from --token-file.
+    const writeOwner = this.#ctx.writeTokens === undefined ? undefined : ownerOfToken(this.#ctx.writeTokens, msg.token);
+    this.#writer = isTlsSocket(this.#socket) ? 'certificate' : writeOwner === undefined ? undefined : `token of ${writeOwner}`;
+    if (msg.agent) {
+      this.#log = this.#log.child({ agent: msg.agent });
+      this.#registered = this.#ctx.registry.connected(msg.agent, this.#socket.remoteAddress ?? '?');
+    }
+    const { heartbeatMs } = this.#ctx.limits;
+    // A writer may send a whole ruleset (publish); anyone else only small requests.
+    const maxClientFrame = this.#writer !== undefined && this.#ctx.publish ? Math.max(this.#ctx.limits.maxClientFrame, WRITER_MAX_FRAME) : this.#ctx.limits.maxClientFrame;
+    this.#reader.setMaxFrame(maxClientFrame);
+    this.#socket.setTimeout(heartbeatMs > 0 ? heartbeatMs * 3 : 0);
+    this.#send({ type: 'welcome', version, server: this.#ctx.serverName, maxFrame: maxClientFrame, heartbeat: heartbeatMs });
+    this.#log.debug({ version, software: msg.software, ...(tokenOwner && { tokenOwner }) }, 'handshake done');
+  }
+
+  #enqueue(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): void {
+    this.#queued += 1;
+    if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
+    this.#queue = this.#queue
+      .then(() => this.#handle(msg, body))
+      .catch(async (err) => {
+        const e = toNftSyncError(err);
+        if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
+        await this.#sendAndDrain({ type: 'error', id: msg.id, code: e.code, message: e.message, retryable: e.retryable, fatal: false });
+      })
+      .finally(() => {
+        this.#queued -= 1;
+        this.#resumeIfAllowed();
+      });
+  }
+
+  async #handle(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): Promise<void> {
+    switch (msg.type) {
+      case 'publish':
+        await this.#publish(msg, body ?? Buffer.alloc(0));
+        return;
+      case 'ping':
+        await this.#sendAndDrain({ type: 'pong', id: msg.id });
+        return;
+      case 'fetch':
+        await this.#fetch(msg);
+        return;
+      case 'subscribe': {
+        const key = msg.track ? trackKey(msg.ref) : msg.ref;
+        if (!this.#subscriptions.has(key) && this.#subscriptions.size >= this.#ctx.limits.maxSubscriptions) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `this connection already follows ${this.#subscriptions.size} refs, the most one connection may follow`, {
+            data: { maxSubscriptions: this.#ctx.limits.maxSubscriptions },
+          });
+        }
+        // A ref that does not exist yet (a release not yet tagged, a branch not yet pushed) can
+        // be followed too: the agent hears `moved` the moment it appears.
+        const resolved = await this.#resolve(msg.ref, msg.track).catch((err: unknown) => {
+          if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
+          throw err;
+        });
+        const commit = resolved?.commit;
+        this.#subscriptions.add(key);
+        this.#ctx.hub.add(key, commit ?? '', this, resolved?.tag);
+        await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
+        return;
+      }
+      case 'report': {
+        if (msg.status.agent !== this.#agent) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `report for agent ${msg.status.agent} on the connection of ${this.#agent}`);
+        }
+        // The frame limit bounds one report; this bounds what the registry keeps of each agent.
+        const size = Buffer.byteLength(JSON.stringify(msg.status));
+        if (size > MAX_REPORT_BYTES) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `report of ${size} bytes from ${this.#agent}: a status may take at most ${MAX_REPORT_BYTES} bytes (shorten the condition messages)`, {
+            data: { size, limit: MAX_REPORT_BYTES },
+          });
+        }
+        const address = this.#socket.remoteAddress ?? '?';
+        // Room may have been made since hello found the registry full.
+        if (!this.#registered) this.#registered = this.#ctx.registry.connected(msg.status.agent, address);
+        this.#ctx.registry.report(msg.status, address);
+        await this.#sendAndDrain({ type: 'ack', id: msg.id });
+        return;
+      }
+    }
+  }
+
+  /** A live change (agent --publish): see server/publish/. */
+  async #publish(msg: PublishMessage, body: Buffer): Promise<void> {
+    if (!this.#ctx.publish) throw new NftSyncError('NFTSYNC_ERR_PUBLISH_DENIED', 'this server does not take published changes');
+    const r = await this.#ctx.publish.publish({ agent: this.#agent, credential: this.#writer, ref: msg.ref, ruleset: msg.ruleset, base: msg.base, bytes: body });
+    await this.#sendAndDrain({ type: 'published', id: msg.id, ref: msg.ref, commit: r.commit, blob: r.blob, rebased: r.rebased, unchanged: r.unchanged });
+  }
+
+  async #fetch(msg: FetchMessage): Promise<void> {
+    const { source } = this.#ctx;
+    const resolved = await this.#resolve(msg.ref, msg.track);
+    // With a proof the tag decides the commit, so tag, commit and ruleset come from one reading.
+    const chain = msg.proof ? await readTagChain(proofReader(source), resolved.tag ?? msg.ref) : undefined;
+    const commit = chain?.commit ?? resolved.commit;
+    const tag = resolved.tag;
+    const ruleset =
+      isTlsSocket(this.#socket) && this.#agent
+        ? await allowedRuleset(source, this.#agent, commit, msg.ruleset, msg.proof === true)
+        : (msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default'));
+    const { blob, bytes } = await source.readRuleset(commit, ruleset);
+    this.#checkAnswerSize(ruleset, commit, bytes.length);
+    const tagged = tag === undefined ? {} : { tag };
+    if (msg.have && msg.have.blob === blob) {
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
+      return;
+    }
+    if (chain) {
+      // An agent that named no ruleset checks the server's choice against the signed nft-sync.yaml.
+      const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset, { withConfig: msg.ruleset === undefined }))];
+      const proof = objects.map((o) => ({ type: o.type, id: o.id, size: o.content.length }));
+      this.#checkAnswerSize(ruleset, commit, bytes.length + proof.reduce((n, p) => n + p.size, 0));
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
+      return;
+    }
+    await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length }, bytes);
+  }
+
+  /** Spend `bytes` of the address's read budget; over it, stop reading until it refills. */
+  #throttle(bytes: number): void {
+    const waitMs = this.#ctx.budget?.spend(this.#socket.remoteAddress ?? '?', bytes) ?? 0;
+    if (waitMs <= 0) return;
+    this.#throttledUntil = Math.max(this.#throttledUntil, Date.now() + waitMs);
+    this.#socket.pause();
+    setTimeout(() => this.#resumeIfAllowed(), waitMs).unref();
+  }
+
+  /** Read again unless closing, the request queue is full, or the read budget is spent. */
+  #resumeIfAllowed(): void {
+    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued || Date.now() < this.#throttledUntil) return;
+    this.#socket.resume();
+  }
+
+  /** Refuse to send an answer whose body alone would pass the server's --max-frame. */
+  #checkAnswerSize(ruleset: string, commit: string, bodyBytes: number): void {
+    const limit = this.#ctx.limits.maxAnswerFrame;
+    // The header is well under a kilobyte; 4 KiB of room keeps the check simple and safe.
+    if (bodyBytes + 4096 > limit) {
+      throw new NftSyncError('NFTSYNC_ERR_FRAME_TOO_LARGE', `ruleset ${ruleset} at ${commit.slice(0, 12)} takes ${bodyBytes} bytes, more than the server's --max-frame of ${limit}: raise it`, {
+        data: { ruleset, commit, length: bodyBytes, limit },
+      });
+    }
+  }
+
+  /** A ref, or with `track` the highest version among the tags matching the pattern. */
+  async #resolve(ref: string, track: boolean | undefined): Promise<{ commit: string; tag?: string }> {
+    if (track) return this.#ctx.source.resolveTrackedTag(ref);
+    return { commit: await this.#ctx.source.resolveRef(ref) };
+  }
+
+  #send(msg: ServerMessage, body?: Uint8Array): boolean {
+    if (this.#closing || this.#socket.destroyed) return true;
+    return this.#socket.write(encodeMessage(msg, body));
+  }
+
+  /**
+   * Send and wait until the socket can take more, so one slow reader cannot pile up buffers.
+   * Every answer goes through here (pongs and acks too): the request queue then stalls on a
+   * client that does not read, and the socket is paused once maxQueued requests wait.
+   */
+  async #sendAndDrain(msg: ServerMessage, body?: Uint8Array): Promise<void> {
+    if (this.#send(msg, body)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.#socket.off('drain', done);
+        this.#socket.off('close', done);
+        resolve();
+      };
+      this.#socket.on('drain', done);
+      this.#socket.on('close', done);
+    });
+  }
+
+  /** Send a fatal error frame and close this connection (only this one). */
+  #fail(err: NftSyncError): void {
+    if (this.#closing) return;
+    // A hostile client can make thousands of these a second: counted, and logged one line per
+    // interval by the drop log (with the last code and the busiest addresses); each in full at
+    // debug level.
+    if (this.#ctx.drops) {
+      this.#ctx.drops.note(this.#ready ? 'protocolError' : 'noHello', this.#socket.remoteAddress ?? '?', err.code);
+      this.#log.debug({ err: err.toJSON() }, 'closing connection after protocol error');
+    } else {
+      this.#log.warn({ err: err.toJSON() }, 'closing connection after protocol error');
+    }
+    this.#send({ type: 'error', code: err.code, message: err.message, retryable: err.retryable, fatal: true });
+    this.#closing = true;
+    // Stop reading: a hostile peer may be pushing hundreds of megabytes. Destroying now would
+    // reset the connection and the peer could lose the error frame, so it gets a second.
+    this.#socket.pause();
+    this.#socket.end();
+    // A peer that never reads would keep the socket half-open; do not wait for it.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #cleanup(): void {
+    this.#closing = true;
+    this.#deadline.clear();
+    this.#ctx.hub.remove(this);
+    if (this.#agent && this.#registered) this.#ctx.registry.disconnected(this.#agent);
+  }
+}
+
+/**
+ * Subscription keys: a ref as the agent spelled it, or `track:PATTERN` for a tracked tag
+ * pattern. A ref can never contain ':' (git check-ref-format), so the two cannot collide.
+ */
+const TRACK_PREFIX = 'track:';
+
+/** The hub key of a tracked tag pattern. */
+export function trackKey(pattern: string): string {
+  return TRACK_PREFIX + pattern;
+}
+
+/** The pattern of a tracked-tag hub key, or undefined for a plain ref. */
+export function trackedPattern(key: string): string | undefined {
+  return key.startsWith(TRACK_PREFIX) ? key.slice(TRACK_PREFIX.length) : undefined;
+}

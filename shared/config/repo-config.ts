@@ -1,0 +1,243 @@
+/**
+ * The repository's `nft-sync.yaml`: which ruleset each agent gets. Pure: parses text, never
+ * reads files (the server reads the file at a commit and hands the text here).
+ *
+ * Format (version 1):
+ *
+ *   # optional; the only version so far. A future format bumps it so old servers refuse it.
+ *   version: 1
+ *   # Which ruleset each agent gets: the first entry whose pattern matches the agent's name
+ *   # wins; an agent that matches none gets "default" (rulesets/default.json).
+ *   agents:
+ *     - match: "web-*"          # glob over the whole agent name: * ? and [a-z] / [!0-9] classes
+ *       ruleset: web            # rulesets/web.json
+ *     - match: "db-[0-9]*"
+ *       ruleset: database
+ *
+ *   # Optional, per ruleset: agents that may publish their live changes to it (`agent
+ *   # --publish`), as globs over the agent name. Without an entry nobody may.
+ *   rulesets:
+ *     web:
+ *       publishers: ["web-*"]
+ *
+ * An empty file, an empty document or no `agents` key all mean "everyone gets default".
+ * Unknown keys are refused rather than ignored: a typo such as `rulset:` would otherwise send
+ * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
+ * An agent's `--ruleset NAME` overrides this file; that choice is made by the caller.
+ */
+import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import { parseDocument } from 'yaml';
+import { compileAgentGlob, matchAgentGlob, AGENT_GLOB_MAX_LENGTH } from './agent-glob.js';
+import { NftSyncError } from '../errors.js';
+import { assertRulesetName, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+
+/** Path of the file inside the repository. */
+export const REPO_CONFIG_PATH = 'nft-sync.yaml';
+/** The ruleset an agent gets when no entry matches. */
+export const DEFAULT_RULESET = 'default';
+/** Largest `nft-sync.yaml` accepted, in bytes; it maps names, it never needs to be big. */
+export const REPO_CONFIG_MAX_BYTES = 1024 * 1024;
+/** Most `agents` entries accepted. */
+export const REPO_CONFIG_MAX_ENTRIES = 10_000;
+
+export interface AgentMapping {
+  /** Glob over the agent name (agent-glob.ts). */
+  match: string;
+  /** Ruleset name: `rulesets/NAME.json`. */
+  ruleset: string;
+}
+
+/** Settings of one ruleset. */
+export interface RulesetSettings {
+  /** Globs over agent names: who may publish live changes to this ruleset (agent --publish). */
+  publishers?: string[];
+}
+
+export interface RepoConfig {
+  version?: 1;
+  /** Ordered: the first matching entry wins. */
+  agents?: AgentMapping[];
+  /** Per ruleset name. */
+  rulesets?: Record<string, RulesetSettings>;
+}
+
+/** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type follows it. */
+export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
+  $id: 'https://nft-sync.dev/schemas/repo-config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    version: { type: 'integer', minimum: 1, maximum: 1, nullable: true },
+    agents: {
+      type: 'array',
+      nullable: true,
+      maxItems: REPO_CONFIG_MAX_ENTRIES,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['match', 'ruleset'],
+        properties: {
+          match: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH },
+          ruleset: { type: 'string', pattern: RULESET_NAME_PATTERN },
+        },
+      },
+    },
+    rulesets: {
+      type: 'object',
+      nullable: true,
+      required: [],
+      maxProperties: REPO_CONFIG_MAX_ENTRIES,
+      propertyNames: { type: 'string', pattern: RULESET_NAME_PATTERN },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          publishers: { type: 'array', nullable: true, maxItems: 1000, items: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH } },
+        },
+      },
+    },
+  },
+};
+
+const validate = new Ajv({ allErrors: true, strict: true }).compile(REPO_CONFIG_SCHEMA);
+
+/** `/agents/0/ruleset` -> `agents[0].ruleset`: the way a person reads a YAML path. */
+function fieldPath(pointer: string, extra?: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
+  return out === '' ? '(top level)' : out;
+}
+
+function invalid(path: string, why: string, cause?: unknown): NftSyncError {
+  return new NftSyncError('NFTSYNC_ERR_REPO_CONFIG_INVALID', `${REPO_CONFIG_PATH}: ${path}: ${why}`, {
+    data: { file: REPO_CONFIG_PATH, path },
+    cause,
+  });
+}
+
+function rank(e: ErrorObject): number {
+  return e.keyword === 'additionalProperties' ? 0 : e.keyword === 'required' ? 2 : 1;
+}
+
+function schemaError(e: ErrorObject): NftSyncError {
+  if (e.keyword === 'additionalProperties') {
+    const key = String((e.params as { additionalProperty: string }).additionalProperty);
+    if (e.instancePath.startsWith('/rulesets/')) return invalid(fieldPath(e.instancePath, key), 'unknown key: a ruleset entry has only publishers');
+    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents (entries: match, ruleset) and rulesets (entries: publishers)');
+  }
+  if (e.keyword === 'required') {
+    const key = String((e.params as { missingProperty: string }).missingProperty);
+    return invalid(fieldPath(e.instancePath, key), 'is missing: every agents entry needs match and ruleset');
+  }
+  if (e.keyword === 'pattern' && e.instancePath === '/rulesets') {
+    return invalid('rulesets', "names a ruleset that is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
+  }
+  if (e.keyword === 'pattern') {
+    return invalid(fieldPath(e.instancePath), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
+  }
+  if (e.instancePath === '/version') return invalid('version', 'must be 1, the only format version so far');
+  return invalid(fieldPath(e.instancePath), e.message ?? 'is invalid');
+}
+
+/**
+ * Parse and validate the text of `nft-sync.yaml`. An empty document gives `{}`.
+ * The result is deeply frozen: it is shared by every caller that reads the same commit.
+ *
+ * Throws NftSyncError NFTSYNC_ERR_REPO_CONFIG_INVALID with `data.path` naming the bad field
+ * (`agents[2].ruleset`) or, for a YAML syntax error, `data.line` and `data.column`; also when
+ * the text is larger than REPO_CONFIG_MAX_BYTES or uses too many YAML aliases.
+ */
+export function parseRepoConfig(text: string): RepoConfig {
+  if (Buffer.byteLength(text, 'utf8') > REPO_CONFIG_MAX_BYTES) {
+    throw invalid('(file)', `is larger than ${REPO_CONFIG_MAX_BYTES} bytes`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, version: '1.2' });
+  const yamlError = doc.errors[0];
+  if (yamlError !== undefined) {
+    const pos = yamlError.linePos?.[0];
+    const err = invalid(pos ? `line ${pos.line}, column ${pos.col}` : '(file)', `not valid YAML: ${yamlError.message.split('\n')[0]?.replace(/ at line \d+, column \d+:?$/, '')}`, yamlError);
+    if (pos) Object.assign(err.data as object, { line: pos.line, column: pos.col });
+    throw err;
+  }
+  let value: unknown;
+  try {
+    // maxAliasCount bounds "billion laughs" alias expansion.
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (cause) {
+    throw invalid('(file)', `could not be read: ${(cause as Error).message}`, cause);
+  }
+  if (value === null || value === undefined) value = {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw invalid('(top level)', 'must be a mapping with an agents list');
+  if (!validate(value)) {
+    // An unknown key is reported before a missing one: `rulset:` is a typo of `ruleset:`.
+    const errors = [...(validate.errors ?? [])].sort((a, b) => rank(a) - rank(b));
+    throw schemaError(errors[0] as ErrorObject);
+  }
+  const config = value as RepoConfig;
+  (config.agents ?? []).forEach((entry, i) => {
+    try {
+      assertRulesetName(entry.ruleset);
+    } catch (cause) {
+      throw invalid(`agents[${i}].ruleset`, (cause as Error).message, cause);
+    }
+    try {
+      compileAgentGlob(entry.match);
+    } catch (cause) {
+      throw invalid(`agents[${i}].match`, (cause as Error).message, cause);
+    }
+  });
+  for (const [name, settings] of Object.entries(config.rulesets ?? {})) {
+    (settings.publishers ?? []).forEach((glob, i) => {
+      try {
+        compileAgentGlob(glob);
+      } catch (cause) {
+        throw invalid(`rulesets.${name}.publishers[${i}]`, (cause as Error).message, cause);
+      }
+    });
+  }
+  return deepFreeze(config);
+}
+
+/**
+ * Whether `agent` may publish live changes to ruleset `name`: one of the ruleset's `publishers`
+ * globs matches its whole name. No entry (or no file): nobody may. Pure; expects a config
+ * returned by parseRepoConfig.
+ */
+export function mayPublish(config: RepoConfig | undefined, name: string, agent: string): boolean {
+  const globs = Object.hasOwn(config?.rulesets ?? {}, name) ? (config!.rulesets![name]!.publishers ?? []) : [];
+  return globs.some((g) => matchAgentGlob(compileAgentGlob(g), agent));
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object') {
+    for (const child of Object.values(v)) deepFreeze(child);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+/**
+ * The ruleset for `agent`: the `ruleset` of the first entry whose `match` matches the whole
+ * agent name, else DEFAULT_RULESET. `config` undefined (no `nft-sync.yaml`) means default.
+ * Pure; expects a config returned by parseRepoConfig (patterns already checked), so it does not
+ * throw. Agent names are checked by the caller (isAgentName); any string is matched safely.
+ */
+export function rulesetForAgent(config: RepoConfig | undefined, agent: string): string {
+  for (const entry of config?.agents ?? []) {
+    if (matchAgentGlob(compileAgentGlob(entry.match), agent)) return entry.ruleset;
+  }
+  return DEFAULT_RULESET;
+}
+
+/**
+ * Every ruleset name the config can hand out, `default` included (it is the fallback even when
+ * every agent matches some entry, since new agents may not), sorted and without duplicates.
+ * The push validator checks that each exists as `rulesets/NAME.json`.
+ */
+export function rulesetsNamedBy(config: RepoConfig | undefined): string[] {
+  const names = new Set<string>([DEFAULT_RULESET]);
+  for (const entry of config?.agents ?? []) names.add(entry.ruleset);
+  return [...names].sort();
+}

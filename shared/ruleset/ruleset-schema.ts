@@ -1,0 +1,267 @@
+/**
+ * The ruleset file schema and its parser.
+ *
+ * A ruleset file is libnftables JSON in LIST form (what `nft -j list ruleset` prints): an
+ * optional `metainfo` first, then items with exactly one key each. The schema checks the
+ * structure and the identities (family, names, references); it does not model expressions,
+ * which nft itself judges at `nft -c` / apply time. The same RULESET_SCHEMA serves the
+ * server's push-time validator, the HTTP API and the agent.
+ *
+ * Core objects (table, chain, rule, set, map) refuse unknown keys because nft 1.0.6 silently
+ * ignores them: a typo such as `"polcy": "drop"` would otherwise load as an accept policy.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { NftSyncError } from '../errors.js';
+import { printedJsonNumber } from './exact-json-number.js';
+import { jsonErrorPosition } from '../json/json-error-position.js';
+import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
+import { FAMILIES, NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
+
+export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
+
+/** nft's names: 1 to 255 bytes (the kernel's 256 with the NUL), no control characters, no `/`. */
+export const NFT_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f/]{1,255}$';
+const NAME_MAX_BYTES = 255;
+
+const name = { type: 'string', pattern: NFT_NAME_PATTERN } as const;
+const family = { enum: [...FAMILIES] } as const;
+const handle = { type: 'integer', minimum: 0 } as const;
+const comment = { type: 'string', maxLength: 128 } as const;
+const strings = { type: 'array', items: { type: 'string' } } as const;
+const stringOrStrings = { anyOf: [{ type: 'string' }, strings] } as const;
+
+function object(required: string[], properties: Record<string, unknown>, closed: boolean): Record<string, unknown> {
+  return { type: 'object', required, properties, additionalProperties: !closed };
+}
+
+const tableSchema = object(['family', 'name'], { family, name, handle, flags: stringOrStrings, comment }, true);
+const chainSchema = object(
+  ['family', 'table', 'name'],
+  {
+    family, table: name, name, handle, comment,
+    type: { enum: ['filter', 'nat', 'route'] },
+    hook: { type: 'string' },
+    prio: { type: 'integer' },
+    policy: { enum: ['accept', 'drop'] },
+    dev: stringOrStrings,
+  },
+  true,
+);
+const ruleSchema = object(
+  ['family', 'table', 'chain', 'expr'],
+  { family, table: name, chain: name, handle, comment, expr: { type: 'array', items: { type: 'object', minProperties: 1 } } },
+  true,
+);
+const setSchema = object(
+  ['family', 'table', 'name', 'type'],
+  {
+    family, table: name, name, handle, comment,
+    type: stringOrStrings, map: stringOrStrings, flags: stringOrStrings,
+    policy: { enum: ['performance', 'memory'] },
+    elem: { type: 'array' },
+    timeout: { type: 'integer', minimum: 0 },
+    'gc-interval': { type: 'integer', minimum: 0 },
+    size: { type: 'integer', minimum: 0 },
+    stmt: { type: 'array', items: { type: 'object' } },
+    'auto-merge': { type: 'boolean' },
+  },
+  true,
+);
+const elementSchema = object(['family', 'table', 'name', 'elem'], { family, table: name, name, elem: { type: 'array' } }, true);
+const namedSchema = object(['family', 'table', 'name'], { family, table: name, name, handle }, false);
+
+/** The JSON Schema (draft-07) of a ruleset file. */
+export const RULESET_SCHEMA: Record<string, unknown> = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://nft-sync.invalid/schemas/ruleset.json',
+  title: 'nft-sync ruleset (libnftables JSON, list form)',
+  type: 'object',
+  required: ['nftables'],
+  additionalProperties: false,
+  properties: {
+    nftables: {
+      type: 'array',
+      items: {
+        type: 'object',
+        minProperties: 1,
+        maxProperties: 1,
+        properties: {
+          metainfo: { type: 'object' },
+          table: tableSchema,
+          chain: chainSchema,
+          rule: ruleSchema,
+          set: setSchema,
+          map: { ...setSchema, required: ['family', 'table', 'name', 'type', 'map'] },
+          element: elementSchema,
+          flowtable: namedSchema,
+          ...Object.fromEntries(NAMED_OBJECT_KINDS.map((k) => [k, namedSchema])),
+        },
+        additionalProperties: false,
+      },
+    },
+  },
+};
+
+const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
+
+/**
+ * What a ruleset's text may hold before JSON.parse sees it (shared/scan-json-text.ts says why
+ * each limit exists). Nesting: nft 1.0.6's deepest listings reach about 15 levels. Containers:
+ * a 1,000,000-element verdict map of prefixes (`[{"prefix":…},{"jump":…}]` per element) has
+ * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
+ * Shapes: nft's JSON vocabulary makes a few hundred.
+ */
+export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = Object.freeze({ maxDepth: 128, maxContainers: 6_000_000, maxShapes: 4096 });
+
+/** The first 4 segments of a pointer: the item it is in (`/nftables/3/rule`). */
+function objectOf(pointer: string): string {
+  return pointer.split('/').slice(0, 4).join('/') || '/';
+}
+
+/**
+ * Refuse text that would make JSON.parse block or balloon, or lose a number's value; parseRuleset
+ * calls it first, and so must any path that parses ruleset JSON before parseRuleset sees it (an
+ * nft listing being imported: once parsed, its digits are gone). Pure. Errors:
+ * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX (`data.pointer` says where).
+ */
+export function checkRulesetText(text: string): void {
+  const f = scanJsonText(text, RULESET_TEXT_LIMITS);
+  if (f === undefined) return;
+  const pointer = f.pointer || '/';
+  const data = { pointer, object: objectOf(f.pointer), position: f.position };
+  if (f.kind === 'number') {
+    throw new NftSyncError(
+      'NFTSYNC_ERR_RULESET_NUMBER_INEXACT',
+      `ruleset ${pointer}: the number ${f.token} would reach nft as ${printedJsonNumber(f.token!)} (JSON numbers above 2^53 cannot all be carried exactly); write a value that is exact, such as ${printedJsonNumber(f.token!)}, or use a larger unit`,
+      { data: { ...data, token: f.token, printed: printedJsonNumber(f.token!) } },
+    );
+  }
+  const why =
+    f.kind === 'depth'
+      ? `nests deeper than ${RULESET_TEXT_LIMITS.maxDepth} levels`
+      : f.kind === 'containers'
+        ? `holds more than ${RULESET_TEXT_LIMITS.maxContainers} arrays and objects`
+        : `uses more than ${RULESET_TEXT_LIMITS.maxShapes} different sets of object keys (nft's JSON uses a few hundred)`;
+  throw new NftSyncError('NFTSYNC_ERR_RULESET_TOO_COMPLEX', `ruleset ${pointer}: the ruleset ${why}; refused before parsing it`, { data });
+}
+
+function schemaError(pointer: string, message: string): NftSyncError {
+  // The object pointer (`/nftables/3/rule`) is what a person looks for in the file.
+  const object = pointer.split('/').slice(0, 4).join('/') || '/';
+  return new NftSyncError('NFTSYNC_ERR_RULESET_SCHEMA', `ruleset ${pointer || '/'}: ${message}`, {
+    data: { pointer: pointer || '/', object },
+  });
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  if (e.keyword === 'additionalProperties') return `unknown key ${JSON.stringify(p.additionalProperty)}: check its spelling`;
+  if (e.keyword === 'maxProperties' || e.keyword === 'minProperties') return 'each item must have exactly one key (table, chain, rule, set, map, ...)';
+  if (e.keyword === 'pattern') return 'is not a valid nft name (1-255 characters, no control characters, no "/")';
+  if (e.keyword === 'enum') return `${e.message ?? 'invalid'}: ${JSON.stringify(p.allowedValues)}`;
+  return e.message ?? 'invalid';
+}
+
+/**
+ * Parse and validate a ruleset file. Returns it typed (the parsed JSON itself, not a copy).
+ * The text is scanned first (RULESET_TEXT_LIMITS), in linear time, so that nothing in it can
+ * make JSON.parse block for long, exhaust memory or round a number.
+ * Errors: NFTSYNC_ERR_RULESET_NUMBER_INEXACT (a number that nft would not get as written, with
+ * its JSON pointer), NFTSYNC_ERR_RULESET_TOO_COMPLEX (nesting, container or shape limits, with
+ * the pointer where it was exceeded), NFTSYNC_ERR_RULESET_JSON when the bytes are not JSON (message and `data` carry
+ * JSON.parse's position, line and column when it reports them); NFTSYNC_ERR_RULESET_SCHEMA when
+ * the structure is wrong or a reference dangles (`data.pointer` is the JSON pointer of the
+ * offending value, `data.object` that of its item, e.g. `/nftables/3/rule`).
+ */
+export function parseRuleset(bytes: Buffer | string): Ruleset {
+  const text = typeof bytes === 'string' ? bytes : bytes.toString('utf8');
+  checkRulesetText(text);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    // V8 names a position for most errors; "end of JSON input" means the text was cut short.
+    const m = /position (\d+)/.exec(msg);
+    const data: Record<string, unknown> = {};
+    const position = m ? Number(m[1]) : /end of JSON input/.test(msg) ? text.length : jsonErrorPosition(text);
+    if (position !== undefined) {
+      const before = text.slice(0, position);
+      data.position = position;
+      data.line = before.split('\n').length;
+      data.column = position - before.lastIndexOf('\n');
+    }
+    const where = data.line === undefined ? '' : ` at line ${String(data.line)}, column ${String(data.column)}`;
+    throw new NftSyncError('NFTSYNC_ERR_RULESET_JSON', `ruleset is not valid JSON${where}: ${msg}`, { data, cause: err });
+  }
+  if (!validate(value)) {
+    const e = validate.errors![0]!;
+    throw schemaError(e.instancePath, describe(e));
+  }
+  const ruleset = value as Ruleset;
+  checkReferences(ruleset);
+  return ruleset;
+}
+
+/**
+ * Semantic checks the schema cannot express: metainfo only first, names within 255 bytes,
+ * no duplicate declarations, and every reference (table of an object, chain of a rule, set of
+ * an element) declared in the file. Throws NFTSYNC_ERR_RULESET_SCHEMA.
+ */
+function checkReferences(ruleset: Ruleset): void {
+  const tables = new Set<string>();
+  const declared = new Set<string>();
+  const items = ruleset.nftables;
+  // Tables first: nft lists them first, but a hand-written file may not.
+  items.forEach((item, i) => {
+    if (itemKind(item) !== 'table') return;
+    const t = itemBody(item) as unknown as TableRef;
+    const key = `${t.family} ${t.name}`;
+    if (tables.has(key)) throw schemaError(`/nftables/${i}/table`, `table ${key} is declared twice`);
+    tables.add(key);
+  });
+  items.forEach((item, i) => {
+    const kind = itemKind(item);
+    const at = `/nftables/${i}/${kind}`;
+    if (kind === 'metainfo') {
+      if (i !== 0) throw schemaError(at, 'metainfo may only be the first item');
+      return;
+    }
+    const body = itemBody(item) as Record<string, string>;
+    for (const key of ['name', 'table', 'chain'] as const) {
+      const v = body[key];
+      if (typeof v === 'string' && Buffer.byteLength(v) > NAME_MAX_BYTES) throw schemaError(`${at}/${key}`, `name is longer than ${NAME_MAX_BYTES} bytes`);
+    }
+    if (kind === 'table') return;
+    const table = `${body.family} ${body.table}`;
+    if (!tables.has(table)) throw schemaError(`${at}/table`, `${kind} refers to table ${table}, which the ruleset does not declare`);
+    if (kind === 'rule' || kind === 'element') return;
+    const space = kind === 'map' ? 'set' : kind; // sets and maps share one name space
+    const key = `${space} ${table} ${body.name}`;
+    if (declared.has(key)) throw schemaError(at, `${kind} ${table} ${body.name} is declared twice`);
+    declared.add(key);
+  });
+  items.forEach((item, i) => {
+    const kind = itemKind(item);
+    const body = itemBody(item) as Record<string, string>;
+    const table = `${body.family} ${body.table}`;
+    if (kind === 'rule' && !declared.has(`chain ${table} ${body.chain}`)) {
+      throw schemaError(`/nftables/${i}/rule/chain`, `rule refers to chain ${table} ${body.chain}, which the ruleset does not declare`);
+    }
+    if (kind === 'element' && !declared.has(`set ${table} ${body.name}`)) {
+      throw schemaError(`/nftables/${i}/element/name`, `element refers to set ${table} ${body.name}, which the ruleset does not declare`);
+    }
+  });
+}
+
+/**
+ * The tables a ruleset declares, in file order: exactly what an apply replaces on the host
+ * (every other table is left alone). Pure; never throws on a parsed ruleset.
+ */
+export function managedTables(ruleset: Ruleset): TableRef[] {
+  const out: TableRef[] = [];
+  for (const item of ruleset.nftables) {
+    if ('table' in item) out.push({ family: item.table.family, name: item.table.name });
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { promisify } from 'node:util';
+import { initRepository } from '../../../../server/git/init-repository.js';
+import { RefWatcher } from '../../../../server/git/ref-watcher.js';
+import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
+import { git, tempDir, testGitEnv } from '../../../helpers/git-fixture.js';
+
+const run = promisify(execFile);
+
+/** Async git, so the event loop (and the watcher) runs while git works. */
+async function gitAsync(cwd: string, args: string[]): Promise<void> {
+  await run('git', args, { cwd, env: testGitEnv() });
+}
+
+interface Moved {
+  ref: string;
+  commit: string | undefined;
+  at: number;
+}
+
+async function setup(t: TestContext, options: { pollMs?: number; fsEvents?: boolean } = {}) {
+  const root = tempDir(t);
+  const template = join(root, 'template');
+  mkdirSync(join(template, 'rulesets'), { recursive: true });
+  writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+  const bare = join(root, 'rules.git');
+  const { commit } = await initRepository(bare, template);
+  const work = join(root, 'work');
+  git(root, ['clone', '-q', bare, work]);
+  const repo = await RulesetRepository.open(bare);
+  const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs: () => repo.listRefs(), ...options });
+  const events: Moved[] = [];
+  watcher.on('moved', (ref, c) => events.push({ ref, commit: c, at: performance.now() }));
+  watcher.on('error', (err) => assert.fail(err));
+  await watcher.start();
+  t.after(() => watcher.stop());
+  let n = 0;
+  const commitAndPush = async (branch = 'main'): Promise<{ commit: string; pushStart: number; pushEnd: number }> => {
+    writeFileSync(join(work, 'rulesets', 'default.json'), `{"nftables":[],"n":${++n}}\n`);
+    git(work, ['commit', '-qam', `change ${n}`]);
+    const c = git(work, ['rev-parse', 'HEAD']);
+    const pushStart = performance.now();
+    await gitAsync(work, ['push', '-q', 'origin', `HEAD:refs/heads/${branch}`]);
+    return { commit: c, pushStart, pushEnd: performance.now() };
+  };
+  return { root, bare, work, repo, watcher, events, initial: commit, commitAndPush };
+}
+
+/** Resolve when `events` has an entry for `ref`, or reject after `ms`. */
+async function waitFor(events: Moved[], ref: string, ms = 1000): Promise<Moved> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const hit = events.find((e) => e.ref === ref);
+    if (hit) return hit;
+    if (performance.now() > deadline) assert.fail(`no 'moved' for ${ref} within ${ms} ms; got ${JSON.stringify(events)}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('RefWatcher', () => {
+  it('reports a git push within a second; prints push-to-event latency', async (t) => {
+    const s = await setup(t);
+    assert.equal(s.watcher.current('refs/heads/main'), s.initial);
+    const afterEnd: number[] = [];
+    const afterStart: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      s.events.length = 0;
+      const p = await s.commitAndPush();
+      const e = await waitFor(s.events, 'refs/heads/main');
+      assert.equal(e.commit, p.commit);
+      assert.equal(s.watcher.current('refs/heads/main'), p.commit);
+      afterStart.push(e.at - p.pushStart);
+      afterEnd.push(e.at - p.pushEnd);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    console.log(`# push-to-event: median ${median(afterStart).toFixed(1)} ms after git push started, ${median(afterEnd).toFixed(1)} ms relative to git push exiting (negative: before it exited); max ${Math.max(...afterStart).toFixed(1)} ms`);
+    assert.ok(Math.max(...afterStart) < 1000);
+  });
+
+  it('does not report git gc (refs packed, same values), and reads still work after it', async (t) => {
+    const s = await setup(t);
+    git(s.work, ['tag', '-a', '-m', 'annotated', 'v1']);
+    git(s.work, ['push', '-q', 'origin', 'v1']);
+    await waitFor(s.events, 'refs/tags/v1');
+    s.events.length = 0;
+    await gitAsync(s.bare, ['gc', '--quiet', '--prune=now']);
+    await sleep(1300); // past one poll too
+    assert.deepEqual(s.events, []);
+    const p = await s.commitAndPush();
+    assert.equal((await waitFor(s.events, 'refs/heads/main')).commit, p.commit);
+    assert.equal((await s.repo.readRuleset(p.commit, 'default')).bytes.toString(), '{"nftables":[],"n":1}\n');
+  });
+
+  it('reports new tags, new branches in subdirectories, local update-ref and deleted branches', async (t) => {
+    const s = await setup(t);
+    git(s.work, ['tag', 'v1.0']);
+    await gitAsync(s.work, ['push', '-q', 'origin', 'v1.0']);
+    assert.equal((await waitFor(s.events, 'refs/tags/v1.0')).commit, s.initial);
+    assert.equal(s.watcher.fullRefName('v1.0'), 'refs/tags/v1.0');
+    assert.equal(s.watcher.fullRefName('main'), 'refs/heads/main');
+    assert.equal(s.watcher.fullRefName('nope'), undefined);
+
+    const f = await s.commitAndPush('team/feature');
+    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, f.commit);
+    s.events.length = 0;
+    const f2 = await s.commitAndPush('team/feature'); // a file in the new directory moves
+    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, f2.commit);
+
+    s.events.length = 0;
+    await gitAsync(s.bare, ['update-ref', 'refs/heads/local', s.initial]);
+    assert.equal((await waitFor(s.events, 'refs/heads/local')).commit, s.initial);
+
+    s.events.length = 0;
+    await gitAsync(s.work, ['push', '-q', 'origin', ':refs/heads/team/feature']);
+    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, undefined);
+    assert.equal(s.watcher.current('refs/heads/team/feature'), undefined);
+
+    // A tag and a branch of the same name: the tag is what git (and resolveRef) picks.
+    await gitAsync(s.bare, ['update-ref', 'refs/heads/v1.0', f2.commit]);
+    await waitFor(s.events, 'refs/heads/v1.0');
+    assert.equal(s.watcher.fullRefName('v1.0'), 'refs/tags/v1.0');
+    assert.equal(await s.repo.resolveRef('v1.0'), s.watcher.current('refs/tags/v1.0'));
+  });
+
+  it('takes a burst of ref updates as one scan, each ref reported once', async (t) => {
+    const s = await setup(t);
+    const names = Array.from({ length: 20 }, (_, i) => `refs/heads/b${i}`);
+    const input = names.map((n) => `create ${n} ${s.initial}\n`).join('');
+    await new Promise<void>((resolve, reject) => {
+      const child = execFile('git', ['update-ref', '--stdin'], { cwd: s.bare, env: testGitEnv() }, (err) => (err ? reject(err) : resolve()));
+      child.stdin?.end(input);
+    });
+    await waitFor(s.events, 'refs/heads/b19');
+    await sleep(50);
+    assert.deepEqual(s.events.map((e) => e.ref).sort(), [...names].sort());
+  });
+
+  it('falls back to polling without file system events', async (t) => {
+    const s = await setup(t, { fsEvents: false, pollMs: 100 });
+    const p = await s.commitAndPush();
+    assert.equal((await waitFor(s.events, 'refs/heads/main', 1000)).commit, p.commit);
+  });
+
+  it('stop() leaves nothing running', async (t) => {
+    const s = await setup(t);
+    s.watcher.stop();
+    await s.commitAndPush();
+    await sleep(100);
+    assert.deepEqual(s.events, []);
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * A client that streams the largest frames it may send as fast as it can is read no faster than
+ * its address's read budget, while an agent on another address is served. Real server, real
+ * sockets on loopback.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { WireClient } from '../../../../agent/wire-client.js';
+import { encodeFrame } from '../../../../shared/wire/frame-decoder.js';
+import { encodeMessage } from '../../../../shared/wire/message-codec.js';
+import { MessageReader } from '../../../../shared/wire/message-reader.js';
+import { CLIENT_MAX_FRAME, SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../../shared/wire/messages.js';
+import { startServerFixture } from '../../../helpers/server-fixture.js';
+
+test('a client streaming 64 KiB frames is read no faster than its read budget; an agent elsewhere is served meanwhile', async (t) => {
+  const rate = 256 * 1024;
+  const burst = 256 * 1024;
+  const f = await startServerFixture(t, { wire: { readBudget: { bytesPerSecond: rate, burstBytes: burst } } });
+  const head = '{"type":"ping","id":1}';
+  const heavy = encodeFrame(Buffer.from(head + ' '.repeat(CLIENT_MAX_FRAME - head.length)));
+  const N = 12;
+  let pongs = 0;
+  let nthPong: (() => void) | undefined;
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, 1 << 20);
+  const s = net.connect({ host: '127.0.0.1', port: f.port, localAddress: '127.0.0.2' });
+  t.after(() => s.destroy());
+  s.on('error', () => {});
+  s.on('data', (c) => {
+    pongs += reader.push(c).filter((m) => m.message.type === 'pong').length;
+    if (pongs >= N) nthPong?.();
+  });
+  const answered = new Promise<void>((resolve) => (nthPong = resolve));
+  let t0 = 0;
+  s.on('connect', () => {
+    t0 = Date.now();
+    s.write(encodeMessage({ type: 'hello', versions: [1], agent: 'streamer' }));
+    const pump = () => {
+      while (!s.destroyed && s.write(heavy));
+      if (!s.destroyed) s.once('drain', pump);
+    };
+    pump();
+  });
+  const agent = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'good' });
+  t.after(() => agent.close());
+  for (let i = 0; i < 20; i++) assert.equal((await agent.fetch({ ref: 'main', ruleset: 'default' })).kind, 'ruleset');
+  const deadline = setTimeout(() => nthPong?.(), 30_000);
+  await answered;
+  clearTimeout(deadline);
+  assert.ok(pongs >= N, `only ${pongs} frames answered within 30 s`);
+  // N frames cannot have been read faster than the bucket allows: burst first, then the rate
+  // (less one frame: the chunk that overdraws the bucket is still read).
+  const elapsed = Date.now() - t0;
+  const least = (((N - 1) * heavy.length - burst) / rate) * 1000;
+  t.diagnostic(`${N} frames of 64 KiB answered after ${elapsed} ms; the budget allows it after ${least.toFixed(0)} ms at the earliest`);
+  assert.ok(elapsed >= least, `${N} frames read in ${elapsed} ms, faster than the budget allows (${least.toFixed(0)} ms)`);
+});

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SubscriptionHub, type MoveListener } from '../../../../server/wire/subscription-hub.js';
+
+function recorder(): MoveListener & { calls: Array<[string, string, string | undefined]> } {
+  const calls: Array<[string, string, string | undefined]> = [];
+  return { calls, moved: (ref, commit, tag) => void calls.push([ref, commit, tag]) };
+}
+
+const C1 = '1'.repeat(40);
+const C2 = '2'.repeat(40);
+
+test('a tracked pattern whose chosen tag changes on the same commit is a move', async () => {
+  let now: { commit: string; tag: string } = { commit: C1, tag: 'v1.0.0' };
+  const hub = new SubscriptionHub(async () => now);
+  const l = recorder();
+  hub.add('track:v*', C1, l, 'v1.0.0');
+  await hub.refresh();
+  assert.deepEqual(l.calls, [], 'nothing changed');
+  now = { commit: C1, tag: 'v1.1.0' };
+  await hub.refresh();
+  assert.deepEqual(l.calls, [['track:v*', C1, 'v1.1.0']]);
+  now = { commit: C2, tag: 'v1.1.0' };
+  await hub.refresh();
+  assert.deepEqual(l.calls.at(-1), ['track:v*', C2, 'v1.1.0']);
+  await hub.refresh();
+  assert.equal(l.calls.length, 2);
+});
+
+test('a plain ref (resolved to a commit id) moves only when its commit does', async () => {
+  let commit = C1;
+  const hub = new SubscriptionHub(async () => commit);
+  const l = recorder();
+  hub.add('main', C1, l);
+  await hub.refresh();
+  assert.deepEqual(l.calls, []);
+  commit = C2;
+  await hub.refresh();
+  assert.deepEqual(l.calls, [['main', C2, undefined]]);
+});

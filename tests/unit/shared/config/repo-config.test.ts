@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { compileAgentGlob, matchAgentGlob } from '../../../../shared/config/agent-glob.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { parseRepoConfig, rulesetForAgent, rulesetsNamedBy } from '../../../../shared/config/repo-config.js';
+
+function configError(text: string): NftSyncError {
+  try {
+    parseRepoConfig(text);
+  } catch (err) {
+    assert.ok(err instanceof NftSyncError, String(err));
+    assert.equal(err.code, 'NFTSYNC_ERR_REPO_CONFIG_INVALID');
+    return err;
+  }
+  assert.fail(`expected ${JSON.stringify(text)} to be refused`);
+}
+
+describe('parseRepoConfig: accepted', () => {
+  const cases: Array<[string, string, unknown]> = [
+    ['empty file', '', {}],
+    ['only a comment', '# nothing yet\n', {}],
+    ['null document', '~\n', {}],
+    ['no agents', 'version: 1\n', { version: 1 }],
+    ['empty list', 'agents: []\n', { agents: [] }],
+    ['two entries', 'agents:\n  - match: "web-*"\n    ruleset: web\n  - match: db-[0-9]*\n    ruleset: db.v2\n',
+      { agents: [{ match: 'web-*', ruleset: 'web' }, { match: 'db-[0-9]*', ruleset: 'db.v2' }] }],
+    ['flow style', 'agents: [{match: "*", ruleset: all}]', { agents: [{ match: '*', ruleset: 'all' }] }],
+  ];
+  for (const [name, text, want] of cases) {
+    it(name, () => assert.deepEqual(parseRepoConfig(text), want));
+  }
+  it('returns a frozen config', () => {
+    const c = parseRepoConfig('agents: [{match: "*", ruleset: all}]');
+    assert.ok(Object.isFrozen(c) && Object.isFrozen(c.agents) && Object.isFrozen(c.agents?.[0]));
+  });
+});
+
+describe('parseRepoConfig: refused, with the path of the bad field', () => {
+  const cases: Array<[string, string, string]> = [
+    ['bad yaml', 'agents: [\n', 'line '],
+    ['tab indentation', 'agents:\n\t- match: x\n', 'line '],
+    ['duplicate key', 'agents: []\nagents: []\n', 'line '],
+    ['top level is a list', '- match: x\n', '(top level)'],
+    ['top level is a string', 'hello\n', '(top level)'],
+    ['agents not a list', 'agents: web\n', 'agents'],
+    ['entry not a mapping', 'agents: [web]\n', 'agents[0]'],
+    ['unknown top key', 'agent: []\n', 'agent'],
+    ['typo in entry key', 'agents:\n  - match: x\n    rulset: y\n', 'agents[0].rulset'],
+    ['missing ruleset', 'agents:\n  - match: x\n', 'agents[0].ruleset'],
+    ['missing match', 'agents:\n  - ruleset: x\n', 'agents[0].match'],
+    ['ruleset not a string', 'agents:\n  - {match: x, ruleset: 12}\n', 'agents[0].ruleset'],
+    ['version 2', 'version: 2\n', 'version'],
+    ['ruleset ../x', 'agents:\n  - {match: x, ruleset: ../x}\n', 'agents[0].ruleset'],
+    ['ruleset a/b', 'agents:\n  - {match: x, ruleset: a/b}\n', 'agents[0].ruleset'],
+    ['ruleset .hidden', 'agents:\n  - {match: x, ruleset: .hidden}\n', 'agents[0].ruleset'],
+    ['ruleset a..b', 'agents:\n  - {match: x, ruleset: a..b}\n', 'agents[0].ruleset'],
+    ['ruleset with NUL', 'agents:\n  - {match: x, ruleset: "x\\0y"}\n', 'agents[0].ruleset'],
+    ['ruleset too long', `agents:\n  - {match: x, ruleset: ${'a'.repeat(65)}}\n`, 'agents[0].ruleset'],
+    ['second entry bad', 'agents:\n  - {match: x, ruleset: ok}\n  - {match: y, ruleset: "no way"}\n', 'agents[1].ruleset'],
+    ['empty pattern', 'agents:\n  - {match: "", ruleset: a}\n', 'agents[0].match'],
+    ['regex in pattern', 'agents:\n  - {match: "(a+)+$", ruleset: a}\n', 'agents[0].match'],
+    ['unclosed class', 'agents:\n  - {match: "db-[0-9", ruleset: a}\n', 'agents[0].match'],
+    ['reversed range', 'agents:\n  - {match: "db-[9-0]", ruleset: a}\n', 'agents[0].match'],
+    ['slash in pattern', 'agents:\n  - {match: "a/*", ruleset: a}\n', 'agents[0].match'],
+    ['backslash in pattern', 'agents:\n  - {match: "a\\\\*", ruleset: a}\n', 'agents[0].match'],
+    ['alias bomb', 'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n', '(file)'],
+  ];
+  for (const [name, text, path] of cases) {
+    it(name, () => {
+      const err = configError(text);
+      assert.ok(String(err.data?.path).startsWith(path), `path ${String(err.data?.path)} should start with ${path}: ${err.message}`);
+      assert.ok(err.message.startsWith('nft-sync.yaml: '), err.message);
+    });
+  }
+  it('refuses a file over 1 MiB', () => assert.equal(configError(`# ${'x'.repeat(1024 * 1024)}\n`).data?.path, '(file)'));
+});
+
+describe('rulesetForAgent', () => {
+  const config = parseRepoConfig(`
+agents:
+  - match: "web-*"
+    ruleset: web
+  - match: "db-[0-9]*"
+    ruleset: db
+  - match: "edge-??"
+    ruleset: edge
+  - match: "[!a-z]*"
+    ruleset: upper
+  - match: "web-1"
+    ruleset: never
+`);
+  const cases: Array<[string, string]> = [
+    ['web-1', 'web'], // first match wins over the later exact entry
+    ['web-', 'web'],
+    ['web', 'default'],
+    ['db-1', 'db'],
+    ['db-12x', 'db'],
+    ['db-x', 'default'],
+    ['edge-01', 'edge'],
+    ['edge-1', 'default'],
+    ['edge-001', 'default'],
+    ['Host1', 'upper'],
+    ['9lives', 'upper'],
+    ['mail', 'default'],
+    ['', 'default'],
+  ];
+  for (const [agent, want] of cases) it(`${JSON.stringify(agent)} -> ${want}`, () => assert.equal(rulesetForAgent(config, agent), want));
+  it('no config means default', () => assert.equal(rulesetForAgent(undefined, 'web-1'), 'default'));
+  it('lists the rulesets a config names, default included', () => {
+    assert.deepEqual(rulesetsNamedBy(config), ['db', 'default', 'edge', 'never', 'upper', 'web']);
+    assert.deepEqual(rulesetsNamedBy(undefined), ['default']);
+  });
+});
+
+describe('agent globs', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['*', '', true], ['*', 'anything', true], ['?', '', false], ['?', 'a', true], ['a*b*c', 'abc', true],
+    ['a*b*c', 'aXbYc', true], ['a*b*c', 'acb', false], ['a*a', 'a', false], ['a*a', 'aa', true],
+    ['*ab*ab*', 'abab', true], ['*ab*ab*', 'aba', false], ['**x**', 'x', true], ['[a-c-]', '-', true],
+    ['[-a]', '-', true], ['[!-]', '-', false], ['[.]x', '.x', true], ['x', 'X', false], ['.*', '.', true],
+  ];
+  for (const [pattern, name, want] of cases) {
+    it(`${pattern} ${want ? 'matches' : 'does not match'} ${JSON.stringify(name)}`, () =>
+      assert.equal(matchAgentGlob(compileAgentGlob(pattern), name), want));
+  }
+
+  it('runs in bounded time on a pathological pattern', () => {
+    const glob = compileAgentGlob(`${'*a'.repeat(120)}*b`);
+    const name = 'a'.repeat(253);
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < 100; i++) assert.equal(matchAgentGlob(glob, name), false);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    assert.ok(ms < 500, `100 pathological matches took ${ms} ms`);
+  });
+
+  it('agrees with a reference regex on random patterns (property)', () => {
+    const alphabet = fc.constantFrom('a', 'b', '-');
+    const token = fc.oneof(alphabet, fc.constant('*'), fc.constant('?'), fc.constant('[ab]'), fc.constant('[!a]'), fc.constant('[a-b]'));
+    fc.assert(
+      fc.property(fc.array(token, { minLength: 1, maxLength: 8 }), fc.array(alphabet, { maxLength: 10 }), (tokens, chars) => {
+        const pattern = tokens.join('');
+        const name = chars.join('');
+        // Reference only: the token set is fixed above, so this regex is safe here.
+        const re = new RegExp(`^${tokens.map((t) => (t === '*' ? '.*' : t === '?' ? '.' : t.replace('!', '^'))).join('')}$`);
+        return matchAgentGlob(compileAgentGlob(pattern), name) === re.test(name);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+it('rulesets.NAME.publishers: who may publish live changes to a ruleset', async () => {
+  const { mayPublish } = await import('../../../../shared/config/repo-config.js');
+  const config = parseRepoConfig('rulesets:\n  web:\n    publishers: ["web-*", "edge-1"]\n  db: {}\n');
+  assert.equal(mayPublish(config, 'web', 'web-2'), true);
+  assert.equal(mayPublish(config, 'web', 'edge-1'), true);
+  assert.equal(mayPublish(config, 'web', 'db-1'), false);
+  assert.equal(mayPublish(config, 'db', 'web-2'), false, 'an entry without publishers: nobody');
+  assert.equal(mayPublish(config, 'default', 'web-2'), false, 'no entry: nobody');
+  assert.equal(mayPublish(undefined, 'web', 'web-2'), false);
+  assert.equal(mayPublish(config, 'constructor', 'x'), false);
+  assert.throws(() => parseRepoConfig('rulesets:\n  web:\n    publisher: ["x"]\n'), (e: { code: string; message: string }) => e.code === 'NFTSYNC_ERR_REPO_CONFIG_INVALID' && /rulesets\.web\.publisher: unknown key/.test(e.message));
+  assert.throws(() => parseRepoConfig('rulesets:\n  "a/b":\n    publishers: ["x"]\n'), /not a plain ruleset name/);
+  assert.throws(() => parseRepoConfig('rulesets:\n  web:\n    publishers: ["[z-a]"]\n'), /rulesets\.web\.publishers\[0\]/);
+});
