@@ -59,6 +59,8 @@ export class LivePublisher {
   #condition: Condition | undefined;
   /** The canonical form of the last ruleset published, and the commit it became. */
   #published: { canon: string; commit: string } | undefined;
+  /** The canonical form of the last ruleset the server refused for good (denied, invalid): not sent again. */
+  #refused: string | undefined;
   #stopped = false;
   #big: { blob: string; big: boolean } | undefined;
 
@@ -124,6 +126,7 @@ export class LivePublisher {
     const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
     if (this.#published?.canon === canon) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    if (this.#refused === canon) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
     const client = this.#o.client();
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
     const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
@@ -139,6 +142,7 @@ export class LivePublisher {
         log.error({ err: e.toJSON(), reason: 'PublishConflict', lost: differences.slice(0, 20) }, `PublishConflict: the live change was not published and the branch's revision will replace it: ${e.message}`);
         this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishConflict', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       } else if (!e.retryable) {
+        this.#refused = canon;
         log.error({ err: e.toJSON() }, 'live change refused by the server');
         this.#setCondition({ type: 'Published', status: 'False', reason: e.code === 'NFTSYNC_ERR_PUBLISH_DENIED' ? 'PublishDenied' : 'PublishRefused', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       }
