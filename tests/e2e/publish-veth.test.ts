@@ -7,7 +7,8 @@
  * - changes made on A and B at the same moment to different objects both survive;
  * - changes to the same chain at the same moment: one is published, the other is reported as a
  *   PublishConflict (status condition and log line), and both hosts converge on the branch;
- * - nothing loops: the branch's commit count stays put once the hosts agree.
+ * - nothing loops: the branch's commit count stays put once the hosts agree;
+ * - a branch move during the quiet period does not wipe the live change: it is merged onto it.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -71,6 +72,7 @@ async function until<T>(what: string, fn: () => T | undefined, ms: number, every
 }
 
 interface Cluster {
+  clone: string;
   server: Netns;
   a: Netns;
   b: Netns;
@@ -82,7 +84,7 @@ interface Cluster {
   agents(): Array<{ name: string; status?: { commit?: string; conditions: Array<{ type: string; reason: string; message?: string }> } }>;
 }
 
-async function cluster(t: TestContext): Promise<Cluster> {
+async function cluster(t: TestContext, quiet = '0.5'): Promise<Cluster> {
   const { server, a, b } = threeHosts(t);
   const dir = tmp(t);
   const repo = join(dir, 'rules.git');
@@ -104,13 +106,14 @@ async function cluster(t: TestContext): Promise<Cluster> {
   const agent = (ns: Netns, n: number, name: string) =>
     startCli(
       t,
-      ['agent', '--server', `198.18.${n}.1:${WIRE_PORT}`, '--ref', 'main', '--name', name, '--state-dir', join(dir, `state-${name}`), '--publish', '--log-level', 'info'],
+      ['agent', '--server', `198.18.${n}.1:${WIRE_PORT}`, '--ref', 'main', '--name', name, '--state-dir', join(dir, `state-${name}`), '--publish', '--publish-quiet', quiet, '--log-level', 'info'],
       { prefix: ['ip', 'netns', 'exec', ns.name, 'env', `NFT_SYNC_TOKEN=${TOKEN}`] },
     );
   const agentA = agent(a, 1, 'node-a');
   const agentB = agent(b, 2, 'node-b');
   await Promise.all([agentA.waitFor(/"msg":"applied"/, 20_000), agentB.waitFor(/"msg":"applied"/, 20_000)]);
   return {
+    clone,
     server,
     a,
     b,
@@ -191,4 +194,25 @@ test('concurrent changes on A and B to different objects both survive; to the sa
   const winner = loser === 'node-a' ? '7002' : '7001';
   assert.match(c.table(c.a), new RegExp(`tcp dport ${winner} accept`), 'the published change is on both hosts');
   assert.doesNotMatch(c.table(c.b), new RegExp(`tcp dport ${loser === 'node-a' ? '7001' : '7002'} accept`), 'the conflicting change gave way to the branch');
+});
+
+test('a branch move during the quiet period does not wipe the live change: it is merged onto the new tip, both reach A and B', async (t) => {
+  const c = await cluster(t, '1');
+  const doc = JSON.parse(readFileSync(join(c.clone, 'rulesets/default.json'), 'utf8')) as { nftables: unknown[] };
+  doc.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'forward', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 6000 } }, { accept: null }] } });
+  writeFileSync(join(c.clone, 'rulesets/default.json'), `${JSON.stringify(doc, null, 2)}\n`);
+  git(c.clone, ['commit', '-qam', 'forward 6000 (pushed)']);
+  // The hand change on A, then at once the branch moves to another change (fetched straight into
+  // the bare repository, as an accepted push leaves it, without the hook's start-up time): it
+  // lands within A's 1 s quiet period.
+  c.a.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8081', 'accept']);
+  git(c.repo, ['fetch', '-q', c.clone, '+main:refs/heads/main']);
+  const both = (ns: Netns) => {
+    const s = c.table(ns);
+    return /tcp dport 8081 accept/.test(s) && /tcp dport 6000 accept/.test(s) ? true : undefined;
+  };
+  await until('the push and the live change on A and B', () => (both(c.a) && both(c.b) ? true : undefined), 10_000, 50);
+  await converged(c, 10_000);
+  assert.equal(git(c.repo, ['log', '-1', '--format=%an', 'main']), 'node-a');
+  assert.match(git(c.repo, ['log', '-1', '--format=%B', 'main']), /merged onto/, 'the push landed first and the live change was merged onto it');
 });
