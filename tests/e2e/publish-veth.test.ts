@@ -72,6 +72,8 @@ async function until<T>(what: string, fn: () => T | undefined, ms: number, every
 }
 
 interface Cluster {
+  /** Stop the agents, then the server (which removes its scratch namespaces), with SIGTERM. */
+  stop(): Promise<void>;
   clone: string;
   server: Netns;
   a: Netns;
@@ -113,6 +115,10 @@ async function cluster(t: TestContext, quiet = '0.5'): Promise<Cluster> {
   const agentB = agent(b, 2, 'node-b');
   await Promise.all([agentA.waitFor(/"msg":"applied"/, 20_000), agentB.waitFor(/"msg":"applied"/, 20_000)]);
   return {
+    async stop() {
+      assert.deepEqual(await Promise.all([agentA.stop(), agentB.stop()]), [0, 0]);
+      assert.equal(await srv.stop(), 0);
+    },
     clone,
     server,
     a,
@@ -155,6 +161,7 @@ test('a rule added by hand on A is on B within 2 s, committed by node-a; nothing
   assert.equal(after, before + 1, 'one change, one commit');
   const b = c.agents().find((x) => x.name === 'node-b');
   assert.equal(b?.status?.commit, git(c.repo, ['rev-parse', 'main']));
+  await c.stop();
 });
 
 test('concurrent changes on A and B to different objects both survive; to the same chain, a PublishConflict is reported and the hosts converge', async (t) => {
@@ -194,6 +201,7 @@ test('concurrent changes on A and B to different objects both survive; to the sa
   const winner = loser === 'node-a' ? '7002' : '7001';
   assert.match(c.table(c.a), new RegExp(`tcp dport ${winner} accept`), 'the published change is on both hosts');
   assert.doesNotMatch(c.table(c.b), new RegExp(`tcp dport ${loser === 'node-a' ? '7001' : '7002'} accept`), 'the conflicting change gave way to the branch');
+  await c.stop();
 });
 
 test('a branch move during the quiet period does not wipe the live change: it is merged onto the new tip, both reach A and B', async (t) => {
@@ -214,5 +222,6 @@ test('a branch move during the quiet period does not wipe the live change: it is
   await until('the push and the live change on A and B', () => (both(c.a) && both(c.b) ? true : undefined), 10_000, 50);
   await converged(c, 10_000);
   assert.equal(git(c.repo, ['log', '-1', '--format=%an', 'main']), 'node-a');
-  assert.match(git(c.repo, ['log', '-1', '--format=%B', 'main']), /merged onto/, 'the push landed first and the live change was merged onto it');
+  assert.match(git(c.repo, ['log', '-1', '--format=%B', 'main']), /merged onto/, 'the branch moved first and the live change was merged onto it');
+  await c.stop();
 });
