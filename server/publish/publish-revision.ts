@@ -3,7 +3,8 @@
  * its host becomes a new revision of `rulesets/NAME.json` on the branch it follows.
  *
  * - When the branch is still at `base` (the revision the agent had applied), the change is
- *   committed as sent. When it moved, the change is rebased onto the tip by an object-level
+ *   committed as sent, objects it left alone kept in the file's own form. When it moved, the
+ *   change is rebased onto the tip by an object-level
  *   three-way merge (shared/ruleset/ruleset-merge.ts: base, ours = live, theirs = tip); when both
  *   touched the same objects nothing is committed and NFTSYNC_ERR_PUBLISH_CONFLICT names them.
  * - The commit's author is the agent's name; nft-sync is the committer; the message says which
@@ -131,17 +132,16 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
     const tip = await rulesetAt(req.gitdir, old, path);
     if (tip === undefined) throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `${path} is not on branch ${req.branch} any more`, { data: { ruleset: req.ruleset, commit: old } });
     const rebased = tip.blob !== base.blob;
-    let text = req.bytes.toString('utf8');
-    if (rebased) {
-      const merged = mergeRulesets(base.ruleset, ours, tip.ruleset);
-      if (merged.kind === 'conflict') {
-        throw new NftSyncError('NFTSYNC_ERR_PUBLISH_CONFLICT', `the live change of ${req.agent} and branch ${req.branch} (now ${old.slice(0, 12)}, was ${req.base.slice(0, 12)}) changed the same objects of ruleset ${req.ruleset}: ${merged.conflicts.slice(0, 5).join('; ')}`, {
-          data: { ruleset: req.ruleset, branch: req.branch, base: req.base, tip: old, conflicts: merged.conflicts },
-        });
-      }
-      text = rulesetText(merged.ruleset);
+    // Merged even onto an unmoved branch (theirs = base): objects the change left alone keep the
+    // file's own form, so `git log -p` shows the change and not nft's way of listing the rest.
+    const merged = mergeRulesets(base.ruleset, ours, tip.ruleset);
+    if (merged.kind === 'conflict') {
+      throw new NftSyncError('NFTSYNC_ERR_PUBLISH_CONFLICT', `the live change of ${req.agent} and branch ${req.branch} (now ${old.slice(0, 12)}, was ${req.base.slice(0, 12)}) changed the same objects of ruleset ${req.ruleset}: ${merged.conflicts.slice(0, 5).join('; ')}`, {
+        data: { ruleset: req.ruleset, branch: req.branch, base: req.base, tip: old, conflicts: merged.conflicts },
+      });
     }
-    const differences = diffNormalised(normaliseRuleset(tip.ruleset), normaliseRuleset(rebased ? parseRuleset(text) : ours));
+    const text = rulesetText(merged.ruleset);
+    const differences = diffNormalised(normaliseRuleset(tip.ruleset), normaliseRuleset(merged.ruleset));
     if (differences.length === 0) return { ref, commit: old, blob: tip.blob, rebased, unchanged: true, attempts: attempt, differences };
     const blob = (await git(req.gitdir, ['hash-object', '-w', '--stdin'], text)).trim();
     const tree = await treeWith(req.gitdir, old, path, blob);

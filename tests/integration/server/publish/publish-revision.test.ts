@@ -39,6 +39,17 @@ describe('publishRevision', () => {
     const again = await publishRevision({ gitdir: f.bare, branch: 'main', ruleset: 'default', base: r.commit, bytes: Buffer.from(live), agent: 'node-a', credential: 'x', validate: offline(f) });
     assert.equal(again.unchanged, true);
     assert.equal(again.commit, r.commit);
+    // Only what changed shows in the diff, even when the live listing is in nft's own form.
+    const listed = JSON.parse(plusRule(live, 'output', 53)) as { nftables: Array<Record<string, unknown>> };
+    const [meta, ...items] = listed.nftables;
+    listed.nftables = [meta!, ...items.filter((i) => !('rule' in i)), ...items.filter((i) => 'rule' in i).reverse().reverse()];
+    for (const i of listed.nftables) if ('chain' in i) i.chain = Object.fromEntries(Object.entries(i.chain as object).reverse()); // keys in another order
+    const r2 = await publishRevision({ gitdir: f.bare, branch: 'main', ruleset: 'default', base: r.commit, bytes: Buffer.from(JSON.stringify(listed)), agent: 'node-a', credential: 'x', validate: offline(f) });
+    assert.equal(r2.rebased, false);
+    const stat = f.git(['diff', '--numstat', r.commit, r2.commit], f.bare);
+    assert.match(stat, /^\d+\t\d+\trulesets\/default.json$/);
+    const [added, removed] = stat.split('\t').map(Number);
+    assert.ok(added! + removed! < 40, `a small diff: ${stat}`);
   });
 
   test('when the branch moved, a change to other objects is merged onto the tip: both survive', async (t) => {
