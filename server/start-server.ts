@@ -89,6 +89,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else log.debug({ hook }, 'pre-receive validator hook');
   }
   const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
+  const warming = publisher.warm();
   const wire = new WireServer({
     source: repository,
     logger: log,
@@ -112,6 +113,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
     await pushChecks?.close();
+    await warming.then(() => publisher.close());
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -136,7 +138,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close())]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -153,6 +155,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
+      await warming;
       await publisher.close();
     },
   };

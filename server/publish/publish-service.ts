@@ -89,6 +89,22 @@ export class PublishService {
     }
   }
 
+  /**
+   * Make the scratch namespace ahead of the first publish when `nft-sync.yaml` on the default
+   * branch names any publishers (so the first live change does not wait for `ip netns add`).
+   * Never throws: without root or a default branch there is simply nothing warm.
+   */
+  async warm(): Promise<void> {
+    try {
+      const config = await this.#o.repoConfig(await this.#o.resolveRef('HEAD'));
+      if (this.#o.nft === 'off' || !Object.values(config?.rulesets ?? {}).some((r) => (r.publishers ?? []).length > 0)) return;
+      const ns = await this.#scratch().lease();
+      await ns.close();
+    } catch {
+      // no namespace now: the first publish makes one
+    }
+  }
+
   #scratch(): ScratchPool {
     this.#pool ??= new ScratchPool();
     return this.#pool;
