@@ -57,10 +57,13 @@ export class LivePublisher {
   #timer: NodeJS.Timeout | undefined;
   #retryMs = RETRY_MS;
   #condition: Condition | undefined;
-  /** The canonical form of the last ruleset published, and the commit it became. */
-  #published: { canon: string; commit: string } | undefined;
-  /** The canonical form of the last ruleset the server refused for good (denied, invalid): not sent again. */
-  #refused: string | undefined;
+  /**
+   * The canonical form of the last ruleset published from the revision `base`, and the commit it
+   * became: not sent again while `base` is still in force (until the agent applies the result).
+   */
+  #published: { canon: string; commit: string; base: string } | undefined;
+  /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
+  #refused: { canon: string; base: string } | undefined;
   #stopped = false;
   #big: { blob: string; big: boolean } | undefined;
 
@@ -125,14 +128,14 @@ export class LivePublisher {
     const canon = JSON.stringify(normaliseRuleset(live, tables));
     const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
-    if (this.#published?.canon === canon) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
-    if (this.#refused === canon) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
+    if (this.#published?.canon === canon && this.#published.base === prev.commit) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    if (this.#refused?.canon === canon && this.#refused.base === prev.commit) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
     const client = this.#o.client();
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
     const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
     try {
       const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes: Buffer.from(`${JSON.stringify(live, null, 2)}\n`) });
-      this.#published = { canon, commit: r.commit };
+      this.#published = { canon, commit: r.commit, base: prev.commit };
       log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');
       this.#setCondition({ type: 'Published', status: 'True', reason: r.rebased ? 'Rebased' : 'Published', message: `${new Date().toISOString()} ${r.commit}: ${differences.slice(0, 5).join('; ')}`.slice(0, 4096) });
       return { kind: 'published', commit: r.commit, rebased: r.rebased, unchanged: r.unchanged };
@@ -142,7 +145,7 @@ export class LivePublisher {
         log.error({ err: e.toJSON(), reason: 'PublishConflict', lost: differences.slice(0, 20) }, `PublishConflict: the live change was not published and the branch's revision will replace it: ${e.message}`);
         this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishConflict', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       } else if (!e.retryable) {
-        this.#refused = canon;
+        this.#refused = { canon, base: prev.commit };
         log.error({ err: e.toJSON() }, 'live change refused by the server');
         this.#setCondition({ type: 'Published', status: 'False', reason: e.code === 'NFTSYNC_ERR_PUBLISH_DENIED' ? 'PublishDenied' : 'PublishRefused', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       }
