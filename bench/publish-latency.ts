@@ -17,7 +17,7 @@ import { pino, type Logger } from 'pino';
 import { runAgentDaemon } from '../agent/agent-daemon.js';
 import { createNftRunner } from '../host/nft-runner.js';
 import { DEFAULT_PUBLISH_QUIET_S } from '../agent/publish/live-publisher.js';
-import type { ReconcileOutcome } from '../agent/reconciler.js';
+import type { ReconcileOutcome } from '../agent/reconcile/reconciler.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { parseTokenList } from '../shared/config/token-list.js';

@@ -20,11 +20,11 @@ import type { Condition } from '../../shared/wire/messages.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
-import type { ConfirmedRevision } from '../confirm-revision.js';
+import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
 import type { NftRunner } from '../../host/nft-runner.js';
-import type { Reconciler } from '../reconciler.js';
-import { summariseRevision } from '../revision-summary.js';
-import type { WireClient } from '../wire-client.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import { summariseRevision } from '../drift/revision-summary.js';
+import type { WireClient } from '../wire/wire-client.js';
 
 /** Default quiet period, in seconds, and its upper bound (--publish-quiet). */
 export const DEFAULT_PUBLISH_QUIET_S = 0.5;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../../../../cli/tls-flags.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { testPki } from '../../../helpers/pki-fixture.js';
