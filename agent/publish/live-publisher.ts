@@ -14,6 +14,7 @@
  * `Published` (reason PublishConflict) says which objects, and the branch's revision wins.
  */
 import type { Logger } from 'pino';
+import { AGENT_DEFAULTS } from '../defaults.js';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
 import type { Condition } from '../../shared/wire/messages.js';
@@ -26,12 +27,12 @@ import type { Reconciler } from '../reconcile/reconciler.js';
 import { summariseRevision } from '../drift/revision-summary.js';
 import type { WireClient } from '../wire/wire-client.js';
 
-/** Default quiet period, in seconds, and its upper bound (--publish-quiet). */
-export const DEFAULT_PUBLISH_QUIET_S = 0.5;
-export const MAX_PUBLISH_QUIET_S = 1;
+/** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
+export const DEFAULT_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.quietMs / 1000;
+export const MAX_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.maxQuietMs / 1000;
 /** A publish that failed for a reason that may pass is tried again after this, doubling to the cap. */
-const RETRY_MS = 1000;
-const RETRY_CAP_MS = 30_000;
+const RETRY_MS = AGENT_DEFAULTS.publish.retryMs;
+const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
 
 export interface LivePublisherOptions {
   nft: NftRunner;
