@@ -14,6 +14,16 @@
  *     - match: "db-[0-9]*"
  *       ruleset: database
  *
+ *   # optional: staged rollouts (server/rollout/). A new revision of the branch (or, under
+ *   # `tags`, a new highest tag of a pattern agents track) goes to the waves in order.
+ *   rollouts:
+ *     main:                     # a branch name, or "tags" for --track-tags agents
+ *       hold: 30                # seconds each agent must stay Ready after Applied (default 0)
+ *       waves:                  # 1 to ROLLOUT_MAX_WAVES; each names agents OR a percent
+ *         - agents: ["canary-*"]   # globs over agent names, as in `match:`
+ *         - percent: 25            # cumulative share of the agents no glob wave names
+ *         - percent: 100
+ *
  * An empty file, an empty document or no `agents` key all mean "everyone gets default".
  * Unknown keys are refused rather than ignored: a typo such as `rulset:` would otherwise send
  * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
@@ -41,11 +51,36 @@ export interface AgentMapping {
   ruleset: string;
 }
 
+/** One wave of a rollout: agents by name pattern, or a cumulative percent of the others. */
+export interface RolloutWave {
+  /** Globs over agent names (agent-glob.ts); the wave is every known agent matching one. */
+  agents?: string[];
+  /** 1-100: this share of the agents no `agents` wave names, counted from the first percent wave. */
+  percent?: number;
+}
+
+/** The rollout of one branch (or of tracked tags: key `tags`). */
+export interface RolloutSpec {
+  /** Seconds an agent must stay Ready after reporting Applied before its wave counts it (default 0). */
+  hold?: number;
+  waves: RolloutWave[];
+}
+
 export interface RepoConfig {
   version?: 1;
   /** Ordered: the first matching entry wins. */
   agents?: AgentMapping[];
+  /** By branch name, or `tags` for agents tracking a tag pattern. */
+  rollouts?: Record<string, RolloutSpec>;
 }
+
+/** The `rollouts` key that applies to agents following a tracked tag pattern. */
+export const ROLLOUT_TAGS_KEY = 'tags';
+/** Most waves in one rollout, and most rollouts in one file. */
+export const ROLLOUT_MAX_WAVES = 20;
+export const ROLLOUT_MAX_ROLLOUTS = 100;
+/** Longest hold accepted, in seconds (one day). */
+export const ROLLOUT_MAX_HOLD = 86_400;
 
 /** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type follows it. */
 export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
@@ -65,6 +100,34 @@ export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
         properties: {
           match: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH },
           ruleset: { type: 'string', pattern: RULESET_NAME_PATTERN },
+        },
+      },
+    },
+    rollouts: {
+      type: 'object',
+      nullable: true,
+      required: [],
+      maxProperties: ROLLOUT_MAX_ROLLOUTS,
+      propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$' },
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['waves'],
+        properties: {
+          hold: { type: 'integer', minimum: 0, maximum: ROLLOUT_MAX_HOLD, nullable: true },
+          waves: {
+            type: 'array',
+            minItems: 1,
+            maxItems: ROLLOUT_MAX_WAVES,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              properties: {
+                agents: { type: 'array', nullable: true, minItems: 1, maxItems: 100, items: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH } },
+                percent: { type: 'integer', nullable: true, minimum: 1, maximum: 100 },
+              },
+            },
+          },
         },
       },
     },
@@ -96,11 +159,19 @@ function rank(e: ErrorObject): number {
 function schemaError(e: ErrorObject): NftSyncError {
   if (e.keyword === 'additionalProperties') {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
-    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version and agents (entries: match, ruleset)');
+    if (e.instancePath.startsWith('/rollouts/')) {
+      return invalid(fieldPath(e.instancePath, key), 'unknown key: a rollout takes hold and waves, a wave agents or percent');
+    }
+    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents and rollouts (entries: match, ruleset)');
   }
   if (e.keyword === 'required') {
     const key = String((e.params as { missingProperty: string }).missingProperty);
+    if (e.instancePath.startsWith('/rollouts/')) return invalid(fieldPath(e.instancePath, key), 'is missing: every rollout needs a waves list');
     return invalid(fieldPath(e.instancePath, key), 'is missing: every agents entry needs match and ruleset');
+  }
+  if (e.keyword === 'propertyNames' || e.propertyName !== undefined || (e.instancePath === '/rollouts' && e.keyword === 'pattern')) {
+    const name = String(e.propertyName ?? (e.params as { propertyName?: string }).propertyName ?? '');
+    return invalid(fieldPath('/rollouts', name), 'is not a branch name: use the branch as pushed (main, release/1) or "tags"');
   }
   if (e.keyword === 'pattern') {
     return invalid(fieldPath(e.instancePath), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
@@ -156,7 +227,30 @@ export function parseRepoConfig(text: string): RepoConfig {
       throw invalid(`agents[${i}].match`, (cause as Error).message, cause);
     }
   });
+  for (const [branch, spec] of Object.entries(config.rollouts ?? {})) checkRollout(branch, spec);
   return deepFreeze(config);
+}
+
+/** What the schema cannot say of a rollout: one kind per wave, valid globs, percents that grow. */
+function checkRollout(branch: string, spec: RolloutSpec): void {
+  let lastPercent = 0;
+  spec.waves.forEach((wave, i) => {
+    const at = `rollouts.${branch}.waves[${i}]`;
+    if ((wave.agents === undefined) === (wave.percent === undefined)) {
+      throw invalid(at, 'needs exactly one of agents (a list of name patterns) or percent (1-100)');
+    }
+    (wave.agents ?? []).forEach((pattern, j) => {
+      try {
+        compileAgentGlob(pattern);
+      } catch (cause) {
+        throw invalid(`${at}.agents[${j}]`, (cause as Error).message, cause);
+      }
+    });
+    if (wave.percent !== undefined) {
+      if (wave.percent <= lastPercent) throw invalid(`${at}.percent`, `must be more than the previous percent wave's ${lastPercent}: percents are cumulative`);
+      lastPercent = wave.percent;
+    }
+  });
 }
 
 function deepFreeze<T>(v: T): T {
