@@ -36,6 +36,8 @@ import { isLoopbackHostHeader } from '../auth/loopback-host.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
 import { invalidRequest, type SchemaViolation } from './invalid-request.js';
 import { ServerMetrics } from './server-metrics.js';
+import { rolloutRoutes } from './routes/rollout-routes.js';
+import type { RolloutRegistry } from './routes/route-context.js';
 
 export interface HttpAppOptions {
   repository: RulesetRepository;
@@ -54,6 +56,8 @@ export interface HttpAppOptions {
   wireConnections?: () => number;
   /** Serve the repository over git smart HTTP at /git/rules.git. */
   git?: GitHttpOptions;
+  /** Staged rollouts (/api/v1/rollouts); none: no rollout exists. */
+  rollouts?: RolloutRegistry;
 }
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -175,6 +179,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     logger: opts.logger,
     wireConnections: opts.wireConnections ?? (() => 0),
     writer,
+    rollouts: opts.rollouts,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);
@@ -182,6 +187,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
+  rolloutRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }

@@ -21,7 +21,7 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import { trackedPattern, WireSession, type RolloutGate, type RulesetSource, type SessionLimits } from './wire-session.js';
 
 export interface WireServerOptions {
   source: RulesetSource;
@@ -41,6 +41,10 @@ export interface WireServerOptions {
   dropLogIntervalMs?: number;
   /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
   readBudget?: ReadBudgetOptions;
+  /** Staged rollouts: consulted wherever a ref is resolved for an agent and before each `moved`. */
+  rollouts?: RolloutGate;
+  /** Called after each status report is kept. */
+  onReport?(): void;
 }
 
 /** Defaults, in one place. */
@@ -137,6 +141,14 @@ export class WireServer {
     return this.hub.refresh();
   }
 
+  /**
+   * A rollout changed who is served what: each session re-asks the revision of the refs it
+   * follows for which `isGoverned(key)` holds and hears `moved` where its answer changed.
+   */
+  rolloutChanged(isGoverned: (key: string) => boolean): void {
+    for (const s of this.#sessions) s.rolloutChanged(isGoverned, (key) => this.hub.current(key));
+  }
+
   /** Number of connections past their handshake (sessions). */
   get connections(): number {
     return this.#sessions.size;
@@ -219,6 +231,8 @@ export class WireServer {
         helloTokens: this.#opts.helloTokens,
         drops: this.drops,
         budget: this.#budget,
+        rollouts: this.#opts.rollouts,
+        onReport: this.#opts.onReport,
       },
       acceptedAt,
     );
