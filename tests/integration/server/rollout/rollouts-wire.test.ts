@@ -142,3 +142,40 @@ test('a new revision goes wave by wave; a RolledBack canary halts it, the state 
     else assert.equal(await served(w), a);
   }
 });
+
+test('waves work for agents tracking tags: a new highest tag goes to the canary first, the others keep the previous release', async (t) => {
+  const fx = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 } });
+  const tagConfig = 'rollouts:\n  tags:\n    hold: 1\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n';
+  const v1 = fx.push({ 'nft-sync.yaml': tagConfig }, 'v1');
+  fx.git(['tag', 'v1.0.0', v1]);
+  fx.git(['push', '-q', 'origin', 'v1.0.0']);
+  const track = async (name: string) => {
+    const client = await WireClient.connect({ host: fx.host, port: fx.port, agent: name });
+    t.after(() => client.close());
+    const moved: string[] = [];
+    client.on('moved', (_ref, commit) => moved.push(commit));
+    assert.equal(await client.subscribe('v*', { track: true }), v1);
+    return { client, moved };
+  };
+  const canary = await track('canary-1');
+  const web = await track('web-1');
+  await canary.client.report({ ...applied('canary-1', v1), ref: 'v*', tag: 'v1.0.0' });
+  await web.client.report({ ...applied('web-1', v1), ref: 'v*', tag: 'v1.0.0' });
+
+  const v2 = fx.push({ 'rulesets/default.json': readFileSync(join(fx.clone, 'rulesets/default.json'), 'utf8').replace('"right": 22', '"right": 2222') }, 'v2');
+  fx.git(['tag', 'v1.1.0', v2]);
+  fx.git(['push', '-q', 'origin', 'v1.1.0']);
+  await until('the canary told of v1.1.0', () => canary.moved.includes(v2));
+  const c = await canary.client.fetch({ ref: 'v*', track: true });
+  assert.deepEqual([c.tag, c.commit], ['v1.1.0', v2]);
+  const w = await web.client.fetch({ ref: 'v*', track: true });
+  assert.deepEqual([w.tag, w.commit], ['v1.0.0', v1], 'the other agent keeps the previous release');
+  assert.deepEqual(web.moved, []);
+  const view = (await api(fx, 'GET', `/api/v1/rollouts/${encodeURIComponent('tags:v*')}`)).body;
+  assert.equal(view.phase, 'running');
+  assert.equal(view.target.tag, 'v1.1.0');
+
+  await canary.client.report({ ...applied('canary-1', v2), ref: 'v*', tag: 'v1.1.0' });
+  await until('web-1 told of v1.1.0 after the hold', () => web.moved.includes(v2));
+  assert.equal((await web.client.fetch({ ref: 'v*', track: true })).tag, 'v1.1.0');
+});
