@@ -28,6 +28,9 @@
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
+ *    hold times, against one push's fan-out to the same agents without a rollout
+ *    (bench/rollout-overhead.ts). Reported.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,6 +53,7 @@ import { benchIdleRss } from './idle-rss.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchRolloutOverhead } from './rollout-overhead.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+    rows.push(await benchRolloutOverhead(200));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

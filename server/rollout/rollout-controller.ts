@@ -76,7 +76,10 @@ export class RolloutController {
   /** Per rollout name: the update in progress, so one new tip starts one rollout. */
   readonly #busy = new Map<string, Promise<void>>();
   #timer: NodeJS.Timeout | undefined;
+  /** Fires when the next hold ends, so a wave moves on then rather than at the next tick. */
+  #due: { at: number; timer: NodeJS.Timeout } | undefined;
   #saving: Promise<void> = Promise.resolve();
+  #closed = false;
 
   constructor(opts: RolloutControllerOptions) {
     this.#opts = opts;
@@ -100,7 +103,10 @@ export class RolloutController {
 
   /** Stop watching; wait for the last save. */
   async close(): Promise<void> {
+    this.#closed = true;
     clearInterval(this.#timer);
+    clearTimeout(this.#due?.timer);
+    this.#due = undefined;
     await this.#saving;
   }
 
@@ -150,6 +156,28 @@ export class RolloutController {
         this.#opts.onChange?.(name);
       }
     }
+    this.#scheduleDue();
+  }
+
+  /** Set a timer for the earliest hold still running (ticks every tickMs anyway). */
+  #scheduleDue(): void {
+    const now = this.#now();
+    let next = Infinity;
+    for (const s of this.#states.values()) {
+      if (s.phase !== 'running') continue;
+      for (const at of Object.values(s.appliedAt)) {
+        const due = at + s.hold * 1000;
+        if (due > now && due < next) next = due;
+      }
+    }
+    if (this.#closed || next === Infinity || (this.#due && this.#due.at <= next && this.#due.at > now)) return;
+    clearTimeout(this.#due?.timer);
+    const timer = setTimeout(() => {
+      this.#due = undefined;
+      this.tick();
+    }, next - now);
+    timer.unref();
+    this.#due = { at: next, timer };
   }
 
   /** Every rollout, by name (a ref's first revision seen, which has no waves, is not one). */
