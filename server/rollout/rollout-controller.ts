@@ -96,7 +96,8 @@ export class RolloutController {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#opts.logger.warn({ err: (err as Error).message, file: this.#file }, 'rollout state unreadable: starting without it');
     }
     this.#tips = await this.#branchTips();
-    for (const [branch, commit] of this.#tips) if (!this.#states.has(branch)) await this.#baseline(branch, { commit });
+    // A tip pushed while the server was down starts its rollout now (waves from the saved fleet).
+    for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
     this.#timer = setInterval(() => this.tick(), this.#opts.tickMs ?? 500);
     this.#timer.unref();
   }
@@ -239,7 +240,10 @@ export class RolloutController {
       this.#set({ name, previous, target: latest, hold: 0, waves: [], wave: 0, phase: 'complete', startedAt: now, endedAt: now, appliedAt: {} });
       return;
     }
-    const next = startRollout({ name, spec, previous, target: latest, known: this.#opts.agents().map((a) => a.name), now });
+    // The fleet: agents known now, and those of this ref's last rollout (a restarted server knows
+    // few agents until they reconnect; they must not all land in "after completion").
+    const known = [...this.#opts.agents().map((a) => a.name), ...state.waves.flatMap((w) => w.agents)];
+    const next = startRollout({ name, spec, previous, target: latest, known, now });
     this.#set(next);
     this.#opts.logger.info({ rollout: name, from: previous.commit, to: latest.commit, waves: next.waves.map((w) => w.agents.length) }, 'rollout started');
     // Agents of the first wave hear of it at once (the hub tells the rest nothing new).

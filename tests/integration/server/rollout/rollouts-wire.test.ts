@@ -179,3 +179,27 @@ test('waves work for agents tracking tags: a new highest tag goes to the canary 
   await until('web-1 told of v1.1.0 after the hold', () => web.moved.includes(v2));
   assert.equal((await web.client.fetch({ ref: 'v*', track: true })).tag, 'v1.1.0');
 });
+
+test('a tip pushed while the server was down is rolled out after the restart, to the waves of the saved fleet', async (t) => {
+  const fx = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 } });
+  const c0 = fx.git(['rev-parse', 'HEAD']);
+  const fakes = await Promise.all(['canary-1', 'web-1'].map((n) => connect(t, fx, n)));
+  for (const f of fakes) await f.client.report(applied(f.name, c0));
+  const a = fx.push({ 'nft-sync.yaml': 'rollouts:\n  main:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n' }, 'rollouts, hold 0');
+  await fakes[0]!.client.report(applied('canary-1', a));
+  await until('web-1 told of A', () => fakes[1]!.moved.includes(a));
+  await fakes[1]!.client.report(applied('web-1', a));
+  await until('complete', async () => (await api(fx, 'GET', '/api/v1/rollouts/main')).body.phase === 'complete' || undefined);
+  for (const f of fakes) f.client.close();
+  await fx.stop();
+  const b = fx.push({ 'rulesets/default.json': readFileSync(join(fx.clone, 'rulesets/default.json'), 'utf8').replace('"right": 22', '"right": 2222') }, 'b, server down');
+  await fx.restart();
+  // The restarted server knows no agent yet; the fleet comes from the saved rollout.
+  const web = await connect(t, fx, 'web-1');
+  assert.equal(await served(web), a, 'web-1 waits for the canary');
+  const view = (await api(fx, 'GET', '/api/v1/rollouts/main')).body;
+  assert.equal(view.target.commit, b);
+  assert.deepEqual(view.waves.map((w: { agents: string[] }) => w.agents), [['canary-1'], ['web-1']]);
+  const canary = await connect(t, fx, 'canary-1');
+  assert.equal(await served(canary), b);
+});
