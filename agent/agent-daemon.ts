@@ -7,10 +7,10 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
 import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
-import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
-import { WireClient } from './wire-client.js';
-import { confirmOptions } from './confirm-revision.js';
-import { DriftWatcher, type DriftReport } from './drift-watcher.js';
+import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';
+import { WireClient } from './wire/wire-client.js';
+import { confirmOptions } from './reconcile/confirm-revision.js';
+import { DriftWatcher, type DriftReport } from './drift/drift-watcher.js';
 
 export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { WireClient } from '../agent/wire-client.js';
+import { WireClient } from '../agent/wire/wire-client.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import type { BenchRow } from './bench-row.js';

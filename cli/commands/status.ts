@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../server/agents/agent-registry.js';
+import type { AgentList } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
@@ -27,7 +27,7 @@ export const statusCommand: Command = {
     const http = str(values, 'http')!;
     const watch = str(values, 'watch');
     const once = async (): Promise<number> => {
-      const { agents } = await callApi<{ agents: AgentRecord[] }>(http, 'GET', '/api/v1/agents');
+      const { agents } = await callApi<AgentList>(http, 'GET', '/api/v1/agents');
       const doc = statusJson(agents);
       // Running and halted rollouts (a server that keeps none, or predates them: none).
       const rollouts = activeRollouts(await callApi<{ rollouts: RolloutView[] }>(http, 'GET', '/api/v1/rollouts').then((r) => r.rollouts, () => []));

@@ -29,7 +29,8 @@
  * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
  * An agent's `--ruleset NAME` overrides this file; that choice is made by the caller.
  */
-import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { compileAgentGlob, matchAgentGlob, AGENT_GLOB_MAX_LENGTH } from './agent-glob.js';
 import { NftSyncError } from '../errors.js';
@@ -44,35 +45,20 @@ export const REPO_CONFIG_MAX_BYTES = 1024 * 1024;
 /** Most `agents` entries accepted. */
 export const REPO_CONFIG_MAX_ENTRIES = 10_000;
 
-export interface AgentMapping {
-  /** Glob over the agent name (agent-glob.ts). */
-  match: string;
-  /** Ruleset name: `rulesets/NAME.json`. */
-  ruleset: string;
+/** A schema that also admits null (YAML's empty value: `agents:` with nothing after it). */
+function nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
 }
 
-/** One wave of a rollout: agents by name pattern, or a cumulative percent of the others. */
-export interface RolloutWave {
-  /** Globs over agent names (agent-glob.ts); the wave is every known agent matching one. */
-  agents?: string[];
-  /** 1-100: this share of the agents no `agents` wave names, counted from the first percent wave. */
-  percent?: number;
-}
-
-/** The rollout of one branch (or of tracked tags: key `tags`). */
-export interface RolloutSpec {
-  /** Seconds an agent must stay Ready after reporting Applied before its wave counts it (default 0). */
-  hold?: number;
-  waves: RolloutWave[];
-}
-
-export interface RepoConfig {
-  version?: 1;
-  /** Ordered: the first matching entry wins. */
-  agents?: AgentMapping[];
-  /** By branch name, or `tags` for agents tracking a tag pattern. */
-  rollouts?: Record<string, RolloutSpec>;
-}
+/** One `agents` entry: which ruleset the agents whose name matches get. */
+export const AgentMapping = Type.Object(
+  {
+    match: Type.String({ minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH, description: 'glob over the agent name (agent-glob.ts)' }),
+    ruleset: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name: rulesets/NAME.json' }),
+  },
+  { additionalProperties: false },
+);
+export type AgentMapping = Static<typeof AgentMapping>;
 
 /** The `rollouts` key that applies to agents following a tracked tag pattern. */
 export const ROLLOUT_TAGS_KEY = 'tags';
@@ -82,57 +68,44 @@ export const ROLLOUT_MAX_ROLLOUTS = 100;
 /** Longest hold accepted, in seconds (one day). */
 export const ROLLOUT_MAX_HOLD = 86_400;
 
-/** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type follows it. */
-export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
-  $id: 'https://nft-sync.dev/schemas/repo-config.json',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    version: { type: 'integer', minimum: 1, maximum: 1, nullable: true },
-    agents: {
-      type: 'array',
-      nullable: true,
-      maxItems: REPO_CONFIG_MAX_ENTRIES,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['match', 'ruleset'],
-        properties: {
-          match: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH },
-          ruleset: { type: 'string', pattern: RULESET_NAME_PATTERN },
-        },
-      },
-    },
-    rollouts: {
-      type: 'object',
-      nullable: true,
-      required: [],
-      maxProperties: ROLLOUT_MAX_ROLLOUTS,
-      propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$' },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['waves'],
-        properties: {
-          hold: { type: 'integer', minimum: 0, maximum: ROLLOUT_MAX_HOLD, nullable: true },
-          waves: {
-            type: 'array',
-            minItems: 1,
-            maxItems: ROLLOUT_MAX_WAVES,
-            items: {
-              type: 'object',
-              additionalProperties: false,
-              properties: {
-                agents: { type: 'array', nullable: true, minItems: 1, maxItems: 100, items: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH } },
-                percent: { type: 'integer', nullable: true, minimum: 1, maximum: 100 },
-              },
-            },
-          },
-        },
-      },
-    },
+/** One wave of a rollout: agents by name pattern, or a cumulative percent of the others (exactly one; checked after the schema). */
+export const RolloutWave = Type.Object(
+  {
+    agents: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH }), { minItems: 1, maxItems: 100, description: 'globs over agent names (agent-glob.ts): every known agent matching one' })),
+    percent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'this share of the agents no agents wave names, cumulative over the percent waves' })),
   },
-};
+  { additionalProperties: false },
+);
+export type RolloutWave = Static<typeof RolloutWave>;
+
+/** The rollout of one branch (or of tracked tags: key `tags`). */
+export const RolloutSpec = Type.Object(
+  {
+    hold: Type.Optional(Type.Integer({ minimum: 0, maximum: ROLLOUT_MAX_HOLD, description: 'seconds an agent must stay Ready after Applied before its wave counts it (default 0)' })),
+    waves: Type.Array(RolloutWave, { minItems: 1, maxItems: ROLLOUT_MAX_WAVES }),
+  },
+  { additionalProperties: false },
+);
+export type RolloutSpec = Static<typeof RolloutSpec>;
+
+/** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type is derived from it. */
+export const REPO_CONFIG_SCHEMA = Type.Object(
+  {
+    version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+    agents: Type.Optional(nullable(Type.Array(AgentMapping, { maxItems: REPO_CONFIG_MAX_ENTRIES, description: 'ordered: the first matching entry wins' }))),
+    rollouts: Type.Optional(
+      nullable(
+        Type.Record(Type.String(), RolloutSpec, {
+          maxProperties: ROLLOUT_MAX_ROLLOUTS,
+          propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$' },
+          description: 'staged rollouts by branch name, or tags for agents tracking a tag pattern',
+        }),
+      ),
+    ),
+  },
+  { $id: 'https://nft-sync.dev/schemas/repo-config.json', additionalProperties: false },
+);
+export type RepoConfig = Static<typeof REPO_CONFIG_SCHEMA>;
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile(REPO_CONFIG_SCHEMA);
 
@@ -252,6 +225,7 @@ function checkRollout(branch: string, spec: RolloutSpec): void {
     }
   });
 }
+
 
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object') {

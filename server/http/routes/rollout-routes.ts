@@ -5,13 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { NftSyncError } from '../../../shared/errors.js';
+import { RolloutAnswer, RolloutList, RolloutNameParams } from '../../../shared/http/http-api.js';
 import type { RolloutRegistry, RouteContext } from './route-context.js';
-
-const NAME_PARAMS = {
-  type: 'object',
-  required: ['name'],
-  properties: { name: { type: 'string', minLength: 1, maxLength: 300, description: 'the branch, or tags:PATTERN (URL-encoded)' } },
-} as const;
+import { responses, securityOf } from './route-schema.js';
 
 /** Register the rollout routes. */
 export function rolloutRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -21,34 +17,61 @@ export function rolloutRoutes(app: FastifyInstance, ctx: RouteContext): void {
   };
   app.get(
     '/api/v1/rollouts',
-    { schema: { summary: 'Every rollout: running, halted, aborted or complete, with its waves, previous and target revisions', tags: ['rollouts'] } },
-    async () => ({ rollouts: ctx.rollouts?.list() ?? [] }),
+    {
+      schema: {
+        summary: 'Every rollout: running, halted, aborted or complete, with its waves, previous and target revisions',
+        tags: ['rollouts'],
+        security: securityOf('read'),
+        response: responses('read', { 200: RolloutList }),
+      },
+    },
+    async (): Promise<RolloutList> => ({ rollouts: ctx.rollouts?.list() ?? [] }),
   );
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: RolloutNameParams }>(
     '/api/v1/rollouts/:name',
-    { schema: { summary: 'One rollout (the branch name, or tags:PATTERN)', tags: ['rollouts'], params: NAME_PARAMS } },
-    async (req) => rollouts(req.params.name).get(req.params.name),
+    {
+      schema: {
+        summary: 'One rollout (the branch name, or tags:PATTERN)',
+        tags: ['rollouts'],
+        security: securityOf('read'),
+        params: RolloutNameParams,
+        response: responses('read', { 200: RolloutAnswer }),
+      },
+    },
+    async (req): Promise<RolloutAnswer> => rollouts(req.params.name).get(req.params.name),
   );
-  app.post<{ Params: { name: string } }>(
+  app.post<{ Params: RolloutNameParams }>(
     '/api/v1/rollouts/:name/resume',
     {
       config: { write: true },
-      schema: { summary: 'Resume a halted or waiting rollout: the current wave counts as done and the next wave is served the new revision', tags: ['rollouts'], params: NAME_PARAMS },
+      schema: {
+        summary: 'Resume a halted or waiting rollout: the current wave counts as done and the next wave is served the new revision',
+        tags: ['rollouts'],
+        security: securityOf('write'),
+        params: RolloutNameParams,
+        response: responses('write', { 200: RolloutAnswer }),
+      },
     },
-    async (req) => {
+    async (req): Promise<RolloutAnswer> => {
       const owner = ctx.writer(req);
       const view = rollouts(req.params.name).resume(req.params.name);
       ctx.logger.info({ rollout: req.params.name, owner, wave: view.wave }, 'rollout resumed');
       return view;
     },
   );
-  app.post<{ Params: { name: string } }>(
+  app.post<{ Params: RolloutNameParams }>(
     '/api/v1/rollouts/:name/abort',
     {
       config: { write: true },
-      schema: { summary: 'Abort a running or halted rollout: every agent is served the previous revision again; the branch is not moved', tags: ['rollouts'], params: NAME_PARAMS },
+      schema: {
+        summary: 'Abort a running or halted rollout: every agent is served the previous revision again; the branch is not moved',
+        tags: ['rollouts'],
+        security: securityOf('write'),
+        params: RolloutNameParams,
+        response: responses('write', { 200: RolloutAnswer }),
+      },
     },
-    async (req) => {
+    async (req): Promise<RolloutAnswer> => {
       const owner = ctx.writer(req);
       const view = rollouts(req.params.name).abort(req.params.name);
       ctx.logger.info({ rollout: req.params.name, owner }, 'rollout aborted');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import type { AgentStatus } from '../../../../shared/wire/messages.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 
