@@ -2,7 +2,7 @@
  * Rollouts as `nft-sync rollout status` and `nft-sync status` print them: one line per rollout
  * and one per wave. Pure: formats the API's answer (GET /api/v1/rollouts), never calls it.
  */
-import type { RolloutView } from '../server/rollout/rollout-controller.js';
+import type { RolloutAnswer as RolloutView } from '../shared/http/http-api.js';
 
 const short = (commit: string) => commit.slice(0, 12);
 

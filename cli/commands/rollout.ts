@@ -1,6 +1,6 @@
 import { NftSyncError } from '../../shared/errors.js';
 import { assertTagPattern } from '../../shared/release/semver.js';
-import type { RolloutView } from '../../server/rollout/rollout-controller.js';
+import type { RolloutAnswer as RolloutView } from '../../shared/http/http-api.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { formatRollout } from '../rollout-lines.js';

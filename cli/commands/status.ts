@@ -3,7 +3,7 @@ import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
 import { activeRollouts, formatRollout } from '../rollout-lines.js';
-import type { RolloutView } from '../../server/rollout/rollout-controller.js';
+import type { RolloutAnswer as RolloutView } from '../../shared/http/http-api.js';
 import { str, type Command } from '../command.js';
 import { secondsFlag } from '../seconds-flag.js';
 import { formatStatusTable, STATUS_NOT_READY_EXIT, statusJson } from '../status-table.js';

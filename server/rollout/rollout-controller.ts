@@ -11,7 +11,7 @@
  *
  * Persistence: the rollouts are kept in GIT_DIR/nft-sync/rollouts.json, replaced atomically
  * (written to a temporary file, then renamed) at each change, and read at start; a server
- * restarted mid-rollout goes on where it was (the hold of agents already Applied restarts).
+ * restarted mid-rollout goes on where it was (an agent counts again once it has reconnected).
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { activeRollouts, formatRollout } from '../../../cli/rollout-lines.js';
-import type { RolloutView } from '../../../server/rollout/rollout-controller.js';
+import type { RolloutAnswer as RolloutView } from '../../../shared/http/http-api.js';
 
 const HALTED: RolloutView = {
   name: 'main',
