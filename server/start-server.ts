@@ -107,7 +107,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     registry,
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
     rollouts,
-    onReport: () => rollouts.tick(),
+    onReport: () => rollouts.poke(),
     ...opts.wire,
   });
   const metrics = new ServerMetrics();

@@ -59,6 +59,8 @@ export interface RolloutView extends RolloutState {
 
 const TRACK_PREFIX = 'track:';
 const STATE_FILE = 'rollouts.json';
+/** Delay of the look at the reports after a report (poke). */
+const POKE_MS = 50;
 
 /** The rollout name of a wire subscription key (a ref as spelled, or `track:PATTERN`). */
 export function rolloutName(key: string): string {
@@ -80,6 +82,7 @@ export class RolloutController {
   #due: { at: number; timer: NodeJS.Timeout } | undefined;
   #saving: Promise<void> = Promise.resolve();
   #closed = false;
+  #poked: NodeJS.Timeout | undefined;
 
   constructor(opts: RolloutControllerOptions) {
     this.#opts = opts;
@@ -108,6 +111,7 @@ export class RolloutController {
     clearInterval(this.#timer);
     clearTimeout(this.#due?.timer);
     this.#due = undefined;
+    clearTimeout(this.#poked);
     await this.#saving;
   }
 
@@ -141,7 +145,20 @@ export class RolloutController {
     }
   }
 
-  /** Look at the reports now: move running rollouts on (called on a timer and after each report). */
+  /**
+   * A report arrived: look at the reports soon. Reports of a whole wave come in a burst, and
+   * each look reads every agent's record, so a burst costs one look per POKE_MS, not one each.
+   */
+  poke(): void {
+    if (this.#poked || this.#closed) return;
+    this.#poked = setTimeout(() => {
+      this.#poked = undefined;
+      this.tick();
+    }, POKE_MS);
+    this.#poked.unref();
+  }
+
+  /** Look at the reports now: move running rollouts on (called on a timer, and soon after reports). */
   tick(): void {
     let agents: AgentView[] | undefined;
     for (const [name, state] of this.#states) {

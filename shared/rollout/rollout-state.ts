@@ -18,7 +18,7 @@
  * first appears during the rollout joins the first `agents:` wave matching its name, else it
  * waits for the rollout to complete.
  */
-import { compileAgentGlob, matchAgentGlob } from '../config/agent-glob.js';
+import { compileAgentGlob, matchAgentGlob, type AgentGlob } from '../config/agent-glob.js';
 import type { RolloutSpec } from '../config/repo-config.js';
 import { NftSyncError } from '../errors.js';
 import type { AgentStatus } from '../wire/messages.js';
@@ -128,11 +128,31 @@ export function startRollout(args: { name: string; spec: RolloutSpec; previous: 
   };
 }
 
-/** The wave `agent` belongs to: fixed membership, else the first glob wave matching; -1: none. */
+/** Per state: each fixed member's wave, and each wave's compiled globs (a memo; states are not edited after use). */
+const INDEX = new WeakMap<RolloutState, { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> }>();
+
+function indexOf(state: RolloutState): { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> } {
+  let ix = INDEX.get(state);
+  if (!ix) {
+    const fixed = new Map<string, number>();
+    state.waves.forEach((w, i) => {
+      for (const a of w.agents) if (!fixed.has(a)) fixed.set(a, i);
+    });
+    ix = { fixed, globs: state.waves.map((w) => w.patterns?.map(compileAgentGlob)) };
+    INDEX.set(state, ix);
+  }
+  return ix;
+}
+
+/**
+ * The wave `agent` belongs to: fixed membership, else the first glob wave matching; -1: none.
+ * Constant time for a fixed member (fetches ask this per agent), glob matching otherwise.
+ */
 export function waveOf(state: RolloutState, agent: string): number {
-  const fixed = state.waves.findIndex((w) => w.agents.includes(agent));
-  if (fixed >= 0) return fixed;
-  return state.waves.findIndex((w) => w.patterns?.some((p) => matchAgentGlob(compileAgentGlob(p), agent)) === true);
+  const ix = indexOf(state);
+  const fixed = ix.fixed.get(agent);
+  if (fixed !== undefined) return fixed;
+  return ix.globs.findIndex((g) => g?.some((glob) => matchAgentGlob(glob, agent)) === true);
 }
 
 /**
@@ -199,7 +219,8 @@ function membersOf(state: RolloutState, i: number, agents: readonly AgentView[])
   const wave = state.waves[i];
   if (!wave) return [];
   if (!wave.patterns) return wave.agents;
-  const extra = agents.filter((a) => !wave.agents.includes(a.name) && waveOf(state, a.name) === i).map((a) => a.name);
+  const { fixed } = indexOf(state);
+  const extra = agents.filter((a) => !fixed.has(a.name) && waveOf(state, a.name) === i).map((a) => a.name);
   return extra.length === 0 ? wave.agents : [...wave.agents, ...extra];
 }
 
