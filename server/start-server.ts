@@ -19,6 +19,7 @@ import { RolloutController, rolloutName } from './rollout/rollout-controller.js'
 import { RulesetRepository } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 export interface ServerOptions {
   repo: string;
@@ -169,8 +170,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       watcher.stop();
       await rollouts.close();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
-      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
-      await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
+      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
+      await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
     },
   };
 }

@@ -16,6 +16,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { SERVER_DEFAULTS } from '../defaults.js';
 import { ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
 import { NftSyncError } from '../../shared/errors.js';
 import {
@@ -46,7 +47,7 @@ export interface RolloutControllerOptions {
   logger: Logger;
   /** Called after a change in who is served what for rollout `name` (a wave served, abort). */
   onChange?(name: string): void;
-  /** How often running rollouts look at the reports (default 500 ms). */
+  /** How often running rollouts look at the reports (default SERVER_DEFAULTS.rollouts.tickMs). */
   tickMs?: number;
   now?: () => number;
 }
@@ -60,7 +61,7 @@ export interface RolloutView extends RolloutState {
 const TRACK_PREFIX = 'track:';
 const STATE_FILE = 'rollouts.json';
 /** Delay of the look at the reports after a report (poke). */
-const POKE_MS = 50;
+const POKE_MS = SERVER_DEFAULTS.rollouts.pokeMs;
 
 /** The rollout name of a wire subscription key (a ref as spelled, or `track:PATTERN`). */
 export function rolloutName(key: string): string {
@@ -101,7 +102,7 @@ export class RolloutController {
     this.#tips = await this.#branchTips();
     // A tip pushed while the server was down starts its rollout now (waves from the saved fleet).
     for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
-    this.#timer = setInterval(() => this.tick(), this.#opts.tickMs ?? 500);
+    this.#timer = setInterval(() => this.tick(), this.#opts.tickMs ?? SERVER_DEFAULTS.rollouts.tickMs);
     this.#timer.unref();
   }
 

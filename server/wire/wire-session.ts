@@ -32,6 +32,7 @@ import { allowedRuleset, isTlsSocket } from '../auth/peer-identity.js';
 import { proofReader, readRulesetPath, readTagChain, type ProofReader } from '../git/release-proof.js';
 import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** What a session needs from the repository. */
 export interface RulesetSource {
@@ -423,7 +424,7 @@ export class WireSession implements MoveListener {
     this.#socket.pause();
     this.#socket.end();
     // A peer that never reads would keep the socket half-open; do not wait for it.
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    setTimeout(() => this.#socket.destroy(), SERVER_DEFAULTS.wire.closeLingerMs).unref();
   }
 
   #cleanup(): void {
