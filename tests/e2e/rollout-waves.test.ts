@@ -18,6 +18,7 @@ import { test, type TestContext } from 'node:test';
 import { runCli, startCli, type CliDaemon } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const WIRE_PORT = 7421;
@@ -78,19 +79,9 @@ function api<T>(server: Netns, path: string): T {
   return JSON.parse(server.exec(['curl', '-sf', '--max-time', '2', `http://198.18.0.1:${HTTP_PORT}${path}`])) as T;
 }
 
-async function until<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = fn();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** waitFor (tests/helpers/wait-for.ts) with the wait's name first. */
+function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<NonNullable<T>> {
+  return waitFor(fn, { what, timeoutMs: ms, intervalMs: 200 });
 }
 
 /** Run `nft-sync ARGS` to completion inside namespace `ns`. */
@@ -168,6 +159,7 @@ test('three waves with real agents: a revision reaches canary, then 50%, then al
   assert.equal(halted.haltedBy!.reason, 'RolledBack');
   assert.equal(halted.previous.commit, second);
   // Well past the hold: the others never got the bad revision.
+  // Not a wait for something: well past the hold (1 s), nothing may reach the others.
   await new Promise((r) => setTimeout(r, 4000));
   for (const name of ['web-1', 'web-2']) {
     const st = rows().find((a) => a.name === name)!.status!;

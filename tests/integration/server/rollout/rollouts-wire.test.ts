@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
 import type { AgentStatus } from '../../../../shared/wire/messages.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const CONFIG = 'rollouts:\n  main:\n    hold: 1\n    waves:\n      - agents: ["canary-*"]\n      - percent: 50\n      - percent: 100\n';
 const NAMES = ['canary-1', 'web-1', 'web-2', 'web-3', 'web-4'];
@@ -37,14 +38,9 @@ function rolledBack(name: string, kept: string, attempted: string): AgentStatus 
   return { agent: name, ref: 'main', commit: kept, attemptedCommit: attempted, state: 'Failed', conditions: [{ type: 'Ready', status: 'False', reason: 'RolledBack', message: 'NFTSYNC_ERR_CONFIRM_FAILED: cut off' }] };
 }
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** waitFor (tests/helpers/wait-for.ts) with the wait's name first. */
+function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<NonNullable<T>> {
+  return waitFor(fn, { what, timeoutMs: ms, intervalMs: 50 });
 }
 
 async function api(fx: ServerFixture, method: string, path: string): Promise<{ status: number; body: any }> {
@@ -102,6 +98,7 @@ test('a new revision goes wave by wave; a RolledBack canary halts it, the state 
   assert.equal(view.haltedBy.agent, 'canary-1');
   assert.equal(view.haltedBy.reason, 'RolledBack');
   assert.equal(view.previous.commit, a);
+  // Not a wait for something: the hold (1 s) passes, and nothing may happen in it.
   await new Promise((r) => setTimeout(r, 1500));
   for (const w of webs) {
     assert.equal(await served(w), a, `${w.name} stays on A`);
