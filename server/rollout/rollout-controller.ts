@@ -204,17 +204,22 @@ export class RolloutController {
     return [...this.#states.values()].filter((s) => s.waves.length > 0).map((s) => s.name).sort().map((n) => this.get(n));
   }
 
-  /** One rollout. Throws NFTSYNC_ERR_ROLLOUT_NOT_FOUND. */
+  /** One rollout. Throws NFTSYNC_ERR_ROLLOUT_NOT_FOUND (also for a ref whose tip had no rollout). */
   get(name: string): RolloutView {
-    const s = this.#states.get(name);
-    if (!s) throw notFound(name);
+    const s = this.#rollout(name);
     return { ...s, beyondHoldMs: timeBeyondHolds(s, this.#now()) };
+  }
+
+  /** The rollout `name`, one with waves; else ROLLOUT_NOT_FOUND. */
+  #rollout(name: string): RolloutState {
+    const s = this.#states.get(name);
+    if (!s || s.waves.length === 0) throw notFound(name);
+    return s;
   }
 
   /** Resume rollout `name` with its next wave (rollout-state.ts). Throws ROLLOUT_NOT_FOUND or ROLLOUT_STATE. */
   resume(name: string): RolloutView {
-    const s = this.#states.get(name);
-    if (!s) throw notFound(name);
+    const s = this.#rollout(name);
     this.#set(resumeRollout(s, this.#now()));
     this.#opts.onChange?.(name);
     this.tick();
@@ -223,8 +228,7 @@ export class RolloutController {
 
   /** Abort rollout `name`: everyone is served its previous revision. Throws ROLLOUT_NOT_FOUND or ROLLOUT_STATE. */
   abort(name: string): RolloutView {
-    const s = this.#states.get(name);
-    if (!s) throw notFound(name);
+    const s = this.#rollout(name);
     this.#set(abortRollout(s, this.#now()));
     this.#opts.onChange?.(name);
     return this.get(name);
