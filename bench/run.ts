@@ -33,6 +33,10 @@
  *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
  *    hold times, against one push's fan-out to the same agents without a rollout
  *    (bench/rollout-overhead.ts). Reported.
+ *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
+ *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
+ *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
+ *    `npm run bench -- --fanout`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +61,7 @@ import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { benchRolloutOverhead } from './rollout-overhead.js';
+import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -166,6 +171,12 @@ function printTable(): void {
 
 async function main(): Promise<void> {
   try {
+    // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents).
+    if (process.argv.includes('--fanout')) {
+      rows.push(...(await benchFanOut(cleanups)));
+      printTable();
+      return;
+    }
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     rows.push(await benchApplyPlan(15));
@@ -180,6 +191,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
     rows.push(await benchRolloutOverhead(200));
+    rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

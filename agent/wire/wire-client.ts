@@ -60,6 +60,10 @@ export interface WireClientOptions {
   /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
   software?: string;
+  /** Local address to connect from (multi-homed hosts; simulated fleets in bench/fanout.ts). */
+  localAddress?: string;
+  /** A lockout guard's check connection: said in hello; the server then takes only pings. */
+  check?: boolean;
 }
 
 export type FetchResult =
@@ -116,8 +120,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     return new Promise((resolve, reject) => {
       const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
       const socket = opts.tls
-        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port })
-        : net.connect({ host: opts.host, port: opts.port });
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) })
+        : net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) });
       let settled = false;
       const fail = (err: NftSyncError) => {
         if (settled) return;
@@ -137,6 +141,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         if (opts.token) hello.token = opts.token;
+        if (opts.check) hello.check = true;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {

@@ -68,6 +68,7 @@ export const HelloMessage = message(
     software: Type.Optional(text(128)),
     // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "a token of the server's --token-file: required over plain TCP with --read-token-required (under mutual TLS the certificate is enough); never logged" })),
+    check: Type.Optional(Type.Boolean({ description: "a lockout guard's check connection (the agent's post-apply probe): it only pings and is closed after the first pong; let in over the total connection cap, into room kept for checks" })),
   },
   'agent to server, first: the versions the agent speaks and who it is',
 );

@@ -51,3 +51,26 @@ test('current() gives what a followed ref resolved to at the last refresh (rollo
   await hub.refresh();
   assert.deepEqual(hub.current('track:v*'), { commit: C2, tag: 'v1.1.0' });
 });
+
+test('10,000 subscribers are told in batches: the event loop serves other work between them, and everyone is told once', async () => {
+  let now = C1;
+  const hub = new SubscriptionHub(async () => now);
+  let told = 0;
+  let toldWhenLoopRan: number | undefined;
+  const listeners: MoveListener[] = Array.from({ length: 10_000 }, () => ({
+    moved: () => {
+      // The first notification schedules other work (as a fetch or an API request would arrive).
+      if (told === 0) setImmediate(() => (toldWhenLoopRan = told));
+      told += 1;
+    },
+  }));
+  for (const l of listeners) hub.add('main', C1, l);
+  // One that leaves while the others are being told is not told.
+  const leaver = listeners[9_999]!;
+  setImmediate(() => hub.remove(leaver));
+  now = C2;
+  await hub.refresh();
+  assert.equal(told, 9_999);
+  assert.ok(toldWhenLoopRan !== undefined && toldWhenLoopRan < 9_999, `other work ran only after ${toldWhenLoopRan} of 10,000 were told`);
+  assert.ok(toldWhenLoopRan! <= 512, `the loop waited for ${toldWhenLoopRan} notifications`);
+});
