@@ -26,6 +26,9 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
+ *    delta and against the full reload, and the bytes of its delta on the wire: see
+ *    bench/big-set-delta.ts.
  *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
@@ -57,6 +60,7 @@ import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
@@ -189,6 +193,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
     rows.push(await benchRolloutOverhead(200));
     rows.push(...(await benchFanOut(cleanups)));

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
+import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import {
   CLIENT_MESSAGE_TYPES,
   HELLO_MAX_FRAME,
@@ -401,9 +402,29 @@ export class WireSession implements MoveListener {
       await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;
     }
+    // A delta is per agent (against its own `have`): never from the shared frame cache.
+    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes) : undefined;
+    if (delta) {
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
+      return;
+    }
     const answer = { type: 'ruleset' as const, id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length };
     if (this.#ctx.frames) await this.#drainAfter(this.#ctx.frames.ruleset(answer, bytes));
     else await this.#sendAndDrain(answer, bytes);
+  }
+
+  /**
+   * The delta from the agent's `have` to `bytes` (shared/wire/ruleset-delta.ts), or undefined
+   * when there is none worth sending: `have` is not ruleset `ruleset` at its commit in this
+   * repository, or the delta would not be under half the ruleset. Never throws.
+   */
+  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer): Promise<Buffer | undefined> {
+    try {
+      const base = await this.#ctx.source.readRuleset(have.commit, ruleset);
+      return base.blob === have.blob ? encodeRulesetDelta(base.bytes, bytes) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Spend `bytes` of the address's read budget; over it, stop reading until it refills. */

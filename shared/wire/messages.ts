@@ -83,6 +83,9 @@ export const FetchMessage = message(
     ruleset: Type.Optional(Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml' })),
     have: Type.Optional(Type.Object({ commit: oid, blob: oid }, { additionalProperties: false, description: 'what the agent has applied; when it equals the answer the server says `unchanged`' })),
     proof: Type.Optional(Type.Boolean({ description: 'ask for a release proof: the raw git objects from the tag `ref` names to the ruleset, sent after the ruleset bytes' })),
+    delta: Type.Optional(
+      Type.Boolean({ description: 'the agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts): the server may answer with one' }),
+    ),
   },
   'agent to server: the ruleset at a ref, or `unchanged`',
 );
@@ -159,7 +162,16 @@ export const RulesetMessage = message(
     ruleset: rulesetName,
     commit: oid,
     blob: oid,
-    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset at the start of the body that follows the header' }),
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset (with `delta`: of the delta) at the start of the body that follows the header' }),
+    delta: Type.Optional(
+      Type.Object(
+        { base: oid, size: Type.Integer({ minimum: 0 }) },
+        {
+          additionalProperties: false,
+          description: "only when the fetch asked for deltas: the body holds a delta against the ruleset blob `base` (the fetch's `have`), which rebuilds the ruleset's `size` bytes, with blob id `blob`",
+        },
+      ),
+    ),
     proof: Type.Optional(
       Type.Array(ProofEntry, {
         maxItems: 16,
