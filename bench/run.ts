@@ -35,6 +35,9 @@
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
+ *    hold times, against one push's fan-out to the same agents without a rollout
+ *    (bench/rollout-overhead.ts). Reported.
  *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
  *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
  *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
@@ -64,6 +67,7 @@ import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { benchPublishLatency } from './publish-latency.js';
+import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
@@ -195,6 +199,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+    rows.push(await benchRolloutOverhead(200));
     rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {

@@ -68,6 +68,12 @@ export const SERVER_DEFAULTS_TABLE = {
     /** An agent neither connected nor heard from for this long is forgotten. */
     evictAfterMs: 7 * DAY,
   },
+  rollouts: {
+    /** Running rollouts look at the agents' reports this often (besides a timer at each hold's end). */
+    tickMs: 500,
+    /** After a report, the look at the reports waits this long, so a burst of reports costs one. */
+    pokeMs: 50,
+  },
   httpTimeouts: {
     /** Request line and headers must arrive within this. `--http-headers-timeout`. */
     headersMs: 10 * SECOND,

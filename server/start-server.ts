@@ -16,6 +16,7 @@ import { installPreReceiveHook } from './push/pre-receive-hook.js';
 import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
+import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
@@ -69,6 +70,8 @@ export interface RunningServer {
   httpAddress: AddressInfo | undefined;
   /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
   pushChecks: PushCheckService | undefined;
+  /** Staged rollouts. */
+  rollouts: RolloutController;
   close(): Promise<void>;
 }
 
@@ -93,14 +96,26 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
   const warming = publisher.warm();
-  const wire = new WireServer({
+  const registry = new AgentRegistry({ maxAgents: opts.maxAgents });
+  // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
+  let wire: WireServer | undefined;
+  const rollouts = new RolloutController({
+    source: repository,
+    agents: () => registry.list().map((a) => ({ name: a.name, connected: a.connected, status: a.status })),
+    logger: log,
+    onChange: (name) => wire?.rolloutChanged((key) => rolloutName(key) === name),
+  });
+  await rollouts.start();
+  wire = new WireServer({
     source: repository,
     logger: log,
     tls: opts.tls,
-    registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
+    registry,
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
     writeTokens: opts.tokens,
     publish: publisher,
+    rollouts,
+    onReport: () => rollouts.poke(),
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -109,7 +124,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
-    void wire.refsChanged();
+    // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
+    void rollouts
+      .refsChanged()
+      .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
+      .then(() => wire!.refsChanged());
   });
   await watcher.start();
   // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
@@ -127,6 +146,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? await buildHttpApp({
         repository,
         registry: wire.registry,
+        rollouts,
         logger: log,
         tokens: opts.tokens,
         anonymousWrites: isLoopback(opts.http.host),
@@ -155,8 +175,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wireAddress,
     httpAddress,
     pushChecks,
+    rollouts,
     async close() {
       watcher.stop();
+      await rollouts.close();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);

@@ -40,6 +40,8 @@ import { isLoopbackHostHeader } from '../auth/loopback-host.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
 import { invalidRequest, type SchemaViolation } from './invalid-request.js';
 import { ServerMetrics } from './server-metrics.js';
+import { rolloutRoutes } from './routes/rollout-routes.js';
+import type { RolloutRegistry } from './routes/route-context.js';
 
 export interface HttpAppOptions {
   repository: RulesetRepository;
@@ -58,6 +60,8 @@ export interface HttpAppOptions {
   wireConnections?: () => number;
   /** Serve the repository over git smart HTTP at /git/rules.git. */
   git?: GitHttpOptions;
+  /** Staged rollouts (/api/v1/rollouts); none: no rollout exists. */
+  rollouts?: RolloutRegistry;
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
@@ -202,6 +206,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     logger: opts.logger,
     wireConnections: opts.wireConnections ?? (() => 0),
     writer,
+    rollouts: opts.rollouts,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);
@@ -209,6 +214,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
+  rolloutRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }
