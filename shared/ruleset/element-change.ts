@@ -47,9 +47,19 @@ interface Slot {
 const show = (v: unknown): string => JSON.stringify(v);
 const label = (kind: string, at: SetAddress): string => `${kind} ${at.family} ${at.table} ${at.name}`;
 
+/** Most characters of an element (and of the reason naming it) an error repeats. */
+const SHOWN = 300;
+/** `text` cut to `max` characters, marked with `…` when cut. */
+const clip = (text: string, max = SHOWN): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/**
+ * The error for one element. The element is repeated clipped, in the message and in `data`: a
+ * client may send megabytes in one element, and it would come back twice in the answer.
+ */
 function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown, reason: string): NftSyncError {
-  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${show(raw)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${reason}; nothing was changed`, {
-    data: { element: raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
+  const text = show(raw) ?? 'undefined';
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clip(reason)}; nothing was changed`, {
+    data: { element: text.length > SHOWN ? clip(text) : raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
   });
 }
 
@@ -58,7 +68,7 @@ function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: nu
  * NFTSYNC_ERR_SET_NOT_FOUND (no such set or map; the message lists those the ruleset has),
  * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is both added and deleted, or
  * an added interval overlaps another; the message names the value, `data.element` holds it as
- * sent). On an error the ruleset is left unchanged.
+ * sent, or its JSON clipped to 300 characters when longer). On an error the ruleset is left unchanged.
  */
 export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
   const items = ruleset.nftables;

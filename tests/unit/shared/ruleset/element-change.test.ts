@@ -92,3 +92,15 @@ describe('applyElementChange', () => {
     assert.match(e.message, /no set or map inet\/f\/nope \(it has inet\/f\/block\)/);
   });
 });
+
+describe('applyElementChange: hostile elements', () => {
+  it('an element of megabytes is named clipped, in the message and in data (a 30 MB string was echoed twice: a 60 MB answer and 2 s of blocked event loop)', () => {
+    for (const [set, raw] of [[{}, 'x'.repeat(1_000_000)], [{}, { elem: { val: '198.18.0.1', comment: 'c'.repeat(1_000_000) } }], [{ type: 'ct_state' }, { elem: { val: 'new', bogus: 'b'.repeat(1_000_000) } }]] as const) {
+      const err = code(() => applyElementChange(ruleset(set), at, { add: [raw] }));
+      assert.equal(err.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+      assert.ok(err.message.length < 2000, `message of ${err.message.length} characters`);
+      assert.ok(JSON.stringify(err.data).length < 2000, `data of ${JSON.stringify(err.data).length} characters`);
+      assert.match(err.message, /…/);
+    }
+  });
+});
