@@ -13,7 +13,8 @@
  * a comma and show as removed and added again).
  */
 import { NftSyncError } from '../errors.js';
-import { canonicalJson, elementShape, elementToAdd, elementToDelete, storedElementId, type ElementShape } from './element-value.js';
+import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
 
 /** A set or map of a ruleset: `inet filter blocklist`. */
@@ -51,6 +52,8 @@ const label = (kind: string, at: SetAddress): string => `${kind} ${at.family} ${
 const SHOWN = 300;
 /** `text` cut to `max` characters, marked with `…` when cut. */
 const clip = (text: string, max = SHOWN): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** A reason cut in its middle (it ends by saying what is wrong) to `max` characters. */
+const clipMiddle = (text: string, max = SHOWN): string => (text.length > max ? `${text.slice(0, max / 2)}…${text.slice(-max / 2)}` : text);
 
 /**
  * The error for one element. The element is repeated clipped, in the message and in `data`: a
@@ -58,16 +61,29 @@ const clip = (text: string, max = SHOWN): string => (text.length > max ? `${text
  */
 function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown, reason: string): NftSyncError {
   const text = show(raw) ?? 'undefined';
-  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clip(reason)}; nothing was changed`, {
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clipMiddle(reason)}; nothing was changed`, {
     data: { element: text.length > SHOWN ? clip(text) : raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
+  });
+}
+
+/**
+ * The error for an element longer than elements.maxElementChars, refused before any check reads
+ * it: the type checks and the message would each go through all of it.
+ */
+function tooLarge(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown): NftSyncError {
+  const max = SHARED_DEFAULTS.elements.maxElementChars;
+  const preview = typeof raw === 'string' ? `${JSON.stringify(raw.slice(0, SHOWN))}…` : Array.isArray(raw) ? '[…]' : typeof raw === 'object' ? '{…}' : '…';
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${preview} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: it is larger than ${max} characters of JSON, and no element nft takes is; nothing was changed`, {
+    data: { element: preview, list, index, set: `${at.family} ${at.table} ${at.name}` },
   });
 }
 
 /**
  * Apply `req` to the set or map `at` of `ruleset` (changed in place). Errors:
  * NFTSYNC_ERR_SET_NOT_FOUND (no such set or map; the message lists those the ruleset has),
- * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is both added and deleted, or
- * an added interval overlaps another; the message names the value, `data.element` holds it as
+ * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is longer than
+ * elements.maxElementChars characters of JSON, is both added and deleted, or an added interval
+ * overlaps another; the message names the value, `data.element` holds it as
  * sent, or its JSON clipped to 300 characters when longer). On an error the ruleset is left unchanged.
  */
 export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
@@ -88,7 +104,9 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   const shape = elementShape(kind, body);
 
   const adds = new Map<string, unknown>();
+  const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
   (req.add ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'add', i, raw);
     const c = elementToAdd(shape, raw, req.timeout);
     if (!c.ok) throw invalid(at, kind, 'add', i, raw, c.reason);
     adds.delete(c.value.id); // the last of duplicates wins, at the end
@@ -96,6 +114,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   });
   const deletes = new Set<string>();
   (req.delete ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'delete', i, raw);
     const c = elementToDelete(shape, raw);
     if (!c.ok) throw invalid(at, kind, 'delete', i, raw, c.reason);
     if (adds.has(c.value)) throw invalid(at, kind, 'delete', i, raw, 'the same request also adds it: send one or the other');

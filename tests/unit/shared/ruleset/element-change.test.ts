@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyElementChange } from '../../../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../../../shared/errors.js';
+import { SHARED_DEFAULTS } from '../../../../shared/defaults.js';
 import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
 
 const at = { family: 'inet', table: 'f', name: 'block' };
@@ -102,5 +103,16 @@ describe('applyElementChange: hostile elements', () => {
       assert.ok(JSON.stringify(err.data).length < 2000, `data of ${JSON.stringify(err.data).length} characters`);
       assert.match(err.message, /…/);
     }
+  });
+  it('an element larger than elements.maxElementChars is refused by its size, before it is read or repeated (a 30 MB string cost a second of event loop in the type checks and the message)', () => {
+    const max = SHARED_DEFAULTS.elements.maxElementChars;
+    for (const [list, raw] of [['add', 'x'.repeat(max + 1)], ['delete', 'x'.repeat(max + 1)], ['add', { elem: { val: '198.18.0.1', comment: 'c'.repeat(max) } }], ['add', Array.from({ length: max }, () => 1)]] as const) {
+      const err = code(() => applyElementChange(ruleset({}), at, { [list]: ['198.18.0.7', raw] }));
+      assert.equal(err.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+      assert.match(err.message, new RegExp(`${list}\\[1\\].*larger than ${max} characters`));
+      assert.deepEqual({ ...(err.data as object), element: undefined }, { element: undefined, list, index: 1, set: 'inet f block' });
+    }
+    // At the limit, the usual checks judge it.
+    assert.match(code(() => applyElementChange(ruleset({}), at, { add: ['x'.repeat(max - 2)] })).message, /is not a valid ipv4_addr/);
   });
 });
