@@ -132,7 +132,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     connectionTimeout: timeouts.idleMs,
     http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
     // fastify's default (100) would refuse a valid 255-character set name before its schema is read.
-    maxParamLength: SERVER_DEFAULTS.http.maxParamLength,
+    routerOptions: { maxParamLength: SERVER_DEFAULTS.http.maxParamLength },
     // A URL fastify cannot route (a parameter longer than that, bad escapes) gets the one error shape too.
     frameworkErrors: (err, _req, reply) => {
       const e = new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `${err.message.slice(0, 200)}${err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? ` (a path parameter is longer than ${SERVER_DEFAULTS.http.maxParamLength} characters)` : ''}`);

@@ -178,10 +178,8 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
     list.length = 0;
     for (const e of kept) list.push(e);
   }
-  if (appended.length > 0) {
-    if (!Array.isArray(body.elem)) body.elem = own;
-    own.unshift(...appended);
-  }
+  // concat, not unshift(...appended): a spread of 200,000 arguments overflows the stack.
+  if (appended.length > 0) body.elem = appended.concat(own);
   if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
   ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
   return { kind, added, deleted };

@@ -115,4 +115,14 @@ describe('applyElementChange: hostile elements', () => {
     // At the limit, the usual checks judge it.
     assert.match(code(() => applyElementChange(ruleset({}), at, { add: ['x'.repeat(max - 2)] })).message, /is not a valid ipv4_addr/);
   });
+  it('takes as many elements as elements.maxPerChange allows in one change (200,000 overflowed the stack: a retryable 500)', () => {
+    const n = 200_000;
+    const ips = Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const r = ruleset({ elem: ['198.18.0.1'] });
+    assert.equal(applyElementChange(r, at, { add: ips }).added.length, n);
+    assert.equal(elemOf(r)!.length, n + 1);
+    assert.equal(elemOf(r)![n], '198.18.0.1', 'new elements go first');
+    const nets = ruleset({ flags: ['interval'] });
+    assert.equal(applyElementChange(nets, at, { add: ips.map((ip) => `${ip}/32`) }).added.length, n);
+  });
 });
