@@ -17,6 +17,8 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - publish latency: a rule added by hand on host A until in force on host B, both agents
+ *    --publish on main (bench/publish-latency.ts). Goal: under 1 s plus the quiet period.
  *  - hostile client: a well-behaved agent's fetch of default.json while a hostile client sends
  *    the heaviest frames on the most connections allowed, p99 against the same fetch with no
  *    attack; and the server process's RSS then (bench/hostile-client.ts). Goals: p99 under
@@ -61,6 +63,7 @@ import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchPublishLatency } from './publish-latency.js';
 import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
@@ -186,6 +189,7 @@ async function main(): Promise<void> {
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
+    rows.push(await benchPublishLatency(7, netns, silent, cleanups));
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));

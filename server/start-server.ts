@@ -13,6 +13,7 @@ import { AgentRegistry } from './agents/agent-registry.js';
 import { buildHttpApp } from './http/http-app.js';
 import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
+import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
@@ -90,12 +91,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
     else log.debug({ hook }, 'pre-receive validator hook');
   }
+  const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
+  const warming = publisher.warm();
   const wire = new WireServer({
     source: repository,
     logger: log,
     tls: opts.tls,
     registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
+    writeTokens: opts.tokens,
+    publish: publisher,
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -113,6 +118,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
     await pushChecks?.close();
+    await warming.then(() => publisher.close());
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -137,7 +143,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close())]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -154,6 +160,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
+      await warming;
+      await publisher.close();
     },
   };
 }

@@ -22,7 +22,7 @@ import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import { trackedPattern, WireSession, type PublishHandler, type RulesetSource, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
@@ -43,6 +43,13 @@ export interface WireServerOptions {
   serverName?: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /**
+   * Tokens that give a plain-TCP connection write rights (the server's --token-file): a hello
+   * carrying one may `publish`. Under mutual TLS the certificate gives them.
+   */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles `publish` (server/publish/publish-service.ts); without it publish is refused. */
+  publish?: PublishHandler;
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
   /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
@@ -240,6 +247,8 @@ export class WireServer {
         limits: this.#limits,
         serverName: this.#opts.serverName ?? 'nft-sync',
         helloTokens: this.#opts.helloTokens,
+        writeTokens: this.#opts.writeTokens,
+        publish: this.#opts.publish,
         drops: this.drops,
         budget: this.#budget,
         frames: this.frames,

@@ -22,10 +22,14 @@ import {
   type ClientMessage,
   type FetchMessage,
   type HelloMessage,
+  type PublishMessage,
   type MovedMessage,
   type ServerMessage,
+  WRITER_MAX_FRAME,
 } from '../../shared/wire/messages.js';
-import type { TokenEntry } from '../../shared/config/token-list.js';
+import { tokenOwner as ownerOfToken, type TokenEntry } from '../../shared/config/token-list.js';
+import type { PublishCall } from '../publish/publish-service.js';
+import type { PublishResult } from '../publish/publish-revision.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AnswerFrames } from './answer-frames.js';
 import type { DropLog } from './drop-log.js';
@@ -81,6 +85,9 @@ export interface SessionLimits {
   writeStallMs: number;
 }
 
+/** Publishes a live change for a session (server/publish/publish-service.ts). */
+export type PublishHandler = { publish(call: PublishCall): Promise<PublishResult> };
+
 export interface SessionContext {
   source: RulesetSource;
   hub: SubscriptionHub;
@@ -90,6 +97,10 @@ export interface SessionContext {
   serverName: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /** Tokens whose hello gives write rights (publish) over plain TCP; undefined: none do. */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles publish; undefined: refused. */
+  publish?: PublishHandler;
   /** Where connections closed for a protocol error are counted (a rate-limited log). */
   drops?: DropLog;
   /** Bytes each remote address may send (all its connections together); none: unlimited. */
@@ -117,6 +128,8 @@ export class WireSession implements MoveListener {
   readonly #address: string;
   #log: Logger;
   #agent: string | undefined;
+  /** What gives this connection write rights (`token of OWNER`, `certificate`), if anything. */
+  #writer: string | undefined;
   /** Whether this connection is counted in the registry (a full registry may not take it). */
   #registered = false;
   #ready = false;
@@ -218,7 +231,7 @@ export class WireSession implements MoveListener {
           // A report is kept under the name this connection gave in hello, and only that one.
           throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'report on a connection whose hello named no agent: give the agent name in hello');
         } else {
-          this.#enqueue(message);
+          this.#enqueue(message, m.body);
         }
       }
       this.#deadline.update(this.#reader.pendingBytes);
@@ -238,27 +251,32 @@ export class WireSession implements MoveListener {
     this.#ready = true;
     this.#deadline.handshakeDone();
     this.#agent = msg.agent;
+    // A write credential: the certificate (checked above), or a token from --token-file.
+    const writeOwner = this.#ctx.writeTokens === undefined ? undefined : ownerOfToken(this.#ctx.writeTokens, msg.token);
+    this.#writer = isTlsSocket(this.#socket) ? 'certificate' : writeOwner === undefined ? undefined : `token of ${writeOwner}`;
     if (this.#check) {
       this.#log = this.#log.child({ check: true, ...(msg.agent && { agent: msg.agent }) });
     } else if (msg.agent) {
       this.#log = this.#log.child({ agent: msg.agent });
       this.#registered = this.#ctx.registry.connected(msg.agent, this.#socket.remoteAddress ?? '?');
     }
-    const { maxClientFrame, heartbeatMs } = this.#ctx.limits;
+    const { heartbeatMs } = this.#ctx.limits;
+    // A writer may send a whole ruleset (publish); anyone else only small requests.
+    const maxClientFrame = this.#writer !== undefined && this.#ctx.publish ? Math.max(this.#ctx.limits.maxClientFrame, WRITER_MAX_FRAME) : this.#ctx.limits.maxClientFrame;
     this.#reader.setMaxFrame(maxClientFrame);
     this.#socket.setTimeout(heartbeatMs > 0 ? heartbeatMs * 3 : 0);
     this.#send({ type: 'welcome', version, server: this.#ctx.serverName, maxFrame: maxClientFrame, heartbeat: heartbeatMs });
     this.#log.debug({ version, software: msg.software, ...(tokenOwner && { tokenOwner }) }, 'handshake done');
   }
 
-  #enqueue(msg: Exclude<ClientMessage, HelloMessage>): void {
+  #enqueue(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): void {
     if (this.#check && msg.type !== 'ping') {
       throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `${msg.type} on a check connection: a check connection (hello with check) may only ping`);
     }
     this.#queued += 1;
     if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
     this.#queue = this.#queue
-      .then(() => this.#handle(msg))
+      .then(() => this.#handle(msg, body))
       .catch(async (err) => {
         const e = toNftSyncError(err);
         if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
@@ -270,8 +288,11 @@ export class WireSession implements MoveListener {
       });
   }
 
-  async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
+  async #handle(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): Promise<void> {
     switch (msg.type) {
+      case 'publish':
+        await this.#publish(msg, body ?? Buffer.alloc(0));
+        return;
       case 'ping':
         await this.#sendAndDrain({ type: 'pong', id: msg.id });
         if (this.#check) {
@@ -322,6 +343,13 @@ export class WireSession implements MoveListener {
         return;
       }
     }
+  }
+
+  /** A live change (agent --publish): see server/publish/. */
+  async #publish(msg: PublishMessage, body: Buffer): Promise<void> {
+    if (!this.#ctx.publish) throw new NftSyncError('NFTSYNC_ERR_PUBLISH_DENIED', 'this server does not take published changes');
+    const r = await this.#ctx.publish.publish({ agent: this.#agent, credential: this.#writer, ref: msg.ref, ruleset: msg.ruleset, base: msg.base, bytes: body });
+    await this.#sendAndDrain({ type: 'published', id: msg.id, ref: msg.ref, commit: r.commit, blob: r.blob, rebased: r.rebased, unchanged: r.unchanged });
   }
 
   async #fetch(msg: FetchMessage): Promise<void> {
