@@ -20,11 +20,13 @@
  * connections here; streamed git bodies get an idle limit in server/git-http.ts instead.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
 import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
+import { jsonNestsDeeperThan } from '../../shared/json/json-depth.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
@@ -133,6 +135,25 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.idleMs,
     http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
+    // fastify's default (100) would refuse a valid 255-character set name before its schema is read.
+    routerOptions: { maxParamLength: SERVER_DEFAULTS.http.maxParamLength },
+    // A URL fastify cannot route (a parameter longer than that, bad escapes) gets the one error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const e = new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `${err.message.slice(0, 200)}${err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? ` (a path parameter is longer than ${SERVER_DEFAULTS.http.maxParamLength} characters)` : ''}`);
+      void (reply as unknown as FastifyReply).status(ERRORS[e.code].status).send({ error: e.toJSON() });
+    },
+  });
+  // JSON bodies: the nesting is measured on the bytes before JSON.parse runs. Parsing 60 MB of
+  // `[[[[…` holds the event loop for about 40 s and 2 GB, and a deep element overflows the stack
+  // of whatever walks it next; no API body nests more than a few levels.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const max = SERVER_DEFAULTS.http.maxBodyDepth;
+    if (jsonNestsDeeperThan(body as Buffer, max)) {
+      done(new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `body nests deeper than ${max} levels: no API request body does`, { data: { in: 'body', field: '/' } }), undefined);
+      return;
+    }
+    parseJson(req, (body as Buffer).toString('utf8'), done);
   });
   // Answers are serialised as JSON.stringify does, whatever their response schema says: the
   // schemas describe the answers (and tests check real answers against them), they do not filter

@@ -125,6 +125,35 @@ export function plainField(type: string, v: unknown): Checked<CanonicalElement> 
   return { ok: true, value: { id: `j:${canonicalJson(v)}`, value: v } };
 }
 
+/**
+ * Whether `v`'s JSON text is longer than `max` characters, found without writing it and without
+ * recursion: it stops as soon as the count passes `max`, so a value of megabytes costs no more
+ * than one of `max` characters. Exact for JSON.stringify's output but for escapes in strings, which are not counted.
+ */
+export function jsonLongerThan(v: unknown, max: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') size += x.length + 2;
+    else if (Array.isArray(x)) {
+      size += 2 + Math.max(x.length - 1, 0);
+      if (x.length > max) return true;
+      for (const y of x) stack.push(y);
+    } else if (x !== null && typeof x === 'object') {
+      const keys = Object.keys(x);
+      size += 2 + Math.max(keys.length - 1, 0);
+      if (keys.length > max) return true;
+      for (const k of keys) {
+        size += k.length + 3;
+        stack.push((x as Record<string, unknown>)[k]);
+      }
+    } else size += String(x).length;
+    if (size > max) return true;
+  }
+  return false;
+}
+
 /** JSON with object keys sorted: one text per value whatever the key order. Never throws. */
 export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;

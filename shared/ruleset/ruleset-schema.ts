@@ -52,7 +52,8 @@ function objectOf(pointer: string): string {
  * Refuse text that would make JSON.parse block or balloon, or lose a number's value; parseRuleset
  * calls it first, and so must any path that parses ruleset JSON before parseRuleset sees it (an
  * nft listing being imported: once parsed, its digits are gone). Pure. Errors:
- * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX (`data.pointer` says where).
+ * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX, NFTSYNC_ERR_RULESET_SCHEMA (a key
+ * written twice in one object) (`data.pointer` says where).
  */
 export function checkRulesetText(text: string): void {
   const f = scanJsonText(text, RULESET_TEXT_LIMITS);
@@ -65,6 +66,10 @@ export function checkRulesetText(text: string): void {
       `ruleset ${pointer}: the number ${f.token} would reach nft as ${printedJsonNumber(f.token!)} (JSON numbers above 2^53 cannot all be carried exactly); write a value that is exact, such as ${printedJsonNumber(f.token!)}, or use a larger unit`,
       { data: { ...data, token: f.token, printed: printedJsonNumber(f.token!) } },
     );
+  }
+  if (f.kind === 'duplicate') {
+    const key = f.pointer.slice(f.pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+    throw schemaError(f.pointer, `key ${JSON.stringify(key)} is written twice in this object (JSON.parse would keep the last, a reader may see the first): write it once`);
   }
   const why =
     f.kind === 'depth'
