@@ -16,10 +16,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../cli/package-root.js';
+import { packageRoot } from '../host/package-root.js';
 import { NftSyncError } from '../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../shared/wire/listener-line.js';
-import type { DriftEventSource, DriftSignal } from './drift-events.js';
+import type { DriftEventSource, DriftSignal } from './drift-signal.js';
 import { dieWithParentPrefix, findOnPath } from '../host/nft-runner.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */

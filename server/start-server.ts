@@ -19,6 +19,13 @@ import { RulesetRepository } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 
+// What `nft-sync server` needs besides startServer: the token file loader and its flags'
+// defaults. The CLI imports server/ only through this file and tools.ts.
+export { loadTokenFile } from './auth/load-token-file.js';
+export { AGENT_REGISTRY_DEFAULTS } from './agents/agent-registry.js';
+export { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from './http/http-timeouts.js';
+export { WIRE_SERVER_DEFAULTS } from './wire/wire-server.js';
+
 export interface ServerOptions {
   repo: string;
   listen: HostPort;

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
-import { GIT_OBJECT_VARS, preReceiveCheck } from '../../server/push/pre-receive-check.js';
+import { GIT_OBJECT_VARS, preReceiveCheck } from '../../server/tools.js';
 import type { Command } from '../command.js';
 
 async function readStdin(): Promise<string> {

@@ -11,17 +11,8 @@
  * NFTSYNC_ERR_AGENT_REGISTRY_FULL (agents already known keep reporting).
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { AgentRecord } from '../../shared/api/agent-record.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
-
-export interface AgentRecord {
-  name: string;
-  status: AgentStatus | undefined;
-  /** Remote address of the agent's latest connection. */
-  address: string;
-  connected: boolean;
-  /** ISO time of the last frame received from the agent. */
-  lastSeen: string;
-}
 
 export interface AgentRegistryOptions {
   /** Most agents remembered (default 10,000). */

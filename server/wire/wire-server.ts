@@ -21,7 +21,8 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
+import { trackedPattern, WireSession, type SessionLimits } from './wire-session.js';
 
 export interface WireServerOptions {
   source: RulesetSource;
