@@ -16,6 +16,7 @@ import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkS
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { cruise, type ICruiseOptions } from 'dependency-cruiser';
 
 /** The folders that are layers; each is checked when it exists. */
 const LAYERS = ['shared', 'host', 'server', 'agent', 'cli'];
@@ -53,15 +54,14 @@ function buildMirror(root: string): string {
 }
 
 /** Run the check on `root`; returns the exit code and prints dependency-cruiser's report. */
-export function checkLayers(root: string): number {
+export async function checkLayers(root: string): Promise<number> {
   const mirror = buildMirror(root);
   try {
     const layers = LAYERS.filter((l) => existsSync(join(mirror, l)));
-    const depcruise = join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
-    const run = spawnSync(process.execPath, [depcruise, '--config', join(root, '.dependency-cruiser.cjs'), '--output-type', 'err', ...layers], { cwd: mirror, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    process.stdout.write(run.stdout);
-    process.stderr.write(run.stderr);
-    return run.status === 0 ? 0 : 1;
+    const config = createRequire(import.meta.url)(join(root, '.dependency-cruiser.cjs')) as { forbidden: unknown[]; options: Record<string, unknown> };
+    const result = await cruise(layers, { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true, baseDir: mirror, outputType: 'err' } as ICruiseOptions);
+    process.stdout.write(String(result.output));
+    return result.exitCode === 0 ? 0 : 1;
   } finally {
     rmSync(mirror, { recursive: true, force: true });
   }
@@ -69,7 +69,7 @@ export function checkLayers(root: string): number {
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.url).pathname)) {
   try {
-    process.exitCode = checkLayers(resolve(process.argv[2] ?? '.'));
+    process.exitCode = await checkLayers(resolve(process.argv[2] ?? '.'));
   } catch (e) {
     console.error('check-layers:', (e as Error).message);
     process.exitCode = 2;
