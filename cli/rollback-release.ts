@@ -19,7 +19,7 @@ import { REPO_CONFIG_PATH } from '../shared/config/repo-config.js';
 import { highestTag, nextPatchTag } from '../shared/release/semver.js';
 import { git, gitUrl, remoteGitEnv } from './remote-git.js';
 
-/** Top-level entries a rollback restores (as server/rollback.ts). */
+/** Top-level entries a rollback restores (as server/git/rollback.ts). */
 const RESTORED = ['rulesets', REPO_CONFIG_PATH];
 const ATTEMPTS = 3;
 

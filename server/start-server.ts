@@ -44,13 +44,13 @@ export interface ServerOptions {
    * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
    */
   readTokenRequired?: boolean;
-  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  /** The HTTP listener's time limits (server/http/http-timeouts.ts); unset ones take the defaults. */
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   /**
    * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
-   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * (server/push/push-check-service.ts; default: as installHook). Off, every push starts the full
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;

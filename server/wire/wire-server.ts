@@ -40,7 +40,7 @@ export interface WireServerOptions {
   helloTokens?: readonly TokenEntry[];
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
-  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  /** Bytes read per remote address (server/wire/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
   readBudget?: ReadBudgetOptions;
 }
 

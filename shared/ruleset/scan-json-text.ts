@@ -13,7 +13,7 @@
  *     sequence of keys (`{}` + "family" + "name" ...) is a shape. 20 MB of small objects whose
  *     keys come in random orders, or are all different, take JSON.parse 8 to 16 s; nft's own
  *     JSON uses a few hundred shapes;
- *   - a number that would not reach nft as written (shared/exact-json-number.ts).
+ *   - a number that would not reach nft as written (shared/ruleset/exact-json-number.ts).
  * Each finding carries the RFC 6901 JSON pointer of the value, so a person can find it.
  *
  * The scan judges only those limits, never the syntax: on text that is not JSON it stops and
