@@ -24,6 +24,10 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
+ *    it writes before gc and the repository's growth after gc, against the same change to a
+ *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
+ *    100 KiB.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,6 +48,7 @@ import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchBigSetDrift } from './big-set-drift.js';
+import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { median, timeIt } from './bench-row.js';
 
@@ -165,6 +170,7 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

@@ -17,11 +17,12 @@ export function apiBase(http: string): URL {
 }
 
 /**
- * `method path` against the API; resolves with the parsed JSON body of a 2xx answer.
+ * `method path` against the API; resolves with the parsed JSON body of a 2xx answer, given up
+ * after `timeoutMs` (default 30 s).
  * Errors: the API's own error (same code), NFTSYNC_ERR_CONN_FAILED (no answer),
  * NFTSYNC_ERR_SERVER_INTERNAL (an answer that is not the API's).
  */
-export async function callApi<T>(http: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function callApi<T>(http: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
   const url = new URL(path, apiBase(http));
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = process.env.NFT_SYNC_TOKEN;
@@ -29,7 +30,7 @@ export async function callApi<T>(http: string, method: 'GET' | 'POST', path: str
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', `cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, { cause: err });
   }

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pull: async () => (await import('./commands/pull.js')).pullCommand,
   agent: async () => (await import('./commands/agent.js')).agentCommand,
   rollback: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  set: async () => (await import('./commands/set.js')).setCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   pki: async () => (await import('./commands/pki.js')).pkiCommand,
   import: async () => (await import('./commands/import.js')).importCommand,

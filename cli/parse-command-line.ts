@@ -33,7 +33,8 @@ export interface ParsedCommandLine {
 
 /**
  * Parse `argv` against `flags`, reading `--config FILE` first when given. Returns the values and
- * the positional arguments. `siblingFlags`: flags of the commands that share a config file with
+ * the positional arguments (exactly as many as `positionals` names, or at least as many as the
+ * names before a last one ending in `...`). `siblingFlags`: flags of the commands that share a config file with
  * this one (`agent` and `pull`): their keys in the file are ignored (and listed), not refused.
  * Throws NFTSYNC_ERR_USAGE for an unknown flag or config key, a missing required flag, a wrong
  * type, or an unreadable config file.
@@ -63,7 +64,10 @@ export function parseCommandLine(command: string, argv: string[], flags: Flags, 
       throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: --${name} is required (${spec.description})`);
     }
   }
-  if (parsed.positionals.length !== positionals.length) {
+  // A last positional written `NAME...` takes any number of words, none included.
+  const rest = positionals.at(-1)?.endsWith('...') === true;
+  const fixed = rest ? positionals.length - 1 : positionals.length;
+  if (rest ? parsed.positionals.length < fixed : parsed.positionals.length !== fixed) {
     const want = positionals.length ? positionals.join(' ') : 'no positional arguments';
     throw new NftSyncError('NFTSYNC_ERR_USAGE', `${command}: expected ${want}, got ${parsed.positionals.length ? parsed.positionals.join(' ') : 'none'}`);
   }

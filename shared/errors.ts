@@ -51,6 +51,9 @@ export const ERRORS = {
   NFTSYNC_ERR_ROLLBACK_CONFLICT: spec('the branch kept moving during the rollback; try again', true, 409),
   NFTSYNC_ERR_AGENT_REGISTRY_FULL: spec('the server tracks as many agents as it may; a new agent\'s report is not kept', true, 503),
   NFTSYNC_ERR_ROLLBACK_UNSIGNED: spec('the releases are signed: a rollback release needs a signature', false, 409),
+  NFTSYNC_ERR_SET_NOT_FOUND: spec('no set or map by that name in the ruleset', false, 404),
+  NFTSYNC_ERR_ELEMENT_INVALID: spec('a set or map element does not fit the set', false, 422),
+  NFTSYNC_ERR_ELEMENTS_CONFLICT: spec('the branch kept moving during the element change; try again', true, 409),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),

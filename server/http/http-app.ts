@@ -23,6 +23,7 @@ import type { AgentRegistry } from '../agents/agent-registry.js';
 import { buildOpenApi, type RegisteredRoute } from './openapi.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
+import { elementRoutes } from './routes/element-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
@@ -155,6 +156,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   diffRoutes(app, ctx);
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
+  elementRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }

@@ -208,8 +208,8 @@ function parseIpv6(s: string): string | undefined {
   return tail ? hex.slice(0, 24) + tail : hex;
 }
 
-/** Hex of one declared field value, or undefined when it cannot be read (a service name, a host name). */
-function fieldHex(f: KeyField, v: unknown): string | undefined {
+/** Hex of one declared field value, or undefined when it cannot be read (a service name, a host name). Never throws. */
+export function fieldHex(f: KeyField, v: unknown): string | undefined {
   switch (f) {
     case 'ipv4_addr':
       return typeof v === 'string' ? parseIpv4(v) : undefined;

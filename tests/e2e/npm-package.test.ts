@@ -34,7 +34,7 @@ test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version,
   const bin = join(prefix, 'bin', 'nft-sync');
   const env = { PATH: `${join(prefix, 'bin')}:/usr/sbin:/usr/bin:/sbin:/bin`, HOME: dir };
   assert.equal((await run(bin, ['--version'], { env })).stdout, `nft-sync ${version}\n`);
-  for (const cmd of ['init', 'server', 'fetch', 'pull', 'agent', 'rollback', 'status', 'pki', 'import', 'hook']) {
+  for (const cmd of ['init', 'server', 'fetch', 'pull', 'agent', 'rollback', 'set', 'status', 'pki', 'import', 'hook']) {
     const help = await run(bin, [cmd, '--help'], { env });
     assert.match(help.stdout, new RegExp(`^usage: nft-sync ${cmd}`), cmd);
   }

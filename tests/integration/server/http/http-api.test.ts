@@ -286,5 +286,11 @@ describe('HTTP API', () => {
     assert.deepEqual(rb.security, [{ bearer: [] }]);
     assert.deepEqual(rb.requestBody.content['application/json'].schema.required, ['branch', 'to']);
     assert.ok(doc.paths['/api/v1/rulesets/{name}'].get.parameters.some((p: { name: string; in: string }) => p.name === 'name' && p.in === 'path'));
+    for (const [object, path] of [['set', '/api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements'], ['map', '/api/v1/rulesets/{name}/maps/{family}/{table}/{map}/elements']] as const) {
+      const el = doc.paths[path].post;
+      assert.deepEqual(el.security, [{ bearer: [] }], path);
+      assert.deepEqual(el.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`), ['path name', 'path family', 'path table', `path ${object}`, 'query branch']);
+      assert.deepEqual(Object.keys(el.requestBody.content['application/json'].schema.properties), ['add', 'delete']);
+    }
   });
 });

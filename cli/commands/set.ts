@@ -1,0 +1,68 @@
+/**
+ * `nft-sync set add|del`: add or delete elements of a set or map through the server's element
+ * API (POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements), as one commit whose author is
+ * the owner of the token in NFT_SYNC_TOKEN.
+ */
+import { readFileSync } from 'node:fs';
+import { elementFromText, elementsFromFile } from '../../shared/ruleset/element-text.js';
+import { NftSyncError } from '../../shared/errors.js';
+import { callApi } from '../api-client.js';
+import { str, type Command } from '../command.js';
+import { countFlag } from '../seconds-flag.js';
+
+interface Answer {
+  commit: string;
+  branch: string;
+  added: number;
+  deleted: number;
+  kind: string;
+  previous: string;
+}
+
+/** An element change can wait on the push validator loading a big set: give it time. */
+const CHANGE_TIMEOUT_MS = 600_000;
+
+export const setCommand: Command = {
+  name: 'set',
+  summary:
+    'add|del ELEMENT...: add or delete elements of a set or map as one commit on a branch (prints the commit id). Elements as nft writes them (198.18.0.1, 198.18.0.0/24, "198.18.0.1 . 80", "198.18.0.1 : drop") or as libnftables JSON; --file FILE for one a line. Token from NFT_SYNC_TOKEN.',
+  positionals: ['add|del', 'ELEMENT...'],
+  flags: {
+    http: { type: 'string', required: true, description: 'the server\'s HTTP address, e.g. http://127.0.0.1:8080' },
+    ruleset: { type: 'string', required: true, description: 'ruleset name (rulesets/NAME.json)' },
+    set: { type: 'string', required: true, description: 'FAMILY/TABLE/SET, e.g. inet/filter/blocklist (a map too)' },
+    branch: { type: 'string', default: 'main', description: 'branch to change' },
+    timeout: { type: 'string', description: 'add: seconds after which nft removes each added element (the set needs flags timeout)' },
+    file: { type: 'string', description: 'read the elements from FILE, one a line (blank lines and # comments ignored; - for stdin)' },
+  },
+  async run(values, [action, ...words]) {
+    if (action !== 'add' && action !== 'del') throw new NftSyncError('NFTSYNC_ERR_USAGE', `set: expected add or del, got ${JSON.stringify(action)}`);
+    const spec = str(values, 'set')!;
+    const parts = spec.split('/');
+    if (parts.length !== 3 || parts.some((p) => p === '')) throw new NftSyncError('NFTSYNC_ERR_USAGE', `set: --set ${JSON.stringify(spec)} is not FAMILY/TABLE/SET, e.g. inet/filter/blocklist`);
+    const timeoutText = str(values, 'timeout');
+    if (timeoutText !== undefined && action === 'del') throw new NftSyncError('NFTSYNC_ERR_USAGE', 'set del: --timeout goes with add');
+    const timeout = timeoutText === undefined ? undefined : countFlag(timeoutText, '--timeout', 1, 365 * 86_400);
+    const file = str(values, 'file');
+    if ((file === undefined) === (words.length === 0)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `set ${action}: give the elements as arguments or --file FILE (one of the two)`);
+    let elements: unknown[];
+    if (file !== undefined) {
+      let text: string;
+      try {
+        text = readFileSync(file === '-' ? 0 : file, 'utf8');
+      } catch (err) {
+        throw new NftSyncError('NFTSYNC_ERR_USAGE', `set: cannot read --file ${file}: ${(err as Error).message}`);
+      }
+      elements = elementsFromFile(text, file, timeout);
+      if (elements.length === 0) throw new NftSyncError('NFTSYNC_ERR_USAGE', `set: --file ${file} holds no element`);
+    } else elements = words.map((w, i) => elementFromText(w, `element ${i + 1}`, timeout));
+    const [family, table, name] = parts.map(encodeURIComponent) as [string, string, string];
+    const branch = str(values, 'branch')!;
+    const path = `/api/v1/rulesets/${encodeURIComponent(str(values, 'ruleset')!)}/sets/${family}/${table}/${name}/elements?branch=${encodeURIComponent(branch)}`;
+    const r = await callApi<Answer>(str(values, 'http')!, 'POST', path, action === 'add' ? { add: elements } : { delete: elements }, CHANGE_TIMEOUT_MS);
+    process.stdout.write(`${r.commit}\n`);
+    if (r.commit === r.previous) process.stderr.write(`# ${r.branch}: nothing changed (${action === 'add' ? 'every element already present' : 'no element present'}); ${r.commit.slice(0, 12)} stays\n`);
+    else process.stderr.write(`# ${r.branch}: ${r.previous.slice(0, 12)} -> ${r.commit.slice(0, 12)}: ${r.kind} ${parts.join(' ')}: ${r.added} added, ${r.deleted} deleted\n`);
+    return 0;
+  },
+};

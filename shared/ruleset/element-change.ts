@@ -1,0 +1,201 @@
+/**
+ * Adding and deleting elements of one set or map of a parsed ruleset file: what the element API
+ * (`POST …/sets/FAMILY/TABLE/SET/elements`) commits. Pure: it changes the ruleset in memory and
+ * says what it changed.
+ *
+ * Idempotent, as operators expect of a blocklist: adding an element already present (same key,
+ * same timeout and value) and deleting one that is absent change nothing and are not counted.
+ * An add whose key is present with another timeout, comment or map value replaces it (counted
+ * as added). Elements are found wherever the file holds them (the set's `elem`, or separate
+ * `element` items); new ones go at the start of the set's own `elem`, in the order given, one
+ * element per line once written (shared/render-ruleset.ts), so `git log -p` shows each one added
+ * or removed as one line, and no existing line changes (at the end, the last element would gain
+ * a comma and show as removed and added again).
+ */
+import { NftSyncError } from '../errors.js';
+import { canonicalJson, elementShape, elementToAdd, elementToDelete, storedElementId, type ElementShape } from './element-value.js';
+import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
+
+/** A set or map of a ruleset: `inet filter blocklist`. */
+export interface SetAddress {
+  family: string;
+  table: string;
+  name: string;
+}
+
+export interface ElementChangeRequest {
+  add?: readonly unknown[];
+  delete?: readonly unknown[];
+  /** Seconds: the timeout of every added element that does not carry its own. */
+  timeout?: number;
+}
+
+export interface ElementChangeResult {
+  kind: 'set' | 'map';
+  /** Elements really added or replaced, as stored. */
+  added: unknown[];
+  /** Elements really removed, as they were stored. */
+  deleted: unknown[];
+}
+
+/** Where an element sits: the array holding it and its index there. */
+interface Slot {
+  list: unknown[];
+  index: number;
+}
+
+const show = (v: unknown): string => JSON.stringify(v);
+const label = (kind: string, at: SetAddress): string => `${kind} ${at.family} ${at.table} ${at.name}`;
+
+function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown, reason: string): NftSyncError {
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${show(raw)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${reason}; nothing was changed`, {
+    data: { element: raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
+  });
+}
+
+/**
+ * Apply `req` to the set or map `at` of `ruleset` (changed in place). Errors:
+ * NFTSYNC_ERR_SET_NOT_FOUND (no such set or map; the message lists those the ruleset has),
+ * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is both added and deleted, or
+ * an added interval overlaps another; the message names the value, `data.element` holds it as
+ * sent). On an error the ruleset is left unchanged.
+ */
+export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
+  const items = ruleset.nftables;
+  const declared = items.findIndex((item) => {
+    const kind = itemKind(item);
+    const b = itemBody(item);
+    return (kind === 'set' || kind === 'map') && b.family === at.family && b.table === at.table && b.name === at.name;
+  });
+  if (declared < 0) {
+    const known = items.filter((i) => itemKind(i) === 'set' || itemKind(i) === 'map').map((i) => `${String(itemBody(i).family)}/${String(itemBody(i).table)}/${String(itemBody(i).name)}`);
+    throw new NftSyncError('NFTSYNC_ERR_SET_NOT_FOUND', `the ruleset declares no set or map ${at.family}/${at.table}/${at.name} (it has ${known.length === 0 ? 'none' : known.slice(0, 10).join(', ')}${known.length > 10 ? ', …' : ''})`, {
+      data: { set: `${at.family} ${at.table} ${at.name}` },
+    });
+  }
+  const kind = itemKind(items[declared]!) as 'set' | 'map';
+  const body = itemBody(items[declared]!);
+  const shape = elementShape(kind, body);
+
+  const adds = new Map<string, unknown>();
+  (req.add ?? []).forEach((raw, i) => {
+    const c = elementToAdd(shape, raw, req.timeout);
+    if (!c.ok) throw invalid(at, kind, 'add', i, raw, c.reason);
+    adds.delete(c.value.id); // the last of duplicates wins, at the end
+    adds.set(c.value.id, c.value.value);
+  });
+  const deletes = new Set<string>();
+  (req.delete ?? []).forEach((raw, i) => {
+    const c = elementToDelete(shape, raw);
+    if (!c.ok) throw invalid(at, kind, 'delete', i, raw, c.reason);
+    if (adds.has(c.value)) throw invalid(at, kind, 'delete', i, raw, 'the same request also adds it: send one or the other');
+    deletes.add(c.value);
+  });
+
+  // Where each element of the set is now: its own elem, then separate `element` items.
+  const own = Array.isArray(body.elem) ? (body.elem as unknown[]) : [];
+  const lists: unknown[][] = [own];
+  for (const item of items) {
+    if (itemKind(item) !== 'element') continue;
+    const b = itemBody(item);
+    if (b.family === at.family && b.table === at.table && b.name === at.name && Array.isArray(b.elem)) lists.push(b.elem as unknown[]);
+  }
+  // One number per element (list * 2^32 + index) rather than an object: a set may hold millions.
+  const first = new Map<string, number>();
+  const more = new Map<string, number[]>();
+  lists.forEach((list, k) => {
+    list.forEach((e, index) => {
+      const id = storedElementId(shape, e);
+      const at = k * 2 ** 32 + index;
+      if (!first.has(id)) first.set(id, at);
+      else more.set(id, [...(more.get(id) ?? []), at]);
+    });
+  });
+  const slotsOf = (id: string): Slot[] => {
+    const f = first.get(id);
+    if (f === undefined) return [];
+    return [f, ...(more.get(id) ?? [])].map((n) => ({ list: lists[Math.floor(n / 2 ** 32)]!, index: n % 2 ** 32 }));
+  };
+
+  const added: unknown[] = [];
+  const deleted: unknown[] = [];
+  const removed = new Map<unknown[], Set<number>>();
+  const appended: unknown[] = [];
+  for (const id of deletes) {
+    for (const s of slotsOf(id)) {
+      deleted.push(s.list[s.index]);
+      const r = removed.get(s.list) ?? new Set<number>();
+      r.add(s.index);
+      removed.set(s.list, r);
+    }
+  }
+  const replaced: Array<{ slot: Slot; value: unknown }> = [];
+  for (const [id, value] of adds) {
+    const present = first.has(id) ? slotsOf(id) : undefined;
+    if (present === undefined) {
+      appended.push(value);
+      added.push(value);
+    } else if (canonicalJson(present[0]!.list[present[0]!.index]) !== canonicalJson(value)) {
+      replaced.push({ slot: present[0]!, value });
+      added.push(value);
+    }
+  }
+  if (shape.interval) checkOverlaps(shape, at, kind, lists, removed, replaced, appended, req.add ?? []);
+
+  // Nothing above changed the ruleset: an error leaves it as it was.
+  for (const { slot, value } of replaced) slot.list[slot.index] = value;
+  for (const [list, indexes] of removed) {
+    const kept = list.filter((_e, i) => !indexes.has(i));
+    list.length = 0;
+    for (const e of kept) list.push(e);
+  }
+  if (appended.length > 0) {
+    if (!Array.isArray(body.elem)) body.elem = own;
+    own.unshift(...appended);
+  }
+  if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
+  ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
+  return { kind, added, deleted };
+}
+
+/** `START-LAST` (hex) of an interval id, as numbers; undefined for elements nothing reads. */
+function bounds(id: string): [bigint, bigint] | undefined {
+  const m = /^([0-9a-f]+)-([0-9a-f]+)$/.exec(id);
+  return m ? [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)] : undefined;
+}
+
+/**
+ * nft refuses overlapping intervals in a set without auto-merge; name the added one that
+ * overlaps, and what it overlaps, before any commit is made. Overlaps among elements already in
+ * the file are not this change's doing and are left to the validator.
+ */
+function checkOverlaps(shape: ElementShape, at: SetAddress, kind: string, lists: unknown[][], removed: Map<unknown[], Set<number>>, replaced: ReadonlyArray<{ slot: Slot }>, appended: readonly unknown[], raws: readonly unknown[]): void {
+  const all: Array<{ b: [bigint, bigint]; value: unknown; isNew: boolean }> = [];
+  const replacedAt = new Map<unknown[], Set<number>>();
+  for (const { slot } of replaced) replacedAt.set(slot.list, (replacedAt.get(slot.list) ?? new Set()).add(slot.index));
+  for (const list of lists) {
+    list.forEach((e, i) => {
+      if (removed.get(list)?.has(i)) return;
+      const b = bounds(storedElementId(shape, e));
+      if (b) all.push({ b, value: e, isNew: replacedAt.get(list)?.has(i) === true });
+    });
+  }
+  for (const e of appended) {
+    const b = bounds(storedElementId(shape, e));
+    if (b) all.push({ b, value: e, isNew: true });
+  }
+  all.sort((x, y) => (x.b[0] < y.b[0] ? -1 : x.b[0] > y.b[0] ? 1 : 0));
+  let widest = all[0];
+  for (let i = 1; i < all.length; i++) {
+    const e = all[i]!;
+    if (widest !== undefined && e.b[0] <= widest.b[1] && (e.isNew || widest.isNew)) {
+      const [mine, other] = e.isNew ? [e, widest] : [widest, e];
+      const index = raws.findIndex((r) => {
+        const c = elementToAdd(shape, r);
+        return c.ok && canonicalJson(c.value.value) === canonicalJson(mine.value);
+      });
+      throw invalid(at, kind, 'add', Math.max(index, 0), raws[Math.max(index, 0)] ?? mine.value, `it overlaps ${show(other.value)}${other.isNew ? ', also added' : ', already in the set'} (nft refuses overlapping intervals)`);
+    }
+    if (widest === undefined || e.b[1] > widest.b[1]) widest = e;
+  }
+}

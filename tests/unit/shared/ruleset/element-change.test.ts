@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { applyElementChange } from '../../../../shared/ruleset/element-change.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
+
+const at = { family: 'inet', table: 'f', name: 'block' };
+function ruleset(set: Record<string, unknown>, extra: unknown[] = []): Ruleset {
+  return { nftables: [{ table: { family: 'inet', name: 'f' } }, { set: { family: 'inet', table: 'f', name: 'block', type: 'ipv4_addr', ...set } }, ...extra] } as unknown as Ruleset;
+}
+const elemOf = (r: Ruleset) => (r.nftables[1] as { set: { elem?: unknown[] } }).set.elem;
+const code = (fn: () => unknown): NftSyncError => {
+  try {
+    fn();
+  } catch (err) {
+    return err as NftSyncError;
+  }
+  throw new Error('no error');
+};
+
+describe('applyElementChange', () => {
+  it('adds at the start (no existing line changes) and deletes, counting what really changed', () => {
+    const r = ruleset({ elem: ['198.18.0.1', '198.18.0.2'] });
+    const out = applyElementChange(r, at, { add: ['198.18.0.3', '198.18.0.1'], delete: ['198.18.0.2', '198.18.0.9'] });
+    assert.deepEqual(elemOf(r), ['198.18.0.3', '198.18.0.1']);
+    assert.deepEqual(out, { kind: 'set', added: ['198.18.0.3'], deleted: ['198.18.0.2'] });
+  });
+
+  it('idempotent: the same change again changes nothing', () => {
+    const r = ruleset({ elem: ['198.18.0.1'] });
+    applyElementChange(r, at, { add: ['198.18.0.5'] });
+    const again = applyElementChange(r, at, { add: ['198.18.0.5'] });
+    assert.deepEqual([again.added, again.deleted], [[], []]);
+    assert.deepEqual(elemOf(r), ['198.18.0.5', '198.18.0.1']);
+  });
+
+  it('creates elem in a set without one, and drops it when the last element goes', () => {
+    const r = ruleset({});
+    applyElementChange(r, at, { add: ['198.18.0.1'] });
+    assert.deepEqual(elemOf(r), ['198.18.0.1']);
+    applyElementChange(r, at, { delete: ['198.18.0.1'] });
+    assert.equal(elemOf(r), undefined);
+  });
+
+  it('deletes from separate element items too, and drops an item left empty', () => {
+    const r = ruleset({}, [{ element: { family: 'inet', table: 'f', name: 'block', elem: ['198.18.0.7'] } }]);
+    const out = applyElementChange(r, at, { delete: ['198.18.0.7'] });
+    assert.deepEqual(out.deleted, ['198.18.0.7']);
+    assert.equal(r.nftables.length, 2);
+  });
+
+  it('a new timeout for a present element replaces it in place (counted as added)', () => {
+    const r = ruleset({ flags: ['timeout'], elem: ['198.18.0.1', '198.18.0.2'] });
+    const out = applyElementChange(r, at, { add: [{ elem: { val: '198.18.0.1', timeout: 60 } }] });
+    assert.deepEqual(elemOf(r), [{ elem: { val: '198.18.0.1', timeout: 60 } }, '198.18.0.2']);
+    assert.equal(out.added.length, 1);
+  });
+
+  it('maps: a key present with another value is replaced; deletion by key', () => {
+    const r = { nftables: [{ table: { family: 'inet', name: 'f' } }, { map: { family: 'inet', table: 'f', name: 'block', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } }] } as unknown as Ruleset;
+    const out = applyElementChange(r, at, { add: [['198.18.0.1', 'drop'], ['198.18.0.2', 'accept']] });
+    assert.equal(out.kind, 'map');
+    assert.deepEqual((r.nftables[1] as { map: { elem: unknown[] } }).map.elem, [['198.18.0.2', { accept: null }], ['198.18.0.1', { drop: null }]]);
+    applyElementChange(r, at, { delete: ['198.18.0.1'] });
+    assert.deepEqual((r.nftables[1] as { map: { elem: unknown[] } }).map.elem, [['198.18.0.2', { accept: null }]]);
+  });
+
+  it('intervals: written forms match; an overlap is refused naming both', () => {
+    const r = ruleset({ flags: ['interval'], elem: [{ prefix: { addr: '198.18.0.0', len: 16 } }] });
+    const e = code(() => applyElementChange(r, at, { add: ['198.18.4.0/24'] }));
+    assert.equal(e.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+    assert.match(e.message, /"198\.18\.4\.0\/24".*overlaps \{"prefix":\{"addr":"198\.18\.0\.0","len":16\}\}, already in the set/);
+    const out = applyElementChange(r, at, { delete: ['198.18.0.0/16'], add: ['198.18.4.0/24'] });
+    assert.deepEqual(out.deleted, [{ prefix: { addr: '198.18.0.0', len: 16 } }]);
+    assert.deepEqual(elemOf(r), [{ prefix: { addr: '198.18.4.0', len: 24 } }]);
+  });
+
+  it('refusals leave the ruleset unchanged and name the value and its place', () => {
+    const r = ruleset({ elem: ['198.18.0.1'] });
+    const before = JSON.stringify(r);
+    const e = code(() => applyElementChange(r, at, { add: ['198.18.0.2', '198.18.0.256'] }));
+    assert.equal(e.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+    assert.match(e.message, /cannot add element "198\.18\.0\.256" \(add\[1\]\) to set inet f block: "198\.18\.0\.256" is not a valid ipv4_addr/);
+    assert.deepEqual(e.data, { element: '198.18.0.256', list: 'add', index: 1, set: 'inet f block' });
+    assert.match(code(() => applyElementChange(r, at, { add: ['198.18.0.2'], delete: ['198.18.0.2'] })).message, /also adds it/);
+    assert.equal(JSON.stringify(r), before);
+  });
+
+  it('an unknown set: SET_NOT_FOUND listing the ones there are', () => {
+    const e = code(() => applyElementChange(ruleset({}), { ...at, name: 'nope' }, { add: ['198.18.0.1'] }));
+    assert.equal(e.code, 'NFTSYNC_ERR_SET_NOT_FOUND');
+    assert.match(e.message, /no set or map inet\/f\/nope \(it has inet\/f\/block\)/);
+  });
+});
