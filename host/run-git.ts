@@ -110,8 +110,10 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
 /**
  * Run `git ...args`. Resolves with its output when it exits 0; rejects with an Error whose
  * message is the command and git's stderr otherwise (callers wrap it in their own error code),
- * with `exitCode` set.
+ * with `exitCode` set. A leading `--git-dir DIR` (which simple-git refuses) is taken as
+ * `options.gitdir`.
  */
 export async function runGit(args: string[], options: RunGitOptions = {}): Promise<GitResult> {
+  if (args[0] === '--git-dir' && args[1] !== undefined) return runGit(args.slice(2), { ...options, gitdir: args[1] });
   return { stdout: await gitClient({ ...options, strict: true }, `git ${args.join(' ')}`).raw(args) };
 }

@@ -31,6 +31,8 @@ test('GIT_DIR and GIT_OBJECT_DIRECTORY from the environment never redirect git; 
   const blob = (await runGit(['hash-object', '-w', '--stdin'], { gitdir: ours, input: 'hello\n' })).stdout.trim();
   assert.equal(git(ours, ['cat-file', '-p', blob]), 'hello');
   assert.throws(() => git(other, ['cat-file', '-e', blob]), 'nothing written to the other repository');
+  // A leading --git-dir (simple-git refuses the option) means the same as `gitdir`.
+  assert.equal((await runGit(['--git-dir', ours, 'cat-file', '-p', blob])).stdout, 'hello\n');
 });
 
 test('the operator\'s GIT_CONFIG_GLOBAL and the caller\'s identity reach git (simple-git would refuse them)', async (t) => {
