@@ -1,7 +1,7 @@
 /**
  * The layering check (`npm run lint:layers`, part of `npm test`): the folders are layers and
  * these rules say which may import which. docs/architecture.md explains them.
- *   shared/  pure core: imports only shared/ and pure packages, no IO built-in
+ *   shared/  pure core: imports only shared/ and pure packages (PURE_PACKAGES), no IO built-in
  *   host/    host-side IO both the server and the agent use (nft, scratch namespaces, git)
  *   server/, agent/  never import each other or cli/
  *   cli/     may import anything, but from server/ only its entry points (the files at the top
@@ -9,6 +9,9 @@
  */
 /** Node built-ins that do IO (files, processes, sockets, threads); shared/ imports none. */
 const IO_BUILTINS = '^(node:)?(fs|fs/promises|child_process|net|tls|http|https|http2|dgram|dns|dns/promises|os|worker_threads|cluster|readline|repl|inspector|v8|vm|process|perf_hooks|async_hooks|module)$';
+
+/** The packages shared/ may import: pure computation. */
+const PURE_PACKAGES = 'node_modules/(ajv|yaml|@sinclair/typebox)/';
 
 module.exports = {
   forbidden: [
@@ -23,6 +26,11 @@ module.exports = {
       name: 'shared-no-io', severity: 'error',
       comment: 'shared/ is pure: no file system, processes, sockets or threads.',
       from: { path: '^shared/' }, to: { dependencyTypes: ['core'], path: IO_BUILTINS },
+    },
+    {
+      name: 'shared-only-pure-packages', severity: 'error',
+      comment: 'shared/ uses only packages that compute (schemas, YAML), none that log, serve or run git.',
+      from: { path: '^shared/' }, to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'], pathNot: PURE_PACKAGES },
     },
     {
       name: 'host-imports-only-shared-and-host', severity: 'error',
@@ -47,7 +55,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist)/' },
+    exclude: { path: '(^|/)dist/' },
     enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
   },
 };

@@ -38,7 +38,7 @@ function check(dir: string): { code: number | null; out: string } {
 }
 
 const CLEAN = {
-  'shared/codec.ts': "import { createHash } from 'node:crypto';\nexport const digest = (s: string) => createHash('sha256').update(s).digest('hex');\n",
+  'shared/codec.ts': "import { createHash } from 'node:crypto';\nimport { parse } from 'yaml';\nexport const yaml = parse;\nexport const digest = (s: string) => createHash('sha256').update(s).digest('hex');\n",
   'host/runner.ts': "import { spawnSync } from 'node:child_process';\nimport { digest } from '../shared/codec.js';\nexport const run = () => digest(String(spawnSync('true').status));\n",
   'server/git/repo.ts': "import { run } from '../../host/runner.js';\nexport const repo = () => run();\n",
   'server/start-server.ts': "import { repo } from './git/repo.js';\nexport const startServer = () => repo();\n",
@@ -61,6 +61,7 @@ test('every planted crossing and cycle fails the check, each named by its rule',
     'server/auth/identity.ts': "import type { Source } from '../wire/session.js';\nexport const allowed = (s: Source) => s.ref;\n",
     // crossings
     'shared/reads-files.ts': "import { readFileSync } from 'node:fs';\nexport const read = () => readFileSync('x');\n",
+    'shared/logs.ts': "import pino from 'pino';\nexport const log = pino();\n",
     'shared/knows-server.ts': "import { repo } from '../server/git/repo.js';\nexport const r = repo;\n",
     'host/knows-agent.ts': "import { daemon } from '../agent/daemon.js';\nexport const d = daemon;\n",
     'server/uses-agent.ts': "import { daemon } from '../agent/daemon.js';\nexport const d = daemon;\n",
@@ -68,7 +69,7 @@ test('every planted crossing and cycle fails the check, each named by its rule',
     'cli/status.ts': "import type { Source } from '../server/wire/session.js';\nexport const show = (s: Source) => s.ref;\n",
   }));
   assert.equal(r.code, 1, r.out);
-  for (const rule of ['no-circular', 'shared-no-io', 'shared-imports-only-shared', 'host-imports-only-shared-and-host', 'server-not-agent-or-cli', 'agent-not-server-or-cli', 'cli-only-server-entry-points']) {
+  for (const rule of ['no-circular', 'shared-no-io', 'shared-only-pure-packages', 'shared-imports-only-shared', 'host-imports-only-shared-and-host', 'server-not-agent-or-cli', 'agent-not-server-or-cli', 'cli-only-server-entry-points']) {
     assert.match(r.out, new RegExp(`error ${rule}:`), `${rule} reported`);
   }
   assert.match(r.out, /no-circular: server\/(wire\/session|auth\/identity)\.js/);
