@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../shared/api/agent-record.js';
+import type { AgentRecord } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';

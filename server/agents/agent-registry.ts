@@ -11,7 +11,7 @@
  * NFTSYNC_ERR_AGENT_REGISTRY_FULL (agents already known keep reporting).
  */
 import { NftSyncError } from '../../shared/errors.js';
-import type { AgentRecord } from '../../shared/api/agent-record.js';
+import type { AgentRecord } from '../../shared/http/http-api.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
 
 export interface AgentRegistryOptions {

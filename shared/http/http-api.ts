@@ -1,7 +1,7 @@
 /**
- * One agent as the HTTP API lists it (`GET /api/v1/agents`, `GET /api/v1/agents/:name`): the
- * server's registry keeps these, and the CLI's `status` reads them. Declared here, in the pure
- * core, so the CLI takes the API's shape from shared/ and not from the server's internals.
+ * The HTTP API's shapes, in the pure core so the CLI takes them from shared/ and not from the
+ * server's internals. AgentRecord: one agent as `GET /api/v1/agents` lists it; the server's
+ * registry keeps these and `nft-sync status` reads them.
  */
 import type { AgentStatus } from '../wire/messages.js';
 
