@@ -11,9 +11,9 @@ import { toNftSyncError } from '../shared/errors.js';
 import { parseMonitorLine, type MonitorEvent } from '../shared/nft/monitor-event.js';
 import { listenerArgv, NetlinkEvents } from './netlink-events.js';
 import { dieWithParentPrefix } from '../host/nft-runner.js';
-import type { DriftEventSource, DriftSignal } from './drift-signal.js';
+import type { DriftEventSource, DriftSignal } from './drift/drift-signal.js';
 
-export type { DriftEventSource, DriftSignal } from './drift-signal.js';
+export type { DriftEventSource, DriftSignal } from './drift/drift-signal.js';
 
 /** Pause before restarting a monitor that died. */
 const RESTART_MS = 1000;

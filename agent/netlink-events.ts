@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { packageRoot } from '../host/package-root.js';
 import { NftSyncError } from '../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../shared/wire/listener-line.js';
-import type { DriftEventSource, DriftSignal } from './drift-signal.js';
+import type { DriftEventSource, DriftSignal } from './drift/drift-signal.js';
 import { dieWithParentPrefix, findOnPath } from '../host/nft-runner.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */

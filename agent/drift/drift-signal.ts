@@ -4,8 +4,8 @@
  * source's interface. Types only, in their own module so the two sources need not import each
  * other.
  */
-import type { ListenerLine } from '../shared/wire/listener-line.js';
-import type { MonitorEvent } from '../shared/nft/monitor-event.js';
+import type { ListenerLine } from '../../shared/wire/listener-line.js';
+import type { MonitorEvent } from '../../shared/nft/monitor-event.js';
 
 export type DriftSignal =
   /** Listening (again). `gen`: the generation id then (the listener only). */
