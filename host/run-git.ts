@@ -14,6 +14,7 @@
  * Streams that move packs and many objects (`git http-backend`, `cat-file --batch`) stay on
  * child_process, where the bytes can be piped as they come.
  */
+import { resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 
 /** What a git run returns. */
@@ -22,7 +23,7 @@ export interface GitResult {
 }
 
 export interface RunGitOptions {
-  /** The repository (GIT_DIR); also the working directory unless `cwd` is given. */
+  /** The repository (GIT_DIR; relative to `cwd`); also the working directory unless `cwd` is given. */
   gitdir?: string;
   /** Working directory (default: `gitdir`, else the process's). */
   cwd?: string;
@@ -93,10 +94,12 @@ function gitError(what: string, stderr: string, exitCode: number, cause?: unknow
  */
 export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit {
   if (options.input === '') throw new TypeError('gitClient: empty input would leave git waiting on its stdin');
-  const env = Object.fromEntries(Object.entries(gitEnv({ ...options.env, ...(options.gitdir ? { GIT_DIR: options.gitdir } : {}) })).filter((e): e is [string, string] => e[1] !== undefined));
+  // A relative gitdir is relative to `cwd` (or the process's), as `git --git-dir` would take it.
+  const gitdir = options.gitdir === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.gitdir);
+  const env = Object.fromEntries(Object.entries(gitEnv({ ...options.env, ...(gitdir ? { GIT_DIR: gitdir } : {}) })).filter((e): e is [string, string] => e[1] !== undefined));
   const input = options.input;
   return simpleGit({
-    baseDir: options.cwd ?? options.gitdir ?? process.cwd(),
+    baseDir: options.cwd ?? gitdir ?? process.cwd(),
     allowEnvironment: Object.keys(env),
     unsafe: envGuards(env, options.unsafe),
     ...(input !== undefined ? { input: () => input } : {}),

@@ -33,6 +33,12 @@ test('GIT_DIR and GIT_OBJECT_DIRECTORY from the environment never redirect git; 
   assert.throws(() => git(other, ['cat-file', '-e', blob]), 'nothing written to the other repository');
   // A leading --git-dir (simple-git refuses the option) means the same as `gitdir`.
   assert.equal((await runGit(['--git-dir', ours, 'cat-file', '-p', blob])).stdout, 'hello\n');
+  // A relative gitdir is relative to cwd, as git's --git-dir takes it.
+  assert.equal((await runGit(['cat-file', '-p', blob], { gitdir: 'ours.git', cwd: join(ours, '..') })).stdout, 'hello\n');
+  const here = process.cwd();
+  process.chdir(join(ours, '..'));
+  t.after(() => process.chdir(here));
+  assert.equal((await runGit(['cat-file', '-p', blob], { gitdir: 'ours.git' })).stdout, 'hello\n');
 });
 
 test('the operator\'s GIT_CONFIG_GLOBAL and the caller\'s identity reach git (simple-git would refuse them)', async (t) => {
