@@ -7,10 +7,10 @@ import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
 import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
-import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
-import { WireClient } from './wire-client.js';
-import { confirmOptions } from './confirm-revision.js';
-import { DriftWatcher, type DriftReport } from './drift-watcher.js';
+import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';
+import { WireClient } from './wire/wire-client.js';
+import { confirmOptions } from './reconcile/confirm-revision.js';
+import { DriftWatcher, type DriftReport } from './drift/drift-watcher.js';
 
 export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
@@ -23,7 +23,7 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   confirmWindowMs?: number;
   /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
-  /** Watch for drift (default true; agent/drift-watcher.ts). */
+  /** Watch for drift (default true; agent/drift/drift-watcher.ts). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
   selfHeal?: boolean;

@@ -3,9 +3,9 @@
  */
 import type tls from 'node:tls';
 import { NftSyncError } from '../shared/errors.js';
-import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconciler.js';
-import { WireClient } from './wire-client.js';
-import { confirmOptions } from './confirm-revision.js';
+import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';
+import { WireClient } from './wire/wire-client.js';
+import { confirmOptions } from './reconcile/confirm-revision.js';
 
 export interface PullOptions extends ReconcilerOptions {
   host: string;

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { applyRuleset } from '../agent/apply-ruleset.js';
+import { applyRuleset } from '../agent/reconcile/apply-ruleset.js';
 import { createNftRunner } from '../host/nft-runner.js';
 import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';

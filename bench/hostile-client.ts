@@ -17,7 +17,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WireClient } from '../agent/wire-client.js';
+import { WireClient } from '../agent/wire/wire-client.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { encodeFrame } from '../shared/wire/frame-decoder.js';
 import { encodeMessage } from '../shared/wire/message-codec.js';

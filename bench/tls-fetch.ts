@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { WireClient } from '../agent/wire-client.js';
+import { WireClient } from '../agent/wire/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../cli/tls-flags.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { initPki, issueCertificate } from '../server/auth/pki.js';

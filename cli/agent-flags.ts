@@ -3,11 +3,11 @@
  * verify and how to apply, and the options built from them once.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/confirm-revision.js';
+import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/reconcile/confirm-revision.js';
 import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../host/nft-runner.js';
-import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire-client.js';
+import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire/wire-client.js';
 import type { PullOptions } from '../agent/pull-once.js';
-import { assertAllowedSignersReadable } from '../agent/verify-release.js';
+import { assertAllowedSignersReadable } from '../agent/reconcile/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
 import { parseHostPort } from '../shared/wire/host-port.js';
 import { firstToken } from '../shared/config/token-list.js';

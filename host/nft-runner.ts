@@ -23,7 +23,8 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { NftSyncError, type ErrorCode } from '../shared/errors.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 
@@ -89,6 +90,45 @@ export interface NftRunner {
    * this one has). Errors: none.
    */
   withHooks(hooks: NftRunHooks): NftRunner;
+  /**
+   * Start `nft -j monitor` through the same command, dying with this process; it runs until
+   * killed, with no time limit. Errors: none (a failure to start comes as its 'error' event).
+   */
+  monitor(): NftProcess;
+  /**
+   * Start `program` (argv) in nft's namespace: behind the words of the command before its final
+   * `nft` (e.g. `ip netns exec NS`), dying with this process, with stdin, stdout and stderr as
+   * pipes; it runs until killed. Errors: NFTSYNC_ERR_NFT_EXEC when the command's last word is
+   * not `nft` (the namespace prefix is then unknown); a failure to start comes as 'error'.
+   */
+  spawnBeside(program: readonly string[]): NftProcess;
+}
+
+/**
+ * A long-running process the runner started (`nft monitor`, a listener beside nft): what the
+ * agent uses of a ChildProcess, so a test can hand over a fake one.
+ */
+export interface NftProcess {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/**
+ * The words of an nft command (split) before its final `nft`: the namespace prefix another
+ * program must run behind to see nft's namespace. Errors: NFTSYNC_ERR_NFT_EXEC when the last
+ * word is not `nft`.
+ */
+export function namespacePrefix(nftArgv: readonly string[]): string[] {
+  const last = nftArgv[nftArgv.length - 1];
+  if (last === undefined || basename(last) !== 'nft') {
+    throw new NftSyncError('NFTSYNC_ERR_NFT_EXEC', `the --nft command ${JSON.stringify(nftArgv.join(' '))} does not end in nft, so the namespace to run beside it in is unknown`);
+  }
+  return nftArgv.slice(0, -1);
 }
 
 export interface NftRunnerOptions {
@@ -304,6 +344,13 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
     },
     withHooks(extra) {
       return makeRunner({ ...cfg, hooks: [...hooks, extra] });
+    },
+    monitor() {
+      return spawn(file, [...prefix, '-j', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    spawnBeside(program) {
+      const [cmd, ...args] = [...spawnArgv.slice(0, spawnArgv.length - argv.length), ...namespacePrefix(argv), ...program] as [string, ...string[]];
+      return spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     },
   };
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages and nft needs root)" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# python3: the agent's drift listener (agent/nft-events.py); util-linux: setpriv (children die
+# python3: the agent's drift listener (agent/drift/nft-events.py); util-linux: setpriv (children die
 # with the agent); systemd: systemd-analyze, which checks the units in packaging/ (tests/e2e/systemd-units.test.ts).
 apt-get install -y -qq --no-install-recommends nftables git iproute2 openssh-client openssl ca-certificates curl python3 util-linux systemd >/dev/null
 command -v node >/dev/null || { echo "setup.sh: Node.js 20 is required" >&2; exit 1; }

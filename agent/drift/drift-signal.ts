@@ -1,8 +1,6 @@
 /**
- * What the drift watcher hears, whichever source it comes from (the netlink listener or the
- * `nft monitor` fallback, both in drift-events.ts and netlink-events.ts): the signals and the
- * source's interface. Types only, in their own module so the two sources need not import each
- * other.
+ * What a drift event source (the netlink listener, or `nft -j monitor`) tells the drift watcher,
+ * and what every source offers. Types only.
  */
 import type { ListenerLine } from '../../shared/wire/listener-line.js';
 import type { MonitorEvent } from '../../shared/nft/monitor-event.js';

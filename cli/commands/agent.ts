@@ -1,5 +1,5 @@
 import { runAgentDaemon } from '../../agent/agent-daemon.js';
-import { DEFAULT_DRIFT_INTERVAL_S } from '../../agent/drift-watcher.js';
+import { DEFAULT_DRIFT_INTERVAL_S } from '../../agent/drift/drift-watcher.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/ruleset/names.js';
 import { AGENT_FLAGS, agentRunOptions } from '../agent-flags.js';

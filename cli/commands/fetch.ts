@@ -1,4 +1,4 @@
-import { WireClient } from '../../agent/wire-client.js';
+import { WireClient } from '../../agent/wire/wire-client.js';
 import { parseHostPort } from '../../shared/wire/host-port.js';
 import { clientToken, MAX_RULESET_BYTES_FLAG, maxRulesetBytes, TOKEN_FLAG } from '../agent-flags.js';
 import { str, type Command } from '../command.js';

@@ -1,4 +1,4 @@
-import type { AgentRecord } from '../../shared/http/http-api.js';
+import type { AgentList } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
@@ -25,7 +25,7 @@ export const statusCommand: Command = {
     const http = str(values, 'http')!;
     const watch = str(values, 'watch');
     const once = async (): Promise<number> => {
-      const { agents } = await callApi<{ agents: AgentRecord[] }>(http, 'GET', '/api/v1/agents');
+      const { agents } = await callApi<AgentList>(http, 'GET', '/api/v1/agents');
       const doc = statusJson(agents);
       // One JSON document per poll: pretty once, one line each when watching (JSON lines).
       const text = values.json ? `${JSON.stringify(doc, null, watch === undefined ? 2 : undefined)}\n` : formatStatusTable(agents, Date.now());

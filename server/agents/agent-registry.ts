@@ -14,6 +14,9 @@ import { NftSyncError } from '../../shared/errors.js';
 import type { AgentRecord } from '../../shared/http/http-api.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
 
+/** An agent's record, as GET /api/v1/agents answers it (its schema: shared/http/http-api.ts). */
+export type { AgentRecord } from '../../shared/http/http-api.js';
+
 export interface AgentRegistryOptions {
   /** Most agents remembered (default 10,000). */
   maxAgents?: number;

@@ -4,8 +4,9 @@
  * rules and elements (shared/ruleset/ruleset-diff.ts).
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { RevisionDiff } from '../../shared/http/http-api.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
-import { diffRulesets, isEmptyDiff, type RulesetDiff } from '../../shared/ruleset/ruleset-diff.js';
+import { diffRulesets, isEmptyDiff } from '../../shared/ruleset/ruleset-diff.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { ByteLru } from './byte-lru.js';
@@ -22,16 +23,8 @@ export function parsedRulesetCache(maxBytes = 16 * 1024 * 1024): ParsedRulesetCa
   return new ByteLru(maxBytes, (v) => v.size);
 }
 
-export interface RevisionDiff {
-  from: { ref: string; commit: string };
-  to: { ref: string; commit: string };
-  rulesets: {
-    added: string[];
-    removed: string[];
-    /** Rulesets whose bytes differ; `diff` is empty when only formatting or order changed. */
-    changed: Array<{ name: string; from: { blob: string }; to: { blob: string }; identical: boolean; diff: RulesetDiff }>;
-  };
-}
+/** The answer of GET /api/v1/diff (its schema: shared/http/http-api.ts). */
+export type { RevisionDiff } from '../../shared/http/http-api.js';
 
 /**
  * Diff revision `from` against `to` (any refs), limited to `only` when given.

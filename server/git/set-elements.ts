@@ -2,7 +2,7 @@
  * An element change as a commit: add and delete elements of one set or map of
  * `rulesets/NAME.json` on a branch, as a new commit whose author is the token's owner.
  *
- * Like a rollback (server/rollback.ts), the commit is built with git plumbing on the bare
+ * Like a rollback (server/git/rollback.ts), the commit is built with git plumbing on the bare
  * repository (no work tree), judged by the push validator exactly as a push of it would be (the
  * pre-receive hook does not run for update-ref), and the branch moves by compare-and-swap
  * (`git update-ref REF NEW OLD`). When a push or another change lands in between, the change is

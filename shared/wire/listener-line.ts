@@ -1,5 +1,5 @@
 /**
- * The lines of the drift listener (agent/nft-events.py), parsed and typed. Pure.
+ * The lines of the drift listener (agent/drift/nft-events.py), parsed and typed. Pure.
  *
  * One JSON object a line, tagged by `t`:
  *   {"t":"ready","gen":7}                     listening; the kernel's generation id then

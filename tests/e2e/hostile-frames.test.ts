@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WireClient } from '../../agent/wire-client.js';
+import { WireClient } from '../../agent/wire/wire-client.js';
 import { initRepository } from '../../server/git/init-repository.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';

@@ -187,7 +187,7 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   await srv.stop();
 });
 
-/** Pids of drift listeners (agent/nft-events.py, or `nft monitor` without python3) running in namespace `ns`. */
+/** Pids of drift listeners (agent/drift/nft-events.py, or `nft monitor` without python3) running in namespace `ns`. */
 function monitorsIn(ns: string): string[] {
   return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
     .split('\n')

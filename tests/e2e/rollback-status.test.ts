@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../agent/agent-daemon.js';
 import { createNftRunner } from '../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { parseTokenList } from '../../shared/config/token-list.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';

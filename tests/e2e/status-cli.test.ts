@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../agent/agent-daemon.js';
 import { createNftRunner } from '../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';

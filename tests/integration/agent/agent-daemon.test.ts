@@ -10,7 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
 import { pullOnce } from '../../../agent/pull-once.js';
-import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 

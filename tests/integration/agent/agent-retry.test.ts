@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 

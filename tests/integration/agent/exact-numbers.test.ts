@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
-import { Reconciler } from '../../../agent/reconciler.js';
-import { WireClient } from '../../../agent/wire-client.js';
+import { Reconciler } from '../../../agent/reconcile/reconciler.js';
+import { WireClient } from '../../../agent/wire/wire-client.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../../agent/reconciler.js';
+import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 import { makeSigner, tag } from '../../helpers/signing-fixture.js';

@@ -59,3 +59,26 @@ test('hooks see the PID of every nft started and wrap loads only', async (t) => 
   assert.equal(pids.length, 3);
   assert.equal(new Set(pids).size, 3);
 });
+
+test('long-running processes go through the runner too: `nft -j monitor` sees the namespace\'s transactions; spawnBeside runs a program in nft\'s namespace', async (t) => {
+  const ns = createNetns(t, 'watch');
+  const nft = createNftRunner(ns.nftCommand);
+  const monitor = nft.monitor();
+  t.after(() => monitor.kill('SIGKILL'));
+  let out = '';
+  monitor.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  // nft monitor prints nothing when it is ready: add tables until one shows up (bounded).
+  for (let i = 0; i < 50 && !/"table"/.test(out); i++) {
+    ns.nft(['add', 'table', 'inet', `w${i}`]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(out, /"add": \{"table": \{"family": "inet", "name": "w\d+"/);
+
+  const beside = nft.spawnBeside(['ip', 'netns', 'identify']);
+  let name = '';
+  beside.stdout!.on('data', (c: Buffer) => (name += c.toString()));
+  const code = await new Promise<number | null>((resolve) => beside.on('close', (c) => resolve(c)));
+  assert.equal(code, 0);
+  assert.equal(name.trim(), ns.name, 'the program ran in nft\'s namespace');
+  assert.throws(() => createNftRunner('sudo nft-wrapper').spawnBeside(['true']), { code: 'NFTSYNC_ERR_NFT_EXEC' });
+});

@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { fetchFrameAllowance, fetchResult, IDLE_MAX_FRAME } from '../../../agent/wire-client.js';
-import { verifyRevision } from '../../../agent/verify-revision.js';
+import { fetchFrameAllowance, fetchResult, IDLE_MAX_FRAME } from '../../../agent/wire/wire-client.js';
+import { verifyRevision } from '../../../agent/reconcile/verify-revision.js';
 import { buildApplyTransaction, tablesToCreate, type NftCommandBatch } from '../../../shared/ruleset/apply-plan.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { MessageReader } from '../../../../shared/wire/message-reader.js';
 import { MAX_REPORT_BYTES, SERVER_MESSAGE_TYPES, type AgentStatus, type ServerMessage } from '../../../../shared/wire/messages.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import type { NftSyncError } from '../../../../shared/errors.js';
 import { clientTlsOptions, serverTlsOptions, type TlsMaterial } from '../../../../cli/tls-flags.js';
 import { initPki, issueCertificate } from '../../../../server/auth/pki.js';

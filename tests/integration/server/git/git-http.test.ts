@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { applyRuleset } from '../../../../agent/apply-ruleset.js';
+import { applyRuleset } from '../../../../agent/reconcile/apply-ruleset.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { importRuleset } from '../../../../server/import/import-ruleset.js';

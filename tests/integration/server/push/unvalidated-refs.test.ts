@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 
 test('refs outside refs/heads and refs/tags (not judged by the hook) never become what a branch name resolves to', async (t) => {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../../../../cli/tls-flags.js';
 import { testPki } from '../../../helpers/pki-fixture.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';

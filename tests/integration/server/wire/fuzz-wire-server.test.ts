@@ -8,7 +8,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { hostileInput } from '../../../helpers/fuzz-inputs.js';

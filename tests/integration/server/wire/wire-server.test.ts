@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { encodeFrame } from '../../../../shared/wire/frame-decoder.js';
 import { encodeMessage } from '../../../../shared/wire/message-codec.js';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { WireClient } from '../../../../agent/wire-client.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../../../../cli/tls-flags.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { testPki } from '../../../helpers/pki-fixture.js';

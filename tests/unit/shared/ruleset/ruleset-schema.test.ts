@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { managedTables, parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
+import { Kind } from '@sinclair/typebox';
+import { managedTables, parseRuleset, RULESET_SCHEMA } from '../../../../shared/ruleset/ruleset-schema.js';
+import { ITEM_KINDS, ITEM_SCHEMAS, Ruleset, type ChainObject, type RulesetItem } from '../../../../shared/ruleset/ruleset-types.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 
 const T = { table: { family: 'inet', name: 'f' } };
@@ -111,4 +113,16 @@ test('refuses hostile text before JSON.parse: deep nesting, millions of containe
   for (const [name, text, code] of cases) {
     assert.throws(() => parseRuleset(text), (e: unknown) => e instanceof NftSyncError && e.code === code, name);
   }
+});
+
+test('the ruleset schema is declared once, with TypeBox: the validator compiles it and the types derive from it', () => {
+  assert.equal(RULESET_SCHEMA.properties, Ruleset.properties, 'RULESET_SCHEMA is the Ruleset schema with a title');
+  assert.equal(Ruleset[Kind], 'Object');
+  assert.deepEqual(Object.keys(ITEM_SCHEMAS).sort(), [...ITEM_KINDS].sort(), 'one schema per item kind');
+  const chain: ChainObject = { family: 'inet', table: 'f', name: 'input', policy: 'drop' };
+  // @ts-expect-error `dorp` is not in the schema's policy enum, so not in the derived type either.
+  const typo: ChainObject = { family: 'inet', table: 'f', name: 'input', policy: 'dorp' };
+  const item: RulesetItem = { chain };
+  assert.equal(parseRuleset(doc(T, item)).nftables.length, 2);
+  assert.throws(() => parseRuleset(doc(T, { chain: typo })), { code: 'NFTSYNC_ERR_RULESET_SCHEMA', message: /\/nftables\/1\/chain\/policy: must be equal to one of the allowed values: \["accept","drop"\]/ });
 });

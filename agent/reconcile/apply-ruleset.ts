@@ -1,0 +1,121 @@
+/**
+ * The agent's apply step: put a parsed ruleset in force with one atomic nft transaction
+ * (applyTransaction), and applyRuleset, which reads it back too (agent/reconcile/read-back.ts).
+ *
+ * Cost is kept close to a bare `nft -j -f`: the batch is serialised once and fed on stdin; the
+ * dry run (`nft -c`, as costly as a real load on nft 1.0.6) is off unless asked for, since the
+ * real apply is atomic anyway and refuses exactly what the dry run would.
+ */
+import { buildApplyTransaction, tablesToCreate } from '../../shared/ruleset/apply-plan.js';
+import { NftSyncError } from '../../shared/errors.js';
+import { locateNftError } from '../../shared/nft/nft-error-location.js';
+import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
+import type { TablePattern } from '../../shared/ruleset/table-pattern.js';
+import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
+import type { NftRunner } from '../../host/nft-runner.js';
+import { readBack, type ReadBack, type VerifyMode } from './read-back.js';
+
+export type { VerifyMode };
+
+export interface ApplyRulesetOptions {
+  nft: NftRunner;
+  ruleset: Ruleset;
+  /**
+   * Tables the agent owns (the previous revision's, and any a pending mark names): declared ones
+   * are replaced, the others deleted. A declared table not owned is created, and the transaction
+   * fails if it exists (NFTSYNC_ERR_TABLE_NOT_OWNED).
+   */
+  previouslyManaged?: readonly TableRef[];
+  /** Tables that exist and may be replaced all the same (--adopt-tables). */
+  adopt?: readonly TablePattern[];
+  /** Dry-run the transaction with `nft -c` before applying it (default false). */
+  check?: boolean;
+  /** Read-back verification (default 'auto': 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'). */
+  verify?: VerifyMode;
+}
+
+export interface ApplyRulesetResult {
+  /** The tables this ruleset manages: record them for the next apply's `previouslyManaged`. */
+  managedTables: TableRef[];
+  /** Wall time of the whole step, read-back included. */
+  durationMs: number;
+  /** What the read-back found (agent/reconcile/read-back.ts): the transaction happened either way. */
+  readback: ReadBack;
+}
+
+/** What the transaction alone did (applyTransaction). */
+export interface AppliedTransaction {
+  /** The tables this ruleset manages: record them for the next apply's `previouslyManaged`. */
+  managedTables: TableRef[];
+  durationMs: number;
+}
+
+/**
+ * Apply `ruleset` atomically: every table it declares that the agent owns (or adopts) is
+ * replaced, every other table it declares is created, every table of `previouslyManaged` it no
+ * longer declares is deleted, all other tables are left untouched. Nothing is read back.
+ * Errors (nothing changed in each case): NFTSYNC_ERR_TABLE_NOT_OWNED (a declared table the
+ * agent does not own exists: nft refused the batch with EEXIST; the tables are listed once to
+ * name it), NFTSYNC_ERR_NFT_CHECK (dry run refused), NFTSYNC_ERR_NFT_APPLY (nft refused the
+ * batch; the message and `data.pointer` name the object at fault when nft's message allows),
+ * NFTSYNC_ERR_NFT_EXEC (nft could not run); NFTSYNC_ERR_NFT_TIMEOUT (nft was killed at its time
+ * limit: whether the transaction committed is unknown).
+ */
+export async function applyTransaction(options: Omit<ApplyRulesetOptions, 'verify'>): Promise<AppliedTransaction> {
+  const started = performance.now();
+  const { nft, ruleset } = options;
+  const managed = declaredTables(ruleset);
+  const owned = ownedWithAdopted(managed, options.previouslyManaged ?? [], options.adopt ?? []);
+  const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
+  try {
+    if (options.check === true) await nft.checkJson(batch);
+    await nft.applyJson(batch);
+  } catch (err) {
+    const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
+    throw taken === err ? withLocation(err, ruleset, owned) : taken;
+  }
+  return { managedTables: managed, durationMs: Math.round(performance.now() - started) };
+}
+
+/**
+ * applyTransaction, then the read-back (unless `verify` is 'off'). A read-back that differs or
+ * cannot be made is data in the result (`readback.ok` false, with `differences` or `error`),
+ * not an exception: the transaction has happened by then, and the caller decides what follows.
+ * Errors: those of applyTransaction (nothing changed).
+ */
+export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyRulesetResult> {
+  const started = performance.now();
+  const applied = await applyTransaction(options);
+  const readback = await readBack(options.nft, options.ruleset, options.verify ?? 'auto');
+  return { managedTables: applied.managedTables, durationMs: Math.round(performance.now() - started), readback };
+}
+
+/**
+ * When nft refused a batch that creates `created` with EEXIST, the error naming which of them
+ * exist (one listing); otherwise `err` itself.
+ */
+async function nameTakenTables(err: unknown, nft: NftRunner, created: readonly TableRef[]): Promise<unknown> {
+  if (!(err instanceof NftSyncError) || created.length === 0) return err;
+  if (!/File exists/.test(`${err.message} ${String(err.data?.stderr ?? '')}`)) return err;
+  let present: Set<string>;
+  try {
+    present = new Set((await nft.listTables()).map((t) => `${t.family} ${t.name}`));
+  } catch {
+    return err;
+  }
+  const taken = created.filter((t) => present.has(`${t.family} ${t.name}`));
+  return taken.length > 0 ? tablesNotOwnedError(taken) : err;
+}
+
+/**
+ * nft's refusal, with the object at fault named where nft's message allows it cheaply (no
+ * bisection on a host: see shared/nft/nft-error-location.ts): `… (at rule 3 of chain inet filter
+ * input, /nftables/17)`, and `data.pointer` / `data.object`.
+ */
+function withLocation(err: unknown, ruleset: Ruleset, previous: readonly TableRef[]): unknown {
+  if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) return err;
+  const at = locateNftError(String(err.data?.stderr ?? ''), ruleset, previous);
+  if (at === undefined) return err;
+  return new NftSyncError(err.code, `${err.message} (at ${at.what}, ${at.pointer})`, { data: { ...err.data, pointer: at.pointer, object: at.what }, cause: err });
+}

@@ -1,0 +1,32 @@
+/**
+ * Reconcile step "apply": mark the revision pending in the state (so a crash from here on is
+ * restored over at the next start), then put it in force with one atomic nft transaction.
+ */
+import { toNftSyncError } from '../../shared/errors.js';
+import { stateWithPending } from '../state/transitions.js';
+import { applyTransaction, type AppliedTransaction } from './apply-ruleset.js';
+import type { Plan } from './plan-step.js';
+import { next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
+
+/** A plan whose transaction committed. */
+export interface Applied {
+  plan: Plan;
+  transaction: AppliedTransaction;
+}
+
+/**
+ * Apply `plan`. Ends the pass as refused when the pending mark cannot be written or nft refuses
+ * (nothing changed: stateAfterRefusal), or when nft timed out (the mark stays: the transaction
+ * may have committed, and the next start restores over it). Never throws.
+ */
+export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResult<Applied>> {
+  const { opts } = ctx;
+  const { commit, blob, ruleset: name } = plan.fetched;
+  try {
+    await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }));
+    const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check });
+    return next({ plan, transaction });
+  } catch (err) {
+    return refusePass(ctx, toNftSyncError(err), plan.fetched, plan.priorPending);
+  }
+}

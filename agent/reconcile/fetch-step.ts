@@ -1,0 +1,32 @@
+/**
+ * Reconcile step "fetch": ask the server for the revision the agent follows, telling it what the
+ * agent has so it can answer `unchanged` without the bytes.
+ */
+import { toNftSyncError } from '../../shared/errors.js';
+import type { AskedRevision } from '../../shared/release/release-guard.js';
+import { failPass, next, type PassContext, type StepResult } from './reconcile-step.js';
+import type { FetchResult, RevisionFetcher } from './revision-fetcher.js';
+
+/** What was asked and what came back. */
+export interface Fetched {
+  asked: AskedRevision;
+  fetched: FetchResult;
+}
+
+/**
+ * Fetch with `fetcher`. The revision in force is offered as `have` when it is of the ruleset
+ * asked for; a release proof is asked for under --allowed-signers. Ends the pass (failed,
+ * without a commit) when the fetch fails. Never throws.
+ */
+export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Promise<StepResult<Fetched>> {
+  const { opts } = ctx;
+  const st = ctx.state();
+  const have = st?.commit && st.blob && st.ruleset === (opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined;
+  const asked: AskedRevision = { ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have };
+  try {
+    const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(opts.allowedSigners && { proof: true }) });
+    return next({ asked, fetched });
+  } catch (err) {
+    return failPass(toNftSyncError(err));
+  }
+}

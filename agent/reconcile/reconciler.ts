@@ -1,0 +1,266 @@
+/**
+ * One reconcile of an agent, as the ordered steps it takes, each in its own file and each
+ * returning data (reconcile-step.ts): fetch → verify → plan → apply → read back → confirm →
+ * record. The first step that ends the pass hands its outcome to the record step; whatever
+ * happens, the previous ruleset stays in force unless the new one was applied in full. The
+ * pending mark is recorded before apply, the applied revision only after its confirm window.
+ * Every state change is a pure transition (agent/state/transitions.ts), and every pass ends in
+ * #finish, the one place its outcome turns into what the status says.
+ */
+import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import type { AgentStatus } from '../../shared/wire/messages.js';
+import { applyRuleset } from './apply-ruleset.js';
+import { loadState, saveState, type AgentState, type LoadedState } from '../state/state-store.js';
+import { agentStatus, type DriftRecord } from './status-report.js';
+import { tagInForce } from '../state/revision-state.js';
+import { reportAfterPass, stateAfterInterruption, type PassReport } from '../state/transitions.js';
+import { verifyRevision } from './verify-revision.js';
+import { restoreConfirmed, type ConfirmedRevision } from './confirm-revision.js';
+import { applyStep } from './apply-step.js';
+import { confirmStep } from './confirm-step.js';
+import { fetchStep } from './fetch-step.js';
+import { planStep } from './plan-step.js';
+import { readBackStep } from './read-back-step.js';
+import type { ReconcileOutcome } from './reconcile-outcome.js';
+import type { PassContext, StepResult } from './reconcile-step.js';
+import type { ReconcilerOptions } from './reconciler-options.js';
+import { recordStep } from './record-step.js';
+import type { RevisionFetcher } from './revision-fetcher.js';
+import { verifyStep } from './verify-step.js';
+
+export type { ReconcileOutcome, ReconcilerOptions, RevisionFetcher };
+
+/** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
+export const MAX_INTERRUPTIONS = 3;
+
+export class Reconciler {
+  readonly #opts: ReconcilerOptions;
+  #state: AgentState | undefined;
+  #applied: Buffer | undefined;
+  /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
+  #report: PassReport = {};
+  #lock: Promise<unknown> = Promise.resolve();
+  #busy = 0;
+  #lastChangeEndedAt = 0;
+  #drift: DriftRecord | undefined;
+
+  constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
+    this.#opts = opts;
+    this.#state = loaded?.state;
+    this.#applied = loaded?.applied;
+  }
+
+  /**
+   * Load the state directory and build a reconciler on it. A corrupt state directory (a crash
+   * mid-write, a disk error) is logged and treated as empty: the ruleset in force stays, and the
+   * next successful apply rewrites the state. Errors: none.
+   */
+  static async open(opts: ReconcilerOptions): Promise<Reconciler> {
+    try {
+      return new Reconciler(opts, await loadState(opts.stateDir));
+    } catch (err) {
+      opts.logger.error({ err: toNftSyncError(err).toJSON(), stateDir: opts.stateDir }, 'state directory unusable; starting without last-known-good');
+      return new Reconciler(opts, undefined);
+    }
+  }
+
+  /** What the host runs now according to the state directory. */
+  get state(): AgentState | undefined {
+    return this.#state;
+  }
+
+  /**
+   * If the agent has a last-known-good ruleset and its tables are missing from the host (a
+   * reboot, someone flushed the ruleset), apply it again now, before any server is reached.
+   * Returns true when it re-applied.
+   */
+  async restoreLastKnownGood(): Promise<boolean> {
+    const st = this.#state;
+    if (!st || !st.commit || !st.blob || !this.#applied) return false;
+    const present = await this.#opts.nft.listTables();
+    const have = new Set(present.map((t) => `${t.family} ${t.name}`));
+    if (st.managedTables.every((t) => have.has(`${t.family} ${t.name}`))) return false;
+    const { ruleset } = verifyRevision(this.#applied, st.blob, { ruleset: st.ruleset, commit: st.commit });
+    await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: st.managedTables, verify: 'off' });
+    this.#opts.logger.warn({ commit: st.commit, ruleset: st.ruleset }, 're-applied last-known-good ruleset');
+    return true;
+  }
+
+  /** True while a pass, a restore or a heal is changing (or confirming) the ruleset. */
+  get busy(): boolean {
+    return this.#busy > 0;
+  }
+
+  /** The confirmed revision in force (bytes and where they came from), if any. */
+  get inForce(): ConfirmedRevision | undefined {
+    const st = this.#state;
+    if (!st?.commit || !st.blob || !this.#applied) return undefined;
+    return { bytes: this.#applied, blob: st.blob, ruleset: st.ruleset, commit: st.commit, managedTables: st.managedTables };
+  }
+
+  /** Run `fn` alone: passes, restores and heals never overlap. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      this.#busy++;
+      try {
+        return await fn();
+      } finally {
+        this.#busy--;
+        this.#lastChangeEndedAt = performance.now();
+      }
+    };
+    const p = this.#lock.then(run, run);
+    this.#lock = p.catch(() => {});
+    return p;
+  }
+
+  /**
+   * If the state says a revision was being applied or confirmed when the agent stopped, that
+   * revision may be in force unconfirmed: put the last confirmed one back (or delete the
+   * unconfirmed tables when there is none), so a ruleset that locks the host out cannot
+   * survive a crash or a restart. The revision is tried again afterwards, up to
+   * MAX_INTERRUPTIONS restarts in a row, then it counts as failed. Returns true when it restored.
+   * Errors: those of applyRuleset (the pending mark then stays, for the next start).
+   */
+  async recoverInterrupted(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const st = this.#state;
+      if (!st?.pending) return false;
+      const { pending } = st;
+      await restoreConfirmed(this.#opts.nft, this.inForce, pending.managedTables);
+      const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS, new Date().toISOString());
+      const count = next.interrupted?.count;
+      await this.#save(next);
+      this.#opts.logger.warn({ commit: pending.commit, restored: st.commit ?? null, count }, 'the agent stopped before a revision was confirmed; restored the last confirmed ruleset');
+      return true;
+    });
+  }
+
+  /**
+   * Re-apply the confirmed revision in force (self-heal after drift), deleting the tables of a
+   * pending mark left in the state. Returns false when there is none. Errors: those of applyRuleset.
+   */
+  async reapplyInForce(): Promise<boolean> {
+    return this.exclusive(async () => {
+      const prev = this.inForce;
+      if (!prev) return false;
+      // With a pending mark left (its restore failed), this heal is that restore tried again:
+      // the unconfirmed revision's own tables go too. The mark stays for the next start.
+      await restoreConfirmed(this.#opts.nft, prev, this.#state?.pending?.managedTables ?? []);
+      return true;
+    });
+  }
+
+  /** performance.now() when the last pass, restore or heal ended (0: never). */
+  get lastChangeEndedAt(): number {
+    return this.#lastChangeEndedAt;
+  }
+
+  /**
+   * Record a drift for the status report: unhealed, the agent is Degraded (reason Drifted)
+   * until the next apply; healed, a `Drifted` condition (status False, reason Healed) keeps
+   * the record of what was changed.
+   */
+  noteDrift(err: NftSyncError, healed: boolean): void {
+    // The code goes in once, where the status is built: the message is the drift's own words.
+    this.#drift = { message: err.message.slice(0, 4096), healed, at: new Date().toISOString() };
+  }
+
+  /** True while a drift that was not healed is recorded (the agent reports Degraded, reason Drifted). */
+  get drifted(): boolean {
+    return this.#drift !== undefined && !this.#drift.healed;
+  }
+
+  /**
+   * The managed tables match the revision again (someone undid the change): forget an unhealed
+   * drift, so the status goes back to what the last pass said. A healed drift stays on record
+   * until the next apply. Returns true when something was cleared.
+   */
+  clearDrift(): boolean {
+    if (!this.drifted) return false;
+    this.#drift = undefined;
+    return true;
+  }
+
+  /**
+   * One pass over the steps, fetching with `fetcher` (the wire client, or a test's fake).
+   * `retryFailed`: try a revision again although it failed before. Never throws; the outcome
+   * says it all, and the status follows from it.
+   */
+  reconcile(fetcher: RevisionFetcher, opts: { retryFailed?: boolean } = {}): Promise<ReconcileOutcome> {
+    return this.exclusive(async () => {
+      let outcome: ReconcileOutcome;
+      try {
+        outcome = await this.#runSteps(fetcher, opts.retryFailed === true);
+      } catch (err) {
+        // The steps return data; this is for a bug in one of them, so the daemon's pass still
+        // ends with an outcome to report instead of an unhandled rejection.
+        outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
+      }
+      this.#finish(outcome);
+      return outcome;
+    });
+  }
+
+  /** fetch → verify → plan → apply → read back → confirm, then record however the pass ended. */
+  async #runSteps(fetcher: RevisionFetcher, retryFailed: boolean): Promise<ReconcileOutcome> {
+    const ctx: PassContext = {
+      opts: this.#opts,
+      state: () => this.#state,
+      inForce: this.inForce,
+      retryFailed,
+      save: (state, applied) => this.#save(state, applied),
+      now: () => new Date().toISOString(),
+    };
+    const run = async (): Promise<StepResult<never>> => {
+      const fetched = await fetchStep(ctx, fetcher);
+      if (fetched.kind === 'end') return fetched;
+      const verified = await verifyStep(ctx, fetched.value);
+      if (verified.kind === 'end') return verified;
+      const plan = await planStep(ctx, verified.value);
+      if (plan.kind === 'end') return plan;
+      const applied = await applyStep(ctx, plan.value);
+      if (applied.kind === 'end') return applied;
+      const readBack = await readBackStep(ctx, applied.value);
+      if (readBack.kind === 'end') return readBack;
+      return confirmStep(ctx, readBack.value);
+    };
+    return recordStep(ctx, (await run()).end);
+  }
+
+  /**
+   * The one place a pass's outcome reaches the status (and the log): the report transition, and
+   * a drift on record forgotten once a revision is newly in force.
+   */
+  #finish(outcome: ReconcileOutcome): void {
+    this.#report = reportAfterPass(this.#report, outcome);
+    if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.recorded)) this.#drift = undefined;
+    const log = this.#opts.logger;
+    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs) }, 'applied');
+    if (outcome.kind === 'failed') log.error({ err: outcome.error.toJSON(), commit: outcome.commit }, 'reconcile failed; previous ruleset stays in force');
+  }
+
+  /** Make `state` the state, in memory at once and then on disk (with the bytes in force when given). */
+  async #save(state: AgentState, applied?: Buffer): Promise<void> {
+    this.#state = state;
+    if (applied !== undefined) this.#applied = applied;
+    await saveState(this.#opts.stateDir, state, this.#applied);
+  }
+
+  /** Note a failure that happened outside a pass (the server unreachable). */
+  noteError(err: NftSyncError): void {
+    this.#report = reportAfterPass(this.#report, { kind: 'failed', error: err });
+  }
+
+  /** The status to report now (status-report.ts agentStatus). */
+  status(): AgentStatus {
+    return agentStatus({
+      agent: this.#opts.agent,
+      ref: this.#opts.ref,
+      state: this.#state,
+      report: this.#report,
+      drift: this.#drift,
+      tagInForce: this.#opts.track ? tagInForce(this.#state, this.#opts.ref) : undefined,
+    });
+  }
+}

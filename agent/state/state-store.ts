@@ -1,0 +1,193 @@
+/**
+ * The agent's `--state-dir`: what is in force on this host and what last failed.
+ *
+ *   state.json           {version, ref, ruleset, commit, blob, managedTables, appliedAt, tag?,
+ *                         release?, lastFailed?, pending?, interrupted?}
+ *   applied-BLOB.json    the exact bytes of the confirmed ruleset (git blob `blob`)
+ *
+ * `tag` is the tag in force under --track-tags (an agent never moves below it, see
+ * shared/release/release-guard.ts); `release` the signed release in force (agent/state/release-record.ts).
+ * Both belong to the revision in force and are written in the same rename, so no crash can leave
+ * one ahead of the other.
+ *
+ * Every file is written atomically (temporary file, fsync, rename, fsync of the directory), so
+ * a crash leaves either the old or the new file, never a torn one. The bytes are stored under
+ * their own blob id and written before state.json, so the rename of state.json is the single
+ * commit point: a crash before it leaves the old state.json naming the old, still present bytes
+ * (the new file is an orphan, removed by the next save). `pending` is written BEFORE nft applies
+ * a new revision: on restart it says that the host may hold an unconfirmed revision and which
+ * tables that revision manages, so the confirmed one can be restored over it (see
+ * agent/reconcile/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
+ * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox;
+ * AgentState and the other types are derived from it. A legacy applied.json is still read, and so is a legacy
+ * release.json (the signed-release record before it moved into state.json), once.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+import { NftSyncError } from '../../shared/errors.js';
+import { writeFileAtomic } from './write-file-atomic.js';
+import { OBJECT_ID_PATTERN } from '../../shared/ruleset/names.js';
+import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { TableRef } from '../../shared/ruleset/ruleset-types.js';
+import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, ReleaseRecord } from './release-record.js';
+
+export const STATE_FILE = 'state.json';
+/** Legacy (pre content-addressed) name of the applied bytes; read, never written. */
+export const APPLIED_FILE = 'applied.json';
+
+/** File holding the bytes of blob `blob`. */
+export function appliedFileName(blob: string): string {
+  return `applied-${blob}.json`;
+}
+const STATE_VERSION = 1 as const;
+
+const oid = (description?: string) => Type.String({ pattern: OBJECT_ID_PATTERN, ...(description ? { description } : {}) });
+/** Tables a revision manages (an apply's `previouslyManaged`). */
+const managedTables = Type.Array(TableRef);
+
+/** A revision the agent tried and could not put in force; not retried until it changes. */
+export const FailedAttempt = Type.Object({
+  commit: Type.String(),
+  blob: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+  // Optional when read (older files may lack it); the agent always writes it.
+  at: Type.Optional(Type.String()),
+});
+export type FailedAttempt = Static<typeof FailedAttempt>;
+
+/** What the state records about a revision before nft applies it (see the file comment). */
+export const PendingRevision = Type.Object({ commit: oid(), blob: oid(), ruleset: Type.String(), managedTables, startedAt: Type.String() });
+export type PendingRevision = Static<typeof PendingRevision>;
+
+/** The agent's state: state.json without its `version`. */
+export const AgentState = Type.Object({
+  ref: Type.String(),
+  ruleset: Type.String({ description: 'ruleset name (`rulesets/NAME.json`)' }),
+  commit: Type.Optional(oid('the revision in force; absent until a first apply succeeded')),
+  blob: Type.Optional(oid()),
+  appliedAt: Type.Optional(Type.String()),
+  tag: Type.Optional(Type.String({ description: 'under --track-tags: the tag of the revision in force (never gone below; release-guard.ts)' })),
+  release: Type.Optional(ReleaseRecord),
+  managedTables,
+  pending: Type.Optional(PendingRevision),
+  interrupted: Type.Optional(
+    Type.Object({ blob: Type.String(), count: Type.Integer({ minimum: 0 }) }, { description: 'a revision whose confirm window was cut short by the agent stopping, and how often' }),
+  ),
+  lastFailed: Type.Optional(FailedAttempt),
+});
+export type AgentState = Static<typeof AgentState>;
+
+/** state.json: the state and the format's version. */
+export const StateFile = Type.Object({ version: Type.Unsafe<typeof STATE_VERSION>({ const: STATE_VERSION }), ...AgentState.properties });
+export type StateFile = Static<typeof StateFile>;
+
+export interface LoadedState {
+  state: AgentState;
+  /** The applied ruleset's bytes, verified against `state.blob`; absent when nothing was applied. */
+  applied?: Buffer;
+}
+
+const validateState = new Ajv({ strict: true }).compile(StateFile);
+
+function corrupt(dir: string, why: string, cause?: unknown): NftSyncError {
+  return new NftSyncError('NFTSYNC_ERR_STATE_CORRUPT', `state directory ${dir}: ${why}; remove it to start afresh (the agent re-applies from the server)`, {
+    data: { dir, reason: why },
+    cause,
+  });
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Read the state from `dir`. Returns undefined when the directory or state.json does not exist.
+ * A state.json without `release` takes it from a legacy release.json when there is one.
+ * Errors: NFTSYNC_ERR_STATE_CORRUPT when state.json is unreadable, not JSON or malformed, or
+ * when applied.json is missing or its git blob id differs from the recorded `blob`.
+ */
+export async function loadState(dir: string): Promise<LoadedState | undefined> {
+  let raw: Buffer | undefined;
+  try {
+    raw = await readIfExists(join(dir, STATE_FILE));
+  } catch (err) {
+    throw corrupt(dir, `cannot read ${STATE_FILE}: ${(err as Error).message}`, err);
+  }
+  if (raw === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw corrupt(dir, `${STATE_FILE} is not valid JSON`, err);
+  }
+  if (!validateState(value)) {
+    const e = validateState.errors?.[0];
+    throw corrupt(dir, `${STATE_FILE} is malformed (${e?.instancePath || '/'} ${e?.message ?? ''})`);
+  }
+  const { version: _version, ...state } = value as StateFile;
+  if (state.release === undefined) {
+    const legacy = await readLegacyReleaseRecord(dir);
+    if (legacy) state.release = legacy;
+  }
+  if (state.blob === undefined) return { state };
+  const file = appliedFileName(state.blob);
+  const readErr = (err: unknown): never => {
+    throw corrupt(dir, `cannot read ${file}: ${(err as Error).message}`, err);
+  };
+  const applied = (await readIfExists(join(dir, file)).catch(readErr)) ?? (await readIfExists(join(dir, APPLIED_FILE)).catch(readErr));
+  if (applied === undefined) throw corrupt(dir, `${file} is missing`);
+  const actual = gitBlobId(applied, objectIdAlgorithm(state.blob));
+  if (actual !== state.blob) throw corrupt(dir, `${file} has blob id ${actual}, not the recorded ${state.blob}`);
+  return { state, applied };
+}
+
+/**
+ * Write `state` to `dir` (created if missing), and `appliedBytes` to applied-BLOB.json first
+ * when given (after a confirmed apply); then remove applied files of other blobs (never the one
+ * state.json names) and, when `state.release` is set, a legacy release.json. Each file is
+ * replaced atomically and made durable before this resolves;
+ * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
+ * `state.blob` (refusing to record a lie); file system errors as they come.
+ */
+export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array): Promise<void> {
+  if (appliedBytes !== undefined) {
+    const actual = state.blob === undefined ? undefined : gitBlobId(appliedBytes, objectIdAlgorithm(state.blob));
+    if (actual !== state.blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${String(state.blob)}`);
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (appliedBytes !== undefined && state.blob !== undefined) await writeFileAtomic(dir, appliedFileName(state.blob), appliedBytes);
+  const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
+  await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
+  // Only now, with state.json naming its blob (and carrying the release record), are the other
+  // applied files and a legacy release.json garbage.
+  if (state.release !== undefined) await rm(join(dir, LEGACY_RELEASE_FILE), { force: true });
+  const keep = state.blob === undefined ? undefined : appliedFileName(state.blob);
+  for (const name of await readdir(dir)) {
+    if (name.startsWith('applied-') && name.endsWith('.json') && name !== keep) await rm(join(dir, name), { force: true });
+  }
+}
+
+/**
+ * Record that `attempt` failed, keeping the rest of the state (or starting one from `base` when
+ * there is none). Errors: those of loadState and saveState.
+ */
+export async function recordFailedAttempt(dir: string, attempt: FailedAttempt, base: { ref: string; ruleset: string }): Promise<void> {
+  const loaded = await loadState(dir);
+  const state: AgentState = loaded?.state ?? { ref: base.ref, ruleset: base.ruleset, managedTables: [] };
+  await saveState(dir, { ...state, lastFailed: attempt });
+}
+
+/** True when `commit`/`blob` is the revision that last failed: do not retry it in a loop. */
+export function isKnownBadRevision(state: AgentState | undefined, commit: string, blob: string): boolean {
+  return state?.lastFailed !== undefined && state.lastFailed.commit === commit && state.lastFailed.blob === blob;
+}
+

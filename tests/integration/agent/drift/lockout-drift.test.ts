@@ -1,0 +1,241 @@
+/**
+ * Commit-confirmed and drift, in process: a real server on loopback, real nft in a throwaway
+ * namespace. The server here is in the root namespace, so a ruleset in the agent's namespace
+ * cannot really cut it off: the lockout tests aim the confirm probe at a closed port instead
+ * (a real refused connection; the name of each such test says so). tests/e2e/lockout-veth.test.ts
+ * does it for real across a veth pair.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
+import { wireProbe } from '../../../../agent/reconcile/confirm-revision.js';
+import type { DriftReport } from '../../../../agent/drift/drift-watcher.js';
+import { createNftRunner } from '../../../../host/nft-runner.js';
+import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { loadState, saveState } from '../../../../agent/state/state-store.js';
+import { freePort } from '../../../helpers/cli-process.js';
+import { createNetns, type Netns } from '../../../helpers/netns.js';
+import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+
+const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
+const withPort = (port: number): string => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
+
+function stateDir(t: TestContext): string {
+  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+interface Agent {
+  outcomes: ReconcileOutcome[];
+  drifts: DriftReport[];
+  next(pred: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
+}
+
+function startAgent(
+  t: TestContext,
+  f: ServerFixture,
+  ns: Netns,
+  dir: string,
+  extra: { probePort?: () => number; windowMs?: number; selfHeal?: boolean } = {},
+): Agent {
+  const ac = new AbortController();
+  const outcomes: ReconcileOutcome[] = [];
+  const drifts: DriftReport[] = [];
+  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
+  const probePort = extra.probePort ?? (() => f.port);
+  const done = runAgentDaemon(
+    {
+      host: f.host,
+      port: f.port,
+      agent: 'host-1',
+      ref: 'main',
+      nft: createNftRunner(ns.nftCommand),
+      stateDir: dir,
+      logger: quietLogger,
+      backoff: { baseMs: 50, capMs: 200 },
+      confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
+      selfHeal: extra.selfHeal,
+      onDrift: (d) => drifts.push(d),
+      onOutcome(o) {
+        outcomes.push(o);
+        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
+      },
+    },
+    ac.signal,
+  );
+  t.after(async () => {
+    ac.abort();
+    await done;
+  });
+  return {
+    outcomes,
+    drifts,
+    next(pred, timeoutMs = 8000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
+        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
+      });
+    },
+  };
+}
+
+const applied = (o: ReconcileOutcome) => o.kind === 'applied';
+const waitFor = async (what: string, cond: () => boolean, ms = 3000): Promise<number> => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return Date.now() - t0;
+};
+
+describe('commit-confirmed', () => {
+  test('an unconfirmed revision is rolled back, reported RolledBack, not retried; a newer one applies (probe aimed at a closed port stands in for a lockout)', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'confirm');
+    const closed = await freePort();
+    let blocked = false;
+    const agent = startAgent(t, f, ns, stateDir(t), { probePort: () => (blocked ? closed : f.port), windowMs: 800 });
+    await agent.next(applied);
+    const before = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+    blocked = true;
+    const bad = f.push({ 'rulesets/default.json': withPort(2222) }, 'locks out (pretend)');
+    const o = await agent.next((x) => x.kind === 'failed');
+    assert.equal(o.kind === 'failed' && o.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
+    assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), before, 'the previous ruleset is back');
+    await waitFor('RolledBack at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason === 'RolledBack');
+    const st = f.server.wire.registry.get('host-1')!.status!;
+    assert.equal(st.attemptedCommit, bad);
+    assert.notEqual(st.commit, bad);
+    // The same revision is not tried again, even when the server can be reached again.
+    blocked = false;
+    const good = f.push({ 'rulesets/default.json': withPort(2223) }, 'fixed');
+    const ok = await agent.next(applied);
+    assert.equal(ok.kind === 'applied' && ok.commit, good);
+    assert.ok(!agent.outcomes.some((x) => x.kind === 'applied' && x.commit === bad));
+    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2223 accept/);
+  });
+
+  test('a revision left unconfirmed by a crash is replaced by the confirmed one on restart', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'crash');
+    const dir = stateDir(t);
+    const nft = createNftRunner(ns.nftCommand);
+    const opts = { agent: 'host-1', ref: 'main', nft, stateDir: dir, logger: quietLogger };
+    const { WireClient } = await import('../../../../agent/wire/wire-client.js');
+    const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+    t.after(() => client.close());
+    const r1 = await Reconciler.open(opts);
+    assert.equal((await r1.reconcile(client)).kind, 'applied');
+    const confirmed = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+    // What a kill -9 inside the window leaves: the pending mark, and the new tables in force.
+    const loaded = (await loadState(dir))!;
+    ns.nft(['add', 'table', 'ip', 'only_new']);
+    ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '9', 'accept']);
+    const pending = { commit: 'e'.repeat(40), blob: 'f'.repeat(40), ruleset: 'default', managedTables: [...loaded.state.managedTables, { family: 'ip' as const, name: 'only_new' }], startedAt: 'x' };
+    await saveState(dir, { ...loaded.state, pending }, loaded.applied);
+    const r2 = await Reconciler.open(opts);
+    assert.equal(await r2.recoverInterrupted(), true);
+    assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), confirmed);
+    assert.doesNotMatch(ns.nft(['list', 'tables']), /only_new/);
+    const after = (await loadState(dir))!.state;
+    assert.equal(after.pending, undefined);
+    assert.deepEqual(after.interrupted, { blob: 'f'.repeat(40), count: 1 });
+  });
+});
+
+describe('drift', () => {
+  const handRule = ['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept'];
+
+  test('a rule added by hand is reported with what changed and removed within a second (self-heal on)', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'heal');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied);
+    const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+    await new Promise((r) => setTimeout(r, 400)); // past the agent's own-apply grace
+    ns.nft(handRule);
+    const ms = await waitFor('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
+    await waitFor('drift report', () => agent.drifts.length > 0);
+    assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input: .*4444/);
+    assert.equal(agent.drifts[0]!.healed, true);
+    await waitFor('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
+    t.diagnostic(`healed in ${ms} ms`);
+    // The same change made again is healed again.
+    await new Promise((r) => setTimeout(r, 400));
+    ns.nft(handRule);
+    await waitFor('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    assert.equal(agent.drifts[1]!.healed, true);
+  });
+
+  test('with --no-self-heal a drift is reported (Degraded, reason Drifted) and kept; a foreign table is left alone and not reported', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'drift');
+    const agent = startAgent(t, f, ns, stateDir(t), { selfHeal: false });
+    await agent.next(applied);
+    await new Promise((r) => setTimeout(r, 400));
+    ns.nft(['add', 'table', 'ip', 'foreign']);
+    ns.nft(['add', 'chain', 'ip', 'foreign', 'c', '{ type filter hook input priority -1; policy accept; }']);
+    ns.nft(['add', 'rule', 'ip', 'foreign', 'c', 'tcp', 'dport', '1', 'drop']);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.equal(agent.drifts.length, 0, 'a foreign table is not drift');
+    assert.match(ns.nft(['list', 'table', 'ip', 'foreign']), /tcp dport 1 drop/);
+    ns.nft(handRule);
+    await waitFor('drift report', () => agent.drifts.length > 0);
+    assert.equal(agent.drifts[0]!.healed, false);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 4444 accept/, 'kept');
+    await waitFor('Drifted at the server', () => {
+      const st = f.server.wire.registry.get('host-1')?.status;
+      return st?.state === 'Degraded' && st.conditions[0]?.reason === 'Drifted';
+    });
+  });
+
+  test('above the element threshold, an element added by hand is reported from the event stream and healed', async (t) => {
+    const f = await startServerFixture(t);
+    const elems: string[] = [];
+    for (let i = 0; i < 25_000; i++) elems.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const big = JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'nft_sync' } },
+        { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem: elems } },
+      ],
+    });
+    f.push({ 'rulesets/default.json': big }, 'big set');
+    const ns = createNetns(t, 'bigset');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied, 20_000);
+    await new Promise((r) => setTimeout(r, 400));
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
+    await waitFor('drift report', () => agent.drifts.length > 0, 10_000);
+    assert.match(agent.drifts[0]!.differences.join('\n'), /element "192\.0\.2\.7" added to set inet nft_sync blk/);
+    assert.equal(agent.drifts[0]!.healed, true);
+    assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
+  });
+
+  test('a drift listener process that dies is restarted, and drift is still caught', async (t) => {
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'monmon');
+    const agent = startAgent(t, f, ns, stateDir(t));
+    await agent.next(applied);
+    const monitors = () =>
+      execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })
+        .split('\n')
+        .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nft-events.py'));
+    const [first] = await (async () => {
+      await waitFor('a listener', () => monitors().length === 1);
+      return monitors();
+    })();
+    process.kill(Number(first), 'SIGKILL');
+    await waitFor('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
+    const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
+    await new Promise((r) => setTimeout(r, 100));
+    ns.nft(handRule);
+    await waitFor('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+  });
+});

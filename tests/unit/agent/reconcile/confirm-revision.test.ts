@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { confirmRevision } from '../../../../agent/reconcile/confirm-revision.js';
+import { buildStatus } from '../../../../agent/reconcile/status-report.js';
+import { secondsFlag, countFlag } from '../../../../cli/seconds-flag.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { FrameDeadline } from '../../../../server/wire/frame-deadline.js';
+
+test('confirmRevision: retries failed probes within the window, then confirms', async () => {
+  let calls = 0;
+  const r = await confirmRevision(async () => {
+    if (++calls < 3) throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'refused');
+  }, 5000);
+  assert.equal(r.confirmed, true);
+  assert.equal(calls, 3);
+});
+
+test('confirmRevision: gives up at the window with the last reason; a hanging probe is cut off', async () => {
+  const t0 = Date.now();
+  const r = await confirmRevision(async () => {
+    throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'no route');
+  }, 400);
+  assert.equal(r.confirmed, false);
+  assert.match(r.confirmed ? '' : r.reason, /no route/);
+  assert.ok(Date.now() - t0 < 1000);
+  const hang = await confirmRevision(() => new Promise(() => {}), 300);
+  assert.equal(hang.confirmed, false);
+  assert.match(hang.confirmed ? '' : hang.reason, /did not finish/);
+});
+
+test('status: RolledBack is Failed, Drifted is Degraded', () => {
+  const inForce = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: 'x' };
+  const rb = buildStatus({ agent: 'a', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_CONFIRM_FAILED', message: 'cut off' } });
+  assert.equal(rb.state, 'Failed');
+  assert.equal(rb.conditions[0]!.reason, 'RolledBack');
+  const dr = buildStatus({ agent: 'a', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_DRIFTED', message: 'rule added' } });
+  assert.equal(dr.state, 'Degraded');
+  assert.equal(dr.conditions[0]!.reason, 'Drifted');
+});
+
+test('seconds and count flags', () => {
+  assert.equal(secondsFlag('30', '--confirm-window'), 30_000);
+  assert.equal(secondsFlag('0.5', '--confirm-window'), 500);
+  assert.equal(secondsFlag('0', '--confirm-window'), 0);
+  for (const bad of ['', '-1', 'x', '1e9', 'NaN']) assert.throws(() => secondsFlag(bad, '--confirm-window'), { code: 'NFTSYNC_ERR_USAGE' });
+  assert.equal(countFlag('64', '--n', 1, 100), 64);
+  for (const bad of ['0', '1.5', 'x', '101']) assert.throws(() => countFlag(bad, '--n', 1, 100), { code: 'NFTSYNC_ERR_USAGE' });
+});
+
+test('FrameDeadline: the handshake deadline is absolute; the frame deadline runs only while a frame is unfinished', async () => {
+  const fired: string[] = [];
+  const d = new FrameDeadline(150, 100, (why) => fired.push(why));
+  d.update(3);
+  d.update(0); // frame completed: no frame deadline
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(fired.length, 1);
+  assert.match(fired[0]!, /hello/);
+  const e = new FrameDeadline(1000, 100, (why) => fired.push(why));
+  e.handshakeDone();
+  e.update(2);
+  e.update(5); // still the same frame: the deadline is not pushed back
+  await new Promise((r) => setTimeout(r, 150));
+  assert.match(fired[1]!, /frame took longer/);
+  e.clear();
+});

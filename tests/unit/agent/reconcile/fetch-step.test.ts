@@ -1,0 +1,27 @@
+/** The fetch step with a fake fetcher: what it asks for, and a fetch error as the pass's end. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fetchStep } from '../../../../agent/reconcile/fetch-step.js';
+import type { FetchRequest } from '../../../../agent/reconcile/revision-fetcher.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
+
+const C1 = '1'.repeat(40);
+
+test('fake fetcher: the revision in force is offered as `have` (same ruleset only); a proof is asked for under --allowed-signers', async () => {
+  const requests: FetchRequest[] = [];
+  const fetcher = { fetch: async (r: FetchRequest) => (requests.push(r), fetchedRuleset(C1)) };
+  const state = { ref: 'main', ruleset: 'default', commit: C1, blob: 'b'.repeat(40), managedTables: [] };
+  const out = await fetchStep(testPass({ allowedSigners: '/x' }, state), fetcher);
+  assert.equal(out.kind, 'next');
+  assert.deepEqual(requests[0], { ref: 'main', track: undefined, ruleset: undefined, have: { commit: C1, blob: 'b'.repeat(40) }, proof: true });
+  await fetchStep(testPass({ ruleset: 'other' }, state), fetcher);
+  assert.equal(requests[1]!.have, undefined, 'another ruleset: nothing to offer');
+  assert.equal(requests[1]!.proof, undefined);
+});
+
+test('fake fetcher: a fetch error ends the pass as failed, without a commit', async () => {
+  const out = await fetchStep(testPass(), { fetch: async () => Promise.reject(new NftSyncError('NFTSYNC_ERR_TIMEOUT', 'slow')) });
+  assert.equal(out.kind, 'end');
+  assert.deepEqual(out.kind === 'end' && out.end.outcome.kind === 'failed' && [out.end.outcome.error.code, out.end.outcome.commit, out.end.record], ['NFTSYNC_ERR_TIMEOUT', undefined, undefined]);
+});

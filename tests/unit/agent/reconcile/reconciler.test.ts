@@ -1,0 +1,237 @@
+/**
+ * The reconciler's decision table, in plain unit tests: a fake fetcher (what the server
+ * answers), a fake nft (tables in memory) and a real state directory in a temporary folder. No
+ * root, no namespace, no server. Each row: what the server answers and nft does, and what the
+ * pass returns, records and reports.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import { Reconciler, type ReconcilerOptions } from '../../../../agent/reconcile/reconciler.js';
+import type { FetchRequest, FetchResult, RevisionFetcher } from '../../../../agent/reconcile/revision-fetcher.js';
+import { loadState } from '../../../../agent/state/state-store.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { fakeNft, type FakeNft } from '../../../helpers/fake-nft-runner.js';
+
+const V1 = readFileSync('repo-template/rulesets/default.json');
+// Another revision: one more table, so the two are told apart in nft.
+const V2 = Buffer.from(JSON.stringify({ nftables: [...(JSON.parse(V1.toString()) as { nftables: unknown[] }).nftables, { table: { family: 'ip', name: 'nft_sync_v2' } }] }, null, 2));
+const C1 = '1'.repeat(40);
+const C2 = '2'.repeat(40);
+const quiet = pino({ level: 'silent' });
+
+function rev(commit: string, bytes: Buffer, extra: Partial<FetchResult> = {}): FetchResult {
+  return { kind: 'ruleset', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), bytes, ...extra } as FetchResult;
+}
+function unchanged(commit: string, bytes: Buffer, extra: Partial<FetchResult> = {}): FetchResult {
+  return { kind: 'unchanged', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), ...extra } as FetchResult;
+}
+
+/** A fake fetcher: answers (or errors) in order, and the requests it got. */
+function fakeFetcher(...answers: (FetchResult | NftSyncError)[]): RevisionFetcher & { requests: FetchRequest[] } {
+  const requests: FetchRequest[] = [];
+  return {
+    requests,
+    async fetch(req) {
+      requests.push(req);
+      const a = answers.shift();
+      if (a === undefined) throw new Error('the fake fetcher has no more answers');
+      if (a instanceof NftSyncError) throw a;
+      return a;
+    },
+  };
+}
+
+function setup(t: TestContext, extra: Partial<ReconcilerOptions> = {}): { nft: FakeNft; dir: string; open: () => Promise<Reconciler> } {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-reconciler-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const nft = fakeNft();
+  return { nft, dir, open: () => Reconciler.open({ agent: 'h1', ref: 'main', nft, stateDir: dir, logger: quiet, ...extra }) };
+}
+
+const ready = (r: Reconciler) => r.status().conditions.find((c) => c.type === 'Ready')!;
+const failedProbe = { windowMs: 20, probe: async () => Promise.reject(new Error('cut off')) };
+const okProbe = { windowMs: 1000, probe: async () => {} };
+
+test('fake fetcher, new revision: applied, recorded, Ready', async (t) => {
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher(rev(C1, V1)));
+  assert.equal(out.kind, 'applied');
+  assert.equal(out.kind === 'applied' && out.apply.readback.ok, true, 'the fake nft lists what it was given');
+  assert.equal(nft.applied.length, 1);
+  assert.deepEqual([...nft.tables.keys()], ['inet nft_sync']);
+  const st = (await loadState(dir))!.state;
+  assert.equal(st.commit, C1);
+  assert.equal(st.pending, undefined);
+  assert.equal(r.status().state, 'Applied');
+  assert.equal(ready(r).reason, 'Applied');
+});
+
+test('fake fetcher, same revision: unchanged, nft not run, the new commit recorded', async (t) => {
+  const { nft, dir, open } = setup(t);
+  await (await open()).reconcile(fakeFetcher(rev(C1, V1)));
+  const r = await open();
+  const fetcher = fakeFetcher(unchanged(C2, V1));
+  const out = await r.reconcile(fetcher);
+  assert.equal(out.kind, 'unchanged');
+  assert.deepEqual(fetcher.requests[0]!.have, { commit: C1, blob: gitBlobId(V1) }, 'the agent says what it has');
+  assert.equal(nft.applied.length, 1, 'no second transaction');
+  assert.equal((await loadState(dir))!.state.commit, C2);
+  assert.equal(r.status().state, 'Applied');
+});
+
+test('fake fetcher, fetch error: failed without a commit, nothing changes, reason Unreachable', async (t) => {
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'gone')));
+  assert.equal(out.kind, 'failed');
+  assert.equal(out.kind === 'failed' && out.commit, undefined);
+  assert.equal(nft.applied.length, 0);
+  assert.equal(await loadState(dir), undefined, 'no state written');
+  assert.equal(ready(r).reason, 'Unreachable');
+});
+
+test('fake fetcher, verify failure (bytes that do not hash to the blob): refused before nft, recorded as failed', async (t) => {
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher({ ...rev(C1, V1), blob: gitBlobId(V2) } as FetchResult));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH');
+  assert.equal(nft.applied.length, 0);
+  assert.equal((await loadState(dir))!.state.lastFailed?.code, 'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH');
+  assert.equal(ready(r).reason, 'VerifyFailed');
+});
+
+test('fake fetcher, an answer to another question: refused, nothing applied', async (t) => {
+  const { nft, open } = setup(t, { ruleset: 'default' });
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher(rev(C1, V1, { ruleset: 'other' })));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_VERIFY_CHAIN');
+  assert.equal(nft.applied.length, 0);
+});
+
+test('fake fetcher, apply failure: nft refuses, the previous revision stays, the attempt is recorded as failed and then skipped', async (t) => {
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  await r.reconcile(fakeFetcher(rev(C1, V1)));
+  nft.fail.apply = new NftSyncError('NFTSYNC_ERR_NFT_APPLY', 'nft said no');
+  const out = await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_NFT_APPLY');
+  const st = (await loadState(dir))!.state;
+  assert.equal(st.commit, C1, 'the revision in force stays');
+  assert.equal(st.pending, undefined, 'the attempt\'s pending mark went');
+  assert.equal(st.lastFailed?.commit, C2);
+  assert.equal(ready(r).reason, 'ApplyFailed');
+  // The same blob again: not retried in a loop, unless asked (pull).
+  delete nft.fail.apply;
+  const again = await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(again.kind, 'skipped');
+  assert.equal(ready(r).reason, 'ApplyFailed', 'the earlier failure is still what the status says');
+  assert.equal((await r.reconcile(fakeFetcher(rev(C2, V2)), { retryFailed: true })).kind, 'applied');
+});
+
+test('fake fetcher, nft cannot run: failed, but not recorded against the revision', async (t) => {
+  const { nft, dir, open } = setup(t);
+  nft.fail.apply = new NftSyncError('NFTSYNC_ERR_NFT_EXEC', 'no such file');
+  const r = await open();
+  assert.equal((await r.reconcile(fakeFetcher(rev(C1, V1)))).kind, 'failed');
+  assert.equal((await loadState(dir))!.state.lastFailed, undefined);
+});
+
+test('fake fetcher, read-back mismatch: a result, not an exception; the revision is in force, confirmed and recorded, the agent Degraded', async (t) => {
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  // nft "loads it differently": the listing lacks the last item.
+  nft.alterListing = (doc) => ({ nftables: doc.nftables.slice(0, -1) });
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher(rev(C1, V1)));
+  assert.equal(out.kind, 'failed');
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_READBACK_MISMATCH');
+  assert.ok(out.kind === 'failed' && out.recorded, 'the outcome says the revision was recorded as in force');
+  const st = (await loadState(dir))!.state;
+  assert.equal(st.commit, C1, 'the transaction happened: the revision is the one in force');
+  assert.equal(st.pending, undefined);
+  assert.equal(r.status().state, 'Degraded');
+  assert.equal(ready(r).reason, 'ReadbackMismatch');
+});
+
+test('fake fetcher, read-back that times out after the transaction: the confirm window still runs, and restores when the server is not reached', async (t) => {
+  // The transaction has happened when the listing times out. Before the steps, only
+  // NFTSYNC_ERR_READBACK_MISMATCH and NFTSYNC_ERR_NFT_LIST were taken as "it happened"; a
+  // timeout (retryable) skipped the confirm window, leaving a revision that may lock the host
+  // out in force, unconfirmed and unrecorded.
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  assert.equal((await (await open()).reconcile(fakeFetcher(rev(C1, V1)))).kind, 'applied');
+  const r = await Reconciler.open({ agent: 'h1', ref: 'main', nft, stateDir: dir, logger: quiet, confirm: failedProbe });
+  nft.fail.listTable = new NftSyncError('NFTSYNC_ERR_NFT_TIMEOUT', 'nft list took too long');
+  const out = await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED', `got ${JSON.stringify(out)}`);
+  assert.deepEqual([...nft.tables.keys()], ['inet nft_sync'], 'the previous revision was put back: the new table is gone');
+  const st = (await loadState(dir))!.state;
+  assert.equal(st.commit, C1);
+  assert.equal(st.pending, undefined);
+  assert.equal(st.lastFailed?.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
+});
+
+test('fake fetcher, listing the host\'s tables fails before the apply: nothing is applied, and nothing is recorded as applied', async (t) => {
+  // Before the steps, this NFTSYNC_ERR_NFT_LIST (from the foreign-table check, before any
+  // transaction) was caught as if the read-back had failed: the revision was recorded as the
+  // one in force although nft never saw it.
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  nft.fail.listTables = new NftSyncError('NFTSYNC_ERR_NFT_LIST', 'nft list tables failed');
+  const r = await open();
+  const out = await r.reconcile(fakeFetcher(rev(C1, V1)));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_NFT_LIST');
+  assert.equal(nft.applied.length, 0);
+  assert.equal((await loadState(dir))?.state.commit, undefined, 'no revision recorded as in force');
+  assert.equal(r.state?.commit, undefined);
+  assert.equal(r.status().state, 'Failed');
+});
+
+test('fake fetcher, confirm window not reached: the previous revision is restored and the attempt recorded as failed', async (t) => {
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  await (await open()).reconcile(fakeFetcher(rev(C1, V1)));
+  const r = await Reconciler.open({ agent: 'h1', ref: 'main', nft, stateDir: dir, logger: quiet, confirm: failedProbe });
+  const out = await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
+  assert.deepEqual([...nft.tables.keys()], ['inet nft_sync']);
+  const st = (await loadState(dir))!.state;
+  assert.equal(st.commit, C1);
+  assert.equal(st.lastFailed?.commit, C2);
+  assert.equal(ready(r).reason, 'RolledBack');
+});
+
+test('fake fetcher, downgrade refused: held at the release in force, a Held condition, nothing applied', async (t) => {
+  const { nft, open } = setup(t, { ref: 'v*', track: true });
+  const r = await open();
+  const first = await r.reconcile(fakeFetcher(rev(C2, V2, { ref: 'v*', tag: 'v2.0.0' })));
+  assert.equal(first.kind, 'applied');
+  const out = await r.reconcile(fakeFetcher(rev(C1, V1, { ref: 'v*', tag: 'v1.0.0' })));
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_RELEASE_DOWNGRADE');
+  assert.equal(nft.applied.length, 1);
+  const status = r.status();
+  assert.equal(status.state, 'Degraded');
+  assert.equal(status.tag, 'v2.0.0');
+  assert.equal(status.conditions.find((c) => c.type === 'Held')?.reason, 'DowngradeRefused');
+});
+
+test('fake fetcher, interrupted restore: a pending mark found at start is restored over, counted, and the revision tried again', async (t) => {
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  await (await open()).reconcile(fakeFetcher(rev(C1, V1)));
+  // The agent died inside C2's confirm window: C2's tables are in force, the mark says so.
+  nft.tables.set('ip nft_sync_v2', []);
+  const { saveState } = await import('../../../../agent/state/state-store.js');
+  const st = (await loadState(dir))!;
+  await saveState(dir, { ...st.state, pending: { commit: C2, blob: gitBlobId(V2), ruleset: 'default', managedTables: [{ family: 'inet', name: 'nft_sync' }, { family: 'ip', name: 'nft_sync_v2' }], startedAt: 'then' } }, st.applied);
+  const r = await open();
+  assert.equal(await r.recoverInterrupted(), true);
+  assert.deepEqual([...nft.tables.keys()], ['inet nft_sync'], 'the unconfirmed table went');
+  const after = (await loadState(dir))!.state;
+  assert.equal(after.pending, undefined);
+  assert.deepEqual(after.interrupted, { blob: gitBlobId(V2), count: 1 });
+  assert.equal(after.lastFailed, undefined, 'one interruption says nothing against the revision');
+  assert.equal((await r.reconcile(fakeFetcher(rev(C2, V2)))).kind, 'applied');
+});
