@@ -3,6 +3,7 @@
  * all of the exponential value), so a fleet that lost its server does not reconnect in lockstep
  * and no agent ever retries in a tight loop.
  */
+import { AGENT_DEFAULTS } from './defaults.js';
 export interface BackoffOptions {
   /** First delay's upper bound in ms. */
   baseMs: number;
@@ -12,7 +13,7 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
-export const BACKOFF_DEFAULTS: BackoffOptions = { baseMs: 250, capMs: 30_000 };
+export const BACKOFF_DEFAULTS: BackoffOptions = AGENT_DEFAULTS.backoff;
 
 export class Backoff {
   readonly #opts: BackoffOptions;

@@ -5,6 +5,8 @@
  *  - apply: the agent's path (verify blob id and schema, build the transaction, one nft call)
  *    against raw `nft -j -f` of the same JSON; and the same with the read-back the agent does
  *    after the ruleset is in force. Goal: within 1.2x of raw nft plus 50 ms.
+ *  - building a 10,000-rule transaction (pure CPU) against a deep copy of its items
+ *    (bench/apply-plan.ts). Goal: under 50 ms.
  *  - push to applied (bench/push-to-applied.ts): `git push` of a one-rule change to main until
  *    the agent that follows main has it in force, with the pre-receive validation on as users
  *    run it, against a bare `git push` plus a raw `nft -j -f`. Goal: under 150 ms median.
@@ -42,6 +44,7 @@ import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { validatePush } from '../server/push/push-validator.js';
+import { benchApplyPlan } from './apply-plan.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
   try {
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
+    rows.push(await benchApplyPlan(15));
     rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)));
     rows.push(...(await benchApiLatency(200)));
     rows.push(await benchTlsFetch(50, silent, cleanups));

@@ -16,6 +16,7 @@
  */
 import { resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
+import { HOST_DEFAULTS } from './defaults.js';
 
 /** What a git run returns. */
 export interface GitResult {
@@ -98,7 +99,10 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
   const gitdir = options.gitdir === undefined ? undefined : resolve(options.cwd ?? process.cwd(), options.gitdir);
   const env = Object.fromEntries(Object.entries(gitEnv({ ...options.env, ...(gitdir ? { GIT_DIR: gitdir } : {}) })).filter((e): e is [string, string] => e[1] !== undefined));
   const input = options.input;
+  // Output past HOST_DEFAULTS.gitMaxBuffer stops git (simple-git reads output whole, unbounded).
+  const tooMuch = new AbortController();
   return simpleGit({
+    abort: tooMuch.signal,
     baseDir: options.cwd ?? gitdir ?? process.cwd(),
     allowEnvironment: Object.keys(env),
     unsafe: envGuards(env, options.unsafe),
@@ -107,7 +111,15 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
       const failed = result.exitCode !== 0 && (options.strict === true || result.stdErr.length > 0);
       return failed ? gitError(what, Buffer.concat(result.stdErr).toString('utf8'), result.exitCode, error) : error;
     },
-  }).env(env);
+  })
+    .env(env)
+    .outputHandler((_command, stdout) => {
+      let bytes = 0;
+      stdout.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes > HOST_DEFAULTS.gitMaxBuffer) tooMuch.abort();
+      });
+    });
 }
 
 /**
@@ -118,5 +130,11 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
  */
 export async function runGit(args: string[], options: RunGitOptions = {}): Promise<GitResult> {
   if (args[0] === '--git-dir' && args[1] !== undefined) return runGit(args.slice(2), { ...options, gitdir: args[1] });
-  return { stdout: await gitClient({ ...options, strict: true }, `git ${args.join(' ')}`).raw(args) };
+  const what = `git ${args.join(' ')}`;
+  try {
+    return { stdout: await gitClient({ ...options, strict: true }, what).raw(args) };
+  } catch (err) {
+    if ((err as { plugin?: string }).plugin === 'abort') throw gitError(what, `output larger than ${HOST_DEFAULTS.gitMaxBuffer} bytes: stopped`, 1, err);
+    throw err;
+  }
 }

@@ -18,6 +18,7 @@ import { RefWatcher } from './git/ref-watcher.js';
 import { RulesetRepository } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 // What `nft-sync server` needs besides startServer: the token file loader and its flags'
 // defaults. The CLI imports server/ only through this file and tools.ts.
@@ -154,8 +155,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async close() {
       watcher.stop();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
-      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
-      await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
+      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
+      await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
     },
   };
 }

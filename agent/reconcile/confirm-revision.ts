@@ -17,12 +17,13 @@ import { sleep } from '../backoff.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import { verifyRevision } from './verify-revision.js';
 import { WireClient } from '../wire/wire-client.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Default confirm window in seconds (see the file comment for why). */
-export const DEFAULT_CONFIRM_WINDOW_S = 30;
+export const DEFAULT_CONFIRM_WINDOW_S = AGENT_DEFAULTS.confirm.windowS;
 
 /** Pause between failed probes, so a refused connection does not spin. */
-const PROBE_PAUSE_MS = 250;
+const PROBE_PAUSE_MS = AGENT_DEFAULTS.confirm.probePauseMs;
 
 /** Reach the server once, within `timeoutMs`; rejects with why it could not. */
 export type ServerProbe = (timeoutMs: number) => Promise<void>;

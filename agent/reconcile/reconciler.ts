@@ -27,11 +27,12 @@ import type { ReconcilerOptions } from './reconciler-options.js';
 import { recordStep } from './record-step.js';
 import type { RevisionFetcher } from './revision-fetcher.js';
 import { verifyStep } from './verify-step.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 export type { ReconcileOutcome, ReconcilerOptions, RevisionFetcher };
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
-export const MAX_INTERRUPTIONS = 3;
+export const MAX_INTERRUPTIONS = AGENT_DEFAULTS.confirm.maxInterruptions;
 
 export class Reconciler {
   readonly #opts: ReconcilerOptions;

@@ -31,17 +31,18 @@ import {
   type ServerMessage,
   type WelcomeMessage,
 } from '../../shared/wire/messages.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Frame limit while no fetch is outstanding: welcome, pong, ack, moved, error are small. */
-export const IDLE_MAX_FRAME = 64 * 1024;
+export const IDLE_MAX_FRAME = AGENT_DEFAULTS.wire.idleMaxFrame;
 /**
  * Default largest ruleset the agent accepts, in bytes. A 1,000,000-address set in the repository
  * format (2-space indent, as `nft-sync import` writes it) is 25 MB; 64 MiB leaves room for the
  * rules around it. A 1,000,000-prefix set written that way is 124 MB: raise --max-ruleset-bytes.
  */
-export const DEFAULT_MAX_RULESET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_RULESET_BYTES = AGENT_DEFAULTS.wire.maxRulesetBytes;
 /** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
-export const PROOF_ALLOWANCE_BYTES = 1024 * 1024;
+export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
 /** Largest --max-ruleset-bytes: what a frame's 4-byte length can carry with a header and a proof. */
 export const MAX_RULESET_BYTES_LIMIT = 0xffff_ffff - MAX_HEADER_BYTES - 1 - PROOF_ALLOWANCE_BYTES;
 
@@ -96,7 +97,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#socket = socket;
     this.#reader = reader;
     this.welcome = welcome;
-    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? AGENT_DEFAULTS.wire.requestTimeoutMs;
     this.#maxRulesetBytes = opts.maxRulesetBytes ?? DEFAULT_MAX_RULESET_BYTES;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('close', () => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'server closed the connection')));
@@ -110,7 +111,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Errors: NFTSYNC_ERR_CONN_FAILED (refused, unreachable, timed out), or the server's error.
    */
   static connect(opts: WireClientOptions): Promise<WireClient> {
-    const timeoutMs = opts.connectTimeoutMs ?? 5000;
+    const timeoutMs = opts.connectTimeoutMs ?? AGENT_DEFAULTS.wire.connectTimeoutMs;
     const where = `${opts.host}:${opts.port}`;
     return new Promise((resolve, reject) => {
       const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);

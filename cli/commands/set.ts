@@ -10,9 +10,10 @@ import type { ElementsAnswer } from '../../shared/http/http-api.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { countFlag } from '../seconds-flag.js';
+import { CLI_DEFAULTS } from '../defaults.js';
 
 /** An element change can wait on the push validator loading a big set: give it time. */
-const CHANGE_TIMEOUT_MS = 600_000;
+const CHANGE_TIMEOUT_MS = CLI_DEFAULTS.setChangeTimeoutMs;
 
 export const setCommand: Command = {
   name: 'set',

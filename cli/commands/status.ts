@@ -5,9 +5,10 @@ import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { secondsFlag } from '../seconds-flag.js';
 import { formatStatusTable, STATUS_NOT_READY_EXIT, statusJson } from '../status-table.js';
+import { CLI_DEFAULTS } from '../defaults.js';
 
 /** Default seconds between polls of `--watch` given without a number. */
-const WATCH_DEFAULT_S = '2';
+const WATCH_DEFAULT_S = String(CLI_DEFAULTS.statusWatchS);
 
 export const statusCommand: Command = {
   name: 'status',

@@ -33,6 +33,7 @@ import { HTTP_TIMEOUT_DEFAULTS, pipeWithIdleLimit } from '../http/http-timeouts.
 import { authorise } from '../auth/access-policy.js';
 import { errorAnswer } from '../http/routes/route-schema.js';
 import { gitEnv } from '../../host/run-git.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** Where the repository is served. */
 export const GIT_HTTP_PREFIX = '/git/rules.git';
@@ -67,7 +68,7 @@ export interface GitHttpOptions {
 }
 
 /** Defaults of GitHttpOptions.maxReadBackends and maxWriteBackends. */
-export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: 32, write: 8 });
+export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: SERVER_DEFAULTS.http.gitReadBackends, write: SERVER_DEFAULTS.http.gitWriteBackends });
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);

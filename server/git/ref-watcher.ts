@@ -15,6 +15,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { refCandidates } from '../../shared/git/ref-candidates.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface RefWatcherOptions {
   /** The git directory (a bare repository's own directory). */
@@ -69,7 +70,7 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
       this.stop();
       throw err;
     }
-    const pollMs = this.options.pollMs ?? 1000;
+    const pollMs = this.options.pollMs ?? SERVER_DEFAULTS.repository.refPollMs;
     if (pollMs > 0) {
       this.poller = setInterval(() => this.trigger(0), pollMs);
       this.poller.unref();

@@ -11,6 +11,7 @@ import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { ByteLru } from './byte-lru.js';
 import type { RulesetRepository } from './ruleset-repository.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** Parsed rulesets by blob id: blobs never change, and a UI diffs the same few revisions often. */
 export type ParsedRulesetCache = ByteLru<{ ruleset: Ruleset; size: number }>;
@@ -19,7 +20,7 @@ export type ParsedRulesetCache = ByteLru<{ ruleset: Ruleset; size: number }>;
  * A cache for diffRevisions, bounded by the rulesets' source size (`maxBytes`, default 16 MiB;
  * the parsed form takes a few times that).
  */
-export function parsedRulesetCache(maxBytes = 16 * 1024 * 1024): ParsedRulesetCache {
+export function parsedRulesetCache(maxBytes = SERVER_DEFAULTS.repository.maxParsedDiffBytes): ParsedRulesetCache {
   return new ByteLru(maxBytes, (v) => v.size);
 }
 

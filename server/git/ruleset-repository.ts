@@ -25,6 +25,7 @@ import { highestTag } from '../../shared/release/semver.js';
 import { ByteLru } from './byte-lru.js';
 import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface RulesetRepositoryOptions {
   /** Total bytes of ruleset contents kept in memory (default 64 MiB). */
@@ -42,7 +43,7 @@ interface CommitIndex {
 }
 
 const HEX = /^[0-9a-fA-F]+$/;
-const MAX_TAG_DEPTH = 10;
+const MAX_TAG_DEPTH = SERVER_DEFAULTS.repository.maxTagDepth;
 
 export class RulesetRepository {
   /** The one isomorphic-git cache; replaced only when `git gc` deletes a pack it holds. */
@@ -50,8 +51,8 @@ export class RulesetRepository {
   private knownPacks = new Set<string>();
   private readonly blobs: ByteLru<Buffer>;
   private readonly commits: ByteLru<CommitIndex>;
-  private readonly configs = new ByteLru<{ config: RepoConfig }>(256, () => 1);
-  private readonly peeled = new ByteLru<{ commit: string }>(65536, () => 1);
+  private readonly configs = new ByteLru<{ config: RepoConfig }>(SERVER_DEFAULTS.repository.maxCachedConfigs, () => 1);
+  private readonly peeled = new ByteLru<{ commit: string }>(SERVER_DEFAULTS.repository.maxCachedPeeled, () => 1);
   private readonly reachable: ReachableCommits;
 
   private constructor(
@@ -59,8 +60,8 @@ export class RulesetRepository {
     readonly gitdir: string,
     options: RulesetRepositoryOptions,
   ) {
-    this.blobs = new ByteLru(options.maxCachedBytes ?? 64 * 1024 * 1024, (b) => b.length);
-    this.commits = new ByteLru(options.maxCachedCommits ?? 1024, () => 1);
+    this.blobs = new ByteLru(options.maxCachedBytes ?? SERVER_DEFAULTS.repository.maxCachedBytes, (b) => b.length);
+    this.commits = new ByteLru(options.maxCachedCommits ?? SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
     this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
   }
 

@@ -33,6 +33,7 @@ import { runGit } from '../../host/run-git.js';
 import { openScratchNetns, type ScratchNetns } from '../../host/scratch-netns.js';
 import { READ_ATTEMPTS, readBackScratch } from '../../host/scratch-read-back.js';
 import { locateRefusal, type LocatedRefusal } from './locate-refusal.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface PushValidatorOptions {
   /** The repository's git directory. */
@@ -252,7 +253,7 @@ function compare(ruleset: Ruleset, listed: Ruleset, unverified: readonly string[
  * set elements (a 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine).
  */
 function nftTimeoutMs(elements: number): number {
-  return 60_000 + Math.ceil(elements / 1000) * 60;
+  return SERVER_DEFAULTS.pushChecks.nftBaseMs + Math.ceil(elements / 1000) * SERVER_DEFAULTS.pushChecks.nftPerThousandElementsMs;
 }
 
 async function peelToCommit(git: (args: string[], input?: string) => Promise<string>, id: string): Promise<string | undefined> {

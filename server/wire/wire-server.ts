@@ -23,6 +23,7 @@ import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
 import type { RulesetSource } from '../git/ruleset-source.js';
 import { trackedPattern, WireSession, type SessionLimits } from './wire-session.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
   source: RulesetSource;
@@ -44,32 +45,24 @@ export interface WireServerOptions {
   readBudget?: ReadBudgetOptions;
 }
 
-/** Defaults, in one place. */
+/** The wire listener's defaults (from server/defaults.ts). */
 export const WIRE_SERVER_DEFAULTS = {
   limits: {
     maxClientFrame: CLIENT_MAX_FRAME,
     maxAnswerFrame: DEFAULT_MAX_FRAME,
-    handshakeTimeoutMs: 5000,
-    frameTimeoutMs: 30_000,
-    heartbeatMs: 15000,
-    maxQueued: 16,
-    maxSubscriptions: 64,
+    handshakeTimeoutMs: SERVER_DEFAULTS.wire.handshakeTimeoutMs,
+    frameTimeoutMs: SERVER_DEFAULTS.wire.frameTimeoutMs,
+    heartbeatMs: SERVER_DEFAULTS.wire.heartbeatMs,
+    maxQueued: SERVER_DEFAULTS.wire.maxQueued,
+    maxSubscriptions: SERVER_DEFAULTS.wire.maxSubscriptions,
   } satisfies SessionLimits,
-  /**
-   * An agent holds one connection, plus one short-lived probe in its confirm window; 64 leaves
-   * room for a few dozen agents behind one NAT address while one stranger cannot take the
-   * server's whole connection budget. Raise it (--max-connections-per-address) for bigger NATs.
-   */
-  maxConnectionsPerAddress: 64,
-  /**
-   * Each connection holds one file descriptor; 10,000 leaves room for git processes, HTTP and
-   * the repository's files within a 20,000 `ulimit -n`.
-   */
-  maxConnections: 10000,
+  /** Why these values: server/defaults.ts. */
+  maxConnectionsPerAddress: SERVER_DEFAULTS.wire.maxConnectionsPerAddress,
+  maxConnections: SERVER_DEFAULTS.wire.maxConnections,
 };
 
 /** Connections being turned away that still get their error frame; past this, just closed. */
-const MAX_REFUSING = 256;
+const MAX_REFUSING = SERVER_DEFAULTS.wire.maxRefusing;
 
 export class WireServer {
   readonly registry: AgentRegistry;
@@ -242,6 +235,6 @@ export class WireServer {
     this.#refused.add(socket);
     socket.on('close', () => this.#refused.delete(socket));
     socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), SERVER_DEFAULTS.wire.closeLingerMs).unref();
   }
 }

@@ -33,6 +33,7 @@ import { proofReader, readRulesetPath, readTagChain } from '../git/release-proof
 import type { RulesetSource } from '../git/ruleset-source.js';
 import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface SessionLimits {
   /** Largest frame accepted from the client after hello (announced as welcome.maxFrame). */
@@ -355,7 +356,7 @@ export class WireSession implements MoveListener {
     this.#socket.pause();
     this.#socket.end();
     // A peer that never reads would keep the socket half-open; do not wait for it.
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
+    setTimeout(() => this.#socket.destroy(), SERVER_DEFAULTS.wire.closeLingerMs).unref();
   }
 
   #cleanup(): void {

@@ -25,15 +25,16 @@ import { parseDocument } from 'yaml';
 import { compileAgentGlob, matchAgentGlob, AGENT_GLOB_MAX_LENGTH } from './agent-glob.js';
 import { NftSyncError } from '../errors.js';
 import { assertRulesetName, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 
 /** Path of the file inside the repository. */
 export const REPO_CONFIG_PATH = 'nft-sync.yaml';
 /** The ruleset an agent gets when no entry matches. */
 export const DEFAULT_RULESET = 'default';
 /** Largest `nft-sync.yaml` accepted, in bytes; it maps names, it never needs to be big. */
-export const REPO_CONFIG_MAX_BYTES = 1024 * 1024;
+export const REPO_CONFIG_MAX_BYTES = SHARED_DEFAULTS.repoConfig.maxBytes;
 /** Most `agents` entries accepted. */
-export const REPO_CONFIG_MAX_ENTRIES = 10_000;
+export const REPO_CONFIG_MAX_ENTRIES = SHARED_DEFAULTS.repoConfig.maxEntries;
 
 /** A schema that also admits null (YAML's empty value: `agents:` with nothing after it). */
 function nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {

@@ -10,7 +10,8 @@
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { ERRORS, type ErrorCode } from '../errors.js';
 import { AgentStatus } from '../wire/messages.js';
-import { AGENT_NAME_PATTERN, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { AGENT_NAME_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { RulesetDiff } from '../ruleset/ruleset-diff.js';
 import { FAMILIES, NFT_NAME_PATTERN, Ruleset } from '../ruleset/ruleset-types.js';
 
@@ -46,7 +47,7 @@ export type ApiError = Static<typeof ApiError>;
 // ---- Parameters and bodies of requests ----------------------------------------------------
 
 /** Query parameter `ref`: validated by assertRef when resolved (the stable REF_INVALID code). */
-export const RefParam = Type.String({ minLength: 1, maxLength: 255, description: 'branch, tag or commit id (default main)' });
+export const RefParam = Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'branch, tag or commit id (default main)' });
 
 /** `:name` of /api/v1/rulesets/:name. */
 export const RulesetNameParams = Type.Object({ name: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' }) });
@@ -84,7 +85,7 @@ export const RollbackRequest = Type.Object({ branch: RefParam, to: RefParam }, {
 export type RollbackRequest = Static<typeof RollbackRequest>;
 
 /** Most elements one request may add and delete, together. */
-export const MAX_ELEMENTS_PER_CHANGE = 1_000_000;
+export const MAX_ELEMENTS_PER_CHANGE = SHARED_DEFAULTS.elements.maxPerChange;
 
 const elementTarget = {
   name: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' }),
@@ -99,7 +100,7 @@ export const MapElementsParams = Type.Object({ ...elementTarget, map: Type.Strin
 export type MapElementsParams = Static<typeof MapElementsParams>;
 
 export const ElementsQuery = Type.Object(
-  { branch: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'branch to change (default main)' })) },
+  { branch: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'branch to change (default main)' })) },
   { additionalProperties: false },
 );
 export type ElementsQuery = Static<typeof ElementsQuery>;

@@ -13,6 +13,7 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { NftSyncError } from '../errors.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from '../json/json-error-position.js';
 import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
@@ -40,7 +41,7 @@ const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).c
  * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
  * Shapes: nft's JSON vocabulary makes a few hundred.
  */
-export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = Object.freeze({ maxDepth: 128, maxContainers: 6_000_000, maxShapes: 4096 });
+export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = SHARED_DEFAULTS.rulesetText;
 
 /** The first 4 segments of a pointer: the item it is in (`/nftables/3/rule`). */
 function objectOf(pointer: string): string {

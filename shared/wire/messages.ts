@@ -12,30 +12,31 @@ import { Type, type SchemaOptions, type Static, type TLiteral, type TObject, typ
 import { Ajv, type ValidateFunction } from 'ajv';
 import { NftSyncError, type ErrorCode } from '../errors.js';
 import { AGENT_NAME_PATTERN, OBJECT_ID_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 
 /** Protocol versions this build speaks, oldest first. */
 export const PROTOCOL_VERSIONS = [1] as const;
 /** Limit on any frame before the handshake is done (what an agent accepts before welcome). */
-export const PRE_HANDSHAKE_MAX_FRAME = 64 * 1024;
+export const PRE_HANDSHAKE_MAX_FRAME = SHARED_DEFAULTS.wire.preHandshakeMaxFrame;
 /**
  * Limit on the first frame a server accepts from a client: a hello is under 1 KiB even with the
  * longest name and token, and a stranger who has not said hello must not make the server hold
  * more than this per connection.
  */
-export const HELLO_MAX_FRAME = 4 * 1024;
+export const HELLO_MAX_FRAME = SHARED_DEFAULTS.wire.helloMaxFrame;
 /**
  * Limit on every frame a server accepts from a client after hello (announced as `welcome.maxFrame`).
  * An agent's requests are small (the largest is a report, see MAX_REPORT_BYTES): nothing a client
  * sends may make the server buffer or parse megabytes.
  */
-export const CLIENT_MAX_FRAME = 64 * 1024;
+export const CLIENT_MAX_FRAME = SHARED_DEFAULTS.wire.clientMaxFrame;
 /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
-export const MAX_REPORT_BYTES = 16 * 1024;
+export const MAX_REPORT_BYTES = SHARED_DEFAULTS.wire.maxReportBytes;
 /**
  * Default limit on frames a server sends, i.e. ruleset answers (a 1,000,000-element set is about
  * 40 MB); the agent's default limit on what it reads after welcome.
  */
-export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME = SHARED_DEFAULTS.wire.maxAnswerFrame;
 
 /** A string that must be one of `values` (an `enum`, so errors list the allowed values). */
 function oneOf<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {

@@ -20,11 +20,24 @@ describe('Backoff', () => {
     b.reset();
     assert.equal(b.next(), 50);
   });
-  it('sleep ends early on abort', async () => {
+  it('sleep ends on abort, not at its time; and at its time without one (mock timers)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const ac = new AbortController();
-    const t0 = Date.now();
-    setTimeout(() => ac.abort(), 10);
-    await sleep(10_000, ac.signal);
-    assert.ok(Date.now() - t0 < 5000);
+    let ended = false;
+    const slept = sleep(10_000, ac.signal).then(() => (ended = true));
+    t.mock.timers.tick(9_999);
+    await Promise.resolve();
+    assert.equal(ended, false);
+    ac.abort();
+    await slept;
+    assert.equal(ended, true);
+    let timed = false;
+    const plain = sleep(1000).then(() => (timed = true));
+    t.mock.timers.tick(999);
+    await Promise.resolve();
+    assert.equal(timed, false);
+    t.mock.timers.tick(1);
+    await plain;
+    assert.equal(timed, true);
   });
 });

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { AgentState, appliedFileName, STATE_FILE, StateFile, isKnownBadRevision, loadState, recordFailedAttempt, saveState } from '../../../../agent/state/state-store.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 const BYTES = Buffer.from('{"nftables":[{"table":{"family":"inet","name":"nft_sync"}}]}\n');
 const COMMIT = 'a'.repeat(40);
@@ -16,12 +18,10 @@ const STATE: AgentState = {
 };
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   return dir;
 }
 
-const isCorrupt = (e: unknown): boolean => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_STATE_CORRUPT';
 
 test('missing directory or state: undefined', async (t) => {
   const dir = await tmp(t);
@@ -49,9 +49,9 @@ test('corruption is detected', async (t) => {
     const dir = join(await tmp(t), name.replace(/ /g, '-'));
     await saveState(dir, STATE, BYTES);
     await damage(dir);
-    await assert.rejects(loadState(dir), isCorrupt, name);
+    assert.ok(await expectCode(loadState(dir), 'NFTSYNC_ERR_STATE_CORRUPT'), name);
   }
-  await assert.rejects(saveState(await tmp(t), STATE, Buffer.from('other bytes')), isCorrupt, 'refuses bytes that do not match');
+  await expectCode(saveState(await tmp(t), STATE, Buffer.from('other bytes')), 'NFTSYNC_ERR_STATE_CORRUPT'); // refuses bytes that do not match
 });
 
 test('a failed attempt is recorded so the same revision is not retried', async (t) => {

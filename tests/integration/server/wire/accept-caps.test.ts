@@ -14,6 +14,7 @@ import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { clientTlsOptions, serverTlsOptions } from '../../../../cli/tls-flags.js';
 import { testPki } from '../../../helpers/pki-fixture.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { waitUntil } from '../../../helpers/wait-for.js';
 
 /** A logger whose lines land in `lines`, parsed. */
 function capturingLogger(): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -61,13 +62,7 @@ async function silentConnections(sockets: net.Socket[], port: number, n: number,
   return { allClosed };
 }
 
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 20_000): Promise<unknown> => waitUntil(what, cond, ms);
 
 const fdLimit = Number(execFileSync('bash', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim());
 
