@@ -35,6 +35,8 @@ export const AGENT_DEFAULTS_TABLE = {
     baseMs: 250,
     /** Largest reconnect delay. */
     capMs: 30 * SECOND,
+    /** The first reconnect after a working connection dropped waits a random time up to this. */
+    dropSpreadMs: 5 * SECOND,
   },
   confirm: {
     /** Seconds to reach the server through a new revision before it is rolled back (0: off). `--confirm-window`. */

@@ -26,10 +26,17 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
+ *    delta and against the full reload, and the bytes of its delta on the wire: see
+ *    bench/big-set-delta.ts.
  *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
+ *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
+ *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
+ *    `npm run bench -- --fanout`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -50,9 +57,11 @@ import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -162,6 +171,12 @@ function printTable(): void {
 
 async function main(): Promise<void> {
   try {
+    // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents).
+    if (process.argv.includes('--fanout')) {
+      rows.push(...(await benchFanOut(cleanups)));
+      printTable();
+      return;
+    }
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     rows.push(await benchApplyPlan(15));
@@ -174,7 +189,9 @@ async function main(): Promise<void> {
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+    rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

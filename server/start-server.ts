@@ -15,7 +15,7 @@ import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
-import { RulesetRepository } from './git/ruleset-repository.js';
+import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
@@ -55,7 +55,9 @@ export interface ServerOptions {
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'checkConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget' | 'answerFramesBytes'>>;
+  /** How the repository is read (caches; tests count ref file reads through readRefFile). */
+  repository?: RulesetRepositoryOptions;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**
@@ -88,7 +90,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
   const log = opts.logger;
-  const repository = await RulesetRepository.open(opts.repo);
+  const repository = await RulesetRepository.open(opts.repo, opts.repository);
   if (opts.installHook !== false) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
@@ -112,6 +114,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
+  // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
+  repository.useRefView(watcher);
   const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();

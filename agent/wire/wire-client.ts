@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
+import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { connectError } from './tls-connect-error.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
@@ -60,10 +61,14 @@ export interface WireClientOptions {
   /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
   software?: string;
+  /** Local address to connect from (multi-homed hosts; simulated fleets in bench/fanout.ts). */
+  localAddress?: string;
+  /** A lockout guard's check connection: said in hello; the server then takes only pings. */
+  check?: boolean;
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[] }
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number } }
   | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -116,8 +121,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     return new Promise((resolve, reject) => {
       const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
       const socket = opts.tls
-        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port })
-        : net.connect({ host: opts.host, port: opts.port });
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) })
+        : net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) });
       let settled = false;
       const fail = (err: NftSyncError) => {
         if (settled) return;
@@ -137,6 +142,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         if (opts.token) hello.token = opts.token;
+        if (opts.check) hello.check = true;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {
@@ -176,15 +182,17 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean; base?: Buffer }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     if (req.track) assertTagPattern(req.ref);
     else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
-    const { track, ...rest } = req;
+    const { track, base, ...rest } = req;
+    // With the bytes of `have` at hand (and no proof asked: a proof covers the whole blob), a delta may come.
+    const delta = base !== undefined && req.have !== undefined && req.proof !== true;
     const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) }, allowance);
-    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}), ...(delta ? { delta: true } : {}) }, allowance);
+    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true, ...(delta ? { base: { blob: req.have!.blob, bytes: base } } : {}) });
   }
 
   /**
@@ -324,9 +332,20 @@ export class WireClient extends EventEmitter<WireClientEvents> {
  * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean }): FetchResult {
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
+  if (message.type === 'ruleset' && body && message.delta !== undefined) {
+    const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
+    if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
+    }
+    if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
+    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+  }
   if (message.type === 'ruleset' && body) {
-    const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+    const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
     // The frame fit the allowance; each part must fit its own share too.
     if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
     const proofBytes = body.length - size;

@@ -68,6 +68,7 @@ export const HelloMessage = message(
     software: Type.Optional(text(128)),
     // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "a token of the server's --token-file: required over plain TCP with --read-token-required (under mutual TLS the certificate is enough); never logged" })),
+    check: Type.Optional(Type.Boolean({ description: "a lockout guard's check connection (the agent's post-apply probe): it only pings and is closed after the first pong; let in over the total connection cap, into room kept for checks" })),
   },
   'agent to server, first: the versions the agent speaks and who it is',
 );
@@ -82,6 +83,9 @@ export const FetchMessage = message(
     ruleset: Type.Optional(Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml' })),
     have: Type.Optional(Type.Object({ commit: oid, blob: oid }, { additionalProperties: false, description: 'what the agent has applied; when it equals the answer the server says `unchanged`' })),
     proof: Type.Optional(Type.Boolean({ description: 'ask for a release proof: the raw git objects from the tag `ref` names to the ruleset, sent after the ruleset bytes' })),
+    delta: Type.Optional(
+      Type.Boolean({ description: 'the agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts): the server may answer with one' }),
+    ),
   },
   'agent to server: the ruleset at a ref, or `unchanged`',
 );
@@ -158,7 +162,16 @@ export const RulesetMessage = message(
     ruleset: rulesetName,
     commit: oid,
     blob: oid,
-    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset at the start of the body that follows the header' }),
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset (with `delta`: of the delta) at the start of the body that follows the header' }),
+    delta: Type.Optional(
+      Type.Object(
+        { base: oid, size: Type.Integer({ minimum: 0 }) },
+        {
+          additionalProperties: false,
+          description: "only when the fetch asked for deltas: the body holds a delta against the ruleset blob `base` (the fetch's `have`), which rebuilds the ruleset's `size` bytes, with blob id `blob`",
+        },
+      ),
+    ),
     proof: Type.Optional(
       Type.Array(ProofEntry, {
         maxItems: 16,
