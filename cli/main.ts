@@ -10,7 +10,7 @@
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
-import { packageVersion } from './package-root.js';
+import { packageVersion } from '../host/package-root.js';
 
 /** Every command, in the order `nft-sync --help` lists them, and how to load it. */
 const COMMANDS: Record<string, () => Promise<Command>> = {

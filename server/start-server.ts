@@ -22,6 +22,13 @@ import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 
+// What `nft-sync server` needs besides startServer: the token file loader and its flags'
+// defaults. The CLI imports server/ only through this file and tools.ts.
+export { loadTokenFile } from './auth/load-token-file.js';
+export { AGENT_REGISTRY_DEFAULTS } from './agents/agent-registry.js';
+export { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from './http/http-timeouts.js';
+export { WIRE_SERVER_DEFAULTS } from './wire/wire-server.js';
+
 export interface ServerOptions {
   repo: string;
   listen: HostPort;
@@ -40,13 +47,13 @@ export interface ServerOptions {
    * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
    */
   readTokenRequired?: boolean;
-  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  /** The HTTP listener's time limits (server/http/http-timeouts.ts); unset ones take the defaults. */
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   /**
    * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
-   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * (server/push/push-check-service.ts; default: as installHook). Off, every push starts the full
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;

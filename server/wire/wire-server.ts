@@ -22,7 +22,8 @@ import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type PublishHandler, type RolloutGate, type RulesetSource, type SessionLimits } from './wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
+import { trackedPattern, WireSession, type PublishHandler, type RolloutGate, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
@@ -52,7 +53,7 @@ export interface WireServerOptions {
   publish?: PublishHandler;
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
-  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  /** Bytes read per remote address (server/wire/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
   readBudget?: ReadBudgetOptions;
   /** Staged rollouts: consulted wherever a ref is resolved for an agent and before each `moved`. */
   rollouts?: RolloutGate;

@@ -36,21 +36,11 @@ import type { DropLog } from './drop-log.js';
 import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
 import { allowedRuleset, isTlsSocket } from '../auth/peer-identity.js';
-import { proofReader, readRulesetPath, readTagChain, type ProofReader } from '../git/release-proof.js';
+import { proofReader, readRulesetPath, readTagChain } from '../git/release-proof.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
 import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-
-/** What a session needs from the repository. */
-export interface RulesetSource {
-  resolveRef(ref: string): Promise<string>;
-  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
-  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
-  rulesetForAgent(commit: string, agent: string): Promise<string>;
-  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
-  readRawObject?: ProofReader['readRawObject'];
-  tagObjectId?: ProofReader['tagObjectId'];
-}
 
 export interface SessionLimits {
   /** Largest frame accepted from the client after hello (announced as welcome.maxFrame). */

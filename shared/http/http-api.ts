@@ -161,7 +161,7 @@ export const RulesetRevisions = Type.Object(
 export type RulesetRevisions = Static<typeof RulesetRevisions>;
 
 const side = Type.Object({ ref: Type.String(), commit });
-/** The object-level diff between two revisions (server/revision-diff.ts). */
+/** The object-level diff between two revisions (server/git/revision-diff.ts). */
 export const RevisionDiff = Type.Object(
   {
     from: side,
@@ -185,7 +185,7 @@ export const RevisionDiff = Type.Object(
 );
 export type RevisionDiff = Static<typeof RevisionDiff>;
 
-/** What the server keeps about an agent (server/agent-registry.ts). */
+/** What the server keeps about an agent (server/agents/agent-registry.ts). */
 export const AgentRecord = Type.Object({
   name: Type.String(),
   status: Type.Optional(described(AgentStatus, "the agent's latest report, as sent (absent until it reports)")),
@@ -242,7 +242,7 @@ export type RolloutAnswer = Static<typeof RolloutAnswer>;
 export const RolloutList = Type.Object({ rollouts: Type.Array(RolloutAnswer) }, { description: 'every rollout, by name' });
 export type RolloutList = Static<typeof RolloutList>;
 
-/** What rollbackBranch did (server/rollback.ts). */
+/** What rollbackBranch did (server/git/rollback.ts). */
 export const RollbackResult = Type.Object({
   branch: Type.String(),
   commit: Type.String({ description: 'the new commit' }),

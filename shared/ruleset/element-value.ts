@@ -5,7 +5,7 @@
  * declaration and brought to the form `nft -j list` prints it in. Pure.
  *
  * Why the listed form: the push validator loads a ruleset and compares what nft lists back with
- * what the file declares, element by element (shared/ruleset-normalise.ts), so a file holding
+ * what the file declares, element by element (shared/ruleset/ruleset-normalise.ts), so a file holding
  * `"198.18.0.0/24"` where nft lists `{"prefix": …}`, or `"80"` where it lists `80`, would be
  * refused as lossy. The canonical form is also what makes "already present" exact: one element,
  * one id (its key's hex, `START-LAST` for an interval), whatever way it was written.

@@ -35,7 +35,7 @@ export const RULESET_SCHEMA = {
 const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
 
 /**
- * What a ruleset's text may hold before JSON.parse sees it (shared/scan-json-text.ts says why
+ * What a ruleset's text may hold before JSON.parse sees it (shared/ruleset/scan-json-text.ts says why
  * each limit exists). Nesting: nft 1.0.6's deepest listings reach about 15 levels. Containers:
  * a 1,000,000-element verdict map of prefixes (`[{"prefix":…},{"jump":…}]` per element) has
  * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.

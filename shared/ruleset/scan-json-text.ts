@@ -13,7 +13,7 @@
  *     sequence of keys (`{}` + "family" + "name" ...) is a shape. 20 MB of small objects whose
  *     keys come in random orders, or are all different, take JSON.parse 8 to 16 s; nft's own
  *     JSON uses a few hundred shapes;
- *   - a number that would not reach nft as written (shared/exact-json-number.ts);
+ *   - a number that would not reach nft as written (shared/ruleset/exact-json-number.ts);
  *   - a key written twice in one object: JSON.parse keeps the last, while a person reading the
  *     file (or its diff, in review) may take the first. Found through the shapes: a key that
  *     makes a new shape is compared with the keys of the shape it extends, once per shape.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatStatusTable, isAgentReady, relativeTime, statusJson } from '../../../cli/status-table.js';
-import type { AgentRecord } from '../../../server/agents/agent-registry.js';
+import type { AgentRecord } from '../../../shared/http/http-api.js';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
 const A = 'a'.repeat(40);
