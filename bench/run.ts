@@ -157,20 +157,41 @@ function printTable(): void {
   for (const b of body) console.log(line(b));
 }
 
-async function main(): Promise<void> {
-  try {
+/**
+ * The benches by name, in the order they run. `npm run bench -- --only push,rss` runs only the
+ * named ones (a quick look at two figures on a loaded machine); without it, all of them.
+ */
+const BENCHES: Array<[string, () => Promise<void>]> = [
+  ['apply', async () => {
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
-    rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)));
-    rows.push(...(await benchApiLatency(200)));
-    rows.push(await benchTlsFetch(50, silent, cleanups));
-    rows.push(await benchSignedFetch(30, silent, cleanups));
-    await benchPushValidation(5);
-    rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
-    rows.push(...(await benchHostileClient(300, cleanups)));
-    rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
-    rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
-    rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+  }],
+  ['push', async () => void rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)))],
+  ['api', async () => void rows.push(...(await benchApiLatency(200)))],
+  ['tls', async () => void rows.push(await benchTlsFetch(50, silent, cleanups))],
+  ['signed', async () => void rows.push(await benchSignedFetch(30, silent, cleanups))],
+  ['validation', () => benchPushValidation(5)],
+  ['drift', async () => void rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups))],
+  ['hostile', async () => void rows.push(...(await benchHostileClient(300, cleanups)))],
+  ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
+  ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
+  ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
+];
+
+/** The names given with `--only a,b` (undefined: all); an unknown name is an error. */
+function selected(argv: readonly string[]): Set<string> | undefined {
+  const i = argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const names = new Set((argv[i + 1] ?? '').split(',').filter((n) => n !== ''));
+  const unknown = [...names].filter((n) => !BENCHES.some(([b]) => b === n));
+  if (names.size === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of: ${BENCHES.map(([b]) => b).join(', ')}`);
+  return names;
+}
+
+async function main(): Promise<void> {
+  const only = selected(process.argv.slice(2));
+  try {
+    for (const [name, bench] of BENCHES) if (only === undefined || only.has(name)) await bench();
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {
