@@ -23,23 +23,34 @@ interface Waiting {
 }
 
 export class GitObjectBatch {
-  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #gitdir: string;
+  readonly #env: Record<string, string>;
+  #child: ChildProcessWithoutNullStreams | undefined;
   readonly #waiting: Waiting[] = [];
   #buf: Buffer = Buffer.alloc(0);
   #stderr = '';
   #failed: Error | undefined;
 
-  /** Start `git --git-dir GITDIR cat-file --batch` with `env` added to git's environment. */
+  /**
+   * Reads from `git --git-dir GITDIR cat-file --batch` with `env` added to git's environment,
+   * started at the first read (a push with nothing to read starts no process).
+   */
   constructor(gitdir: string, env: Record<string, string> = {}) {
-    this.#child = spawn('git', ['--git-dir', gitdir, 'cat-file', '--batch'], { env: runGitEnv(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stdout.on('data', (c: Buffer) => {
+    this.#gitdir = gitdir;
+    this.#env = env;
+  }
+
+  #start(): ChildProcessWithoutNullStreams {
+    const child = spawn('git', ['--git-dir', this.#gitdir, 'cat-file', '--batch'], { env: runGitEnv(this.#env), stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.on('data', (c: Buffer) => {
       this.#buf = this.#buf.length === 0 ? c : Buffer.concat([this.#buf, c]);
       this.#drain();
     });
-    this.#child.stderr.on('data', (c: Buffer) => (this.#stderr += c.toString()));
-    this.#child.stdin.on('error', () => undefined);
-    this.#child.on('error', (err) => this.#fail(err.message));
-    this.#child.on('close', (code) => this.#fail(`exit ${code}`));
+    child.stderr.on('data', (c: Buffer) => (this.#stderr += c.toString()));
+    child.stdin.on('error', () => undefined);
+    child.on('error', (err) => this.#fail(err.message));
+    child.on('close', (code) => this.#fail(`exit ${code}`));
+    return child;
   }
 
   /**
@@ -50,15 +61,18 @@ export class GitObjectBatch {
   read(spec: string): Promise<BatchObject | undefined> {
     if (/[\n\r]/.test(spec)) return Promise.reject(toNftSyncError(new Error(`git object name ${JSON.stringify(spec)} has a line break`), 'NFTSYNC_ERR_REPO_GIT_FAILED'));
     if (this.#failed) return Promise.reject(this.#failed);
+    this.#child ??= this.#start();
+    const child = this.#child;
     return new Promise((resolve, reject) => {
       this.#waiting.push({ spec, resolve, reject });
-      this.#child.stdin.write(`${spec}\n`);
+      child.stdin.write(`${spec}\n`);
     });
   }
 
-  /** End the process (its stdin closed). Reads still waiting fail. Never throws. */
+  /** End the process (its stdin closed); no read may follow. Reads still waiting fail. Never throws. */
   close(): void {
-    this.#child.stdin.end();
+    this.#child?.stdin.end();
+    this.#failed ??= toNftSyncError(new Error('git cat-file --batch was closed'), 'NFTSYNC_ERR_REPO_GIT_FAILED');
   }
 
   #drain(): void {
@@ -77,7 +91,7 @@ export class GitObjectBatch {
       const n = Number(size);
       if (oid === undefined || !/^(tag|commit|tree|blob)$/.test(type ?? '') || !Number.isSafeInteger(n)) {
         this.#fail(`unexpected answer ${JSON.stringify(head.slice(0, 100))}`);
-        this.#child.kill();
+        this.#child?.kill();
         return;
       }
       if (this.#buf.length < nl + 1 + n + 1) return; // the content (and its newline) is still coming
