@@ -113,7 +113,9 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
       const e = toNftSyncError(err);
       reconciler.noteError(e);
       if (e.retryable) {
-        delay = backoff.next();
+        // A link that worked and dropped (the server restarted): the whole fleet lost it at
+        // once, so spread the first reconnect wide; a failed connect waits the usual backoff.
+        delay = client !== undefined ? backoff.afterDrop() : backoff.next();
         log.warn({ err: e.toJSON(), retryInMs: delay }, 'server unreachable; ruleset in force stays');
       } else {
         // A person must act (a --name the certificate does not carry, no protocol in common):

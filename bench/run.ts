@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: nft-sync's figures next to their baselines, measured in the same run, in
- * throwaway network namespaces (needs root). Prints one table; medians.
+ * throwaway network namespaces (needs root). Prints one table; medians. `npm run bench -- --only
+ * push,rss` runs only the benches named (see BENCHES).
  *
  *  - apply: the agent's path (verify blob id and schema, build the transaction, one nft call)
  *    against raw `nft -j -f` of the same JSON; and the same with the read-back the agent does
  *    after the ruleset is in force. Goal: within 1.2x of raw nft plus 50 ms.
+ *  - building a 10,000-rule transaction (pure CPU) against a deep copy of its items
+ *    (bench/apply-plan.ts). Goal: under 50 ms.
  *  - push to applied (bench/push-to-applied.ts): `git push` of a one-rule change to main until
  *    the agent that follows main has it in force, with the pre-receive validation on as users
  *    run it, against a bare `git push` plus a raw `nft -j -f`. Goal: under 150 ms median.
@@ -24,10 +27,17 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
+ *    delta and against the full reload, and the bytes of its delta on the wire: see
+ *    bench/big-set-delta.ts.
  *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
+ *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
+ *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
+ *    `npm run bench -- --fanout`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,14 +52,17 @@ import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { validatePush } from '../server/push/push-validator.js';
+import { benchApplyPlan } from './apply-plan.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -166,6 +179,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
   }],
+  ['plan', async () => void rows.push(await benchApplyPlan(15))],
   ['push', async () => void rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)))],
   ['api', async () => void rows.push(...(await benchApiLatency(200)))],
   ['tls', async () => void rows.push(await benchTlsFetch(50, silent, cleanups))],
@@ -175,7 +189,9 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['hostile', async () => void rows.push(...(await benchHostileClient(300, cleanups)))],
   ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
   ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
+  ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
+  ['fanout', async () => void rows.push(...(await benchFanOut(cleanups)))],
 ];
 
 /** The names given with `--only a,b` (undefined: all); an unknown name is an error. */
@@ -189,7 +205,8 @@ function selected(argv: readonly string[]): Set<string> | undefined {
 }
 
 async function main(): Promise<void> {
-  const only = selected(process.argv.slice(2));
+  // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents), as --only fanout.
+  const only = process.argv.includes('--fanout') ? new Set(['fanout']) : selected(process.argv.slice(2));
   try {
     for (const [name, bench] of BENCHES) if (only === undefined || only.has(name)) await bench();
     printTable();

@@ -4,6 +4,7 @@
  * error body turned back into the NftSyncError it describes.
  */
 import { NftSyncError } from '../shared/errors.js';
+import { CLI_DEFAULTS } from './defaults.js';
 
 /** The base URL from `--http`: `http://HOST:PORT` or bare `HOST:PORT`. Throws NFTSYNC_ERR_USAGE. */
 export function apiBase(http: string): URL {
@@ -18,11 +19,11 @@ export function apiBase(http: string): URL {
 
 /**
  * `method path` against the API; resolves with the parsed JSON body of a 2xx answer, given up
- * after `timeoutMs` (default 30 s).
+ * after `timeoutMs` (default CLI_DEFAULTS.apiTimeoutMs, 30 s).
  * Errors: the API's own error (same code), NFTSYNC_ERR_CONN_FAILED (no answer),
  * NFTSYNC_ERR_SERVER_INTERNAL (an answer that is not the API's).
  */
-export async function callApi<T>(http: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = 30_000): Promise<T> {
+export async function callApi<T>(http: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = CLI_DEFAULTS.apiTimeoutMs): Promise<T> {
   const url = new URL(path, apiBase(http));
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = process.env.NFT_SYNC_TOKEN;

@@ -1,6 +1,7 @@
 /** The shape every `nft-sync` subcommand has. */
 import { NftSyncError } from '../shared/errors.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
+import { CLI_DEFAULTS } from './defaults.js';
 
 export interface Command {
   name: string;
@@ -30,13 +31,13 @@ export function str(values: ParsedFlags, name: string): string | undefined {
 
 /** Flags common to every command that talks to nft. */
 export const NFT_FLAGS: Flags = {
-  nft: { type: 'string', default: 'nft', description: 'command that runs nft, split on spaces (e.g. "ip netns exec host1 nft")' },
-  'state-dir': { type: 'string', default: '/var/lib/nft-sync', description: 'where the agent keeps the applied revision and its ruleset' },
+  nft: { type: 'string', default: CLI_DEFAULTS.nft, description: 'command that runs nft, split on spaces (e.g. "ip netns exec host1 nft")' },
+  'state-dir': { type: 'string', default: CLI_DEFAULTS.stateDir, description: 'where the agent keeps the applied revision and its ruleset' },
   check: { type: 'boolean', default: false, description: 'dry-run with nft -c before applying (costs as much as the apply)' },
 };
 
 export const LOG_FLAG: Flags = {
-  'log-level': { type: 'string', default: 'info', description: 'fatal, error, warn, info, debug or trace' },
+  'log-level': { type: 'string', default: CLI_DEFAULTS.logLevel, description: 'fatal, error, warn, info, debug or trace' },
 };
 
 /** --ref or --track-tags: what an agent follows. */

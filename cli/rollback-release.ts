@@ -18,10 +18,11 @@ import { NftSyncError } from '../shared/errors.js';
 import { REPO_CONFIG_PATH } from '../shared/config/repo-config.js';
 import { highestTag, nextPatchTag } from '../shared/release/semver.js';
 import { git, gitUrl, remoteGitEnv } from './remote-git.js';
+import { CLI_DEFAULTS } from './defaults.js';
 
 /** Top-level entries a rollback restores (as server/rollback.ts). */
 const RESTORED = ['rulesets', REPO_CONFIG_PATH];
-const ATTEMPTS = 3;
+const ATTEMPTS = CLI_DEFAULTS.rollbackAttempts;
 
 export interface ReleaseRollbackRequest {
   /** The server's HTTP address (`--http`). */

@@ -3,7 +3,7 @@
  * cell) or, with --json, a document whose shape is kept stable for scripts (docs/http-api.md,
  * "nft-sync status --json"; tests/unit/cli/status-table.test.ts pins it). Pure.
  */
-import type { AgentRecord } from '../server/agents/agent-registry.js';
+import type { AgentRecord } from '../shared/http/http-api.js';
 import type { AgentStatus, Condition } from '../shared/wire/messages.js';
 
 /** Exit code of `nft-sync status` when some agent is not Ready (0: all are, or none is known). */

@@ -25,6 +25,7 @@ import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { SHARED_DEFAULTS } from '../shared/defaults.js';
 import { NftSyncError, type ErrorCode } from '../shared/errors.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 
@@ -50,7 +51,7 @@ export type NftRunKind = 'apply' | 'check' | 'list' | 'other';
  * and was measured at 176-270 s for 1,000 deletes from 100,000 prefixes. A listing of 1,000,000
  * elements takes about 20 s. Anything else (list tables, a small delta) is quick.
  */
-export const NFT_TIMEOUT_DEFAULTS_MS: Readonly<Record<NftRunKind, number>> = Object.freeze({ apply: 600_000, check: 600_000, list: 120_000, other: 60_000 });
+export const NFT_TIMEOUT_DEFAULTS_MS: Readonly<Record<NftRunKind, number>> = SHARED_DEFAULTS.nft.timeoutsMs;
 
 /** What the agent learns from each run (drift detection: which transactions are its own). */
 export interface NftRunHooks {

@@ -3,6 +3,7 @@
  * failures turned into errors that carry git's own message.
  */
 import { execFile } from 'node:child_process';
+import { HOST_DEFAULTS } from './defaults.js';
 
 /** What a git run returns. */
 export interface GitResult {
@@ -42,7 +43,7 @@ export function runGit(args: string[], options: RunGitOptions = {}): Promise<Git
     const child = execFile(
       'git',
       args,
-      { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      { cwd: options.cwd, env: gitEnv(options.env), maxBuffer: HOST_DEFAULTS.gitMaxBuffer, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (error) {
           const err = new Error(`git ${args.join(' ')}: ${stderr.trim() || error.message}`, { cause: error });

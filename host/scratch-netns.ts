@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createNftRunner, type NftRunner } from './nft-runner.js';
 import { NftSyncError } from '../shared/errors.js';
+import { SHARED_DEFAULTS } from '../shared/defaults.js';
 
 const run = promisify(execFile);
 
@@ -24,7 +25,7 @@ export interface ScratchNetns {
  * Create a namespace named `<prefix>-<pid>-<random>`. Errors: NFTSYNC_ERR_NETNS_UNAVAILABLE
  * when not running as root or `ip netns add` fails (the message says why).
  */
-export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs = 60_000): Promise<ScratchNetns> {
+export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs = SHARED_DEFAULTS.nft.timeoutsMs.other): Promise<ScratchNetns> {
   if (process.getuid?.() !== 0) {
     throw new NftSyncError('NFTSYNC_ERR_NETNS_UNAVAILABLE', 'a scratch network namespace needs root (ip netns add); run as root');
   }
@@ -63,6 +64,6 @@ export async function openScratchNetns(prefix = 'nft-sync-scratch', nftTimeoutMs
  * namespace only; `ip netns exec` also makes a mount namespace and remounts /sys for every nft
  * run, which costs tens of milliseconds a call, and a push pays it several times.
  */
-export function scratchNftRunner(name: string, timeoutMs = 60_000): NftRunner {
+export function scratchNftRunner(name: string, timeoutMs = SHARED_DEFAULTS.nft.timeoutsMs.other): NftRunner {
   return createNftRunner(`nsenter --net=/run/netns/${name} nft`, { timeoutMs });
 }

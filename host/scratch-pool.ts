@@ -12,11 +12,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { openScratchNetns, scratchNftRunner, type ScratchNetns } from './scratch-netns.js';
+import { HOST_DEFAULTS } from './defaults.js';
 
 const run = promisify(execFile);
 
 /** How long a lease waits for a namespace being emptied before it makes a new one. */
-const RETURN_WAIT_MS = 100;
+const RETURN_WAIT_MS = HOST_DEFAULTS.scratch.returnWaitMs;
 
 /** Name prefix of the pool's namespaces. */
 export const SCRATCH_POOL_PREFIX = 'nfts-check';

@@ -12,6 +12,7 @@ import { inconsistentSets } from '../shared/ruleset/listing-consistency.js';
 import type { Ruleset } from '../shared/ruleset/ruleset-types.js';
 import { mergeChunks, planElementChunks } from '../shared/ruleset/set-element-chunks.js';
 import { checkRulesetText } from '../shared/ruleset/ruleset-schema.js';
+import { HOST_DEFAULTS } from './defaults.js';
 
 export interface ScratchReadBack {
   /** `nft -j list ruleset` after the load, big sets' elements given back to them. */
@@ -24,8 +25,8 @@ export interface ScratchReadBack {
 }
 
 /** Listings taken before giving up on a set, and the pause before each new one. */
-export const READ_ATTEMPTS = 4;
-const PAUSE_MS = [100, 500, 2000];
+export const READ_ATTEMPTS = HOST_DEFAULTS.scratch.readAttempts;
+const PAUSE_MS = HOST_DEFAULTS.scratch.readPausesMs;
 
 /**
  * Read back the namespace of `nft` after `batch` was applied there. Changes the namespace's
@@ -60,7 +61,7 @@ export async function listRulesetConsistently(nft: NftRunner, options: { checkTe
     const listing = await listRuleset(nft, options.checkText === true);
     const unverified = inconsistentSets(listing);
     if (unverified.length === 0 || attempt === READ_ATTEMPTS) return { listing, unverified };
-    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS[attempt - 1] ?? 2000));
+    await new Promise((resolve) => setTimeout(resolve, PAUSE_MS[attempt - 1] ?? PAUSE_MS[PAUSE_MS.length - 1]));
   }
 }
 

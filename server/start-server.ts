@@ -15,9 +15,10 @@ import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
-import { RulesetRepository } from './git/ruleset-repository.js';
+import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
+import { SERVER_DEFAULTS } from './defaults.js';
 
 export interface ServerOptions {
   repo: string;
@@ -47,7 +48,9 @@ export interface ServerOptions {
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'checkConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget' | 'answerFramesBytes'>>;
+  /** How the repository is read (caches; tests count ref file reads through readRefFile). */
+  repository?: RulesetRepositoryOptions;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**
@@ -80,7 +83,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
   const log = opts.logger;
-  const repository = await RulesetRepository.open(opts.repo);
+  const repository = await RulesetRepository.open(opts.repo, opts.repository);
   if (opts.installHook !== false) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
@@ -104,6 +107,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
+  // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
+  repository.useRefView(watcher);
   const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
@@ -147,8 +152,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async close() {
       watcher.stop();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
-      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? 10_000, log)]);
-      await pushChecks?.close(opts.shutdownGraceMs ?? 10_000);
+      await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
+      await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
     },
   };
 }

@@ -27,11 +27,12 @@ import { compareWithHost } from './drift-compare.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import { declaredElements, setId, type RevisionSummary } from './revision-summary.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Outstanding element changes kept at most (without self-heal); beyond, the drift just stands. */
-const MAX_TRACKED = 50_000;
+const MAX_TRACKED = AGENT_DEFAULTS.drift.maxTrackedElements;
 /** How long the events of the agent's own delta heal may take to come back looking like someone else's. */
-const ECHO_MS = 5000;
+const ECHO_MS = AGENT_DEFAULTS.drift.echoMs;
 
 export interface BigDriftContext {
   nft: NftRunner;

@@ -13,9 +13,10 @@ import type { DriftEventSource, DriftSignal } from './drift-signal.js';
 export type { DriftEventSource, DriftSignal };
 import { listenerProgram, NetlinkEvents } from './netlink-events.js';
 import type { NftProcess, NftRunner } from '../../host/nft-runner.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Pause before restarting a monitor that died. */
-const RESTART_MS = 1000;
+const RESTART_MS = AGENT_DEFAULTS.drift.monitorRestartMs;
 
 /** `nft -j monitor`, started by the nft runner like any nft run (NftRunner.monitor): the fallback source. */
 export class NftMonitorEvents implements DriftEventSource {

@@ -31,22 +31,25 @@ import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
 import { summariseRevision, type RevisionSummary } from './revision-summary.js';
 import { SmallRulesetDrift } from './small-ruleset-drift.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** With nft monitor (no PIDs), events this soon after the agent's own change are taken as its own. */
-const OWN_GRACE_MS = 300;
+const OWN_GRACE_MS = AGENT_DEFAULTS.drift.ownGraceMs;
 /** Events are gathered this long before one comparison runs. */
-const DEBOUNCE_MS = 30;
+const DEBOUNCE_MS = AGENT_DEFAULTS.drift.debounceMs;
 /** Outside events kept between two comparisons (a flood by hand must not grow memory). */
-const MAX_PENDING_EVENTS = 1000;
+const MAX_PENDING_EVENTS = AGENT_DEFAULTS.drift.maxPendingEvents;
 /** Own loads of at least this many bytes run with the listener out of the event group (about 20,000 elements). */
-export const PAUSE_MIN_BYTES = 256 * 1024;
+export const PAUSE_MIN_BYTES = AGENT_DEFAULTS.drift.pauseMinBytes;
 /** A PID the agent started is its own for this long (longer than any nft run may take). */
-const OWN_PID_MS = 15 * 60_000;
+const OWN_PID_MS = AGENT_DEFAULTS.drift.ownPidMs;
 /** A generation id that differs from the last one seen is asked again after this long (a commit in flight). */
-const GEN_RECHECK_MS = 1000;
+const GEN_RECHECK_MS = AGENT_DEFAULTS.drift.genRecheckMs;
+/** PIDs of its own remembered at most. */
+const MAX_OWN_PIDS = AGENT_DEFAULTS.drift.maxOwnPids;
 
 /** Default periodic check, in seconds. */
-export const DEFAULT_DRIFT_INTERVAL_S = 60;
+export const DEFAULT_DRIFT_INTERVAL_S = AGENT_DEFAULTS.drift.intervalS;
 
 export interface DriftReport {
   differences: string[];
@@ -121,7 +124,7 @@ export class DriftWatcher {
   noteOwnPid(pid: number): void {
     const now = performance.now();
     this.#own.set(pid, now);
-    if (this.#own.size > 1024) for (const [p, at] of this.#own) if (now - at > OWN_PID_MS || this.#own.size > 1024) this.#own.delete(p);
+    if (this.#own.size > MAX_OWN_PIDS) for (const [p, at] of this.#own) if (now - at > OWN_PID_MS || this.#own.size > MAX_OWN_PIDS) this.#own.delete(p);
   }
 
   /** Start following events and the periodic check. Errors: none (failures are logged and retried). */
@@ -329,7 +332,7 @@ export class DriftWatcher {
     if (this.#checking || r.busy) {
       // Run again once the current check or change is over.
       this.#again = true;
-      if (r.busy) setTimeout(() => this.#schedule(), 100).unref();
+      if (r.busy) setTimeout(() => this.#schedule(), AGENT_DEFAULTS.drift.busyRetryMs).unref();
       return [];
     }
     this.#checking = true;

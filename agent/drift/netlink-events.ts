@@ -21,14 +21,15 @@ import { NftSyncError } from '../../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../../shared/wire/listener-line.js';
 import type { DriftEventSource, DriftSignal } from './drift-signal.js';
 import { findOnPath, namespacePrefix, type NftProcess, type NftRunner } from '../../host/nft-runner.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */
-const ANSWER_MS = 5000;
+const ANSWER_MS = AGENT_DEFAULTS.drift.listenerAnswerMs;
 /** Pause before restarting a listener that died; doubled per failure in a row, up to RESTART_MAX_MS. */
-const RESTART_MS = 500;
-const RESTART_MAX_MS = 30_000;
+const RESTART_MS = AGENT_DEFAULTS.drift.listenerRestartMs;
+const RESTART_MAX_MS = AGENT_DEFAULTS.drift.listenerRestartMaxMs;
 /** After this many exits in a row before it was ready, the listener counts as unavailable. */
-const MAX_EARLY_EXITS = 3;
+const MAX_EARLY_EXITS = AGENT_DEFAULTS.drift.listenerMaxEarlyExits;
 
 /** The listener script, found from the package root (works from the sources and from dist/). */
 export function listenerScript(): string {

@@ -19,12 +19,13 @@ import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-sc
 import { countElements } from '../../shared/ruleset/count-elements.js';
 import type { Ruleset, RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { NftRunner } from '../../host/nft-runner.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Read-back: compare everything, structure only (no set elements), nothing, or pick by size. */
 export type VerifyMode = 'full' | 'structure' | 'off' | 'auto';
 
 /** Above this many set elements in the ruleset, 'auto' skips the read-back (see above). */
-export const AUTO_FULL_MAX_ELEMENTS = 20_000;
+export const AUTO_FULL_MAX_ELEMENTS = AGENT_DEFAULTS.drift.bigRulesetElements;
 
 /** What the read-back found. */
 export interface ReadBack {

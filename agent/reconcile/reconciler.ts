@@ -27,11 +27,12 @@ import type { ReconcilerOptions } from './reconciler-options.js';
 import { recordStep } from './record-step.js';
 import type { RevisionFetcher } from './revision-fetcher.js';
 import { verifyStep } from './verify-step.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 export type { ReconcileOutcome, ReconcilerOptions, RevisionFetcher };
 
 /** After this many restarts in the middle of one revision's confirm window, it counts as failed. */
-export const MAX_INTERRUPTIONS = 3;
+export const MAX_INTERRUPTIONS = AGENT_DEFAULTS.confirm.maxInterruptions;
 
 export class Reconciler {
   readonly #opts: ReconcilerOptions;
@@ -208,6 +209,7 @@ export class Reconciler {
       opts: this.#opts,
       state: () => this.#state,
       inForce: this.inForce,
+      drifted: this.drifted,
       retryFailed,
       save: (state, applied) => this.#save(state, applied),
       now: () => new Date().toISOString(),
@@ -236,7 +238,7 @@ export class Reconciler {
     this.#report = reportAfterPass(this.#report, outcome);
     if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.recorded)) this.#drift = undefined;
     const log = this.#opts.logger;
-    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs) }, 'applied');
+    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs), transaction: outcome.apply.transaction }, 'applied');
     if (outcome.kind === 'failed') log.error({ err: outcome.error.toJSON(), commit: outcome.commit }, 'reconcile failed; previous ruleset stays in force');
   }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
 import type { CheckedRelease } from '../../shared/release/release-proof.js';
 import type { FetchResult } from '../wire/wire-client.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /**
  * Check that the allowed-signers file can be read (at start, so a typo fails fast).
@@ -37,7 +38,7 @@ export async function verifySshSignature(opts: { allowedSigners: string; princip
     await writeFile(sigFile, opts.signature);
     const args = ['-Y', 'verify', '-f', opts.allowedSigners, '-I', opts.principal, '-n', 'git', '-s', sigFile];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const child = spawn('ssh-keygen', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? 10_000 });
+      const child = spawn('ssh-keygen', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: opts.timeoutMs ?? AGENT_DEFAULTS.signatureVerifyMs });
       let output = '';
       child.stdout.on('data', (d: Buffer) => (output += d.toString()));
       child.stderr.on('data', (d: Buffer) => (output += d.toString()));

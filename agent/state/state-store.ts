@@ -18,18 +18,21 @@
  * a new revision: on restart it says that the host may hold an unconfirmed revision and which
  * tables that revision manages, so the confirmed one can be restored over it (see
  * agent/reconcile/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
- * other and is verified before use. A legacy applied.json is still read, and so is a legacy
+ * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox;
+ * AgentState and the other types are derived from it. A legacy applied.json is still read, and so is a legacy
  * release.json (the signed-release record before it moved into state.json), once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { NftSyncError } from '../../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
+import { OBJECT_ID_PATTERN } from '../../shared/ruleset/names.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
-import { FAMILIES, type TableRef } from '../../shared/ruleset/ruleset-types.js';
-import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, type ReleaseRecord } from './release-record.js';
+import { TableRef } from '../../shared/ruleset/ruleset-types.js';
+import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, ReleaseRecord } from './release-record.js';
 
 export const STATE_FILE = 'state.json';
 /** Legacy (pre content-addressed) name of the applied bytes; read, never written. */
@@ -39,46 +42,48 @@ export const APPLIED_FILE = 'applied.json';
 export function appliedFileName(blob: string): string {
   return `applied-${blob}.json`;
 }
-const STATE_VERSION = 1;
+const STATE_VERSION = 1 as const;
+
+const oid = (description?: string) => Type.String({ pattern: OBJECT_ID_PATTERN, ...(description ? { description } : {}) });
+/** Tables a revision manages (an apply's `previouslyManaged`). */
+const managedTables = Type.Array(TableRef);
 
 /** A revision the agent tried and could not put in force; not retried until it changes. */
-export interface FailedAttempt {
-  commit: string;
-  blob: string;
-  code: string;
-  message: string;
-  at: string;
-}
-
-export interface AgentState {
-  ref: string;
-  /** Ruleset name (`rulesets/NAME.json`). */
-  ruleset: string;
-  /** The revision in force; absent until a first apply succeeded. */
-  commit?: string;
-  blob?: string;
-  /** Tables the applied revision manages (the next apply's `previouslyManaged`). */
-  managedTables: TableRef[];
-  appliedAt?: string;
-  /** Under --track-tags: the tag of the revision in force (never gone below; release-guard.ts). */
-  tag?: string;
-  /** The signed release in force (agent/state/release-record.ts), kept with the revision it belongs to. */
-  release?: ReleaseRecord;
-  lastFailed?: FailedAttempt;
-  /** A revision being applied or awaiting confirmation: it may be in force, unconfirmed. */
-  pending?: PendingRevision;
-  /** A revision whose confirm window was cut short by the agent stopping, and how often. */
-  interrupted?: { blob: string; count: number };
-}
+export const FailedAttempt = Type.Object({
+  commit: Type.String(),
+  blob: Type.String(),
+  code: Type.String(),
+  message: Type.String(),
+  // Optional when read (older files may lack it); the agent always writes it.
+  at: Type.Optional(Type.String()),
+});
+export type FailedAttempt = Static<typeof FailedAttempt>;
 
 /** What the state records about a revision before nft applies it (see the file comment). */
-export interface PendingRevision {
-  commit: string;
-  blob: string;
-  ruleset: string;
-  managedTables: TableRef[];
-  startedAt: string;
-}
+export const PendingRevision = Type.Object({ commit: oid(), blob: oid(), ruleset: Type.String(), managedTables, startedAt: Type.String() });
+export type PendingRevision = Static<typeof PendingRevision>;
+
+/** The agent's state: state.json without its `version`. */
+export const AgentState = Type.Object({
+  ref: Type.String(),
+  ruleset: Type.String({ description: 'ruleset name (`rulesets/NAME.json`)' }),
+  commit: Type.Optional(oid('the revision in force; absent until a first apply succeeded')),
+  blob: Type.Optional(oid()),
+  appliedAt: Type.Optional(Type.String()),
+  tag: Type.Optional(Type.String({ description: 'under --track-tags: the tag of the revision in force (never gone below; release-guard.ts)' })),
+  release: Type.Optional(ReleaseRecord),
+  managedTables,
+  pending: Type.Optional(PendingRevision),
+  interrupted: Type.Optional(
+    Type.Object({ blob: Type.String(), count: Type.Integer({ minimum: 0 }) }, { description: 'a revision whose confirm window was cut short by the agent stopping, and how often' }),
+  ),
+  lastFailed: Type.Optional(FailedAttempt),
+});
+export type AgentState = Static<typeof AgentState>;
+
+/** state.json: the state and the format's version. */
+export const StateFile = Type.Object({ version: Type.Unsafe<typeof STATE_VERSION>({ const: STATE_VERSION }), ...AgentState.properties });
+export type StateFile = Static<typeof StateFile>;
 
 export interface LoadedState {
   state: AgentState;
@@ -86,46 +91,7 @@ export interface LoadedState {
   applied?: Buffer;
 }
 
-const oid = { type: 'string', pattern: '^([0-9a-f]{40}|[0-9a-f]{64})$' };
-const validateState = new Ajv({ strict: true }).compile({
-  type: 'object',
-  required: ['version', 'ref', 'ruleset', 'managedTables'],
-  properties: {
-    version: { const: STATE_VERSION },
-    ref: { type: 'string' },
-    ruleset: { type: 'string' },
-    commit: oid,
-    blob: oid,
-    appliedAt: { type: 'string' },
-    tag: { type: 'string' },
-    release: {
-      type: 'object',
-      required: ['ref', 'tag', 'tagId', 'taggerTime'],
-      properties: { ref: { type: 'string' }, tag: { type: 'string' }, tagId: { type: 'string' }, taggerTime: { type: 'integer' } },
-    },
-    managedTables: {
-      type: 'array',
-      items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
-    },
-    pending: {
-      type: 'object',
-      required: ['commit', 'blob', 'ruleset', 'managedTables', 'startedAt'],
-      properties: {
-        commit: oid, blob: oid, ruleset: { type: 'string' }, startedAt: { type: 'string' },
-        managedTables: {
-          type: 'array',
-          items: { type: 'object', required: ['family', 'name'], properties: { family: { enum: [...FAMILIES] }, name: { type: 'string' } } },
-        },
-      },
-    },
-    interrupted: { type: 'object', required: ['blob', 'count'], properties: { blob: { type: 'string' }, count: { type: 'integer', minimum: 0 } } },
-    lastFailed: {
-      type: 'object',
-      required: ['commit', 'blob', 'code', 'message'],
-      properties: { commit: { type: 'string' }, blob: { type: 'string' }, code: { type: 'string' }, message: { type: 'string' }, at: { type: 'string' } },
-    },
-  },
-});
+const validateState = new Ajv({ strict: true }).compile(StateFile);
 
 function corrupt(dir: string, why: string, cause?: unknown): NftSyncError {
   return new NftSyncError('NFTSYNC_ERR_STATE_CORRUPT', `state directory ${dir}: ${why}; remove it to start afresh (the agent re-applies from the server)`, {
@@ -167,7 +133,7 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
     const e = validateState.errors?.[0];
     throw corrupt(dir, `${STATE_FILE} is malformed (${e?.instancePath || '/'} ${e?.message ?? ''})`);
   }
-  const { version: _version, ...state } = value as AgentState & { version: number };
+  const { version: _version, ...state } = value as StateFile;
   if (state.release === undefined) {
     const legacy = await readLegacyReleaseRecord(dir);
     if (legacy) state.release = legacy;

@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
+import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { connectError } from './tls-connect-error.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
@@ -31,17 +32,18 @@ import {
   type ServerMessage,
   type WelcomeMessage,
 } from '../../shared/wire/messages.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
 
 /** Frame limit while no fetch is outstanding: welcome, pong, ack, moved, error are small. */
-export const IDLE_MAX_FRAME = 64 * 1024;
+export const IDLE_MAX_FRAME = AGENT_DEFAULTS.wire.idleMaxFrame;
 /**
  * Default largest ruleset the agent accepts, in bytes. A 1,000,000-address set in the repository
  * format (2-space indent, as `nft-sync import` writes it) is 25 MB; 64 MiB leaves room for the
  * rules around it. A 1,000,000-prefix set written that way is 124 MB: raise --max-ruleset-bytes.
  */
-export const DEFAULT_MAX_RULESET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_RULESET_BYTES = AGENT_DEFAULTS.wire.maxRulesetBytes;
 /** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
-export const PROOF_ALLOWANCE_BYTES = 1024 * 1024;
+export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
 /** Largest --max-ruleset-bytes: what a frame's 4-byte length can carry with a header and a proof. */
 export const MAX_RULESET_BYTES_LIMIT = 0xffff_ffff - MAX_HEADER_BYTES - 1 - PROOF_ALLOWANCE_BYTES;
 
@@ -59,10 +61,14 @@ export interface WireClientOptions {
   /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
   software?: string;
+  /** Local address to connect from (multi-homed hosts; simulated fleets in bench/fanout.ts). */
+  localAddress?: string;
+  /** A lockout guard's check connection: said in hello; the server then takes only pings. */
+  check?: boolean;
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[] }
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number } }
   | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -96,7 +102,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#socket = socket;
     this.#reader = reader;
     this.welcome = welcome;
-    this.#requestTimeoutMs = opts.requestTimeoutMs ?? 120_000;
+    this.#requestTimeoutMs = opts.requestTimeoutMs ?? AGENT_DEFAULTS.wire.requestTimeoutMs;
     this.#maxRulesetBytes = opts.maxRulesetBytes ?? DEFAULT_MAX_RULESET_BYTES;
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('close', () => this.#shutdown(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'server closed the connection')));
@@ -110,13 +116,13 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Errors: NFTSYNC_ERR_CONN_FAILED (refused, unreachable, timed out), or the server's error.
    */
   static connect(opts: WireClientOptions): Promise<WireClient> {
-    const timeoutMs = opts.connectTimeoutMs ?? 5000;
+    const timeoutMs = opts.connectTimeoutMs ?? AGENT_DEFAULTS.wire.connectTimeoutMs;
     const where = `${opts.host}:${opts.port}`;
     return new Promise((resolve, reject) => {
       const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
       const socket = opts.tls
-        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port })
-        : net.connect({ host: opts.host, port: opts.port });
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) })
+        : net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) });
       let settled = false;
       const fail = (err: NftSyncError) => {
         if (settled) return;
@@ -136,6 +142,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         if (opts.token) hello.token = opts.token;
+        if (opts.check) hello.check = true;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {
@@ -175,15 +182,17 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean; base?: Buffer }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     if (req.track) assertTagPattern(req.ref);
     else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
-    const { track, ...rest } = req;
+    const { track, base, ...rest } = req;
+    // With the bytes of `have` at hand (and no proof asked: a proof covers the whole blob), a delta may come.
+    const delta = base !== undefined && req.have !== undefined && req.proof !== true;
     const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) }, allowance);
-    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}), ...(delta ? { delta: true } : {}) }, allowance);
+    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true, ...(delta ? { base: { blob: req.have!.blob, bytes: base } } : {}) });
   }
 
   /**
@@ -323,9 +332,20 @@ export class WireClient extends EventEmitter<WireClientEvents> {
  * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean }): FetchResult {
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
+  if (message.type === 'ruleset' && body && message.delta !== undefined) {
+    const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
+    if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
+    }
+    if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
+    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+  }
   if (message.type === 'ruleset' && body) {
-    const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+    const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
     // The frame fit the allowance; each part must fit its own share too.
     if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
     const proofBytes = body.length - size;

@@ -1,4 +1,5 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import type { RollbackAnswer } from '../../shared/http/http-api.js';
 import { assertTagPattern } from '../../shared/release/semver.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
@@ -48,7 +49,7 @@ export const rollbackCommand: Command = {
 /** The branch rollback through the API; a rollback that would change nothing exits 0 and says so. */
 async function rollbackBranch(http: string, branch: string, to: string): Promise<number> {
   try {
-    const r = await callApi<{ commit: string; previous: string; target: string }>(http, 'POST', '/api/v1/rollback', { branch, to });
+    const r = await callApi<RollbackAnswer>(http, 'POST', '/api/v1/rollback', { branch, to });
     process.stdout.write(`${r.commit}\n`);
     process.stderr.write(`# ${branch}: ${r.previous.slice(0, 12)} -> ${r.commit.slice(0, 12)} (rulesets of ${r.target.slice(0, 12)})\n`);
     return 0;

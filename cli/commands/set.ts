@@ -6,21 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { elementFromText, elementsFromFile } from '../../shared/ruleset/element-text.js';
 import { NftSyncError } from '../../shared/errors.js';
+import type { ElementsAnswer } from '../../shared/http/http-api.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { countFlag } from '../seconds-flag.js';
-
-interface Answer {
-  commit: string;
-  branch: string;
-  added: number;
-  deleted: number;
-  kind: string;
-  previous: string;
-}
+import { CLI_DEFAULTS } from '../defaults.js';
 
 /** An element change can wait on the push validator loading a big set: give it time. */
-const CHANGE_TIMEOUT_MS = 600_000;
+const CHANGE_TIMEOUT_MS = CLI_DEFAULTS.setChangeTimeoutMs;
 
 export const setCommand: Command = {
   name: 'set',
@@ -59,7 +52,7 @@ export const setCommand: Command = {
     const [family, table, name] = parts.map(encodeURIComponent) as [string, string, string];
     const branch = str(values, 'branch')!;
     const path = `/api/v1/rulesets/${encodeURIComponent(str(values, 'ruleset')!)}/sets/${family}/${table}/${name}/elements?branch=${encodeURIComponent(branch)}`;
-    const r = await callApi<Answer>(str(values, 'http')!, 'POST', path, action === 'add' ? { add: elements } : { delete: elements }, CHANGE_TIMEOUT_MS);
+    const r = await callApi<ElementsAnswer>(str(values, 'http')!, 'POST', path, action === 'add' ? { add: elements } : { delete: elements }, CHANGE_TIMEOUT_MS);
     process.stdout.write(`${r.commit}\n`);
     if (r.commit === r.previous) process.stderr.write(`# ${r.branch}: nothing changed (${action === 'add' ? 'every element already present' : 'no element present'}); ${r.commit.slice(0, 12)} stays\n`);
     else process.stderr.write(`# ${r.branch}: ${r.previous.slice(0, 12)} -> ${r.commit.slice(0, 12)}: ${r.kind} ${parts.join(' ')}: ${r.added} added, ${r.deleted} deleted\n`);

@@ -1,13 +1,14 @@
-import type { AgentRecord } from '../../server/agents/agent-registry.js';
+import type { AgentList } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
 import { str, type Command } from '../command.js';
 import { secondsFlag } from '../seconds-flag.js';
 import { formatStatusTable, STATUS_NOT_READY_EXIT, statusJson } from '../status-table.js';
+import { CLI_DEFAULTS } from '../defaults.js';
 
 /** Default seconds between polls of `--watch` given without a number. */
-const WATCH_DEFAULT_S = '2';
+const WATCH_DEFAULT_S = String(CLI_DEFAULTS.statusWatchS);
 
 export const statusCommand: Command = {
   name: 'status',
@@ -25,7 +26,7 @@ export const statusCommand: Command = {
     const http = str(values, 'http')!;
     const watch = str(values, 'watch');
     const once = async (): Promise<number> => {
-      const { agents } = await callApi<{ agents: AgentRecord[] }>(http, 'GET', '/api/v1/agents');
+      const { agents } = await callApi<AgentList>(http, 'GET', '/api/v1/agents');
       const doc = statusJson(agents);
       // One JSON document per poll: pretty once, one line each when watching (JSON lines).
       const text = values.json ? `${JSON.stringify(doc, null, watch === undefined ? 2 : undefined)}\n` : formatStatusTable(agents, Date.now());

@@ -11,17 +11,12 @@
  * NFTSYNC_ERR_AGENT_REGISTRY_FULL (agents already known keep reporting).
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { AgentRecord } from '../../shared/http/http-api.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
-export interface AgentRecord {
-  name: string;
-  status: AgentStatus | undefined;
-  /** Remote address of the agent's latest connection. */
-  address: string;
-  connected: boolean;
-  /** ISO time of the last frame received from the agent. */
-  lastSeen: string;
-}
+/** An agent's record, as GET /api/v1/agents answers it (its schema: shared/http/http-api.ts). */
+export type { AgentRecord } from '../../shared/http/http-api.js';
 
 export interface AgentRegistryOptions {
   /** Most agents remembered (default 10,000). */
@@ -33,7 +28,7 @@ export interface AgentRegistryOptions {
 }
 
 /** Defaults, in one place. */
-export const AGENT_REGISTRY_DEFAULTS = { maxAgents: 10_000, evictAfterMs: 7 * 24 * 3600 * 1000 };
+export const AGENT_REGISTRY_DEFAULTS = SERVER_DEFAULTS.registry;
 
 interface Entry {
   name: string;

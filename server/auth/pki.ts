@@ -9,9 +9,10 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
 import { isAgentName } from '../../shared/ruleset/names.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** Validity of the CA certificate (about 10 years) and of issued certificates (about 1 year). */
-export const PKI_VALIDITY_DAYS = { ca: 3650, leaf: 397 };
+export const PKI_VALIDITY_DAYS = { ca: SERVER_DEFAULTS.pki.caValidityDays, leaf: SERVER_DEFAULTS.pki.leafValidityDays };
 
 function openssl(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

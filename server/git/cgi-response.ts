@@ -3,6 +3,7 @@
  * empty line, `Status: 200 OK` giving the HTTP status. Used for `git http-backend`, whose stdout
  * is streamed to the client once its head has been read.
  */
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** The head of a CGI response. */
 export interface CgiHead {
@@ -13,7 +14,7 @@ export interface CgiHead {
 }
 
 /** Largest head accepted: http-backend writes a few short lines. */
-export const CGI_HEAD_MAX = 64 * 1024;
+export const CGI_HEAD_MAX = SERVER_DEFAULTS.http.cgiHeadMaxBytes;
 
 /**
  * Find the end of the head in `buf` (LF LF or CRLF CRLF); undefined when not there yet.

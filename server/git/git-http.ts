@@ -24,14 +24,17 @@
  * never cut however long it takes (server/http-timeouts.ts says why).
  */
 import { spawn } from 'node:child_process';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Readable } from 'node:stream';
 import { ERRORS, NftSyncError } from '../../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
 import { HTTP_TIMEOUT_DEFAULTS, pipeWithIdleLimit } from '../http/http-timeouts.js';
 import { isLoopbackHostHeader } from '../auth/loopback-host.js';
+import { errorAnswer } from '../http/routes/route-schema.js';
 import { gitEnv } from '../../host/run-git.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** Where the repository is served. */
 export const GIT_HTTP_PREFIX = '/git/rules.git';
@@ -66,7 +69,7 @@ export interface GitHttpOptions {
 }
 
 /** Defaults of GitHttpOptions.maxReadBackends and maxWriteBackends. */
-export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: 32, write: 8 });
+export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: SERVER_DEFAULTS.http.gitReadBackends, write: SERVER_DEFAULTS.http.gitWriteBackends });
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
@@ -226,6 +229,62 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
   };
 
   const config = { ownAuth: true };
-  app.get(`${GIT_HTTP_PREFIX}/info/refs`, { config }, (req, reply) => handle(req, reply, '/info/refs'));
-  for (const service of SERVICES) app.post(`${GIT_HTTP_PREFIX}/${service}`, { config }, (req, reply) => handle(req, reply, `/${service}`));
+  // The schemas describe the protocol for the OpenAPI document; fastify does not check requests
+  // against them (validatorCompiler): the handler checks credentials first, then http-backend
+  // judges the protocol, and a stranger must get 401 before any 400 about the request.
+  const validatorCompiler = () => () => true;
+  app.get(`${GIT_HTTP_PREFIX}/info/refs`, { config, validatorCompiler, schema: GIT_ROUTE_SCHEMAS.infoRefs }, (req, reply) => handle(req, reply, '/info/refs'));
+  for (const service of SERVICES) {
+    app.post(`${GIT_HTTP_PREFIX}/${service}`, { config, validatorCompiler, schema: GIT_ROUTE_SCHEMAS[service as 'git-upload-pack' | 'git-receive-pack'] }, (req, reply) => handle(req, reply, `/${service}`));
+  }
 }
+
+const binary = (description: string) => ({ schema: { type: 'string', format: 'binary', description } });
+const gitErrors = {
+  400: errorAnswer('NFTSYNC_ERR_USAGE: not a smart-protocol request (the dumb protocol is not served)'),
+  401: errorAnswer('NFTSYNC_ERR_AUTH_REQUIRED: a token is needed (pushes; reads with --read-token-required) and none or a wrong one was given', {
+    'www-authenticate': { type: 'string', description: 'Basic realm="nft-sync"' },
+  }),
+  403: errorAnswer('NFTSYNC_ERR_API_WRITES_DISABLED: a push without a --token-file, not from loopback'),
+  502: errorAnswer('NFTSYNC_ERR_REPO_GIT_FAILED: git http-backend failed before answering'),
+  503: errorAnswer('NFTSYNC_ERR_SERVER_BUSY: every read (or write) slot is taken', { 'retry-after': { type: 'string', description: 'seconds' } }),
+  '4xx': errorAnswer('any other refusal'),
+  '5xx': errorAnswer('a failure of the server'),
+};
+/** Clones and fetches need a token only with --read-token-required; pushes always (or loopback). */
+const READ_SECURITY: Array<Record<string, string[]>> = [{}, { gitToken: [] }, { readToken: [] }];
+const WRITE_SECURITY: Array<Record<string, string[]>> = [{ gitToken: [] }, { writeToken: [] }];
+
+/** The git routes' schemas, for the OpenAPI document (content types as git's http-protocol.txt names them). */
+const GIT_ROUTE_SCHEMAS: Record<'infoRefs' | 'git-upload-pack' | 'git-receive-pack', FastifySchema> = {
+  infoRefs: {
+    summary: 'git smart HTTP: the ref advertisement that starts a clone, fetch (service=git-upload-pack) or push (service=git-receive-pack)',
+    tags: ['git'],
+    security: [...READ_SECURITY, { writeToken: [] }],
+    querystring: Type.Object({ service: Type.Unsafe<string>({ type: 'string', enum: [...SERVICES], description: 'the smart service; git-receive-pack needs write credentials' }) }),
+    response: {
+      200: {
+        description: "the refs, in git's pkt-line format",
+        content: {
+          'application/x-git-upload-pack-advertisement': binary('service=git-upload-pack'),
+          'application/x-git-receive-pack-advertisement': binary('service=git-receive-pack'),
+        },
+      },
+      ...gitErrors,
+    },
+  },
+  'git-upload-pack': {
+    summary: 'git smart HTTP: fetch and clone (a pack of the objects asked for)',
+    tags: ['git'],
+    security: READ_SECURITY,
+    body: { content: { 'application/x-git-upload-pack-request': binary('wants and haves, pkt-line; may be gzip-encoded (Content-Encoding)') } },
+    response: { 200: { description: 'the pack', content: { 'application/x-git-upload-pack-result': binary('pkt-line with the pack') } }, ...gitErrors },
+  },
+  'git-receive-pack': {
+    summary: 'git smart HTTP: push (the pre-receive validator judges every ref update)',
+    tags: ['git'],
+    security: WRITE_SECURITY,
+    body: { content: { 'application/x-git-receive-pack-request': binary('ref updates and the pack, pkt-line') } },
+    response: { 200: { description: "the push's report (refusals by the validator included)", content: { 'application/x-git-receive-pack-result': binary('pkt-line report-status') } }, ...gitErrors },
+  },
+};

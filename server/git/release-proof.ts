@@ -9,6 +9,7 @@ import { parseCommit, parseTag, parseTree } from '../../shared/git/git-objects.j
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { REPO_CONFIG_PATH } from '../../shared/config/repo-config.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** What building a proof needs from the repository (RulesetRepository has it). */
 export interface ProofReader {
@@ -24,7 +25,7 @@ export function proofReader(source: Partial<ProofReader>): ProofReader {
 }
 
 /** Most tags in a chain (a tag of a tag of ...); git itself stops peeling at about this depth. */
-const MAX_TAG_CHAIN = 8;
+const MAX_TAG_CHAIN = SERVER_DEFAULTS.repository.maxTagChain;
 
 /**
  * The tag chain `ref` names, down to its commit. `ref` must be an annotated tag (a signed

@@ -4,12 +4,14 @@
  * rules and elements (shared/ruleset-diff.ts).
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { RevisionDiff } from '../../shared/http/http-api.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
-import { diffRulesets, isEmptyDiff, type RulesetDiff } from '../../shared/ruleset/ruleset-diff.js';
+import { diffRulesets, isEmptyDiff } from '../../shared/ruleset/ruleset-diff.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { ByteLru } from './byte-lru.js';
 import type { RulesetRepository } from './ruleset-repository.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** Parsed rulesets by blob id: blobs never change, and a UI diffs the same few revisions often. */
 export type ParsedRulesetCache = ByteLru<{ ruleset: Ruleset; size: number }>;
@@ -18,20 +20,12 @@ export type ParsedRulesetCache = ByteLru<{ ruleset: Ruleset; size: number }>;
  * A cache for diffRevisions, bounded by the rulesets' source size (`maxBytes`, default 16 MiB;
  * the parsed form takes a few times that).
  */
-export function parsedRulesetCache(maxBytes = 16 * 1024 * 1024): ParsedRulesetCache {
+export function parsedRulesetCache(maxBytes = SERVER_DEFAULTS.repository.maxParsedDiffBytes): ParsedRulesetCache {
   return new ByteLru(maxBytes, (v) => v.size);
 }
 
-export interface RevisionDiff {
-  from: { ref: string; commit: string };
-  to: { ref: string; commit: string };
-  rulesets: {
-    added: string[];
-    removed: string[];
-    /** Rulesets whose bytes differ; `diff` is empty when only formatting or order changed. */
-    changed: Array<{ name: string; from: { blob: string }; to: { blob: string }; identical: boolean; diff: RulesetDiff }>;
-  };
-}
+/** The answer of GET /api/v1/diff (its schema: shared/http/http-api.ts). */
+export type { RevisionDiff } from '../../shared/http/http-api.js';
 
 /**
  * Diff revision `from` against `to` (any refs), limited to `only` when given.

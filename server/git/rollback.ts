@@ -17,6 +17,7 @@
  * of a push was never judged.
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { RollbackResult } from '../../shared/http/http-api.js';
 import { assertRef } from '../../shared/ruleset/names.js';
 import { REPO_CONFIG_PATH } from '../../shared/config/repo-config.js';
 import { validatePush } from '../push/push-validator.js';
@@ -44,15 +45,8 @@ export interface RollbackRequest {
   beforeUpdate?: (attempt: number) => Promise<void> | void;
 }
 
-export interface RollbackResult {
-  branch: string;
-  /** The new commit. */
-  commit: string;
-  /** The branch's commit it was built on (its parent). */
-  previous: string;
-  target: string;
-  attempts: number;
-}
+/** What a rollback did (the API's answer without `owner`; its schema: shared/http/http-api.ts). */
+export type { RollbackResult } from '../../shared/http/http-api.js';
 
 /** `refs/heads/NAME` for a branch given as NAME or as the full ref. Throws NFTSYNC_ERR_REF_INVALID. */
 export function branchRef(branch: string): string {

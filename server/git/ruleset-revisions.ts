@@ -4,17 +4,12 @@
  * JavaScript once histories grow).
  */
 import { NftSyncError } from '../../shared/errors.js';
+import type { RulesetRevision } from '../../shared/http/http-api.js';
 import { assertRulesetName, isObjectId } from '../../shared/ruleset/names.js';
 import { runGit } from '../../host/run-git.js';
 
-export interface Revision {
-  commit: string;
-  author: { name: string; email: string };
-  /** Author date, ISO 8601 with offset. */
-  date: string;
-  /** The whole commit message, without the trailing newline. */
-  message: string;
-}
+/** A commit that changed a ruleset (its schema: shared/http/http-api.ts, RulesetRevision). */
+export type Revision = RulesetRevision;
 
 const FIELD = '\x1f';
 const RECORD = '\x1e';

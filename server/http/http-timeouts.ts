@@ -10,6 +10,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { NftSyncError } from '../../shared/errors.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface HttpTimeouts {
   /** Request line and headers must arrive within this (Node's headersTimeout). */
@@ -29,13 +30,7 @@ export interface HttpTimeouts {
 }
 
 /** The defaults (`nft-sync server --http-*-timeout` flags override them). */
-export const HTTP_TIMEOUT_DEFAULTS: Readonly<HttpTimeouts> = Object.freeze({
-  headersMs: 10_000,
-  requestMs: 30_000,
-  bodyIdleMs: 30_000,
-  keepAliveMs: 5_000,
-  idleMs: 120_000,
-});
+export const HTTP_TIMEOUT_DEFAULTS: Readonly<HttpTimeouts> = SERVER_DEFAULTS.httpTimeouts;
 
 /** How often Node checks the headers deadline: its default (30 s) would make a 10 s limit 40 s. */
 export function connectionsCheckingInterval(t: HttpTimeouts): number {

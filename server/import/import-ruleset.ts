@@ -23,6 +23,7 @@ import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { locateRefusal } from '../push/locate-refusal.js';
 import { openScratchNetns, type ScratchNetns } from '../../host/scratch-netns.js';
 import { READ_ATTEMPTS, listRulesetConsistently } from '../../host/scratch-read-back.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface ImportResult {
   /** The repository form, validated by parseRuleset. */
@@ -33,7 +34,7 @@ export interface ImportResult {
 
 /** Time limit per nft run: a minute, plus half a minute per MB of text (big sets list slowly). */
 function timeoutFor(text: string): number {
-  return 60_000 + Math.ceil(text.length / 1e6) * 30_000;
+  return SERVER_DEFAULTS.import.nftBaseMs + Math.ceil(text.length / 1e6) * SERVER_DEFAULTS.import.nftPerMegabyteMs;
 }
 
 /**
@@ -139,6 +140,6 @@ async function listText(nft: NftRunner): Promise<string> {
   for (let attempt = 1; ; attempt++) {
     const { stdout } = await nft.run(['list', 'ruleset'], undefined, { errorCode: 'NFTSYNC_ERR_NFT_LIST' });
     if (tornObjects(stdout).length === 0 || attempt === READ_ATTEMPTS) return stdout;
-    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    await new Promise((resolve) => setTimeout(resolve, SERVER_DEFAULTS.import.retryPauseMs * attempt));
   }
 }

@@ -16,6 +16,7 @@ import { firstFailingPrefix } from '../../shared/ruleset/first-failing-prefix.js
 import { describePosition, locateNftError, type NftErrorLocation } from '../../shared/nft/nft-error-location.js';
 import { itemBody, itemKind, type Ruleset, type RulesetItem, type TableRef } from '../../shared/ruleset/ruleset-types.js';
 import { applyOrder } from '../../shared/nft/transaction-origins.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface LocatedRefusal extends NftErrorLocation {
   /** 'nft': from nft's message; 'bisect': found by dry runs (`runs` of them). */
@@ -26,9 +27,9 @@ export interface LocatedRefusal extends NftErrorLocation {
 }
 
 /** Dry runs one search may make. */
-export const MAX_DRY_RUNS = 40;
+export const MAX_DRY_RUNS = SERVER_DEFAULTS.pushChecks.maxDryRuns;
 /** Above this many elements, the set at fault is named without searching for the element. */
-export const ELEMENT_SEARCH_MAX = 100_000;
+export const ELEMENT_SEARCH_MAX = SERVER_DEFAULTS.pushChecks.elementSearchMax;
 
 function withoutElements(item: RulesetItem): RulesetItem {
   const kind = itemKind(item);

@@ -25,15 +25,16 @@
  * HOOK_SILENCE_MS) runs the full validator: the hand-off can make a push faster, never let one
  * through unchecked.
  */
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** The socket's directory inside the git dir, and the socket's name in it. */
 export const HOOK_SOCKET_DIR = 'nft-sync';
 export const HOOK_SOCKET_NAME = 'hook.sock';
 /** Largest request the server reads (the ref lines of a push of several thousand refs). */
-export const HOOK_REQUEST_MAX = 1024 * 1024;
+export const HOOK_REQUEST_MAX = SERVER_DEFAULTS.pushChecks.requestMaxBytes;
 /** While a check runs the server says `wait` this often; the client gives up after HOOK_SILENCE_MS without a word. */
-export const HOOK_HEARTBEAT_MS = 2_000;
-export const HOOK_SILENCE_MS = 30_000;
+export const HOOK_HEARTBEAT_MS = SERVER_DEFAULTS.pushChecks.heartbeatMs;
+export const HOOK_SILENCE_MS = SERVER_DEFAULTS.pushChecks.silenceMs;
 /** First line of a request. */
 export const HOOK_REQUEST_MAGIC = 'nft-sync-check 1';
 

@@ -21,6 +21,7 @@ import type { Logger } from 'pino';
 import { parsePushCheckRequest } from './push-check-request.js';
 import type { WorkerMessage, WorkerRequest } from './push-check-worker.js';
 import { HOOK_HEARTBEAT_MS, HOOK_REQUEST_MAX, HOOK_SOCKET_DIR, HOOK_SOCKET_NAME } from './pre-receive-client.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface PushCheckServiceOptions {
   gitdir: string;
@@ -123,7 +124,7 @@ export class PushCheckService {
    * running then validate by themselves), finish with the worker (its namespaces removed) and
    * remove the socket. Never throws.
    */
-  async close(graceMs = 10_000): Promise<void> {
+  async close(graceMs = SERVER_DEFAULTS.http.shutdownGraceMs): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -203,7 +204,7 @@ export class PushCheckService {
     socket.on('error', () => undefined);
     const chunks: Buffer[] = [];
     let size = 0;
-    const deadline = setTimeout(() => socket.destroy(), this.#opts.requestTimeoutMs ?? 5_000);
+    const deadline = setTimeout(() => socket.destroy(), this.#opts.requestTimeoutMs ?? SERVER_DEFAULTS.pushChecks.requestTimeoutMs);
     const reply = (line: string): boolean => socket.write(`${line}\n`);
     const onData = (c: Buffer): void => {
       size += c.length;

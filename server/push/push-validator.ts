@@ -35,6 +35,7 @@ import { GitObjectBatch } from './git-object-batch.js';
 import { openScratchNetns, type ScratchNetns } from '../../host/scratch-netns.js';
 import { READ_ATTEMPTS, readBackScratch } from '../../host/scratch-read-back.js';
 import { locateRefusal, type LocatedRefusal } from './locate-refusal.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface PushValidatorOptions {
   /** The repository's git directory. */
@@ -264,7 +265,7 @@ function compare(ruleset: Ruleset, listed: Ruleset, unverified: readonly string[
  * set elements (a 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine).
  */
 function nftTimeoutMs(elements: number): number {
-  return 60_000 + Math.ceil(elements / 1000) * 60;
+  return SERVER_DEFAULTS.pushChecks.nftBaseMs + Math.ceil(elements / 1000) * SERVER_DEFAULTS.pushChecks.nftPerThousandElementsMs;
 }
 
 /** The commit `id` is or peels to (through tags), with its tree; undefined when it peels to none. */

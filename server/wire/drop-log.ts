@@ -5,16 +5,18 @@
  * addresses that dropped most.
  */
 import type { Logger } from 'pino';
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 /**
  * Why a connection was dropped: over the per-address or global cap at accept; no TLS handshake
  * within the deadline, or a failed one; closed before a valid hello (timeout, bad frame, refused
- * version, identity or token); closed after hello for a protocol error (bad frame, timeout).
+ * version, identity or token); closed after hello for a protocol error (bad frame, timeout);
+ * dropped for not reading what it is sent (wire-session.ts maxUnreadBytes, writeStallMs).
  */
-export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello' | 'protocolError';
+export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello' | 'protocolError' | 'notReading';
 
 /** Distinct addresses counted per interval; past that they are counted as "others". */
-const MAX_ADDRESSES = 1024;
+const MAX_ADDRESSES = SERVER_DEFAULTS.wire.dropLogMaxAddresses;
 
 export class DropLog {
   readonly #logger: Logger;
@@ -26,7 +28,7 @@ export class DropLog {
   #total = 0;
 
   /** `intervalMs`: at most one line per interval (default 10 s). */
-  constructor(logger: Logger, intervalMs = 10_000) {
+  constructor(logger: Logger, intervalMs = SERVER_DEFAULTS.wire.dropLogIntervalMs) {
     this.#logger = logger;
     this.#intervalMs = intervalMs;
   }

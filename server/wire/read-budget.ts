@@ -6,6 +6,7 @@
  * keep the event loop parsing for it alone. Over budget, the session stops reading from its
  * socket until the bucket has refilled: TCP then slows the sender down, and nothing is buffered.
  */
+import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface ReadBudgetOptions {
   /** Bytes per second one address may send (default 1 MiB). */
@@ -17,7 +18,7 @@ export interface ReadBudgetOptions {
 }
 
 /** Defaults, in one place. */
-export const READ_BUDGET_DEFAULTS = { bytesPerSecond: 1024 * 1024, burstBytes: 4 * 1024 * 1024 };
+export const READ_BUDGET_DEFAULTS = SERVER_DEFAULTS.readBudget;
 
 interface Bucket {
   tokens: number;

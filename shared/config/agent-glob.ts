@@ -18,10 +18,11 @@
  * its leftmost fit (leftmost is always safe when the gaps between segments are free). The cost
  * is at most O(name length x pattern length), both bounded (253 x 256), with no exponential case.
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { NftSyncError } from '../errors.js';
 
 /** Longest pattern accepted. */
-export const AGENT_GLOB_MAX_LENGTH = 256;
+export const AGENT_GLOB_MAX_LENGTH = SHARED_DEFAULTS.names.agentGlobMaxLength;
 
 /** One fixed-width position of a segment: a literal character, any character, or a class. */
 type Atom =

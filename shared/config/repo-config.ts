@@ -19,57 +19,47 @@
  * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
  * An agent's `--ruleset NAME` overrides this file; that choice is made by the caller.
  */
-import { Ajv, type ErrorObject, type JSONSchemaType } from 'ajv';
+import { Type, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { compileAgentGlob, matchAgentGlob, AGENT_GLOB_MAX_LENGTH } from './agent-glob.js';
 import { NftSyncError } from '../errors.js';
 import { assertRulesetName, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 
 /** Path of the file inside the repository. */
 export const REPO_CONFIG_PATH = 'nft-sync.yaml';
 /** The ruleset an agent gets when no entry matches. */
 export const DEFAULT_RULESET = 'default';
 /** Largest `nft-sync.yaml` accepted, in bytes; it maps names, it never needs to be big. */
-export const REPO_CONFIG_MAX_BYTES = 1024 * 1024;
+export const REPO_CONFIG_MAX_BYTES = SHARED_DEFAULTS.repoConfig.maxBytes;
 /** Most `agents` entries accepted. */
-export const REPO_CONFIG_MAX_ENTRIES = 10_000;
+export const REPO_CONFIG_MAX_ENTRIES = SHARED_DEFAULTS.repoConfig.maxEntries;
 
-export interface AgentMapping {
-  /** Glob over the agent name (agent-glob.ts). */
-  match: string;
-  /** Ruleset name: `rulesets/NAME.json`. */
-  ruleset: string;
+/** A schema that also admits null (YAML's empty value: `agents:` with nothing after it). */
+function nullable<T extends TSchema>(schema: T): TUnsafe<Static<T> | null> {
+  return Type.Unsafe<Static<T> | null>({ ...schema, nullable: true });
 }
 
-export interface RepoConfig {
-  version?: 1;
-  /** Ordered: the first matching entry wins. */
-  agents?: AgentMapping[];
-}
-
-/** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type follows it. */
-export const REPO_CONFIG_SCHEMA: JSONSchemaType<RepoConfig> = {
-  $id: 'https://nft-sync.dev/schemas/repo-config.json',
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    version: { type: 'integer', minimum: 1, maximum: 1, nullable: true },
-    agents: {
-      type: 'array',
-      nullable: true,
-      maxItems: REPO_CONFIG_MAX_ENTRIES,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['match', 'ruleset'],
-        properties: {
-          match: { type: 'string', minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH },
-          ruleset: { type: 'string', pattern: RULESET_NAME_PATTERN },
-        },
-      },
-    },
+/** One `agents` entry: which ruleset the agents whose name matches get. */
+export const AgentMapping = Type.Object(
+  {
+    match: Type.String({ minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH, description: 'glob over the agent name (agent-glob.ts)' }),
+    ruleset: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name: rulesets/NAME.json' }),
   },
-};
+  { additionalProperties: false },
+);
+export type AgentMapping = Static<typeof AgentMapping>;
+
+/** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type is derived from it. */
+export const REPO_CONFIG_SCHEMA = Type.Object(
+  {
+    version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
+    agents: Type.Optional(nullable(Type.Array(AgentMapping, { maxItems: REPO_CONFIG_MAX_ENTRIES, description: 'ordered: the first matching entry wins' }))),
+  },
+  { $id: 'https://nft-sync.dev/schemas/repo-config.json', additionalProperties: false },
+);
+export type RepoConfig = Static<typeof REPO_CONFIG_SCHEMA>;
 
 const validate = new Ajv({ allErrors: true, strict: true }).compile(REPO_CONFIG_SCHEMA);
 

@@ -6,6 +6,8 @@
  *   {"add": {"rule": {"family": "inet", "table": "t", "chain": "c", "handle": 2, "expr": [...]}}}
  *   {"delete": {"table": {"family": "inet", "name": "t", "handle": 1}}}
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
+
 export interface MonitorEvent {
   /** add, delete, replace, ... (the top-level key). */
   verb: string;
@@ -20,7 +22,7 @@ export interface MonitorEvent {
 const PAST: Record<string, string> = { add: 'added', delete: 'deleted', replace: 'replaced', insert: 'inserted', flush: 'flushed', reset: 'reset' };
 
 /** Above this, a line (an element event of a big set: megabytes) is not parsed in full. */
-const LONG_LINE = 64 * 1024;
+const LONG_LINE = SHARED_DEFAULTS.nft.monitorLongLineBytes;
 
 /**
  * The event of a long line from its head alone: nft prints the verb, the kind, then family,

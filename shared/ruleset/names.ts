@@ -3,6 +3,7 @@
  * object ids. Each check is pure and throws an NftSyncError with a stable code that says what
  * is wrong, so a hostile name is refused before it reaches a file system or git.
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { NftSyncError } from '../errors.js';
 
 /** A ruleset name: `rulesets/NAME.json`. Letters, digits, `_`, `-`, `.`; no leading dot; no `..`. */
@@ -12,7 +13,7 @@ export const AGENT_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$';
 /** A full git object id: SHA-1 (40 hex digits) or SHA-256 (64). */
 export const OBJECT_ID_PATTERN = '^([0-9a-f]{40}|[0-9a-f]{64})$';
 /** Most characters a ref may have on the wire. */
-export const REF_MAX_LENGTH = 255;
+export const REF_MAX_LENGTH = SHARED_DEFAULTS.names.refMaxLength;
 
 const rulesetName = new RegExp(RULESET_NAME_PATTERN);
 const agentName = new RegExp(AGENT_NAME_PATTERN);

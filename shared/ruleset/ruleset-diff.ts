@@ -9,45 +9,42 @@
  * reported as one removed and one added; a moved rule is not a change of content and shows up in
  * `rules.reordered`.
  */
+import { Type, type Static } from '@sinclair/typebox';
 import { missingFrom, normaliseRuleset, type NormalisedRuleset } from './ruleset-normalise.js';
 import type { Ruleset } from './ruleset-types.js';
 
-export interface ObjectChange {
-  id: string;
-  /** Attributes before and after (canonical; handles, comments nft drops, counters removed). */
-  from: Record<string, unknown>;
-  to: Record<string, unknown>;
-}
+// The diff is an HTTP API answer (GET /api/v1/diff): each shape is declared once, as a schema,
+// and its type derived from it.
 
-export interface ObjectChanges {
-  added: string[];
-  removed: string[];
-  changed: ObjectChange[];
-}
+/** One object present on both sides with different attributes. */
+export const ObjectChange = Type.Object({
+  id: Type.String(),
+  from: Type.Record(Type.String(), Type.Unknown(), { description: 'attributes before (canonical; handles, comments nft drops, counters removed)' }),
+  to: Type.Record(Type.String(), Type.Unknown(), { description: 'attributes after' }),
+});
+export type ObjectChange = Static<typeof ObjectChange>;
 
-export interface RuleChange {
-  /** The chain's identity, `inet nft_sync input`. */
-  chain: string;
-  /** The rule without family/table/chain/handle, as canonical JSON parsed back. */
-  rule: unknown;
-}
+export const ObjectChanges = Type.Object({ added: Type.Array(Type.String()), removed: Type.Array(Type.String()), changed: Type.Array(ObjectChange) });
+export type ObjectChanges = Static<typeof ObjectChanges>;
 
-export interface ElementChange {
-  /** The set's or map's identity. */
-  set: string;
-  element: unknown;
-}
+export const RuleChange = Type.Object({
+  chain: Type.String({ description: "the chain's identity, `inet nft_sync input`" }),
+  rule: Type.Unknown({ description: 'the rule without family/table/chain/handle, as canonical JSON parsed back' }),
+});
+export type RuleChange = Static<typeof RuleChange>;
 
-export interface RulesetDiff {
-  tables: ObjectChanges;
-  chains: ObjectChanges;
-  /** Sets and maps. */
-  sets: ObjectChanges;
-  /** Named stateful objects (counter, quota, limit, ...) and flowtables; id is `KIND FAMILY TABLE NAME`. */
-  objects: ObjectChanges;
-  rules: { added: RuleChange[]; removed: RuleChange[]; reordered: string[] };
-  elements: { added: ElementChange[]; removed: ElementChange[] };
-}
+export const ElementChange = Type.Object({ set: Type.String({ description: "the set's or map's identity" }), element: Type.Unknown() });
+export type ElementChange = Static<typeof ElementChange>;
+
+export const RulesetDiff = Type.Object({
+  tables: ObjectChanges,
+  chains: ObjectChanges,
+  sets: Type.Object(ObjectChanges.properties, { description: 'sets and maps' }),
+  objects: Type.Object(ObjectChanges.properties, { description: 'named stateful objects (counter, quota, limit, ...) and flowtables; id is `KIND FAMILY TABLE NAME`' }),
+  rules: Type.Object({ added: Type.Array(RuleChange), removed: Type.Array(RuleChange), reordered: Type.Array(Type.String()) }),
+  elements: Type.Object({ added: Type.Array(ElementChange), removed: Type.Array(ElementChange) }),
+});
+export type RulesetDiff = Static<typeof RulesetDiff>;
 
 /** True when `d` records no difference at all. */
 export function isEmptyDiff(d: RulesetDiff): boolean {

@@ -13,6 +13,7 @@
  *   read back equal: table, chain and set comments, the `dynamic` set flag, `auto-merge`, the
  *   `dormant` table flag (see NFT-FACTS.md). Rule comments survive and are compared.
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
 
 export interface NormalisedRuleset {
@@ -30,7 +31,7 @@ export interface NormaliseOptions {
 }
 
 const LOSSY_FLAGS = new Set(['dynamic', 'dormant']);
-const DIFF_LIMIT = 200;
+const DIFF_LIMIT = SHARED_DEFAULTS.diffLimit;
 
 /** Deep copy with sorted object keys and the kernel's own counters removed. */
 function canon(v: unknown): unknown {

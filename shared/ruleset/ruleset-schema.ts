@@ -4,7 +4,8 @@
  * A ruleset file is libnftables JSON in LIST form (what `nft -j list ruleset` prints): an
  * optional `metainfo` first, then items with exactly one key each. The schema checks the
  * structure and the identities (family, names, references); it does not model expressions,
- * which nft itself judges at `nft -c` / apply time. The same RULESET_SCHEMA serves the
+ * which nft itself judges at `nft -c` / apply time. The schema is declared once, in
+ * ruleset-types.ts (TypeBox, with the types derived from it). The same RULESET_SCHEMA serves the
  * server's push-time validator, the HTTP API and the agent.
  *
  * Core objects (table, chain, rule, set, map) refuse unknown keys because nft 1.0.6 silently
@@ -12,95 +13,24 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { NftSyncError } from '../errors.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from '../json/json-error-position.js';
 import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
-import { FAMILIES, NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
+import { itemBody, itemKind, Ruleset as RulesetSchema, type Ruleset, type TableRef } from './ruleset-types.js';
 
 export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
+export { NFT_NAME_PATTERN } from './ruleset-types.js';
 
-/** nft's names: 1 to 255 bytes (the kernel's 256 with the NUL), no control characters, no `/`. */
-export const NFT_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f/]{1,255}$';
 const NAME_MAX_BYTES = 255;
 
-const name = { type: 'string', pattern: NFT_NAME_PATTERN } as const;
-const family = { enum: [...FAMILIES] } as const;
-const handle = { type: 'integer', minimum: 0 } as const;
-const comment = { type: 'string', maxLength: 128 } as const;
-const strings = { type: 'array', items: { type: 'string' } } as const;
-const stringOrStrings = { anyOf: [{ type: 'string' }, strings] } as const;
-
-function object(required: string[], properties: Record<string, unknown>, closed: boolean): Record<string, unknown> {
-  return { type: 'object', required, properties, additionalProperties: !closed };
-}
-
-const tableSchema = object(['family', 'name'], { family, name, handle, flags: stringOrStrings, comment }, true);
-const chainSchema = object(
-  ['family', 'table', 'name'],
-  {
-    family, table: name, name, handle, comment,
-    type: { enum: ['filter', 'nat', 'route'] },
-    hook: { type: 'string' },
-    prio: { type: 'integer' },
-    policy: { enum: ['accept', 'drop'] },
-    dev: stringOrStrings,
-  },
-  true,
-);
-const ruleSchema = object(
-  ['family', 'table', 'chain', 'expr'],
-  { family, table: name, chain: name, handle, comment, expr: { type: 'array', items: { type: 'object', minProperties: 1 } } },
-  true,
-);
-const setSchema = object(
-  ['family', 'table', 'name', 'type'],
-  {
-    family, table: name, name, handle, comment,
-    type: stringOrStrings, map: stringOrStrings, flags: stringOrStrings,
-    policy: { enum: ['performance', 'memory'] },
-    elem: { type: 'array' },
-    timeout: { type: 'integer', minimum: 0 },
-    'gc-interval': { type: 'integer', minimum: 0 },
-    size: { type: 'integer', minimum: 0 },
-    stmt: { type: 'array', items: { type: 'object' } },
-    'auto-merge': { type: 'boolean' },
-  },
-  true,
-);
-const elementSchema = object(['family', 'table', 'name', 'elem'], { family, table: name, name, elem: { type: 'array' } }, true);
-const namedSchema = object(['family', 'table', 'name'], { family, table: name, name, handle }, false);
-
-/** The JSON Schema (draft-07) of a ruleset file. */
-export const RULESET_SCHEMA: Record<string, unknown> = {
+/** The JSON Schema (draft-07) of a ruleset file: ruleset-types.ts's `Ruleset`, with a title. */
+export const RULESET_SCHEMA = {
   $schema: 'http://json-schema.org/draft-07/schema#',
   $id: 'https://nft-sync.invalid/schemas/ruleset.json',
   title: 'nft-sync ruleset (libnftables JSON, list form)',
-  type: 'object',
-  required: ['nftables'],
-  additionalProperties: false,
-  properties: {
-    nftables: {
-      type: 'array',
-      items: {
-        type: 'object',
-        minProperties: 1,
-        maxProperties: 1,
-        properties: {
-          metainfo: { type: 'object' },
-          table: tableSchema,
-          chain: chainSchema,
-          rule: ruleSchema,
-          set: setSchema,
-          map: { ...setSchema, required: ['family', 'table', 'name', 'type', 'map'] },
-          element: elementSchema,
-          flowtable: namedSchema,
-          ...Object.fromEntries(NAMED_OBJECT_KINDS.map((k) => [k, namedSchema])),
-        },
-        additionalProperties: false,
-      },
-    },
-  },
-};
+  ...RulesetSchema,
+} as const;
 
 const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
 
@@ -111,7 +41,7 @@ const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).c
  * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
  * Shapes: nft's JSON vocabulary makes a few hundred.
  */
-export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = Object.freeze({ maxDepth: 128, maxContainers: 6_000_000, maxShapes: 4096 });
+export const RULESET_TEXT_LIMITS: Readonly<JsonTextLimits> = SHARED_DEFAULTS.rulesetText;
 
 /** The first 4 segments of a pointer: the item it is in (`/nftables/3/rule`). */
 function objectOf(pointer: string): string {

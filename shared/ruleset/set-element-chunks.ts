@@ -15,12 +15,13 @@
  * overlap check together), constant sets (nft refuses to flush them), and sets whose name leaves
  * no room for the suffix.
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
 import type { NftCommandBatch } from './apply-plan.js';
 import { elementKey } from './listing-consistency.js';
 import { itemBody, itemKind, type Ruleset, type RulesetItem } from './ruleset-types.js';
 
 /** Elements per copy: small enough that a listing's cost stays linear, big enough to be few. */
-export const CHUNK_ELEMENTS = 4096;
+export const CHUNK_ELEMENTS = SHARED_DEFAULTS.nft.chunkElements;
 const SUFFIX = /^(.*)__nftsync_chunk(\d+)$/s;
 /** nft's set name limit (NFT_SET_MAXNAMELEN 256, with its NUL). */
 const MAX_NAME_BYTES = 255;

@@ -9,6 +9,7 @@
  * The whole name must match. Matching is O(name x pattern) with no backtracking blow-up (a
  * dynamic programme over two rows), both bounded by nft's 255-byte names.
  */
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { NftSyncError } from '../errors.js';
 import { FAMILIES, type TableRef } from './ruleset-types.js';
 
@@ -20,7 +21,7 @@ export interface TablePattern {
   name: string;
 }
 
-const MAX_PATTERN = 256;
+const MAX_PATTERN = SHARED_DEFAULTS.names.tablePatternMaxLength;
 
 /**
  * Parse a comma-separated list of patterns (empty or undefined: none). Errors:

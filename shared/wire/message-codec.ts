@@ -17,6 +17,7 @@
  * Example: {"type":"ruleset","id":1,...,"size":2} 00 7b 7d
  */
 import { NftSyncError } from '../errors.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { encodeFrame } from './frame-decoder.js';
 import { jsonNestsDeeperThan } from '../json/json-depth.js';
 import { announcedBodyLength, MESSAGE_TYPES_WITH_BODY, validateMessage, type Message } from './messages.js';
@@ -25,7 +26,7 @@ import { announcedBodyLength, MESSAGE_TYPES_WITH_BODY, validateMessage, type Mes
  * Largest message header (the JSON before the NUL) either side accepts. The biggest real one is
  * an error (8 KiB of text) or a ruleset header with 16 proof entries (about 2 KiB).
  */
-export const MAX_HEADER_BYTES = 64 * 1024;
+export const MAX_HEADER_BYTES = SHARED_DEFAULTS.wire.maxHeaderBytes;
 
 export interface DecodedMessage<T extends Message = Message> {
   message: T;
@@ -48,7 +49,7 @@ export function encodeMessage(message: Message, body?: Uint8Array): Buffer {
  * Deepest nesting a message header may have. No message nests more than 4 levels (a report's
  * conditions); the check spares the parser 64 KiB of `[[[[…]]]]`.
  */
-export const MAX_HEADER_DEPTH = 16;
+export const MAX_HEADER_DEPTH = SHARED_DEFAULTS.wire.maxHeaderDepth;
 
 /**
  * Decode one frame's payload into a validated message of one of the `allowed` types.

@@ -1,338 +1,245 @@
 /**
- * The messages of the nft-sync wire protocol, version 1: one JSON Schema per message, the
- * TypeScript types that go with them, and the validator every side uses. docs/protocol.md
+ * The messages of the nft-sync wire protocol, version 1: one schema per message, written once
+ * with TypeBox (the TypeScript type of each is derived from it: `Static<typeof X>`), and the
+ * validator every side uses. docs/protocol.md
  * describes the exchange with an example of each.
  *
  * Agent to server: hello, fetch, subscribe, report, ping.
  * Server to agent: welcome, ruleset (with a body: the ruleset's bytes), unchanged, subscribed,
  * moved, ack, pong, error.
  */
+import { Type, type SchemaOptions, type Static, type TLiteral, type TObject, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { NftSyncError, type ErrorCode } from '../errors.js';
 import { AGENT_NAME_PATTERN, OBJECT_ID_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 
 /** Protocol versions this build speaks, oldest first. */
 export const PROTOCOL_VERSIONS = [1] as const;
 /** Limit on any frame before the handshake is done (what an agent accepts before welcome). */
-export const PRE_HANDSHAKE_MAX_FRAME = 64 * 1024;
+export const PRE_HANDSHAKE_MAX_FRAME = SHARED_DEFAULTS.wire.preHandshakeMaxFrame;
 /**
  * Limit on the first frame a server accepts from a client: a hello is under 1 KiB even with the
  * longest name and token, and a stranger who has not said hello must not make the server hold
  * more than this per connection.
  */
-export const HELLO_MAX_FRAME = 4 * 1024;
+export const HELLO_MAX_FRAME = SHARED_DEFAULTS.wire.helloMaxFrame;
 /**
  * Limit on every frame a server accepts from a client after hello (announced as `welcome.maxFrame`).
  * An agent's requests are small (the largest is a report, see MAX_REPORT_BYTES): nothing a client
  * sends may make the server buffer or parse megabytes.
  */
-export const CLIENT_MAX_FRAME = 64 * 1024;
+export const CLIENT_MAX_FRAME = SHARED_DEFAULTS.wire.clientMaxFrame;
 /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
-export const MAX_REPORT_BYTES = 16 * 1024;
+export const MAX_REPORT_BYTES = SHARED_DEFAULTS.wire.maxReportBytes;
 /**
  * Default limit on frames a server sends, i.e. ruleset answers (a 1,000,000-element set is about
  * 40 MB); the agent's default limit on what it reads after welcome.
  */
-export const DEFAULT_MAX_FRAME = 256 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME = SHARED_DEFAULTS.wire.maxAnswerFrame;
 
-export interface Revision {
-  /** Resolved commit id. */
-  commit: string;
-  /** Git blob id of `rulesets/NAME.json` at that commit. */
-  blob: string;
+/** A string that must be one of `values` (an `enum`, so errors list the allowed values). */
+function oneOf<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, enum: [...values] });
 }
 
-export interface HelloMessage {
-  type: 'hello';
-  /** Versions the agent speaks; the server picks the highest it shares. */
-  versions: number[];
-  /** The agent's name (its identity for status and for nft-sync.yaml). */
-  agent?: string;
-  software?: string;
-  /**
-   * A token from the server's --token-file: required over plain TCP when the server runs with
-   * --read-token-required (under mutual TLS the certificate is enough). Never logged.
-   */
-  token?: string;
-}
-export interface FetchMessage {
-  type: 'fetch';
-  id: number;
-  /** A branch, tag or commit; with `track`, a tag pattern (`v*`): the highest version matching. */
-  ref: string;
-  track?: boolean;
-  /** Ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml. */
-  ruleset?: string;
-  /** What the agent has applied; when it equals the answer the server says `unchanged`. */
-  have?: Revision;
-  /**
-   * Ask for a release proof (signed releases): the raw git objects from the tag `ref` names to
-   * the ruleset, sent after the ruleset's bytes. Optional, so version 1 peers stay compatible.
-   */
-  proof?: boolean;
-}
-export interface SubscribeMessage {
-  type: 'subscribe';
-  id: number;
-  /** As in fetch: with `track`, a tag pattern whose highest matching version is followed. */
-  ref: string;
-  track?: boolean;
-}
-export interface Condition {
-  /** PascalCase condition type, e.g. Ready. */
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  /** Stable PascalCase reason: Applied, VerifyFailed, ApplyFailed, Unreachable, ... */
-  reason: string;
-  message?: string;
-}
-export interface AgentStatus {
-  agent: string;
-  /** The ref followed; for a tracked tag pattern, the pattern. */
-  ref: string;
-  /** For a tracked tag pattern: the tag in force. */
-  tag?: string;
-  ruleset?: string;
-  /** The revision in force on the host. */
-  commit?: string;
-  blob?: string;
-  /** The last revision the agent tried (equals `commit` when that succeeded). */
-  attemptedCommit?: string;
-  state: 'Applied' | 'Applying' | 'Failed' | 'Degraded' | 'Unknown';
-  conditions: Condition[];
-  appliedAt?: string;
-}
-export interface ReportMessage {
-  type: 'report';
-  id: number;
-  status: AgentStatus;
-}
-export interface PingMessage {
-  type: 'ping';
-  id: number;
+const id = Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 });
+const oid = Type.String({ pattern: OBJECT_ID_PATTERN });
+const ref = Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH });
+const rulesetName = Type.String({ pattern: RULESET_NAME_PATTERN });
+const agentName = Type.String({ pattern: AGENT_NAME_PATTERN });
+const text = (max: number, description?: string) => Type.String({ maxLength: max, ...(description ? { description } : {}) });
+const pascal = (description: string) => Type.String({ pattern: '^[A-Z][A-Za-z]{0,63}$', description });
+
+/** A message: an object closed to unknown keys whose `type` is `type`. */
+function message<const K extends string, P extends TProperties>(type: K, properties: P, description: string) {
+  return Type.Object({ type: Type.Literal(type), ...properties }, { additionalProperties: false, description });
 }
 
-export interface WelcomeMessage {
-  type: 'welcome';
-  version: number;
-  server: string;
-  /** Largest frame the server accepts from this client from now on (64 KiB). */
-  maxFrame: number;
-  /** Interval in milliseconds at which the agent should ping when the link is idle. */
-  heartbeat: number;
-}
-export interface RulesetMessage {
-  type: 'ruleset';
-  id: number;
-  ref: string;
-  /** For a tracked tag pattern: the tag chosen. */
-  tag?: string;
-  ruleset: string;
-  commit: string;
-  blob: string;
-  /** Bytes of the ruleset at the start of the body that follows the header. */
-  size: number;
-  /**
-   * Only when the fetch asked for a proof: the git objects whose contents follow the ruleset's
-   * bytes in the body, in this order (tag…, commit, root tree, rulesets tree, and when the fetch
-   * named no ruleset the blob of `nft-sync.yaml` at the commit, if it has one).
-   */
-  proof?: ProofEntry[];
-}
+/** A revision: the resolved commit id and the git blob id of `rulesets/NAME.json` at it. */
+export const Revision = Type.Object({ commit: oid, blob: oid }, { additionalProperties: false });
+export type Revision = Static<typeof Revision>;
+
+export const HelloMessage = message(
+  'hello',
+  {
+    versions: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { minItems: 1, maxItems: 16, description: 'versions the agent speaks; the server picks the highest it shares' }),
+    agent: Type.Optional(Type.String({ pattern: AGENT_NAME_PATTERN, description: "the agent's name (its identity for status and for nft-sync.yaml)" })),
+    software: Type.Optional(text(128)),
+    // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
+    token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "a token of the server's --token-file: required over plain TCP with --read-token-required (under mutual TLS the certificate is enough); never logged" })),
+    check: Type.Optional(Type.Boolean({ description: "a lockout guard's check connection (the agent's post-apply probe): it only pings and is closed after the first pong; let in over the total connection cap, into room kept for checks" })),
+  },
+  'agent to server, first: the versions the agent speaks and who it is',
+);
+export type HelloMessage = Static<typeof HelloMessage>;
+
+export const FetchMessage = message(
+  'fetch',
+  {
+    id,
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'a branch, tag or commit; with `track`, a tag pattern (`v*`): the highest version matching' }),
+    track: Type.Optional(Type.Boolean()),
+    ruleset: Type.Optional(Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml' })),
+    have: Type.Optional(Type.Object({ commit: oid, blob: oid }, { additionalProperties: false, description: 'what the agent has applied; when it equals the answer the server says `unchanged`' })),
+    proof: Type.Optional(Type.Boolean({ description: 'ask for a release proof: the raw git objects from the tag `ref` names to the ruleset, sent after the ruleset bytes' })),
+    delta: Type.Optional(
+      Type.Boolean({ description: 'the agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts): the server may answer with one' }),
+    ),
+  },
+  'agent to server: the ruleset at a ref, or `unchanged`',
+);
+export type FetchMessage = Static<typeof FetchMessage>;
+
+export const SubscribeMessage = message(
+  'subscribe',
+  { id, ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'as in fetch: with `track`, a tag pattern whose highest matching version is followed' }), track: Type.Optional(Type.Boolean()) },
+  'agent to server: tell me when this ref moves',
+);
+export type SubscribeMessage = Static<typeof SubscribeMessage>;
+
+/** One condition of an agent's status (Kubernetes style). */
+export const Condition = Type.Object(
+  {
+    type: pascal('PascalCase condition type, e.g. Ready'),
+    status: oneOf(['True', 'False', 'Unknown'] as const),
+    reason: pascal('stable PascalCase reason: Applied, VerifyFailed, ApplyFailed, Unreachable, ...'),
+    message: Type.Optional(text(4096)),
+  },
+  { additionalProperties: false },
+);
+export type Condition = Static<typeof Condition>;
+
+/** What an agent reports about itself. */
+export const AgentStatus = Type.Object(
+  {
+    agent: agentName,
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'the ref followed; for a tracked tag pattern, the pattern' }),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'for a tracked tag pattern: the tag in force' })),
+    ruleset: Type.Optional(rulesetName),
+    commit: Type.Optional(Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the revision in force on the host' })),
+    blob: Type.Optional(oid),
+    attemptedCommit: Type.Optional(Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the last revision the agent tried (equals `commit` when that succeeded)' })),
+    state: oneOf(['Applied', 'Applying', 'Failed', 'Degraded', 'Unknown'] as const),
+    conditions: Type.Array(Condition, { maxItems: 32 }),
+    appliedAt: Type.Optional(text(64)),
+  },
+  { additionalProperties: false },
+);
+export type AgentStatus = Static<typeof AgentStatus>;
+
+export const ReportMessage = message('report', { id, status: AgentStatus }, 'agent to server: its status after every reconcile and on every reconnect');
+export type ReportMessage = Static<typeof ReportMessage>;
+
+export const PingMessage = message('ping', { id }, 'agent to server: keep the idle link alive');
+export type PingMessage = Static<typeof PingMessage>;
+
+export const WelcomeMessage = message(
+  'welcome',
+  {
+    version: Type.Integer({ minimum: 1 }),
+    server: text(128),
+    maxFrame: Type.Integer({ minimum: 1, description: 'largest frame the server accepts from this client from now on (64 KiB)' }),
+    heartbeat: Type.Integer({ minimum: 0, description: 'interval in milliseconds at which the agent should ping when the link is idle' }),
+  },
+  'server to agent: the answer to hello',
+);
+export type WelcomeMessage = Static<typeof WelcomeMessage>;
+
 /** One object of a release proof: its type, its claimed id and its content's length. */
-export interface ProofEntry {
-  type: 'tag' | 'commit' | 'tree' | 'blob';
-  id: string;
-  size: number;
-}
-export interface UnchangedMessage {
-  type: 'unchanged';
-  id: number;
-  ref: string;
-  tag?: string;
-  ruleset: string;
-  commit: string;
-  blob: string;
-}
-export interface SubscribedMessage {
-  type: 'subscribed';
-  id: number;
-  ref: string;
-  /** Absent when the ref does not exist yet; `moved` follows when it appears. */
-  commit?: string;
-}
-export interface MovedMessage {
-  type: 'moved';
-  ref: string;
-  track?: boolean;
-  commit: string;
-}
-export interface AckMessage {
-  type: 'ack';
-  id: number;
-}
-export interface PongMessage {
-  type: 'pong';
-  id: number;
-}
-export interface ErrorMessage {
-  type: 'error';
-  /** The request this answers; absent for connection-level errors. */
-  id?: number;
-  code: ErrorCode;
-  message: string;
-  retryable: boolean;
-  /** True when the server closes the connection after this frame. */
-  fatal: boolean;
-}
+export const ProofEntry = Type.Object(
+  { type: oneOf(['tag', 'commit', 'tree', 'blob'] as const), id: oid, size: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);
+export type ProofEntry = Static<typeof ProofEntry>;
 
-export type ClientMessage = HelloMessage | FetchMessage | SubscribeMessage | ReportMessage | PingMessage;
-export type ServerMessage =
-  | WelcomeMessage
-  | RulesetMessage
-  | UnchangedMessage
-  | SubscribedMessage
-  | MovedMessage
-  | AckMessage
-  | PongMessage
-  | ErrorMessage;
+export const RulesetMessage = message(
+  'ruleset',
+  {
+    id,
+    ref,
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'for a tracked tag pattern: the tag chosen' })),
+    ruleset: rulesetName,
+    commit: oid,
+    blob: oid,
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset (with `delta`: of the delta) at the start of the body that follows the header' }),
+    delta: Type.Optional(
+      Type.Object(
+        { base: oid, size: Type.Integer({ minimum: 0 }) },
+        {
+          additionalProperties: false,
+          description: "only when the fetch asked for deltas: the body holds a delta against the ruleset blob `base` (the fetch's `have`), which rebuilds the ruleset's `size` bytes, with blob id `blob`",
+        },
+      ),
+    ),
+    proof: Type.Optional(
+      Type.Array(ProofEntry, {
+        maxItems: 16,
+        description:
+          'only when the fetch asked for a proof: the git objects whose contents follow the ruleset bytes in the body, in this order (tag..., commit, root tree, rulesets tree, and when the fetch named no ruleset the blob of nft-sync.yaml at the commit, if it has one)',
+      }),
+    ),
+  },
+  'server to agent: a ruleset; its bytes (and proof objects) follow in the body',
+);
+export type RulesetMessage = Static<typeof RulesetMessage>;
+
+export const UnchangedMessage = message(
+  'unchanged',
+  { id, ref, tag: Type.Optional(ref), ruleset: rulesetName, commit: oid, blob: oid },
+  'server to agent: the fetch answer equals what the agent has',
+);
+export type UnchangedMessage = Static<typeof UnchangedMessage>;
+
+export const SubscribedMessage = message(
+  'subscribed',
+  { id, ref, commit: Type.Optional(Type.String({ pattern: OBJECT_ID_PATTERN, description: 'absent when the ref does not exist yet; `moved` follows when it appears' })) },
+  'server to agent: the subscription holds',
+);
+export type SubscribedMessage = Static<typeof SubscribedMessage>;
+
+export const MovedMessage = message('moved', { ref, track: Type.Optional(Type.Boolean()), commit: oid }, 'server to agent: a subscribed ref moved');
+export type MovedMessage = Static<typeof MovedMessage>;
+
+export const AckMessage = message('ack', { id }, 'server to agent: a report was recorded');
+export type AckMessage = Static<typeof AckMessage>;
+
+export const PongMessage = message('pong', { id }, 'server to agent: the answer to ping');
+export type PongMessage = Static<typeof PongMessage>;
+
+export const ErrorMessage = message(
+  'error',
+  {
+    id: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1, description: 'the request this answers; absent for connection-level errors' })),
+    code: Type.Unsafe<ErrorCode>(Type.String({ pattern: '^NFTSYNC_ERR_[A-Z_]+$' })),
+    message: text(8192),
+    retryable: Type.Boolean(),
+    fatal: Type.Boolean({ description: 'true when the server closes the connection after this frame' }),
+  },
+  'server to agent: a request (or the connection) failed',
+);
+export type ErrorMessage = Static<typeof ErrorMessage>;
+
+/** What an agent may send. */
+export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage]);
+export type ClientMessage = Static<typeof ClientMessage>;
+/** What a server may send. */
+export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, ErrorMessage]);
+export type ServerMessage = Static<typeof ServerMessage>;
 export type Message = ClientMessage | ServerMessage;
 
-const id = { type: 'integer', minimum: 0, maximum: 2 ** 32 - 1 } as const;
-const oid = { type: 'string', pattern: OBJECT_ID_PATTERN } as const;
-const ref = { type: 'string', minLength: 1, maxLength: REF_MAX_LENGTH } as const;
-const rulesetName = { type: 'string', pattern: RULESET_NAME_PATTERN } as const;
-const agentName = { type: 'string', pattern: AGENT_NAME_PATTERN } as const;
-const text = (max: number) => ({ type: 'string', maxLength: max }) as const;
-
-function message(type: string, properties: Record<string, unknown>, required: string[]): Record<string, unknown> {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['type', ...required],
-    properties: { type: { const: type }, ...properties },
-  };
+function byType(schemas: readonly TObject[]): Map<string, TObject> {
+  return new Map(schemas.map((s) => [(s.properties.type as TLiteral<string>).const, s]));
 }
+const CLIENT_SCHEMAS = byType(ClientMessage.anyOf);
+const SERVER_SCHEMAS = byType(ServerMessage.anyOf);
 
-const condition = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type', 'status', 'reason'],
-  properties: {
-    type: { type: 'string', pattern: '^[A-Z][A-Za-z]{0,63}$' },
-    status: { enum: ['True', 'False', 'Unknown'] },
-    reason: { type: 'string', pattern: '^[A-Z][A-Za-z]{0,63}$' },
-    message: text(4096),
-  },
-};
-
-/** JSON Schemas of every message, by type. */
-export const MESSAGE_SCHEMAS: Record<Message['type'], Record<string, unknown>> = {
-  hello: message(
-    'hello',
-    {
-      versions: { type: 'array', minItems: 1, maxItems: 16, items: { type: 'integer', minimum: 1, maximum: 65535 } },
-      agent: agentName,
-      software: text(128),
-      // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
-      token: { type: 'string', minLength: 1, maxLength: 512 },
-    },
-    ['versions'],
-  ),
-  fetch: message(
-    'fetch',
-    {
-      id,
-      ref,
-      track: { type: 'boolean' },
-      ruleset: rulesetName,
-      have: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['commit', 'blob'],
-        properties: { commit: oid, blob: oid },
-      },
-      proof: { type: 'boolean' },
-    },
-    ['id', 'ref'],
-  ),
-  subscribe: message('subscribe', { id, ref, track: { type: 'boolean' } }, ['id', 'ref']),
-  report: message(
-    'report',
-    {
-      id,
-      status: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['agent', 'ref', 'state', 'conditions'],
-        properties: {
-          agent: agentName,
-          ref,
-          tag: ref,
-          ruleset: rulesetName,
-          commit: oid,
-          blob: oid,
-          attemptedCommit: oid,
-          state: { enum: ['Applied', 'Applying', 'Failed', 'Degraded', 'Unknown'] },
-          conditions: { type: 'array', maxItems: 32, items: condition },
-          appliedAt: text(64),
-        },
-      },
-    },
-    ['id', 'status'],
-  ),
-  ping: message('ping', { id }, ['id']),
-  welcome: message(
-    'welcome',
-    { version: { type: 'integer', minimum: 1 }, server: text(128), maxFrame: { type: 'integer', minimum: 1 }, heartbeat: { type: 'integer', minimum: 0 } },
-    ['version', 'server', 'maxFrame', 'heartbeat'],
-  ),
-  ruleset: message(
-    'ruleset',
-    {
-      id,
-      ref,
-      tag: ref,
-      ruleset: rulesetName,
-      commit: oid,
-      blob: oid,
-      size: { type: 'integer', minimum: 0 },
-      proof: {
-        type: 'array',
-        maxItems: 16,
-        items: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['type', 'id', 'size'],
-          properties: { type: { enum: ['tag', 'commit', 'tree', 'blob'] }, id: oid, size: { type: 'integer', minimum: 0 } },
-        },
-      },
-    },
-    ['id', 'ref', 'ruleset', 'commit', 'blob', 'size'],
-  ),
-  unchanged: message('unchanged', { id, ref, tag: ref, ruleset: rulesetName, commit: oid, blob: oid }, ['id', 'ref', 'ruleset', 'commit', 'blob']),
-  subscribed: message('subscribed', { id, ref, commit: oid }, ['id', 'ref']),
-  moved: message('moved', { ref, track: { type: 'boolean' }, commit: oid }, ['ref', 'commit']),
-  ack: message('ack', { id }, ['id']),
-  pong: message('pong', { id }, ['id']),
-  error: message(
-    'error',
-    {
-      id,
-      code: { type: 'string', pattern: '^NFTSYNC_ERR_[A-Z_]+$' },
-      message: text(8192),
-      retryable: { type: 'boolean' },
-      fatal: { type: 'boolean' },
-    },
-    ['code', 'message', 'retryable', 'fatal'],
-  ),
-};
+/** The schema of every message, by type: the members of ClientMessage and ServerMessage. */
+export const MESSAGE_SCHEMAS: ReadonlyMap<Message['type'], TObject> = new Map([...CLIENT_SCHEMAS, ...SERVER_SCHEMAS]) as ReadonlyMap<Message['type'], TObject>;
 
 /** Message types an agent may send, and those a server may send. */
-export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(['hello', 'fetch', 'subscribe', 'report', 'ping']);
-export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set([
-  'welcome', 'ruleset', 'unchanged', 'subscribed', 'moved', 'ack', 'pong', 'error',
-]);
+export const CLIENT_MESSAGE_TYPES: ReadonlySet<string> = new Set(CLIENT_SCHEMAS.keys());
+export const SERVER_MESSAGE_TYPES: ReadonlySet<string> = new Set(SERVER_SCHEMAS.keys());
 /** Length of the body a message with a body announces: `size`, plus its proof objects' sizes. */
 export function announcedBodyLength(message: Message): number | undefined {
   const { size, proof } = message as { size?: number; proof?: ProofEntry[] };
@@ -352,7 +259,7 @@ const validators = new Map<string, ValidateFunction>();
 function validatorFor(type: Message['type']): ValidateFunction {
   let v = validators.get(type);
   if (v === undefined) {
-    v = ajv.compile(MESSAGE_SCHEMAS[type]);
+    v = ajv.compile(MESSAGE_SCHEMAS.get(type)!);
     validators.set(type, v);
   }
   return v;

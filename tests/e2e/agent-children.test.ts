@@ -5,18 +5,14 @@
  * flag file exists (each test's name says so).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitUntil } from '../helpers/wait-for.js';
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-kids-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 async function serverOn(t: TestContext, dir: string): Promise<string> {
   const repo = join(dir, 'rules.git');
@@ -52,13 +48,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function waitFor(what: string, cond: () => boolean, ms: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A fake nft that sleeps instead of loading (`nft -j -f`) while `flag` exists, and is nft otherwise. */
 function fakeHangingNft(dir: string, ns: Netns, flag: string): string {
@@ -69,34 +58,34 @@ function fakeHangingNft(dir: string, ns: Netns, flag: string): string {
 }
 
 test('a SIGKILLed agent leaves nothing behind: its drift listener ends within 5 s', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'kill');
   const agent = startCli(t, ['agent', '--server', server, '--ref', 'main', '--name', 'host-1', '--nft', ns.nftCommand, '--state-dir', join(dir, 'state'), '--confirm-window', '0']);
   await agent.waitFor(/"msg":"applied"/, 20_000);
   const pid = agent.child.pid!;
-  await waitFor('the drift listener', () => childrenOf(pid).some((c) => c.cmd.includes('nft-events.py')), 10_000);
+  await waitUntil('the drift listener', () => childrenOf(pid).some((c) => c.cmd.includes('nft-events.py')), 10_000);
   const kids = childrenOf(pid);
   agent.child.kill('SIGKILL');
-  await waitFor(`the agent's children to end (${kids.map((k) => k.cmd).join('; ')})`, () => kids.every((k) => !alive(k.pid)), 5000);
+  await waitUntil(`the agent's children to end (${kids.map((k) => k.cmd).join('; ')})`, () => kids.every((k) => !alive(k.pid)), 5000);
 });
 
 test('a SIGKILLed agent takes a hung nft with it (fake nft that hangs: a hang cannot be made on demand)', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'hang');
   const flag = join(dir, 'hang');
   writeFileSync(flag, '');
   const agent = startCli(t, ['agent', '--server', server, '--ref', 'main', '--name', 'host-1', '--nft', fakeHangingNft(dir, ns, flag), '--state-dir', join(dir, 'state'), '--confirm-window', '0']);
   const pid = agent.child.pid!;
-  await waitFor('the hung nft', () => childrenOf(pid).some((c) => c.cmd.startsWith('sleep 600')), 20_000);
+  await waitUntil('the hung nft', () => childrenOf(pid).some((c) => c.cmd.startsWith('sleep 600')), 20_000);
   const kids = childrenOf(pid);
   agent.child.kill('SIGKILL');
-  await waitFor(`the agent's children to end (${kids.map((k) => k.cmd).join('; ')})`, () => kids.every((k) => !alive(k.pid)), 5000);
+  await waitUntil(`the agent's children to end (${kids.map((k) => k.cmd).join('; ')})`, () => kids.every((k) => !alive(k.pid)), 5000);
 });
 
 test('a hung nft is killed at --nft-timeout with NFTSYNC_ERR_NFT_TIMEOUT, and the revision is retried until it applies (fake nft that hangs: a hang cannot be made on demand)', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-kids-');
   const server = await serverOn(t, dir);
   const ns = createNetns(t, 'tmo');
   const flag = join(dir, 'hang');

@@ -4,17 +4,15 @@
  * unreachable server and retry forever).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, runCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 test('agent and pull: a bad --ref, --track-tags or --ruleset exits 1 at once with its code', async (t) => {
   const ns = createNetns(t, 'flags');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   const server = `127.0.0.1:${await freePort()}`;
   const common = ['--server', server, '--nft', ns.nftCommand, '--state-dir', dir];
   const cases: Array<[string[], string]> = [
@@ -33,8 +31,7 @@ test('agent and pull: a bad --ref, --track-tags or --ruleset exits 1 at once wit
 });
 
 test('agent and pull: --allow-downgrade without --track-tags is a usage error (exit 2)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   const r = await runCli(['pull', '--server', `127.0.0.1:${await freePort()}`, '--ref', 'main', '--allow-downgrade', '--name', 'h1', '--state-dir', dir], { timeoutMs: 8000 });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^nft-sync: NFTSYNC_ERR_USAGE: pull: --allow-downgrade goes with --track-tags/);

@@ -4,17 +4,12 @@
  * and log lines an operator's tools can parse.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-ops-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** The top-level keys of one JSON object text, in order, repeats kept (JSON.parse drops them). */
 export function topLevelKeys(text: string): string[] {
@@ -51,7 +46,7 @@ test('a negative number after a flag gets the flag\'s own range message, not par
 });
 
 test('one --config file serves agent and pull: the other command\'s keys are ignored (debug log), unknown keys refused', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-ops-');
   const port = await freePort();
   const config = join(dir, 'agent.yaml');
   // Every key the agent takes; pull has no self-heal or drift-interval.
@@ -74,7 +69,7 @@ test('one --config file serves agent and pull: the other command\'s keys are ign
 });
 
 test('pki issue of a name that exists: NFTSYNC_ERR_PKI_EXISTS, and the files are kept', async (t) => {
-  const dir = join(tmp(t), 'pki');
+  const dir = join(makeTempDir(t, 'nft-sync-ops-'), 'pki');
   assert.equal((await runCli(['pki', 'init', '--dir', dir])).code, 0);
   assert.equal((await runCli(['pki', 'issue', '--dir', dir, '--name', 'web-1'])).code, 0);
   const before = readFileSync(join(dir, 'web-1.crt'), 'utf8');
@@ -87,7 +82,7 @@ test('pki issue of a name that exists: NFTSYNC_ERR_PKI_EXISTS, and the files are
 });
 
 test('a TLS client pointed at a plain-TCP server gets a one-line hint, not OpenSSL text', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-ops-');
   const pki = join(dir, 'pki');
   await runCli(['pki', 'init', '--dir', pki]);
   await runCli(['pki', 'issue', '--dir', pki, '--name', 'web-1']);
@@ -103,7 +98,7 @@ test('a TLS client pointed at a plain-TCP server gets a one-line hint, not OpenS
 });
 
 test('server log lines carry each key once (no "component" twice from the HTTP app\'s child logger)', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-ops-');
   assert.equal((await runCli(['init', join(dir, 'rules.git')])).code, 0);
   const http = `127.0.0.1:${await freePort()}`;
   const server = startCli(t, ['server', '--repo', join(dir, 'rules.git'), '--listen', `127.0.0.1:${await freePort()}`, '--http', http, '--log-level', 'debug']);

@@ -4,12 +4,12 @@
  * meant for programmers. Real CLI processes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, runCli } from '../helpers/cli-process.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 /** Exactly one stderr line, the coded error. */
 function oneLine(stderr: string): string {
@@ -25,8 +25,7 @@ test('a mistyped flag is named with a pointer to --help (not node\'s advice abou
 });
 
 test('import --output into a missing directory is a usage error naming the path, not an internal error', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-ux-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-ux-');
   const file = join(dir, 'web.nft');
   writeFileSync(file, 'table inet web {\n  chain input { type filter hook input priority 0; policy accept; }\n}\n');
   const r = await runCli(['import', file, '--output', join(dir, 'missing', 'web.json')]);
@@ -35,8 +34,7 @@ test('import --output into a missing directory is a usage error naming the path,
 });
 
 test('server: an --http address in use stops the whole server with one coded line (the wire listener is closed too)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-ux-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-ux-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const busy = createServer();

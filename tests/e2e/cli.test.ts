@@ -4,26 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-e2e-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, env: testGitEnv(), encoding: 'utf8' }).trim();
 
 /** init a repository and start a server process on it. */
 async function serverOn(t: TestContext) {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-e2e-');
   const repo = join(dir, 'rules.git');
   const init = await runCli(['init', repo]);
   assert.equal(init.code, 0, init.stderr);
@@ -63,7 +58,7 @@ describe('nft-sync command line', () => {
         assert.match(lines[0]!, new RegExp(`^nft-sync: ${errCode}: `));
       }
     }
-    const dir = tmp(t);
+    const dir = makeTempDir(t, 'nft-sync-e2e-');
     assert.equal((await runCli(['init', join(dir, 'r.git')])).code, 0);
     const again = await runCli(['init', join(dir, 'r.git')]);
     assert.equal(again.code, 1);

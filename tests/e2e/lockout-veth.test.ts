@@ -8,13 +8,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
+import { waitUntil } from '../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const WIRE_PORT = 7411;
@@ -22,11 +23,6 @@ const HTTP_PORT = 7412;
 
 const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, env: testGitEnv(), encoding: 'utf8' }).trim();
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-veth-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** Two namespaces joined by a veth pair; the namespaces (and with them the pair) go after the test. */
 function twoHosts(t: TestContext): { server: Netns; agent: Netns } {
@@ -65,24 +61,10 @@ function agents(server: Netns): Array<{ name: string; status?: { state: string; 
   return (Array.isArray(body) ? body : (body as { agents: unknown[] }).agents) as ReturnType<typeof agents>;
 }
 
-async function until<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    let v: T | undefined;
-    try {
-      v = fn();
-    } catch {
-      v = undefined;
-    }
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 test('a ruleset that cuts the agent off from its server is rolled back within the window, and the status says RolledBack (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   const init = await runCli(['init', repo]);
   assert.equal(init.code, 0, init.stderr);
@@ -110,7 +92,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   const ms = Date.now() - t0;
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the previous ruleset is back');
   assert.ok(ms < 3000 + 2000, `rolled back ${ms} ms after the push (window 3 s)`);
-  const rec = await until(
+  const rec = await waitUntil(
     'RolledBack in GET /api/v1/agents',
     () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),
     15_000,
@@ -121,7 +103,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
 
   // The next good revision is applied (and confirmed).
   const fixed = push(dir, repo, DEFAULT.replace(/"right": 22\b/, '"right": 2201'), 'fixed');
-  await until('the fixed revision in force', () => (agents(server).find((a) => a.name === 'host-1')?.status?.commit === fixed ? true : undefined), 15_000);
+  await waitUntil('the fixed revision in force', () => (agents(server).find((a) => a.name === 'host-1')?.status?.commit === fixed ? true : undefined), 15_000);
   assert.match(agent.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2201 accept/);
   t.diagnostic(`rolled back ${ms} ms after the push`);
   assert.equal(monitorsIn(agent.name).length, 1, 'the agent runs one drift listener');
@@ -132,7 +114,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
 
 test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILED when it cuts the host off (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const srv = startCli(t, ['server', '--repo', repo, '--listen', `198.18.0.1:${WIRE_PORT}`, '--insecure-plaintext'], { prefix: ['ip', 'netns', 'exec', server.name] });
@@ -152,7 +134,7 @@ test('pull exits 0 only once the revision is confirmed, and 1 with CONFIRM_FAILE
 
 test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revision restores the confirmed one on restart (two namespaces, veth)', async (t) => {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-veth-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const srv = startCli(
@@ -177,7 +159,7 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   await second.waitFor(/restored the last confirmed ruleset/, 15_000);
   await second.waitFor(/previous ruleset restored/, 15_000);
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good);
-  const rec = await until(
+  const rec = await waitUntil(
     'RolledBack in GET /api/v1/agents',
     () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),
     15_000,

@@ -7,17 +7,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const run = promisify(execFile);
 
 test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version, --help of every command, init', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-pkg-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-pkg-');
   const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   const npmEnv = { ...process.env, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, '.npm'), npm_config_update_notifier: 'false' };
   const packed = await run('npm', ['pack', '--silent', '--pack-destination', dir], { env: npmEnv, maxBuffer: 1 << 24, timeout: 180_000 });

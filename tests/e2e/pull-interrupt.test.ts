@@ -8,25 +8,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const LOCKOUT = DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"');
 const WIRE_PORT = 7421;
 const git = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, env: testGitEnv(), encoding: 'utf8' }).trim();
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-intr-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** Two namespaces joined by a veth pair (198.18.0.9/30 and .10); removed after the test. */
 function twoHosts(t: TestContext): { server: Netns; agent: Netns } {
@@ -44,7 +39,7 @@ function twoHosts(t: TestContext): { server: Netns; agent: Netns } {
 
 async function setup(t: TestContext) {
   const { server, agent } = twoHosts(t);
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-intr-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const srv = startCli(t, ['server', '--repo', repo, '--listen', `198.18.0.9:${WIRE_PORT}`, '--insecure-plaintext'], { prefix: ['ip', 'netns', 'exec', server.name] });
@@ -96,7 +91,7 @@ test('pull stopped by SIGINT before anything was applied changes nothing and say
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   t.after(() => silent.close());
   const ns = createNetns(t, 'iearly');
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-intr-');
   const pull = startCli(t, ['pull', '--server', `127.0.0.1:${(silent.address() as AddressInfo).port}`, '--ref', 'main', '--name', 'h', '--nft', ns.nftCommand, '--state-dir', join(dir, 'state')]);
   await connected;
   assert.equal(await pull.stop('SIGINT'), 130, pull.stderr());

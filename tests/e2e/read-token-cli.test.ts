@@ -3,17 +3,16 @@
  * the CLI's API readers (`status`) send NFT_SYNC_TOKEN. Real CLI processes on loopback.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const TOKEN = 'status-reader-0123456789abcdef';
 
 test('with --read-token-required, status fails with AUTH_REQUIRED without NFT_SYNC_TOKEN and works with it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rt-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-rt-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   writeFileSync(join(dir, 'tokens'), `${TOKEN} ops\n`);

@@ -4,9 +4,7 @@
  * `nft-sync status` processes.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../agent/agent-daemon.js';
 import { createNftRunner } from '../../host/nft-runner.js';
@@ -14,7 +12,8 @@ import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { parseTokenList } from '../../shared/config/token-list.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';
-import { quietLogger, startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';
+import { startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';
+import { startTestAgent } from '../helpers/test-agent.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const TOKEN = 'ops-token-0123456789abcdef';
@@ -22,34 +21,14 @@ const TOKEN = 'ops-token-0123456789abcdef';
 const CLOSES_SSH = DEFAULT.replace(/"right": 22\b/, '"right": 2222');
 
 function startAgent(t: TestContext, f: ServerFixture, ns: Netns, name: string) {
-  const ac = new AbortController();
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: () => void }> = [];
   /** When each commit was applied (ms), so a wait that starts late still sees it. */
   const appliedAt = new Map<string, number>();
-  const done = runAgentDaemon(
-    {
-      host: f.host, port: f.port, agent: name, ref: 'main', nft: createNftRunner(ns.nftCommand), stateDir: dir, logger: quietLogger,
-      backoff: { baseMs: 50, capMs: 200 },
-      onOutcome(o) {
-        if (o.kind === 'applied') appliedAt.set(o.commit, Date.now());
-        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve();
-      },
-    },
-    ac.signal,
-  );
-  t.after(async () => {
-    ac.abort();
-    await done;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const agent = startTestAgent(t, { host: f.host, port: f.port, agent: name, nft: ns.nftCommand, onOutcome: (o) => void (o.kind === 'applied' && appliedAt.set(o.commit, Date.now())) });
   /** Resolves with the time (ms) the agent applied `commit`, at once if it already has. */
-  return (commit: string, timeoutMs = 5000) =>
-    new Promise<number>((resolve, reject) => {
-      if (appliedAt.has(commit)) return resolve(appliedAt.get(commit)!);
-      const timer = setTimeout(() => reject(new Error(`${name} did not apply ${commit} in ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ pred: (o) => o.kind === 'applied' && o.commit === commit, resolve: () => (clearTimeout(timer), resolve(appliedAt.get(commit)!)) });
-    });
+  return async (commit: string, timeoutMs = 5000): Promise<number> => {
+    await agent.next((o) => o.kind === 'applied' && o.commit === commit, timeoutMs, true);
+    return appliedAt.get(commit)!;
+  };
 }
 
 async function serverWithHttp(t: TestContext) {

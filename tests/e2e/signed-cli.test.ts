@@ -4,25 +4,20 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns } from '../helpers/netns.js';
 import { makeSigner, tag } from '../helpers/signing-fixture.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-e2e-signed-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 test('pull --allowed-signers: a signed tag applies, an unsigned one is refused and the ruleset stays', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-e2e-signed-');
   const repo = join(dir, 'rules.git');
   assert.equal((await runCli(['init', repo])).code, 0);
   const clone = join(dir, 'clone');

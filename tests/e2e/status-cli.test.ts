@@ -4,34 +4,19 @@
  * agents (runAgentDaemon) applying with nft in throwaway namespaces; `status` runs as a process.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../agent/agent-daemon.js';
 import { createNftRunner } from '../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';
-import { quietLogger, startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';
+import { startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';
+import { startTestAgent } from '../helpers/test-agent.js';
 
 /** Start an agent following `ref`; resolves once its first pass has been reported. */
-async function agent(t: TestContext, f: ServerFixture, name: string, ref: string): Promise<ReconcileOutcome> {
+function agent(t: TestContext, f: ServerFixture, name: string, ref: string): Promise<ReconcileOutcome> {
   const ns = createNetns(t, 'stat');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  const ac = new AbortController();
-  let first: (o: ReconcileOutcome) => void = () => {};
-  const passed = new Promise<ReconcileOutcome>((r) => (first = r));
-  const done = runAgentDaemon(
-    { host: f.host, port: f.port, agent: name, ref, nft: createNftRunner(ns.nftCommand), stateDir: dir, logger: quietLogger, watchDrift: false, onOutcome: (o) => first(o) },
-    ac.signal,
-  );
-  t.after(async () => {
-    ac.abort();
-    await done;
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return passed;
+  return startTestAgent(t, { host: f.host, port: f.port, agent: name, ref, nft: ns.nftCommand, watchDrift: false }).next(undefined, 30_000, true);
 }
 
 test('status exits 3 while an agent is not Ready and 0 when all are; --watch repeats until SIGINT', async (t) => {

@@ -7,22 +7,17 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const UNITS = ['nft-sync-server.service', 'nft-sync-agent.service'];
 const INSTALLED = '/usr/local/bin/nft-sync';
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-units-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 /** `Key=value` settings of a unit's [Service] section (last one wins). */
 function service(unit: string): Record<string, string> {
@@ -37,7 +32,7 @@ function service(unit: string): Record<string, string> {
 }
 
 test('systemd-analyze verify accepts both units without a word', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-units-');
   // The units name the installed binary; in a temp copy, an executable that exists here.
   const shim = join(dir, 'nft-sync');
   writeFileSync(shim, '#!/bin/sh\nexit 0\n');
@@ -57,7 +52,7 @@ test('systemd-analyze verify accepts both units without a word', async (t) => {
 });
 
 test('each ExecStart works with the example config, as the unit runs it, and stops on SIGTERM with exit 0', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-units-');
   chmodSync(dir, 0o755);
   const ns = createNetns(t, 'unit');
   const port = 7431;

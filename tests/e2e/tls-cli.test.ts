@@ -5,21 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test, type TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
 import { createNetns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-e2e-tls-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 async function cli(args: string[]): Promise<string> {
   const r = await runCli(args);
@@ -29,7 +24,7 @@ async function cli(args: string[]): Promise<string> {
 
 describe('mutual TLS from the command line', () => {
   test('pki makes a CA and certificates; an agent over TLS applies pushes; a stranger is refused and retried', async (t) => {
-    const dir = tmp(t);
+    const dir = makeTempDir(t, 'nft-sync-e2e-tls-');
     const pki = join(dir, 'pki');
     const other = join(dir, 'other');
     await cli(['pki', 'init', '--dir', pki]);

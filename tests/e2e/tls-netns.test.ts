@@ -6,22 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes, randomInt } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { freePort, runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
-function tmp(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-e2e-tlsns-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 test('agent in a namespace over a veth pair: plain TCP refused on the address, mutual TLS applies', async (t) => {
-  const dir = tmp(t);
+  const dir = makeTempDir(t, 'nft-sync-e2e-tlsns-');
   const ns = createNetns(t, 'tlsv');
   // A random /30 in 198.18.0.0/15, so parallel runs do not collide.
   const base = `198.${18 + randomInt(2)}.${randomInt(256)}`;

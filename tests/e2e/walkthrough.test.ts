@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
+import { makeTempDir } from '../helpers/temp-dir.js';
 
 const PREFIX = 'nst-wt-';
 const LIMIT_MS = 300_000;
@@ -20,8 +20,7 @@ function removeLeftovers(): void {
 }
 
 test('scripts/walkthrough.sh: the README journey end to end (init, server with tokens, push, refused push, two agents, releases, status, drift, lockout, rollback)', async (t) => {
-  const bin = mkdtempSync(join(tmpdir(), 'nft-sync-walk-bin-'));
-  t.after(() => rmSync(bin, { recursive: true, force: true }));
+  const bin = makeTempDir(t, 'nft-sync-walk-bin-');
   // `nft-sync` as an operator types it, from this checkout's sources.
   writeFileSync(join(bin, 'nft-sync'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(import.meta.resolve('tsx'))} ${JSON.stringify(resolve('cli/main.ts'))} "$@"\n`);
   chmodSync(join(bin, 'nft-sync'), 0o755);

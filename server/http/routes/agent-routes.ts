@@ -1,8 +1,11 @@
 /** `/api/v1/agents`: the latest status report of every agent, and of one. */
 import type { FastifyInstance } from 'fastify';
 import { NftSyncError } from '../../../shared/errors.js';
-import { AGENT_NAME_PATTERN } from '../../../shared/ruleset/names.js';
+import { AgentList, AgentNameParams, AgentRecord } from '../../../shared/http/http-api.js';
 import type { RouteContext } from './route-context.js';
+import { responses, securityOf } from './route-schema.js';
+
+const access = 'read';
 
 /** Register the agent status routes. */
 export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -11,19 +14,28 @@ export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
   // and JSON.stringify's RangeError came out as a 500.
   app.get(
     '/api/v1/agents',
-    { schema: { summary: 'Every agent the server keeps (at most --max-agents; gone for 7 days: forgotten), with its latest report, last seen time and connection', tags: ['agents'] } },
-    async () => ({ agents: ctx.registry.list() }),
+    {
+      schema: {
+        summary: 'Every agent the server keeps (at most --max-agents; gone for 7 days: forgotten), with its latest report, last seen time and connection',
+        tags: ['agents'],
+        security: securityOf(access),
+        response: responses(access, { 200: AgentList }),
+      },
+    },
+    async (): Promise<AgentList> => ({ agents: ctx.registry.list() }),
   );
-  app.get<{ Params: { name: string } }>(
+  app.get<{ Params: AgentNameParams }>(
     '/api/v1/agents/:name',
     {
       schema: {
         summary: 'One agent\'s latest report',
         tags: ['agents'],
-        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: AGENT_NAME_PATTERN } } },
+        security: securityOf(access),
+        params: AgentNameParams,
+        response: responses(access, { 200: { ...AgentRecord, description: "the agent's record" } }),
       },
     },
-    async (req) => {
+    async (req): Promise<AgentRecord> => {
       const rec = ctx.registry.get(req.params.name);
       if (!rec) throw new NftSyncError('NFTSYNC_ERR_AGENT_NOT_FOUND', `no agent ${JSON.stringify(req.params.name)} has connected since the server started`, { data: { agent: req.params.name } });
       return rec;

@@ -7,45 +7,21 @@
  * changeSetElements still guards against pushes and other writers.
  */
 import type { FastifyInstance } from 'fastify';
-import { assertRulesetName, RULESET_NAME_PATTERN } from '../../../shared/ruleset/names.js';
-import { NFT_NAME_PATTERN } from '../../../shared/ruleset/ruleset-schema.js';
-import { FAMILIES } from '../../../shared/ruleset/ruleset-types.js';
+import { ElementsAnswer, ElementsChange, ElementsQuery, MapElementsParams, SetElementsParams } from '../../../shared/http/http-api.js';
+import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
+import { responses, securityOf } from './route-schema.js';
 
-const NAME = { type: 'string', pattern: NFT_NAME_PATTERN } as const;
-/** Most elements one request may add and delete, together. */
-export const MAX_ELEMENTS_PER_CHANGE = 1_000_000;
+export { MAX_ELEMENTS_PER_CHANGE } from '../../../shared/http/http-api.js';
 
-function params(object: 'set' | 'map') {
-  return {
-    type: 'object',
-    required: ['name', 'family', 'table', object],
-    properties: {
-      name: { type: 'string', pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' },
-      family: { type: 'string', enum: [...FAMILIES], description: 'the table\'s family (ip, ip6, inet, arp, bridge, netdev)' },
-      table: { ...NAME, description: 'the table holding the set' },
-      [object]: { ...NAME, description: `the ${object}'s name` },
-    },
-  } as const;
-}
-
-const BODY = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: {
-    add: { type: 'array', maxItems: MAX_ELEMENTS_PER_CHANGE, description: 'elements to add, in libnftables JSON: "198.18.0.1", "198.18.0.0/24", {"elem": {"val": …, "timeout": SECONDS}}; a map element is [KEY, VALUE]' },
-    delete: { type: 'array', maxItems: MAX_ELEMENTS_PER_CHANGE, description: 'elements to delete, written the same way (a map element by its key)' },
-  },
-} as const;
-
-const QUERY = { type: 'object', additionalProperties: false, properties: { branch: { type: 'string', minLength: 1, maxLength: 255, description: 'branch to change (default main)' } } } as const;
+const access = 'write';
+const PARAMS = { set: SetElementsParams, map: MapElementsParams } as const;
 
 interface Route {
-  Params: { name: string; family: string; table: string; set?: string; map?: string };
-  Querystring: { branch?: string };
-  Body: { add?: unknown[]; delete?: unknown[] };
+  Params: Partial<SetElementsParams & MapElementsParams> & Pick<SetElementsParams, 'name' | 'family' | 'table'>;
+  Querystring: ElementsQuery;
+  Body: ElementsChange;
 }
 
 /** Register the element routes (writes: they need a token when the server has a --token-file). */
@@ -68,9 +44,11 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
         schema: {
           summary: `Add and delete elements of a ${object} of rulesets/NAME.json as one commit on a branch (author: the token's owner). Answers 201 {commit, branch, added, deleted} once the commit is on the branch; 200 with the branch's commit and zero counts when nothing changes (adds already present, deletes absent). Sets and maps share one name space: either path finds either.`,
           tags: ['elements'],
-          params: params(object),
-          querystring: QUERY,
-          body: BODY,
+          security: securityOf(access),
+          params: PARAMS[object],
+          querystring: ElementsQuery,
+          body: ElementsChange,
+          response: responses(access, { 200: { ...ElementsAnswer, description: 'nothing changed (adds already present, deletes absent)' }, 201: { ...ElementsAnswer, description: 'the commit is on the branch' } }),
         },
       },
       async (req, reply) => {
@@ -81,7 +59,8 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
           changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete }));
         ctx.logger.info({ ruleset: req.params.name, set, branch, commit: result.commit, added: result.added, deleted: result.deleted, attempts: result.attempts, owner }, 'elements changed');
         const changed = result.commit !== result.previous;
-        return reply.status(changed ? 201 : 200).send({ commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous });
+        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous };
+        return reply.status(changed ? 201 : 200).send(answer);
       },
     );
   }

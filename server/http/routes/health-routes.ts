@@ -4,17 +4,42 @@
  * one, and none of them shows a ruleset, a revision or an agent's name (metrics are counts).
  */
 import type { FastifyInstance } from 'fastify';
+import { HealthAnswer, MetricsText, ReadyAnswer } from '../../../shared/http/http-api.js';
 import type { RouteContext } from './route-context.js';
+import { responses, securityOf } from './route-schema.js';
+
+const access = 'public';
 
 /** Register the health and metrics routes. */
 export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness: the server process answers', tags: ['meta'] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true }, schema: { summary: 'Readiness: the repository\'s refs can be read', tags: ['meta'] } }, async () => {
-    const refs = await ctx.repository.listRefs();
-    return { status: 'ready', refs: refs.size };
-  });
-  app.get('/metrics', { config: { public: true }, schema: { summary: 'Prometheus metrics (text exposition format 0.0.4)', tags: ['meta'] } }, async (_req, reply) => {
-    void reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return ctx.metrics.render(ctx.registry.list(), ctx.wireConnections());
-  });
+  app.get(
+    '/healthz',
+    { config: { public: true }, schema: { summary: 'Liveness: the server process answers', tags: ['meta'], security: securityOf(access), response: responses(access, { 200: HealthAnswer }) } },
+    async (): Promise<HealthAnswer> => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    { config: { public: true }, schema: { summary: 'Readiness: the repository\'s refs can be read', tags: ['meta'], security: securityOf(access), response: responses(access, { 200: ReadyAnswer }) } },
+    async (): Promise<ReadyAnswer> => {
+      const refs = await ctx.repository.listRefs();
+      return { status: 'ready', refs: refs.size };
+    },
+  );
+  app.get(
+    '/metrics',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Prometheus metrics (text exposition format 0.0.4)',
+        tags: ['meta'],
+        security: securityOf(access),
+        produces: ['text/plain'],
+        response: responses(access, { 200: { description: 'the metrics', content: { 'text/plain': { schema: MetricsText } } } }),
+      },
+    },
+    async (_req, reply) => {
+      void reply.type('text/plain; version=0.0.4; charset=utf-8');
+      return ctx.metrics.render(ctx.registry.list(), ctx.wireConnections());
+    },
+  );
 }

@@ -37,5 +37,8 @@ export interface RouteConfig {
 /** The default ref when a request names none. */
 export const DEFAULT_REF = 'main';
 
-/** Query parameter `ref`: validated by assertRef when resolved (the stable REF_INVALID code). */
-export const REF_PARAM = { type: 'string', minLength: 1, maxLength: 255, description: 'branch, tag or commit id (default main)' } as const;
+// Routes declare their RouteConfig in fastify's `config`.
+declare module 'fastify' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface FastifyContextConfig extends RouteConfig {}
+}

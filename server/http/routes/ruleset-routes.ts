@@ -4,27 +4,42 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { NftSyncError } from '../../../shared/errors.js';
-import { assertRulesetName, RULESET_NAME_PATTERN } from '../../../shared/ruleset/names.js';
+import {
+  REVISIONS_DEFAULT_LIMIT,
+  RulesetAnswer,
+  RulesetList,
+  RulesetNameParams,
+  RulesetOrFile,
+  RulesetQuery,
+  RulesetRevisions,
+  RulesetsQuery,
+  RevisionsQuery,
+} from '../../../shared/http/http-api.js';
+import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { parseRuleset } from '../../../shared/ruleset/ruleset-schema.js';
 import { rulesetRevisions } from '../../git/ruleset-revisions.js';
-import { DEFAULT_REF, REF_PARAM, type RouteContext } from './route-context.js';
+import { DEFAULT_REF, type RouteContext } from './route-context.js';
+import { responses, securityOf } from './route-schema.js';
 
-const NAME_PARAMS = { type: 'object', required: ['name'], properties: { name: { type: 'string', pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' } } } as const;
 const paramErrors = { name: assertRulesetName };
+const access = 'read';
+const security = securityOf(access);
 
 /** Register the ruleset routes. */
 export function rulesetRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const repo = ctx.repository;
-  app.get<{ Querystring: { ref?: string } }>(
+  app.get<{ Querystring: RulesetsQuery }>(
     '/api/v1/rulesets',
     {
       schema: {
         summary: 'The rulesets at a ref (names and blob ids) and the commit the ref resolved to',
         tags: ['rulesets'],
-        querystring: { type: 'object', additionalProperties: false, properties: { ref: REF_PARAM } },
+        security,
+        querystring: RulesetsQuery,
+        response: responses(access, { 200: RulesetList }),
       },
     },
-    async (req) => {
+    async (req): Promise<RulesetList> => {
       const ref = req.query.ref ?? DEFAULT_REF;
       const commit = await repo.resolveRef(ref);
       const names = await repo.listRulesets(commit);
@@ -33,15 +48,25 @@ export function rulesetRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { ref?: string; raw?: string } }>(
+  app.get<{ Params: RulesetNameParams; Querystring: RulesetQuery }>(
     '/api/v1/rulesets/:name',
     {
       config: { paramErrors },
       schema: {
         summary: 'One ruleset at a ref: parsed JSON with its commit and blob id; ?raw=1 for the exact stored bytes (ETag: the blob id)',
         tags: ['rulesets'],
-        params: NAME_PARAMS,
-        querystring: { type: 'object', additionalProperties: false, properties: { ref: REF_PARAM, raw: { type: 'string', enum: ['0', '1', 'false', 'true'], description: 'raw=1: answer the stored bytes as they are' } } },
+        security,
+        params: RulesetNameParams,
+        querystring: RulesetQuery,
+        response: responses(access, {
+          200: {
+            ...RulesetOrFile,
+            headers: {
+              etag: { type: 'string', description: 'the blob id, quoted' },
+              'x-nft-sync-commit': { type: 'string', description: 'the commit the ref resolved to' },
+            },
+          },
+        }),
       },
     },
     async (req, reply) => {
@@ -50,29 +75,28 @@ export function rulesetRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const { blob, bytes } = await repo.readRuleset(commit, req.params.name);
       void reply.header('etag', `"${blob}"`).header('x-nft-sync-commit', commit);
       if (req.query.raw === '1' || req.query.raw === 'true') return reply.type('application/json').send(bytes);
-      return { name: req.params.name, ref, commit, blob, ruleset: parseRuleset(bytes) };
+      const answer: RulesetAnswer = { name: req.params.name, ref, commit, blob, ruleset: parseRuleset(bytes) };
+      return answer;
     },
   );
 
-  app.get<{ Params: { name: string }; Querystring: { ref?: string; limit?: number } }>(
+  app.get<{ Params: RulesetNameParams; Querystring: RevisionsQuery }>(
     '/api/v1/rulesets/:name/revisions',
     {
       config: { paramErrors },
       schema: {
         summary: 'The commits that changed rulesets/NAME.json, newest first (commit, author, date, message)',
         tags: ['rulesets'],
-        params: NAME_PARAMS,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { ref: REF_PARAM, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 50, description: 'most commits returned (1-1000, default 50)' } },
-        },
+        security,
+        params: RulesetNameParams,
+        querystring: RevisionsQuery,
+        response: responses(access, { 200: RulesetRevisions }),
       },
     },
-    async (req) => {
+    async (req): Promise<RulesetRevisions> => {
       const ref = req.query.ref ?? DEFAULT_REF;
       const commit = await repo.resolveRef(ref);
-      const revisions = await rulesetRevisions(repo.gitdir, commit, req.params.name, req.query.limit ?? 50);
+      const revisions = await rulesetRevisions(repo.gitdir, commit, req.params.name, req.query.limit ?? REVISIONS_DEFAULT_LIMIT);
       if (revisions.length === 0) {
         throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `no commit reachable from ${ref} (${commit.slice(0, 12)}) ever had rulesets/${req.params.name}.json`, {
           data: { ruleset: req.params.name, commit },

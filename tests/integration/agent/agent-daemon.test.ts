@@ -3,8 +3,7 @@
  * applying with the real nft inside a throwaway network namespace.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
@@ -13,6 +12,9 @@ import { pullOnce } from '../../../agent/pull-once.js';
 import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
+import { makeStateDir } from '../../helpers/temp-dir.js';
+import { startTestAgent, type TestAgent } from '../../helpers/test-agent.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const FOREIGN = 'table ip fail2ban_like {\n  chain f2b {\n    type filter hook input priority -1; policy accept;\n    ip saddr 198.18.0.99 drop\n  }\n}\n';
@@ -22,55 +24,10 @@ function withPort(port: number): string {
   return DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
 }
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
-interface RunningAgent {
-  outcomes: ReconcileOutcome[];
-  next(pred?: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
-  stop(): Promise<void>;
-}
-
-function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main', track = false): RunningAgent {
-  const ac = new AbortController();
-  const outcomes: ReconcileOutcome[] = [];
-  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
-  const done = runAgentDaemon(
-    {
-      host: f.host,
-      port: f.port,
-      agent: 'host-1',
-      ref,
-      track,
-      nft: createNftRunner(ns.nftCommand),
-      stateDir: dir,
-      logger: quietLogger,
-      backoff: { baseMs: 50, capMs: 200 },
-      onOutcome(o) {
-        outcomes.push(o);
-        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
-      },
-    },
-    ac.signal,
-  );
-  const stop = async () => {
-    ac.abort();
-    await done;
-  };
-  t.after(stop);
-  return {
-    outcomes,
-    next(pred = () => true, timeoutMs = 5000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
-      });
-    },
-    stop,
-  };
+/** A test agent as host-1 on `ns`, with its state in `dir`. */
+function startAgent(t: TestContext, f: Pick<ServerFixture, 'host' | 'port'>, ns: Netns, dir: string, ref = 'main', track = false): TestAgent {
+  return startTestAgent(t, { host: f.host, port: f.port, nft: ns.nftCommand, stateDir: dir, ref, track });
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';
@@ -81,7 +38,7 @@ describe('agent daemon', () => {
     const ns = createNetns(t, 'agent');
     ns.nft(['-f', '-'], FOREIGN);
     const foreign = ns.nft(['-a', 'list', 'table', 'ip', 'fail2ban_like']);
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 22 accept/);
     const t0 = Date.now();
@@ -101,7 +58,7 @@ describe('agent daemon', () => {
   test('an invalid ruleset on the branch is refused and the old ruleset stays in force', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'invalid');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     const good = await agent.next(applied);
     const before = ns.nft(['list', 'ruleset']);
     // Three kinds of bad revision, each slipped past any push-time check.
@@ -128,7 +85,7 @@ describe('agent daemon', () => {
   test('a revision nft loads differently is in force, reported Degraded, and not re-applied in a loop', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'readback');
-    const dir = stateDir(t);
+    const dir = makeStateDir(t);
     const agent = startAgent(t, f, ns, dir);
     await agent.next(applied);
     // nft prints ct state sets in its own order: the file's order does not survive a reload.
@@ -161,7 +118,7 @@ describe('agent daemon', () => {
     tag('v1.2.0', 1200);
     tag('v1.10.0', 1100);
     tag('v1.9.0', 1900);
-    const agent = startAgent(t, f, ns, stateDir(t), 'v1.*', true);
+    const agent = startAgent(t, f, ns, makeStateDir(t), 'v1.*', true);
     await agent.next(applied);
     assert.match(ns.nft(['list', 'ruleset']), /dport 1100 accept/, 'v1.10.0 is the highest, not the newest');
     assert.equal(f.server.wire.registry.get('host-1')?.status?.tag, 'v1.10.0');
@@ -180,7 +137,7 @@ describe('agent daemon', () => {
   test('an agent following a release that does not exist yet applies it within a second of the tag', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'notyet');
-    const agent = startAgent(t, f, ns, stateDir(t), 'v*', true);
+    const agent = startAgent(t, f, ns, makeStateDir(t), 'v*', true);
     const first = await agent.next();
     assert.equal(first.kind === 'failed' && first.error.code, 'NFTSYNC_ERR_REF_NOT_FOUND');
     assert.equal(f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason, 'FetchFailed');
@@ -200,7 +157,7 @@ describe('agent daemon', () => {
     f.git(['push', '-q', 'origin', 'v1.0.0']);
     const old = f.git(['rev-parse', 'HEAD']);
     f.push({ 'rulesets/default.json': withPort(2022) });
-    const dir = stateDir(t);
+    const dir = makeStateDir(t);
     const common = { host: f.host, port: f.port, agent: 'pin-1', nft: createNftRunner(ns.nftCommand), stateDir: dir, logger: quietLogger };
     const byTag = await pullOnce({ ...common, ref: 'v1.0.0' });
     assert.equal(byTag.commit, old);
@@ -217,7 +174,7 @@ describe('agent daemon', () => {
   test('server down: the agent keeps its ruleset, restarts on last-known-good, and converges when it is back', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'outage');
-    const dir = stateDir(t);
+    const dir = makeStateDir(t);
     const agent = startAgent(t, f, ns, dir);
     await agent.next(applied);
     const inForce = ns.nft(['list', 'ruleset']);
@@ -226,8 +183,7 @@ describe('agent daemon', () => {
     // The host loses its ruleset (reboot) while the server is still down.
     ns.nft(['flush', 'ruleset']);
     const again = startAgent(t, f, ns, dir);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(ns.nft(['list', 'ruleset']), inForce, 'last-known-good re-applied without the server');
+    await waitUntil('last-known-good re-applied without the server', () => ns.nft(['list', 'ruleset']) === inForce);
     assert.ok(again.outcomes.every((o) => o.kind !== 'applied'));
     // A change lands while the server is down; it comes back and the agent converges.
     f.forceIntoBare({ 'rulesets/default.json': withPort(2323) }, 'while down');

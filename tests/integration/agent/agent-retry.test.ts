@@ -5,8 +5,7 @@
  * to hang on demand), cut short by the runner's timeout (NFTSYNC_ERR_TIMEOUT, retryable).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
@@ -14,12 +13,12 @@ import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 test('a hung nft (simulated) times out, and the agent retries with backoff until it applies, with no ref move', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'retry');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-retry-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-retry-');
   const flag = join(dir, 'hang');
   const wrapper = join(dir, 'nft-wrapper.sh');
   writeFileSync(flag, '');

@@ -5,9 +5,7 @@
  * for a lockout (the test process cannot really be cut off by the namespace's ruleset).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/reconcile/confirm-revision.js';
@@ -16,14 +14,15 @@ import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { freePort } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
 test('stopped inside a confirm window, the daemon resolves only after the pass ended (rolled back), never before (probe aimed at a closed port stands in for a lockout)', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'stop');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   const closed = await freePort();
   let probePort = f.port;
   const outcomes: ReconcileOutcome[] = [];
@@ -48,20 +47,13 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
     await done;
   });
   const listed = () => ns.nft(['list', 'table', 'inet', 'nft_sync']);
-  const waitFor = async (what: string, pred: () => boolean) => {
-    const t0 = Date.now();
-    while (!pred()) {
-      if (Date.now() - t0 > 5000) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-  await waitFor('the first revision confirmed', () => outcomes.length === 1);
+  await waitUntil('the first revision confirmed', () => outcomes.length === 1);
   assert.equal(outcomes[0]?.kind, 'applied');
   const before = listed();
   // The next revision (a pass started by 'moved') cannot be confirmed; stop inside its window.
   probePort = closed;
   f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'cut off (pretend)');
-  await waitFor('the second revision in force, unconfirmed', () => /dport 2222/.test(listed()));
+  await waitUntil('the second revision in force, unconfirmed', () => /dport 2222/.test(listed()));
   ac.abort();
   await done;
   const atStop = listed();

@@ -13,6 +13,7 @@ import { Reconciler } from '../../../agent/reconcile/reconciler.js';
 import { WireClient } from '../../../agent/wire/wire-client.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { makeStateDir } from '../../helpers/temp-dir.js';
 
 /** A ruleset whose one rule drops traffic over a quota of `val` bytes (the token as written). */
 function quotaRuleset(val: string): string {
@@ -44,11 +45,6 @@ function countingRunner(command: string): NftRunner & { changes: number } {
   return spy;
 }
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 test('the agent refuses a quota of 9007199254740993 with its JSON pointer, without running nft; 1152921504606847000 is applied exactly', async (t) => {
   const f = await startServerFixture(t);
@@ -56,7 +52,7 @@ test('the agent refuses a quota of 9007199254740993 with its JSON pointer, witho
   const nft = countingRunner(ns.nftCommand);
   const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
   t.after(() => client.close());
-  const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'q', stateDir: stateDir(t), logger: quietLogger, nft });
+  const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'q', stateDir: makeStateDir(t), logger: quietLogger, nft });
 
   f.push({ 'rulesets/q.json': quotaRuleset('9007199254740993') });
   const before = ns.nft(['list', 'ruleset']);

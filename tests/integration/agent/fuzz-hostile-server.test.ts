@@ -5,9 +5,7 @@
  * and fail2ban's and Docker's tables. No answer may crash the agent or change the host.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { createNftRunner } from '../../../host/nft-runner.js';
@@ -20,6 +18,7 @@ import { commandRuleset, rulesetBytes, rulesetFrame, validRuleset } from '../../
 import { startHostileServer } from '../../helpers/hostile-server.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const SAMPLE = Number(process.env.NFT_SYNC_FUZZ_SAMPLE ?? 120);
 const MAX_RULESET = 256 * 1024;
@@ -78,8 +77,7 @@ const answers: fc.Arbitrary<Answer> = fc.oneof(
 
 test(`(hostile server) ${SAMPLE} hostile answers to a real agent applying with real nft: none crashes it or changes the host`, async (t) => {
   const ns = createNetns(t, 'fuzz');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   ns.nft(['-f', '-'], 'table inet f2b-table {\n chain f2b-chain {\n  type filter hook input priority filter - 1; policy accept;\n  tcp dport 22 reject\n }\n}\ntable ip nat {\n chain POSTROUTING {\n  type nat hook postrouting priority srcnat; policy accept;\n }\n}\n');
 
   let current: Answer = { kind: 'the agent\'s own revision', frame: (id) => rulesetFrame(id, DEFAULT) };

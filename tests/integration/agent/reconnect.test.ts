@@ -4,15 +4,13 @@
  * backoff, never a busy loop, and the ruleset in force must stay.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger } from '../../helpers/server-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 test('a server that drops every connection gets a bounded number of attempts', async (t) => {
   let attempts = 0;
@@ -24,8 +22,7 @@ test('a server that drops every connection gets a bounded number of attempts', a
   t.after(() => dropper.close());
   const { port } = dropper.address() as net.AddressInfo;
   const ns = createNetns(t, 'retry');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   const ac = new AbortController();
   const done = runAgentDaemon(
     { host: '127.0.0.1', port, agent: 'a', ref: 'main', nft: createNftRunner(ns.nftCommand), stateDir: dir, logger: quietLogger, backoff: { baseMs: 200, capMs: 400 } },

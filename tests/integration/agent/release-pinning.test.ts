@@ -6,8 +6,7 @@
  * does, the agent refuses with NFTSYNC_ERR_VERIFY_CHAIN and the ruleset in force stays.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createNftRunner } from '../../../host/nft-runner.js';
@@ -17,6 +16,7 @@ import { startMitmProxy, type Intercepted, type MitmScript } from '../../helpers
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeSigner, tag, type Signer } from '../../helpers/signing-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number) => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
@@ -39,8 +39,7 @@ interface Setup {
 async function setup(t: TestContext): Promise<Setup> {
   const fx = await startServerFixture(t);
   const ns = createNetns(t, 'pin');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-pin-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-pin-');
   const signer = makeSigner(dir, 'release');
   // Two signed releases; v1 and v2 both carry rulesets default and web and the mapping.
   for (const [name, delta] of [['v1', 0], ['v2', 10]] as const) {

@@ -6,29 +6,23 @@
  * in force with its own tag, not the refused one. Real server, git, ssh signatures, nft.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 import { makeSigner, tag } from '../../helpers/signing-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
-function tmp(t: TestContext, prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 test('after a badly signed tag is refused, a properly signed higher tag on the same commit is applied', async (t) => {
   const fx = await startServerFixture(t);
   const ns = createNetns(t, 'sametag');
-  const keys = tmp(t, 'nft-sync-keys-');
+  const keys = makeTempDir(t, 'nft-sync-keys-');
   const signer = makeSigner(keys, 'release');
   const stranger = makeSigner(keys, 'stranger');
   const inForcePort = () => Number(/tcp dport (\d+)/.exec(ns.nft(['list', 'ruleset']))?.[1]);
@@ -43,7 +37,7 @@ test('after a badly signed tag is refused, a properly signed higher tag on the s
   const done = runAgentDaemon(
     {
       host: fx.host, port: fx.port, agent: 'host-1', ref: 'v*', track: true, nft: createNftRunner(ns.nftCommand),
-      stateDir: tmp(t, 'nft-sync-state-'), logger: quietLogger, allowedSigners: signer.allowedSigners, watchDrift: false,
+      stateDir: makeTempDir(t, 'nft-sync-state-'), logger: quietLogger, allowedSigners: signer.allowedSigners, watchDrift: false,
       onOutcome: (o) => (outcomes.push(o), wake()),
     },
     ac.signal,

@@ -5,8 +5,7 @@
  * leaves the agent on it, held, until a higher version comes or --allow-downgrade is given.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { createNftRunner } from '../../../host/nft-runner.js';
@@ -16,6 +15,7 @@ import { WireClient } from '../../../agent/wire/wire-client.js';
 import { createNetns, type Netns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../helpers/server-fixture.js';
 import { makeSigner, tag, type Signer } from '../../helpers/signing-fixture.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number) => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
@@ -37,8 +37,7 @@ interface Setup {
 async function setup(t: TestContext): Promise<Setup> {
   const fx = await startServerFixture(t);
   const ns = createNetns(t, 'held');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-held-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-held-');
   const state = join(dir, 'state');
   return {
     fx,

@@ -3,19 +3,18 @@
  * then runs the real nft in a throwaway namespace: a slow or hung nft cannot be made on demand).
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../../../host/nft-runner.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { createNetns } from '../../helpers/netns.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
 
 /** A fake nft: `exec sleep 600` (hung) or a one-second sleep before the real nft (slow). */
 function fakeNft(t: TestContext, how: 'hung' | 'slow'): string {
   const ns = createNetns(t, how);
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-slow-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-slow-');
   const fake = join(dir, 'nft');
   writeFileSync(fake, how === 'hung' ? '#!/bin/sh\nexec sleep 600\n' : `#!/bin/sh\nsleep 1\nexec ip netns exec ${ns.name} nft "$@"\n`);
   chmodSync(fake, 0o755);

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { test } from 'node:test';
 import { startServerFixture } from '../../helpers/server-fixture.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 /** Pids of `git http-backend` processes that are children of this process. */
 function backends(): number[] {
@@ -24,13 +25,9 @@ test('close() ends within its grace period while a push request is stalled mid-b
   await new Promise<void>((r) => s.once('connect', () => r()));
   // A push that announces a body and never sends it: http-backend waits on its stdin.
   s.write('POST /git/rules.git/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n0000');
-  const t0 = Date.now();
-  while (backends().length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(backends().length, 1, 'the stalled push runs git http-backend');
+  await waitUntil('the stalled push to run git http-backend', () => backends().length === 1);
   const closing = f.stop().then(() => 'closed');
   const result = await Promise.race([closing, new Promise((r) => setTimeout(() => r('still waiting'), 5000))]);
   assert.equal(result, 'closed', 'close() resolved');
-  const t1 = Date.now();
-  while (backends().length > 0 && Date.now() - t1 < 3000) await new Promise((r) => setTimeout(r, 50));
-  assert.deepEqual(backends(), [], 'no git http-backend left running');
+  await waitUntil('no git http-backend left running', () => backends().length === 0, 3000);
 });

@@ -20,11 +20,37 @@ describe('Backoff', () => {
     b.reset();
     assert.equal(b.next(), 50);
   });
-  it('sleep ends early on abort', async () => {
+  it('sleep ends on abort, not at its time; and at its time without one (mock timers)', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const ac = new AbortController();
-    const t0 = Date.now();
-    setTimeout(() => ac.abort(), 10);
-    await sleep(10_000, ac.signal);
-    assert.ok(Date.now() - t0 < 5000);
+    let ended = false;
+    const slept = sleep(10_000, ac.signal).then(() => (ended = true));
+    t.mock.timers.tick(9_999);
+    await Promise.resolve();
+    assert.equal(ended, false);
+    ac.abort();
+    await slept;
+    assert.equal(ended, true);
+    let timed = false;
+    const plain = sleep(1000).then(() => (timed = true));
+    t.mock.timers.tick(999);
+    await Promise.resolve();
+    assert.equal(timed, false);
+    t.mock.timers.tick(1);
+    await plain;
+    assert.equal(timed, true);
+  });
+});
+
+describe('Backoff.afterDrop', () => {
+  it('spreads the first reconnect after a drop uniformly over dropSpreadMs (capped by capMs), without counting an attempt', () => {
+    assert.equal(new Backoff({ random: () => 0 }).afterDrop(), 0);
+    assert.equal(new Backoff({ random: () => 0.5 }).afterDrop(), 2500, 'default spread of 5 s');
+    assert.equal(new Backoff({ capMs: 200, random: () => 0.999999 }).afterDrop(), 200);
+    const b = new Backoff({ baseMs: 100, dropSpreadMs: 10_000, random: () => 0 });
+    b.afterDrop();
+    assert.equal(b.next(), 50, 'the next failure starts from the base');
+    const spread = Array.from({ length: 1000 }, () => new Backoff().afterDrop());
+    assert.ok(Math.min(...spread) < 500 && Math.max(...spread) > 4500, 'ten thousand agents come back over seconds');
   });
 });

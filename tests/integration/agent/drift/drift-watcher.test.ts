@@ -6,8 +6,7 @@
  * --no-self-heal, Drifted clears once the tables match the revision again.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
@@ -18,12 +17,9 @@ import type { ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js
 import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { waitUntil } from '../../../helpers/wait-for.js';
 
-function tempDir(t: TestContext, prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 interface Agent {
   outcomes: ReconcileOutcome[];
@@ -47,7 +43,7 @@ function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra:
   });
   const done = runAgentDaemon(
     {
-      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: tempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
+      host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft, stateDir: makeTempDir(t, 'nft-sync-state-'), logger: extra.logger ?? quietLogger,
       backoff: { baseMs: 50, capMs: 200 }, confirmWindowMs: 0, selfHeal: extra.selfHeal, driftIntervalMs: extra.intervalMs,
       onDrift: (d) => agent.drifts.push(d),
       onDriftCleared: () => agent.cleared++,
@@ -62,14 +58,6 @@ function startAgent(t: TestContext, f: ServerFixture, nftCommand: string, extra:
   return agent;
 }
 
-const waitFor = async (what: string, cond: () => boolean, ms = 5000): Promise<number> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-};
 const quiet = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Above the 20,000-element threshold; the quiet-period test takes more (below about 100,000 the old agent's 300 ms grace hid its own events). */
@@ -93,7 +81,7 @@ async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: bo
   f.push({ 'rulesets/default.json': bigRuleset([], options.elements) }, 'big set');
   const ns = createNetns(t, prefix);
   const agent = startAgent(t, f, options.nftCommand?.(ns) ?? ns.nftCommand, options);
-  await waitFor('the big ruleset applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 30_000).catch((e: Error) => {
+  await waitUntil('the big ruleset applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 30_000).catch((e: Error) => {
     throw new Error(`${e.message}: ${JSON.stringify(agent.outcomes.map((o) => (o.kind === 'failed' ? o.error.message : o.kind)))}`);
   });
   const has = (set: string, value: string) => ns.nft(['-j', 'list', 'set', 'inet', 'nft_sync', set]).includes(`"${value}"`);
@@ -113,11 +101,11 @@ describe('big rulesets', () => {
   test('an element added and one deleted by hand are undone as a delta, without a reload', async (t) => {
     const { ns, agent, has } = await bigAgent(t, 'bdelta');
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
-    await waitFor('the drift healed', () => agent.drifts.length > 0 && !has('blk', '192.0.2.7'));
+    await waitUntil('the drift healed', () => agent.drifts.length > 0 && !has('blk', '192.0.2.7'));
     assert.deepEqual(agent.drifts[0], { differences: ['element "192.0.2.7" added to set inet nft_sync blk'], healed: true });
     ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'nets', '{ 198.18.70.0/23 }']);
-    await waitFor('both healed', () => agent.drifts.length >= 2 && has('blk', '198.18.0.9') && !has('nets', '198.18.70.0')).catch((e: Error) => {
+    await waitUntil('both healed', () => agent.drifts.length >= 2 && has('blk', '198.18.0.9') && !has('nets', '198.18.70.0')).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(agent.drifts)} ${has('blk', '198.18.0.9')} ${ns.nft(['list', 'set', 'inet', 'nft_sync', 'nets'])}`);
     });
     // Put back in its declared form: the comment survived.
@@ -128,13 +116,13 @@ describe('big rulesets', () => {
   test('a rule added by hand to a big ruleset is healed by a re-apply', async (t) => {
     const { ns, agent } = await bigAgent(t, 'brule');
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
-    await waitFor('re-applied', () => agent.drifts.length > 0 && !ns.nft(['-t', 'list', 'chain', 'inet', 'nft_sync', 'input']).includes('4444'), 20_000);
+    await waitUntil('re-applied', () => agent.drifts.length > 0 && !ns.nft(['-t', 'list', 'chain', 'inet', 'nft_sync', 'input']).includes('4444'), 20_000);
     assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input/);
     assert.equal(agent.bigLoads.length, 2);
   });
 
   test('a commit by someone else during the agent\'s own big load is caught by the generation ids and healed (simulated: an nft wrapper commits just before the load)', async (t) => {
-    const dir = tempDir(t, 'nft-sync-sneak-');
+    const dir = makeTempDir(t, 'nft-sync-sneak-');
     const once = join(dir, 'once');
     writeFileSync(once, '');
     const { ns, agent, has } = await bigAgent(t, 'bgap', {
@@ -152,17 +140,17 @@ describe('big rulesets', () => {
     // The first load made the table; a rule added by hand makes the agent re-apply, and the
     // wrapper slips an element in while the listener is out of the group.
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
-    await waitFor('a re-apply for the gap', () => agent.bigLoads.length >= 3, 30_000);
-    await waitFor('the sneaked element gone', () => !has('blk', '192.0.2.99'), 10_000);
+    await waitUntil('a re-apply for the gap', () => agent.bigLoads.length >= 3, 30_000);
+    await waitUntil('the sneaked element gone', () => !has('blk', '192.0.2.99'), 10_000);
   });
 
   test('with --no-self-heal, element drift is reported, and clears once the change is undone by hand', async (t) => {
     const { f, ns, agent } = await bigAgent(t, 'bclear', { selfHeal: false });
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
-    await waitFor('Drifted', () => f.server.wire.registry.get('host-1')?.status?.state === 'Degraded');
+    await waitUntil('Drifted', () => f.server.wire.registry.get('host-1')?.status?.state === 'Degraded');
     assert.deepEqual(agent.drifts[0], { differences: ['element "192.0.2.7" added to set inet nft_sync blk'], healed: false });
     ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
-    await waitFor('cleared', () => agent.cleared === 1 && f.server.wire.registry.get('host-1')?.status?.state === 'Applied');
+    await waitUntil('cleared', () => agent.cleared === 1 && f.server.wire.registry.get('host-1')?.status?.state === 'Applied');
     assert.equal(agent.bigLoads.length, 1);
   });
 });
@@ -172,12 +160,12 @@ describe('small rulesets', () => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'sclear');
     const agent = startAgent(t, f, ns.nftCommand, { selfHeal: false });
-    await waitFor('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
+    await waitUntil('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
-    await waitFor('Drifted', () => f.server.wire.registry.get('host-1')?.status?.state === 'Degraded');
+    await waitUntil('Drifted', () => f.server.wire.registry.get('host-1')?.status?.state === 'Degraded');
     const handle = /tcp dport 4444 accept # handle (\d+)/.exec(ns.nft(['-a', 'list', 'chain', 'inet', 'nft_sync', 'input']))![1]!;
     ns.nft(['delete', 'rule', 'inet', 'nft_sync', 'input', 'handle', handle]);
-    await waitFor('cleared', () => f.server.wire.registry.get('host-1')?.status?.state === 'Applied');
+    await waitUntil('cleared', () => f.server.wire.registry.get('host-1')?.status?.state === 'Applied');
     assert.equal(agent.cleared, 1);
     const ready = f.server.wire.registry.get('host-1')!.status!.conditions;
     assert.equal(ready.some((c) => c.type === 'Drifted'), false, 'no Drifted condition left');
@@ -187,30 +175,34 @@ describe('small rulesets', () => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'sown');
     const agent = startAgent(t, f, ns.nftCommand);
-    await waitFor('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
+    await waitUntil('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
     const original = readFileSync('repo-template/rulesets/default.json', 'utf8');
     f.push({ 'rulesets/default.json': original.replace(/"right": 22\b/, '"right": 2222') }, 'port');
-    await waitFor('second applied', () => agent.outcomes.filter((o) => o.kind === 'applied').length === 2, 10_000);
-    await quiet(1000);
-    assert.deepEqual(agent.drifts, []);
+    await waitUntil('second applied', () => agent.outcomes.filter((o) => o.kind === 'applied').length === 2, 10_000);
+    // A change by hand is the sentinel: the events of the agent's own apply came before it, so
+    // had they been taken for drift, that report would be the first.
+    ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
+    await waitUntil('the hand change reported', () => agent.drifts.length > 0);
+    assert.equal(agent.drifts.length, 1, JSON.stringify(agent.drifts.map((d) => d.differences)));
+    assert.match(agent.drifts[0]!.differences.join('\n'), /4444/);
   });
 });
 
 test('without the listener (an --nft wrapper not named nft), drift of a small ruleset is still caught with nft monitor, and the warning names NFTSYNC_ERR_DRIFT_LISTENER', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'fallbk');
-  const dir = tempDir(t, 'nft-sync-wrap-');
+  const dir = makeTempDir(t, 'nft-sync-wrap-');
   const wrapper = join(dir, 'run-nft');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} nft "$@"\n`);
   chmodSync(wrapper, 0o755);
   const lines: string[] = [];
   const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
   const agent = startAgent(t, f, wrapper, { logger });
-  await waitFor('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
+  await waitUntil('applied', () => agent.outcomes.some((o) => o.kind === 'applied'), 10_000);
   assert.match(lines.join(''), /does not end in nft.*NFTSYNC_ERR_DRIFT_LISTENER/);
   const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
   await quiet(400); // past the fallback's own-apply grace
   ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
-  await waitFor('healed', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want);
+  await waitUntil('healed', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want);
   assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input: .*4444/);
 });

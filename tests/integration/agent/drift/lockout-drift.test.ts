@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
@@ -20,21 +19,13 @@ import { loadState, saveState } from '../../../../agent/state/state-store.js';
 import { freePort } from '../../../helpers/cli-process.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { makeStateDir } from '../../../helpers/temp-dir.js';
+import { waitUntil } from '../../../helpers/wait-for.js';
+import { startTestAgent, type TestAgent } from '../../../helpers/test-agent.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number): string => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
-
-interface Agent {
-  outcomes: ReconcileOutcome[];
-  drifts: DriftReport[];
-  next(pred: (o: ReconcileOutcome) => boolean, timeoutMs?: number): Promise<ReconcileOutcome>;
-}
 
 function startAgent(
   t: TestContext,
@@ -42,57 +33,20 @@ function startAgent(
   ns: Netns,
   dir: string,
   extra: { probePort?: () => number; windowMs?: number; selfHeal?: boolean } = {},
-): Agent {
-  const ac = new AbortController();
-  const outcomes: ReconcileOutcome[] = [];
-  const drifts: DriftReport[] = [];
-  const waiters: Array<{ pred: (o: ReconcileOutcome) => boolean; resolve: (o: ReconcileOutcome) => void }> = [];
+): TestAgent {
   const probePort = extra.probePort ?? (() => f.port);
-  const done = runAgentDaemon(
-    {
-      host: f.host,
-      port: f.port,
-      agent: 'host-1',
-      ref: 'main',
-      nft: createNftRunner(ns.nftCommand),
-      stateDir: dir,
-      logger: quietLogger,
-      backoff: { baseMs: 50, capMs: 200 },
-      confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
-      selfHeal: extra.selfHeal,
-      onDrift: (d) => drifts.push(d),
-      onOutcome(o) {
-        outcomes.push(o);
-        for (const w of [...waiters]) if (w.pred(o)) waiters.splice(waiters.indexOf(w), 1) && w.resolve(o);
-      },
-    },
-    ac.signal,
-  );
-  t.after(async () => {
-    ac.abort();
-    await done;
+  const agent = startTestAgent(t, {
+    host: f.host,
+    port: f.port,
+    nft: ns.nftCommand,
+    stateDir: dir,
+    confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
+    selfHeal: extra.selfHeal,
   });
-  return {
-    outcomes,
-    drifts,
-    next(pred, timeoutMs = 8000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching outcome in ${timeoutMs} ms; got ${JSON.stringify(outcomes.map((o) => o.kind))}`)), timeoutMs);
-        waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
-      });
-    },
-  };
+  return { ...agent, next: (pred, timeoutMs = 8000) => agent.next(pred, timeoutMs) };
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';
-const waitFor = async (what: string, cond: () => boolean, ms = 3000): Promise<number> => {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return Date.now() - t0;
-};
 
 describe('commit-confirmed', () => {
   test('an unconfirmed revision is rolled back, reported RolledBack, not retried; a newer one applies (probe aimed at a closed port stands in for a lockout)', async (t) => {
@@ -100,7 +54,7 @@ describe('commit-confirmed', () => {
     const ns = createNetns(t, 'confirm');
     const closed = await freePort();
     let blocked = false;
-    const agent = startAgent(t, f, ns, stateDir(t), { probePort: () => (blocked ? closed : f.port), windowMs: 800 });
+    const agent = startAgent(t, f, ns, makeStateDir(t), { probePort: () => (blocked ? closed : f.port), windowMs: 800 });
     await agent.next(applied);
     const before = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     blocked = true;
@@ -108,7 +62,7 @@ describe('commit-confirmed', () => {
     const o = await agent.next((x) => x.kind === 'failed');
     assert.equal(o.kind === 'failed' && o.error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
     assert.equal(ns.nft(['list', 'table', 'inet', 'nft_sync']), before, 'the previous ruleset is back');
-    await waitFor('RolledBack at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason === 'RolledBack');
+    await waitUntil('RolledBack at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions[0]?.reason === 'RolledBack');
     const st = f.server.wire.registry.get('host-1')!.status!;
     assert.equal(st.attemptedCommit, bad);
     assert.notEqual(st.commit, bad);
@@ -124,7 +78,7 @@ describe('commit-confirmed', () => {
   test('a revision left unconfirmed by a crash is replaced by the confirmed one on restart', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'crash');
-    const dir = stateDir(t);
+    const dir = makeStateDir(t);
     const nft = createNftRunner(ns.nftCommand);
     const opts = { agent: 'host-1', ref: 'main', nft, stateDir: dir, logger: quietLogger };
     const { WireClient } = await import('../../../../agent/wire/wire-client.js');
@@ -155,45 +109,50 @@ describe('drift', () => {
   test('a rule added by hand is reported with what changed and removed within a second (self-heal on)', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'heal');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 400)); // past the agent's own-apply grace
     ns.nft(handRule);
-    const ms = await waitFor('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
-    await waitFor('drift report', () => agent.drifts.length > 0);
+    const t0 = Date.now();
+    await waitUntil('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
+    const ms = Date.now() - t0;
+    await waitUntil('drift report', () => agent.drifts.length > 0);
     assert.match(agent.drifts[0]!.differences.join('\n'), /rule added in inet nft_sync input: .*4444/);
     assert.equal(agent.drifts[0]!.healed, true);
-    await waitFor('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
+    await waitUntil('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
     t.diagnostic(`healed in ${ms} ms`);
     // The same change made again is healed again.
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(handRule);
-    await waitFor('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    await waitUntil('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
     assert.equal(agent.drifts[1]!.healed, true);
   });
 
   test('with --no-self-heal a drift is reported (Degraded, reason Drifted) and kept; a foreign table is left alone and not reported', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'drift');
-    const agent = startAgent(t, f, ns, stateDir(t), { selfHeal: false });
+    const agent = startAgent(t, f, ns, makeStateDir(t), { selfHeal: false });
     await agent.next(applied);
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'table', 'ip', 'foreign']);
     ns.nft(['add', 'chain', 'ip', 'foreign', 'c', '{ type filter hook input priority -1; policy accept; }']);
     ns.nft(['add', 'rule', 'ip', 'foreign', 'c', 'tcp', 'dport', '1', 'drop']);
-    await new Promise((r) => setTimeout(r, 600));
-    assert.equal(agent.drifts.length, 0, 'a foreign table is not drift');
-    assert.match(ns.nft(['list', 'table', 'ip', 'foreign']), /tcp dport 1 drop/);
+    // The hand rule is the sentinel: its events come after the foreign table's, so a drift the
+    // foreign table caused would be reported first.
     ns.nft(handRule);
-    await waitFor('drift report', () => agent.drifts.length > 0);
+    await waitUntil('drift report', () => agent.drifts.length > 0);
+    assert.equal(agent.drifts.length, 1, 'a foreign table is not drift');
+    assert.doesNotMatch(agent.drifts[0]!.differences.join('\n'), /foreign/);
+    assert.match(agent.drifts[0]!.differences.join('\n'), /4444/);
+    assert.match(ns.nft(['list', 'table', 'ip', 'foreign']), /tcp dport 1 drop/);
     assert.equal(agent.drifts[0]!.healed, false);
-    await new Promise((r) => setTimeout(r, 500));
-    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 4444 accept/, 'kept');
-    await waitFor('Drifted at the server', () => {
+    await waitUntil('Drifted at the server', () => {
       const st = f.server.wire.registry.get('host-1')?.status;
       return st?.state === 'Degraded' && st.conditions[0]?.reason === 'Drifted';
     });
+    // Reported after the drift was handled: without self-heal the change is still there.
+    assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 4444 accept/, 'kept');
   });
 
   test('above the element threshold, an element added by hand is reported from the event stream and healed', async (t) => {
@@ -208,11 +167,11 @@ describe('drift', () => {
     });
     f.push({ 'rulesets/default.json': big }, 'big set');
     const ns = createNetns(t, 'bigset');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied, 20_000);
     await new Promise((r) => setTimeout(r, 400));
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
-    await waitFor('drift report', () => agent.drifts.length > 0, 10_000);
+    await waitUntil('drift report', () => agent.drifts.length > 0, 10_000);
     assert.match(agent.drifts[0]!.differences.join('\n'), /element "192\.0\.2\.7" added to set inet nft_sync blk/);
     assert.equal(agent.drifts[0]!.healed, true);
     assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /192\.0\.2\.7/);
@@ -221,21 +180,21 @@ describe('drift', () => {
   test('a drift listener process that dies is restarted, and drift is still caught', async (t) => {
     const f = await startServerFixture(t);
     const ns = createNetns(t, 'monmon');
-    const agent = startAgent(t, f, ns, stateDir(t));
+    const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     const monitors = () =>
       execFileSync('ip', ['netns', 'pids', ns.name], { encoding: 'utf8' })
         .split('\n')
         .filter((p) => p && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('nft-events.py'));
     const [first] = await (async () => {
-      await waitFor('a listener', () => monitors().length === 1);
+      await waitUntil('a listener', () => monitors().length === 1);
       return monitors();
     })();
     process.kill(Number(first), 'SIGKILL');
-    await waitFor('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
+    await waitUntil('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
     await new Promise((r) => setTimeout(r, 100));
     ns.nft(handRule);
-    await waitFor('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
+    await waitUntil('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
   });
 });

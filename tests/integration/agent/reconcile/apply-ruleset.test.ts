@@ -11,6 +11,7 @@ import { NftSyncError } from '../../../../shared/errors.js';
 import { diffNormalised, normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset, type Ruleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json');
 const FOREIGN = 'table ip docker_like {\n  chain x {\n    type filter hook forward priority 0; policy accept;\n    counter accept\n  }\n}\n';
@@ -21,16 +22,6 @@ function setup(t: { after(fn: () => void): void }): { ns: Netns; nft: ReturnType
 }
 
 /** Rejects with an NftSyncError of `code`; returns it. */
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<NftSyncError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof NftSyncError, String(e));
-    assert.equal(e.code, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${code}`);
-}
 
 const withRule = (base: Buffer, expr: unknown[]): Ruleset => {
   const r = structuredClone(parseRuleset(base));
@@ -68,10 +59,10 @@ test('an invalid ruleset is refused and the previous ruleset stays exactly in fo
   const missingSet = withRule(DEFAULT, [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nosuch' } }, { drop: null }]);
   const badExpr = withRule(DEFAULT, [{ bogus: 1 }]);
   for (const [name, ruleset] of [['missing set', missingSet], ['bad expression', badExpr]] as const) {
-    const e = await rejectsWith(applyRuleset({ nft, ruleset, previouslyManaged: first.managedTables }), 'NFTSYNC_ERR_NFT_APPLY');
+    const e = await expectCode(applyRuleset({ nft, ruleset, previouslyManaged: first.managedTables }), 'NFTSYNC_ERR_NFT_APPLY');
     assert.match(e.message, /Error/, name);
     assert.equal(typeof e.data?.stderr, 'string', name);
-    await rejectsWith(applyRuleset({ nft, ruleset, check: true }), 'NFTSYNC_ERR_NFT_CHECK');
+    await expectCode(applyRuleset({ nft, ruleset, check: true }), 'NFTSYNC_ERR_NFT_CHECK');
     assert.equal(ns.nft(['-a', 'list', 'ruleset']), before, `${name}: nothing changed`);
   }
 });
@@ -86,7 +77,7 @@ test('a refusal names the object where nft\'s message allows: its index, or the 
   ];
   for (const [name, ruleset, pointer, message] of cases) {
     for (const check of [false, true]) {
-      const e = await rejectsWith(applyRuleset({ nft, ruleset, check, previouslyManaged: [{ family: 'ip', name: 'old' }] }), check ? 'NFTSYNC_ERR_NFT_CHECK' : 'NFTSYNC_ERR_NFT_APPLY');
+      const e = await expectCode(applyRuleset({ nft, ruleset, check, previouslyManaged: [{ family: 'ip', name: 'old' }] }), check ? 'NFTSYNC_ERR_NFT_CHECK' : 'NFTSYNC_ERR_NFT_APPLY');
       assert.equal(e.data?.pointer, pointer, `${name}: ${e.message}`);
       assert.match(e.message, message, name);
     }
@@ -111,7 +102,7 @@ test('a listing with a verdict map jumping to chains and interval sets with catc
   const kinds = ruleset.nftables.map((i) => Object.keys(i)[0]);
   assert.ok(kinds.indexOf('map') < kinds.indexOf('chain'), 'nft lists maps before chains');
   const { ns, nft } = setup(t);
-  const raw = await rejectsWith(nft.run(['-j', '-f', '-'], exported), 'NFTSYNC_ERR_NFT_EXEC');
+  const raw = await expectCode(nft.run(['-j', '-f', '-'], exported), 'NFTSYNC_ERR_NFT_EXEC');
   assert.match(raw.message, /No such file or directory/, 'the raw listing does not reload: chains come after the map');
   const res = await applyRuleset({ nft, ruleset, verify: 'full' });
   assert.equal(res.readback.ok, true);
@@ -154,14 +145,14 @@ test('a ruleset nft loads differently: the result says READBACK_MISMATCH (data, 
 });
 
 test('the runner reports spawn failures, nft errors and tables nft cannot list', async (t) => {
-  await rejectsWith(createNftRunner('/nonexistent/nft-binary').run(['--version']), 'NFTSYNC_ERR_NFT_EXEC');
+  await expectCode(createNftRunner('/nonexistent/nft-binary').run(['--version']), 'NFTSYNC_ERR_NFT_EXEC');
   assert.throws(() => createNftRunner('  '), /empty/);
   const { nft } = setup(t);
   const { stdout } = await nft.run(['--version']);
   assert.match(stdout, /nftables v1\.0\.6/);
-  const e = await rejectsWith(nft.run(['list', 'table', 'ip', 'nope']), 'NFTSYNC_ERR_NFT_EXEC');
+  const e = await expectCode(nft.run(['list', 'table', 'ip', 'nope']), 'NFTSYNC_ERR_NFT_EXEC');
   assert.match(e.message, /No such file or directory/);
-  await rejectsWith(nft.listTable('ip', 'nope'), 'NFTSYNC_ERR_NFT_LIST');
+  await expectCode(nft.listTable('ip', 'nope'), 'NFTSYNC_ERR_NFT_LIST');
   await nft.applyJson({ nftables: [{ add: { table: { family: 'inet', name: 'counter' } } }] });
   const listed = await nft.listTable('inet', 'counter', { terse: true });
   assert.equal((listed.nftables[1] as { table: { name: string } }).table.name, 'counter', 'keyword names work');

@@ -20,6 +20,7 @@ import { parseTablePatterns } from '../../../../shared/ruleset/table-pattern.js'
 import { runCli } from '../../../helpers/cli-process.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
+import { makeStateDir } from '../../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
@@ -41,11 +42,6 @@ function withF2bTable(): string {
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 test("a foreign inet f2b-table survives a revision that declares it: refused with NFTSYNC_ERR_TABLE_NOT_OWNED naming it, nothing changed, on a first apply and on a later one", async (t) => {
   const f = await startServerFixture(t);
@@ -53,7 +49,7 @@ test("a foreign inet f2b-table survives a revision that declares it: refused wit
   addFail2ban(ns);
   const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
   t.after(() => client.close());
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
 
   // First apply (empty state) of a revision that declares the table.
@@ -107,7 +103,7 @@ test('with --adopt-tables the foreign table is replaced by the revision and mana
   addFail2ban(ns);
   const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
   t.after(() => client.close());
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand), adoptTables: parseTablePatterns('ip kube-*, inet f2b-*') });
   f.push({ 'rulesets/default.json': withF2bTable() });
   const outcome = await reconciler.reconcile(client);
@@ -126,7 +122,7 @@ test('pull --adopt-tables: refused without it (exit 1, the code and the table on
   f.push({ 'rulesets/default.json': withF2bTable() });
   const ns = createNetns(t, 'f2b');
   addFail2ban(ns);
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const args = ['pull', '--server', `${f.host}:${f.port}`, '--ref', 'main', '--name', 'host-1', '--nft', ns.nftCommand, '--state-dir', dir, '--confirm-window', '0'];
   const refused = await runCli(args);
   assert.equal(refused.code, 1, refused.stderr);
@@ -143,7 +139,7 @@ test('restore paths never reach a foreign table: a refused confirm and a crash w
   addFail2ban(ns);
   const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
   t.after(() => client.close());
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const nft = createNftRunner(ns.nftCommand);
   const open = (confirm?: { windowMs: number; probe: () => Promise<void> }) =>
     Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: dir, logger: quietLogger, nft, ...(confirm && { confirm }) });

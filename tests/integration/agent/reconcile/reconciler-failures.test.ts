@@ -4,8 +4,7 @@
  * never rejects, whatever breaks under it.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner } from '../../../../host/nft-runner.js';
@@ -13,14 +12,10 @@ import { Reconciler } from '../../../../agent/reconcile/reconciler.js';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { createNetns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { makeStateDir } from '../../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
-function stateDir(t: TestContext): string {
-  const d = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 async function connect(t: TestContext, f: ServerFixture): Promise<WireClient> {
   const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
@@ -31,7 +26,7 @@ async function connect(t: TestContext, f: ServerFixture): Promise<WireClient> {
 test('nft that cannot run does not mark the revision failed: with nft fixed, the restarted agent applies it', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'rf');
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const client = await connect(t, f);
   const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger };
 
@@ -52,7 +47,7 @@ test('a pass resolves with an outcome (never rejects) when the state directory c
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': DEFAULT }, 'default');
   const ns = createNetns(t, 'rf');
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const client = await connect(t, f);
   const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
   assert.equal((await reconciler.reconcile(client)).kind, 'applied');
@@ -75,7 +70,7 @@ test('a pending mark still in the state (its restore failed at start) is cleaned
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': DEFAULT }, 'default');
   const ns = createNetns(t, 'rf');
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const client = await connect(t, f);
   const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
   assert.equal((await (await Reconciler.open(opts)).reconcile(client)).kind, 'applied');
@@ -99,7 +94,7 @@ test('a self-heal while a pending mark is left (its restore failed) also removes
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': DEFAULT }, 'default');
   const ns = createNetns(t, 'rf');
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const client = await connect(t, f);
   const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
   assert.equal((await (await Reconciler.open(opts)).reconcile(client)).kind, 'applied');
@@ -122,7 +117,7 @@ test('nft refusing a revision while an older pending mark is left does not forge
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': DEFAULT }, 'default');
   const ns = createNetns(t, 'rf');
-  const dir = stateDir(t);
+  const dir = makeStateDir(t);
   const client = await connect(t, f);
   const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
   assert.equal((await (await Reconciler.open(opts)).reconcile(client)).kind, 'applied');

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
@@ -23,15 +22,11 @@ import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 import { makeSigner, tag, type Signer } from '../../../helpers/signing-fixture.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (port: number) => DEFAULT.replace(/"right": 22\b/, `"right": ${port}`);
 
-function tmp(t: TestContext, prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(d, { recursive: true, force: true }));
-  return d;
-}
 
 interface Setup {
   fx: ServerFixture;
@@ -48,10 +43,10 @@ interface Setup {
 async function setup(t: TestContext): Promise<Setup> {
   const fx = await startServerFixture(t);
   const ns = createNetns(t, 'signed');
-  const keys = tmp(t, 'nft-sync-keys-');
+  const keys = makeTempDir(t, 'nft-sync-keys-');
   const signer = makeSigner(keys, 'release');
   const stranger = makeSigner(keys, 'stranger');
-  const state = tmp(t, 'nft-sync-state-');
+  const state = makeTempDir(t, 'nft-sync-state-');
   return {
     fx,
     ns,

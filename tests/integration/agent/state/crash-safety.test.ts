@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
@@ -18,6 +17,7 @@ import type { TableRef } from '../../../../shared/ruleset/ruleset-types.js';
 import { startCli } from '../../../helpers/cli-process.js';
 import { createNetns } from '../../../helpers/netns.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
 
 const KILLS = 50;
 const RULES = 3000;
@@ -37,8 +37,7 @@ function revision(base: number, extraTable: string): string {
 test(`kill -9 during apply, ${KILLS} times: always exactly the old or the new ruleset, and the restarted agent converges`, async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'crash');
-  const stateDir = mkdtempSync(join(tmpdir(), 'nft-sync-crash-'));
-  t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = makeTempDir(t, 'nft-sync-crash-');
   const texts = [revision(10_000, 'only_a'), revision(20_000, 'only_b')];
   const commits = [f.push({ 'rulesets/default.json': texts[0]! }, 'A'), f.push({ 'rulesets/default.json': texts[1]! }, 'B')];
   const tables: TableRef[] = [

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, recordFailedAttempt, saveState, type AgentState } from '../../../../agent/state/state-store.js';
+import { AgentState, appliedFileName, STATE_FILE, StateFile, isKnownBadRevision, loadState, recordFailedAttempt, saveState } from '../../../../agent/state/state-store.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 const BYTES = Buffer.from('{"nftables":[{"table":{"family":"inet","name":"nft_sync"}}]}\n');
 const COMMIT = 'a'.repeat(40);
@@ -15,12 +18,10 @@ const STATE: AgentState = {
 };
 
 async function tmp(t: { after(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = makeTempDir(t, 'nft-sync-state-');
   return dir;
 }
 
-const isCorrupt = (e: unknown): boolean => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_STATE_CORRUPT';
 
 test('missing directory or state: undefined', async (t) => {
   const dir = await tmp(t);
@@ -48,9 +49,9 @@ test('corruption is detected', async (t) => {
     const dir = join(await tmp(t), name.replace(/ /g, '-'));
     await saveState(dir, STATE, BYTES);
     await damage(dir);
-    await assert.rejects(loadState(dir), isCorrupt, name);
+    assert.ok(await expectCode(loadState(dir), 'NFTSYNC_ERR_STATE_CORRUPT'), name);
   }
-  await assert.rejects(saveState(await tmp(t), STATE, Buffer.from('other bytes')), isCorrupt, 'refuses bytes that do not match');
+  await expectCode(saveState(await tmp(t), STATE, Buffer.from('other bytes')), 'NFTSYNC_ERR_STATE_CORRUPT'); // refuses bytes that do not match
 });
 
 test('a failed attempt is recorded so the same revision is not retried', async (t) => {
@@ -102,4 +103,27 @@ test('the tag in force and the signed-release record round trip in state.json; a
   // A stale release.json beside a state.json that has a record is ignored.
   await writeFile(join(dir, 'release.json'), JSON.stringify({ ...release, tag: 'v1.0.0', taggerTime: 1 }));
   assert.deepEqual((await loadState(dir))?.state.release, release);
+});
+
+test('state.json is declared once (StateFile, TypeBox): what saveState writes is that schema, the state without its version is AgentState', async (t) => {
+  const dir = await tmp(t);
+  const full: AgentState = {
+    ...STATE,
+    tag: 'v1.0.0',
+    release: { ref: 'track:v*', tag: 'v1.0.0', tagId: 'b'.repeat(40), taggerTime: 1_700_000_000 },
+    pending: { commit: COMMIT, blob: gitBlobId(BYTES), ruleset: 'default', managedTables: [], startedAt: '2026-01-01T00:00:00.000Z' },
+    interrupted: { blob: gitBlobId(BYTES), count: 1 },
+    lastFailed: { commit: COMMIT, blob: gitBlobId(BYTES), code: 'NFTSYNC_ERR_NFT_APPLY', message: 'x', at: '2026-01-01T00:00:00.000Z' },
+  };
+  await saveState(dir, full, BYTES);
+  const written = JSON.parse(await readFile(join(dir, STATE_FILE), 'utf8'));
+  const check = new Ajv({ strict: true }).compile(StateFile);
+  assert.equal(check(written), true, JSON.stringify(check.errors));
+  assert.deepEqual(Object.keys(StateFile.properties).filter((k) => k !== 'version'), Object.keys(AgentState.properties));
+  assert.deepEqual(Object.keys(written).sort(), Object.keys(StateFile.properties).sort(), 'this state uses every field the schema declares');
+  assert.deepEqual((await loadState(dir))?.state, full);
+  // A field the schema does not know is a compile error in the derived type.
+  // @ts-expect-error `pendng` is not a field of AgentState.
+  const typo: AgentState = { ...STATE, pendng: undefined };
+  assert.ok(typo);
 });

@@ -14,17 +14,12 @@ import { buildHttpApp } from '../../../../server/http/http-app.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
+import { waitUntil } from '../../../helpers/wait-for.js';
 
 const TOKEN = 'push-token-0123456789abcdef';
 
 /** Wait until `cond()` holds, polling; fails after `ms`. */
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (what: string, cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<unknown> => waitUntil(what, cond, ms);
 
 /** Run git without blocking the event loop (the server runs in this process). */
 function gitAsync(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
@@ -60,20 +55,19 @@ test('past maxReadBackends concurrent git reads, another one gets 503 SERVER_BUS
   const port = (app.server.address() as net.AddressInfo).port;
   await stalledUploadPack(port, sockets);
   await stalledUploadPack(port, sockets);
-  const t0 = Date.now();
-  while (backends() < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
-  assert.equal(backends(), 2);
+  await until('two silent reads holding a git process each', () => backends() === 2);
   const busy = await fetch(`http://127.0.0.1:${port}/git/rules.git/info/refs?service=git-upload-pack`);
   const text = await busy.text();
   assert.equal(busy.status, 503);
   assert.equal((JSON.parse(text) as { error: { code: string } }).error.code, 'NFTSYNC_ERR_SERVER_BUSY');
   assert.equal(backends(), 2, 'no third http-backend started');
   for (const s of sockets) s.destroy();
-  const t1 = Date.now();
-  while (backends() > 0 && Date.now() - t1 < 5000) await new Promise((r) => setTimeout(r, 50));
-  const again = await fetch(`http://127.0.0.1:${port}/git/rules.git/info/refs?service=git-upload-pack`);
-  assert.equal(again.status, 200);
-  await again.arrayBuffer();
+  // Capacity comes back once the server has seen them go: a read is served again.
+  await until('a read served again', async () => {
+    const again = await fetch(`http://127.0.0.1:${port}/git/rules.git/info/refs?service=git-upload-pack`);
+    await again.arrayBuffer();
+    return again.status === 200;
+  });
 });
 
 test('40 anonymous upload-pack requests that go silent do not keep out an authorised push (real git client); the 33rd read gets 503', async (t) => {

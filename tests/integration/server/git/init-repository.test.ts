@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { initRepository } from '../../../../server/git/init-repository.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 function makeTemplate(root: string): string {
   const dir = join(root, 'template');
@@ -30,9 +31,6 @@ async function withoutGitIdentity<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
-  await assert.rejects(p, (err: unknown) => err instanceof NftSyncError && err.code === code);
-}
 
 describe('initRepository', () => {
   it('creates a bare repository with one commit on main holding the template, without a git identity', async (t) => {
@@ -74,19 +72,19 @@ describe('initRepository', () => {
     mkdirSync(empty);
     await initRepository(empty, template);
     assert.equal(git(empty, ['rev-list', '--count', 'main']), '1');
-    await rejectsWith(initRepository(empty, template), 'NFTSYNC_ERR_REPO_EXISTS');
+    await expectCode(initRepository(empty, template), 'NFTSYNC_ERR_REPO_EXISTS');
     const file = join(root, 'file');
     writeFileSync(file, 'x');
-    await rejectsWith(initRepository(file, template), 'NFTSYNC_ERR_REPO_EXISTS');
+    await expectCode(initRepository(file, template), 'NFTSYNC_ERR_REPO_EXISTS');
     assert.equal(readFileSync(file, 'utf8'), 'x');
   });
 
   it('refuses a missing template or one with a symlink, leaving nothing behind', async (t) => {
     const root = tempDir(t);
-    await rejectsWith(initRepository(join(root, 'a.git'), join(root, 'nope')), 'NFTSYNC_ERR_REPO_TEMPLATE_INVALID');
+    await expectCode(initRepository(join(root, 'a.git'), join(root, 'nope')), 'NFTSYNC_ERR_REPO_TEMPLATE_INVALID');
     const template = makeTemplate(root);
     symlinkSync('/etc/passwd', join(template, 'rulesets', 'evil.json'));
-    await rejectsWith(initRepository(join(root, 'b.git'), template), 'NFTSYNC_ERR_REPO_TEMPLATE_INVALID');
+    await expectCode(initRepository(join(root, 'b.git'), template), 'NFTSYNC_ERR_REPO_TEMPLATE_INVALID');
     assert.deepEqual(readdirSync(root).sort(), ['template']);
   });
 

@@ -8,6 +8,7 @@ import { initRepository } from '../../../../server/git/init-repository.js';
 import { RefWatcher } from '../../../../server/git/ref-watcher.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { git, tempDir, testGitEnv } from '../../../helpers/git-fixture.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const run = promisify(execFile);
 
@@ -50,18 +51,20 @@ async function setup(t: TestContext, options: { pollMs?: number; fsEvents?: bool
   return { root, bare, work, repo, watcher, events, initial: commit, commitAndPush };
 }
 
-/** Resolve when `events` has an entry for `ref`, or reject after `ms`. */
-async function waitFor(events: Moved[], ref: string, ms = 1000): Promise<Moved> {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const hit = events.find((e) => e.ref === ref);
-    if (hit) return hit;
-    if (performance.now() > deadline) assert.fail(`no 'moved' for ${ref} within ${ms} ms; got ${JSON.stringify(events)}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+/** The first 'moved' of `ref` in `events`, once there is one (fails after `ms`). */
+function movedOf(events: Moved[], ref: string, ms = 5000): Promise<Moved> {
+  return waitFor(() => events.find((e) => e.ref === ref), { timeoutMs: ms, intervalMs: 1, what: `'moved' for ${ref} (got ${events.map((e) => e.ref).join(', ') || 'none'})` });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Move `refs/heads/sentinel` and wait for its event: the scan that reports it lists every ref
+ * again, so whatever an earlier change would have made the watcher report has been reported by
+ * then. How a test shows that something was NOT reported without sleeping a guessed time.
+ */
+async function afterSentinel(s: { bare: string; initial: string; events: Moved[] }): Promise<void> {
+  await gitAsync(s.bare, ['update-ref', 'refs/heads/sentinel', s.initial]);
+  await movedOf(s.events, 'refs/heads/sentinel');
+}
 
 describe('RefWatcher', () => {
   it('reports a git push within a second; prints push-to-event latency', async (t) => {
@@ -72,7 +75,7 @@ describe('RefWatcher', () => {
     for (let i = 0; i < 10; i++) {
       s.events.length = 0;
       const p = await s.commitAndPush();
-      const e = await waitFor(s.events, 'refs/heads/main');
+      const e = await movedOf(s.events, 'refs/heads/main');
       assert.equal(e.commit, p.commit);
       assert.equal(s.watcher.current('refs/heads/main'), p.commit);
       afterStart.push(e.at - p.pushStart);
@@ -87,13 +90,13 @@ describe('RefWatcher', () => {
     const s = await setup(t);
     git(s.work, ['tag', '-a', '-m', 'annotated', 'v1']);
     git(s.work, ['push', '-q', 'origin', 'v1']);
-    await waitFor(s.events, 'refs/tags/v1');
+    await movedOf(s.events, 'refs/tags/v1');
     s.events.length = 0;
     await gitAsync(s.bare, ['gc', '--quiet', '--prune=now']);
-    await sleep(1300); // past one poll too
-    assert.deepEqual(s.events, []);
+    await afterSentinel(s); // a scan after the gc, by the file events or by the poll
+    assert.deepEqual(s.events.map((e) => e.ref), ['refs/heads/sentinel']);
     const p = await s.commitAndPush();
-    assert.equal((await waitFor(s.events, 'refs/heads/main')).commit, p.commit);
+    assert.equal((await movedOf(s.events, 'refs/heads/main')).commit, p.commit);
     assert.equal((await s.repo.readRuleset(p.commit, 'default')).bytes.toString(), '{"nftables":[],"n":1}\n');
   });
 
@@ -101,29 +104,29 @@ describe('RefWatcher', () => {
     const s = await setup(t);
     git(s.work, ['tag', 'v1.0']);
     await gitAsync(s.work, ['push', '-q', 'origin', 'v1.0']);
-    assert.equal((await waitFor(s.events, 'refs/tags/v1.0')).commit, s.initial);
+    assert.equal((await movedOf(s.events, 'refs/tags/v1.0')).commit, s.initial);
     assert.equal(s.watcher.fullRefName('v1.0'), 'refs/tags/v1.0');
     assert.equal(s.watcher.fullRefName('main'), 'refs/heads/main');
     assert.equal(s.watcher.fullRefName('nope'), undefined);
 
     const f = await s.commitAndPush('team/feature');
-    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, f.commit);
+    assert.equal((await movedOf(s.events, 'refs/heads/team/feature')).commit, f.commit);
     s.events.length = 0;
     const f2 = await s.commitAndPush('team/feature'); // a file in the new directory moves
-    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, f2.commit);
+    assert.equal((await movedOf(s.events, 'refs/heads/team/feature')).commit, f2.commit);
 
     s.events.length = 0;
     await gitAsync(s.bare, ['update-ref', 'refs/heads/local', s.initial]);
-    assert.equal((await waitFor(s.events, 'refs/heads/local')).commit, s.initial);
+    assert.equal((await movedOf(s.events, 'refs/heads/local')).commit, s.initial);
 
     s.events.length = 0;
     await gitAsync(s.work, ['push', '-q', 'origin', ':refs/heads/team/feature']);
-    assert.equal((await waitFor(s.events, 'refs/heads/team/feature')).commit, undefined);
+    assert.equal((await movedOf(s.events, 'refs/heads/team/feature')).commit, undefined);
     assert.equal(s.watcher.current('refs/heads/team/feature'), undefined);
 
     // A tag and a branch of the same name: the tag is what git (and resolveRef) picks.
     await gitAsync(s.bare, ['update-ref', 'refs/heads/v1.0', f2.commit]);
-    await waitFor(s.events, 'refs/heads/v1.0');
+    await movedOf(s.events, 'refs/heads/v1.0');
     assert.equal(s.watcher.fullRefName('v1.0'), 'refs/tags/v1.0');
     assert.equal(await s.repo.resolveRef('v1.0'), s.watcher.current('refs/tags/v1.0'));
   });
@@ -136,22 +139,51 @@ describe('RefWatcher', () => {
       const child = execFile('git', ['update-ref', '--stdin'], { cwd: s.bare, env: testGitEnv() }, (err) => (err ? reject(err) : resolve()));
       child.stdin?.end(input);
     });
-    await waitFor(s.events, 'refs/heads/b19');
-    await sleep(50);
-    assert.deepEqual(s.events.map((e) => e.ref).sort(), [...names].sort());
+    await movedOf(s.events, 'refs/heads/b19');
+    await afterSentinel(s); // a later scan reports none of them again
+    assert.deepEqual(s.events.map((e) => e.ref).sort(), [...names, 'refs/heads/sentinel'].sort());
   });
 
   it('falls back to polling without file system events', async (t) => {
     const s = await setup(t, { fsEvents: false, pollMs: 100 });
     const p = await s.commitAndPush();
-    assert.equal((await waitFor(s.events, 'refs/heads/main', 1000)).commit, p.commit);
+    assert.equal((await movedOf(s.events, 'refs/heads/main', 1000)).commit, p.commit);
   });
 
   it('stop() leaves nothing running', async (t) => {
     const s = await setup(t);
+    // A second watcher on the same repository, left running: once it has reported the push,
+    // the stopped one would have too (same file events, same poll period).
+    const live = new RefWatcher({ gitdir: s.repo.gitdir, listRefs: () => s.repo.listRefs() });
+    const seen: Moved[] = [];
+    live.on('moved', (ref, c) => seen.push({ ref, commit: c, at: performance.now() }));
+    await live.start();
+    t.after(() => live.stop());
     s.watcher.stop();
-    await s.commitAndPush();
-    await sleep(100);
+    const p = await s.commitAndPush();
+    assert.equal((await movedOf(seen, 'refs/heads/main')).commit, p.commit);
     assert.deepEqual(s.events, []);
+  });
+});
+
+describe('RefWatcher.fresh', () => {
+  it('waits for at most the pass that follows what was signalled: a poll faster than a scan (a slow reader) does not starve it', async (t) => {
+    const root = tempDir(t);
+    const bare = join(root, 'rules.git');
+    const template = join(root, 'template');
+    mkdirSync(join(template, 'rulesets'), { recursive: true });
+    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+    await initRepository(bare, template);
+    const repo = await RulesetRepository.open(bare);
+    // Each scan takes 30 ms, the poll asks for one every 5 ms: a scan is always scheduled.
+    const slow = async () => (await new Promise((r) => setTimeout(r, 30)), repo.listRefs());
+    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs: slow, pollMs: 5 });
+    await watcher.start();
+    t.after(() => watcher.stop());
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) {
+      const got = await Promise.race([watcher.fresh().then(() => 'fresh'), new Promise((r) => setTimeout(() => r('starved'), 3000))]);
+      assert.equal(got, 'fresh');
+    }
   });
 });

@@ -5,19 +5,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { NftSyncError } from '../../../../shared/errors.js';
+import { NftSyncError, type ErrorCode } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { initRepository } from '../../../../server/git/init-repository.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
-async function rejectsWith(p: Promise<unknown>, code: string, data?: Record<string, unknown>): Promise<void> {
-  await assert.rejects(p, (err: unknown) => {
-    assert.ok(err instanceof NftSyncError, String(err));
-    assert.equal(err.code, code, err.message);
-    for (const [k, v] of Object.entries(data ?? {})) assert.deepEqual(err.data?.[k], v);
-    return true;
-  });
+/** expectCode, and the error's `data` holds `data`'s fields. */
+async function rejectsWith(p: Promise<unknown>, code: ErrorCode, data?: Record<string, unknown>): Promise<void> {
+  const err = await expectCode(p, code);
+  for (const [k, v] of Object.entries(data ?? {})) assert.deepEqual(err.data?.[k], v);
 }
 
 function ms(start: bigint): number {

@@ -5,6 +5,7 @@ import { buildStatus } from '../../../../agent/reconcile/status-report.js';
 import { secondsFlag, countFlag } from '../../../../cli/seconds-flag.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { FrameDeadline } from '../../../../server/wire/frame-deadline.js';
+import { AGENT_DEFAULTS } from '../../../../agent/defaults.js';
 
 test('confirmRevision: retries failed probes within the window, then confirms', async () => {
   let calls = 0;
@@ -15,17 +16,30 @@ test('confirmRevision: retries failed probes within the window, then confirms', 
   assert.equal(calls, 3);
 });
 
-test('confirmRevision: gives up at the window with the last reason; a hanging probe is cut off', async () => {
-  const t0 = Date.now();
+test('confirmRevision: gives up at the window with the last reason, probing no faster than the pause; a hanging probe is cut off', async () => {
+  let calls = 0;
+  const windowMs = 400;
   const r = await confirmRevision(async () => {
+    calls++;
     throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'no route');
-  }, 400);
+  }, windowMs);
   assert.equal(r.confirmed, false);
-  assert.match(r.confirmed ? '' : r.reason, /no route/);
-  assert.ok(Date.now() - t0 < 1000);
+  assert.match(r.confirmed ? '' : r.reason, new RegExp(`^${calls} probe\\(s\\) failed; last: no route`));
+  assert.ok(r.ms >= windowMs, `the whole window was used (${r.ms} ms)`);
+  // A slow machine makes fewer probes, never more: one at the start and one after each pause.
+  assert.ok(calls >= 1 && calls <= Math.ceil(windowMs / AGENT_DEFAULTS.confirm.probePauseMs) + 1, `${calls} probes in a ${windowMs} ms window`);
   const hang = await confirmRevision(() => new Promise(() => {}), 300);
   assert.equal(hang.confirmed, false);
   assert.match(hang.confirmed ? '' : hang.reason, /did not finish/);
+});
+
+test('confirmRevision: an abort ends the window at once, unconfirmed', async () => {
+  const ac = new AbortController();
+  const result = confirmRevision(() => new Promise(() => {}), 60_000, ac.signal);
+  ac.abort('SIGINT');
+  const r = await result;
+  assert.equal(r.confirmed, false);
+  assert.match(r.confirmed ? '' : r.reason, /interrupted \(SIGINT\)/);
 });
 
 test('status: RolledBack is Failed, Drifted is Degraded', () => {

@@ -1,19 +1,34 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { agentStatus, buildStatus, reasonFor, STATUS_REASONS } from '../../../../agent/reconcile/status-report.js';
 import { ERRORS, type ErrorCode } from '../../../../shared/errors.js';
 
-test('every error code maps to a stable PascalCase reason from STATUS_REASONS', () => {
+const errorsDoc = readFileSync(new URL('../../../../docs/errors.md', import.meta.url), 'utf8');
+const protocolDoc = readFileSync(new URL('../../../../docs/protocol.md', import.meta.url), 'utf8');
+
+test('every error code gets the status reason docs/errors.md gives it', () => {
+  const documented = new Map([...errorsDoc.matchAll(/^\| `(NFTSYNC_ERR_[A-Z0-9_]+)` \|.*\| `([A-Za-z]+)` \|$/gm)].map((m) => [m[1]!, m[2]!]));
+  const wrong: string[] = [];
   for (const code of Object.keys(ERRORS) as ErrorCode[]) {
-    const reason = reasonFor(code);
-    assert.match(reason, /^[A-Z][a-z]+(?:[A-Z][a-z]+)*$/, `${code} -> ${reason}`);
-    assert.ok(STATUS_REASONS.includes(reason), reason);
+    const doc = documented.get(code);
+    if (doc === undefined) wrong.push(`${code}: no reason in docs/errors.md (it gets ${reasonFor(code)})`);
+    else if (doc !== reasonFor(code)) wrong.push(`${code}: docs/errors.md says ${doc}, the agent reports ${reasonFor(code)}`);
   }
-  for (const r of ['Applied', 'VerifyFailed', 'CheckFailed', 'ApplyFailed', 'ReadbackMismatch', 'FetchFailed', 'Unreachable']) assert.ok(STATUS_REASONS.includes(r), r);
+  assert.deepEqual(wrong, []);
   assert.equal(reasonFor('NFTSYNC_ERR_NFT_APPLY'), 'ApplyFailed');
   assert.equal(reasonFor('NFTSYNC_ERR_CONN_FAILED'), 'Unreachable');
+  assert.equal(reasonFor('NFTSYNC_ERR_VERIFY_SIGNATURE'), 'VerifyFailed');
 });
 
+test('STATUS_REASONS are PascalCase and are exactly the reasons docs/protocol.md lists for Ready', () => {
+  const para = /The `Ready` condition's reason is one of ([\s\S]*?)\nAfter a drift/.exec(protocolDoc);
+  assert.ok(para, 'docs/protocol.md lists the Ready reasons');
+  const listed = new Set([...para[1]!.matchAll(/`([A-Z][A-Za-z]+)`/g)].map((m) => m[1]!));
+  for (const r of STATUS_REASONS) assert.match(r, /^[A-Z][a-z]+(?:[A-Z][a-z]+)*$/, r);
+  assert.deepEqual([...STATUS_REASONS].filter((r) => !listed.has(r)), [], 'reasons missing from docs/protocol.md');
+  assert.deepEqual([...listed].filter((r) => !STATUS_REASONS.includes(r)), [], 'reasons in docs/protocol.md the agent never reports');
+});
 test('buildStatus: applied, failed keeps what is in force, read-back mismatch is Degraded', () => {
   const inForce = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: '2026-01-01T00:00:00.000Z' };
   const ok = buildStatus({ agent: 'h', ref: 'main', inForce });

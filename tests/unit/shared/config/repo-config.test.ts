@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Kind } from '@sinclair/typebox';
 import { compileAgentGlob, matchAgentGlob } from '../../../../shared/config/agent-glob.js';
 import { NftSyncError } from '../../../../shared/errors.js';
-import { parseRepoConfig, rulesetForAgent, rulesetsNamedBy } from '../../../../shared/config/repo-config.js';
+import { AgentMapping, parseRepoConfig, REPO_CONFIG_SCHEMA, rulesetForAgent, rulesetsNamedBy, type RepoConfig } from '../../../../shared/config/repo-config.js';
 
 function configError(text: string): NftSyncError {
   try {
@@ -147,5 +148,19 @@ describe('agent globs', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('nft-sync.yaml schema: declared once, with TypeBox', () => {
+  it('REPO_CONFIG_SCHEMA is a TypeBox schema whose entries are AgentMapping; RepoConfig is derived from it (null = empty, as YAML writes it)', () => {
+    assert.equal(REPO_CONFIG_SCHEMA[Kind], 'Object');
+    assert.equal((REPO_CONFIG_SCHEMA.properties.agents as unknown as { items: unknown }).items, AgentMapping);
+    const empty: RepoConfig = parseRepoConfig('version:\nagents:\n');
+    assert.deepEqual(empty, { version: null, agents: null });
+    assert.equal(rulesetForAgent(empty, 'web-1'), 'default');
+    // @ts-expect-error `rulset` is not a field of an entry: the type follows the closed schema.
+    const typo: AgentMapping = { match: 'web-*', rulset: 'web' };
+    assert.equal(configError('agents:\n  - match: "web-*"\n    rulset: web\n').data?.path, 'agents[0].rulset');
+    assert.ok(typo);
   });
 });

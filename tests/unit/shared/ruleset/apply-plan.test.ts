@@ -77,17 +77,12 @@ test('a table the agent does not own is created, never reset: the batch fails if
   assert.deepEqual(tablesToCreate([{ family: 'inet', name: 'f2b-table' }, { family: 'ip', name: 'mine' }], [{ family: 'ip', name: 'mine' }]), [{ family: 'inet', name: 'f2b-table' }]);
 });
 
-test('a 10,000-rule transaction builds in a few milliseconds', () => {
+test('a 10,000-rule transaction has one command per item (its build time is a row of npm run bench: bench/apply-plan.ts)', () => {
   const items: unknown[] = [{ table: { family: 'inet', name: 'big' } }, { chain: { family: 'inet', table: 'big', name: 'c' } }];
   for (let i = 0; i < 10_000; i++) {
     items.push({ rule: { family: 'inet', table: 'big', chain: 'c', handle: i + 2, expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 1000 + i } }, { accept: null }] } });
   }
   const r = parseRuleset(JSON.stringify({ nftables: items }));
-  buildApplyTransaction(r, []); // warm up
-  const t0 = performance.now();
   const tx = buildApplyTransaction(r, []);
-  const ms = performance.now() - t0;
   assert.equal(tx.nftables.length, 10_003);
-  assert.ok(ms < 50, `built in ${ms.toFixed(2)} ms`);
-  console.log(`# 10k-rule transaction built in ${ms.toFixed(2)} ms`);
 });

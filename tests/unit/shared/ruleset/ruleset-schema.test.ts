@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { managedTables, parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
-import { NftSyncError } from '../../../../shared/errors.js';
+import { Kind } from '@sinclair/typebox';
+import { managedTables, parseRuleset, RULESET_SCHEMA } from '../../../../shared/ruleset/ruleset-schema.js';
+import { ITEM_KINDS, ITEM_SCHEMAS, Ruleset, type ChainObject, type RulesetItem } from '../../../../shared/ruleset/ruleset-types.js';
+import { NftSyncError, type ErrorCode } from '../../../../shared/errors.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 const T = { table: { family: 'inet', name: 'f' } };
 const C = { chain: { family: 'inet', table: 'f', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'drop' } };
@@ -101,7 +104,7 @@ test('refuses a number that would not reach nft as written, naming its JSON poin
 });
 
 test('refuses hostile text before JSON.parse: deep nesting, millions of containers, endless key shapes; a huge string is only text', () => {
-  const cases: [string, string, string][] = [
+  const cases: [string, string, ErrorCode][] = [
     ['deep', `{"nftables":[{"metainfo":{"x":${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}}}]}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
     ['deep and unterminated', `{"nftables":[${'['.repeat(5_000_000)}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
     ['containers', `{"nftables":[{"metainfo":{"x":[${'[],'.repeat(6_000_001)}[]]}}]}`, 'NFTSYNC_ERR_RULESET_TOO_COMPLEX'],
@@ -109,6 +112,18 @@ test('refuses hostile text before JSON.parse: deep nesting, millions of containe
     ['huge string', `{"nftables":[{"table":{"family":"inet","name":"${'x'.repeat(20_000_000)}"}}]}`, 'NFTSYNC_ERR_RULESET_SCHEMA'],
   ];
   for (const [name, text, code] of cases) {
-    assert.throws(() => parseRuleset(text), (e: unknown) => e instanceof NftSyncError && e.code === code, name);
+    assert.ok(expectCode(() => parseRuleset(text), code), name);
   }
+});
+
+test('the ruleset schema is declared once, with TypeBox: the validator compiles it and the types derive from it', () => {
+  assert.equal(RULESET_SCHEMA.properties, Ruleset.properties, 'RULESET_SCHEMA is the Ruleset schema with a title');
+  assert.equal(Ruleset[Kind], 'Object');
+  assert.deepEqual(Object.keys(ITEM_SCHEMAS).sort(), [...ITEM_KINDS].sort(), 'one schema per item kind');
+  const chain: ChainObject = { family: 'inet', table: 'f', name: 'input', policy: 'drop' };
+  // @ts-expect-error `dorp` is not in the schema's policy enum, so not in the derived type either.
+  const typo: ChainObject = { family: 'inet', table: 'f', name: 'input', policy: 'dorp' };
+  const item: RulesetItem = { chain };
+  assert.equal(parseRuleset(doc(T, item)).nftables.length, 2);
+  assert.throws(() => parseRuleset(doc(T, { chain: typo })), { code: 'NFTSYNC_ERR_RULESET_SCHEMA', message: /\/nftables\/1\/chain\/policy: must be equal to one of the allowed values: \["accept","drop"\]/ });
 });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { encodeFrame, FrameDecoder } from '../../../../shared/wire/frame-decoder.js';
+import { expectCode } from '../../../helpers/expect-code.js';
 
 const frame = (s: string) => encodeFrame(Buffer.from(s));
 
@@ -44,9 +45,9 @@ describe('FrameDecoder', () => {
   it('refuses an oversized frame from its header alone, allocating nothing', () => {
     const d = new FrameDecoder(1024);
     const header = Buffer.from([0xff, 0xff, 0xff, 0xf0]);
-    assert.throws(() => d.push(header), (e: unknown) => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_FRAME_TOO_LARGE');
+    expectCode(() => d.push(header), 'NFTSYNC_ERR_FRAME_TOO_LARGE');
     assert.equal(d.pendingBytes, 0);
-    assert.throws(() => d.push(frame('x')), (e: unknown) => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_MSG_MALFORMED');
+    expectCode(() => d.push(frame('x')), 'NFTSYNC_ERR_MSG_MALFORMED');
   });
 
   it('names the likely mistake when the peer answers with HTTP (a client pointed at the --http port)', () => {

@@ -1,0 +1,155 @@
+/**
+ * The server's defaults, in one place: the wire listener's limits and time limits, the HTTP
+ * listener's, the push checks', the caches'. Checked once when this module loads (a bad value
+ * stops the server at start with NFTSYNC_ERR_CONFIG_INVALID), then deep-frozen. Flags override
+ * some of them (the `flag` column of docs/defaults.md); the rest are fixed by design and say why.
+ * docs/defaults.md lists every value; tests/unit/server/defaults.test.ts keeps the two in step.
+ * Defaults shared with the agent (frame sizes, nft time limits) are in shared/defaults.ts, those
+ * of the host-side IO (git processes, scratch namespaces) in host/defaults.ts.
+ */
+import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SECOND = 1000;
+const DAY = 24 * 3600 * SECOND;
+
+/** The table as written, before the check; exported only for the tests of the check. */
+export const SERVER_DEFAULTS_TABLE = {
+  wire: {
+    /** A connection must say hello (and finish TLS) within this. */
+    handshakeTimeoutMs: 5 * SECOND,
+    /** A frame that started must arrive whole within this (slow-loris). */
+    frameTimeoutMs: 30 * SECOND,
+    /** The server pings an idle connection this often. */
+    heartbeatMs: 15 * SECOND,
+    /** Answers queued per connection while the client does not read. */
+    maxQueued: 16,
+    /** Subscriptions per connection. */
+    maxSubscriptions: 64,
+    /**
+     * An agent holds one connection, plus one short-lived probe in its confirm window; 64 leaves
+     * room for a few dozen agents behind one NAT address while one stranger cannot take the
+     * server's whole connection budget. `--max-connections-per-address`.
+     */
+    maxConnectionsPerAddress: 64,
+    /**
+     * Each connection holds one file descriptor; 10,000 leaves room for git processes, HTTP and
+     * the repository's files within a 20,000 `ulimit -n`. `--max-connections`.
+     */
+    maxConnections: 10_000,
+    /**
+     * Room kept over maxConnections for agents' lockout-guard checks (a hello with `check`, closed
+     * after one ping), so a full server never makes its agents roll back. `--check-connections`.
+     */
+    checkConnections: 1000,
+    /** Bytes a connection may leave unread beyond the answer being written before it is dropped. */
+    maxUnreadBytes: 4 * MiB,
+    /** A connection that takes none of what it is sent for this long is dropped (0: never). */
+    writeStallMs: 30 * SECOND,
+    /** Connections being turned away that still get their error frame; past this, just closed. */
+    maxRefusing: 256,
+    /** At most one log line of dropped connections per this interval. */
+    dropLogIntervalMs: 10 * SECOND,
+    /** Distinct addresses counted per drop-log interval; past that they are counted as "others". */
+    dropLogMaxAddresses: 1024,
+    /** A closed connection's socket is destroyed after this if the peer does not close its side. */
+    closeLingerMs: 1 * SECOND,
+  },
+  readBudget: {
+    /** Bytes read per second per remote address. */
+    bytesPerSecond: 1 * MiB,
+    /** Bytes one address may send in a burst. */
+    burstBytes: 4 * MiB,
+  },
+  registry: {
+    /** Agents whose latest report is kept. `--max-agents`. */
+    maxAgents: 10_000,
+    /** An agent neither connected nor heard from for this long is forgotten. */
+    evictAfterMs: 7 * DAY,
+  },
+  httpTimeouts: {
+    /** Request line and headers must arrive within this. `--http-headers-timeout`. */
+    headersMs: 10 * SECOND,
+    /** An API request's headers and body must arrive within this. `--http-request-timeout`. */
+    requestMs: 30 * SECOND,
+    /** A git request body that sends nothing for this long is dropped. `--http-body-idle-timeout`. */
+    bodyIdleMs: 30 * SECOND,
+    /** A kept-alive connection with no request in flight is closed after this. `--http-keep-alive-timeout`. */
+    keepAliveMs: 5 * SECOND,
+    /** A connection with no bytes moving either way for this long is closed. `--http-idle-timeout`. */
+    idleMs: 120 * SECOND,
+  },
+  http: {
+    /** `git http-backend` processes serving reads at once. */
+    gitReadBackends: 32,
+    /** `git http-backend` processes serving pushes at once. */
+    gitWriteBackends: 8,
+    /** Largest CGI head (status and headers) read from `git http-backend`. */
+    cgiHeadMaxBytes: 64 * KiB,
+    /** On shutdown, requests and push checks in flight get this long to finish. */
+    shutdownGraceMs: 10 * SECOND,
+  },
+  pushChecks: {
+    /** Largest request the pre-receive hook sends (the ref lines of a push of thousands of refs). */
+    requestMaxBytes: 1 * MiB,
+    /** A hook's request must arrive within this. */
+    requestTimeoutMs: 5 * SECOND,
+    /** While a check runs the server says `wait` this often. */
+    heartbeatMs: 2 * SECOND,
+    /** The hook gives up after this without a word from the server. */
+    silenceMs: 30 * SECOND,
+    /** Time limit of each nft run in the scratch namespace: this, plus `nftPerThousandElementsMs` per 1,000 set elements. */
+    nftBaseMs: 60 * SECOND,
+    /** A 1,000,000-element load took 3 s quiet and 28 s on a loaded 2-core machine: a minute per million. */
+    nftPerThousandElementsMs: 60,
+    /** Dry runs one search for the object nft refuses may make. */
+    maxDryRuns: 40,
+    /** Above this many elements, the set at fault is named without searching for the element. */
+    elementSearchMax: 100_000,
+  },
+  import: {
+    /** Time limit of each nft run of `nft-sync import`: this, plus `nftPerMegabyteMs` per MB of text. */
+    nftBaseMs: 60 * SECOND,
+    /** Big sets list slowly. */
+    nftPerMegabyteMs: 30 * SECOND,
+    /** A text listing torn by a set being rearranged is taken again after this, times the attempt. */
+    retryPauseMs: 500,
+  },
+  repository: {
+    /** Bytes of ruleset contents kept in memory. */
+    maxCachedBytes: 64 * MiB,
+    /** Commits whose ruleset listing is kept. */
+    maxCachedCommits: 1024,
+    /** Parsed `nft-sync.yaml` files kept. */
+    maxCachedConfigs: 256,
+    /** Peeled tags kept. */
+    maxCachedPeeled: 65_536,
+    /** Bytes of parsed rulesets kept for diffs. */
+    maxParsedDiffBytes: 16 * MiB,
+    /** Tags of tags followed at most when resolving a ref. */
+    maxTagDepth: 10,
+    /** Tags in a release proof's chain at most; git itself stops peeling at about this depth. */
+    maxTagChain: 8,
+    /** Safety-net poll of the refs, besides the file watch (0: off). */
+    refPollMs: 1 * SECOND,
+  },
+  pki: {
+    /** Days a CA made by `nft-sync pki init` is valid. */
+    caValidityDays: 3650,
+    /** Days a certificate made by `nft-sync pki issue` is valid (the CA/Browser Forum's 397). */
+    leafValidityDays: 397,
+  },
+};
+
+/** Relations between the values that must hold, besides each value's own check. */
+export const SERVER_DEFAULTS_RULES: readonly DefaultsRule<typeof SERVER_DEFAULTS_TABLE>[] = [
+  ['wire.heartbeatMs < wire.frameTimeoutMs', (t) => t.wire.heartbeatMs < t.wire.frameTimeoutMs],
+  ['wire.maxConnectionsPerAddress <= wire.maxConnections', (t) => t.wire.maxConnectionsPerAddress <= t.wire.maxConnections],
+  ['readBudget.bytesPerSecond <= readBudget.burstBytes', (t) => t.readBudget.bytesPerSecond <= t.readBudget.burstBytes],
+  ['pushChecks.heartbeatMs < pushChecks.silenceMs', (t) => t.pushChecks.heartbeatMs < t.pushChecks.silenceMs],
+  ['wire.handshakeTimeoutMs > 0 and httpTimeouts.headersMs > 0', (t) => t.wire.handshakeTimeoutMs > 0 && t.httpTimeouts.headersMs > 0],
+];
+
+/** The server defaults, checked and deep-frozen. */
+export const SERVER_DEFAULTS = checkDefaults('server', SERVER_DEFAULTS_TABLE, SERVER_DEFAULTS_RULES);

@@ -1,0 +1,232 @@
+/**
+ * The HTTP API's request and response bodies, each declared once as a TypeBox schema with its
+ * TypeScript type derived from it (`Static<typeof X>`). The server registers its routes with
+ * these schemas (fastify validates requests against them, @fastify/swagger builds the OpenAPI
+ * document from them); the CLI reads the answers with the derived types. Pure: no IO.
+ *
+ * docs/http-api.md describes the routes; the served document (GET /api/v1/openapi.json) is the
+ * authoritative description, and tests check every answer against these schemas.
+ */
+import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
+import { ERRORS, type ErrorCode } from '../errors.js';
+import { AgentStatus } from '../wire/messages.js';
+import { AGENT_NAME_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from '../ruleset/names.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
+import { RulesetDiff } from '../ruleset/ruleset-diff.js';
+import { FAMILIES, NFT_NAME_PATTERN, Ruleset } from '../ruleset/ruleset-types.js';
+
+/** A string that must be one of `values` (`{type: string, enum}`: errors list the values). */
+function stringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
+}
+/** `schema` with a description (for a body: what @fastify/swagger shows as the answer's). */
+function described<T extends TSchema>(schema: T, description: string): T {
+  return { ...schema, description };
+}
+
+const commit = Type.String({ description: 'full commit id' });
+const blob = Type.String({ description: 'git blob id of rulesets/NAME.json' });
+
+// ---- Errors -------------------------------------------------------------------------------
+
+/** The one error shape every failure answers with, at the catalogue's HTTP status. */
+export const ApiError = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.keys(ERRORS) }),
+      message: Type.String({ description: 'what is wrong and how to fix it' }),
+      retryable: Type.Boolean(),
+      data: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'structured details (never credentials)' })),
+    }),
+  },
+  // Its $id names it once in the OpenAPI document (components.schemas.ApiError).
+  { $id: 'ApiError', description: 'a failure: the code of the catalogue (docs/errors.md) gives the status' },
+);
+export type ApiError = Static<typeof ApiError>;
+
+// ---- Parameters and bodies of requests ----------------------------------------------------
+
+/** Query parameter `ref`: validated by assertRef when resolved (the stable REF_INVALID code). */
+export const RefParam = Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'branch, tag or commit id (default main)' });
+
+/** `:name` of /api/v1/rulesets/:name. */
+export const RulesetNameParams = Type.Object({ name: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' }) });
+export type RulesetNameParams = Static<typeof RulesetNameParams>;
+
+/** `:name` of /api/v1/agents/:name. */
+export const AgentNameParams = Type.Object({ name: Type.String({ pattern: AGENT_NAME_PATTERN }) });
+export type AgentNameParams = Static<typeof AgentNameParams>;
+
+export const RulesetsQuery = Type.Object({ ref: Type.Optional(RefParam) }, { additionalProperties: false });
+export type RulesetsQuery = Static<typeof RulesetsQuery>;
+
+export const RulesetQuery = Type.Object(
+  { ref: Type.Optional(RefParam), raw: Type.Optional(stringEnum(['0', '1', 'false', 'true'] as const, { description: 'raw=1: answer the stored bytes as they are' })) },
+  { additionalProperties: false },
+);
+export type RulesetQuery = Static<typeof RulesetQuery>;
+
+/** Default of RevisionsQuery.limit. */
+export const REVISIONS_DEFAULT_LIMIT = 50;
+export const RevisionsQuery = Type.Object(
+  { ref: Type.Optional(RefParam), limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: REVISIONS_DEFAULT_LIMIT, description: 'most commits returned (1-1000, default 50)' })) },
+  { additionalProperties: false },
+);
+export type RevisionsQuery = Static<typeof RevisionsQuery>;
+
+export const DiffQuery = Type.Object(
+  // The ruleset name is checked by assertRulesetName in diffRevisions, for its stable code.
+  { from: RefParam, to: RefParam, ruleset: Type.Optional(Type.String({ maxLength: 64, description: 'limit the diff to this ruleset' })) },
+  { additionalProperties: false },
+);
+export type DiffQuery = Static<typeof DiffQuery>;
+
+export const RollbackRequest = Type.Object({ branch: RefParam, to: RefParam }, { additionalProperties: false });
+export type RollbackRequest = Static<typeof RollbackRequest>;
+
+/** Most elements one request may add and delete, together. */
+export const MAX_ELEMENTS_PER_CHANGE = SHARED_DEFAULTS.elements.maxPerChange;
+
+const elementTarget = {
+  name: Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset name (rulesets/NAME.json)' }),
+  family: stringEnum(FAMILIES, { description: "the table's family (ip, ip6, inet, arp, bridge, netdev)" }),
+  table: Type.String({ pattern: NFT_NAME_PATTERN, description: 'the table holding the set' }),
+};
+/** Path of POST /api/v1/rulesets/:name/sets/:family/:table/:set/elements. */
+export const SetElementsParams = Type.Object({ ...elementTarget, set: Type.String({ pattern: NFT_NAME_PATTERN, description: "the set's name" }) });
+export type SetElementsParams = Static<typeof SetElementsParams>;
+/** Path of POST /api/v1/rulesets/:name/maps/:family/:table/:map/elements. */
+export const MapElementsParams = Type.Object({ ...elementTarget, map: Type.String({ pattern: NFT_NAME_PATTERN, description: "the map's name" }) });
+export type MapElementsParams = Static<typeof MapElementsParams>;
+
+export const ElementsQuery = Type.Object(
+  { branch: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'branch to change (default main)' })) },
+  { additionalProperties: false },
+);
+export type ElementsQuery = Static<typeof ElementsQuery>;
+
+/** The body of an element change (either list may be left out, not both). */
+export const ElementsChange = Type.Object(
+  {
+    add: Type.Optional(
+      Type.Array(Type.Unknown(), {
+        maxItems: MAX_ELEMENTS_PER_CHANGE,
+        description: 'elements to add, in libnftables JSON: "198.18.0.1", "198.18.0.0/24", {"elem": {"val": …, "timeout": SECONDS}}; a map element is [KEY, VALUE]',
+      }),
+    ),
+    delete: Type.Optional(Type.Array(Type.Unknown(), { maxItems: MAX_ELEMENTS_PER_CHANGE, description: 'elements to delete, written the same way (a map element by its key)' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type ElementsChange = Static<typeof ElementsChange>;
+
+// ---- Answers ------------------------------------------------------------------------------
+
+export const HealthAnswer = Type.Object({ status: Type.Literal('ok') }, { description: 'the process answers' });
+export type HealthAnswer = Static<typeof HealthAnswer>;
+
+export const ReadyAnswer = Type.Object({ status: Type.Literal('ready'), refs: Type.Integer({ minimum: 0, description: 'refs in the repository' }) }, { description: "the repository's refs can be read" });
+export type ReadyAnswer = Static<typeof ReadyAnswer>;
+
+/** Prometheus text exposition format 0.0.4. */
+export const MetricsText = Type.String({ description: 'Prometheus text exposition format 0.0.4' });
+
+export const RulesetList = Type.Object(
+  { ref: Type.String(), commit, rulesets: Type.Array(Type.Object({ name: Type.String(), blob })) },
+  { description: 'the rulesets at the ref, and the commit it resolved to' },
+);
+export type RulesetList = Static<typeof RulesetList>;
+
+export const RulesetAnswer = Type.Object({ name: Type.String(), ref: Type.String(), commit, blob, ruleset: Ruleset }, { description: 'the ruleset, parsed' });
+export type RulesetAnswer = Static<typeof RulesetAnswer>;
+
+/** One ruleset's answer: parsed with its revision, or (raw=1) the stored file itself. */
+export const RulesetOrFile = Type.Union([RulesetAnswer, described(Ruleset, 'raw=1: the stored file, byte for byte')], {
+  description: 'the ruleset, parsed ({name, ref, commit, blob, ruleset}); with raw=1 the stored bytes of rulesets/NAME.json',
+});
+
+/** A commit that changed a ruleset. */
+export const RulesetRevision = Type.Object({
+  commit,
+  author: Type.Object({ name: Type.String(), email: Type.String() }),
+  date: Type.String({ description: 'author date, ISO 8601 with offset' }),
+  message: Type.String({ description: 'the whole commit message, without the trailing newline' }),
+});
+export type RulesetRevision = Static<typeof RulesetRevision>;
+
+export const RulesetRevisions = Type.Object(
+  { name: Type.String(), ref: Type.String(), commit, revisions: Type.Array(RulesetRevision) },
+  { description: 'the commits that changed rulesets/NAME.json, newest first' },
+);
+export type RulesetRevisions = Static<typeof RulesetRevisions>;
+
+const side = Type.Object({ ref: Type.String(), commit });
+/** The object-level diff between two revisions (server/revision-diff.ts). */
+export const RevisionDiff = Type.Object(
+  {
+    from: side,
+    to: side,
+    rulesets: Type.Object({
+      added: Type.Array(Type.String()),
+      removed: Type.Array(Type.String()),
+      changed: Type.Array(
+        Type.Object({
+          name: Type.String(),
+          from: Type.Object({ blob }),
+          to: Type.Object({ blob }),
+          identical: Type.Boolean({ description: 'the bytes differ but the normalised content does not (formatting, order)' }),
+          diff: RulesetDiff,
+        }),
+        { description: 'rulesets whose bytes differ' },
+      ),
+    }),
+  },
+  { description: 'rulesets added and removed, and the object-level diff of each changed one' },
+);
+export type RevisionDiff = Static<typeof RevisionDiff>;
+
+/** What the server keeps about an agent (server/agent-registry.ts). */
+export const AgentRecord = Type.Object({
+  name: Type.String(),
+  status: Type.Optional(described(AgentStatus, "the agent's latest report, as sent (absent until it reports)")),
+  address: Type.String({ description: "remote address of the agent's latest connection" }),
+  connected: Type.Boolean(),
+  lastSeen: Type.String({ description: 'ISO time of the last frame received from the agent' }),
+});
+export type AgentRecord = Static<typeof AgentRecord>;
+
+export const AgentList = Type.Object({ agents: Type.Array(AgentRecord) }, { description: 'every agent the server keeps, sorted by name' });
+export type AgentList = Static<typeof AgentList>;
+
+/** What rollbackBranch did (server/rollback.ts). */
+export const RollbackResult = Type.Object({
+  branch: Type.String(),
+  commit: Type.String({ description: 'the new commit' }),
+  previous: Type.String({ description: "the branch's commit it was built on (its parent)" }),
+  target: Type.String({ description: 'the commit whose rulesets/ and nft-sync.yaml were restored' }),
+  attempts: Type.Integer({ minimum: 1 }),
+});
+export type RollbackResult = Static<typeof RollbackResult>;
+
+export const RollbackAnswer = Type.Object({ ...RollbackResult.properties, owner: Type.String({ description: "the token's owner (`local` without a token list)" }) }, { description: 'the rollback commit, made' });
+export type RollbackAnswer = Static<typeof RollbackAnswer>;
+
+/** What an element change did: 201 with the new commit, or 200 with the branch's when nothing changed. */
+export const ElementsAnswer = Type.Object(
+  {
+    commit: Type.String({ description: "the new commit, or the branch's commit when nothing changed" }),
+    branch: Type.String(),
+    added: Type.Integer({ minimum: 0, description: 'elements really added (or replaced: another timeout or map value)' }),
+    deleted: Type.Integer({ minimum: 0, description: 'elements really deleted' }),
+    kind: stringEnum(['set', 'map'] as const, { description: 'what the name found (sets and maps share one name space)' }),
+    previous: Type.String({ description: "the branch's commit the change was built on" }),
+  },
+  { description: 'the element change' },
+);
+export type ElementsAnswer = Static<typeof ElementsAnswer>;
+
+/** The OpenAPI document itself (its own schema is the OpenAPI 3.1 specification's). */
+export const OpenApiDocument = Type.Object(
+  { openapi: Type.String(), info: Type.Record(Type.String(), Type.Unknown()), paths: Type.Record(Type.String(), Type.Unknown()) },
+  { description: 'this document (OpenAPI 3.1)' },
+);

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { Kind, type TLiteral } from '@sinclair/typebox';
+import {
+  ClientMessage,
+  CLIENT_MESSAGE_TYPES,
+  MESSAGE_SCHEMAS,
+  ServerMessage,
+  SERVER_MESSAGE_TYPES,
+  validateMessage,
+  type HelloMessage,
+  type Message,
+} from '../../../../shared/wire/messages.js';
+
+/** The JSON values of docs/protocol.md's ```json blocks (a value may span lines). */
+function protocolExamples(): unknown[] {
+  const doc = readFileSync(new URL('../../../../docs/protocol.md', import.meta.url), 'utf8');
+  const out: unknown[] = [];
+  for (const block of doc.matchAll(/```json\n([\s\S]*?)```/g)) {
+    let pending = '';
+    for (const line of block[1]!.split('\n')) {
+      pending += line;
+      // Ids are abbreviated in the docs (`3f1c…`): a full one has 40 hex digits.
+      const text = pending.replace(/"([0-9a-f]{4})…"/g, (_m, p: string) => JSON.stringify(p.padEnd(40, '0')));
+      try {
+        out.push(JSON.parse(text));
+        pending = '';
+      } catch {
+        // not complete yet
+      }
+    }
+    assert.equal(pending.trim(), '', `unparsed example in docs/protocol.md: ${pending}`);
+  }
+  return out;
+}
+
+describe('messages: one TypeBox schema per message', () => {
+  it('the type sets and the schema table come from the ClientMessage and ServerMessage unions, whose members are TypeBox schemas', () => {
+    const typesOf = (u: typeof ClientMessage | typeof ServerMessage) => u.anyOf.map((s) => (s.properties.type as TLiteral<string>).const);
+    assert.deepEqual([...CLIENT_MESSAGE_TYPES], typesOf(ClientMessage));
+    assert.deepEqual([...SERVER_MESSAGE_TYPES], typesOf(ServerMessage));
+    assert.deepEqual([...MESSAGE_SCHEMAS.keys()].sort(), [...typesOf(ClientMessage), ...typesOf(ServerMessage)].sort());
+    for (const [type, schema] of MESSAGE_SCHEMAS) {
+      assert.equal(schema[Kind], 'Object', type);
+      assert.equal(schema.additionalProperties, false, type);
+      assert.equal((schema.properties.type as TLiteral<string>).const, type);
+    }
+  });
+
+  it('every example in docs/protocol.md validates against its schema, and every message type has one', () => {
+    const all = new Set([...CLIENT_MESSAGE_TYPES, ...SERVER_MESSAGE_TYPES]);
+    const seen = new Set<string>();
+    for (const example of protocolExamples()) {
+      if ((example as { type?: unknown }).type === undefined) continue; // not a message (a status document)
+      const m = validateMessage<Message>(example, all);
+      seen.add(m.type);
+    }
+    assert.deepEqual([...seen].sort(), [...all].sort());
+  });
+
+  it('the derived types follow the schemas (optional fields are optional; a typo is a compile error)', () => {
+    const hello: HelloMessage = { type: 'hello', versions: [1] };
+    // @ts-expect-error `agnet` is not a field of hello: the type is derived from the closed schema.
+    const typo: HelloMessage = { type: 'hello', versions: [1], agnet: 'x' };
+    assert.equal(validateMessage<HelloMessage>(hello, CLIENT_MESSAGE_TYPES).type, 'hello');
+    assert.throws(() => validateMessage(typo, CLIENT_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID', message: 'hello message: (message) must NOT have additional properties (agnet)' });
+  });
+});
