@@ -11,6 +11,7 @@ import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './rec
 import { WireClient } from './wire/wire-client.js';
 import { confirmOptions } from './reconcile/confirm-revision.js';
 import { DriftWatcher, type DriftReport } from './drift/drift-watcher.js';
+import { LivePublisher } from './publish/live-publisher.js';
 
 export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
@@ -23,7 +24,7 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   confirmWindowMs?: number;
   /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
-  /** Watch for drift (default true; agent/drift-watcher.ts). */
+  /** Watch for drift (default true; agent/drift/drift-watcher.ts). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
   selfHeal?: boolean;
@@ -35,6 +36,11 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   onDriftCleared?: () => void;
   /** Follow drift with the netlink listener (default true); false: with nft -j monitor. */
   driftListener?: boolean;
+  /**
+   * Publish live changes of the managed tables to the followed branch instead of healing them
+   * (agent/publish/live-publisher.ts); the quiet period in ms (default 500).
+   */
+  publish?: { quietMs?: number };
   /** Called after every reconcile pass (tests and the CLI use it). */
   onOutcome?: (outcome: ReconcileOutcome) => void;
 }
@@ -67,7 +73,11 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     log.error({ err: toNftSyncError(err).toJSON() }, 'could not re-apply the last-known-good ruleset');
   }
   let current: WireClient | undefined;
-  const reportNow = () => current?.report(reconciler.status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+  const publisher = opts.publish
+    ? new LivePublisher({ nft, reconciler, logger: log, ref: opts.ref, quietMs: opts.publish.quietMs, client: () => current, onCondition: () => reportNow() })
+    : undefined;
+  const status = () => withPublishCondition(reconciler.status(), publisher);
+  const reportNow = () => current?.report(status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
   watcher =
     opts.watchDrift === false
       ? undefined
@@ -78,6 +88,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
           selfHeal: opts.selfHeal,
           intervalMs: opts.driftIntervalMs,
           listener: opts.driftListener,
+          publisher,
           onDrift: (report) => {
             reportNow();
             opts.onDrift?.(report);
@@ -92,6 +103,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     'abort',
     () => {
       watcher?.stop();
+      publisher?.stop();
       // Stopping in the middle of an apply or its confirm window waits for it to end, so
       // nothing changes nft after the daemon has gone: say so, and what will happen.
       if (reconciler.busy) log.info({ confirmWindowMs: confirm.windowMs }, 'stopping once the change in flight ends: a revision in its confirm window stays if the server is reached through it in time, else the previous ruleset is restored');
@@ -108,7 +120,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
       current = client;
       backoff.reset();
       log.info({ server: `${opts.host}:${opts.port}` }, 'connected');
-      await followRef(client, reconciler, opts, signal);
+      await followRef(client, reconciler, opts, signal, { status, publisher });
     } catch (err) {
       const e = toNftSyncError(err);
       reconciler.noteError(e);
@@ -133,8 +145,18 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   watcher?.stop();
 }
 
-/** Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts. */
-async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
+/** The reconciler's status, with the publisher's `Published` condition when it has one. */
+function withPublishCondition(status: ReturnType<Reconciler['status']>, publisher: LivePublisher | undefined): ReturnType<Reconciler['status']> {
+  const c = publisher?.condition;
+  if (c) status.conditions.push(c);
+  return status;
+}
+
+/**
+ * Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts.
+ * With a publisher, what it has pending is published before each pass applies anything.
+ */
+async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal, hooks: { status: () => ReturnType<Reconciler['status']>; publisher?: LivePublisher }): Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
   const pass = (): Promise<void> => {
@@ -154,8 +176,9 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     let outcome;
     do {
       again = false;
+      if (hooks.publisher?.pending) await hooks.publisher.flush();
       outcome = await reconciler.reconcile(client);
-      await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+      await client.report(hooks.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
       opts.onOutcome?.(outcome);
     } while (again && !client.closed && !signal.aborted);
     if (outcome.kind !== 'failed') retry.reset();

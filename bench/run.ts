@@ -18,6 +18,8 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - publish latency: a rule added by hand on host A until in force on host B, both agents
+ *    --publish on main (bench/publish-latency.ts). Goal: under 1 s plus the quiet period.
  *  - hostile client: a well-behaved agent's fetch of default.json while a hostile client sends
  *    the heaviest frames on the most connections allowed, p99 against the same fetch with no
  *    attack; and the server process's RSS then (bench/hostile-client.ts). Goals: p99 under
@@ -34,6 +36,9 @@
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
+ *    hold times, against one push's fan-out to the same agents without a rollout
+ *    (bench/rollout-overhead.ts). Reported.
  *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
  *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
  *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
@@ -62,6 +67,8 @@ import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchPublishLatency } from './publish-latency.js';
+import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
@@ -186,11 +193,13 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['signed', async () => void rows.push(await benchSignedFetch(30, silent, cleanups))],
   ['validation', () => benchPushValidation(5)],
   ['drift', async () => void rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups))],
+  ['publish', async () => void rows.push(await benchPublishLatency(7, netns, silent, cleanups))],
   ['hostile', async () => void rows.push(...(await benchHostileClient(300, cleanups)))],
   ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
   ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
   ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
+  ['rollout', async () => void rows.push(await benchRolloutOverhead(200))],
   ['fanout', async () => void rows.push(...(await benchFanOut(cleanups)))],
 ];
 

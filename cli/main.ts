@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
-import { packageVersion } from './package-root.js';
+import { packageVersion } from '../host/package-root.js';
 
 /** Every command, in the order `nft-sync --help` lists them, and how to load it. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   pull: async () => (await import('./commands/pull.js')).pullCommand,
   agent: async () => (await import('./commands/agent.js')).agentCommand,
   rollback: async () => (await import('./commands/rollback.js')).rollbackCommand,
+  rollout: async () => (await import('./commands/rollout.js')).rolloutCommand,
   set: async () => (await import('./commands/set.js')).setCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   pki: async () => (await import('./commands/pki.js')).pkiCommand,

@@ -13,12 +13,21 @@ import { AgentRegistry } from './agents/agent-registry.js';
 import { buildHttpApp } from './http/http-app.js';
 import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
+import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
+import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+
+// What `nft-sync server` needs besides startServer: the token file loader and its flags'
+// defaults. The CLI imports server/ only through this file and tools.ts.
+export { loadTokenFile } from './auth/load-token-file.js';
+export { AGENT_REGISTRY_DEFAULTS } from './agents/agent-registry.js';
+export { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from './http/http-timeouts.js';
+export { WIRE_SERVER_DEFAULTS } from './wire/wire-server.js';
 
 export interface ServerOptions {
   repo: string;
@@ -38,13 +47,13 @@ export interface ServerOptions {
    * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
    */
   readTokenRequired?: boolean;
-  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  /** The HTTP listener's time limits (server/http/http-timeouts.ts); unset ones take the defaults. */
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   /**
    * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
-   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * (server/push/push-check-service.ts; default: as installHook). Off, every push starts the full
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
@@ -68,6 +77,8 @@ export interface RunningServer {
   httpAddress: AddressInfo | undefined;
   /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
   pushChecks: PushCheckService | undefined;
+  /** Staged rollouts. */
+  rollouts: RolloutController;
   close(): Promise<void>;
 }
 
@@ -90,12 +101,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
     else log.debug({ hook }, 'pre-receive validator hook');
   }
-  const wire = new WireServer({
+  const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
+  const warming = publisher.warm();
+  const registry = new AgentRegistry({ maxAgents: opts.maxAgents });
+  // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
+  let wire: WireServer | undefined;
+  const rollouts = new RolloutController({
+    source: repository,
+    agents: () => registry.list().map((a) => ({ name: a.name, connected: a.connected, status: a.status })),
+    logger: log,
+    onChange: (name) => wire?.rolloutChanged((key) => rolloutName(key) === name),
+  });
+  await rollouts.start();
+  wire = new WireServer({
     source: repository,
     logger: log,
     tls: opts.tls,
-    registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
+    registry,
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
+    writeTokens: opts.tokens,
+    publish: publisher,
+    rollouts,
+    onReport: () => rollouts.poke(),
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -104,7 +131,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
-    void wire.refsChanged();
+    // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
+    void rollouts
+      .refsChanged()
+      .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
+      .then(() => wire!.refsChanged());
   });
   await watcher.start();
   // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
@@ -113,6 +144,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
     await pushChecks?.close();
+    await warming.then(() => publisher.close());
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -121,6 +153,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? await buildHttpApp({
         repository,
         registry: wire.registry,
+        rollouts,
         logger: log,
         tokens: opts.tokens,
         anonymousWrites: isLoopback(opts.http.host),
@@ -137,7 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close())]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -149,11 +182,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wireAddress,
     httpAddress,
     pushChecks,
+    rollouts,
     async close() {
       watcher.stop();
+      await rollouts.close();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
+      await warming;
+      await publisher.close();
     },
   };
 }

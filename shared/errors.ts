@@ -54,6 +54,9 @@ export const ERRORS = {
   NFTSYNC_ERR_SET_NOT_FOUND: spec('no set or map by that name in the ruleset', false, 404),
   NFTSYNC_ERR_ELEMENT_INVALID: spec('a set or map element does not fit the set', false, 422),
   NFTSYNC_ERR_ELEMENTS_CONFLICT: spec('the branch kept moving during the element change; try again', true, 409),
+  NFTSYNC_ERR_PUBLISH_CONFLICT: spec('a published live change and the branch changed the same objects', false, 409),
+  NFTSYNC_ERR_PUBLISH_RACED: spec('the branch kept moving while a live change was published; the agent tries again', true, 409),
+  NFTSYNC_ERR_PUBLISH_DENIED: spec('this agent may not publish to that ruleset or branch', false, 403),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),
@@ -84,6 +87,8 @@ export const ERRORS = {
   NFTSYNC_ERR_REPO_TEMPLATE_INVALID: spec('repository template is missing or holds something other than plain files', false, 500),
   NFTSYNC_ERR_REPO_GIT_FAILED: spec('git failed on the repository', false, 500),
   NFTSYNC_ERR_REF_NOT_COMMIT: spec('the name resolves to a git object that is not a commit', false, 400),
+  NFTSYNC_ERR_ROLLOUT_NOT_FOUND: spec('no rollout for this branch', false, 404),
+  NFTSYNC_ERR_ROLLOUT_STATE: spec('the rollout is complete or aborted: nothing to resume or abort', false, 409),
 
   // rulesets
   NFTSYNC_ERR_RULESET_NAME_INVALID: spec('ruleset name is not a plain name', false, 400),

@@ -1,6 +1,6 @@
 /**
  * Reconcile step "verify release" (agents started with --allowed-signers): check the release
- * proof the server sent (shared/release-proof.ts, pure) and the tag's SSH signature with
+ * proof the server sent (shared/release/release-proof.ts, pure) and the tag's SSH signature with
  * `ssh-keygen -Y verify`, exactly as `git verify-tag` does with gpg.format=ssh: namespace
  * "git", the principal is the tagger's email, the allowed keys come from the operator's file.
  */
@@ -65,7 +65,7 @@ export async function verifySshSignature(opts: { allowedSigners: string; princip
  *
  * The claim is what the agent asked for, not what the server answered: `ref` the tag it must
  * carry; `asked.ruleset` the ruleset the agent named, or when it named none, the server's choice
- * bound to `asked.agent` through the signed nft-sync.yaml (shared/release-proof.ts).
+ * bound to `asked.agent` through the signed nft-sync.yaml (shared/release/release-proof.ts).
  */
 export async function verifyRelease(
   fetched: Extract<FetchResult, { kind: 'ruleset' }>,

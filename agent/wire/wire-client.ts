@@ -213,6 +213,25 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     await this.#request({ type: 'report', id: 0, status });
   }
 
+  /**
+   * Publish a live change (agent --publish): `bytes` as a new revision of `ruleset` on branch
+   * `ref`, from `base` (the commit the agent had applied). Resolves with where the branch is now.
+   * Errors: the server's (PUBLISH_DENIED, PUBLISH_CONFLICT, PUBLISH_RACED, PUSH_REFUSED...);
+   * NFTSYNC_ERR_FRAME_TOO_LARGE before anything is sent when the frame would pass welcome.maxFrame.
+   */
+  async publish(req: { ref: string; ruleset: string; base: string; bytes: Buffer }): Promise<{ commit: string; blob: string; rebased: boolean; unchanged: boolean }> {
+    assertRef(req.ref);
+    assertRulesetName(req.ruleset);
+    if (req.bytes.length + 4096 > this.welcome.maxFrame) {
+      throw new NftSyncError('NFTSYNC_ERR_FRAME_TOO_LARGE', `the live ruleset takes ${req.bytes.length} bytes; this connection may send frames of at most ${this.welcome.maxFrame} (publishing needs a write credential)`, {
+        data: { length: req.bytes.length, limit: this.welcome.maxFrame },
+      });
+    }
+    const { message } = await this.#request({ type: 'publish', id: 0, ref: req.ref, ruleset: req.ruleset, base: req.base, size: req.bytes.length }, undefined, req.bytes);
+    if (message.type !== 'published') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `publish answered with ${message.type}`);
+    return { commit: message.commit, blob: message.blob, rebased: message.rebased, unchanged: message.unchanged };
+  }
+
   /** Round trip to the server; resolves with the time it took in ms. */
   async ping(): Promise<number> {
     const t0 = performance.now();
@@ -232,7 +251,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   }
 
   /** Send `msg`; its answer may come in a frame of up to `frameAllowance` bytes (default IDLE_MAX_FRAME). */
-  #request(msg: Exclude<ClientMessage, { type: 'hello' }>, frameAllowance?: number): Promise<{ message: ServerMessage; body?: Buffer }> {
+  #request(msg: Exclude<ClientMessage, { type: 'hello' }>, frameAllowance?: number, body?: Buffer): Promise<{ message: ServerMessage; body?: Buffer }> {
     if (this.#closed) return Promise.reject(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection is closed'));
     const id = this.#nextId++;
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1;
@@ -245,7 +264,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       this.#pending.set(id, { resolve: (message, body) => resolve({ message, body }), reject, timer, ...(frameAllowance !== undefined && { frameAllowance }) });
       this.#updateFrameLimit();
       this.#lastSent = Date.now();
-      this.#socket.write(encodeMessage({ ...msg, id }));
+      this.#socket.write(encodeMessage({ ...msg, id }, body));
     });
   }
 

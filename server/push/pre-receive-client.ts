@@ -1,7 +1,7 @@
 /**
  * The pre-receive hook's fast path: a small Perl program (the hook file itself) that hands the
  * check to the nft-sync server serving the repository, over the unix socket
- * `GIT_DIR/nft-sync/hook.sock` (server/push-check-service.ts), and falls back to the full
+ * `GIT_DIR/nft-sync/hook.sock` (server/push/push-check-service.ts), and falls back to the full
  * validator in a process of its own (`nft-sync hook pre-receive`) whenever the server cannot
  * answer.
  *
@@ -10,7 +10,7 @@
  * the client uses the socket builtins with Linux's numbers, and the module only where those
  * fail), and perl-base is an Essential package on Debian
  * (where nftables runs), so it is always there; when it is not, the installer writes a hook that
- * runs the full validator directly (server/pre-receive-hook.ts).
+ * runs the full validator directly (server/push/pre-receive-hook.ts).
  *
  * The protocol, text lines:
  *  - request: `nft-sync-check 1`, `cwd ABS` (the hook's working directory), `dir GIT_DIR`,
@@ -52,7 +52,7 @@ export function perlHookScript(perl: string, marker: string, validator: readonly
 ${marker}: validates the pushed rulesets; written by nft-sync, rewritten when the server starts.
 # The check runs in the nft-sync server when one serves this repository (socket nft-sync/hook.sock
 # in the git dir); otherwise, or if it cannot answer, the full validator runs here. Same checks,
-# once per push, either way. See server/pre-receive-client.ts in nft-sync for the protocol.
+# once per push, either way. See server/push/pre-receive-client.ts in nft-sync for the protocol.
 # No \`use warnings\` and no Socket module at start: loading them took longer than the rest of
 # this program (Socket alone about 30 ms on a loaded host), on every push.
 use strict;

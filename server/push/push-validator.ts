@@ -6,13 +6,13 @@
  * --batch` process for the whole push (commits, trees and blobs; the trees compared here as
  * `ls-tree` and `diff-tree` would), so git's quarantine variables (GIT_OBJECT_DIRECTORY,
  * GIT_ALTERNATE_OBJECT_DIRECTORIES) are honoured and the pushed objects are visible before they
- * are accepted, and a push pays one git start, not five per ref. Each distinct blob is checked once whatever number of
- * refs carry it: JSON, schema (shared/push-checks.ts), then, where a scratch namespace can be
+ * are accepted, and a push pays one git start, not five per ref. Each distinct blob is checked
+ * once whatever number of refs carry it: JSON, schema (shared/push/push-checks.ts), then, where a scratch namespace can be
  * made, loaded into it with the agent's own transaction and listed back (the load replaces an
  * `nft -c`, which costs as much on nft 1.0.6): a refused load, or a read-back that differs with
  * the tolerance the agent uses, refuses the push naming the object; what the agent tolerates
  * (comments, lossy flags) is a warning, and so is a table name that a well-known tool uses
- * (shared/well-known-tables.ts). One namespace; all rulesets of the push are loaded
+ * (shared/ruleset/well-known-tables.ts). One namespace; all rulesets of the push are loaded
  * side by side in one transaction and listed once (their tables renamed apart), and only when
  * that combined load is refused are they loaded one by one to find the culprit.
  *
@@ -49,7 +49,7 @@ export interface PushValidatorOptions {
   /**
    * Where the scratch namespace comes from, its nft runs limited to `nftTimeoutMs` each; its
    * close() is called when done. Default: a new one (`openScratchNetns`); the server passes
-   * namespaces it keeps warm (server/scratch-pool.ts).
+   * namespaces it keeps warm (host/scratch-pool.ts).
    */
   scratch?: (nftTimeoutMs: number) => Promise<ScratchNetns>;
 }

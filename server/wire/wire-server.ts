@@ -22,7 +22,8 @@ import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
+import { trackedPattern, WireSession, type PublishHandler, type RolloutGate, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
@@ -43,10 +44,21 @@ export interface WireServerOptions {
   serverName?: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /**
+   * Tokens that give a plain-TCP connection write rights (the server's --token-file): a hello
+   * carrying one may `publish`. Under mutual TLS the certificate gives them.
+   */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles `publish` (server/publish/publish-service.ts); without it publish is refused. */
+  publish?: PublishHandler;
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
-  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  /** Bytes read per remote address (server/wire/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
   readBudget?: ReadBudgetOptions;
+  /** Staged rollouts: consulted wherever a ref is resolved for an agent and before each `moved`. */
+  rollouts?: RolloutGate;
+  /** Called after each status report is kept. */
+  onReport?(): void;
 }
 
 /** The wire listener's defaults (from server/defaults.ts). */
@@ -141,6 +153,14 @@ export class WireServer {
   /** Tell subscribers about refs that moved; call when the repository's refs change. */
   refsChanged(): Promise<void> {
     return this.hub.refresh();
+  }
+
+  /**
+   * A rollout changed who is served what: each session re-asks the revision of the refs it
+   * follows for which `isGoverned(key)` holds and hears `moved` where its answer changed.
+   */
+  rolloutChanged(isGoverned: (key: string) => boolean): void {
+    for (const s of this.#sessions) s.rolloutChanged(isGoverned, (key) => this.hub.current(key));
   }
 
   /** Number of connections past their handshake (sessions). */
@@ -240,8 +260,12 @@ export class WireServer {
         limits: this.#limits,
         serverName: this.#opts.serverName ?? 'nft-sync',
         helloTokens: this.#opts.helloTokens,
+        writeTokens: this.#opts.writeTokens,
+        publish: this.#opts.publish,
         drops: this.drops,
         budget: this.#budget,
+        rollouts: this.#opts.rollouts,
+        onReport: this.#opts.onReport,
         frames: this.frames,
       },
       acceptedAt,

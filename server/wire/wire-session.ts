@@ -22,31 +22,25 @@ import {
   type ClientMessage,
   type FetchMessage,
   type HelloMessage,
+  type PublishMessage,
   type MovedMessage,
   type ServerMessage,
+  WRITER_MAX_FRAME,
 } from '../../shared/wire/messages.js';
-import type { TokenEntry } from '../../shared/config/token-list.js';
+import { tokenOwner as ownerOfToken, type TokenEntry } from '../../shared/config/token-list.js';
+import type { PublishCall } from '../publish/publish-service.js';
+import type { PublishResult } from '../publish/publish-revision.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
 import type { AnswerFrames } from './answer-frames.js';
 import type { DropLog } from './drop-log.js';
 import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
 import { allowedRuleset, isTlsSocket } from '../auth/peer-identity.js';
-import { proofReader, readRulesetPath, readTagChain, type ProofReader } from '../git/release-proof.js';
+import { proofReader, readRulesetPath, readTagChain } from '../git/release-proof.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
 import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-
-/** What a session needs from the repository. */
-export interface RulesetSource {
-  resolveRef(ref: string): Promise<string>;
-  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
-  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
-  rulesetForAgent(commit: string, agent: string): Promise<string>;
-  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
-  readRawObject?: ProofReader['readRawObject'];
-  tagObjectId?: ProofReader['tagObjectId'];
-}
 
 export interface SessionLimits {
   /** Largest frame accepted from the client after hello (announced as welcome.maxFrame). */
@@ -81,6 +75,18 @@ export interface SessionLimits {
   writeStallMs: number;
 }
 
+/** Publishes a live change for a session (server/publish/publish-service.ts). */
+export type PublishHandler = { publish(call: PublishCall): Promise<PublishResult> };
+/** Staged rollouts (server/rollout/rollout-controller.ts): the revision each agent is served. */
+export interface RolloutGate {
+  /**
+   * The revision to serve `agent` for subscription key `key` (a ref as spelled, or
+   * `track:PATTERN`) whose ref resolves to `latest`: `latest`, or an earlier revision while a
+   * rollout holds the agent's wave back.
+   */
+  revisionFor(agent: string | undefined, key: string, latest: { commit: string; tag?: string }): Promise<{ commit: string; tag?: string }>;
+}
+
 export interface SessionContext {
   source: RulesetSource;
   hub: SubscriptionHub;
@@ -90,10 +96,18 @@ export interface SessionContext {
   serverName: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /** Tokens whose hello gives write rights (publish) over plain TCP; undefined: none do. */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles publish; undefined: refused. */
+  publish?: PublishHandler;
   /** Where connections closed for a protocol error are counted (a rate-limited log). */
   drops?: DropLog;
   /** Bytes each remote address may send (all its connections together); none: unlimited. */
   budget?: ReadBudget;
+  /** Staged rollouts; none: every agent gets each ref's latest revision. */
+  rollouts?: RolloutGate;
+  /** Called after each report is kept (rollouts look at it at once). */
+  onReport?(): void;
   /** Encoded answers shared by all connections (once per revision and ruleset); none: each encodes its own. */
   frames?: AnswerFrames;
 }
@@ -117,6 +131,8 @@ export class WireSession implements MoveListener {
   readonly #address: string;
   #log: Logger;
   #agent: string | undefined;
+  /** What gives this connection write rights (`token of OWNER`, `certificate`), if anything. */
+  #writer: string | undefined;
   /** Whether this connection is counted in the registry (a full registry may not take it). */
   #registered = false;
   #ready = false;
@@ -126,6 +142,10 @@ export class WireSession implements MoveListener {
   /** Reading stays paused until then (Date.now() ms): the address went over its read budget. */
   #throttledUntil = 0;
   readonly #subscriptions = new Set<string>();
+  /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
+  readonly #told = new Map<string, string>();
+  /** `moved` decisions of a rollout are made in order, one after the other. */
+  #moves: Promise<void> = Promise.resolve();
   readonly #deadline: FrameDeadline;
   readonly #admission: SessionAdmission;
   /** A lockout guard's check connection: pings only, closed after the first pong. */
@@ -194,7 +214,37 @@ export class WireSession implements MoveListener {
    * (a higher tag on the same commit too). The tag is not sent: version 1 agents refuse a field
    * they do not know, and the agent's next fetch answers with it.
    */
-  moved(key: string, commit: string): void {
+  moved(key: string, commit: string, tag?: string): void {
+    const gate = this.#ctx.rollouts;
+    if (gate) {
+      this.#moves = this.#moves
+        .then(async () => this.#tell(key, await gate.revisionFor(this.#agent, key, { commit, ...(tag !== undefined && { tag }) })))
+        .catch((err: unknown) => this.#log.warn({ err: toNftSyncError(err).toJSON(), key }, 'moved not sent'));
+      return;
+    }
+    this.#sendMoved(key, commit);
+  }
+
+  /**
+   * A rollout changed who is served what (wave served, resume, abort): tell this agent of its
+   * revision of each ref it follows that `isGoverned` says the rollout governs, if that changed.
+   */
+  rolloutChanged(isGoverned: (key: string) => boolean, latest: (key: string) => { commit: string; tag?: string } | undefined): void {
+    for (const key of this.#subscriptions) {
+      const now = isGoverned(key) ? latest(key) : undefined;
+      if (now) this.moved(key, now.commit, now.tag);
+    }
+  }
+
+  /** Send `moved` with the revision served, unless it is the one this agent was last told. */
+  #tell(key: string, served: { commit: string; tag?: string }): void {
+    const told = `${served.commit} ${served.tag ?? ''}`;
+    if (this.#told.get(key) === told) return;
+    this.#told.set(key, told);
+    this.#sendMoved(key, served.commit);
+  }
+
+  #sendMoved(key: string, commit: string): void {
     const pattern = trackedPattern(key);
     const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
     this.#write(this.#ctx.frames ? [this.#ctx.frames.moved(msg)] : [encodeMessage(msg)]);
@@ -218,7 +268,7 @@ export class WireSession implements MoveListener {
           // A report is kept under the name this connection gave in hello, and only that one.
           throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'report on a connection whose hello named no agent: give the agent name in hello');
         } else {
-          this.#enqueue(message);
+          this.#enqueue(message, m.body);
         }
       }
       this.#deadline.update(this.#reader.pendingBytes);
@@ -238,27 +288,32 @@ export class WireSession implements MoveListener {
     this.#ready = true;
     this.#deadline.handshakeDone();
     this.#agent = msg.agent;
+    // A write credential: the certificate (checked above), or a token from --token-file.
+    const writeOwner = this.#ctx.writeTokens === undefined ? undefined : ownerOfToken(this.#ctx.writeTokens, msg.token);
+    this.#writer = isTlsSocket(this.#socket) ? 'certificate' : writeOwner === undefined ? undefined : `token of ${writeOwner}`;
     if (this.#check) {
       this.#log = this.#log.child({ check: true, ...(msg.agent && { agent: msg.agent }) });
     } else if (msg.agent) {
       this.#log = this.#log.child({ agent: msg.agent });
       this.#registered = this.#ctx.registry.connected(msg.agent, this.#socket.remoteAddress ?? '?');
     }
-    const { maxClientFrame, heartbeatMs } = this.#ctx.limits;
+    const { heartbeatMs } = this.#ctx.limits;
+    // A writer may send a whole ruleset (publish); anyone else only small requests.
+    const maxClientFrame = this.#writer !== undefined && this.#ctx.publish ? Math.max(this.#ctx.limits.maxClientFrame, WRITER_MAX_FRAME) : this.#ctx.limits.maxClientFrame;
     this.#reader.setMaxFrame(maxClientFrame);
     this.#socket.setTimeout(heartbeatMs > 0 ? heartbeatMs * 3 : 0);
     this.#send({ type: 'welcome', version, server: this.#ctx.serverName, maxFrame: maxClientFrame, heartbeat: heartbeatMs });
     this.#log.debug({ version, software: msg.software, ...(tokenOwner && { tokenOwner }) }, 'handshake done');
   }
 
-  #enqueue(msg: Exclude<ClientMessage, HelloMessage>): void {
+  #enqueue(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): void {
     if (this.#check && msg.type !== 'ping') {
       throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `${msg.type} on a check connection: a check connection (hello with check) may only ping`);
     }
     this.#queued += 1;
     if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
     this.#queue = this.#queue
-      .then(() => this.#handle(msg))
+      .then(() => this.#handle(msg, body))
       .catch(async (err) => {
         const e = toNftSyncError(err);
         if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
@@ -270,8 +325,11 @@ export class WireSession implements MoveListener {
       });
   }
 
-  async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
+  async #handle(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): Promise<void> {
     switch (msg.type) {
+      case 'publish':
+        await this.#publish(msg, body ?? Buffer.alloc(0));
+        return;
       case 'ping':
         await this.#sendAndDrain({ type: 'pong', id: msg.id });
         if (this.#check) {
@@ -297,9 +355,12 @@ export class WireSession implements MoveListener {
           if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
           throw err;
         });
-        const commit = resolved?.commit;
+        // The hub keeps the ref's latest revision; the agent is answered with the one it is served.
+        const served = resolved && (await this.#served(key, resolved));
+        const commit = served?.commit;
+        if (served) this.#told.set(key, `${served.commit} ${served.tag ?? ''}`);
         this.#subscriptions.add(key);
-        this.#ctx.hub.add(key, commit ?? '', this, resolved?.tag);
+        this.#ctx.hub.add(key, resolved?.commit ?? '', this, resolved?.tag);
         await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
@@ -318,15 +379,23 @@ export class WireSession implements MoveListener {
         // Room may have been made since hello found the registry full.
         if (!this.#registered) this.#registered = this.#ctx.registry.connected(msg.status.agent, address);
         this.#ctx.registry.report(msg.status, address);
+        this.#ctx.onReport?.();
         await this.#sendAndDrain({ type: 'ack', id: msg.id });
         return;
       }
     }
   }
 
+  /** A live change (agent --publish): see server/publish/. */
+  async #publish(msg: PublishMessage, body: Buffer): Promise<void> {
+    if (!this.#ctx.publish) throw new NftSyncError('NFTSYNC_ERR_PUBLISH_DENIED', 'this server does not take published changes');
+    const r = await this.#ctx.publish.publish({ agent: this.#agent, credential: this.#writer, ref: msg.ref, ruleset: msg.ruleset, base: msg.base, bytes: body });
+    await this.#sendAndDrain({ type: 'published', id: msg.id, ref: msg.ref, commit: r.commit, blob: r.blob, rebased: r.rebased, unchanged: r.unchanged });
+  }
+
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
-    const resolved = await this.#resolve(msg.ref, msg.track);
+    const resolved = await this.#served(msg.track ? trackKey(msg.ref) : msg.ref, await this.#resolve(msg.ref, msg.track));
     // With a proof the tag decides the commit, so tag, commit and ruleset come from one reading.
     const chain = msg.proof ? await readTagChain(proofReader(source), resolved.tag ?? msg.ref) : undefined;
     const commit = chain?.commit ?? resolved.commit;
@@ -405,6 +474,12 @@ export class WireSession implements MoveListener {
   async #resolve(ref: string, track: boolean | undefined): Promise<{ commit: string; tag?: string }> {
     if (track) return this.#ctx.source.resolveTrackedTag(ref);
     return { commit: await this.#ctx.source.resolveRef(ref) };
+  }
+
+  /** What this agent is served of `key` resolving to `latest` (the rollout's say, if any). */
+  async #served(key: string, latest: { commit: string; tag?: string }): Promise<{ commit: string; tag?: string }> {
+    const gate = this.#ctx.rollouts;
+    return gate ? gate.revisionFor(this.#agent, key, latest) : latest;
   }
 
   #send(msg: ServerMessage, body?: Uint8Array): boolean {

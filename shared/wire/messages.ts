@@ -4,9 +4,9 @@
  * validator every side uses. docs/protocol.md
  * describes the exchange with an example of each.
  *
- * Agent to server: hello, fetch, subscribe, report, ping.
+ * Agent to server: hello, fetch, subscribe, report, ping, publish (with a body: the ruleset's bytes).
  * Server to agent: welcome, ruleset (with a body: the ruleset's bytes), unchanged, subscribed,
- * moved, ack, pong, error.
+ * moved, ack, pong, published, error.
  */
 import { Type, type SchemaOptions, type Static, type TLiteral, type TObject, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -30,6 +30,12 @@ export const HELLO_MAX_FRAME = SHARED_DEFAULTS.wire.helloMaxFrame;
  * sends may make the server buffer or parse megabytes.
  */
 export const CLIENT_MAX_FRAME = SHARED_DEFAULTS.wire.clientMaxFrame;
+/**
+ * Limit on frames from a client whose hello carried a write credential (a write token, or under
+ * mutual TLS a certificate): a `publish` carries a whole ruleset. Live changes are published
+ * only for small rulesets (agent/publish/), well under this.
+ */
+export const WRITER_MAX_FRAME = SHARED_DEFAULTS.wire.writerMaxFrame;
 /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
 export const MAX_REPORT_BYTES = SHARED_DEFAULTS.wire.maxReportBytes;
 /**
@@ -49,6 +55,8 @@ const ref = Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH });
 const rulesetName = Type.String({ pattern: RULESET_NAME_PATTERN });
 const agentName = Type.String({ pattern: AGENT_NAME_PATTERN });
 const text = (max: number, description?: string) => Type.String({ maxLength: max, ...(description ? { description } : {}) });
+/** No control characters (C0, DEL, C1): refs and tags an agent reports are printed on operators' terminals. */
+const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
 const pascal = (description: string) => Type.String({ pattern: '^[A-Z][A-Za-z]{0,63}$', description });
 
 /** A message: an object closed to unknown keys whose `type` is `type`. */
@@ -114,8 +122,8 @@ export type Condition = Static<typeof Condition>;
 export const AgentStatus = Type.Object(
   {
     agent: agentName,
-    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'the ref followed; for a tracked tag pattern, the pattern' }),
-    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'for a tracked tag pattern: the tag in force' })),
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, pattern: PRINTABLE_PATTERN, description: 'the ref followed; for a tracked tag pattern, the pattern' }),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, pattern: PRINTABLE_PATTERN, description: 'for a tracked tag pattern: the tag in force' })),
     ruleset: Type.Optional(rulesetName),
     commit: Type.Optional(Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the revision in force on the host' })),
     blob: Type.Optional(oid),
@@ -133,6 +141,19 @@ export type ReportMessage = Static<typeof ReportMessage>;
 
 export const PingMessage = message('ping', { id }, 'agent to server: keep the idle link alive');
 export type PingMessage = Static<typeof PingMessage>;
+
+export const PublishMessage = message(
+  'publish',
+  {
+    id,
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'the branch the live change goes to (`main` or `refs/heads/main`)' }),
+    ruleset: rulesetName,
+    base: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the commit whose ruleset the live change started from (the one the agent had applied)' }),
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset in the body' }),
+  },
+  'agent to server (agent --publish): a live change, the ruleset bytes in the body, to commit on the branch (merged onto the tip when it moved since `base`, validated as a push)',
+);
+export type PublishMessage = Static<typeof PublishMessage>;
 
 export const WelcomeMessage = message(
   'welcome',
@@ -207,6 +228,20 @@ export type AckMessage = Static<typeof AckMessage>;
 export const PongMessage = message('pong', { id }, 'server to agent: the answer to ping');
 export type PongMessage = Static<typeof PongMessage>;
 
+export const PublishedMessage = message(
+  'published',
+  {
+    id,
+    ref,
+    commit: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'where the branch is now: the new commit, or the tip when nothing changed' }),
+    blob: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'blob id of the ruleset at `commit`' }),
+    rebased: Type.Boolean({ description: 'the change was merged onto a tip that had moved since `base`' }),
+    unchanged: Type.Boolean({ description: 'the tip already had this content: no commit was made' }),
+  },
+  'server to agent: the answer to publish',
+);
+export type PublishedMessage = Static<typeof PublishedMessage>;
+
 export const ErrorMessage = message(
   'error',
   {
@@ -221,10 +256,10 @@ export const ErrorMessage = message(
 export type ErrorMessage = Static<typeof ErrorMessage>;
 
 /** What an agent may send. */
-export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage]);
+export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage, PublishMessage]);
 export type ClientMessage = Static<typeof ClientMessage>;
 /** What a server may send. */
-export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, ErrorMessage]);
+export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, PublishedMessage, ErrorMessage]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type Message = ClientMessage | ServerMessage;
 
@@ -248,7 +283,7 @@ export function announcedBodyLength(message: Message): number | undefined {
 }
 
 /** Message types that carry a body after their header. */
-export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
+export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset', 'publish']);
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 /**
@@ -287,7 +322,9 @@ export function validateMessage<T extends Message>(value: unknown, allowed: Read
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const where = e ? `${e.instancePath || '(message)'} ${e.message ?? ''}`.trim() : 'invalid';
-    const extra = e?.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : '';
+    // The name of an unknown field is the sender's: clipped, so the error sent back stays small.
+    const name = String((e?.params as { additionalProperty?: string } | undefined)?.additionalProperty);
+    const extra = e?.keyword === 'additionalProperties' ? ` (${name.length > 64 ? `${name.slice(0, 64)}…` : name})` : '';
     throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `${type} message: ${where}${extra}`, { data: { type } });
   }
   return value as T;

@@ -10,6 +10,15 @@ import type { Logger } from 'pino';
 import type { AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
+import type { RolloutView } from '../../rollout/rollout-controller.js';
+
+/** The rollouts the API shows and acts on (server/rollout/rollout-controller.ts). */
+export interface RolloutRegistry {
+  list(): RolloutView[];
+  get(name: string): RolloutView;
+  resume(name: string): RolloutView;
+  abort(name: string): RolloutView;
+}
 
 export interface RouteContext {
   repository: RulesetRepository;
@@ -23,6 +32,8 @@ export interface RouteContext {
    * token) or NFTSYNC_ERR_API_WRITES_DISABLED. Write routes also get it checked in an onRequest hook, before the body is read.
    */
   writer(req: FastifyRequest): string;
+  /** Staged rollouts; none: the server keeps none. */
+  rollouts?: RolloutRegistry;
 }
 
 export interface RouteConfig {

@@ -1,0 +1,16 @@
+import type { ProofReader } from './release-proof.js';
+
+/**
+ * What a wire session needs from the repository: refs resolved, rulesets read, the agent's
+ * ruleset from nft-sync.yaml, and for release proofs the raw objects. RulesetRepository
+ * implements it; tests pass fakes of their own.
+ */
+export interface RulesetSource {
+  resolveRef(ref: string): Promise<string>;
+  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
+  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
+  rulesetForAgent(commit: string, agent: string): Promise<string>;
+  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
+  readRawObject?: ProofReader['readRawObject'];
+  tagObjectId?: ProofReader['tagObjectId'];
+}
