@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
-import { checkReleaseProof, type CheckedRelease } from '../../shared/release/release-proof.js';
+import type { CheckedRelease } from '../../shared/release/release-proof.js';
 import type { FetchResult } from '../wire/wire-client.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -75,6 +75,9 @@ export async function verifyRelease(
 ): Promise<CheckedRelease> {
   if (!fetched.proof) throw new NftSyncError('NFTSYNC_ERR_VERIFY_CHAIN', 'the server sent no release proof; refusing an unverifiable revision');
   const claim = asked.ruleset !== undefined ? { ruleset: asked.ruleset } : { ruleset: fetched.ruleset, agent: asked.agent };
+  // Loaded here, not at start: with the YAML parser and the nft-sync.yaml schema it needs, it
+  // would add to the RSS of every agent, and only agents that check releases use it.
+  const { checkReleaseProof } = await import('../../shared/release/release-proof.js');
   const checked = checkReleaseProof(fetched.proof, { ref, commit: fetched.commit, blob: fetched.blob, ...claim });
   await verifySshSignature({ allowedSigners, principal: checked.tag.taggerEmail, payload: checked.tag.payload, signature: checked.tag.signature! });
   return checked;
