@@ -126,13 +126,13 @@ describe('agent globs', () => {
       assert.equal(matchAgentGlob(compileAgentGlob(pattern), name), want));
   }
 
-  it('runs in bounded time on a pathological pattern', () => {
+  // Its speed is a bench row (bench/agent-glob.ts, `npm run bench -- --only glob`), not asserted here.
+  it('answers a pathological pattern (many stars) correctly', () => {
     const glob = compileAgentGlob(`${'*a'.repeat(120)}*b`);
-    const name = 'a'.repeat(253);
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < 100; i++) assert.equal(matchAgentGlob(glob, name), false);
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    assert.ok(ms < 500, `100 pathological matches took ${ms} ms`);
+    assert.equal(matchAgentGlob(glob, 'a'.repeat(253)), false, 'no b');
+    assert.equal(matchAgentGlob(glob, `${'a'.repeat(120)}b`), true, '120 a then b');
+    assert.equal(matchAgentGlob(glob, `${'a'.repeat(119)}b`), false, 'one a too few');
+    assert.equal(matchAgentGlob(glob, `${'xa'.repeat(120)}yb`), true, 'stars take the rest');
   });
 
   it('agrees with a reference regex on random patterns (property)', () => {
