@@ -22,9 +22,9 @@ test('agentRunOptions: server, target, ruleset, seconds and sizes from the flags
   assert.equal(o.tls, undefined);
   assert.equal(o.adoptTables?.length, 1);
   assert.deepEqual(o.nft.argv, ['nft']);
-  const tracked = agentRunOptions('pull', flags({ 'track-tags': 'v*', 'allow-downgrade': true, nft: 'ip netns exec ns1 nft' }), 'a');
+  const tracked = agentRunOptions('pull', flags({ 'track-tags': 'v*', 'allow-downgrade': true, nft: 'sudo -n nft' }), 'a');
   assert.deepEqual([tracked.ref, tracked.track, tracked.allowDowngrade], ['v*', true, true]);
-  assert.deepEqual(tracked.nft.argv, ['ip', 'netns', 'exec', 'ns1', 'nft']);
+  assert.deepEqual(tracked.nft.argv, ['sudo', '-n', 'nft']);
 });
 
 test('agentRunOptions: each bad flag its code, at start', () => {
