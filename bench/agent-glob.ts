@@ -3,7 +3,7 @@
  * the pattern a backtracking matcher takes exponential time on) through shared/config/agent-glob.ts,
  * against 100 matches of the plain `*b` on the same name in the same run (the least any match
  * that reads the name costs). Goal: under 500 ms (it was a timed assertion in a unit test, where
- * a loaded machine could make it flake; the unit test keeps the answers).
+ * a loaded machine could make it flake; tests/unit/shared/config/agent-glob.test.ts keeps the answers).
  */
 import { compileAgentGlob, matchAgentGlob } from '../shared/config/agent-glob.js';
 import { type BenchRow, timeIt } from './bench-row.js';

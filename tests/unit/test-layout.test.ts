@@ -51,7 +51,6 @@ const UNMIRRORED: Record<string, string> = {
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
-  'shared/config/agent-glob.ts': 'tests/unit/shared/config/repo-config.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {
