@@ -39,7 +39,6 @@ const UNMIRRORED: Record<string, string> = {
   'agent/wire/wire-client.ts': 'tests/integration/agent/hostile-server.test.ts',
   'cli/commands/import.ts': 'tests/e2e/cli-ops.test.ts',
   'cli/hook-main.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
-  'cli/main.ts': 'tests/e2e/cli.test.ts',
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
   'host/scratch-netns.ts': 'tests/integration/server/import/import-ruleset.test.ts',
