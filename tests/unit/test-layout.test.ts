@@ -45,7 +45,6 @@ const UNMIRRORED: Record<string, string> = {
   'host/scratch-pool.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'host/scratch-read-back.ts': 'tests/integration/server/push/big-set-push.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
-  'server/http/http-app.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/push/pre-receive-check.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
