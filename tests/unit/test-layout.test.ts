@@ -32,7 +32,6 @@ const SOURCE_DIRS = ['shared', 'host', 'server', 'agent', 'cli'];
  */
 const UNMIRRORED: Record<string, string> = {
   'agent/drift/big-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
-  'agent/drift/drift-compare.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
   'agent/drift/small-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
   'agent/pull-once.ts': 'tests/integration/agent/release-pinning.test.ts',
   'agent/reconcile/verify-release.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
@@ -41,7 +40,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/hook-main.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
-  'host/scratch-netns.ts': 'tests/integration/server/import/import-ruleset.test.ts',
   'host/scratch-pool.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'host/scratch-read-back.ts': 'tests/integration/server/push/big-set-push.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
