@@ -19,9 +19,27 @@ import { RulesetRepository } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { displayUrl, GitMirror } from './replica/git-mirror.js';
+
+/** A read-only replica's primary (--mirror-of). */
+export interface MirrorOf {
+  /** The primary's git smart-HTTP URL (`http://HOST:PORT/git/rules.git`). */
+  url: string;
+  /** Sent to the primary as any git client sends it (NFT_SYNC_TOKEN, --mirror-token-file). */
+  token?: string;
+  /** How often the primary's refs are asked for (default SERVER_DEFAULTS.replica.pollMs). */
+  pollMs?: number;
+}
 
 export interface ServerOptions {
+  /** The repository served; with `mirrorOf`, where the mirror is kept (cloned when absent or empty). */
   repo: string;
+  /**
+   * Run as a read-only replica of this primary: `repo` is a git mirror of it, kept up to date
+   * (server/replica/git-mirror.ts); pushes and API writes are refused with
+   * NFTSYNC_ERR_READ_ONLY_REPLICA naming it.
+   */
+  mirrorOf?: MirrorOf;
   listen: HostPort;
   http?: HostPort;
   logger: Logger;
@@ -66,6 +84,8 @@ export interface RunningServer {
   httpAddress: AddressInfo | undefined;
   /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
   pushChecks: PushCheckService | undefined;
+  /** The mirror of the primary, on a replica (`mirrorOf`). */
+  mirror: GitMirror | undefined;
   close(): Promise<void>;
 }
 
@@ -81,8 +101,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
   const log = opts.logger;
+  const mirror = opts.mirrorOf ? await GitMirror.open({ ...opts.mirrorOf, gitdir: opts.repo, logger: log }) : undefined;
   const repository = await RulesetRepository.open(opts.repo);
-  if (opts.installHook !== false) {
+  if (opts.installHook !== false && !mirror) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
@@ -105,9 +126,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
-  const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
+  if (mirror) log.info({ primary: displayUrl(mirror.url) }, 'read-only replica: following the primary');
+  mirror?.start();
+  const pushChecks = !mirror && (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
+    await mirror?.stop();
     await pushChecks?.close();
     throw err;
   });
@@ -125,6 +149,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         metrics,
         wireConnections: () => wire.connections,
         git: { gitdir: repository.gitdir },
+        replicaOf: mirror ? displayUrl(mirror.url) : undefined,
       })
     : undefined;
   if (app && opts.http) {
@@ -133,7 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), mirror?.stop()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -145,8 +170,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wireAddress,
     httpAddress,
     pushChecks,
+    mirror,
     async close() {
       watcher.stop();
+      await mirror?.stop();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);

@@ -34,7 +34,7 @@ import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { responses, SECURITY_SCHEMES, securityOf } from './routes/route-schema.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
-import { gitHttpPlugin, type GitHttpOptions } from '../git/git-http.js';
+import { gitHttpPlugin, readOnlyReplica, type GitHttpOptions } from '../git/git-http.js';
 import { HTTP_TIMEOUT_DEFAULTS, connectionsCheckingInterval, requestDeadline, type HttpTimeouts } from './http-timeouts.js';
 import { isLoopbackHostHeader } from '../auth/loopback-host.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
@@ -58,6 +58,8 @@ export interface HttpAppOptions {
   wireConnections?: () => number;
   /** Serve the repository over git smart HTTP at /git/rules.git. */
   git?: GitHttpOptions;
+  /** A read-only replica of the primary at this URL (--mirror-of): every write is refused, naming it. */
+  replicaOf?: string;
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
@@ -154,6 +156,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   app.addSchema(ApiError);
   const metrics = opts.metrics ?? new ServerMetrics();
   const writer = (req: FastifyRequest): string => {
+    if (opts.replicaOf !== undefined) throw readOnlyReplica(opts.replicaOf);
     if (opts.tokens === undefined) {
       if (opts.anonymousWrites && isLoopbackHostHeader(req.headers.host)) return 'local';
       if (opts.anonymousWrites) {
@@ -210,7 +213,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
   if (opts.git) {
-    await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
+    await app.register(gitHttpPlugin, { ...opts.git, replicaOf: opts.replicaOf, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }
   app.get(
     '/api/v1/openapi.json',

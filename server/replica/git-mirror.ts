@@ -1,0 +1,153 @@
+/**
+ * A replica's copy of the primary's repository: `git clone --mirror` of the primary's git smart
+ * HTTP (`--mirror-of URL`) at start, then `git fetch --prune` whenever the primary's refs
+ * change. The replica learns of a change by asking the primary's `info/refs` (the ref
+ * advertisement, one small HTTP request) every `pollMs` and fetching when the answer differs
+ * from the last one, so it holds a push within about pollMs plus one fetch.
+ *
+ * The replica authenticates to the primary as any git client does: a token (NFT_SYNC_TOKEN or
+ * --mirror-token-file) as the basic-auth password, passed to git through its environment, never
+ * on a command line. The mirror is only ever written by these fetches: the replica refuses pushes.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { NftSyncError } from '../../shared/errors.js';
+import { runGit } from '../../host/run-git.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
+
+export interface GitMirrorOptions {
+  /** The primary's git smart-HTTP URL, e.g. `http://primary:7401/git/rules.git`. */
+  url: string;
+  /** Where the mirror lives (a bare repository; made by `git clone --mirror` when absent or empty). */
+  gitdir: string;
+  /** Sent as the basic-auth password to the primary. */
+  token?: string;
+  logger: Logger;
+  /** Ask the primary for its refs this often, in ms (default SERVER_DEFAULTS.replica.pollMs). */
+  pollMs?: number;
+}
+
+/** The URL without user or password, for messages and logs. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.href;
+  } catch {
+    return url;
+  }
+}
+
+export class GitMirror {
+  readonly #opts: GitMirrorOptions;
+  readonly #env: Record<string, string>;
+  #timer: NodeJS.Timeout | undefined;
+  #lastAdvert: string | undefined;
+  #fetching: Promise<void> | undefined;
+  #running = false;
+  /** Fetches done since start (for tests and metrics). */
+  fetches = 0;
+
+  private constructor(opts: GitMirrorOptions) {
+    this.#opts = opts;
+    this.#env = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true' };
+    if (opts.token) {
+      Object.assign(this.#env, { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${this.#basic()}` });
+    }
+  }
+
+  /** The primary's URL as given. */
+  get url(): string {
+    return this.#opts.url;
+  }
+
+  #basic(): string {
+    return Buffer.from(`nft-sync:${this.#opts.token ?? ''}`).toString('base64');
+  }
+
+  /**
+   * Make the mirror up to date with the primary: clone it when `gitdir` is absent or empty,
+   * else point it at `url` and fetch. Errors: NFTSYNC_ERR_AUTH_REQUIRED (the primary wants a
+   * token), NFTSYNC_ERR_REPO_GIT_FAILED (the primary unreachable, or git failed; the message has
+   * git's words).
+   */
+  static async open(opts: GitMirrorOptions): Promise<GitMirror> {
+    const m = new GitMirror(opts);
+    // The refs as they are before this fetch: the first poll fetches again only if they moved.
+    m.#lastAdvert = await m.#advertisement(SERVER_DEFAULTS.replica.openTimeoutMs).catch(() => undefined);
+    const fresh = !existsSync(opts.gitdir) || readdirSync(opts.gitdir).length === 0;
+    if (fresh) await m.#git(['clone', '--mirror', '-q', opts.url, opts.gitdir]);
+    else {
+      await m.#git(['--git-dir', opts.gitdir, 'config', 'remote.origin.url', opts.url]);
+      await m.#git(['--git-dir', opts.gitdir, 'config', 'remote.origin.mirror', 'true']);
+      await m.#git(['--git-dir', opts.gitdir, 'config', 'remote.origin.fetch', '+refs/*:refs/*']);
+      await m.fetch();
+    }
+    return m;
+  }
+
+  /** Start following the primary: poll its refs and fetch on every change. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    const pollMs = this.#opts.pollMs ?? SERVER_DEFAULTS.replica.pollMs;
+    const tick = async () => {
+      try {
+        const advert = await this.#advertisement(Math.max(pollMs * 4, SERVER_DEFAULTS.replica.openTimeoutMs));
+        if (advert !== this.#lastAdvert && this.#running) {
+          await this.fetch();
+          this.#lastAdvert = advert;
+        }
+      } catch (err) {
+        this.#opts.logger.warn({ err: (err as Error).message, primary: displayUrl(this.#opts.url) }, 'replica: cannot reach the primary; serving the mirror as it is');
+      }
+      if (this.#running) this.#timer = setTimeout(() => void tick(), pollMs);
+    };
+    void tick();
+  }
+
+  /** Stop polling; resolves once a fetch in flight has ended (it is not interrupted). */
+  async stop(): Promise<void> {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    await this.#fetching?.catch(() => {});
+  }
+
+  /** Fetch from the primary now (one at a time). Errors as `open`. */
+  async fetch(): Promise<void> {
+    while (this.#fetching) await this.#fetching.catch(() => {});
+    this.#fetching = this.#git(['--git-dir', this.#opts.gitdir, 'fetch', '-q', '--prune', 'origin']).then(() => {
+      this.fetches += 1;
+    });
+    try {
+      await this.#fetching;
+    } finally {
+      this.#fetching = undefined;
+    }
+  }
+
+  /** The primary's ref advertisement for upload-pack (its refs and their commits). */
+  async #advertisement(timeoutMs: number): Promise<string> {
+    const url = `${this.#opts.url.replace(/\/+$/, '')}/info/refs?service=git-upload-pack`;
+    const headers: Record<string, string> = {};
+    if (this.#opts.token) headers.authorization = `Basic ${this.#basic()}`;
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`GET info/refs answered ${res.status}: ${body.slice(0, 200)}`);
+    return body;
+  }
+
+  async #git(args: string[]): Promise<void> {
+    try {
+      await runGit(args, { env: this.#env });
+    } catch (cause) {
+      const message = (cause as Error).message;
+      const at = displayUrl(this.#opts.url);
+      if (/\b401\b|Authentication failed|could not read (Username|Password)|terminal prompts disabled/i.test(message)) {
+        throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', `the primary ${at} needs a token to be mirrored: set NFT_SYNC_TOKEN or --mirror-token-file`, { cause });
+      }
+      throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `mirroring ${at}: ${message.split('\n').filter(Boolean).pop() ?? message}`, { cause });
+    }
+  }
+}
