@@ -20,6 +20,7 @@ import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { displayUrl, GitMirror } from './replica/git-mirror.js';
+import { replicaSource } from './replica/replica-source.js';
 
 /** A read-only replica's primary (--mirror-of). */
 export interface MirrorOf {
@@ -110,7 +111,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     else log.debug({ hook }, 'pre-receive validator hook');
   }
   const wire = new WireServer({
-    source: repository,
+    source: mirror ? replicaSource(repository, mirror) : repository,
     logger: log,
     tls: opts.tls,
     registry: new AgentRegistry({ maxAgents: opts.maxAgents }),

@@ -46,8 +46,11 @@ export class GitMirror {
   #lastAdvert: string | undefined;
   #fetching: Promise<void> | undefined;
   #running = false;
+  #polling = false;
   /** Fetches done since start (for tests and metrics). */
   fetches = 0;
+  /** Polls of the primary's refs ended since start, answered or not (for tests). */
+  polls = 0;
 
   private constructor(opts: GitMirrorOptions) {
     this.#opts = opts;
@@ -91,20 +94,35 @@ export class GitMirror {
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    void this.#tick();
+  }
+
+  /**
+   * Ask the primary now rather than at the next poll (an agent reported a commit the mirror does
+   * not have: the primary moved and this replica has not heard yet). A poll in flight covers it.
+   */
+  nudge(): void {
+    if (!this.#running || this.#polling) return;
+    clearTimeout(this.#timer);
+    void this.#tick();
+  }
+
+  async #tick(): Promise<void> {
     const pollMs = this.#opts.pollMs ?? SERVER_DEFAULTS.replica.pollMs;
-    const tick = async () => {
-      try {
-        const advert = await this.#advertisement(Math.max(pollMs * 4, SERVER_DEFAULTS.replica.openTimeoutMs));
-        if (advert !== this.#lastAdvert && this.#running) {
-          await this.fetch();
-          this.#lastAdvert = advert;
-        }
-      } catch (err) {
-        this.#opts.logger.warn({ err: (err as Error).message, primary: displayUrl(this.#opts.url) }, 'replica: cannot reach the primary; serving the mirror as it is');
+    this.#polling = true;
+    try {
+      const advert = await this.#advertisement(Math.max(pollMs * 4, SERVER_DEFAULTS.replica.openTimeoutMs));
+      if (advert !== this.#lastAdvert && this.#running) {
+        await this.fetch();
+        this.#lastAdvert = advert;
       }
-      if (this.#running) this.#timer = setTimeout(() => void tick(), pollMs);
-    };
-    void tick();
+    } catch (err) {
+      this.#opts.logger.warn({ err: (err as Error).message, primary: displayUrl(this.#opts.url) }, 'replica: cannot reach the primary; serving the mirror as it is');
+    } finally {
+      this.#polling = false;
+      this.polls += 1;
+    }
+    if (this.#running) this.#timer = setTimeout(() => void this.#tick(), pollMs);
   }
 
   /** Stop polling; resolves once a fetch in flight has ended (it is not interrupted). */
