@@ -130,6 +130,8 @@ export const SERVER_DEFAULTS_TABLE = {
     pollMs: 250,
     /** Longest wait for the primary's ref list (info/refs) at start, and for each poll. */
     openTimeoutMs: 5 * SECOND,
+    /** A replica forwards its agents' reports to the primary at most this often. */
+    forwardMs: 200,
   },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
-import { isLoopback, type HostPort } from '../shared/wire/host-port.js';
+import { formatHostPort, isLoopback, type HostPort } from '../shared/wire/host-port.js';
 import type { TokenEntry } from '../shared/config/token-list.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { buildHttpApp } from './http/http-app.js';
@@ -21,6 +21,7 @@ import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { displayUrl, GitMirror } from './replica/git-mirror.js';
 import { replicaSource } from './replica/replica-source.js';
+import { ReportForwarder } from './replica/report-forwarder.js';
 
 /** A read-only replica's primary (--mirror-of). */
 export interface MirrorOf {
@@ -103,6 +104,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const log = opts.logger;
   const mirror = opts.mirrorOf ? await GitMirror.open({ ...opts.mirrorOf, gitdir: opts.repo, logger: log }) : undefined;
+  // On a replica, set once the wire listener's address (its name for the primary) is known.
+  let forwarder: ReportForwarder | undefined;
   const repository = await RulesetRepository.open(opts.repo);
   if (opts.installHook !== false && !mirror) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
@@ -114,7 +117,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     source: mirror ? replicaSource(repository, mirror) : repository,
     logger: log,
     tls: opts.tls,
-    registry: new AgentRegistry({ maxAgents: opts.maxAgents }),
+    registry: new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) }),
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
     ...opts.wire,
   });
@@ -137,6 +140,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
+  if (mirror) {
+    const via = formatHostPort({ host: wireAddress.address, port: wireAddress.port });
+    forwarder = new ReportForwarder({ primary: new URL('/', displayUrl(mirror.url)).href, token: opts.mirrorOf?.token, via, registry: wire.registry, logger: log });
+  }
   let httpAddress: AddressInfo | undefined;
   const app = opts.http
     ? await buildHttpApp({
@@ -151,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         wireConnections: () => wire.connections,
         git: { gitdir: repository.gitdir },
         replicaOf: mirror ? displayUrl(mirror.url) : undefined,
+        fleet: forwarder && (() => forwarder!.fleet()),
       })
     : undefined;
   if (app && opts.http) {
@@ -159,7 +167,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close(), mirror?.stop()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), mirror?.stop(), forwarder?.stop()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -174,7 +182,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     mirror,
     async close() {
       watcher.stop();
-      await mirror?.stop();
+      await Promise.all([mirror?.stop(), forwarder?.stop()]);
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);

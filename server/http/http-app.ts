@@ -25,7 +25,7 @@ import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../../shared/errors.js';
 import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
 import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
-import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
 import { elementRoutes } from './routes/element-routes.js';
@@ -60,6 +60,8 @@ export interface HttpAppOptions {
   git?: GitHttpOptions;
   /** A read-only replica of the primary at this URL (--mirror-of): every write is refused, naming it. */
   replicaOf?: string;
+  /** On a replica: the whole fleet, as the primary lists it (RouteContext.fleet). */
+  fleet?: () => Promise<AgentRecord[]>;
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
@@ -205,6 +207,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     logger: opts.logger,
     wireConnections: opts.wireConnections ?? (() => 0),
     writer,
+    fleet: opts.fleet,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);

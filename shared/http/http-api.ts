@@ -192,8 +192,32 @@ export const AgentRecord = Type.Object({
   address: Type.String({ description: "remote address of the agent's latest connection" }),
   connected: Type.Boolean(),
   lastSeen: Type.String({ description: 'ISO time of the last frame received from the agent' }),
+  via: Type.Optional(Type.String({ description: 'the replica (server --mirror-of) the agent reports through, by its name; absent for an agent of this server' })),
 });
 export type AgentRecord = Static<typeof AgentRecord>;
+
+/** `POST /api/v1/agents/reports`: the latest reports of a replica's agents, forwarded to the primary. */
+export const ForwardedReports = Type.Object(
+  {
+    via: Type.String({ minLength: 1, maxLength: 255, description: 'the replica forwarding them (its wire address)' }),
+    reports: Type.Array(
+      Type.Object(
+        {
+          status: AgentStatus,
+          address: Type.String({ maxLength: 100, description: "the agent's address as the replica saw it" }),
+          connected: Type.Boolean({ description: 'whether the agent is connected to the replica' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 1000 },
+    ),
+  },
+  { additionalProperties: false, description: 'agent reports a replica forwards to its primary' },
+);
+export type ForwardedReports = Static<typeof ForwardedReports>;
+
+export const ForwardedReportsAnswer = Type.Object({ kept: Type.Integer({ minimum: 0, description: 'reports kept (a full registry keeps none of new agents)' }) });
+export type ForwardedReportsAnswer = Static<typeof ForwardedReportsAnswer>;
 
 export const AgentList = Type.Object({ agents: Type.Array(AgentRecord) }, { description: 'every agent the server keeps, sorted by name' });
 export type AgentList = Static<typeof AgentList>;

@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentRegistry } from '../../agents/agent-registry.js';
+import type { AgentRecord, AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
 
@@ -23,6 +23,11 @@ export interface RouteContext {
    * token) or NFTSYNC_ERR_API_WRITES_DISABLED. Write routes also get it checked in an onRequest hook, before the body is read.
    */
   writer(req: FastifyRequest): string;
+  /**
+   * On a replica: the whole fleet's agents as the primary knows them (server/replica/
+   * fleet-view.ts), answered by GET /api/v1/agents instead of this server's own registry.
+   */
+  fleet?: () => Promise<AgentRecord[]>;
 }
 
 export interface RouteConfig {
