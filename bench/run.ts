@@ -30,6 +30,9 @@
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - replicas: failover time when a server is killed (an agent on `--server A,B`), and a
+ *    replica's lag after a push to the primary (bench/replica-failover.ts). Goals: under 5 s
+ *    and under 1 s.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +56,7 @@ import { benchIdleRss } from './idle-rss.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchFailover, benchReplicaLag } from './replica-failover.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -175,6 +179,8 @@ async function main(): Promise<void> {
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+    rows.push(await benchFailover(5, netns, silent, cleanups));
+    rows.push(await benchReplicaLag(10, silent, cleanups));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {
