@@ -13,6 +13,7 @@ import type { ServerEndpoint } from './wire/server-endpoint.js';
 import { DEFAULT_CONFIRM_WINDOW_S, wireProbe } from './reconcile/confirm-revision.js';
 import { formatHostPort } from '../shared/wire/host-port.js';
 import { DriftWatcher, type DriftReport } from './drift/drift-watcher.js';
+import { LivePublisher } from './publish/live-publisher.js';
 
 export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
@@ -42,6 +43,11 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   onDriftCleared?: () => void;
   /** Follow drift with the netlink listener (default true); false: with nft -j monitor. */
   driftListener?: boolean;
+  /**
+   * Publish live changes of the managed tables to the followed branch instead of healing them
+   * (agent/publish/live-publisher.ts); the quiet period in ms (default 500).
+   */
+  publish?: { quietMs?: number };
   /** Called after every reconcile pass (tests and the CLI use it). */
   onOutcome?: (outcome: ReconcileOutcome) => void;
 }
@@ -65,10 +71,8 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   // The server in use: followed now, and probed through a new revision (the commit-confirmed
   // guard reaches the server the revision came from).
   let index = 0;
-  const confirm = opts.confirm ?? {
-    windowMs: opts.confirmWindowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000,
-    probe: (ms: number) => wireProbe({ ...servers[index]!, agent: opts.agent, token: opts.token })(ms),
-  };
+  const probes = servers.map((server) => wireProbe({ ...server, agent: opts.agent, token: opts.token }));
+  const confirm = opts.confirm ?? { windowMs: opts.confirmWindowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000, probe: (ms: number) => probes[index]!(ms) };
   const reconciler = await Reconciler.open({ ...opts, nft, confirm });
   try {
     await reconciler.recoverInterrupted();
@@ -81,7 +85,11 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     log.error({ err: toNftSyncError(err).toJSON() }, 'could not re-apply the last-known-good ruleset');
   }
   let current: WireClient | undefined;
-  const reportNow = () => current?.report(reconciler.status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+  const publisher = opts.publish
+    ? new LivePublisher({ nft, reconciler, logger: log, ref: opts.ref, quietMs: opts.publish.quietMs, client: () => current, onCondition: () => reportNow() })
+    : undefined;
+  const status = () => withPublishCondition(reconciler.status(), publisher);
+  const reportNow = () => current?.report(status()).catch((err) => log.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
   watcher =
     opts.watchDrift === false
       ? undefined
@@ -92,6 +100,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
           selfHeal: opts.selfHeal,
           intervalMs: opts.driftIntervalMs,
           listener: opts.driftListener,
+          publisher,
           onDrift: (report) => {
             reportNow();
             opts.onDrift?.(report);
@@ -106,6 +115,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     'abort',
     () => {
       watcher?.stop();
+      publisher?.stop();
       // Stopping in the middle of an apply or its confirm window waits for it to end, so
       // nothing changes nft after the daemon has gone: say so, and what will happen.
       if (reconciler.busy) log.info({ confirmWindowMs: confirm.windowMs }, 'stopping once the change in flight ends: a revision in its confirm window stays if the server is reached through it in time, else the previous ruleset is restored');
@@ -128,13 +138,15 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
       backoff.reset();
       failedInRow = 0;
       log.info({ server: formatHostPort(server) }, 'connected');
-      await followRef(client, reconciler, opts, signal);
+      await followRef(client, reconciler, opts, signal, { status, publisher });
     } catch (err) {
       const e = toNftSyncError(err);
       reconciler.noteError(e);
       if (!client) failedInRow += 1;
       if (e.retryable) {
-        delay = backoff.next();
+        // A link that worked and dropped (the server restarted): the whole fleet lost it at
+        // once, so spread the first reconnect wide; a failed connect waits the usual backoff.
+        delay = client !== undefined ? backoff.afterDrop() : backoff.next();
         log.warn({ err: e.toJSON(), server: formatHostPort(server), retryInMs: delay }, 'server unreachable; ruleset in force stays');
       } else {
         // A person must act (a --name the certificate does not carry, no protocol in common):
@@ -163,8 +175,18 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   watcher?.stop();
 }
 
-/** Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts. */
-async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal): Promise<void> {
+/** The reconciler's status, with the publisher's `Published` condition when it has one. */
+function withPublishCondition(status: ReturnType<Reconciler['status']>, publisher: LivePublisher | undefined): ReturnType<Reconciler['status']> {
+  const c = publisher?.condition;
+  if (c) status.conditions.push(c);
+  return status;
+}
+
+/**
+ * Subscribe, reconcile now and on every move, until the connection closes or `signal` aborts.
+ * With a publisher, what it has pending is published before each pass applies anything.
+ */
+async function followRef(client: WireClient, reconciler: Reconciler, opts: AgentDaemonOptions, signal: AbortSignal, hooks: { status: () => ReturnType<Reconciler['status']>; publisher?: LivePublisher }): Promise<void> {
   let running: Promise<void> | undefined;
   let again = false;
   const pass = (): Promise<void> => {
@@ -184,8 +206,9 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     let outcome;
     do {
       again = false;
+      if (hooks.publisher?.pending) await hooks.publisher.flush();
       outcome = await reconciler.reconcile(client);
-      await client.report(reconciler.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
+      await client.report(hooks.status()).catch((err) => opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'status report failed'));
       opts.onOutcome?.(outcome);
     } while (again && !client.closed && !signal.aborted);
     if (outcome.kind !== 'failed') retry.reset();

@@ -1,7 +1,10 @@
 /**
  * Reconnect delays: exponential, capped, with "equal jitter" (each delay is between half and
  * all of the exponential value), so a fleet that lost its server does not reconnect in lockstep
- * and no agent ever retries in a tight loop.
+ * and no agent ever retries in a tight loop. The first reconnect after a working connection
+ * dropped (a server restart: every agent loses its link in the same millisecond) is spread
+ * wider, uniformly over `dropSpreadMs`: ten thousand agents then come back over seconds, not in
+ * one burst of a few hundred milliseconds that the restarted server would have to absorb.
  */
 import { AGENT_DEFAULTS } from './defaults.js';
 export interface BackoffOptions {
@@ -9,6 +12,8 @@ export interface BackoffOptions {
   baseMs: number;
   /** Largest delay in ms. */
   capMs: number;
+  /** Spread of the first reconnect after a drop, in ms (full jitter; at most capMs). */
+  dropSpreadMs: number;
   /** Source of randomness in [0, 1); replaceable for tests. */
   random?: () => number;
 }
@@ -29,6 +34,15 @@ export class Backoff {
     const bound = Math.min(capMs, baseMs * 2 ** Math.min(this.#attempt, 30));
     this.#attempt += 1;
     return Math.round(bound / 2 + (random() * bound) / 2);
+  }
+
+  /**
+   * The delay before the first reconnect after a working connection dropped: uniform in
+   * [0, min(dropSpreadMs, capMs)]. Does not count as an attempt: a failure after it waits next().
+   */
+  afterDrop(): number {
+    const { dropSpreadMs, capMs, random = Math.random } = this.#opts;
+    return Math.round(random() * Math.min(dropSpreadMs, capMs));
   }
 
   /** Start again from the base delay (after a successful connection). */

@@ -35,6 +35,8 @@ export const AGENT_DEFAULTS_TABLE = {
     baseMs: 250,
     /** Largest reconnect delay. */
     capMs: 30 * SECOND,
+    /** The first reconnect after a working connection dropped waits a random time up to this. */
+    dropSpreadMs: 5 * SECOND,
   },
   confirm: {
     /** Seconds to reach the server through a new revision before it is rolled back (0: off). `--confirm-window`. */
@@ -82,6 +84,16 @@ export const AGENT_DEFAULTS_TABLE = {
   },
   /** `ssh-keygen -Y verify` of a signed release must finish within this. */
   signatureVerifyMs: 10 * SECOND,
+  publish: {
+    /** agent --publish: quiet time after the last live change before it is published. `--publish-quiet`. */
+    quietMs: 500,
+    /** Longest quiet period `--publish-quiet` accepts. */
+    maxQuietMs: SECOND,
+    /** A publish that failed for a reason that may pass is tried again after this, doubled up to `retryCapMs`. */
+    retryMs: SECOND,
+    /** Longest pause before a publish is tried again. */
+    retryCapMs: 30 * SECOND,
+  },
 };
 
 /** Relations between the values that must hold, besides each value's own check. */
@@ -90,6 +102,8 @@ export const AGENT_DEFAULTS_RULES: readonly DefaultsRule<typeof AGENT_DEFAULTS_T
   ['backoff.baseMs > 0 (no reconnect in a tight loop)', (t) => t.backoff.baseMs > 0],
   ['drift.listenerRestartMs <= drift.listenerRestartMaxMs', (t) => t.drift.listenerRestartMs <= t.drift.listenerRestartMaxMs],
   ['drift.ownPidMs > the longest nft run (shared nft.timeoutsMs)', (t) => Object.values(SHARED_DEFAULTS.nft.timeoutsMs).every((ms) => t.drift.ownPidMs > ms)],
+  ['publish.quietMs <= publish.maxQuietMs', (t) => t.publish.quietMs <= t.publish.maxQuietMs],
+  ['publish.retryMs <= publish.retryCapMs', (t) => t.publish.retryMs <= t.publish.retryCapMs],
   ['wire.idleMaxFrame <= wire.maxRulesetBytes', (t) => t.wire.idleMaxFrame <= t.wire.maxRulesetBytes],
   ['wire.maxRulesetBytes <= shared wire.maxAnswerFrame', (t) => t.wire.maxRulesetBytes <= SHARED_DEFAULTS.wire.maxAnswerFrame],
 ];

@@ -36,7 +36,8 @@ export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise
   const servers: readonly ServerEndpoint[] = opts.servers?.length ? opts.servers : [{ host: opts.host, port: opts.port, tls: opts.tls }];
   // The guard probes the server the revision came from (the first of --server that answered).
   let index = 0;
-  const guard = opts.confirm ?? { ...confirmOptions(opts.confirmWindowMs, opts), probe: (ms: number) => wireProbe({ ...servers[index]!, agent: opts.agent, token: opts.token })(ms) };
+  const probes = servers.map((server) => wireProbe({ ...server, agent: opts.agent, token: opts.token }));
+  const guard = opts.confirm ?? { ...confirmOptions(opts.confirmWindowMs, opts), probe: (ms: number) => probes[index]!(ms) };
   const reconciler = await Reconciler.open({ ...opts, confirm: signal ? { ...guard, signal } : guard });
   await reconciler.recoverInterrupted();
   const interrupted = () => new NftSyncError('NFTSYNC_ERR_INTERRUPTED', `interrupted by ${String(signal?.reason)} before anything was applied; nothing was changed`);

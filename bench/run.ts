@@ -17,6 +17,8 @@
  *  - signed release: fetch with the release proof, checked by the agent (hashes, chain,
  *    ssh-keygen -Y verify), against a plain fetch (bench/signed-fetch.ts). Goal: under 50 ms.
  *  - drift to self-healed: see bench/drift-heal.ts. Goal: under a second.
+ *  - publish latency: a rule added by hand on host A until in force on host B, both agents
+ *    --publish on main (bench/publish-latency.ts). Goal: under 1 s plus the quiet period.
  *  - hostile client: a well-behaved agent's fetch of default.json while a hostile client sends
  *    the heaviest frames on the most connections allowed, p99 against the same fetch with no
  *    attack; and the server process's RSS then (bench/hostile-client.ts). Goals: p99 under
@@ -26,6 +28,9 @@
  *  - a 1,000,000-element set: the agent's apply step against raw nft, CPU over a quiet period
  *    (15 s here; `node --import tsx bench/big-set-drift.ts --quiet 60` for the full minute),
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
+ *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
+ *    delta and against the full reload, and the bytes of its delta on the wire: see
+ *    bench/big-set-delta.ts.
  *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
@@ -33,6 +38,10 @@
  *  - replicas: failover time when a server is killed (an agent on `--server A,B`), and a
  *    replica's lag after a push to the primary (bench/replica-failover.ts). Goals: under 5 s
  *    and under 1 s.
+ *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
+ *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
+ *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
+ *    `npm run bench -- --fanout`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,10 +62,13 @@ import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { benchFailover, benchReplicaLag } from './replica-failover.js';
+import { benchPublishLatency } from './publish-latency.js';
+import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
@@ -166,6 +178,12 @@ function printTable(): void {
 
 async function main(): Promise<void> {
   try {
+    // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents).
+    if (process.argv.includes('--fanout')) {
+      rows.push(...(await benchFanOut(cleanups)));
+      printTable();
+      return;
+    }
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
     rows.push(await benchApplyPlan(15));
@@ -175,12 +193,15 @@ async function main(): Promise<void> {
     rows.push(await benchSignedFetch(30, silent, cleanups));
     await benchPushValidation(5);
     rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
+    rows.push(await benchPublishLatency(7, netns, silent, cleanups));
     rows.push(...(await benchHostileClient(300, cleanups)));
     rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
     rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
+    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
     rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
     rows.push(await benchFailover(5, netns, silent, cleanups));
     rows.push(await benchReplicaLag(10, silent, cleanups));
+    rows.push(...(await benchFanOut(cleanups)));
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

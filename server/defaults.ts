@@ -38,6 +38,15 @@ export const SERVER_DEFAULTS_TABLE = {
      * the repository's files within a 20,000 `ulimit -n`. `--max-connections`.
      */
     maxConnections: 10_000,
+    /**
+     * Room kept over maxConnections for agents' lockout-guard checks (a hello with `check`, closed
+     * after one ping), so a full server never makes its agents roll back. `--check-connections`.
+     */
+    checkConnections: 1000,
+    /** Bytes a connection may leave unread beyond the answer being written before it is dropped. */
+    maxUnreadBytes: 4 * MiB,
+    /** A connection that takes none of what it is sent for this long is dropped (0: never). */
+    writeStallMs: 30 * SECOND,
     /** Connections being turned away that still get their error frame; past this, just closed. */
     maxRefusing: 256,
     /** At most one log line of dropped connections per this interval. */

@@ -13,14 +13,16 @@ import { AgentRegistry } from './agents/agent-registry.js';
 import { buildHttpApp } from './http/http-app.js';
 import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
+import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
-import { RulesetRepository } from './git/ruleset-repository.js';
+import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
 import { displayUrl, GitMirror } from './replica/git-mirror.js';
 import { replicaSource } from './replica/replica-source.js';
+import { readOnlyReplica } from './git/git-http.js';
 import { ReportForwarder } from './replica/report-forwarder.js';
 
 /** A read-only replica's primary (--mirror-of). */
@@ -68,7 +70,9 @@ export interface ServerOptions {
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
-  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget'>>;
+  wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'checkConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget' | 'answerFramesBytes'>>;
+  /** How the repository is read (caches; tests count ref file reads through readRefFile). */
+  repository?: RulesetRepositoryOptions;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**
@@ -106,19 +110,24 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const mirror = opts.mirrorOf ? await GitMirror.open({ ...opts.mirrorOf, gitdir: opts.repo, logger: log }) : undefined;
   // On a replica, set once the wire listener's address (its name for the primary) is known.
   let forwarder: ReportForwarder | undefined;
-  const repository = await RulesetRepository.open(opts.repo);
+  const repository = await RulesetRepository.open(opts.repo, opts.repository);
   if (opts.installHook !== false && !mirror) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
     else log.debug({ hook }, 'pre-receive validator hook');
   }
+  const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
+  const warming = publisher.warm();
   const wire = new WireServer({
     source: mirror ? replicaSource(repository, mirror) : repository,
     logger: log,
     tls: opts.tls,
     registry: new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) }),
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
+    writeTokens: opts.tokens,
+    // A replica takes no published change either: it names the primary, as for a push.
+    publish: mirror ? { publish: async () => Promise.reject(readOnlyReplica(displayUrl(mirror.url))) } : publisher,
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -130,6 +139,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     void wire.refsChanged();
   });
   await watcher.start();
+  // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
+  repository.useRefView(watcher);
   if (mirror) log.info({ primary: displayUrl(mirror.url) }, 'read-only replica: following the primary');
   mirror?.start();
   const pushChecks = !mirror && (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
@@ -137,6 +148,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     watcher.stop();
     await mirror?.stop();
     await pushChecks?.close();
+    await warming.then(() => publisher.close());
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
@@ -167,7 +179,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close(), mirror?.stop(), forwarder?.stop()]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close()), mirror?.stop(), forwarder?.stop()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -186,6 +198,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);
+      await warming;
+      await publisher.close();
     },
   };
 }

@@ -24,6 +24,11 @@ export const SHARED_DEFAULTS_TABLE = {
     helloMaxFrame: 4 * KiB,
     /** Limit on every frame a server accepts from a client after hello (`welcome.maxFrame`). */
     clientMaxFrame: 64 * KiB,
+    /**
+     * Limit on frames from a client whose hello carried a write credential (a write token, or a
+     * certificate under mutual TLS): a `publish` carries a whole (small) ruleset.
+     */
+    writerMaxFrame: 8 * MiB,
     /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
     maxReportBytes: 16 * KiB,
     /**
@@ -80,6 +85,7 @@ export const SHARED_DEFAULTS_RULES: readonly DefaultsRule<typeof SHARED_DEFAULTS
   ['wire.maxReportBytes < wire.clientMaxFrame', (t) => t.wire.maxReportBytes < t.wire.clientMaxFrame],
   ['wire.maxHeaderBytes <= wire.preHandshakeMaxFrame', (t) => t.wire.maxHeaderBytes <= t.wire.preHandshakeMaxFrame],
   ['wire.clientMaxFrame <= wire.maxAnswerFrame', (t) => t.wire.clientMaxFrame <= t.wire.maxAnswerFrame],
+  ['wire.clientMaxFrame <= wire.writerMaxFrame', (t) => t.wire.clientMaxFrame <= t.wire.writerMaxFrame],
   ['nft.timeoutsMs.list <= nft.timeoutsMs.apply', (t) => t.nft.timeoutsMs.list <= t.nft.timeoutsMs.apply],
 ];
 

@@ -55,6 +55,9 @@ export const ERRORS = {
   NFTSYNC_ERR_ELEMENT_INVALID: spec('a set or map element does not fit the set', false, 422),
   NFTSYNC_ERR_ELEMENTS_CONFLICT: spec('the branch kept moving during the element change; try again', true, 409),
   NFTSYNC_ERR_READ_ONLY_REPLICA: spec('this server is a read-only replica: push and write to the primary', false, 403),
+  NFTSYNC_ERR_PUBLISH_CONFLICT: spec('a published live change and the branch changed the same objects', false, 409),
+  NFTSYNC_ERR_PUBLISH_RACED: spec('the branch kept moving while a live change was published; the agent tries again', true, 409),
+  NFTSYNC_ERR_PUBLISH_DENIED: spec('this agent may not publish to that ruleset or branch', false, 403),
 
   // connections
   NFTSYNC_ERR_CONN_FAILED: spec('could not connect to the server', true, 503),

@@ -71,6 +71,11 @@ export interface DriftWatcherOptions {
   onCleared?: () => void;
   /** Follow events with the netlink listener (default true); false: with nft -j monitor. */
   listener?: boolean;
+  /**
+   * agent --publish: outside changes to managed tables, gaps and periodic checks go to the
+   * publisher (agent/publish/live-publisher.ts) instead of being compared and healed.
+   */
+  publisher?: { changed(): void };
 }
 
 export class DriftWatcher {
@@ -239,6 +244,7 @@ export class DriftWatcher {
   #outside(tx: Extract<ListenerLine, { t: 'tx' }>): void {
     const prev = this.#o.reconciler.inForce;
     if (!prev || !tx.tables.some(([family, table]) => this.#managed(prev, family, table))) return;
+    if (this.#o.publisher) return this.#o.publisher.changed();
     const mine = tx.events.filter((e) => this.#managed(prev, e.family, e.table));
     const summary = this.#summaryOf(prev);
     if (summary?.big) {
@@ -258,6 +264,8 @@ export class DriftWatcher {
     if (own) {
       // The agent's own change: a comparison is cheap insurance for a small ruleset.
       if (ev.kind === 'element') return;
+    } else if (this.#o.publisher) {
+      return this.#o.publisher.changed();
     } else if (this.#pending.length < MAX_PENDING_EVENTS) {
       this.#pending.push(ev.summary);
     }
@@ -329,6 +337,13 @@ export class DriftWatcher {
    */
   async check(): Promise<string[]> {
     const r = this.#o.reconciler;
+    if (this.#o.publisher) {
+      // Publishing: whatever differs is published, not healed (the publisher compares).
+      this.#pending = [];
+      this.#gapReason = undefined;
+      this.#o.publisher.changed();
+      return [];
+    }
     if (this.#checking || r.busy) {
       // Run again once the current check or change is over.
       this.#again = true;

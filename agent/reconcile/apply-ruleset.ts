@@ -2,11 +2,17 @@
  * The agent's apply step: put a parsed ruleset in force with one atomic nft transaction
  * (applyTransaction), and applyRuleset, which reads it back too (agent/reconcile/read-back.ts).
  *
+ * Moving from a revision it knows is in force (`inForce`), the transaction is the minimal one
+ * (shared/ruleset/minimal-transaction.ts: only the elements, chains and tables that changed)
+ * where the cost model says it is cheaper than the full replacement; if nft refuses it, the full
+ * replacement follows, so a delta never leaves the host worse off than before.
+ *
  * Cost is kept close to a bare `nft -j -f`: the batch is serialised once and fed on stdin; the
  * dry run (`nft -c`, as costly as a real load on nft 1.0.6) is off unless asked for, since the
  * real apply is atomic anyway and refuses exactly what the dry run would.
  */
 import { buildApplyTransaction, tablesToCreate } from '../../shared/ruleset/apply-plan.js';
+import { planMinimalTransaction } from '../../shared/ruleset/minimal-transaction.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { locateNftError } from '../../shared/nft/nft-error-location.js';
 import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
@@ -33,6 +39,24 @@ export interface ApplyRulesetOptions {
   check?: boolean;
   /** Read-back verification (default 'auto': 'full' up to AUTO_FULL_MAX_ELEMENTS set elements, else 'off'). */
   verify?: VerifyMode;
+  /**
+   * The ruleset in force on the host and unchanged since the agent applied it (its last applied
+   * revision, no drift outstanding: agent/reconcile/delta-base.ts). When given, the minimal
+   * transaction from it to `ruleset` (shared/ruleset/minimal-transaction.ts) is applied where the
+   * cost model prefers it to the full replacement; if nft refuses that delta (nothing changed: it
+   * is atomic), the full replacement is applied instead. Without it, always the full replacement.
+   */
+  inForce?: Ruleset;
+}
+
+/** Which transaction put the ruleset in force. */
+export interface TransactionChoice {
+  /** 'delta': only what changed since `inForce`; 'full': the full replacement. */
+  kind: 'delta' | 'full';
+  /** What the delta did, or why the full replacement was chosen. */
+  reason: string;
+  /** Set when a delta was tried and nft refused it: nft's message (the full replacement followed). */
+  deltaRefused?: string;
 }
 
 export interface ApplyRulesetResult {
@@ -40,6 +64,8 @@ export interface ApplyRulesetResult {
   managedTables: TableRef[];
   /** Wall time of the whole step, read-back included. */
   durationMs: number;
+  /** Which transaction put the ruleset in force (a delta from `inForce`, or the full replacement). */
+  transaction: TransactionChoice;
   /** What the read-back found (agent/reconcile/read-back.ts): the transaction happened either way. */
   readback: ReadBack;
 }
@@ -49,12 +75,16 @@ export interface AppliedTransaction {
   /** The tables this ruleset manages: record them for the next apply's `previouslyManaged`. */
   managedTables: TableRef[];
   durationMs: number;
+  /** Which transaction it was (a delta from `inForce`, or the full replacement). */
+  transaction: TransactionChoice;
 }
 
 /**
  * Apply `ruleset` atomically: every table it declares that the agent owns (or adopts) is
  * replaced, every other table it declares is created, every table of `previouslyManaged` it no
  * longer declares is deleted, all other tables are left untouched. Nothing is read back.
+ * With `inForce`, only what changed is sent where that is cheaper (applyDelta); a delta nft
+ * refuses is followed by the full replacement, whose errors are then the ones below.
  * Errors (nothing changed in each case): NFTSYNC_ERR_TABLE_NOT_OWNED (a declared table the
  * agent does not own exists: nft refused the batch with EEXIST; the tables are listed once to
  * name it), NFTSYNC_ERR_NFT_CHECK (dry run refused), NFTSYNC_ERR_NFT_APPLY (nft refused the
@@ -67,15 +97,18 @@ export async function applyTransaction(options: Omit<ApplyRulesetOptions, 'verif
   const { nft, ruleset } = options;
   const managed = declaredTables(ruleset);
   const owned = ownedWithAdopted(managed, options.previouslyManaged ?? [], options.adopt ?? []);
-  const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
-  try {
-    if (options.check === true) await nft.checkJson(batch);
-    await nft.applyJson(batch);
-  } catch (err) {
-    const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
-    throw taken === err ? withLocation(err, ruleset, owned) : taken;
+  const transaction = await applyDelta(options, owned);
+  if (transaction.kind === 'full') {
+    const batch = JSON.stringify(buildApplyTransaction(ruleset, owned));
+    try {
+      if (options.check === true) await nft.checkJson(batch);
+      await nft.applyJson(batch);
+    } catch (err) {
+      const taken = await nameTakenTables(err, nft, tablesToCreate(managed, owned));
+      throw taken === err ? withLocation(err, ruleset, owned) : taken;
+    }
   }
-  return { managedTables: managed, durationMs: Math.round(performance.now() - started) };
+  return { managedTables: managed, durationMs: Math.round(performance.now() - started), transaction };
 }
 
 /**
@@ -88,7 +121,34 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
   const started = performance.now();
   const applied = await applyTransaction(options);
   const readback = await readBack(options.nft, options.ruleset, options.verify ?? 'auto');
-  return { managedTables: applied.managedTables, durationMs: Math.round(performance.now() - started), readback };
+  return { managedTables: applied.managedTables, durationMs: Math.round(performance.now() - started), transaction: applied.transaction, readback };
+}
+
+/**
+ * With `inForce`, plan the minimal transaction and apply it when it is a delta (an empty delta
+ * runs no nft at all). Its confirmation is nft's exit status: the batch is atomic, and each of
+ * its element deletes, flushes and deletes fails the whole batch when its object is not there, so
+ * success means the host went from `inForce` to `ruleset` exactly as planned; nothing is listed
+ * (a listing of a 1,000,000-element set takes 20 s). The read-back step still runs where 'auto'
+ * allows it, and the drift watcher follows the transaction's events as the agent's own.
+ * Returns kind 'full' when the full replacement must follow: planned so, or the delta refused by
+ * nft or its dry run (`deltaRefused`). Errors: NFTSYNC_ERR_NFT_EXEC and NFTSYNC_ERR_NFT_TIMEOUT
+ * (nft could not run the delta: not retried as a full replacement).
+ */
+async function applyDelta(options: Omit<ApplyRulesetOptions, 'verify'>, owned: readonly TableRef[]): Promise<TransactionChoice> {
+  if (options.inForce === undefined) return { kind: 'full', reason: 'no revision in force to start from' };
+  const plan = planMinimalTransaction(options.inForce, options.ruleset, owned);
+  if (plan.kind === 'full') return { kind: 'full', reason: plan.reason };
+  if (plan.batch.nftables.length === 0) return { kind: 'delta', reason: plan.reason };
+  const batch = JSON.stringify(plan.batch);
+  try {
+    if (options.check === true) await options.nft.checkJson(batch);
+    await options.nft.applyJson(batch);
+  } catch (err) {
+    if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) throw err;
+    return { kind: 'full', reason: plan.reason, deltaRefused: err.message };
+  }
+  return { kind: 'delta', reason: plan.reason };
 }
 
 /**

@@ -1,10 +1,12 @@
 /**
  * Reconcile step "apply": mark the revision pending in the state (so a crash from here on is
- * restored over at the next start), then put it in force with one atomic nft transaction.
+ * restored over at the next start), then put it in force with one atomic nft transaction: from
+ * a revision the host is known to hold (delta-base.ts), only what changed where that is cheaper.
  */
 import { toNftSyncError } from '../../shared/errors.js';
 import { stateWithPending } from '../state/transitions.js';
 import { applyTransaction, type AppliedTransaction } from './apply-ruleset.js';
+import { deltaBase } from './delta-base.js';
 import type { Plan } from './plan-step.js';
 import { next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 
@@ -24,7 +26,9 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
   const { commit, blob, ruleset: name } = plan.fetched;
   try {
     await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }));
-    const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check });
+    // From a revision the host is known to hold, only what changed is sent (delta-base.ts).
+    const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
+    const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce });
     return next({ plan, transaction });
   } catch (err) {
     return refusePass(ctx, toNftSyncError(err), plan.fetched, plan.priorPending);

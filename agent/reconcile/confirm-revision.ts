@@ -24,6 +24,12 @@ export const DEFAULT_CONFIRM_WINDOW_S = AGENT_DEFAULTS.confirm.windowS;
 
 /** Pause between failed probes, so a refused connection does not spin. */
 const PROBE_PAUSE_MS = AGENT_DEFAULTS.confirm.probePauseMs;
+/**
+ * Pause after a probe the server turned away as busy: random up to this, so a fleet checking the
+ * same revision at once spreads its retries instead of returning in lockstep every 250 ms (each
+ * refused attempt is work for a server that is already full).
+ */
+const BUSY_PAUSE_MS = 2000;
 
 /** Reach the server once, within `timeoutMs`; rejects with why it could not. */
 export type ServerProbe = (timeoutMs: number) => Promise<void>;
@@ -41,13 +47,22 @@ export interface ConfirmOptions {
 }
 
 /**
- * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. Errors (as
- * rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT, or whatever the server answers.
+ * A probe over the wire protocol: a NEW connection, hello/welcome, one ping, close. The hello
+ * says `check`, so a server at its connection cap still lets the probe in (into room it keeps
+ * for checks); a server too old to know the field refuses that hello as invalid, and the probe
+ * asks again without it. Errors (as rejections): NFTSYNC_ERR_CONN_FAILED, NFTSYNC_ERR_TIMEOUT,
+ * or whatever the server answers.
  */
-export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string }): ServerProbe {
+export function wireProbe(opts: { host: string; port: number; agent?: string; tls?: tls.ConnectionOptions; token?: string; localAddress?: string }): ServerProbe {
+  let check = true;
   return async (timeoutMs) => {
     const ms = Math.max(1, Math.round(timeoutMs));
-    const client = await WireClient.connect({ ...opts, connectTimeoutMs: ms, requestTimeoutMs: ms });
+    const connect = () => WireClient.connect({ ...opts, check, connectTimeoutMs: ms, requestTimeoutMs: ms });
+    const client = await connect().catch((err: unknown) => {
+      if (!check || toNftSyncError(err).code !== 'NFTSYNC_ERR_MSG_INVALID') throw err;
+      check = false;
+      return connect();
+    });
     try {
       await client.ping();
     } finally {
@@ -77,14 +92,17 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
   let attempts = 0;
   while (performance.now() < deadline && !signal?.aborted) {
     attempts++;
+    let pause = PROBE_PAUSE_MS;
     try {
       await withTimeout(probe(deadline - performance.now()), deadline - performance.now(), signal);
       return { confirmed: true, ms: Math.round(performance.now() - started) };
     } catch (err) {
-      reason = toNftSyncError(err).message;
+      const e = toNftSyncError(err);
+      reason = e.message;
+      if (e.code === 'NFTSYNC_ERR_SERVER_BUSY') pause = PROBE_PAUSE_MS + Math.random() * (BUSY_PAUSE_MS - PROBE_PAUSE_MS);
     }
     const left = deadline - performance.now();
-    if (left > 0) await sleep(Math.min(PROBE_PAUSE_MS, left), signal);
+    if (left > 0) await sleep(Math.min(pause, left), signal);
   }
   return { confirmed: false, ms: Math.round(performance.now() - started), reason: `${attempts} probe(s) failed; last: ${reason}` };
 }

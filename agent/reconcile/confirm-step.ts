@@ -35,7 +35,7 @@ export async function confirmStep(ctx: PassContext, done: ReadBackDone): Promise
     ...(opts.track && fetched.tag !== undefined && { tag: fetched.tag }),
     ...(release && { release }),
   });
-  const apply: ApplyRulesetResult = { managedTables: transaction.managedTables, durationMs: transaction.durationMs + readback.durationMs, readback };
+  const apply: ApplyRulesetResult = { managedTables: transaction.managedTables, durationMs: transaction.durationMs + readback.durationMs, transaction: transaction.transaction, readback };
   const tag = fetched.tag !== undefined ? { tag: fetched.tag } : {};
   const outcome: ReconcileOutcome =
     readback.error === undefined

@@ -15,7 +15,8 @@ export interface Fetched {
 
 /**
  * Fetch with `fetcher`. The revision in force is offered as `have` when it is of the ruleset
- * asked for; a release proof is asked for under --allowed-signers. Ends the pass (failed,
+ * asked for, with its bytes as `base` (the server may answer with a delta against them); a
+ * release proof is asked for under --allowed-signers. Ends the pass (failed,
  * without a commit) when the fetch fails. Never throws.
  */
 export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Promise<StepResult<Fetched>> {
@@ -24,7 +25,9 @@ export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Pro
   const have = st?.commit && st.blob && st.ruleset === (opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined;
   const asked: AskedRevision = { ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have };
   try {
-    const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(opts.allowedSigners && { proof: true }) });
+    // The bytes of `have`: the server may answer with a delta against them (shared/wire/ruleset-delta.ts).
+    const base = have && ctx.inForce?.blob === have.blob ? ctx.inForce.bytes : undefined;
+    const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(base && { base }), ...(opts.allowedSigners && { proof: true }) });
     return next({ asked, fetched });
   } catch (err) {
     return failPass(toNftSyncError(err));

@@ -19,6 +19,8 @@ export interface PassContext {
   state(): AgentState | undefined;
   /** The confirmed revision in force when the pass started. */
   readonly inForce: ConfirmedRevision | undefined;
+  /** A drift that was not healed was outstanding when the pass started (the host may differ from `inForce`). */
+  readonly drifted: boolean;
   /** Try a revision again although it failed before (`pull`). */
   readonly retryFailed: boolean;
   /**

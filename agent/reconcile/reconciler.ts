@@ -209,6 +209,7 @@ export class Reconciler {
       opts: this.#opts,
       state: () => this.#state,
       inForce: this.inForce,
+      drifted: this.drifted,
       retryFailed,
       save: (state, applied) => this.#save(state, applied),
       now: () => new Date().toISOString(),
@@ -237,7 +238,7 @@ export class Reconciler {
     this.#report = reportAfterPass(this.#report, outcome);
     if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.recorded)) this.#drift = undefined;
     const log = this.#opts.logger;
-    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs) }, 'applied');
+    if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs), transaction: outcome.apply.transaction }, 'applied');
     if (outcome.kind === 'failed') log.error({ err: outcome.error.toJSON(), commit: outcome.commit }, 'reconcile failed; previous ruleset stays in force');
   }
 

@@ -14,13 +14,19 @@ export interface FetchRequest {
   ruleset?: string;
   /** The revision in force, so the server can answer `unchanged` without the bytes. */
   have?: Revision;
+  /**
+   * The bytes of `have` (the revision in force): the server may then answer with a delta against
+   * them (shared/wire/ruleset-delta.ts), which the fetcher rebuilds into the new bytes.
+   */
+  base?: Buffer;
   /** Ask for the release proof (agents with --allowed-signers). */
   proof?: boolean;
 }
 
 export interface RevisionFetcher {
   /**
-   * The revision `request` names: its bytes, or `unchanged` when it is `request.have`.
+   * The revision `request` names: its bytes (rebuilt from `request.base` and a delta, when the
+   * server sent one: `delta` then says so), or `unchanged` when it is `request.have`.
    * Errors (as rejections): whatever stopped the fetch (connection, protocol, the server's answer).
    */
   fetch(request: FetchRequest): Promise<FetchResult>;

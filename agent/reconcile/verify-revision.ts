@@ -2,6 +2,11 @@
  * Reconcile step "verify": the agent trusts nothing the server says about the bytes it sent.
  * It recomputes their git blob id, compares it with the id the server announced for the
  * revision, and validates the ruleset against the schema before anything reaches nft.
+ *
+ * The result is remembered for as long as the bytes themselves are held (a WeakMap keyed by the
+ * Buffer): the revision in force is verified again, as the start of the next minimal transaction
+ * (agent/reconcile/delta-base.ts), without parsing it a second time (about 1 s for 1,000,000 elements).
+ * The price is the parsed revision kept in memory beside its bytes while it is in force.
  */
 import { NftSyncError } from '../../shared/errors.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
@@ -17,6 +22,8 @@ export interface VerifiedRevision {
  * Errors: NFTSYNC_ERR_VERIFY_BLOB_MISMATCH, NFTSYNC_ERR_RULESET_JSON, NFTSYNC_ERR_RULESET_SCHEMA.
  */
 export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }): VerifiedRevision {
+  const known = verified.get(bytes);
+  if (known !== undefined && known.blob === blob) return known;
   const actual = gitBlobId(bytes, objectIdAlgorithm(blob));
   if (actual !== blob) {
     throw new NftSyncError(
@@ -25,5 +32,10 @@ export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: st
       { data: { announced: blob, actual, ...where } },
     );
   }
-  return { ruleset: parseRuleset(bytes), blob };
+  const result = { ruleset: parseRuleset(bytes), blob };
+  verified.set(bytes, result);
+  return result;
 }
+
+/** Verified revisions by the very Buffer they were read from (see the file comment). */
+const verified = new WeakMap<Buffer, VerifiedRevision>();

@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
+import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { connectError } from './tls-connect-error.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
@@ -60,10 +61,14 @@ export interface WireClientOptions {
   /** Largest ruleset accepted from the server, in bytes (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
   software?: string;
+  /** Local address to connect from (multi-homed hosts; simulated fleets in bench/fanout.ts). */
+  localAddress?: string;
+  /** A lockout guard's check connection: said in hello; the server then takes only pings. */
+  check?: boolean;
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[] }
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number } }
   | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -116,8 +121,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     return new Promise((resolve, reject) => {
       const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, PRE_HANDSHAKE_MAX_FRAME);
       const socket = opts.tls
-        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port })
-        : net.connect({ host: opts.host, port: opts.port });
+        ? tls.connect({ ...opts.tls, host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) })
+        : net.connect({ host: opts.host, port: opts.port, ...(opts.localAddress && { localAddress: opts.localAddress }) });
       let settled = false;
       const fail = (err: NftSyncError) => {
         if (settled) return;
@@ -137,6 +142,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
         const hello: ClientMessage = { type: 'hello', versions: [...PROTOCOL_VERSIONS], software: opts.software ?? 'nft-sync' };
         if (opts.agent) hello.agent = opts.agent;
         if (opts.token) hello.token = opts.token;
+        if (opts.check) hello.check = true;
         socket.write(encodeMessage(hello));
       });
       const onData = (chunk: Buffer) => {
@@ -176,15 +182,17 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean; base?: Buffer }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     if (req.track) assertTagPattern(req.ref);
     else assertRef(req.ref);
     if (req.ruleset !== undefined) assertRulesetName(req.ruleset);
-    const { track, ...rest } = req;
+    const { track, base, ...rest } = req;
+    // With the bytes of `have` at hand (and no proof asked: a proof covers the whole blob), a delta may come.
+    const delta = base !== undefined && req.have !== undefined && req.proof !== true;
     const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}) }, allowance);
-    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
+    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}), ...(delta ? { delta: true } : {}) }, allowance);
+    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true, ...(delta ? { base: { blob: req.have!.blob, bytes: base } } : {}) });
   }
 
   /**
@@ -203,6 +211,25 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   /** Send a status report; resolves when the server acknowledged it. */
   async report(status: AgentStatus): Promise<void> {
     await this.#request({ type: 'report', id: 0, status });
+  }
+
+  /**
+   * Publish a live change (agent --publish): `bytes` as a new revision of `ruleset` on branch
+   * `ref`, from `base` (the commit the agent had applied). Resolves with where the branch is now.
+   * Errors: the server's (PUBLISH_DENIED, PUBLISH_CONFLICT, PUBLISH_RACED, PUSH_REFUSED...);
+   * NFTSYNC_ERR_FRAME_TOO_LARGE before anything is sent when the frame would pass welcome.maxFrame.
+   */
+  async publish(req: { ref: string; ruleset: string; base: string; bytes: Buffer }): Promise<{ commit: string; blob: string; rebased: boolean; unchanged: boolean }> {
+    assertRef(req.ref);
+    assertRulesetName(req.ruleset);
+    if (req.bytes.length + 4096 > this.welcome.maxFrame) {
+      throw new NftSyncError('NFTSYNC_ERR_FRAME_TOO_LARGE', `the live ruleset takes ${req.bytes.length} bytes; this connection may send frames of at most ${this.welcome.maxFrame} (publishing needs a write credential)`, {
+        data: { length: req.bytes.length, limit: this.welcome.maxFrame },
+      });
+    }
+    const { message } = await this.#request({ type: 'publish', id: 0, ref: req.ref, ruleset: req.ruleset, base: req.base, size: req.bytes.length }, undefined, req.bytes);
+    if (message.type !== 'published') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `publish answered with ${message.type}`);
+    return { commit: message.commit, blob: message.blob, rebased: message.rebased, unchanged: message.unchanged };
   }
 
   /** Round trip to the server; resolves with the time it took in ms. */
@@ -224,7 +251,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   }
 
   /** Send `msg`; its answer may come in a frame of up to `frameAllowance` bytes (default IDLE_MAX_FRAME). */
-  #request(msg: Exclude<ClientMessage, { type: 'hello' }>, frameAllowance?: number): Promise<{ message: ServerMessage; body?: Buffer }> {
+  #request(msg: Exclude<ClientMessage, { type: 'hello' }>, frameAllowance?: number, body?: Buffer): Promise<{ message: ServerMessage; body?: Buffer }> {
     if (this.#closed) return Promise.reject(new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection is closed'));
     const id = this.#nextId++;
     if (this.#nextId > 0xffff_fff0) this.#nextId = 1;
@@ -237,7 +264,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       this.#pending.set(id, { resolve: (message, body) => resolve({ message, body }), reject, timer, ...(frameAllowance !== undefined && { frameAllowance }) });
       this.#updateFrameLimit();
       this.#lastSent = Date.now();
-      this.#socket.write(encodeMessage({ ...msg, id }));
+      this.#socket.write(encodeMessage({ ...msg, id }, body));
     });
   }
 
@@ -324,9 +351,20 @@ export class WireClient extends EventEmitter<WireClientEvents> {
  * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean }): FetchResult {
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
+  if (message.type === 'ruleset' && body && message.delta !== undefined) {
+    const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
+    if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
+    }
+    if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
+    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+  }
   if (message.type === 'ruleset' && body) {
-    const { type: _t, id: _i, size, proof: proofList, ...fields } = message;
+    const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
     // The frame fit the allowance; each part must fit its own share too.
     if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
     const proofBytes = body.length - size;

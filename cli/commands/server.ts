@@ -45,7 +45,12 @@ export const serverCommand: Command = {
     'max-connections': {
       type: 'string',
       default: String(WIRE_SERVER_DEFAULTS.maxConnections),
-      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included); keep it well under ulimit -n',
+      description: 'most simultaneous wire connections in all, counted from TCP accept (TLS handshakes included), lockout-guard checks aside; keep it and --check-connections together well under ulimit -n',
+    },
+    'check-connections': {
+      type: 'string',
+      default: String(WIRE_SERVER_DEFAULTS.checkConnections),
+      description: 'connections let in over --max-connections for agents\' lockout-guard checks only (a hello with check, closed after one ping), so a full server never rolls its agents back',
     },
     'max-agents': {
       type: 'string',
@@ -82,6 +87,7 @@ export const serverCommand: Command = {
         limits: { maxAnswerFrame: positiveInt(str(values, 'max-frame')!, '--max-frame') },
         maxConnectionsPerAddress: countFlag(str(values, 'max-connections-per-address')!, '--max-connections-per-address', 1, 1_000_000),
         maxConnections: countFlag(str(values, 'max-connections')!, '--max-connections', 1, 1_000_000),
+        checkConnections: countFlag(str(values, 'check-connections')!, '--check-connections', 0, 1_000_000),
       },
       maxAgents: countFlag(str(values, 'max-agents')!, '--max-agents', 1, 10_000_000),
       logger,

@@ -48,6 +48,14 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   private scanning: Promise<void> | undefined;
   private again = false;
   private running = false;
+  /** Completed scans; lets readers cache what they derive from one (HEAD's target). */
+  private generation = 0;
+  /** The turn of the event loop fresh() waits for (shared by the callers of one turn). */
+  private turn: Promise<void> | undefined;
+  /** Resolved when no scan is scheduled or running any more. */
+  private idleWaiters: Array<{ need: number; resolve: () => void }> = [];
+  /** Scan passes started (each turn of scan()'s loop). */
+  private passesStarted = 0;
 
   constructor(private readonly options: RefWatcherOptions) {
     super();
@@ -63,7 +71,8 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     try {
       this.refs = await this.options.listRefs();
       if (this.options.fsEvents !== false) {
-        this.watchDir(this.options.gitdir, (name) => name === null || name === 'packed-refs');
+        // HEAD too: readers cache its target per scan (RulesetRepository.useRefView).
+        this.watchDir(this.options.gitdir, (name) => name === null || name === 'packed-refs' || name === 'HEAD');
         await this.syncDirWatchers();
       }
     } catch (err) {
@@ -85,6 +94,21 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     this.timer = this.poller = undefined;
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
+    this.wakeIdle();
+  }
+
+  /** Wake the waiters whose pass is done. */
+  private wakeDone(): void {
+    const ready = this.idleWaiters.filter((w) => w.need <= this.generation);
+    if (ready.length === 0) return;
+    this.idleWaiters = this.idleWaiters.filter((w) => w.need > this.generation);
+    for (const w of ready) w.resolve();
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w.resolve();
   }
 
   /** The commit `refname` (a full ref name) points to, as of the last scan. */
@@ -95,6 +119,38 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   /** All branches and tags as of the last scan. */
   snapshot(): ReadonlyMap<string, string> {
     return this.refs;
+  }
+
+  /**
+   * The refs as of the last scan, once the scans that events already delivered have run: a
+   * request that arrives after a push (whose file events were queued before the request's bytes)
+   * sees the push. Waits one turn of the event loop so events polled with the request are handled
+   * first, then for the scheduled or running scan, if any. Without file events (fsEvents false)
+   * the copy may lag by up to a poll period; callers then read the files themselves.
+   */
+  async fresh(): Promise<{ refs: ReadonlyMap<string, string>; generation: number }> {
+    // One turn shared by every request of the same poll phase.
+    this.turn ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.turn = undefined;
+        resolve();
+      }),
+    );
+    await this.turn;
+    // Wait for the first pass that starts after what was signalled: the next one when an event
+    // is pending (a scheduled scan, or one asked for during the running pass), else the running
+    // one. Never for later passes: a poll that keeps scanning must not starve requests.
+    const pending = this.timer !== undefined || (this.scanning !== undefined && this.again);
+    const need = pending ? this.passesStarted + 1 : this.scanning !== undefined ? this.passesStarted : 0;
+    if (this.running && need > this.generation) {
+      await new Promise<void>((resolve) => this.idleWaiters.push({ need, resolve }));
+    }
+    return { refs: this.refs, generation: this.generation };
+  }
+
+  /** True while file events keep the copy current (started, and fsEvents not turned off). */
+  get live(): boolean {
+    return this.running && this.options.fsEvents !== false;
   }
 
   /**
@@ -123,6 +179,7 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     this.scanning = (async () => {
       do {
         this.again = false;
+        this.passesStarted += 1;
         try {
           const next = await this.options.listRefs();
           if (!this.running) return;
@@ -134,6 +191,8 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
         } catch (err) {
           if (this.running && this.listenerCount('error') > 0) this.emit('error', err as Error);
         }
+        this.generation = this.passesStarted;
+        this.wakeDone();
       } while (this.again && this.running);
     })();
     try {

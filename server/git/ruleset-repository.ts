@@ -27,7 +27,23 @@ import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
+/**
+ * A copy of the branches and tags kept in memory by someone who watches them (the server's
+ * RefWatcher): full ref name -> commit id, annotated tags peeled, as listRefs returns them.
+ */
+export interface RefView {
+  /** Whether the copy is kept current by file events (else the files are read each time). */
+  readonly live: boolean;
+  /** The copy once the changes already signalled are in it; `generation` changes with each scan. */
+  fresh(): Promise<{ refs: ReadonlyMap<string, string>; generation: number }>;
+}
+
+/** Reads one ref from the files (read-refs.ts readRef); replaceable so tests can count reads. */
+export type RefFileReader = typeof readRef;
+
 export interface RulesetRepositoryOptions {
+  /** How one ref is read from the files (default read-refs.ts readRef). */
+  readRefFile?: RefFileReader;
   /** Total bytes of ruleset contents kept in memory (default 64 MiB). */
   maxCachedBytes?: number;
   /** Commits whose ruleset listing is kept (default 1024). */
@@ -54,6 +70,10 @@ export class RulesetRepository {
   private readonly configs = new ByteLru<{ config: RepoConfig }>(SERVER_DEFAULTS.repository.maxCachedConfigs, () => 1);
   private readonly peeled = new ByteLru<{ commit: string }>(SERVER_DEFAULTS.repository.maxCachedPeeled, () => 1);
   private readonly reachable: ReachableCommits;
+  private readonly readRefFile: RefFileReader;
+  private refView: RefView | undefined;
+  /** HEAD's stored value, read once per scan of the ref view. */
+  private head: { generation: number; name: string | undefined } | undefined;
 
   private constructor(
     /** The git directory (for a bare repository, the repository itself). */
@@ -63,6 +83,17 @@ export class RulesetRepository {
     this.blobs = new ByteLru(options.maxCachedBytes ?? SERVER_DEFAULTS.repository.maxCachedBytes, (b) => b.length);
     this.commits = new ByteLru(options.maxCachedCommits ?? SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
     this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
+    this.readRefFile = options.readRefFile ?? readRef;
+  }
+
+  /**
+   * Resolve branches and tags from `view` (the server's ref watcher) instead of reading ref files
+   * per request: during a fan-out every agent fetches, and the reads were most of the server's
+   * CPU. A name the copy does not hold (HEAD, a ref created since the last scan, an abbreviated
+   * id) still goes to the files. listRefs always reads the files (the watcher itself uses it).
+   */
+  useRefView(view: RefView): void {
+    this.refView = view;
   }
 
   /**
@@ -103,10 +134,12 @@ export class RulesetRepository {
     const hex = HEX.test(ref);
     if (hex && (ref.length === 40 || ref.length === 64)) return this.validated(await this.peelToCommit(ref.toLowerCase(), ref), ref);
     const candidates = refCandidates(ref).filter(isServedRef);
+    const viewed = await this.fromRefView(candidates);
+    if (viewed !== undefined) return viewed.name === 'HEAD' ? this.validated(viewed.commit, ref) : viewed.commit;
     let packed: Promise<Map<string, StoredRef>> | undefined;
     const packedOnce = () => (packed ??= readPackedRefs(this.gitdir));
     for (const name of candidates) {
-      const stored = await readRef(this.gitdir, name, packedOnce);
+      const stored = await this.readRefFile(this.gitdir, name, packedOnce);
       // packed-refs' peeled value saves reading the tag; it is still checked to be a commit.
       if (stored === undefined) continue;
       const commit = await this.peelToCommit(stored.peeled ?? stored.oid, ref);
@@ -204,7 +237,7 @@ export class RulesetRepository {
    * matches).
    */
   async resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }> {
-    const refs = await this.listRefs();
+    const refs = this.refView?.live ? (await this.refView.fresh()).refs : await this.listRefs();
     const tags = new Map<string, string>();
     for (const [name, commit] of refs) if (name.startsWith('refs/tags/')) tags.set(name.slice('refs/tags/'.length), commit);
     const tag = highestTag(tags.keys(), pattern);
@@ -224,6 +257,28 @@ export class RulesetRepository {
       if (commit !== undefined) out.set(name, commit);
     });
     return out;
+  }
+
+  /**
+   * The first of `candidates` the ref view holds, with its commit; HEAD is followed to the
+   * branch it names (its file read once per scan). Undefined without a live view, or when the
+   * first candidate that exists is not in the copy (then the files decide, as before).
+   */
+  private async fromRefView(candidates: readonly string[]): Promise<{ name: string; commit: string } | undefined> {
+    if (!this.refView?.live) return undefined;
+    const { refs, generation } = await this.refView.fresh();
+    for (const name of candidates) {
+      if (name === 'HEAD') {
+        if (this.head?.generation !== generation) this.head = { generation, name: readHeadTarget(this.gitdir) };
+        const target = this.head.name;
+        const commit = target === undefined ? undefined : refs.get(target);
+        if (commit === undefined) return undefined;
+        return { name, commit };
+      }
+      const commit = refs.get(name);
+      if (commit !== undefined) return { name, commit };
+    }
+    return undefined;
   }
 
   /** `commit` if it is reachable from a branch or tag; else NFTSYNC_ERR_REF_NOT_FOUND for `asked`. */
@@ -342,6 +397,18 @@ export class RulesetRepository {
       }
     }
     this.knownPacks = now;
+  }
+}
+
+/** The branch HEAD names (`ref: refs/heads/main`), or undefined when detached or unreadable. */
+function readHeadTarget(gitdir: string): string | undefined {
+  try {
+    const text = fs.readFileSync(join(gitdir, 'HEAD'), 'utf8').trim();
+    if (!text.startsWith('ref: ')) return undefined;
+    const target = text.slice(5).trim();
+    return target.startsWith('refs/heads/') || target.startsWith('refs/tags/') ? target : undefined;
+  } catch {
+    return undefined;
   }
 }
 

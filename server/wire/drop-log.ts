@@ -10,9 +10,10 @@ import { SERVER_DEFAULTS } from '../defaults.js';
 /**
  * Why a connection was dropped: over the per-address or global cap at accept; no TLS handshake
  * within the deadline, or a failed one; closed before a valid hello (timeout, bad frame, refused
- * version, identity or token); closed after hello for a protocol error (bad frame, timeout).
+ * version, identity or token); closed after hello for a protocol error (bad frame, timeout);
+ * dropped for not reading what it is sent (wire-session.ts maxUnreadBytes, writeStallMs).
  */
-export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello' | 'protocolError';
+export type DropReason = 'perAddressCap' | 'globalCap' | 'tlsHandshakeTimeout' | 'tlsFailed' | 'noHello' | 'protocolError' | 'notReading';
 
 /** Distinct addresses counted per interval; past that they are counted as "others". */
 const MAX_ADDRESSES = SERVER_DEFAULTS.wire.dropLogMaxAddresses;

@@ -17,14 +17,25 @@ export type Resolved = string | { commit: string; tag?: string };
 
 export type ResolveRef = (ref: string) => Promise<Resolved>;
 
+/**
+ * Listeners told per turn of the event loop. Telling one is a socket write (tens of
+ * microseconds), so ten thousand in one synchronous loop blocked the server for hundreds of
+ * milliseconds; in batches of this size the fetches, pings and API requests that arrive in the
+ * meantime are served between two batches.
+ */
+export const NOTIFY_BATCH = 256;
+
 export class SubscriptionHub {
   readonly #resolve: ResolveRef;
+  readonly #batch: number;
   readonly #refs = new Map<string, { commit: string; tag?: string; listeners: Set<MoveListener> }>();
   #refreshing: Promise<void> | undefined;
   #again = false;
 
-  constructor(resolve: ResolveRef) {
+  /** `batch`: listeners told per turn of the event loop (default NOTIFY_BATCH). */
+  constructor(resolve: ResolveRef, batch = NOTIFY_BATCH) {
     this.#resolve = resolve;
+    this.#batch = Math.max(1, batch);
   }
 
   /**
@@ -60,7 +71,8 @@ export class SubscriptionHub {
    * Re-resolve every subscribed ref and notify the listeners of those that moved. Calls that
    * arrive while a refresh runs are folded into one more refresh after it, so a burst of ref
    * updates costs at most two passes. A ref that no longer resolves (a deleted branch) keeps its
-   * subscribers and last commit until it comes back.
+   * subscribers and last commit until it comes back. Listeners are told NOTIFY_BATCH at a time,
+   * yielding to the event loop between batches; one that left meanwhile is not told.
    */
   refresh(): Promise<void> {
     if (this.#refreshing) {
@@ -90,7 +102,15 @@ export class SubscriptionHub {
       if (commit === entry.commit && tag === entry.tag) continue;
       entry.commit = commit;
       entry.tag = tag;
-      for (const l of entry.listeners) l.moved(ref, commit, tag);
+      let told = 0;
+      for (const l of [...entry.listeners]) {
+        if (told > 0 && told % this.#batch === 0) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+        if (!entry.listeners.has(l)) continue;
+        l.moved(ref, commit, tag);
+        told += 1;
+      }
     }
   }
 }

@@ -18,10 +18,11 @@ import { encodeMessage } from '../../shared/wire/message-codec.js';
 import { CLIENT_MAX_FRAME, DEFAULT_MAX_FRAME } from '../../shared/wire/messages.js';
 import type { TokenEntry } from '../../shared/config/token-list.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
+import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type RulesetSource, type SessionLimits } from './wire-session.js';
+import { trackedPattern, WireSession, type PublishHandler, type RulesetSource, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
@@ -31,13 +32,24 @@ export interface WireServerOptions {
   limits?: Partial<SessionLimits>;
   /** Most simultaneous connections from one remote address. */
   maxConnectionsPerAddress?: number;
-  /** Most simultaneous connections in all (TLS handshakes in progress included). */
+  /** Most simultaneous connections in all (TLS handshakes in progress included), checks aside. */
   maxConnections?: number;
+  /** Connections let in over maxConnections for lockout-guard checks only (--check-connections). */
+  checkConnections?: number;
+  /** Encoded answer frames kept, in bytes (server/answer-frames.ts). */
+  answerFramesBytes?: number;
   /** TLS options (key, cert, ca...); plain TCP without them. A client certificate is always required. */
   tls?: tls.TlsOptions;
   serverName?: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /**
+   * Tokens that give a plain-TCP connection write rights (the server's --token-file): a hello
+   * carrying one may `publish`. Under mutual TLS the certificate gives them.
+   */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles `publish` (server/publish/publish-service.ts); without it publish is refused. */
+  publish?: PublishHandler;
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
   /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
@@ -54,10 +66,13 @@ export const WIRE_SERVER_DEFAULTS = {
     heartbeatMs: SERVER_DEFAULTS.wire.heartbeatMs,
     maxQueued: SERVER_DEFAULTS.wire.maxQueued,
     maxSubscriptions: SERVER_DEFAULTS.wire.maxSubscriptions,
+    maxUnreadBytes: SERVER_DEFAULTS.wire.maxUnreadBytes,
+    writeStallMs: SERVER_DEFAULTS.wire.writeStallMs,
   } satisfies SessionLimits,
   /** Why these values: server/defaults.ts. */
   maxConnectionsPerAddress: SERVER_DEFAULTS.wire.maxConnectionsPerAddress,
   maxConnections: SERVER_DEFAULTS.wire.maxConnections,
+  checkConnections: SERVER_DEFAULTS.wire.checkConnections,
 };
 
 /** Connections being turned away that still get their error frame; past this, just closed. */
@@ -66,6 +81,10 @@ const MAX_REFUSING = SERVER_DEFAULTS.wire.maxRefusing;
 export class WireServer {
   readonly registry: AgentRegistry;
   readonly hub: SubscriptionHub;
+  /** Answers encoded once for all connections. */
+  readonly frames: AnswerFrames;
+  /** Connections let in over the total cap, for checks only. */
+  readonly #overCap = new Set<net.Socket>();
   readonly #server: net.Server;
   /** Runs the TLS handshakes of accepted sockets; never listens itself. */
   readonly #tls: tls.Server | undefined;
@@ -73,7 +92,7 @@ export class WireServer {
   /** Every accepted socket not yet closed, counted against the caps from its accept. */
   readonly #open = new Set<net.Socket>();
   /** Accepted sockets in their TLS handshake, by remote address:port, with their accept time and deadline. */
-  readonly #handshaking = new Map<string, { acceptedAt: number; timer: NodeJS.Timeout }>();
+  readonly #handshaking = new Map<string, { acceptedAt: number; timer: NodeJS.Timeout; overCap: string | undefined }>();
   /** Connections being turned away, closed by close() too. */
   readonly #refused = new Set<net.Socket>();
   readonly #perAddress = new Map<string, number>();
@@ -88,6 +107,7 @@ export class WireServer {
     this.registry = opts.registry ?? new AgentRegistry();
     this.drops = new DropLog(opts.logger, opts.dropLogIntervalMs);
     this.#budget = new ReadBudget(opts.readBudget);
+    this.frames = new AnswerFrames(opts.answerFramesBytes);
     this.hub = new SubscriptionHub(async (key) => {
       const pattern = trackedPattern(key);
       return pattern === undefined ? opts.source.resolveRef(key) : opts.source.resolveTrackedTag(pattern);
@@ -140,6 +160,11 @@ export class WireServer {
     return this.#open.size;
   }
 
+  /** Of those, the connections let in over the total cap (lockout-guard checks, or soon refused). */
+  get overCapConnections(): number {
+    return this.#overCap.size;
+  }
+
   /** Stop accepting, close every connection, resolve when the listener is closed. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -156,10 +181,21 @@ export class WireServer {
     const count = this.#perAddress.get(addr) ?? 0;
     const perAddress = this.#opts.maxConnectionsPerAddress ?? WIRE_SERVER_DEFAULTS.maxConnectionsPerAddress;
     const total = this.#opts.maxConnections ?? WIRE_SERVER_DEFAULTS.maxConnections;
-    if (count >= perAddress) return this.#refuse(socket, 'perAddressCap', addr, `too many connections from ${addr} (the most one address may hold: ${perAddress})`);
-    if (this.#open.size >= total) return this.#refuse(socket, 'globalCap', addr, `the server holds its most connections (${total})`);
+    if (count >= perAddress) {
+      return this.#refuse(socket, 'perAddressCap', addr, `too many connections from ${addr}: it holds ${count}, the most one address may (--max-connections-per-address ${perAddress}); the server itself has room`, { cause: 'perAddressCap', limit: perAddress });
+    }
+    // Past the total cap a connection may still be a lockout guard's check: it is let into the
+    // room kept for those, and refused at hello unless it says `check`.
+    const full = this.#open.size - this.#overCap.size >= total;
+    const checkRoom = this.#opts.checkConnections ?? WIRE_SERVER_DEFAULTS.checkConnections;
+    const busy = `the server holds the most connections it takes in all (--max-connections ${total}); it is not this address (${addr}) that holds too many`;
+    if (full && this.#overCap.size >= checkRoom) return this.#refuse(socket, 'globalCap', addr, busy, { cause: 'globalCap', limit: total });
     const acceptedAt = Date.now();
     this.#open.add(socket);
+    if (full) {
+      this.#overCap.add(socket);
+      socket.on('close', () => this.#overCap.delete(socket));
+    }
     this.#perAddress.set(addr, count + 1);
     this.#budget.open(addr);
     socket.on('close', () => {
@@ -169,8 +205,9 @@ export class WireServer {
       if (n <= 0) this.#perAddress.delete(addr);
       else this.#perAddress.set(addr, n);
     });
+    const overCap = full ? busy : undefined;
     if (!this.#tls) {
-      this.#startSession(socket, acceptedAt);
+      this.#startSession(socket, acceptedAt, overCap);
       return;
     }
     const key = `${addr}:${socket.remotePort ?? 0}`;
@@ -180,7 +217,7 @@ export class WireServer {
       socket.destroy();
     }, ms > 0 ? ms : 120_000);
     timer.unref();
-    this.#handshaking.set(key, { acceptedAt, timer });
+    this.#handshaking.set(key, { acceptedAt, timer, overCap });
     socket.on('close', () => {
       clearTimeout(timer);
       if (this.#handshaking.get(key)?.timer === timer) this.#handshaking.delete(key);
@@ -196,10 +233,10 @@ export class WireServer {
       clearTimeout(pending.timer);
       this.#handshaking.delete(key);
     }
-    this.#startSession(socket, pending?.acceptedAt ?? Date.now());
+    this.#startSession(socket, pending?.acceptedAt ?? Date.now(), pending?.overCap);
   }
 
-  #startSession(socket: net.Socket, acceptedAt: number): void {
+  #startSession(socket: net.Socket, acceptedAt: number, overCap: string | undefined): void {
     const session = new WireSession(
       socket,
       {
@@ -210,10 +247,14 @@ export class WireServer {
         limits: this.#limits,
         serverName: this.#opts.serverName ?? 'nft-sync',
         helloTokens: this.#opts.helloTokens,
+        writeTokens: this.#opts.writeTokens,
+        publish: this.#opts.publish,
         drops: this.drops,
         budget: this.#budget,
+        frames: this.frames,
       },
       acceptedAt,
+      overCap === undefined ? {} : { overCap },
     );
     this.#sessions.add(session);
     socket.on('close', () => this.#sessions.delete(session));
@@ -224,13 +265,13 @@ export class WireServer {
    * then knows to back off); under TLS nothing can be said before a handshake, which is exactly
    * the work a flood must not cost, so it is just closed.
    */
-  #refuse(socket: net.Socket, reason: DropReason, addr: string, why: string): void {
+  #refuse(socket: net.Socket, reason: DropReason, addr: string, why: string, data: Record<string, unknown>): void {
     this.drops.note(reason, addr);
     if (this.#tls || this.#refused.size >= MAX_REFUSING) {
       socket.destroy();
       return;
     }
-    const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', why);
+    const e = new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', why, { data });
     this.#refused.add(socket);
     socket.on('close', () => this.#refused.delete(socket));
     socket.end(encodeMessage({ type: 'error', code: e.code, message: e.message, retryable: true, fatal: true }));

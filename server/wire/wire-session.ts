@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
+import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import {
   CLIENT_MESSAGE_TYPES,
   HELLO_MAX_FRAME,
@@ -21,10 +22,16 @@ import {
   type ClientMessage,
   type FetchMessage,
   type HelloMessage,
+  type PublishMessage,
+  type MovedMessage,
   type ServerMessage,
+  WRITER_MAX_FRAME,
 } from '../../shared/wire/messages.js';
-import type { TokenEntry } from '../../shared/config/token-list.js';
+import { tokenOwner as ownerOfToken, type TokenEntry } from '../../shared/config/token-list.js';
+import type { PublishCall } from '../publish/publish-service.js';
+import type { PublishResult } from '../publish/publish-revision.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AnswerFrames } from './answer-frames.js';
 import type { DropLog } from './drop-log.js';
 import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
@@ -72,7 +79,20 @@ export interface SessionLimits {
    * cap one client could make every push re-resolve any number of refs and grow the hub at will.
    */
   maxSubscriptions: number;
+  /**
+   * Bytes a connection may leave unread beyond the answer being written (`moved` frames, pongs):
+   * past it the agent is not reading, and the connection is dropped (the drop log says so).
+   */
+  maxUnreadBytes: number;
+  /**
+   * Time the server waits for a connection to take any of what it was sent (0: forever). One
+   * that takes nothing for this long is dropped: it would hold its answers in memory for good.
+   */
+  writeStallMs: number;
 }
+
+/** Publishes a live change for a session (server/publish/publish-service.ts). */
+export type PublishHandler = { publish(call: PublishCall): Promise<PublishResult> };
 
 export interface SessionContext {
   source: RulesetSource;
@@ -83,11 +103,29 @@ export interface SessionContext {
   serverName: string;
   /** Tokens a plain-TCP hello must carry one of (--read-token-required); undefined: none needed. */
   helloTokens?: readonly TokenEntry[];
+  /** Tokens whose hello gives write rights (publish) over plain TCP; undefined: none do. */
+  writeTokens?: readonly TokenEntry[];
+  /** Handles publish; undefined: refused. */
+  publish?: PublishHandler;
   /** Where connections closed for a protocol error are counted (a rate-limited log). */
   drops?: DropLog;
   /** Bytes each remote address may send (all its connections together); none: unlimited. */
   budget?: ReadBudget;
+  /** Encoded answers shared by all connections (once per revision and ruleset); none: each encodes its own. */
+  frames?: AnswerFrames;
 }
+
+/** How a connection came in. */
+export interface SessionAdmission {
+  /**
+   * Set when the connection was let in over the total cap, into the room kept for lockout-guard
+   * checks: its hello must say `check`, else it gets NFTSYNC_ERR_SERVER_BUSY with this message.
+   */
+  overCap?: string;
+}
+
+/** Bytes of answers a connection may have buffered before its next request waits for a drain. */
+const ANSWER_BUFFER_BYTES = 256 * 1024;
 
 export class WireSession implements MoveListener {
   readonly #socket: Socket;
@@ -96,6 +134,8 @@ export class WireSession implements MoveListener {
   readonly #address: string;
   #log: Logger;
   #agent: string | undefined;
+  /** What gives this connection write rights (`token of OWNER`, `certificate`), if anything. */
+  #writer: string | undefined;
   /** Whether this connection is counted in the registry (a full registry may not take it). */
   #registered = false;
   #ready = false;
@@ -106,14 +146,23 @@ export class WireSession implements MoveListener {
   #throttledUntil = 0;
   readonly #subscriptions = new Set<string>();
   readonly #deadline: FrameDeadline;
+  readonly #admission: SessionAdmission;
+  /** A lockout guard's check connection: pings only, closed after the first pong. */
+  #check = false;
+  /** Bytes of the answer being written; buffered bytes beyond it count as unread. */
+  #answerBytes = 0;
+  /** Watches a socket whose buffer does not drain (writeStallMs). */
+  #stallTimer: NodeJS.Timeout | undefined;
+  #flushedAtMark = 0;
 
   /**
    * `acceptedAt` (ms, Date.now()) is when the TCP connection was accepted, before any TLS
    * handshake: the hello deadline counts from then.
    */
-  constructor(socket: Socket, ctx: SessionContext, acceptedAt = Date.now()) {
+  constructor(socket: Socket, ctx: SessionContext, acceptedAt = Date.now(), admission: SessionAdmission = {}) {
     this.#socket = socket;
     this.#ctx = ctx;
+    this.#admission = admission;
     this.#address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
     this.#log = ctx.logger.child({ connection: this.#address });
     socket.setNoDelay(true);
@@ -137,6 +186,15 @@ export class WireSession implements MoveListener {
     });
     socket.on('error', (err) => this.#log.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.#cleanup());
+    socket.on('drain', () => {
+      this.#answerBytes = 0;
+      this.#clearStall();
+    });
+  }
+
+  /** Whether this is a lockout guard's check connection (said so in hello). */
+  get check(): boolean {
+    return this.#check;
   }
 
   /** The agent name given in hello, once the handshake is done. */
@@ -157,13 +215,14 @@ export class WireSession implements MoveListener {
    */
   moved(key: string, commit: string): void {
     const pattern = trackedPattern(key);
-    this.#send(pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit });
+    const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
+    this.#write(this.#ctx.frames ? [this.#ctx.frames.moved(msg)] : [encodeMessage(msg)]);
   }
 
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
     this.#throttle(chunk.length);
-    if (this.#agent) this.#ctx.registry.seen(this.#agent);
+    if (this.#agent && !this.#check) this.#ctx.registry.seen(this.#agent);
     try {
       this.#reader.write(chunk);
       // One message at a time: hello raises the frame limit before the next frame is read.
@@ -178,7 +237,7 @@ export class WireSession implements MoveListener {
           // A report is kept under the name this connection gave in hello, and only that one.
           throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', 'report on a connection whose hello named no agent: give the agent name in hello');
         } else {
-          this.#enqueue(message);
+          this.#enqueue(message, m.body);
         }
       }
       this.#deadline.update(this.#reader.pendingBytes);
@@ -191,25 +250,39 @@ export class WireSession implements MoveListener {
     // Under TLS the agent's name must be one its certificate carries: no name, no service. Over
     // plain TCP with --read-token-required, a token. Throws to #onData, which fails the link.
     const { version, tokenOwner } = checkHello(msg, this.#socket, this.#ctx.helloTokens);
+    if (this.#admission.overCap !== undefined && msg.check !== true) {
+      throw new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', this.#admission.overCap, { data: { cause: 'globalCap' } });
+    }
+    this.#check = msg.check === true;
     this.#ready = true;
     this.#deadline.handshakeDone();
     this.#agent = msg.agent;
-    if (msg.agent) {
+    // A write credential: the certificate (checked above), or a token from --token-file.
+    const writeOwner = this.#ctx.writeTokens === undefined ? undefined : ownerOfToken(this.#ctx.writeTokens, msg.token);
+    this.#writer = isTlsSocket(this.#socket) ? 'certificate' : writeOwner === undefined ? undefined : `token of ${writeOwner}`;
+    if (this.#check) {
+      this.#log = this.#log.child({ check: true, ...(msg.agent && { agent: msg.agent }) });
+    } else if (msg.agent) {
       this.#log = this.#log.child({ agent: msg.agent });
       this.#registered = this.#ctx.registry.connected(msg.agent, this.#socket.remoteAddress ?? '?');
     }
-    const { maxClientFrame, heartbeatMs } = this.#ctx.limits;
+    const { heartbeatMs } = this.#ctx.limits;
+    // A writer may send a whole ruleset (publish); anyone else only small requests.
+    const maxClientFrame = this.#writer !== undefined && this.#ctx.publish ? Math.max(this.#ctx.limits.maxClientFrame, WRITER_MAX_FRAME) : this.#ctx.limits.maxClientFrame;
     this.#reader.setMaxFrame(maxClientFrame);
     this.#socket.setTimeout(heartbeatMs > 0 ? heartbeatMs * 3 : 0);
     this.#send({ type: 'welcome', version, server: this.#ctx.serverName, maxFrame: maxClientFrame, heartbeat: heartbeatMs });
     this.#log.debug({ version, software: msg.software, ...(tokenOwner && { tokenOwner }) }, 'handshake done');
   }
 
-  #enqueue(msg: Exclude<ClientMessage, HelloMessage>): void {
+  #enqueue(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): void {
+    if (this.#check && msg.type !== 'ping') {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `${msg.type} on a check connection: a check connection (hello with check) may only ping`);
+    }
     this.#queued += 1;
     if (this.#queued >= this.#ctx.limits.maxQueued) this.#socket.pause();
     this.#queue = this.#queue
-      .then(() => this.#handle(msg))
+      .then(() => this.#handle(msg, body))
       .catch(async (err) => {
         const e = toNftSyncError(err);
         if (e.code === 'NFTSYNC_ERR_SERVER_INTERNAL') this.#log.error({ err: e.toJSON(), request: msg.type }, 'request failed');
@@ -221,10 +294,19 @@ export class WireSession implements MoveListener {
       });
   }
 
-  async #handle(msg: Exclude<ClientMessage, HelloMessage>): Promise<void> {
+  async #handle(msg: Exclude<ClientMessage, HelloMessage>, body?: Buffer): Promise<void> {
     switch (msg.type) {
+      case 'publish':
+        await this.#publish(msg, body ?? Buffer.alloc(0));
+        return;
       case 'ping':
         await this.#sendAndDrain({ type: 'pong', id: msg.id });
+        if (this.#check) {
+          // The check is done: free its room at once.
+          this.#closing = true;
+          this.#socket.end();
+          setTimeout(() => this.#socket.destroy(), 1000).unref();
+        }
         return;
       case 'fetch':
         await this.#fetch(msg);
@@ -269,6 +351,13 @@ export class WireSession implements MoveListener {
     }
   }
 
+  /** A live change (agent --publish): see server/publish/. */
+  async #publish(msg: PublishMessage, body: Buffer): Promise<void> {
+    if (!this.#ctx.publish) throw new NftSyncError('NFTSYNC_ERR_PUBLISH_DENIED', 'this server does not take published changes');
+    const r = await this.#ctx.publish.publish({ agent: this.#agent, credential: this.#writer, ref: msg.ref, ruleset: msg.ruleset, base: msg.base, bytes: body });
+    await this.#sendAndDrain({ type: 'published', id: msg.id, ref: msg.ref, commit: r.commit, blob: r.blob, rebased: r.rebased, unchanged: r.unchanged });
+  }
+
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
     const resolved = await this.#resolve(msg.ref, msg.track);
@@ -302,7 +391,29 @@ export class WireSession implements MoveListener {
       await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;
     }
-    await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length }, bytes);
+    // A delta is per agent (against its own `have`): never from the shared frame cache.
+    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes) : undefined;
+    if (delta) {
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
+      return;
+    }
+    const answer = { type: 'ruleset' as const, id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length };
+    if (this.#ctx.frames) await this.#drainAfter(this.#ctx.frames.ruleset(answer, bytes));
+    else await this.#sendAndDrain(answer, bytes);
+  }
+
+  /**
+   * The delta from the agent's `have` to `bytes` (shared/wire/ruleset-delta.ts), or undefined
+   * when there is none worth sending: `have` is not ruleset `ruleset` at its commit in this
+   * repository, or the delta would not be under half the ruleset. Never throws.
+   */
+  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer): Promise<Buffer | undefined> {
+    try {
+      const base = await this.#ctx.source.readRuleset(have.commit, ruleset);
+      return base.blob === have.blob ? encodeRulesetDelta(base.bytes, bytes) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Spend `bytes` of the address's read budget; over it, stop reading until it refills. */
@@ -338,8 +449,32 @@ export class WireSession implements MoveListener {
   }
 
   #send(msg: ServerMessage, body?: Uint8Array): boolean {
+    return this.#write([encodeMessage(msg, body)]);
+  }
+
+  /**
+   * Write one frame (in parts, corked together); false when the socket's buffer is full. A
+   * connection that leaves more than maxUnreadBytes unread beyond the answer being written is
+   * dropped instead: it is not reading, and must not make the server hold its frames.
+   */
+  #write(parts: Buffer[], answer = false): boolean {
     if (this.#closing || this.#socket.destroyed) return true;
-    return this.#socket.write(encodeMessage(msg, body));
+    const { maxUnreadBytes } = this.#ctx.limits;
+    if (maxUnreadBytes > 0 && this.#socket.writableLength > this.#answerBytes + maxUnreadBytes) {
+      this.#dropNotReading(`${this.#socket.writableLength} bytes unread`);
+      return true;
+    }
+    const bytes = parts.reduce((n, p) => n + p.length, 0);
+    if (answer) this.#answerBytes = this.#socket.writableLength + bytes;
+    let ok = true;
+    if (parts.length === 1) ok = this.#socket.write(parts[0]!);
+    else {
+      this.#socket.cork();
+      for (const p of parts) ok = this.#socket.write(p);
+      this.#socket.uncork();
+    }
+    if (!ok) this.#watchStall();
+    return ok;
   }
 
   /**
@@ -348,7 +483,15 @@ export class WireSession implements MoveListener {
    * client that does not read, and the socket is paused once maxQueued requests wait.
    */
   async #sendAndDrain(msg: ServerMessage, body?: Uint8Array): Promise<void> {
-    if (this.#send(msg, body)) return;
+    await this.#drainAfter([encodeMessage(msg, body)]);
+  }
+
+  /** Write an answer's frame (#write) and wait until the socket can take more. */
+  async #drainAfter(parts: Buffer[]): Promise<void> {
+    // The kernel usually takes a 20 KB answer at once, but write() says false for anything over
+    // the stream's 16 KiB mark: waiting for that 'drain' cost every answer a turn of the event
+    // loop. Wait only when the answer really stays buffered past ANSWER_BUFFER_BYTES.
+    if (this.#write(parts, true) || this.#socket.writableLength <= ANSWER_BUFFER_BYTES) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.#socket.off('drain', done);
@@ -360,6 +503,45 @@ export class WireSession implements MoveListener {
     });
   }
 
+  /** Bytes the socket has handed to the kernel so far. */
+  #flushed(): number {
+    return this.#socket.bytesWritten - this.#socket.writableLength;
+  }
+
+  /** The buffer is full: drop the connection if it takes nothing for writeStallMs. */
+  #watchStall(): void {
+    const ms = this.#ctx.limits.writeStallMs;
+    if (ms <= 0 || this.#stallTimer !== undefined) return;
+    this.#flushedAtMark = this.#flushed();
+    const check = () => {
+      const now = this.#flushed();
+      if (now > this.#flushedAtMark) {
+        this.#flushedAtMark = now;
+        this.#stallTimer = setTimeout(check, ms);
+        this.#stallTimer.unref();
+        return;
+      }
+      this.#stallTimer = undefined;
+      this.#dropNotReading(`took none of ${this.#socket.writableLength} bytes in ${ms} ms`);
+    };
+    this.#stallTimer = setTimeout(check, ms);
+    this.#stallTimer.unref();
+  }
+
+  #clearStall(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+  }
+
+  /** Drop a connection that does not read what it is sent (counted in the drop log). */
+  #dropNotReading(why: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#ctx.drops?.note('notReading', this.#socket.remoteAddress ?? '?', why);
+    this.#log.debug({ why }, 'dropping a connection that does not read what it is sent');
+    this.#socket.destroy();
+  }
+
   /** Send a fatal error frame and close this connection (only this one). */
   #fail(err: NftSyncError): void {
     if (this.#closing) return;
@@ -367,7 +549,8 @@ export class WireSession implements MoveListener {
     // interval by the drop log (with the last code and the busiest addresses); each in full at
     // debug level.
     if (this.#ctx.drops) {
-      this.#ctx.drops.note(this.#ready ? 'protocolError' : 'noHello', this.#socket.remoteAddress ?? '?', err.code);
+      const reason = err.code === 'NFTSYNC_ERR_SERVER_BUSY' ? 'globalCap' : this.#ready ? 'protocolError' : 'noHello';
+      this.#ctx.drops.note(reason, this.#socket.remoteAddress ?? '?', err.code);
       this.#log.debug({ err: err.toJSON() }, 'closing connection after protocol error');
     } else {
       this.#log.warn({ err: err.toJSON() }, 'closing connection after protocol error');
@@ -385,6 +568,7 @@ export class WireSession implements MoveListener {
   #cleanup(): void {
     this.#closing = true;
     this.#deadline.clear();
+    this.#clearStall();
     this.#ctx.hub.remove(this);
     if (this.#agent && this.#registered) this.#ctx.registry.disconnected(this.#agent);
   }

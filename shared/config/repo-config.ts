@@ -14,6 +14,12 @@
  *     - match: "db-[0-9]*"
  *       ruleset: database
  *
+ *   # Optional, per ruleset: agents that may publish their live changes to it (`agent
+ *   # --publish`), as globs over the agent name. Without an entry nobody may.
+ *   rulesets:
+ *     web:
+ *       publishers: ["web-*"]
+ *
  * An empty file, an empty document or no `agents` key all mean "everyone gets default".
  * Unknown keys are refused rather than ignored: a typo such as `rulset:` would otherwise send
  * agents to `default` without anyone noticing. Globs: see agent-glob.ts (no regex, bounded time).
@@ -51,11 +57,21 @@ export const AgentMapping = Type.Object(
 );
 export type AgentMapping = Static<typeof AgentMapping>;
 
+/** Settings of one ruleset: who may publish live changes to it (agent --publish). */
+export const RulesetSettings = Type.Object(
+  {
+    publishers: Type.Optional(nullable(Type.Array(Type.String({ minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH }), { maxItems: 1000, description: 'globs over agent names (agent-glob.ts)' }))),
+  },
+  { additionalProperties: false },
+);
+export type RulesetSettings = Static<typeof RulesetSettings>;
+
 /** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type is derived from it. */
 export const REPO_CONFIG_SCHEMA = Type.Object(
   {
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
     agents: Type.Optional(nullable(Type.Array(AgentMapping, { maxItems: REPO_CONFIG_MAX_ENTRIES, description: 'ordered: the first matching entry wins' }))),
+    rulesets: Type.Optional(nullable(Type.Record(Type.String({ pattern: RULESET_NAME_PATTERN }), RulesetSettings, { maxProperties: REPO_CONFIG_MAX_ENTRIES, additionalProperties: false, description: 'per ruleset name' }))),
   },
   { $id: 'https://nft-sync.dev/schemas/repo-config.json', additionalProperties: false },
 );
@@ -86,11 +102,16 @@ function rank(e: ErrorObject): number {
 function schemaError(e: ErrorObject): NftSyncError {
   if (e.keyword === 'additionalProperties') {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
-    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version and agents (entries: match, ruleset)');
+    if (e.instancePath === '/rulesets') return invalid(fieldPath(e.instancePath, key), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
+    if (e.instancePath.startsWith('/rulesets/')) return invalid(fieldPath(e.instancePath, key), 'unknown key: a ruleset entry has only publishers');
+    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents (entries: match, ruleset) and rulesets (entries: publishers)');
   }
   if (e.keyword === 'required') {
     const key = String((e.params as { missingProperty: string }).missingProperty);
     return invalid(fieldPath(e.instancePath, key), 'is missing: every agents entry needs match and ruleset');
+  }
+  if (e.keyword === 'pattern' && e.instancePath === '/rulesets') {
+    return invalid('rulesets', "names a ruleset that is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
   }
   if (e.keyword === 'pattern') {
     return invalid(fieldPath(e.instancePath), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
@@ -146,7 +167,26 @@ export function parseRepoConfig(text: string): RepoConfig {
       throw invalid(`agents[${i}].match`, (cause as Error).message, cause);
     }
   });
+  for (const [name, settings] of Object.entries(config.rulesets ?? {})) {
+    (settings.publishers ?? []).forEach((glob, i) => {
+      try {
+        compileAgentGlob(glob);
+      } catch (cause) {
+        throw invalid(`rulesets.${name}.publishers[${i}]`, (cause as Error).message, cause);
+      }
+    });
+  }
   return deepFreeze(config);
+}
+
+/**
+ * Whether `agent` may publish live changes to ruleset `name`: one of the ruleset's `publishers`
+ * globs matches its whole name. No entry (or no file): nobody may. Pure; expects a config
+ * returned by parseRepoConfig.
+ */
+export function mayPublish(config: RepoConfig | undefined, name: string, agent: string): boolean {
+  const globs = Object.hasOwn(config?.rulesets ?? {}, name) ? (config!.rulesets![name]!.publishers ?? []) : [];
+  return globs.some((g) => matchAgentGlob(compileAgentGlob(g), agent));
 }
 
 function deepFreeze<T>(v: T): T {

@@ -55,6 +55,14 @@ function str(v: unknown): string {
   return JSON.stringify(canon(v));
 }
 
+/**
+ * The canonical JSON of a value as the normalised form holds it (sorted keys, kernel counters
+ * dropped): a rule's body without family/table/chain/handle, or one set element. Pure.
+ */
+export function canonicalJson(v: unknown): string {
+  return str(v);
+}
+
 function inTables(filter: Set<string> | undefined, family: unknown, table: unknown): boolean {
   return filter === undefined || filter.has(`${String(family)} ${String(table)}`);
 }

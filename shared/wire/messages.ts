@@ -4,9 +4,9 @@
  * validator every side uses. docs/protocol.md
  * describes the exchange with an example of each.
  *
- * Agent to server: hello, fetch, subscribe, report, ping.
+ * Agent to server: hello, fetch, subscribe, report, ping, publish (with a body: the ruleset's bytes).
  * Server to agent: welcome, ruleset (with a body: the ruleset's bytes), unchanged, subscribed,
- * moved, ack, pong, error.
+ * moved, ack, pong, published, error.
  */
 import { Type, type SchemaOptions, type Static, type TLiteral, type TObject, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -30,6 +30,12 @@ export const HELLO_MAX_FRAME = SHARED_DEFAULTS.wire.helloMaxFrame;
  * sends may make the server buffer or parse megabytes.
  */
 export const CLIENT_MAX_FRAME = SHARED_DEFAULTS.wire.clientMaxFrame;
+/**
+ * Limit on frames from a client whose hello carried a write credential (a write token, or under
+ * mutual TLS a certificate): a `publish` carries a whole ruleset. Live changes are published
+ * only for small rulesets (agent/publish/), well under this.
+ */
+export const WRITER_MAX_FRAME = SHARED_DEFAULTS.wire.writerMaxFrame;
 /** Largest `status` of a report, as JSON (two conditions with 4,096-character messages fit). */
 export const MAX_REPORT_BYTES = SHARED_DEFAULTS.wire.maxReportBytes;
 /**
@@ -68,6 +74,7 @@ export const HelloMessage = message(
     software: Type.Optional(text(128)),
     // Any string: a malformed token is refused as a wrong one (NFTSYNC_ERR_AUTH_REQUIRED).
     token: Type.Optional(Type.String({ minLength: 1, maxLength: 512, description: "a token of the server's --token-file: required over plain TCP with --read-token-required (under mutual TLS the certificate is enough); never logged" })),
+    check: Type.Optional(Type.Boolean({ description: "a lockout guard's check connection (the agent's post-apply probe): it only pings and is closed after the first pong; let in over the total connection cap, into room kept for checks" })),
   },
   'agent to server, first: the versions the agent speaks and who it is',
 );
@@ -82,6 +89,9 @@ export const FetchMessage = message(
     ruleset: Type.Optional(Type.String({ pattern: RULESET_NAME_PATTERN, description: 'ruleset to fetch; without it the server picks one for the agent from nft-sync.yaml' })),
     have: Type.Optional(Type.Object({ commit: oid, blob: oid }, { additionalProperties: false, description: 'what the agent has applied; when it equals the answer the server says `unchanged`' })),
     proof: Type.Optional(Type.Boolean({ description: 'ask for a release proof: the raw git objects from the tag `ref` names to the ruleset, sent after the ruleset bytes' })),
+    delta: Type.Optional(
+      Type.Boolean({ description: 'the agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts): the server may answer with one' }),
+    ),
   },
   'agent to server: the ruleset at a ref, or `unchanged`',
 );
@@ -130,6 +140,19 @@ export type ReportMessage = Static<typeof ReportMessage>;
 export const PingMessage = message('ping', { id }, 'agent to server: keep the idle link alive');
 export type PingMessage = Static<typeof PingMessage>;
 
+export const PublishMessage = message(
+  'publish',
+  {
+    id,
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'the branch the live change goes to (`main` or `refs/heads/main`)' }),
+    ruleset: rulesetName,
+    base: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the commit whose ruleset the live change started from (the one the agent had applied)' }),
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset in the body' }),
+  },
+  'agent to server (agent --publish): a live change, the ruleset bytes in the body, to commit on the branch (merged onto the tip when it moved since `base`, validated as a push)',
+);
+export type PublishMessage = Static<typeof PublishMessage>;
+
 export const WelcomeMessage = message(
   'welcome',
   {
@@ -158,7 +181,16 @@ export const RulesetMessage = message(
     ruleset: rulesetName,
     commit: oid,
     blob: oid,
-    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset at the start of the body that follows the header' }),
+    size: Type.Integer({ minimum: 0, description: 'bytes of the ruleset (with `delta`: of the delta) at the start of the body that follows the header' }),
+    delta: Type.Optional(
+      Type.Object(
+        { base: oid, size: Type.Integer({ minimum: 0 }) },
+        {
+          additionalProperties: false,
+          description: "only when the fetch asked for deltas: the body holds a delta against the ruleset blob `base` (the fetch's `have`), which rebuilds the ruleset's `size` bytes, with blob id `blob`",
+        },
+      ),
+    ),
     proof: Type.Optional(
       Type.Array(ProofEntry, {
         maxItems: 16,
@@ -194,6 +226,20 @@ export type AckMessage = Static<typeof AckMessage>;
 export const PongMessage = message('pong', { id }, 'server to agent: the answer to ping');
 export type PongMessage = Static<typeof PongMessage>;
 
+export const PublishedMessage = message(
+  'published',
+  {
+    id,
+    ref,
+    commit: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'where the branch is now: the new commit, or the tip when nothing changed' }),
+    blob: Type.String({ pattern: OBJECT_ID_PATTERN, description: 'blob id of the ruleset at `commit`' }),
+    rebased: Type.Boolean({ description: 'the change was merged onto a tip that had moved since `base`' }),
+    unchanged: Type.Boolean({ description: 'the tip already had this content: no commit was made' }),
+  },
+  'server to agent: the answer to publish',
+);
+export type PublishedMessage = Static<typeof PublishedMessage>;
+
 export const ErrorMessage = message(
   'error',
   {
@@ -208,10 +254,10 @@ export const ErrorMessage = message(
 export type ErrorMessage = Static<typeof ErrorMessage>;
 
 /** What an agent may send. */
-export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage]);
+export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage, PublishMessage]);
 export type ClientMessage = Static<typeof ClientMessage>;
 /** What a server may send. */
-export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, ErrorMessage]);
+export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, PublishedMessage, ErrorMessage]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type Message = ClientMessage | ServerMessage;
 
@@ -235,7 +281,7 @@ export function announcedBodyLength(message: Message): number | undefined {
 }
 
 /** Message types that carry a body after their header. */
-export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset']);
+export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset', 'publish']);
 
 const ajv = new Ajv({ allErrors: false, strict: true });
 /**

@@ -36,3 +36,19 @@ test('agent and pull: --allow-downgrade without --track-tags is a usage error (e
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /^nft-sync: NFTSYNC_ERR_USAGE: pull: --allow-downgrade goes with --track-tags/);
 });
+
+test('agent --help shows --publish and --publish-quiet with its default; a quiet period over 1 s or --publish with --track-tags is a usage error', async (t) => {
+  const help = await runCli(['agent', '--help'], { timeoutMs: 8000 });
+  assert.equal(help.code, 0, help.stderr);
+  const text = help.stdout + help.stderr;
+  assert.match(text, /--publish\b/);
+  assert.match(text, /--publish-quiet [^\n]*\(default: 0\.5\)/);
+  const dir = makeTempDir(t, 'nft-sync-state-');
+  const common = ['agent', '--server', `127.0.0.1:${await freePort()}`, '--name', 'h1', '--state-dir', dir, '--publish'];
+  const slow = await runCli([...common, '--ref', 'main', '--publish-quiet', '2'], { timeoutMs: 8000 });
+  assert.equal(slow.code, 2, slow.stderr);
+  assert.match(slow.stderr, /^nft-sync: NFTSYNC_ERR_USAGE: --publish-quiet must be a number of seconds from 0 to 1/);
+  const tags = await runCli([...common, '--track-tags', 'v*'], { timeoutMs: 8000 });
+  assert.equal(tags.code, 2, tags.stderr);
+  assert.match(tags.stderr, /--publish needs a branch/);
+});

@@ -1,6 +1,7 @@
 /**
  * A fake nft for plain unit tests (no root, no namespace): it keeps tables in memory, runs a
- * JSON batch's add/create/delete commands on them all or nothing, and lists a table as the items
+ * JSON batch's add/create/delete table commands, `flush chain` (its rules go) and `add` commands
+ * on them all or nothing (other commands are ignored), and lists a table as the items
  * added to it. Tests name it "fake nft" where they use it. It can fail any kind of run on
  * demand, and alter what it lists (a ruleset nft "loads differently").
  */
@@ -92,6 +93,13 @@ export function fakeNft(): FakeNft {
           if (verb === 'create' && next.has(k)) throw new NftSyncError('NFTSYNC_ERR_NFT_APPLY', `create table ${k}: File exists`, { data: { stderr: 'Error: Could not process rule: File exists' } });
           if (verb === 'delete') next.delete(k);
           else if (!next.has(k)) next.set(k, []);
+          continue;
+        }
+        if (verb === 'flush' && kind === 'chain') {
+          const k = key({ family: body.family, name: body.table });
+          const items = next.get(k);
+          if (!items) throw new NftSyncError('NFTSYNC_ERR_NFT_APPLY', `flush chain: no table ${k}`, { data: { stderr: 'Error: No such file or directory' } });
+          next.set(k, items.filter((i) => !('rule' in i && (i.rule as { chain?: unknown }).chain === body.name)));
           continue;
         }
         if (verb !== 'add') continue;

@@ -24,7 +24,7 @@ export interface TestPass extends PassContext {
 }
 
 /** A pass over `state` with options `opts` (agent h1 following main) and a fake nft. */
-export function testPass(opts: Partial<ReconcilerOptions> = {}, state?: AgentState, more: Partial<Pick<PassContext, 'inForce' | 'retryFailed'>> = {}): TestPass {
+export function testPass(opts: Partial<ReconcilerOptions> = {}, state?: AgentState, more: Partial<Pick<PassContext, 'inForce' | 'drifted' | 'retryFailed'>> = {}): TestPass {
   const nft = (opts.nft as FakeNft | undefined) ?? fakeNft();
   let current = state;
   const saves: TestPass['saves'] = [];
@@ -34,6 +34,7 @@ export function testPass(opts: Partial<ReconcilerOptions> = {}, state?: AgentSta
     opts: { agent: 'h1', ref: 'main', stateDir: '/nonexistent', logger: pino({ level: 'silent' }), ...opts, nft },
     state: () => current,
     inForce: more.inForce,
+    drifted: more.drifted ?? false,
     retryFailed: more.retryFailed ?? false,
     async save(s, applied) {
       current = s;

@@ -41,3 +41,16 @@ describe('Backoff', () => {
     assert.equal(timed, true);
   });
 });
+
+describe('Backoff.afterDrop', () => {
+  it('spreads the first reconnect after a drop uniformly over dropSpreadMs (capped by capMs), without counting an attempt', () => {
+    assert.equal(new Backoff({ random: () => 0 }).afterDrop(), 0);
+    assert.equal(new Backoff({ random: () => 0.5 }).afterDrop(), 2500, 'default spread of 5 s');
+    assert.equal(new Backoff({ capMs: 200, random: () => 0.999999 }).afterDrop(), 200);
+    const b = new Backoff({ baseMs: 100, dropSpreadMs: 10_000, random: () => 0 });
+    b.afterDrop();
+    assert.equal(b.next(), 50, 'the next failure starts from the base');
+    const spread = Array.from({ length: 1000 }, () => new Backoff().afterDrop());
+    assert.ok(Math.min(...spread) < 500 && Math.max(...spread) > 4500, 'ten thousand agents come back over seconds');
+  });
+});

@@ -165,3 +165,25 @@ describe('RefWatcher', () => {
     assert.deepEqual(s.events, []);
   });
 });
+
+describe('RefWatcher.fresh', () => {
+  it('waits for at most the pass that follows what was signalled: a poll faster than a scan (a slow reader) does not starve it', async (t) => {
+    const root = tempDir(t);
+    const bare = join(root, 'rules.git');
+    const template = join(root, 'template');
+    mkdirSync(join(template, 'rulesets'), { recursive: true });
+    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+    await initRepository(bare, template);
+    const repo = await RulesetRepository.open(bare);
+    // Each scan takes 30 ms, the poll asks for one every 5 ms: a scan is always scheduled.
+    const slow = async () => (await new Promise((r) => setTimeout(r, 30)), repo.listRefs());
+    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs: slow, pollMs: 5 });
+    await watcher.start();
+    t.after(() => watcher.stop());
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 5; i++) {
+      const got = await Promise.race([watcher.fresh().then(() => 'fresh'), new Promise((r) => setTimeout(() => r('starved'), 3000))]);
+      assert.equal(got, 'fresh');
+    }
+  });
+});

@@ -4,12 +4,19 @@ import { test } from 'node:test';
 import { applyStep } from '../../../../agent/reconcile/apply-step.js';
 import type { Plan } from '../../../../agent/reconcile/plan-step.js';
 import { NftSyncError } from '../../../../shared/errors.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { DEFAULT_BYTES, fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
 
 const C1 = '1'.repeat(40);
 const table = { family: 'inet' as const, name: 'nft_sync' };
 const plan: Plan = { fetched: fetchedRuleset(C1), ruleset: parseRuleset(DEFAULT_BYTES), owned: [], newTables: [table] };
+
+// DEFAULT_BYTES with one more rule in its output chain: from DEFAULT_BYTES, a delta.
+const V3 = Buffer.from(JSON.stringify({ nftables: [...(JSON.parse(DEFAULT_BYTES.toString()) as { nftables: unknown[] }).nftables, { rule: { family: 'inet', table: 'nft_sync', chain: 'output', expr: [{ accept: null }] } }] }));
+const C3 = '3'.repeat(40);
+const inForce = { bytes: DEFAULT_BYTES, blob: gitBlobId(DEFAULT_BYTES), ruleset: 'default', commit: C1, managedTables: [table] };
+const planV3 = (extra: Partial<Plan> = {}): Plan => ({ fetched: fetchedRuleset(C3, V3), ruleset: parseRuleset(V3), owned: [table], newTables: [table], ...extra });
 
 test('fake nft: the pending mark is saved before the transaction, which then commits', async () => {
   const pass = testPass();
@@ -34,4 +41,17 @@ test('fake nft: a refusal takes the mark back and records the attempt; a timeout
   const timedOut = await applyStep(slow, plan);
   assert.equal(timedOut.kind === 'end' && timedOut.end.record, undefined, 'nothing recorded over the mark');
   assert.equal(slow.state()?.pending?.commit, C1);
+});
+
+test('fake nft: from the confirmed revision in force a delta; with a drift outstanding or a pending mark left over, the full replacement', async () => {
+  const kindOf = async (pass: ReturnType<typeof testPass>, p: Plan): Promise<string> => {
+    await pass.nft.applyJson(JSON.stringify({ nftables: [{ add: { table } }] }));
+    const out = await applyStep(pass, p);
+    return out.kind === 'next' ? out.value.transaction.transaction.kind : 'ended';
+  };
+  assert.equal(await kindOf(testPass({}, undefined, { inForce }), planV3()), 'delta');
+  assert.equal(await kindOf(testPass({}, undefined, { inForce, drifted: true }), planV3()), 'full');
+  const leftover = { commit: '4'.repeat(40), blob: 'b'.repeat(40), ruleset: 'default', managedTables: [table], startedAt: 't' };
+  assert.equal(await kindOf(testPass({}, undefined, { inForce }), planV3({ priorPending: leftover })), 'full');
+  assert.equal(await kindOf(testPass(), planV3()), 'full', 'no revision in force');
 });

@@ -11,7 +11,7 @@ const C1 = '1'.repeat(40);
 const table = { family: 'inet' as const, name: 'nft_sync' };
 const done = (readback: ReadBackDone['readback']): ReadBackDone => ({
   plan: { fetched: fetchedRuleset(C1, DEFAULT_BYTES, { tag: 'v1.0.0' }), ruleset: parseRuleset(DEFAULT_BYTES), owned: [], newTables: [table] },
-  transaction: { managedTables: [table], durationMs: 1 },
+  transaction: { managedTables: [table], durationMs: 1, transaction: { kind: 'full' as const, reason: 'no revision in force to start from' } },
   readback,
 });
 const matched = { ok: true, mode: 'full' as const, differences: [], durationMs: 1 };

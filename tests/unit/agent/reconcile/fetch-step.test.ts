@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { fetchStep } from '../../../../agent/reconcile/fetch-step.js';
 import type { FetchRequest } from '../../../../agent/reconcile/revision-fetcher.js';
 import { NftSyncError } from '../../../../shared/errors.js';
-import { fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { DEFAULT_BYTES, fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
 
 const C1 = '1'.repeat(40);
 
@@ -18,6 +19,17 @@ test('fake fetcher: the revision in force is offered as `have` (same ruleset onl
   await fetchStep(testPass({ ruleset: 'other' }, state), fetcher);
   assert.equal(requests[1]!.have, undefined, 'another ruleset: nothing to offer');
   assert.equal(requests[1]!.proof, undefined);
+});
+
+test('fake fetcher: the bytes of the revision in force go with `have` as `base`, so a delta may come', async () => {
+  const requests: FetchRequest[] = [];
+  const fetcher = { fetch: async (r: FetchRequest) => (requests.push(r), fetchedRuleset(C1)) };
+  const inForce = { bytes: DEFAULT_BYTES, blob: gitBlobId(DEFAULT_BYTES), ruleset: 'default', commit: C1, managedTables: [] };
+  const state = { ref: 'main', ruleset: 'default', commit: C1, blob: inForce.blob, managedTables: [] };
+  await fetchStep(testPass({}, state, { inForce }), fetcher);
+  assert.equal(requests[0]!.base, DEFAULT_BYTES);
+  await fetchStep(testPass({}, { ...state, blob: 'b'.repeat(40) }, { inForce }), fetcher);
+  assert.equal(requests[1]!.base, undefined, 'bytes of another blob than `have`: none offered');
 });
 
 test('fake fetcher: a fetch error ends the pass as failed, without a commit', async () => {

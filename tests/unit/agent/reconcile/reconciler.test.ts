@@ -20,6 +20,8 @@ import { fakeNft, type FakeNft } from '../../../helpers/fake-nft-runner.js';
 const V1 = readFileSync('repo-template/rulesets/default.json');
 // Another revision: one more table, so the two are told apart in nft.
 const V2 = Buffer.from(JSON.stringify({ nftables: [...(JSON.parse(V1.toString()) as { nftables: unknown[] }).nftables, { table: { family: 'ip', name: 'nft_sync_v2' } }] }, null, 2));
+// V1 and one more rule in its output chain: a change the minimal transaction makes as a delta.
+const V3 = Buffer.from(JSON.stringify({ nftables: [...(JSON.parse(V1.toString()) as { nftables: unknown[] }).nftables, { rule: { family: 'inet', table: 'nft_sync', chain: 'output', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 25 } }, { drop: null }] } }] }, null, 2));
 const C1 = '1'.repeat(40);
 const C2 = '2'.repeat(40);
 const quiet = pino({ level: 'silent' });
@@ -83,6 +85,23 @@ test('fake fetcher, same revision: unchanged, nft not run, the new commit record
   assert.equal(nft.applied.length, 1, 'no second transaction');
   assert.equal((await loadState(dir))!.state.commit, C2);
   assert.equal(r.status().state, 'Applied');
+});
+
+test('fake fetcher, delta from a known revision: the bytes in force are offered as base, only the change is applied; not while drifted', async (t) => {
+  const { nft, open } = setup(t);
+  const r = await open();
+  const first = await r.reconcile(fakeFetcher(rev(C1, V1)));
+  assert.equal(first.kind === 'applied' && first.apply.transaction.kind, 'full', 'nothing known in force yet');
+  const fetcher = fakeFetcher(rev(C2, V3));
+  const out = await r.reconcile(fetcher);
+  assert.ok(fetcher.requests[0]!.base?.equals(V1), 'the bytes of the revision in force go with `have`');
+  assert.equal(out.kind === 'applied' && out.apply.transaction.kind, 'delta', JSON.stringify(out.kind === 'applied' && out.apply.transaction));
+  assert.equal(out.kind === 'applied' && out.apply.readback.ok, true);
+  assert.deepEqual(Object.keys(nft.applied[1]!.nftables[0]!), ['flush'], 'the delta flushes the changed chain, no table is re-created');
+  assert.equal(nft.applied[1]!.nftables.length, 2);
+  r.noteDrift(new NftSyncError('NFTSYNC_ERR_DRIFTED', 'changed by hand'), false);
+  const drifted = await r.reconcile(fakeFetcher(rev(C1, V1)));
+  assert.equal(drifted.kind === 'applied' && drifted.apply.transaction.kind, 'full', 'a drift outstanding: the host may not hold the revision in force');
 });
 
 test('fake fetcher, fetch error: failed without a commit, nothing changes, reason Unreachable', async (t) => {

@@ -21,6 +21,7 @@ function ctx(save: PassContext['save']): PassContext & { saved: AgentState[] } {
     opts: { agent: 'h', ref: 'main', nft: fakeNft(), stateDir: '/nonexistent', logger: pino({ level: 'silent' }) },
     state: () => saved.at(-1),
     inForce: undefined,
+    drifted: false,
     retryFailed: false,
     save: async (s, b) => (saved.push(s), save(s, b)),
     now: () => 't',
@@ -38,7 +39,7 @@ test('recordStep writes the state and returns the outcome', async () => {
 
 test('recordStep: a state that cannot be written makes a success an NFTSYNC_ERR_STATE_CORRUPT failure, and keeps a failure', async () => {
   const c = ctx(async () => Promise.reject(new Error('EROFS: read-only file system')));
-  const apply = { managedTables: [], durationMs: 1, readback: { ok: true, mode: 'off' as const, differences: [], durationMs: 0 } };
+  const apply = { managedTables: [], durationMs: 1, transaction: { kind: 'full' as const, reason: 'r' }, readback: { ok: true, mode: 'off' as const, differences: [], durationMs: 0 } };
   const out = await recordStep(c, { outcome: { kind: 'applied', commit: C, blob: next.blob!, ruleset: 'default', apply, tag: 'v1' }, record: { state: next } });
   assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_STATE_CORRUPT');
   assert.deepEqual(out.kind === 'failed' && out.recorded, { tag: 'v1' }, 'the revision is in force all the same');

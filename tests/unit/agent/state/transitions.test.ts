@@ -117,7 +117,7 @@ test('reportAfterPass: success clears the error; a failure keeps the commit trie
   const unreachable = reportAfterPass(failed, { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'down') });
   assert.equal(unreachable.attempted, C2);
   assert.equal(unreachable.lastError?.code, 'NFTSYNC_ERR_CONN_FAILED');
-  const apply = { managedTables: [], durationMs: 1, readback: { ok: true, mode: 'off' as const, differences: [], durationMs: 0 } };
+  const apply = { managedTables: [], durationMs: 1, transaction: { kind: 'full' as const, reason: 'r' }, readback: { ok: true, mode: 'off' as const, differences: [], durationMs: 0 } };
   assert.deepEqual(reportAfterPass(unreachable, { kind: 'applied', commit: C3, blob: B(C3), ruleset: 'default', apply, tag: 'v2' }), { attempted: C3, tag: 'v2' });
   assert.deepEqual(reportAfterPass(unreachable, { kind: 'unchanged', commit: C3, blob: B(C3), ruleset: 'default' }), { attempted: C3 });
   const skipped = reportAfterPass({ tag: 'v1' }, { kind: 'skipped', commit: C2, blob: B(C2), reason: 'r', error: { code: 'NFTSYNC_ERR_NFT_APPLY', message: 'earlier' } });

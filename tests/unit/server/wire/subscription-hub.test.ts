@@ -38,3 +38,26 @@ test('a plain ref (resolved to a commit id) moves only when its commit does', as
   await hub.refresh();
   assert.deepEqual(l.calls, [['main', C2, undefined]]);
 });
+
+test('10,000 subscribers are told in batches: the event loop serves other work between them, and everyone is told once', async () => {
+  let now = C1;
+  const hub = new SubscriptionHub(async () => now);
+  let told = 0;
+  let toldWhenLoopRan: number | undefined;
+  const listeners: MoveListener[] = Array.from({ length: 10_000 }, () => ({
+    moved: () => {
+      // The first notification schedules other work (as a fetch or an API request would arrive).
+      if (told === 0) setImmediate(() => (toldWhenLoopRan = told));
+      told += 1;
+    },
+  }));
+  for (const l of listeners) hub.add('main', C1, l);
+  // One that leaves while the others are being told is not told.
+  const leaver = listeners[9_999]!;
+  setImmediate(() => hub.remove(leaver));
+  now = C2;
+  await hub.refresh();
+  assert.equal(told, 9_999);
+  assert.ok(toldWhenLoopRan !== undefined && toldWhenLoopRan < 9_999, `other work ran only after ${toldWhenLoopRan} of 10,000 were told`);
+  assert.ok(toldWhenLoopRan! <= 512, `the loop waited for ${toldWhenLoopRan} notifications`);
+});

@@ -164,3 +164,18 @@ describe('nft-sync.yaml schema: declared once, with TypeBox', () => {
     assert.ok(typo);
   });
 });
+
+it('rulesets.NAME.publishers: who may publish live changes to a ruleset', async () => {
+  const { mayPublish } = await import('../../../../shared/config/repo-config.js');
+  const config = parseRepoConfig('rulesets:\n  web:\n    publishers: ["web-*", "edge-1"]\n  db: {}\n');
+  assert.equal(mayPublish(config, 'web', 'web-2'), true);
+  assert.equal(mayPublish(config, 'web', 'edge-1'), true);
+  assert.equal(mayPublish(config, 'web', 'db-1'), false);
+  assert.equal(mayPublish(config, 'db', 'web-2'), false, 'an entry without publishers: nobody');
+  assert.equal(mayPublish(config, 'default', 'web-2'), false, 'no entry: nobody');
+  assert.equal(mayPublish(undefined, 'web', 'web-2'), false);
+  assert.equal(mayPublish(config, 'constructor', 'x'), false);
+  assert.throws(() => parseRepoConfig('rulesets:\n  web:\n    publisher: ["x"]\n'), (e: { code: string; message: string }) => e.code === 'NFTSYNC_ERR_REPO_CONFIG_INVALID' && /rulesets\.web\.publisher: unknown key/.test(e.message));
+  assert.throws(() => parseRepoConfig('rulesets:\n  "a/b":\n    publishers: ["x"]\n'), /not a plain ruleset name/);
+  assert.throws(() => parseRepoConfig('rulesets:\n  web:\n    publishers: ["[z-a]"]\n'), /rulesets\.web\.publishers\[0\]/);
+});

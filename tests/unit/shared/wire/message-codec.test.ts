@@ -117,3 +117,22 @@ describe('message codec', () => {
     assert.deepEqual(encodeFrame(Buffer.from('ab')), Buffer.from([0, 0, 0, 2, 0x61, 0x62]));
   });
 });
+
+describe('publish and published', () => {
+  it('a publish carries the live ruleset as its body; published answers with the commit', () => {
+    const body = Buffer.from('{"nftables":[]}');
+    const m = roundTrip({ type: 'publish', id: 6, ref: 'main', ruleset: 'default', base: C, size: body.length }, CLIENT_MESSAGE_TYPES, body);
+    assert.equal(m.message.type, 'publish');
+    assert.deepEqual(m.body, body);
+    const p = roundTrip({ type: 'published', id: 6, ref: 'main', commit: C, blob: B, rebased: true, unchanged: false }, SERVER_MESSAGE_TYPES);
+    assert.equal(p.message.type, 'published');
+  });
+
+  it('refuses a publish whose size is not its body\'s, one without a body, and one from the server side', () => {
+    const body = Buffer.from('{"nftables":[]}');
+    assert.throws(() => roundTrip({ type: 'publish', id: 6, ref: 'main', ruleset: 'default', base: C, size: body.length + 1 }, CLIENT_MESSAGE_TYPES, body), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+    assert.throws(() => roundTrip({ type: 'publish', id: 6, ref: 'main', ruleset: 'default', base: C, size: 0 }, CLIENT_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_MALFORMED' });
+    assert.throws(() => roundTrip({ type: 'publish', id: 6, ref: 'main', ruleset: 'default', base: C, size: body.length }, SERVER_MESSAGE_TYPES, body), { code: 'NFTSYNC_ERR_MSG_MALFORMED' });
+    assert.throws(() => roundTrip({ type: 'publish', id: 6, ref: 'main', ruleset: '../x', base: C, size: body.length }, CLIENT_MESSAGE_TYPES, body), { code: 'NFTSYNC_ERR_MSG_INVALID' });
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Publishing live changes (agent --publish, "reverse GitOps"). The drift watcher tells this
+ * publisher of every outside change to a managed table (and of gaps and periodic checks) instead
+ * of healing it; once nothing has changed for the quiet period, the publisher lists the managed
+ * tables, turns the listing into the repository's ruleset form (shared/ruleset/listing-to-ruleset.ts)
+ * and, when it differs from the revision in force, sends it to the server as a new revision of
+ * that ruleset on the branch the agent follows (`publish`, docs/protocol.md).
+ *
+ * Nothing loops: the agent's own transactions never reach here (the listener tells them apart by
+ * PID), and a listing equal to the revision in force, or to what it just published, is not sent.
+ * Nothing is lost: a pass of the daemon publishes what is pending before it applies anything
+ * (`flush`), so a revision arriving during the quiet period is merged with the change on the
+ * server instead of overwriting it. When the server reports a conflict, the condition
+ * `Published` (reason PublishConflict) says which objects, and the branch's revision wins.
+ */
+import type { Logger } from 'pino';
+import { AGENT_DEFAULTS } from '../defaults.js';
+import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
+import type { Condition } from '../../shared/wire/messages.js';
+import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
+import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
+import type { NftRunner } from '../../host/nft-runner.js';
+import type { Reconciler } from '../reconcile/reconciler.js';
+import { summariseRevision } from '../drift/revision-summary.js';
+import type { WireClient } from '../wire/wire-client.js';
+
+/** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
+export const DEFAULT_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.quietMs / 1000;
+export const MAX_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.maxQuietMs / 1000;
+/** A publish that failed for a reason that may pass is tried again after this, doubling to the cap. */
+const RETRY_MS = AGENT_DEFAULTS.publish.retryMs;
+const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
+
+export interface LivePublisherOptions {
+  nft: NftRunner;
+  reconciler: Pick<Reconciler, 'inForce' | 'exclusive'>;
+  logger: Logger;
+  /** The branch the agent follows. */
+  ref: string;
+  /** Quiet period in ms (DEFAULT_PUBLISH_QUIET_S s by default). */
+  quietMs?: number;
+  /** The connection to the server now, if any. */
+  client(): WireClient | undefined;
+  /** Called after each publish attempt that changed the condition (the daemon reports status). */
+  onCondition?: (condition: Condition) => void;
+}
+
+export type PublishOutcome =
+  | { kind: 'none'; reason: string }
+  | { kind: 'published'; commit: string; rebased: boolean; unchanged: boolean }
+  | { kind: 'failed'; error: NftSyncError };
+
+export class LivePublisher {
+  readonly #o: LivePublisherOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #retryMs = RETRY_MS;
+  #condition: Condition | undefined;
+  /**
+   * The canonical form of the last ruleset published from the revision `base`, and the commit it
+   * became: not sent again while `base` is still in force (until the agent applies the result).
+   */
+  #published: { canon: string; commit: string; base: string } | undefined;
+  /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
+  #refused: { canon: string; base: string } | undefined;
+  #stopped = false;
+  #big: { blob: string; big: boolean } | undefined;
+
+  constructor(opts: LivePublisherOptions) {
+    this.#o = opts;
+  }
+
+  /** The `Published` condition for the status report, once something was published or refused. */
+  get condition(): Condition | undefined {
+    return this.#condition;
+  }
+
+  /** True while a change waits for its quiet period (or a failed publish for its retry). */
+  get pending(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** A managed table may have changed: publish once nothing has changed for the quiet period. */
+  changed(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.flush(), this.#o.quietMs ?? DEFAULT_PUBLISH_QUIET_S * 1000);
+    this.#timer.unref();
+  }
+
+  /** Stop the timers (the daemon is stopping). */
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+  }
+
+  /**
+   * Publish now what is pending (the daemon calls this before every pass, so nothing it applies
+   * overwrites an unpublished change). Runs alone with passes and heals. Never throws.
+   */
+  async flush(): Promise<PublishOutcome> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const outcome = await this.#o.reconciler.exclusive(() => this.#publishOnce()).catch((err: unknown) => ({ kind: 'failed' as const, error: toNftSyncError(err) }));
+    if (outcome.kind === 'failed' && outcome.error.retryable && !this.#stopped) {
+      this.#o.logger.warn({ err: outcome.error.toJSON(), retryInMs: this.#retryMs }, 'publish failed; trying again');
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.flush(), this.#retryMs);
+      this.#timer.unref();
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_CAP_MS);
+    } else if (outcome.kind !== 'failed') {
+      this.#retryMs = RETRY_MS;
+    }
+    return outcome;
+  }
+
+  async #publishOnce(): Promise<PublishOutcome> {
+    const prev = this.#o.reconciler.inForce;
+    if (!prev) return { kind: 'none', reason: 'no revision in force' };
+    if (this.#big?.blob !== prev.blob) this.#big = { blob: prev.blob, big: summariseRevision(prev.blob, prev.bytes).big };
+    if (this.#big.big) {
+      this.#o.logger.warn({ ruleset: prev.ruleset }, 'live change not published: the ruleset is too big to list (publishing is for rulesets up to the drift watcher\'s small size)');
+      return { kind: 'none', reason: 'ruleset too big' };
+    }
+    const live = await this.#liveRuleset(prev);
+    const tables = prev.managedTables;
+    const canon = JSON.stringify(normaliseRuleset(live, tables));
+    const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
+    if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
+    if (this.#published?.canon === canon && this.#published.base === prev.commit) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    if (this.#refused?.canon === canon && this.#refused.base === prev.commit) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
+    const client = this.#o.client();
+    if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
+    const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
+    try {
+      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes: Buffer.from(`${JSON.stringify(live, null, 2)}\n`) });
+      this.#published = { canon, commit: r.commit, base: prev.commit };
+      log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');
+      this.#setCondition({ type: 'Published', status: 'True', reason: r.rebased ? 'Rebased' : 'Published', message: `${new Date().toISOString()} ${r.commit}: ${differences.slice(0, 5).join('; ')}`.slice(0, 4096) });
+      return { kind: 'published', commit: r.commit, rebased: r.rebased, unchanged: r.unchanged };
+    } catch (err) {
+      const e = toNftSyncError(err);
+      if (e.code === 'NFTSYNC_ERR_PUBLISH_CONFLICT') {
+        log.error({ err: e.toJSON(), reason: 'PublishConflict', lost: differences.slice(0, 20) }, `PublishConflict: the live change was not published and the branch's revision will replace it: ${e.message}`);
+        this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishConflict', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
+      } else if (!e.retryable) {
+        this.#refused = { canon, base: prev.commit };
+        log.error({ err: e.toJSON() }, 'live change refused by the server');
+        this.#setCondition({ type: 'Published', status: 'False', reason: e.code === 'NFTSYNC_ERR_PUBLISH_DENIED' ? 'PublishDenied' : 'PublishRefused', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
+      }
+      return { kind: 'failed', error: e };
+    }
+  }
+
+  #setCondition(c: Condition): void {
+    this.#condition = c;
+    this.#o.onCondition?.(c);
+  }
+
+  /** The managed tables as nft lists them now, in the repository's ruleset form. */
+  async #liveRuleset(prev: ConfirmedRevision) {
+    const items: RulesetItem[] = [];
+    for (const t of prev.managedTables) {
+      const doc = await this.#o.nft.listTable(t.family, t.name).catch((err: unknown) => {
+        // A managed table deleted by hand: its deletion is the change.
+        if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_NFT_LIST') return { nftables: [] };
+        throw err;
+      });
+      items.push(...doc.nftables);
+    }
+    return listingToRuleset({ nftables: items });
+  }
+}

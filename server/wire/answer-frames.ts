@@ -1,0 +1,61 @@
+/**
+ * Encoded answer frames shared by every connection: when a revision reaches ten thousand agents,
+ * the `moved` frame and the `ruleset` answer are each encoded once per revision and ruleset, not
+ * once per agent. A ruleset answer differs between agents only in its request id, so it is kept
+ * as the bytes after the id (the rest of the header, the NUL and the body); each answer is a few
+ * bytes of prefix (length and `{"type":"ruleset","id":N,`) written before those shared bytes.
+ * The result is byte for byte what encodeMessage writes. Bounded by total bytes (LRU).
+ */
+import { FRAME_HEADER_BYTES } from '../../shared/wire/frame-decoder.js';
+import { encodeMessage } from '../../shared/wire/message-codec.js';
+import type { MovedMessage, RulesetMessage } from '../../shared/wire/messages.js';
+import { ByteLru } from '../git/byte-lru.js';
+
+/** Default bytes of encoded frames kept (a few revisions of a few large rulesets). */
+export const ANSWER_FRAMES_MAX_BYTES = 64 * 1024 * 1024;
+
+export class AnswerFrames {
+  readonly #cache: ByteLru<Buffer>;
+  /** Frames (or shared tails) encoded so far: a cache miss each. */
+  encodes = 0;
+
+  constructor(maxBytes = ANSWER_FRAMES_MAX_BYTES) {
+    this.#cache = new ByteLru(maxBytes, (b) => b.length);
+  }
+
+  /** The `moved` frame for `msg`, encoded once per distinct message. */
+  moved(msg: MovedMessage): Buffer {
+    const key = `m\0${JSON.stringify(msg)}`;
+    let frame = this.#cache.get(key);
+    if (frame === undefined) {
+      frame = encodeMessage(msg);
+      this.encodes += 1;
+      this.#cache.set(key, frame);
+    }
+    return frame;
+  }
+
+  /**
+   * The frame of a `ruleset` answer without a proof, as parts to write in order: a prefix of this
+   * answer's own and the bytes shared by every answer of the same header and body. `body` must be
+   * the bytes whose blob id is `msg.blob` (the key trusts the blob id to name the body).
+   */
+  ruleset(msg: Omit<RulesetMessage, 'proof'>, body: Buffer): Buffer[] {
+    const { type: _type, id, ...rest } = msg;
+    const restJson = JSON.stringify(rest);
+    const key = `r\0${restJson}`;
+    let tail = this.#cache.get(key);
+    if (tail === undefined) {
+      // `{"ref":…}` without its opening brace, then NUL and the body.
+      const head = Buffer.from(`${restJson.slice(1)}\0`, 'utf8');
+      tail = Buffer.concat([head, body]);
+      this.encodes += 1;
+      this.#cache.set(key, tail);
+    }
+    const prefixJson = Buffer.from(`{"type":"ruleset","id":${id},`, 'utf8');
+    const prefix = Buffer.allocUnsafe(FRAME_HEADER_BYTES + prefixJson.length);
+    prefix.writeUInt32BE(prefixJson.length + tail.length, 0);
+    prefixJson.copy(prefix, FRAME_HEADER_BYTES);
+    return [prefix, tail];
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The agent moving between revisions it knows: with a real server, the real nft in a throwaway
+ * namespace and a state directory, the second revision goes in as a minimal transaction; after
+ * a restart (the revision in force read back from the state directory) too; with a drift
+ * outstanding, as the full replacement.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createNftRunner } from '../../../../host/nft-runner.js';
+import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { createNetns } from '../../../helpers/netns.js';
+import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
+
+const DEFAULT = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+
+/** default.json plus a blocklist of `n` addresses from `from`. */
+function withBlocklist(from: number, n: number): string {
+  const elem = Array.from({ length: n }, (_, i) => `198.18.${((from + i) >> 8) & 255}.${(from + i) & 255}`);
+  return JSON.stringify({ nftables: [...DEFAULT.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] }, null, 1);
+}
+
+function transactionOf(o: ReconcileOutcome): string {
+  assert.equal(o.kind, 'applied', JSON.stringify(o));
+  return o.kind === 'applied' ? o.apply.transaction.kind : '';
+}
+
+test('the agent applies a revision after one it knows as a delta, also after a restart, and not while drifted', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'rdl');
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+
+  f.push({ 'rulesets/default.json': withBlocklist(0, 300) }, 'first');
+  let agent = await Reconciler.open(opts);
+  assert.equal(transactionOf(await agent.reconcile(client)), 'full', 'nothing known in force yet');
+
+  f.push({ 'rulesets/default.json': withBlocklist(10, 300) }, 'ten changed');
+  const second = await agent.reconcile(client);
+  assert.equal(transactionOf(second), 'delta');
+  assert.match(second.kind === 'applied' ? second.apply.transaction.reason : '', /\+10\/-10 elements/);
+  assert.deepEqual(second.kind === 'applied' && second.apply.readback.differences, []);
+
+  agent = await Reconciler.open(opts);
+  f.push({ 'rulesets/default.json': withBlocklist(20, 300) }, 'after a restart');
+  assert.equal(transactionOf(await agent.reconcile(client)), 'delta');
+
+  agent.noteDrift(new NftSyncError('NFTSYNC_ERR_DRIFTED', 'changed by hand'), false);
+  f.push({ 'rulesets/default.json': withBlocklist(30, 300) }, 'while drifted');
+  assert.equal(transactionOf(await agent.reconcile(client)), 'full');
+  assert.match(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.1\.73/);
+});

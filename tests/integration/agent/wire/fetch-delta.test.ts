@@ -1,0 +1,49 @@
+/**
+ * Deltas on the wire, with a real server and repository: an agent that offers the bytes of the
+ * revision it has receives a delta, rebuilds the new bytes and gets exactly the blob; without
+ * them, or with a `have` the repository does not hold, the whole ruleset comes.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { startServerFixture } from '../../../helpers/server-fixture.js';
+
+const DEFAULT = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+
+/** default.json plus a blocklist, written one element a line (as `JSON.stringify(…, null, 1)`). */
+function withBlocklist(elem: string[]): Buffer {
+  return Buffer.from(JSON.stringify({ nftables: [...DEFAULT.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] }, null, 1));
+}
+
+test('a fetch offering the bytes it has gets a delta that rebuilds the blob; otherwise the whole ruleset', async (t) => {
+  const f = await startServerFixture(t);
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const addresses = Array.from({ length: 5000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  const v1 = withBlocklist(addresses);
+  const c1 = f.push({ 'rulesets/default.json': v1 }, 'v1');
+  const first = await client.fetch({ ref: 'main' });
+  assert.ok(first.kind === 'ruleset' && first.delta === undefined);
+
+  const changed = [...addresses];
+  for (let k = 0; k < 50; k++) changed.splice((k * 97) % 4900, 1, `198.19.0.${k}`);
+  const v2 = withBlocklist(changed);
+  f.push({ 'rulesets/default.json': v2 }, 'v2: 50 elements changed');
+  const have = { commit: c1, blob: gitBlobId(v1) };
+
+  const delta = await client.fetch({ ref: 'main', have, base: v1 });
+  assert.equal(delta.kind, 'ruleset');
+  if (delta.kind !== 'ruleset') return;
+  assert.ok(delta.delta !== undefined, 'a delta came');
+  assert.equal(delta.delta.base, have.blob);
+  assert.ok(delta.delta.wireBytes * 20 < v2.length, `${delta.delta.wireBytes} bytes on the wire for ${v2.length}`);
+  assert.deepEqual(delta.bytes, v2);
+  assert.equal(gitBlobId(delta.bytes), delta.blob);
+
+  const full = await client.fetch({ ref: 'main', have });
+  assert.ok(full.kind === 'ruleset' && full.delta === undefined && full.bytes.equals(v2), 'no base offered: the whole ruleset');
+  const unknown = await client.fetch({ ref: 'main', have: { commit: c1, blob: gitBlobId(Buffer.from('other')) }, base: Buffer.from('other') });
+  assert.ok(unknown.kind === 'ruleset' && unknown.delta === undefined && unknown.bytes.equals(v2), 'a have the repository does not hold: the whole ruleset');
+});

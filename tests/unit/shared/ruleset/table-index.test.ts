@@ -1,0 +1,31 @@
+/** diffElements: set difference by canonical id, whatever the order, with duplicates counted once. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { diffElements, elementId } from '../../../../shared/ruleset/table-index.js';
+
+const sorted = (l: unknown[]): string[] => l.map(elementId).sort();
+
+test('diffElements equals the set difference, for shifted, shuffled and duplicated lists', () => {
+  const element = fc.oneof(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), fc.integer({ min: 0, max: 5 }), fc.constantFrom({ prefix: { addr: '198.18.0.0', len: 24 } }, { range: ['198.18.1.1', '198.18.1.9'] }));
+  fc.assert(
+    fc.property(fc.array(element, { maxLength: 12 }), fc.array(element, { maxLength: 12 }), (a, b) => {
+      const ids = (l: unknown[]): Set<string> => new Set(l.map(elementId));
+      const ia = ids(a);
+      const ib = ids(b);
+      const { added, deleted } = diffElements(a, b);
+      assert.deepEqual(sorted(added), [...ib].filter((x) => !ia.has(x)).sort());
+      assert.deepEqual(sorted(deleted), [...ia].filter((x) => !ib.has(x)).sort());
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('a duplicate in the old list is not taken for a deletion', () => {
+  assert.deepEqual(diffElements(['x', 'x'], ['x']), { added: [], deleted: [] });
+  assert.deepEqual(diffElements(['x'], ['x', 'x']), { added: [], deleted: [] });
+});
+
+test('object keys in any order are the same element', () => {
+  assert.deepEqual(diffElements([{ prefix: { addr: '198.18.0.0', len: 24 } }], [{ prefix: { len: 24, addr: '198.18.0.0' } }]), { added: [], deleted: [] });
+});
