@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
+import type { NftSyncError } from '../../../../shared/errors.js';
 import { startServer, type RunningServer } from '../../../../server/start-server.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
 import { createNetns } from '../../../helpers/netns.js';
@@ -54,7 +56,7 @@ test('a replica mirrors the primary, follows a git push to it and serves it to i
   assert.equal(replica.wire.registry.get('host-1')?.status?.commit, id, 'the agent reports to the replica');
 });
 
-test('a replica refuses a git push and API writes, naming the primary', async (t) => {
+test('a replica refuses a git push, API writes and published changes, naming the primary', async (t) => {
   const f = await startServerFixture(t, { http: LOOPBACK });
   const replica = await startReplica(t, f);
   const replicaGit = `http://127.0.0.1:${replica.httpAddress!.port}/git/rules.git`;
@@ -72,6 +74,10 @@ test('a replica refuses a git push and API writes, naming the primary', async (t
   const body = (await res.json()) as { error: { code: string; data: { primary: string } } };
   assert.equal(body.error.code, 'NFTSYNC_ERR_READ_ONLY_REPLICA');
   assert.equal(body.error.data.primary, f.gitUrl);
+  // A live change published over the wire (agent --publish): refused too, naming the primary.
+  const client = await WireClient.connect({ host: '127.0.0.1', port: replica.wireAddress.port, agent: 'host-1' });
+  t.after(() => client.close());
+  await assert.rejects(client.publish({ ref: 'main', ruleset: 'default', base: before, bytes: Buffer.from(DEFAULT) }), (e: NftSyncError) => e.code === 'NFTSYNC_ERR_READ_ONLY_REPLICA' && e.message.includes(f.gitUrl!));
   // Reads still work: a clone from the replica.
   const cloned = await gitRun(['clone', '-q', replicaGit, join(f.dir, 'from-replica')], f.dir);
   assert.equal(cloned.code, 0, cloned.stderr);
