@@ -131,11 +131,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
+  // Who waits for the next ref move (GET /api/v1/refs/changes: replicas hear of a push at once).
+  const refListeners = new Set<() => void>();
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
+    for (const listener of [...refListeners]) listener();
     void wire.refsChanged();
   });
   await watcher.start();
@@ -171,6 +174,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         git: { gitdir: repository.gitdir },
         replicaOf: mirror ? displayUrl(mirror.url) : undefined,
         fleet: forwarder && (() => forwarder!.fleet()),
+        onRefMove: (listener) => {
+          const once = () => (refListeners.delete(once), listener());
+          refListeners.add(once);
+          return () => refListeners.delete(once);
+        },
       })
     : undefined;
   if (app && opts.http) {

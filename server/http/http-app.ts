@@ -34,6 +34,7 @@ import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { responses, SECURITY_SCHEMES, securityOf } from './routes/route-schema.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
+import { refRoutes } from './routes/ref-routes.js';
 import { gitHttpPlugin, readOnlyReplica, type GitHttpOptions } from '../git/git-http.js';
 import { HTTP_TIMEOUT_DEFAULTS, connectionsCheckingInterval, requestDeadline, type HttpTimeouts } from './http-timeouts.js';
 import { isLoopbackHostHeader } from '../auth/loopback-host.js';
@@ -62,6 +63,8 @@ export interface HttpAppOptions {
   replicaOf?: string;
   /** On a replica: the whole fleet, as the primary lists it (RouteContext.fleet). */
   fleet?: () => Promise<AgentRecord[]>;
+  /** Serve GET /api/v1/refs/changes (RouteContext.onRefMove). */
+  onRefMove?: (listener: () => void) => () => void;
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
@@ -208,6 +211,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     wireConnections: opts.wireConnections ?? (() => 0),
     writer,
     fleet: opts.fleet,
+    onRefMove: opts.onRefMove,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);
@@ -215,6 +219,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
+  refRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, replicaOf: opts.replicaOf, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }

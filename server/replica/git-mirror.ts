@@ -1,9 +1,11 @@
 /**
  * A replica's copy of the primary's repository: `git clone --mirror` of the primary's git smart
  * HTTP (`--mirror-of URL`) at start, then `git fetch --prune` whenever the primary's refs
- * change. The replica learns of a change by asking the primary's `info/refs` (the ref
- * advertisement, one small HTTP request) every `pollMs` and fetching when the answer differs
- * from the last one, so it holds a push within about pollMs plus one fetch.
+ * change. The primary tells the replica of each push: the replica holds a long poll of its
+ * `GET /api/v1/refs/changes`, answered when a ref moves there. Besides, the replica asks the
+ * primary's `info/refs` (the ref advertisement, one small HTTP request) every `pollMs` and
+ * fetches when the answer differs from the last one (a primary without the route, a lost
+ * answer), so it holds a push within about pollMs plus one fetch at worst.
  *
  * The replica authenticates to the primary as any git client does: a token (NFT_SYNC_TOKEN or
  * --mirror-token-file) as the basic-auth password, passed to git through its environment, never
@@ -47,6 +49,9 @@ export class GitMirror {
   #fetching: Promise<void> | undefined;
   #running = false;
   #polling = false;
+  /** A nudge came while a poll ran: poll again at once after it. */
+  #again = false;
+  readonly #stopping = new AbortController();
   /** Fetches done since start (for tests and metrics). */
   fetches = 0;
   /** Polls of the primary's refs ended since start, answered or not (for tests). */
@@ -90,11 +95,36 @@ export class GitMirror {
     return m;
   }
 
-  /** Start following the primary: poll its refs and fetch on every change. */
+  /**
+   * Start following the primary: hold a long poll of its `GET /api/v1/refs/changes` (answered
+   * when a branch or tag moves there: the primary tells the replica of each push), and poll its
+   * refs every pollMs besides (a primary without that route, or a notification lost).
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
     void this.#tick();
+    void this.#listen();
+  }
+
+  /** The long poll: nudge on every version the primary answers, until stopped. */
+  async #listen(): Promise<void> {
+    const base = new URL('/api/v1/refs/changes', displayUrl(this.#opts.url));
+    let since: string | undefined;
+    while (this.#running) {
+      try {
+        const url = new URL(base);
+        if (since !== undefined) url.search = `since=${encodeURIComponent(since)}&wait=20`;
+        const res = await fetch(url, { headers: this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {}, signal: AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(25_000)]) });
+        if (!res.ok) throw new Error(`GET /api/v1/refs/changes answered ${res.status}`);
+        const { version } = (await res.json()) as { version: string };
+        if (since !== undefined && version !== since) this.nudge();
+        since = version;
+      } catch {
+        // An older primary, or one away: the poll of info/refs carries on; ask again later.
+        if (this.#running) await new Promise((r) => setTimeout(r, SERVER_DEFAULTS.replica.openTimeoutMs).unref());
+      }
+    }
   }
 
   /**
@@ -102,7 +132,11 @@ export class GitMirror {
    * not have: the primary moved and this replica has not heard yet). A poll in flight covers it.
    */
   nudge(): void {
-    if (!this.#running || this.#polling) return;
+    if (!this.#running) return;
+    if (this.#polling) {
+      this.#again = true;
+      return;
+    }
     clearTimeout(this.#timer);
     void this.#tick();
   }
@@ -122,12 +156,15 @@ export class GitMirror {
       this.#polling = false;
       this.polls += 1;
     }
-    if (this.#running) this.#timer = setTimeout(() => void this.#tick(), pollMs);
+    const again = this.#again;
+    this.#again = false;
+    if (this.#running) this.#timer = setTimeout(() => void this.#tick(), again ? 0 : pollMs);
   }
 
   /** Stop polling; resolves once a fetch in flight has ended (it is not interrupted). */
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stopping.abort();
     clearTimeout(this.#timer);
     await this.#fetching?.catch(() => {});
   }

@@ -122,6 +122,22 @@ export type ElementsChange = Static<typeof ElementsChange>;
 
 // ---- Answers ------------------------------------------------------------------------------
 
+/** `GET /api/v1/refs/changes`: wait for the next ref move (a replica's notification of a push). */
+export const RefChangesQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ maxLength: 64, description: 'the `version` of the last answer; absent: answer at once' })),
+    wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'seconds to wait for a move when nothing moved since `since` (default 20)' })),
+  },
+  { additionalProperties: false },
+);
+export type RefChangesQuery = Static<typeof RefChangesQuery>;
+
+export const RefChangesAnswer = Type.Object(
+  { version: Type.String({ description: 'changes whenever a branch or tag of the repository moves (opaque; a restarted server answers a new one)' }) },
+  { description: 'the repository\'s ref version, answered once it differs from `since` or the wait is over' },
+);
+export type RefChangesAnswer = Static<typeof RefChangesAnswer>;
+
 export const HealthAnswer = Type.Object({ status: Type.Literal('ok') }, { description: 'the process answers' });
 export type HealthAnswer = Static<typeof HealthAnswer>;
 

@@ -28,6 +28,8 @@ export interface RouteContext {
    * fleet-view.ts), answered by GET /api/v1/agents instead of this server's own registry.
    */
   fleet?: () => Promise<AgentRecord[]>;
+  /** Call `listener` after the next ref moves; returns how to stop listening (ref-routes.ts). */
+  onRefMove?: (listener: () => void) => () => void;
 }
 
 export interface RouteConfig {

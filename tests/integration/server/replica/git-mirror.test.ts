@@ -92,3 +92,14 @@ test('a replica started on an existing mirror catches up with the primary', asyn
   assert.equal(await r2.repository.resolveRef('main'), id);
   await waitFor(() => r2.mirror !== undefined && r2.mirror.fetches >= 1, { what: 'the fetch at start' });
 });
+
+test('the primary tells a replica of a push (GET /api/v1/refs/changes): it fetches without waiting for its poll', async (t) => {
+  const f = await startServerFixture(t, { http: LOOPBACK });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000 }, listen: LOOPBACK, logger: quietLogger, installHook: false });
+  t.after(() => replica.close());
+  await waitFor(() => replica.mirror!.polls >= 1, { what: 'the replica\'s first poll (the next is in an hour)' });
+  const id = f.commit({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2223') }, 'told');
+  const pushed = await gitRun(['push', '-q', f.gitUrl!, 'HEAD:main'], f.clone);
+  assert.equal(pushed.code, 0, pushed.stderr);
+  await waitFor(async () => (await replica.repository.resolveRef('main')) === id, { what: 'the push on the replica, although its poll is an hour away' });
+});
