@@ -33,6 +33,8 @@ export interface MirrorOf {
   token?: string;
   /** How often the primary's refs are asked for (default SERVER_DEFAULTS.replica.pollMs). */
   pollMs?: number;
+  /** Hear of each push from the primary at once (default true; see server/replica/git-mirror.ts). */
+  notifications?: boolean;
 }
 
 export interface ServerOptions {
@@ -203,6 +205,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     async close() {
       watcher.stop();
       await Promise.all([mirror?.stop(), forwarder?.stop()]);
+      // Answer the replicas' long polls now, or each would hold the HTTP close for its grace.
+      for (const listener of [...refListeners]) listener();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);

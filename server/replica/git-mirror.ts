@@ -27,6 +27,8 @@ export interface GitMirrorOptions {
   logger: Logger;
   /** Ask the primary for its refs this often, in ms (default SERVER_DEFAULTS.replica.pollMs). */
   pollMs?: number;
+  /** Hold the long poll of the primary's ref changes (default true; tests of a stale replica turn it off). */
+  notifications?: boolean;
 }
 
 /** The URL without user or password, for messages and logs. */
@@ -104,7 +106,7 @@ export class GitMirror {
     if (this.#running) return;
     this.#running = true;
     void this.#tick();
-    void this.#listen();
+    if (this.#opts.notifications !== false) void this.#listen();
   }
 
   /** The long poll: nudge on every version the primary answers, until stopped. */

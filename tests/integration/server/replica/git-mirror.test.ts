@@ -102,4 +102,9 @@ test('the primary tells a replica of a push (GET /api/v1/refs/changes): it fetch
   const pushed = await gitRun(['push', '-q', f.gitUrl!, 'HEAD:main'], f.clone);
   assert.equal(pushed.code, 0, pushed.stderr);
   await waitFor(async () => (await replica.repository.resolveRef('main')) === id, { what: 'the push on the replica, although its poll is an hour away' });
+  // A replica's long poll held at the primary does not hold the primary's shutdown.
+  const t0 = performance.now();
+  await f.stop();
+  const ms = performance.now() - t0;
+  assert.ok(ms < 5000, `the primary took ${Math.round(ms)} ms to stop with a long poll held (its grace is 10 s)`);
 });

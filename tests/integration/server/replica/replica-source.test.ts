@@ -2,8 +2,8 @@
  * A replica never moves an agent back: an agent that applied a commit from the primary and
  * then fails over to a replica whose mirror has not fetched it yet is answered `unchanged` (it
  * keeps what it has), not served the mirror's older revision. Real primary, replica, git and nft
- * in a throwaway namespace; the replica polls the primary only once an hour here, so it is
- * behind when the primary goes away.
+ * in a throwaway namespace; the replica polls the primary only once an hour here and does not
+ * listen for its notifications, so it is behind when the primary goes away.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
 test('an agent ahead of a replica keeps its revision there instead of being moved back', async (t) => {
   const f = await startServerFixture(t, { http: LOOPBACK });
-  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000 }, listen: LOOPBACK, logger: quietLogger, installHook: false });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000, notifications: false }, listen: LOOPBACK, logger: quietLogger, installHook: false });
   t.after(() => replica.close());
   await waitFor(() => replica.mirror!.polls >= 1, { what: 'the replica\'s first poll (the next is in an hour)' });
   const old = await replica.repository.resolveRef('main');
@@ -52,7 +52,7 @@ test('an agent ahead of a replica keeps its revision there instead of being move
 
 test('an agent ahead of a replica makes it ask the primary at once, without waiting for its poll', async (t) => {
   const f = await startServerFixture(t, { http: LOOPBACK });
-  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000 }, listen: LOOPBACK, logger: quietLogger, installHook: false });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000, notifications: false }, listen: LOOPBACK, logger: quietLogger, installHook: false });
   t.after(() => replica.close());
   await waitFor(() => replica.mirror!.polls >= 1, { what: 'the replica\'s first poll (the next is in an hour)' });
   const id = f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'newer than the replica');
