@@ -31,7 +31,7 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   confirmWindowMs?: number;
   /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
-  /** Watch for drift (default true; agent/drift-watcher.ts). */
+  /** Watch for drift (default true; agent/drift/drift-watcher.ts). */
   watchDrift?: boolean;
   /** Put the revision back on drift (default true). */
   selfHeal?: boolean;

@@ -13,8 +13,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow } from './bench-row.js';
 
-/** How long both daemons stay idle before they are measured. */
-const QUIET_MS = 8000;
+/**
+ * How long both daemons stay idle before they are measured: first at EARLY_MS (report only),
+ * then at QUIET_MS, the figure an idle daemon keeps for days. V8 gives an idle heap back (its
+ * memory reducer: a compacting GC and a smaller young generation) only some 30 s after the last
+ * major GC, so an earlier figure still carries the start-up's garbage.
+ */
+const EARLY_MS = 8000;
+const QUIET_MS = 45_000;
 
 function rssMb(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
@@ -66,11 +72,16 @@ export async function benchIdleRss(ns: string, cleanups: Array<() => void | Prom
     /"msg":"applied"/,
     cleanups,
   );
-  await new Promise((r) => setTimeout(r, QUIET_MS));
+  await new Promise((r) => setTimeout(r, EARLY_MS));
+  const early = { agent: rssMb(agent.pid!), server: rssMb(server.pid!), bare: rssMb(bare.pid!) };
+  await new Promise((r) => setTimeout(r, QUIET_MS - EARLY_MS));
   const baseline = rssMb(bare.pid!);
+  const agentRss = rssMb(agent.pid!);
   const rows: BenchRow[] = [
-    { figure: 'idle RSS, agent (MB)', ours: rssMb(agent.pid!), baseline, goal: '< 60', ok: rssMb(agent.pid!) < 60 },
+    { figure: `idle RSS, agent, ${QUIET_MS / 1000} s after apply (MB)`, ours: agentRss, baseline, goal: '< 60', ok: agentRss < 60 },
+    { figure: `idle RSS, agent, ${EARLY_MS / 1000} s after apply (MB)`, ours: early.agent, baseline: early.bare, goal: 'report only', ok: true },
     { figure: 'idle RSS, server (MB)', ours: rssMb(server.pid!), baseline, goal: 'report only', ok: true },
+    { figure: `idle RSS, server, ${EARLY_MS / 1000} s (MB)`, ours: early.server, baseline: early.bare, goal: 'report only', ok: true },
   ];
   for (const c of [agent, server, bare]) c.kill('SIGTERM');
   return rows;

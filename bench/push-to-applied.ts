@@ -17,7 +17,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -40,7 +40,7 @@ type Mode = 'hand-off' | 'cold start' | 'no hook';
  * Push `runs` one-rule changes and time each until applied, with the server and hook set up as
  * `mode` says. `netns(label)` makes a namespace (removed by the caller's cleanups).
  */
-async function measure(mode: Mode, runs: number, netns: (label: string) => string, logger: Logger, cleanups: Array<() => unknown>): Promise<{ pushes: number[]; gitPushes: number[]; ns: string; dir: string; clone: string }> {
+async function measure(mode: Mode, runs: number, netns: (label: string) => string, logger: Logger, cleanups: Array<() => unknown>): Promise<{ pushes: number[]; gitPushes: number[]; checks: number[]; ns: string; dir: string; clone: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const bare = join(dir, 'rules.git');
@@ -74,21 +74,30 @@ async function measure(mode: Mode, runs: number, netns: (label: string) => strin
   const original = readFileSync(join(clone, 'rulesets/default.json'), 'utf8');
   const pushes: number[] = [];
   const gitPushes: number[] = [];
+  const checks: number[] = [];
   for (let i = 0; i < runs; i++) {
     writeFileSync(join(clone, 'rulesets/default.json'), original.replace(/"right": 22\b/, `"right": ${3000 + i}`));
     git(['commit', '-qam', `port ${3000 + i}`], clone);
     const applied = nextApplied();
     const t0 = performance.now();
     // Not execFileSync: the server runs in this process and must answer the hook meanwhile.
-    await run('git', ['push', '-q', 'origin', 'main'], { cwd: clone, env });
+    const { stderr } = await run('git', ['push', '-q', 'origin', 'main'], { cwd: clone, env });
     gitPushes.push(performance.now() - t0);
+    // The check's own time, as the hook reports it to the pusher ("... valid, ... (12 ms)").
+    const checked = /ruleset\(s\) valid.*\((\d+) ms\)/.exec(stderr)?.[1];
+    if (checked !== undefined) checks.push(Number(checked));
     await applied;
     pushes.push(performance.now() - t0);
   }
-  return { pushes, gitPushes, ns, dir, clone };
+  return { pushes, gitPushes, checks, ns, dir, clone };
 }
 
-/** The rows described in the file comment. */
+/** The 1-minute load average, to read the figures by. */
+function loadAverage(): string {
+  return loadavg()[0]!.toFixed(1);
+}
+
+/** The rows described in the file comment, and a breakdown of each mode's time on stdout. */
 export async function benchPushToApplied(runs: number, netns: (label: string) => string, logger: Logger, cleanups: Array<() => unknown>): Promise<BenchRow[]> {
   const plain = await measure('no hook', runs, netns, logger, cleanups);
   // Baseline: what the job costs with no nft-sync at all: a push and a raw nft -j -f.
@@ -106,6 +115,19 @@ export async function benchPushToApplied(runs: number, netns: (label: string) =>
   const on = await measure('hand-off', runs, netns, logger, cleanups);
   const cold = await measure('cold start', runs, netns, logger, cleanups);
   const ours = median(on.pushes);
+  // Where the time goes (medians, ms): the push itself (git, with the hook and the check it
+  // waits for), the check as the validator timed it, and from the push's end to the agent's
+  // "applied" (the server noticing the ref, `moved`, the agent's fetch, apply, read-back, confirm).
+  const line = (label: string, m: Awaited<ReturnType<typeof measure>>): string => {
+    const after = m.pushes.map((p, i) => p - m.gitPushes[i]!);
+    const check = m.checks.length > 0 ? `, of which the check ${median(m.checks).toFixed(0)}` : '';
+    return `  ${label.padEnd(22)} total ${median(m.pushes).toFixed(0)} = git push ${median(m.gitPushes).toFixed(0)}${check}; then to applied ${median(after).toFixed(0)}`;
+  };
+  console.log(`push to applied, where the time goes (medians, ms; load ${loadAverage()}):`);
+  console.log(`  ${'baseline'.padEnd(22)} git push, no hook ${median(plain.gitPushes).toFixed(0)} + nft -j -f ${median(raw).toFixed(0)}`);
+  console.log(line('validation on', on));
+  console.log(line('cold-start hook (old)', cold));
+  console.log(line('validation off', plain));
   return [
     { figure: 'push to applied, validation on (ms)', ours, baseline, goal: '< 150', ok: ours < 150 },
     { figure: 'push to applied, cold-start hook (old) (ms)', ours: median(cold.pushes), baseline, goal: 'report only', ok: true },

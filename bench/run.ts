@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: nft-sync's figures next to their baselines, measured in the same run, in
- * throwaway network namespaces (needs root). Prints one table; medians.
+ * throwaway network namespaces (needs root). Prints one table; medians. `npm run bench -- --only
+ * push,rss` runs only the benches named (see BENCHES).
  *
  *  - apply: the agent's path (verify blob id and schema, build the transaction, one nft call)
  *    against raw `nft -j -f` of the same JSON; and the same with the read-back the agent does
@@ -38,6 +39,9 @@
  *  - replicas: failover time when a server is killed (an agent on `--server A,B`), and a
  *    replica's lag after a push to the primary (bench/replica-failover.ts). Goals: under 5 s
  *    and under 1 s.
+ *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
+ *    hold times, against one push's fan-out to the same agents without a rollout
+ *    (bench/rollout-overhead.ts). Reported.
  *  - fan-out (bench/fanout.ts): 1,000 and 10,000 simulated agents (real sockets, no nft) holding
  *    a push, their lockout-guard checks at the cap, server RSS, fetch throughput against a raw
  *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
@@ -68,6 +72,7 @@ import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
 import { benchFailover, benchReplicaLag } from './replica-failover.js';
 import { benchPublishLatency } from './publish-latency.js';
+import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
 import { median, timeIt } from './bench-row.js';
 
@@ -176,32 +181,51 @@ function printTable(): void {
   for (const b of body) console.log(line(b));
 }
 
-async function main(): Promise<void> {
-  try {
-    // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents).
-    if (process.argv.includes('--fanout')) {
-      rows.push(...(await benchFanOut(cleanups)));
-      printTable();
-      return;
-    }
+/**
+ * The benches by name, in the order they run. `npm run bench -- --only push,rss` runs only the
+ * named ones (a quick look at two figures on a loaded machine); without it, all of them.
+ */
+const BENCHES: Array<[string, () => Promise<void>]> = [
+  ['apply', async () => {
     await benchApply('default', readFileSync('repo-template/rulesets/default.json'), 15);
     await benchApply('10k rules', tenThousandRules(), 5);
-    rows.push(await benchApplyPlan(15));
-    rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)));
-    rows.push(...(await benchApiLatency(200)));
-    rows.push(await benchTlsFetch(50, silent, cleanups));
-    rows.push(await benchSignedFetch(30, silent, cleanups));
-    await benchPushValidation(5);
-    rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups));
-    rows.push(await benchPublishLatency(7, netns, silent, cleanups));
-    rows.push(...(await benchHostileClient(300, cleanups)));
-    rows.push(...(await benchIdleRss(netns('rss'), cleanups)));
-    rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)));
-    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
-    rows.push(...(await benchElementStorage(1_000_000, 1000, 2)));
+  }],
+  ['plan', async () => void rows.push(await benchApplyPlan(15))],
+  ['push', async () => void rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)))],
+  ['api', async () => void rows.push(...(await benchApiLatency(200)))],
+  ['tls', async () => void rows.push(await benchTlsFetch(50, silent, cleanups))],
+  ['signed', async () => void rows.push(await benchSignedFetch(30, silent, cleanups))],
+  ['validation', () => benchPushValidation(5)],
+  ['drift', async () => void rows.push(await benchDriftHeal(15, netns('drift'), silent, cleanups))],
+  ['publish', async () => void rows.push(await benchPublishLatency(7, netns, silent, cleanups))],
+  ['hostile', async () => void rows.push(...(await benchHostileClient(300, cleanups)))],
+  ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
+  ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
+  ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
+  ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
+  ['rollout', async () => void rows.push(await benchRolloutOverhead(200))],
+  ['replicas', async () => {
     rows.push(await benchFailover(5, netns, silent, cleanups));
     rows.push(await benchReplicaLag(10, silent, cleanups));
-    rows.push(...(await benchFanOut(cleanups)));
+  }],
+  ['fanout', async () => void rows.push(...(await benchFanOut(cleanups)))],
+];
+
+/** The names given with `--only a,b` (undefined: all); an unknown name is an error. */
+function selected(argv: readonly string[]): Set<string> | undefined {
+  const i = argv.indexOf('--only');
+  if (i < 0) return undefined;
+  const names = new Set((argv[i + 1] ?? '').split(',').filter((n) => n !== ''));
+  const unknown = [...names].filter((n) => !BENCHES.some(([b]) => b === n));
+  if (names.size === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of: ${BENCHES.map(([b]) => b).join(', ')}`);
+  return names;
+}
+
+async function main(): Promise<void> {
+  // `npm run bench -- --fanout`: only the fan-out rows (bench/fanout.ts; 10,000 agents), as --only fanout.
+  const only = process.argv.includes('--fanout') ? new Set(['fanout']) : selected(process.argv.slice(2));
+  try {
+    for (const [name, bench] of BENCHES) if (only === undefined || only.has(name)) await bench();
     printTable();
   } finally {
     for (const c of cleanups.reverse()) {

@@ -1,5 +1,5 @@
-/** `nft-sync server`'s flags for the HTTP listener's time limits (server/http-timeouts.ts). */
-import { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from '../server/http/http-timeouts.js';
+/** `nft-sync server`'s flags for the HTTP listener's time limits (server/http/http-timeouts.ts). */
+import { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from '../server/start-server.js';
 import { str } from './command.js';
 import type { Flags, ParsedFlags } from './parse-command-line.js';
 import { secondsFlag } from './seconds-flag.js';

@@ -36,7 +36,7 @@ export type PushRejection = 'moved' | 'refused';
  */
 export async function git(gitdir: string | undefined, args: string[], env: Record<string, string>, input?: string): Promise<string> {
   try {
-    return (await runGit(gitdir ? ['--git-dir', gitdir, ...args] : args, { env, input })).stdout;
+    return (await runGit(args, { gitdir, env, input })).stdout;
   } catch (err) {
     throw remoteGitError((err as Error).message, err);
   }

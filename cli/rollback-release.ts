@@ -20,7 +20,7 @@ import { highestTag, nextPatchTag } from '../shared/release/semver.js';
 import { git, gitUrl, remoteGitEnv } from './remote-git.js';
 import { CLI_DEFAULTS } from './defaults.js';
 
-/** Top-level entries a rollback restores (as server/rollback.ts). */
+/** Top-level entries a rollback restores (as server/git/rollback.ts). */
 const RESTORED = ['rulesets', REPO_CONFIG_PATH];
 const ATTEMPTS = CLI_DEFAULTS.rollbackAttempts;
 

@@ -95,6 +95,11 @@ export function statusJson(agents: readonly AgentRecord[]): StatusJson {
   return { version: 1, ready: out.every((a) => a.ready), agents: out };
 }
 
+/** `text` with control characters (C0, DEL, C1) written as `\\uXXXX`. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /**
  * The table text (with a trailing newline) for `agents`, times relative to `now` (ms). REVISION
  * is the revision in force, with the tag it was released as (a tracked pattern), so a tag the
@@ -119,6 +124,9 @@ export function formatStatusTable(agents: readonly AgentRecord[], now: number): 
       a.connected ? 'yes' : 'no',
     ]);
   }
+  // Every cell comes from the server (and most from agents' reports): control characters are
+  // shown escaped, never written to the terminal.
+  for (const r of rows) r.forEach((c, i) => (r[i] = printable(c)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }

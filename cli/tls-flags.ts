@@ -70,7 +70,7 @@ export function clientTlsOptions(m: TlsMaterial, host: string): tls.ConnectionOp
 
 /**
  * The names a certificate gives its holder, as the server checks them against hello
- * (server/peer-identity.ts): its CN and its DNS subjectAltNames, without repeats.
+ * (server/auth/peer-identity.ts): its CN and its DNS subjectAltNames, without repeats.
  */
 export function certificateIdentities(pem: Buffer): string[] {
   const cert = new X509Certificate(pem);

@@ -1,8 +1,8 @@
 /**
  * Read back, in a scratch namespace, what a transaction just loaded: the push validator's view
- * of what the hosts would hold. Big sets are read through small copies (shared/set-element-chunks.ts)
+ * of what the hosts would hold. Big sets are read through small copies (shared/ruleset/set-element-chunks.ts)
  * and every listing is checked for the repeated keys of a listing taken while the kernel was
- * resizing a set (shared/listing-consistency.ts), then taken again: a big set reads back right
+ * resizing a set (shared/ruleset/listing-consistency.ts), then taken again: a big set reads back right
  * every time, in time linear in its size.
  */
 import type { NftRunner } from './nft-runner.js';

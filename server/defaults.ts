@@ -68,6 +68,12 @@ export const SERVER_DEFAULTS_TABLE = {
     /** An agent neither connected nor heard from for this long is forgotten. */
     evictAfterMs: 7 * DAY,
   },
+  rollouts: {
+    /** Running rollouts look at the agents' reports this often (besides a timer at each hold's end). */
+    tickMs: 500,
+    /** After a report, the look at the reports waits this long, so a burst of reports costs one. */
+    pokeMs: 50,
+  },
   httpTimeouts: {
     /** Request line and headers must arrive within this. `--http-headers-timeout`. */
     headersMs: 10 * SECOND,
@@ -87,6 +93,10 @@ export const SERVER_DEFAULTS_TABLE = {
     gitWriteBackends: 8,
     /** Largest CGI head (status and headers) read from `git http-backend`. */
     cgiHeadMaxBytes: 64 * KiB,
+    /** Deepest nesting of an API request's JSON body (an element nests at most 5 levels); deeper is refused before it is parsed. */
+    maxBodyDepth: 32,
+    /** Longest path parameter fastify routes (an nft name may have 255 characters); longer gets NFTSYNC_ERR_API_INVALID_REQUEST. */
+    maxParamLength: 512,
     /** On shutdown, requests and push checks in flight get this long to finish. */
     shutdownGraceMs: 10 * SECOND,
   },

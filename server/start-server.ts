@@ -16,6 +16,7 @@ import { installPreReceiveHook } from './push/pre-receive-hook.js';
 import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
+import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
@@ -36,6 +37,13 @@ export interface MirrorOf {
   /** Hear of each push from the primary at once (default true; see server/replica/git-mirror.ts). */
   notifications?: boolean;
 }
+
+// What `nft-sync server` needs besides startServer: the token file loader and its flags'
+// defaults. The CLI imports server/ only through this file and tools.ts.
+export { loadTokenFile } from './auth/load-token-file.js';
+export { AGENT_REGISTRY_DEFAULTS } from './agents/agent-registry.js';
+export { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from './http/http-timeouts.js';
+export { WIRE_SERVER_DEFAULTS } from './wire/wire-server.js';
 
 export interface ServerOptions {
   /** The repository served; with `mirrorOf`, where the mirror is kept (cloned when absent or empty). */
@@ -62,13 +70,13 @@ export interface ServerOptions {
    * protocol over plain TCP (a token in hello; under mutual TLS the certificate is enough).
    */
   readTokenRequired?: boolean;
-  /** The HTTP listener's time limits (server/http-timeouts.ts); unset ones take the defaults. */
+  /** The HTTP listener's time limits (server/http/http-timeouts.ts); unset ones take the defaults. */
   httpTimeouts?: Partial<HttpTimeouts>;
   /** Install or update the pre-receive validator hook at start (default true). */
   installHook?: boolean;
   /**
    * Let the hook hand its checks to this server over `GIT_DIR/nft-sync/hook.sock`
-   * (server/push-check-service.ts; default: as installHook). Off, every push starts the full
+   * (server/push/push-check-service.ts; default: as installHook). Off, every push starts the full
    * validator in the hook's own process: the same checks, slower.
    */
   pushCheckSocket?: boolean;
@@ -94,6 +102,8 @@ export interface RunningServer {
   pushChecks: PushCheckService | undefined;
   /** The mirror of the primary, on a replica (`mirrorOf`). */
   mirror: GitMirror | undefined;
+  /** Staged rollouts. */
+  rollouts: RolloutController;
   close(): Promise<void>;
 }
 
@@ -121,15 +131,27 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
   const warming = publisher.warm();
-  const wire = new WireServer({
+  const registry = new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) });
+  // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
+  let wire: WireServer | undefined;
+  const rollouts = new RolloutController({
+    source: repository,
+    agents: () => registry.list().map((a) => ({ name: a.name, connected: a.connected, status: a.status })),
+    logger: log,
+    onChange: (name) => wire?.rolloutChanged((key) => rolloutName(key) === name),
+  });
+  await rollouts.start();
+  wire = new WireServer({
     source: mirror ? replicaSource(repository, mirror) : repository,
     logger: log,
     tls: opts.tls,
-    registry: new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) }),
+    registry,
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
     writeTokens: opts.tokens,
     // A replica takes no published change either: it names the primary, as for a push.
     publish: mirror ? { publish: async () => Promise.reject(readOnlyReplica(displayUrl(mirror.url))) } : publisher,
+    rollouts,
+    onReport: () => rollouts.poke(),
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -140,8 +162,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
+    metrics.refMoves += 1;
     for (const listener of [...refListeners]) listener();
-    void wire.refsChanged();
+    // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
+    void rollouts
+      .refsChanged()
+      .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
+      .then(() => wire!.refsChanged());
   });
   await watcher.start();
   // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
@@ -166,6 +193,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     ? await buildHttpApp({
         repository,
         registry: wire.registry,
+        rollouts,
         logger: log,
         tokens: opts.tokens,
         anonymousWrites: isLoopback(opts.http.host),
@@ -202,11 +230,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     httpAddress,
     pushChecks,
     mirror,
+    rollouts,
     async close() {
       watcher.stop();
       await Promise.all([mirror?.stop(), forwarder?.stop()]);
       // Answer the replicas' long polls now, or each would hold the HTTP close for its grace.
       for (const listener of [...refListeners]) listener();
+      await rollouts.close();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);
       await pushChecks?.close(opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs);

@@ -60,6 +60,8 @@ export const SHARED_DEFAULTS_TABLE = {
   elements: {
     /** Most set or map elements one API request (`nft-sync set`) may add and delete, together. */
     maxPerChange: 1_000_000,
+    /** Longest element of such a request, in characters of its JSON (the longest nft takes, with a 128-byte comment, has well under 1,000). */
+    maxElementChars: 4096,
   },
   repoConfig: {
     /** Largest `nft-sync.yaml`, in bytes; it maps names, it never needs to be big. */

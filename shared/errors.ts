@@ -88,6 +88,8 @@ export const ERRORS = {
   NFTSYNC_ERR_REPO_TEMPLATE_INVALID: spec('repository template is missing or holds something other than plain files', false, 500),
   NFTSYNC_ERR_REPO_GIT_FAILED: spec('git failed on the repository', false, 500),
   NFTSYNC_ERR_REF_NOT_COMMIT: spec('the name resolves to a git object that is not a commit', false, 400),
+  NFTSYNC_ERR_ROLLOUT_NOT_FOUND: spec('no rollout for this branch', false, 404),
+  NFTSYNC_ERR_ROLLOUT_STATE: spec('the rollout is complete or aborted: nothing to resume or abort', false, 409),
 
   // rulesets
   NFTSYNC_ERR_RULESET_NAME_INVALID: spec('ruleset name is not a plain name', false, 400),

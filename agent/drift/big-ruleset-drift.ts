@@ -2,8 +2,8 @@
  * Drift of a big ruleset (more set elements than a listing should pay for: 18 s and 630 MB for
  * 1,000,000), handled from the listener's events instead of listings.
  *
- * - Outside element changes of a set whose keys the agent can read (shared/element-key.ts) are
- *   folded into the outstanding element drift (shared/element-drift.ts). With self-heal they are
+ * - Outside element changes of a set whose keys the agent can read (shared/ruleset/element-key.ts) are
+ *   folded into the outstanding element drift (shared/drift/element-drift.ts). With self-heal they are
  *   undone as one small transaction (delete what was added, add back what was deleted: about
  *   10 ms on a 1,000,000-element set, against 4 s for a reload); without, the drift is reported,
  *   and cleared once later outside changes undo it.

@@ -1,6 +1,6 @@
 /**
  * The drift comparison: list the managed tables and compare them, normalised, with the revision
- * (shared/ruleset-normalise.ts). With `elements: false` the listing is terse (`nft -t`) and set
+ * (shared/ruleset/ruleset-normalise.ts). With `elements: false` the listing is terse (`nft -t`) and set
  * elements are left out on both sides; nft still fills its cache with every element first, so
  * even that costs about 0.55 s per 100,000 elements: the watcher does it only after an outside
  * change to a big ruleset's structure, never on a timer.

@@ -11,7 +11,7 @@
  * transaction committed; anything else is a gap, handled like missed events.
  *
  * Small rulesets: an outside event on a managed table triggers a comparison of what nft lists
- * with the revision (shared/ruleset-normalise.ts); the drift is reported with what changed, and
+ * with the revision (shared/ruleset/ruleset-normalise.ts); the drift is reported with what changed, and
  * cleared when a later comparison finds the tables equal again (--no-self-heal). Big rulesets
  * (more set elements than AUTO_FULL_MAX_ELEMENTS): agent/drift/big-ruleset-drift.ts, from events, no
  * listing of elements ever. Events on tables the revision does not manage are ignored.

@@ -16,7 +16,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { packageRoot } from '../../cli/package-root.js';
+import { packageRoot } from '../../host/package-root.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../../shared/wire/listener-line.js';
 import type { DriftEventSource, DriftSignal } from './drift-signal.js';

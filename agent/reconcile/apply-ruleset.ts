@@ -170,7 +170,7 @@ async function nameTakenTables(err: unknown, nft: NftRunner, created: readonly T
 
 /**
  * nft's refusal, with the object at fault named where nft's message allows it cheaply (no
- * bisection on a host: see shared/nft-error-location.ts): `… (at rule 3 of chain inet filter
+ * bisection on a host: see shared/nft/nft-error-location.ts): `… (at rule 3 of chain inet filter
  * input, /nftables/17)`, and `data.pointer` / `data.object`.
  */
 function withLocation(err: unknown, ruleset: Ruleset, previous: readonly TableRef[]): unknown {

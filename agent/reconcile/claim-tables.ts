@@ -1,7 +1,7 @@
 /**
  * Tables that nft-sync does not own are never replaced. A revision may declare a table the
  * agent never put in force (a new table, or the first revision on a host); such a table is
- * created, not reset, by the apply transaction (shared/apply-plan.ts), so a table that exists
+ * created, not reset, by the apply transaction (shared/ruleset/apply-plan.ts), so a table that exists
  * already makes nft refuse the whole batch with EEXIST. Two things here complete that:
  *
  * - assertTablesFree, before the revision is marked pending: one `nft list tables`, only when the

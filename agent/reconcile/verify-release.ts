@@ -1,6 +1,6 @@
 /**
  * Reconcile step "verify release" (agents started with --allowed-signers): check the release
- * proof the server sent (shared/release-proof.ts, pure) and the tag's SSH signature with
+ * proof the server sent (shared/release/release-proof.ts, pure) and the tag's SSH signature with
  * `ssh-keygen -Y verify`, exactly as `git verify-tag` does with gpg.format=ssh: namespace
  * "git", the principal is the tagger's email, the allowed keys come from the operator's file.
  */
@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
-import { checkReleaseProof, type CheckedRelease } from '../../shared/release/release-proof.js';
+import type { CheckedRelease } from '../../shared/release/release-proof.js';
 import type { FetchResult } from '../wire/wire-client.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -65,7 +65,7 @@ export async function verifySshSignature(opts: { allowedSigners: string; princip
  *
  * The claim is what the agent asked for, not what the server answered: `ref` the tag it must
  * carry; `asked.ruleset` the ruleset the agent named, or when it named none, the server's choice
- * bound to `asked.agent` through the signed nft-sync.yaml (shared/release-proof.ts).
+ * bound to `asked.agent` through the signed nft-sync.yaml (shared/release/release-proof.ts).
  */
 export async function verifyRelease(
   fetched: Extract<FetchResult, { kind: 'ruleset' }>,
@@ -75,6 +75,9 @@ export async function verifyRelease(
 ): Promise<CheckedRelease> {
   if (!fetched.proof) throw new NftSyncError('NFTSYNC_ERR_VERIFY_CHAIN', 'the server sent no release proof; refusing an unverifiable revision');
   const claim = asked.ruleset !== undefined ? { ruleset: asked.ruleset } : { ruleset: fetched.ruleset, agent: asked.agent };
+  // Loaded here, not at start: with the YAML parser and the nft-sync.yaml schema it needs, it
+  // would add to the RSS of every agent, and only agents that check releases use it.
+  const { checkReleaseProof } = await import('../../shared/release/release-proof.js');
   const checked = checkReleaseProof(fetched.proof, { ref, commit: fetched.commit, blob: fetched.blob, ...claim });
   await verifySshSignature({ allowedSigners, principal: checked.tag.taggerEmail, payload: checked.tag.payload, signature: checked.tag.signature! });
   return checked;

@@ -1,6 +1,6 @@
 /**
  * Reconcile step "verify": an answer to another question is never acted on, nor a lower release
- * than the one in force (shared/release-guard.ts); under --allowed-signers the release proof and
+ * than the one in force (shared/release/release-guard.ts); under --allowed-signers the release proof and
  * the tag's signature are checked (verify-release.ts) and must not be older than the release in
  * force (release-record.ts). An `unchanged` answer ends the pass here. The ruleset's bytes are
  * checked against their blob id where they are turned into a ruleset (plan-step.ts).

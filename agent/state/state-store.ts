@@ -6,7 +6,7 @@
  *   applied-BLOB.json    the exact bytes of the confirmed ruleset (git blob `blob`)
  *
  * `tag` is the tag in force under --track-tags (an agent never moves below it, see
- * shared/release-guard.ts); `release` the signed release in force (agent/state/release-record.ts).
+ * shared/release/release-guard.ts); `release` the signed release in force (agent/state/release-record.ts).
  * Both belong to the revision in force and are written in the same rename, so no crash can leave
  * one ahead of the other.
  *

@@ -1,12 +1,12 @@
 /**
  * `nft-sync hook pre-receive`: what the repository's pre-receive hook runs when no server takes
- * the check (server/pre-receive-hook.ts). Reads git's `<old> <new> <ref>` lines on stdin,
- * validates the whole push in this one process (server/pre-receive-check.ts) and exits 1 to
+ * the check (server/push/pre-receive-hook.ts). Reads git's `<old> <new> <ref>` lines on stdin,
+ * validates the whole push in this one process (server/push/pre-receive-check.ts) and exits 1 to
  * refuse it. Everything written to stderr reaches the pusher as `remote: ...` lines.
  */
 import { resolve } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
-import { GIT_OBJECT_VARS, preReceiveCheck } from '../../server/push/pre-receive-check.js';
+import { GIT_OBJECT_VARS, preReceiveCheck } from '../../server/tools.js';
 import type { Command } from '../command.js';
 
 async function readStdin(): Promise<string> {

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { NftSyncError } from '../../shared/errors.js';
-import { importRuleset } from '../../server/import/import-ruleset.js';
+import { importRuleset } from '../../server/tools.js';
 import { str, type Command } from '../command.js';
 
 export const importCommand: Command = {

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { initRepository } from '../../server/git/init-repository.js';
-import { preReceiveHookScript } from '../../server/push/pre-receive-hook.js';
+import { initRepository, preReceiveHookScript } from '../../server/tools.js';
 import type { Command } from '../command.js';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../../host/package-root.js';
 
 export const initCommand: Command = {
   name: 'init',

@@ -1,5 +1,5 @@
 import { NftSyncError } from '../../shared/errors.js';
-import { initPki, issueCertificate } from '../../server/auth/pki.js';
+import { initPki, issueCertificate } from '../../server/tools.js';
 import { str, type Command } from '../command.js';
 
 export const pkiCommand: Command = {

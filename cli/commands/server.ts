@@ -3,16 +3,13 @@ import { NftSyncError } from '../../shared/errors.js';
 import { parseTokenList } from '../../shared/config/token-list.js';
 import { parseHostPort } from '../../shared/wire/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/wire/messages.js';
-import { loadTokenFile } from '../../server/auth/load-token-file.js';
-import { startServer } from '../../server/start-server.js';
+import { AGENT_REGISTRY_DEFAULTS, loadTokenFile, startServer, WIRE_SERVER_DEFAULTS } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
 import { clientToken } from '../agent-flags.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
 import { HTTP_TIMEOUT_FLAGS, httpTimeouts } from '../http-timeout-flags.js';
-import { WIRE_SERVER_DEFAULTS } from '../../server/wire/wire-server.js';
-import { AGENT_REGISTRY_DEFAULTS } from '../../server/agents/agent-registry.js';
 
 export const serverCommand: Command = {
   name: 'server',

@@ -2,6 +2,8 @@ import type { AgentList } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
+import { activeRollouts, formatRollout } from '../rollout-lines.js';
+import type { RolloutAnswer as RolloutView } from '../../shared/http/http-api.js';
 import { str, type Command } from '../command.js';
 import { secondsFlag } from '../seconds-flag.js';
 import { formatStatusTable, STATUS_NOT_READY_EXIT, statusJson } from '../status-table.js';
@@ -28,8 +30,12 @@ export const statusCommand: Command = {
     const once = async (): Promise<number> => {
       const { agents } = await callApi<AgentList>(http, 'GET', '/api/v1/agents');
       const doc = statusJson(agents);
+      // Running and halted rollouts (a server that keeps none, or predates them: none).
+      const rollouts = activeRollouts(await callApi<{ rollouts: RolloutView[] }>(http, 'GET', '/api/v1/rollouts').then((r) => r.rollouts, () => []));
       // One JSON document per poll: pretty once, one line each when watching (JSON lines).
-      const text = values.json ? `${JSON.stringify(doc, null, watch === undefined ? 2 : undefined)}\n` : formatStatusTable(agents, Date.now());
+      const text = values.json
+        ? `${JSON.stringify({ ...doc, rollouts }, null, watch === undefined ? 2 : undefined)}\n`
+        : formatStatusTable(agents, Date.now()) + (rollouts.length > 0 ? `\n${rollouts.flatMap((r) => formatRollout(r, Date.now())).join('\n')}\n` : '');
       if (watch !== undefined && !values.json && process.stdout.isTTY) process.stdout.write('\x1b[H\x1b[2J');
       if (watch !== undefined && !values.json) process.stdout.write(`${new Date().toISOString()}  every ${watch}s  (ctrl-c to stop)\n`);
       process.stdout.write(text);

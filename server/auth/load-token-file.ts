@@ -4,7 +4,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import { parseTokenList, type TokenEntry } from '../../shared/config/token-list.js';
 
 /**
- * Read and parse the token file at `path` (format: shared/token-list.ts). Errors:
+ * Read and parse the token file at `path` (format: shared/config/token-list.ts). Errors:
  * NFTSYNC_ERR_CONFIG_INVALID when it cannot be read, is malformed (naming the line, never the
  * token), or holds no token at all (a file that locks everyone out is surely a mistake).
  */

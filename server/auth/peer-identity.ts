@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { NftSyncError } from '../../shared/errors.js';
-import type { RulesetSource } from '../wire/wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
 
 /** True when `socket` is a TLS connection (so identity and authorization apply). */
 export function isTlsSocket(socket: Socket): socket is TLSSocket {

@@ -11,27 +11,26 @@
  * the CGI's stdout is piped to the client once its head (`Status:`, `Content-Type:` ...) has been
  * read. A pack of any size never sits in the server's memory.
  *
- * Authorisation: pushes (`service=git-receive-pack`) need a token from the token list when one
- * is configured (basic auth with the token as the password, any user name, or `Bearer TOKEN`);
- * reads need one only with `readTokenRequired`. Without a token list, reads are open and pushes
- * are allowed only with `anonymousWrites` (an HTTP listener on loopback) and a loopback Host
- * header (server/loopback-host.ts), as for the API.
+ * Authorisation: the API's rule (server/auth/access-policy.ts), pushes (`service=git-receive-pack`)
+ * being writes and clones and fetches reads; a token comes as basic auth's password (any user
+ * name) or `Bearer TOKEN`. A refusal for want of a token carries git's WWW-Authenticate challenge,
+ * so the client asks its credential helper.
  *
  * Slots: reads (clone, fetch: `git-upload-pack`, open to anyone by default) and writes (pushes,
  * which passed the token check) are counted apart, so readers that hold every read slot, say by
  * announcing a body and never sending it, cannot make a push wait or fail. A request body that
  * sends nothing for `bodyIdleMs` is dropped and its git process stopped; a body still sending is
- * never cut however long it takes (server/http-timeouts.ts says why).
+ * never cut however long it takes (server/http/http-timeouts.ts says why).
  */
 import { spawn } from 'node:child_process';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { Readable } from 'node:stream';
 import { ERRORS, NftSyncError } from '../../shared/errors.js';
-import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
+import type { TokenEntry } from '../../shared/config/token-list.js';
 import { parseCgiHead } from './cgi-response.js';
 import { HTTP_TIMEOUT_DEFAULTS, pipeWithIdleLimit } from '../http/http-timeouts.js';
-import { isLoopbackHostHeader } from '../auth/loopback-host.js';
+import { authorise } from '../auth/access-policy.js';
 import { errorAnswer } from '../http/routes/route-schema.js';
 import { gitEnv } from '../../host/run-git.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -79,17 +78,6 @@ export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: SERVER_DEFAULTS.http.
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
 
-/** The token in an Authorization header: basic auth's password, or a bearer token. */
-export function tokenFromAuthorization(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  const m = /^(Basic|Bearer)\s+(\S+)\s*$/i.exec(header);
-  if (!m) return undefined;
-  if (m[1]!.toLowerCase() === 'bearer') return m[2];
-  const decoded = Buffer.from(m[2]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : decoded.slice(colon + 1);
-}
-
 /** The refusal of a write sent to a replica of `primary`, naming it (in `data.primary` too). */
 export function readOnlyReplica(primary: string): NftSyncError {
   return new NftSyncError('NFTSYNC_ERR_READ_ONLY_REPLICA', `this server is a read-only replica of ${primary}: push and write there`, { data: { primary } });
@@ -126,25 +114,17 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
       await reply.status(ERRORS[e.code].status).header('content-type', 'text/plain; charset=utf-8').send(`nft-sync: ${e.code}: ${e.message}\n`);
       return;
     }
-    let user = 'anonymous';
-    if (write && opts.tokens === undefined && (opts.anonymousWrites !== true || !isLoopbackHostHeader(req.headers.host))) {
-      const why = opts.anonymousWrites === true ? 'pushing without a token is for local clients, and this request\'s Host header does not name loopback' : 'pushing over HTTP needs --token-file when the HTTP listener is not on loopback';
-      const e = new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', why);
+    let user: string;
+    try {
+      user = authorise(opts, { write, host: req.headers.host, authorization: req.headers.authorization, via: 'git' });
+    } catch (err) {
+      const e = err as NftSyncError;
+      if (e.code === 'NFTSYNC_ERR_AUTH_REQUIRED') {
+        req.log.warn({ service, given: e.data?.given }, 'git request refused: no valid token');
+        reply.header('WWW-Authenticate', `Basic realm="${GIT_HTTP_REALM}"`);
+      }
       await reply.status(ERRORS[e.code].status).send({ error: e.toJSON() });
       return;
-    }
-    if (opts.tokens !== undefined && (write || opts.readTokenRequired === true)) {
-      const owner = tokenOwner(opts.tokens, tokenFromAuthorization(req.headers.authorization));
-      if (owner === undefined) {
-        const given = req.headers.authorization !== undefined;
-        const message = given
-          ? `the token is not in the server's token list: ${write ? 'pushing' : 'reading'} needs a valid token as the password`
-          : `${write ? 'pushing' : 'reading'} needs a token: give it as the password (any user name), e.g. through a git credential helper`;
-        req.log.warn({ service, given }, 'git request refused: no valid token');
-        await reply.status(401).header('WWW-Authenticate', `Basic realm="${GIT_HTTP_REALM}"`).send({ error: new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', message).toJSON() });
-        return;
-      }
-      user = owner;
     }
     const kind = write ? 'write' : 'read';
     if (running[kind] >= max[kind]) {

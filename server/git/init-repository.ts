@@ -13,7 +13,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
-import { runGit } from '../../host/run-git.js';
+import { gitClient } from '../../host/run-git.js';
 
 /** Identity of the initial commit when git has none configured (a clean CI machine). */
 export const FALLBACK_IDENTITY = { name: 'nft-sync', email: 'nft-sync@localhost' } as const;
@@ -64,8 +64,10 @@ export async function initRepository(dir: string, templateDir: string, options: 
   const scratch = await mkdtemp(join(tmpdir(), 'nft-sync-init-'));
   try {
     const commit = await git(async () => {
-      await runGit(['init', '--bare', '--quiet', '--template=', `--initial-branch=${INITIAL_BRANCH}`, building]);
-      for (const [key, value] of REPOSITORY_CONFIG) await runGit(['--git-dir', building, 'config', key, value]);
+      // --template= (no template: no sample hooks) is one of simple-git's guarded options.
+      await gitClient({ cwd: dirname(building), unsafe: { allowUnsafeTemplateDir: true } }, 'git init').init(true, ['--quiet', '--template=', `--initial-branch=${INITIAL_BRANCH}`, building]);
+      const repo = gitClient({ gitdir: building }, 'git config');
+      for (const [key, value] of REPOSITORY_CONFIG) await repo.addConfig(key, value);
       await installHooks(building, options.hooks ?? {});
       return commitFiles(building, files, join(scratch, 'index'), options.message ?? 'Initial nft-sync repository from the template');
     });
@@ -150,30 +152,22 @@ async function installHooks(gitdir: string, hooks: Readonly<Record<string, strin
 
 /** Write `files` as one root commit on refs/heads/main of the bare repository `gitdir`. */
 async function commitFiles(gitdir: string, files: TemplateFile[], indexFile: string, message: string): Promise<string> {
-  const g = ['--git-dir', gitdir];
+  const git = gitClient({ gitdir, env: { GIT_INDEX_FILE: indexFile, ...(await identityEnv(gitdir)) } }, 'git (init commit)');
   // --no-filters: the template's bytes go in as they are, whatever attributes say.
-  const hashed = await runGit([...g, 'hash-object', '-w', '--no-filters', '--stdin-paths'], { input: files.map((f) => `${f.abs}\n`).join('') });
-  const oids = hashed.stdout.trim().split('\n');
-  const indexInfo = files.map((f, i) => `${f.mode} ${oids[i]}\t${f.path}\n`).join('');
-  const env = { GIT_INDEX_FILE: indexFile, ...(await identityEnv(gitdir)) };
-  await runGit([...g, 'update-index', '--add', '--index-info'], { input: indexInfo, env });
-  const tree = (await runGit([...g, 'write-tree'], { env })).stdout.trim();
-  const commit = (await runGit([...g, 'commit-tree', tree, '-m', message], { env })).stdout.trim();
+  const oids = (await git.raw(['hash-object', '-w', '--no-filters', '--', ...files.map((f) => f.abs)])).trim().split('\n');
+  await git.raw(['update-index', '--add', ...files.flatMap((f, i) => ['--cacheinfo', `${f.mode},${oids[i]},${f.path}`])]);
+  const tree = (await git.raw(['write-tree'])).trim();
+  const commit = (await git.raw(['commit-tree', tree, '-m', message])).trim();
   // Empty old value: create only, never overwrite.
-  await runGit([...g, 'update-ref', '-m', 'nft-sync init', `refs/heads/${INITIAL_BRANCH}`, commit, ''], { env });
-  await runGit([...g, 'symbolic-ref', 'HEAD', `refs/heads/${INITIAL_BRANCH}`]);
+  await git.raw(['update-ref', '-m', 'nft-sync init', `refs/heads/${INITIAL_BRANCH}`, commit, '']);
+  await git.raw(['symbolic-ref', 'HEAD', `refs/heads/${INITIAL_BRANCH}`]);
   return commit;
 }
 
 /** Environment for commit-tree: nothing when git knows who commits, else FALLBACK_IDENTITY. */
 async function identityEnv(gitdir: string): Promise<Record<string, string>> {
-  const get = async (key: string): Promise<string | undefined> => {
-    try {
-      return (await runGit(['--git-dir', gitdir, 'config', '--get', key])).stdout.trim() || undefined;
-    } catch {
-      return undefined; // exit 1: not set
-    }
-  };
+  const config = gitClient({ gitdir }, 'git config');
+  const get = async (key: string): Promise<string | undefined> => (await config.getConfig(key)).value?.trim() || undefined;
   const name = process.env.GIT_AUTHOR_NAME ?? (await get('user.name'));
   const email = process.env.GIT_AUTHOR_EMAIL ?? (await get('user.email'));
   if (name !== undefined && email !== undefined) return {};

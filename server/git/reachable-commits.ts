@@ -71,7 +71,7 @@ export class ReachableCommits {
     }
     // Old tips are all in the set with their history: git stops there, so only new commits print.
     const input = [...fresh, ...this.#walked.filter((t) => this.#commits.has(t)).map((t) => `^${t}`)].join('\n') + '\n';
-    const { stdout } = await runGit(['--git-dir', this.#gitdir, 'rev-list', '--stdin'], { input });
+    const { stdout } = await runGit(['rev-list', '--stdin'], { gitdir: this.#gitdir, input });
     for (const line of stdout.split('\n')) if (line !== '') this.#commits.add(line);
     this.#walked = tips;
   }

@@ -124,17 +124,22 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   /**
    * The refs as of the last scan, once the scans that events already delivered have run: a
    * request that arrives after a push (whose file events were queued before the request's bytes)
-   * sees the push. Waits one turn of the event loop so events polled with the request are handled
+   * sees the push. Waits for one poll phase of the event loop so file events already queued are handled
    * first, then for the scheduled or running scan, if any. Without file events (fsEvents false)
    * the copy may lag by up to a poll period; callers then read the files themselves.
    */
   async fresh(): Promise<{ refs: ReadonlyMap<string, string>; generation: number }> {
     // One turn shared by every request of the same poll phase.
+    // Two checks phases, so one poll phase runs between them: a ref file renamed before this call
+    // (a push that just returned) has its file event read and its scan scheduled by then. One
+    // setImmediate alone may run before the next poll and miss it (read-your-writes after a push).
     this.turn ??= new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.turn = undefined;
-        resolve();
-      }),
+      setImmediate(() =>
+        setImmediate(() => {
+          this.turn = undefined;
+          resolve();
+        }),
+      ),
     );
     await this.turn;
     // Wait for the first pass that starts after what was signalled: the next one when an event

@@ -1,7 +1,7 @@
 /**
  * The object-level diff between two revisions of the repository: which rulesets were added or
  * removed, and for each one present at both, the structured diff of its tables, chains, sets,
- * rules and elements (shared/ruleset-diff.ts).
+ * rules and elements (shared/ruleset/ruleset-diff.ts).
  */
 import { NftSyncError } from '../../shared/errors.js';
 import type { RevisionDiff } from '../../shared/http/http-api.js';

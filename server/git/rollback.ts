@@ -12,7 +12,7 @@
  * tried again (a bounded number of times), so a concurrent push is never lost.
  *
  * Validation: the pre-receive hook does not run for update-ref, so the rollback commit is judged
- * here by the same validator (server/push-validator.ts) before the ref moves. REV having been on
+ * here by the same validator (server/push/push-validator.ts) before the ref moves. REV having been on
  * the branch proves nothing: the hook judges only the tip of each push, so a commit in the middle
  * of a push was never judged.
  */
@@ -60,7 +60,7 @@ export function branchRef(branch: string): string {
 
 async function git(gitdir: string, args: string[], input?: string, env?: Record<string, string>): Promise<string> {
   try {
-    return (await runGit(['--git-dir', gitdir, ...args], { input, env })).stdout;
+    return (await runGit(args, { gitdir, input, env })).stdout;
   } catch (err) {
     throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
   }
@@ -69,7 +69,7 @@ async function git(gitdir: string, args: string[], input?: string, env?: Record<
 /** The commit `ref` points at now, or undefined. */
 async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {
   try {
-    return (await runGit(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', `${ref}^{commit}`])).stdout.trim() || undefined;
+    return (await runGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { gitdir })).stdout.trim() || undefined;
   } catch {
     return undefined;
   }
@@ -131,7 +131,7 @@ export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResu
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['--git-dir', req.gitdir, 'update-ref', '-m', `nft-sync rollback to ${req.target} by ${req.owner}`, ref, commit, old]);
+      await runGit(['update-ref', '-m', `nft-sync rollback to ${req.target} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
       return { branch: req.branch, commit, previous: old, target: req.target, attempts: attempt };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.

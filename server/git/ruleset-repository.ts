@@ -9,7 +9,7 @@
  * Only refs are read fresh every time, because they move.
  *
  * Only validated commits are served: a commit asked for by id (full or abbreviated) must be
- * reachable from a branch or a tag (server/reachable-commits.ts), the refs the push validator
+ * reachable from a branch or a tag (server/git/reachable-commits.ts), the refs the push validator
  * judges. Everything that resolves a ref (the wire protocol, the API routes, rollback) goes
  * through resolveRef and inherits that.
  */
@@ -232,7 +232,7 @@ export class RulesetRepository {
    * ref files in-process: about a millisecond for hundreds of refs, cheap enough per change.
    */
   /**
-   * The highest semantic version among the tags matching `pattern` (shared/semver.ts) and its
+   * The highest semantic version among the tags matching `pattern` (shared/release/semver.ts) and its
    * commit. Errors: NFTSYNC_ERR_REF_INVALID (bad pattern), NFTSYNC_ERR_REF_NOT_FOUND (no tag
    * matches).
    */

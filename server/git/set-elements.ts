@@ -2,7 +2,7 @@
  * An element change as a commit: add and delete elements of one set or map of
  * `rulesets/NAME.json` on a branch, as a new commit whose author is the token's owner.
  *
- * Like a rollback (server/rollback.ts), the commit is built with git plumbing on the bare
+ * Like a rollback (server/git/rollback.ts), the commit is built with git plumbing on the bare
  * repository (no work tree), judged by the push validator exactly as a push of it would be (the
  * pre-receive hook does not run for update-ref), and the branch moves by compare-and-swap
  * (`git update-ref REF NEW OLD`). When a push or another change lands in between, the change is
@@ -53,7 +53,7 @@ const LISTED = 50;
 
 async function git(gitdir: string, args: string[], input?: string, env?: Record<string, string>): Promise<string> {
   try {
-    return (await runGit(['--git-dir', gitdir, ...args], { input, env })).stdout;
+    return (await runGit(args, { gitdir, input, env })).stdout;
   } catch (err) {
     throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
   }
@@ -61,7 +61,7 @@ async function git(gitdir: string, args: string[], input?: string, env?: Record<
 
 async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {
   try {
-    return (await runGit(['--git-dir', gitdir, 'rev-parse', '--verify', '-q', `${ref}^{commit}`])).stdout.trim() || undefined;
+    return (await runGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { gitdir })).stdout.trim() || undefined;
   } catch {
     return undefined;
   }
@@ -134,7 +134,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['--git-dir', req.gitdir, 'update-ref', '-m', `nft-sync elements ${req.ruleset} by ${req.owner}`, ref, commit, old]);
+      await runGit(['update-ref', '-m', `nft-sync elements ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
       return { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.

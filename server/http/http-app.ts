@@ -7,24 +7,24 @@
  * routes are registered with (shared/http/http-api.ts: every parameter, body and answer, errors
  * included, and who may call each route).
  *
- * Write authorisation: with `tokens` (the server's --token-file) every write needs
- * `Authorization: Bearer TOKEN`; without it, writes are allowed only when `anonymousWrites` is set
- * (startServer sets it when the HTTP listener is on loopback, where only local users reach it)
- * and the Host header names loopback (server/loopback-host.ts), and refused with
- * NFTSYNC_ERR_API_WRITES_DISABLED otherwise. With `readTokenRequired`, reads need a token too,
- * except the routes marked `public` (/healthz, /readyz, /metrics, the OpenAPI document). Both checks
- * run in an onRequest hook, before the body is read or validated: a request without the right
- * credentials gets 401 whatever it carries. Git routes (`ownAuth`) check their own credentials.
+ * Authorisation: the rule in server/auth/access-policy.ts (tokens, anonymous writes from loopback
+ * Host headers, reads with --read-token-required), the same one git over HTTP applies. Routes
+ * marked `public` (/healthz, /readyz, /metrics, the OpenAPI document) need nothing. The check
+ * runs in an onRequest hook, before the body is read or validated: a request without the right
+ * credentials gets 401 (or 403) whatever it carries. Git routes (`ownAuth`) apply the policy
+ * themselves, answering with git's WWW-Authenticate challenge.
  *
- * Time limits (server/http-timeouts.ts): headers, whole API requests, idle keep-alive and idle
- * connections here; streamed git bodies get an idle limit in server/git-http.ts instead.
+ * Time limits (server/http/http-timeouts.ts): headers, whole API requests, idle keep-alive and idle
+ * connections here; streamed git bodies get an idle limit in server/git/git-http.ts instead.
  */
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { NftSyncError, toNftSyncError, ERRORS } from '../../shared/errors.js';
-import { tokenOwner, type TokenEntry } from '../../shared/config/token-list.js';
+import type { TokenEntry } from '../../shared/config/token-list.js';
 import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
+import { jsonNestsDeeperThan } from '../../shared/json/json-depth.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
 import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
@@ -37,10 +37,12 @@ import { rulesetRoutes } from './routes/ruleset-routes.js';
 import { refRoutes } from './routes/ref-routes.js';
 import { gitHttpPlugin, readOnlyReplica, type GitHttpOptions } from '../git/git-http.js';
 import { HTTP_TIMEOUT_DEFAULTS, connectionsCheckingInterval, requestDeadline, type HttpTimeouts } from './http-timeouts.js';
-import { isLoopbackHostHeader } from '../auth/loopback-host.js';
+import { authorise, type AccessPolicy } from '../auth/access-policy.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
 import { invalidRequest, type SchemaViolation } from './invalid-request.js';
 import { ServerMetrics } from './server-metrics.js';
+import { rolloutRoutes } from './routes/rollout-routes.js';
+import type { RolloutRegistry } from './routes/route-context.js';
 
 export interface HttpAppOptions {
   repository: RulesetRepository;
@@ -65,17 +67,13 @@ export interface HttpAppOptions {
   fleet?: () => Promise<AgentRecord[]>;
   /** Serve GET /api/v1/refs/changes (RouteContext.onRefMove). */
   onRefMove?: (listener: () => void) => () => void;
+  /** Staged rollouts (/api/v1/rollouts); none: no rollout exists. */
+  rollouts?: RolloutRegistry;
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
 function operationId(method: string, url: string): string {
   return `${method.toLowerCase()}${url.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`;
-}
-
-function bearer(req: FastifyRequest): string | undefined {
-  const h = req.headers.authorization;
-  const m = typeof h === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(h) : null;
-  return m?.[1];
 }
 
 /** fastify's own request errors that concern one part of the request. */
@@ -136,6 +134,25 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: timeouts.idleMs,
     http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
+    // fastify's default (100) would refuse a valid 255-character set name before its schema is read.
+    routerOptions: { maxParamLength: SERVER_DEFAULTS.http.maxParamLength },
+    // A URL fastify cannot route (a parameter longer than that, bad escapes) gets the one error shape too.
+    frameworkErrors: (err, _req, reply) => {
+      const e = new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `${err.message.slice(0, 200)}${err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? ` (a path parameter is longer than ${SERVER_DEFAULTS.http.maxParamLength} characters)` : ''}`);
+      void (reply as unknown as FastifyReply).status(ERRORS[e.code].status).send({ error: e.toJSON() });
+    },
+  });
+  // JSON bodies: the nesting is measured on the bytes before JSON.parse runs. Parsing 60 MB of
+  // `[[[[…` holds the event loop for about 40 s and 2 GB, and a deep element overflows the stack
+  // of whatever walks it next; no API body nests more than a few levels.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    const max = SERVER_DEFAULTS.http.maxBodyDepth;
+    if (jsonNestsDeeperThan(body as Buffer, max)) {
+      done(new NftSyncError('NFTSYNC_ERR_API_INVALID_REQUEST', `body nests deeper than ${max} levels: no API request body does`, { data: { in: 'body', field: '/' } }), undefined);
+      return;
+    }
+    parseJson(req, (body as Buffer).toString('utf8'), done);
   });
   // Answers are serialised as JSON.stringify does, whatever their response schema says: the
   // schemas describe the answers (and tests check real answers against them), they do not filter
@@ -160,26 +177,13 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   });
   app.addSchema(ApiError);
   const metrics = opts.metrics ?? new ServerMetrics();
+  const policy: AccessPolicy = { tokens: opts.tokens, anonymousWrites: opts.anonymousWrites, readTokenRequired: opts.readTokenRequired };
+  const authoriseRequest = (req: FastifyRequest, write: boolean): string =>
+    authorise(policy, { write, host: req.headers.host, authorization: req.headers.authorization, via: 'api' });
+  // A replica takes no write at all: the refusal names the primary, before any credential check.
   const writer = (req: FastifyRequest): string => {
     if (opts.replicaOf !== undefined) throw readOnlyReplica(opts.replicaOf);
-    if (opts.tokens === undefined) {
-      if (opts.anonymousWrites && isLoopbackHostHeader(req.headers.host)) return 'local';
-      if (opts.anonymousWrites) {
-        throw new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'writes without a token are for local clients: this request\'s Host header does not name loopback (a web page reaching the server through DNS rebinding looks like this)');
-      }
-      throw new NftSyncError('NFTSYNC_ERR_API_WRITES_DISABLED', 'writes are disabled: this server has no --token-file and its HTTP listener is not on loopback');
-    }
-    const token = bearer(req);
-    if (token === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'this write needs a token: send Authorization: Bearer TOKEN (set NFT_SYNC_TOKEN for the CLI)');
-    const owner = tokenOwner(opts.tokens, token);
-    if (owner === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'token not accepted: it is not in the server\'s --token-file');
-    return owner;
-  };
-  const reader = (req: FastifyRequest): void => {
-    if (opts.tokens === undefined || opts.readTokenRequired !== true) return;
-    const token = bearer(req);
-    if (token === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'this server needs a token for reads too (--read-token-required): send Authorization: Bearer TOKEN (set NFT_SYNC_TOKEN for the CLI)');
-    if (tokenOwner(opts.tokens, token) === undefined) throw new NftSyncError('NFTSYNC_ERR_AUTH_REQUIRED', 'token not accepted: it is not in the server\'s --token-file');
+    return authoriseRequest(req, true);
   };
   // Credentials first, before fastify reads or validates the body: a request that lacks them is
   // answered 401 (or 403) whatever it carries, and its body is never parsed.
@@ -188,7 +192,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     if (config.ownAuth) return;
     requestDeadline(req.raw, reply.raw, timeouts.requestMs, () => req.log.warn({ url: req.url.slice(0, 200), ms: timeouts.requestMs }, 'request did not arrive whole in time: connection closed'));
     if (config.write) writer(req);
-    else if (!config.public && req.routeOptions.url !== undefined) reader(req);
+    else if (!config.public && req.routeOptions.url !== undefined) authoriseRequest(req, false);
   });
   app.addHook('onResponse', async (req, reply) => {
     metrics.countRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode);
@@ -212,6 +216,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     writer,
     fleet: opts.fleet,
     onRefMove: opts.onRefMove,
+    rollouts: opts.rollouts,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);
@@ -220,6 +225,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
   refRoutes(app, ctx);
+  rolloutRoutes(app, ctx);
   if (opts.git) {
     await app.register(gitHttpPlugin, { ...opts.git, replicaOf: opts.replicaOf, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }

@@ -2,7 +2,7 @@
  * The server's Prometheus metrics, kept as plain counters and rendered by hand in the text
  * exposition format (version 0.0.4), so no metrics library is needed.
  */
-import type { AgentRecord } from '../agents/agent-registry.js';
+import type { AgentRecord } from '../../shared/http/http-api.js';
 
 /** Escape a label value as the exposition format requires. */
 function label(v: string): string {

@@ -1,9 +1,9 @@
 /**
  * `nft-sync import`: an nft-syntax ruleset turned into the repository's JSON form by nft itself.
  * The text is loaded into a scratch network namespace (so nothing on the host changes), listed
- * with `nft -j list ruleset`, cleaned and ordered (shared/listing-to-ruleset.ts) and validated
+ * with `nft -j list ruleset`, cleaned and ordered (shared/ruleset/listing-to-ruleset.ts) and validated
  * with the same parser agents use. Then the JSON form is loaded into a second scratch namespace
- * and both are listed as text: every line that differs (shared/listing-loss.ts) is something
+ * and both are listed as text: every line that differs (shared/ruleset/listing-loss.ts) is something
  * the JSON form cannot carry, named as a warning before anyone commits it. Listings that show a
  * set mid-resize (a key twice) are taken again.
  */

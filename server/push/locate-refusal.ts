@@ -1,6 +1,6 @@
 /**
  * Find the ruleset item nft refuses, in a scratch namespace, when nft's own message does not
- * say (shared/nft-error-location.ts says when it does): dry runs (`nft -c`, nothing committed)
+ * say (shared/nft/nft-error-location.ts says when it does): dry runs (`nft -c`, nothing committed)
  * of prefixes of the ruleset in the order the apply transaction adds it, bisected.
  *
  * Sets are what make a dry run costly (a 1,000,000-element set takes seconds to load), and most

@@ -1,6 +1,6 @@
 /**
  * One pre-receive check, wherever it runs: in the hook's own process (`nft-sync hook
- * pre-receive`, the fallback) or in the running server (server/push-check-service.ts). Both
+ * pre-receive`, the fallback) or in the running server (server/push/push-check-service.ts). Both
  * print the same lines and give the same verdict, so a pusher cannot tell the two apart.
  */
 import { parseRefUpdates } from '../../shared/push/push-checks.js';

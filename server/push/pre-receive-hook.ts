@@ -3,7 +3,7 @@
  * over HTTP, ssh, a file path): git runs it once per push, with the pushed objects still in
  * quarantine, and refuses the whole push when it exits non-zero.
  *
- * The script is a small client (server/pre-receive-client.ts) that hands the check to the
+ * The script is a small client (server/push/pre-receive-client.ts) that hands the check to the
  * nft-sync server serving the repository, which keeps the validator loaded and a scratch
  * namespace warm, so a push does not pay the validator's start-up. When no server answers, the
  * client runs this very installation's full validator (`nft-sync hook pre-receive`) with the
@@ -42,7 +42,7 @@ export const HOOK_PERL = '/usr/bin/perl';
 
 /**
  * The text of the pre-receive hook script: the Perl client that hands the check to the server
- * (server/pre-receive-client.ts) when `perl` exists, else a shell script that runs the full
+ * (server/push/pre-receive-client.ts) when `perl` exists, else a shell script that runs the full
  * validator on every push (the same checks, with Node's start-up each time).
  */
 export function preReceiveHookScript(perl: string | undefined = existsSync(HOOK_PERL) ? HOOK_PERL : undefined): string {

@@ -1,5 +1,5 @@
 /**
- * What the push-check socket accepts (server/pre-receive-client.ts has the protocol): a request
+ * What the push-check socket accepts (server/push/pre-receive-client.ts has the protocol): a request
  * for THIS repository, whose object variables name only this repository's own objects and a
  * quarantine directory git made inside them. Anything else is not judged by the server (the hook
  * then validates in its own process), so the socket cannot be used to make the server read

@@ -1,14 +1,14 @@
 /**
  * The server's side of the pre-receive hand-off: a unix socket at `GIT_DIR/nft-sync/hook.sock`
- * on which the repository's hook (server/pre-receive-client.ts) asks the running server to judge
- * a push. Checks run in a worker thread (server/push-check-worker.ts) that keeps the validator
+ * on which the repository's hook (server/push/pre-receive-client.ts) asks the running server to judge
+ * a push. Checks run in a worker thread (server/push/push-check-worker.ts) that keeps the validator
  * loaded and a scratch namespace warm, so a push does not pay a Node start-up, a module load and
  * a namespace creation.
  *
  * Who may use it: the socket is 0600 in a 0700 directory owned by the server's user, so only that
  * user's processes (git's receive-pack under the server, or an ssh push as that user) reach it;
  * every other pusher's hook validates by itself as before. What it judges: only pushes to this
- * repository whose objects are in this repository's quarantine (server/push-check-request.ts).
+ * repository whose objects are in this repository's quarantine (server/push/push-check-request.ts).
  * Bounds: a request of at most HOOK_REQUEST_MAX bytes, received within `requestTimeoutMs`; at most
  * `maxConnections` at once (a connection past that is closed: its hook validates by itself).
  */

@@ -1,6 +1,6 @@
 /**
- * The worker thread in which the server runs pre-receive checks (server/push-check-service.ts):
- * the validator stays loaded and its scratch namespaces warm (server/scratch-pool.ts) between
+ * The worker thread in which the server runs pre-receive checks (server/push/push-check-service.ts):
+ * the validator stays loaded and its scratch namespaces warm (host/scratch-pool.ts) between
  * pushes, and the JSON, schema and read-back work of a big ruleset never blocks the server's
  * event loop, which keeps serving agents and the API meanwhile.
  *

@@ -2,16 +2,17 @@
  * Push-time validation: what the pre-receive hook runs, once per push, before git moves any ref.
  *
  * For every branch or tag the push creates or moves, the new commit's `nft-sync.yaml` and its
- * changed `rulesets/*.json` (all of them for a new ref) are read with git plumbing (`ls-tree`,
- * `diff-tree`, one `cat-file --batch` for every blob), so git's quarantine variables
- * (GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES) are honoured and the pushed objects
- * are visible before they are accepted. Each distinct blob is checked once whatever number of
- * refs carry it: JSON, schema (shared/push-checks.ts), then, where a scratch namespace can be
+ * changed `rulesets/*.json` (all of them for a new ref) are read through ONE `git cat-file
+ * --batch` process for the whole push (commits, trees and blobs; the trees compared here as
+ * `ls-tree` and `diff-tree` would), so git's quarantine variables (GIT_OBJECT_DIRECTORY,
+ * GIT_ALTERNATE_OBJECT_DIRECTORIES) are honoured and the pushed objects are visible before they
+ * are accepted, and a push pays one git start, not five per ref. Each distinct blob is checked
+ * once whatever number of refs carry it: JSON, schema (shared/push/push-checks.ts), then, where a scratch namespace can be
  * made, loaded into it with the agent's own transaction and listed back (the load replaces an
  * `nft -c`, which costs as much on nft 1.0.6): a refused load, or a read-back that differs with
  * the tolerance the agent uses, refuses the push naming the object; what the agent tolerates
  * (comments, lossy flags) is a warning, and so is a table name that a well-known tool uses
- * (shared/well-known-tables.ts). One namespace; all rulesets of the push are loaded
+ * (shared/ruleset/well-known-tables.ts). One namespace; all rulesets of the push are loaded
  * side by side in one transaction and listed once (their tables renamed apart), and only when
  * that combined load is refused are they loaded one by one to find the culprit.
  *
@@ -28,8 +29,9 @@ import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, RulesetItem, TableRef } from '../../shared/ruleset/ruleset-types.js';
 import { renameTables, tableOfItem } from '../../shared/ruleset/table-rename.js';
 import { wellKnownTableWarnings } from '../../shared/ruleset/well-known-tables.js';
-import { readBlobs } from '../git/read-blobs.js';
-import { runGit } from '../../host/run-git.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { parseCommit, parseTree } from '../../shared/git/git-objects.js';
+import { GitObjectBatch } from './git-object-batch.js';
 import { openScratchNetns, type ScratchNetns } from '../../host/scratch-netns.js';
 import { READ_ATTEMPTS, readBackScratch } from '../../host/scratch-read-back.js';
 import { locateRefusal, type LocatedRefusal } from './locate-refusal.js';
@@ -47,7 +49,7 @@ export interface PushValidatorOptions {
   /**
    * Where the scratch namespace comes from, its nft runs limited to `nftTimeoutMs` each; its
    * close() is called when done. Default: a new one (`openScratchNetns`); the server passes
-   * namespaces it keeps warm (server/scratch-pool.ts).
+   * namespaces it keeps warm (host/scratch-pool.ts).
    */
   scratch?: (nftTimeoutMs: number) => Promise<ScratchNetns>;
 }
@@ -59,6 +61,8 @@ export interface PushValidation {
   checked: number;
   /** Whether rulesets were loaded into a scratch namespace (else why not). */
   loaded: true | string;
+  /** Where the time went, in ms: reading the push from git, JSON and schema, the scratch namespace's load and read-back. */
+  timings: { gitMs: number; checkMs: number; nftMs: number };
 }
 
 interface Entry {
@@ -74,40 +78,45 @@ const CHECKED_REFS = /^refs\/(heads|tags)\//;
  * Rejects only when git itself fails (NFTSYNC_ERR_REPO_GIT_FAILED): the hook then refuses too.
  */
 export async function validatePush(updates: readonly RefUpdate[], opts: PushValidatorOptions): Promise<PushValidation> {
-  const git = async (args: string[], input?: string): Promise<string> => {
-    try {
-      return (await runGit(['--git-dir', opts.gitdir, ...args], { env: opts.gitEnv, input })).stdout;
-    } catch (cause) {
-      throw toNftSyncError(cause, 'NFTSYNC_ERR_REPO_GIT_FAILED');
-    }
-  };
+  const started = performance.now();
   const say = opts.say ?? (() => undefined);
-  const result: PushValidation = { problems: [], warnings: [], checked: 0, loaded: 'no ruleset to load' };
+  const result: PushValidation = { problems: [], warnings: [], checked: 0, loaded: 'no ruleset to load', timings: { gitMs: 0, checkMs: 0, nftMs: 0 } };
   const toCheck = new Map<string, Array<{ ref: string; commit: string; path: string }>>();
   const configs: Array<{ ref: string; commit: string; yaml: Entry | undefined; names: Set<string> }> = [];
 
-  for (const u of updates) {
-    if (isZeroId(u.new) || !CHECKED_REFS.test(u.ref)) continue;
-    const commit = await peelToCommit(git, u.new);
-    if (commit === undefined) continue; // a tag of a tree or blob: agents refuse it anyway
-    const entries = parseLsTree(await git(['ls-tree', '-r', '-z', '--full-tree', commit, '--', 'rulesets', REPO_CONFIG_PATH]));
-    const names = new Set<string>();
-    for (const e of entries) {
-      const name = rulesetNameOfPath(e.path);
-      if (name !== undefined) names.add(name);
+  const batch = new GitObjectBatch(opts.gitdir, opts.gitEnv ?? {});
+  let blobs: Map<string, Buffer>;
+  try {
+    for (const u of updates) {
+      if (isZeroId(u.new) || !CHECKED_REFS.test(u.ref)) continue;
+      const commit = await peelToCommit(batch, u.new);
+      if (commit === undefined) continue; // a tag of a tree or blob: agents refuse it anyway
+      const entries = await listChecked(batch, commit);
+      const names = new Set<string>();
+      for (const e of entries.values()) {
+        const name = rulesetNameOfPath(e.path);
+        if (name !== undefined) names.add(name);
+      }
+      configs.push({ ref: u.ref, commit: commit.oid, yaml: entries.get(REPO_CONFIG_PATH), names });
+      const old = isZeroId(u.old) ? undefined : await peelToCommit(batch, u.old);
+      // What `git diff-tree -r --diff-filter=ACMRT OLD NEW -- rulesets` names: added, or changed
+      // in content, mode or type (a rename is an add here: renames are not followed).
+      const before = old === undefined ? undefined : await listChecked(batch, old);
+      for (const e of entries.values()) {
+        if (e.path === REPO_CONFIG_PATH || !e.path.endsWith('.json')) continue;
+        const was = before?.get(e.path);
+        if (before !== undefined && was !== undefined && was.blob === e.blob && was.mode === e.mode) continue;
+        const list = toCheck.get(e.blob) ?? [];
+        list.push({ ref: u.ref, commit: commit.oid, path: e.path });
+        toCheck.set(e.blob, list);
+      }
     }
-    configs.push({ ref: u.ref, commit, yaml: entries.find((e) => e.path === REPO_CONFIG_PATH), names });
-    const old = isZeroId(u.old) ? undefined : await peelToCommit(git, u.old);
-    const changed = old === undefined ? undefined : new Set(splitZ(await git(['diff-tree', '-r', '-z', '--no-renames', '--name-only', '--diff-filter=ACMRT', old, commit, '--', 'rulesets'])));
-    for (const e of entries) {
-      if (e.path === REPO_CONFIG_PATH || !e.path.endsWith('.json') || (changed !== undefined && !changed.has(e.path))) continue;
-      const list = toCheck.get(e.blob) ?? [];
-      list.push({ ref: u.ref, commit, path: e.path });
-      toCheck.set(e.blob, list);
-    }
+    blobs = await readBlobsFrom(batch, [...toCheck.keys(), ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
+  } finally {
+    batch.close();
   }
-
-  const blobs = await readBlobs(opts.gitdir, opts.gitEnv ?? {}, [...toCheck.keys(), ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
+  const gitDone = performance.now();
+  result.timings.gitMs = gitDone - started;
   for (const c of configs) {
     const yaml = c.yaml ? { blob: c.yaml.blob, text: blobs.get(c.yaml.blob)!.toString('utf8') } : undefined;
     for (const p of checkRepoConfigFile(yaml, c.names)) result.problems.push({ ...p, ref: c.ref, commit: c.commit });
@@ -123,6 +132,8 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
       for (const w of wellKnownTableWarnings(managedTables(r.ruleset))) result.warnings.push(`${first.path}: ${w}`);
     }
   }
+  const checkDone = performance.now();
+  result.timings.checkMs = checkDone - gitDone;
   if (parsed.length === 0) return result;
   if (opts.nft === 'off') {
     result.loaded = 'turned off';
@@ -147,6 +158,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
     });
   } finally {
     await ns.close();
+    result.timings.nftMs = performance.now() - checkDone;
   }
   return result;
 }
@@ -256,23 +268,44 @@ function nftTimeoutMs(elements: number): number {
   return SERVER_DEFAULTS.pushChecks.nftBaseMs + Math.ceil(elements / 1000) * SERVER_DEFAULTS.pushChecks.nftPerThousandElementsMs;
 }
 
-async function peelToCommit(git: (args: string[], input?: string) => Promise<string>, id: string): Promise<string | undefined> {
-  const out = (await git(['cat-file', '--batch-check'], `${id}^{commit}\n`)).trim();
-  const [oid, type] = out.split(' ');
-  return type === 'commit' ? oid : undefined;
+/** The commit `id` is or peels to (through tags), with its tree; undefined when it peels to none. */
+async function peelToCommit(batch: GitObjectBatch, id: string): Promise<{ oid: string; tree: string } | undefined> {
+  const o = await batch.read(`${id}^{commit}`);
+  return o?.type === 'commit' ? { oid: o.oid, tree: parseCommit(o.content).tree } : undefined;
 }
 
-function splitZ(text: string): string[] {
-  return text.split('\0').filter((s) => s !== '');
+interface TreeFile extends Entry {
+  mode: string;
 }
 
-/** `ls-tree -z` output: `<mode> <type> <oid>\t<path>\0` records; blobs only. */
-function parseLsTree(text: string): Entry[] {
-  const out: Entry[] = [];
-  for (const rec of splitZ(text)) {
-    const tab = rec.indexOf('\t');
-    const [, type, blob] = rec.slice(0, tab).split(' ');
-    if (type === 'blob') out.push({ path: rec.slice(tab + 1), blob: blob! });
+/**
+ * What `git ls-tree -r --full-tree COMMIT -- rulesets nft-sync.yaml` lists: every blob (files
+ * and symlinks, not submodules) at those paths or under them, by path.
+ */
+async function listChecked(batch: GitObjectBatch, commit: { oid: string; tree: string }): Promise<Map<string, TreeFile>> {
+  const algorithm = objectIdAlgorithm(commit.oid);
+  const out = new Map<string, TreeFile>();
+  const walk = async (tree: string, prefix: string, keep: (name: string) => boolean): Promise<void> => {
+    const o = await batch.read(tree);
+    if (o?.type !== 'tree') throw toNftSyncError(new Error(`git could not read tree ${tree} of commit ${commit.oid}`), 'NFTSYNC_ERR_REPO_GIT_FAILED');
+    for (const e of parseTree(o.content, algorithm)) {
+      if (!keep(e.name)) continue;
+      const path = prefix + e.name;
+      if (e.mode === '40000') await walk(e.id, `${path}/`, () => true);
+      else if (e.mode !== '160000') out.set(path, { path, blob: e.id, mode: e.mode });
+    }
+  };
+  await walk(commit.tree, '', (name) => name === 'rulesets' || name === REPO_CONFIG_PATH);
+  return out;
+}
+
+/** Every blob of `ids` (duplicates read once). Errors: NFTSYNC_ERR_REPO_GIT_FAILED when one is missing or not a blob. */
+async function readBlobsFrom(batch: GitObjectBatch, ids: readonly string[]): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  for (const id of new Set(ids)) {
+    const o = await batch.read(id);
+    if (o?.type !== 'blob' || o.oid !== id) throw toNftSyncError(new Error(`git cat-file --batch could not read blob ${id}`), 'NFTSYNC_ERR_REPO_GIT_FAILED');
+    out.set(id, o.content);
   }
   return out;
 }

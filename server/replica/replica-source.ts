@@ -6,7 +6,7 @@
  */
 import { NftSyncError } from '../../shared/errors.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
-import type { RulesetSource } from '../wire/wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
 import type { GitMirror } from './git-mirror.js';
 
 /**

@@ -60,6 +60,12 @@ export class SubscriptionHub {
     }
   }
 
+  /** What subscribed `ref` resolved to at the last refresh; undefined when nobody follows it or it does not exist yet. */
+  current(ref: string): { commit: string; tag?: string } | undefined {
+    const entry = this.#refs.get(ref);
+    return entry && entry.commit !== '' ? { commit: entry.commit, ...(entry.tag !== undefined && { tag: entry.tag }) } : undefined;
+  }
+
   /** Distinct refs followed and listeners in all. */
   get size(): { refs: number; listeners: number } {
     let listeners = 0;

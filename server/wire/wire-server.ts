@@ -22,7 +22,8 @@ import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
 import { SubscriptionHub } from './subscription-hub.js';
-import { trackedPattern, WireSession, type PublishHandler, type RulesetSource, type SessionLimits } from './wire-session.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
+import { trackedPattern, WireSession, type PublishHandler, type RolloutGate, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 export interface WireServerOptions {
@@ -52,8 +53,12 @@ export interface WireServerOptions {
   publish?: PublishHandler;
   /** At most one log line of dropped connections per this interval (default 10 s). */
   dropLogIntervalMs?: number;
-  /** Bytes read per remote address (server/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
+  /** Bytes read per remote address (server/wire/read-budget.ts defaults: 1 MiB/s, bursts of 4 MiB). */
   readBudget?: ReadBudgetOptions;
+  /** Staged rollouts: consulted wherever a ref is resolved for an agent and before each `moved`. */
+  rollouts?: RolloutGate;
+  /** Called after each status report is kept. */
+  onReport?(): void;
 }
 
 /** The wire listener's defaults (from server/defaults.ts). */
@@ -148,6 +153,14 @@ export class WireServer {
   /** Tell subscribers about refs that moved; call when the repository's refs change. */
   refsChanged(): Promise<void> {
     return this.hub.refresh();
+  }
+
+  /**
+   * A rollout changed who is served what: each session re-asks the revision of the refs it
+   * follows for which `isGoverned(key)` holds and hears `moved` where its answer changed.
+   */
+  rolloutChanged(isGoverned: (key: string) => boolean): void {
+    for (const s of this.#sessions) s.rolloutChanged(isGoverned, (key) => this.hub.current(key));
   }
 
   /** Number of connections past their handshake (sessions). */
@@ -251,6 +264,8 @@ export class WireServer {
         publish: this.#opts.publish,
         drops: this.drops,
         budget: this.#budget,
+        rollouts: this.#opts.rollouts,
+        onReport: this.#opts.onReport,
         frames: this.frames,
       },
       acceptedAt,

@@ -36,27 +36,11 @@ import type { DropLog } from './drop-log.js';
 import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
 import { allowedRuleset, isTlsSocket } from '../auth/peer-identity.js';
-import { proofReader, readRulesetPath, readTagChain, type ProofReader } from '../git/release-proof.js';
+import { proofReader, readRulesetPath, readTagChain } from '../git/release-proof.js';
+import type { RulesetSource } from '../git/ruleset-source.js';
 import { FrameDeadline } from './frame-deadline.js';
 import type { MoveListener, SubscriptionHub } from './subscription-hub.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-
-/** What a session needs from the repository. */
-export interface RulesetSource {
-  resolveRef(ref: string): Promise<string>;
-  resolveTrackedTag(pattern: string): Promise<{ tag: string; commit: string }>;
-  readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }>;
-  rulesetForAgent(commit: string, agent: string): Promise<string>;
-  /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
-  readRawObject?: ProofReader['readRawObject'];
-  tagObjectId?: ProofReader['tagObjectId'];
-  /**
-   * A replica's check (server/replica/replica-source.ts): true when `commit`, which an agent
-   * reports having applied, is unknown here, so this server is behind that agent. A fetch for a
-   * ref is then answered `unchanged` with what the agent has instead of an older revision.
-   */
-  behind?(commit: string): Promise<boolean>;
-}
 
 export interface SessionLimits {
   /** Largest frame accepted from the client after hello (announced as welcome.maxFrame). */
@@ -93,6 +77,15 @@ export interface SessionLimits {
 
 /** Publishes a live change for a session (server/publish/publish-service.ts). */
 export type PublishHandler = { publish(call: PublishCall): Promise<PublishResult> };
+/** Staged rollouts (server/rollout/rollout-controller.ts): the revision each agent is served. */
+export interface RolloutGate {
+  /**
+   * The revision to serve `agent` for subscription key `key` (a ref as spelled, or
+   * `track:PATTERN`) whose ref resolves to `latest`: `latest`, or an earlier revision while a
+   * rollout holds the agent's wave back.
+   */
+  revisionFor(agent: string | undefined, key: string, latest: { commit: string; tag?: string }): Promise<{ commit: string; tag?: string }>;
+}
 
 export interface SessionContext {
   source: RulesetSource;
@@ -111,6 +104,10 @@ export interface SessionContext {
   drops?: DropLog;
   /** Bytes each remote address may send (all its connections together); none: unlimited. */
   budget?: ReadBudget;
+  /** Staged rollouts; none: every agent gets each ref's latest revision. */
+  rollouts?: RolloutGate;
+  /** Called after each report is kept (rollouts look at it at once). */
+  onReport?(): void;
   /** Encoded answers shared by all connections (once per revision and ruleset); none: each encodes its own. */
   frames?: AnswerFrames;
 }
@@ -145,6 +142,10 @@ export class WireSession implements MoveListener {
   /** Reading stays paused until then (Date.now() ms): the address went over its read budget. */
   #throttledUntil = 0;
   readonly #subscriptions = new Set<string>();
+  /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
+  readonly #told = new Map<string, string>();
+  /** `moved` decisions of a rollout are made in order, one after the other. */
+  #moves: Promise<void> = Promise.resolve();
   readonly #deadline: FrameDeadline;
   readonly #admission: SessionAdmission;
   /** A lockout guard's check connection: pings only, closed after the first pong. */
@@ -213,7 +214,37 @@ export class WireSession implements MoveListener {
    * (a higher tag on the same commit too). The tag is not sent: version 1 agents refuse a field
    * they do not know, and the agent's next fetch answers with it.
    */
-  moved(key: string, commit: string): void {
+  moved(key: string, commit: string, tag?: string): void {
+    const gate = this.#ctx.rollouts;
+    if (gate) {
+      this.#moves = this.#moves
+        .then(async () => this.#tell(key, await gate.revisionFor(this.#agent, key, { commit, ...(tag !== undefined && { tag }) })))
+        .catch((err: unknown) => this.#log.warn({ err: toNftSyncError(err).toJSON(), key }, 'moved not sent'));
+      return;
+    }
+    this.#sendMoved(key, commit);
+  }
+
+  /**
+   * A rollout changed who is served what (wave served, resume, abort): tell this agent of its
+   * revision of each ref it follows that `isGoverned` says the rollout governs, if that changed.
+   */
+  rolloutChanged(isGoverned: (key: string) => boolean, latest: (key: string) => { commit: string; tag?: string } | undefined): void {
+    for (const key of this.#subscriptions) {
+      const now = isGoverned(key) ? latest(key) : undefined;
+      if (now) this.moved(key, now.commit, now.tag);
+    }
+  }
+
+  /** Send `moved` with the revision served, unless it is the one this agent was last told. */
+  #tell(key: string, served: { commit: string; tag?: string }): void {
+    const told = `${served.commit} ${served.tag ?? ''}`;
+    if (this.#told.get(key) === told) return;
+    this.#told.set(key, told);
+    this.#sendMoved(key, served.commit);
+  }
+
+  #sendMoved(key: string, commit: string): void {
     const pattern = trackedPattern(key);
     const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
     this.#write(this.#ctx.frames ? [this.#ctx.frames.moved(msg)] : [encodeMessage(msg)]);
@@ -324,9 +355,12 @@ export class WireSession implements MoveListener {
           if (err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_REF_NOT_FOUND') return undefined;
           throw err;
         });
-        const commit = resolved?.commit;
+        // The hub keeps the ref's latest revision; the agent is answered with the one it is served.
+        const served = resolved && (await this.#served(key, resolved));
+        const commit = served?.commit;
+        if (served) this.#told.set(key, `${served.commit} ${served.tag ?? ''}`);
         this.#subscriptions.add(key);
-        this.#ctx.hub.add(key, commit ?? '', this, resolved?.tag);
+        this.#ctx.hub.add(key, resolved?.commit ?? '', this, resolved?.tag);
         await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;
       }
@@ -345,6 +379,7 @@ export class WireSession implements MoveListener {
         // Room may have been made since hello found the registry full.
         if (!this.#registered) this.#registered = this.#ctx.registry.connected(msg.status.agent, address);
         this.#ctx.registry.report(msg.status, address);
+        this.#ctx.onReport?.();
         await this.#sendAndDrain({ type: 'ack', id: msg.id });
         return;
       }
@@ -360,7 +395,7 @@ export class WireSession implements MoveListener {
 
   async #fetch(msg: FetchMessage): Promise<void> {
     const { source } = this.#ctx;
-    const resolved = await this.#resolve(msg.ref, msg.track);
+    const resolved = await this.#served(msg.track ? trackKey(msg.ref) : msg.ref, await this.#resolve(msg.ref, msg.track));
     // With a proof the tag decides the commit, so tag, commit and ruleset come from one reading.
     const chain = msg.proof ? await readTagChain(proofReader(source), resolved.tag ?? msg.ref) : undefined;
     const commit = chain?.commit ?? resolved.commit;
@@ -446,6 +481,12 @@ export class WireSession implements MoveListener {
   async #resolve(ref: string, track: boolean | undefined): Promise<{ commit: string; tag?: string }> {
     if (track) return this.#ctx.source.resolveTrackedTag(ref);
     return { commit: await this.#ctx.source.resolveRef(ref) };
+  }
+
+  /** What this agent is served of `key` resolving to `latest` (the rollout's say, if any). */
+  async #served(key: string, latest: { commit: string; tag?: string }): Promise<{ commit: string; tag?: string }> {
+    const gate = this.#ctx.rollouts;
+    return gate ? gate.revisionFor(this.#agent, key, latest) : latest;
   }
 
   #send(msg: ServerMessage, body?: Uint8Array): boolean {

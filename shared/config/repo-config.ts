@@ -19,6 +19,15 @@
  *   rulesets:
  *     web:
  *       publishers: ["web-*"]
+ *   # optional: staged rollouts (server/rollout/). A new revision of the branch (or, under
+ *   # `tags`, a new highest tag of a pattern agents track) goes to the waves in order.
+ *   rollouts:
+ *     main:                     # a branch name, or "tags" for --track-tags agents
+ *       hold: 30                # seconds each agent must stay Ready after Applied (default 0)
+ *       waves:                  # 1 to ROLLOUT_MAX_WAVES; each names agents OR a percent
+ *         - agents: ["canary-*"]   # globs over agent names, as in `match:`
+ *         - percent: 25            # cumulative share of the agents no glob wave names
+ *         - percent: 100
  *
  * An empty file, an empty document or no `agents` key all mean "everyone gets default".
  * Unknown keys are refused rather than ignored: a typo such as `rulset:` would otherwise send
@@ -66,12 +75,49 @@ export const RulesetSettings = Type.Object(
 );
 export type RulesetSettings = Static<typeof RulesetSettings>;
 
+/** The `rollouts` key that applies to agents following a tracked tag pattern. */
+export const ROLLOUT_TAGS_KEY = 'tags';
+/** Most waves in one rollout, and most rollouts in one file. */
+export const ROLLOUT_MAX_WAVES = 20;
+export const ROLLOUT_MAX_ROLLOUTS = 100;
+/** Longest hold accepted, in seconds (one day). */
+export const ROLLOUT_MAX_HOLD = 86_400;
+
+/** One wave of a rollout: agents by name pattern, or a cumulative percent of the others (exactly one; checked after the schema). */
+export const RolloutWave = Type.Object(
+  {
+    agents: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: AGENT_GLOB_MAX_LENGTH }), { minItems: 1, maxItems: 100, description: 'globs over agent names (agent-glob.ts): every known agent matching one' })),
+    percent: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, description: 'this share of the agents no agents wave names, cumulative over the percent waves' })),
+  },
+  { additionalProperties: false },
+);
+export type RolloutWave = Static<typeof RolloutWave>;
+
+/** The rollout of one branch (or of tracked tags: key `tags`). */
+export const RolloutSpec = Type.Object(
+  {
+    hold: Type.Optional(Type.Integer({ minimum: 0, maximum: ROLLOUT_MAX_HOLD, description: 'seconds an agent must stay Ready after Applied before its wave counts it (default 0)' })),
+    waves: Type.Array(RolloutWave, { minItems: 1, maxItems: ROLLOUT_MAX_WAVES }),
+  },
+  { additionalProperties: false },
+);
+export type RolloutSpec = Static<typeof RolloutSpec>;
+
 /** JSON Schema of `nft-sync.yaml` (after YAML parsing); the RepoConfig type is derived from it. */
 export const REPO_CONFIG_SCHEMA = Type.Object(
   {
     version: Type.Optional(nullable(Type.Integer({ minimum: 1, maximum: 1 }))),
     agents: Type.Optional(nullable(Type.Array(AgentMapping, { maxItems: REPO_CONFIG_MAX_ENTRIES, description: 'ordered: the first matching entry wins' }))),
     rulesets: Type.Optional(nullable(Type.Record(Type.String({ pattern: RULESET_NAME_PATTERN }), RulesetSettings, { maxProperties: REPO_CONFIG_MAX_ENTRIES, additionalProperties: false, description: 'per ruleset name' }))),
+    rollouts: Type.Optional(
+      nullable(
+        Type.Record(Type.String(), RolloutSpec, {
+          maxProperties: ROLLOUT_MAX_ROLLOUTS,
+          propertyNames: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$' },
+          description: 'staged rollouts by branch name, or tags for agents tracking a tag pattern',
+        }),
+      ),
+    ),
   },
   { $id: 'https://nft-sync.dev/schemas/repo-config.json', additionalProperties: false },
 );
@@ -104,14 +150,22 @@ function schemaError(e: ErrorObject): NftSyncError {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
     if (e.instancePath === '/rulesets') return invalid(fieldPath(e.instancePath, key), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
     if (e.instancePath.startsWith('/rulesets/')) return invalid(fieldPath(e.instancePath, key), 'unknown key: a ruleset entry has only publishers');
-    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents (entries: match, ruleset) and rulesets (entries: publishers)');
+    if (e.instancePath.startsWith('/rollouts/')) {
+      return invalid(fieldPath(e.instancePath, key), 'unknown key: a rollout takes hold and waves, a wave agents or percent');
+    }
+    return invalid(fieldPath(e.instancePath, key), 'unknown key: expected only version, agents (entries: match, ruleset), rulesets (entries: publishers) and rollouts (entries: hold, waves)');
   }
   if (e.keyword === 'required') {
     const key = String((e.params as { missingProperty: string }).missingProperty);
+    if (e.instancePath.startsWith('/rollouts/')) return invalid(fieldPath(e.instancePath, key), 'is missing: every rollout needs a waves list');
     return invalid(fieldPath(e.instancePath, key), 'is missing: every agents entry needs match and ruleset');
   }
-  if (e.keyword === 'pattern' && e.instancePath === '/rulesets') {
+  if (e.instancePath === '/rulesets' && (e.keyword === 'pattern' || e.keyword === 'propertyNames')) {
     return invalid('rulesets', "names a ruleset that is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
+  }
+  if (e.instancePath === '/rollouts' && (e.keyword === 'propertyNames' || e.propertyName !== undefined || e.keyword === 'pattern')) {
+    const name = String(e.propertyName ?? (e.params as { propertyName?: string }).propertyName ?? '');
+    return invalid(fieldPath('/rollouts', name), 'is not a branch name: use the branch as pushed (main, release/1) or "tags"');
   }
   if (e.keyword === 'pattern') {
     return invalid(fieldPath(e.instancePath), "is not a plain ruleset name: use letters, digits, '_', '-' and '.', as in rulesets/NAME.json");
@@ -176,6 +230,7 @@ export function parseRepoConfig(text: string): RepoConfig {
       }
     });
   }
+  for (const [branch, spec] of Object.entries(config.rollouts ?? {})) checkRollout(branch, spec);
   return deepFreeze(config);
 }
 
@@ -188,6 +243,29 @@ export function mayPublish(config: RepoConfig | undefined, name: string, agent: 
   const globs = Object.hasOwn(config?.rulesets ?? {}, name) ? (config!.rulesets![name]!.publishers ?? []) : [];
   return globs.some((g) => matchAgentGlob(compileAgentGlob(g), agent));
 }
+
+/** What the schema cannot say of a rollout: one kind per wave, valid globs, percents that grow. */
+function checkRollout(branch: string, spec: RolloutSpec): void {
+  let lastPercent = 0;
+  spec.waves.forEach((wave, i) => {
+    const at = `rollouts.${branch}.waves[${i}]`;
+    if ((wave.agents === undefined) === (wave.percent === undefined)) {
+      throw invalid(at, 'needs exactly one of agents (a list of name patterns) or percent (1-100)');
+    }
+    (wave.agents ?? []).forEach((pattern, j) => {
+      try {
+        compileAgentGlob(pattern);
+      } catch (cause) {
+        throw invalid(`${at}.agents[${j}]`, (cause as Error).message, cause);
+      }
+    });
+    if (wave.percent !== undefined) {
+      if (wave.percent <= lastPercent) throw invalid(`${at}.percent`, `must be more than the previous percent wave's ${lastPercent}: percents are cumulative`);
+      lastPercent = wave.percent;
+    }
+  });
+}
+
 
 function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object') {

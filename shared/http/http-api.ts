@@ -177,7 +177,7 @@ export const RulesetRevisions = Type.Object(
 export type RulesetRevisions = Static<typeof RulesetRevisions>;
 
 const side = Type.Object({ ref: Type.String(), commit });
-/** The object-level diff between two revisions (server/revision-diff.ts). */
+/** The object-level diff between two revisions (server/git/revision-diff.ts). */
 export const RevisionDiff = Type.Object(
   {
     from: side,
@@ -201,7 +201,7 @@ export const RevisionDiff = Type.Object(
 );
 export type RevisionDiff = Static<typeof RevisionDiff>;
 
-/** What the server keeps about an agent (server/agent-registry.ts). */
+/** What the server keeps about an agent (server/agents/agent-registry.ts). */
 export const AgentRecord = Type.Object({
   name: Type.String(),
   status: Type.Optional(described(AgentStatus, "the agent's latest report, as sent (absent until it reports)")),
@@ -238,7 +238,51 @@ export type ForwardedReportsAnswer = Static<typeof ForwardedReportsAnswer>;
 export const AgentList = Type.Object({ agents: Type.Array(AgentRecord) }, { description: 'every agent the server keeps, sorted by name' });
 export type AgentList = Static<typeof AgentList>;
 
-/** What rollbackBranch did (server/rollback.ts). */
+/** `:name` of /api/v1/rollouts/:name: a branch, or `tags:PATTERN` (URL-encoded in the path). */
+export const RolloutNameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 300, description: 'the branch, or tags:PATTERN (URL-encoded)' }) });
+export type RolloutNameParams = Static<typeof RolloutNameParams>;
+
+const ServedRevision = Type.Object({ commit, tag: Type.Optional(Type.String({ description: 'for a tracked tag pattern: the tag' })) });
+const msSinceEpoch = (description: string) => Type.Number({ description: `${description} (ms since the epoch)` });
+
+/** A staged rollout (shared/rollout/rollout-state.ts, server/rollout/rollout-controller.ts). */
+export const RolloutAnswer = Type.Object(
+  {
+    name: Type.String({ description: 'the branch, or tags:PATTERN' }),
+    phase: stringEnum(['running', 'halted', 'aborted', 'complete'] as const),
+    previous: described(ServedRevision, 'the last revision whose rollout completed: what the waves not yet served get'),
+    target: described(ServedRevision, 'the new revision being rolled out'),
+    hold: Type.Integer({ description: 'seconds each agent must stay Ready after Applied' }),
+    waves: Type.Array(
+      Type.Object({
+        agents: Type.Array(Type.String(), { description: 'agent names, fixed at the start' }),
+        patterns: Type.Optional(Type.Array(Type.String(), { description: 'the wave\'s globs (agents that appear later join by name)' })),
+        startedAt: Type.Optional(msSinceEpoch('when the wave was served the target')),
+        confirmedAt: Type.Optional(msSinceEpoch('when every agent of the wave had held the target (or resume passed it)')),
+      }),
+    ),
+    wave: Type.Integer({ description: 'index of the last wave served the target (the number of waves once complete)' }),
+    startedAt: msSinceEpoch('start'),
+    endedAt: Type.Optional(msSinceEpoch('completion or abort')),
+    appliedAt: Type.Record(Type.String(), Type.Number(), { description: 'agents of the current wave seen Applied on the target, and since when (ms since the epoch)' }),
+    haltedBy: Type.Optional(
+      Type.Object({
+        agent: Type.String(),
+        reason: Type.String({ description: "the Ready condition's reason, e.g. RolledBack" }),
+        message: Type.Optional(Type.String()),
+        at: msSinceEpoch('when'),
+      }),
+    ),
+    beyondHoldMs: Type.Number({ description: 'time from start to end (or now) beyond one hold per wave' }),
+  },
+  { description: 'a staged rollout' },
+);
+export type RolloutAnswer = Static<typeof RolloutAnswer>;
+
+export const RolloutList = Type.Object({ rollouts: Type.Array(RolloutAnswer) }, { description: 'every rollout, by name' });
+export type RolloutList = Static<typeof RolloutList>;
+
+/** What rollbackBranch did (server/git/rollback.ts). */
 export const RollbackResult = Type.Object({
   branch: Type.String(),
   commit: Type.String({ description: 'the new commit' }),

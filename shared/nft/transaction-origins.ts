@@ -3,7 +3,7 @@
  * transaction adds a ruleset's items: what turns nft's "command array at index 17" into the
  * ruleset item at fault, and what the bisection of a refused ruleset loads prefixes of.
  *
- * Mirrors buildApplyTransaction (shared/apply-plan.ts): the table commands that open it, two
+ * Mirrors buildApplyTransaction (shared/ruleset/apply-plan.ts): the table commands that open it, two
  * (`add` + `delete`) per distinct owned table and one (`create`) per declared table not owned
  * (declared ones first, then the previously managed ones), then tables, chains, named
  * objects, sets and maps (element items folded into their set), flowtables and rules, each in

@@ -2,7 +2,7 @@
  * The pure half of push-time validation: reading git's pre-receive input, deciding which files
  * of a pushed commit to check, and checking them (ruleset JSON and schema, nft-sync.yaml and the
  * rulesets it names, what nft would lose on reload). The IO half (git plumbing, the scratch
- * namespace) is server/push-validator.ts.
+ * namespace) is server/push/push-validator.ts.
  */
 import { NftSyncError, toNftSyncError } from '../errors.js';
 import { assertRulesetName } from '../ruleset/names.js';

@@ -13,7 +13,8 @@
  * a comma and show as removed and added again).
  */
 import { NftSyncError } from '../errors.js';
-import { canonicalJson, elementShape, elementToAdd, elementToDelete, storedElementId, type ElementShape } from './element-value.js';
+import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
+import { SHARED_DEFAULTS } from '../defaults.js';
 import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
 
 /** A set or map of a ruleset: `inet filter blocklist`. */
@@ -47,18 +48,43 @@ interface Slot {
 const show = (v: unknown): string => JSON.stringify(v);
 const label = (kind: string, at: SetAddress): string => `${kind} ${at.family} ${at.table} ${at.name}`;
 
+/** Most characters of an element (and of the reason naming it) an error repeats. */
+const SHOWN = 300;
+/** `text` cut to `max` characters, marked with `…` when cut. */
+const clip = (text: string, max = SHOWN): string => (text.length > max ? `${text.slice(0, max)}…` : text);
+/** A reason cut in its middle (it ends by saying what is wrong) to `max` characters. */
+const clipMiddle = (text: string, max = SHOWN): string => (text.length > max ? `${text.slice(0, max / 2)}…${text.slice(-max / 2)}` : text);
+
+/**
+ * The error for one element. The element is repeated clipped, in the message and in `data`: a
+ * client may send megabytes in one element, and it would come back twice in the answer.
+ */
 function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown, reason: string): NftSyncError {
-  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${show(raw)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${reason}; nothing was changed`, {
-    data: { element: raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
+  const text = show(raw) ?? 'undefined';
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clipMiddle(reason)}; nothing was changed`, {
+    data: { element: text.length > SHOWN ? clip(text) : raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
+  });
+}
+
+/**
+ * The error for an element longer than elements.maxElementChars, refused before any check reads
+ * it: the type checks and the message would each go through all of it.
+ */
+function tooLarge(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown): NftSyncError {
+  const max = SHARED_DEFAULTS.elements.maxElementChars;
+  const preview = typeof raw === 'string' ? `${JSON.stringify(raw.slice(0, SHOWN))}…` : Array.isArray(raw) ? '[…]' : typeof raw === 'object' ? '{…}' : '…';
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${preview} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: it is larger than ${max} characters of JSON, and no element nft takes is; nothing was changed`, {
+    data: { element: preview, list, index, set: `${at.family} ${at.table} ${at.name}` },
   });
 }
 
 /**
  * Apply `req` to the set or map `at` of `ruleset` (changed in place). Errors:
  * NFTSYNC_ERR_SET_NOT_FOUND (no such set or map; the message lists those the ruleset has),
- * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is both added and deleted, or
- * an added interval overlaps another; the message names the value, `data.element` holds it as
- * sent). On an error the ruleset is left unchanged.
+ * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is longer than
+ * elements.maxElementChars characters of JSON, is both added and deleted, or an added interval
+ * overlaps another; the message names the value, `data.element` holds it as
+ * sent, or its JSON clipped to 300 characters when longer). On an error the ruleset is left unchanged.
  */
 export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
   const items = ruleset.nftables;
@@ -78,7 +104,9 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   const shape = elementShape(kind, body);
 
   const adds = new Map<string, unknown>();
+  const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
   (req.add ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'add', i, raw);
     const c = elementToAdd(shape, raw, req.timeout);
     if (!c.ok) throw invalid(at, kind, 'add', i, raw, c.reason);
     adds.delete(c.value.id); // the last of duplicates wins, at the end
@@ -86,6 +114,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   });
   const deletes = new Set<string>();
   (req.delete ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'delete', i, raw);
     const c = elementToDelete(shape, raw);
     if (!c.ok) throw invalid(at, kind, 'delete', i, raw, c.reason);
     if (adds.has(c.value)) throw invalid(at, kind, 'delete', i, raw, 'the same request also adds it: send one or the other');
@@ -149,10 +178,8 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
     list.length = 0;
     for (const e of kept) list.push(e);
   }
-  if (appended.length > 0) {
-    if (!Array.isArray(body.elem)) body.elem = own;
-    own.unshift(...appended);
-  }
+  // concat, not unshift(...appended): a spread of 200,000 arguments overflows the stack.
+  if (appended.length > 0) body.elem = appended.concat(own);
   if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
   ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
   return { kind, added, deleted };

@@ -5,7 +5,7 @@
  * declaration and brought to the form `nft -j list` prints it in. Pure.
  *
  * Why the listed form: the push validator loads a ruleset and compares what nft lists back with
- * what the file declares, element by element (shared/ruleset-normalise.ts), so a file holding
+ * what the file declares, element by element (shared/ruleset/ruleset-normalise.ts), so a file holding
  * `"198.18.0.0/24"` where nft lists `{"prefix": …}`, or `"80"` where it lists `80`, would be
  * refused as lossy. The canonical form is also what makes "already present" exact: one element,
  * one id (its key's hex, `START-LAST` for an interval), whatever way it was written.
@@ -123,6 +123,35 @@ export function plainField(type: string, v: unknown): Checked<CanonicalElement> 
   }
   // A type this file does not read: as written, judged by nft at validation.
   return { ok: true, value: { id: `j:${canonicalJson(v)}`, value: v } };
+}
+
+/**
+ * Whether `v`'s JSON text is longer than `max` characters, found without writing it and without
+ * recursion: it stops as soon as the count passes `max`, so a value of megabytes costs no more
+ * than one of `max` characters. Exact for JSON.stringify's output but for escapes in strings, which are not counted.
+ */
+export function jsonLongerThan(v: unknown, max: number): boolean {
+  let size = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (typeof x === 'string') size += x.length + 2;
+    else if (Array.isArray(x)) {
+      size += 2 + Math.max(x.length - 1, 0);
+      if (x.length > max) return true;
+      for (const y of x) stack.push(y);
+    } else if (x !== null && typeof x === 'object') {
+      const keys = Object.keys(x);
+      size += 2 + Math.max(keys.length - 1, 0);
+      if (keys.length > max) return true;
+      for (const k of keys) {
+        size += k.length + 3;
+        stack.push((x as Record<string, unknown>)[k]);
+      }
+    } else size += String(x).length;
+    if (size > max) return true;
+  }
+  return false;
 }
 
 /** JSON with object keys sorted: one text per value whatever the key order. Never throws. */

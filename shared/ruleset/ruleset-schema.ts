@@ -35,7 +35,7 @@ export const RULESET_SCHEMA = {
 const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
 
 /**
- * What a ruleset's text may hold before JSON.parse sees it (shared/scan-json-text.ts says why
+ * What a ruleset's text may hold before JSON.parse sees it (shared/ruleset/scan-json-text.ts says why
  * each limit exists). Nesting: nft 1.0.6's deepest listings reach about 15 levels. Containers:
  * a 1,000,000-element verdict map of prefixes (`[{"prefix":…},{"jump":…}]` per element) has
  * 5,000,000 and parses in about 3 s, which is what the worst text within the limit costs too.
@@ -52,7 +52,8 @@ function objectOf(pointer: string): string {
  * Refuse text that would make JSON.parse block or balloon, or lose a number's value; parseRuleset
  * calls it first, and so must any path that parses ruleset JSON before parseRuleset sees it (an
  * nft listing being imported: once parsed, its digits are gone). Pure. Errors:
- * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX (`data.pointer` says where).
+ * NFTSYNC_ERR_RULESET_NUMBER_INEXACT, NFTSYNC_ERR_RULESET_TOO_COMPLEX, NFTSYNC_ERR_RULESET_SCHEMA (a key
+ * written twice in one object) (`data.pointer` says where).
  */
 export function checkRulesetText(text: string): void {
   const f = scanJsonText(text, RULESET_TEXT_LIMITS);
@@ -65,6 +66,10 @@ export function checkRulesetText(text: string): void {
       `ruleset ${pointer}: the number ${f.token} would reach nft as ${printedJsonNumber(f.token!)} (JSON numbers above 2^53 cannot all be carried exactly); write a value that is exact, such as ${printedJsonNumber(f.token!)}, or use a larger unit`,
       { data: { ...data, token: f.token, printed: printedJsonNumber(f.token!) } },
     );
+  }
+  if (f.kind === 'duplicate') {
+    const key = f.pointer.slice(f.pointer.lastIndexOf('/') + 1).replace(/~1/g, '/').replace(/~0/g, '~');
+    throw schemaError(f.pointer, `key ${JSON.stringify(key)} is written twice in this object (JSON.parse would keep the last, a reader may see the first): write it once`);
   }
   const why =
     f.kind === 'depth'

@@ -13,7 +13,10 @@
  *     sequence of keys (`{}` + "family" + "name" ...) is a shape. 20 MB of small objects whose
  *     keys come in random orders, or are all different, take JSON.parse 8 to 16 s; nft's own
  *     JSON uses a few hundred shapes;
- *   - a number that would not reach nft as written (shared/exact-json-number.ts).
+ *   - a number that would not reach nft as written (shared/ruleset/exact-json-number.ts);
+ *   - a key written twice in one object: JSON.parse keeps the last, while a person reading the
+ *     file (or its diff, in review) may take the first. Found through the shapes: a key that
+ *     makes a new shape is compared with the keys of the shape it extends, once per shape.
  * Each finding carries the RFC 6901 JSON pointer of the value, so a person can find it.
  *
  * The scan judges only those limits, never the syntax: on text that is not JSON it stops and
@@ -32,7 +35,7 @@ export interface JsonTextLimits {
 }
 
 export interface JsonTextFinding {
-  kind: 'depth' | 'containers' | 'shapes' | 'number';
+  kind: 'depth' | 'containers' | 'shapes' | 'number' | 'duplicate';
   /** JSON pointer of the value concerned ('' is the whole document). */
   pointer: string;
   /** Offset in the text. */
@@ -76,6 +79,15 @@ function isNumberChar(c: number): boolean {
   return c < 128 && CLASS[c] === DIGIT;
 }
 
+/** A quoted key's value with its escapes decoded (as written when it is not valid JSON). */
+function decodedKey(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted.slice(1, -1);
+  }
+}
+
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 }
@@ -94,6 +106,9 @@ export function scanJsonText(text: string, limits: JsonTextLimits): JsonTextFind
   /** Shape transitions: transitions[shape].get(key) is the shape after adding `key`. */
   const transitions: Array<Map<string, number> | undefined> = [];
   let shapes = 1; // the empty object
+  /** For each shape but the empty one: the shape it extends and the key it adds (decoded). */
+  const parentOf: number[] = [-1];
+  const keyOf: string[] = [''];
   let containers = 0;
   let depth = 0;
   let expectKey = false;
@@ -129,12 +144,16 @@ export function scanJsonText(text: string, limits: JsonTextLimits): JsonTextFind
         keyStart[depth] = i;
         keyEnd[depth] = end + 1;
         expectKey = false;
-        const key = text.slice(i + 1, end);
+        const raw = text.slice(i + 1, end);
+        const key = raw.includes('\\') ? decodedKey(text.slice(i, end + 1)) : raw;
         const from = shape[depth]!;
         let next = transitions[from]?.get(key);
         if (next === undefined) {
           if (++shapes > limits.maxShapes) return { kind: 'shapes', pointer: pointer(depth), position: i };
+          for (let s = from; s > 0; s = parentOf[s]!) if (keyOf[s] === key) return { kind: 'duplicate', pointer: pointer(depth), position: i };
           next = shapes - 1;
+          parentOf[next] = from;
+          keyOf[next] = key;
           (transitions[from] ??= new Map()).set(key, next);
         }
         shape[depth] = next;

@@ -55,6 +55,8 @@ const ref = Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH });
 const rulesetName = Type.String({ pattern: RULESET_NAME_PATTERN });
 const agentName = Type.String({ pattern: AGENT_NAME_PATTERN });
 const text = (max: number, description?: string) => Type.String({ maxLength: max, ...(description ? { description } : {}) });
+/** No control characters (C0, DEL, C1): refs and tags an agent reports are printed on operators' terminals. */
+const PRINTABLE_PATTERN = '^[^\\u0000-\\u001f\\u007f-\\u009f]+$';
 const pascal = (description: string) => Type.String({ pattern: '^[A-Z][A-Za-z]{0,63}$', description });
 
 /** A message: an object closed to unknown keys whose `type` is `type`. */
@@ -120,8 +122,8 @@ export type Condition = Static<typeof Condition>;
 export const AgentStatus = Type.Object(
   {
     agent: agentName,
-    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'the ref followed; for a tracked tag pattern, the pattern' }),
-    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'for a tracked tag pattern: the tag in force' })),
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, pattern: PRINTABLE_PATTERN, description: 'the ref followed; for a tracked tag pattern, the pattern' }),
+    tag: Type.Optional(Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, pattern: PRINTABLE_PATTERN, description: 'for a tracked tag pattern: the tag in force' })),
     ruleset: Type.Optional(rulesetName),
     commit: Type.Optional(Type.String({ pattern: OBJECT_ID_PATTERN, description: 'the revision in force on the host' })),
     blob: Type.Optional(oid),
@@ -320,7 +322,9 @@ export function validateMessage<T extends Message>(value: unknown, allowed: Read
   if (!validate(value)) {
     const e = validate.errors?.[0];
     const where = e ? `${e.instancePath || '(message)'} ${e.message ?? ''}`.trim() : 'invalid';
-    const extra = e?.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : '';
+    // The name of an unknown field is the sender's: clipped, so the error sent back stays small.
+    const name = String((e?.params as { additionalProperty?: string } | undefined)?.additionalProperty);
+    const extra = e?.keyword === 'additionalProperties' ? ` (${name.length > 64 ? `${name.slice(0, 64)}…` : name})` : '';
     throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `${type} message: ${where}${extra}`, { data: { type } });
   }
   return value as T;

@@ -2,7 +2,8 @@
  * `POST /api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements` (and `/maps/…/{map}/…`):
  * add and delete elements of one set or map as a commit on a branch (server/set-elements.ts).
  *
- * Changes to one branch made through this server are taken one at a time (a queue per branch),
+ * Changes to one branch made through this server are taken one at a time (a queue per branch,
+ * server/http/routes/branch-queue.ts),
  * so parallel requests do not spend their attempts racing each other; the compare-and-swap in
  * changeSetElements still guards against pushes and other writers.
  */
@@ -10,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { ElementsAnswer, ElementsChange, ElementsQuery, MapElementsParams, SetElementsParams } from '../../../shared/http/http-api.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
+import { branchQueue } from './branch-queue.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
 
@@ -26,15 +28,7 @@ interface Route {
 
 /** Register the element routes (writes: they need a token when the server has a --token-file). */
 export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
-  const queues = new Map<string, Promise<unknown>>();
-  /** Run `job` after every earlier job on `branch`, whatever became of them. */
-  const inTurn = <T>(branch: string, job: () => Promise<T>): Promise<T> => {
-    const run = (queues.get(branch) ?? Promise.resolve()).then(job, job);
-    const tail = run.catch(() => undefined);
-    queues.set(branch, tail);
-    void tail.then(() => queues.get(branch) === tail && queues.delete(branch));
-    return run;
-  };
+  const inTurn = branchQueue();
   for (const object of ['set', 'map'] as const) {
     app.post<Route>(
       `/api/v1/rulesets/:name/${object}s/:family/:table/:${object}/elements`,

@@ -10,6 +10,15 @@ import type { Logger } from 'pino';
 import type { AgentRecord, AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
+import type { RolloutView } from '../../rollout/rollout-controller.js';
+
+/** The rollouts the API shows and acts on (server/rollout/rollout-controller.ts). */
+export interface RolloutRegistry {
+  list(): RolloutView[];
+  get(name: string): RolloutView;
+  resume(name: string): RolloutView;
+  abort(name: string): RolloutView;
+}
 
 export interface RouteContext {
   repository: RulesetRepository;
@@ -30,6 +39,8 @@ export interface RouteContext {
   fleet?: () => Promise<AgentRecord[]>;
   /** Call `listener` after the next ref moves; returns how to stop listening (ref-routes.ts). */
   onRefMove?: (listener: () => void) => () => void;
+  /** Staged rollouts; none: the server keeps none. */
+  rollouts?: RolloutRegistry;
 }
 
 export interface RouteConfig {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatStatusTable, isAgentReady, relativeTime, statusJson } from '../../../cli/status-table.js';
-import type { AgentRecord } from '../../../server/agents/agent-registry.js';
+import type { AgentRecord } from '../../../shared/http/http-api.js';
 
 const now = Date.parse('2026-01-01T12:00:00Z');
 const A = 'a'.repeat(40);
@@ -65,3 +65,11 @@ test('status --json: the documented shape, every key present in this order (null
   assert.equal(doc.agents[2]!.reason, 'VerifyFailed');
   assert.deepEqual(statusJson([]), { version: 1, ready: true, agents: [] });
 });
+
+test('status table: control characters a server passes on from a report are shown escaped, never sent to the terminal', () => {
+  const hostile: AgentRecord = { ...web, status: { ...web.status!, ref: '\u001b]0;owned\u0007main\u001b[2J', tag: 'v1\u009b31m' }, address: '198.18.0.9\r' };
+  const text = formatStatusTable([hostile], now);
+  assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  assert.match(text, /\\u001b\]0;owned\\u0007main\\u001b\[2J/);
+});
+

@@ -16,7 +16,7 @@ import { pullOnce } from '../../../../agent/pull-once.js';
 import type { ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { WireServer } from '../../../../server/wire/wire-server.js';
-import type { RulesetSource } from '../../../../server/wire/wire-session.js';
+import type { RulesetSource } from '../../../../server/git/ruleset-source.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';

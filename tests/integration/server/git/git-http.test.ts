@@ -192,6 +192,11 @@ const refusals: Array<[string, (f: ServerFixture) => Record<string, string>, Reg
     },
     /rulesets\/default\.json .*NFTSYNC_ERR_NFT_APPLY: nft refuses rule \d+ of chain inet nft_sync input \(\/nftables\/\d+\): .*No such file/,
   ],
+  [
+    'a rollout wave with both agents and percent',
+    () => ({ 'nft-sync.yaml': 'rollouts:\n  main:\n    waves:\n      - agents: ["canary-*"]\n        percent: 10\n' }),
+    /nft-sync\.yaml .*NFTSYNC_ERR_REPO_CONFIG_INVALID: nft-sync\.yaml: rollouts\.main\.waves\[0\]: needs exactly one of agents/,
+  ],
   ['a bad nft-sync.yaml', () => ({ 'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    rulset: web\n' }), /nft-sync\.yaml .*NFTSYNC_ERR_REPO_CONFIG_INVALID/],
   [
     'an nft-sync.yaml naming a missing ruleset',

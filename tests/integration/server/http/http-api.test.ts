@@ -8,6 +8,7 @@ import { describe, test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { ERRORS } from '../../../../shared/errors.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
+import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
 import { buildHttpApp, type HttpAppOptions } from '../../../../server/http/http-app.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 
@@ -187,6 +188,31 @@ describe('HTTP API', () => {
     const { app: noTokens } = await setup(t, { tokens: undefined, anonymousWrites: false });
     assertError(await noTokens.inject({ method: 'POST', url: '/api/v1/rollback', payload: '{nope', headers: { 'content-type': 'application/json' } }), 'NFTSYNC_ERR_API_WRITES_DISABLED');
     assert.equal(f.git(['rev-parse', 'main'], f.bare), c2);
+  });
+
+  test('a JSON body nesting deeper than http.maxBodyDepth is refused before it is parsed (JSON.parse of 60 MB of [[[[ holds the event loop for 40 s; 50,000 levels overflowed the stack into a 500)', async (t) => {
+    const { f, app } = await setup(t);
+    const set = { nftables: [{ table: { family: 'inet', name: 'edge' } }, { set: { family: 'inet', table: 'edge', name: 'states', type: 'ct_state' } }] };
+    f.push({ 'rulesets/edge.json': JSON.stringify(set) }, 'a set of a type the element API takes as written');
+    const post = (payload: string) =>
+      app.inject({ method: 'POST', url: '/api/v1/rulesets/edge/sets/inet/edge/states/elements', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, payload });
+    for (const deep of ['{"add":[' + '['.repeat(50_000) + ']'.repeat(50_000) + ']}', '{"add":[' + '{"a":'.repeat(50_000) + '1' + '}'.repeat(50_000) + ']}', '{"add":[' + '['.repeat(2_000_000)]) {
+      const res = await post(deep);
+      assertError(res, 'NFTSYNC_ERR_API_INVALID_REQUEST');
+      assert.match(res.json().error.message, new RegExp(`body nests deeper than ${SERVER_DEFAULTS.http.maxBodyDepth} levels`));
+    }
+    // Brackets inside strings do not count, and ordinary nesting still reaches the route.
+    assertError(await post(JSON.stringify({ add: ['['.repeat(1000)] })), 'NFTSYNC_ERR_PUSH_REFUSED');
+  });
+
+  test('path parameters as long as an nft name (255 characters) reach the route; longer ones get the one error shape, not fastify\'s', async (t) => {
+    const { app } = await setup(t);
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const at = (set: string) => app.inject({ method: 'POST', url: `/api/v1/rulesets/default/sets/inet/nft_sync/${set}/elements`, headers: auth, payload: { add: ['198.18.0.1'] } });
+    assertError(await at('s'.repeat(255)), 'NFTSYNC_ERR_SET_NOT_FOUND');
+    assertError(await at('s'.repeat(256)), 'NFTSYNC_ERR_API_INVALID_REQUEST');
+    assertError(await at('s'.repeat(5000)), 'NFTSYNC_ERR_API_INVALID_REQUEST');
+    assertError(await app.inject(`/api/v1/rulesets/${'x'.repeat(5000)}`), 'NFTSYNC_ERR_API_INVALID_REQUEST');
   });
 
   test('NFTSYNC_ERR_API_INVALID_REQUEST names the parameter or field at fault, in its message and data', async (t) => {

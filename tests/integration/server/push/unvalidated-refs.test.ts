@@ -1,5 +1,5 @@
 /**
- * The pre-receive validator judges branches and tags only (server/push-validator.ts); nothing
+ * The pre-receive validator judges branches and tags only (server/push/push-validator.ts); nothing
  * else a push can create may then be what an agent is served. A push to `refs/prod/web` or
  * `refs/remotes/staging` passes the hook unjudged: asking for the branch `prod/web`, or for
  * `staging` before that branch exists, must not give it; nor may such a commit be served by its

@@ -1,6 +1,6 @@
 /**
  * Slow-loris: clients that trickle bytes are never idle, so a socket idle timeout does not
- * catch them; the handshake and frame deadlines (server/frame-deadline.ts) do.
+ * catch them; the handshake and frame deadlines (server/wire/frame-deadline.ts) do.
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';

@@ -11,7 +11,8 @@ import pino from 'pino';
 import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { AgentRegistry } from '../../../../server/agents/agent-registry.js';
 import { SubscriptionHub } from '../../../../server/wire/subscription-hub.js';
-import { WireSession, type RulesetSource } from '../../../../server/wire/wire-session.js';
+import type { RulesetSource } from '../../../../server/git/ruleset-source.js';
+import { WireSession } from '../../../../server/wire/wire-session.js';
 import { WIRE_SERVER_DEFAULTS } from '../../../../server/wire/wire-server.js';
 
 const noSource: RulesetSource = {

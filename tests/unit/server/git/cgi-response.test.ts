@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CGI_HEAD_MAX, parseCgiHead } from '../../../../server/git/cgi-response.js';
-import { tokenFromAuthorization } from '../../../../server/git/git-http.js';
 
 describe('parseCgiHead', () => {
   test('waits for the blank line, then gives status, headers and the start of the body', () => {
@@ -18,17 +17,5 @@ describe('parseCgiHead', () => {
   });
   test('a head without an end is refused past the limit', () => {
     assert.throws(() => parseCgiHead(Buffer.alloc(CGI_HEAD_MAX + 1, 'a')), /larger than/);
-  });
-});
-
-describe('tokenFromAuthorization', () => {
-  const basic = (s: string) => `Basic ${Buffer.from(s).toString('base64')}`;
-  test('basic auth password, any user; bearer; nothing else', () => {
-    assert.equal(tokenFromAuthorization(basic('ci:tok-en:with:colons')), 'tok-en:with:colons');
-    assert.equal(tokenFromAuthorization(basic(':t')), 't');
-    assert.equal(tokenFromAuthorization('Bearer abc'), 'abc');
-    assert.equal(tokenFromAuthorization(basic('nocolon')), undefined);
-    assert.equal(tokenFromAuthorization('Digest x'), undefined);
-    assert.equal(tokenFromAuthorization(undefined), undefined);
   });
 });

@@ -39,6 +39,19 @@ test('a plain ref (resolved to a commit id) moves only when its commit does', as
   assert.deepEqual(l.calls, [['main', C2, undefined]]);
 });
 
+test('current() gives what a followed ref resolved to at the last refresh (rollouts re-ask with it)', async () => {
+  let now: { commit: string; tag: string } = { commit: C1, tag: 'v1.0.0' };
+  const hub = new SubscriptionHub(async () => now);
+  assert.equal(hub.current('track:v*'), undefined, 'nobody follows it');
+  hub.add('track:v*', C1, recorder(), 'v1.0.0');
+  hub.add('later', '', recorder());
+  assert.deepEqual(hub.current('track:v*'), { commit: C1, tag: 'v1.0.0' });
+  assert.equal(hub.current('later'), undefined, 'a ref that does not exist yet');
+  now = { commit: C2, tag: 'v1.1.0' };
+  await hub.refresh();
+  assert.deepEqual(hub.current('track:v*'), { commit: C2, tag: 'v1.1.0' });
+});
+
 test('10,000 subscribers are told in batches: the event loop serves other work between them, and everyone is told once', async () => {
   let now = C1;
   const hub = new SubscriptionHub(async () => now);

@@ -151,6 +151,36 @@ describe('agent globs', () => {
   });
 });
 
+describe('parseRepoConfig: rollouts', () => {
+  it('accepts waves by pattern and by percent, with a hold, for a branch and for tags', () => {
+    const c = parseRepoConfig('rollouts:\n  main:\n    hold: 30\n    waves:\n      - agents: ["canary-*"]\n      - percent: 25\n      - percent: 100\n  tags:\n    waves: [{percent: 100}]\n');
+    assert.deepEqual(c.rollouts, {
+      main: { hold: 30, waves: [{ agents: ['canary-*'] }, { percent: 25 }, { percent: 100 }] },
+      tags: { waves: [{ percent: 100 }] },
+    });
+  });
+  const cases: Array<[string, string, string, RegExp]> = [
+    ['no waves', 'rollouts:\n  main: {hold: 3}\n', 'rollouts.main.waves', /waves/],
+    ['empty waves', 'rollouts:\n  main: {waves: []}\n', 'rollouts.main.waves', /fewer than 1/],
+    ['typo in a rollout', 'rollouts:\n  main: {hodl: 3, waves: [{percent: 100}]}\n', 'rollouts.main.hodl', /hold and waves/],
+    ['typo in a wave', 'rollouts:\n  main: {waves: [{precent: 100}]}\n', 'rollouts.main.waves[0].precent', /agents or percent/],
+    ['wave with both', 'rollouts:\n  main: {waves: [{percent: 10, agents: ["a*"]}]}\n', 'rollouts.main.waves[0]', /exactly one/],
+    ['wave with neither', 'rollouts:\n  main: {waves: [{}]}\n', 'rollouts.main.waves[0]', /exactly one/],
+    ['percent over 100', 'rollouts:\n  main: {waves: [{percent: 101}]}\n', 'rollouts.main.waves[0].percent', /100/],
+    ['percents going down', 'rollouts:\n  main: {waves: [{percent: 50}, {percent: 25}]}\n', 'rollouts.main.waves[1].percent', /cumulative/],
+    ['bad glob', 'rollouts:\n  main: {waves: [{agents: ["web-["]}]}\n', 'rollouts.main.waves[0].agents[0]', /unclosed/],
+    ['negative hold', 'rollouts:\n  main: {hold: -1, waves: [{percent: 100}]}\n', 'rollouts.main.hold', /0/],
+    ['bad branch name', 'rollouts:\n  "../x": {waves: [{percent: 100}]}\n', 'rollouts.../x', /branch name/],
+  ];
+  for (const [name, text, path, why] of cases) {
+    it(`refuses ${name} at ${path}`, () => {
+      const err = configError(text);
+      assert.equal((err.data as { path: string }).path, path, err.message);
+      assert.match(err.message, why);
+    });
+  }
+});
+
 describe('nft-sync.yaml schema: declared once, with TypeBox', () => {
   it('REPO_CONFIG_SCHEMA is a TypeBox schema whose entries are AgentMapping; RepoConfig is derived from it (null = empty, as YAML writes it)', () => {
     assert.equal(REPO_CONFIG_SCHEMA[Kind], 'Object');

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyElementChange } from '../../../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../../../shared/errors.js';
+import { SHARED_DEFAULTS } from '../../../../shared/defaults.js';
 import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
 
 const at = { family: 'inet', table: 'f', name: 'block' };
@@ -90,5 +91,36 @@ describe('applyElementChange', () => {
     const e = code(() => applyElementChange(ruleset({}), { ...at, name: 'nope' }, { add: ['198.18.0.1'] }));
     assert.equal(e.code, 'NFTSYNC_ERR_SET_NOT_FOUND');
     assert.match(e.message, /no set or map inet\/f\/nope \(it has inet\/f\/block\)/);
+  });
+});
+
+describe('applyElementChange: hostile elements', () => {
+  it('an element of megabytes is named clipped, in the message and in data (a 30 MB string was echoed twice: a 60 MB answer and 2 s of blocked event loop)', () => {
+    for (const [set, raw] of [[{}, 'x'.repeat(1_000_000)], [{}, { elem: { val: '198.18.0.1', comment: 'c'.repeat(1_000_000) } }], [{ type: 'ct_state' }, { elem: { val: 'new', bogus: 'b'.repeat(1_000_000) } }]] as const) {
+      const err = code(() => applyElementChange(ruleset(set), at, { add: [raw] }));
+      assert.equal(err.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+      assert.ok(err.message.length < 2000, `message of ${err.message.length} characters`);
+      assert.ok(JSON.stringify(err.data).length < 2000, `data of ${JSON.stringify(err.data).length} characters`);
+      assert.match(err.message, /…/);
+    }
+  });
+  it('an element larger than elements.maxElementChars is refused by its size, before it is read or repeated (a 30 MB string cost a second of event loop in the type checks and the message)', () => {
+    const max = SHARED_DEFAULTS.elements.maxElementChars;
+    for (const [list, raw] of [['add', 'x'.repeat(max + 1)], ['delete', 'x'.repeat(max + 1)], ['add', { elem: { val: '198.18.0.1', comment: 'c'.repeat(max) } }], ['add', Array.from({ length: max }, () => 1)]] as const) {
+      const err = code(() => applyElementChange(ruleset({}), at, { [list]: ['198.18.0.7', raw] }));
+      assert.equal(err.code, 'NFTSYNC_ERR_ELEMENT_INVALID');
+      assert.match(err.message, new RegExp(`${list}\\[1\\].*larger than ${max} characters`));
+      assert.deepEqual({ ...(err.data as object), element: undefined }, { element: undefined, list, index: 1, set: 'inet f block' });
+    }
+    // At the limit, the usual checks judge it.
+    assert.match(code(() => applyElementChange(ruleset({}), at, { add: ['x'.repeat(max - 2)] })).message, /is not a valid ipv4_addr/);
+  });
+  it('takes as many elements as elements.maxPerChange allows in one change (200,000 overflowed the stack: a retryable 500)', () => {
+    const n = 200_000;
+    const ips = Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    const r = ruleset({ elem: ['198.18.0.1'] });
+    assert.equal(applyElementChange(r, at, { add: ips }).added.length, n);
+    assert.equal(elemOf(r)!.length, n + 1);
+    assert.equal(elemOf(r)![n], '198.18.0.1', 'new elements go first');
   });
 });

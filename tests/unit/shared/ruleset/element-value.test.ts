@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { elementShape, elementToAdd, elementToDelete, storedElementId } from '../../../../shared/ruleset/element-value.js';
+import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId } from '../../../../shared/ruleset/element-value.js';
 
 const set = (body: Record<string, unknown>) => elementShape('set', { family: 'inet', table: 't', name: 's', ...body });
 const v4 = set({ type: 'ipv4_addr' });
@@ -83,5 +83,16 @@ describe('ids: one element, one id however written', () => {
   });
   it('a timeout element and the bare key share an id', () => {
     assert.equal(storedElementId(v4timeout, { elem: { val: '198.18.0.1', timeout: 30, expires: 20 } }), storedElementId(v4timeout, '198.18.0.1'));
+  });
+});
+
+describe('jsonLongerThan', () => {
+  it('measures JSON.stringify\'s length without writing it, and stops early', () => {
+    for (const v of ['abc', 42, null, true, [], {}, [1, 'a', [2, { b: 'c', d: [null] }]], { elem: { val: '198.18.0.1', timeout: 3600, comment: 'x' } }]) {
+      const n = JSON.stringify(v).length;
+      assert.equal(jsonLongerThan(v, n), false, JSON.stringify(v));
+      assert.equal(jsonLongerThan(v, n - 1), true, JSON.stringify(v));
+    }
+    assert.equal(jsonLongerThan(Array.from({ length: 1_000_000 }, () => 1), 10), true);
   });
 });

@@ -127,3 +127,9 @@ test('the ruleset schema is declared once, with TypeBox: the validator compiles 
   assert.equal(parseRuleset(doc(T, item)).nftables.length, 2);
   assert.throws(() => parseRuleset(doc(T, { chain: typo })), { code: 'NFTSYNC_ERR_RULESET_SCHEMA', message: /\/nftables\/1\/chain\/policy: must be equal to one of the allowed values: \["accept","drop"\]/ });
 });
+
+test('a key written twice in one object is refused at its pointer, before JSON.parse keeps the last one', () => {
+  const text = '{"nftables":[{"table":{"family":"inet","name":"filter"}},{"chain":{"family":"inet","table":"filter","name":"input","type":"filter","hook":"input","prio":0,"policy":"drop","policy":"accept"}}]}';
+  const err = expectCode(() => parseRuleset(text), 'NFTSYNC_ERR_RULESET_SCHEMA');
+  assert.match(err.message, /\/nftables\/1\/chain\/policy: key "policy" is written twice/);
+});

@@ -72,3 +72,17 @@ test('agrees with a recursive walk of JSON.parse on generated documents: depth, 
     { numRuns: 3000, seed: 11 },
   );
 });
+
+test('names a key written twice in one object (JSON.parse keeps the last, a reader of the file or its diff may see the first), escapes decoded', () => {
+  const cases: [string, { kind: string; pointer: string } | undefined][] = [
+    ['{"nftables":[{"set":{"name":"blocklist","type":"ipv4_addr","name":"other"}}]}', { kind: 'duplicate', pointer: '/nftables/0/set/name' }],
+    ['{"a":{"policy":"drop","x":1,"policy":"accept"}}', { kind: 'duplicate', pointer: '/a/policy' }],
+    ['{"name":1,"n\\u0061me":2}', { kind: 'duplicate', pointer: '/name' }],
+    ['[{"a":1,"b":2},{"b":1,"a":2},{"a":{"a":{"a":1}}}]', undefined],
+    [`[${Array.from({ length: 15 }, () => '{"a":1,"b":2,"c":3}').join(',')}]`, undefined],
+  ];
+  for (const [text, want] of cases) {
+    const got = scanJsonText(text, L);
+    assert.deepEqual(got && { kind: got.kind, pointer: got.pointer }, want, text);
+  }
+});

@@ -66,4 +66,26 @@ describe('messages: one TypeBox schema per message', () => {
     assert.equal(validateMessage<HelloMessage>(hello, CLIENT_MESSAGE_TYPES).type, 'hello');
     assert.throws(() => validateMessage(typo, CLIENT_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID', message: 'hello message: (message) must NOT have additional properties (agnet)' });
   });
+
+  it('a report whose ref or tag carries control characters is refused (they reached the operator\'s terminal through nft-sync status: ESC sequences retitle, clear or recolour it)', () => {
+    const status = { agent: 'web-1', ref: 'main', state: 'Applied', conditions: [] };
+    assert.equal(validateMessage({ type: 'report', id: 1, status }, CLIENT_MESSAGE_TYPES).type, 'report');
+    for (const bad of ['\u001b]0;owned\u0007', 'main\u001b[2J', 'a\u0000b', 'a\nb', 'a\u009bc', 'a\u007fb']) {
+      assert.throws(() => validateMessage({ type: 'report', id: 1, status: { ...status, ref: bad } }, CLIENT_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID' }, JSON.stringify(bad));
+      assert.throws(() => validateMessage({ type: 'report', id: 1, status: { ...status, tag: bad } }, CLIENT_MESSAGE_TYPES), { code: 'NFTSYNC_ERR_MSG_INVALID' }, JSON.stringify(bad));
+    }
+  });
+
+  it('an unknown field is named clipped: the error the server sends back fits the error message\'s own schema (a 60,000-character key came back whole)', () => {
+    const key = 'k'.repeat(60_000);
+    try {
+      validateMessage({ type: 'ping', id: 1, [key]: 1 }, CLIENT_MESSAGE_TYPES);
+      assert.fail('accepted');
+    } catch (err) {
+      const e = err as { code: string; message: string; retryable: boolean };
+      assert.equal(e.code, 'NFTSYNC_ERR_MSG_INVALID');
+      assert.match(e.message, /additional properties \(k+…\)$/);
+      assert.equal(validateMessage({ type: 'error', code: e.code, message: e.message, retryable: false, fatal: true }, SERVER_MESSAGE_TYPES).type, 'error');
+    }
+  });
 });
