@@ -294,7 +294,7 @@ export class RolloutController {
     const body = JSON.stringify({ version: 1, rollouts: [...this.#states.values()] });
     this.#saving = this.#saving.then(async () => {
       try {
-        await mkdir(join(this.#opts.source.gitdir, 'nft-sync'), { recursive: true });
+        await mkdir(join(this.#opts.source.gitdir, 'nft-sync'), { recursive: true, mode: 0o700 });
         const tmp = `${this.#file}.${process.pid}.tmp`;
         await writeFile(tmp, body);
         await rename(tmp, this.#file);

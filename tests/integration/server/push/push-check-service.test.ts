@@ -138,7 +138,9 @@ describe('the hook validates by itself when the server cannot answer', () => {
     await f.stop();
     await installPreReceiveHook(f.bare);
     const dir = join(f.bare, 'nft-sync');
-    mkdirSync(dir, { mode: 0o700 });
+    // The server may have made it already (rollout state lives there too).
+    mkdirSync(dir, { mode: 0o700, recursive: true });
+    chmodSync(dir, 0o700);
     const fake = net.createServer({ allowHalfOpen: true }, (s) => {
       s.on('error', () => undefined);
       s.resume();
