@@ -41,7 +41,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
   'host/scratch-pool.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
-  'server/http/routes/ref-routes.ts': 'tests/integration/server/replica/git-mirror.test.ts',
   'server/push/pre-receive-check.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
   'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
