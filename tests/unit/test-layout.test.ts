@@ -33,9 +33,7 @@ const SOURCE_DIRS = ['shared', 'host', 'server', 'agent', 'cli'];
 const UNMIRRORED: Record<string, string> = {
   'agent/drift/big-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
   'agent/drift/small-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
-  'agent/pull-once.ts': 'tests/integration/agent/release-pinning.test.ts',
   'agent/reconcile/verify-release.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
-  'agent/wire/wire-client.ts': 'tests/integration/agent/hostile-server.test.ts',
   'cli/hook-main.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
