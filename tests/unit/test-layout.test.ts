@@ -39,7 +39,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
-  'server/start-server.ts': 'tests/integration/server/push/pre-receive-hook.test.ts',
   'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
 };
 
