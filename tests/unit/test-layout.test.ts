@@ -38,7 +38,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
   'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
-  'server/wire/wire-session.ts': 'tests/integration/server/wire/wire-server.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {
