@@ -37,7 +37,6 @@ const UNMIRRORED: Record<string, string> = {
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
   'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
-  'server/push/push-check-worker.ts': 'tests/integration/server/push/push-check-service.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {
