@@ -35,7 +35,6 @@ const UNMIRRORED: Record<string, string> = {
   'agent/drift/small-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
   'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
-  'server/git/release-proof.ts': 'tests/integration/agent/reconcile/signed-release.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {
