@@ -284,3 +284,55 @@ export function stableRevision(state: RolloutState): Revision {
 export function timeBeyondHolds(state: RolloutState, now: number): number {
   return (state.endedAt ?? now) - state.startedAt - state.hold * 1000 * state.waves.length;
 }
+
+const PHASES: ReadonlySet<string> = new Set(['running', 'halted', 'aborted', 'complete']);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isNames = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isRevision = (v: unknown): boolean => isRecord(v) && typeof v.commit === 'string' && /^[0-9a-f]{40,64}$/.test(v.commit) && (v.tag === undefined || typeof v.tag === 'string');
+
+/** Why one saved rollout is not a RolloutState this module can work with; undefined: it is. */
+function savedStateProblem(v: unknown): string | undefined {
+  if (!isRecord(v)) return 'not an object';
+  if (typeof v.name !== 'string' || v.name.length === 0) return 'no name';
+  if (!isRevision(v.previous) || !isRevision(v.target)) return 'previous or target is not a revision';
+  if (!isTime(v.hold) || !isTime(v.startedAt) || (v.endedAt !== undefined && !isTime(v.endedAt))) return 'hold or times are not numbers';
+  if (typeof v.phase !== 'string' || !PHASES.has(v.phase)) return 'unknown phase';
+  if (!Array.isArray(v.waves)) return 'waves is not a list';
+  if (!Number.isInteger(v.wave) || (v.wave as number) < 0 || (v.wave as number) > v.waves.length) return 'wave is not an index of waves';
+  if (!isRecord(v.appliedAt) || !Object.values(v.appliedAt).every(isTime)) return 'appliedAt is not a map of times';
+  if (v.haltedBy !== undefined && !(isRecord(v.haltedBy) && typeof v.haltedBy.agent === 'string' && typeof v.haltedBy.reason === 'string')) return 'haltedBy is malformed';
+  for (const w of v.waves as unknown[]) {
+    if (!isRecord(w) || !isNames(w.agents) || (w.patterns !== undefined && !isNames(w.patterns))) return 'a wave is malformed';
+    if ((w.startedAt !== undefined && !isTime(w.startedAt)) || (w.confirmedAt !== undefined && !isTime(w.confirmedAt))) return 'a wave time is not a number';
+    for (const p of w.patterns ?? []) {
+      try {
+        compileAgentGlob(p as string);
+      } catch {
+        return `wave pattern ${JSON.stringify(String(p).slice(0, 80))} is not a valid glob`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The rollouts saved in GIT_DIR/nft-sync/rollouts.json (the parsed JSON, `{ rollouts: [...] }`),
+ * each checked to be a whole RolloutState: damaged entries are left out and named in `refused`,
+ * so a file cut short, edited by hand or left by another version never reaches observe() or
+ * revisionFor(). Pure; never throws.
+ */
+export function savedRollouts(value: unknown): { states: RolloutState[]; refused: string[] } {
+  const list = isRecord(value) ? value.rollouts : undefined;
+  if (list === undefined) return { states: [], refused: [] };
+  if (!Array.isArray(list)) return { states: [], refused: ['rollouts is not a list'] };
+  const states: RolloutState[] = [];
+  const refused: string[] = [];
+  list.forEach((entry: unknown, i) => {
+    const problem = savedStateProblem(entry);
+    const name = isRecord(entry) && typeof entry.name === 'string' ? JSON.stringify(entry.name.slice(0, 80)) : `#${i}`;
+    if (problem === undefined) states.push(entry as unknown as RolloutState);
+    else refused.push(`${name}: ${problem}`);
+  });
+  return { states, refused };
+}
