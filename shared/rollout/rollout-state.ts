@@ -128,31 +128,55 @@ export function startRollout(args: { name: string; spec: RolloutSpec; previous: 
   };
 }
 
-/** Per state: each fixed member's wave, and each wave's compiled globs (a memo; states are not edited after use). */
-const INDEX = new WeakMap<RolloutState, { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> }>();
+/**
+ * Per state: each fixed member's wave, each wave's compiled globs, and the wave found for each
+ * other name (a memo; states are not edited after use, and observe() hands it to the states it
+ * derives, whose waves keep the same members and patterns). Globs are matched once per name and
+ * rollout, not at each look at the reports nor at each fetch.
+ */
+interface WaveIndex {
+  fixed: Map<string, number>;
+  globs: Array<AgentGlob[] | undefined>;
+  matched: Map<string, number>;
+}
+const INDEX = new WeakMap<RolloutState, WaveIndex>();
+/** Most names one rollout's memo keeps (twice the server's largest agent registry). */
+const WAVE_MEMO_MAX = 20_000;
 
-function indexOf(state: RolloutState): { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> } {
+function indexOf(state: RolloutState): WaveIndex {
   let ix = INDEX.get(state);
   if (!ix) {
     const fixed = new Map<string, number>();
     state.waves.forEach((w, i) => {
       for (const a of w.agents) if (!fixed.has(a)) fixed.set(a, i);
     });
-    ix = { fixed, globs: state.waves.map((w) => w.patterns?.map(compileAgentGlob)) };
+    ix = { fixed, globs: state.waves.map((w) => w.patterns?.map(compileAgentGlob)), matched: new Map() };
     INDEX.set(state, ix);
   }
   return ix;
 }
 
+/** How many names not fixed in a wave `state` has matched against its globs so far (the memo's size). */
+export function globMatchesKept(state: RolloutState): number {
+  return indexOf(state).matched.size;
+}
+
 /**
  * The wave `agent` belongs to: fixed membership, else the first glob wave matching; -1: none.
- * Constant time for a fixed member (fetches ask this per agent), glob matching otherwise.
+ * Constant time for a fixed member and for a name seen before; glob matching the first time.
  */
 export function waveOf(state: RolloutState, agent: string): number {
   const ix = indexOf(state);
   const fixed = ix.fixed.get(agent);
   if (fixed !== undefined) return fixed;
-  return ix.globs.findIndex((g) => g?.some((glob) => matchAgentGlob(glob, agent)) === true);
+  let w = ix.matched.get(agent);
+  if (w === undefined) {
+    w = ix.globs.findIndex((g) => g?.some((glob) => matchAgentGlob(glob, agent)) === true);
+    // Bounded: names come from hellos too; past the registry's size the memo starts again.
+    if (ix.matched.size >= WAVE_MEMO_MAX) ix.matched.clear();
+    ix.matched.set(agent, w);
+  }
+  return w;
 }
 
 /**
@@ -183,7 +207,12 @@ export function observe(state: RolloutState, agents: readonly AgentView[], now: 
   if (state.phase !== 'running') return state;
   const byName = new Map(agents.map((a) => [a.name, a]));
   let s = state;
-  const edit = (): RolloutState => (s === state ? (s = { ...state, waves: state.waves.map((w) => ({ ...w })), appliedAt: { ...state.appliedAt } }) : s);
+  const edit = (): RolloutState => {
+    if (s !== state) return s;
+    s = { ...state, waves: state.waves.map((w) => ({ ...w })), appliedAt: { ...state.appliedAt } };
+    INDEX.set(s, indexOf(state)); // same members and patterns: the same index and memo
+    return s;
+  };
   // A bounded loop: each pass moves to the next wave or stops.
   for (let pass = 0; pass <= state.waves.length && s.phase === 'running'; pass++) {
     const members = membersOf(s, s.wave, agents);
