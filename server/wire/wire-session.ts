@@ -455,7 +455,14 @@ export class WireSession implements MoveListener {
 
   /** Read again unless closing, the request queue is full, or the read budget is spent. */
   #resumeIfAllowed(): void {
-    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued || Date.now() < this.#throttledUntil) return;
+    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued) return;
+    const left = this.#throttledUntil - Date.now();
+    if (left > 0) {
+      // A timer counts from the loop's cached time, so after a long turn of the loop it fires
+      // early by the clock: look again then, or this socket would stay paused for good.
+      setTimeout(() => this.#resumeIfAllowed(), left).unref();
+      return;
+    }
     this.#socket.resume();
   }
 
