@@ -420,7 +420,7 @@ export class WireSession implements MoveListener {
       return;
     }
     // A delta is per agent (against its own `have`): never from the shared frame cache.
-    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes) : undefined;
+    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes, blob) : undefined;
     if (delta) {
       await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
       return;
@@ -435,10 +435,13 @@ export class WireSession implements MoveListener {
    * when there is none worth sending: `have` is not ruleset `ruleset` at its commit in this
    * repository, or the delta would not be under half the ruleset. Never throws.
    */
-  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer): Promise<Buffer | undefined> {
+  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer, blob: string): Promise<Buffer | undefined> {
     try {
       const base = await this.#ctx.source.readRuleset(have.commit, ruleset);
-      return base.blob === have.blob ? encodeRulesetDelta(base.bytes, bytes) : undefined;
+      if (base.blob !== have.blob) return undefined;
+      // Worked out once per pair of blobs for all connections (server/wire/answer-frames.ts).
+      const frames = this.#ctx.frames;
+      return frames ? frames.delta(base.blob, blob, () => encodeRulesetDelta(base.bytes, bytes)) : encodeRulesetDelta(base.bytes, bytes);
     } catch {
       return undefined;
     }
