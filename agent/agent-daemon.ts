@@ -9,7 +9,9 @@ import { toNftSyncError } from '../shared/errors.js';
 import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';
 import { WireClient } from './wire/wire-client.js';
-import { confirmOptions } from './reconcile/confirm-revision.js';
+import type { ServerEndpoint } from './wire/server-endpoint.js';
+import { DEFAULT_CONFIRM_WINDOW_S, wireProbe } from './reconcile/confirm-revision.js';
+import { formatHostPort } from '../shared/wire/host-port.js';
 import { DriftWatcher, type DriftReport } from './drift/drift-watcher.js';
 import { LivePublisher } from './publish/live-publisher.js';
 
@@ -17,6 +19,11 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   host: string;
   port: number;
   tls?: tls.ConnectionOptions;
+  /**
+   * Every server the agent may follow, in order of preference (`--server A,B,C`); default: the
+   * one at host/port. The agent follows the first that answers and, when it goes away, the next.
+   */
+  servers?: readonly ServerEndpoint[];
   /** Token for a server run with --read-token-required (sent in hello). */
   token?: string;
   backoff?: Partial<BackoffOptions>;
@@ -60,7 +67,12 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     opts.watchDrift === false
       ? opts.nft
       : opts.nft.withHooks({ spawned: (pid) => watcher?.noteOwnPid(pid), aroundApply: (bytes, run) => (watcher ? watcher.aroundOwnLoad(bytes, run) : run()) });
-  const confirm = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
+  const servers: readonly ServerEndpoint[] = opts.servers?.length ? opts.servers : [{ host: opts.host, port: opts.port, tls: opts.tls }];
+  // The server in use: followed now, and probed through a new revision (the commit-confirmed
+  // guard reaches the server the revision came from).
+  let index = 0;
+  const probes = servers.map((server) => wireProbe({ ...server, agent: opts.agent, token: opts.token }));
+  const confirm = opts.confirm ?? { windowMs: opts.confirmWindowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000, probe: (ms: number) => probes[index]!(ms) };
   const reconciler = await Reconciler.open({ ...opts, nft, confirm });
   try {
     await reconciler.recoverInterrupted();
@@ -112,35 +124,53 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   );
   const backoff = new Backoff(opts.backoff);
   const capMs = opts.backoff?.capMs ?? BACKOFF_DEFAULTS.capMs;
+  // Connection attempts since a session last started: a server that cannot be reached sends the
+  // agent to the next one at once, until every server of the list failed in a row; only then
+  // (and after a session that ended) does it wait out the backoff.
+  let failedInRow = 0;
   while (!signal.aborted) {
     let client: WireClient | undefined;
     let delay: number | undefined;
+    const server = servers[index]!;
     try {
-      client = await WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
+      client = await WireClient.connect({ host: server.host, port: server.port, agent: opts.agent, tls: server.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
       current = client;
       backoff.reset();
-      log.info({ server: `${opts.host}:${opts.port}` }, 'connected');
+      failedInRow = 0;
+      log.info({ server: formatHostPort(server) }, 'connected');
       await followRef(client, reconciler, opts, signal, { status, publisher });
     } catch (err) {
       const e = toNftSyncError(err);
       reconciler.noteError(e);
+      if (!client) failedInRow += 1;
       if (e.retryable) {
         // A link that worked and dropped (the server restarted): the whole fleet lost it at
         // once, so spread the first reconnect wide; a failed connect waits the usual backoff.
         delay = client !== undefined ? backoff.afterDrop() : backoff.next();
-        log.warn({ err: e.toJSON(), retryInMs: delay }, 'server unreachable; ruleset in force stays');
+        log.warn({ err: e.toJSON(), server: formatHostPort(server), retryInMs: delay }, 'server unreachable; ruleset in force stays');
       } else {
         // A person must act (a --name the certificate does not carry, no protocol in common):
         // say what it is, and try again only at the longest interval, not as a failure that passes.
         delay = capMs;
         const what = e.code === 'NFTSYNC_ERR_TLS_IDENTITY' ? 'the server refused this agent\'s TLS identity (--name must be a name its certificate carries)' : 'the server refused this agent';
-        log.error({ err: e.toJSON(), retryInMs: delay }, `${what}; ruleset in force stays`);
+        log.error({ err: e.toJSON(), server: formatHostPort(server), retryInMs: delay }, `${what}; ruleset in force stays`);
       }
     } finally {
       current = undefined;
       client?.close();
     }
-    if (!signal.aborted) await sleep(delay ?? backoff.next(), signal);
+    if (signal.aborted) break;
+    if (servers.length > 1) {
+      index = (index + 1) % servers.length;
+      // A server that went away or could not be reached: the next one is tried at once while
+      // some server of this round is untried (bounded: at most one round without a pause).
+      if (failedInRow > 0 && failedInRow < servers.length) {
+        log.info({ server: formatHostPort(servers[index]!) }, 'trying the next server');
+        continue;
+      }
+      if (failedInRow >= servers.length) failedInRow = 0;
+    }
+    await sleep(delay ?? backoff.next(), signal);
   }
   watcher?.stop();
 }

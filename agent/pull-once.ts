@@ -4,8 +4,8 @@
 import type tls from 'node:tls';
 import { NftSyncError } from '../shared/errors.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';
-import { WireClient } from './wire/wire-client.js';
-import { confirmOptions } from './reconcile/confirm-revision.js';
+import { connectFirst, type ServerEndpoint } from './wire/server-endpoint.js';
+import { confirmOptions, wireProbe } from './reconcile/confirm-revision.js';
 
 export interface PullOptions extends ReconcilerOptions {
   host: string;
@@ -17,6 +17,8 @@ export interface PullOptions extends ReconcilerOptions {
   confirmWindowMs?: number;
   /** Largest ruleset accepted from the server (default DEFAULT_MAX_RULESET_BYTES). */
   maxRulesetBytes?: number;
+  /** Every server to try, in order (`--server A,B,C`); default: the one at host/port. */
+  servers?: readonly ServerEndpoint[];
 }
 
 /**
@@ -31,13 +33,19 @@ export interface PullOptions extends ReconcilerOptions {
  * An apply already under way finishes first (one nft transaction), then is rolled back.
  */
 export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise<Exclude<ReconcileOutcome, { kind: 'failed' | 'skipped' }>> {
-  const guard = opts.confirm ?? confirmOptions(opts.confirmWindowMs, opts);
+  const servers: readonly ServerEndpoint[] = opts.servers?.length ? opts.servers : [{ host: opts.host, port: opts.port, tls: opts.tls }];
+  // The guard probes the server the revision came from (the first of --server that answered).
+  let index = 0;
+  const probes = servers.map((server) => wireProbe({ ...server, agent: opts.agent, token: opts.token }));
+  const guard = opts.confirm ?? { ...confirmOptions(opts.confirmWindowMs, opts), probe: (ms: number) => probes[index]!(ms) };
   const reconciler = await Reconciler.open({ ...opts, confirm: signal ? { ...guard, signal } : guard });
   await reconciler.recoverInterrupted();
   const interrupted = () => new NftSyncError('NFTSYNC_ERR_INTERRUPTED', `interrupted by ${String(signal?.reason)} before anything was applied; nothing was changed`);
   if (signal?.aborted) throw interrupted();
-  const connecting = WireClient.connect({ host: opts.host, port: opts.port, agent: opts.agent, tls: opts.tls, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
-  const client = signal ? await untilAborted(connecting, signal, interrupted) : await connecting;
+  const connecting = connectFirst(servers, { agent: opts.agent, token: opts.token, maxRulesetBytes: opts.maxRulesetBytes });
+  const connected = signal ? await untilAborted(connecting, signal, interrupted) : await connecting;
+  const client = connected.client;
+  index = connected.index;
   // Stops a fetch in flight; once the bytes are here the reconciler no longer uses the link.
   const onAbort = () => client.close();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -59,10 +67,10 @@ export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise
 }
 
 /** `p`, or `error()` as soon as `signal` aborts (a client that connects after that is closed). */
-function untilAborted(p: Promise<WireClient>, signal: AbortSignal, error: () => Error): Promise<WireClient> {
+function untilAborted<T extends { client: { close(): void } }>(p: Promise<T>, signal: AbortSignal, error: () => Error): Promise<T> {
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      p.then((c) => c.close(), () => {});
+      p.then((c) => c.client.close(), () => {});
       reject(error());
     };
     signal.addEventListener('abort', onAbort, { once: true });

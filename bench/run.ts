@@ -36,6 +36,9 @@
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
  *    100 KiB.
+ *  - replicas: failover time when a server is killed (an agent on `--server A,B`), and a
+ *    replica's lag after a push to the primary (bench/replica-failover.ts). Goals: under 5 s
+ *    and under 1 s.
  *  - staged rollouts: the time a rollout of 200 simulated agents in three waves spends beyond its
  *    hold times, against one push's fan-out to the same agents without a rollout
  *    (bench/rollout-overhead.ts). Reported.
@@ -67,6 +70,7 @@ import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
 import { benchPushToApplied } from './push-to-applied.js';
+import { benchFailover, benchReplicaLag } from './replica-failover.js';
 import { benchPublishLatency } from './publish-latency.js';
 import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
@@ -200,6 +204,10 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
   ['rollout', async () => void rows.push(await benchRolloutOverhead(200))],
+  ['replicas', async () => {
+    rows.push(await benchFailover(5, netns, silent, cleanups));
+    rows.push(await benchReplicaLag(10, silent, cleanups));
+  }],
   ['fanout', async () => void rows.push(...(await benchFanOut(cleanups)))],
 ];
 

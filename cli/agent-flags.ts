@@ -9,7 +9,8 @@ import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wir
 import type { PullOptions } from '../agent/pull-once.js';
 import { assertAllowedSignersReadable } from '../agent/reconcile/verify-release.js';
 import { NftSyncError } from '../shared/errors.js';
-import { parseHostPort } from '../shared/wire/host-port.js';
+import { parseHostPortList } from '../shared/wire/host-port.js';
+import type { ServerEndpoint } from '../agent/wire/server-endpoint.js';
 import { firstToken } from '../shared/config/token-list.js';
 import { assertRef, assertRulesetName } from '../shared/ruleset/names.js';
 import { assertTagPattern } from '../shared/release/semver.js';
@@ -61,7 +62,7 @@ export function clientToken(values: ParsedFlags): string | undefined {
 }
 
 export const AGENT_FLAGS: Flags = {
-  server: { type: 'string', required: true, description: 'HOST:PORT of the wire protocol' },
+  server: { type: 'string', required: true, description: "HOST:PORT of the wire protocol, or several comma-separated (primary and replicas: 'A:7000,B:7000'); the agent follows the first that answers and fails over to the next when it goes away (TLS flags apply to all; pull uses the first that answers)" },
   ...TARGET_FLAGS,
   ruleset: { type: 'string', description: 'ruleset name; default: chosen by nft-sync.yaml for --name' },
   ...TLS_FLAGS,
@@ -86,8 +87,9 @@ export const AGENT_FLAGS: Flags = {
  * them for an unreachable server and retry forever), NFTSYNC_ERR_CONFIG_INVALID (unreadable TLS
  * files, allowed-signers file or --token-file).
  */
-export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> {
-  const { host, port } = parseHostPort(str(values, 'server')!, '--server');
+export function agentRunOptions(command: string, values: ParsedFlags, agent: string): Omit<PullOptions, 'logger'> & { servers: ServerEndpoint[] } {
+  const list = parseHostPortList(str(values, 'server')!, '--server');
+  const { host, port } = list[0]!;
   const followed = target(command, values);
   if (followed.track) assertTagPattern(followed.ref);
   else assertRef(followed.ref);
@@ -104,6 +106,7 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     host,
     port,
     tls: material ? clientTlsOptions(material, host) : undefined,
+    servers: list.map((hp) => ({ ...hp, tls: material ? clientTlsOptions(material, hp.host) : undefined })),
     token: clientToken(values),
     agent,
     ...followed,

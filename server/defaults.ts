@@ -144,6 +144,14 @@ export const SERVER_DEFAULTS_TABLE = {
     /** Safety-net poll of the refs, besides the file watch (0: off). */
     refPollMs: 1 * SECOND,
   },
+  replica: {
+    /** A replica (--mirror-of) asks the primary for its refs this often, and fetches when they changed. */
+    pollMs: 250,
+    /** Longest wait for the primary's ref list (info/refs) at start, and for each poll. */
+    openTimeoutMs: 5 * SECOND,
+    /** A replica forwards its agents' reports to the primary at most this often. */
+    forwardMs: 200,
+  },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */
     caValidityDays: 3650,

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import type { Logger } from 'pino';
 import { NftSyncError } from '../shared/errors.js';
-import { isLoopback, type HostPort } from '../shared/wire/host-port.js';
+import { formatHostPort, isLoopback, type HostPort } from '../shared/wire/host-port.js';
 import type { TokenEntry } from '../shared/config/token-list.js';
 import { AgentRegistry } from './agents/agent-registry.js';
 import { buildHttpApp } from './http/http-app.js';
@@ -21,6 +21,22 @@ import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
 import { SERVER_DEFAULTS } from './defaults.js';
+import { displayUrl, GitMirror } from './replica/git-mirror.js';
+import { replicaSource } from './replica/replica-source.js';
+import { readOnlyReplica } from './git/git-http.js';
+import { ReportForwarder } from './replica/report-forwarder.js';
+
+/** A read-only replica's primary (--mirror-of). */
+export interface MirrorOf {
+  /** The primary's git smart-HTTP URL (`http://HOST:PORT/git/rules.git`). */
+  url: string;
+  /** Sent to the primary as any git client sends it (NFT_SYNC_TOKEN, --mirror-token-file). */
+  token?: string;
+  /** How often the primary's refs are asked for (default SERVER_DEFAULTS.replica.pollMs). */
+  pollMs?: number;
+  /** Hear of each push from the primary at once (default true; see server/replica/git-mirror.ts). */
+  notifications?: boolean;
+}
 
 // What `nft-sync server` needs besides startServer: the token file loader and its flags'
 // defaults. The CLI imports server/ only through this file and tools.ts.
@@ -30,7 +46,14 @@ export { HTTP_TIMEOUT_DEFAULTS, type HttpTimeouts } from './http/http-timeouts.j
 export { WIRE_SERVER_DEFAULTS } from './wire/wire-server.js';
 
 export interface ServerOptions {
+  /** The repository served; with `mirrorOf`, where the mirror is kept (cloned when absent or empty). */
   repo: string;
+  /**
+   * Run as a read-only replica of this primary: `repo` is a git mirror of it, kept up to date
+   * (server/replica/git-mirror.ts); pushes and API writes are refused with
+   * NFTSYNC_ERR_READ_ONLY_REPLICA naming it.
+   */
+  mirrorOf?: MirrorOf;
   listen: HostPort;
   http?: HostPort;
   logger: Logger;
@@ -77,6 +100,8 @@ export interface RunningServer {
   httpAddress: AddressInfo | undefined;
   /** The pre-receive hand-off, when offered (see ServerOptions.pushCheckSocket). */
   pushChecks: PushCheckService | undefined;
+  /** The mirror of the primary, on a replica (`mirrorOf`). */
+  mirror: GitMirror | undefined;
   /** Staged rollouts. */
   rollouts: RolloutController;
   close(): Promise<void>;
@@ -94,8 +119,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     );
   }
   const log = opts.logger;
+  const mirror = opts.mirrorOf ? await GitMirror.open({ ...opts.mirrorOf, gitdir: opts.repo, logger: log }) : undefined;
+  // On a replica, set once the wire listener's address (its name for the primary) is known.
+  let forwarder: ReportForwarder | undefined;
   const repository = await RulesetRepository.open(opts.repo, opts.repository);
-  if (opts.installHook !== false) {
+  if (opts.installHook !== false && !mirror) {
     const hook = await installPreReceiveHook(repository.gitdir).catch((err: Error) => `not installed: ${err.message}`);
     if (hook === 'foreign') log.warn({ gitdir: repository.gitdir }, 'hooks/pre-receive is not nft-sync\'s: pushes are validated only if it runs `nft-sync hook pre-receive`');
     else if (hook.startsWith('not installed')) log.warn({ gitdir: repository.gitdir, hook }, 'could not install the pre-receive validator hook');
@@ -103,7 +131,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   }
   const publisher = new PublishService({ gitdir: repository.gitdir, logger: log, resolveRef: (ref) => repository.resolveRef(ref), repoConfig: (commit) => repository.repoConfig(commit) });
   const warming = publisher.warm();
-  const registry = new AgentRegistry({ maxAgents: opts.maxAgents });
+  const registry = new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) });
   // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
   let wire: WireServer | undefined;
   const rollouts = new RolloutController({
@@ -114,23 +142,28 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   await rollouts.start();
   wire = new WireServer({
-    source: repository,
+    source: mirror ? replicaSource(repository, mirror) : repository,
     logger: log,
     tls: opts.tls,
     registry,
     helloTokens: opts.readTokenRequired === true ? opts.tokens : undefined,
     writeTokens: opts.tokens,
-    publish: publisher,
+    // A replica takes no published change either: it names the primary, as for a push.
+    publish: mirror ? { publish: async () => Promise.reject(readOnlyReplica(displayUrl(mirror.url))) } : publisher,
     rollouts,
     onReport: () => rollouts.poke(),
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
+  // Who waits for the next ref move (GET /api/v1/refs/changes: replicas hear of a push at once).
+  const refListeners = new Set<() => void>();
   const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
+    metrics.refMoves += 1;
+    for (const listener of [...refListeners]) listener();
     // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
     void rollouts
       .refsChanged()
@@ -140,14 +173,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   await watcher.start();
   // Fetches resolve refs from the watcher's copy from now on, not from the ref files.
   repository.useRefView(watcher);
-  const pushChecks = (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
+  if (mirror) log.info({ primary: displayUrl(mirror.url) }, 'read-only replica: following the primary');
+  mirror?.start();
+  const pushChecks = !mirror && (opts.pushCheckSocket ?? opts.installHook !== false) ? await PushCheckService.start({ gitdir: repository.gitdir, logger: log }) : undefined;
   const wireAddress = await wire.listen(opts.listen.host, opts.listen.port).catch(async (err: unknown) => {
     watcher.stop();
+    await mirror?.stop();
     await pushChecks?.close();
     await warming.then(() => publisher.close());
     throw err;
   });
   log.info({ address: wireAddress, tls: Boolean(opts.tls) }, 'wire protocol listening');
+  if (mirror) {
+    const via = formatHostPort({ host: wireAddress.address, port: wireAddress.port });
+    forwarder = new ReportForwarder({ primary: new URL('/', displayUrl(mirror.url)).href, token: opts.mirrorOf?.token, via, registry: wire.registry, logger: log });
+  }
   let httpAddress: AddressInfo | undefined;
   const app = opts.http
     ? await buildHttpApp({
@@ -162,6 +202,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         metrics,
         wireConnections: () => wire.connections,
         git: { gitdir: repository.gitdir },
+        replicaOf: mirror ? displayUrl(mirror.url) : undefined,
+        fleet: forwarder && (() => forwarder!.fleet()),
+        onRefMove: (listener) => {
+          const once = () => (refListeners.delete(once), listener());
+          refListeners.add(once);
+          return () => refListeners.delete(once);
+        },
       })
     : undefined;
   if (app && opts.http) {
@@ -170,7 +217,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     } catch (cause) {
       // Stop what already runs, or the wire listener keeps a failed server process alive.
       watcher.stop();
-      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close())]);
+      await Promise.all([wire.close(), app.close(), pushChecks?.close(), warming.then(() => publisher.close()), mirror?.stop(), forwarder?.stop()]);
       throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `cannot listen on ${opts.http.host}:${opts.http.port} (--http): ${(cause as Error).message}`, { cause });
     }
     httpAddress = app.server.address() as AddressInfo;
@@ -182,9 +229,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wireAddress,
     httpAddress,
     pushChecks,
+    mirror,
     rollouts,
     async close() {
       watcher.stop();
+      await Promise.all([mirror?.stop(), forwarder?.stop()]);
+      // Answer the replicas' long polls now, or each would hold the HTTP close for its grace.
+      for (const listener of [...refListeners]) listener();
       await rollouts.close();
       // HTTP first: a push in flight may still hand its check to pushChecks until it ends.
       await Promise.all([wire.close(), app && closeHttp(app, opts.shutdownGraceMs ?? SERVER_DEFAULTS.http.shutdownGraceMs, log)]);

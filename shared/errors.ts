@@ -54,6 +54,7 @@ export const ERRORS = {
   NFTSYNC_ERR_SET_NOT_FOUND: spec('no set or map by that name in the ruleset', false, 404),
   NFTSYNC_ERR_ELEMENT_INVALID: spec('a set or map element does not fit the set', false, 422),
   NFTSYNC_ERR_ELEMENTS_CONFLICT: spec('the branch kept moving during the element change; try again', true, 409),
+  NFTSYNC_ERR_READ_ONLY_REPLICA: spec('this server is a read-only replica: push and write to the primary', false, 403),
   NFTSYNC_ERR_PUBLISH_CONFLICT: spec('a published live change and the branch changed the same objects', false, 409),
   NFTSYNC_ERR_PUBLISH_RACED: spec('the branch kept moving while a live change was published; the agent tries again', true, 409),
   NFTSYNC_ERR_PUBLISH_DENIED: spec('this agent may not publish to that ruleset or branch', false, 403),

@@ -5,6 +5,7 @@ import { parseHostPort } from '../../shared/wire/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/wire/messages.js';
 import { AGENT_REGISTRY_DEFAULTS, loadTokenFile, startServer, WIRE_SERVER_DEFAULTS } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
+import { clientToken } from '../agent-flags.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';
@@ -14,7 +15,15 @@ export const serverCommand: Command = {
   name: 'server',
   summary: 'Serve a rulesets repository over the nft-sync wire protocol and HTTP, until SIGTERM or SIGINT.',
   flags: {
-    repo: { type: 'string', required: true, description: 'the git repository (bare or not)' },
+    repo: { type: 'string', required: true, description: 'the git repository (bare or not); with --mirror-of, where the mirror is kept (cloned when absent or empty)' },
+    'mirror-of': {
+      type: 'string',
+      description: "run as a read-only replica of the primary whose git over HTTP is at this URL (e.g. http://primary:7401/git/rules.git): keep a git mirror of it, follow its pushes within a second, serve agents from it, refuse pushes and API writes naming the primary",
+    },
+    'mirror-token-file': {
+      type: 'string',
+      description: "with --mirror-of: file whose first token the replica sends to the primary, as any client (default: the NFT_SYNC_TOKEN environment variable)",
+    },
     listen: { type: 'string', required: true, description: 'HOST:PORT for the wire protocol' },
     http: { type: 'string', description: 'HOST:PORT for the HTTP API and git over HTTP' },
     'token-file': { type: 'string', description: 'file of tokens allowed to write (one per line: TOKEN [OWNER])' },
@@ -58,8 +67,12 @@ export const serverCommand: Command = {
     const tokenFile = str(values, 'token-file');
     const tokens = tokenFile === undefined ? undefined : await loadTokenFile(tokenFile);
     if (values['read-token-required'] === true && tokens === undefined) throw new NftSyncError('NFTSYNC_ERR_USAGE', '--read-token-required needs --token-file');
+    const mirrorOf = str(values, 'mirror-of');
+    if (str(values, 'mirror-token-file') !== undefined && mirrorOf === undefined) throw new NftSyncError('NFTSYNC_ERR_USAGE', '--mirror-token-file goes with --mirror-of');
+    if (mirrorOf !== undefined && !/^https?:\/\//.test(mirrorOf)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `--mirror-of must be the primary's git URL (http://HOST:PORT/git/rules.git), got ${JSON.stringify(mirrorOf)}`);
     const server = await startServer({
       repo: str(values, 'repo')!,
+      mirrorOf: mirrorOf === undefined ? undefined : { url: mirrorOf, token: clientToken({ 'token-file': values['mirror-token-file'] }) },
       listen: parseHostPort(str(values, 'listen')!, '--listen'),
       http: http ? parseHostPort(http, '--http') : undefined,
       tls: material ? serverTlsOptions(material) : undefined,

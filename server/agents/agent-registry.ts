@@ -25,6 +25,17 @@ export interface AgentRegistryOptions {
   evictAfterMs?: number;
   /** The clock, in ms (tests). */
   now?: () => number;
+  /** Called with an agent's name after it reported or one of its connections closed (a replica forwards it). */
+  onChange?: (name: string) => void;
+}
+
+/** A report forwarded by a replica (POST /api/v1/agents/reports). */
+export interface ForwardedReport {
+  status: AgentStatus;
+  /** The agent's address, as the replica saw it. */
+  address: string;
+  /** Whether the agent is connected to the replica. */
+  connected: boolean;
 }
 
 /** Defaults, in one place. */
@@ -36,6 +47,8 @@ interface Entry {
   address: string;
   connections: number;
   lastSeenMs: number;
+  /** The replica whose forwarded report this is, and whether the agent is connected there. */
+  via?: { server: string; connected: boolean };
 }
 
 export class AgentRegistry {
@@ -43,8 +56,10 @@ export class AgentRegistry {
   readonly #max: number;
   readonly #evictAfterMs: number;
   readonly #now: () => number;
+  readonly #onChange: ((name: string) => void) | undefined;
 
   constructor(opts: AgentRegistryOptions = {}) {
+    this.#onChange = opts.onChange;
     this.#max = opts.maxAgents ?? AGENT_REGISTRY_DEFAULTS.maxAgents;
     this.#evictAfterMs = opts.evictAfterMs ?? AGENT_REGISTRY_DEFAULTS.evictAfterMs;
     this.#now = opts.now ?? Date.now;
@@ -72,6 +87,7 @@ export class AgentRegistry {
   disconnected(name: string): void {
     const rec = this.#agents.get(name);
     if (rec) rec.connections = Math.max(0, rec.connections - 1);
+    if (rec) this.#onChange?.(name);
   }
 
   /** Note any frame from `name`. */
@@ -93,13 +109,34 @@ export class AgentRegistry {
     }
     rec.status = status;
     rec.lastSeenMs = this.#now();
+    rec.via = undefined;
+    this.#onChange?.(status.agent);
+  }
+
+  /**
+   * Keep a report a replica forwarded (`via` names the replica). An agent connected here keeps
+   * its own record. Throws NFTSYNC_ERR_AGENT_REGISTRY_FULL as `report`.
+   */
+  forwarded(report: ForwardedReport, via: string): void {
+    const existing = this.#agents.get(report.status.agent);
+    if (existing && existing.connections > 0) return;
+    this.report(report.status, report.address);
+    const rec = this.#agents.get(report.status.agent)!;
+    rec.via = { server: via, connected: report.connected };
   }
 
   /** One agent's record, without internal counters. */
   get(name: string): AgentRecord | undefined {
     const rec = this.#agents.get(name);
     if (!rec) return undefined;
-    return { name: rec.name, status: rec.status, address: rec.address, connected: rec.connections > 0, lastSeen: new Date(rec.lastSeenMs).toISOString() };
+    return {
+      name: rec.name,
+      status: rec.status,
+      address: rec.address,
+      connected: rec.connections > 0 || rec.via?.connected === true,
+      lastSeen: new Date(rec.lastSeenMs).toISOString(),
+      ...(rec.via && { via: rec.via.server }),
+    };
   }
 
   /** Every agent's record, sorted by name (agents gone long enough are forgotten first). */
@@ -119,6 +156,6 @@ export class AgentRegistry {
 
   #evictStale(): void {
     const cutoff = this.#now() - this.#evictAfterMs;
-    for (const [name, rec] of this.#agents) if (rec.connections === 0 && rec.lastSeenMs < cutoff) this.#agents.delete(name);
+    for (const [name, rec] of this.#agents) if (rec.connections === 0 && rec.via?.connected !== true && rec.lastSeenMs < cutoff) this.#agents.delete(name);
   }
 }

@@ -56,6 +56,11 @@ export interface GitHttpOptions {
   /** The `git` executable (default `git`). */
   git?: string;
   /**
+   * This server is a read-only replica of the primary at this URL (--mirror-of): every push is
+   * refused with NFTSYNC_ERR_READ_ONLY_REPLICA naming it, before any credential check.
+   */
+  replicaOf?: string;
+  /**
    * Most `git http-backend` processes serving reads at once (default 32). Each request holds one
    * (and a pack process under it) for as long as its client keeps the request open, and reads
    * need no token: past the cap a read gets 503 NFTSYNC_ERR_SERVER_BUSY instead of a process.
@@ -72,6 +77,11 @@ export const GIT_HTTP_MAX_BACKENDS = Object.freeze({ read: SERVER_DEFAULTS.http.
 
 /** The smart-protocol endpoints; nothing else (no dumb protocol, no file access) is served. */
 const SERVICES = new Set(['git-upload-pack', 'git-receive-pack']);
+
+/** The refusal of a write sent to a replica of `primary`, naming it (in `data.primary` too). */
+export function readOnlyReplica(primary: string): NftSyncError {
+  return new NftSyncError('NFTSYNC_ERR_READ_ONLY_REPLICA', `this server is a read-only replica of ${primary}: push and write there`, { data: { primary } });
+}
 
 /**
  * The fastify plugin (register it without fastify-plugin so its content-type parser stays in
@@ -97,6 +107,13 @@ export async function gitHttpPlugin(app: FastifyInstance, opts: GitHttpOptions):
       return;
     }
     const write = service === 'git-receive-pack';
+    if (write && opts.replicaOf !== undefined) {
+      // Plain text: git shows a text/plain error body to the person pushing, as `remote: ...`.
+      const e = readOnlyReplica(opts.replicaOf);
+      req.log.info({ service }, 'push refused: this server is a read-only replica');
+      await reply.status(ERRORS[e.code].status).header('content-type', 'text/plain; charset=utf-8').send(`nft-sync: ${e.code}: ${e.message}\n`);
+      return;
+    }
     let user: string;
     try {
       user = authorise(opts, { write, host: req.headers.host, authorization: req.headers.authorization, via: 'git' });

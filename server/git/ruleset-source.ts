@@ -13,4 +13,10 @@ export interface RulesetSource {
   /** Raw objects and tag refs, for release proofs (fetch with `proof`); see release-proof.ts. */
   readRawObject?: ProofReader['readRawObject'];
   tagObjectId?: ProofReader['tagObjectId'];
+  /**
+   * A replica's check (server/replica/replica-source.ts): true when `commit`, which an agent
+   * reports having applied, is unknown here, so this server is behind that agent. A fetch for a
+   * ref is then answered `unchanged` with what the agent has instead of an older revision.
+   */
+  behind?(commit: string): Promise<boolean>;
 }

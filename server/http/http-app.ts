@@ -25,7 +25,7 @@ import type { TokenEntry } from '../../shared/config/token-list.js';
 import { ApiError, OpenApiDocument } from '../../shared/http/http-api.js';
 import { jsonNestsDeeperThan } from '../../shared/json/json-depth.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-import type { AgentRegistry } from '../agents/agent-registry.js';
+import type { AgentRecord, AgentRegistry } from '../agents/agent-registry.js';
 import { agentRoutes } from './routes/agent-routes.js';
 import { diffRoutes } from './routes/diff-routes.js';
 import { elementRoutes } from './routes/element-routes.js';
@@ -34,7 +34,8 @@ import { rollbackRoutes } from './routes/rollback-routes.js';
 import type { RouteConfig, RouteContext } from './routes/route-context.js';
 import { responses, SECURITY_SCHEMES, securityOf } from './routes/route-schema.js';
 import { rulesetRoutes } from './routes/ruleset-routes.js';
-import { gitHttpPlugin, type GitHttpOptions } from '../git/git-http.js';
+import { refRoutes } from './routes/ref-routes.js';
+import { gitHttpPlugin, readOnlyReplica, type GitHttpOptions } from '../git/git-http.js';
 import { HTTP_TIMEOUT_DEFAULTS, connectionsCheckingInterval, requestDeadline, type HttpTimeouts } from './http-timeouts.js';
 import { authorise, type AccessPolicy } from '../auth/access-policy.js';
 import type { RulesetRepository } from '../git/ruleset-repository.js';
@@ -60,6 +61,12 @@ export interface HttpAppOptions {
   wireConnections?: () => number;
   /** Serve the repository over git smart HTTP at /git/rules.git. */
   git?: GitHttpOptions;
+  /** A read-only replica of the primary at this URL (--mirror-of): every write is refused, naming it. */
+  replicaOf?: string;
+  /** On a replica: the whole fleet, as the primary lists it (RouteContext.fleet). */
+  fleet?: () => Promise<AgentRecord[]>;
+  /** Serve GET /api/v1/refs/changes (RouteContext.onRefMove). */
+  onRefMove?: (listener: () => void) => () => void;
   /** Staged rollouts (/api/v1/rollouts); none: no rollout exists. */
   rollouts?: RolloutRegistry;
 }
@@ -173,13 +180,18 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   const policy: AccessPolicy = { tokens: opts.tokens, anonymousWrites: opts.anonymousWrites, readTokenRequired: opts.readTokenRequired };
   const authoriseRequest = (req: FastifyRequest, write: boolean): string =>
     authorise(policy, { write, host: req.headers.host, authorization: req.headers.authorization, via: 'api' });
+  // A replica takes no write at all: the refusal names the primary, before any credential check.
+  const writer = (req: FastifyRequest): string => {
+    if (opts.replicaOf !== undefined) throw readOnlyReplica(opts.replicaOf);
+    return authoriseRequest(req, true);
+  };
   // Credentials first, before fastify reads or validates the body: a request that lacks them is
   // answered 401 (or 403) whatever it carries, and its body is never parsed.
   app.addHook('onRequest', async (req, reply) => {
     const config = (req.routeOptions.config ?? {}) as RouteConfig;
     if (config.ownAuth) return;
     requestDeadline(req.raw, reply.raw, timeouts.requestMs, () => req.log.warn({ url: req.url.slice(0, 200), ms: timeouts.requestMs }, 'request did not arrive whole in time: connection closed'));
-    if (config.write) authoriseRequest(req, true);
+    if (config.write) writer(req);
     else if (!config.public && req.routeOptions.url !== undefined) authoriseRequest(req, false);
   });
   app.addHook('onResponse', async (req, reply) => {
@@ -201,7 +213,9 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     metrics,
     logger: opts.logger,
     wireConnections: opts.wireConnections ?? (() => 0),
-    writer: (req) => authoriseRequest(req, true),
+    writer,
+    fleet: opts.fleet,
+    onRefMove: opts.onRefMove,
     rollouts: opts.rollouts,
   };
   healthRoutes(app, ctx);
@@ -210,9 +224,10 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
   agentRoutes(app, ctx);
   rollbackRoutes(app, ctx);
   elementRoutes(app, ctx);
+  refRoutes(app, ctx);
   rolloutRoutes(app, ctx);
   if (opts.git) {
-    await app.register(gitHttpPlugin, { ...opts.git, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
+    await app.register(gitHttpPlugin, { ...opts.git, replicaOf: opts.replicaOf, tokens: opts.tokens, anonymousWrites: opts.anonymousWrites === true, readTokenRequired: opts.readTokenRequired === true, bodyIdleMs: timeouts.bodyIdleMs });
   }
   app.get(
     '/api/v1/openapi.json',

@@ -407,6 +407,13 @@ export class WireSession implements MoveListener {
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     this.#checkAnswerSize(ruleset, commit, bytes.length);
     const tagged = tag === undefined ? {} : { tag };
+    // Never move an agent back (a replica behind it): it keeps what it has until this server
+    // has caught up. A tracked release is guarded by the agent itself (a lower tag is refused).
+    if (msg.have && msg.have.commit !== commit && !msg.track && (await source.behind?.(msg.have.commit))) {
+      this.#log.info({ agent: this.#agent, have: msg.have.commit, here: commit }, 'agent is ahead of this replica: answered unchanged until the mirror catches up');
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit: msg.have.commit, blob: msg.have.blob });
+      return;
+    }
     if (msg.have && msg.have.blob === blob) {
       await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
       return;

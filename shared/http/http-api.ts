@@ -122,6 +122,22 @@ export type ElementsChange = Static<typeof ElementsChange>;
 
 // ---- Answers ------------------------------------------------------------------------------
 
+/** `GET /api/v1/refs/changes`: wait for the next ref move (a replica's notification of a push). */
+export const RefChangesQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ maxLength: 64, description: 'the `version` of the last answer; absent: answer at once' })),
+    wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 20, description: 'seconds to wait for a move when nothing moved since `since` (default 20)' })),
+  },
+  { additionalProperties: false },
+);
+export type RefChangesQuery = Static<typeof RefChangesQuery>;
+
+export const RefChangesAnswer = Type.Object(
+  { version: Type.String({ description: 'changes whenever a branch or tag of the repository moves (opaque; a restarted server answers a new one)' }) },
+  { description: 'the repository\'s ref version, answered once it differs from `since` or the wait is over' },
+);
+export type RefChangesAnswer = Static<typeof RefChangesAnswer>;
+
 export const HealthAnswer = Type.Object({ status: Type.Literal('ok') }, { description: 'the process answers' });
 export type HealthAnswer = Static<typeof HealthAnswer>;
 
@@ -192,8 +208,32 @@ export const AgentRecord = Type.Object({
   address: Type.String({ description: "remote address of the agent's latest connection" }),
   connected: Type.Boolean(),
   lastSeen: Type.String({ description: 'ISO time of the last frame received from the agent' }),
+  via: Type.Optional(Type.String({ description: 'the replica (server --mirror-of) the agent reports through, by its name; absent for an agent of this server' })),
 });
 export type AgentRecord = Static<typeof AgentRecord>;
+
+/** `POST /api/v1/agents/reports`: the latest reports of a replica's agents, forwarded to the primary. */
+export const ForwardedReports = Type.Object(
+  {
+    via: Type.String({ minLength: 1, maxLength: 255, description: 'the replica forwarding them (its wire address)' }),
+    reports: Type.Array(
+      Type.Object(
+        {
+          status: AgentStatus,
+          address: Type.String({ maxLength: 100, description: "the agent's address as the replica saw it" }),
+          connected: Type.Boolean({ description: 'whether the agent is connected to the replica' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 1000 },
+    ),
+  },
+  { additionalProperties: false, description: 'agent reports a replica forwards to its primary' },
+);
+export type ForwardedReports = Static<typeof ForwardedReports>;
+
+export const ForwardedReportsAnswer = Type.Object({ kept: Type.Integer({ minimum: 0, description: 'reports kept (a full registry keeps none of new agents)' }) });
+export type ForwardedReportsAnswer = Static<typeof ForwardedReportsAnswer>;
 
 export const AgentList = Type.Object({ agents: Type.Array(AgentRecord) }, { description: 'every agent the server keeps, sorted by name' });
 export type AgentList = Static<typeof AgentList>;

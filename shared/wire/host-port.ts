@@ -19,6 +19,23 @@ export function parseHostPort(value: string, what = 'address'): HostPort {
   return { host: (m[1] ?? m[2])!, port };
 }
 
+/**
+ * Parse a comma-separated list of `HOST:PORT` (`--server A,B,C`), in order. Throws
+ * NFTSYNC_ERR_USAGE naming `what` for an empty list, a malformed entry or one given twice.
+ */
+export function parseHostPortList(value: string, what = 'address'): HostPort[] {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.some((p) => p === '')) throw new NftSyncError('NFTSYNC_ERR_USAGE', `${what} must be HOST:PORT or a comma-separated list of them, got ${JSON.stringify(value)}`);
+  const list = parts.map((p) => parseHostPort(p, what));
+  const seen = new Set<string>();
+  for (const hp of list) {
+    const key = formatHostPort(hp);
+    if (seen.has(key)) throw new NftSyncError('NFTSYNC_ERR_USAGE', `${what} lists ${key} twice`);
+    seen.add(key);
+  }
+  return list;
+}
+
 /** Format a host and port back into `HOST:PORT`, bracketing IPv6 addresses. */
 export function formatHostPort({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -75,6 +75,7 @@ const UNMIRRORED: Record<string, string> = {
   'server/http/routes/diff-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/element-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/health-routes.ts': 'tests/integration/server/http/http-api.test.ts',
+  'server/http/routes/ref-routes.ts': 'tests/integration/server/replica/git-mirror.test.ts',
   'server/http/routes/rollback-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/routes/ruleset-routes.ts': 'tests/integration/server/http/http-api.test.ts',
   'server/http/server-metrics.ts': 'tests/integration/server/http/http-api.test.ts',

@@ -1,7 +1,7 @@
 /** `/api/v1/agents`: the latest status report of every agent, and of one. */
 import type { FastifyInstance } from 'fastify';
 import { NftSyncError } from '../../../shared/errors.js';
-import { AgentList, AgentNameParams, AgentRecord } from '../../../shared/http/http-api.js';
+import { AgentList, AgentNameParams, AgentRecord, ForwardedReports, ForwardedReportsAnswer } from '../../../shared/http/http-api.js';
 import type { RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
 
@@ -22,7 +22,33 @@ export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
         response: responses(access, { 200: AgentList }),
       },
     },
-    async (): Promise<AgentList> => ({ agents: ctx.registry.list() }),
+    async (): Promise<AgentList> => ({ agents: ctx.fleet ? await ctx.fleet() : ctx.registry.list() }),
+  );
+  app.post<{ Body: ForwardedReports }>(
+    '/api/v1/agents/reports',
+    {
+      config: { write: true },
+      schema: {
+        summary: "Keep the reports of a replica's agents (server --mirror-of forwards them), so the primary lists the whole fleet",
+        tags: ['agents'],
+        security: securityOf('write'),
+        body: ForwardedReports,
+        response: responses('write', { 200: ForwardedReportsAnswer }),
+      },
+    },
+    async (req): Promise<ForwardedReportsAnswer> => {
+      ctx.writer(req);
+      let kept = 0;
+      for (const report of req.body.reports) {
+        try {
+          ctx.registry.forwarded(report, req.body.via);
+          kept += 1;
+        } catch (err) {
+          if (!(err instanceof NftSyncError) || err.code !== 'NFTSYNC_ERR_AGENT_REGISTRY_FULL') throw err;
+        }
+      }
+      return { kept };
+    },
   );
   app.get<{ Params: AgentNameParams }>(
     '/api/v1/agents/:name',
@@ -36,7 +62,7 @@ export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     },
     async (req): Promise<AgentRecord> => {
-      const rec = ctx.registry.get(req.params.name);
+      const rec = ctx.fleet ? (await ctx.fleet()).find((a) => a.name === req.params.name) : ctx.registry.get(req.params.name);
       if (!rec) throw new NftSyncError('NFTSYNC_ERR_AGENT_NOT_FOUND', `no agent ${JSON.stringify(req.params.name)} has connected since the server started`, { data: { agent: req.params.name } });
       return rec;
     },

@@ -7,7 +7,7 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { AgentRegistry } from '../../agents/agent-registry.js';
+import type { AgentRecord, AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
 import type { RolloutView } from '../../rollout/rollout-controller.js';
@@ -32,6 +32,13 @@ export interface RouteContext {
    * token) or NFTSYNC_ERR_API_WRITES_DISABLED. Write routes also get it checked in an onRequest hook, before the body is read.
    */
   writer(req: FastifyRequest): string;
+  /**
+   * On a replica: the whole fleet's agents as the primary knows them (server/replica/
+   * fleet-view.ts), answered by GET /api/v1/agents instead of this server's own registry.
+   */
+  fleet?: () => Promise<AgentRecord[]>;
+  /** Call `listener` after the next ref moves; returns how to stop listening (ref-routes.ts). */
+  onRefMove?: (listener: () => void) => () => void;
   /** Staged rollouts; none: the server keeps none. */
   rollouts?: RolloutRegistry;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatHostPort, isLoopback, parseHostPort } from '../../../../shared/wire/host-port.js';
+import { formatHostPort, isLoopback, parseHostPort, parseHostPortList } from '../../../../shared/wire/host-port.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
 test('parseHostPort reads HOST:PORT and [IPv6]:PORT, and formatHostPort writes them back', () => {
@@ -17,4 +17,16 @@ test('parseHostPort refuses anything else with NFTSYNC_ERR_USAGE naming the flag
 test('isLoopback: localhost, ::1 and 127.0.0.0/8 only', () => {
   for (const h of ['localhost', '::1', '127.0.0.1', '127.255.0.9']) assert.equal(isLoopback(h), true, h);
   for (const h of ['0.0.0.0', '::', '198.18.0.1', '127.0.0.1.example.org', 'localhost.', 'fd00::1']) assert.equal(isLoopback(h), false, h);
+});
+
+test('parseHostPortList reads a comma-separated list in order and refuses empty entries and repeats', () => {
+  assert.deepEqual(parseHostPortList('127.0.0.1:7000, [::1]:7001,b.example:7002', '--server'), [
+    { host: '127.0.0.1', port: 7000 },
+    { host: '::1', port: 7001 },
+    { host: 'b.example', port: 7002 },
+  ]);
+  assert.deepEqual(parseHostPortList('a:1'), [{ host: 'a', port: 1 }]);
+  for (const bad of ['', 'a:1,', 'a:1,,b:2', 'a:1,a:1', 'a:1,b']) {
+    assert.match(expectCode(() => parseHostPortList(bad, '--server'), 'NFTSYNC_ERR_USAGE').message, /^--server /, bad);
+  }
 });

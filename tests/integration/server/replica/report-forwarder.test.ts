@@ -1,0 +1,53 @@
+/**
+ * The whole fleet from any server: a replica forwards its agents' reports to the primary, which
+ * lists them (with `via`, the replica), and the replica's GET /api/v1/agents answers the
+ * primary's list, so agents of the primary show there too. Real primary, replica and agents
+ * applying with the real nft in throwaway namespaces.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { AgentList } from '../../../../shared/http/http-api.js';
+import { startServer } from '../../../../server/start-server.js';
+import { createNetns } from '../../../helpers/netns.js';
+import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
+import { startTestAgent } from '../../../helpers/test-agent.js';
+import { waitFor } from '../../../helpers/wait-for.js';
+
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+async function agents(port: number): Promise<AgentList['agents']> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/agents`);
+  assert.equal(res.status, 200);
+  return ((await res.json()) as AgentList).agents;
+}
+
+test('any server lists the whole fleet: a replica forwards its agents\' reports to the primary', async (t) => {
+  const f = await startServerFixture(t, { http: LOOPBACK });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl! }, listen: LOOPBACK, http: LOOPBACK, logger: quietLogger, installHook: false });
+  t.after(() => replica.close());
+  const via = `127.0.0.1:${replica.wireAddress.port}`;
+  const onReplica = startTestAgent(t, { agent: 'edge-1', host: '127.0.0.1', port: replica.wireAddress.port, nft: createNetns(t, 'fleet1').nftCommand });
+  const onPrimary = startTestAgent(t, { agent: 'core-1', host: f.host, port: f.port, nft: createNetns(t, 'fleet2').nftCommand });
+  const applied = await onReplica.next((o) => o.kind === 'applied', 5000, true);
+  await onPrimary.next((o) => o.kind === 'applied', 5000, true);
+  const primaryPort = f.server.httpAddress!.port;
+  const replicaPort = replica.httpAddress!.port;
+  // The primary keeps the replica's agent, marked as reporting through it.
+  const edge = await waitFor(async () => (await agents(primaryPort)).find((a) => a.name === 'edge-1' && a.status?.state === 'Applied'), { what: 'edge-1 on the primary' });
+  assert.equal(edge.via, via);
+  assert.equal(edge.connected, true);
+  assert.equal(edge.status?.commit, applied.kind === 'applied' ? applied.commit : '');
+  // The replica answers for the whole fleet, the primary's own agents included.
+  const seen = await waitFor(async () => {
+    const list = await agents(replicaPort);
+    return list.some((a) => a.name === 'core-1') && list.some((a) => a.name === 'edge-1') ? list : undefined;
+  }, { what: 'both agents on the replica' });
+  assert.deepEqual(seen.map((a) => a.name), ['core-1', 'edge-1']);
+  assert.equal(seen.find((a) => a.name === 'core-1')!.via, undefined, 'core-1 is the primary\'s own');
+  const one = await fetch(`http://127.0.0.1:${replicaPort}/api/v1/agents/core-1`);
+  assert.equal(one.status, 200);
+  // An agent leaving the replica shows as disconnected on the primary.
+  await onReplica.stop();
+  await waitFor(async () => (await agents(primaryPort)).find((a) => a.name === 'edge-1')?.connected === false, { what: 'edge-1 disconnected on the primary' });
+});
