@@ -24,6 +24,7 @@ import {
   observe,
   resumeRollout,
   revisionFor,
+  savedRollouts,
   stableRevision,
   startRollout,
   timeBeyondHolds,
@@ -94,10 +95,14 @@ export class RolloutController {
   /** Read the saved rollouts and the branch tips; start watching reports. */
   async start(): Promise<void> {
     try {
-      const saved = JSON.parse(await readFile(this.#file, 'utf8')) as { rollouts?: RolloutState[] };
-      for (const s of saved.rollouts ?? []) this.#states.set(s.name, s);
+      // Each saved rollout is checked whole: a damaged one would throw in every tick and fetch.
+      const { states, refused } = savedRollouts(JSON.parse(await readFile(this.#file, 'utf8')));
+      for (const s of states) this.#states.set(s.name, s);
+      if (refused.length > 0) {
+        this.#opts.logger.warn({ code: 'NFTSYNC_ERR_ROLLOUT_STATE_FILE', refused: refused.slice(0, 20), file: this.#file }, `rollout state: ${refused.length} damaged rollout(s) left out (their branches start afresh)`);
+      }
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#opts.logger.warn({ err: (err as Error).message, file: this.#file }, 'rollout state unreadable: starting without it');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#opts.logger.warn({ code: 'NFTSYNC_ERR_ROLLOUT_STATE_FILE', err: (err as Error).message, file: this.#file }, 'rollout state unreadable: starting without it');
     }
     this.#tips = await this.#branchTips();
     // A tip pushed while the server was down starts its rollout now (waves from the saved fleet).

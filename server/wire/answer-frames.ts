@@ -14,13 +14,38 @@ import { ByteLru } from '../git/byte-lru.js';
 /** Default bytes of encoded frames kept (a few revisions of a few large rulesets). */
 export const ANSWER_FRAMES_MAX_BYTES = 64 * 1024 * 1024;
 
+/** Kept for a pair of blobs with no delta worth sending (a real delta starts with its header). */
+const NO_DELTA = Buffer.alloc(0);
+
 export class AnswerFrames {
   readonly #cache: ByteLru<Buffer>;
   /** Frames (or shared tails) encoded so far: a cache miss each. */
   encodes = 0;
+  /** Deltas worked out so far (including "none worth sending"): a cache miss each. */
+  deltaEncodes = 0;
 
   constructor(maxBytes = ANSWER_FRAMES_MAX_BYTES) {
-    this.#cache = new ByteLru(maxBytes, (b) => b.length);
+    // An entry's own bookkeeping counts too, so empty ones ("no delta") are bounded as well.
+    this.#cache = new ByteLru(maxBytes, (b) => b.length + 64);
+  }
+
+  /**
+   * The delta from blob `base` to blob `target` (shared/wire/ruleset-delta.ts), worked out by
+   * `compute` once per pair and then shared: every agent of a fleet moving from one revision to
+   * the next asks for the same one, and a client repeating a fetch with an old `have` costs the
+   * event loop once (a million-line blocklist: 0.7 s, 2.2 s against a base that differs
+   * throughout). Undefined (no delta worth sending) is kept too. The blob ids must name the
+   * bytes `compute` reads.
+   */
+  delta(base: string, target: string, compute: () => Buffer | undefined): Buffer | undefined {
+    const key = `d\0${base}\0${target}`;
+    let kept = this.#cache.get(key);
+    if (kept === undefined) {
+      kept = compute() ?? NO_DELTA;
+      this.deltaEncodes += 1;
+      this.#cache.set(key, kept);
+    }
+    return kept === NO_DELTA || kept.length === 0 ? undefined : kept;
   }
 
   /** The `moved` frame for `msg`, encoded once per distinct message. */

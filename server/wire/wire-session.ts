@@ -427,7 +427,7 @@ export class WireSession implements MoveListener {
       return;
     }
     // A delta is per agent (against its own `have`): never from the shared frame cache.
-    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes) : undefined;
+    const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes, blob) : undefined;
     if (delta) {
       await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
       return;
@@ -442,10 +442,13 @@ export class WireSession implements MoveListener {
    * when there is none worth sending: `have` is not ruleset `ruleset` at its commit in this
    * repository, or the delta would not be under half the ruleset. Never throws.
    */
-  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer): Promise<Buffer | undefined> {
+  async #deltaFrom(have: { commit: string; blob: string }, ruleset: string, bytes: Buffer, blob: string): Promise<Buffer | undefined> {
     try {
       const base = await this.#ctx.source.readRuleset(have.commit, ruleset);
-      return base.blob === have.blob ? encodeRulesetDelta(base.bytes, bytes) : undefined;
+      if (base.blob !== have.blob) return undefined;
+      // Worked out once per pair of blobs for all connections (server/wire/answer-frames.ts).
+      const frames = this.#ctx.frames;
+      return frames ? frames.delta(base.blob, blob, () => encodeRulesetDelta(base.bytes, bytes)) : encodeRulesetDelta(base.bytes, bytes);
     } catch {
       return undefined;
     }
@@ -462,7 +465,14 @@ export class WireSession implements MoveListener {
 
   /** Read again unless closing, the request queue is full, or the read budget is spent. */
   #resumeIfAllowed(): void {
-    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued || Date.now() < this.#throttledUntil) return;
+    if (this.#closing || this.#queued >= this.#ctx.limits.maxQueued) return;
+    const left = this.#throttledUntil - Date.now();
+    if (left > 0) {
+      // A timer counts from the loop's cached time, so after a long turn of the loop it fires
+      // early by the clock: look again then, or this socket would stay paused for good.
+      setTimeout(() => this.#resumeIfAllowed(), left).unref();
+      return;
+    }
     this.#socket.resume();
   }
 

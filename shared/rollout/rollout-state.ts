@@ -128,31 +128,55 @@ export function startRollout(args: { name: string; spec: RolloutSpec; previous: 
   };
 }
 
-/** Per state: each fixed member's wave, and each wave's compiled globs (a memo; states are not edited after use). */
-const INDEX = new WeakMap<RolloutState, { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> }>();
+/**
+ * Per state: each fixed member's wave, each wave's compiled globs, and the wave found for each
+ * other name (a memo; states are not edited after use, and observe() hands it to the states it
+ * derives, whose waves keep the same members and patterns). Globs are matched once per name and
+ * rollout, not at each look at the reports nor at each fetch.
+ */
+interface WaveIndex {
+  fixed: Map<string, number>;
+  globs: Array<AgentGlob[] | undefined>;
+  matched: Map<string, number>;
+}
+const INDEX = new WeakMap<RolloutState, WaveIndex>();
+/** Most names one rollout's memo keeps (twice the server's largest agent registry). */
+const WAVE_MEMO_MAX = 20_000;
 
-function indexOf(state: RolloutState): { fixed: Map<string, number>; globs: Array<AgentGlob[] | undefined> } {
+function indexOf(state: RolloutState): WaveIndex {
   let ix = INDEX.get(state);
   if (!ix) {
     const fixed = new Map<string, number>();
     state.waves.forEach((w, i) => {
       for (const a of w.agents) if (!fixed.has(a)) fixed.set(a, i);
     });
-    ix = { fixed, globs: state.waves.map((w) => w.patterns?.map(compileAgentGlob)) };
+    ix = { fixed, globs: state.waves.map((w) => w.patterns?.map(compileAgentGlob)), matched: new Map() };
     INDEX.set(state, ix);
   }
   return ix;
 }
 
+/** How many names not fixed in a wave `state` has matched against its globs so far (the memo's size). */
+export function globMatchesKept(state: RolloutState): number {
+  return indexOf(state).matched.size;
+}
+
 /**
  * The wave `agent` belongs to: fixed membership, else the first glob wave matching; -1: none.
- * Constant time for a fixed member (fetches ask this per agent), glob matching otherwise.
+ * Constant time for a fixed member and for a name seen before; glob matching the first time.
  */
 export function waveOf(state: RolloutState, agent: string): number {
   const ix = indexOf(state);
   const fixed = ix.fixed.get(agent);
   if (fixed !== undefined) return fixed;
-  return ix.globs.findIndex((g) => g?.some((glob) => matchAgentGlob(glob, agent)) === true);
+  let w = ix.matched.get(agent);
+  if (w === undefined) {
+    w = ix.globs.findIndex((g) => g?.some((glob) => matchAgentGlob(glob, agent)) === true);
+    // Bounded: names come from hellos too; past the registry's size the memo starts again.
+    if (ix.matched.size >= WAVE_MEMO_MAX) ix.matched.clear();
+    ix.matched.set(agent, w);
+  }
+  return w;
 }
 
 /**
@@ -183,7 +207,12 @@ export function observe(state: RolloutState, agents: readonly AgentView[], now: 
   if (state.phase !== 'running') return state;
   const byName = new Map(agents.map((a) => [a.name, a]));
   let s = state;
-  const edit = (): RolloutState => (s === state ? (s = { ...state, waves: state.waves.map((w) => ({ ...w })), appliedAt: { ...state.appliedAt } }) : s);
+  const edit = (): RolloutState => {
+    if (s !== state) return s;
+    s = { ...state, waves: state.waves.map((w) => ({ ...w })), appliedAt: { ...state.appliedAt } };
+    INDEX.set(s, indexOf(state)); // same members and patterns: the same index and memo
+    return s;
+  };
   // A bounded loop: each pass moves to the next wave or stops.
   for (let pass = 0; pass <= state.waves.length && s.phase === 'running'; pass++) {
     const members = membersOf(s, s.wave, agents);
@@ -283,4 +312,56 @@ export function stableRevision(state: RolloutState): Revision {
  */
 export function timeBeyondHolds(state: RolloutState, now: number): number {
   return (state.endedAt ?? now) - state.startedAt - state.hold * 1000 * state.waves.length;
+}
+
+const PHASES: ReadonlySet<string> = new Set(['running', 'halted', 'aborted', 'complete']);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTime = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isNames = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+const isRevision = (v: unknown): boolean => isRecord(v) && typeof v.commit === 'string' && /^[0-9a-f]{40,64}$/.test(v.commit) && (v.tag === undefined || typeof v.tag === 'string');
+
+/** Why one saved rollout is not a RolloutState this module can work with; undefined: it is. */
+function savedStateProblem(v: unknown): string | undefined {
+  if (!isRecord(v)) return 'not an object';
+  if (typeof v.name !== 'string' || v.name.length === 0) return 'no name';
+  if (!isRevision(v.previous) || !isRevision(v.target)) return 'previous or target is not a revision';
+  if (!isTime(v.hold) || !isTime(v.startedAt) || (v.endedAt !== undefined && !isTime(v.endedAt))) return 'hold or times are not numbers';
+  if (typeof v.phase !== 'string' || !PHASES.has(v.phase)) return 'unknown phase';
+  if (!Array.isArray(v.waves)) return 'waves is not a list';
+  if (!Number.isInteger(v.wave) || (v.wave as number) < 0 || (v.wave as number) > v.waves.length) return 'wave is not an index of waves';
+  if (!isRecord(v.appliedAt) || !Object.values(v.appliedAt).every(isTime)) return 'appliedAt is not a map of times';
+  if (v.haltedBy !== undefined && !(isRecord(v.haltedBy) && typeof v.haltedBy.agent === 'string' && typeof v.haltedBy.reason === 'string')) return 'haltedBy is malformed';
+  for (const w of v.waves as unknown[]) {
+    if (!isRecord(w) || !isNames(w.agents) || (w.patterns !== undefined && !isNames(w.patterns))) return 'a wave is malformed';
+    if ((w.startedAt !== undefined && !isTime(w.startedAt)) || (w.confirmedAt !== undefined && !isTime(w.confirmedAt))) return 'a wave time is not a number';
+    for (const p of w.patterns ?? []) {
+      try {
+        compileAgentGlob(p as string);
+      } catch {
+        return `wave pattern ${JSON.stringify(String(p).slice(0, 80))} is not a valid glob`;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The rollouts saved in GIT_DIR/nft-sync/rollouts.json (the parsed JSON, `{ rollouts: [...] }`),
+ * each checked to be a whole RolloutState: damaged entries are left out and named in `refused`,
+ * so a file cut short, edited by hand or left by another version never reaches observe() or
+ * revisionFor(). Pure; never throws.
+ */
+export function savedRollouts(value: unknown): { states: RolloutState[]; refused: string[] } {
+  const list = isRecord(value) ? value.rollouts : undefined;
+  if (list === undefined) return { states: [], refused: [] };
+  if (!Array.isArray(list)) return { states: [], refused: ['rollouts is not a list'] };
+  const states: RolloutState[] = [];
+  const refused: string[] = [];
+  list.forEach((entry: unknown, i) => {
+    const problem = savedStateProblem(entry);
+    const name = isRecord(entry) && typeof entry.name === 'string' ? JSON.stringify(entry.name.slice(0, 80)) : `#${i}`;
+    if (problem === undefined) states.push(entry as unknown as RolloutState);
+    else refused.push(`${name}: ${problem}`);
+  });
+  return { states, refused };
 }

@@ -12,6 +12,7 @@ import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { MessageReader } from '../../../../shared/wire/message-reader.js';
 import { CLIENT_MAX_FRAME, SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../../shared/wire/messages.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { parseTokenList } from '../../../../shared/config/token-list.js';
 
 test('a client streaming 64 KiB frames is read no faster than its read budget; an agent elsewhere is served meanwhile', async (t) => {
   const rate = 256 * 1024;
@@ -54,4 +55,43 @@ test('a client streaming 64 KiB frames is read no faster than its read budget; a
   const least = (((N - 1) * heavy.length - burst) / rate) * 1000;
   t.diagnostic(`${N} frames of 64 KiB answered after ${elapsed} ms; the budget allows it after ${least.toFixed(0)} ms at the earliest`);
   assert.ok(elapsed >= least, `${N} frames read in ${elapsed} ms, faster than the budget allows (${least.toFixed(0)} ms)`);
+});
+
+test('security: a connection whose throttle timer fires early by the clock is read again; it used to stay paused for good', async (t) => {
+  // A timer counts from the event loop's cached time: after a long turn of the loop (a 7 MiB
+  // publish being refused) it fires early by Date.now(), and the session, still "throttled",
+  // returned without a new timer: that connection got no pong for 58 s, then the agent's
+  // watchdog. Here the clock runs 3 s ahead while the frames are read, as it does after such a turn.
+  const f = await startServerFixture(t, { wire: { readBudget: { bytesPerSecond: 64 * 1024, burstBytes: 64 * 1024 } } });
+  const head = '{"type":"ping","id":1}';
+  const heavy = encodeFrame(Buffer.from(head + ' '.repeat(48 * 1024)));
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, 1 << 20);
+  const s = net.connect({ host: '127.0.0.1', port: f.port });
+  t.after(() => s.destroy());
+  s.on('error', () => {});
+  let pongs = 0;
+  let third: (() => void) | undefined;
+  s.on('data', (c) => {
+    pongs += reader.push(c).filter((m) => m.message.type === 'pong').length;
+    if (pongs >= 3) third?.();
+  });
+  await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+  s.write(encodeMessage({ type: 'hello', versions: [1], agent: 'web-1' }));
+  const realNow = Date.now;
+  Date.now = () => realNow() + 3000;
+  try {
+    s.write(Buffer.concat([heavy, heavy]));
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    Date.now = realNow;
+  }
+  s.write(encodeMessage({ type: 'ping', id: 2 }));
+  const answered = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), 15_000);
+    third = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+  });
+  assert.ok(answered, `only ${pongs} of 3 pings answered within 15 s: the connection stayed paused`);
 });

@@ -170,3 +170,20 @@ it('rulesets.NAME.publishers: who may publish live changes to a ruleset', async 
   assert.throws(() => parseRepoConfig('rulesets:\n  "a/b":\n    publishers: ["x"]\n'), /not a plain ruleset name/);
   assert.throws(() => parseRepoConfig('rulesets:\n  web:\n    publishers: ["[z-a]"]\n'), /rulesets\.web\.publishers\[0\]/);
 });
+
+describe('parseRepoConfig: rollouts (security)', () => {
+  it('refuses a rollout whose patterns together pass ROLLOUT_MAX_PATTERN_CHARS, naming it: 19 waves of 100 long globs held the server 80 s per tick with 20 agents', () => {
+    const glob = (i: number, j: number) => JSON.stringify(`*${'a'.repeat(120)}${String.fromCharCode(98 + (j % 20))}${i}*`);
+    const wave = (i: number) => `      - agents: [${Array.from({ length: 100 }, (_, j) => glob(i, j)).join(', ')}]`;
+    const yaml = `rollouts:\n  main:\n    waves:\n${Array.from({ length: 19 }, (_, i) => wave(i)).join('\n')}\n      - percent: 100\n`;
+    assert.throws(() => parseRepoConfig(yaml), (err: unknown) => {
+      assert.ok(err instanceof NftSyncError);
+      assert.equal(err.code, 'NFTSYNC_ERR_REPO_CONFIG_INVALID');
+      assert.match(err.message, /rollouts\.main: its wave patterns have \d+ characters in all, more than 1024/);
+      return true;
+    });
+    // At the limit it is accepted: 8 patterns of 128 characters.
+    const ok = `rollouts:\n  main:\n    waves:\n      - agents: [${Array.from({ length: 8 }, (_, j) => JSON.stringify(`*${'a'.repeat(125)}${j}*`)).join(', ')}]\n`;
+    assert.equal(parseRepoConfig(ok).rollouts!['main']!.waves[0]!.agents!.length, 8);
+  });
+});

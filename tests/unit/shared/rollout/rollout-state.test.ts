@@ -4,6 +4,7 @@ import { parseRepoConfig, type RolloutSpec } from '../../../../shared/config/rep
 import { NftSyncError } from '../../../../shared/errors.js';
 import {
   abortRollout,
+  globMatchesKept,
   observe,
   planWaves,
   resumeRollout,
@@ -141,5 +142,20 @@ describe('resume and abort', () => {
     for (const f of [resumeRollout, abortRollout]) {
       assert.throws(() => f(s, 2000), (e: unknown) => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_ROLLOUT_STATE');
     }
+  });
+});
+
+describe('rollout state: glob matching is paid once per name (security)', () => {
+  it('observe matches each agent that joined by name against the globs once, and the states it derives keep that memo: later looks and fetches match nothing again', () => {
+    // canary-1 is a fixed member of wave 0, Applied but within its hold: the rollout stays on wave 0.
+    const s0 = start(['canary-1']);
+    const late: AgentView[] = Array.from({ length: 50 }, (_, i) => ({ name: `late-${i}`, connected: true }));
+    const s1 = observe(s0, [applied('canary-1'), ...late], 1000);
+    assert.notEqual(s1, s0, 'appliedAt changed: a derived state');
+    assert.equal(s1.wave, 0);
+    assert.equal(globMatchesKept(s1), 50, 'each joined name matched once, the memo handed to the derived state');
+    const s2 = observe(s1, [applied('canary-1'), ...late], 2000);
+    for (const a of late) assert.deepEqual(revisionFor(s2, a.name), OLD);
+    assert.equal(globMatchesKept(s2), 50, 'no name matched twice');
   });
 });

@@ -69,3 +69,26 @@ test('a deleted object stays deleted when the other side left it alone', () => {
   assert.equal(m.kind, 'merged');
   if (m.kind === 'merged') equal(m.ruleset, rs({ input: [22, 80] }));
 });
+
+test('security: a chain rewritten wholesale on a moved branch is a conflict naming its size, not a quadratic merge', () => {
+  // 6,000 rules, half of them rewritten by the publisher while the branch appended one: the
+  // rewritten span alone is 3,000 x 3,000 cells of an LCS table. Past LIST_MERGE_MAX_CELLS the
+  // chain is a conflict (the publisher republishes onto the new tip) instead of a table that
+  // grows with the square of the chain (16,000 rules took 7.6 s and 1.1 GB, 30,000 would not fit).
+  const n = 6000;
+  const ports = Array.from({ length: n }, (_, i) => i + 1);
+  const base = rs({ input: ports });
+  const ours = rs({ input: [...ports.slice(0, n / 2).map((p) => p + 20000), ...ports.slice(n / 2)] });
+  const theirs = rs({ input: [...ports, 65000] });
+  const merged = mergeRulesets(base, ours, theirs);
+  assert.equal(merged.kind, 'conflict');
+  assert.match(merged.kind === 'conflict' ? merged.conflicts.join('\n') : '', /chain inet t input: too many rules changed to merge/);
+});
+
+test('security: a long chain changed in one place on each side merges, the unchanged ends are not compared pairwise', () => {
+  const n = 40000;
+  const base = Array.from({ length: n }, (_, i) => `r${i}`);
+  const ours = [...base.slice(0, 20000), 'mine', ...base.slice(20001)];
+  const theirs = [...base, 'theirs'];
+  assert.deepEqual(mergeLists(base, ours, theirs), [...ours, 'theirs']);
+});
