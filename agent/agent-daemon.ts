@@ -41,6 +41,8 @@ export interface AgentDaemonOptions extends ReconcilerOptions {
   onDrift?: (report: DriftReport) => void;
   /** Called when an unhealed drift cleared (the tables match the revision again). */
   onDriftCleared?: () => void;
+  /** Called each time the drift event source is listening (at start and after each restart). */
+  onDriftListening?: () => void;
   /** Follow drift with the netlink listener (default true); false: with nft -j monitor. */
   driftListener?: boolean;
   /**
@@ -109,6 +111,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
             reportNow();
             opts.onDriftCleared?.();
           },
+          onListening: () => opts.onDriftListening?.(),
         });
   watcher?.start();
   signal.addEventListener(

@@ -8,6 +8,8 @@
  *    after the ruleset is in force. Goal: within 1.2x of raw nft plus 50 ms.
  *  - building a 10,000-rule transaction (pure CPU) against a deep copy of its items
  *    (bench/apply-plan.ts). Goal: under 50 ms.
+ *  - 100 matches of a pathological agent glob against 100 of the plain `*b` on the same name
+ *    (bench/agent-glob.ts). Goal: under 500 ms.
  *  - push to applied (bench/push-to-applied.ts): `git push` of a one-rule change to main until
  *    the agent that follows main has it in force, with the pre-receive validation on as users
  *    run it, against a bare `git push` plus a raw `nft -j -f`. Goal: under 150 ms median.
@@ -61,6 +63,7 @@ import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { validatePush } from '../server/push/push-validator.js';
 import { benchApplyPlan } from './apply-plan.js';
+import { benchAgentGlob } from './agent-glob.js';
 import { benchSignedFetch } from './signed-fetch.js';
 import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
@@ -191,6 +194,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
     await benchApply('10k rules', tenThousandRules(), 5);
   }],
   ['plan', async () => void rows.push(await benchApplyPlan(15))],
+  ['glob', async () => void rows.push(await benchAgentGlob(15))],
   ['push', async () => void rows.push(...(await benchPushToApplied(15, netns, silent, cleanups)))],
   ['api', async () => void rows.push(...(await benchApiLatency(200)))],
   ['tls', async () => void rows.push(await benchTlsFetch(50, silent, cleanups))],

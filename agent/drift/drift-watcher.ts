@@ -69,6 +69,8 @@ export interface DriftWatcherOptions {
   onDrift?: (report: DriftReport) => void;
   /** Called when an unhealed drift cleared: the tables match the revision again. */
   onCleared?: () => void;
+  /** Called each time the event source says it is listening (its 'ready'; again after a restart). */
+  onListening?: () => void;
   /** Follow events with the netlink listener (default true); false: with nft -j monitor. */
   listener?: boolean;
   /**
@@ -198,6 +200,7 @@ export class DriftWatcher {
     if (this.#stopped) return;
     switch (s.kind) {
       case 'ready':
+        this.#o.onListening?.();
         if (!this.#source.exact) {
           this.#schedule(); // events may have been missed before it listened
         } else if (this.#owning === 0 && s.gen !== undefined) {

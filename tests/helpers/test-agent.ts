@@ -25,6 +25,8 @@ export interface TestAgent {
   drifts: DriftReport[];
   /** How often an unhealed drift cleared. */
   cleared: number;
+  /** How often the drift event source said it is listening (1 once started, more after restarts). */
+  listening: number;
   /** The agent's state directory (removed after the test). */
   stateDir: string;
   /**
@@ -48,6 +50,7 @@ export function startTestAgent(t: Pick<TestContext, 'after'>, opts: TestAgentOpt
     outcomes: [],
     drifts: [],
     cleared: 0,
+    listening: 0,
     stateDir,
     next(pred = () => true, timeoutMs = 5000, includePast = false) {
       const past = includePast ? agent.outcomes.find(pred) : undefined;
@@ -78,6 +81,10 @@ export function startTestAgent(t: Pick<TestContext, 'after'>, opts: TestAgentOpt
       onDriftCleared() {
         agent.cleared++;
         opts.onDriftCleared?.();
+      },
+      onDriftListening() {
+        agent.listening++;
+        opts.onDriftListening?.();
       },
       onOutcome(o) {
         agent.outcomes.push(o);

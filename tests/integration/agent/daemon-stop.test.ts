@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/reconcile/confirm-revision.js';
-import { createNftRunner } from '../../../host/nft-runner.js';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
+import { WireClient } from '../../../agent/wire/wire-client.js';
 import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { freePort } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';
@@ -27,13 +28,27 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
   let probePort = f.port;
   const outcomes: ReconcileOutcome[] = [];
   const ac = new AbortController();
+  // The daemon's nft, recording every call made after runAgentDaemon resolved.
+  let resolved = false;
+  const late: string[] = [];
+  const real = createNftRunner(ns.nftCommand);
+  const nft = new Proxy(real, {
+    get(target, key, receiver) {
+      const v = Reflect.get(target, key, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (resolved) late.push(String(key));
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  }) as NftRunner;
   const done = runAgentDaemon(
     {
       host: f.host,
       port: f.port,
       agent: 'host-1',
       ref: 'main',
-      nft: createNftRunner(ns.nftCommand),
+      nft,
       stateDir: dir,
       logger: quietLogger,
       watchDrift: false,
@@ -56,10 +71,19 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
   await waitUntil('the second revision in force, unconfirmed', () => /dport 2222/.test(listed()));
   ac.abort();
   await done;
+  resolved = true;
   const atStop = listed();
   assert.equal(outcomes.length, 2, 'the pass in flight ended before the daemon resolved');
   assert.equal(outcomes[1]?.kind === 'failed' && outcomes[1].error.code, 'NFTSYNC_ERR_CONFIRM_FAILED');
   assert.equal(atStop, before, 'the unconfirmed revision was rolled back before the daemon resolved');
-  await new Promise((r) => setTimeout(r, 300));
+  // Sentinel instead of a sleep: a third revision, which a daemon still running would apply on
+  // 'moved'; a watcher subscribed to main hears it, so the server has told every subscriber.
+  const watcher = await WireClient.connect({ host: f.host, port: f.port, agent: 'sentinel' });
+  t.after(() => watcher.close());
+  await watcher.subscribe('main');
+  const heard = new Promise<string>((r) => watcher.on('moved', (_ref, commit) => r(commit)));
+  const third = f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2223') }, 'after the stop');
+  assert.equal(await heard, third);
+  assert.deepEqual(late, [], 'the daemon ran nothing in nft after it resolved');
   assert.equal(listed(), atStop, 'nothing changed nft after the daemon resolved');
 });

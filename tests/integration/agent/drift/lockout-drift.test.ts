@@ -43,7 +43,10 @@ function startAgent(
     confirm: { windowMs: extra.windowMs ?? 1000, probe: (ms) => wireProbe({ host: f.host, port: probePort() })(ms) },
     selfHeal: extra.selfHeal,
   });
-  return { ...agent, next: (pred, timeoutMs = 8000) => agent.next(pred, timeoutMs) };
+  // In place, not a copy: the counters (listening, cleared) are updated on this object.
+  const next = agent.next;
+  agent.next = (pred, timeoutMs = 8000) => next(pred, timeoutMs);
+  return agent;
 }
 
 const applied = (o: ReconcileOutcome) => o.kind === 'applied';
@@ -112,7 +115,9 @@ describe('drift', () => {
     const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
-    await new Promise((r) => setTimeout(r, 400)); // past the agent's own-apply grace
+    // The event instead of a guessed 400 ms: the drift listener is listening. Its events carry
+    // PIDs, so the agent's own apply is told apart without a grace period.
+    await waitUntil('the drift listener', () => agent.listening > 0);
     ns.nft(handRule);
     const t0 = Date.now();
     await waitUntil('self-heal', () => ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 1000);
@@ -122,8 +127,7 @@ describe('drift', () => {
     assert.equal(agent.drifts[0]!.healed, true);
     await waitUntil('Drifted condition at the server', () => f.server.wire.registry.get('host-1')?.status?.conditions.some((c) => c.type === 'Drifted' && c.reason === 'Healed') === true);
     t.diagnostic(`healed in ${ms} ms`);
-    // The same change made again is healed again.
-    await new Promise((r) => setTimeout(r, 400));
+    // The same change made again is healed again (the heal's own events carry the agent's PIDs).
     ns.nft(handRule);
     await waitUntil('second self-heal', () => agent.drifts.length > 1 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
     assert.equal(agent.drifts[1]!.healed, true);
@@ -134,7 +138,7 @@ describe('drift', () => {
     const ns = createNetns(t, 'drift');
     const agent = startAgent(t, f, ns, makeStateDir(t), { selfHeal: false });
     await agent.next(applied);
-    await new Promise((r) => setTimeout(r, 400));
+    await waitUntil('the drift listener', () => agent.listening > 0);
     ns.nft(['add', 'table', 'ip', 'foreign']);
     ns.nft(['add', 'chain', 'ip', 'foreign', 'c', '{ type filter hook input priority -1; policy accept; }']);
     ns.nft(['add', 'rule', 'ip', 'foreign', 'c', 'tcp', 'dport', '1', 'drop']);
@@ -169,7 +173,8 @@ describe('drift', () => {
     const ns = createNetns(t, 'bigset');
     const agent = startAgent(t, f, ns, makeStateDir(t));
     await agent.next(applied, 20_000);
-    await new Promise((r) => setTimeout(r, 400));
+    // The event instead of a guessed 400 ms: the drift listener is listening.
+    await waitUntil('the drift listener', () => agent.listening > 0);
     ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
     await waitUntil('drift report', () => agent.drifts.length > 0, 10_000);
     assert.match(agent.drifts[0]!.differences.join('\n'), /element "192\.0\.2\.7" added to set inet nft_sync blk/);
@@ -190,10 +195,12 @@ describe('drift', () => {
       await waitUntil('a listener', () => monitors().length === 1);
       return monitors();
     })();
+    await waitUntil('the first listener listening', () => agent.listening > 0);
+    const readyBefore = agent.listening;
     process.kill(Number(first), 'SIGKILL');
     await waitUntil('a new listener', () => monitors().length === 1 && monitors()[0] !== first, 3000);
     const want = ns.nft(['list', 'table', 'inet', 'nft_sync']);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitUntil('the new listener listening', () => agent.listening > readyBefore);
     ns.nft(handRule);
     await waitUntil('self-heal after the restart', () => agent.drifts.length > 0 && ns.nft(['list', 'table', 'inet', 'nft_sync']) === want, 2000);
   });

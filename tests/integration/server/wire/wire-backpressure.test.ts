@@ -14,6 +14,7 @@ import { SubscriptionHub } from '../../../../server/wire/subscription-hub.js';
 import type { RulesetSource } from '../../../../server/git/ruleset-source.js';
 import { WireSession } from '../../../../server/wire/wire-session.js';
 import { WIRE_SERVER_DEFAULTS } from '../../../../server/wire/wire-server.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 
 const noSource: RulesetSource = {
   resolveRef: async () => { throw new Error('not used'); },
@@ -55,9 +56,12 @@ test('a client that floods pings and never reads its pongs leaves the server wit
     sent += batch.length;
     if (client.writableLength > 64 * 1024 * 1024) break;
   }
-  await new Promise((r) => setTimeout(r, 500));
   assert.ok(serverSide, 'connected');
-  const buffered = serverSide.writableLength;
+  const session = serverSide;
+  // The event, not a guessed pause: the server stops reading once maxQueued requests wait on
+  // answers the client does not take; from then on its write buffer cannot grow.
+  await waitFor(() => session.isPaused(), { what: 'the server to stop reading the flood', timeoutMs: 10_000 });
+  const buffered = session.writableLength;
   client.destroy();
   assert.ok(buffered < 4 * 1024 * 1024, `the server buffered ${buffered} bytes of answers for a client that does not read`);
 });

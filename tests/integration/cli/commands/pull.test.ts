@@ -1,0 +1,28 @@
+/**
+ * cli/commands/pull.ts: `nft-sync pull` applies the revision once inside a throwaway namespace
+ * and says so; pulled again, it is already in force; a pull needs a target.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runCli } from '../../../helpers/cli-process.js';
+import { createNetns } from '../../../helpers/netns.js';
+import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { makeStateDir } from '../../../helpers/temp-dir.js';
+
+test('pull: "applied RULESET at COMMIT (blob B)" and the table in nft; again: "already in force:"; the --name picks the ruleset; no --ref exit 2', async (t) => {
+  const f = await startServerFixture(t);
+  const web = '{"nftables": [{"table": {"family": "inet", "name": "nft_sync_web"}}]}\n';
+  const commit = f.push({ 'rulesets/web.json': web, 'nft-sync.yaml': 'agents:\n  - match: "web-*"\n    ruleset: web\n' }, 'web');
+  const ns = createNetns(t, 'pullc');
+  const args = ['pull', '--server', `${f.host}:${f.port}`, '--ref', 'main', '--nft', ns.nftCommand, '--state-dir', makeStateDir(t), '--confirm-window', '0', '--name', 'web-1'];
+  const first = await runCli(args);
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal(first.stdout, `applied web at ${commit} (blob ${f.git(['rev-parse', `${commit}:rulesets/web.json`])})\n`);
+  assert.match(ns.nft(['list', 'tables']), /table inet nft_sync_web/);
+  const again = await runCli(args);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, new RegExp(`^already in force: web at ${commit} `));
+  const bad = await runCli(args.filter((a, i) => a !== '--ref' && args[i - 1] !== '--ref'));
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /NFTSYNC_ERR_USAGE/);
+});

@@ -1,0 +1,34 @@
+/** cli/commands/set.ts: `nft-sync set add|del` changes a set through the element API as one commit by the token's owner. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseTokenList } from '../../../../shared/config/token-list.js';
+import { runCli } from '../../../helpers/cli-process.js';
+import { startServerFixture } from '../../../helpers/server-fixture.js';
+
+const TOKEN = 'set-cli-token-0123456789abcdef';
+const EDGE = JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'edge' } }, { set: { family: 'inet', table: 'edge', name: 'blk', type: 'ipv4_addr' } }] });
+
+test('set add prints the new commit (author: the token\'s owner), set del removes; bad --set, add --timeout on del, and no elements exit 2', async (t) => {
+  const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 }, tokens: parseTokenList(`${TOKEN} carol\n`) });
+  f.push({ 'rulesets/edge.json': EDGE }, 'a set');
+  const base = ['--http', `http://127.0.0.1:${f.server.httpAddress!.port}`, '--ruleset', 'edge', '--set', 'inet/edge/blk'];
+  const env = { NFT_SYNC_TOKEN: TOKEN };
+  const add = await runCli(['set', 'add', ...base, '198.18.0.1', '198.18.0.2'], { env });
+  assert.equal(add.code, 0, add.stderr);
+  const commit = add.stdout.trim();
+  assert.equal(f.git(['rev-parse', 'main'], f.bare), commit);
+  assert.equal(f.git(['log', '-1', '--format=%an', commit], f.bare), 'carol');
+  assert.match(f.git(['show', `${commit}:rulesets/edge.json`], f.bare), /198\.18\.0\.2/);
+  const del = await runCli(['set', 'del', ...base, '198.18.0.2'], { env });
+  assert.equal(del.code, 0, del.stderr);
+  assert.doesNotMatch(f.git(['show', `${del.stdout.trim()}:rulesets/edge.json`], f.bare), /198\.18\.0\.2/);
+  const noToken = await runCli(['set', 'add', ...base, '198.18.0.3'], { env: { NFT_SYNC_TOKEN: '' } });
+  assert.notEqual(noToken.code, 0);
+  assert.match(noToken.stderr, /NFTSYNC_ERR_AUTH_REQUIRED/);
+  for (const args of [['set', 'add', ...base.slice(0, 4), '--set', 'inet/blk', '198.18.0.1'], ['set', 'del', ...base, '--timeout', '60', '198.18.0.1'], ['set', 'add', ...base]]) {
+    const bad = await runCli(args, { env });
+    assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, /NFTSYNC_ERR_USAGE/);
+  }
+  assert.equal(f.git(['rev-parse', 'main'], f.bare), del.stdout.trim(), 'refused changes made no commit');
+});

@@ -1,0 +1,29 @@
+/** server/http/routes/element-routes.ts: adding and deleting set elements as one commit by the token's owner. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ALICE, assertApiError, httpAppFixture } from '../../../../helpers/http-app-fixture.js';
+
+const EDGE = JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'edge' } }, { set: { family: 'inet', table: 'edge', name: 'blk', type: 'ipv4_addr' } }] });
+
+test('POST .../sets/.../elements: 201 with a new commit when elements change, 200 with the branch\'s commit when nothing does; a write; unknown set NFTSYNC_ERR_SET_NOT_FOUND', async (t) => {
+  const { f, app } = await httpAppFixture(t);
+  f.push({ 'rulesets/edge.json': EDGE }, 'a set');
+  const url = '/api/v1/rulesets/edge/sets/inet/edge/blk/elements';
+  const post = (payload: object, headers: Record<string, string> = ALICE, at = url) => app.inject({ method: 'POST', url: at, payload, headers });
+  assertApiError(await post({ add: ['198.18.0.1'] }, {}), 'NFTSYNC_ERR_AUTH_REQUIRED');
+  const added = await post({ add: ['198.18.0.1', '198.18.0.2'] });
+  assert.equal(added.statusCode, 201, added.body);
+  const a = added.json();
+  assert.deepEqual([a.branch, a.added, a.deleted], ['main', 2, 0]);
+  assert.equal(f.git(['rev-parse', 'main'], f.bare), a.commit);
+  assert.equal(f.git(['log', '-1', '--format=%an', a.commit], f.bare), 'alice');
+  assert.match(f.git(['show', `${a.commit}:rulesets/edge.json`], f.bare), /198\.18\.0\.2/);
+  const again = await post({ add: ['198.18.0.1'] });
+  assert.equal(again.statusCode, 200);
+  assert.deepEqual([again.json().commit, again.json().added], [a.commit, 0]);
+  const deleted = await post({ delete: ['198.18.0.2'] });
+  assert.equal(deleted.statusCode, 201);
+  assert.equal(deleted.json().deleted, 1);
+  assert.doesNotMatch(f.git(['show', `${deleted.json().commit}:rulesets/edge.json`], f.bare), /198\.18\.0\.2/);
+  assertApiError(await post({ add: ['198.18.0.1'] }, ALICE, '/api/v1/rulesets/edge/sets/inet/edge/nope/elements'), 'NFTSYNC_ERR_SET_NOT_FOUND');
+});

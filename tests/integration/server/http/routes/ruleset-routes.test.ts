@@ -1,0 +1,36 @@
+/** server/http/routes/ruleset-routes.ts: the rulesets at a ref, one ruleset (parsed or raw, with its ETag), and its revisions. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { assertApiError, httpAppFixture } from '../../../../helpers/http-app-fixture.js';
+
+test('GET /api/v1/rulesets: names and blobs at a ref (default main); unknown ref NFTSYNC_ERR_REF_NOT_FOUND', async (t) => {
+  const { f, app, c1, c2 } = await httpAppFixture(t);
+  const now = (await app.inject('/api/v1/rulesets')).json();
+  assert.equal(now.commit, c2);
+  assert.deepEqual(now.rulesets.map((r: { name: string }) => r.name), ['default', 'web']);
+  assert.equal(now.rulesets[0].blob, f.git(['rev-parse', `${c2}:rulesets/default.json`], f.bare));
+  assert.deepEqual((await app.inject(`/api/v1/rulesets?ref=${c1}`)).json().rulesets.map((r: { name: string }) => r.name), ['default']);
+  assertApiError(await app.inject('/api/v1/rulesets?ref=nope'), 'NFTSYNC_ERR_REF_NOT_FOUND');
+});
+
+test('GET /api/v1/rulesets/NAME: parsed with commit and blob, ?raw=1 the stored bytes with the blob as ETag; unknown NFTSYNC_ERR_RULESET_NOT_FOUND', async (t) => {
+  const { f, app, c2 } = await httpAppFixture(t);
+  const blob = f.git(['rev-parse', `${c2}:rulesets/default.json`], f.bare);
+  const parsed = await app.inject('/api/v1/rulesets/default');
+  assert.equal(parsed.statusCode, 200);
+  assert.equal(parsed.headers.etag, `"${blob}"`);
+  assert.equal(parsed.headers['x-nft-sync-commit'], c2);
+  assert.match(JSON.stringify(parsed.json()), /2222/);
+  const raw = await app.inject('/api/v1/rulesets/default?raw=1');
+  assert.equal(raw.body, f.git(['show', `${c2}:rulesets/default.json`], f.bare) + '\n');
+  assertApiError(await app.inject('/api/v1/rulesets/ghost'), 'NFTSYNC_ERR_RULESET_NOT_FOUND');
+  assertApiError(await app.inject('/api/v1/rulesets/..%2Fetc'), 'NFTSYNC_ERR_RULESET_NAME_INVALID');
+});
+
+test('GET /api/v1/rulesets/NAME/revisions: the commits that changed it, newest first; a ruleset never present NFTSYNC_ERR_RULESET_NOT_FOUND', async (t) => {
+  const { app, c1, c2 } = await httpAppFixture(t);
+  const commits = async (name: string) => ((await app.inject(`/api/v1/rulesets/${name}/revisions`)).json() as { revisions: Array<{ commit: string }> }).revisions.map((r) => r.commit);
+  assert.deepEqual(await commits('default'), [c2, c1]);
+  assert.deepEqual(await commits('web'), [c2], 'web changed only in c2');
+  assertApiError(await app.inject('/api/v1/rulesets/ghost/revisions'), 'NFTSYNC_ERR_RULESET_NOT_FOUND');
+});

@@ -1,0 +1,45 @@
+/**
+ * server/start-server.ts: everything started together (wire protocol, HTTP, the pre-receive hook,
+ * the push-check hand-off) and stopped together; refusals before anything listens.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { WireClient } from '../../../agent/wire/wire-client.js';
+import { initRepository } from '../../../server/git/init-repository.js';
+import { HOOK_MARKER } from '../../../server/push/pre-receive-hook.js';
+import { startServer } from '../../../server/start-server.js';
+import { quietLogger } from '../../helpers/server-fixture.js';
+import { tempDir } from '../../helpers/git-fixture.js';
+
+const refused = (port: number) => new Promise<boolean>((resolve) => {
+  const s = net.connect({ host: '127.0.0.1', port });
+  s.once('connect', () => (s.destroy(), resolve(false)));
+  s.once('error', () => resolve(true));
+});
+
+test('startServer: wire and HTTP on their ports, the hook installed, a push seen; close() stops both listeners', async (t) => {
+  const bare = join(tempDir(t, 'nft-sync-start-'), 'rules.git');
+  const { commit } = await initRepository(bare, 'repo-template');
+  const server = await startServer({ repo: bare, listen: { host: '127.0.0.1', port: 0 }, http: { host: '127.0.0.1', port: 0 }, logger: quietLogger });
+  let open = true;
+  t.after(() => (open ? server.close() : undefined));
+  assert.match(readFileSync(join(bare, 'hooks', 'pre-receive'), 'utf8'), new RegExp(HOOK_MARKER));
+  const c = await WireClient.connect({ host: '127.0.0.1', port: server.wireAddress.port, agent: 'a' });
+  assert.equal(await c.subscribe('main'), commit);
+  c.close();
+  const ready = await fetch(`http://127.0.0.1:${server.httpAddress!.port}/readyz`);
+  assert.equal(ready.status, 200);
+  await server.close();
+  open = false;
+  assert.equal(await refused(server.wireAddress.port), true, 'wire closed');
+  assert.equal(await refused(server.httpAddress!.port), true, 'HTTP closed');
+});
+
+test('startServer refuses plain TCP on a public address (NFTSYNC_ERR_LISTEN_INSECURE) and a repository that is not there', async (t) => {
+  const dir = tempDir(t, 'nft-sync-start-');
+  await assert.rejects(startServer({ repo: dir, listen: { host: '198.18.0.1', port: 0 }, logger: quietLogger }), { code: 'NFTSYNC_ERR_LISTEN_INSECURE' });
+  await assert.rejects(startServer({ repo: join(dir, 'none.git'), listen: { host: '127.0.0.1', port: 0 }, logger: quietLogger }), { code: 'NFTSYNC_ERR_REPO_NOT_FOUND' });
+});
