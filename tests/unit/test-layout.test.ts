@@ -33,7 +33,6 @@ const SOURCE_DIRS = ['shared', 'host', 'server', 'agent', 'cli'];
  */
 const UNMIRRORED: Record<string, string> = {
   'agent/drift/big-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
-  'cli/pull-interruptibly.ts': 'tests/e2e/pull-interrupt.test.ts',
   'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
 };
 
