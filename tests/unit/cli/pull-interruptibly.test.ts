@@ -2,8 +2,8 @@
  * cli/pull-interruptibly.ts in a child process (the signals it handles are the process's own):
  * SIGINT and SIGTERM stop a pull waiting for a server that never answers, with the one-line
  * error and exit code 130 or 143; the handlers are gone once it returns; an error other than the
- * interruption is thrown, not turned into an exit code. No root and no nft: nothing reaches nft
- * (its command is one that does not exist, so running it would fail with another error).
+ * interruption is thrown, not turned into an exit code. No root and no nft: nothing reaches nft,
+ * so the child gets a fake nft whose every use fails with a code the test would see.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,7 +15,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const MODULE = pathToFileURL(fileURLToPath(new URL('../../../cli/pull-interruptibly.ts', import.meta.url))).href;
-const RUNNER = pathToFileURL(fileURLToPath(new URL('../../../host/nft-runner.ts', import.meta.url))).href;
 const LOGGER = pathToFileURL(fileURLToPath(new URL('../../../cli/logger.ts', import.meta.url))).href;
 
 /** A server that accepts and never answers: the pull waits for its welcome. Closed after the test. */
@@ -35,11 +34,12 @@ function child(t: TestContext, port: number) {
   const script = join(dir, 'pull.mts');
   writeFileSync(script, `
 import { pullInterruptibly } from ${JSON.stringify(MODULE)};
-import { createNftRunner } from ${JSON.stringify(RUNNER)};
 import { createLogger } from ${JSON.stringify(LOGGER)};
+// A fake nft (nothing may reach nft here): any use fails with a code the test would see.
+const fakeNft = new Proxy({ argv: ['fake-nft'] }, { get: (o, k) => (k in o ? o[k] : () => Promise.reject(Object.assign(new Error('fake nft run'), { code: 'FAKE_NFT_RUN' }))) });
 const left = () => process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
 try {
-  const out = await pullInterruptibly({ host: '127.0.0.1', port: ${port}, agent: 'h', ref: 'main', nft: createNftRunner(${JSON.stringify(join(dir, 'no-such-nft'))}), stateDir: ${JSON.stringify(join(dir, 'state'))}, logger: createLogger('silent'), confirmWindowMs: 0 });
+  const out = await pullInterruptibly({ host: '127.0.0.1', port: ${port}, agent: 'h', ref: 'main', nft: fakeNft, stateDir: ${JSON.stringify(join(dir, 'state'))}, logger: createLogger('silent'), confirmWindowMs: 0 });
   process.stdout.write(JSON.stringify({ out, left: left() }) + '\\n');
   process.exitCode = typeof out === 'number' ? out : 0;
 } catch (err) {
@@ -58,7 +58,7 @@ try {
 }
 
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-  test(`${signal} before anything was applied: the one-line error, exit code ${code}, the handlers removed`, async (t) => {
+  test(`${signal} before anything was applied (fake nft, never run): the one-line error, exit code ${code}, the handlers removed`, async (t) => {
     const srv = await silentServer(t);
     const c = child(t, srv.port);
     await Promise.race([srv.connected, c.closed.then(() => assert.fail(`the child ended before connecting: ${c.stderr()}`))]);
@@ -70,7 +70,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
   });
 }
 
-test('an error other than the interruption is thrown, not made an exit code, and the handlers are removed', async (t) => {
+test('(fake nft, never run) an error other than the interruption is thrown, not made an exit code, and the handlers are removed', async (t) => {
   // A port nothing listens on: the connection is refused.
   const closedPort = await new Promise<number>((r) => {
     const s = createServer();
