@@ -33,7 +33,6 @@ const SOURCE_DIRS = ['shared', 'host', 'server', 'agent', 'cli'];
  */
 const UNMIRRORED: Record<string, string> = {
   'agent/drift/big-ruleset-drift.ts': 'tests/integration/agent/drift/drift-watcher.test.ts',
-  'cli/rollback-release.ts': 'tests/e2e/rollback-release.test.ts',
 };
 
 function walk(dir: string, keep: (f: string) => boolean): string[] {
