@@ -176,16 +176,6 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
   }
 }
 
-/**
- * Record that `attempt` failed, keeping the rest of the state (or starting one from `base` when
- * there is none). Errors: those of loadState and saveState.
- */
-export async function recordFailedAttempt(dir: string, attempt: FailedAttempt, base: { ref: string; ruleset: string }): Promise<void> {
-  const loaded = await loadState(dir);
-  const state: AgentState = loaded?.state ?? { ref: base.ref, ruleset: base.ruleset, managedTables: [] };
-  await saveState(dir, { ...state, lastFailed: attempt });
-}
-
 /** True when `commit`/`blob` is the revision that last failed: do not retry it in a loop. */
 export function isKnownBadRevision(state: AgentState | undefined, commit: string, blob: string): boolean {
   return state?.lastFailed !== undefined && state.lastFailed.commit === commit && state.lastFailed.blob === blob;

@@ -24,6 +24,12 @@ export const SECURITY_SCHEMES = {
     scheme: 'bearer',
     description: "a token of the server's --token-file, needed for reads only when the server runs with --read-token-required (else reads are open)",
   },
+  basicToken: {
+    type: 'http',
+    scheme: 'basic',
+    description:
+      "the API's alternative to a bearer token: a token of the server's --token-file as basic auth's password (any user name), accepted wherever writeToken or readToken is",
+  },
   gitToken: {
     type: 'http',
     scheme: 'basic',
@@ -36,11 +42,15 @@ export type Access = 'public' | 'read' | 'write';
 
 type SecurityRequirement = ReadonlyArray<Record<string, readonly string[]>>;
 
-/** The OpenAPI security requirement of `access` (`{}`: no credentials needed). */
+/**
+ * The OpenAPI security requirement of `access` (`{}`: no credentials needed). A token is accepted
+ * as a bearer token or as basic auth's password (server/auth/access-policy.ts), so each
+ * requirement that needs one lists both.
+ */
 export function securityOf(access: Access): SecurityRequirement {
   if (access === 'public') return [];
-  if (access === 'write') return [{ writeToken: [] }];
-  return [{}, { readToken: [] }];
+  if (access === 'write') return [{ writeToken: [] }, { basicToken: [] }];
+  return [{}, { readToken: [] }, { basicToken: [] }];
 }
 
 /**

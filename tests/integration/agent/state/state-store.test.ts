@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AgentState, appliedFileName, STATE_FILE, StateFile, isKnownBadRevision, loadState, recordFailedAttempt, saveState } from '../../../../agent/state/state-store.js';
+import { AgentState, appliedFileName, STATE_FILE, StateFile, isKnownBadRevision, loadState, saveState } from '../../../../agent/state/state-store.js';
+import { emptyState, stateAfterRefusal } from '../../../../agent/state/transitions.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
@@ -54,16 +55,16 @@ test('corruption is detected', async (t) => {
   await expectCode(saveState(await tmp(t), STATE, Buffer.from('other bytes')), 'NFTSYNC_ERR_STATE_CORRUPT'); // refuses bytes that do not match
 });
 
-test('a failed attempt is recorded so the same revision is not retried', async (t) => {
+test('a failed attempt, recorded by the refusal transition, survives a save so the same revision is not retried', async (t) => {
   const dir = await tmp(t);
   const attempt = { commit: 'b'.repeat(40), blob: 'c'.repeat(40), code: 'NFTSYNC_ERR_NFT_APPLY', message: 'refused', at: '2026-01-01T00:00:01.000Z' };
-  await recordFailedAttempt(dir, attempt, { ref: 'main', ruleset: 'default' });
+  await saveState(dir, stateAfterRefusal(emptyState('main', 'default'), undefined, attempt));
   const fresh = await loadState(dir);
   assert.deepEqual(fresh, { state: { ref: 'main', ruleset: 'default', managedTables: [], lastFailed: attempt } });
   assert.equal(isKnownBadRevision(fresh?.state, attempt.commit, attempt.blob), true);
   assert.equal(isKnownBadRevision(fresh?.state, COMMIT, attempt.blob), false);
   await saveState(dir, STATE, BYTES);
-  await recordFailedAttempt(dir, attempt, { ref: 'x', ruleset: 'y' });
+  await saveState(dir, stateAfterRefusal((await loadState(dir))!.state, undefined, attempt));
   const kept = await loadState(dir);
   assert.deepEqual(kept, { state: { ...STATE, lastFailed: attempt }, applied: BYTES }, 'the applied revision is kept');
 });

@@ -311,12 +311,12 @@ describe('HTTP API', () => {
     assert.deepEqual([...documented].sort(), [...seen].sort());
     for (const p of ['get /api/v1/rulesets/{name}/revisions', 'get /api/v1/diff', 'post /api/v1/rollback', 'get /metrics', 'get /api/v1/openapi.json']) assert.ok(documented.has(p), p);
     const rb = doc.paths['/api/v1/rollback'].post;
-    assert.deepEqual(rb.security, [{ writeToken: [] }]);
+    assert.deepEqual(rb.security, [{ writeToken: [] }, { basicToken: [] }]);
     assert.deepEqual(rb.requestBody.content['application/json'].schema.required, ['branch', 'to']);
     assert.ok(doc.paths['/api/v1/rulesets/{name}'].get.parameters.some((p: { name: string; in: string }) => p.name === 'name' && p.in === 'path'));
     for (const [object, path] of [['set', '/api/v1/rulesets/{name}/sets/{family}/{table}/{set}/elements'], ['map', '/api/v1/rulesets/{name}/maps/{family}/{table}/{map}/elements']] as const) {
       const el = doc.paths[path].post;
-      assert.deepEqual(el.security, [{ writeToken: [] }], path);
+      assert.deepEqual(el.security, [{ writeToken: [] }, { basicToken: [] }], path);
       assert.deepEqual(el.parameters.map((p: { name: string; in: string }) => `${p.in} ${p.name}`).sort(), ['path name', 'path family', 'path table', `path ${object}`, 'query branch'].sort());
       assert.deepEqual(Object.keys(el.requestBody.content['application/json'].schema.properties), ['add', 'delete']);
     }

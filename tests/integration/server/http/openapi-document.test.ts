@@ -77,8 +77,10 @@ describe('OpenAPI document', () => {
     const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
     assert.deepEqual([...documented].sort(), [...seen].sort());
     const schemes = doc.components.securitySchemes;
-    assert.deepEqual(Object.keys(schemes).sort(), ['gitToken', 'readToken', 'writeToken']);
+    assert.deepEqual(Object.keys(schemes).sort(), ['basicToken', 'gitToken', 'readToken', 'writeToken']);
     assert.equal(schemes.gitToken!.scheme, 'basic');
+    assert.equal(schemes.basicToken!.scheme, 'basic');
+    assert.equal(schemes.writeToken!.scheme, 'bearer');
     for (const key of documented) {
       const [method, path] = key.split(' ') as [string, string];
       const op = doc.paths[path]![method]!;
@@ -91,7 +93,16 @@ describe('OpenAPI document', () => {
       assert.ok(Array.isArray(op.security), `${key}: who may call it`);
       for (const requirement of op.security!) for (const name of Object.keys(requirement)) assert.ok(schemes[name], `${key}: scheme ${name} is declared`);
     }
-    assert.deepEqual(doc.paths['/api/v1/rollback']!.post!.security, [{ writeToken: [] }]);
+    // The server takes a token as a bearer token or as basic auth's password: both are listed.
+    assert.deepEqual(doc.paths['/api/v1/rollback']!.post!.security, [{ writeToken: [] }, { basicToken: [] }]);
+    assert.deepEqual(doc.paths['/api/v1/rulesets']!.get!.security, [{}, { readToken: [] }, { basicToken: [] }]);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        if ((op.security ?? []).length === 0) continue;
+        const schemesOf = op.security!.flatMap((r) => Object.keys(r)).map((n) => schemes[n]!.scheme);
+        assert.ok(schemesOf.includes('bearer') && schemesOf.includes('basic'), `${method} ${path}: bearer and basic alternatives, got ${JSON.stringify(op.security)}`);
+      }
+    }
     assert.deepEqual(doc.paths['/healthz']!.get!.security, []);
     assert.ok(doc.paths['/api/v1/rollback']!.post!.responses['401'] && doc.paths['/api/v1/rollback']!.post!.responses['403']);
     const infoRefs = doc.paths['/git/rules.git/info/refs']!.get!;
@@ -178,6 +189,13 @@ describe('OpenAPI document', () => {
         const res = await app.inject({ method: method.toUpperCase() as 'GET' | 'POST', url, payload: method === 'post' ? {} : undefined });
         const needsCredentials = (op.security ?? []).length > 0;
         assert.equal(res.statusCode === 401, needsCredentials, `${method} ${path}: ${res.statusCode}, security ${JSON.stringify(op.security)}`);
+        // Each alternative the document lists is one the server takes: the token as a bearer token, or as basic auth's password.
+        for (const name of new Set((op.security ?? []).flatMap((r) => Object.keys(r)))) {
+          const scheme = doc.components.securitySchemes[name]!.scheme;
+          const authorization = scheme === 'basic' ? `Basic ${Buffer.from(`anyone:${TOKEN}`).toString('base64')}` : `Bearer ${TOKEN}`;
+          const authed = await app.inject({ method: method.toUpperCase() as 'GET' | 'POST', url, headers: { authorization }, payload: method === 'post' ? {} : undefined });
+          assert.notEqual(authed.statusCode, 401, `${method} ${path} with ${name} (${scheme}): ${authed.body}`);
+        }
       }
     }
   });

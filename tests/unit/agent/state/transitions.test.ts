@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ReleaseRecord } from '../../../../agent/state/release-record.js';
 import {
+  emptyState,
   refusalCountsAgainstRevision,
   reportAfterPass,
   stateAfterApply,
@@ -57,6 +58,13 @@ test('stateAfterRefusal: the attempt\'s pending mark goes, an older one (tables 
   const clean = stateAfterRefusal({ ...inForce, pending: attempt, lastFailed: { ...failed, commit: C2 } }, undefined);
   assert.equal(clean.pending, undefined);
   assert.equal(clean.lastFailed?.commit, C2, 'an earlier failure stays');
+});
+
+test('stateAfterRefusal records a failure on a fresh state or keeps the rest of one (what recordFailedAttempt did)', () => {
+  const failed = { commit: C3, blob: B(C3), code: 'NFTSYNC_ERR_NFT_APPLY', message: 'no', at: 't3' };
+  assert.deepEqual(stateAfterRefusal(emptyState('main', 'default'), undefined, failed), { ref: 'main', ruleset: 'default', managedTables: [], lastFailed: failed });
+  assert.deepEqual(stateAfterRefusal(inForce, undefined, failed), { ...inForce, lastFailed: failed }, 'the revision in force, its tag and tables are kept');
+  assert.deepEqual(stateAfterRefusal({ ...inForce, lastFailed: { ...failed, commit: C2 } }, undefined, failed).lastFailed, failed, 'a newer failure replaces an older one');
 });
 
 test('stateWithPending: the mark goes in, replacing an older one; without a state, one is started', () => {

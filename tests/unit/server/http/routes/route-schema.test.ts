@@ -5,8 +5,8 @@ import { responses, SECURITY_SCHEMES, securityOf } from '../../../../../server/h
 describe('route schemas: who may call a route, and its error answers', () => {
   it('public routes need nothing, reads a token only when the server asks (the empty requirement), writes the write token', () => {
     assert.deepEqual(securityOf('public'), []);
-    assert.deepEqual(securityOf('read'), [{}, { readToken: [] }]);
-    assert.deepEqual(securityOf('write'), [{ writeToken: [] }]);
+    assert.deepEqual(securityOf('read'), [{}, { readToken: [] }, { basicToken: [] }]);
+    assert.deepEqual(securityOf('write'), [{ writeToken: [] }, { basicToken: [] }]);
     for (const access of ['public', 'read', 'write'] as const) {
       for (const requirement of securityOf(access)) for (const name of Object.keys(requirement)) assert.ok(name in SECURITY_SCHEMES, name);
     }
