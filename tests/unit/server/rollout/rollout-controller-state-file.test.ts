@@ -17,7 +17,6 @@ const GOOD = { name: 'main', previous: { commit: OLD }, target: { commit: NEW },
 
 test('security (fake source): a damaged rollouts.json at start drops the damaged entries, keeps the good one, and nothing throws on tick, list or fetch', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'nft-sync'));
   const damaged = [
     { name: 'staging', phase: 'running' },
@@ -37,7 +36,11 @@ test('security (fake source): a damaged rollouts.json at start drops the damaged
     tickMs: 60_000,
   });
   await c.start();
-  t.after(() => c.close());
+  // One hook, in order: the controller's last save lands before its directory goes.
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   c.tick();
   assert.deepEqual(c.list().map((r) => r.name), ['main']);
   assert.deepEqual(await c.revisionFor('canary-2', 'main', { commit: NEW }), { commit: NEW });
