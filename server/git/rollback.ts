@@ -16,6 +16,7 @@
  * the branch proves nothing: the hook judges only the tip of each push, so a commit in the middle
  * of a push was never judged.
  */
+import { commitIdentity, gitOutput, readBranch } from './branch-commit.js';
 import { NftSyncError } from '../../shared/errors.js';
 import type { RollbackResult } from '../../shared/http/http-api.js';
 import { assertRef } from '../../shared/ruleset/names.js';
@@ -58,33 +59,8 @@ export function branchRef(branch: string): string {
   return full;
 }
 
-async function git(gitdir: string, args: string[], input?: string, env?: Record<string, string>): Promise<string> {
-  try {
-    return (await runGit(args, { gitdir, input, env })).stdout;
-  } catch (err) {
-    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
-  }
-}
 
-/** The commit `ref` points at now, or undefined. */
-async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {
-  try {
-    return (await runGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { gitdir })).stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** Identity for the commit: the token's owner as author, nft-sync as committer. */
-function identity(owner: string): Record<string, string> {
-  const email = owner.includes('@') ? owner : `${owner}@nft-sync.invalid`;
-  return {
-    GIT_AUTHOR_NAME: owner,
-    GIT_AUTHOR_EMAIL: email,
-    GIT_COMMITTER_NAME: 'nft-sync',
-    GIT_COMMITTER_EMAIL: 'nft-sync@nft-sync.invalid',
-  };
-}
 
 /**
  * Make the rollback commit and move the branch to it.
@@ -99,7 +75,7 @@ function identity(owner: string): Record<string, string> {
 export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResult> {
   const ref = branchRef(req.branch);
   const maxAttempts = req.maxAttempts ?? 5;
-  const wanted = (await git(req.gitdir, ['ls-tree', '-z', req.target])).split('\0').filter((l) => l !== '' && RESTORED.has(l.slice(l.indexOf('\t') + 1)));
+  const wanted = (await gitOutput(req.gitdir, ['ls-tree', '-z', req.target])).split('\0').filter((l) => l !== '' && RESTORED.has(l.slice(l.indexOf('\t') + 1)));
   // A revision without rulesets/ would leave every agent with nothing to fetch: not a rollback.
   if (!wanted.some((l) => l.endsWith('\trulesets') && l.includes(' tree '))) {
     throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `${req.targetName} (${req.target.slice(0, 12)}) has no rulesets/ directory: nothing to roll back to`, {
@@ -111,17 +87,17 @@ export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResu
     if (old === undefined) {
       throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
     }
-    const current = (await git(req.gitdir, ['ls-tree', '-z', old])).split('\0').filter((l) => l !== '');
+    const current = (await gitOutput(req.gitdir, ['ls-tree', '-z', old])).split('\0').filter((l) => l !== '');
     const kept = current.filter((l) => !RESTORED.has(l.slice(l.indexOf('\t') + 1)));
-    const tree = (await git(req.gitdir, ['mktree', '-z'], [...kept, ...wanted].map((l) => `${l}\0`).join(''))).trim();
-    const oldTree = (await git(req.gitdir, ['rev-parse', `${old}^{tree}`])).trim();
+    const tree = (await gitOutput(req.gitdir, ['mktree', '-z'], [...kept, ...wanted].map((l) => `${l}\0`).join(''))).trim();
+    const oldTree = (await gitOutput(req.gitdir, ['rev-parse', `${old}^{tree}`])).trim();
     if (tree === oldTree) {
       throw new NftSyncError('NFTSYNC_ERR_ROLLBACK_NOOP', `branch ${req.branch} (${old.slice(0, 12)}) already has the rulesets and nft-sync.yaml of ${req.targetName} (${req.target.slice(0, 12)}): nothing to roll back`, {
         data: { branch: req.branch, commit: old, target: req.target },
       });
     }
     const message = `Roll back rulesets to ${req.targetName} (${req.target.slice(0, 12)})\n\nRestores rulesets/ and ${REPO_CONFIG_PATH} as of ${req.target}.\nRequested by: ${req.owner} via nft-sync rollback\n`;
-    const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, identity(req.owner))).trim();
+    const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.owner))).trim();
     const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
     if (judged.problems.length > 0) {
       const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));

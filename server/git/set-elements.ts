@@ -9,6 +9,7 @@
  * applied again to the new tip and tried again, a bounded number of times: a concurrent change
  * is never lost, and neither is this one's, since it is re-applied rather than merged.
  */
+import { commitIdentity, gitOutput, readBranch } from './branch-commit.js';
 import { applyElementChange, type ElementChangeRequest, type SetAddress } from '../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
@@ -51,36 +52,13 @@ export interface SetElementsResult {
 /** Most elements the commit message lists one by one (the diff shows them all). */
 const LISTED = 50;
 
-async function git(gitdir: string, args: string[], input?: string, env?: Record<string, string>): Promise<string> {
-  try {
-    return (await runGit(args, { gitdir, input, env })).stdout;
-  } catch (err) {
-    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
-  }
-}
 
-async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {
-  try {
-    return (await runGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { gitdir })).stdout.trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
-/** The commit's author is the owner; the committer is nft-sync. */
-function identity(owner: string): Record<string, string> {
-  return {
-    GIT_AUTHOR_NAME: owner,
-    GIT_AUTHOR_EMAIL: owner.includes('@') ? owner : `${owner}@nft-sync.invalid`,
-    GIT_COMMITTER_NAME: 'nft-sync',
-    GIT_COMMITTER_EMAIL: 'nft-sync@nft-sync.invalid',
-  };
-}
 
 /** `ls-tree -z` records of `tree` with `name` replaced by (or given) `entry`, made into a tree. */
 async function replaceEntry(gitdir: string, tree: string, name: string, entry: string): Promise<string> {
-  const kept = (await git(gitdir, ['ls-tree', '-z', tree])).split('\0').filter((l) => l !== '' && l.slice(l.indexOf('\t') + 1) !== name);
-  return (await git(gitdir, ['mktree', '-z'], [...kept, `${entry}\t${name}`].map((l) => `${l}\0`).join(''))).trim();
+  const kept = (await gitOutput(gitdir, ['ls-tree', '-z', tree])).split('\0').filter((l) => l !== '' && l.slice(l.indexOf('\t') + 1) !== name);
+  return (await gitOutput(gitdir, ['mktree', '-z'], [...kept, `${entry}\t${name}`].map((l) => `${l}\0`).join(''))).trim();
 }
 
 function commitMessage(req: SetElementsRequest, kind: string, added: readonly unknown[], deleted: readonly unknown[]): string {
@@ -111,20 +89,20 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const old = await readBranch(req.gitdir, ref);
     if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
-    const entry = (await git(req.gitdir, ['ls-tree', '-z', old, '--', path])).split('\0')[0] ?? '';
+    const entry = (await gitOutput(req.gitdir, ['ls-tree', '-z', old, '--', path])).split('\0')[0] ?? '';
     const [mode, type, blob] = entry.slice(0, entry.indexOf('\t')).split(' ');
     if (type !== 'blob') {
       throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `branch ${req.branch} (${old.slice(0, 12)}) has no ${path}`, { data: { ruleset: req.ruleset, commit: old } });
     }
-    const ruleset = parseRuleset(await git(req.gitdir, ['cat-file', 'blob', blob!]));
+    const ruleset = parseRuleset(await gitOutput(req.gitdir, ['cat-file', 'blob', blob!]));
     const change = applyElementChange(ruleset, req.set, req);
     if (change.added.length === 0 && change.deleted.length === 0) {
       return { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt };
     }
-    const newBlob = (await git(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
+    const newBlob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
     const rulesetsTree = await replaceEntry(req.gitdir, `${old}:rulesets`, `${req.ruleset}.json`, `${mode} blob ${newBlob}`);
     const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${rulesetsTree}`);
-    const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], commitMessage(req, change.kind, change.added, change.deleted), identity(req.owner))).trim();
+    const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], commitMessage(req, change.kind, change.added, change.deleted), commitIdentity(req.owner))).trim();
     const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
     if (judged.problems.length > 0) {
       const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));

@@ -14,6 +14,7 @@
  * - The ref moves by compare-and-swap (`git update-ref REF NEW OLD`); a push landing meanwhile
  *   makes it merge again onto the new tip, a bounded number of times.
  */
+import { commitIdentity } from '../git/branch-commit.js';
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -85,14 +86,6 @@ async function rulesetAt(gitdir: string, commit: string, path: string): Promise<
   return { blob, ruleset: parseRuleset(text) };
 }
 
-function identity(agent: string): Record<string, string> {
-  return {
-    GIT_AUTHOR_NAME: agent,
-    GIT_AUTHOR_EMAIL: `${agent}@nft-sync.invalid`,
-    GIT_COMMITTER_NAME: 'nft-sync',
-    GIT_COMMITTER_EMAIL: 'nft-sync@nft-sync.invalid',
-  };
-}
 
 /** The repository form of a ruleset: two-space JSON and a final newline, as `nft-sync import` writes. */
 export function rulesetText(ruleset: Ruleset): string {
@@ -147,7 +140,7 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
     const tree = await treeWith(req.gitdir, old, path, blob);
     const summary = differences.slice(0, 20).map((d) => `  ${d}`).join('\n');
     const message = `Publish live change of ${req.ruleset} from ${req.agent}\n\n${summary}${differences.length > 20 ? `\n  (${differences.length - 20} more)` : ''}\n\nBase: ${req.base}${rebased ? ` (merged onto ${old})` : ''}\nPublished-by: ${req.agent} (${req.credential}) via nft-sync agent --publish\n`;
-    const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, identity(req.agent))).trim();
+    const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.agent))).trim();
     const judged = await validate([{ old, new: commit, ref }]);
     if (judged.problems.length > 0) {
       const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));

@@ -1,0 +1,38 @@
+/**
+ * What the server's own commits share (rollback, element changes, published live changes): git
+ * run with failures as one error code, a branch's current commit, and the identity a commit is
+ * made under. IO: the git CLI through host/run-git.ts.
+ */
+import { NftSyncError } from '../../shared/errors.js';
+import { runGit } from '../../host/run-git.js';
+
+/** git's stdout for `args` in `gitdir`. Errors: NFTSYNC_ERR_REPO_GIT_FAILED (git failed or could not run). */
+export async function gitOutput(gitdir: string, args: string[], input?: string, env?: Record<string, string>): Promise<string> {
+  try {
+    return (await runGit(args, { gitdir, input, env })).stdout;
+  } catch (err) {
+    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
+  }
+}
+
+/** The commit `ref` (or any revision) points at now, or undefined when it names none. Never throws. */
+export async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {
+  try {
+    return (await runGit(['rev-parse', '--verify', '-q', `${ref}^{commit}`], { gitdir })).stdout.trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The environment that makes `author` (a token's owner or an agent's name) the commit's author
+ * and nft-sync its committer; a name without '@' gets an address under nft-sync.invalid. Pure.
+ */
+export function commitIdentity(author: string): Record<string, string> {
+  return {
+    GIT_AUTHOR_NAME: author,
+    GIT_AUTHOR_EMAIL: author.includes('@') ? author : `${author}@nft-sync.invalid`,
+    GIT_COMMITTER_NAME: 'nft-sync',
+    GIT_COMMITTER_EMAIL: 'nft-sync@nft-sync.invalid',
+  };
+}
