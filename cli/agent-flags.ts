@@ -2,7 +2,6 @@
  * What `pull` and `agent` share: the flags that say where the server is, what to follow, how to
  * verify and how to apply, and the options built from them once.
  */
-import { readFileSync } from 'node:fs';
 import { DEFAULT_CONFIRM_WINDOW_S } from '../agent/reconcile/confirm-revision.js';
 import { createNftRunner, NFT_TIMEOUT_DEFAULTS_MS } from '../host/nft-runner.js';
 import { DEFAULT_MAX_RULESET_BYTES, MAX_RULESET_BYTES_LIMIT } from '../agent/wire/wire-client.js';
@@ -11,7 +10,7 @@ import { assertAllowedSignersReadable } from '../agent/reconcile/verify-release.
 import { NftSyncError } from '../shared/errors.js';
 import { parseHostPortList } from '../shared/wire/host-port.js';
 import type { ServerEndpoint } from '../agent/wire/server-endpoint.js';
-import { firstToken } from '../shared/config/token-list.js';
+import { clientToken, TOKEN_FLAG } from './client-token.js';
 import { assertRef, assertRulesetName } from '../shared/ruleset/names.js';
 import { assertTagPattern } from '../shared/release/semver.js';
 import { parseTablePatterns } from '../shared/ruleset/table-pattern.js';
@@ -30,35 +29,6 @@ export const MAX_RULESET_BYTES_FLAG: Flags[string] = {
 /** The value of --max-ruleset-bytes. Errors: NFTSYNC_ERR_USAGE. */
 export function maxRulesetBytes(values: ParsedFlags): number {
   return countFlag(str(values, 'max-ruleset-bytes')!, '--max-ruleset-bytes', 1024, MAX_RULESET_BYTES_LIMIT);
-}
-
-/** `--token-file`, for agent, pull and fetch. */
-export const TOKEN_FLAG: Flags = {
-  'token-file': {
-    type: 'string',
-    description: 'file whose first token is sent in hello, for a server run with --read-token-required (same format as the server\'s --token-file; default: the NFT_SYNC_TOKEN environment variable)',
-  },
-};
-
-/**
- * The token a client sends in hello: the first one in --token-file, else NFT_SYNC_TOKEN, else
- * none. Never a flag value itself (flags show up in `ps`). Errors: NFTSYNC_ERR_CONFIG_INVALID
- * (file unreadable, malformed or empty; the message never echoes a token).
- */
-export function clientToken(values: ParsedFlags): string | undefined {
-  const file = str(values, 'token-file');
-  if (file === undefined) return process.env.NFT_SYNC_TOKEN || undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (cause) {
-    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file} cannot be read: ${(cause as Error).message}`, { cause });
-  }
-  try {
-    return firstToken(text);
-  } catch (cause) {
-    throw new NftSyncError('NFTSYNC_ERR_CONFIG_INVALID', `--token-file ${file}: ${(cause as Error).message}`, { cause });
-  }
 }
 
 export const AGENT_FLAGS: Flags = {

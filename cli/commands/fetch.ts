@@ -1,6 +1,7 @@
 import { WireClient } from '../../agent/wire/wire-client.js';
 import { parseHostPort } from '../../shared/wire/host-port.js';
-import { clientToken, MAX_RULESET_BYTES_FLAG, maxRulesetBytes, TOKEN_FLAG } from '../agent-flags.js';
+import { MAX_RULESET_BYTES_FLAG, maxRulesetBytes } from '../agent-flags.js';
+import { clientToken, TOKEN_FLAG } from '../client-token.js';
 import { str, type Command } from '../command.js';
 import { clientTlsOptions, loadTlsMaterial, nameFromCertificate, TLS_FLAGS } from '../tls-flags.js';
 

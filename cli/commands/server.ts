@@ -5,7 +5,7 @@ import { parseHostPort } from '../../shared/wire/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/wire/messages.js';
 import { AGENT_REGISTRY_DEFAULTS, loadTokenFile, startServer, WIRE_SERVER_DEFAULTS } from '../../server/start-server.js';
 import { LOG_FLAG, str, type Command } from '../command.js';
-import { clientToken } from '../agent-flags.js';
+import { clientToken } from '../client-token.js';
 import { createLogger } from '../logger.js';
 import { loadTlsMaterial, serverTlsOptions, TLS_FLAGS } from '../tls-flags.js';
 import { countFlag } from '../seconds-flag.js';

@@ -3,13 +3,10 @@
  * what to follow, the token, the seconds and sizes, and the errors for each bad flag.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { agentRunOptions, clientToken, maxRulesetBytes } from '../../../cli/agent-flags.js';
+import { agentRunOptions, maxRulesetBytes } from '../../../cli/agent-flags.js';
 import type { ParsedFlags } from '../../../cli/parse-command-line.js';
 import { MAX_RULESET_BYTES_LIMIT } from '../../../agent/wire/wire-client.js';
-import { makeTempDir } from '../../helpers/temp-dir.js';
 
 /** The flags as the parser leaves them with every default filled in, plus `extra`. */
 const flags = (extra: ParsedFlags): ParsedFlags => ({
@@ -46,20 +43,4 @@ test('maxRulesetBytes: 1 KiB up to the frame limit', () => {
   assert.equal(maxRulesetBytes({ 'max-ruleset-bytes': '1024' }), 1024);
   assert.equal(maxRulesetBytes({ 'max-ruleset-bytes': String(MAX_RULESET_BYTES_LIMIT) }), MAX_RULESET_BYTES_LIMIT);
   for (const bad of ['1023', String(MAX_RULESET_BYTES_LIMIT + 1), 'x']) assert.throws(() => maxRulesetBytes({ 'max-ruleset-bytes': bad }), { code: 'NFTSYNC_ERR_USAGE' }, bad);
-});
-
-test('clientToken: the first token of --token-file, else NFT_SYNC_TOKEN, else none; a bad file NFTSYNC_ERR_CONFIG_INVALID without echoing a token', (t) => {
-  const dir = makeTempDir(t, 'nft-sync-token-');
-  const before = process.env.NFT_SYNC_TOKEN;
-  t.after(() => (before === undefined ? delete process.env.NFT_SYNC_TOKEN : (process.env.NFT_SYNC_TOKEN = before)));
-  delete process.env.NFT_SYNC_TOKEN;
-  assert.equal(clientToken({}), undefined);
-  process.env.NFT_SYNC_TOKEN = 'env-token-0123456789abcdef';
-  assert.equal(clientToken({}), 'env-token-0123456789abcdef');
-  const file = join(dir, 'tokens');
-  writeFileSync(file, '# mine\nfile-token-0123456789abcdef alice\nsecond-token-0123456789abcdef bob\n');
-  assert.equal(clientToken({ 'token-file': file }), 'file-token-0123456789abcdef');
-  writeFileSync(file, '# nothing\n');
-  assert.throws(() => clientToken({ 'token-file': file }), { code: 'NFTSYNC_ERR_CONFIG_INVALID' });
-  assert.throws(() => clientToken({ 'token-file': join(dir, 'missing') }), { code: 'NFTSYNC_ERR_CONFIG_INVALID' });
 });
