@@ -40,42 +40,28 @@ export function rolloutRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (req): Promise<RolloutAnswer> => rollouts(req.params.name).get(req.params.name),
   );
-  app.post<{ Params: RolloutNameParams }>(
-    '/api/v1/rollouts/:name/resume',
-    {
-      config: { write: true },
-      schema: {
-        summary: 'Resume a halted or waiting rollout: the current wave counts as done and the next wave is served the new revision',
-        tags: ['rollouts'],
-        security: securityOf('write'),
-        params: RolloutNameParams,
-        response: responses('write', { 200: RolloutAnswer }),
+  /** A write on one rollout (resume or abort): the writer's token checked, the act logged. */
+  const action = (verb: 'resume' | 'abort', summary: string, done: string): void => {
+    app.post<{ Params: RolloutNameParams }>(
+      `/api/v1/rollouts/:name/${verb}`,
+      {
+        config: { write: true },
+        schema: {
+          summary,
+          tags: ['rollouts'],
+          security: securityOf('write'),
+          params: RolloutNameParams,
+          response: responses('write', { 200: RolloutAnswer }),
+        },
       },
-    },
-    async (req): Promise<RolloutAnswer> => {
-      const owner = ctx.writer(req);
-      const view = rollouts(req.params.name).resume(req.params.name);
-      ctx.logger.info({ rollout: req.params.name, owner, wave: view.wave }, 'rollout resumed');
-      return view;
-    },
-  );
-  app.post<{ Params: RolloutNameParams }>(
-    '/api/v1/rollouts/:name/abort',
-    {
-      config: { write: true },
-      schema: {
-        summary: 'Abort a running or halted rollout: every agent is served the previous revision again; the branch is not moved',
-        tags: ['rollouts'],
-        security: securityOf('write'),
-        params: RolloutNameParams,
-        response: responses('write', { 200: RolloutAnswer }),
+      async (req): Promise<RolloutAnswer> => {
+        const owner = ctx.writer(req);
+        const view = rollouts(req.params.name)[verb](req.params.name);
+        ctx.logger.info({ rollout: req.params.name, owner, wave: view.wave }, done);
+        return view;
       },
-    },
-    async (req): Promise<RolloutAnswer> => {
-      const owner = ctx.writer(req);
-      const view = rollouts(req.params.name).abort(req.params.name);
-      ctx.logger.info({ rollout: req.params.name, owner }, 'rollout aborted');
-      return view;
-    },
-  );
+    );
+  };
+  action('resume', 'Resume a halted or waiting rollout: the current wave counts as done and the next wave is served the new revision', 'rollout resumed');
+  action('abort', 'Abort a running or halted rollout: every agent is served the previous revision again; the branch is not moved', 'rollout aborted');
 }
