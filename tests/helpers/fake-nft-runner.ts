@@ -18,6 +18,8 @@ export interface FakeNft extends NftRunner {
   readonly tables: Map<string, RulesetItem[]>;
   /** Every batch applied (committed), parsed. */
   readonly applied: { nftables: Cmd[] }[];
+  /** Every table listed (`family name`), in order: shows that a read-back really ran. */
+  readonly listed: string[];
   /** Make the next runs of a kind fail with this error (until cleared). */
   fail: { apply?: NftSyncError; listTable?: NftSyncError; listTables?: NftSyncError };
   /** Rewrites what listTable returns (default: as added). */
@@ -76,6 +78,7 @@ export function fakeNft(): FakeNft {
     argv: ['fake-nft'],
     tables,
     applied,
+    listed: [],
     fail: {},
     processes: [],
     async run(): Promise<NftResult> {
@@ -121,6 +124,7 @@ export function fakeNft(): FakeNft {
       });
     },
     async listTable(family, name) {
+      runner.listed.push(`${family} ${name}`);
       if (runner.fail.listTable) throw runner.fail.listTable;
       const items = tables.get(`${family} ${name}`);
       if (!items) throw new NftSyncError('NFTSYNC_ERR_NFT_LIST', `no table ${family} ${name}`);

@@ -64,7 +64,8 @@ test('fake fetcher, new revision: applied, recorded, Ready', async (t) => {
   const r = await open();
   const out = await r.reconcile(fakeFetcher(rev(C1, V1)));
   assert.equal(out.kind, 'applied');
-  assert.equal(out.kind === 'applied' && out.apply.readback.ok, true, 'the fake nft lists what it was given');
+  assert.equal(out.kind === 'applied' && out.apply.readback.ok, true);
+  assert.deepEqual(nft.listed, ['inet nft_sync'], 'the read-back listed the table it applied');
   assert.equal(nft.applied.length, 1);
   assert.deepEqual([...nft.tables.keys()], ['inet nft_sync']);
   const st = (await loadState(dir))!.state;
