@@ -162,7 +162,6 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
-    metrics.refMoves += 1;
     for (const listener of [...refListeners]) listener();
     // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
     void rollouts

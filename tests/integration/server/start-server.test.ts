@@ -3,6 +3,7 @@
  * the push-check hand-off) and stopped together; refusals before anything listens.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
@@ -12,7 +13,8 @@ import { initRepository } from '../../../server/git/init-repository.js';
 import { HOOK_MARKER } from '../../../server/push/pre-receive-hook.js';
 import { startServer } from '../../../server/start-server.js';
 import { quietLogger } from '../../helpers/server-fixture.js';
-import { tempDir } from '../../helpers/git-fixture.js';
+import { tempDir, testGitEnv } from '../../helpers/git-fixture.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const refused = (port: number) => new Promise<boolean>((resolve) => {
   const s = net.connect({ host: '127.0.0.1', port });
@@ -29,6 +31,16 @@ test('startServer: wire and HTTP on their ports, the hook installed, a push seen
   assert.match(readFileSync(join(bare, 'hooks', 'pre-receive'), 'utf8'), new RegExp(HOOK_MARKER));
   const c = await WireClient.connect({ host: '127.0.0.1', port: server.wireAddress.port, agent: 'a' });
   assert.equal(await c.subscribe('main'), commit);
+  // A push (here the branch moved by update-ref, as git would): seen once, counted once.
+  const git = (args: string[]) => execFileSync('git', ['--git-dir', bare, ...args], { encoding: 'utf8', env: { ...process.env, ...testGitEnv() } }).trim();
+  const next = git(['commit-tree', `${commit}^{tree}`, '-p', commit, '-m', 'again']);
+  git(['update-ref', 'refs/heads/main', next, commit]);
+  const moves = await waitFor(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${server.httpAddress!.port}/metrics`)).text();
+    const n = Number(/^nftsync_ref_moves_total (\d+)$/m.exec(text)?.[1] ?? 0);
+    return n > 0 ? n : undefined;
+  }, { what: 'the ref move in /metrics', timeoutMs: 5000 });
+  assert.equal(moves, 1, 'one move counted once');
   c.close();
   const ready = await fetch(`http://127.0.0.1:${server.httpAddress!.port}/readyz`);
   assert.equal(ready.status, 200);
