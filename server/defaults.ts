@@ -151,6 +151,8 @@ export const SERVER_DEFAULTS_TABLE = {
     openTimeoutMs: 5 * SECOND,
     /** A replica forwards its agents' reports to the primary at most this often. */
     forwardMs: 200,
+    /** A replica asks the primary for its rollouts this often (and whenever its mirror moves). */
+    rolloutPollMs: 1 * SECOND,
   },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */

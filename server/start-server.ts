@@ -17,6 +17,7 @@ import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
 import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
+import { RolloutFollower } from './replica/rollout-follower.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
@@ -102,8 +103,8 @@ export interface RunningServer {
   pushChecks: PushCheckService | undefined;
   /** The mirror of the primary, on a replica (`mirrorOf`). */
   mirror: GitMirror | undefined;
-  /** Staged rollouts. */
-  rollouts: RolloutController;
+  /** Staged rollouts: decided here, or on a replica followed from the primary. */
+  rollouts: RolloutController | RolloutFollower;
   close(): Promise<void>;
 }
 
@@ -134,12 +135,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const registry = new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) });
   // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
   let wire: WireServer | undefined;
-  const rollouts = new RolloutController({
-    source: repository,
-    agents: () => registry.list().map((a) => ({ name: a.name, connected: a.connected, status: a.status })),
-    logger: log,
-    onChange: (name) => wire?.rolloutChanged((key) => rolloutName(key) === name),
-  });
+  const onChange = (name: string) => wire?.rolloutChanged((key) => rolloutName(key) === name);
+  // A replica follows the primary's rollouts, which count the whole fleet (rollout-follower.ts).
+  const rollouts = mirror
+    ? new RolloutFollower({ primary: new URL('/', displayUrl(mirror.url)).href, token: opts.mirrorOf?.token, repoConfig: (commit) => repository.repoConfig(commit), logger: log, onChange })
+    : new RolloutController({
+        source: repository,
+        agents: () => registry.list().map((a) => ({ name: a.name, connected: a.connected, status: a.status })),
+        logger: log,
+        onChange,
+      });
   await rollouts.start();
   wire = new WireServer({
     source: mirror ? replicaSource(repository, mirror) : repository,
@@ -151,7 +156,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // A replica takes no published change either: it names the primary, as for a push.
     publish: mirror ? { publish: async () => Promise.reject(readOnlyReplica(displayUrl(mirror.url))) } : publisher,
     rollouts,
-    onReport: () => rollouts.poke(),
+    // The primary's rollouts look at reports (a replica's reach it through the forwarder).
+    onReport: rollouts instanceof RolloutController ? () => rollouts.poke() : undefined,
     ...opts.wire,
   });
   const metrics = new ServerMetrics();
@@ -162,12 +168,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
-    for (const listener of [...refListeners]) listener();
-    // Rollouts first, so the hub's `moved` finds each new tip's rollout already started.
+    // Rollouts first, so the hub's `moved` finds each new tip's rollout already started, and a
+    // replica told of the move (refListeners) finds it in GET /api/v1/rollouts.
     void rollouts
       .refsChanged()
       .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
-      .then(() => wire!.refsChanged());
+      .then(() => {
+        for (const listener of [...refListeners]) listener();
+        wire!.refsChanged();
+      });
   });
   await watcher.start();
   // Fetches resolve refs from the watcher's copy from now on, not from the ref files.

@@ -1,0 +1,178 @@
+/**
+ * Staged rollouts on a replica: the primary decides, the replica follows.
+ *
+ * The primary's rollout controller sees the whole fleet (its own agents and, through forwarded
+ * reports, every replica's), so it alone moves waves on. A replica that ran rollouts of its own
+ * would count only its own agents: with no canary among them its first wave would be empty, and
+ * its agents would get a revision before the canaries confirmed it. So a replica asks the primary
+ * for its rollouts (GET /api/v1/rollouts, with the mirror's token) every `pollMs`, at once when its
+ * mirror moves, and before serving a tip the primary's rollouts do not know yet; it serves each
+ * agent what the primary's rollout says (shared/rollout/rollout-state.ts revisionFor).
+ *
+ * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref, and that the primary's
+ * rollouts do not name yet (the primary not asked yet, or away), is not served: agents get the
+ * last revision the primary's rollout completed (or its previous one), never a revision ahead of
+ * the waves. A tip with no rollout declared is served to everyone, as on the primary.
+ * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts):
+ * a hostile or broken primary can hold agents back, never send them to a revision the mirror
+ * does not hold (the wire session resolves what is served from the mirror, as any revision).
+ */
+import type { Logger } from 'pino';
+import { ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
+import { NftSyncError } from '../../shared/errors.js';
+import { revisionFor, savedRollouts, stableRevision, timeBeyondHolds, type Revision, type RolloutState } from '../../shared/rollout/rollout-state.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
+import { readOnlyReplica } from '../git/git-http.js';
+import { rolloutName, type RolloutView } from '../rollout/rollout-controller.js';
+
+export interface RolloutFollowerOptions {
+  /** The primary's HTTP base, e.g. `http://primary:7401/`. */
+  primary: string;
+  token?: string;
+  /** The mirror's nft-sync.yaml at a commit (does the tip declare a rollout?). */
+  repoConfig(commit: string): Promise<RepoConfig | undefined>;
+  logger: Logger;
+  /** Called when what some agents are served for rollout `name` may have changed. */
+  onChange?(name: string): void;
+  /** Ask the primary this often (default SERVER_DEFAULTS.replica.rolloutPollMs). */
+  pollMs?: number;
+  now?: () => number;
+}
+
+/** Largest answer read from the primary (a rollout of 10,000 agents is about 300 KB). */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+const TRACK_PREFIX = 'track:';
+/** Fetches of a tip the primary's rollouts do not name ask the primary at most this often. */
+const MIN_ASK_MS = 200;
+
+export class RolloutFollower {
+  readonly #opts: RolloutFollowerOptions;
+  #states = new Map<string, RolloutState>();
+  #timer: NodeJS.Timeout | undefined;
+  #asking: Promise<void> | undefined;
+  #stopped = false;
+  /** Whether the last question reached the primary (logged once per change). */
+  #reached: boolean | undefined;
+  /** When the last question ended (ms): fetches of an unknown tip ask again at most every MIN_ASK_MS. */
+  #askedAt = -Infinity;
+
+  constructor(opts: RolloutFollowerOptions) {
+    this.#opts = opts;
+  }
+
+  /** Ask the primary now, then every pollMs. */
+  async start(): Promise<void> {
+    await this.refresh();
+    const every = this.#opts.pollMs ?? SERVER_DEFAULTS.replica.rolloutPollMs;
+    this.#timer = setInterval(() => void this.refresh(), every);
+    this.#timer.unref();
+  }
+
+  /** Stop asking; waits for a question in flight. */
+  async close(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#asking;
+  }
+
+  /**
+   * Ask the primary for its rollouts (one question at a time: callers share the one in flight).
+   * Never throws: a failure keeps the rollouts last known, and is logged when it starts and ends.
+   */
+  refresh(): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
+    this.#asking ??= this.#ask().finally(() => {
+      this.#asking = undefined;
+      this.#askedAt = (this.#opts.now ?? Date.now)();
+    });
+    return this.#asking;
+  }
+
+  /** The mirror's refs moved: the primary has started any new rollout by now; ask. */
+  async refsChanged(): Promise<void> {
+    await this.refresh();
+  }
+
+  /**
+   * The revision to serve `agent` for subscription key `key` whose ref resolves to `latest` on
+   * this replica's mirror (the wire session's RolloutGate): as the primary's rollout says; see the
+   * file's header for a tip the primary's rollouts do not know yet.
+   */
+  async revisionFor(agent: string | undefined, key: string, latest: Revision): Promise<Revision> {
+    const name = rolloutName(key);
+    const same = (s: RolloutState | undefined) => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
+    if (!same(this.#states.get(name)) && (this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
+    const state = this.#states.get(name);
+    if (state && same(state)) return revisionFor(state, agent);
+    const config = await this.#opts.repoConfig(latest.commit).catch(() => undefined);
+    const declared = config?.rollouts?.[key.startsWith(TRACK_PREFIX) ? ROLLOUT_TAGS_KEY : name] !== undefined;
+    if (!declared || !state) return latest;
+    return stableRevision(state);
+  }
+
+  /** The primary's rollouts, as last heard (the API of a replica shows the fleet's). */
+  list(): RolloutView[] {
+    return [...this.#states.keys()].sort().map((n) => this.get(n));
+  }
+
+  /** One of the primary's rollouts. Throws NFTSYNC_ERR_ROLLOUT_NOT_FOUND. */
+  get(name: string): RolloutView {
+    const s = this.#states.get(name);
+    if (!s) throw new NftSyncError('NFTSYNC_ERR_ROLLOUT_NOT_FOUND', `no rollout for ${JSON.stringify(name)} on the primary ${this.#opts.primary}`, { data: { rollout: name } });
+    return { ...s, beyondHoldMs: timeBeyondHolds(s, (this.#opts.now ?? Date.now)()) };
+  }
+
+  /** A replica moves no rollout: NFTSYNC_ERR_READ_ONLY_REPLICA, naming the primary. */
+  resume(_name: string): RolloutView {
+    throw readOnlyReplica(this.#opts.primary);
+  }
+
+  /** A replica moves no rollout: NFTSYNC_ERR_READ_ONLY_REPLICA, naming the primary. */
+  abort(_name: string): RolloutView {
+    throw readOnlyReplica(this.#opts.primary);
+  }
+
+  async #ask(): Promise<void> {
+    let states: RolloutState[];
+    try {
+      states = await this.#fetch();
+    } catch (err) {
+      if (this.#reached !== false) this.#opts.logger.warn({ err: (err as Error).message, primary: this.#opts.primary }, 'replica: cannot ask the primary for its rollouts; agents keep what they are served');
+      this.#reached = false;
+      return;
+    }
+    if (this.#reached === false) this.#opts.logger.info({ primary: this.#opts.primary }, 'replica: the primary answers for its rollouts again');
+    this.#reached = true;
+    const next = new Map(states.map((s) => [s.name, s]));
+    const changed = new Set<string>();
+    for (const [name, s] of next) {
+      const old = this.#states.get(name);
+      if (!old || old.phase !== s.phase || old.wave !== s.wave || old.target.commit !== s.target.commit || old.target.tag !== s.target.tag || old.previous.commit !== s.previous.commit) changed.add(name);
+    }
+    for (const name of this.#states.keys()) if (!next.has(name)) changed.add(name);
+    this.#states = next;
+    for (const name of changed) this.#opts.onChange?.(name);
+  }
+
+  async #fetch(): Promise<RolloutState[]> {
+    const res = await fetch(new URL('/api/v1/rollouts', this.#opts.primary), {
+      headers: this.#opts.token ? { authorization: `Bearer ${this.#opts.token}` } : {},
+      signal: AbortSignal.timeout(SERVER_DEFAULTS.replica.openTimeoutMs),
+      redirect: 'error',
+    });
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new Error(`GET /api/v1/rollouts answered ${res.status}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body ?? []) {
+      size += (chunk as Uint8Array).length;
+      if (size > MAX_ANSWER_BYTES) throw new Error(`the primary's rollouts answer passes ${MAX_ANSWER_BYTES} bytes`);
+      chunks.push(Buffer.from(chunk as Uint8Array));
+    }
+    const { states, refused } = savedRollouts(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    if (refused.length > 0) this.#opts.logger.warn({ refused: refused.slice(0, 10) }, `replica: ${refused.length} malformed rollout(s) from the primary left out`);
+    return states;
+  }
+}

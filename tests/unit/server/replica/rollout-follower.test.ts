@@ -1,0 +1,118 @@
+/**
+ * server/replica/rollout-follower.ts against a fake primary (a local HTTP server answering GET
+ * /api/v1/rollouts as told): what each agent is served, the fail-safe for a tip the primary's
+ * rollouts do not name, changes announced, and hostile answers that change nothing.
+ * The real primary and replica together: tests/integration/server/replica/rollout-follower.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { pino } from 'pino';
+import type { RepoConfig } from '../../../../shared/config/repo-config.js';
+import type { RolloutState } from '../../../../shared/rollout/rollout-state.js';
+import { RolloutFollower } from '../../../../server/replica/rollout-follower.js';
+
+const [C0, C1, C2] = ['0', '1', '2'].map((d) => d.repeat(40)) as [string, string, string];
+const quiet = pino({ level: 'silent' });
+
+function running(target: string, previous: string): RolloutState {
+  return {
+    name: 'main', previous: { commit: previous }, target: { commit: target }, hold: 1, wave: 0, phase: 'running', startedAt: 1, appliedAt: {},
+    waves: [{ agents: ['canary-1'], startedAt: 1 }, { agents: ['web-1'] }],
+  };
+}
+
+/** A fake primary: answers each GET with what `answer` holds now. */
+async function fakePrimary(t: TestContext): Promise<{ url: string; answer: { status: number; body: string | Buffer; location?: string }; asked: () => number }> {
+  const answer = { status: 200, body: JSON.stringify({ rollouts: [] }) as string | Buffer, location: undefined as string | undefined };
+  let asked = 0;
+  const server: Server = createServer((req, res) => {
+    asked += 1;
+    assert.equal(req.url, '/api/v1/rollouts');
+    res.writeHead(answer.status, answer.location ? { location: answer.location } : { 'content-type': 'application/json' });
+    res.end(answer.body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, answer, asked: () => asked };
+}
+
+/** A follower asking `url`; its clock moves a second at each look, so it may always ask again. */
+function follower(url: string, declared: boolean, changes: string[] = []): RolloutFollower {
+  const config = (declared ? { rollouts: { main: { hold: 1, waves: [] } } } : {}) as unknown as RepoConfig;
+  let clock = 0;
+  return new RolloutFollower({ primary: url, repoConfig: async () => config, logger: quiet, onChange: (n) => changes.push(n), pollMs: 3_600_000, now: () => (clock += 1000) });
+}
+
+test('fake primary, a running rollout: its canary is served the target, everyone else the previous revision; the API shows it', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), beyondHoldMs: 5 }] });
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  assert.deepEqual(await f.revisionFor('canary-1', 'refs/heads/main', { commit: C1 }), { commit: C1 });
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C1 }), { commit: C0 });
+  assert.deepEqual(await f.revisionFor(undefined, 'main', { commit: C1 }), { commit: C0 });
+  assert.deepEqual(f.list().map((r) => [r.name, r.phase]), [['main', 'running']]);
+  assert.throws(() => f.get('other'), { code: 'NFTSYNC_ERR_ROLLOUT_NOT_FOUND' });
+  assert.throws(() => f.resume('main'), { code: 'NFTSYNC_ERR_READ_ONLY_REPLICA' });
+  assert.throws(() => f.abort('main'), { code: 'NFTSYNC_ERR_READ_ONLY_REPLICA' });
+});
+
+test('fake primary, a tip it does not name yet: held at the last revision the primary rolled out when the tip declares a rollout, served as is when it declares none', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), phase: 'complete', wave: 2, endedAt: 2 }] });
+  const held = follower(p.url, true);
+  await held.start();
+  t.after(() => held.close());
+  const before = p.asked();
+  assert.deepEqual(await held.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 }, 'C2 is ahead of the waves: C1, the last completed');
+  assert.equal(p.asked(), before + 1, 'it asked the primary again before answering');
+  const free = follower(p.url, false);
+  await free.start();
+  t.after(() => free.close());
+  assert.deepEqual(await free.revisionFor('web-1', 'main', { commit: C2 }), { commit: C2 });
+  assert.deepEqual(await free.revisionFor('web-1', 'other', { commit: C2 }), { commit: C2 }, 'a ref with no rollout at all');
+});
+
+test('fake primary: a wave served on the primary is announced (onChange) at the next question', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [running(C1, C0)] });
+  const changes: string[] = [];
+  const f = follower(p.url, true, changes);
+  await f.start();
+  t.after(() => f.close());
+  assert.deepEqual(changes, ['main']);
+  await f.refresh();
+  assert.deepEqual(changes, ['main'], 'nothing new, nothing announced');
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), wave: 1 }] });
+  await f.refsChanged();
+  assert.deepEqual(changes, ['main', 'main']);
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C1 }), { commit: C1 });
+});
+
+test('fake primary, hostile or broken answers: an error status, bad JSON, a redirect, an endless body and malformed rollouts change nothing the follower knew', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [running(C1, C0)] });
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  const web = () => f.revisionFor('web-1', 'main', { commit: C1 });
+  const bad: Array<{ status: number; body: string | Buffer; location?: string }> = [
+    { status: 500, body: '{}' },
+    { status: 200, body: '{"rollouts": [' },
+    { status: 302, body: '', location: 'http://198.18.0.99/api/v1/rollouts' },
+    { status: 200, body: Buffer.alloc(9 * 1024 * 1024, 0x20) },
+  ];
+  for (const answer of bad) {
+    Object.assign(p.answer, { location: undefined }, answer);
+    await f.refresh();
+    assert.deepEqual(await web(), { commit: C0 }, `after ${answer.status} ${String(answer.body).slice(0, 20)}`);
+    assert.equal(f.list().length, 1);
+  }
+  // A malformed rollout is left out whole; the well-formed one beside it is kept.
+  Object.assign(p.answer, { status: 200, location: undefined, body: JSON.stringify({ rollouts: [{ ...running(C2, C1), name: 'evil', wave: 99 }, running(C1, C0)] }) });
+  await f.refresh();
+  assert.deepEqual(f.list().map((r) => r.name), ['main']);
+});
