@@ -12,6 +12,10 @@
  *    revision, runs the agent's own confirm probe (confirmRevision + wireProbe: a new connection, hello with `check`, one
  *    ping) at 10,000 connections, the total cap. Figure: checks not confirmed; baseline: checks
  *    made. Goal: 0 (no agent would roll back).
+ *  - a real agent beside 9,999 simulated ones: the compiled `nft-sync agent` process, applying
+ *    with the real nft in a throwaway namespace, with its lockout guard on (--confirm-window),
+ *    through the 10,000-agent pushes. Figure: pushes it confirmed (applied, not rolled back);
+ *    baseline: pushes made. Goal: every one.
  *  - server RSS with 10,000 agents (baseline: the same server with none). Goal: under 300 MB.
  *  - fetch throughput of the 20 KB ruleset (fetches/s, 200 agents fetching in a loop for 3 s)
  *    against a raw echo server answering the same frames over the same number of sockets from
@@ -272,6 +276,36 @@ async function fetchRate(clients: WireClient[], ms: number): Promise<number> {
   return (n * 1000) / ms;
 }
 
+/**
+ * The real agent (compiled CLI) in its own namespace, following main with its lockout guard on.
+ * `outcome(commit)` resolves with 'applied' or 'failed' once its log says which for `commit`.
+ */
+async function startRealAgent(cli: string[], port: number, dir: string, cleanups: Cleanups): Promise<{ outcome(commit: string, ms: number): Promise<'applied' | 'failed' | 'timeout'> }> {
+  const ns = `nsb-fanreal-${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  cleanups.push(() => execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' }));
+  const child = spawn(cli[0]!, [cli[1]!, 'agent', '--server', `127.0.0.1:${port}`, '--ref', 'main', '--name', 'real-agent', '--nft', `ip netns exec ${ns} nft`, '--state-dir', join(dir, 'real-agent'), '--confirm-window', '10', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => stop(child));
+  let log = '';
+  const keep = (c: Buffer) => (log = (log + c.toString()).slice(-1_000_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return {
+    async outcome(commit, ms) {
+      const end = performance.now() + ms;
+      while (performance.now() < end) {
+        for (const line of log.split('\n')) {
+          if (!line.includes(`"commit":"${commit}"`)) continue;
+          if (line.includes('"msg":"applied"')) return 'applied';
+          if (line.includes('"msg":"reconcile failed')) return 'failed';
+        }
+        await sleep(100);
+      }
+      return 'timeout';
+    },
+  };
+}
+
 /** The rows described in the file comment. */
 export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   // Raise the soft limit to the hard one (raising the hard one needs CAP_SYS_RESOURCE, which a
@@ -299,7 +333,8 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   await sleep(2000);
   const idleRss = rssMb(server.child.pid!);
 
-  const agents = Array.from({ length: FLEET }, (_, i) => new SimAgent(`sim-${i}`, agentAddress(i), undefined));
+  // FLEET - 1 simulated agents: the real one (startRealAgent) makes FLEET.
+  const agents = Array.from({ length: FLEET - 1 }, (_, i) => new SimAgent(`sim-${i}`, agentAddress(i), undefined));
   const closeAll = () => agents.forEach((a) => a.client?.close());
   cleanups.push(closeAll);
   note('connecting', { agents: Math.min(1000, FLEET) });
@@ -310,17 +345,33 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   rows.push({ figure: 'all of 1,000 agents hold a push, validation on (ms)', ours: t1, baseline: median(thousand.map((r) => r.push)), goal: '< 400', ok: t1 < 400 });
 
   note('1,000 done', { thousand });
+  const real = await startRealAgent(cli, port, dir, cleanups);
+  const realFirst = await real.outcome(git(['rev-parse', 'HEAD']), 30_000);
+  if (realFirst !== 'applied') throw new Error(`the real agent did not apply the revision in force: ${realFirst}`);
   note('connecting the rest', { failedAttempts: await connectAll(agents.slice(1000), port, 200) });
   await sleep(3000);
+  let realConfirmed = 0;
+  let realPushes = 0;
+  const realOutcome = async () => {
+    realPushes += 1;
+    const o = await real.outcome(git(['rev-parse', 'HEAD']), 40_000);
+    if (o === 'applied') realConfirmed += 1;
+    else note('the real agent did not confirm a push', { outcome: o });
+  };
   const rss = rssMb(server.child.pid!);
   rows.push({ figure: 'server RSS, 10,000 agents connected (MB)', ours: rss, baseline: idleRss, goal: '< 300', ok: rss < 300 });
   const tenK = [];
-  for (let i = 4; i <= 6; i++) tenK.push(await pushAndWait(agents, git, clone, i, port, false));
+  for (let i = 4; i <= 6; i++) {
+    tenK.push(await pushAndWait(agents, git, clone, i, port, false));
+    await realOutcome();
+  }
   const t10 = median(tenK.map((r) => r.allHold));
   rows.push({ figure: 'all of 10,000 agents hold a push, validation on (ms)', ours: t10, baseline: median(tenK.map((r) => r.push)), goal: '< 1500', ok: t10 < 1500 });
   // Every agent checks the next revision as the lockout guard does, all at once, at the cap.
   const checked = await pushAndWait(agents, git, clone, 8, port, true);
-  rows.push({ figure: 'lockout-guard checks not confirmed at 10,000 agents (of checks made)', ours: checked.unconfirmed, baseline: FLEET, goal: '0', ok: checked.unconfirmed === 0 });
+  await realOutcome();
+  rows.push({ figure: 'lockout-guard checks not confirmed at 10,000 agents (of checks made)', ours: checked.unconfirmed, baseline: agents.length, goal: '0', ok: checked.unconfirmed === 0 });
+  rows.push({ figure: 'pushes a real agent (lockout guard on) confirmed beside 9,999 others (of pushes)', ours: realConfirmed, baseline: realPushes, goal: 'every one', ok: realConfirmed === realPushes });
 
   note('10,000 done', { tenK, rss });
   // Fetch throughput: 200 agents, the server against a raw echo of the same frames.
@@ -377,7 +428,7 @@ export async function benchFanOut(cleanups: Cleanups): Promise<BenchRow[]> {
   const tlsPort = await freePort();
   const tlsServer = await start([...cli, 'server', '--repo', bare, '--listen', `127.0.0.1:${tlsPort}`, '--tls-ca', pem('ca.crt'), '--tls-cert', pem('127.0.0.1.crt'), '--tls-key', pem('127.0.0.1.key'), '--log-level', 'info'], /wire protocol listening/, cleanups);
   const tlsOpts = clientTlsOptions({ ca: readFileSync(pem('ca.crt')), cert: readFileSync(pem('sim.crt')), key: readFileSync(pem('sim.key')) }, '127.0.0.1');
-  const tlsAgents = agents.map((a) => new SimAgent('sim', a.address, tlsOpts));
+  const tlsAgents = Array.from({ length: FLEET }, (_, i) => new SimAgent('sim', agentAddress(i), tlsOpts));
   cleanups.push(() => tlsAgents.forEach((a) => a.client?.close()));
   note('TLS: connecting', { failedAttempts: await connectAll(tlsAgents, tlsPort, 50) });
   await sleep(3000);
