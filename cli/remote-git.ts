@@ -32,11 +32,12 @@ export type PushRejection = 'moved' | 'refused';
  * Run git in `gitdir` (a bare scratch clone) with `env`. Errors: NFTSYNC_ERR_AUTH_REQUIRED (401),
  * NFTSYNC_ERR_CONN_FAILED (server unreachable), NFTSYNC_ERR_PUSH_REFUSED (the pre-receive
  * validator's lines in `data.remote`), NFTSYNC_ERR_REPO_GIT_FAILED (anything else; a push lost
- * to a concurrent one has `data.rejection` 'moved').
+ * to a concurrent one has `data.rejection` 'moved'). `allowConfig`: the config keys `args` set
+ * (`-c KEY=VALUE`) that simple-git does not list as safe (RunGitOptions.allowConfig).
  */
-export async function git(gitdir: string | undefined, args: string[], env: Record<string, string>, input?: string): Promise<string> {
+export async function git(gitdir: string | undefined, args: string[], env: Record<string, string>, input?: string, allowConfig?: readonly string[]): Promise<string> {
   try {
-    return (await runGit(args, { gitdir, env, input })).stdout;
+    return (await runGit(args, { gitdir, env, input, ...(allowConfig ? { allowConfig } : {}) })).stdout;
   } catch (err) {
     throw remoteGitError((err as Error).message, err);
   }

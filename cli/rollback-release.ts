@@ -72,6 +72,9 @@ export async function rollbackRelease(req: ReleaseRollbackRequest): Promise<Rele
   }
 }
 
+/** The config keys a signed tag sets with `-c` (listed for simple-git's config guard). */
+const SIGNING_CONFIG_KEYS = ['gpg.format', 'user.signingkey'] as const;
+
 async function attemptRollback(repo: string, url: string, env: Record<string, string>, req: ReleaseRollbackRequest): Promise<ReleaseRollbackResult> {
   const g = (args: string[], input?: string, extra: Record<string, string> = {}) => git(repo, args, { ...env, ...extra }, input).then((s) => s.trim());
   const tags = (await g(['for-each-ref', '--format=%(refname:strip=2)', 'refs/tags'])).split('\n').filter(Boolean);
@@ -105,7 +108,7 @@ async function attemptRollback(repo: string, url: string, env: Record<string, st
     ? head
     : await g(['commit-tree', tree, '-p', head, '-F', '-'], `${subject}\n\nRelease ${next} restores rulesets/ and ${REPO_CONFIG_PATH} as of ${req.to} (${target}).\nHighest release before: ${highest}.\nRequested via nft-sync rollback\n`, ident);
   const signing = req.signKey ? ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${req.signKey}`, 'tag', '-s'] : ['tag', '-a'];
-  await g([...signing, next, '-F', '-', commit], tagMessage, ident);
+  await git(repo, [...signing, next, '-F', '-', commit], { ...env, ...ident }, tagMessage, req.signKey ? SIGNING_CONFIG_KEYS : undefined);
   await g(['push', '--atomic', '--quiet', url, `${commit}:refs/heads/${branch}`, `refs/tags/${next}:refs/tags/${next}`]);
   return { kind: 'published', tag: next, commit, branch, highest, signed: Boolean(req.signKey) };
 }

@@ -39,6 +39,13 @@ export interface RunGitOptions {
   strict?: boolean;
   /** simple-git argument guards to lift, e.g. `allowUnsafeTemplateDir` for `init --template=`. */
   unsafe?: SimpleGitOptions['unsafe'];
+  /**
+   * Config keys this run writes (`git config KEY VALUE`, `-c KEY=VALUE`) that simple-git does not
+   * list as safe, e.g. `receive.denyNonFastForwards`. simple-git 4.1 warns on stderr for each
+   * unlisted key (SIMPLE_GIT_UNLISTED_CONFIG) and its next major version refuses them; 4.0
+   * ignores the option.
+   */
+  allowConfig?: readonly string[];
 }
 
 /**
@@ -101,7 +108,8 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
   const input = options.input;
   // Output past HOST_DEFAULTS.gitMaxBuffer stops git (simple-git reads output whole, unbounded).
   const tooMuch = new AbortController();
-  return simpleGit({
+  // `allowConfig` is simple-git 4.1's (npm install resolves ^4.0.2 to it); typed here for 4.0's types.
+  const settings: Partial<SimpleGitOptions> & { allowConfig?: string[] } = {
     abort: tooMuch.signal,
     baseDir: options.cwd ?? gitdir ?? process.cwd(),
     allowEnvironment: Object.keys(env),
@@ -111,7 +119,9 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
       const failed = result.exitCode !== 0 && (options.strict === true || result.stdErr.length > 0);
       return failed ? gitError(what, Buffer.concat(result.stdErr).toString('utf8'), result.exitCode, error) : error;
     },
-  })
+    ...(options.allowConfig ? { allowConfig: [...options.allowConfig] } : {}),
+  };
+  return simpleGit(settings)
     .env(env)
     .outputHandler((_command, stdout) => {
       let bytes = 0;

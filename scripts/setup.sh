@@ -2,8 +2,10 @@
 # Sets up a fresh Debian machine (as root) for nft-sync: the system packages it and its tests
 # use, the npm dependencies from package-lock.json, the compiled dist/, and `nft-sync` on PATH
 # (a link in /usr/local/bin to this checkout's dist/cli/main.js, so the README's commands run
-# as written in a new shell, and a rebuild is picked up at once).
+# as written in a new shell, and a rebuild is picked up at once). NFT_SYNC_BIN_DIR puts the link
+# elsewhere (tests/e2e/setup-script.test.ts).
 set -euo pipefail
+BIN_DIR=${NFT_SYNC_BIN_DIR:-/usr/local/bin}
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then echo "setup.sh: run as root (it installs packages and nft needs root)" >&2; exit 1; fi
 export DEBIAN_FRONTEND=noninteractive
@@ -14,5 +16,6 @@ apt-get install -y -qq --no-install-recommends nftables git iproute2 openssh-cli
 command -v node >/dev/null || { echo "setup.sh: Node.js 20 is required" >&2; exit 1; }
 npm ci --no-audit --no-fund
 npm run build
-ln -sfn "$PWD/dist/cli/main.js" /usr/local/bin/nft-sync
-echo "setup.sh: $(/usr/local/bin/nft-sync --version) at /usr/local/bin/nft-sync"
+mkdir -p "$BIN_DIR"
+ln -sfn "$PWD/dist/cli/main.js" "$BIN_DIR/nft-sync"
+echo "setup.sh: $("$BIN_DIR/nft-sync" --version) at $BIN_DIR/nft-sync"

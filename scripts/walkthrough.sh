@@ -8,12 +8,16 @@
 # failure or interruption.
 #
 # Needs root, nft, git, openssl and `nft-sync` on PATH (bash scripts/setup.sh puts it there).
-# NS_PREFIX (default empty) prefixes the namespace and link names, so a test can make them its own.
+# Where the README writes ports 7400 (agents) and 7480 (HTTP), the server here listens on port 0:
+# the kernel picks free ports, read back from the server's log, so the script runs beside
+# anything else on the machine (other tests included).
+# NS_PREFIX (default empty) prefixes the namespace and link names, and WALK_NET (default
+# 198.18.0) is the bridge's /24, so a test can make both its own.
 set -euo pipefail
 P=${NS_PREFIX:-}
+NET=${WALK_NET:-198.18.0}
 WEB1=${P}web-1 WEB2=${P}web-2 BR=${P}nsbr0
 LINKS=("${P}nsweb1" "${P}nsweb2")
-URL=http://127.0.0.1:7480
 work=$(mktemp -d /tmp/nft-sync-walkthrough.XXXXXX)
 pids=()
 
@@ -44,6 +48,11 @@ until_ok() {
     sleep 0.1
   done
 }
+# listening_port WHAT: the port of the server's "WHAT listening" log line (empty until logged).
+listening_port() {
+  sed -n "s/.*\"port\":\([0-9]*\)}.*\"msg\":\"$1 listening\".*/\1/p" server.log | head -n 1
+}
+server_listening() { [ -n "$(listening_port http)" ] && [ -n "$(listening_port "wire protocol")" ]; }
 # status_has REGEX: a line of `nft-sync status` matches (whatever its exit code).
 status_has() {
   local table
@@ -55,16 +64,16 @@ command -v nft-sync >/dev/null || fail "nft-sync is not on PATH (run bash script
 for ns in "$WEB1" "$WEB2"; do ! ip netns list | grep -qw "$ns" || fail "namespace $ns exists already"; done
 cd "$work"
 
-step "two hosts, web-1 and web-2: network namespaces on a bridge (198.18.0.0/24)"
+step "two hosts, web-1 and web-2: network namespaces on a bridge ($NET.0/24)"
 ip link add "$BR" type bridge
-ip addr add 198.18.0.1/24 dev "$BR"
+ip addr add "$NET.1/24" dev "$BR"
 ip link set "$BR" up
 for n in 1 2; do
   ns=${P}web-$n
   ip netns add "$ns"
   ip link add "${P}nsweb$n" type veth peer name eth0 netns "$ns"
   ip link set "${P}nsweb$n" master "$BR" up
-  ip -n "$ns" addr add "198.18.0.1$n/24" dev eth0
+  ip -n "$ns" addr add "$NET.1$n/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
 done
@@ -73,13 +82,17 @@ step "a repository, a token file, and the server"
 nft-sync init rules.git
 echo "$(openssl rand -hex 24) alice" > tokens
 TOKEN=$(cut -d' ' -f1 tokens)
-nft-sync server --repo rules.git --listen 198.18.0.1:7400 --insecure-plaintext \
-  --http 127.0.0.1:7480 --token-file tokens 2>server.log &
+nft-sync server --repo rules.git --listen "$NET.1:0" --insecure-plaintext \
+  --http 127.0.0.1:0 --token-file tokens >server.log 2>&1 &
 pids+=($!)
+until_ok 15 "the server listens" server_listening
+WIRE=$NET.1:$(listening_port "wire protocol") HTTP=127.0.0.1:$(listening_port http)
+URL=http://$HTTP
+echo "agents: $WIRE (the README's 198.18.0.1:7400), HTTP: $URL (the README's 127.0.0.1:7480)"
 until_ok 15 "the server answers" curl -sf "$URL/readyz"
 
 step "clone, write the web ruleset in nft syntax, import it, map web-* to it, push"
-git clone -q "http://alice:$TOKEN@127.0.0.1:7480/git/rules.git" clone
+git clone -q "http://alice:$TOKEN@$HTTP/git/rules.git" clone
 cd clone
 git config user.name alice && git config user.email alice@example.net
 cat > web.nft <<'NFT'
@@ -98,13 +111,27 @@ git add rulesets/web.json nft-sync.yaml
 git commit -qm "web servers: ssh and https"
 git push -q origin main
 
-step "a bad push is refused, and nothing changes"
+step "bad pushes are refused, and nothing changes: a typo, not JSON, a rule nft refuses, a missing ruleset"
 sed -i 's/"policy": "drop"/"policy": "block"/' rulesets/web.json
 git commit -qam "a typo"
 if git push -q origin main 2>../bad-push.log; then fail "the bad push was accepted"; fi
 grep -q "NFTSYNC_ERR_PUSH_REFUSED" ../bad-push.log || fail "the refusal does not say why: $(cat ../bad-push.log)"
 cat ../bad-push.log
 git reset -q --hard origin/main
+# bad_push WHAT REGEX: commit what is staged, push it, and check the refusal matches REGEX.
+bad_push() {
+  git commit -qam "$1"
+  if git push -q origin main 2>../bad-push.log; then fail "$1: the push was accepted"; fi
+  grep -Eq "$2" ../bad-push.log || fail "$1: the refusal does not say $2: $(cat ../bad-push.log)"
+  grep -m1 "remote: nft-sync: refs/heads/main" ../bad-push.log
+  git reset -q --hard origin/main
+}
+echo '{"nftables": [' > rulesets/web.json
+bad_push "not JSON" "rulesets/web.json .*NFTSYNC_ERR_RULESET_JSON: .*line 2, column 1"
+sed -i '0,/"accept": null/s//"jump": {"target": "nowhere"}/' rulesets/web.json
+bad_push "a jump to a chain that does not exist" "NFTSYNC_ERR_NFT_APPLY: nft refuses rule 1 of chain inet nft_sync input \\(/nftables/"
+sed -i 's/ruleset: web/ruleset: webs/' nft-sync.yaml
+bad_push "a mapping to a missing ruleset" "nft-sync.yaml \\(blob [0-9a-f]+\\): NFTSYNC_ERR_RULESET_NOT_FOUND: nft-sync.yaml names ruleset \"webs\""
 
 step "a release: the annotated tag v1.0.0"
 git tag -a v1.0.0 -m "web: ssh and https"
@@ -113,8 +140,8 @@ cd ..
 
 step "an agent on each host, following releases (v*)"
 for n in 1 2; do
-  ip netns exec "${P}web-$n" nft-sync agent --server 198.18.0.1:7400 --track-tags 'v*' --name "web-$n" \
-    --state-dir "$PWD/web-$n.state" --confirm-window 3 2>"web-$n.log" &
+  ip netns exec "${P}web-$n" nft-sync agent --server "$WIRE" --track-tags 'v*' --name "web-$n" \
+    --state-dir "$PWD/web-$n.state" --confirm-window 3 >"web-$n.log" 2>&1 &
   pids+=($!)
 done
 for n in 1 2; do

@@ -36,7 +36,7 @@ export function tablesNotOwnedError(tables: readonly TableRef[]): NftSyncError {
   const list = names.map((n) => `"${n}"`).join(', ');
   return new NftSyncError(
     'NFTSYNC_ERR_TABLE_NOT_OWNED',
-    `the revision declares table ${list}, which already exists on this host and was not created by nft-sync (fail2ban, Docker and kube-proxy keep their own tables); refusing to replace it. Rename the table in the ruleset, or start the agent with --adopt-tables '${names.join(',')}' to let revisions replace it`,
+    `the revision declares table ${list}, which already exists on this host and was not created by nft-sync (fail2ban, Docker and kube-proxy keep their own tables); refusing to replace it. Rename the table in the ruleset, or give the agent (or pull) --adopt-tables '${names.join(',')}' to let revisions replace it`,
     { data: { tables: names } },
   );
 }

@@ -44,7 +44,7 @@ export async function initPki(dir: string, opts: { commonName?: string } = {}): 
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const key = join(dir, 'ca.key');
   const cert = join(dir, 'ca.crt');
-  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${dir} already holds a CA (ca.key or ca.crt); refusing to overwrite it`);
+  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${dir} already holds a CA (ca.key or ca.crt); nothing was overwritten: issue certificates from it, or give another --dir`);
   await newKey(key);
   await openssl([
     'req', '-x509', '-new', '-key', key, '-out', cert, '-days', String(PKI_VALIDITY_DAYS.ca), '-sha256',
@@ -75,7 +75,7 @@ export async function issueCertificate(dir: string, name: string, opts: { server
   const fileBase = name.replaceAll(':', '_');
   const key = join(dir, `${fileBase}.key`);
   const cert = join(dir, `${fileBase}.crt`);
-  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${cert} or ${key} already exists; refusing to overwrite`);
+  if ((await exists(key)) || (await exists(cert))) throw new NftSyncError('NFTSYNC_ERR_PKI_EXISTS', `${cert} or ${key} already exists; nothing was overwritten: use that certificate, or remove both files to issue a new one`);
   const work = await mkdtemp(join(dir, '.issue-'));
   try {
     const csr = join(work, 'req.csr');

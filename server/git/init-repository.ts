@@ -66,7 +66,7 @@ export async function initRepository(dir: string, templateDir: string, options: 
     const commit = await git(async () => {
       // --template= (no template: no sample hooks) is one of simple-git's guarded options.
       await gitClient({ cwd: dirname(building), unsafe: { allowUnsafeTemplateDir: true } }, 'git init').init(true, ['--quiet', '--template=', `--initial-branch=${INITIAL_BRANCH}`, building]);
-      const repo = gitClient({ gitdir: building }, 'git config');
+      const repo = gitClient({ gitdir: building, allowConfig: REPOSITORY_CONFIG.map(([key]) => key) }, 'git config');
       for (const [key, value] of REPOSITORY_CONFIG) await repo.addConfig(key, value);
       await installHooks(building, options.hooks ?? {});
       return commitFiles(building, files, join(scratch, 'index'), options.message ?? 'Initial nft-sync repository from the template');

@@ -17,6 +17,9 @@ import { NftSyncError } from '../../shared/errors.js';
 import { runGit } from '../../host/run-git.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
+/** The config keys `open` sets on an existing mirror (listed for simple-git's config guard). */
+const MIRROR_CONFIG_KEYS = ['remote.origin.url', 'remote.origin.mirror', 'remote.origin.fetch'] as const;
+
 export interface GitMirrorOptions {
   /** The primary's git smart-HTTP URL, e.g. `http://primary:7401/git/rules.git`. */
   url: string;
@@ -197,7 +200,7 @@ export class GitMirror {
 
   async #git(args: string[]): Promise<void> {
     try {
-      await runGit(args, { env: this.#env });
+      await runGit(args, { env: this.#env, allowConfig: MIRROR_CONFIG_KEYS });
     } catch (cause) {
       const message = (cause as Error).message;
       const at = displayUrl(this.#opts.url);

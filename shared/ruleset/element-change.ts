@@ -61,7 +61,9 @@ const clipMiddle = (text: string, max = SHOWN): string => (text.length > max ? `
  */
 function invalid(at: SetAddress, kind: string, list: 'add' | 'delete', index: number, raw: unknown, reason: string): NftSyncError {
   const text = show(raw) ?? 'undefined';
-  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clipMiddle(reason)}; nothing was changed`, {
+  // A reason that opens with the element (`{"elem": …}: a timeout needs …`) says it once, here.
+  const why = reason.startsWith(`${text}: `) ? reason.slice(text.length + 2) : reason;
+  return new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `cannot ${list} element ${clip(text)} (${list}[${index}]) ${list === 'add' ? 'to' : 'from'} ${label(kind, at)}: ${clipMiddle(why)}; nothing was changed`, {
     data: { element: text.length > SHOWN ? clip(text) : raw, list, index, set: `${at.family} ${at.table} ${at.name}` },
   });
 }

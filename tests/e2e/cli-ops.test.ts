@@ -75,7 +75,8 @@ test('pki issue of a name that exists: NFTSYNC_ERR_PKI_EXISTS, and the files are
   const before = readFileSync(join(dir, 'web-1.crt'), 'utf8');
   const again = await runCli(['pki', 'issue', '--dir', dir, '--name', 'web-1']);
   assert.equal(again.code, 1);
-  assert.match(again.stderr, /^nft-sync: NFTSYNC_ERR_PKI_EXISTS: .*web-1\.crt or .*web-1\.key already exists; refusing to overwrite\n$/);
+  // It says what to do about it, as every message should.
+  assert.match(again.stderr, /^nft-sync: NFTSYNC_ERR_PKI_EXISTS: .*web-1\.crt or .*web-1\.key already exists; nothing was overwritten: use that certificate, or remove both files to issue a new one\n$/);
   assert.equal(readFileSync(join(dir, 'web-1.crt'), 'utf8'), before);
   const init = await runCli(['pki', 'init', '--dir', dir]);
   assert.match(init.stderr, /^nft-sync: NFTSYNC_ERR_PKI_EXISTS: /);

@@ -15,7 +15,7 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 
 const run = promisify(execFile);
 
-test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version, --help of every command, init', async (t) => {
+test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version, --help of every command, init (nothing on stderr)', async (t) => {
   const dir = makeTempDir(t, 'nft-sync-pkg-');
   const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   const npmEnv = { ...process.env, npm_config_cache: process.env.npm_config_cache ?? join(process.env.HOME ?? dir, '.npm'), npm_config_update_notifier: 'false' };
@@ -39,6 +39,9 @@ test('npm pack, npm install -g of the tarball into a prefix: nft-sync --version,
   }
   const init = await run(bin, ['init', join(dir, 'rules.git')], { env });
   assert.match(init.stdout, /^initialised .*rules\.git at [0-9a-f]{40} \(branch main\)\n$/);
+  // The dependencies npm resolves today (not package-lock's): simple-git 4.1 warns on stderr for
+  // each config key it does not list as safe unless the caller names it (allowConfig).
+  assert.equal(init.stderr, '', 'init prints nothing on stderr');
   const { stdout: hook } = await run('cat', [join(dir, 'rules.git', 'hooks', 'pre-receive')]);
   assert.match(hook, new RegExp(`${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/lib/node_modules/nft-sync/dist/cli/hook-main\\.js`), 'the hook runs the installed package');
 });

@@ -19,7 +19,8 @@ test('assertTablesFree (fake nft runner): refuses a table to create that exists,
   const declared = [t('inet', 'nft_sync'), t('inet', 'f2b-table')];
   const err = await expectCode(assertTablesFree(fakeNft([t('inet', 'f2b-table')]), declared, [t('inet', 'nft_sync')], []), 'NFTSYNC_ERR_TABLE_NOT_OWNED');
   assert.deepEqual(err.data, { tables: ['inet f2b-table'] });
-  assert.match(err.message, /--adopt-tables 'inet f2b-table'/);
+  // pull takes --adopt-tables too: the hint does not send a pull user to the agent.
+  assert.match(err.message, /give the agent \(or pull\) --adopt-tables 'inet f2b-table'/);
   await assertTablesFree(fakeNft([t('inet', 'f2b-table')]), declared, [t('inet', 'nft_sync')], parseTablePatterns('inet f2b-table'));
   await assertTablesFree(fakeNft([]), declared, [], []);
   assert.equal(tablesNotOwnedError([t('ip', 'nat'), t('ip', 'filter')]).data?.tables instanceof Array, true);

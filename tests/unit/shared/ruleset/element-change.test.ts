@@ -87,6 +87,11 @@ describe('applyElementChange', () => {
     assert.equal(JSON.stringify(r), before);
   });
 
+  it('a reason that opens with the element does not make the message name it twice', () => {
+    const e = code(() => applyElementChange(ruleset({}), at, { add: [{ elem: { val: '198.18.0.99', timeout: 5 } }] }));
+    assert.equal(e.message, 'cannot add element {"elem":{"val":"198.18.0.99","timeout":5}} (add[0]) to set inet f block: a timeout needs a set with flags timeout, and this one has none; nothing was changed');
+  });
+
   it('an unknown set: SET_NOT_FOUND listing the ones there are', () => {
     const e = code(() => applyElementChange(ruleset({}), { ...at, name: 'nope' }, { add: ['198.18.0.1'] }));
     assert.equal(e.code, 'NFTSYNC_ERR_SET_NOT_FOUND');
