@@ -23,7 +23,7 @@ export function apiBase(http: string): URL {
  * Errors: the API's own error (same code), NFTSYNC_ERR_CONN_FAILED (no answer),
  * NFTSYNC_ERR_SERVER_INTERNAL (an answer that is not the API's).
  */
-export async function callApi<T>(http: string, method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = CLI_DEFAULTS.apiTimeoutMs): Promise<T> {
+export async function callApi<T>(http: string, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, timeoutMs = CLI_DEFAULTS.apiTimeoutMs): Promise<T> {
   const url = new URL(path, apiBase(http));
   const headers: Record<string, string> = { accept: 'application/json' };
   const token = process.env.NFT_SYNC_TOKEN;

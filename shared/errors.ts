@@ -49,6 +49,7 @@ export const ERRORS = {
   NFTSYNC_ERR_AGENT_NOT_FOUND: spec('no agent by that name has connected since the server started', false, 404),
   NFTSYNC_ERR_ROLLBACK_NOOP: spec('the branch already has the rulesets of that revision', false, 409),
   NFTSYNC_ERR_ROLLBACK_CONFLICT: spec('the branch kept moving during the rollback; try again', true, 409),
+  NFTSYNC_ERR_AGENT_CONNECTED: spec('the agent is connected now: a connected agent is not forgotten', false, 409),
   NFTSYNC_ERR_AGENT_REGISTRY_FULL: spec('the server tracks as many agents as it may; a new agent\'s report is not kept', true, 503),
   NFTSYNC_ERR_ROLLBACK_UNSIGNED: spec('the releases are signed: a rollback release needs a signature', false, 409),
   NFTSYNC_ERR_SET_NOT_FOUND: spec('no set or map by that name in the ruleset', false, 404),

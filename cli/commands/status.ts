@@ -1,4 +1,4 @@
-import type { AgentList } from '../../shared/http/http-api.js';
+import type { AgentList, ForgottenAgent } from '../../shared/http/http-api.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { sleep } from '../../agent/backoff.js';
 import { callApi } from '../api-client.js';
@@ -18,6 +18,10 @@ export const statusCommand: Command = {
   flags: {
     http: { type: 'string', required: true, description: 'the server\'s HTTP API, e.g. http://127.0.0.1:8080' },
     json: { type: 'boolean', default: false, description: 'print a JSON document of stable shape (docs/http-api.md) instead of the table' },
+    forget: {
+      type: 'string',
+      description: 'first forget this retired agent (a host that ran pull, or whose agent is gone for good) so it no longer counts; a write (NFT_SYNC_TOKEN); refused while it is connected',
+    },
     watch: {
       type: 'string',
       valueIfBare: WATCH_DEFAULT_S,
@@ -27,6 +31,11 @@ export const statusCommand: Command = {
   async run(values) {
     const http = str(values, 'http')!;
     const watch = str(values, 'watch');
+    const forget = str(values, 'forget');
+    if (forget !== undefined) {
+      await callApi<ForgottenAgent>(http, 'DELETE', `/api/v1/agents/${encodeURIComponent(forget)}`);
+      process.stderr.write(`nft-sync: forgot agent ${forget}\n`);
+    }
     const once = async (): Promise<number> => {
       const { agents } = await callApi<AgentList>(http, 'GET', '/api/v1/agents');
       const doc = statusJson(agents);

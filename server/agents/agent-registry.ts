@@ -125,6 +125,21 @@ export class AgentRegistry {
     rec.via = { server: via, connected: report.connected };
   }
 
+  /**
+   * Forget `name` (a retired host), so lists no longer show it; it is listed again if it reports
+   * later. Errors: NFTSYNC_ERR_AGENT_NOT_FOUND (not known), NFTSYNC_ERR_AGENT_CONNECTED (connected
+   * here, or to the replica that forwards its reports).
+   */
+  forget(name: string): void {
+    const rec = this.#agents.get(name);
+    if (!rec) throw new NftSyncError('NFTSYNC_ERR_AGENT_NOT_FOUND', `no agent ${JSON.stringify(name)} is known to this server`, { data: { agent: name } });
+    if (rec.connections > 0 || rec.via?.connected === true) {
+      const where = rec.connections > 0 ? 'to this server' : `to the replica ${rec.via!.server}`;
+      throw new NftSyncError('NFTSYNC_ERR_AGENT_CONNECTED', `agent ${JSON.stringify(name)} is connected ${where} and would report again at once: stop its agent first, then forget it`, { data: { agent: name } });
+    }
+    this.#agents.delete(name);
+  }
+
   /** One agent's record, without internal counters. */
   get(name: string): AgentRecord | undefined {
     const rec = this.#agents.get(name);

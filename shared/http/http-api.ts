@@ -235,6 +235,10 @@ export type ForwardedReports = Static<typeof ForwardedReports>;
 export const ForwardedReportsAnswer = Type.Object({ kept: Type.Integer({ minimum: 0, description: 'reports kept (a full registry keeps none of new agents)' }) });
 export type ForwardedReportsAnswer = Static<typeof ForwardedReportsAnswer>;
 
+/** `DELETE /api/v1/agents/:name`. */
+export const ForgottenAgent = Type.Object({ forgotten: Type.String({ description: 'the agent forgotten' }) });
+export type ForgottenAgent = Static<typeof ForgottenAgent>;
+
 export const AgentList = Type.Object({ agents: Type.Array(AgentRecord) }, { description: 'every agent the server keeps, sorted by name' });
 export type AgentList = Static<typeof AgentList>;
 

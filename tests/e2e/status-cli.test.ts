@@ -64,3 +64,26 @@ test('status exits 3 while an agent is not Ready and 0 when all are; --watch rep
   assert.match(table, /every 2s/);
   assert.equal(await bare.stop('SIGTERM'), 3);
 });
+
+test('status --forget NAME: a retired agent no longer counts (exit 0 again); refused while it is connected, and for an unknown name', async (t) => {
+  const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 } });
+  const url = `http://127.0.0.1:${f.server.httpAddress!.port}`;
+  const ns = createNetns(t, 'stat');
+  const live = startTestAgent(t, { host: f.host, port: f.port, agent: 'retired-1', ref: 'release', nft: ns.nftCommand, watchDrift: false });
+  assert.equal((await live.next(undefined, 30_000, true)).kind, 'failed', 'a branch that does not exist: not Ready');
+  assert.equal((await runCli(['status', '--http', url])).code, 3);
+  const connected = await runCli(['status', '--http', url, '--forget', 'retired-1']);
+  assert.equal(connected.code, 1, connected.stderr);
+  assert.match(connected.stderr, /NFTSYNC_ERR_AGENT_CONNECTED: agent "retired-1" is connected to this server/);
+  await live.stop();
+  const stopped = await runCli(['status', '--http', url]);
+  assert.equal(stopped.code, 3, 'a stopped agent still counts');
+  assert.match(stopped.stdout, /retired-1/);
+  const forgot = await runCli(['status', '--http', url, '--forget', 'retired-1']);
+  assert.equal(forgot.code, 0, forgot.stdout + forgot.stderr);
+  assert.equal(forgot.stderr, 'nft-sync: forgot agent retired-1\n');
+  assert.doesNotMatch(forgot.stdout, /retired-1/);
+  const unknown = await runCli(['status', '--http', url, '--forget', 'retired-1']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /NFTSYNC_ERR_AGENT_NOT_FOUND/);
+});

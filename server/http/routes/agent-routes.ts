@@ -1,7 +1,7 @@
 /** `/api/v1/agents`: the latest status report of every agent, and of one. */
 import type { FastifyInstance } from 'fastify';
 import { NftSyncError } from '../../../shared/errors.js';
-import { AgentList, AgentNameParams, AgentRecord, ForwardedReports, ForwardedReportsAnswer } from '../../../shared/http/http-api.js';
+import { AgentList, AgentNameParams, AgentRecord, ForgottenAgent, ForwardedReports, ForwardedReportsAnswer } from '../../../shared/http/http-api.js';
 import type { RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
 
@@ -48,6 +48,25 @@ export function agentRoutes(app: FastifyInstance, ctx: RouteContext): void {
         }
       }
       return { kept };
+    },
+  );
+  app.delete<{ Params: AgentNameParams }>(
+    '/api/v1/agents/:name',
+    {
+      config: { write: true },
+      schema: {
+        summary: 'Forget a retired agent (not connected), so status no longer counts it; it is listed again if it reports later',
+        tags: ['agents'],
+        security: securityOf('write'),
+        params: AgentNameParams,
+        response: responses('write', { 200: ForgottenAgent }),
+      },
+    },
+    async (req): Promise<ForgottenAgent> => {
+      const owner = ctx.writer(req);
+      ctx.registry.forget(req.params.name);
+      ctx.logger.info({ agent: req.params.name, owner }, 'agent forgotten');
+      return { forgotten: req.params.name };
     },
   );
   app.get<{ Params: AgentNameParams }>(

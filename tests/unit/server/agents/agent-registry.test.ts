@@ -43,3 +43,22 @@ describe('AgentRegistry bounds', () => {
     assert.equal(reg.get('online')?.connected, false);
   });
 });
+
+describe('AgentRegistry.forget', () => {
+  it('forgets a retired agent; refuses one connected here or to a replica, and an unknown name', () => {
+    const { reg } = clockedRegistry(10);
+    reg.report(status('pulled'), '198.18.0.2');
+    reg.connected('live', '198.18.0.3');
+    reg.report(status('live'), '198.18.0.3');
+    reg.forwarded({ status: status('edge'), address: '198.18.0.4', connected: true }, 'replica-1:7000');
+    assert.throws(() => reg.forget('live'), { code: 'NFTSYNC_ERR_AGENT_CONNECTED', message: /connected to this server/ });
+    assert.throws(() => reg.forget('edge'), { code: 'NFTSYNC_ERR_AGENT_CONNECTED', message: /replica replica-1:7000/ });
+    assert.throws(() => reg.forget('nobody'), { code: 'NFTSYNC_ERR_AGENT_NOT_FOUND' });
+    reg.forget('pulled');
+    assert.deepEqual(reg.list().map((r) => r.name), ['edge', 'live']);
+    reg.disconnected('live');
+    reg.forget('live');
+    reg.report(status('pulled'), '198.18.0.2');
+    assert.deepEqual(reg.list().map((r) => r.name), ['edge', 'pulled'], 'one that reports again is listed again');
+  });
+});
