@@ -39,6 +39,11 @@ export interface RunGitOptions {
   strict?: boolean;
   /** simple-git argument guards to lift, e.g. `allowUnsafeTemplateDir` for `init --template=`. */
   unsafe?: SimpleGitOptions['unsafe'];
+  /**
+   * Stop git (the process is killed) when this aborts: the run then rejects with git's command
+   * and `stopped: REASON`. A git talking to a remote that never answers would otherwise run forever.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -102,7 +107,7 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
   // Output past HOST_DEFAULTS.gitMaxBuffer stops git (simple-git reads output whole, unbounded).
   const tooMuch = new AbortController();
   return simpleGit({
-    abort: tooMuch.signal,
+    abort: options.signal ? AbortSignal.any([tooMuch.signal, options.signal]) : tooMuch.signal,
     baseDir: options.cwd ?? gitdir ?? process.cwd(),
     allowEnvironment: Object.keys(env),
     unsafe: envGuards(env, options.unsafe),
@@ -134,6 +139,7 @@ export async function runGit(args: string[], options: RunGitOptions = {}): Promi
   try {
     return { stdout: await gitClient({ ...options, strict: true }, what).raw(args) };
   } catch (err) {
+    if ((err as { plugin?: string }).plugin === 'abort' && options.signal?.aborted) throw gitError(what, `stopped: ${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)}`, 1, err);
     if ((err as { plugin?: string }).plugin === 'abort') throw gitError(what, `output larger than ${HOST_DEFAULTS.gitMaxBuffer} bytes: stopped`, 1, err);
     throw err;
   }

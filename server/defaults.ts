@@ -151,6 +151,10 @@ export const SERVER_DEFAULTS_TABLE = {
     openTimeoutMs: 5 * SECOND,
     /** A replica forwards its agents' reports to the primary at most this often. */
     forwardMs: 200,
+    /** A replica starts a long poll, or a poll agents asked for, at most this often, however fast the primary answers. */
+    minPollGapMs: 250,
+    /** A replica stops a git clone or fetch of the primary that runs longer than this. */
+    fetchTimeoutMs: 5 * 60 * SECOND,
   },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */

@@ -102,6 +102,8 @@ export interface RunningServer {
   pushChecks: PushCheckService | undefined;
   /** The mirror of the primary, on a replica (`mirrorOf`). */
   mirror: GitMirror | undefined;
+  /** What forwards this replica's agents' reports to the primary, on a replica (`mirrorOf`). */
+  forwarder: ReportForwarder | undefined;
   /** Staged rollouts. */
   rollouts: RolloutController;
   close(): Promise<void>;
@@ -230,6 +232,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     httpAddress,
     pushChecks,
     mirror,
+    forwarder,
     rollouts,
     async close() {
       watcher.stop();
