@@ -24,6 +24,7 @@ import type { Logger } from 'pino';
 import { NftSyncError } from '../../shared/errors.js';
 import { runGit } from '../../host/run-git.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
+import { readBounded } from './read-bounded.js';
 
 export interface GitMirrorOptions {
   /** The primary's git smart-HTTP URL, e.g. `http://primary:7401/git/rules.git`. */
@@ -45,26 +46,6 @@ export interface GitMirrorOptions {
 const MAX_CHANGES_BYTES = 4096;
 /** Longest ref advertisement read (about 60 bytes a ref: some 500,000 refs). */
 const MAX_ADVERT_BYTES = 32 * 1024 * 1024;
-
-/**
- * Read `res`'s body, at most `max` bytes, handing each chunk to `take`; a longer body is
- * cancelled (the connection dropped) and rejects. Errors: plain Errors (the caller logs them).
- */
-async function readBounded(res: Response, max: number, take: (chunk: Uint8Array) => void): Promise<void> {
-  if (!res.body) return;
-  const reader = res.body.getReader();
-  let bytes = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return;
-    bytes += value.length;
-    if (bytes > max) {
-      await reader.cancel().catch(() => {});
-      throw new Error(`answer longer than ${max} bytes: dropped`);
-    }
-    take(value);
-  }
-}
 
 /** A redirect the replica refused to follow. */
 class RedirectRefused extends Error {}

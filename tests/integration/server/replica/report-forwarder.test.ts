@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AgentList } from '../../../../shared/http/http-api.js';
+import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
 import { startServer } from '../../../../server/start-server.js';
 import { createNetns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
@@ -50,4 +51,21 @@ test('any server lists the whole fleet: a replica forwards its agents\' reports 
   // An agent leaving the replica shows as disconnected on the primary.
   await onReplica.stop();
   await waitFor(async () => (await agents(primaryPort)).find((a) => a.name === 'edge-1')?.connected === false, { what: 'edge-1 disconnected on the primary' });
+});
+
+test('security: 200 clients asking a replica for the fleet at once make one request to the primary per fleetCacheMs, not 200', async (t) => {
+  const f = await startServerFixture(t, { http: LOOPBACK });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl! }, listen: LOOPBACK, http: LOOPBACK, logger: quietLogger, installHook: false });
+  t.after(() => replica.close());
+  const port = replica.httpAddress!.port;
+  const t0 = performance.now();
+  const answers = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? agents(port) : fetch(`http://127.0.0.1:${port}/api/v1/agents/nobody`).then((r) => r.status))));
+  assert.equal(answers.length, 200);
+  const took = performance.now() - t0;
+  const asked = replica.forwarder!.fleetRequests;
+  t.diagnostic(`primary asked ${asked} times for 200 requests in ${Math.round(took)} ms`);
+  assert.ok(asked <= Math.ceil(took / SERVER_DEFAULTS.replica.fleetCacheMs), `${asked} requests for the whole fleet at the primary`);
+  await new Promise((r) => setTimeout(r, SERVER_DEFAULTS.replica.fleetCacheMs + 100));
+  await agents(port);
+  assert.equal(replica.forwarder!.fleetRequests, asked + 1, 'asked again once the list is older than fleetCacheMs');
 });
