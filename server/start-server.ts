@@ -206,6 +206,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         git: { gitdir: repository.gitdir },
         replicaOf: mirror ? displayUrl(mirror.url) : undefined,
         fleet: forwarder && (() => forwarder!.fleet()),
+        replica: mirror && (() => ({ primary: displayUrl(mirror.url), syncedAt: mirror.syncedAt, primaryReachable: mirror.primaryReachable, fetches: mirror.fetches, forwarded: forwarder?.forwarded ?? 0 })),
         onRefMove: (listener) => {
           const once = () => (refListeners.delete(once), listener());
           refListeners.add(once);

@@ -89,6 +89,13 @@ export class GitMirror {
   fetches = 0;
   /** Polls of the primary's refs ended since start, answered or not (for tests). */
   polls = 0;
+  /**
+   * When the mirror was last known to hold the primary's refs (ms since the epoch): a poll whose
+   * advertisement matched the mirror's, or after which the fetch succeeded. For /readyz and /metrics.
+   */
+  syncedAt: number | undefined;
+  /** Whether the last poll of the primary was answered (and its fetch, if any, succeeded). */
+  primaryReachable = false;
 
   private constructor(opts: GitMirrorOptions) {
     this.#opts = opts;
@@ -128,6 +135,7 @@ export class GitMirror {
       return undefined;
     });
     const fresh = !existsSync(opts.gitdir) || readdirSync(opts.gitdir).length === 0;
+    const t0 = Date.now();
     if (fresh) await m.#git(['clone', '--mirror', '-q', opts.url, opts.gitdir]);
     else {
       await m.#git(['--git-dir', opts.gitdir, 'config', 'remote.origin.url', opts.url]);
@@ -135,6 +143,8 @@ export class GitMirror {
       await m.#git(['--git-dir', opts.gitdir, 'config', 'remote.origin.fetch', '+refs/*:refs/*']);
       await m.fetch();
     }
+    m.syncedAt = t0;
+    m.primaryReachable = true;
     return m;
   }
 
@@ -214,14 +224,19 @@ export class GitMirror {
   async #tick(): Promise<void> {
     const pollMs = this.#opts.pollMs ?? SERVER_DEFAULTS.replica.pollMs;
     this.#polling = true;
-    this.#lastPollAt = Date.now();
+    const started = Date.now();
+    this.#lastPollAt = started;
     try {
       const advert = await this.#advertisement(Math.max(pollMs * 4, SERVER_DEFAULTS.replica.openTimeoutMs));
       if (advert !== this.#lastAdvert && this.#running) {
         await this.fetch();
         this.#lastAdvert = advert;
       }
+      // The refs as the primary had them when the poll started are in the mirror.
+      this.syncedAt = started;
+      this.primaryReachable = true;
     } catch (err) {
+      this.primaryReachable = false;
       this.#opts.logger.warn({ err: (err as Error).message, primary: displayUrl(this.#opts.url) }, 'replica: cannot reach the primary; serving the mirror as it is');
     } finally {
       this.#polling = false;
