@@ -139,7 +139,7 @@ export async function runGit(args: string[], options: RunGitOptions = {}): Promi
   try {
     return { stdout: await gitClient({ ...options, strict: true }, what).raw(args) };
   } catch (err) {
-    if ((err as { plugin?: string }).plugin === 'abort' && options.signal?.aborted) throw gitError(what, `stopped: ${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)}`, 1, err);
+    if (options.signal?.aborted) throw gitError(what, `stopped: ${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)}`, 1, err);
     if ((err as { plugin?: string }).plugin === 'abort') throw gitError(what, `output larger than ${HOST_DEFAULTS.gitMaxBuffer} bytes: stopped`, 1, err);
     throw err;
   }
