@@ -33,6 +33,8 @@ export interface ReportForwarderOptions {
 
 /** Longest answer of the primary's GET /api/v1/agents read (its registry is bounded by --max-agents reports of 16 KiB). */
 const MAX_FLEET_BYTES = 512 * 1024 * 1024;
+/** Longest answer read to a batch of reports. */
+const MAX_ANSWER_BYTES = 64 * 1024;
 
 /** Largest batch body, well under fastify's default 1 MiB body limit. */
 const MAX_BATCH_BYTES = 512 * 1024;
@@ -143,11 +145,16 @@ export class ReportForwarder {
         method: 'POST',
         headers: { ...this.#headers(), 'content-type': 'application/json' },
         body: JSON.stringify({ via: this.#opts.via, reports: batch }),
+        redirect: 'manual',
         signal: AbortSignal.timeout(SERVER_DEFAULTS.replica.openTimeoutMs),
       });
-      const text = await res.text();
+      // The answer is `{"kept":N}` (an error a few hundred bytes): read no more than that.
+      const chunks: Uint8Array[] = [];
+      await readBounded(res, MAX_ANSWER_BYTES, (c) => chunks.push(c));
+      const text = Buffer.concat(chunks).toString('utf8');
       if (!res.ok) throw new Error(`POST /api/v1/agents/reports answered ${res.status}: ${text.slice(0, 200)}`);
-      this.forwarded += (JSON.parse(text) as { kept: number }).kept;
+      const { kept } = JSON.parse(text) as { kept?: unknown };
+      if (typeof kept === 'number' && Number.isSafeInteger(kept) && kept >= 0) this.forwarded += Math.min(kept, batch.length);
       batch = [];
       bytes = 0;
     };
