@@ -129,7 +129,7 @@ test('security (fake primary): a redirect to another origin is not followed, and
   assert.deepEqual(seen, [], 'nothing reached the other origin');
 });
 
-test('security (fake primary): a git clone that never ends is stopped at its time limit', { timeout: 30_000 }, async (t) => {
+test('security (fake primary): a git clone that never ends is stopped at its time limit', { timeout: 60_000 }, async (t) => {
   const hanging: http.ServerResponse[] = [];
   const fake = await fakePrimary(t, (req, res) => {
     // git's requests hang forever; the replica's own info/refs poll is answered 404.
@@ -146,7 +146,8 @@ test('security (fake primary): a git clone that never ends is stopped at its tim
   });
   const took = performance.now() - t0;
   t.diagnostic(`clone stopped after ${Math.round(took)} ms`);
-  assert.ok(took < 6000, `stopped after ${Math.round(took)} ms`);
+  // Generous for a loaded machine: without the limit it never ends.
+  assert.ok(took < 15_000, `stopped after ${Math.round(took)} ms`);
   assert.ok(hanging.length >= 1, 'git did reach the fake primary');
   await waitFor(() => !execFileSync('ps', ['-eo', 'args']).toString().includes(url), { what: 'no git process left for the hanging URL' });
 });
@@ -172,7 +173,7 @@ test('security (fake primary): stopping a replica whose git fetch hangs ends tha
   await mirror.stop();
   const took = performance.now() - t0;
   t.diagnostic(`stop took ${Math.round(took)} ms`);
-  assert.ok(took < 3000, `stop waited ${Math.round(took)} ms for a fetch that never ends`);
+  assert.ok(took < 10_000, `stop waited ${Math.round(took)} ms for a fetch that never ends`);
   // git itself is ended; its remote helper ends when the primary drops it or at the low-speed limit.
   await waitFor(() => !/^git .*fetch/m.test(execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(url) || l.includes('fetch -q --prune origin')).join('\n')), { what: 'no git fetch left' });
 });

@@ -30,7 +30,7 @@ async function freePort(): Promise<number> {
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
-test('an agent on --server A,B that applied C2 from A is not moved back to C1 by B, whose mirror lags: it reports Held (ServerBehind) and moves when B catches up', { timeout: 60_000 }, async (t) => {
+test('an agent on --server A,B that applied C2 from A is not moved back to C1 by B, whose mirror lags: it reports Held (ServerBehind) and moves when B catches up', { timeout: 120_000 }, async (t) => {
   // A fixed HTTP port, so the primary comes back where the replica looks for it.
   const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: await freePort() } });
   const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl!, pollMs: 3_600_000, notifications: false }, listen: LOOPBACK, logger: quietLogger, installHook: false });
@@ -72,7 +72,7 @@ test('an agent on --server A,B that applied C2 from A is not moved back to C1 by
   // A comes back with a newer commit: B, asked again by the held agent, catches up and moves it on.
   await f.restart();
   const c3 = f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2323') }, 'after the outage');
-  const moved = await agent.next((o) => o.kind === 'applied' && o.commit === c3, 15_000);
+  const moved = await agent.next((o) => o.kind === 'applied' && o.commit === c3, 30_000);
   assert.equal(moved.kind, 'applied');
   assert.equal(await replica.repository.resolveRef('main'), c3, 'the replica caught up');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2323 accept/);
