@@ -3,7 +3,7 @@
  * exposition format (version 0.0.4), so no metrics library is needed.
  */
 import type { AgentRecord } from '../../shared/http/http-api.js';
-import type { ReplicaHealth } from './routes/route-context.js';
+import type { ReplicaHealth } from '../replica/replica-health.js';
 
 /** Escape a label value as the exposition format requires. */
 function label(v: string): string {

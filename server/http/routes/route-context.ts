@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AgentRecord, AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
+import type { ReplicaHealth } from '../../replica/replica-health.js';
 import type { RolloutView } from '../../rollout/rollout-controller.js';
 
 /** The rollouts the API shows and acts on (server/rollout/rollout-controller.ts). */
@@ -45,19 +46,6 @@ export interface RouteContext {
   replica?: () => ReplicaHealth;
 }
 
-/** How a replica's mirror follows its primary, read at request time. */
-export interface ReplicaHealth {
-  /** The primary's URL, without credentials. */
-  primary: string;
-  /** When the mirror last held the primary's refs (ms since the epoch). */
-  syncedAt: number | undefined;
-  /** Whether the last poll of the primary was answered. */
-  primaryReachable: boolean;
-  /** Fetches of the primary since start. */
-  fetches: number;
-  /** Reports the primary kept from this replica since start. */
-  forwarded: number;
-}
 
 export interface RouteConfig {
   write?: boolean;
