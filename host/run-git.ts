@@ -46,6 +46,11 @@ export interface RunGitOptions {
    * ignores the option.
    */
   allowConfig?: readonly string[];
+  /**
+   * Stop git (the process is killed) when this aborts: the run then rejects with git's command
+   * and `stopped: REASON`. A git talking to a remote that never answers would otherwise run forever.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -110,7 +115,7 @@ export function gitClient(options: RunGitOptions = {}, what = 'git'): SimpleGit 
   const tooMuch = new AbortController();
   // `allowConfig` is simple-git 4.1's (npm install resolves ^4.0.2 to it); typed here for 4.0's types.
   const settings: Partial<SimpleGitOptions> & { allowConfig?: string[] } = {
-    abort: tooMuch.signal,
+    abort: options.signal ? AbortSignal.any([tooMuch.signal, options.signal]) : tooMuch.signal,
     baseDir: options.cwd ?? gitdir ?? process.cwd(),
     allowEnvironment: Object.keys(env),
     unsafe: envGuards(env, options.unsafe),
@@ -144,6 +149,7 @@ export async function runGit(args: string[], options: RunGitOptions = {}): Promi
   try {
     return { stdout: await gitClient({ ...options, strict: true }, what).raw(args) };
   } catch (err) {
+    if (options.signal?.aborted) throw gitError(what, `stopped: ${String((options.signal.reason as Error | undefined)?.message ?? options.signal.reason)}`, 1, err);
     if ((err as { plugin?: string }).plugin === 'abort') throw gitError(what, `output larger than ${HOST_DEFAULTS.gitMaxBuffer} bytes: stopped`, 1, err);
     throw err;
   }

@@ -153,6 +153,12 @@ export const SERVER_DEFAULTS_TABLE = {
     forwardMs: 200,
     /** A replica asks the primary for its rollouts this often (and whenever its mirror moves). */
     rolloutPollMs: 1 * SECOND,
+    /** A replica starts a long poll, or a poll agents asked for, at most this often, however fast the primary answers. */
+    minPollGapMs: 250,
+    /** A replica answers for the whole fleet from the primary's list, asked for at most this often. */
+    fleetCacheMs: SECOND,
+    /** A replica stops a git clone or fetch of the primary that runs longer than this. */
+    fetchTimeoutMs: 5 * 60 * SECOND,
   },
   pki: {
     /** Days a CA made by `nft-sync pki init` is valid. */

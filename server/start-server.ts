@@ -103,6 +103,8 @@ export interface RunningServer {
   pushChecks: PushCheckService | undefined;
   /** The mirror of the primary, on a replica (`mirrorOf`). */
   mirror: GitMirror | undefined;
+  /** What forwards this replica's agents' reports to the primary, on a replica (`mirrorOf`). */
+  forwarder: ReportForwarder | undefined;
   /** Staged rollouts: decided here, or on a replica followed from the primary. */
   rollouts: RolloutController | RolloutFollower;
   close(): Promise<void>;
@@ -212,6 +214,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         git: { gitdir: repository.gitdir },
         replicaOf: mirror ? displayUrl(mirror.url) : undefined,
         fleet: forwarder && (() => forwarder!.fleet()),
+        replica: mirror && (() => ({ primary: displayUrl(mirror.url), syncedAt: mirror.syncedAt, primaryReachable: mirror.primaryReachable, fetches: mirror.fetches, forwarded: forwarder?.forwarded ?? 0 })),
         onRefMove: (listener) => {
           const once = () => (refListeners.delete(once), listener());
           refListeners.add(once);
@@ -238,6 +241,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     httpAddress,
     pushChecks,
     mirror,
+    forwarder,
     rollouts,
     async close() {
       watcher.stop();

@@ -78,6 +78,7 @@ export const ERRORS = {
   NFTSYNC_ERR_VERIFY_CHAIN: spec('the git objects from the tag to the ruleset do not check out', false, 502),
   NFTSYNC_ERR_VERIFY_REPLAY: spec('the release tag is older than the release in force', false, 502),
   NFTSYNC_ERR_RELEASE_DOWNGRADE: spec('the release offered is a lower version than the release in force', false, 409),
+  NFTSYNC_ERR_SERVER_BEHIND: spec('the server does not have the revision in force: it is behind the agent', true, 409),
 
   // revisions and repository
   NFTSYNC_ERR_REF_INVALID: spec('not a valid branch, tag or commit name', false, 400),

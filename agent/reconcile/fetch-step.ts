@@ -23,11 +23,14 @@ export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Pro
   const { opts } = ctx;
   const st = ctx.state();
   const have = st?.commit && st.blob && st.ruleset === (opts.ruleset ?? st.ruleset) ? { commit: st.commit, blob: st.blob } : undefined;
-  const asked: AskedRevision = { ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have };
+  // Following a branch, the server must say it has the commit in force before the agent moves
+  // from it (shared/release/release-guard.ts checkServerNotBehind); tracked tags have their own guard.
+  const checkBehind = have !== undefined && !opts.track;
+  const asked: AskedRevision = { ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(checkBehind && { checkBehind }) };
   try {
     // The bytes of `have`: the server may answer with a delta against them (shared/wire/ruleset-delta.ts).
     const base = have && ctx.inForce?.blob === have.blob ? ctx.inForce.bytes : undefined;
-    const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(base && { base }), ...(opts.allowedSigners && { proof: true }) });
+    const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(checkBehind && { checkBehind }), ...(base && { base }), ...(opts.allowedSigners && { proof: true }) });
     return next({ asked, fetched });
   } catch (err) {
     return failPass(toNftSyncError(err));

@@ -21,6 +21,8 @@ export interface FetchRequest {
   base?: Buffer;
   /** Ask for the release proof (agents with --allowed-signers). */
   proof?: boolean;
+  /** With `have`: ask the server to say whether it is behind it (the answer's `behind`). */
+  checkBehind?: boolean;
 }
 
 export interface RevisionFetcher {

@@ -1,12 +1,12 @@
 /**
  * Reconcile step "verify": an answer to another question is never acted on, nor a lower release
- * than the one in force (shared/release/release-guard.ts); under --allowed-signers the release proof and
+ * than the one in force, nor another commit from a server behind the agent (shared/release/release-guard.ts); under --allowed-signers the release proof and
  * the tag's signature are checked (verify-release.ts) and must not be older than the release in
  * force (release-record.ts). An `unchanged` answer ends the pass here. The ruleset's bytes are
  * checked against their blob id where they are turned into a ruleset (plan-step.ts).
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { checkAnswerMatchesRequest, checkNotDowngrade } from '../../shared/release/release-guard.js';
+import { checkAnswerMatchesRequest, checkNotDowngrade, checkServerNotBehind } from '../../shared/release/release-guard.js';
 import { highestTag } from '../../shared/release/semver.js';
 import { assertNotOlder, releaseRecordOf, type ReleaseRecord } from '../state/release-record.js';
 import { tagInForce } from '../state/revision-state.js';
@@ -26,13 +26,15 @@ export interface Verified {
 /**
  * Check the answer. Ends the pass with `unchanged` (recording the new commit and tag when they
  * moved), or as failed with the check's error (NFTSYNC_ERR_MSG_UNEXPECTED and the like for an
- * answer to another question, NFTSYNC_ERR_RELEASE_DOWNGRADE, NFTSYNC_ERR_VERIFY_*). Never throws.
+ * answer to another question, NFTSYNC_ERR_RELEASE_DOWNGRADE, NFTSYNC_ERR_SERVER_BEHIND,
+ * NFTSYNC_ERR_VERIFY_*). Never throws.
  */
 export async function verifyStep(ctx: PassContext, { asked, fetched }: Fetched): Promise<StepResult<Verified>> {
   const { opts } = ctx;
   const { commit, blob, ruleset: name } = fetched;
   try {
     checkAnswerMatchesRequest(asked, fetched);
+    checkServerNotBehind(asked, fetched);
     if (opts.track) checkNotDowngrade({ pattern: opts.ref, inForce: tagInForce(ctx.state(), opts.ref), offered: fetched.tag!, allowDowngrade: opts.allowDowngrade });
   } catch (err) {
     return failPass(toNftSyncError(err), commit);

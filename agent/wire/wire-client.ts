@@ -68,8 +68,8 @@ export interface WireClientOptions {
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number } }
-  | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number }; behind?: boolean }
+  | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; behind?: boolean };
 
 interface Pending {
   resolve(msg: ServerMessage, body?: Buffer): void;
@@ -182,7 +182,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
    * Ask for the ruleset at `ref`. Errors: NFTSYNC_ERR_REF_INVALID or NFTSYNC_ERR_RULESET_NAME_INVALID
    * before anything is sent; then the server's (REF_NOT_FOUND, RULESET_NOT_FOUND, ...).
    */
-  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean; base?: Buffer }): Promise<FetchResult> {
+  async fetch(req: { ref: string; track?: boolean; ruleset?: string; have?: Revision; proof?: boolean; base?: Buffer; checkBehind?: boolean }): Promise<FetchResult> {
     // Refuse bad names here, with their own codes, rather than have the server close the link.
     if (req.track) assertTagPattern(req.ref);
     else assertRef(req.ref);

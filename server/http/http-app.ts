@@ -63,6 +63,8 @@ export interface HttpAppOptions {
   git?: GitHttpOptions;
   /** A read-only replica of the primary at this URL (--mirror-of): every write is refused, naming it. */
   replicaOf?: string;
+  /** On a replica: how its mirror follows the primary (RouteContext.replica). */
+  replica?: RouteContext['replica'];
   /** On a replica: the whole fleet, as the primary lists it (RouteContext.fleet). */
   fleet?: () => Promise<AgentRecord[]>;
   /** Serve GET /api/v1/refs/changes (RouteContext.onRefMove). */
@@ -215,6 +217,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     wireConnections: opts.wireConnections ?? (() => 0),
     writer,
     fleet: opts.fleet,
+    replica: opts.replica,
     onRefMove: opts.onRefMove,
     rollouts: opts.rollouts,
   };

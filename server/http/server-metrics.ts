@@ -3,6 +3,7 @@
  * exposition format (version 0.0.4), so no metrics library is needed.
  */
 import type { AgentRecord } from '../../shared/http/http-api.js';
+import type { ReplicaHealth } from '../replica/replica-health.js';
 
 /** Escape a label value as the exposition format requires. */
 function label(v: string): string {
@@ -22,8 +23,12 @@ export class ServerMetrics {
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 
-  /** Render every metric; `agents` and `wireConnections` are read at scrape time. */
-  render(agents: readonly AgentRecord[], wireConnections: number): string {
+  /**
+   * Render every metric; `agents`, `wireConnections` and, on a replica, `replica` are read at
+   * scrape time. Agent counts are the agents this server keeps: on the primary the whole fleet
+   * (replicas forward their agents' reports), on a replica its own agents.
+   */
+  render(agents: readonly AgentRecord[], wireConnections: number, replica?: ReplicaHealth): string {
     const out: string[] = [];
     const metric = (name: string, type: string, help: string, samples: Array<[string, number]>) => {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -41,6 +46,12 @@ export class ServerMetrics {
     }));
     metric('nftsync_ref_moves_total', 'counter', 'Branch and tag moves seen by the ref watcher.', [['', this.refMoves]]);
     metric('nftsync_rollbacks_total', 'counter', 'Rollback commits made.', [['', this.rollbacks]]);
+    if (replica) {
+      metric('nftsync_replica_primary_reachable', 'gauge', 'On a replica: 1 when the last poll of the primary was answered, else 0.', [['', replica.primaryReachable ? 1 : 0]]);
+      metric('nftsync_replica_synced_timestamp_seconds', 'gauge', "On a replica: when the mirror last held the primary's refs, since the Unix epoch in seconds (alert on time() minus this).", [['', replica.syncedAt === undefined ? 0 : Math.floor(replica.syncedAt / 1000)]]);
+      metric('nftsync_replica_fetches_total', 'counter', 'On a replica: git fetches of the primary.', [['', replica.fetches]]);
+      metric('nftsync_replica_reports_forwarded_total', 'counter', "On a replica: its agents' reports the primary kept.", [['', replica.forwarded]]);
+    }
     metric('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch in seconds.', [['', Math.floor(this.startTime)]]);
     return out.join('\n') + '\n';
   }

@@ -406,16 +406,19 @@ export class WireSession implements MoveListener {
         : (msg.ruleset ?? (this.#agent ? await source.rulesetForAgent(commit, this.#agent) : 'default'));
     const { blob, bytes } = await source.readRuleset(commit, ruleset);
     this.#checkAnswerSize(ruleset, commit, bytes.length);
-    const tagged = tag === undefined ? {} : { tag };
     // Never move an agent back (a replica behind it): it keeps what it has until this server
-    // has caught up. A tracked release is guarded by the agent itself (a lower tag is refused).
+    // has caught up, and is told so when it asked (`checkBehind`: it then holds and says so, and
+    // refuses to move unless told `behind: false`). A tracked release is guarded by the agent
+    // itself (a lower tag is refused). A primary has no `behind`: it is never behind.
+    const said = msg.checkBehind === true && msg.have !== undefined && !msg.track;
     if (msg.have && msg.have.commit !== commit && !msg.track && (await source.behind?.(msg.have.commit))) {
       this.#log.info({ agent: this.#agent, have: msg.have.commit, here: commit }, 'agent is ahead of this replica: answered unchanged until the mirror catches up');
-      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit: msg.have.commit, blob: msg.have.blob });
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ruleset, commit: msg.have.commit, blob: msg.have.blob, ...(said && { behind: true }) });
       return;
     }
+    const extra = { ...(tag !== undefined && { tag }), ...(said && { behind: false }) };
     if (msg.have && msg.have.blob === blob) {
-      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob });
+      await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...extra, ruleset, commit, blob });
       return;
     }
     if (chain) {
@@ -423,16 +426,16 @@ export class WireSession implements MoveListener {
       const objects = [...chain.objects, ...(await readRulesetPath(proofReader(source), commit, ruleset, { withConfig: msg.ruleset === undefined }))];
       const proof = objects.map((o) => ({ type: o.type, id: o.id, size: o.content.length }));
       this.#checkAnswerSize(ruleset, commit, bytes.length + proof.reduce((n, p) => n + p.size, 0));
-      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...extra, ruleset, commit, blob, size: bytes.length, proof }, Buffer.concat([bytes, ...objects.map((o) => o.content)]));
       return;
     }
     // A delta is per agent (against its own `have`): never from the shared frame cache.
     const delta = msg.delta === true && msg.have ? await this.#deltaFrom(msg.have, ruleset, bytes, blob) : undefined;
     if (delta) {
-      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
+      await this.#sendAndDrain({ type: 'ruleset', id: msg.id, ref: msg.ref, ...extra, ruleset, commit, blob, size: delta.length, delta: { base: msg.have!.blob, size: bytes.length } }, delta);
       return;
     }
-    const answer = { type: 'ruleset' as const, id: msg.id, ref: msg.ref, ...tagged, ruleset, commit, blob, size: bytes.length };
+    const answer = { type: 'ruleset' as const, id: msg.id, ref: msg.ref, ...extra, ruleset, commit, blob, size: bytes.length };
     if (this.#ctx.frames) await this.#drainAfter(this.#ctx.frames.ruleset(answer, bytes));
     else await this.#sendAndDrain(answer, bytes);
   }

@@ -141,7 +141,24 @@ export type RefChangesAnswer = Static<typeof RefChangesAnswer>;
 export const HealthAnswer = Type.Object({ status: Type.Literal('ok') }, { description: 'the process answers' });
 export type HealthAnswer = Static<typeof HealthAnswer>;
 
-export const ReadyAnswer = Type.Object({ status: Type.Literal('ready'), refs: Type.Integer({ minimum: 0, description: 'refs in the repository' }) }, { description: "the repository's refs can be read" });
+export const ReadyAnswer = Type.Object(
+  {
+    status: Type.Literal('ready'),
+    refs: Type.Integer({ minimum: 0, description: 'refs in the repository' }),
+    replica: Type.Optional(
+      Type.Object(
+        {
+          primary: Type.String({ description: 'the primary this replica mirrors (--mirror-of), without credentials' }),
+          primaryReachable: Type.Boolean({ description: 'the last poll of the primary was answered' }),
+          syncedAt: Type.Optional(Type.String({ format: 'date-time', description: "when the mirror last held the primary's refs" })),
+          lagSeconds: Type.Optional(Type.Number({ minimum: 0, description: 'seconds since syncedAt: how far behind the primary the mirror may be' })),
+        },
+        { description: 'on a replica: how its mirror follows the primary. Not part of readiness: a replica serves its mirror when the primary is away (that is what it is for), and agents never go back (ServerBehind)' },
+      ),
+    ),
+  },
+  { description: "the repository's refs can be read" },
+);
 export type ReadyAnswer = Static<typeof ReadyAnswer>;
 
 /** Prometheus text exposition format 0.0.4. */

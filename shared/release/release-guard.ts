@@ -8,6 +8,9 @@
  *   whose claim is built from what the agent asked, never from what the server says.
  * - checkNotDowngrade: under `--track-tags`, an agent never moves to a lower version than the
  *   tag in force, whatever the server offers (a deleted higher tag, a withheld one).
+ * - checkServerNotBehind: following a branch (or a commit), an agent moves from the commit in
+ *   force only on a server that says it has that commit: one that lacks it (a replica whose
+ *   mirror lags) could only move it back.
  */
 import { NftSyncError } from '../errors.js';
 import { compareSemver, highestTag, parseSemver } from './semver.js';
@@ -20,6 +23,8 @@ export interface AskedRevision {
   ruleset?: string;
   /** What the agent said it has, if anything. */
   have?: { commit: string; blob: string };
+  /** The agent asked the server to say whether it is behind `have` (fetch `checkBehind`). */
+  checkBehind?: boolean;
 }
 
 /** The fields of a `ruleset` or `unchanged` answer that must agree with the request. */
@@ -81,5 +86,34 @@ export function checkNotDowngrade(args: { pattern: string; inForce: string | und
     `the server offers ${offered} for --track-tags ${JSON.stringify(pattern)}, a lower version than ${inForce}, the release in force: held at ${inForce}. ` +
       `To go back, publish a higher version (nft-sync rollback), or run with --allow-downgrade`,
     { data: { pattern, inForce, offered } },
+  );
+}
+
+/** The fields of an answer that say whether the server is behind the agent. */
+export interface BehindAnswer {
+  kind: 'ruleset' | 'unchanged';
+  commit: string;
+  /** The server's word (fetch `checkBehind`): true when it does not have the commit of `have`. */
+  behind?: boolean;
+}
+
+/**
+ * When the agent asked (`checkBehind`, with `have`, not tracking tags): throws when the server
+ * says it is behind the agent (whatever it answered), or when it offers another commit than the
+ * one in force without saying it is not behind (a server that does not keep the guard, or a
+ * faulty one). The agent then keeps its revision and is held until the server has caught up.
+ * The guard trusts the server's word: it stops an honest server that lags (a replica whose mirror
+ * has not fetched yet), not a lying one (docs/security.md). Errors: NFTSYNC_ERR_SERVER_BEHIND,
+ * with data {inForce, offered, said}.
+ */
+export function checkServerNotBehind(asked: AskedRevision, answer: BehindAnswer): void {
+  const have = asked.have;
+  if (!asked.checkBehind || asked.track || !have || answer.behind === false) return;
+  if (answer.behind !== true && (answer.kind === 'unchanged' || answer.commit === have.commit)) return;
+  const said = answer.behind === true ? 'says it does not have it' : 'does not say it has it';
+  throw new NftSyncError(
+    'NFTSYNC_ERR_SERVER_BEHIND',
+    `the server ${said}: commit ${have.commit}, the revision in force${answer.commit !== have.commit ? ` (it offers ${answer.commit})` : ''}; held at ${have.commit} until the server has caught up (a replica whose mirror lags the primary?)`,
+    { data: { inForce: have.commit, offered: answer.commit, said: answer.behind ?? null } },
   );
 }

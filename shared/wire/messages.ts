@@ -94,6 +94,9 @@ export const FetchMessage = message(
     delta: Type.Optional(
       Type.Boolean({ description: 'the agent can rebuild the ruleset from a delta against `have` (shared/wire/ruleset-delta.ts): the server may answer with one' }),
     ),
+    checkBehind: Type.Optional(
+      Type.Boolean({ description: 'with `have`, not with `track`: say in the answer (`behind`) whether this server is behind the agent, i.e. does not have `have.commit` (a replica whose mirror lags)' }),
+    ),
   },
   'agent to server: the ruleset at a ref, or `unchanged`',
 );
@@ -200,6 +203,7 @@ export const RulesetMessage = message(
           'only when the fetch asked for a proof: the git objects whose contents follow the ruleset bytes in the body, in this order (tag..., commit, root tree, rulesets tree, and when the fetch named no ruleset the blob of nft-sync.yaml at the commit, if it has one)',
       }),
     ),
+    behind: Type.Optional(Type.Boolean({ description: 'only when the fetch asked (`checkBehind`): true when this server does not have the commit of the fetch\'s `have` (then the answer is `unchanged` with that `have`: the agent is not moved back); a primary is never behind' })),
   },
   'server to agent: a ruleset; its bytes (and proof objects) follow in the body',
 );
@@ -207,7 +211,7 @@ export type RulesetMessage = Static<typeof RulesetMessage>;
 
 export const UnchangedMessage = message(
   'unchanged',
-  { id, ref, tag: Type.Optional(ref), ruleset: rulesetName, commit: oid, blob: oid },
+  { id, ref, tag: Type.Optional(ref), ruleset: rulesetName, commit: oid, blob: oid, behind: Type.Optional(Type.Boolean({ description: 'only when the fetch asked (`checkBehind`): true when this server does not have the commit of the fetch\'s `have` (then the answer is `unchanged` with that `have`: the agent is not moved back); a primary is never behind' })) },
   'server to agent: the fetch answer equals what the agent has',
 );
 export type UnchangedMessage = Static<typeof UnchangedMessage>;

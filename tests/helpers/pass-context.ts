@@ -13,9 +13,9 @@ import { fakeNft, type FakeNft } from './fake-nft-runner.js';
 
 export const DEFAULT_BYTES = readFileSync('repo-template/rulesets/default.json');
 
-/** A fetched revision of `bytes` (default.json) at `commit`, as the server sends it. */
+/** A fetched revision of `bytes` (default.json) at `commit`, as a server that is not behind the agent sends it. */
 export function fetchedRuleset(commit: string, bytes: Buffer = DEFAULT_BYTES, extra: Partial<FetchResult> = {}): Extract<FetchResult, { kind: 'ruleset' }> {
-  return { kind: 'ruleset', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), bytes, ...extra } as Extract<FetchResult, { kind: 'ruleset' }>;
+  return { kind: 'ruleset', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), bytes, behind: false, ...extra } as Extract<FetchResult, { kind: 'ruleset' }>;
 }
 
 export interface TestPass extends PassContext {

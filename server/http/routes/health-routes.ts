@@ -1,5 +1,6 @@
 /**
- * `/healthz` (the process answers), `/readyz` (the repository is readable) and `/metrics`. All
+ * `/healthz` (the process answers), `/readyz` (the repository is readable; on a replica, with how
+ * its mirror follows the primary, which does not decide readiness) and `/metrics`. All
  * three are public (no token even with --read-token-required): probes and scrapers rarely carry
  * one, and none of them shows a ruleset, a revision or an agent's name (metrics are counts).
  */
@@ -22,7 +23,10 @@ export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
     { config: { public: true }, schema: { summary: 'Readiness: the repository\'s refs can be read', tags: ['meta'], security: securityOf(access), response: responses(access, { 200: ReadyAnswer }) } },
     async (): Promise<ReadyAnswer> => {
       const refs = await ctx.repository.listRefs();
-      return { status: 'ready', refs: refs.size };
+      const r = ctx.replica?.();
+      if (!r) return { status: 'ready', refs: refs.size };
+      const synced = r.syncedAt === undefined ? {} : { syncedAt: new Date(r.syncedAt).toISOString(), lagSeconds: Math.max(0, (Date.now() - r.syncedAt) / 1000) };
+      return { status: 'ready', refs: refs.size, replica: { primary: r.primary, primaryReachable: r.primaryReachable, ...synced } };
     },
   );
   app.get(
@@ -39,7 +43,7 @@ export function healthRoutes(app: FastifyInstance, ctx: RouteContext): void {
     },
     async (_req, reply) => {
       void reply.type('text/plain; version=0.0.4; charset=utf-8');
-      return ctx.metrics.render(ctx.registry.list(), ctx.wireConnections());
+      return ctx.metrics.render(ctx.registry.list(), ctx.wireConnections(), ctx.replica?.());
     },
   );
 }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { AgentRecord, AgentRegistry } from '../../agents/agent-registry.js';
 import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
+import type { ReplicaHealth } from '../../replica/replica-health.js';
 import type { RolloutView } from '../../rollout/rollout-controller.js';
 
 /** The rollouts the API shows and acts on (server/rollout/rollout-controller.ts). */
@@ -41,7 +42,10 @@ export interface RouteContext {
   onRefMove?: (listener: () => void) => () => void;
   /** Staged rollouts; none: the server keeps none. */
   rollouts?: RolloutRegistry;
+  /** On a replica: how its mirror follows the primary (for /readyz and /metrics). */
+  replica?: () => ReplicaHealth;
 }
+
 
 export interface RouteConfig {
   write?: boolean;

@@ -59,3 +59,13 @@ test('a failing command rejects with the command, git\'s message and its exit co
   assert.equal((await gitClient({ gitdir: dir }).getConfig('nftsync.unset')).value, null, 'typed calls keep simple-git\'s reading of a silent exit 1');
   assert.throws(() => gitClient({ gitdir: dir, input: '' }), /empty input/);
 });
+
+test('a signal stops git: the process is ended and the run rejects with "stopped" and the reason', async (t) => {
+  const dir = repo(t, 'r.git');
+  // `git cat-file --batch` waits on its stdin, which nothing closes: a git run that never ends.
+  const t0 = performance.now();
+  const stopping = new AbortController();
+  setTimeout(() => stopping.abort(new Error('time is up')), 300);
+  await assert.rejects(runGit(['--git-dir', dir, 'cat-file', '--batch'], { signal: stopping.signal }), /stopped: time is up/);
+  assert.ok(performance.now() - t0 < 5000);
+});

@@ -108,3 +108,35 @@ test('the primary tells a replica of a push (GET /api/v1/refs/changes): it fetch
   const ms = performance.now() - t0;
   assert.ok(ms < 5000, `the primary took ${Math.round(ms)} ms to stop with a long poll held (its grace is 10 s)`);
 });
+
+test("a replica's /readyz and /metrics say how its mirror follows the primary; a primary away leaves it ready, with the lag growing", { timeout: 60_000 }, async (t) => {
+  const f = await startServerFixture(t, { http: LOOPBACK });
+  const replica = await startReplica(t, f);
+  const base = `http://127.0.0.1:${replica.httpAddress!.port}`;
+  const ready = async () => {
+    const res = await fetch(`${base}/readyz`);
+    assert.equal(res.status, 200);
+    return (await res.json()) as { status: string; replica?: { primary: string; primaryReachable: boolean; syncedAt?: string; lagSeconds?: number } };
+  };
+  const first = await ready();
+  assert.equal(first.status, 'ready');
+  assert.equal(first.replica?.primary, f.gitUrl);
+  assert.equal(first.replica?.primaryReachable, true);
+  assert.ok(first.replica.lagSeconds! < 2, `lag ${first.replica.lagSeconds} s`);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /^nftsync_replica_primary_reachable 1$/m);
+  assert.match(metrics, /^nftsync_replica_synced_timestamp_seconds \d{10}$/m);
+  assert.match(metrics, /^nftsync_replica_fetches_total \d+$/m);
+  const primary = (await (await fetch(`http://127.0.0.1:${f.server.httpAddress!.port}/readyz`)).json()) as { replica?: unknown };
+  assert.equal(primary.replica, undefined, 'a primary has no replica object');
+  assert.doesNotMatch(await (await fetch(`http://127.0.0.1:${f.server.httpAddress!.port}/metrics`)).text(), /nftsync_replica_/);
+  await f.stop();
+  const away = await waitFor(async () => {
+    const r = await ready();
+    return r.replica?.primaryReachable === false ? r : undefined;
+  }, { what: 'the replica to notice the primary is away', timeoutMs: 15_000 });
+  assert.equal(away.status, 'ready', 'still ready: it serves its mirror');
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^nftsync_replica_primary_reachable 0$/m);
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.ok((await ready()).replica!.lagSeconds! >= 1, 'the lag grows while the primary is away');
+});

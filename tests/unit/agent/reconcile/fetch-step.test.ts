@@ -15,10 +15,22 @@ test('fake fetcher: the revision in force is offered as `have` (same ruleset onl
   const state = { ref: 'main', ruleset: 'default', commit: C1, blob: 'b'.repeat(40), managedTables: [] };
   const out = await fetchStep(testPass({ allowedSigners: '/x' }, state), fetcher);
   assert.equal(out.kind, 'next');
-  assert.deepEqual(requests[0], { ref: 'main', track: undefined, ruleset: undefined, have: { commit: C1, blob: 'b'.repeat(40) }, proof: true });
+  assert.deepEqual(requests[0], { ref: 'main', track: undefined, ruleset: undefined, have: { commit: C1, blob: 'b'.repeat(40) }, checkBehind: true, proof: true });
   await fetchStep(testPass({ ruleset: 'other' }, state), fetcher);
   assert.equal(requests[1]!.have, undefined, 'another ruleset: nothing to offer');
   assert.equal(requests[1]!.proof, undefined);
+  assert.equal(requests[1]!.checkBehind, undefined, 'nothing in force to be behind of');
+});
+
+test('fake fetcher: with a revision in force the server is asked whether it is behind it (checkBehind), except for tracked tags (their own guard)', async () => {
+  const requests: FetchRequest[] = [];
+  const fetcher = { fetch: async (r: FetchRequest) => (requests.push(r), fetchedRuleset(C1)) };
+  const state = { ref: 'main', ruleset: 'default', commit: C1, blob: 'b'.repeat(40), managedTables: [] };
+  const out = await fetchStep(testPass({}, state), fetcher);
+  assert.equal(out.kind === 'next' && out.value.asked.checkBehind, true);
+  assert.equal(requests[0]!.checkBehind, true);
+  await fetchStep(testPass({ ref: 'v*', track: true }, { ...state, ref: 'v*' }), fetcher);
+  assert.equal(requests[1]!.checkBehind, undefined);
 });
 
 test('fake fetcher: the bytes of the revision in force go with `have` as `base`, so a delta may come', async () => {

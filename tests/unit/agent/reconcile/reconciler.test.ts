@@ -27,7 +27,7 @@ const C2 = '2'.repeat(40);
 const quiet = pino({ level: 'silent' });
 
 function rev(commit: string, bytes: Buffer, extra: Partial<FetchResult> = {}): FetchResult {
-  return { kind: 'ruleset', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), bytes, ...extra } as FetchResult;
+  return { kind: 'ruleset', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), bytes, behind: false, ...extra } as FetchResult;
 }
 function unchanged(commit: string, bytes: Buffer, extra: Partial<FetchResult> = {}): FetchResult {
   return { kind: 'unchanged', ref: 'main', ruleset: 'default', commit, blob: gitBlobId(bytes), ...extra } as FetchResult;
@@ -254,4 +254,32 @@ test('fake fetcher, interrupted restore: a pending mark found at start is restor
   assert.deepEqual(after.interrupted, { blob: gitBlobId(V2), count: 1 });
   assert.equal(after.lastFailed, undefined, 'one interruption says nothing against the revision');
   assert.equal((await r.reconcile(fakeFetcher(rev(C2, V2)))).kind, 'applied');
+});
+
+test('fake fetcher, a server behind the agent (a lagging replica after failover): its older revision is refused, nothing changes, Held (ServerBehind); the agent moves once a server says it is not behind', async (t) => {
+  const { nft, dir, open } = setup(t, { confirm: okProbe });
+  const r = await open();
+  await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(nft.applied.length, 1);
+  // The lagging replica says so (its guard), or does not say (one without the guard): either way held.
+  for (const answer of [rev(C1, V1, { behind: true }), rev(C1, V1, { behind: undefined }), unchanged(C2, V2, { behind: true })]) {
+    const f = fakeFetcher(answer);
+    const out = await r.reconcile(f);
+    assert.equal(f.requests[0]!.checkBehind, true, 'the agent asked whether the server is behind it');
+    assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_SERVER_BEHIND', JSON.stringify(out));
+    assert.equal(out.kind === 'failed' && out.error.retryable, true, 'asked again with backoff');
+    assert.equal(nft.applied.length, 1, 'nothing applied');
+    assert.equal((await loadState(dir))!.state.commit, C2, 'the revision in force stays');
+    const status = r.status();
+    assert.equal(status.state, 'Degraded');
+    assert.equal(status.commit, C2);
+    assert.equal(ready(r).reason, 'ServerBehind');
+    assert.match(status.conditions.find((c) => c.type === 'Held' && c.reason === 'ServerBehind')?.message ?? '', new RegExp(`held at ${C2}`));
+  }
+  // The replica caught up (it has C2 now) and has a newer commit still: the agent moves.
+  const C3 = '3'.repeat(40);
+  const out = await r.reconcile(fakeFetcher(rev(C3, V3, { behind: false })));
+  assert.equal(out.kind, 'applied');
+  assert.equal(r.status().state, 'Applied');
+  assert.equal(r.status().conditions.some((c) => c.type === 'Held'), false);
 });

@@ -54,6 +54,16 @@ test('buildStatus: a refused downgrade keeps the release in force and says Held,
   assert.equal(buildStatus({ agent: 'h', ref: 'v*', inForce }).conditions.some((c) => c.type === 'Held'), false);
 });
 
+test('buildStatus: a server behind the agent keeps the revision in force and says Held, reason ServerBehind', () => {
+  const inForce = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: '2026-01-01T00:00:00.000Z' };
+  const message = `the server says it does not have it: commit ${'a'.repeat(40)}, the revision in force; held at ${'a'.repeat(40)} until the server has caught up`;
+  const held = buildStatus({ agent: 'h', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_SERVER_BEHIND', message } });
+  assert.equal(held.state, 'Degraded');
+  assert.equal(held.commit, inForce.commit);
+  assert.equal(held.conditions[0]!.reason, 'ServerBehind');
+  assert.deepEqual(held.conditions.find((c) => c.type === 'Held'), { type: 'Held', status: 'True', reason: 'ServerBehind', message });
+});
+
 test('agentStatus: the one status function: the pass\'s error before an unhealed drift, a Drifted condition while one is on record, the tag in force before the one last resolved', () => {
   const state = { ruleset: 'default', commit: 'a'.repeat(40), blob: 'b'.repeat(40), appliedAt: 't' };
   const drift = { message: 'drift: rule added', healed: false, at: '2026-01-01T00:00:00.000Z' };

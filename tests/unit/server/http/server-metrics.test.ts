@@ -34,3 +34,15 @@ test('render: label values are escaped (backslash, quote, newline)', () => {
   m.countRequest('/a"b\\c\nd', 500);
   assert.match(m.render([], 0), /nftsync_http_requests_total\{route="\/a\\"b\\\\c\\nd",status="500"\} 1/);
 });
+
+test('render on a replica: whether the primary answers, when the mirror last held its refs, fetches and forwarded reports; none of these on a primary', () => {
+  const m = new ServerMetrics();
+  const at = Date.parse('2026-12-02T20:00:00.000Z');
+  const lines = m.render([], 0, { primary: 'http://primary:7401/git/rules.git', syncedAt: at, primaryReachable: false, fetches: 4, forwarded: 9 }).split('\n');
+  assert.ok(lines.includes('nftsync_replica_primary_reachable 0'));
+  assert.ok(lines.includes(`nftsync_replica_synced_timestamp_seconds ${at / 1000}`));
+  assert.ok(lines.includes('nftsync_replica_fetches_total 4'));
+  assert.ok(lines.includes('nftsync_replica_reports_forwarded_total 9'));
+  assert.ok(lines.includes('# TYPE nftsync_replica_fetches_total counter'));
+  assert.ok(!m.render([], 0).includes('nftsync_replica_'));
+});

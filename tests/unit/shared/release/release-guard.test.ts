@@ -1,7 +1,7 @@
 /** The pure guards on what an agent accepts: the answer matches the request; no downgrade. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkAnswerMatchesRequest, checkNotDowngrade, type AnsweredRevision, type AskedRevision } from '../../../../shared/release/release-guard.js';
+import { checkAnswerMatchesRequest, checkNotDowngrade, checkServerNotBehind, type AnsweredRevision, type AskedRevision, type BehindAnswer } from '../../../../shared/release/release-guard.js';
 
 const B1 = '1'.repeat(40);
 const B2 = '2'.repeat(40);
@@ -63,6 +63,36 @@ describe('checkNotDowngrade', () => {
         assert.ok(err.message.includes(args.offered) && err.message.includes(args.inForce!), err.message);
         assert.match(err.message, /--allow-downgrade/);
         assert.deepEqual(err.data, { pattern: args.pattern, inForce: args.inForce, offered: args.offered });
+        return true;
+      });
+    });
+  }
+});
+
+describe('checkServerNotBehind', () => {
+  const C2 = '2'.repeat(40);
+  const C1 = '1'.repeat(40);
+  const asked: AskedRevision = { ref: 'main', have: { commit: C2, blob: B2 }, checkBehind: true };
+  const moves: Array<[string, AskedRevision, BehindAnswer]> = [
+    ['the server says it is not behind: the agent moves, even to an older-looking commit (a force push it knows of)', asked, { kind: 'ruleset', commit: C1, behind: false }],
+    ['unchanged from a server not behind', asked, { kind: 'unchanged', commit: C2, behind: false }],
+    ['unchanged without a word: nothing moves', asked, { kind: 'unchanged', commit: C2 }],
+    ['the same commit again without a word (a ruleset now mapped otherwise): nothing goes back', asked, { kind: 'ruleset', commit: C2 }],
+    ['not asked (nothing in force)', { ref: 'main' }, { kind: 'ruleset', commit: C1, behind: true }],
+    ['tracked tags: their own guard', { ...asked, track: true, ref: 'v*' }, { kind: 'ruleset', commit: C1 }],
+  ];
+  for (const [name, a, answer] of moves) test(`passes: ${name}`, () => checkServerNotBehind(a, answer));
+  const held: Array<[string, BehindAnswer, RegExp]> = [
+    ['a lagging replica offers its older commit and says it is behind', { kind: 'ruleset', commit: C1, behind: true }, /says it does not have it: commit 2{40}.*offers 1{40}/],
+    ['another commit without a word (a server that does not keep the guard)', { kind: 'ruleset', commit: C1 }, /does not say it has it/],
+    ['unchanged, behind: the agent is held (and says so)', { kind: 'unchanged', commit: C2, behind: true }, /says it does not have it: commit 2{40}, the revision in force; held at/],
+  ];
+  for (const [name, answer, message] of held) {
+    test(`holds: ${name}`, () => {
+      assert.throws(() => checkServerNotBehind(asked, answer), (err: { code: string; message: string; data: { inForce: string } }) => {
+        assert.equal(err.code, 'NFTSYNC_ERR_SERVER_BEHIND');
+        assert.match(err.message, message);
+        assert.equal(err.data.inForce, C2);
         return true;
       });
     });
