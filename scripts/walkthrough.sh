@@ -74,7 +74,7 @@ nft-sync init rules.git
 echo "$(openssl rand -hex 24) alice" > tokens
 TOKEN=$(cut -d' ' -f1 tokens)
 nft-sync server --repo rules.git --listen 198.18.0.1:7400 --insecure-plaintext \
-  --http 127.0.0.1:7480 --token-file tokens 2>server.log &
+  --http 127.0.0.1:7480 --token-file tokens >server.log 2>&1 &
 pids+=($!)
 until_ok 15 "the server answers" curl -sf "$URL/readyz"
 
@@ -114,7 +114,7 @@ cd ..
 step "an agent on each host, following releases (v*)"
 for n in 1 2; do
   ip netns exec "${P}web-$n" nft-sync agent --server 198.18.0.1:7400 --track-tags 'v*' --name "web-$n" \
-    --state-dir "$PWD/web-$n.state" --confirm-window 3 2>"web-$n.log" &
+    --state-dir "$PWD/web-$n.state" --confirm-window 3 >"web-$n.log" 2>&1 &
   pids+=($!)
 done
 for n in 1 2; do

@@ -49,6 +49,6 @@ describe('server --http --token-file', () => {
     assert.notEqual((await git(['push', 'origin', 'HEAD:main'], clone)).code, 0);
     const ok = await git(['push', `http://ci:${TOKEN}@127.0.0.1:${http}/git/rules.git`, 'HEAD:main'], clone);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.doesNotMatch(server.stderr(), new RegExp(TOKEN), 'the token never reaches the log');
+    assert.doesNotMatch(server.stdout() + server.stderr(), new RegExp(TOKEN), 'the token never reaches the log');
   });
 });

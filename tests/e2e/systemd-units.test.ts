@@ -104,9 +104,9 @@ test('each ExecStart works with the example config, as the unit runs it, and sto
   const setpriv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--bounding-set=-all,+net_admin'];
   const agent = startCli(t, execStart('nft-sync-agent.service', agentYaml), { prefix: ['ip', 'netns', 'exec', ns.name, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...setpriv] });
   await agent.waitFor(/"msg":"applied"/, 20_000);
-  assert.match(agent.stderr(), /"agent":"host-7"/, 'the name comes from the certificate');
+  assert.match(agent.stdout(), /"agent":"host-7"/, 'the name comes from the certificate');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 22 accept/);
-  for (const line of agent.stderr().trim().split('\n')) JSON.parse(line);
+  for (const line of agent.stdout().trim().split('\n')) JSON.parse(line);
 
   // The same file serves pull (agent-only keys ignored), run the same way.
   const pull = spawn('ip', ['netns', 'exec', ns.name, ...setpriv, process.execPath, '--import', 'tsx', 'cli/main.ts', 'pull', '--config', agentYaml], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,8 +118,8 @@ test('each ExecStart works with the example config, as the unit runs it, and sto
 
   for (const [name, daemon, unit] of [['agent', agent, 'nft-sync-agent.service'], ['server', server, 'nft-sync-server.service']] as const) {
     const t0 = Date.now();
-    assert.equal(await daemon.stop('SIGTERM'), 0, `${name}: ${daemon.stderr().slice(-500)}`);
+    assert.equal(await daemon.stop('SIGTERM'), 0, `${name}: ${daemon.stdout().slice(-500)}`);
     assert.ok(Date.now() - t0 < Number(service(unit).TimeoutStopSec) * 1000, `${name} stopped within TimeoutStopSec`);
-    assert.match(daemon.stderr(), /"msg":"stopped"/);
+    assert.match(daemon.stdout(), /"msg":"stopped"/);
   }
 });
