@@ -3,7 +3,8 @@
  * (systemd need not be PID 1; ExecStart is pointed at an executable that exists, in a temp copy),
  * and each ExecStart, run as systemd would run it (the unit's user model: the agent unprivileged
  * with CAP_NET_ADMIN only, the example config and environment files), works and stops cleanly on
- * SIGTERM within TimeoutStopSec. Real processes, nft in a throwaway namespace.
+ * SIGTERM within TimeoutStopSec (exit 0), its log lines on stdout (the journal's stream) and
+ * nothing on stderr. Real processes, nft in a throwaway namespace.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -48,10 +49,11 @@ test('systemd-analyze verify accepts both units without a word', async (t) => {
   assert.equal(agent.KillMode, 'mixed');
   assert.ok(Number(agent.TimeoutStopSec) > 30 + 10, 'longer than the default confirm window plus a restore');
   assert.equal(service('nft-sync-server.service').CapabilityBoundingSet, '');
-  for (const unit of UNITS) assert.equal(service(unit).StandardError, 'journal', unit);
+  // The daemons log on stdout and say a fatal error on stderr: both to the journal, nowhere else.
+  for (const unit of UNITS) for (const key of ['StandardOutput', 'StandardError']) assert.equal(service(unit)[key], 'journal', `${unit} ${key}`);
 });
 
-test('each ExecStart works with the example config, as the unit runs it, and stops on SIGTERM with exit 0', async (t) => {
+test('each ExecStart works with the example config, as the unit runs it, logs on stdout only, and stops on SIGTERM with exit 0', async (t) => {
   const dir = makeTempDir(t, 'nft-sync-units-');
   chmodSync(dir, 0o755);
   const ns = createNetns(t, 'unit');
@@ -121,5 +123,6 @@ test('each ExecStart works with the example config, as the unit runs it, and sto
     assert.equal(await daemon.stop('SIGTERM'), 0, `${name}: ${daemon.stdout().slice(-500)}`);
     assert.ok(Date.now() - t0 < Number(service(unit).TimeoutStopSec) * 1000, `${name} stopped within TimeoutStopSec`);
     assert.match(daemon.stdout(), /"msg":"stopped"/);
+    assert.equal(daemon.stderr(), '', `${name}: its log on stdout, nothing on stderr`);
   }
 });
