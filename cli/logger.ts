@@ -4,8 +4,8 @@
  *
  * Where the lines go is the command's kind, chosen by each command (see the README, "Logging"):
  * - the daemons (`server`, `agent`, in every mode: `--mirror-of`, `--publish`) log to stdout,
- *   the stream systemd hands to the journal; their stderr is left for what comes before the
- *   logger or after it failed (a usage error, a fatal start-up error: `nft-sync: CODE: ...`).
+ *   the stream systemd hands to the journal; their stderr keeps only the one line of an error
+ *   they stop on (`nft-sync: CODE: ...` from cli/main.ts: a bad flag, a port in use).
  * - one-shot commands (`pull`) log to stderr, so stdout carries only their result for scripts.
  */
 import { pino, type Logger } from 'pino';

@@ -118,6 +118,8 @@ async function cluster(t: TestContext, quiet = '0.5'): Promise<Cluster> {
     async stop() {
       assert.deepEqual(await Promise.all([agentA.stop(), agentB.stop()]), [0, 0]);
       assert.equal(await srv.stop(), 0);
+      // agent --publish is a daemon too: its log on stdout, nothing on stderr.
+      for (const d of [agentA, agentB, srv]) assert.equal(d.stderr(), '');
     },
     clone,
     server,
