@@ -126,10 +126,10 @@ export async function benchBigSetDrift(runs: number, quietS: number, netns: (lab
     process.execPath,
     ['--import', 'tsx', 'cli/main.ts', 'agent', '--server', `127.0.0.1:${server.wireAddress.port}`, '--ref', 'main', '--name', 'bench',
       '--nft', `ip netns exec ${ns} nft`, '--state-dir', join(dir, 'state'), '--confirm-window', '0', '--log-level', 'info'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let log = '';
-  agent.stderr!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-1_000_000)));
+  agent.stdout!.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-1_000_000)));
   cleanups.push(async () => {
     if (agent.exitCode === null) {
       agent.kill('SIGTERM');

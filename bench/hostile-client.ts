@@ -41,11 +41,12 @@ function rssMiB(pid: number): number {
 /** Start `nft-sync server` on a free port; resolves with the process and the port. */
 async function startServerProcess(repo: string): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'server', '--repo', repo, '--listen', '127.0.0.1:0', '--log-level', 'info'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   let err = '';
   const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
+    // The log lines come on stdout.
+    child.stdout!.on('data', (c: Buffer) => {
       err += c.toString();
       const m = /"address":\{[^}]*"port":(\d+)[^}]*\}[^\n]*wire protocol listening/.exec(err);
       if (m) resolve(Number(m[1]));

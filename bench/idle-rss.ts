@@ -37,20 +37,25 @@ async function freePort(): Promise<number> {
   });
 }
 
-/** Start `argv`; resolves once its stderr matches `ready` (rejects after 30 s or on exit). */
+/**
+ * Start `argv`; resolves once its output matches `ready` (rejects after 30 s or on exit). Both
+ * streams are read: the daemons log on stdout, a fatal start-up error comes on stderr.
+ */
 function start(argv: string[], ready: RegExp, cleanups: Array<() => void | Promise<void>>): Promise<ChildProcess> {
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
-  let err = '';
+  let out = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready in 30 s: ${err.slice(-1000)}`)), 30_000);
-    child.stderr!.on('data', (c) => {
-      err += c;
-      if (ready.test(err)) (clearTimeout(timer), resolve(child));
-    });
-    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(-1000)}`))));
+    const timer = setTimeout(() => reject(new Error(`${argv.join(' ')}: not ready in 30 s: ${out.slice(-1000)}`)), 30_000);
+    const onData = (c: Buffer) => {
+      out = (out + c.toString()).slice(-100_000);
+      if (ready.test(out)) (clearTimeout(timer), resolve(child));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => (clearTimeout(timer), reject(new Error(`${argv.join(' ')} exited ${code}: ${out.slice(-1000)}`))));
   });
 }
 

@@ -37,7 +37,7 @@ export const NFT_FLAGS: Flags = {
 };
 
 export const LOG_FLAG: Flags = {
-  'log-level': { type: 'string', default: CLI_DEFAULTS.logLevel, description: 'fatal, error, warn, info, debug or trace' },
+  'log-level': { type: 'string', default: CLI_DEFAULTS.logLevel, description: 'fatal, error, warn, info, debug or trace (JSON lines: server and agent log on stdout, pull on stderr)' },
 };
 
 /** --ref or --track-tags: what an agent follows. */

@@ -33,7 +33,7 @@ for _ in $(seq 50); do nftsync fetch --server "127.0.0.1:$port" --ref main --rul
 
 echo "== nft-sync agent (namespace $ns) following main"
 "${NFTSYNC[@]}" agent --server "127.0.0.1:$port" --ref main --name demo-host --nft "ip netns exec $ns nft" \
-  --state-dir "$work/state" --log-level info 2>"$work/agent.log" &
+  --state-dir "$work/state" --log-level info >"$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"msg":"applied"' "$work/agent.log" 2>/dev/null && break; sleep 0.1; done
 grep '"msg":"applied"' "$work/agent.log"

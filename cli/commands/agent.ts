@@ -29,7 +29,8 @@ export const agentCommand: Command = {
     const options = agentRunOptions('agent', values, agent);
     const publishQuietMs = secondsFlag(str(values, 'publish-quiet')!, '--publish-quiet', 0, MAX_PUBLISH_QUIET_S);
     if (values.publish === true && options.track) throw new NftSyncError('NFTSYNC_ERR_USAGE', 'agent: --publish needs a branch to publish to (--ref BRANCH), not --track-tags');
-    const logger = createLogger(str(values, 'log-level')!, { agent });
+    // A daemon: its log lines on stdout, the stream systemd gives the journal (README, Logging).
+    const logger = createLogger(str(values, 'log-level')!, 'stdout', { agent });
     if (context?.ignoredConfigKeys.length) logger.debug({ keys: context.ignoredConfigKeys }, '--config: settings of nft-sync pull ignored');
     const ac = new AbortController();
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => ac.abort());

@@ -17,7 +17,8 @@ export const pullCommand: Command = {
   async run(values, _positionals, context) {
     const agent = str(values, 'name') ?? nameFromCertificate(values) ?? agentHostname();
     const options = agentRunOptions('pull', values, agent);
-    const logger = createLogger(str(values, 'log-level') === 'info' ? 'warn' : str(values, 'log-level')!, { agent });
+    // One-shot: log lines on stderr, stdout only for the result line below (README, Logging).
+    const logger = createLogger(str(values, 'log-level') === 'info' ? 'warn' : str(values, 'log-level')!, 'stderr', { agent });
     if (context?.ignoredConfigKeys.length) logger.debug({ keys: context.ignoredConfigKeys }, '--config: settings of nft-sync agent ignored');
     const outcome = await pullInterruptibly({ ...options, logger });
     if (typeof outcome === 'number') return outcome;

@@ -61,7 +61,8 @@ export const serverCommand: Command = {
   async run(values) {
     // No `component` here: the HTTP app's child logger adds `component: "http"`, and pino
     // writes a child's fields after its parent's without merging (a line with the key twice).
-    const logger = createLogger(str(values, 'log-level')!);
+    // A daemon: its log lines on stdout, the stream systemd gives the journal (README, Logging).
+    const logger = createLogger(str(values, 'log-level')!, 'stdout');
     const http = str(values, 'http');
     const material = loadTlsMaterial(values);
     const tokenFile = str(values, 'token-file');

@@ -95,7 +95,7 @@ test('a hung nft is killed at --nft-timeout with NFTSYNC_ERR_NFT_TIMEOUT, and th
     '--state-dir', join(dir, 'state'), '--confirm-window', '0', '--nft-timeout', '1',
   ]);
   await agent.waitFor(/NFTSYNC_ERR_NFT_TIMEOUT/, 20_000);
-  assert.match(agent.stderr(), /did not finish within 1 s and was killed/);
+  assert.match(agent.stdout(), /did not finish within 1 s and was killed/);
   await agent.waitFor(/retrying a failure that may pass by itself/, 10_000);
   rmSync(flag);
   await agent.waitFor(/"msg":"applied"/, 20_000);

@@ -108,7 +108,7 @@ test('server log lines carry each key once (no "component" twice from the HTTP a
   assert.equal(res.status, 200);
   await server.waitFor(/"component":"http"/);
   assert.equal(await server.stop(), 0);
-  const lines = server.stderr().split('\n').filter((l) => l.startsWith('{'));
+  const lines = server.stdout().split('\n').filter((l) => l.startsWith('{'));
   assert.ok(lines.length > 3);
   for (const line of lines) {
     const keys = topLevelKeys(line);

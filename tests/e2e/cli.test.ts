@@ -124,7 +124,7 @@ describe('nft-sync command line', () => {
     const ns = createNetns(t, 'daemon');
     const agent = startCli(t, ['agent', '--server', s.address, '--ref', 'main', '--name', 'host-1', '--nft', ns.nftCommand, '--state-dir', join(s.dir, 'state')]);
     await agent.waitFor(/"msg":"applied"/);
-    let mark = agent.stderr().length;
+    let mark = agent.stdout().length;
     push(s.dir, s.repo, DEFAULT.replace(/"right": 22\b/, '"right": 2201'), 'port 2201');
     await agent.waitFor(/"msg":"applied"/, 5000, mark);
     assert.match(ns.nft(['list', 'ruleset']), /dport 2201/);
@@ -133,7 +133,7 @@ describe('nft-sync command line', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.match(ns.nft(['list', 'ruleset']), /dport 2201/);
     push(s.dir, s.repo, DEFAULT.replace(/"right": 22\b/, '"right": 2202'), 'port 2202');
-    mark = agent.stderr().length;
+    mark = agent.stdout().length;
     const server2 = startCli(t, ['server', '--repo', s.repo, '--listen', s.address]);
     await agent.waitFor(/"msg":"applied"/, 10_000, mark);
     assert.match(ns.nft(['list', 'ruleset']), /dport 2202/);

@@ -85,7 +85,7 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   assert.match(good, /tcp dport 2200 accept/);
 
   // Output policy drop: nothing leaves the agent's namespace, new connections included.
-  const from = ag.stderr().length;
+  const from = ag.stdout().length;
   const bad = push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock the agent out');
   const t0 = Date.now();
   await ag.waitFor(/previous ruleset restored/, 10_000, from);
@@ -148,7 +148,7 @@ test('an agent killed (SIGKILL) inside the confirm window of a cutting-off revis
   const first = startCli(t, args, prefix);
   await first.waitFor(/revision confirmed/, 15_000);
   const good = agent.nft(['list', 'table', 'inet', 'nft_sync']);
-  const from = first.stderr().length;
+  const from = first.stdout().length;
   const bad = push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock the agent out');
   await first.waitFor(/confirming/, 10_000, from);
   await new Promise((r) => setTimeout(r, 500));

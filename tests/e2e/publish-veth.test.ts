@@ -118,6 +118,8 @@ async function cluster(t: TestContext, quiet = '0.5'): Promise<Cluster> {
     async stop() {
       assert.deepEqual(await Promise.all([agentA.stop(), agentB.stop()]), [0, 0]);
       assert.equal(await srv.stop(), 0);
+      // agent --publish is a daemon too: its log on stdout, nothing on stderr.
+      for (const d of [agentA, agentB, srv]) assert.equal(d.stderr(), '');
     },
     clone,
     server,
@@ -180,13 +182,13 @@ test('concurrent changes on A and B to different objects both survive; to the sa
   assert.match(file, /"right": 9090/);
 
   // The same chain at the same moment: both append to input, an order nobody chose.
-  const fromA = c.agentA.stderr().length;
-  const fromB = c.agentB.stderr().length;
+  const fromA = c.agentA.stdout().length;
+  const fromB = c.agentB.stdout().length;
   c.a.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '7001', 'accept']);
   c.b.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '7002', 'accept']);
   await Promise.race([c.agentA.waitFor(/PublishConflict/, 10_000, fromA), c.agentB.waitFor(/PublishConflict/, 10_000, fromB)]);
-  const loser = /PublishConflict/.test(c.agentA.stderr().slice(fromA)) ? 'node-a' : 'node-b';
-  const line = (loser === 'node-a' ? c.agentA : c.agentB).stderr().split('\n').find((l) => /PublishConflict/.test(l) && l.includes('NFTSYNC_ERR_PUBLISH_CONFLICT'));
+  const loser = /PublishConflict/.test(c.agentA.stdout().slice(fromA)) ? 'node-a' : 'node-b';
+  const line = (loser === 'node-a' ? c.agentA : c.agentB).stdout().split('\n').find((l) => /PublishConflict/.test(l) && l.includes('NFTSYNC_ERR_PUBLISH_CONFLICT'));
   assert.ok(line, 'the log line names the conflict and its code');
   assert.match(line!, /chain inet nft_sync input/);
   const condition = await until(

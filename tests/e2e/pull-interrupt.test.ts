@@ -105,12 +105,12 @@ test('the daemon stopped by SIGTERM in a confirm window says it waits the window
   const ag = startCli(t, ['agent', ...s.flags, '--confirm-window', '3', '--log-level', 'info'], s.inAgent);
   await ag.waitFor(/revision confirmed/, 15_000);
   const good = s.agent.nft(['list', 'table', 'inet', 'nft_sync']);
-  const from = ag.stderr().length;
+  const from = ag.stdout().length;
   s.push(LOCKOUT, 'lock the host out');
   await ag.waitFor(/"msg":"confirming: reaching the server through the new ruleset; if that fails within the window, the previous ruleset is restored"/, 15_000, from);
   const stopped = ag.stop('SIGTERM');
   await ag.waitFor(/"confirmWindowMs":3000,"msg":"stopping once the change in flight ends: a revision in its confirm window stays if the server is reached through it in time, else the previous ruleset is restored"/, 10_000, from);
   assert.equal(await stopped, 0);
-  assert.match(ag.stderr().slice(from), /previous ruleset restored/);
+  assert.match(ag.stdout().slice(from), /previous ruleset restored/);
   assert.equal(s.agent.nft(['list', 'table', 'inet', 'nft_sync']), good);
 });

@@ -58,7 +58,7 @@ function push(dir: string, repo: string, ruleset: string, message: string): stri
 }
 
 /** The `applied` log lines of a daemon so far. */
-const applies = (d: CliDaemon): number => d.stderr().split('\n').filter((l) => l.includes('"msg":"applied"')).length;
+const applies = (d: CliDaemon): number => d.stdout().split('\n').filter((l) => l.includes('"msg":"applied"')).length;
 
 test('a replica serves agents in namespaces; killed, its agents are on the primary within seconds without re-applying, and follow its next push (namespaces, veth)', async (t) => {
   const { servers, agents } = hosts(t);
@@ -75,7 +75,7 @@ test('a replica serves agents in namespaces; killed, its agents are on the prima
     ['server', '--repo', mirror, '--listen', `0.0.0.0:${rport}`, '--http', `127.0.0.1:${rhttp}`, '--mirror-of', `http://127.0.0.1:${phttp}/git/rules.git`, '--insecure-plaintext', '--log-level', 'info'],
     inServers,
   );
-  await replica.waitFor(/read-only replica: following the primary/);
+  await replica.waitFor(/wire protocol listening/, 30_000);
 
   const c1 = push(dir, repo, DEFAULT.replace(/"right": 22\b/, '"right": 2201'), 'first');
   const daemons = agents.map(({ ns, serverAddress }, i) =>
@@ -99,14 +99,16 @@ test('a replica serves agents in namespaces; killed, its agents are on the prima
   });
 
   const before = daemons.map(applies);
-  const marks = daemons.map((d) => d.stderr().length);
+  const marks = daemons.map((d) => d.stdout().length);
   const killedAt = Date.now();
   assert.equal(await replica.stop('SIGKILL'), null);
   for (const [i, d] of daemons.entries()) {
-    await d.waitFor(new RegExp(`"server":"${agents[i]!.serverAddress.replace(/\./g, '\\.')}:${pport}".*"msg":"connected"`), 10_000, marks[i]);
+    await d.waitFor(new RegExp(`"server":"${agents[i]!.serverAddress.replace(/\./g, '\\.')}:${pport}".*"msg":"connected"`), 15_000, marks[i]);
   }
+  // An agent whose server dropped waits a jitter of up to 5 s before it reconnects (the whole
+  // fleet of a dead server moves at once): seconds, not the 250 ms of bench/replica-failover.ts.
   const failover = Date.now() - killedAt;
-  assert.ok(failover < 8_000, `both agents on the primary ${failover} ms after the replica died`);
+  assert.ok(failover < 15_000, `both agents on the primary ${failover} ms after the replica died`);
   // Each agent's first pass with the primary ends in a report to it (no longer via the replica):
   // by then it has decided whether to apply.
   await waitFor(async () => ((await fleet()).agents.filter((a) => a.via === undefined && a.connected && a.status?.commit === c1).length === 2 ? true : undefined), {

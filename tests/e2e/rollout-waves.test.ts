@@ -144,7 +144,7 @@ test('three waves with real agents: a revision reaches canary, then 50%, then al
   for (const { ns } of agents) assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2201 accept/);
 
   // A revision that drops all output: it locks the canary out, which rolls back, and the rollout halts.
-  const canaryLog = daemons[0]!.stderr().length;
+  const canaryLog = daemons[0]!.stdout().length;
   const bad = push(dir, repo, { 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2201').replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"') }, 'lock out');
   await daemons[0]!.waitFor(/previous ruleset restored/, 20_000, canaryLog);
   const halted = await until(

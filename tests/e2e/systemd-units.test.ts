@@ -3,7 +3,8 @@
  * (systemd need not be PID 1; ExecStart is pointed at an executable that exists, in a temp copy),
  * and each ExecStart, run as systemd would run it (the unit's user model: the agent unprivileged
  * with CAP_NET_ADMIN only, the example config and environment files), works and stops cleanly on
- * SIGTERM within TimeoutStopSec. Real processes, nft in a throwaway namespace.
+ * SIGTERM within TimeoutStopSec (exit 0), its log lines on stdout (the journal's stream) and
+ * nothing on stderr. Real processes, nft in a throwaway namespace.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -48,10 +49,11 @@ test('systemd-analyze verify accepts both units without a word', async (t) => {
   assert.equal(agent.KillMode, 'mixed');
   assert.ok(Number(agent.TimeoutStopSec) > 30 + 10, 'longer than the default confirm window plus a restore');
   assert.equal(service('nft-sync-server.service').CapabilityBoundingSet, '');
-  for (const unit of UNITS) assert.equal(service(unit).StandardError, 'journal', unit);
+  // The daemons log on stdout and say a fatal error on stderr: both to the journal, nowhere else.
+  for (const unit of UNITS) for (const key of ['StandardOutput', 'StandardError']) assert.equal(service(unit)[key], 'journal', `${unit} ${key}`);
 });
 
-test('each ExecStart works with the example config, as the unit runs it, and stops on SIGTERM with exit 0', async (t) => {
+test('each ExecStart works with the example config, as the unit runs it, logs on stdout only, and stops on SIGTERM with exit 0', async (t) => {
   const dir = makeTempDir(t, 'nft-sync-units-');
   chmodSync(dir, 0o755);
   const ns = createNetns(t, 'unit');
@@ -104,9 +106,9 @@ test('each ExecStart works with the example config, as the unit runs it, and sto
   const setpriv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--bounding-set=-all,+net_admin'];
   const agent = startCli(t, execStart('nft-sync-agent.service', agentYaml), { prefix: ['ip', 'netns', 'exec', ns.name, 'env', ...Object.entries(env).map(([k, v]) => `${k}=${v}`), ...setpriv] });
   await agent.waitFor(/"msg":"applied"/, 20_000);
-  assert.match(agent.stderr(), /"agent":"host-7"/, 'the name comes from the certificate');
+  assert.match(agent.stdout(), /"agent":"host-7"/, 'the name comes from the certificate');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 22 accept/);
-  for (const line of agent.stderr().trim().split('\n')) JSON.parse(line);
+  for (const line of agent.stdout().trim().split('\n')) JSON.parse(line);
 
   // The same file serves pull (agent-only keys ignored), run the same way.
   const pull = spawn('ip', ['netns', 'exec', ns.name, ...setpriv, process.execPath, '--import', 'tsx', 'cli/main.ts', 'pull', '--config', agentYaml], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -118,8 +120,9 @@ test('each ExecStart works with the example config, as the unit runs it, and sto
 
   for (const [name, daemon, unit] of [['agent', agent, 'nft-sync-agent.service'], ['server', server, 'nft-sync-server.service']] as const) {
     const t0 = Date.now();
-    assert.equal(await daemon.stop('SIGTERM'), 0, `${name}: ${daemon.stderr().slice(-500)}`);
+    assert.equal(await daemon.stop('SIGTERM'), 0, `${name}: ${daemon.stdout().slice(-500)}`);
     assert.ok(Date.now() - t0 < Number(service(unit).TimeoutStopSec) * 1000, `${name} stopped within TimeoutStopSec`);
-    assert.match(daemon.stderr(), /"msg":"stopped"/);
+    assert.match(daemon.stdout(), /"msg":"stopped"/);
+    assert.equal(daemon.stderr(), '', `${name}: its log on stdout, nothing on stderr`);
   }
 });

@@ -69,14 +69,14 @@ describe('mutual TLS from the command line', () => {
     // No --name: under TLS the agent takes the one name its certificate carries.
     const agent = startCli(t, ['agent', '--server', address, '--ref', 'main', ...tlsOf(pki, 'host-1'), '--nft', ns.nftCommand, '--state-dir', join(dir, 'state')]);
     await agent.waitFor(/"msg":"applied"/);
-    assert.match(agent.stderr(), /"agent":"host-1"/);
+    assert.match(agent.stdout(), /"agent":"host-1"/);
     assert.match(ns.nft(['list', 'ruleset']), /tcp dport 22 accept/);
     const clone = join(dir, 'clone');
     const git = (args: string[]) => execFileSync('git', args, { cwd: clone, env: testGitEnv(), encoding: 'utf8' });
     execFileSync('git', ['clone', '-q', repo, clone], { env: testGitEnv() });
     writeFileSync(join(clone, 'rulesets/default.json'), DEFAULT.replace(/"right": 22\b/, '"right": 2201'));
     git(['commit', '-qam', 'port 2201']);
-    const mark = agent.stderr().length;
+    const mark = agent.stdout().length;
     git(['push', '-q', 'origin', 'HEAD:main']);
     await agent.waitFor(/"msg":"applied"/, 5000, mark);
     assert.match(ns.nft(['list', 'ruleset']), /tcp dport 2201 accept/);

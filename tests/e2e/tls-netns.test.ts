@@ -53,9 +53,11 @@ test('agent in a namespace over a veth pair: plain TCP refused on the address, m
   await server.waitFor(/wire protocol listening/);
 
   const agent = spawn('ip', ['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', 'cli/main.ts', 'agent', '--server', address, '--ref', 'main', '--name', 'edge-1',
-    ...tlsOf('edge-1'), '--nft', 'nft', '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ...tlsOf('edge-1'), '--nft', 'nft', '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
-  agent.stderr.on('data', (c) => (log += c));
+  let err = '';
+  agent.stdout.on('data', (c) => (log += c));
+  agent.stderr.on('data', (c) => (err += c));
   const exited = new Promise<number | null>((resolve) => agent.on('close', resolve));
   t.after(async () => {
     if (agent.exitCode === null && agent.signalCode === null) {
@@ -65,7 +67,7 @@ test('agent in a namespace over a veth pair: plain TCP refused on the address, m
   });
   const t0 = Date.now();
   while (!/"msg":"applied"/.test(log)) {
-    if (Date.now() - t0 > 15_000 || agent.exitCode !== null) assert.fail(`agent did not apply: ${log.slice(-1500)}`);
+    if (Date.now() - t0 > 15_000 || agent.exitCode !== null) assert.fail(`agent did not apply: ${log.slice(-1500)}${err.slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.match(ns.nft(['list', 'ruleset']), /tcp dport 22 accept/);

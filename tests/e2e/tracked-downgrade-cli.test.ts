@@ -66,13 +66,13 @@ test('agent --track-tags: v2.0.0 deleted, the agent stays on it and status shows
   assert.equal(inForcePort(), 3120);
 
   // v2.0.0 disappears from the server: the agent is told, refuses v1.0.5 and is held.
-  const mark = agent.stderr().length;
+  const mark = agent.stdout().length;
   git(['push', '-q', 'origin', ':refs/tags/v2.0.0']);
   const held = await until('Held', (a) => a?.status?.conditions.some((c) => c.type === 'Held' && c.status === 'True') ?? false);
   assert.equal(held.status!.tag, 'v2.0.0');
   assert.equal(held.status!.conditions.find((c) => c.type === 'Ready')?.reason, 'DowngradeRefused');
   assert.match(held.status!.conditions.find((c) => c.type === 'Held')!.message!, /offers v1\.0\.5 .* lower version than v2\.0\.0/);
-  assert.match(agent.stderr().slice(mark), /NFTSYNC_ERR_RELEASE_DOWNGRADE/);
+  assert.match(agent.stdout().slice(mark), /NFTSYNC_ERR_RELEASE_DOWNGRADE/);
   assert.equal(inForcePort(), 3120, 'v2.0.0 stays in force');
   const table = await runCli(['status', '--http', `http://127.0.0.1:${http}`]);
   // (Loose on the columns: the table's layout is not what this test is about.)

@@ -32,13 +32,21 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
 
 export interface CliDaemon {
   child: ChildProcess;
-  /** Everything printed on stderr so far (the JSON log lines). */
+  /** Everything printed on stdout so far (a daemon's JSON log lines). */
+  stdout(): string;
+  /** Everything printed on stderr so far (a one-shot command's log lines; a daemon's fatal error). */
   stderr(): string;
-  /** Resolve when a stderr line matches `pattern`. */
+  /**
+   * Resolve when the command's log, from offset `from`, matches `pattern`: stdout for the
+   * daemons (`server`, `agent`), stderr for the others (README, Logging).
+   */
   waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
   /** Send `signal` and resolve with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
+
+/** The commands that log to stdout; every other command logs to stderr. */
+const DAEMONS = new Set(['server', 'agent']);
 
 /**
  * Start `nft-sync ARGS` in the background; it is killed after the test if still running.
@@ -48,9 +56,11 @@ export interface CliDaemon {
 export function startCli(t: Pick<TestContext, 'after'>, args: string[], options: { prefix?: string[]; node?: string[] } = {}): CliDaemon {
   const argv = [...(options.prefix ?? []), process.execPath, ...(options.node ?? []), ...CLI, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
   let err = '';
+  child.stdout!.on('data', (c) => (out += c));
   child.stderr!.on('data', (c) => (err += c));
-  child.stdout!.resume();
+  const log = DAEMONS.has(args[0]!) ? () => out : () => err;
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -60,14 +70,15 @@ export function startCli(t: Pick<TestContext, 'after'>, args: string[], options:
   });
   return {
     child,
+    stdout: () => out,
     stderr: () => err,
     waitFor(pattern, timeoutMs = 10_000, from = 0) {
       return new Promise((resolve, reject) => {
         const t0 = Date.now();
         const tick = () => {
-          if (pattern.test(err.slice(from))) return resolve();
-          if (child.exitCode !== null) return reject(new Error(`process exited (${child.exitCode}) before ${pattern}: ${err.slice(-2000)}`));
-          if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${pattern}: ${err.slice(-2000)}`));
+          if (pattern.test(log().slice(from))) return resolve();
+          if (child.exitCode !== null) return reject(new Error(`process exited (${child.exitCode}) before ${pattern}: ${out.slice(-2000)}${err.slice(-2000)}`));
+          if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${pattern}: ${out.slice(-2000)}${err.slice(-2000)}`));
           setTimeout(tick, 20);
         };
         tick();

@@ -39,7 +39,7 @@ import { createLogger } from ${JSON.stringify(LOGGER)};
 const fakeNft = new Proxy({ argv: ['fake-nft'] }, { get: (o, k) => (k in o ? o[k] : () => Promise.reject(Object.assign(new Error('fake nft run'), { code: 'FAKE_NFT_RUN' }))) });
 const left = () => process.listenerCount('SIGINT') + process.listenerCount('SIGTERM');
 try {
-  const out = await pullInterruptibly({ host: '127.0.0.1', port: ${port}, agent: 'h', ref: 'main', nft: fakeNft, stateDir: ${JSON.stringify(join(dir, 'state'))}, logger: createLogger('silent'), confirmWindowMs: 0 });
+  const out = await pullInterruptibly({ host: '127.0.0.1', port: ${port}, agent: 'h', ref: 'main', nft: fakeNft, stateDir: ${JSON.stringify(join(dir, 'state'))}, logger: createLogger('silent', 'stderr'), confirmWindowMs: 0 });
   process.stdout.write(JSON.stringify({ out, left: left() }) + '\\n');
   process.exitCode = typeof out === 'number' ? out : 0;
 } catch (err) {
