@@ -8,6 +8,9 @@
  *
  * Nothing loops: the agent's own transactions never reach here (the listener tells them apart by
  * PID), and a listing equal to the revision in force, or to what it just published, is not sent.
+ * Nor is the published state loaded back: the reconciler is told the host holds it
+ * (agent/reconcile/host-holds.ts), so the revision the server makes of it is taken as applied
+ * without running nft, unless it also carries others' changes.
  * Nothing is lost: a pass of the daemon publishes what is pending before it applies anything
  * (`flush`), so a revision arriving during the quiet period is merged with the change on the
  * server instead of overwriting it. When the server reports a conflict, the condition
@@ -36,7 +39,7 @@ const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
 
 export interface LivePublisherOptions {
   nft: NftRunner;
-  reconciler: Pick<Reconciler, 'inForce' | 'exclusive'>;
+  reconciler: Pick<Reconciler, 'inForce' | 'exclusive' | 'noteHeld' | 'forgetHeld'>;
   logger: Logger;
   /** The branch the agent follows. */
   ref: string;
@@ -82,8 +85,14 @@ export class LivePublisher {
     return this.#timer !== undefined;
   }
 
-  /** A managed table may have changed: publish once nothing has changed for the quiet period. */
-  changed(): void {
+  /**
+   * A managed table may have changed (`event`: an outside change or a gap in the events), or the
+   * periodic check asks for a look (`check`): publish once nothing has changed for the quiet
+   * period. After an event the host may no longer hold what was last published, so the
+   * reconciler forgets it (a revision of it is then loaded as usual).
+   */
+  changed(kind: 'event' | 'check' = 'event'): void {
+    if (kind === 'event') this.#o.reconciler.forgetHeld();
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.flush(), this.#o.quietMs ?? DEFAULT_PUBLISH_QUIET_S * 1000);
@@ -129,7 +138,12 @@ export class LivePublisher {
     const canon = JSON.stringify(normaliseRuleset(live, tables));
     const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
-    if (this.#published?.canon === canon && this.#published.base === prev.commit) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    const held = { canon, tables, base: prev.commit };
+    if (this.#published?.canon === canon && this.#published.base === prev.commit) {
+      // The host holds what was published (listed just now): its revision needs no load.
+      this.#o.reconciler.noteHeld({ ...held, commit: this.#published.commit });
+      return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    }
     if (this.#refused?.canon === canon && this.#refused.base === prev.commit) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
     const client = this.#o.client();
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
@@ -137,6 +151,8 @@ export class LivePublisher {
     try {
       const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes: Buffer.from(`${JSON.stringify(live, null, 2)}\n`) });
       this.#published = { canon, commit: r.commit, base: prev.commit };
+      // The revision the server announces next is this state: the host holds it already.
+      this.#o.reconciler.noteHeld({ ...held, commit: r.commit });
       log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');
       this.#setCondition({ type: 'Published', status: 'True', reason: r.rebased ? 'Rebased' : 'Published', message: `${new Date().toISOString()} ${r.commit}: ${differences.slice(0, 5).join('; ')}`.slice(0, 4096) });
       return { kind: 'published', commit: r.commit, rebased: r.rebased, unchanged: r.unchanged };

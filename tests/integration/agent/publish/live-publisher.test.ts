@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
+import type { ReconcileOutcome } from '../../../../agent/reconcile/reconcile-outcome.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { createNetns } from '../../../helpers/netns.js';
@@ -32,11 +33,16 @@ async function daemon(t: TestContext, yaml: string) {
   const ns = createNetns(t, 'lpub');
   const ac = new AbortController();
   let applied = 0;
+  // Every nft load the agent runs (its own runner's hook: the real nft underneath).
+  let loads = 0;
+  const nft = createNftRunner(ns.nftCommand).withHooks({ aroundApply: (_bytes, load) => ((loads += 1), load()) });
+  const outcomes: ReconcileOutcome[] = [];
   const run = runAgentDaemon(
     {
-      host: f.host, port: f.port, agent: 'node-1', ref: 'main', token: TOKEN, nft: createNftRunner(ns.nftCommand),
+      host: f.host, port: f.port, agent: 'node-1', ref: 'main', token: TOKEN, nft,
       stateDir: join(makeTempDir(t), 'state'), logger: quietLogger, confirmWindowMs: 0, publish: { quietMs: 200 },
       onOutcome: (o) => {
+        outcomes.push(o);
         if (o.kind === 'applied') applied++;
       },
     },
@@ -48,7 +54,7 @@ async function daemon(t: TestContext, yaml: string) {
   });
   await until('the first apply', () => (applied > 0 ? true : undefined), 15_000);
   const status = () => f.server.wire.registry.list().find((a) => a.name === 'node-1')?.status;
-  return { f, ns, status, applied: () => applied };
+  return { f, ns, status, applied: () => applied, loads: () => loads, outcomes };
 }
 
 test('a rule added by hand is published as a commit by the agent, stays in force, and is not published again', async (t) => {
@@ -63,6 +69,30 @@ test('a rule added by hand is published as a commit by the agent, stays in force
   assert.equal(published?.reason, 'Published');
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(Number(d.f.git(['rev-list', '--count', 'main'], d.f.bare)), Number(before) + 1, 'one change, one commit: nothing loops');
+});
+
+test('the publisher takes the revision it published as applied without loading it again (still verified, still Applied)', async (t) => {
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n');
+  const loadsBefore = d.loads();
+  assert.equal(loadsBefore, 1, 'the first apply is one load');
+  d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8081', 'accept']);
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
+  const o = await until('the pass over the published commit', () => d.outcomes.find((x) => x.kind !== 'unchanged' && 'commit' in x && x.commit === tip), 15_000);
+  assert.equal(o.kind, 'applied', JSON.stringify(o));
+  assert.match(o.kind === 'applied' ? o.apply.transaction.reason : '', /holds this revision already/);
+  assert.equal(o.kind === 'applied' && o.blob, d.f.git(['rev-parse', 'main:rulesets/default.json'], d.f.bare));
+  await until('the status Applied at the tip', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
+  assert.equal(d.loads(), loadsBefore, 'no nft load of what the host holds already');
+  assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 8081 accept/);
+
+  // A change pushed by someone else afterwards is loaded as usual.
+  d.f.git(['pull', '-q', '--rebase', 'origin', 'main']);
+  const file = JSON.parse(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) as { nftables: unknown[] };
+  file.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 9090 } }, { accept: null }] } });
+  d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
+  await until('the pushed rule in force', () => (/tcp dport 9090 accept/.test(d.ns.nft(['list', 'table', 'inet', 'nft_sync'])) ? true : undefined), 15_000);
+  assert.ok(d.loads() > loadsBefore, 'others\' change is loaded');
 });
 
 test('without a publishers entry the change is refused: Published condition PublishDenied, nothing committed, not healed', async (t) => {
