@@ -20,14 +20,13 @@ import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '../defaults.js';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
-import type { Condition } from '../../shared/wire/messages.js';
+import { WRITER_MAX_FRAME, type Condition } from '../../shared/wire/messages.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
-import { summariseRevision } from '../drift/revision-summary.js';
 import type { WireClient } from '../wire/wire-client.js';
 
 /** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
@@ -36,6 +35,8 @@ export const MAX_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.maxQuietMs / 1000;
 /** A publish that failed for a reason that may pass is tried again after this, doubling to the cap. */
 const RETRY_MS = AGENT_DEFAULTS.publish.retryMs;
 const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
+/** Room kept in a publish frame for its header (WireClient.publish refuses a body past maxFrame minus this). */
+const PUBLISH_HEADER_ROOM = 4096;
 
 export interface LivePublisherOptions {
   nft: NftRunner;
@@ -69,7 +70,8 @@ export class LivePublisher {
   /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
   #refused: { canon: string; base: string } | undefined;
   #stopped = false;
-  #big: { blob: string; big: boolean } | undefined;
+  /** The revision in force when a publish was last refused as too large (logged once per revision). */
+  #tooLargeAt: string | undefined;
 
   constructor(opts: LivePublisherOptions) {
     this.#o = opts;
@@ -128,16 +130,19 @@ export class LivePublisher {
   async #publishOnce(): Promise<PublishOutcome> {
     const prev = this.#o.reconciler.inForce;
     if (!prev) return { kind: 'none', reason: 'no revision in force' };
-    if (this.#big?.blob !== prev.blob) this.#big = { blob: prev.blob, big: summariseRevision(prev.blob, prev.bytes).big };
-    if (this.#big.big) {
-      this.#o.logger.warn({ ruleset: prev.ruleset }, 'live change not published: the ruleset is too big to list (publishing is for rulesets up to the drift watcher\'s small size)');
-      return { kind: 'none', reason: 'ruleset too big' };
-    }
+    const connected = this.#o.client();
+    // What one publish frame may carry on this connection (8 MiB to a writer: wire.writerMaxFrame).
+    const cap = (connected && !connected.closed ? connected.welcome.maxFrame : WRITER_MAX_FRAME) - PUBLISH_HEADER_ROOM;
+    // A revision that large is not listed at all (a listing pays for every element: 20 s and
+    // 650 MB for 1,000,000), since its live state could not be sent anyway.
+    if (prev.bytes.length > cap) return this.#tooLarge(prev, prev.bytes.length, cap, 'the revision in force');
     const live = await this.#liveRuleset(prev);
     const tables = prev.managedTables;
     const canon = JSON.stringify(normaliseRuleset(live, tables));
     const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
+    const bytes = Buffer.from(`${JSON.stringify(live, null, 2)}\n`);
+    if (bytes.length > cap) return this.#tooLarge(prev, bytes.length, cap, 'the live managed tables');
     const held = { canon, tables, base: prev.commit };
     if (this.#published?.canon === canon && this.#published.base === prev.commit) {
       // The host holds what was published (listed just now): its revision needs no load.
@@ -149,7 +154,7 @@ export class LivePublisher {
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
     const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
     try {
-      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes: Buffer.from(`${JSON.stringify(live, null, 2)}\n`) });
+      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes });
       this.#published = { canon, commit: r.commit, base: prev.commit };
       // The revision the server announces next is this state: the host holds it already.
       this.#o.reconciler.noteHeld({ ...held, commit: r.commit });
@@ -168,6 +173,25 @@ export class LivePublisher {
       }
       return { kind: 'failed', error: e };
     }
+  }
+
+  /**
+   * Refuse to publish `size` bytes of `what`, over the `cap` a publish frame may carry: logged
+   * once per revision in force, and the `Published` condition (status False, reason
+   * PublishTooLarge) says so. The live change stays in force, unpublished and not healed.
+   */
+  #tooLarge(prev: ConfirmedRevision, size: number, cap: number, what: string): PublishOutcome {
+    const error = new NftSyncError(
+      'NFTSYNC_ERR_FRAME_TOO_LARGE',
+      `live change to ruleset ${prev.ruleset} not published: ${what} take ${size} bytes, more than the ${cap} bytes a publish may carry on this connection (wire.writerMaxFrame); change this ruleset through git or the API`,
+      { data: { length: size, limit: cap } },
+    );
+    if (this.#tooLargeAt !== prev.commit) {
+      this.#tooLargeAt = prev.commit;
+      this.#o.logger.error({ err: error.toJSON(), ruleset: prev.ruleset, base: prev.commit, reason: 'PublishTooLarge' }, `PublishTooLarge: ${error.message}`);
+      this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishTooLarge', message: `${new Date().toISOString()} ${error.code}: ${error.message}`.slice(0, 4096) });
+    }
+    return { kind: 'failed', error };
   }
 
   #setCondition(c: Condition): void {

@@ -5,7 +5,10 @@
  * (no publishers entry) is reported as a `Published` condition with reason PublishDenied.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
 import type { ReconcileOutcome } from '../../../../agent/reconcile/reconcile-outcome.js';
@@ -13,7 +16,7 @@ import { createNftRunner } from '../../../../host/nft-runner.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { createNetns } from '../../../helpers/netns.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
-import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
+import { startServerFixture } from '../../../helpers/server-fixture.js';
 
 const TOKEN = 'live-publisher-token-0123456789';
 
@@ -27,9 +30,17 @@ async function until<T>(what: string, fn: () => T | undefined, ms: number): Prom
   }
 }
 
-async function daemon(t: TestContext, yaml: string) {
+/** default.json with a set `blk` of `elem` (written one element a line). */
+function withSet(type: string, elem: string[]): string {
+  const file = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+  return `${JSON.stringify({ nftables: [...file.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type, elem } }] }, null, 2)}\n`;
+}
+
+async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}) {
   const f = await startServerFixture(t, { tokens: parseTokenList(`${TOKEN} ops\n`) });
-  f.push({ 'nft-sync.yaml': yaml }, 'publishers');
+  f.push({ 'nft-sync.yaml': yaml, ...files }, 'publishers');
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
   const ns = createNetns(t, 'lpub');
   const ac = new AbortController();
   let applied = 0;
@@ -40,7 +51,7 @@ async function daemon(t: TestContext, yaml: string) {
   const run = runAgentDaemon(
     {
       host: f.host, port: f.port, agent: 'node-1', ref: 'main', token: TOKEN, nft,
-      stateDir: join(makeTempDir(t), 'state'), logger: quietLogger, confirmWindowMs: 0, publish: { quietMs: 200 },
+      stateDir: join(makeTempDir(t), 'state'), logger, confirmWindowMs: 0, publish: { quietMs: 200 },
       onOutcome: (o) => {
         outcomes.push(o);
         if (o.kind === 'applied') applied++;
@@ -52,9 +63,9 @@ async function daemon(t: TestContext, yaml: string) {
     ac.abort();
     await run;
   });
-  await until('the first apply', () => (applied > 0 ? true : undefined), 15_000);
+  await until('the first apply', () => (applied > 0 ? true : undefined), 60_000);
   const status = () => f.server.wire.registry.list().find((a) => a.name === 'node-1')?.status;
-  return { f, ns, status, applied: () => applied, loads: () => loads, outcomes };
+  return { f, ns, status, applied: () => applied, loads: () => loads, outcomes, lines };
 }
 
 test('a rule added by hand is published as a commit by the agent, stays in force, and is not published again', async (t) => {
@@ -104,4 +115,33 @@ test('without a publishers entry the change is refused: Published condition Publ
   assert.match(c.message ?? '', /NFTSYNC_ERR_PUBLISH_DENIED/);
   assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head);
   assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 8080 accept/);
+});
+
+test('a ruleset above the read-back limit (25,000 set elements) is published all the same, and not loaded back', async (t) => {
+  const elem = Array.from({ length: 25_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', elem) });
+  const loadsBefore = d.loads();
+  d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{', '198.19.1.1', '}']);
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 30_000);
+  assert.match(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare), /"198\.19\.1\.1"/);
+  const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
+  await until('the published revision in force', () => (d.status()?.commit === tip ? true : undefined), 30_000);
+  assert.equal(d.loads(), loadsBefore, 'what the host holds is not loaded again');
+  assert.equal(d.status()?.conditions.find((c) => c.type === 'Published')?.reason, 'Published');
+});
+
+test('a ruleset over what a publish frame may carry (wire.writerMaxFrame): refused with a logged reason and a PublishTooLarge condition, nothing committed, not healed', async (t) => {
+  // 180,000 IPv6 addresses written in full: about 9 MiB of file, over the 8 MiB a publish may carry.
+  const hex = (n: number) => n.toString(16).padStart(4, '0');
+  const elem = Array.from({ length: 180_000 }, (_, i) => `fd00:0000:0000:0000:0000:0000:${hex(i >> 16)}:${hex(i & 0xffff)}`);
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv6_addr', elem) });
+  const head = d.f.git(['rev-parse', 'main'], d.f.bare);
+  d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8082', 'accept']);
+  const c = await until('the PublishTooLarge condition', () => d.status()?.conditions.find((k) => k.type === 'Published'), 30_000);
+  assert.equal(c.status, 'False');
+  assert.equal(c.reason, 'PublishTooLarge');
+  assert.match(c.message ?? '', /NFTSYNC_ERR_FRAME_TOO_LARGE: .*more than the \d+ bytes a publish may carry/);
+  assert.ok(d.lines.some((l) => l.level === 50 && /^PublishTooLarge: /.test(String(l.msg))), 'an error line names it');
+  assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head, 'nothing committed');
+  assert.match(d.ns.nft(['-t', 'list', 'table', 'inet', 'nft_sync']), /tcp dport 8082 accept/, 'not healed either');
 });
