@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '../defaults.js';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
+import { withExpiredElements } from '../../shared/drift/expired-elements.js';
 import { WRITER_MAX_FRAME, type Condition } from '../../shared/wire/messages.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
@@ -136,10 +137,13 @@ export class LivePublisher {
     // A revision that large is not listed at all (a listing pays for every element: 20 s and
     // 650 MB for 1,000,000), since its live state could not be sent anyway.
     if (prev.bytes.length > cap) return this.#tooLarge(prev, prev.bytes.length, cap, 'the revision in force');
-    const live = await this.#liveRuleset(prev);
+    const declared = parseRuleset(prev.bytes);
+    // Elements the revision declares with a timeout and the kernel expired are not a live change:
+    // put back as declared, so the repository keeps them (shared/drift/expired-elements.ts).
+    const live = withExpiredElements(await this.#liveRuleset(prev), declared);
     const tables = prev.managedTables;
     const canon = JSON.stringify(normaliseRuleset(live, tables));
-    const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
+    const differences = diffNormalised(normaliseRuleset(declared, tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
     const bytes = Buffer.from(`${JSON.stringify(live, null, 2)}\n`);
     if (bytes.length > cap) return this.#tooLarge(prev, bytes.length, cap, 'the live managed tables');

@@ -36,7 +36,7 @@ function withSet(type: string, elem: string[]): string {
   return `${JSON.stringify({ nftables: [...file.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type, elem } }] }, null, 2)}\n`;
 }
 
-async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}) {
+async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}, driftIntervalMs?: number) {
   const f = await startServerFixture(t, { tokens: parseTokenList(`${TOKEN} ops\n`) });
   f.push({ 'nft-sync.yaml': yaml, ...files }, 'publishers');
   const lines: Array<Record<string, unknown>> = [];
@@ -51,7 +51,7 @@ async function daemon(t: TestContext, yaml: string, files: Record<string, string
   const run = runAgentDaemon(
     {
       host: f.host, port: f.port, agent: 'node-1', ref: 'main', token: TOKEN, nft,
-      stateDir: join(makeTempDir(t), 'state'), logger, confirmWindowMs: 0, publish: { quietMs: 200 },
+      stateDir: join(makeTempDir(t), 'state'), logger, confirmWindowMs: 0, publish: { quietMs: 200 }, driftIntervalMs,
       onOutcome: (o) => {
         outcomes.push(o);
         if (o.kind === 'applied') applied++;
@@ -144,4 +144,21 @@ test('a ruleset over what a publish frame may carry (wire.writerMaxFrame): refus
   assert.ok(d.lines.some((l) => l.level === 50 && /^PublishTooLarge: /.test(String(l.msg))), 'an error line names it');
   assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head, 'nothing committed');
   assert.match(d.ns.nft(['-t', 'list', 'table', 'inet', 'nft_sync']), /tcp dport 8082 accept/, 'not healed either');
+});
+
+test('an element that expires in the kernel is not published as removed; a later change keeps it declared with its timeout', async (t) => {
+  const file = JSON.parse(withSet('ipv4_addr', ['198.18.0.2'])) as { nftables: Array<Record<string, Record<string, unknown>>> };
+  const blk = file.nftables.at(-1)!.set!;
+  blk.flags = ['timeout'];
+  blk.elem = [{ elem: { val: '198.18.0.1', timeout: 1 } }, '198.18.0.2'];
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 250);
+  const head = d.f.git(['rev-parse', 'main'], d.f.bare);
+  await until('the element expired', () => (d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']).includes('198.18.0.1') ? undefined : true), 5000);
+  await new Promise((r) => setTimeout(r, 1500)); // periodic checks every 250 ms, each one a look by the publisher
+  assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head, 'the expiry was published');
+  d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8083', 'accept']);
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  const published = d.f.git(['show', 'main:rulesets/default.json'], d.f.bare);
+  assert.match(published, /"val": "198\.18\.0\.1",\s*"timeout": 1/, 'still declared with its timeout');
+  assert.doesNotMatch(published, /"expires"/);
 });
