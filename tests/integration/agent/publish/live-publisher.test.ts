@@ -162,3 +162,25 @@ test('an element that expires in the kernel is not published as removed; a later
   assert.match(published, /"val": "198\.18\.0\.1",\s*"timeout": 1/, 'still declared with its timeout');
   assert.doesNotMatch(published, /"expires"/);
 });
+
+test('a live change and someone else\'s push at once: both end in force and on the branch, with one load (others\' change) and none for the agent\'s own', async (t) => {
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n');
+  const loadsBefore = d.loads();
+  d.f.git(['pull', '-q', '--rebase', 'origin', 'main']);
+  const file = JSON.parse(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) as { nftables: unknown[] };
+  file.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'forward', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 9091 } }, { accept: null }] } });
+  d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8084', 'accept']);
+  d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
+  const onBranch = d.f.git(['show', 'main:rulesets/default.json'], d.f.bare);
+  assert.match(onBranch, /"right": 8084/);
+  assert.match(onBranch, /"right": 9091/);
+  await until('the tip in force', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
+  const listed = d.ns.nft(['list', 'table', 'inet', 'nft_sync']);
+  assert.match(listed, /tcp dport 8084 accept/);
+  assert.match(listed, /tcp dport 9091 accept/);
+  assert.equal(d.loads(), loadsBefore + 1, 'one load for the others\' change, none for what the agent published');
+  // Which way the race went: Rebased (published onto the push) or Published (after applying it).
+  t.diagnostic(`Published reason: ${d.status()?.conditions.find((c) => c.type === 'Published')?.reason}`);
+});
