@@ -28,7 +28,7 @@ import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
-import type { WireClient } from '../wire/wire-client.js';
+import { PUBLISH_HEADER_ROOM, type WireClient } from '../wire/wire-client.js';
 
 /** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
 export const DEFAULT_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.quietMs / 1000;
@@ -36,8 +36,6 @@ export const MAX_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.maxQuietMs / 1000;
 /** A publish that failed for a reason that may pass is tried again after this, doubling to the cap. */
 const RETRY_MS = AGENT_DEFAULTS.publish.retryMs;
 const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
-/** Room kept in a publish frame for its header (WireClient.publish refuses a body past maxFrame minus this). */
-const PUBLISH_HEADER_ROOM = 4096;
 
 export interface LivePublisherOptions {
   nft: NftRunner;

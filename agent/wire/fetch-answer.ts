@@ -12,7 +12,8 @@ import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
-const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
+/** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
+export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
 
 export type FetchResult =
   | {

@@ -17,9 +17,9 @@ import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
 import { connectError } from './tls-connect-error.js';
-import { deltaRefusal, fetchFrameAllowance, fetchResult, rulesetTooLarge, type FetchResult } from './fetch-answer.js';
+import { deltaRefusal, fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES, rulesetTooLarge, type FetchResult } from './fetch-answer.js';
 
-export { fetchFrameAllowance, fetchResult };
+export { fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES };
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
 import { assertTagPattern } from '../../shared/release/semver.js';
 import {
@@ -42,8 +42,8 @@ export const IDLE_MAX_FRAME = AGENT_DEFAULTS.wire.idleMaxFrame;
  * rules around it. A 1,000,000-prefix set written that way is 124 MB: raise --max-ruleset-bytes.
  */
 export const DEFAULT_MAX_RULESET_BYTES = AGENT_DEFAULTS.wire.maxRulesetBytes;
-/** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
-export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
+/** Room kept in a `publish` frame for its header: the live ruleset may take welcome.maxFrame minus this. */
+export const PUBLISH_HEADER_ROOM = 4096;
 /** Largest --max-ruleset-bytes: what a frame's 4-byte length can carry with a header and a proof. */
 export const MAX_RULESET_BYTES_LIMIT = 0xffff_ffff - MAX_HEADER_BYTES - 1 - PROOF_ALLOWANCE_BYTES;
 
@@ -238,7 +238,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   async publish(req: { ref: string; ruleset: string; base: string; bytes: Buffer }): Promise<{ commit: string; blob: string; rebased: boolean; unchanged: boolean }> {
     assertRef(req.ref);
     assertRulesetName(req.ruleset);
-    if (req.bytes.length + 4096 > this.welcome.maxFrame) {
+    if (req.bytes.length + PUBLISH_HEADER_ROOM > this.welcome.maxFrame) {
       throw new NftSyncError('NFTSYNC_ERR_FRAME_TOO_LARGE', `the live ruleset takes ${req.bytes.length} bytes; this connection may send frames of at most ${this.welcome.maxFrame} (publishing needs a write credential)`, {
         data: { length: req.bytes.length, limit: this.welcome.maxFrame },
       });
