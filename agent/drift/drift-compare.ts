@@ -1,13 +1,15 @@
 /**
  * The drift comparison: list the managed tables and compare them, normalised, with the revision
- * (shared/ruleset/ruleset-normalise.ts). With `elements: false` the listing is terse (`nft -t`) and set
- * elements are left out on both sides; nft still fills its cache with every element first, so
- * even that costs about 0.55 s per 100,000 elements: the watcher does it only after an outside
- * change to a big ruleset's structure, never on a timer.
+ * (shared/ruleset/ruleset-normalise.ts). Elements the revision declares with a timeout that the
+ * kernel has expired are not drift (shared/drift/expired-elements.ts). With `elements: false` the
+ * listing is terse (`nft -t`) and set elements are left out on both sides; nft still fills its
+ * cache with every element first, so even that costs about 0.55 s per 100,000 elements: the
+ * watcher does it only after an outside change to a big ruleset's structure, never on a timer.
  */
 import { NftSyncError } from '../../shared/errors.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import { withExpiredElements } from '../../shared/drift/expired-elements.js';
 import type { RulesetItem, TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 
@@ -31,6 +33,7 @@ export async function compareWithHost(nft: NftRunner, bytes: Buffer, managed: re
   );
   for (const doc of listed) for (const item of doc.nftables) items.push(item);
   const want = normaliseRuleset(ruleset, managed, { elements: options.elements });
-  const have = normaliseRuleset({ nftables: items }, managed, { elements: options.elements });
+  // An element the revision declares with a timeout and the kernel has expired is not drift.
+  const have = normaliseRuleset(withExpiredElements({ nftables: items }, ruleset), managed, { elements: options.elements });
   return diffNormalised(want, have);
 }

@@ -77,7 +77,7 @@ export interface DriftWatcherOptions {
    * agent --publish: outside changes to managed tables, gaps and periodic checks go to the
    * publisher (agent/publish/live-publisher.ts) instead of being compared and healed.
    */
-  publisher?: { changed(): void };
+  publisher?: { changed(kind?: 'event' | 'check'): void };
 }
 
 export class DriftWatcher {
@@ -341,10 +341,12 @@ export class DriftWatcher {
   async check(): Promise<string[]> {
     const r = this.#o.reconciler;
     if (this.#o.publisher) {
-      // Publishing: whatever differs is published, not healed (the publisher compares).
+      // Publishing: whatever differs is published, not healed (the publisher compares). A gap
+      // may hide a change; a periodic check alone says nothing changed.
+      const gap = this.#gapReason !== undefined;
       this.#pending = [];
       this.#gapReason = undefined;
-      this.#o.publisher.changed();
+      this.#o.publisher.changed(gap ? 'event' : 'check');
       return [];
     }
     if (this.#checking || r.busy) {

@@ -8,6 +8,9 @@
  *
  * Nothing loops: the agent's own transactions never reach here (the listener tells them apart by
  * PID), and a listing equal to the revision in force, or to what it just published, is not sent.
+ * Nor is the published state loaded back: the reconciler is told the host holds it
+ * (agent/reconcile/host-holds.ts), so the revision the server makes of it is taken as applied
+ * without running nft, unless it also carries others' changes.
  * Nothing is lost: a pass of the daemon publishes what is pending before it applies anything
  * (`flush`), so a revision arriving during the quiet period is merged with the change on the
  * server instead of overwriting it. When the server reports a conflict, the condition
@@ -17,15 +20,15 @@ import type { Logger } from 'pino';
 import { AGENT_DEFAULTS } from '../defaults.js';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
-import type { Condition } from '../../shared/wire/messages.js';
+import { withExpiredElements } from '../../shared/drift/expired-elements.js';
+import { WRITER_MAX_FRAME, type Condition } from '../../shared/wire/messages.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
-import { summariseRevision } from '../drift/revision-summary.js';
-import type { WireClient } from '../wire/wire-client.js';
+import { PUBLISH_HEADER_ROOM, type WireClient } from '../wire/wire-client.js';
 
 /** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
 export const DEFAULT_PUBLISH_QUIET_S = AGENT_DEFAULTS.publish.quietMs / 1000;
@@ -36,7 +39,7 @@ const RETRY_CAP_MS = AGENT_DEFAULTS.publish.retryCapMs;
 
 export interface LivePublisherOptions {
   nft: NftRunner;
-  reconciler: Pick<Reconciler, 'inForce' | 'exclusive'>;
+  reconciler: Pick<Reconciler, 'inForce' | 'exclusive' | 'noteHeld' | 'forgetHeld'>;
   logger: Logger;
   /** The branch the agent follows. */
   ref: string;
@@ -66,7 +69,8 @@ export class LivePublisher {
   /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
   #refused: { canon: string; base: string } | undefined;
   #stopped = false;
-  #big: { blob: string; big: boolean } | undefined;
+  /** The revision in force when a publish was last refused as too large (logged once per revision). */
+  #tooLargeAt: string | undefined;
 
   constructor(opts: LivePublisherOptions) {
     this.#o = opts;
@@ -82,8 +86,14 @@ export class LivePublisher {
     return this.#timer !== undefined;
   }
 
-  /** A managed table may have changed: publish once nothing has changed for the quiet period. */
-  changed(): void {
+  /**
+   * A managed table may have changed (`event`: an outside change or a gap in the events), or the
+   * periodic check asks for a look (`check`): publish once nothing has changed for the quiet
+   * period. After an event the host may no longer hold what was last published, so the
+   * reconciler forgets it (a revision of it is then loaded as usual).
+   */
+  changed(kind: 'event' | 'check' = 'event'): void {
+    if (kind === 'event') this.#o.reconciler.forgetHeld();
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.flush(), this.#o.quietMs ?? DEFAULT_PUBLISH_QUIET_S * 1000);
@@ -119,24 +129,37 @@ export class LivePublisher {
   async #publishOnce(): Promise<PublishOutcome> {
     const prev = this.#o.reconciler.inForce;
     if (!prev) return { kind: 'none', reason: 'no revision in force' };
-    if (this.#big?.blob !== prev.blob) this.#big = { blob: prev.blob, big: summariseRevision(prev.blob, prev.bytes).big };
-    if (this.#big.big) {
-      this.#o.logger.warn({ ruleset: prev.ruleset }, 'live change not published: the ruleset is too big to list (publishing is for rulesets up to the drift watcher\'s small size)');
-      return { kind: 'none', reason: 'ruleset too big' };
-    }
-    const live = await this.#liveRuleset(prev);
+    const connected = this.#o.client();
+    // What one publish frame may carry on this connection (8 MiB to a writer: wire.writerMaxFrame).
+    const cap = (connected && !connected.closed ? connected.welcome.maxFrame : WRITER_MAX_FRAME) - PUBLISH_HEADER_ROOM;
+    // A revision that large is not listed at all (a listing pays for every element: 20 s and
+    // 650 MB for 1,000,000), since its live state could not be sent anyway.
+    if (prev.bytes.length > cap) return this.#tooLarge(prev, prev.bytes.length, cap, 'the revision in force');
+    const declared = parseRuleset(prev.bytes);
+    // Elements the revision declares with a timeout and the kernel expired are not a live change:
+    // put back as declared, so the repository keeps them (shared/drift/expired-elements.ts).
+    const live = withExpiredElements(await this.#liveRuleset(prev), declared);
     const tables = prev.managedTables;
     const canon = JSON.stringify(normaliseRuleset(live, tables));
-    const differences = diffNormalised(normaliseRuleset(parseRuleset(prev.bytes), tables), normaliseRuleset(live, tables));
+    const differences = diffNormalised(normaliseRuleset(declared, tables), normaliseRuleset(live, tables));
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
-    if (this.#published?.canon === canon && this.#published.base === prev.commit) return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    const bytes = Buffer.from(`${JSON.stringify(live, null, 2)}\n`);
+    if (bytes.length > cap) return this.#tooLarge(prev, bytes.length, cap, 'the live managed tables');
+    const held = { canon, tables, base: prev.commit };
+    if (this.#published?.canon === canon && this.#published.base === prev.commit) {
+      // The host holds what was published (listed just now): its revision needs no load.
+      this.#o.reconciler.noteHeld({ ...held, commit: this.#published.commit });
+      return { kind: 'none', reason: `already published as ${this.#published.commit}` };
+    }
     if (this.#refused?.canon === canon && this.#refused.base === prev.commit) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
     const client = this.#o.client();
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
     const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
     try {
-      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes: Buffer.from(`${JSON.stringify(live, null, 2)}\n`) });
+      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes });
       this.#published = { canon, commit: r.commit, base: prev.commit };
+      // The revision the server announces next is this state: the host holds it already.
+      this.#o.reconciler.noteHeld({ ...held, commit: r.commit });
       log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');
       this.#setCondition({ type: 'Published', status: 'True', reason: r.rebased ? 'Rebased' : 'Published', message: `${new Date().toISOString()} ${r.commit}: ${differences.slice(0, 5).join('; ')}`.slice(0, 4096) });
       return { kind: 'published', commit: r.commit, rebased: r.rebased, unchanged: r.unchanged };
@@ -152,6 +175,25 @@ export class LivePublisher {
       }
       return { kind: 'failed', error: e };
     }
+  }
+
+  /**
+   * Refuse to publish `size` bytes of `what`, over the `cap` a publish frame may carry: logged
+   * once per revision in force, and the `Published` condition (status False, reason
+   * PublishTooLarge) says so. The live change stays in force, unpublished and not healed.
+   */
+  #tooLarge(prev: ConfirmedRevision, size: number, cap: number, what: string): PublishOutcome {
+    const error = new NftSyncError(
+      'NFTSYNC_ERR_FRAME_TOO_LARGE',
+      `live change to ruleset ${prev.ruleset} not published: ${what} take ${size} bytes, more than the ${cap} bytes a publish may carry on this connection (wire.writerMaxFrame); change this ruleset through git or the API`,
+      { data: { length: size, limit: cap } },
+    );
+    if (this.#tooLargeAt !== prev.commit) {
+      this.#tooLargeAt = prev.commit;
+      this.#o.logger.error({ err: error.toJSON(), ruleset: prev.ruleset, base: prev.commit, reason: 'PublishTooLarge' }, `PublishTooLarge: ${error.message}`);
+      this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishTooLarge', message: `${new Date().toISOString()} ${error.code}: ${error.message}`.slice(0, 4096) });
+    }
+    return { kind: 'failed', error };
   }
 
   #setCondition(c: Condition): void {

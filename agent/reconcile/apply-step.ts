@@ -2,11 +2,15 @@
  * Reconcile step "apply": mark the revision pending in the state (so a crash from here on is
  * restored over at the next start), then put it in force with one atomic nft transaction: from
  * a revision the host is known to hold (delta-base.ts), only what changed where that is cheaper.
+ * A revision the host holds already, because this agent published it (host-holds.ts), runs no
+ * nft at all: an empty delta.
  */
 import { toNftSyncError } from '../../shared/errors.js';
 import { stateWithPending } from '../state/transitions.js';
 import { applyTransaction, type AppliedTransaction } from './apply-ruleset.js';
 import { deltaBase } from './delta-base.js';
+import { hostHoldsAlready } from './host-holds.js';
+import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import type { Plan } from './plan-step.js';
 import { next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 
@@ -26,6 +30,10 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
   const { commit, blob, ruleset: name } = plan.fetched;
   try {
     await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }));
+    if (hostHoldsAlready(ctx.held, plan.ruleset, { inForceCommit: ctx.inForce?.commit, pendingLeftover: plan.priorPending !== undefined })) {
+      const reason = `the host holds this revision already: this agent published its live tables as ${ctx.held!.commit} (no nft run)`;
+      return next({ plan, transaction: { managedTables: managedTables(plan.ruleset), durationMs: 0, transaction: { kind: 'delta', reason } } });
+    }
     // From a revision the host is known to hold, only what changed is sent (delta-base.ts).
     const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
     const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce });

@@ -16,7 +16,8 @@ export interface Fetched {
 /**
  * Fetch with `fetcher`. The revision in force is offered as `have` when it is of the ruleset
  * asked for, with its bytes as `base` (the server may answer with a delta against them); a
- * release proof is asked for under --allowed-signers. Ends the pass (failed,
+ * release proof is asked for under --allowed-signers. A delta the wire client refused (and fetched
+ * whole instead) is logged. Ends the pass (failed,
  * without a commit) when the fetch fails. Never throws.
  */
 export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Promise<StepResult<Fetched>> {
@@ -31,6 +32,7 @@ export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Pro
     // The bytes of `have`: the server may answer with a delta against them (shared/wire/ruleset-delta.ts).
     const base = have && ctx.inForce?.blob === have.blob ? ctx.inForce.bytes : undefined;
     const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(checkBehind && { checkBehind }), ...(base && { base }), ...(opts.allowedSigners && { proof: true }) });
+    if (fetched.kind === 'ruleset' && fetched.deltaRefused !== undefined) opts.logger.warn({ commit: fetched.commit, reason: fetched.deltaRefused }, 'the server\'s delta was refused; fetched the whole ruleset instead');
     return next({ asked, fetched });
   } catch (err) {
     return failPass(toNftSyncError(err));

@@ -9,6 +9,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import type { AgentState, PendingRevision } from '../state/state-store.js';
 import { emptyState, failedAttempt, refusalCountsAgainstRevision, stateAfterRefusal } from '../state/transitions.js';
 import type { ConfirmedRevision } from './confirm-revision.js';
+import type { HostHolds } from './host-holds.js';
 import type { ReconcileOutcome } from './reconcile-outcome.js';
 import type { ReconcilerOptions } from './reconciler-options.js';
 
@@ -23,6 +24,8 @@ export interface PassContext {
   readonly drifted: boolean;
   /** Try a revision again although it failed before (`pull`). */
   readonly retryFailed: boolean;
+  /** What the host holds besides `inForce`: the live state `agent --publish` just published (host-holds.ts). */
+  readonly held?: HostHolds;
   /**
    * Make `state` the agent's state (in memory at once, then state.json), with `applied` the
    * bytes now in force when they changed. Errors: the file system's, NFTSYNC_ERR_STATE_CORRUPT.

@@ -27,6 +27,7 @@ import type { ReconcilerOptions } from './reconciler-options.js';
 import { recordStep } from './record-step.js';
 import type { RevisionFetcher } from './revision-fetcher.js';
 import { verifyStep } from './verify-step.js';
+import type { HostHolds } from './host-holds.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
 export type { ReconcileOutcome, ReconcilerOptions, RevisionFetcher };
@@ -44,6 +45,8 @@ export class Reconciler {
   #busy = 0;
   #lastChangeEndedAt = 0;
   #drift: DriftRecord | undefined;
+  /** The live state agent --publish last published, while the host is known to hold it (host-holds.ts). */
+  #held: HostHolds | undefined;
 
   constructor(opts: ReconcilerOptions, loaded: LoadedState | undefined) {
     this.#opts = opts;
@@ -128,6 +131,7 @@ export class Reconciler {
       const st = this.#state;
       if (!st?.pending) return false;
       const { pending } = st;
+      this.#held = undefined;
       await restoreConfirmed(this.#opts.nft, this.inForce, pending.managedTables);
       const next = stateAfterInterruption(st, pending, MAX_INTERRUPTIONS, new Date().toISOString());
       const count = next.interrupted?.count;
@@ -147,9 +151,24 @@ export class Reconciler {
       if (!prev) return false;
       // With a pending mark left (its restore failed), this heal is that restore tried again:
       // the unconfirmed revision's own tables go too. The mark stays for the next start.
+      this.#held = undefined;
       await restoreConfirmed(this.#opts.nft, prev, this.#state?.pending?.managedTables ?? []);
       return true;
     });
+  }
+
+  /**
+   * The host's managed tables hold `held` (agent --publish listed and published them): a pass
+   * that fetches a revision reading the same takes it as applied without running nft
+   * (apply-step.ts). Held until forgetHeld or a pass that attempted a revision.
+   */
+  noteHeld(held: HostHolds): void {
+    this.#held = held;
+  }
+
+  /** The host may have changed since the last noteHeld (an outside change, a gap in the events). */
+  forgetHeld(): void {
+    this.#held = undefined;
   }
 
   /** performance.now() when the last pass, restore or heal ended (0: never). */
@@ -211,6 +230,7 @@ export class Reconciler {
       inForce: this.inForce,
       drifted: this.drifted,
       retryFailed,
+      ...(this.#held && { held: this.#held }),
       save: (state, applied) => this.#save(state, applied),
       now: () => new Date().toISOString(),
     };
@@ -236,6 +256,9 @@ export class Reconciler {
    */
   #finish(outcome: ReconcileOutcome): void {
     this.#report = reportAfterPass(this.#report, outcome);
+    // A pass that attempted a revision changed (or may have changed) the host, or took the held
+    // state as the revision in force: either way the note has served.
+    if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.commit !== undefined)) this.#held = undefined;
     if (outcome.kind === 'applied' || (outcome.kind === 'failed' && outcome.recorded)) this.#drift = undefined;
     const log = this.#opts.logger;
     if (outcome.kind === 'applied') log.info({ commit: outcome.commit, blob: outcome.blob, ruleset: outcome.ruleset, ms: Math.round(outcome.apply.durationMs), transaction: outcome.apply.transaction }, 'applied');

@@ -16,9 +16,10 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
-import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { connectError } from './tls-connect-error.js';
-import type { ProofObject } from '../../shared/release/release-proof.js';
+import { deltaRefusal, fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES, rulesetTooLarge, type FetchResult } from './fetch-answer.js';
+
+export { fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES };
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
 import { assertTagPattern } from '../../shared/release/semver.js';
 import {
@@ -26,7 +27,6 @@ import {
   PRE_HANDSHAKE_MAX_FRAME,
   SERVER_MESSAGE_TYPES,
   type AgentStatus,
-  type ProofEntry,
   type ClientMessage,
   type Revision,
   type ServerMessage,
@@ -42,8 +42,8 @@ export const IDLE_MAX_FRAME = AGENT_DEFAULTS.wire.idleMaxFrame;
  * rules around it. A 1,000,000-prefix set written that way is 124 MB: raise --max-ruleset-bytes.
  */
 export const DEFAULT_MAX_RULESET_BYTES = AGENT_DEFAULTS.wire.maxRulesetBytes;
-/** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
-export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
+/** Room kept in a `publish` frame for its header: the live ruleset may take welcome.maxFrame minus this. */
+export const PUBLISH_HEADER_ROOM = 4096;
 /** Largest --max-ruleset-bytes: what a frame's 4-byte length can carry with a header and a proof. */
 export const MAX_RULESET_BYTES_LIMIT = 0xffff_ffff - MAX_HEADER_BYTES - 1 - PROOF_ALLOWANCE_BYTES;
 
@@ -67,9 +67,7 @@ export interface WireClientOptions {
   check?: boolean;
 }
 
-export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number }; behind?: boolean }
-  | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; behind?: boolean };
+export type { FetchResult };
 
 interface Pending {
   resolve(msg: ServerMessage, body?: Buffer): void;
@@ -191,8 +189,26 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     // With the bytes of `have` at hand (and no proof asked: a proof covers the whole blob), a delta may come.
     const delta = base !== undefined && req.have !== undefined && req.proof !== true;
     const allowance = fetchFrameAllowance({ maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true });
-    const { message, body } = await this.#request({ type: 'fetch', id: 0, ...rest, ...(track ? { track } : {}), ...(delta ? { delta: true } : {}) }, allowance);
-    return fetchResult(message, body, { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true, ...(delta ? { base: { blob: req.have!.blob, bytes: base } } : {}) });
+    const asked = { maxRulesetBytes: this.#maxRulesetBytes, proof: req.proof === true };
+    const request = { type: 'fetch' as const, id: 0, ...rest, ...(track ? { track } : {}) };
+    const { message, body } = await this.#request({ ...request, ...(delta ? { delta: true } : {}) }, allowance);
+    if (!delta) return fetchResult(message, body, asked);
+    // A delta that does not rebuild the announced bytes is never used: the whole ruleset is
+    // fetched instead (once; its answer is checked as any other), and the result says why.
+    let answer: { result?: FetchResult; error?: NftSyncError };
+    try {
+      answer = { result: fetchResult(message, body, { ...asked, base: { blob: req.have!.blob, bytes: base } }) };
+    } catch (err) {
+      answer = { error: toNftSyncError(err, 'NFTSYNC_ERR_MSG_INVALID') };
+    }
+    const refused = deltaRefusal(message, answer);
+    if (refused === undefined) {
+      if (answer.error) throw answer.error;
+      return answer.result!;
+    }
+    const full = await this.#request(request, allowance);
+    const result = fetchResult(full.message, full.body, asked);
+    return result.kind === 'ruleset' ? { ...result, deltaRefused: refused } : result;
   }
 
   /**
@@ -222,7 +238,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   async publish(req: { ref: string; ruleset: string; base: string; bytes: Buffer }): Promise<{ commit: string; blob: string; rebased: boolean; unchanged: boolean }> {
     assertRef(req.ref);
     assertRulesetName(req.ruleset);
-    if (req.bytes.length + 4096 > this.welcome.maxFrame) {
+    if (req.bytes.length + PUBLISH_HEADER_ROOM > this.welcome.maxFrame) {
       throw new NftSyncError('NFTSYNC_ERR_FRAME_TOO_LARGE', `the live ruleset takes ${req.bytes.length} bytes; this connection may send frames of at most ${this.welcome.maxFrame} (publishing needs a write credential)`, {
         data: { length: req.bytes.length, limit: this.welcome.maxFrame },
       });
@@ -343,65 +359,4 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     this.#pending.clear();
     this.emit('close', err);
   }
-}
-
-/**
- * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
- * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
- * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
- * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
- */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
-  if (message.type === 'ruleset' && body && message.delta !== undefined) {
-    const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
-    if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
-      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
-    }
-    if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
-    if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
-    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
-    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
-  }
-  if (message.type === 'ruleset' && body) {
-    const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
-    // The frame fit the allowance; each part must fit its own share too.
-    if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
-    const proofBytes = body.length - size;
-    if (proofBytes > (asked.proof ? PROOF_ALLOWANCE_BYTES : 0)) {
-      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent ${proofBytes} bytes of release proof${asked.proof ? `, more than the ${PROOF_ALLOWANCE_BYTES} allowed` : ' unasked'}`);
-    }
-    const bytes = body.subarray(0, size);
-    const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
-    return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
-  }
-  if (message.type === 'unchanged') {
-    const { type: _t, id: _i, ...fields } = message;
-    return { kind: 'unchanged', ...fields };
-  }
-  throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
-}
-
-/** The frame limit while a fetch is outstanding (asked as in fetchResult). */
-export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
-  return MAX_HEADER_BYTES + 1 + asked.maxRulesetBytes + (asked.proof ? PROOF_ALLOWANCE_BYTES : 0);
-}
-
-/** NFTSYNC_ERR_RULESET_TOO_LARGE for an answer of `bytes` over the agent's `limit`. */
-function rulesetTooLarge(bytes: number, limit: number): NftSyncError {
-  return new NftSyncError(
-    'NFTSYNC_ERR_RULESET_TOO_LARGE',
-    `the server's answer is ${bytes} bytes, more than this agent accepts (a ruleset of at most ${limit} bytes); refused unread. If the ruleset really is that big, raise --max-ruleset-bytes`,
-    { data: { bytes, limit } },
-  );
-}
-
-/** The proof objects after the ruleset's bytes (the codec has checked the sizes add up). */
-function splitProof(entries: readonly ProofEntry[], rest: Buffer): ProofObject[] {
-  let at = 0;
-  return entries.map((e) => {
-    const content = rest.subarray(at, at + e.size);
-    at += e.size;
-    return { type: e.type, id: e.id, content };
-  });
 }

@@ -1,7 +1,7 @@
 /**
  * Turning what `nft -j list ruleset` prints into a ruleset file for the repository (`nft-sync
  * import`): handles and the volatile metainfo (nft's version and release name) are dropped,
- * kernel-kept counters are zeroed, and items are put in an order that loads as it reads: tables,
+ * kernel-kept counters are zeroed, elements lose the time they have left (`expires`), and items are put in an order that loads as it reads: tables,
  * chains, named objects, sets and maps, flowtables, then rules (nft lists sets before chains,
  * which a verdict map jumping to a chain cannot be loaded from; see apply-plan.ts).
  */
@@ -18,7 +18,21 @@ function clean(body: Record<string, unknown>, kind: string): Record<string, unkn
   // A named counter's or quota's values are the host's traffic, not configuration.
   if (kind === 'counter') return { ...rest, packets: 0, bytes: 0 };
   if (kind === 'quota' && 'used' in rest) return { ...rest, used: 0 };
+  if ((kind === 'set' || kind === 'map' || kind === 'element') && Array.isArray(rest.elem)) return { ...rest, elem: rest.elem.map(withoutExpires) };
   return rest;
+}
+
+/**
+ * A listed element without the time it has left (`expires`: the host's clock, not
+ * configuration); one left with only its value is that value, as a file writes it.
+ */
+function withoutExpires(e: unknown): unknown {
+  if (Array.isArray(e) && e.length === 2) return [withoutExpires(e[0]), e[1]];
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return e;
+  const inner = (e as Record<string, unknown>).elem;
+  if (inner === null || typeof inner !== 'object' || Array.isArray(inner) || !('expires' in inner)) return e;
+  const { expires: _x, ...kept } = inner as Record<string, unknown>;
+  return Object.keys(kept).length === 1 && 'val' in kept ? kept.val : { ...(e as Record<string, unknown>), elem: kept };
 }
 
 /**

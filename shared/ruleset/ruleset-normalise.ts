@@ -8,7 +8,7 @@
  *   object keys are sorted at every depth; rules keep their order within their chain; set
  *   elements are sorted (their order carries no meaning);
  * - values the kernel changes by itself are dropped: counter packets/bytes, quota `used`,
- *   element `expires`; an anonymous `counter` statement becomes `{"counter": null}`;
+ *   element `expires` (an element left with only its value is that value: canonicalElement); an anonymous `counter` statement becomes `{"counter": null}`;
  * - what nft 1.0.6 loses silently on every reload is dropped, or a correct apply would never
  *   read back equal: table, chain and set comments, the `dynamic` set flag, `auto-merge`, the
  *   `dormant` table flag (see NFT-FACTS.md). Rule comments survive and are compared.
@@ -63,6 +63,25 @@ export function canonicalJson(v: unknown): string {
   return str(v);
 }
 
+/**
+ * The canonical JSON of one set or map element as the normalised form holds it: as
+ * canonicalJson, and an `{"elem": {"val": X}}` left with nothing but its value once the kernel's
+ * `expires` is dropped (how nft lists an element of a set with a default `timeout`) is X itself,
+ * as the file writes it. A map element `[key, data]` is treated so on its key. Pure.
+ */
+export function canonicalElement(e: unknown): string {
+  return str(bareElement(canon(e)));
+}
+
+function bareElement(e: unknown): unknown {
+  if (Array.isArray(e) && e.length === 2) return [bareElement(e[0]), e[1]];
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return e;
+  const inner = (e as Record<string, unknown>).elem;
+  if (Object.keys(e).length !== 1 || inner === null || typeof inner !== 'object' || Array.isArray(inner)) return e;
+  const keys = Object.keys(inner);
+  return keys.length === 1 && keys[0] === 'val' ? (inner as Record<string, unknown>).val : e;
+}
+
 function inTables(filter: Set<string> | undefined, family: unknown, table: unknown): boolean {
   return filter === undefined || filter.has(`${String(family)} ${String(table)}`);
 }
@@ -81,7 +100,7 @@ export function normaliseRuleset(ruleset: Ruleset, tables?: readonly TableRef[],
   const addElements = (key: string, elem: unknown): void => {
     if (!withElements || !Array.isArray(elem)) return;
     const list = elements[key] ?? (elements[key] = []);
-    for (const e of elem) list.push(str(e));
+    for (const e of elem) list.push(canonicalElement(e));
   };
 
   for (const item of ruleset.nftables) {

@@ -2,12 +2,14 @@
  * Generators of what a hostile server answers an agent, for the fuzz tests of the agent side:
  * rulesets that pass the schema, the same with commands or foreign tables slipped in, frames
  * that lie about their length or stop short, bytes that do not match their blob id, and release
- * proofs (a well-formed one to truncate and forge). Deterministic for a given seed.
+ * proofs (a well-formed one to truncate and forge), and deltas that do not rebuild what they
+ * announce. Deterministic for a given seed.
  */
 import fc from 'fast-check';
 import { gitBlobId } from '../../shared/git/git-blob-id.js';
 import { gitObjectId } from '../../shared/git/git-objects.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
+import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject, ReleaseClaim } from '../../shared/release/release-proof.js';
 import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
 
@@ -86,6 +88,71 @@ export function rulesetFrame(id: number, bytes: Buffer, blob = gitBlobId(bytes),
     { type: 'ruleset', id, ref: 'main', ruleset: 'default', commit: OID('c'), blob, size: bytes.length, ...(proof && { proof: proof.map((p) => ({ type: p.type, id: p.id, size: p.content.length })) }) },
     body,
   );
+}
+
+/** A `ruleset` answer for fetch `id` whose body is a delta `body` against blob `base`, announcing `size` bytes of blob `blob`. */
+export function deltaFrame(id: number, body: Buffer, d: { base: string; size: number; blob: string }): Buffer {
+  return encodeMessage({ type: 'ruleset', id, ref: 'main', ruleset: 'default', commit: OID('c'), blob: d.blob, size: body.length, delta: { base: d.base, size: d.size } }, body);
+}
+
+/** How a hostile delta lies (hostileDelta). */
+export type DeltaLie =
+  | { how: 'none' }
+  | { how: 'garbled'; pos: number; byte: number }
+  | { how: 'cut'; keep: number }
+  | { how: 'size'; by: number }
+  | { how: 'huge' }
+  | { how: 'wrong-blob'; pos: number }
+  | { how: 'other-base' }
+  | { how: 'ops'; text: string };
+
+export const deltaLie: fc.Arbitrary<DeltaLie> = fc.oneof(
+  fc.constant({ how: 'none' as const }),
+  fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })).map(([pos, byte]) => ({ how: 'garbled' as const, pos, byte })),
+  fc.nat().map((keep) => ({ how: 'cut' as const, keep })),
+  fc.integer({ min: -1000, max: 1000 }).filter((n) => n !== 0).map((by) => ({ how: 'size' as const, by })),
+  fc.constant({ how: 'huge' as const }),
+  fc.nat().map((pos) => ({ how: 'wrong-blob' as const, pos })),
+  fc.constant({ how: 'other-base' as const }),
+  fc
+    .array(fc.oneof(fc.constantFrom('= 1', '- 1', '+ 1', '= 999999999', '+ 999999999', '- 0', '=1', '+ 2', 'x', '', '= 01')), { maxLength: 8 })
+    .map((ops) => ({ how: 'ops' as const, text: `nft-sync-delta 1\n${ops.join('\n')}\n` })),
+);
+
+/**
+ * A delta answer from `base` to `target` that lies as `lie` says, with `max` the agent's
+ * --max-ruleset-bytes: its header (base, size, blob) and body. `honest` is true when the lie
+ * happened to change nothing (the answer then rebuilds `target` exactly). Deterministic.
+ */
+export function hostileDelta(base: Buffer, target: Buffer, lie: DeltaLie, max: number): { body: Buffer; base: string; size: number; blob: string; honest: boolean } {
+  const real = encodeRulesetDelta(base, target) ?? Buffer.from(`nft-sync-delta 1\n- ${base.toString('utf8').split('\n').length}\n+ ${target.toString('utf8').split('\n').length}\n${target.toString('utf8')}\n`);
+  const out = { body: real, base: gitBlobId(base), size: target.length, blob: gitBlobId(target), honest: false };
+  switch (lie.how) {
+    case 'none':
+      return { ...out, honest: true };
+    case 'garbled': {
+      const body = Buffer.from(real);
+      const i = lie.pos % body.length;
+      out.honest = body[i] === lie.byte;
+      body[i] = lie.byte;
+      return { ...out, body };
+    }
+    case 'cut':
+      return { ...out, body: real.subarray(0, lie.keep % real.length), honest: false };
+    case 'size':
+      return { ...out, size: Math.max(0, target.length + lie.by), honest: target.length + lie.by === target.length };
+    case 'huge':
+      return { ...out, size: max + 1 };
+    case 'wrong-blob': {
+      const other = Buffer.from(target);
+      other[lie.pos % other.length]! ^= 0x01;
+      return { ...out, blob: gitBlobId(other) };
+    }
+    case 'other-base':
+      return { ...out, base: gitBlobId(Buffer.concat([base, Buffer.from(' ')])) };
+    case 'ops':
+      return { ...out, body: Buffer.from(lie.text) };
+  }
 }
 
 /** A well-formed release proof of `bytes` as rulesets/default.json, tagged v1, and its claim. */

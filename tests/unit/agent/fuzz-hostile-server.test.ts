@@ -3,7 +3,8 @@
  * that lie or stop short, bytes that do not match their blob id, rulesets that pass the schema
  * or carry commands and foreign tables, truncated and forged release proofs) driven through the
  * agent's real code: the frame and message decoders with the limits WireClient sets, its answer
- * checks (fetchResult), verifyRevision, checkReleaseProof and the apply plan. Each property
+ * checks (fetchResult, and deltaRefusal for delta answers: malformed, cut short, lying about
+ * their size, base or blob), verifyRevision, checkReleaseProof and the apply plan. Each property
  * asserts what must come out, not only that nothing crashes. The same answers reach a real
  * WireClient, Reconciler and nft in tests/integration/agent/fuzz-hostile-server.test.ts.
  */
@@ -11,6 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { fetchFrameAllowance, fetchResult, IDLE_MAX_FRAME } from '../../../agent/wire/wire-client.js';
+import { deltaRefusal, type FetchResult } from '../../../agent/wire/fetch-answer.js';
 import { verifyRevision } from '../../../agent/reconcile/verify-revision.js';
 import { buildApplyTransaction, tablesToCreate, type NftCommandBatch } from '../../../shared/ruleset/apply-plan.js';
 import { NftSyncError } from '../../../shared/errors.js';
@@ -22,7 +24,7 @@ import { checkReleaseProof } from '../../../shared/release/release-proof.js';
 import { managedTables } from '../../../shared/ruleset/ruleset-schema.js';
 import type { TableRef } from '../../../shared/ruleset/ruleset-types.js';
 import { hostileInput } from '../../helpers/fuzz-inputs.js';
-import { commandRuleset, editProof, proofEdit, releaseProof, rulesetBytes, rulesetFrame, TABLE_POOL, validRuleset } from '../../helpers/fuzz-server-answers.js';
+import { commandRuleset, deltaFrame, deltaLie, editProof, hostileDelta, proofEdit, releaseProof, rulesetBytes, rulesetFrame, TABLE_POOL, validRuleset } from '../../helpers/fuzz-server-answers.js';
 
 const RUNS = Number(process.env.NFT_SYNC_FUZZ_RUNS ?? 100_000);
 /** Small, so oversized answers are cheap to make. */
@@ -129,7 +131,7 @@ const serverStream = fc.oneof(
 
 test(`agent side: ${RUNS} hostile server answers through the real decoder, answer checks, verification and plan`, (t) => {
   const share = (f: number) => Math.max(1, Math.round(RUNS * f));
-  const counts = { frames: 0, planned: 0, valid: 0, mismatched: 0, commands: 0, proofs: 0, forgedTags: 0 };
+  const counts = { frames: 0, planned: 0, valid: 0, mismatched: 0, commands: 0, proofs: 0, forgedTags: 0, deltas: 0, deltasUsed: 0 };
 
   // 1. Byte streams: frames over the limit, cut short or lying; only NftSyncError, never a wait over the limit.
   fc.assert(
@@ -208,7 +210,44 @@ test(`agent side: ${RUNS} hostile server answers through the real decoder, answe
     { numRuns: share(0.1), seed: 14 },
   );
 
-  const total = counts.frames + counts.valid + counts.mismatched + counts.commands + counts.proofs;
+  // 6. Delta answers (against the bytes the agent offered) that are malformed, cut short, claim a
+  //    size beyond --max-ruleset-bytes or another length, name another base, or rebuild bytes of
+  //    another blob id: each is refused with a code (and deltaRefusal sends the agent to a full
+  //    fetch), or used only when its bytes hash to the blob announced, never past the limit.
+  const DELTA_MAX = 64 * 1024;
+  fc.assert(
+    fc.property(validRuleset, validRuleset, deltaLie, (r1, r2, lie) => {
+      counts.deltas++;
+      const base = rulesetBytes(r1);
+      const target = rulesetBytes(r2);
+      const d = hostileDelta(base, target, lie, DELTA_MAX);
+      const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, fetchFrameAllowance({ maxRulesetBytes: DELTA_MAX, proof: false }));
+      reader.write(deltaFrame(1, d.body, d));
+      const m = reader.read();
+      assert.ok(m !== undefined && m.message.type === 'ruleset');
+      let answer: { result?: FetchResult; error?: NftSyncError };
+      try {
+        answer = { result: fetchResult(m.message, m.body, { maxRulesetBytes: DELTA_MAX, proof: false, base: { blob: gitBlobId(base), bytes: base } }) };
+      } catch (err) {
+        assert.ok(err instanceof NftSyncError, String(err));
+        assert.match(err.code, /^NFTSYNC_ERR_(MSG_INVALID|RULESET_TOO_LARGE)$/);
+        answer = { error: err };
+      }
+      const refused = deltaRefusal(m.message, answer);
+      if (d.honest) assert.equal(refused, undefined, `${lie.how}: an honest delta is used`);
+      if (refused !== undefined) return;
+      counts.deltasUsed++;
+      const bytes = answer.result?.kind === 'ruleset' ? answer.result.bytes : Buffer.alloc(0);
+      assert.equal(gitBlobId(bytes), m.message.blob, `${lie.how}: used bytes hash to the announced blob`);
+      assert.ok(bytes.length <= DELTA_MAX);
+      if (lie.how !== 'wrong-blob') assert.ok(bytes.equals(target), `${lie.how}: used bytes are the target's`);
+      assert.doesNotThrow(() => verifyRevision(bytes, m.message.type === 'ruleset' ? m.message.blob : '', { ruleset: 'default', commit: 'c'.repeat(40) }));
+    }),
+    { numRuns: share(0.05), seed: 15 },
+  );
+
+  const total = counts.frames + counts.valid + counts.mismatched + counts.commands + counts.proofs + counts.deltas;
   t.diagnostic(`fuzz (agent side): ${total} inputs ${JSON.stringify(counts)}`);
   assert.ok(counts.planned > 0, 'some well-formed answers reach the plan');
+  assert.ok(counts.deltasUsed > 0 && counts.deltasUsed < counts.deltas, 'some deltas are honest, most are refused');
 });

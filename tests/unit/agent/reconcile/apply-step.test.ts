@@ -6,6 +6,7 @@ import type { Plan } from '../../../../agent/reconcile/plan-step.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
+import { normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
 import { DEFAULT_BYTES, fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
 
 const C1 = '1'.repeat(40);
@@ -54,4 +55,25 @@ test('fake nft: from the confirmed revision in force a delta; with a drift outst
   const leftover = { commit: '4'.repeat(40), blob: 'b'.repeat(40), ruleset: 'default', managedTables: [table], startedAt: 't' };
   assert.equal(await kindOf(testPass({}, undefined, { inForce }), planV3({ priorPending: leftover })), 'full');
   assert.equal(await kindOf(testPass(), planV3()), 'full', 'no revision in force');
+});
+
+test('fake nft: a revision the host holds already (this agent published it) runs no nft; one that differs is applied', async () => {
+  const held = { canon: JSON.stringify(normaliseRuleset(parseRuleset(V3), [table])), tables: [table], base: C1, commit: C3 };
+  const pass = { ...testPass({}, undefined, { inForce }), held };
+  let loads = 0;
+  const applyJson = pass.nft.applyJson;
+  pass.nft.applyJson = async (json) => ((loads += 1), applyJson(json));
+  const out = await applyStep(pass, planV3());
+  assert.equal(out.kind, 'next');
+  assert.equal(loads, 0);
+  assert.equal(out.kind === 'next' && out.value.transaction.transaction.kind, 'delta');
+  assert.match(out.kind === 'next' ? out.value.transaction.transaction.reason : '', /holds this revision already/);
+  assert.equal(pass.saves[0]!.state.pending?.commit, C3, 'the pending mark all the same');
+  const other = { ...testPass({}, undefined, { inForce }), held: { ...held, canon: JSON.stringify(normaliseRuleset(parseRuleset(DEFAULT_BYTES), [table])) } };
+  await other.nft.applyJson(JSON.stringify({ nftables: [{ add: { table } }] }));
+  let otherLoads = 0;
+  const otherApply = other.nft.applyJson;
+  other.nft.applyJson = async (json) => ((otherLoads += 1), otherApply(json));
+  await applyStep(other, planV3());
+  assert.equal(otherLoads, 1);
 });

@@ -15,6 +15,8 @@ import type { FetchRequest, FetchResult, RevisionFetcher } from '../../../../age
 import { loadState } from '../../../../agent/state/state-store.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
+import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { fakeNft, type FakeNft } from '../../../helpers/fake-nft-runner.js';
 
 const V1 = readFileSync('repo-template/rulesets/default.json');
@@ -282,4 +284,29 @@ test('fake fetcher, a server behind the agent (a lagging replica after failover)
   assert.equal(out.kind, 'applied');
   assert.equal(r.status().state, 'Applied');
   assert.equal(r.status().conditions.some((c) => c.type === 'Held'), false);
+});
+
+test('fake fetcher, held state (agent --publish published the host\'s tables): its revision is applied without nft, once; forgotten, loaded as usual', async (t) => {
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  await r.reconcile(fakeFetcher(rev(C1, V1)));
+  const table = { family: 'inet' as const, name: 'nft_sync' };
+  // The change by hand that was published: the host holds V3 now.
+  const extra = (JSON.parse(V3.toString()) as { nftables: Array<Record<string, unknown>> }).nftables.at(-1)!;
+  await nft.applyJson(JSON.stringify({ nftables: [{ add: extra }] }));
+  const loads = nft.applied.length;
+  const canon = JSON.stringify(normaliseRuleset(parseRuleset(V3), [table]));
+  r.noteHeld({ canon, tables: [table], base: C1, commit: C2 });
+  const out = await r.reconcile(fakeFetcher(rev(C2, V3)));
+  assert.equal(out.kind, 'applied');
+  assert.match(out.kind === 'applied' ? out.apply.transaction.reason : '', /holds this revision already/);
+  assert.equal(nft.applied.length, loads, 'no transaction for what the host holds');
+  assert.equal((await loadState(dir))!.state.commit, C2);
+  assert.ok((await loadState(dir))!.applied?.equals(V3), 'the verified bytes are the ones in force');
+  assert.equal(ready(r).reason, 'Applied');
+  // The note served once; and a forgotten one is not used.
+  r.noteHeld({ canon: JSON.stringify(normaliseRuleset(parseRuleset(V1), [table])), tables: [table], base: C2, commit: '4'.repeat(40) });
+  r.forgetHeld();
+  await r.reconcile(fakeFetcher(rev('4'.repeat(40), V1)));
+  assert.equal(nft.applied.length, loads + 1);
 });

@@ -24,4 +24,15 @@ describe('listingToRuleset', () => {
     assert.deepEqual((r.nftables[4] as unknown as { counter: { packets: number } }).counter.packets, 0);
     assert.deepEqual(r.nftables.slice(6).map((i) => JSON.stringify((i as { rule: { expr: unknown } }).rule.expr)), ['[{"accept":null}]', '[{"drop":null}]']);
   });
+  test('elements lose the time they have left (expires); one left with its value alone is that value', () => {
+    const listing = {
+      nftables: [
+        { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags: ['timeout'], timeout: 5, handle: 2, elem: [{ elem: { val: '198.18.0.3', expires: 4 } }, { elem: { val: '198.18.0.4', timeout: 10, expires: 9, comment: 'c' } }, '198.18.0.5'] } },
+        { map: { family: 'inet', table: 't', name: 'm', type: 'ipv4_addr', map: 'verdict', flags: ['timeout'], handle: 3, elem: [[{ elem: { val: '198.18.0.6', timeout: 3, expires: 2 } }, { accept: null }]] } },
+      ],
+    } as unknown as Ruleset;
+    const out = listingToRuleset(listing).nftables as unknown as Array<Record<string, { elem: unknown[] }>>;
+    assert.deepEqual(out[1]!.set!.elem, ['198.18.0.3', { elem: { val: '198.18.0.4', timeout: 10, comment: 'c' } }, '198.18.0.5']);
+    assert.deepEqual(out[2]!.map!.elem, [[{ elem: { val: '198.18.0.6', timeout: 3 } }, { accept: null }]]);
+  });
 });

@@ -66,3 +66,12 @@ test('settings nft 1.0.6 loses on reload are not reported', () => {
   b.nftables.find((i) => i.set)!.set!.flags = ['interval', 'dynamic'];
   assert.deepEqual(diffNormalised(normaliseRuleset(vmap), normaliseRuleset(b as Ruleset)), []);
 });
+
+test('an element listed with only its value and the time it has left (a set with a default timeout) equals the bare value the file writes', () => {
+  const set = (elem: unknown[]) => ({ nftables: [{ set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags: ['timeout'], timeout: 5, elem } }] }) as unknown as Ruleset;
+  const file = set(['198.18.0.3', { elem: { val: '198.18.0.4', timeout: 10 } }, [{ elem: { val: '198.18.0.5' } }, { accept: null }]]);
+  const listed = set([{ elem: { val: '198.18.0.3', expires: 4 } }, { elem: { val: '198.18.0.4', timeout: 10, expires: 9 } }, [{ elem: { val: '198.18.0.5', expires: 1 } }, { accept: null }]]);
+  assert.deepEqual(diffNormalised(normaliseRuleset(file), normaliseRuleset(listed)), []);
+  const other = set([{ elem: { val: '198.18.0.3', timeout: 7, expires: 4 } }, { elem: { val: '198.18.0.4', expires: 9 } }, [{ elem: { val: '198.18.0.5' } }, { accept: null }]]);
+  assert.equal(diffNormalised(normaliseRuleset(file), normaliseRuleset(other)).length > 0, true, 'another timeout is still a difference');
+});

@@ -1,0 +1,112 @@
+/**
+ * What the answer to a fetch says, checked against what the agent asked for (pure): the ruleset's
+ * bytes within the agent's limits, proof bytes only when asked, and a delta rebuilt over the
+ * bytes the agent offered. A delta that cannot be trusted (deltaRefusal) makes the wire client
+ * fetch the whole ruleset instead (agent/wire/wire-client.ts).
+ */
+import { NftSyncError } from '../../shared/errors.js';
+import { gitBlobId } from '../../shared/git/git-blob-id.js';
+import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
+import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
+import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
+import type { ProofObject } from '../../shared/release/release-proof.js';
+import { AGENT_DEFAULTS } from '../defaults.js';
+
+/** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
+export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
+
+export type FetchResult =
+  | {
+      kind: 'ruleset';
+      ref: string;
+      tag?: string;
+      ruleset: string;
+      commit: string;
+      blob: string;
+      bytes: Buffer;
+      proof?: ProofObject[];
+      /** The bytes were rebuilt from a delta against `base`, which took `wireBytes` on the wire. */
+      delta?: { base: string; wireBytes: number };
+      /** The server's delta was refused (why), and these bytes came whole from a second fetch. */
+      deltaRefused?: string;
+      /** Asked with checkBehind: whether the server lacks the agent's commit (a lagging replica). */
+      behind?: boolean;
+    }
+  | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; behind?: boolean };
+
+/**
+ * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
+ * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
+ * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
+ */
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
+  if (message.type === 'ruleset' && body && message.delta !== undefined) {
+    const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
+    if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
+    }
+    if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
+    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+  }
+  if (message.type === 'ruleset' && body) {
+    const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
+    // The frame fit the allowance; each part must fit its own share too.
+    if (size > asked.maxRulesetBytes) throw rulesetTooLarge(size, asked.maxRulesetBytes);
+    const proofBytes = body.length - size;
+    if (proofBytes > (asked.proof ? PROOF_ALLOWANCE_BYTES : 0)) {
+      throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent ${proofBytes} bytes of release proof${asked.proof ? `, more than the ${PROOF_ALLOWANCE_BYTES} allowed` : ' unasked'}`);
+    }
+    const bytes = body.subarray(0, size);
+    const proof = proofList ? splitProof(proofList, body.subarray(size)) : undefined;
+    return { kind: 'ruleset', ...fields, bytes, ...(proof && { proof }) };
+  }
+  if (message.type === 'unchanged') {
+    const { type: _t, id: _i, ...fields } = message;
+    return { kind: 'unchanged', ...fields };
+  }
+  throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
+}
+
+/** The frame limit while a fetch is outstanding (asked as in fetchResult). */
+export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
+  return MAX_HEADER_BYTES + 1 + asked.maxRulesetBytes + (asked.proof ? PROOF_ALLOWANCE_BYTES : 0);
+}
+
+/** NFTSYNC_ERR_RULESET_TOO_LARGE for an answer of `bytes` over the agent's `limit`. */
+export function rulesetTooLarge(bytes: number, limit: number): NftSyncError {
+  return new NftSyncError(
+    'NFTSYNC_ERR_RULESET_TOO_LARGE',
+    `the server's answer is ${bytes} bytes, more than this agent accepts (a ruleset of at most ${limit} bytes); refused unread. If the ruleset really is that big, raise --max-ruleset-bytes`,
+    { data: { bytes, limit } },
+  );
+}
+
+/** The proof objects after the ruleset's bytes (the codec has checked the sizes add up). */
+function splitProof(entries: readonly ProofEntry[], rest: Buffer): ProofObject[] {
+  let at = 0;
+  return entries.map((e) => {
+    const content = rest.subarray(at, at + e.size);
+    at += e.size;
+    return { type: e.type, id: e.id, content };
+  });
+}
+
+/**
+ * Why the answer to a fetch that offered a base (`delta` asked) must not be used as it came, so
+ * the whole ruleset is fetched instead: the answer was a delta and it was refused (`error`:
+ * malformed, against another base, rebuilding another length or more than the agent accepts),
+ * or the bytes it rebuilt do not hash to the blob announced. Undefined when the answer may be
+ * used: not a delta, or a delta rebuilt into bytes of the right blob id (checked here, before
+ * anything else reads them, and again where they are verified). Never throws.
+ */
+export function deltaRefusal(message: ServerMessage, answer: { result?: FetchResult; error?: NftSyncError }): string | undefined {
+  if (message.type !== 'ruleset' || message.delta === undefined) return undefined;
+  if (answer.error !== undefined) return `${answer.error.code}: ${answer.error.message}`;
+  const r = answer.result;
+  if (r?.kind === 'ruleset' && gitBlobId(r.bytes) !== r.blob) return `the bytes rebuilt from the server's delta against ${message.delta.base} do not hash to blob ${r.blob}`;
+  return undefined;
+}

@@ -1,0 +1,85 @@
+/**
+ * Set and map elements that expire. A revision may declare an element with a timeout
+ * (`{"elem": {"val": "198.18.0.1", "timeout": 2}}`), or a set with a default `timeout` for all
+ * its elements: each load of the revision (an apply, a heal) adds the element for that long, and
+ * then the kernel removes it, without any event (nft 1.0.6, kernel 6.x: `nft monitor` shows
+ * nothing). That is what the revision asks for, so an expired element is not drift: it is not
+ * healed back (which would renew it for ever), and `agent --publish` does not publish its
+ * disappearance as a live change. Comparisons therefore put back, into what nft lists, every
+ * element the revision declares as expiring that the listing lacks, before comparing
+ * (withExpiredElements). One consequence, documented in README: a declared expiring element
+ * deleted by hand is taken for expired too. Pure.
+ */
+import { canonicalElement } from '../ruleset/ruleset-normalise.js';
+import { itemBody, itemKind, type Ruleset, type RulesetItem } from '../ruleset/ruleset-types.js';
+
+const setKey = (b: Record<string, unknown>): string => `${String(b.family)} ${String(b.table)} ${String(b.name)}`;
+
+/** True when element `e` of a set or map carries its own timeout (`{"elem": {…, "timeout": S}}`, or a map's `[that, data]`). */
+function hasTimeout(e: unknown): boolean {
+  const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
+  if (key === null || typeof key !== 'object' || Array.isArray(key)) return false;
+  const inner = (key as Record<string, unknown>).elem;
+  return inner !== null && typeof inner === 'object' && !Array.isArray(inner) && (inner as Record<string, unknown>).timeout !== undefined;
+}
+
+/**
+ * The elements `declared` adds that expire, by set (`family table name`): every element of a
+ * set or map with a default `timeout`, and every element with its own. Elements of `element`
+ * items count with their set's default. Never throws on a parsed ruleset.
+ */
+export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
+  const defaults = new Set<string>();
+  for (const item of declared.nftables) {
+    const kind = itemKind(item);
+    const body = itemBody(item);
+    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined && body.timeout !== 0) defaults.add(setKey(body));
+  }
+  const out = new Map<string, unknown[]>();
+  for (const item of declared.nftables) {
+    const kind = itemKind(item);
+    if (kind !== 'set' && kind !== 'map' && kind !== 'element') continue;
+    const body = itemBody(item);
+    if (!Array.isArray(body.elem)) continue;
+    const key = setKey(body);
+    const all = defaults.has(key);
+    const list = body.elem.filter((e) => all || hasTimeout(e));
+    if (list.length > 0) out.set(key, [...(out.get(key) ?? []), ...list]);
+  }
+  return out;
+}
+
+/**
+ * `listing` (what nft lists of the managed tables, list form) with every expiring element of
+ * `declared` that it lacks put back into its set, as declared; a set the listing does not hold
+ * gets nothing (a set deleted is a change). Returns `listing` itself when nothing is missing;
+ * never modifies it. Never throws on parsed rulesets.
+ */
+export function withExpiredElements(listing: Ruleset, declared: Ruleset): Ruleset {
+  const expiring = expiringElements(declared);
+  if (expiring.size === 0) return listing;
+  // What the listing holds, by set (nft lists elements inside their set; `element` items count too).
+  const listed = new Map<string, Set<string>>();
+  for (const item of listing.nftables) {
+    const kind = itemKind(item);
+    if (kind !== 'set' && kind !== 'map' && kind !== 'element') continue;
+    const body = itemBody(item);
+    const key = setKey(body);
+    if (!listed.has(key)) listed.set(key, new Set<string>());
+    if (Array.isArray(body.elem)) for (const e of body.elem) listed.get(key)!.add(canonicalElement(e));
+  }
+  let changed = false;
+  const nftables = listing.nftables.map((item): RulesetItem => {
+    const kind = itemKind(item);
+    if (kind !== 'set' && kind !== 'map') return item;
+    const body = itemBody(item);
+    const key = setKey(body);
+    const seen = listed.get(key)!;
+    const back = (expiring.get(key) ?? []).filter((e) => !seen.has(canonicalElement(e)));
+    if (back.length === 0) return item;
+    changed = true;
+    for (const e of back) seen.add(canonicalElement(e));
+    return { [kind]: { ...body, elem: [...(Array.isArray(body.elem) ? body.elem : []), ...back] } } as RulesetItem;
+  });
+  return changed ? { ...listing, nftables } : listing;
+}
