@@ -149,7 +149,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
       if (e.retryable) {
         // A link that worked and dropped (the server restarted): the whole fleet lost it at
         // once, so spread the first reconnect wide; a failed connect waits the usual backoff.
-        delay = client !== undefined ? backoff.afterDrop() : backoff.next();
+        delay = client !== undefined ? backoff.afterDrop(servers.length > 1 ? 'next server' : 'same server') : backoff.next();
         log.warn({ err: e.toJSON(), server: formatHostPort(server), retryInMs: delay }, 'server unreachable; ruleset in force stays');
       } else {
         // A person must act (a --name the certificate does not carry, no protocol in common):

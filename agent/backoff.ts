@@ -14,6 +14,8 @@ export interface BackoffOptions {
   capMs: number;
   /** Spread of the first reconnect after a drop, in ms (full jitter; at most capMs). */
   dropSpreadMs: number;
+  /** The same when the reconnect goes to another server (`--server A,B`): shorter, in ms. */
+  failoverSpreadMs: number;
   /** Source of randomness in [0, 1); replaceable for tests. */
   random?: () => number;
 }
@@ -38,11 +40,12 @@ export class Backoff {
 
   /**
    * The delay before the first reconnect after a working connection dropped: uniform in
-   * [0, min(dropSpreadMs, capMs)]. Does not count as an attempt: a failure after it waits next().
+   * [0, min(dropSpreadMs, capMs)], or over failoverSpreadMs when the reconnect goes to another
+   * server. Does not count as an attempt: a failure after it waits next().
    */
-  afterDrop(): number {
-    const { dropSpreadMs, capMs, random = Math.random } = this.#opts;
-    return Math.round(random() * Math.min(dropSpreadMs, capMs));
+  afterDrop(to: 'same server' | 'next server' = 'same server'): number {
+    const { dropSpreadMs, failoverSpreadMs, capMs, random = Math.random } = this.#opts;
+    return Math.round(random() * Math.min(to === 'next server' ? failoverSpreadMs : dropSpreadMs, capMs));
   }
 
   /** Start again from the base delay (after a successful connection). */

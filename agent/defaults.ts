@@ -37,6 +37,12 @@ export const AGENT_DEFAULTS_TABLE = {
     capMs: 30 * SECOND,
     /** The first reconnect after a working connection dropped waits a random time up to this. */
     dropSpreadMs: 5 * SECOND,
+    /**
+     * With several servers (`--server A,B`), the move to the next one after a working connection
+     * dropped waits a random time up to this instead: the dead server's agents reach the next
+     * within about two seconds, still spread out.
+     */
+    failoverSpreadMs: 2 * SECOND,
   },
   confirm: {
     /** Seconds to reach the server through a new revision before it is rolled back (0: off). `--confirm-window`. */
@@ -100,6 +106,7 @@ export const AGENT_DEFAULTS_TABLE = {
 export const AGENT_DEFAULTS_RULES: readonly DefaultsRule<typeof AGENT_DEFAULTS_TABLE>[] = [
   ['backoff.baseMs <= backoff.capMs', (t) => t.backoff.baseMs <= t.backoff.capMs],
   ['backoff.baseMs > 0 (no reconnect in a tight loop)', (t) => t.backoff.baseMs > 0],
+  ['backoff.failoverSpreadMs <= backoff.dropSpreadMs', (t) => t.backoff.failoverSpreadMs <= t.backoff.dropSpreadMs],
   ['drift.listenerRestartMs <= drift.listenerRestartMaxMs', (t) => t.drift.listenerRestartMs <= t.drift.listenerRestartMaxMs],
   ['drift.ownPidMs > the longest nft run (shared nft.timeoutsMs)', (t) => Object.values(SHARED_DEFAULTS.nft.timeoutsMs).every((ms) => t.drift.ownPidMs > ms)],
   ['publish.quietMs <= publish.maxQuietMs', (t) => t.publish.quietMs <= t.publish.maxQuietMs],

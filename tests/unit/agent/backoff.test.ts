@@ -53,4 +53,11 @@ describe('Backoff.afterDrop', () => {
     const spread = Array.from({ length: 1000 }, () => new Backoff().afterDrop());
     assert.ok(Math.min(...spread) < 500 && Math.max(...spread) > 4500, 'ten thousand agents come back over seconds');
   });
+
+  it('to the next server (--server A,B), over failoverSpreadMs (2 s by default): failover within seconds, still spread', () => {
+    assert.equal(new Backoff({ random: () => 0.5 }).afterDrop('next server'), 1000);
+    assert.equal(new Backoff({ random: () => 0.999999 }).afterDrop('next server'), 2000);
+    assert.equal(new Backoff({ failoverSpreadMs: 300, random: () => 0.999999 }).afterDrop('next server'), 300);
+    assert.equal(new Backoff({ random: () => 0.5 }).afterDrop('same server'), 2500);
+  });
 });
