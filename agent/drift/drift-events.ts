@@ -4,6 +4,7 @@
  * monitor` as before. The fallback knows neither generation ids nor who committed, and costs a
  * full nft cache: it is only run while the ruleset in force is small (the watcher decides).
  */
+import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import { toNftSyncError } from '../../shared/errors.js';
 import { parseMonitorLine } from '../../shared/nft/monitor-event.js';
@@ -13,7 +14,6 @@ export type { DriftEventSource, DriftSignal };
 import { listenerProgram, NetlinkEvents } from './netlink-events.js';
 import type { NftProcess, NftRunner } from '../../host/nft-runner.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
-import { readLines } from './read-lines.js';
 
 /** Pause before restarting a monitor that died. */
 const RESTART_MS = AGENT_DEFAULTS.drift.monitorRestartMs;
@@ -51,7 +51,7 @@ export class NftMonitorEvents implements DriftEventSource {
       this.#log.warn({ code, signal }, 'nft monitor stopped; restarting it');
       this.#restart = setTimeout(() => this.start(), RESTART_MS);
     });
-    readLines(child.stdout!, (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       if (/lost some netlink events/i.test(line)) return this.#onSignal({ kind: 'lost' });
       const event = parseMonitorLine(line);
       if (event) this.#onSignal({ kind: 'monitor', event });

@@ -15,13 +15,13 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { packageRoot } from '../../host/package-root.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { parseListenerLine, type ListenerLine } from '../../shared/wire/listener-line.js';
 import type { DriftEventSource, DriftSignal } from './drift-signal.js';
 import { findOnPath, namespacePrefix, type NftProcess, type NftRunner } from '../../host/nft-runner.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
-import { readLines } from './read-lines.js';
 
 /** An answer to a command that does not come within this long means the listener is stuck. */
 const ANSWER_MS = AGENT_DEFAULTS.drift.listenerAnswerMs;
@@ -105,7 +105,7 @@ export class NetlinkEvents implements DriftEventSource {
     child.stderr!.on('data', (c: Buffer) => (this.#stderr = (this.#stderr + c.toString()).slice(-2000)));
     child.on('error', (err) => this.#onError(`the drift listener could not start: ${err.message}`));
     child.on('close', (code, signal) => this.#closed(child, code, signal));
-    readLines(child.stdout!, (text) => this.#line(text));
+    createInterface({ input: child.stdout! }).on('line', (text) => this.#line(text));
   }
 
   stop(): void {
