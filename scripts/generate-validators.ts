@@ -4,7 +4,7 @@
  * [--check]`). The schemas stay where they are declared, with TypeBox, the single source of
  * every check and of the types derived from them; ajv compiles each exactly as it would at
  * start-up (same options) and writes its standalone code, so a running agent loads neither
- * TypeBox (some 200 modules) nor ajv (some 80, and its code generator): about 10 MB of an idle
+ * TypeBox (some 200 modules) nor ajv (some 80, and its code generator): 6 to 12 MB of an idle
  * agent's memory (`npm run bench -- --only rss`).
  *
  *   shared/ruleset/ruleset-validator.ts    RULESET_SCHEMA       (shared/ruleset/ruleset-types.ts)

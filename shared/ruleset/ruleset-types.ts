@@ -10,7 +10,7 @@
  * (`Static<typeof X>`), and scripts/generate-validators.ts compiles the whole (`RULESET_SCHEMA`)
  * at build time into ruleset-validator.ts, the check ruleset-schema.ts runs. This module is for
  * the build, the server and the types: nothing an agent runs imports its values (TypeBox would
- * cost an idle agent some 10 MB); the item kinds and accessors are in ruleset-items.ts.
+ * cost an idle agent 6 to 12 MB); the item kinds and accessors are in ruleset-items.ts.
  */
 import { Type, type ObjectOptions, type Static, type TUnsafe } from '@sinclair/typebox';
 import { FAMILIES, NAMED_OBJECT_KINDS, NFT_NAME_PATTERN, type NamedObjectKind } from './ruleset-items.js';

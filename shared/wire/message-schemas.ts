@@ -11,7 +11,7 @@
  * MESSAGE_SCHEMAS at build time (`npm run build`) into message-validators.ts, which
  * validateMessage (messages.ts) runs, and the test of that file fails when it is stale. Code
  * that runs in the agent or the server imports messages.ts (the types, limits and the
- * validator), never this module's values: TypeBox and ajv would cost an idle agent some 10 MB.
+ * validator), never this module's values: TypeBox and ajv would cost an idle agent 6 to 12 MB.
  */
 import { Type, type SchemaOptions, type Static, type TLiteral, type TObject, type TProperties, type TUnsafe } from '@sinclair/typebox';
 import type { ErrorCode } from '../errors.js';

@@ -7,7 +7,7 @@
  *
  * Nor does it load a schema library: its checks (wire messages, rulesets, state.json) run the
  * validators compiled at build time (scripts/generate-validators.ts), not TypeBox and ajv,
- * which cost an idle agent some 10 MB. Every package the agent imports is in AGENT_PACKAGES: a
+ * which cost an idle agent 6 to 12 MB. Every package the agent imports is in AGENT_PACKAGES: a
  * new one is a decision about the agent's memory (`npm run bench -- --only rss`), made here.
  */
 import assert from 'node:assert/strict';
