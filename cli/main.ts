@@ -30,15 +30,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 };
 
 /**
- * V8's young generation doubles each time a scavenge finds more survivors than it holds, and it
- * never shrinks back while the process idles. Loading a command's modules (sources, compiled
- * schemas) is such a burst: it grew the idle agent's young generation from 1 to 16 MB, 11 MB of
- * it resident and empty for as long as the agent ran. So the growth is off (factor 1) while the
- * modules load, and back to V8's default (2, as of Node 20 to 22) once they have: a big ruleset
- * later grows it as before, with no slower parse of a million-element set.
+ * Two of V8's habits that cost a daemon memory for as long as it runs, turned off while a
+ * command's modules load and back on (V8's defaults, as of Node 20 to 22) once they have:
+ *
+ *  - The young generation doubles each time a scavenge finds more survivors than it holds, and
+ *    never shrinks back while the process idles. Loading the modules is such a burst: it grew
+ *    the idle agent's young generation from 1 to 16 MB, 11 MB of it resident and empty. So the
+ *    growth factor is 1 while they load; a big ruleset later grows it as before, with no slower
+ *    parse of a million-element set.
+ *  - Loading some 150 modules makes a few of Node's own loader functions hot (path
+ *    normalisation, URL to path, the ES module loader; `--trace-opt`), and optimising them runs
+ *    TurboFan, whose code in the node binary (about 4 MB) then stays resident: the idle agent's
+ *    RSS fell from 55.6 to 51.2 MB without it (side by side, `npm run bench -- --only rss` has it). So TurboFan is
+ *    off while they load; code that is hot later (a big ruleset's parse) is optimised as before.
  */
-function youngGenerationGrowth(on: boolean): void {
-  setFlagsFromString(`--semi-space-growth-factor=${on ? 2 : 1}`);
+function loadingMode(loading: boolean): void {
+  setFlagsFromString(`--semi-space-growth-factor=${loading ? 1 : 2}`);
+  setFlagsFromString(loading ? '--no-turbofan' : '--turbofan');
 }
 
 async function usage(): Promise<string> {
@@ -64,11 +72,15 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
     if (!load) throw new NftSyncError('NFTSYNC_ERR_USAGE', `unknown command ${JSON.stringify(name)}; try nft-sync --help`);
-    youngGenerationGrowth(false);
-    const command = await load();
+    loadingMode(true);
+    let command: Command;
     const siblingFlags = {};
-    for (const sibling of command.configSiblings ?? []) Object.assign(siblingFlags, (await COMMANDS[sibling]!()).flags);
-    youngGenerationGrowth(true);
+    try {
+      command = await load();
+      for (const sibling of command.configSiblings ?? []) Object.assign(siblingFlags, (await COMMANDS[sibling]!()).flags);
+    } finally {
+      loadingMode(false);
+    }
     const { values, positionals, ignoredConfigKeys } = parseCommandLine(command.name, rest, command.flags, command.positionals, siblingFlags);
     if (values.help) {
       process.stdout.write(helpText(command.name, command.summary, command.flags, command.positionals) + '\n');

@@ -8,7 +8,7 @@
 import { setShape, type Result, type SetShape } from '../../shared/ruleset/element-key.js';
 import type { SetRef } from '../../shared/drift/element-drift.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
-import { itemBody } from '../../shared/ruleset/ruleset-types.js';
+import { itemBody } from '../../shared/ruleset/ruleset-items.js';
 import { AUTO_FULL_MAX_ELEMENTS } from '../reconcile/read-back.js';
 
 export interface RevisionSummary {

@@ -9,22 +9,15 @@
  * it in `release.json`; loadState still reads that file once, and the next save drops it.
  */
 import { readFile } from 'node:fs/promises';
-import { Type, type Static } from '@sinclair/typebox';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
 import type { CheckedRelease } from '../../shared/release/release-proof.js';
+import type { ReleaseRecord } from './state-file-schema.js';
+
+export type { ReleaseRecord } from './state-file-schema.js';
 
 /** The file older agents kept the record in; read for compatibility, never written. */
 export const LEGACY_RELEASE_FILE = 'release.json';
-
-/** The record's schema (part of state.json's, agent/state-store.ts); its type is derived from it. */
-export const ReleaseRecord = Type.Object({
-  ref: Type.String({ description: 'the ref followed, or `track:PATTERN` for a tracked tag pattern' }),
-  tag: Type.String(),
-  tagId: Type.String(),
-  taggerTime: Type.Integer({ description: 'tagger time stamp, seconds since the epoch' }),
-});
-export type ReleaseRecord = Static<typeof ReleaseRecord>;
 
 /** True when `r` has the shape of a ReleaseRecord. */
 export function isReleaseRecord(r: unknown): r is ReleaseRecord {

@@ -18,21 +18,22 @@
  * a new revision: on restart it says that the host may hold an unconfirmed revision and which
  * tables that revision manages, so the confirmed one can be restored over it (see
  * agent/reconcile/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
- * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox;
- * AgentState and the other types are derived from it. A legacy applied.json is still read, and so is a legacy
+ * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox,
+ * in state-file-schema.ts; AgentState and the other types are derived from it, and loadState runs
+ * the check compiled from it at build time (state-file-validator.ts). A legacy applied.json is still read, and so is a legacy
  * release.json (the signed-release record before it moved into state.json), once.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Type, type Static } from '@sinclair/typebox';
-import { Ajv } from 'ajv';
 import { NftSyncError } from '../../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-import { OBJECT_ID_PATTERN } from '../../shared/ruleset/names.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
-import { TableRef } from '../../shared/ruleset/ruleset-types.js';
-import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord, ReleaseRecord } from './release-record.js';
+import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord } from './release-record.js';
+import type { AgentState, StateFile } from './state-file-schema.js';
+import { validateStateFile as validateState } from './state-file-validator.js';
+
+export type { AgentState, FailedAttempt, PendingRevision, StateFile } from './state-file-schema.js';
 
 export const STATE_FILE = 'state.json';
 /** Legacy (pre content-addressed) name of the applied bytes; read, never written. */
@@ -42,56 +43,14 @@ export const APPLIED_FILE = 'applied.json';
 export function appliedFileName(blob: string): string {
   return `applied-${blob}.json`;
 }
+/** state.json's `version`: StateFile's (state-file-schema.ts; `json` below is typed by it). */
 const STATE_VERSION = 1 as const;
-
-const oid = (description?: string) => Type.String({ pattern: OBJECT_ID_PATTERN, ...(description ? { description } : {}) });
-/** Tables a revision manages (an apply's `previouslyManaged`). */
-const managedTables = Type.Array(TableRef);
-
-/** A revision the agent tried and could not put in force; not retried until it changes. */
-export const FailedAttempt = Type.Object({
-  commit: Type.String(),
-  blob: Type.String(),
-  code: Type.String(),
-  message: Type.String(),
-  // Optional when read (older files may lack it); the agent always writes it.
-  at: Type.Optional(Type.String()),
-});
-export type FailedAttempt = Static<typeof FailedAttempt>;
-
-/** What the state records about a revision before nft applies it (see the file comment). */
-export const PendingRevision = Type.Object({ commit: oid(), blob: oid(), ruleset: Type.String(), managedTables, startedAt: Type.String() });
-export type PendingRevision = Static<typeof PendingRevision>;
-
-/** The agent's state: state.json without its `version`. */
-export const AgentState = Type.Object({
-  ref: Type.String(),
-  ruleset: Type.String({ description: 'ruleset name (`rulesets/NAME.json`)' }),
-  commit: Type.Optional(oid('the revision in force; absent until a first apply succeeded')),
-  blob: Type.Optional(oid()),
-  appliedAt: Type.Optional(Type.String()),
-  tag: Type.Optional(Type.String({ description: 'under --track-tags: the tag of the revision in force (never gone below; release-guard.ts)' })),
-  release: Type.Optional(ReleaseRecord),
-  managedTables,
-  pending: Type.Optional(PendingRevision),
-  interrupted: Type.Optional(
-    Type.Object({ blob: Type.String(), count: Type.Integer({ minimum: 0 }) }, { description: 'a revision whose confirm window was cut short by the agent stopping, and how often' }),
-  ),
-  lastFailed: Type.Optional(FailedAttempt),
-});
-export type AgentState = Static<typeof AgentState>;
-
-/** state.json: the state and the format's version. */
-export const StateFile = Type.Object({ version: Type.Unsafe<typeof STATE_VERSION>({ const: STATE_VERSION }), ...AgentState.properties });
-export type StateFile = Static<typeof StateFile>;
 
 export interface LoadedState {
   state: AgentState;
   /** The applied ruleset's bytes, verified against `state.blob`; absent when nothing was applied. */
   applied?: Buffer;
 }
-
-const validateState = new Ajv({ strict: true }).compile(StateFile);
 
 function corrupt(dir: string, why: string, cause?: unknown): NftSyncError {
   return new NftSyncError('NFTSYNC_ERR_STATE_CORRUPT', `state directory ${dir}: ${why}; remove it to start afresh (the agent re-applies from the server)`, {
@@ -165,7 +124,8 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
   if (appliedBytes !== undefined && state.blob !== undefined) await writeFileAtomic(dir, appliedFileName(state.blob), appliedBytes);
-  const json = `${JSON.stringify({ version: STATE_VERSION, ...state }, null, 2)}\n`;
+  const file: StateFile = { version: STATE_VERSION, ...state };
+  const json = `${JSON.stringify(file, null, 2)}\n`;
   await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
   // Only now, with state.json naming its blob (and carrying the release record), are the other
   // applied files and a legacy release.json garbage.

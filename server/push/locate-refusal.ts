@@ -14,7 +14,8 @@ import { buildApplyTransaction } from '../../shared/ruleset/apply-plan.js';
 import { toNftSyncError } from '../../shared/errors.js';
 import { firstFailingPrefix } from '../../shared/ruleset/first-failing-prefix.js';
 import { describePosition, locateNftError, type NftErrorLocation } from '../../shared/nft/nft-error-location.js';
-import { itemBody, itemKind, type Ruleset, type RulesetItem, type TableRef } from '../../shared/ruleset/ruleset-types.js';
+import type { Ruleset, RulesetItem, TableRef } from '../../shared/ruleset/ruleset-types.js';
+import { itemBody, itemKind } from '../../shared/ruleset/ruleset-items.js';
 import { applyOrder } from '../../shared/nft/transaction-origins.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 

@@ -11,7 +11,8 @@
  * deleted by hand is taken for expired too. Pure.
  */
 import { canonicalElement } from '../ruleset/ruleset-normalise.js';
-import { itemBody, itemKind, type Ruleset, type RulesetItem } from '../ruleset/ruleset-types.js';
+import { itemBody, itemKind } from '../ruleset/ruleset-items.js';
+import type { Ruleset, RulesetItem } from '../ruleset/ruleset-types.js';
 
 const setKey = (b: Record<string, unknown>): string => `${String(b.family)} ${String(b.table)} ${String(b.name)}`;
 

@@ -9,11 +9,12 @@
  */
 import { Type, type SchemaOptions, type Static, type TSchema, type TUnsafe } from '@sinclair/typebox';
 import { ERRORS, type ErrorCode } from '../errors.js';
-import { AgentStatus } from '../wire/messages.js';
+import { AgentStatus } from '../wire/message-schemas.js';
 import { AGENT_NAME_PATTERN, REF_MAX_LENGTH, RULESET_NAME_PATTERN } from '../ruleset/names.js';
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { RulesetDiff } from '../ruleset/ruleset-diff.js';
-import { FAMILIES, NFT_NAME_PATTERN, Ruleset } from '../ruleset/ruleset-types.js';
+import { Ruleset } from '../ruleset/ruleset-types.js';
+import { FAMILIES, NFT_NAME_PATTERN } from '../ruleset/ruleset-items.js';
 
 /** A string that must be one of `values` (`{type: string, enum}`: errors list the values). */
 function stringEnum<const T extends readonly string[]>(values: T, options: SchemaOptions = {}): TUnsafe<T[number]> {

@@ -10,7 +10,8 @@
  * to something the ruleset does not declare, the ruleset itself names the culprit when only one
  * rule has such a reference.
  */
-import { itemBody, itemKind, type Ruleset, type TableRef } from '../ruleset/ruleset-types.js';
+import type { Ruleset, TableRef } from '../ruleset/ruleset-types.js';
+import { itemBody, itemKind } from '../ruleset/ruleset-items.js';
 import { transactionOrigins } from './transaction-origins.js';
 
 /** A ruleset item (and optionally one statement of a rule or one element of a set). */

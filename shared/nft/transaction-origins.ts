@@ -9,7 +9,8 @@
  * objects, sets and maps (element items folded into their set), flowtables and rules, each in
  * file order. A unit test holds the two in step.
  */
-import { NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type TableRef } from '../ruleset/ruleset-types.js';
+import type { Ruleset, TableRef } from '../ruleset/ruleset-types.js';
+import { NAMED_OBJECT_KINDS, itemBody, itemKind } from '../ruleset/ruleset-items.js';
 
 const NAMED = new Set<string>(NAMED_OBJECT_KINDS);
 

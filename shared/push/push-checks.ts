@@ -8,7 +8,8 @@ import { NftSyncError, toNftSyncError } from '../errors.js';
 import { assertRulesetName } from '../ruleset/names.js';
 import { parseRepoConfig, rulesetsNamedBy, REPO_CONFIG_PATH } from '../config/repo-config.js';
 import { parseRuleset } from '../ruleset/ruleset-schema.js';
-import { itemBody, itemKind, type Ruleset } from '../ruleset/ruleset-types.js';
+import type { Ruleset } from '../ruleset/ruleset-types.js';
+import { itemBody, itemKind } from '../ruleset/ruleset-items.js';
 
 /** One line of pre-receive input: `old new ref`. */
 export interface RefUpdate {

@@ -24,7 +24,8 @@
  * - rules last, in file order, so each chain keeps its rule order.
  * - `handle` is dropped everywhere (handles are the kernel's, per host) and `metainfo` too.
  */
-import { NAMED_OBJECT_KINDS, itemBody, itemKind, type NamedObjectKind, type Ruleset, type TableRef } from './ruleset-types.js';
+import type { Ruleset, TableRef } from './ruleset-types.js';
+import { NAMED_OBJECT_KINDS, itemBody, itemKind, type NamedObjectKind } from './ruleset-items.js';
 
 /** A libnftables JSON command batch, as `nft -j -f` reads it. */
 export interface NftCommandBatch {

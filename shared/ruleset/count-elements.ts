@@ -1,4 +1,5 @@
-import { itemBody, type Ruleset } from './ruleset-types.js';
+import type { Ruleset } from './ruleset-types.js';
+import { itemBody } from './ruleset-items.js';
 
 /**
  * Number of set and map elements declared in a ruleset (the size that sets nft's time limits

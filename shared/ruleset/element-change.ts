@@ -15,7 +15,8 @@
 import { NftSyncError } from '../errors.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { SHARED_DEFAULTS } from '../defaults.js';
-import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
+import type { Ruleset } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 /** A set or map of a ruleset: `inet filter blocklist`. */
 export interface SetAddress {

@@ -12,7 +12,8 @@
  * as the set holds, so a listing is complete exactly when no set in it repeats a key: a
  * repeated key is the sign to list again, never a difference to report.
  */
-import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
+import type { Ruleset } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 /**
  * The key of a set element as canonical text: the element for a set (its `val` when it carries

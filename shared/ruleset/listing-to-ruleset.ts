@@ -5,7 +5,8 @@
  * chains, named objects, sets and maps, flowtables, then rules (nft lists sets before chains,
  * which a verdict map jumping to a chain cannot be loaded from; see apply-plan.ts).
  */
-import { NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type RulesetItem } from './ruleset-types.js';
+import type { Ruleset, RulesetItem } from './ruleset-types.js';
+import { NAMED_OBJECT_KINDS, itemBody, itemKind } from './ruleset-items.js';
 
 const RANK: Record<string, number> = { metainfo: 0, table: 1, chain: 2, set: 4, map: 4, element: 5, flowtable: 6, rule: 7 };
 for (const k of NAMED_OBJECT_KINDS) RANK[k] = 3;

@@ -37,7 +37,8 @@
  * `from` after all) changes nothing, being atomic: the caller then applies the full replacement.
  */
 import { buildApplyTransaction, type NftCommandBatch } from './apply-plan.js';
-import { tableLabel, type Ruleset, type RulesetItem, type TableRef } from './ruleset-types.js';
+import type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
+import { tableLabel } from './ruleset-items.js';
 import { diffElements, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
 import { elementDeltaCost, loadSetCost, refillCost, rulesCost, LOAD_OBJECT_S } from './transaction-cost.js';
 

@@ -17,7 +17,8 @@
  */
 import { listingToRuleset } from './listing-to-ruleset.js';
 import { canonicalJson, normaliseRuleset, type NormalisedRuleset } from './ruleset-normalise.js';
-import { itemBody, itemKind, type Ruleset, type RulesetItem } from './ruleset-types.js';
+import type { Ruleset, RulesetItem } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 export type MergeResult = { kind: 'merged'; ruleset: Ruleset } | { kind: 'conflict'; conflicts: string[] };
 

@@ -14,7 +14,8 @@
  *   `dormant` table flag (see NFT-FACTS.md). Rule comments survive and are compared.
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
-import { itemBody, itemKind, type Ruleset, type TableRef } from './ruleset-types.js';
+import type { Ruleset, TableRef } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 export interface NormalisedRuleset {
   /** Every table, chain, set, map, named object and flowtable, by key, attributes canonical. */

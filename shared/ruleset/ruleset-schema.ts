@@ -5,34 +5,28 @@
  * optional `metainfo` first, then items with exactly one key each. The schema checks the
  * structure and the identities (family, names, references); it does not model expressions,
  * which nft itself judges at `nft -c` / apply time. The schema is declared once, in
- * ruleset-types.ts (TypeBox, with the types derived from it). The same RULESET_SCHEMA serves the
- * server's push-time validator, the HTTP API and the agent.
+ * ruleset-types.ts (TypeBox, with the types derived from it, and RULESET_SCHEMA). The same
+ * schema serves the server's push-time validator, the HTTP API and the agent: parseRuleset runs
+ * ruleset-validator.ts, the code ajv compiles from RULESET_SCHEMA at build time (`npm run build`;
+ * its test fails when it is stale), so that neither TypeBox nor ajv is loaded to check a ruleset.
  *
  * Core objects (table, chain, rule, set, map) refuse unknown keys because nft 1.0.6 silently
  * ignores them: a typo such as `"polcy": "drop"` would otherwise load as an accept policy.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { NftSyncError } from '../errors.js';
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from '../json/json-error-position.js';
 import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
-import { itemBody, itemKind, Ruleset as RulesetSchema, type Ruleset, type TableRef } from './ruleset-types.js';
+import type { Ruleset, TableRef } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
+import { validateRulesetSchema as validate } from './ruleset-validator.js';
 
 export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
-export { NFT_NAME_PATTERN } from './ruleset-types.js';
+export { NFT_NAME_PATTERN } from './ruleset-items.js';
 
 const NAME_MAX_BYTES = 255;
-
-/** The JSON Schema (draft-07) of a ruleset file: ruleset-types.ts's `Ruleset`, with a title. */
-export const RULESET_SCHEMA = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  $id: 'https://nft-sync.invalid/schemas/ruleset.json',
-  title: 'nft-sync ruleset (libnftables JSON, list form)',
-  ...RulesetSchema,
-} as const;
-
-const validate: ValidateFunction = new Ajv({ strict: true, allErrors: false }).compile(RULESET_SCHEMA);
 
 /**
  * What a ruleset's text may hold before JSON.parse sees it (shared/ruleset/scan-json-text.ts says why

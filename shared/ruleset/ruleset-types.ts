@@ -7,26 +7,13 @@
  * shapes, object parameters) is carried through untouched as `unknown`.
  *
  * Each shape is declared once, as a TypeBox schema; its TypeScript type is derived from it
- * (`Static<typeof X>`), and ruleset-schema.ts compiles the whole (`Ruleset`) into the validator.
+ * (`Static<typeof X>`), and scripts/generate-validators.ts compiles the whole (`RULESET_SCHEMA`)
+ * at build time into ruleset-validator.ts, the check ruleset-schema.ts runs. This module is for
+ * the build, the server and the types: nothing an agent runs imports its values (TypeBox would
+ * cost an idle agent 6 to 12 MB); the item kinds and accessors are in ruleset-items.ts.
  */
 import { Type, type ObjectOptions, type Static, type TUnsafe } from '@sinclair/typebox';
-
-/** Address families nft knows. */
-export const FAMILIES = ['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev'] as const;
-export type Family = (typeof FAMILIES)[number];
-
-/** Named stateful objects: declared inside a table, with a name, referenced by rules. */
-export const NAMED_OBJECT_KINDS = [
-  'counter', 'quota', 'ct helper', 'limit', 'secmark', 'synproxy', 'ct timeout', 'ct expectation',
-] as const;
-export type NamedObjectKind = (typeof NAMED_OBJECT_KINDS)[number];
-
-/** Every key an item of `nftables` may have (exactly one per item). */
-export const ITEM_KINDS = ['metainfo', 'table', 'chain', 'rule', 'set', 'map', 'element', 'flowtable', ...NAMED_OBJECT_KINDS] as const;
-export type ItemKind = (typeof ITEM_KINDS)[number];
-
-/** nft's names: 1 to 255 bytes (the kernel's 256 with the NUL), no control characters, no `/`. */
-export const NFT_NAME_PATTERN = '^[^\\u0000-\\u001f\\u007f/]{1,255}$';
+import { FAMILIES, NAMED_OBJECT_KINDS, NFT_NAME_PATTERN, type NamedObjectKind } from './ruleset-items.js';
 
 /** A string that must be one of `values` (an `enum`, so errors list the allowed values). */
 function oneOf<const T extends readonly string[]>(values: T): TUnsafe<T[number]> {
@@ -133,19 +120,13 @@ export const RulesetItem = Type.Unsafe<RulesetItem>(Type.Partial(Type.Object(ITE
 export const Ruleset = Type.Object({ nftables: Type.Array(RulesetItem) }, closed);
 export type Ruleset = Static<typeof Ruleset>;
 
-/** The kind of an item (its only key). Items come from a validated ruleset, so one key exists. */
-export function itemKind(item: RulesetItem): ItemKind {
-  for (const k in item) return k as ItemKind;
-  throw new TypeError('empty ruleset item');
-}
-
-/** The body of an item (the value under its only key). */
-export function itemBody(item: RulesetItem): Record<string, unknown> {
-  for (const k in item) return (item as Record<string, Record<string, unknown>>)[k]!;
-  throw new TypeError('empty ruleset item');
-}
-
-/** The `family name` string of a table, as nft prints it (`inet filter`). */
-export function tableLabel(t: { family: string; name: string }): string {
-  return `${t.family} ${t.name}`;
-}
+/**
+ * The JSON Schema (draft-07) of a ruleset file: `Ruleset`, with a title. scripts/generate-validators.ts
+ * compiles it at build time into ruleset-validator.ts, the check parseRuleset runs.
+ */
+export const RULESET_SCHEMA = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://nft-sync.invalid/schemas/ruleset.json',
+  title: 'nft-sync ruleset (libnftables JSON, list form)',
+  ...Ruleset,
+} as const;

@@ -18,7 +18,8 @@
 import { SHARED_DEFAULTS } from '../defaults.js';
 import type { NftCommandBatch } from './apply-plan.js';
 import { elementKey } from './listing-consistency.js';
-import { itemBody, itemKind, type Ruleset, type RulesetItem } from './ruleset-types.js';
+import type { Ruleset, RulesetItem } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 /** Elements per copy: small enough that a listing's cost stays linear, big enough to be few. */
 export const CHUNK_ELEMENTS = SHARED_DEFAULTS.nft.chunkElements;

@@ -7,7 +7,8 @@
  * Strict means a change nft would not even see (a comment) still counts as a change: the
  * planner then does more than needed, never less.
  */
-import { NAMED_OBJECT_KINDS, itemBody, itemKind, type Ruleset, type RulesetItem, type TableRef } from './ruleset-types.js';
+import type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
+import { NAMED_OBJECT_KINDS, itemBody, itemKind } from './ruleset-items.js';
 
 export interface IndexedSet {
   kind: 'set' | 'map';

@@ -11,7 +11,8 @@
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { NftSyncError } from '../errors.js';
-import { FAMILIES, type TableRef } from './ruleset-types.js';
+import type { TableRef } from './ruleset-types.js';
+import { FAMILIES } from './ruleset-items.js';
 
 export interface TablePattern {
   /** The pattern as written. */

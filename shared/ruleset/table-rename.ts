@@ -5,7 +5,8 @@
  * of their table, `@set` names a set of their table), so renaming the table of every item is
  * enough for the copy to load exactly as the original would.
  */
-import { itemBody, itemKind, type Ruleset, type RulesetItem } from './ruleset-types.js';
+import type { Ruleset, RulesetItem } from './ruleset-types.js';
+import { itemBody, itemKind } from './ruleset-items.js';
 
 /** The table name an item belongs to (its own name for a table item), or undefined (metainfo). */
 export function tableOfItem(item: RulesetItem): string | undefined {

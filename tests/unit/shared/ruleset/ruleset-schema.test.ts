@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { Kind } from '@sinclair/typebox';
-import { managedTables, parseRuleset, RULESET_SCHEMA } from '../../../../shared/ruleset/ruleset-schema.js';
-import { ITEM_KINDS, ITEM_SCHEMAS, Ruleset, type ChainObject, type RulesetItem } from '../../../../shared/ruleset/ruleset-types.js';
+import { managedTables, parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
+import { ITEM_SCHEMAS, RULESET_SCHEMA, Ruleset, type ChainObject, type RulesetItem } from '../../../../shared/ruleset/ruleset-types.js';
+import { ITEM_KINDS } from '../../../../shared/ruleset/ruleset-items.js';
 import { NftSyncError, type ErrorCode } from '../../../../shared/errors.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
