@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
-import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
+import { rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
 import { connectError } from './tls-connect-error.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
@@ -68,7 +68,7 @@ export interface WireClientOptions {
 }
 
 export type FetchResult =
-  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number } }
+  | { kind: 'ruleset'; ref: string; tag?: string; ruleset: string; commit: string; blob: string; bytes: Buffer; proof?: ProofObject[]; delta?: { base: string; wireBytes: number; edits?: LineEdit[] } }
   | { kind: 'unchanged'; ref: string; tag?: string; ruleset: string; commit: string; blob: string };
 
 interface Pending {
@@ -358,10 +358,11 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    const { bytes, edits } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
-    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
-    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
+    // the bytes differ from the base: a hint for the minimal transaction (agent/reconcile/delta-hint.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length, ...(edits && { edits }) } };
   }
   if (message.type === 'ruleset' && body) {
     const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;
