@@ -7,7 +7,6 @@ import { toNftSyncError } from '../../shared/errors.js';
 import { stateWithPending } from '../state/transitions.js';
 import { applyTransaction, type AppliedTransaction } from './apply-ruleset.js';
 import { deltaBase } from './delta-base.js';
-import { deltaHint } from './delta-hint.js';
 import type { Plan } from './plan-step.js';
 import { next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 
@@ -29,8 +28,8 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
     await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }));
     // From a revision the host is known to hold, only what changed is sent (delta-base.ts).
     const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
-    // A delta fetch's line edits name the elements that changed (delta-hint.ts), proven from the bytes.
-    const hint = inForce && ctx.inForce && deltaHint({ bytes: ctx.inForce.bytes, blob: ctx.inForce.blob, ruleset: inForce }, { ...plan.fetched, ruleset: plan.ruleset });
+    // A delta fetch's line edits name the elements that changed (plan-step.ts, delta-hint.ts), proven from the bytes.
+    const hint = inForce && plan.hint;
     const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce, ...(hint && { hint }) });
     return next({ plan, transaction });
   } catch (err) {

@@ -109,6 +109,61 @@ export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, e
   return { hint: { sets } as unknown as ElementHint, layout: { lines: layout.lines + shift, lists } };
 }
 
+/**
+ * The ruleset the bytes rebuilt by `edits` parse to, built from `from` (whose bytes have
+ * `layout`) without parsing them, when every inserted element is a string (a blocklist's
+ * addresses): strings add no nesting, containers, object shapes or numbers, so the text limits
+ * and the schema that `from` passed hold for the result too (parseRuleset: `elem` holds any
+ * values). Undefined when an inserted line is anything else, or the edits leave the element
+ * lines; the caller must then still prove the result with elementHint, which checks every
+ * line's form (undefined from it: parse the bytes instead). Shares everything but the changed
+ * `elem` arrays and their items with `from`. Never throws.
+ */
+export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Ruleset | undefined {
+  const byList = new Map<ElementLines, LineEdit[]>();
+  for (const e of edits) {
+    const l = listOf(layout.lists, e);
+    if (l === undefined || l.item === undefined) return undefined;
+    const list = byList.get(l) ?? [];
+    list.push(e);
+    byList.set(l, list);
+  }
+  const nftables = from.nftables.slice();
+  for (const [l, mine] of byList) {
+    const item = from.nftables[l.item!]!;
+    const kind = itemKind(item);
+    const a = elemOf(from, l.item!, kind);
+    if (a === undefined || a.length !== l.count || nftables[l.item!] !== item) return undefined;
+    // Runs of kept elements copied as slices (a million single pushes cost more).
+    const parts: unknown[][] = [];
+    let pos = 0;
+    for (const e of mine) {
+      const at = e.line - l.first;
+      if (at < pos) return undefined;
+      parts.push(a.slice(pos, at));
+      pos = at + e.deleted.length;
+      const added: unknown[] = [];
+      for (const line of e.inserted) {
+        if (!line.startsWith(l.indent)) return undefined;
+        const json = line.endsWith(',') ? line.slice(l.indent.length, -1) : line.slice(l.indent.length);
+        let v: unknown;
+        try {
+          v = JSON.parse(json);
+        } catch {
+          return undefined;
+        }
+        if (typeof v !== 'string') return undefined;
+        added.push(v);
+      }
+      parts.push(added);
+    }
+    parts.push(a.slice(pos));
+    const elem = ([] as unknown[]).concat(...parts);
+    nftables[l.item!] = { [kind]: { ...itemBody(item), elem } } as unknown as Ruleset['nftables'][number];
+  }
+  return { ...from, nftables };
+}
+
 /** The element edit of list `l` by `edits`, checked line by line against `from` and `to`; undefined if any check fails. */
 function setEdit(l: ElementLines, edits: readonly LineEdit[], from: Ruleset, to: Ruleset): SetElementEdit | undefined {
   const kind = itemKind(from.nftables[l.item!]!);

@@ -4,12 +4,13 @@
  * sets, maps, concatenations, timeouts, duplicates, `element` items, rule and definition changes;
  * and over hostile deltas (random line edits of the base's bytes, anything that still parses),
  * which must give no hint or the same plan, never another one. The layout the hint carries to the
- * new bytes is the one found by rendering them afresh.
+ * new bytes is the one found by rendering them afresh, and a ruleset built from the base's without
+ * parsing (patchedRuleset, proven by elementHint) is exactly what parsing the new bytes gives.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { elementHint } from '../../../../shared/ruleset/element-hint.js';
+import { elementHint, patchedRuleset } from '../../../../shared/ruleset/element-hint.js';
 import { elementLayout } from '../../../../shared/ruleset/element-layout.js';
 import { planMinimalTransaction, type MinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
@@ -18,6 +19,7 @@ import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types
 import { canonicalJson } from '../../../../shared/ruleset/table-index.js';
 import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
 
+let patches = 0;
 const OWNED: TableRef[] = [{ family: 'inet', name: 't' }];
 const addr = (n: number): string => `198.18.${n >> 8}.${n & 255}`;
 
@@ -111,12 +113,6 @@ function normalised(p: MinimalTransaction): unknown {
  * and that the layout carried over is the new bytes' own.
  */
 function compare(a: Buffer, b: Buffer): boolean {
-  let to: Ruleset;
-  try {
-    to = parseRuleset(b);
-  } catch {
-    return false; // the agent refuses bytes that do not parse before any plan
-  }
   const from = parseRuleset(a);
   const delta = encodeRulesetDelta(a, b);
   if (delta === undefined) return false;
@@ -124,6 +120,20 @@ function compare(a: Buffer, b: Buffer): boolean {
   assert.ok(rebuilt.bytes.equals(b));
   const layout = elementLayout(a, from);
   assert.ok(layout !== undefined, 'rendered bytes have a layout');
+  // Built without parsing (string elements inserted) and proven: exactly what parsing gives.
+  const patched = patchedRuleset(layout, from, rebuilt.edits ?? []);
+  const provenPatch = patched !== undefined && elementHint(layout, from, patched, rebuilt.edits ?? []) !== undefined;
+  let to: Ruleset;
+  try {
+    to = parseRuleset(b);
+  } catch {
+    assert.ok(!provenPatch, 'no ruleset is built for bytes that do not parse');
+    return false; // the agent refuses bytes that do not parse before any plan
+  }
+  if (provenPatch) {
+    patches++;
+    assert.deepEqual(patched, to);
+  }
   const h = elementHint(layout, from, to, rebuilt.edits ?? []);
   if (h === undefined) return false;
   const plain = planMinimalTransaction(from, to, OWNED);
@@ -145,6 +155,7 @@ test('over many revision pairs, the plan from the delta\'s hint is the plan from
     { numRuns: 1500, seed: 10 },
   );
   assert.ok(hints > 500, `a hint was found in ${hints} of 1500 pairs`);
+  assert.ok(patches > 100, `the new ruleset was built without parsing in ${patches} of 1500 pairs`);
 });
 
 test('hostile deltas (random line edits of the base, whatever still parses) give no hint or the same plan', () => {
