@@ -51,10 +51,10 @@ const CHANGE = 500;
 const OWNED: TableRef[] = [{ family: 'inet', name: 'nft_sync' }];
 const COMMIT = 'c'.repeat(40);
 
-const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+export const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /** The ruleset holding the addresses `elem` (the set the revision declares). */
-function revision(elem: string[]): Ruleset {
+export function revision(elem: string[]): Ruleset {
   return {
     nftables: [
       { table: { family: 'inet', name: 'nft_sync' } },
