@@ -151,14 +151,17 @@ export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: n
   /** Step over `n` base lines (a native search for each `\n`); returns the byte range they cover (without the last `\n`). */
   const skip = (n: number, keep?: string[]): [number, number] => {
     const from = pos;
-    let end = pos;
+    const len = base.length;
+    let p = pos; // locals in the loop: a million steps through closure slots cost several times more
+    let end = p;
     for (let x = 0; x < n; x++) {
-      if (pos > base.length) throw invalid('it runs past the end of the base');
-      const nl = base.indexOf(10, pos);
-      end = nl < 0 ? base.length : nl;
-      if (keep !== undefined) keep.push(base.toString('utf8', pos, end));
-      pos = end + 1;
+      if (p > len) throw invalid('it runs past the end of the base');
+      const nl = base.indexOf(10, p);
+      end = nl < 0 ? len : nl;
+      if (keep !== undefined) keep.push(base.toString('utf8', p, end));
+      p = end + 1;
     }
+    pos = p;
     i += n;
     return [from, end];
   };
