@@ -19,6 +19,7 @@
 import type { LineEdit } from '../wire/ruleset-delta.js';
 import type { ElementLayout, ElementLines } from './element-layout.js';
 import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
+import { signature } from './table-index.js';
 
 /** The element changes of one set or map: positions in `from`'s and `to`'s `elem` arrays. */
 export interface SetElementEdit {
@@ -26,6 +27,8 @@ export interface SetElementEdit {
   deleted: number[];
   /** Indexes (ascending) in `to`'s `elem` of the elements inserted. */
   added: number[];
+  /** The signatures of `from`'s `elem` (element-layout.ts), when known. */
+  signatures?: Uint32Array;
 }
 
 declare const proven: unique symbol;
@@ -101,9 +104,11 @@ export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, e
     }
     const edit = setEdit(l, mine, from, to);
     if (edit === undefined || sets.has(l.item!)) return undefined;
-    sets.set(l.item!, edit);
+    sets.set(l.item!, l.signatures ? { ...edit, signatures: l.signatures } : edit);
     const count = l.count + edit.added.length - edit.deleted.length;
-    lists.push({ ...l, first: l.first + shift, count });
+    const { signatures: _old, ...rest } = l;
+    const signatures = l.signatures && nextSignatures(l.signatures, edit, to, l.item!);
+    lists.push({ ...rest, first: l.first + shift, count, ...(signatures && { signatures }) });
     shift += count - l.count;
   }
   return { hint: { sets } as unknown as ElementHint, layout: { lines: layout.lines + shift, lists } };
@@ -162,6 +167,41 @@ export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: read
     nftables[l.item!] = { [kind]: { ...itemBody(item), elem } } as unknown as Ruleset['nftables'][number];
   }
   return { ...from, nftables };
+}
+
+/** The signatures of `to`'s list after `edit` of `from`'s (`old`): kept runs copied, inserted strings signed; undefined if one is not a string. */
+function nextSignatures(old: Uint32Array, edit: SetElementEdit, to: Ruleset, item: number): Uint32Array | undefined {
+  const b = itemBody(to.nftables[item]!).elem as unknown[];
+  const { deleted, added } = edit;
+  const out = new Uint32Array(b.length);
+  let i = 0; // in old
+  let j = 0; // in out
+  let di = 0;
+  let ai = 0;
+  const skipDeleted = (): void => {
+    while (di < deleted.length && deleted[di] === i) {
+      i++;
+      di++;
+    }
+  };
+  while (j < b.length) {
+    if (ai < added.length && added[ai] === j) {
+      const e = b[j];
+      if (typeof e !== 'string') return undefined;
+      out[j++] = signature(e);
+      ai++;
+      continue;
+    }
+    skipDeleted();
+    // A run of kept elements up to the next deletion or insertion: copied at once.
+    const n = Math.min((di < deleted.length ? deleted[di]! : old.length) - i, (ai < added.length ? added[ai]! : b.length) - j);
+    if (n <= 0) return undefined;
+    out.set(old.subarray(i, i + n), j);
+    i += n;
+    j += n;
+  }
+  skipDeleted();
+  return i === old.length && di === deleted.length ? out : undefined;
 }
 
 /** The element edit of list `l` by `edits`, checked line by line against `from` and `to`; undefined if any check fails. */

@@ -13,6 +13,7 @@
  */
 import { renderRulesetLines } from './render-ruleset.js';
 import { itemBody, itemKind, type Ruleset } from './ruleset-types.js';
+import { signature } from './table-index.js';
 
 /** One non-empty `elem` array: element k is on line `first + k`, `indent` then its JSON then `,` (none after the last). */
 export interface ElementLines {
@@ -21,6 +22,12 @@ export interface ElementLines {
   first: number;
   count: number;
   indent: string;
+  /**
+   * Of a set's or map's own list whose elements are all strings: each element's signature
+   * (table-index.ts `signature`), so the planner's pass over the list for duplicates reads numbers
+   * (diffElementsByHint). Carried from revision to revision with the layout.
+   */
+  signatures?: Uint32Array;
 }
 
 /** The element lines of a text that is renderRuleset's output of its parsed ruleset. */
@@ -44,5 +51,23 @@ export function elementLayout(bytes: Buffer, ruleset: Ruleset): ElementLayout | 
     const kind = itemKind(item);
     if (kind === 'set' || kind === 'map') items.set(itemBody(item), i);
   });
-  return { lines, lists: elemLists.map((l) => ({ item: items.get(l.parent), first: l.first, count: l.count, indent: l.indent })) };
+  return {
+    lines,
+    lists: elemLists.map((l) => {
+      const item = items.get(l.parent);
+      const signatures = item === undefined ? undefined : signaturesOf((l.parent as { elem: unknown[] }).elem);
+      return { item, first: l.first, count: l.count, indent: l.indent, ...(signatures && { signatures }) };
+    }),
+  };
+}
+
+/** The signatures of `elem` when its elements are all strings, else undefined. */
+export function signaturesOf(elem: readonly unknown[]): Uint32Array | undefined {
+  const out = new Uint32Array(elem.length);
+  for (let k = 0; k < elem.length; k++) {
+    const e = elem[k];
+    if (typeof e !== 'string') return undefined;
+    out[k] = signature(e);
+  }
+  return out;
 }

@@ -107,7 +107,7 @@ function elementChanges(a: IndexedSet, b: IndexedSet, hint: ElementHint | undefi
   if (hint === undefined || a.item !== b.item) return diffElements(a.elem, b.elem);
   const edit = hint.sets.get(b.item);
   if (edit === undefined) return { added: [], deleted: [] };
-  return diffElementsByHint(a.elem, b.elem, edit.deleted, edit.added);
+  return diffElementsByHint(a.elem, b.elem, edit.deleted, edit.added, edit.signatures);
 }
 
 /** The patch of one set that stays with the same definition; undefined cost: replace the table. */

@@ -76,7 +76,7 @@ const RESYNC_WINDOW = 4;
  * whole string. Six, not four: addresses of one block share their last four characters often
  * enough that a 1,000,000-element pass let half a million of them through to the map lookup.
  */
-function signature(s: string): number {
+export function signature(s: string): number {
   const n = s.length;
   const h = (n * 0x9e5 + s.charCodeAt(n - 1) * 0x3b + s.charCodeAt(n - 2) * 0x11 + s.charCodeAt(n - 3) * 7 + s.charCodeAt(n - 4)) * 0x2f1 + s.charCodeAt(n - 5) * 0x4d + s.charCodeAt(n - 6) * 0x1f;
   return (h ^ (h >>> 9)) & 0xfffff;
@@ -151,9 +151,11 @@ export function diffElements(a: readonly unknown[], b: readonly unknown[]): { ad
  * inserted again cancels out, and one pass over `a` (strings pre-filtered by a signature) counts
  * the copies `a` holds of the rest, so that a duplicate elsewhere is treated as diffElements
  * treats it (an element removed is gone only if every copy of it was; one inserted is new only if
- * `a` held none). Same sets of ids as diffElements; the order may differ.
+ * `a` held none). Same sets of ids as diffElements; the order may differ. `signatures`: the
+ * signature of each element's id (`signature(elementId(a[k]))`), when the caller keeps them
+ * (shared/ruleset/element-layout.ts): the pass then reads numbers, not strings.
  */
-export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[], deleted: readonly number[], added: readonly number[]): { added: unknown[]; deleted: unknown[] } {
+export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[], deleted: readonly number[], added: readonly number[], signatures?: Uint32Array): { added: unknown[]; deleted: unknown[] } {
   const gone = new Map<string, { at: number; n: number }>();
   for (const k of deleted) {
     const id = elementId(a[k]);
@@ -173,11 +175,19 @@ export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[],
   if (candidates.size > 0) {
     const sig = new Uint8Array(1 << 20);
     for (const id of candidates.keys()) sig[signature(id)] = 1;
-    for (const e of a) {
+    const count = (e: unknown): void => {
       const id = typeof e === 'string' ? e : elementId(e);
-      if (sig[signature(id)] !== 1) continue;
       const c = candidates.get(id);
       if (c !== undefined) candidates.set(id, c + 1);
+    };
+    if (signatures !== undefined && signatures.length === a.length) {
+      // The signatures of `a`'s elements, kept from revision to revision: a pass over numbers only.
+      for (let k = 0; k < signatures.length; k++) if (sig[signatures[k]!] === 1) count(a[k]);
+    } else {
+      for (const e of a) {
+        const id = typeof e === 'string' ? e : elementId(e);
+        if (sig[signature(id)] === 1) count(e);
+      }
     }
   }
   const outDeleted: unknown[] = [];

@@ -28,14 +28,16 @@ test('a changed element in the middle: its index in each list, and the layout of
   const to = rs(['198.18.0.1', '198.18.0.9', '198.18.0.3']);
   const h = elementHint(layout, FROM, to, [{ line: first + 1, deleted: [`${ind}"198.18.0.2",`], inserted: [`${ind}"198.18.0.9",`] }]);
   assert.ok(h);
-  assert.deepEqual([...h.hint.sets], [[1, { deleted: [1], added: [1] }]]);
+  assert.deepEqual([...h.hint.sets].map(([k, e]) => [k, e.deleted, e.added]), [[1, [1], [1]]]);
+  assert.deepEqual(h.hint.sets.get(1)?.signatures, layout.lists[0]!.signatures, 'the signatures of the list in force go with the hint');
   assert.deepEqual(h.layout, elementLayout(Buffer.from(renderRuleset(to)), to));
 });
 
 test('elements appended after the last one: the last line is rewritten with its comma', () => {
   const to = rs(['198.18.0.1', '198.18.0.2', '198.18.0.3', '198.18.0.4']);
   const h = elementHint(layout, FROM, to, [{ line: first + 2, deleted: [`${ind}"198.18.0.3"`], inserted: [`${ind}"198.18.0.3",`, `${ind}"198.18.0.4"`] }]);
-  assert.deepEqual(h && [...h.hint.sets], [[1, { deleted: [2], added: [2, 3] }]]);
+  assert.deepEqual(h && [...h.hint.sets].map(([k, e]) => [k, e.deleted, e.added]), [[1, [2], [2, 3]]]);
+  assert.deepEqual(h?.layout, elementLayout(Buffer.from(renderRuleset(to)), to), 'signatures carried over');
 });
 
 test('no hint when the edits do not prove the change', () => {
