@@ -2,19 +2,31 @@
  * Bench rows for the minimal transaction (issue 10, point 4), without server or agent process:
  * a 1,000-element change (500 deleted, 500 added) to a 1,000,000-element ipv4_addr set.
  *
- *  - ours: the agent's apply step from the revision in force (agent/reconcile/delta-base.ts: its bytes,
- *    verified a pass earlier, so not parsed again; then applyRuleset with `inForce`: plan, `nft
- *    -j -f` of the delta, read-back 'auto', which is off at this size), in one namespace; the
- *    new revision is verified outside the timing, as for the full reload (the fetch step does it);
+ *  - ours: the agent's apply step from the revision in force, the new revision having come as a
+ *    delta against it (point 5), as an agent following a blocklist receives it: the ruleset in
+ *    force (agent/reconcile/delta-base.ts: its bytes, verified a pass earlier, so not parsed
+ *    again), the hint from the delta's line edits (agent/reconcile/delta-hint.ts), then
+ *    applyRuleset with `inForce` and the hint: plan, `nft -j -f` of the delta, read-back 'auto',
+ *    which is off at this size; in one namespace. The new revision is rebuilt from the delta and
+ *    verified outside the timing (the fetch and plan steps do it: reported on their own rows);
  *  - raw nft: `nft -j -f` of the very same delta batch, prepared beforehand, in a second
  *    namespace holding the same ruleset (the floor). Goal: within 1.5x + 50 ms;
+ *  - the same step planned without a hint (comparing the million elements): report only;
+ *  - the first delta after a start or a full fetch: the layout of the bytes in force is found
+ *    once by rendering them, in the verify step (agent/reconcile/delta-hint.ts): report only;
  *  - full reload: applyRuleset of the same new revision without `inForce` (the full replacement,
  *    as before point 4). Goal: the delta at least 10 times faster.
+ *  - the agent's other work for the change, report only: rebuilding the bytes from the delta
+ *    (wire client), their blob id, the verify step (blob id, then the ruleset built from the one
+ *    in force where the delta proves it: verifyWithHint; against parsing the bytes, as without a
+ *    delta), and saving the state with the 15 MB applied bytes (record step, after the confirm
+ *    window);
  *  - bytes on the wire for the last change: the delta a fetch gets (point 5, shared/wire/
  *    ruleset-delta.ts) against the whole ruleset, one element a line. Goal: under 1%.
  * Each run deletes 500 addresses at random places and inserts 500 new ones at random places (as
  * blocklist changes land), applied one after the other in both namespaces so they hold the same
- * set before every run. Bounded: `runs` deltas, 2 full reloads.
+ * set before every run. The rulesets are written as the server writes them (renderRuleset, one
+ * element a line). Bounded: `runs` deltas (plus a first and one unhinted), 2 full reloads.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,23 +34,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyRuleset } from '../agent/reconcile/apply-ruleset.js';
 import { deltaBase } from '../agent/reconcile/delta-base.js';
+import { verifyWithHint } from '../agent/reconcile/delta-hint.js';
+import { saveState } from '../agent/state/state-store.js';
 import { createNftRunner } from '../host/nft-runner.js';
 import { verifyRevision } from '../agent/reconcile/verify-revision.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
+import { renderRuleset } from '../shared/ruleset/render-ruleset.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
 import { planMinimalTransaction } from '../shared/ruleset/minimal-transaction.js';
-import { encodeRulesetDelta } from '../shared/wire/ruleset-delta.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../shared/wire/ruleset-delta.js';
 import { median, type BenchRow } from './bench-row.js';
 
 const ELEMENTS = 1_000_000;
 const CHANGE = 500;
 const OWNED: TableRef[] = [{ family: 'inet', name: 'nft_sync' }];
+const COMMIT = 'c'.repeat(40);
 
-const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+export const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
 /** The ruleset holding the addresses `elem` (the set the revision declares). */
-function revision(elem: string[]): Ruleset {
+export function revision(elem: string[]): Ruleset {
   return {
     nftables: [
       { table: { family: 'inet', name: 'nft_sync' } },
@@ -76,6 +92,9 @@ function changed(elem: readonly string[], fresh: number, seed: number): string[]
   return out;
 }
 
+const since = (t0: number): number => performance.now() - t0;
+const report = (figure: string, ours: number, baseline: number): BenchRow => ({ figure, ours, baseline, goal: 'report only', ok: true });
+
 export async function benchBigSetDelta(runs: number, netns: (label: string) => string, cleanups: Array<() => void | Promise<void>>): Promise<BenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-bench-delta-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,48 +106,90 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   let prev = revision(Array.from({ length: ELEMENTS }, (_, i) => address(i)));
   let elem = (prev.nftables[1] as { set: { elem: string[] } }).set.elem;
   let fresh = ELEMENTS;
-  let wireBase = elem;
   const first = join(dir, 'first.json');
   writeFileSync(first, JSON.stringify(buildApplyTransaction(prev, [])));
   raw(first);
   await applyRuleset({ nft, ruleset: prev, verify: 'off' });
-  let prevBytes = Buffer.from(JSON.stringify(prev));
-  verifyRevision(prevBytes, gitBlobId(prevBytes), { ruleset: 'default', commit: 'bench' });
+  // The bytes in force as the server wrote them, verified (hashed, parsed) when they were fetched.
+  let prevBytes = Buffer.from(renderRuleset(prev));
+  let prevBlob = gitBlobId(prevBytes);
+  prev = verifyRevision(prevBytes, prevBlob, { ruleset: 'default', commit: COMMIT }).ruleset;
 
   const ours: number[] = [];
   const floor: number[] = [];
-  for (let i = 1; i <= runs; i++) {
-    wireBase = elem;
-    elem = changed(elem, fresh, i);
+  const side = { rebuild: [] as number[], blob: [] as number[], verify: [] as number[], parse: [] as number[], state: [] as number[] };
+  let firstMs = 0;
+  let firstVerifyMs = 0;
+  let unhintedMs = 0;
+  let wire = 0;
+  let whole = 0;
+  // Run 0: the first delta after a start (the layout is found); run `runs + 1`: without a hint.
+  // The server's side first (the new revisions' bytes, the deltas it sends), so that its garbage
+  // (rendering a million elements makes millions of strings) is not collected in the agent's timing.
+  const sent: Buffer[] = [];
+  let serverPrev = prevBytes;
+  for (let i = 0; i <= runs + 1; i++) {
+    elem = changed(elem, fresh, i + 1);
     fresh += CHANGE;
-    const next = revision(elem);
-    const inForce = { bytes: prevBytes, blob: gitBlobId(prevBytes), ruleset: 'default', commit: 'bench', managedTables: OWNED };
-    // As the agent does: the new revision's bytes are verified (hashed, parsed) when fetched, for
-    // either path, so outside the timing; the ones in force were verified a pass earlier.
-    const nextBytes = Buffer.from(JSON.stringify(next));
-    verifyRevision(nextBytes, gitBlobId(nextBytes), { ruleset: 'default', commit: 'bench' });
+    const serverBytes = Buffer.from(renderRuleset(revision(elem)));
+    const delta = encodeRulesetDelta(serverPrev, serverBytes);
+    if (delta === undefined) throw new Error('bench: no delta');
+    sent.push(delta);
+    wire = delta.length;
+    whole = serverBytes.length;
+    serverPrev = serverBytes;
+  }
+  for (let i = 0; i <= runs + 1; i++) {
+    const delta = sent[i]!;
+    // The agent: fetch (rebuild from the delta), verify (blob id; the ruleset built from the one in
+    // force where the delta proves it, else parsed) and find the hint, as the steps do it.
+    let t = performance.now();
+    const rebuilt = rebuildFromRulesetDelta(prevBytes, delta, 64 << 20);
+    side.rebuild.push(since(t));
+    const nextBytes = rebuilt.bytes;
+    t = performance.now();
+    const blob = gitBlobId(nextBytes);
+    side.blob.push(since(t));
+    const hinted = i <= runs;
+    const where = { ruleset: 'default', commit: COMMIT };
+    const fetched = { bytes: nextBytes, blob, delta: { base: prevBlob, ...(rebuilt.edits && { edits: rebuilt.edits }) } };
+    t = performance.now();
+    const { ruleset: next, hint } = hinted ? verifyWithHint({ bytes: prevBytes, blob: prevBlob, ruleset: prev }, fetched, where) : verifyRevision(nextBytes, blob, where);
+    const verifyMs = since(t);
+    if (i === 0) firstVerifyMs = verifyMs;
+    else if (hinted) side.verify.push(verifyMs);
+    else side.parse.push(verifyMs);
+    if (hinted !== (hint !== undefined)) throw new Error(`bench: hint ${hint ? 'found' : 'missing'} in run ${i}`);
+    const inForce = { bytes: prevBytes, blob: prevBlob, ruleset: 'default', commit: COMMIT, managedTables: OWNED };
+
+    // The apply step, as apply-step.ts runs it.
+    const t0 = performance.now();
+    const base = deltaBase(inForce, { drifted: false, pendingLeftover: false });
+    const res = await applyRuleset({ nft, ruleset: next, previouslyManaged: OWNED, inForce: base, ...(base && hint && { hint }) });
+    const ms = since(t0);
+    if (res.transaction.kind !== 'delta') throw new Error(`bench: the agent applied ${res.transaction.kind}: ${res.transaction.reason}`);
+    if (hinted !== (res.transaction.hinted === true)) throw new Error(`bench: hinted ${String(res.transaction.hinted)} in run ${i}`);
+    if (i === 0) firstMs = ms;
+    else if (hinted) ours.push(ms);
+    else unhintedMs = ms;
+
+    // Raw nft: the very same delta batch, prepared beforehand.
     const deltaFile = join(dir, `delta-${i}.json`);
     const plan = planMinimalTransaction(prev, next, OWNED);
     if (plan.kind !== 'delta') throw new Error(`bench: expected a delta, got ${plan.reason}`);
     writeFileSync(deltaFile, JSON.stringify(plan.batch));
-
-    const t0 = performance.now();
-    const res = await applyRuleset({ nft, ruleset: next, previouslyManaged: OWNED, inForce: deltaBase(inForce, { drifted: false, pendingLeftover: false }) });
-    ours.push(performance.now() - t0);
-    if (res.transaction.kind !== 'delta') throw new Error(`bench: the agent applied ${res.transaction.kind}: ${res.transaction.reason}`);
-
     const t1 = performance.now();
     raw(deltaFile);
-    floor.push(performance.now() - t1);
+    const rawMs = since(t1);
+    if (i > 0 && hinted) floor.push(rawMs);
+
+    t = performance.now();
+    await saveState(join(dir, 'state'), { ref: 'main', ruleset: 'default', commit: COMMIT, blob, managedTables: OWNED }, nextBytes);
+    side.state.push(since(t));
     prev = next;
     prevBytes = nextBytes;
+    prevBlob = blob;
   }
-
-  // Bytes on the wire for the last change: the delta of point 5 against the whole file, both
-  // written one element a line as a repository holds them.
-  const lastBase = Buffer.from(JSON.stringify(revision(wireBase), null, 1));
-  const lastTarget = Buffer.from(JSON.stringify(prev, null, 1));
-  const wire = encodeRulesetDelta(lastBase, lastTarget)?.length ?? lastTarget.length;
 
   const full: number[] = [];
   for (let i = 0; i < 2; i++) {
@@ -137,7 +198,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
     const next = revision(elem);
     const t0 = performance.now();
     await applyRuleset({ nft, ruleset: next, previouslyManaged: OWNED });
-    full.push(performance.now() - t0);
+    full.push(since(t0));
   }
 
   const o = median(ours);
@@ -146,8 +207,14 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   const goal = 1.5 * r + 50;
   return [
     { figure: `1,000-element change, 1M set: minimal transaction vs raw nft of the delta (ms)`, ours: o, baseline: r, goal: `< 1.5x + 50 = ${goal.toFixed(0)}`, ok: o < goal },
+    report(`1,000-element change, 1M set: the same planned without the delta's hint vs raw nft (ms)`, unhintedMs, r),
+    report(`1,000-element change, 1M set: first delta after a start or a full fetch: apply step vs raw nft (ms)`, firstMs, r),
     { figure: `1,000-element change, 1M set: minimal transaction vs full reload (ms)`, ours: o, baseline: f, goal: `< full / 10 = ${(f / 10).toFixed(0)}`, ok: o < f / 10 },
-    { figure: `1,000-element change, 1M set: bytes on the wire, delta vs whole ruleset (KB)`, ours: wire / 1024, baseline: lastTarget.length / 1024, goal: '< 1% of the whole', ok: wire < lastTarget.length / 100 },
+    report(`1,000-element change, 1M set: agent rebuilds the bytes from the delta vs hashes them (blob id) (ms)`, median(side.rebuild), median(side.blob)),
+    report(`1,000-element change, 1M set: verify step, ruleset built from the one in force vs parsed (blob id both) (ms)`, median(side.verify), median(side.parse)),
+    report(`1,000-element change, 1M set: first delta after a start or a full fetch: verify step (layout found) vs parsed (ms)`, firstVerifyMs, median(side.parse)),
+    report(`1,000-element change, 1M set: agent saves its state with the applied bytes vs raw nft (ms)`, median(side.state), r),
+    { figure: `1,000-element change, 1M set: bytes on the wire, delta vs whole ruleset (KB)`, ours: wire / 1024, baseline: whole / 1024, goal: '< 1% of the whole', ok: wire < whole / 100 },
   ];
 }
 

@@ -69,6 +69,7 @@ import { benchTlsFetch } from './tls-fetch.js';
 import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
+import { benchSetChangeToApplied } from './set-change-to-applied.js';
 import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
@@ -206,6 +207,8 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
   ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
   ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
+  // Minutes on a loaded machine (the element API rewrites the 1M set): a name of its own.
+  ['bige2e', async () => void rows.push(...(await benchSetChangeToApplied(2, netns, silent, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
   ['rollout', async () => void rows.push(await benchRolloutOverhead(200))],
   ['replicas', async () => {

@@ -12,6 +12,7 @@
  * real apply is atomic anyway and refuses exactly what the dry run would.
  */
 import { buildApplyTransaction, tablesToCreate } from '../../shared/ruleset/apply-plan.js';
+import type { ElementHint } from '../../shared/ruleset/element-hint.js';
 import { planMinimalTransaction } from '../../shared/ruleset/minimal-transaction.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { locateNftError } from '../../shared/nft/nft-error-location.js';
@@ -47,6 +48,11 @@ export interface ApplyRulesetOptions {
    * is atomic), the full replacement is applied instead. Without it, always the full replacement.
    */
   inForce?: Ruleset;
+  /**
+   * With `inForce`: which elements changed from it to `ruleset`, proven from the two revisions'
+   * bytes (agent/reconcile/delta-hint.ts), so the plan need not compare them one by one.
+   */
+  hint?: ElementHint;
 }
 
 /** Which transaction put the ruleset in force. */
@@ -57,6 +63,8 @@ export interface TransactionChoice {
   reason: string;
   /** Set when a delta was tried and nft refused it: nft's message (the full replacement followed). */
   deltaRefused?: string;
+  /** Set when the element changes were taken from `hint` (not compared one by one). */
+  hinted?: true;
 }
 
 export interface ApplyRulesetResult {
@@ -137,18 +145,19 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
  */
 async function applyDelta(options: Omit<ApplyRulesetOptions, 'verify'>, owned: readonly TableRef[]): Promise<TransactionChoice> {
   if (options.inForce === undefined) return { kind: 'full', reason: 'no revision in force to start from' };
-  const plan = planMinimalTransaction(options.inForce, options.ruleset, owned);
-  if (plan.kind === 'full') return { kind: 'full', reason: plan.reason };
-  if (plan.batch.nftables.length === 0) return { kind: 'delta', reason: plan.reason };
+  const plan = planMinimalTransaction(options.inForce, options.ruleset, owned, options.hint);
+  const hinted = plan.hinted ? { hinted: true as const } : {};
+  if (plan.kind === 'full') return { kind: 'full', reason: plan.reason, ...hinted };
+  if (plan.batch.nftables.length === 0) return { kind: 'delta', reason: plan.reason, ...hinted };
   const batch = JSON.stringify(plan.batch);
   try {
     if (options.check === true) await options.nft.checkJson(batch);
     await options.nft.applyJson(batch);
   } catch (err) {
     if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) throw err;
-    return { kind: 'full', reason: plan.reason, deltaRefused: err.message };
+    return { kind: 'full', reason: plan.reason, deltaRefused: err.message, ...hinted };
   }
-  return { kind: 'delta', reason: plan.reason };
+  return { kind: 'delta', reason: plan.reason, ...hinted };
 }
 
 /**

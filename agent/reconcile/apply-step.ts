@@ -36,7 +36,9 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
     }
     // From a revision the host is known to hold, only what changed is sent (delta-base.ts).
     const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
-    const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce });
+    // A delta fetch's line edits name the elements that changed (plan-step.ts, delta-hint.ts), proven from the bytes.
+    const hint = inForce && plan.hint;
+    const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce, ...(hint && { hint }) });
     return next({ plan, transaction });
   } catch (err) {
     return refusePass(ctx, toNftSyncError(err), plan.fetched, plan.priorPending);

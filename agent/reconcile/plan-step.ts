@@ -12,7 +12,9 @@ import type { PendingRevision } from '../state/state-store.js';
 import { assertTablesFree } from './claim-tables.js';
 import { endPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 import type { Verified } from './verify-step.js';
+import type { ElementHint } from '../../shared/ruleset/element-hint.js';
 import { verifyRevision } from './verify-revision.js';
+import { verifyWithHint, type HintBase } from './delta-hint.js';
 
 /** What the apply step does. */
 export interface Plan extends Verified {
@@ -23,6 +25,8 @@ export interface Plan extends Verified {
   newTables: TableRef[];
   /** The pending mark before this attempt (it comes back if nft refuses). */
   priorPending?: PendingRevision;
+  /** Which elements changed from the revision in force, when the bytes came as a delta against it (delta-hint.ts). */
+  hint?: ElementHint;
 }
 
 /**
@@ -41,7 +45,8 @@ export async function planStep(ctx: PassContext, verified: Verified): Promise<St
   }
   const priorPending = st?.pending;
   try {
-    const { ruleset } = verifyRevision(verified.fetched.bytes, blob, { ruleset: name, commit });
+    // Came as a delta against the revision in force: its edits may spare the parse and the comparison of every element.
+    const { ruleset, hint } = verifyWithHint(hintBase(ctx, verified.fetched.delta?.base), verified.fetched, { ruleset: name, commit });
     // A pending mark still here (its restore failed at start, or after a refused confirm)
     // names tables that may be in force unconfirmed: this apply owns them too, so they go
     // unless the new revision declares them, and a crash before it is confirmed restores over them.
@@ -49,9 +54,20 @@ export async function planStep(ctx: PassContext, verified: Verified): Promise<St
     const owned = unionTables(st?.managedTables ?? [], leftover);
     // Before the pending mark: a restart restores over the tables it names (claim-tables.ts).
     await assertTablesFree(opts.nft, managedTables(ruleset), owned, opts.adoptTables ?? []);
-    return next({ ...verified, ruleset, owned, newTables: unionTables(managedTables(ruleset), leftover), ...(priorPending && { priorPending }) });
+    return next({ ...verified, ruleset, owned, newTables: unionTables(managedTables(ruleset), leftover), ...(priorPending && { priorPending }), ...(hint && { hint }) });
   } catch (err) {
     return refusePass(ctx, toNftSyncError(err), verified.fetched, priorPending);
+  }
+}
+
+/** The revision in force, parsed (remembered: verify-revision.ts), when it is the base `deltaBase` names; never throws. */
+function hintBase(ctx: PassContext, deltaBase: string | undefined): HintBase | undefined {
+  const inForce = ctx.inForce;
+  if (inForce === undefined || deltaBase !== inForce.blob) return undefined;
+  try {
+    return { bytes: inForce.bytes, blob: inForce.blob, ruleset: verifyRevision(inForce.bytes, inForce.blob, { ruleset: inForce.ruleset, commit: inForce.commit }).ruleset };
+  } catch {
+    return undefined;
   }
 }
 

@@ -18,10 +18,13 @@ export interface VerifiedRevision {
 }
 
 /**
- * Verify `bytes` against the announced `blob` id and the ruleset schema.
+ * Verify `bytes` against the announced `blob` id and the ruleset schema. `parsed`: the ruleset
+ * the bytes are proven to parse to, valid (agent/reconcile/delta-hint.ts builds it from the
+ * revision in force and the delta the bytes were rebuilt from): taken instead of parsing them;
+ * the blob id is checked all the same.
  * Errors: NFTSYNC_ERR_VERIFY_BLOB_MISMATCH, NFTSYNC_ERR_RULESET_JSON, NFTSYNC_ERR_RULESET_SCHEMA.
  */
-export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }): VerifiedRevision {
+export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }, parsed?: Ruleset): VerifiedRevision {
   const known = verified.get(bytes);
   if (known !== undefined && known.blob === blob) return known;
   const actual = gitBlobId(bytes, objectIdAlgorithm(blob));
@@ -32,7 +35,7 @@ export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: st
       { data: { announced: blob, actual, ...where } },
     );
   }
-  const result = { ruleset: parseRuleset(bytes), blob };
+  const result = { ruleset: parsed ?? parseRuleset(bytes), blob };
   verified.set(bytes, result);
   return result;
 }

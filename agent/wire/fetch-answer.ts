@@ -8,7 +8,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import { gitBlobId } from '../../shared/git/git-blob-id.js';
 import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
-import { applyRulesetDelta } from '../../shared/wire/ruleset-delta.js';
+import { rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -25,8 +25,11 @@ export type FetchResult =
       blob: string;
       bytes: Buffer;
       proof?: ProofObject[];
-      /** The bytes were rebuilt from a delta against `base`, which took `wireBytes` on the wire. */
-      delta?: { base: string; wireBytes: number };
+      /**
+       * The bytes were rebuilt from a delta against `base`, which took `wireBytes` on the wire;
+       * `edits` say where they differ from the base (a hint for the minimal transaction).
+       */
+      delta?: { base: string; wireBytes: number; edits?: LineEdit[] };
       /** The server's delta was refused (why), and these bytes came whole from a second fetch. */
       deltaRefused?: string;
       /** Asked with checkBehind: whether the server lacks the agent's commit (a lagging replica). */
@@ -47,10 +50,11 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const bytes = applyRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    const { bytes, edits } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
-    // The blob id is checked as for any ruleset (agent/verify-revision.ts).
-    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length } };
+    // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
+    // the bytes differ from the base: a hint for the minimal transaction (agent/reconcile/delta-hint.ts).
+    return { kind: 'ruleset', ...fields, bytes, delta: { base: delta.base, wireBytes: body.length, ...(edits && { edits }) } };
   }
   if (message.type === 'ruleset' && body) {
     const { type: _t, id: _i, size, proof: proofList, delta: _d, ...fields } = message;

@@ -39,7 +39,8 @@
 import { buildApplyTransaction, type NftCommandBatch } from './apply-plan.js';
 import type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
 import { tableLabel } from './ruleset-items.js';
-import { diffElements, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
+import type { ElementHint } from './element-hint.js';
+import { diffElements, diffElementsByHint, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
 import { elementDeltaCost, loadSetCost, refillCost, rulesCost, LOAD_OBJECT_S } from './transaction-cost.js';
 
 export interface TransactionSummary {
@@ -64,6 +65,8 @@ export interface MinimalTransaction {
   /** Estimated seconds of each (transaction-cost.ts). */
   estimate: { delta: number; full: number };
   summary: TransactionSummary;
+  /** True when the element changes were taken from a hint (elementHint) instead of comparing the elements. */
+  hinted: boolean;
 }
 
 type Cmd = Record<string, unknown>;
@@ -97,9 +100,20 @@ function hasCatchAll(elem: readonly unknown[]): boolean {
   return elem.some((e) => elementKey(e) === '*');
 }
 
+/**
+ * The elements `b` adds to `a` and those it drops: from the hint when there is one (a set it does
+ * not name is unchanged: the bytes around it are the same), else by comparing them.
+ */
+function elementChanges(a: IndexedSet, b: IndexedSet, hint: ElementHint | undefined): { added: unknown[]; deleted: unknown[] } {
+  if (hint === undefined || a.item !== b.item) return diffElements(a.elem, b.elem);
+  const edit = hint.sets.get(b.item);
+  if (edit === undefined) return { added: [], deleted: [] };
+  return diffElementsByHint(a.elem, b.elem, edit.deleted, edit.added, edit.signatures);
+}
+
 /** The patch of one set that stays with the same definition; undefined cost: replace the table. */
-function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet): { cost: number; del?: Cmd; flush?: Cmd; add?: Cmd; refilled: boolean; added: number; deleted: number; reason?: string } {
-  const { added, deleted } = diffElements(a.elem, b.elem);
+function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet, hint: ElementHint | undefined): { cost: number; del?: Cmd; flush?: Cmd; add?: Cmd; refilled: boolean; added: number; deleted: number; reason?: string } {
+  const { added, deleted } = elementChanges(a, b, hint);
   if (added.length + deleted.length === 0) return { cost: 0, refilled: false, added: 0, deleted: 0 };
   const interval = isInterval(b.body);
   if (b.body['auto-merge'] === true) return { cost: Infinity, refilled: false, added: 0, deleted: 0, reason: `set ${id(t, name)} has auto-merge` };
@@ -130,7 +144,7 @@ function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet): { co
 }
 
 /** The patch of a table both revisions declare, or why it must be replaced. */
-function patchTable(a: IndexedTable, b: IndexedTable): TablePatch {
+function patchTable(a: IndexedTable, b: IndexedTable, hint: ElementHint | undefined): TablePatch {
   const t = b.ref;
   const out: TablePatch = { cost: 0, chains: [], refilled: [], added: 0, deleted: 0 };
   const fail = (reason: string): TablePatch => ({ ...out, cost: Infinity, phases: undefined, reason });
@@ -156,7 +170,7 @@ function patchTable(a: IndexedTable, b: IndexedTable): TablePatch {
       continue;
     }
     if (n.definition !== s.definition) return fail(`${s.kind} ${id(t, name)} definition changed`);
-    const sp = patchSet(t, name, s, n);
+    const sp = patchSet(t, name, s, n, hint);
     if (sp.cost === Infinity) return fail(sp.reason ?? `${s.kind} ${id(t, name)}`);
     out.cost += sp.cost;
     out.added += sp.added;
@@ -208,8 +222,14 @@ function patchTable(a: IndexedTable, b: IndexedTable): TablePatch {
  * declare are replaced; tables `from` declares that are not owned make it fall back to the full
  * replacement. Pure; never throws on parsed rulesets. The batch shares values with `to`:
  * serialise it, do not mutate it.
+ *
+ * `hint` (shared/ruleset/element-hint.ts, proven from the bytes of the two revisions) names the
+ * sets and maps whose elements changed and how: the elements are then not compared one by one
+ * (the plan is the same, in effect, as without it; the order of elements in a command may
+ * differ). A hint that does not fit `from` and `to` (other item counts) is ignored.
  */
-export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readonly TableRef[]): MinimalTransaction {
+export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readonly TableRef[], hint?: ElementHint): MinimalTransaction {
+  const hinted = hint !== undefined && from.nftables.length === to.nftables.length ? hint : undefined;
   const full = buildApplyTransaction(to, owned);
   const a = indexTables(from);
   const b = indexTables(to);
@@ -217,7 +237,7 @@ export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readon
   const summary: TransactionSummary = { tablesCreated: [], tablesDeleted: [], tablesReplaced: [], tablesPatched: [], chainsChanged: [], setsRefilled: [], elementsAdded: 0, elementsDeleted: 0 };
   let fullCost = 0;
   for (const t of b.values()) fullCost += tableCost(t);
-  const fallback = (reason: string, delta = Infinity): MinimalTransaction => ({ kind: 'full', batch: full, reason, estimate: { delta, full: fullCost }, summary });
+  const fallback = (reason: string, delta = Infinity): MinimalTransaction => ({ kind: 'full', batch: full, reason, estimate: { delta, full: fullCost }, summary, hinted: hinted !== undefined });
 
   for (const key of a.keys()) if (!ownedKeys.has(key)) return fallback(`table ${key} of the revision in force is not owned`);
 
@@ -236,7 +256,7 @@ export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readon
       cost += tableCost(t);
       continue;
     }
-    const patch = patchTable(old, t);
+    const patch = patchTable(old, t, hinted);
     const replace = tableCost(t);
     if (patch.phases === undefined || patch.cost >= replace) {
       whole.push(...t.items);
@@ -277,5 +297,5 @@ export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readon
     summary.tablesCreated.length ? `created ${summary.tablesCreated.join(', ')}` : '',
     summary.tablesDeleted.length ? `deleted ${summary.tablesDeleted.join(', ')}` : '',
   ].filter(Boolean);
-  return { kind: 'delta', batch: { nftables }, reason: what.length ? what.join('; ') : 'no change', estimate: { delta: cost, full: fullCost }, summary };
+  return { kind: 'delta', batch: { nftables }, reason: what.length ? what.join('; ') : 'no change', estimate: { delta: cost, full: fullCost }, summary, hinted: hinted !== undefined };
 }

@@ -12,13 +12,41 @@
 
 /** Render `value` (a parsed ruleset file) as above, ending in a newline. Never throws on JSON data. */
 export function renderRuleset(value: unknown): string {
-  const parts: string[] = [];
-  write(value, '', false, parts);
-  parts.push('\n');
-  return parts.join('');
+  return renderRulesetLines(value).text;
 }
 
-function write(v: unknown, indent: string, elementList: boolean, out: string[]): void {
+/** Where renderRuleset put one non-empty `elem` array: one element a line. */
+export interface RenderedElemList {
+  /** The object whose `elem` it is (a set's or map's body, an `element` item's body, ...). */
+  parent: object;
+  /** Line (0-based) of its first element; element k is on line `first + k`. */
+  first: number;
+  count: number;
+  /** What precedes each element on its line (the element is followed by `,` except the last). */
+  indent: string;
+}
+
+/**
+ * renderRuleset, and where each non-empty `elem` array's element lines are in the text (for
+ * telling which elements a line edit of the text touches: shared/ruleset/element-hint.ts). Pure.
+ */
+export function renderRulesetLines(value: unknown): { text: string; lines: number; elemLists: RenderedElemList[] } {
+  const ctx: Ctx = { out: [], newlines: 0, elemLists: [] };
+  write(value, '', undefined, ctx);
+  ctx.out.push('\n');
+  return { text: ctx.out.join(''), lines: ctx.newlines + 2, elemLists: ctx.elemLists };
+}
+
+interface Ctx {
+  out: string[];
+  /** `\n` written so far: the current line's index. */
+  newlines: number;
+  elemLists: RenderedElemList[];
+}
+
+/** `elemOf`: the object whose `elem` array `v` is (its elements then go one a line). */
+function write(v: unknown, indent: string, elemOf: object | undefined, ctx: Ctx): void {
+  const { out } = ctx;
   if (Array.isArray(v)) {
     if (v.length === 0) {
       out.push('[]');
@@ -26,12 +54,15 @@ function write(v: unknown, indent: string, elementList: boolean, out: string[]):
     }
     const inner = `${indent}  `;
     out.push('[');
+    if (elemOf !== undefined) ctx.elemLists.push({ parent: elemOf, first: ctx.newlines + 1, count: v.length, indent: inner });
     v.forEach((x, i) => {
       out.push(i === 0 ? '\n' : ',\n', inner);
-      if (elementList) out.push(JSON.stringify(x) ?? 'null');
-      else write(x, inner, false, out);
+      ctx.newlines++;
+      if (elemOf !== undefined) out.push(JSON.stringify(x) ?? 'null');
+      else write(x, inner, undefined, ctx);
     });
     out.push('\n', indent, ']');
+    ctx.newlines++;
     return;
   }
   if (v !== null && typeof v === 'object') {
@@ -45,9 +76,11 @@ function write(v: unknown, indent: string, elementList: boolean, out: string[]):
     keys.forEach((k, i) => {
       const x = (v as Record<string, unknown>)[k];
       out.push(i === 0 ? '\n' : ',\n', inner, JSON.stringify(k), ': ');
-      write(x, inner, k === 'elem' && Array.isArray(x), out);
+      ctx.newlines++;
+      write(x, inner, k === 'elem' && Array.isArray(x) ? v : undefined, ctx);
     });
     out.push('\n', indent, '}');
+    ctx.newlines++;
     return;
   }
   out.push(JSON.stringify(v) ?? 'null');

@@ -18,6 +18,8 @@ export interface IndexedSet {
   body: Record<string, unknown>;
   /** Elements, inline ones first then those of `element` items, as declared. */
   elem: unknown[];
+  /** Index in `nftables` of the set's or map's item. */
+  item: number;
 }
 
 export interface IndexedObject {
@@ -70,10 +72,15 @@ function idsOf(elem: readonly unknown[]): readonly string[] {
 /** How far ahead the side-by-side walk looks for an element inserted or deleted in place. */
 const RESYNC_WINDOW = 4;
 
-/** A cheap signature of a string (length and last four characters): no hashing of the whole string. */
-function signature(s: string): number {
+/**
+ * A cheap signature of a string (its length and last six characters, mixed): no hashing of the
+ * whole string. Six, not four: addresses of one block share their last four characters often
+ * enough that a 1,000,000-element pass let half a million of them through to the map lookup.
+ */
+export function signature(s: string): number {
   const n = s.length;
-  return (n * 0x9e5 + s.charCodeAt(n - 1) * 0x3b + s.charCodeAt(n - 2) * 0x11 + s.charCodeAt(n - 3) * 7 + s.charCodeAt(n - 4)) & 0xfffff;
+  const h = (n * 0x9e5 + s.charCodeAt(n - 1) * 0x3b + s.charCodeAt(n - 2) * 0x11 + s.charCodeAt(n - 3) * 7 + s.charCodeAt(n - 4)) * 0x2f1 + s.charCodeAt(n - 5) * 0x4d + s.charCodeAt(n - 6) * 0x1f;
+  return (h ^ (h >>> 9)) & 0xfffff;
 }
 
 /** Drop from `candidates` every id that `ids` holds; strings whose signature no candidate has are skipped unhashed. */
@@ -138,6 +145,59 @@ export function diffElements(a: readonly unknown[], b: readonly unknown[]): { ad
   return { added: [...onlyB.values()].map((k) => b[k]), deleted: [...onlyA.values()].map((k) => a[k]) };
 }
 
+/**
+ * diffElements(a, b) for `b` known to be `a` with the elements at `deleted` (indexes in `a`)
+ * removed and those at `added` (indexes in `b`) inserted (shared/ruleset/element-hint.ts proves
+ * it from the bytes), without walking the two lists side by side: an element removed and
+ * inserted again cancels out, and one pass over `a` (strings pre-filtered by a signature) counts
+ * the copies `a` holds of the rest, so that a duplicate elsewhere is treated as diffElements
+ * treats it (an element removed is gone only if every copy of it was; one inserted is new only if
+ * `a` held none). Same sets of ids as diffElements; the order may differ. `signatures`: the
+ * signature of each element's id (`signature(elementId(a[k]))`), when the caller keeps them
+ * (shared/ruleset/element-layout.ts): the pass then reads numbers, not strings.
+ */
+export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[], deleted: readonly number[], added: readonly number[], signatures?: Uint32Array): { added: unknown[]; deleted: unknown[] } {
+  const gone = new Map<string, { at: number; n: number }>();
+  for (const k of deleted) {
+    const id = elementId(a[k]);
+    const g = gone.get(id);
+    if (g) g.n++;
+    else gone.set(id, { at: k, n: 1 });
+  }
+  const put = new Map<string, number>();
+  for (const j of added) {
+    const id = elementId(b[j]);
+    if (!put.has(id)) put.set(id, j);
+  }
+  const candidates = new Map<string, number>();
+  for (const id of gone.keys()) if (!put.delete(id)) candidates.set(id, 0);
+  for (const [id] of gone) if (!candidates.has(id)) gone.delete(id);
+  for (const id of put.keys()) candidates.set(id, 0);
+  if (candidates.size > 0) {
+    const sig = new Uint8Array(1 << 20);
+    for (const id of candidates.keys()) sig[signature(id)] = 1;
+    const count = (e: unknown): void => {
+      const id = typeof e === 'string' ? e : elementId(e);
+      const c = candidates.get(id);
+      if (c !== undefined) candidates.set(id, c + 1);
+    };
+    if (signatures !== undefined && signatures.length === a.length) {
+      // The signatures of `a`'s elements, kept from revision to revision: a pass over numbers only.
+      for (let k = 0; k < signatures.length; k++) if (sig[signatures[k]!] === 1) count(a[k]);
+    } else {
+      for (const e of a) {
+        const id = typeof e === 'string' ? e : elementId(e);
+        if (sig[signature(id)] === 1) count(e);
+      }
+    }
+  }
+  const outDeleted: unknown[] = [];
+  for (const [id, g] of gone) if (candidates.get(id) === g.n) outDeleted.push(a[g.at]);
+  const outAdded: unknown[] = [];
+  for (const [id, j] of put) if (candidates.get(id) === 0) outAdded.push(b[j]);
+  return { added: outAdded, deleted: outDeleted };
+}
+
 function strip(body: Record<string, unknown>, drop: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(body)) if (!drop.includes(k)) out[k] = body[k];
@@ -159,9 +219,9 @@ export function indexTables(ruleset: Ruleset): Map<string, IndexedTable> {
     return t;
   };
   const extra: Array<{ t: IndexedTable; name: string; elem: unknown[] }> = [];
-  for (const item of ruleset.nftables) {
+  ruleset.nftables.forEach((item, index) => {
     const kind = itemKind(item);
-    if (kind === 'metainfo') continue;
+    if (kind === 'metainfo') return;
     const body = itemBody(item);
     const t = kind === 'table' ? get(body.family, body.name) : get(body.family, body.table);
     t.items.push(item);
@@ -181,14 +241,14 @@ export function indexTables(ruleset: Ruleset): Map<string, IndexedTable> {
       const clean = strip(body, ['handle', 'elem']);
       // The declared array itself (no copy of a 1,000,000-element list); `element` items are appended to a copy below.
       const elem = Array.isArray(body.elem) ? (body.elem as unknown[]) : [];
-      t.sets.set(name, { kind, definition: canonicalJson({ kind, ...strip(clean, ['family', 'table', 'name']) }), body: clean, elem });
+      t.sets.set(name, { kind, definition: canonicalJson({ kind, ...strip(clean, ['family', 'table', 'name']) }), body: clean, elem, item: index });
     } else if (kind === 'element') {
       extra.push({ t, name, elem: Array.isArray(body.elem) ? (body.elem as unknown[]) : [] });
     } else if (NAMED.has(kind)) {
       const clean = strip(body, ['handle']);
       t.objects.set(`${kind} ${name}`, { kind, definition: canonicalJson(strip(clean, ['family', 'table', 'name'])), body: clean });
     }
-  }
+  });
   for (const x of extra) {
     const s = x.t.sets.get(x.name);
     if (s) s.elem = [...s.elem, ...x.elem];

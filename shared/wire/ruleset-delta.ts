@@ -97,19 +97,74 @@ function invalid(why: string): NftSyncError {
   return new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's ruleset delta is invalid: ${why}; the agent fetches the whole ruleset instead`);
 }
 
+/** One place where the target differs from the base: base lines removed and lines put there instead. */
+export interface LineEdit {
+  /** Index (0-based) of the first base line removed, or of the base line the insertion goes before. */
+  line: number;
+  /** The base lines removed, in order (without their `\n`). */
+  deleted: string[];
+  /** The lines inserted in their place, in order. */
+  inserted: string[];
+}
+
+/** What a delta rebuilds: the target's bytes, and where they differ from the base. */
+export interface RebuiltRuleset {
+  bytes: Buffer;
+  /**
+   * The edits in base order, adjacent deletions and insertions merged into one; undefined when
+   * they would remove more than EDIT_LINES_MAX lines (a rewrite, not a change worth describing).
+   * Everything outside them is the base's bytes, copied as they are.
+   */
+  edits?: LineEdit[];
+}
+
+/** Most base lines a delta may remove and still have its edits described (LineEdit). */
+export const EDIT_LINES_MAX = 100_000;
+
 /**
- * Rebuild the target from `base` and `delta`, refusing a result over `maxBytes`.
+ * Rebuild the target from `base` and `delta`, refusing a result over `maxBytes`, and say where it
+ * differs from the base. The base's lines are found with native searches and copied as byte
+ * ranges (about 15 ms for 1,000,000 lines), not split into strings.
  * Errors: NFTSYNC_ERR_MSG_INVALID (malformed delta, or one that does not fit the base),
  * NFTSYNC_ERR_RULESET_TOO_LARGE (the result would pass `maxBytes`).
  */
-export function applyRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number): Buffer {
-  const a = lines(base);
+export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number): RebuiltRuleset {
   const d = delta.toString('utf8').split('\n');
   if (d[0] !== MAGIC) throw invalid('it does not start with the delta header');
   if (d[d.length - 1] !== '') throw invalid('it does not end with a newline');
-  const out: string[] = [];
+  // Runs of whole lines (each without its last `\n`); the target is the runs joined by `\n`.
+  const runs: Buffer[] = [];
   let size = -1;
+  let pos = 0; // start of the base line `i`; base.length + 1 once the last line is consumed
   let i = 0;
+  let edits: LineEdit[] | undefined = [];
+  let removed = 0;
+  let open: LineEdit | undefined; // the edit the next `-` or `+` extends (none after an `=`)
+  const edit = (): LineEdit | undefined => {
+    if (edits === undefined) return undefined;
+    if (open === undefined) {
+      open = { line: i, deleted: [], inserted: [] };
+      edits.push(open);
+    }
+    return open;
+  };
+  /** Step over `n` base lines (a native search for each `\n`); returns the byte range they cover (without the last `\n`). */
+  const skip = (n: number, keep?: string[]): [number, number] => {
+    const from = pos;
+    const len = base.length;
+    let p = pos; // locals in the loop: a million steps through closure slots cost several times more
+    let end = p;
+    for (let x = 0; x < n; x++) {
+      if (p > len) throw invalid('it runs past the end of the base');
+      const nl = base.indexOf(10, p);
+      end = nl < 0 ? len : nl;
+      if (keep !== undefined) keep.push(base.toString('utf8', p, end));
+      p = end + 1;
+    }
+    pos = p;
+    i += n;
+    return [from, end];
+  };
   let k = 1;
   while (k < d.length - 1) {
     const m = /^([=+-]) ([1-9][0-9]{0,8})$/.exec(d[k]!);
@@ -118,25 +173,46 @@ export function applyRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number)
     k++;
     if (m[1] === '+') {
       if (k + n > d.length - 1) throw invalid('an insertion runs past its end');
-      for (let x = 0; x < n; x++) {
-        size += Buffer.byteLength(d[k + x]!) + 1;
-        out.push(d[k + x]!);
-      }
+      const lines = d.slice(k, k + n);
+      const run = Buffer.from(lines.join('\n'));
+      size += run.length + 1;
+      runs.push(run);
+      edit()?.inserted.push(...lines);
       k += n;
+    } else if (m[1] === '=') {
+      const [from, end] = skip(n);
+      size += end - from + 1;
+      runs.push(base.subarray(from, end));
+      open = undefined;
     } else {
-      if (i + n > a.length) throw invalid('it runs past the end of the base');
-      if (m[1] === '=') {
-        for (let x = 0; x < n; x++) {
-          size += Buffer.byteLength(a[i + x]!) + 1;
-          out.push(a[i + x]!);
-        }
-      }
-      i += n;
+      removed += n;
+      if (removed > EDIT_LINES_MAX) edits = undefined;
+      skip(n, edit()?.deleted);
     }
     if (size > maxBytes) {
       throw new NftSyncError('NFTSYNC_ERR_RULESET_TOO_LARGE', `the ruleset rebuilt from the server's delta passes ${maxBytes} bytes, more than this agent accepts; raise --max-ruleset-bytes`, { data: { limit: maxBytes } });
     }
   }
-  if (i !== a.length) throw invalid(`it leaves ${a.length - i} line(s) of the base unread`);
-  return Buffer.from(out.join('\n'));
+  if (pos <= base.length) {
+    let left = 1;
+    for (let p = base.indexOf(10, pos); p >= 0; p = base.indexOf(10, p + 1)) left++;
+    throw invalid(`it leaves ${left} line(s) of the base unread`);
+  }
+  const parts: Buffer[] = [];
+  const NL = Buffer.from('\n');
+  runs.forEach((r, x) => {
+    if (x > 0) parts.push(NL);
+    parts.push(r);
+  });
+  return { bytes: Buffer.concat(parts), ...(edits !== undefined && { edits }) };
+}
+
+/**
+ * Rebuild the target from `base` and `delta`, refusing a result over `maxBytes`
+ * (rebuildFromRulesetDelta without the edits).
+ * Errors: NFTSYNC_ERR_MSG_INVALID (malformed delta, or one that does not fit the base),
+ * NFTSYNC_ERR_RULESET_TOO_LARGE (the result would pass `maxBytes`).
+ */
+export function applyRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number): Buffer {
+  return rebuildFromRulesetDelta(base, delta, maxBytes).bytes;
 }

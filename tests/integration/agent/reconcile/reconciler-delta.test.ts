@@ -2,7 +2,8 @@
  * The agent moving between revisions it knows: with a real server, the real nft in a throwaway
  * namespace and a state directory, the second revision goes in as a minimal transaction; after
  * a restart (the revision in force read back from the state directory) too; with a drift
- * outstanding, as the full replacement.
+ * outstanding, as the full replacement. Revisions written one element a line (as the server
+ * writes them) are planned from the delta fetch's hint.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { createNftRunner } from '../../../../host/nft-runner.js';
 import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { NftSyncError } from '../../../../shared/errors.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { createNetns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../../helpers/server-fixture.js';
 
@@ -56,4 +58,33 @@ test('the agent applies a revision after one it knows as a delta, also after a r
   f.push({ 'rulesets/default.json': withBlocklist(30, 300) }, 'while drifted');
   assert.equal(transactionOf(await agent.reconcile(client)), 'full');
   assert.match(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.1\.73/);
+});
+
+test('revisions written one element a line: the delta fetch\'s hint plans the change, the host holds exactly the new set, also after a restart', async (t) => {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'rdh');
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  const rendered = (from: number): string => renderRuleset(JSON.parse(withBlocklist(from, 300)));
+  const applied = (o: ReconcileOutcome) => (o.kind === 'applied' ? o.apply.transaction : undefined);
+
+  f.push({ 'rulesets/default.json': rendered(0) }, 'first');
+  let agent = await Reconciler.open(opts);
+  assert.equal(applied(await agent.reconcile(client))?.kind, 'full');
+  f.push({ 'rulesets/default.json': rendered(10) }, 'ten changed');
+  const second = applied(await agent.reconcile(client));
+  assert.equal(second?.kind, 'delta');
+  assert.equal(second?.hinted, true);
+  assert.match(second?.reason ?? '', /\+10\/-10 elements/);
+
+  agent = await Reconciler.open(opts);
+  f.push({ 'rulesets/default.json': rendered(25) }, 'after a restart');
+  const third = applied(await agent.reconcile(client));
+  assert.equal(third?.hinted, true, 'the layout of the bytes in force found again from the state directory');
+  const listed = JSON.parse(ns.nft(['-j', 'list', 'set', 'inet', 'nft_sync', 'blk'])) as { nftables: Array<{ set?: { elem?: string[] } }> };
+  const elem = listed.nftables.find((i) => i.set)?.set?.elem ?? [];
+  assert.deepEqual([...elem].sort(), (JSON.parse(withBlocklist(25, 300)).nftables.at(-1).set.elem as string[]).sort());
 });

@@ -5,8 +5,11 @@ import { applyStep } from '../../../../agent/reconcile/apply-step.js';
 import type { Plan } from '../../../../agent/reconcile/plan-step.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+import { verifyWithHint } from '../../../../agent/reconcile/delta-hint.js';
 import { DEFAULT_BYTES, fetchedRuleset, testPass } from '../../../helpers/pass-context.js';
 
 const C1 = '1'.repeat(40);
@@ -76,4 +79,28 @@ test('fake nft: a revision the host holds already (this agent published it) runs
   other.nft.applyJson = async (json) => ((otherLoads += 1), otherApply(json));
   await applyStep(other, planV3());
   assert.equal(otherLoads, 1);
+});
+
+test('fake nft: after a delta fetch against the revision in force, the element changes come from the plan\'s hint', async () => {
+  const rs = (elem: string[]): Buffer => Buffer.from(renderRuleset({ nftables: [{ table }, { set: { ...table, table: table.name, name: 'blk', type: 'ipv4_addr', elem } }] }));
+  const addrs = Array.from({ length: 100 }, (_, i) => `198.18.0.${i}`);
+  const b1 = rs(addrs);
+  const b2 = rs([...addrs.slice(0, 50), '198.18.1.1', ...addrs.slice(51)]);
+  const { bytes, edits } = rebuildFromRulesetDelta(b1, encodeRulesetDelta(b1, b2)!, 1 << 20);
+  const base = { bytes: b1, blob: gitBlobId(b1), ruleset: 'default', commit: C1, managedTables: [table] };
+  const fetched = fetchedRuleset(C3, bytes, { delta: { base: base.blob, wireBytes: 1, ...(edits && { edits }) } });
+  const { ruleset, hint } = verifyWithHint({ bytes: b1, blob: base.blob, ruleset: parseRuleset(b1) }, fetched, { ruleset: 'default', commit: C3 });
+  assert.ok(hint);
+  const viaDelta: Plan = { fetched, ruleset, owned: [table], newTables: [table], hint };
+  const choice = async (p: Plan) => {
+    const pass = testPass({}, undefined, { inForce: base });
+    await pass.nft.applyJson(JSON.stringify({ nftables: [{ add: { table } }] }));
+    const out = await applyStep(pass, p);
+    return out.kind === 'next' ? out.value.transaction.transaction : undefined;
+  };
+  const hinted = await choice(viaDelta);
+  assert.equal(hinted?.kind, 'delta');
+  assert.equal(hinted?.hinted, true);
+  const { hint: _h, ...plain } = viaDelta;
+  assert.deepEqual(await choice(plain), { kind: 'delta', reason: hinted?.reason });
 });

@@ -16,7 +16,7 @@ test('a delta against the offered base is rebuilt into the ruleset bytes', () =>
   const r = fetchResult(answer({ base: BASE.blob, size: 5 }), DELTA, { maxRulesetBytes: 100, proof: false, base: BASE });
   assert.equal(r.kind, 'ruleset');
   assert.equal(r.kind === 'ruleset' && r.bytes.toString(), 'a\nx\nc');
-  assert.deepEqual(r.kind === 'ruleset' && r.delta, { base: BASE.blob, wireBytes: DELTA.length });
+  assert.deepEqual(r.kind === 'ruleset' && r.delta, { base: BASE.blob, wireBytes: DELTA.length, edits: [{ line: 1, deleted: ['b'], inserted: ['x'] }] });
 });
 
 test('a delta not offered, against another base, of a wrong length or over the limit is refused', () => {

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { diffElements, elementId } from '../../../../shared/ruleset/table-index.js';
+import { diffElements, diffElementsByHint, elementId } from '../../../../shared/ruleset/table-index.js';
+import { signaturesOf } from '../../../../shared/ruleset/element-layout.js';
 
 const sorted = (l: unknown[]): string[] => l.map(elementId).sort();
 
@@ -28,4 +29,48 @@ test('a duplicate in the old list is not taken for a deletion', () => {
 
 test('object keys in any order are the same element', () => {
   assert.deepEqual(diffElements([{ prefix: { addr: '198.18.0.0', len: 24 } }], [{ prefix: { len: 24, addr: '198.18.0.0' } }]), { added: [], deleted: [] });
+});
+
+test('diffElementsByHint equals diffElements for any removals and insertions, duplicates and re-adds included', () => {
+  const element = fc.oneof(fc.constantFrom('a', 'b', 'c', 'd'), fc.integer({ min: 0, max: 3 }), fc.constantFrom({ elem: { val: 'a', timeout: 3 } }, { elem: { timeout: 3, val: 'a' } }));
+  fc.assert(
+    fc.property(fc.array(element, { maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 12 }), fc.array(fc.tuple(fc.nat(12), element), { maxLength: 5 }), (a, keep, put) => {
+      const deleted = a.flatMap((_, k) => (keep[k] === false ? [k] : []));
+      const b: unknown[] = a.filter((_, k) => keep[k] !== false);
+      const tags = b.map(() => false);
+      for (const [at, e] of put) {
+        const p = Math.min(at, b.length);
+        b.splice(p, 0, e);
+        tags.splice(p, 0, true);
+      }
+      const added = tags.flatMap((t, j) => (t ? [j] : []));
+      const want = diffElements(a, b);
+      const got = diffElementsByHint(a, b, deleted, added);
+      assert.deepEqual(sorted(got.added), sorted(want.added));
+      assert.deepEqual(sorted(got.deleted), sorted(want.deleted));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('diffElementsByHint with the list\'s signatures kept (element-layout.ts) gives what it gives without them', () => {
+  const element = fc.constantFrom('198.18.0.1', '198.18.0.2', '198.18.1.1', 'a', 'bb', '198.18.0.10');
+  fc.assert(
+    fc.property(fc.array(element, { maxLength: 12 }), fc.array(fc.boolean(), { maxLength: 12 }), fc.array(fc.tuple(fc.nat(12), element), { maxLength: 5 }), (a, keep, put) => {
+      const deleted = a.flatMap((_, k) => (keep[k] === false ? [k] : []));
+      const b: unknown[] = a.filter((_, k) => keep[k] !== false);
+      const tags = b.map(() => false);
+      for (const [at, e] of put) {
+        const p = Math.min(at, b.length);
+        b.splice(p, 0, e);
+        tags.splice(p, 0, true);
+      }
+      const added = tags.flatMap((t, j) => (t ? [j] : []));
+      const want = diffElementsByHint(a, b, deleted, added);
+      const got = diffElementsByHint(a, b, deleted, added, signaturesOf(a));
+      assert.deepEqual(sorted(got.added), sorted(want.added));
+      assert.deepEqual(sorted(got.deleted), sorted(want.deleted));
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -1,0 +1,242 @@
+/**
+ * Which elements of which sets and maps changed between two revisions, read from the line edits
+ * that turn the bytes of one into the other (the ruleset delta on the wire: shared/wire/
+ * ruleset-delta.ts) instead of comparing every element: the minimal transaction's planner takes
+ * it as a hint (shared/ruleset/minimal-transaction.ts). Pure.
+ *
+ * The hint is believed only as far as the bytes prove it. The base's bytes must have a known
+ * layout (shared/ruleset/element-layout.ts: renderRuleset's text, one element a line), and every
+ * edit must lie inside one set's or map's element lines, remove whole element lines, and insert
+ * lines exactly as renderRuleset writes an element there (indentation, canonical JSON, a comma
+ * after every element but the last). Then everything outside those lines is byte for byte the
+ * base's, so the two rulesets differ only in those elements, and the new bytes are renderRuleset's
+ * text of the new ruleset again (its layout follows, for the next delta). Each removed line is
+ * also compared with the element the base's ruleset holds there, and each inserted line with the
+ * one the new ruleset holds at its place, so a layout that did not fit would be caught. Anything
+ * else (an edit of a rule, a set emptied or filled from empty, a line not written as
+ * renderRuleset would) gives no hint, and the planner compares the elements itself.
+ */
+import type { LineEdit } from '../wire/ruleset-delta.js';
+import type { ElementLayout, ElementLines } from './element-layout.js';
+import { itemBody, itemKind } from './ruleset-items.js';
+import type { Ruleset } from './ruleset-types.js';
+import { signature } from './table-index.js';
+
+/** The element changes of one set or map: positions in `from`'s and `to`'s `elem` arrays. */
+export interface SetElementEdit {
+  /** Indexes (ascending) in `from`'s `elem` of the elements removed. */
+  deleted: number[];
+  /** Indexes (ascending) in `to`'s `elem` of the elements inserted. */
+  added: number[];
+  /** The signatures of `from`'s `elem` (element-layout.ts), when known. */
+  signatures?: Uint32Array;
+}
+
+declare const proven: unique symbol;
+
+/**
+ * `from` and `to` are the same but for the `elem` arrays of the items keyed here (by index in
+ * `nftables`, the same in both), each of which is `from`'s with `deleted` removed and `added`
+ * inserted. Made only by elementHint (the brand), which proves it from the bytes.
+ */
+export interface ElementHint {
+  readonly sets: ReadonlyMap<number, SetElementEdit>;
+  readonly [proven]: true;
+}
+
+function elemOf(r: Ruleset, item: number, kind: string): unknown[] | undefined {
+  const it = r.nftables[item];
+  if (it === undefined || itemKind(it) !== kind) return undefined;
+  const elem = itemBody(it).elem;
+  return Array.isArray(elem) ? elem : undefined;
+}
+
+/** The list whose element lines hold `edit` (an insertion may go right after the last one). */
+function listOf(lists: readonly ElementLines[], edit: LineEdit): ElementLines | undefined {
+  let lo = 0;
+  let hi = lists.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const l = lists[mid]!;
+    if (edit.line < l.first) hi = mid - 1;
+    else if (edit.line > l.first + l.count) lo = mid + 1;
+    else return edit.line + edit.deleted.length <= l.first + l.count ? l : undefined;
+  }
+  return undefined;
+}
+
+/** The JSON of an element line as renderRuleset writes it (`indent`, canonical JSON, `sep`), or undefined. */
+function elementText(line: string, indent: string, sep: string): string | undefined {
+  if (!line.startsWith(indent) || !line.endsWith(sep)) return undefined;
+  const json = line.slice(indent.length, line.length - sep.length);
+  try {
+    return JSON.stringify(JSON.parse(json)) === json ? json : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The hint that `edits` (base line order, as rebuildFromRulesetDelta gives them) turn `from`
+ * (whose bytes have `layout`) into `to` (parsed from the rebuilt bytes), and the layout of the
+ * rebuilt bytes; undefined when the edits do not prove it (see the file comment). Never throws.
+ */
+export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, edits: readonly LineEdit[]): { hint: ElementHint; layout: ElementLayout } | undefined {
+  if (from.nftables.length !== to.nftables.length) return undefined;
+  const byList = new Map<ElementLines, LineEdit[]>();
+  let last = -1;
+  for (const e of edits) {
+    if (e.line < last || e.deleted.length + e.inserted.length === 0) return undefined;
+    last = e.line + e.deleted.length;
+    const l = listOf(layout.lists, e);
+    if (l === undefined || l.item === undefined) return undefined;
+    const list = byList.get(l) ?? [];
+    list.push(e);
+    byList.set(l, list);
+  }
+  const sets = new Map<number, SetElementEdit>();
+  const lists: ElementLines[] = [];
+  let shift = 0;
+  for (const l of layout.lists) {
+    const mine = byList.get(l);
+    if (mine === undefined) {
+      lists.push(shift === 0 ? l : { ...l, first: l.first + shift });
+      continue;
+    }
+    const edit = setEdit(l, mine, from, to);
+    if (edit === undefined || sets.has(l.item!)) return undefined;
+    sets.set(l.item!, l.signatures ? { ...edit, signatures: l.signatures } : edit);
+    const count = l.count + edit.added.length - edit.deleted.length;
+    const { signatures: _old, ...rest } = l;
+    const signatures = l.signatures && nextSignatures(l.signatures, edit, to, l.item!);
+    lists.push({ ...rest, first: l.first + shift, count, ...(signatures && { signatures }) });
+    shift += count - l.count;
+  }
+  return { hint: { sets } as unknown as ElementHint, layout: { lines: layout.lines + shift, lists } };
+}
+
+/**
+ * The ruleset the bytes rebuilt by `edits` parse to, built from `from` (whose bytes have
+ * `layout`) without parsing them, when every inserted element is a string (a blocklist's
+ * addresses): strings add no nesting, containers, object shapes or numbers, so the text limits
+ * and the schema that `from` passed hold for the result too (parseRuleset: `elem` holds any
+ * values). Undefined when an inserted line is anything else, or the edits leave the element
+ * lines; the caller must then still prove the result with elementHint, which checks every
+ * line's form (undefined from it: parse the bytes instead). Shares everything but the changed
+ * `elem` arrays and their items with `from`. Never throws.
+ */
+export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Ruleset | undefined {
+  const byList = new Map<ElementLines, LineEdit[]>();
+  for (const e of edits) {
+    const l = listOf(layout.lists, e);
+    if (l === undefined || l.item === undefined) return undefined;
+    const list = byList.get(l) ?? [];
+    list.push(e);
+    byList.set(l, list);
+  }
+  const nftables = from.nftables.slice();
+  for (const [l, mine] of byList) {
+    const item = from.nftables[l.item!]!;
+    const kind = itemKind(item);
+    const a = elemOf(from, l.item!, kind);
+    if (a === undefined || a.length !== l.count || nftables[l.item!] !== item) return undefined;
+    // Runs of kept elements copied as slices (a million single pushes cost more).
+    const parts: unknown[][] = [];
+    let pos = 0;
+    for (const e of mine) {
+      const at = e.line - l.first;
+      if (at < pos) return undefined;
+      parts.push(a.slice(pos, at));
+      pos = at + e.deleted.length;
+      const added: unknown[] = [];
+      for (const line of e.inserted) {
+        if (!line.startsWith(l.indent)) return undefined;
+        const json = line.endsWith(',') ? line.slice(l.indent.length, -1) : line.slice(l.indent.length);
+        let v: unknown;
+        try {
+          v = JSON.parse(json);
+        } catch {
+          return undefined;
+        }
+        if (typeof v !== 'string') return undefined;
+        added.push(v);
+      }
+      parts.push(added);
+    }
+    parts.push(a.slice(pos));
+    const elem = ([] as unknown[]).concat(...parts);
+    nftables[l.item!] = { [kind]: { ...itemBody(item), elem } } as unknown as Ruleset['nftables'][number];
+  }
+  return { ...from, nftables };
+}
+
+/** The signatures of `to`'s list after `edit` of `from`'s (`old`): kept runs copied, inserted strings signed; undefined if one is not a string. */
+function nextSignatures(old: Uint32Array, edit: SetElementEdit, to: Ruleset, item: number): Uint32Array | undefined {
+  const b = itemBody(to.nftables[item]!).elem as unknown[];
+  const { deleted, added } = edit;
+  const out = new Uint32Array(b.length);
+  let i = 0; // in old
+  let j = 0; // in out
+  let di = 0;
+  let ai = 0;
+  const skipDeleted = (): void => {
+    while (di < deleted.length && deleted[di] === i) {
+      i++;
+      di++;
+    }
+  };
+  while (j < b.length) {
+    if (ai < added.length && added[ai] === j) {
+      const e = b[j];
+      if (typeof e !== 'string') return undefined;
+      out[j++] = signature(e);
+      ai++;
+      continue;
+    }
+    skipDeleted();
+    // A run of kept elements up to the next deletion or insertion: copied at once.
+    const n = Math.min((di < deleted.length ? deleted[di]! : old.length) - i, (ai < added.length ? added[ai]! : b.length) - j);
+    if (n <= 0) return undefined;
+    out.set(old.subarray(i, i + n), j);
+    i += n;
+    j += n;
+  }
+  skipDeleted();
+  return i === old.length && di === deleted.length ? out : undefined;
+}
+
+/** The element edit of list `l` by `edits`, checked line by line against `from` and `to`; undefined if any check fails. */
+function setEdit(l: ElementLines, edits: readonly LineEdit[], from: Ruleset, to: Ruleset): SetElementEdit | undefined {
+  const kind = itemKind(from.nftables[l.item!]!);
+  const a = elemOf(from, l.item!, kind);
+  const b = elemOf(to, l.item!, kind);
+  if (a === undefined || b === undefined || a.length !== l.count) return undefined;
+  let growth = 0;
+  for (const e of edits) growth += e.inserted.length - e.deleted.length;
+  const count = l.count + growth;
+  if (count === 0 || b.length !== count) return undefined; // an emptied array is written `[]`: not element lines
+  const end = l.first + l.count;
+  const lastEdit = edits[edits.length - 1]!;
+  // The base's last element keeps no comma: it must stay last, or be removed with new lines after it.
+  if (lastEdit.line + lastEdit.deleted.length === end && (lastEdit.deleted.length === 0 || lastEdit.inserted.length === 0)) return undefined;
+  const deleted: number[] = [];
+  const added: number[] = [];
+  let shift = 0;
+  for (const e of edits) {
+    const at = e.line - l.first;
+    for (let t = 0; t < e.deleted.length; t++) {
+      const k = at + t;
+      const json = elementText(e.deleted[t]!, l.indent, k < l.count - 1 ? ',' : '');
+      if (json === undefined || JSON.stringify(a[k]) !== json) return undefined;
+      deleted.push(k);
+    }
+    for (let t = 0; t < e.inserted.length; t++) {
+      const j = at + shift + t;
+      const json = elementText(e.inserted[t]!, l.indent, j < count - 1 ? ',' : '');
+      if (json === undefined || JSON.stringify(b[j]) !== json) return undefined;
+      added.push(j);
+    }
+    shift += e.inserted.length - e.deleted.length;
+  }
+  return { deleted, added };
+}

@@ -1,0 +1,80 @@
+/**
+ * deltaHint: a hint only for a delta against the revision in force whose edits prove it; its plan
+ * equals the plan without it. verifyWithHint: the new ruleset built without parsing where that is
+ * proven, the blob id checked either way.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deltaHint, verifyWithHint } from '../../../../agent/reconcile/delta-hint.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { planMinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+
+const OWNED: TableRef[] = [{ family: 'inet', name: 't' }];
+const rs = (elem: string[]): Ruleset =>
+  ({ nftables: [{ table: { family: 'inet', name: 't' } }, { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', elem } }] }) as Ruleset;
+const addrs = (from: number, n: number): string[] => Array.from({ length: n }, (_, i) => `198.18.${(from + i) >> 8}.${(from + i) & 255}`);
+
+/** Revision `elem` as the server writes it, and as the agent rebuilds it from a delta against `base`. */
+function fetched(base: Buffer, elem: string[]) {
+  const target = Buffer.from(renderRuleset(rs(elem)));
+  const { bytes, edits } = rebuildFromRulesetDelta(base, encodeRulesetDelta(base, target)!, 1 << 24);
+  return { bytes, ruleset: parseRuleset(bytes), delta: { base: 'b'.repeat(40), ...(edits && { edits }) } };
+}
+
+test('a delta against the revision in force gives a hint, and the next delta against the new one too', () => {
+  const e1 = addrs(0, 400);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: 'b'.repeat(40), ruleset: parseRuleset(b1) };
+  const e2 = [...e1.slice(0, 100), ...addrs(1000, 3), ...e1.slice(101)];
+  const t2 = fetched(b1, e2);
+  const hint = deltaHint(base, t2);
+  assert.ok(hint);
+  const plan = planMinimalTransaction(base.ruleset, t2.ruleset, OWNED, hint);
+  assert.equal(plan.hinted, true);
+  assert.deepEqual(plan.summary, planMinimalTransaction(base.ruleset, t2.ruleset, OWNED).summary);
+  const t3 = fetched(t2.bytes, e2.slice(1));
+  assert.ok(deltaHint({ bytes: t2.bytes, blob: 'b'.repeat(40), ruleset: t2.ruleset }, t3));
+});
+
+test('no hint for a full fetch, a delta against another revision, or bytes not written one element a line', () => {
+  const e1 = addrs(0, 400);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: 'b'.repeat(40), ruleset: parseRuleset(b1) };
+  const t2 = fetched(b1, e1.slice(1));
+  assert.equal(deltaHint(base, { ...t2, delta: undefined }), undefined);
+  assert.equal(deltaHint({ ...base, blob: 'c'.repeat(40) }, t2), undefined);
+  const compact = Buffer.from(JSON.stringify(rs(e1)));
+  assert.equal(deltaHint({ ...base, bytes: compact }, t2), undefined);
+});
+
+test('verifyWithHint: string elements inserted, the new ruleset is built from the one in force (not parsed) and equals the parse', () => {
+  const e1 = addrs(0, 400);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: 'b'.repeat(40), ruleset: parseRuleset(b1) };
+  const t2 = fetched(b1, [...e1.slice(1, 200), ...addrs(2000, 5), ...e1.slice(200)]);
+  const where = { ruleset: 'default', commit: 'c'.repeat(40) };
+  const out = verifyWithHint(base, { ...t2, blob: gitBlobId(t2.bytes) }, where);
+  assert.ok(out.hint);
+  assert.equal(out.ruleset.nftables[0], base.ruleset.nftables[0], 'shared with the ruleset in force: not parsed');
+  assert.deepEqual(out.ruleset, parseRuleset(t2.bytes));
+  assert.throws(() => verifyWithHint(base, { ...fetched(b1, e1.slice(2)), blob: 'd'.repeat(40) }, where), (e: unknown) => e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH');
+});
+
+test('verifyWithHint: other elements inserted (a map\'s), the bytes are parsed and the hint found all the same', () => {
+  const map = (keys: string[]): Buffer =>
+    Buffer.from(renderRuleset({ nftables: [{ table: { family: 'inet', name: 't' } }, { map: { family: 'inet', table: 't', name: 'm', type: 'ipv4_addr', map: 'verdict', elem: keys.map((k) => [k, { accept: null }]) } }] }));
+  const k1 = addrs(0, 300);
+  const b1 = map(k1);
+  const base = { bytes: b1, blob: 'b'.repeat(40), ruleset: parseRuleset(b1) };
+  const b2 = map([...k1.slice(0, 10), '198.19.0.1', ...k1.slice(10)]);
+  const { bytes, edits } = rebuildFromRulesetDelta(b1, encodeRulesetDelta(b1, b2)!, 1 << 24);
+  const out = verifyWithHint(base, { bytes, blob: gitBlobId(bytes), delta: { base: base.blob, ...(edits && { edits }) } }, { ruleset: 'default', commit: 'c'.repeat(40) });
+  assert.ok(out.hint);
+  assert.notEqual(out.ruleset.nftables[0], base.ruleset.nftables[0], 'parsed');
+  assert.deepEqual(out.ruleset, parseRuleset(bytes));
+});

@@ -1,0 +1,215 @@
+/**
+ * The minimal transaction planned from a hint (the line edits of a ruleset delta: element-hint.ts)
+ * is the one planned by comparing every element, over many pairs of revisions: hash and interval
+ * sets, maps, concatenations, timeouts, duplicates, `element` items, rule and definition changes;
+ * and over hostile deltas (random line edits of the base's bytes, anything that still parses),
+ * which must give no hint or the same plan, never another one. The layout the hint carries to the
+ * new bytes is the one found by rendering them afresh, and a ruleset built from the base's without
+ * parsing (patchedRuleset, proven by elementHint) is exactly what parsing the new bytes gives.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { elementHint, patchedRuleset } from '../../../../shared/ruleset/element-hint.js';
+import { elementLayout, type ElementLayout } from '../../../../shared/ruleset/element-layout.js';
+import { planMinimalTransaction, type MinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
+import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
+import { canonicalJson } from '../../../../shared/ruleset/table-index.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+
+let patches = 0;
+const OWNED: TableRef[] = [{ family: 'inet', name: 't' }];
+const addr = (n: number): string => `198.18.${n >> 8}.${n & 255}`;
+
+type Kind = 'hash' | 'interval' | 'map' | 'concat' | 'timeout';
+const KINDS: Kind[] = ['hash', 'interval', 'map', 'concat', 'timeout'];
+
+/** An element of a set of `kind` from a small pool (so duplicates and re-adds happen); `flip` writes a timeout element's keys the other way round. */
+function element(kind: Kind, n: number, flip = false): unknown {
+  switch (kind) {
+    case 'hash':
+      return addr(n);
+    case 'interval':
+      return n % 3 === 0 ? { prefix: { addr: `10.${n}.0.0`, len: 16 } } : addr(n);
+    case 'map':
+      return [addr(n), n % 2 ? { accept: null } : { drop: null }];
+    case 'concat':
+      return { concat: [addr(n), 1000 + (n % 4)] };
+    case 'timeout':
+      return flip ? { elem: { timeout: 30 + (n % 2), val: addr(n) } } : { elem: { val: addr(n), timeout: 30 + (n % 2) } };
+  }
+}
+
+function setItem(kind: Kind, name: string, elem: unknown[]): Record<string, unknown> {
+  const base = { family: 'inet', table: 't', name };
+  if (kind === 'map') return { map: { ...base, type: 'ipv4_addr', map: 'verdict', elem } };
+  if (kind === 'concat') return { set: { ...base, type: ['ipv4_addr', 'inet_service'], flags: ['interval'], elem } };
+  if (kind === 'timeout') return { set: { ...base, type: 'ipv4_addr', flags: ['timeout'], elem } };
+  return { set: { ...base, type: 'ipv4_addr', ...(kind === 'interval' ? { flags: ['interval'] } : {}), elem } };
+}
+
+interface Spec {
+  sets: Array<{ kind: Kind; elem: number[] }>;
+  extra: number[];
+  policy: 'accept' | 'drop';
+  verdict: 'drop' | 'accept';
+}
+
+function ruleset(s: Spec, flip: Set<number> = new Set()): Ruleset {
+  const items: unknown[] = [{ table: { family: 'inet', name: 't' } }];
+  s.sets.forEach((x, i) => items.push(setItem(x.kind, `s${i}`, x.elem.map((n) => element(x.kind, n, flip.has(n))))));
+  if (s.extra.length > 0) items.push({ element: { family: 'inet', table: 't', name: 's0', elem: s.extra.map((n) => element(s.sets[0]!.kind, n)) } });
+  items.push({ chain: { family: 'inet', table: 't', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: s.policy } });
+  items.push({ rule: { family: 'inet', table: 't', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@s0' } }, { [s.verdict]: null }] } });
+  return { nftables: items } as Ruleset;
+}
+
+const pool = fc.integer({ min: 0, max: 60 });
+const spec: fc.Arbitrary<Spec> = fc.record({
+  sets: fc.array(fc.record({ kind: fc.constantFrom(...KINDS), elem: fc.array(pool, { minLength: 0, maxLength: 30 }) }), { minLength: 1, maxLength: 3 }),
+  extra: fc.oneof(fc.constant([] as number[]), fc.array(pool, { maxLength: 3 })),
+  policy: fc.constantFrom('accept' as const),
+  verdict: fc.constantFrom('drop' as const),
+});
+
+/** `arb` once in `n`, else null. */
+function rarely<T>(arb: fc.Arbitrary<T>, n: number): fc.Arbitrary<T | null> {
+  return fc.oneof({ weight: n - 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: arb });
+}
+
+/** A change of `s`: elements removed and inserted at random places; now and then a rule, a policy, a set's kind or a timeout element's key order too. */
+function change(s: Spec): fc.Arbitrary<{ to: Spec; flip: Set<number> }> {
+  const perSet = s.sets.map((x) => fc.record({ drop: fc.array(fc.nat(Math.max(0, x.elem.length - 1)), { maxLength: 5 }), put: fc.array(fc.tuple(fc.nat(x.elem.length), pool), { maxLength: 5 }), kind: rarely(fc.constantFrom(...KINDS), 12) }));
+  return fc.tuple(fc.tuple(...perSet), rarely(fc.constantFrom('policy' as const, 'verdict' as const, 'extra' as const), 6), fc.array(pool, { maxLength: 3 })).map(([edits, other, flips]) => {
+    const sets = s.sets.map((x, i) => {
+      const e = edits[i]!;
+      const gone = new Set(e.drop);
+      const elem = x.elem.filter((_, k) => !gone.has(k));
+      for (const [at, n] of e.put) elem.splice(Math.min(at, elem.length), 0, n);
+      return { kind: e.kind ?? x.kind, elem };
+    });
+    return {
+      to: { sets, extra: other === 'extra' ? [...s.extra, 59] : s.extra, policy: other === 'policy' ? 'drop' : s.policy, verdict: other === 'verdict' ? 'accept' : s.verdict },
+      flip: new Set(flips),
+    };
+  });
+}
+
+/** A plan with the elements of each element command in a fixed order, and without the `hinted` mark. */
+function normalised(p: MinimalTransaction): unknown {
+  const nftables = p.batch.nftables.map((c) => {
+    const [verb, body] = Object.entries(c)[0]!;
+    const el = (body as Record<string, unknown>).element as { elem: unknown[] } | undefined;
+    if (el === undefined) return c;
+    return { [verb]: { element: { ...el, elem: el.elem.map(canonicalJson).sort() } } };
+  });
+  return { ...p, hinted: undefined, batch: { nftables } };
+}
+
+/**
+ * The layout carried over is the new bytes' own; signatures, where it carries them, are theirs too
+ * (it may carry none where the new list became all strings).
+ */
+function sameLayout(carried: ElementLayout, fresh: ElementLayout | undefined): void {
+  assert.ok(fresh);
+  const bare = (l: ElementLayout) => ({ ...l, lists: l.lists.map(({ signatures: _s, ...rest }) => rest) });
+  assert.deepEqual(bare(carried), bare(fresh), 'the layout carried over is the new bytes\' own');
+  carried.lists.forEach((l, i) => {
+    if (l.signatures) assert.deepEqual(l.signatures, fresh.lists[i]!.signatures, 'signatures carried over');
+  });
+}
+
+/**
+ * Plan `a` → `b` (bytes) both ways. Returns whether a hint was found; asserts the plans agree
+ * and that the layout carried over is the new bytes' own.
+ */
+function compare(a: Buffer, b: Buffer): boolean {
+  const from = parseRuleset(a);
+  const delta = encodeRulesetDelta(a, b);
+  if (delta === undefined) return false;
+  const rebuilt = rebuildFromRulesetDelta(a, delta, 1 << 24);
+  assert.ok(rebuilt.bytes.equals(b));
+  const layout = elementLayout(a, from);
+  assert.ok(layout !== undefined, 'rendered bytes have a layout');
+  // Built without parsing (string elements inserted) and proven: exactly what parsing gives.
+  const patched = patchedRuleset(layout, from, rebuilt.edits ?? []);
+  const provenPatch = patched !== undefined && elementHint(layout, from, patched, rebuilt.edits ?? []) !== undefined;
+  let to: Ruleset;
+  try {
+    to = parseRuleset(b);
+  } catch {
+    assert.ok(!provenPatch, 'no ruleset is built for bytes that do not parse');
+    return false; // the agent refuses bytes that do not parse before any plan
+  }
+  if (provenPatch) {
+    patches++;
+    assert.deepEqual(patched, to);
+  }
+  const h = elementHint(layout, from, to, rebuilt.edits ?? []);
+  if (h === undefined) return false;
+  const plain = planMinimalTransaction(from, to, OWNED);
+  const hinted = planMinimalTransaction(from, to, OWNED, h.hint);
+  assert.equal(hinted.hinted, true);
+  assert.deepEqual(normalised(hinted), normalised(plain));
+  sameLayout(h.layout, elementLayout(b, to));
+  return true;
+}
+
+test('over many revision pairs, the plan from the delta\'s hint is the plan from comparing every element', () => {
+  let hints = 0;
+  fc.assert(
+    fc.property(spec.chain((s) => fc.tuple(fc.constant(s), change(s))), ([s, { to, flip }]) => {
+      const a = Buffer.from(renderRuleset(ruleset(s)));
+      const b = Buffer.from(renderRuleset(ruleset(to, flip)));
+      if (compare(a, b)) hints++;
+    }),
+    { numRuns: 1500, seed: 10 },
+  );
+  assert.ok(hints > 500, `a hint was found in ${hints} of 1500 pairs`);
+  assert.ok(patches > 100, `the new ruleset was built without parsing in ${patches} of 1500 pairs`);
+});
+
+test('hostile deltas (random line edits of the base, whatever still parses) give no hint or the same plan', () => {
+  const garbage = fc.oneof(
+    pool.map((n) => `        "${addr(n)}",`),
+    pool.map((n) => `        "${addr(n)}"`),
+    pool.map((n) => `        "${addr(n)}" ,`),
+    pool.map((n) => `      "${addr(n)}",`),
+    pool.map((n) => `        ${JSON.stringify(element('timeout', n, true))},`),
+    pool.map((n) => `        ["${addr(n)}",{"accept":null}],`),
+    fc.constantFrom('        ]', '      ],', '        ],', '      ]', '      "elem": [', '        "x": 1,', '        {', '        },', '', '        "198.18.0.1", "198.18.0.2",'),
+  );
+  let parsed = 0;
+  fc.assert(
+    fc.property(spec, fc.array(fc.tuple(fc.nat(), fc.boolean(), garbage, fc.boolean()), { minLength: 1, maxLength: 4 }), (s, edits) => {
+      const a = Buffer.from(renderRuleset(ruleset(s)));
+      const lines = a.toString().split('\n');
+      for (const [at, del, line, copy] of edits) {
+        const i = at % lines.length;
+        if (del) lines.splice(i, 1);
+        else lines.splice(i, 0, copy ? lines[(at * 7) % lines.length]! : line);
+      }
+      const b = Buffer.from(lines.join('\n'));
+      try {
+        parseRuleset(b);
+        parsed++;
+      } catch {
+        return;
+      }
+      compare(a, b);
+    }),
+    { numRuns: 3000, seed: 11 },
+  );
+  assert.ok(parsed > 100, `${parsed} hostile deltas parsed`);
+});
+
+test('a blocklist change of 1,000 elements on 100,000 is planned from the hint, as by comparing', () => {
+  const s: Spec = { sets: [{ kind: 'hash', elem: [] }], extra: [], policy: 'accept', verdict: 'drop' };
+  const big = (elem: string[]): Ruleset => ({ nftables: ruleset(s).nftables.map((i) => ('set' in i ? { set: { ...i.set, elem } } : i)) }) as Ruleset;
+  const before = Array.from({ length: 100_000 }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+  const after = before.filter((_, i) => i % 200 !== 7);
+  for (let k = 0; k < 500; k++) after.splice((k * 7919) % after.length, 0, `11.0.${k >> 8}.${k & 255}`);
+  assert.ok(compare(Buffer.from(renderRuleset(big(before))), Buffer.from(renderRuleset(big(after)))), 'a hint was found');
+});
