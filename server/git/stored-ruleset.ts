@@ -25,11 +25,14 @@ export interface StoredRuleset {
 
 /**
  * The stored files of ruleset `name` at `commit` (any commit-ish), or undefined when the commit
- * has no `rulesets/NAME.json` blob. Errors: NFTSYNC_ERR_RULESET_NAME_INVALID,
+ * has no `rulesets/NAME.json` blob. Errors: NFTSYNC_ERR_RULESET_NAME_INVALID, NFTSYNC_ERR_REF_INVALID
+ * (`commit` holds spaces or control characters),
  * NFTSYNC_ERR_REF_NOT_FOUND (no such commit), NFTSYNC_ERR_REPO_GIT_FAILED.
  */
 export async function readStoredRuleset(gitdir: string, commit: string, name: string): Promise<StoredRuleset | undefined> {
   assertRulesetName(name);
+  // One line of cat-file's input: nothing that could end it.
+  if (!/^[\x21-\x7e]{1,1024}$/.test(commit)) throw new NftSyncError('NFTSYNC_ERR_REF_INVALID', `${JSON.stringify(commit.slice(0, 80))} is not a commit id or ref name`, { data: { ref: commit.slice(0, 80) } });
   const batch = new GitObjectBatch(gitdir);
   try {
     const c = await batch.read(`${commit}^{commit}`);

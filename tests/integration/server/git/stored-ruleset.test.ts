@@ -42,5 +42,6 @@ describe('readStoredRuleset', () => {
     assert.deepEqual((composeStored('web', stored).nftables[1] as { set: { elem: unknown[] } }).set.elem, ['198.18.0.3']);
     assert.equal(await readStoredRuleset(bare, commit, 'nope'), undefined);
     await assert.rejects(readStoredRuleset(bare, 'f'.repeat(40), 'web'), { code: 'NFTSYNC_ERR_REF_NOT_FOUND' });
+    await assert.rejects(readStoredRuleset(bare, `${commit}\nmain`, 'web'), { code: 'NFTSYNC_ERR_REF_INVALID' });
   });
 });
