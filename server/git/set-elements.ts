@@ -17,7 +17,7 @@
  * applied again to the new tip and tried again, a bounded number of times: a concurrent change
  * is never lost, and neither is this one's, since it is re-applied rather than merged.
  */
-import { commitIdentity, gitOutput, readBranch } from './branch-commit.js';
+import { commitIdentity, gitOutput, readBranch, replaceEntry } from './branch-commit.js';
 import { applyElementChange, type ElementChangeRequest, type SetAddress } from '../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
@@ -67,13 +67,6 @@ const LISTED = 50;
 
 
 
-
-/** `ls-tree -z` records of `tree` with `name` replaced by (or given) `entry`, or removed when `entry` is undefined, made into a tree. */
-async function replaceEntry(gitdir: string, tree: string, name: string, entry: string | undefined): Promise<string> {
-  const kept = (await gitOutput(gitdir, ['ls-tree', '-z', tree])).split('\0').filter((l) => l !== '' && l.slice(l.indexOf('\t') + 1) !== name);
-  const lines = entry === undefined ? kept : [...kept, `${entry}\t${name}`];
-  return (await gitOutput(gitdir, ['mktree', '-z'], lines.map((l) => `${l}\0`).join(''))).trim();
-}
 
 function commitMessage(req: SetElementsRequest, kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number): string {
   const where = `${kind} ${req.set.family} ${req.set.table} ${req.set.name}`;
