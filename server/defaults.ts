@@ -144,6 +144,19 @@ export const SERVER_DEFAULTS_TABLE = {
     /** Safety-net poll of the refs, besides the file watch (0: off). */
     refPollMs: 1 * SECOND,
   },
+  elementLog: {
+    /**
+     * Element change files (`rulesets/NAME.elements/`) at most: the change that would make one
+     * more folds them all into `rulesets/NAME.json`. Composing is one pass over each set however
+     * many there are; this bounds the files read and parsed per revision and the tree's size.
+     */
+    foldMaxFiles: 64,
+    /**
+     * The change files' bytes at most, as a fraction of the base's: 1/this. A change that would
+     * make them larger folds (a small ruleset is then rewritten whole, as before change files).
+     */
+    foldBaseDivisor: 8,
+  },
   replica: {
     /** A replica (--mirror-of) asks the primary for its refs this often, and fetches when they changed. */
     pollMs: 250,

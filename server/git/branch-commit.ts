@@ -36,3 +36,14 @@ export function commitIdentity(author: string): Record<string, string> {
     GIT_COMMITTER_EMAIL: 'nft-sync@nft-sync.invalid',
   };
 }
+
+/**
+ * The tree made of `tree`'s entries (any tree-ish: `COMMIT^{tree}`, `COMMIT:rulesets`) with the
+ * entry `name` replaced by (or given) `entry` (`MODE TYPE ID`), or removed when `entry` is
+ * undefined; its id. Errors: NFTSYNC_ERR_REPO_GIT_FAILED.
+ */
+export async function replaceEntry(gitdir: string, tree: string, name: string, entry: string | undefined): Promise<string> {
+  const kept = (await gitOutput(gitdir, ['ls-tree', '-z', tree])).split('\0').filter((l) => l !== '' && l.slice(l.indexOf('\t') + 1) !== name);
+  const lines = entry === undefined ? kept : [...kept, `${entry}\t${name}`];
+  return (await gitOutput(gitdir, ['mktree', '-z'], lines.map((l) => `${l}\0`).join(''))).trim();
+}

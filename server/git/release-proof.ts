@@ -9,6 +9,7 @@ import { parseCommit, parseTag, parseTree } from '../../shared/git/git-objects.j
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { REPO_CONFIG_PATH } from '../../shared/config/repo-config.js';
+import { elementsDirName } from '../../shared/ruleset/element-log.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 
 /** What building a proof needs from the repository (RulesetRepository has it). */
@@ -54,7 +55,10 @@ export async function readTagChain(reader: ProofReader, ref: string): Promise<{ 
  * The commit, root tree and `rulesets` tree objects on the path from `commit` to
  * `rulesets/NAME.json`; with `withConfig` (the agent named no ruleset, so the server chose it by
  * `nft-sync.yaml`), then the blob of `nft-sync.yaml` when the commit has one.
- * Errors: NFTSYNC_ERR_RULESET_NOT_FOUND, NFTSYNC_ERR_REF_NOT_FOUND.
+ * Errors: NFTSYNC_ERR_RULESET_NOT_FOUND, NFTSYNC_ERR_REF_NOT_FOUND, NFTSYNC_ERR_PROOF_UNAVAILABLE
+ * when the ruleset has element change files (`rulesets/NAME.elements/`): the proof ties the tag
+ * to the blob of `rulesets/NAME.json`, and the ruleset served is that base composed with its
+ * change files, so no proof can cover it until they are folded into the base.
  */
 export async function readRulesetPath(reader: ProofReader, commit: string, name: string, opts: { withConfig?: boolean } = {}): Promise<ProofObject[]> {
   const algorithm = objectIdAlgorithm(commit);
@@ -68,7 +72,15 @@ export async function readRulesetPath(reader: ProofReader, commit: string, name:
   const rootEntries = parseTree(root.content, algorithm);
   const entry = rootEntries.find((e) => e.name === 'rulesets' && e.mode === '40000');
   if (!entry) throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `commit ${commit} has no rulesets directory`, { data: { ruleset: name, commit } });
-  const path = [c, root, await read(entry.id, 'tree')];
+  const rulesets = await read(entry.id, 'tree');
+  if (parseTree(rulesets.content, algorithm).some((e) => e.name === elementsDirName(name) && e.mode === '40000')) {
+    throw new NftSyncError(
+      'NFTSYNC_ERR_PROOF_UNAVAILABLE',
+      `ruleset ${name} at ${commit.slice(0, 12)} has element change files (rulesets/${elementsDirName(name)}/), which a signed release cannot prove: fold them into rulesets/${name}.json (nft-sync set fold, or by hand) and tag that commit`,
+      { data: { ruleset: name, commit } },
+    );
+  }
+  const path = [c, root, rulesets];
   const config = opts.withConfig ? rootEntries.find((e) => e.name === REPO_CONFIG_PATH) : undefined;
   if (config) path.push(await read(config.id, 'blob'));
   return path;

@@ -1,6 +1,7 @@
 /**
  * Read access to the rulesets repository: resolve what an agent asked for (branch, tag, commit)
- * to a commit, and read `rulesets/NAME.json` and `nft-sync.yaml` at that commit.
+ * to a commit, and read a ruleset (`rulesets/NAME.json`, with its element change files applied)
+ * and `nft-sync.yaml` at that commit.
  *
  * Objects are read in-process with isomorphic-git through one long-lived `cache` object (it
  * keeps pack indexes and packs loaded). Everything keyed by an object id is immutable, so it is
@@ -22,6 +23,9 @@ import { assertRef, assertRulesetName, isObjectId } from '../../shared/ruleset/n
 import { refCandidates } from '../../shared/git/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/config/repo-config.js';
 import { highestTag } from '../../shared/release/semver.js';
+import { composeRulesetText } from '../../shared/ruleset/compose-ruleset.js';
+import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../shared/ruleset/element-log.js';
+import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
 import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
@@ -54,6 +58,8 @@ export interface RulesetRepositoryOptions {
 interface CommitIndex {
   /** Ruleset name -> blob id of `rulesets/NAME.json`. */
   rulesets: ReadonlyMap<string, string>;
+  /** Ruleset name -> its element change files (`rulesets/NAME.elements/NNNNNN.json`), in order; absent when none. */
+  changes: ReadonlyMap<string, ReadonlyArray<{ file: string; oid: string }>>;
   /** Blob id of `nft-sync.yaml`, if the commit has one. */
   configBlob: string | undefined;
 }
@@ -69,6 +75,8 @@ export class RulesetRepository {
   private readonly commits: ByteLru<CommitIndex>;
   private readonly configs = new ByteLru<{ config: RepoConfig }>(SERVER_DEFAULTS.repository.maxCachedConfigs, () => 1);
   private readonly peeled = new ByteLru<{ commit: string }>(SERVER_DEFAULTS.repository.maxCachedPeeled, () => 1);
+  /** Blob id of a composed ruleset, by its files' ids (its bytes are in `blobs` under the same key). */
+  private readonly composedIds = new ByteLru<{ blob: string }>(SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
   private readonly reachable: ReachableCommits;
   private readonly readRefFile: RefFileReader;
   private refView: RefView | undefined;
@@ -151,12 +159,22 @@ export class RulesetRepository {
   }
 
   /**
-   * The bytes of `rulesets/NAME.json` at `commit` (a full commit id, as resolveRef returns) and
-   * their git blob id. The Buffer is shared with the cache: callers must not modify it.
+   * The bytes of ruleset NAME at `commit` (a full commit id, as resolveRef returns) and their git
+   * blob id: what agents receive and verify. The ONE way the server reads a ruleset (wire
+   * fetches and deltas, the API's reads and diffs).
+   *
+   * Without element change files that is `rulesets/NAME.json` exactly as stored. With them
+   * (`rulesets/NAME.elements/`, shared/ruleset/element-log.ts) it is the effective ruleset: the
+   * base with the change files applied, rendered one element a line (shared/ruleset/
+   * compose-ruleset.ts), and the blob id is that of those bytes (git hash-object's), which is in
+   * no tree. Composed once per set of files and kept in the same byte cache under a key of the
+   * files' ids, so one copy is held however many agents ask. The Buffer is shared with the
+   * cache: callers must not modify it.
    *
    * Errors: NFTSYNC_ERR_RULESET_NAME_INVALID (checked first), NFTSYNC_ERR_REF_INVALID (`commit`
    * is not a full object id), NFTSYNC_ERR_REF_NOT_FOUND / NFTSYNC_ERR_REF_NOT_COMMIT (no such
-   * commit), NFTSYNC_ERR_RULESET_NOT_FOUND (`data.ruleset`, `data.commit`).
+   * commit), NFTSYNC_ERR_RULESET_NOT_FOUND (`data.ruleset`, `data.commit`), and for a commit the
+   * push validator never judged, composeRuleset's (RULESET_SCHEMA, SET_NOT_FOUND, ...).
    */
   async readRuleset(commit: string, name: string): Promise<{ blob: string; bytes: Buffer }> {
     assertRulesetName(name);
@@ -169,8 +187,19 @@ export class RulesetRepository {
         data: { ruleset: name, commit },
       });
     }
-    const bytes = await this.blobs.getOrLoad(blob, async () => Buffer.from((await git.readBlob({ fs, gitdir: this.gitdir, oid: blob, cache: this.cache })).blob));
-    return { blob, bytes };
+    const readBlob = async (oid: string): Promise<Buffer> => Buffer.from((await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob);
+    const changes = index.changes.get(name);
+    if (changes === undefined) return { blob, bytes: await this.blobs.getOrLoad(blob, () => readBlob(blob)) };
+    const key = `${blob}+${changes.map((c) => c.oid).join(',')}`;
+    const compose = async (): Promise<Buffer> => {
+      const dir = `rulesets/${elementsDirName(name)}`;
+      const files = await Promise.all(changes.map(async (c) => ({ path: `${dir}/${c.file}`, bytes: await readBlob(c.oid) })));
+      const text = composeRulesetText({ path: `rulesets/${name}.json`, bytes: await readBlob(blob) }, files);
+      return Buffer.from(text);
+    };
+    const bytes = await this.blobs.getOrLoad(key, compose);
+    const { blob: id } = await this.composedIds.getOrLoad(key, async () => ({ blob: gitBlobId(bytes, objectIdAlgorithm(commit)) }));
+    return { blob: id, bytes };
   }
 
   /**
@@ -360,9 +389,20 @@ export class RulesetRepository {
       const root = await git.readTree({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
       const find = (name: string, type: string) => root.tree.find((e) => e.path === name && e.type === type && e.mode !== '120000');
       const rulesets = new Map<string, string>();
+      const changes = new Map<string, Array<{ file: string; oid: string }>>();
       const dir = find('rulesets', 'tree');
       if (dir !== undefined) {
-        for (const e of (await git.readTree({ fs, gitdir: this.gitdir, oid: dir.oid, cache: this.cache })).tree) {
+        const entries = (await git.readTree({ fs, gitdir: this.gitdir, oid: dir.oid, cache: this.cache })).tree;
+        for (const e of entries) {
+          const of = e.type === 'tree' ? rulesetOfElementsDir(e.path) : undefined;
+          if (of === undefined) continue;
+          const files = (await git.readTree({ fs, gitdir: this.gitdir, oid: e.oid, cache: this.cache })).tree
+            .filter((f) => f.type === 'blob' && f.mode !== '120000' && CHANGE_FILE_NAME.test(f.path))
+            .map((f) => ({ file: f.path, oid: f.oid }))
+            .sort((a, b) => (a.file < b.file ? -1 : 1));
+          if (files.length > 0) changes.set(of, files);
+        }
+        for (const e of entries) {
           // Symlinks and odd names are not rulesets: a link could point anywhere.
           if (e.type !== 'blob' || e.mode === '120000' || !e.path.endsWith('.json')) continue;
           const name = e.path.slice(0, -'.json'.length);
@@ -374,7 +414,7 @@ export class RulesetRepository {
           }
         }
       }
-      return { rulesets, configBlob: find(REPO_CONFIG_PATH, 'blob')?.oid };
+      return { rulesets, changes, configBlob: find(REPO_CONFIG_PATH, 'blob')?.oid };
     });
   }
 

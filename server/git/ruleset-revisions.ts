@@ -1,5 +1,6 @@
 /**
- * The commits that changed `rulesets/NAME.json`, newest first, through `git log` run by simple-git (one process;
+ * The commits that changed ruleset NAME (`rulesets/NAME.json` or its element change files
+ * `rulesets/NAME.elements/`), newest first, through `git log` run by simple-git (one process;
  * git's own path-limited history walk with its commit-graph is faster than walking trees in
  * JavaScript once histories grow).
  */
@@ -15,7 +16,8 @@ export type Revision = RulesetRevision;
 const FIELD = '\x1f';
 
 /**
- * Up to `limit` commits reachable from `commit` (a full id) that changed `rulesets/NAME.json`,
+ * Up to `limit` commits reachable from `commit` (a full id) that changed `rulesets/NAME.json` or
+ * a file under `rulesets/NAME.elements/` (an element change made through the API),
  * newest first (following history as `git log -- PATH` does, without following renames).
  * Errors: NFTSYNC_ERR_RULESET_NAME_INVALID, NFTSYNC_ERR_REF_INVALID (not a full id),
  * NFTSYNC_ERR_REPO_GIT_FAILED.
@@ -33,6 +35,7 @@ export async function rulesetRevisions(gitdir: string, commit: string, name: str
       [commit]: null,
       '--': null,
       [path]: null,
+      [`rulesets/${name}.elements`]: null,
     });
     return log.all.map((c) => ({ commit: c.commit, author: { name: c.name, email: c.email }, date: c.date, message: c.message.replace(/\n+$/, '') }));
   } catch (err) {

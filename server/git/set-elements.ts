@@ -1,6 +1,14 @@
 /**
- * An element change as a commit: add and delete elements of one set or map of
- * `rulesets/NAME.json` on a branch, as a new commit whose author is the token's owner.
+ * An element change as a commit: add and delete elements of one set or map of ruleset NAME on
+ * a branch, as a new commit whose author is the token's owner.
+ *
+ * The change is written as one more element change file, `rulesets/NAME.elements/NNNNNN.json`
+ * (shared/ruleset/element-log.ts), holding only the elements really added and deleted: a
+ * 1,000-element change of a 1,000,000-element set writes about 20 KB, not a new 15-20 MB
+ * ruleset. When one more would pass a fold threshold (server/defaults.ts `elementLog`: more
+ * than 64 files, or their bytes above an eighth of the base's), the same commit folds instead:
+ * the effective ruleset becomes the new `rulesets/NAME.json` and the change files are removed
+ * (the commit message says how many). A small ruleset is thus rewritten whole, as before.
  *
  * Like a rollback (server/git/rollback.ts), the commit is built with git plumbing on the bare
  * repository (no work tree), judged by the push validator exactly as a push of it would be (the
@@ -9,12 +17,15 @@
  * applied again to the new tip and tried again, a bounded number of times: a concurrent change
  * is never lost, and neither is this one's, since it is re-applied rather than merged.
  */
-import { commitIdentity, gitOutput, readBranch } from './branch-commit.js';
+import { commitIdentity, gitOutput, readBranch, replaceEntry } from './branch-commit.js';
 import { applyElementChange, type ElementChangeRequest, type SetAddress } from '../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
 import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
-import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, renderChangeFile } from '../../shared/ruleset/element-log.js';
+import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
+import { composeStored, readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
 import { runGit } from '../../host/run-git.js';
@@ -47,6 +58,8 @@ export interface SetElementsResult {
   added: number;
   deleted: number;
   attempts: number;
+  /** Change files folded into `rulesets/NAME.json` by this commit (this change's included); 0 or absent when none. */
+  folded?: number;
 }
 
 /** Most elements the commit message lists one by one (the diff shows them all). */
@@ -55,18 +68,37 @@ const LISTED = 50;
 
 
 
-/** `ls-tree -z` records of `tree` with `name` replaced by (or given) `entry`, made into a tree. */
-async function replaceEntry(gitdir: string, tree: string, name: string, entry: string): Promise<string> {
-  const kept = (await gitOutput(gitdir, ['ls-tree', '-z', tree])).split('\0').filter((l) => l !== '' && l.slice(l.indexOf('\t') + 1) !== name);
-  return (await gitOutput(gitdir, ['mktree', '-z'], [...kept, `${entry}\t${name}`].map((l) => `${l}\0`).join(''))).trim();
-}
-
-function commitMessage(req: SetElementsRequest, kind: string, added: readonly unknown[], deleted: readonly unknown[]): string {
+function commitMessage(req: SetElementsRequest, kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number): string {
   const where = `${kind} ${req.set.family} ${req.set.table} ${req.set.name}`;
   const lines = [...added.map((e) => `add ${JSON.stringify(e)}`), ...deleted.map((e) => `delete ${JSON.stringify(e)}`)];
   const shown = lines.slice(0, LISTED);
   if (lines.length > LISTED) shown.push(`… and ${lines.length - LISTED} more (git show lists them all)`);
-  return `${req.ruleset}: ${where}: +${added.length} -${deleted.length} elements\n\n${shown.join('\n')}\n\nRequested by: ${req.owner} via the nft-sync element API\n`;
+  const fold = folded === 0 ? '' : `\n\nFolded ${folded} element change${folded === 1 ? '' : 's'} (this one included) into rulesets/${req.ruleset}.json; rulesets/${elementsDirName(req.ruleset)}/ is empty again.`;
+  return `${req.ruleset}: ${where}: +${added.length} -${deleted.length} elements\n\n${shown.join('\n')}${fold}\n\nRequested by: ${req.owner} via the nft-sync element API\n`;
+}
+
+/**
+ * The `rulesets/` tree with the change written: one more change file (`text`, numbered after the
+ * last), or, when that would pass a fold threshold (server/defaults.ts elementLog), the effective
+ * `ruleset` as the new base with the change files gone. `folded`: how many change files (this
+ * one included) went into the base; 0 when none.
+ */
+async function writeChange(req: SetElementsRequest, stored: StoredRuleset, ruleset: Ruleset, text: string): Promise<{ rulesetsTree: string; folded: number }> {
+  const { foldMaxFiles, foldBaseDivisor } = SERVER_DEFAULTS.elementLog;
+  const dir = elementsDirName(req.ruleset);
+  const files = stored.changes.length + 1;
+  const bytes = stored.changes.reduce((n, c) => n + c.bytes.length, 0) + Buffer.byteLength(text);
+  const next = Math.max(0, ...stored.changes.map((c) => changeFileNumber(c.file) ?? 0)) + 1;
+  const strays = stored.elementsEntries.length !== stored.changes.length;
+  if (files > foldMaxFiles || bytes * foldBaseDivisor > stored.base.bytes.length || next > MAX_CHANGE_FILES || strays) {
+    const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
+    const withBase = await replaceEntry(req.gitdir, stored.rulesetsTree, `${req.ruleset}.json`, `${stored.base.mode} blob ${blob}`);
+    return { rulesetsTree: await replaceEntry(req.gitdir, withBase, dir, undefined), folded: files };
+  }
+  const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], text)).trim();
+  const kept = stored.elementsEntries.map((e) => `${e.mode.padStart(6, '0')} ${e.mode === '40000' ? 'tree' : 'blob'} ${e.id}\t${e.name}`);
+  const elements = (await gitOutput(req.gitdir, ['mktree', '-z'], [...kept, `100644 blob ${blob}\t${changeFileName(next)}`].map((l) => `${l}\0`).join(''))).trim();
+  return { rulesetsTree: await replaceEntry(req.gitdir, stored.rulesetsTree, dir, `040000 tree ${elements}`), folded: 0 };
 }
 
 /**
@@ -89,20 +121,19 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const old = await readBranch(req.gitdir, ref);
     if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
-    const entry = (await gitOutput(req.gitdir, ['ls-tree', '-z', old, '--', path])).split('\0')[0] ?? '';
-    const [mode, type, blob] = entry.slice(0, entry.indexOf('\t')).split(' ');
-    if (type !== 'blob') {
+    const stored = await readStoredRuleset(req.gitdir, old, req.ruleset);
+    if (stored === undefined) {
       throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `branch ${req.branch} (${old.slice(0, 12)}) has no ${path}`, { data: { ruleset: req.ruleset, commit: old } });
     }
-    const ruleset = parseRuleset(await gitOutput(req.gitdir, ['cat-file', 'blob', blob!]));
+    const ruleset = composeStored(req.ruleset, stored);
     const change = applyElementChange(ruleset, req.set, req);
     if (change.added.length === 0 && change.deleted.length === 0) {
       return { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt };
     }
-    const newBlob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
-    const rulesetsTree = await replaceEntry(req.gitdir, `${old}:rulesets`, `${req.ruleset}.json`, `${mode} blob ${newBlob}`);
-    const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${rulesetsTree}`);
-    const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], commitMessage(req, change.kind, change.added, change.deleted), commitIdentity(req.owner))).trim();
+    const written = await writeChange(req, stored, ruleset, renderChangeFile(req.set, change.added, change.deleted));
+    const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${written.rulesetsTree}`);
+    const message = commitMessage(req, change.kind, change.added, change.deleted, written.folded);
+    const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.owner))).trim();
     const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
     if (judged.problems.length > 0) {
       const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));
@@ -113,7 +144,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     await req.beforeUpdate?.(attempt);
     try {
       await runGit(['update-ref', '-m', `nft-sync elements ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
-      return { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt };
+      return { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, folded: written.folded };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.
       if ((await readBranch(req.gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });

@@ -2,6 +2,10 @@
  * Publishing a live change (agent --publish, "reverse GitOps"): the ruleset an agent lists from
  * its host becomes a new revision of `rulesets/NAME.json` on the branch it follows.
  *
+ * The revisions merged are effective rulesets (the base with its element change files applied,
+ * server/git/stored-ruleset.ts), and the result is written whole as the new base: the commit
+ * removes `rulesets/NAME.elements/`, whose changes it holds.
+ *
  * - When the branch is still at `base` (the revision the agent had applied), the change is
  *   committed as sent, objects it left alone kept in the file's own form. When it moved, the
  *   change is rebased onto the tip by an object-level
@@ -25,6 +29,10 @@ import type { RefUpdate } from '../../shared/push/push-checks.js';
 import { mergeRulesets } from '../../shared/ruleset/ruleset-merge.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
+import { elementsDirName } from '../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
+import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { composeStored, readStoredRuleset } from '../git/stored-ruleset.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { validatePush, type PushValidation } from '../push/push-validator.js';
 import { branchRef } from '../git/rollback.js';
@@ -78,12 +86,17 @@ async function tryGit(gitdir: string, args: string[]): Promise<string | undefine
   }
 }
 
-/** The ruleset file at `commit`: its blob id and parsed content, or undefined when absent. */
-async function rulesetAt(gitdir: string, commit: string, path: string): Promise<{ blob: string; ruleset: Ruleset } | undefined> {
-  const blob = await tryGit(gitdir, ['rev-parse', '--verify', '-q', `${commit}:${path}`]);
-  if (blob === undefined) return undefined;
-  const text = await git(gitdir, ['cat-file', 'blob', blob]);
-  return { blob, ruleset: parseRuleset(text) };
+/**
+ * The effective ruleset at `commit` (the base with its element change files applied), parsed;
+ * `key` identifies the files it is made of, `blob` the id agents know it by; undefined when absent.
+ */
+async function rulesetAt(gitdir: string, commit: string, name: string): Promise<{ key: string; blob: string; ruleset: Ruleset } | undefined> {
+  const stored = await readStoredRuleset(gitdir, commit, name);
+  if (stored === undefined) return undefined;
+  const ruleset = composeStored(name, stored);
+  if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset };
+  const blob = gitBlobId(Buffer.from(renderRuleset(ruleset)), objectIdAlgorithm(stored.base.blob));
+  return { key: [stored.base.blob, ...stored.changes.map((c) => c.blob)].join(','), blob, ruleset };
 }
 
 
@@ -108,7 +121,7 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
   assertRulesetName(req.ruleset);
   const path = `rulesets/${req.ruleset}.json`;
   const ours = parseRuleset(req.bytes);
-  const base = await rulesetAt(req.gitdir, req.base, path).catch((err: unknown) => {
+  const base = await rulesetAt(req.gitdir, req.base, req.ruleset).catch((err: unknown) => {
     throw toNftSyncError(err);
   });
   if ((await tryGit(req.gitdir, ['rev-parse', '--verify', '-q', `${req.base}^{commit}`])) === undefined) {
@@ -122,9 +135,9 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const old = await tryGit(req.gitdir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`]);
     if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
-    const tip = await rulesetAt(req.gitdir, old, path);
+    const tip = await rulesetAt(req.gitdir, old, req.ruleset);
     if (tip === undefined) throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `${path} is not on branch ${req.branch} any more`, { data: { ruleset: req.ruleset, commit: old } });
-    const rebased = tip.blob !== base.blob;
+    const rebased = tip.key !== base.key;
     // Merged even onto an unmoved branch (theirs = base): objects the change left alone keep the
     // file's own form, so `git log -p` shows the change and not nft's way of listing the rest.
     const merged = mergeRulesets(base.ruleset, ours, tip.ruleset);
@@ -137,7 +150,7 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
     const differences = diffNormalised(normaliseRuleset(tip.ruleset), normaliseRuleset(merged.ruleset));
     if (differences.length === 0) return { ref, commit: old, blob: tip.blob, rebased, unchanged: true, attempts: attempt, differences };
     const blob = (await git(req.gitdir, ['hash-object', '-w', '--stdin'], text)).trim();
-    const tree = await treeWith(req.gitdir, old, path, blob);
+    const tree = await treeWith(req.gitdir, old, path, blob, `rulesets/${elementsDirName(req.ruleset)}`);
     const summary = differences.slice(0, 20).map((d) => `  ${d}`).join('\n');
     const message = `Publish live change of ${req.ruleset} from ${req.agent}\n\n${summary}${differences.length > 20 ? `\n  (${differences.length - 20} more)` : ''}\n\nBase: ${req.base}${rebased ? ` (merged onto ${old})` : ''}\nPublished-by: ${req.agent} (${req.credential}) via nft-sync agent --publish\n`;
     const commit = (await git(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.agent))).trim();
@@ -161,13 +174,14 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
   });
 }
 
-/** The tree of `commit` with `path` set to `blob`, built in a throwaway index. */
-async function treeWith(gitdir: string, commit: string, path: string, blob: string): Promise<string> {
+/** The tree of `commit` with `path` set to `blob` and directory `drop` removed, built in a throwaway index. */
+async function treeWith(gitdir: string, commit: string, path: string, blob: string, drop: string): Promise<string> {
   const index = join(tmpdir(), `nft-sync-publish-${process.pid}-${randomBytes(6).toString('hex')}.index`);
   const env = { GIT_INDEX_FILE: index };
   try {
     await git(gitdir, ['read-tree', commit], undefined, env);
     await git(gitdir, ['update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], undefined, env);
+    await git(gitdir, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', drop], undefined, env);
     return (await git(gitdir, ['write-tree'], undefined, env)).trim();
   } finally {
     await rm(index, { force: true });

@@ -2,12 +2,16 @@
  * Push-time validation: what the pre-receive hook runs, once per push, before git moves any ref.
  *
  * For every branch or tag the push creates or moves, the new commit's `nft-sync.yaml` and its
- * changed `rulesets/*.json` (all of them for a new ref) are read through ONE `git cat-file
+ * changed rulesets (all of them for a new ref) are read through ONE `git cat-file
  * --batch` process for the whole push (commits, trees and blobs; the trees compared here as
  * `ls-tree` and `diff-tree` would), so git's quarantine variables (GIT_OBJECT_DIRECTORY,
  * GIT_ALTERNATE_OBJECT_DIRECTORIES) are honoured and the pushed objects are visible before they
  * are accepted, and a push pays one git start, not five per ref. Each distinct blob is checked
- * once whatever number of refs carry it: JSON, schema (shared/push/push-checks.ts), then, where a scratch namespace can be
+ * once whatever number of refs carry it. A ruleset is `rulesets/NAME.json` with its element change
+ * files `rulesets/NAME.elements/NNNNNN.json` applied (shared/push/ruleset-files.ts): it is judged
+ * when either changed, composed, as agents will receive it; a stray file in the change
+ * directory, or change files without a base, refuse the push. Checks: JSON, schema
+ * (shared/push/push-checks.ts), then, where a scratch namespace can be
  * made, loaded into it with the agent's own transaction and listed back (the load replaces an
  * `nft -c`, which costs as much on nft 1.0.6): a refused load, or a read-back that differs with
  * the tolerance the agent uses, refuses the push naming the object; what the agent tolerates
@@ -22,8 +26,9 @@
 import { countElements } from '../../shared/ruleset/count-elements.js';
 import { buildApplyTransaction } from '../../shared/ruleset/apply-plan.js';
 import { toNftSyncError } from '../../shared/errors.js';
-import { checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, rulesetNameOfPath, type PushProblem, type RefUpdate } from '../../shared/push/push-checks.js';
+import { checkComposedRuleset, checkRepoConfigFile, isZeroId, lostOnReload, rulesetNameOfPath, type PushProblem, type RefUpdate } from '../../shared/push/push-checks.js';
 import { REPO_CONFIG_PATH } from '../../shared/config/repo-config.js';
+import { rulesetFilesOf, type RulesetFiles } from '../../shared/push/ruleset-files.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, RulesetItem, TableRef } from '../../shared/ruleset/ruleset-types.js';
@@ -81,7 +86,8 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
   const started = performance.now();
   const say = opts.say ?? (() => undefined);
   const result: PushValidation = { problems: [], warnings: [], checked: 0, loaded: 'no ruleset to load', timings: { gitMs: 0, checkMs: 0, nftMs: 0 } };
-  const toCheck = new Map<string, Array<{ ref: string; commit: string; path: string }>>();
+  // Keyed by the files a ruleset is made of (shared/push/ruleset-files.ts): judged once a push.
+  const toCheck = new Map<string, { files: RulesetFiles; where: Array<{ ref: string; commit: string; path: string }> }>();
   const configs: Array<{ ref: string; commit: string; yaml: Entry | undefined; names: Set<string> }> = [];
 
   const batch = new GitObjectBatch(opts.gitdir, opts.gitEnv ?? {});
@@ -100,18 +106,38 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
       configs.push({ ref: u.ref, commit: commit.oid, yaml: entries.get(REPO_CONFIG_PATH), names });
       const old = isZeroId(u.old) ? undefined : await peelToCommit(batch, u.old);
       // What `git diff-tree -r --diff-filter=ACMRT OLD NEW -- rulesets` names: added, or changed
-      // in content, mode or type (a rename is an add here: renames are not followed).
+      // in content, mode or type (a rename is an add here: renames are not followed). A ruleset
+      // is judged when its base or any of its change files is.
       const before = old === undefined ? undefined : await listChecked(batch, old);
-      for (const e of entries.values()) {
-        if (e.path === REPO_CONFIG_PATH || !e.path.endsWith('.json')) continue;
+      const changed = (e: TreeFile): boolean => {
         const was = before?.get(e.path);
-        if (before !== undefined && was !== undefined && was.blob === e.blob && was.mode === e.mode) continue;
-        const list = toCheck.get(e.blob) ?? [];
-        list.push({ ref: u.ref, commit: commit.oid, path: e.path });
-        toCheck.set(e.blob, list);
+        return before === undefined || was === undefined || was.blob !== e.blob || was.mode !== e.mode;
+      };
+      const layout = rulesetFilesOf(entries.values());
+      const layoutBefore = before === undefined ? undefined : rulesetFilesOf(before.values());
+      for (const p of layout.problems) {
+        // A stray file is judged when it is new or changed; change files without a base whenever that is news.
+        const news = p.blob === undefined ? layoutBefore === undefined || !layoutBefore.problems.some((q) => q.path === p.path && q.message === p.message) : changed(entries.get(p.path)!);
+        if (news) result.problems.push({ ...p, ref: u.ref, commit: commit.oid });
+      }
+      for (const files of layout.rulesets.values()) {
+        if (layoutBefore?.rulesets.get(files.name)?.key === files.key) continue;
+        const item = toCheck.get(files.key) ?? { files, where: [] };
+        item.where.push({ ref: u.ref, commit: commit.oid, path: files.base.path });
+        toCheck.set(files.key, item);
+      }
+      for (const e of entries.values()) {
+        // Other .json files (rulesets/sub/x.json): checked as rulesets, refused by their name.
+        if (e.path === REPO_CONFIG_PATH || !e.path.endsWith('.json') || rulesetNameOfPath(e.path) !== undefined || /^rulesets\/[^/]+\.elements\//.test(e.path)) continue;
+        if (!changed(e)) continue;
+        const files: RulesetFiles = { name: e.path, base: e, changes: [], key: `${e.mode}:${e.blob}` };
+        const item = toCheck.get(files.key) ?? { files, where: [] };
+        item.where.push({ ref: u.ref, commit: commit.oid, path: e.path });
+        toCheck.set(files.key, item);
       }
     }
-    blobs = await readBlobsFrom(batch, [...toCheck.keys(), ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
+    const wanted = [...toCheck.values()].flatMap(({ files }) => [files.base.blob, ...files.changes.map((c) => c.blob)]);
+    blobs = await readBlobsFrom(batch, [...wanted, ...configs.flatMap((c) => (c.yaml ? [c.yaml.blob] : []))]);
   } finally {
     batch.close();
   }
@@ -121,14 +147,16 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
     const yaml = c.yaml ? { blob: c.yaml.blob, text: blobs.get(c.yaml.blob)!.toString('utf8') } : undefined;
     for (const p of checkRepoConfigFile(yaml, c.names)) result.problems.push({ ...p, ref: c.ref, commit: c.commit });
   }
-  const parsed: Array<{ blob: string; path: string; ruleset: Ruleset }> = [];
-  for (const [blob, where] of toCheck) {
+  const parsed: Array<{ key: string; blob: string; path: string; ruleset: Ruleset }> = [];
+  for (const [key, { files, where }] of toCheck) {
     result.checked++;
     const first = where[0]!;
-    const r = checkRulesetFile(first.path, blob, blobs.get(blob)!);
-    if ('problem' in r) for (const w of where) result.problems.push({ ...r.problem, path: w.path, ref: w.ref, commit: w.commit });
+    const r = checkComposedRuleset(files, blobs);
+    // A problem of the base is reported at each ref's path; one of a change file at its own.
+    if ('problem' in r) for (const w of where) result.problems.push({ ...r.problem, path: r.problem.path === files.base.path ? w.path : r.problem.path, ref: w.ref, commit: w.commit });
     else {
-      parsed.push({ blob, path: first.path, ruleset: r.ruleset });
+      // The blob named with a load's problem: the base's, or the newest change file's (the likely culprit).
+      parsed.push({ key, blob: (files.changes.at(-1) ?? files.base).blob, path: first.path, ruleset: r.ruleset });
       for (const w of wellKnownTableWarnings(managedTables(r.ruleset))) result.warnings.push(`${first.path}: ${w}`);
     }
   }
@@ -153,7 +181,7 @@ export async function validatePush(updates: readonly RefUpdate[], opts: PushVali
     found.forEach((f, i) => {
       const p = parsed[i]!;
       if ('problem' in f) {
-        for (const w of toCheck.get(p.blob)!) result.problems.push({ path: w.path, blob: p.blob, ...f.problem, ref: w.ref, commit: w.commit });
+        for (const w of toCheck.get(p.key)!.where) result.problems.push({ path: w.path, blob: p.blob, ...f.problem, ref: w.ref, commit: w.commit });
       } else for (const w of f.warnings) result.warnings.push(`${p.path}: ${w}`);
     });
   } finally {

@@ -331,6 +331,18 @@ export const ElementsAnswer = Type.Object(
 );
 export type ElementsAnswer = Static<typeof ElementsAnswer>;
 
+/** The answer of a fold of a ruleset's element change files (`POST …/elements/fold`). */
+export const FoldAnswer = Type.Object(
+  {
+    commit: Type.String({ description: "the new commit, or the branch's commit when there was nothing to fold" }),
+    branch: Type.String(),
+    folded: Type.Integer({ minimum: 0, description: 'element change files folded into rulesets/NAME.json (0: none, no commit)' }),
+    previous: Type.String({ description: "the branch's commit the fold was built on" }),
+  },
+  { description: 'the fold' },
+);
+export type FoldAnswer = Static<typeof FoldAnswer>;
+
 /** The OpenAPI document itself (its own schema is the OpenAPI 3.1 specification's). */
 export const OpenApiDocument = Type.Object(
   { openapi: Type.String(), info: Type.Record(Type.String(), Type.Unknown()), paths: Type.Record(Type.String(), Type.Unknown()) },

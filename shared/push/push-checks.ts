@@ -10,6 +10,8 @@ import { parseRepoConfig, rulesetsNamedBy, REPO_CONFIG_PATH } from '../config/re
 import { parseRuleset } from '../ruleset/ruleset-schema.js';
 import type { Ruleset } from '../ruleset/ruleset-types.js';
 import { itemBody, itemKind } from '../ruleset/ruleset-items.js';
+import { composeRulesetText } from '../ruleset/compose-ruleset.js';
+import type { RulesetFiles } from './ruleset-files.js';
 
 /** One line of pre-receive input: `old new ref`. */
 export interface RefUpdate {
@@ -70,6 +72,29 @@ export function checkRulesetFile(path: string, blob: string, bytes: Buffer): { r
     const p = e.data?.pointer;
     const pointer = typeof p === 'string' && !e.message.includes(p) ? ` (at ${p})` : '';
     return { problem: { path, blob, code: e.code, message: `${e.message}${pointer}` } };
+  }
+}
+
+/**
+ * Check a ruleset stored as a base and element change files (shared/push/ruleset-files.ts):
+ * the base as checkRulesetFile does, each change file's format, the composed ruleset (every
+ * change file's set declared in the base, every element fitting its set), and the composed
+ * text as agents will receive it. `bytes` holds each file's bytes by blob id. Returns the
+ * composed ruleset, or the problem of the file at fault (its path and blob id). Never throws.
+ */
+export function checkComposedRuleset(files: RulesetFiles, bytes: ReadonlyMap<string, Buffer>): { ruleset: Ruleset } | { problem: PushProblem } {
+  if (files.changes.length === 0) return checkRulesetFile(files.base.path, files.base.blob, bytes.get(files.base.blob)!);
+  try {
+    assertRulesetName(files.name);
+    const composed = composeRulesetText({ path: files.base.path, bytes: bytes.get(files.base.blob)! }, files.changes.map((c) => ({ path: c.path, bytes: bytes.get(c.blob)! })));
+    return { ruleset: parseRuleset(composed) };
+  } catch (err) {
+    const e = toNftSyncError(err);
+    const path = typeof e.data?.path === 'string' ? e.data.path : files.base.path;
+    const blob = [files.base, ...files.changes].find((f) => f.path === path)?.blob;
+    const p = e.data?.pointer;
+    const pointer = typeof p === 'string' && !e.message.includes(p) ? ` (at ${p})` : '';
+    return { problem: { path, ...(blob === undefined ? {} : { blob }), code: e.code, message: `${e.message}${pointer}` } };
   }
 }
 

@@ -22,6 +22,8 @@ const RULESET = {
   nftables: [
     { table: { family: 'inet', name: 'edge' } },
     { set: { family: 'inet', table: 'edge', name: 'blocklist', type: 'ipv4_addr', elem: ['198.19.255.1', '198.19.255.2'] } },
+    // Enough bytes that the change is an element change file (rulesets/default.elements/), not a fold.
+    { set: { family: 'inet', table: 'edge', name: 'known', type: 'ipv4_addr', elem: Array.from({ length: 300 }, (_, i) => `198.19.${250 + (i >> 8)}.${i & 255}`) } },
     { chain: { family: 'inet', table: 'edge', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
     { rule: { family: 'inet', table: 'edge', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@blocklist' } }, { drop: null }] } },
   ],
@@ -93,6 +95,7 @@ test('a set change through the API reaches three agents on a bridge', async (t) 
   const answer = (await res.json()) as { commit: string; added: number; deleted: number };
   assert.equal(res.status, 201, JSON.stringify(answer));
   assert.deepEqual([answer.added, answer.deleted], [2, 1]);
+  assert.equal(f.git(['ls-tree', '--name-only', answer.commit, 'rulesets/default.elements/'], f.bare), 'rulesets/default.elements/000001.json', 'the agents get a ruleset composed of a base and a change file');
   const want = ['198.19.255.2', '198.19.255.7', '198.19.255.8'];
   const ms = await Promise.all(hosts.map((ns) => until(`${ns.name} has the change`, () => JSON.stringify(kernelSet(ns)) === JSON.stringify(want), 10_000)));
   t.diagnostic(`in force on the three hosts ${ms.join(', ')} ms after the API answered`);

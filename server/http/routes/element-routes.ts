@@ -8,7 +8,8 @@
  * changeSetElements still guards against pushes and other writers.
  */
 import type { FastifyInstance } from 'fastify';
-import { ElementsAnswer, ElementsChange, ElementsQuery, MapElementsParams, SetElementsParams } from '../../../shared/http/http-api.js';
+import { ElementsAnswer, ElementsChange, ElementsQuery, FoldAnswer, MapElementsParams, RulesetNameParams, SetElementsParams } from '../../../shared/http/http-api.js';
+import { foldElementChanges } from '../../git/fold-elements.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
 import { branchQueue } from './branch-queue.js';
@@ -58,4 +59,26 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
       },
     );
   }
+  app.post<{ Params: RulesetNameParams; Querystring: ElementsQuery }>(
+    '/api/v1/rulesets/:name/elements/fold',
+    {
+      config: { write: true, paramErrors: { name: assertRulesetName } },
+      schema: {
+        summary: "Fold the ruleset's element change files (rulesets/NAME.elements/) into rulesets/NAME.json as one commit on a branch (author: the token's owner); the effective ruleset is unchanged. 201 once the commit is on the branch; 200 with the branch's commit when there is nothing to fold.",
+        tags: ['elements'],
+        security: securityOf(access),
+        params: RulesetNameParams,
+        querystring: ElementsQuery,
+        response: responses(access, { 200: { ...FoldAnswer, description: 'nothing to fold' }, 201: { ...FoldAnswer, description: 'the commit is on the branch' } }),
+      },
+    },
+    async (req, reply) => {
+      const owner = ctx.writer(req);
+      const branch = req.query.branch ?? DEFAULT_REF;
+      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner }));
+      ctx.logger.info({ ruleset: req.params.name, branch, commit: result.commit, folded: result.folded, owner }, 'element changes folded');
+      const answer: FoldAnswer = { commit: result.commit, branch: result.branch, folded: result.folded, previous: result.previous };
+      return reply.status(result.folded > 0 ? 201 : 200).send(answer);
+    },
+  );
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { proofReader, readRulesetPath, readTagChain } from '../../../../server/git/release-proof.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
 
 test('readTagChain and readRulesetPath: tag objects then the path objects, each with its id; lightweight and missing tags and a missing rulesets tree refused', async (t) => {
   const f = await startServerFixture(t);
@@ -30,6 +31,12 @@ test('readTagChain and readRulesetPath: tag objects then the path objects, each 
   assert.deepEqual(path.map((o) => [o.type, o.id]), [['commit', commit], ['tree', f.git(['rev-parse', `${commit}^{tree}`])], ['tree', f.git(['rev-parse', `${commit}:rulesets`])]]);
   const withConfig = await readRulesetPath(reader, commit, 'default', { withConfig: true });
   assert.deepEqual(withConfig.at(-1)!, { type: 'blob', id: f.git(['rev-parse', `${commit}:nft-sync.yaml`]), content: Buffer.from(f.git(['show', `${commit}:nft-sync.yaml`]) + '\n') });
+  // A ruleset with element change files is served composed: no proof covers it until folded.
+  const changed = f.push({ 'rulesets/default.json': JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'filter' } }, { set: { family: 'inet', table: 'filter', name: 'blocked', type: 'ipv4_addr' } }] }), 'rulesets/default.elements/000001.json': renderChangeFile({ family: 'inet', table: 'filter', name: 'blocked' }, ['198.18.0.9'], []) }, 'an element change');
+  f.git(['tag', '-a', '-m', 'v2', 'v2']);
+  f.git(['push', '-q', 'origin', 'v2']);
+  assert.equal((await readTagChain(reader, 'v2')).commit, changed);
+  await assert.rejects(readRulesetPath(reader, changed, 'default'), (err: Error & { code?: string }) => err.code === 'NFTSYNC_ERR_PROOF_UNAVAILABLE' && /has element change files \(rulesets\/default\.elements\/\).*fold them/.test(err.message));
   f.git(['rm', '-rq', 'rulesets']);
   f.git(['commit', '-qm', 'no rulesets']);
   f.git(['push', '-q', 'origin', 'HEAD:refs/heads/empty']);

@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { diffRevisions, parsedRulesetCache } from '../../../../server/git/revision-diff.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
@@ -33,4 +35,17 @@ test('diffRevisions: added, removed, changed (with the object diff), identical w
   await assert.rejects(diffRevisions(repo, c1, 'main', 'ghost'), { code: 'NFTSYNC_ERR_RULESET_NOT_FOUND' });
   await assert.rejects(diffRevisions(repo, c1, 'main', '../x'), { code: 'NFTSYNC_ERR_RULESET_NAME_INVALID' });
   await assert.rejects(diffRevisions(repo, c1, 'nope'), { code: 'NFTSYNC_ERR_REF_NOT_FOUND' });
+});
+
+test('diffRevisions on rulesets with element change files: the elements each change file added and removed', async (t) => {
+  const f = await startServerFixture(t);
+  const set = { family: 'inet', table: 't', name: 'block' };
+  const base = renderRuleset({ nftables: [{ table: { family: 'inet', name: 't' } }, { set: { ...set, type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2'] } }] });
+  const c1 = f.push({ 'rulesets/web.json': base }, 'base');
+  const c2 = f.push({ 'rulesets/web.elements/000001.json': renderChangeFile(set, ['198.18.0.3'], ['198.18.0.1']) }, 'one change');
+  const c3 = f.push({ 'rulesets/web.elements/000002.json': renderChangeFile(set, ['198.18.0.4'], ['198.18.0.3']) }, 'another');
+  const elements = async (a: string, b: string) => (await diffRevisions(f.server.repository, a, b, 'web')).rulesets.changed[0]!.diff.elements;
+  assert.deepEqual(await elements(c1, c2), { added: [{ set: 'inet t block', element: '198.18.0.3' }], removed: [{ set: 'inet t block', element: '198.18.0.1' }] });
+  assert.deepEqual(await elements(c2, c3), { added: [{ set: 'inet t block', element: '198.18.0.4' }], removed: [{ set: 'inet t block', element: '198.18.0.3' }] });
+  assert.deepEqual(await elements(c1, c3), { added: [{ set: 'inet t block', element: '198.18.0.4' }], removed: [{ set: 'inet t block', element: '198.18.0.1' }] });
 });

@@ -11,6 +11,9 @@ import { initRepository } from '../../../../server/git/init-repository.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { composeRuleset } from '../../../../shared/ruleset/compose-ruleset.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 
 /** expectCode, and the error's `data` holds `data`'s fields. */
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode, data?: Record<string, unknown>): Promise<void> {
@@ -212,6 +215,43 @@ describe('readRuleset', () => {
     await rejectsWith(repo.readRuleset('1'.repeat(40), 'web'), 'NFTSYNC_ERR_REF_NOT_FOUND');
     await rejectsWith(repo.readRuleset(git(bare, ['rev-parse', 'v1.1']), 'web'), 'NFTSYNC_ERR_REF_NOT_COMMIT');
     await rejectsWith(repo.readRuleset(git(bare, ['rev-parse', 'main^{tree}']), 'web'), 'NFTSYNC_ERR_REF_NOT_COMMIT');
+  });
+});
+
+describe('readRuleset of a ruleset with element change files', () => {
+  it('serves the composed ruleset, one element a line, its blob id that of those bytes; composed once, one copy held', async (t) => {
+    const dir = tempDir(t, 'nft-sync-rr-elements-');
+    const gitdir = join(dir, 'r.git');
+    await initRepository(gitdir, 'repo-template');
+    const clone = join(dir, 'w');
+    git(dir, ['clone', '-q', gitdir, clone]);
+    const set = { family: 'inet', table: 't', name: 'block' };
+    const base = '{"nftables":[{"table":{"family":"inet","name":"t"}},{"set":{"family":"inet","table":"t","name":"block","type":"ipv4_addr","elem":["198.18.0.1"]}}]}\n';
+    writeFileSync(join(clone, 'rulesets', 'web.json'), base);
+    git(clone, ['add', '-A']);
+    git(clone, ['commit', '-qm', 'base']);
+    const plain = git(clone, ['rev-parse', 'HEAD']);
+    mkdirSync(join(clone, 'rulesets', 'web.elements'));
+    writeFileSync(join(clone, 'rulesets', 'web.elements', '000001.json'), renderChangeFile(set, ['198.18.0.2'], []));
+    writeFileSync(join(clone, 'rulesets', 'web.elements', '000002.json'), renderChangeFile(set, ['198.18.0.3'], ['198.18.0.1']));
+    git(clone, ['add', '-A']);
+    git(clone, ['commit', '-qm', 'two element changes']);
+    const changed = git(clone, ['rev-parse', 'HEAD']);
+    git(clone, ['push', '-q', 'origin', 'HEAD:main']);
+    const r = await RulesetRepository.open(gitdir);
+    const untouched = await r.readRuleset(plain, 'web');
+    assert.equal(untouched.bytes.toString(), base, 'without change files: the stored bytes, not re-rendered');
+    assert.equal(untouched.blob, git(gitdir, ['rev-parse', `${plain}:rulesets/web.json`]));
+    const [a, b] = await Promise.all([r.readRuleset(changed, 'web'), r.readRuleset(changed, 'web')]);
+    assert.equal(a.bytes, b.bytes, 'one composition, one Buffer');
+    assert.equal(a.bytes.toString(), renderRuleset(composeRuleset({ path: 'rulesets/web.json', bytes: base }, [
+      { path: '1', bytes: renderChangeFile(set, ['198.18.0.2'], []) },
+      { path: '2', bytes: renderChangeFile(set, ['198.18.0.3'], ['198.18.0.1']) },
+    ])));
+    assert.match(a.bytes.toString(), /"elem": \[\n\s+"198\.18\.0\.2",\n\s+"198\.18\.0\.3"\n/);
+    assert.equal(a.blob, gitBlobId(a.bytes));
+    assert.equal((await r.readRuleset(changed, 'web')).bytes, a.bytes, 'cached');
+    assert.deepEqual(await r.listRulesets(changed), ['default', 'web']);
   });
 });
 

@@ -32,3 +32,21 @@ test('rulesetRevisions: only commits touching rulesets/NAME.json, newest first, 
   await assert.rejects(rulesetRevisions(gitdir, 'main', 'web', 10), { code: 'NFTSYNC_ERR_REF_INVALID' });
   await assert.rejects(rulesetRevisions(gitdir, 'f'.repeat(40), 'web', 10), { code: 'NFTSYNC_ERR_REPO_GIT_FAILED' });
 });
+
+test('rulesetRevisions: element changes (rulesets/NAME.elements/) are revisions of the ruleset too', async (t) => {
+  const dir = tempDir(t, 'nft-sync-revs-');
+  git(dir, ['init', '-q', '-b', 'main']);
+  mkdirSync(join(dir, 'rulesets/web.elements'), { recursive: true });
+  const commit = (file: string, text: string, message: string) => {
+    writeFileSync(join(dir, file), text);
+    git(dir, ['add', '-A']);
+    git(dir, ['commit', '-q', '-m', message]);
+    return git(dir, ['rev-parse', 'HEAD']);
+  };
+  const a = commit('rulesets/web.json', '{}', 'web base');
+  const b = commit('rulesets/web.elements/000001.json', '{}', 'web: set inet f block: +1 -0 elements');
+  commit('rulesets/web.elementsx', '{}', 'not a change file of web');
+  commit('rulesets/db.json', '{}', 'db only');
+  const revs = await rulesetRevisions(join(dir, '.git'), git(dir, ['rev-parse', 'HEAD']), 'web', 10);
+  assert.deepEqual(revs.map((r) => r.commit), [b, a]);
+});

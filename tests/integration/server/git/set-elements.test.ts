@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { changeSetElements } from '../../../../server/git/set-elements.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { composeRuleset } from '../../../../shared/ruleset/compose-ruleset.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
@@ -51,17 +53,22 @@ async function start(t: TestContext) {
     });
     return { status: res.status, body: (await res.json()) as Answer['body'] };
   };
-  const file = (ref = 'main') => JSON.parse(f.git(['show', `${ref}:rulesets/edge.json`], f.bare)) as { nftables: Array<Record<string, { name?: string; elem?: unknown[] }>> };
+  // The effective ruleset: the base with its element change files applied.
+  const file = (ref = 'main') => {
+    const names = f.git(['ls-tree', '--name-only', ref, 'rulesets/edge.elements/'], f.bare).split('\n').filter((n) => n !== '');
+    const show = (path: string) => f.git(['show', `${ref}:${path}`], f.bare);
+    return composeRuleset({ path: 'rulesets/edge.json', bytes: show('rulesets/edge.json') }, names.map((path) => ({ path, bytes: show(path) }))) as unknown as { nftables: Array<Record<string, { name?: string; elem?: unknown[] }>> };
+  };
   const elems = (name: string, ref = 'main'): unknown[] => {
     const item = file(ref).nftables.find((i) => (i.set ?? i.map)?.name === name);
     return (item?.set ?? item?.map)?.elem ?? [];
   };
-  return { f, url, post, elems, head: () => f.git(['rev-parse', 'main'], f.bare) };
+  return { f, url, post, elems, file, head: () => f.git(['rev-parse', 'main'], f.bare) };
 }
 
 describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
   test('add and delete: one commit each, authored by the token\'s owner, git log -p shows each element; repeating changes nothing', async (t) => {
-    const { f, url, post, elems, head } = await start(t);
+    const { f, url, post, elems, file, head } = await start(t);
     const before = head();
     const a = await post('sets/inet/filter/blocklist/elements', { add: ['198.18.0.2', '198.18.0.3', '198.18.0.1'] });
     assert.equal(a.status, 201, JSON.stringify(a.body));
@@ -69,15 +76,22 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     assert.equal(head(), a.body.commit, 'the commit is on the branch when the answer comes');
     assert.deepEqual(elems('blocklist'), ['198.18.0.2', '198.18.0.3', '198.18.0.1']);
     assert.equal(f.git(['log', '-1', '--format=%an|%cn', 'main'], f.bare), 'alice|nft-sync');
-    const patch = f.git(['log', '-1', '-p', '--format=%s', 'main'], f.bare);
+    // The change is a change file holding what changed, one element a line; the base is untouched.
+    assert.equal(f.git(['diff', '--name-status', before, 'main'], f.bare), 'A\trulesets/edge.elements/000001.json');
+    const patch = f.git(['log', '-1', '-p', '--format=%s', 'main', '--', 'rulesets/edge.elements'], f.bare);
     assert.match(patch, /^edge: set inet filter blocklist: \+2 -0 elements/);
-    assert.deepEqual(patch.split('\n').filter((l) => /^[+-] /.test(l)).map((l) => l.replace(/\s+/, ' ')), ['+ "198.18.0.2",', '+ "198.18.0.3",'], patch);
+    assert.match(patch, /^\+  "set": \{"family":"inet","table":"filter","name":"blocklist"\},\n\+  "add": \[\n\+    "198\.18\.0\.2",\n\+    "198\.18\.0\.3"\n\+  \],\n\+  "delete": \[\]$/m, patch);
+    // What agents and the API read: the composed ruleset, its blob id that of its bytes.
+    const raw = await fetch(`${url}/api/v1/rulesets/edge?raw=1`);
+    const bytes = Buffer.from(await raw.arrayBuffer());
+    assert.equal(raw.headers.get('etag'), `"${gitBlobId(bytes)}"`);
+    assert.equal(bytes.toString(), renderRuleset(file()));
 
     const d = await post('sets/inet/filter/blocklist/elements', { delete: ['198.18.0.2', '198.18.0.99'] });
     assert.equal(d.status, 201);
     assert.deepEqual([d.body.added, d.body.deleted], [0, 1]);
     assert.deepEqual(elems('blocklist'), ['198.18.0.3', '198.18.0.1']);
-    assert.match(f.git(['log', '-1', '-p', 'main'], f.bare), /^-\s+"198\.18\.0\.2",$/m);
+    assert.match(f.git(['log', '-1', '-p', 'main'], f.bare), /^\+{3} b\/rulesets\/edge\.elements\/000002\.json\n[^]*"delete": \[\n\+    "198\.18\.0\.2"\n/m);
 
     // The API's diff of the change names the elements added and removed.
     const diff = (await (await fetch(`${url}/api/v1/diff?from=${before}&to=${d.body.commit}&ruleset=edge`)).json()) as { rulesets: { changed: Array<{ diff: { elements: unknown } }> } };
@@ -183,6 +197,50 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     const want = ['198.18.0.1', ...Array.from({ length: 10 }, (_, i) => [`198.18.1.${i}`, `198.18.2.${i}`]).flat()].sort();
     assert.deepEqual([...(elems('blocklist') as string[])].sort(), want);
     assert.equal(f.git(['rev-list', '--count', `${before}..main`], f.bare), '10');
+  });
+});
+
+describe('changeSetElements: change files and folding', () => {
+  const SET = { family: 'inet', table: 'filter', name: 'blocklist' };
+  const changeFiles = (f: ServerFixture, ref = 'main') => f.git(['ls-tree', '--name-only', ref, 'rulesets/edge.elements/'], f.bare).split('\n').filter((n) => n !== '');
+
+  test('past an eighth of the base\'s bytes, the change folds every change file into the base, in the same commit', async (t) => {
+    const { f, elems, file } = await start(t);
+    const base = f.git(['cat-file', '-s', 'main:rulesets/edge.json'], f.bare);
+    const added: string[] = [];
+    let folded = 0;
+    for (let i = 0; folded === 0 && i < 20; i++) {
+      added.unshift(`198.18.9.${i}`);
+      const r = await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', add: [added[0]!], nft: 'off' });
+      folded = r.folded ?? 0;
+      if (folded === 0) assert.equal(changeFiles(f).length, i + 1);
+    }
+    assert.ok(folded >= 2, `folded ${folded} (base ${base} bytes)`);
+    assert.deepEqual(changeFiles(f), [], 'the change files are gone');
+    assert.match(f.git(['log', '-1', '--format=%B', 'main'], f.bare), new RegExp(`Folded ${folded} element changes \\(this one included\\) into rulesets/edge\\.json`));
+    assert.deepEqual(new Set(elems('blocklist')), new Set([...added, '198.18.0.1']));
+    // The new base is the effective ruleset as agents had it, rendered one element a line.
+    assert.equal(f.git(['show', 'main:rulesets/edge.json'], f.bare), renderRuleset(file()).trimEnd());
+    // And the next change starts a new change file.
+    await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', delete: ['198.18.0.1'], nft: 'off' });
+    assert.deepEqual(changeFiles(f), ['rulesets/edge.elements/000001.json']);
+  });
+
+  test('the 65th change file folds (elementLog.foldMaxFiles = 64) even when they are small next to the base', async (t) => {
+    const { f, elems } = await start(t);
+    const many = Array.from({ length: 10_000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', add: many, nft: 'off' });
+    assert.deepEqual(changeFiles(f), [], 'a change as big as the base folds at once');
+    for (let i = 0; i < 64; i++) {
+      const r = await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', add: [`198.18.7.${i}`], nft: 'off' });
+      assert.equal(r.folded ?? 0, 0);
+    }
+    assert.equal(changeFiles(f).length, 64);
+    assert.equal(changeFiles(f).at(-1), 'rulesets/edge.elements/000064.json');
+    const r = await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', delete: ['198.18.7.0'], nft: 'off' });
+    assert.equal(r.folded, 65);
+    assert.deepEqual(changeFiles(f), []);
+    assert.equal(elems('blocklist').length, 10_000 + 1 + 63);
   });
 });
 

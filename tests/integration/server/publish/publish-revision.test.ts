@@ -10,6 +10,9 @@ import { publishRevision } from '../../../../server/publish/publish-revision.js'
 import { validatePush } from '../../../../server/push/push-validator.js';
 import type { RefUpdate } from '../../../../shared/push/push-checks.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { composeRuleset } from '../../../../shared/ruleset/compose-ruleset.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 const withPort = (text: string, p: number) => text.replace(/"right": 22\b/, `"right": ${p}`);
@@ -101,5 +104,24 @@ describe('publishRevision', () => {
       (e: { code: string; message: string }) => e.code === 'NFTSYNC_ERR_PUSH_REFUSED' && /NFTSYNC_ERR_NFT_APPLY/.test(e.message),
     );
     assert.equal(f.git(['rev-parse', 'main'], f.bare), base);
+  });
+
+  test('a ruleset with element change files: merged as composed, written whole as the base, the change files removed', async (t) => {
+    const f = await startServerFixture(t);
+    const set = { family: 'inet', table: 'nft_sync', name: 'blocked' };
+    const doc = JSON.parse(DEFAULT) as { nftables: unknown[] };
+    doc.nftables.push({ set: { ...set, type: 'ipv4_addr', elem: ['198.18.0.1'] } });
+    f.push({ 'rulesets/default.json': `${JSON.stringify(doc, null, 2)}\n` }, 'a set');
+    const applied = f.push({ 'rulesets/default.elements/000001.json': renderChangeFile(set, ['198.18.0.2'], []) }, 'element change 1');
+    // What the agent applied (and lists back) is the composed ruleset; it adds a rule live.
+    const live = plusRule(renderRuleset(composeRuleset({ path: 'b', bytes: fileAt(f, applied) }, [{ path: 'c', bytes: renderChangeFile(set, ['198.18.0.2'], []) }])), 'input', 8080);
+    // Meanwhile another element change lands on the branch.
+    f.push({ 'rulesets/default.elements/000002.json': renderChangeFile(set, ['198.18.0.3'], ['198.18.0.1']) }, 'element change 2');
+    const r = await publishRevision({ gitdir: f.bare, branch: 'main', ruleset: 'default', base: applied, bytes: Buffer.from(live), agent: 'node-a', credential: 'x', validate: offline(f) });
+    assert.equal(r.rebased, true);
+    assert.equal(f.git(['ls-tree', '--name-only', r.commit, 'rulesets/'], f.bare), 'rulesets/default.json', 'the change files are gone');
+    const written = JSON.parse(fileAt(f, r.commit)) as { nftables: Array<Record<string, { name?: string; elem?: unknown[] }>> };
+    assert.deepEqual(new Set(written.nftables.find((i) => i.set?.name === 'blocked')!.set!.elem), new Set(['198.18.0.2', '198.18.0.3']), 'both element changes kept');
+    assert.match(fileAt(f, r.commit), /"right": 8080/, 'and the live change');
   });
 });

@@ -9,6 +9,8 @@ import { describe, test } from 'node:test';
 import { initRepository } from '../../../../server/git/init-repository.js';
 import { validatePush } from '../../../../server/push/push-validator.js';
 import { tempDir, testGitEnv } from '../../../helpers/git-fixture.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 
 const ZERO = '0'.repeat(40);
 
@@ -18,10 +20,14 @@ async function repo(t: Parameters<typeof tempDir>[0]) {
   await initRepository(bare, 'repo-template');
   const g = (args: string[], input?: string) => execFileSync('git', ['--git-dir', bare, ...args], { input, env: testGitEnv(), encoding: 'utf8' }).trim();
   /** A commit on top of main with `files` changed (path -> content). */
-  const commit = (files: Record<string, string>, parent = g(['rev-parse', 'main'])) => {
+  const commit = (files: Record<string, string | null>, parent = g(['rev-parse', 'main'])) => {
     const env = { ...testGitEnv(), GIT_INDEX_FILE: join(dir, 'index') };
     execFileSync('git', ['--git-dir', bare, 'read-tree', parent], { env });
     for (const [path, text] of Object.entries(files)) {
+      if (text === null) {
+        execFileSync('git', ['--git-dir', bare, 'rm', '-q', '--cached', path], { env });
+        continue;
+      }
       const blob = g(['hash-object', '-w', '--stdin'], text);
       execFileSync('git', ['--git-dir', bare, 'update-index', '--add', '--cacheinfo', `100644,${blob},${path}`], { env });
     }
@@ -30,6 +36,50 @@ async function repo(t: Parameters<typeof tempDir>[0]) {
   };
   return { bare, g, commit };
 }
+
+describe('validatePush: rulesets with element change files', () => {
+  const SET = { family: 'inet', table: 't', name: 'block' };
+  const BASE = renderRuleset({ nftables: [{ table: { family: 'inet', name: 't' } }, { set: { family: 'inet', table: 't', name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1'] } }] });
+
+  test('a push of only a change file judges the composed ruleset, loaded into nft; unchanged ones are not judged again', async (t) => {
+    const r = await repo(t);
+    const base = r.commit({ 'rulesets/web.json': BASE });
+    r.g(['update-ref', 'refs/heads/main', base]);
+    const c = r.commit({ 'rulesets/web.elements/000001.json': renderChangeFile(SET, ['198.18.0.2'], ['198.18.0.1']) }, base);
+    const result = await validatePush([{ old: base, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare });
+    assert.deepEqual(result.problems, []);
+    assert.equal(result.checked, 1);
+    assert.equal(result.loaded, process.getuid?.() === 0 ? true : result.loaded);
+    const next = r.commit({ 'notes.txt': 'x' }, c);
+    assert.equal((await validatePush([{ old: c, new: next, ref: 'refs/heads/main' }], { gitdir: r.bare })).checked, 0);
+  });
+
+  test('malformed, stray, orphaned and misdirected change files are refused naming the file, with stable codes', async (t) => {
+    const r = await repo(t);
+    const base = r.commit({ 'rulesets/web.json': BASE });
+    r.g(['update-ref', 'refs/heads/main', base]);
+    const cases: Array<[Record<string, string | null>, string, string, RegExp]> = [
+      [{ 'rulesets/web.elements/000001.json': '{"add": []}' }, 'rulesets/web.elements/000001.json', 'NFTSYNC_ERR_RULESET_SCHEMA', /not an element change file/],
+      [{ 'rulesets/web.elements/000001.json': '{' }, 'rulesets/web.elements/000001.json', 'NFTSYNC_ERR_RULESET_JSON', /not valid JSON/],
+      [{ 'rulesets/web.elements/notes.json': renderChangeFile(SET, ['198.18.0.2'], []) }, 'rulesets/web.elements/notes.json', 'NFTSYNC_ERR_RULESET_NAME_INVALID', /holds only element change files, regular files named NNNNNN\.json/],
+      [{ 'rulesets/web.elements/sub/000001.json': renderChangeFile(SET, ['198.18.0.2'], []) }, 'rulesets/web.elements/sub/000001.json', 'NFTSYNC_ERR_RULESET_NAME_INVALID', /"sub\/000001\.json"/],
+      [{ 'rulesets/gone.elements/000001.json': renderChangeFile(SET, ['198.18.0.2'], []) }, 'rulesets/gone.elements/', 'NFTSYNC_ERR_RULESET_NOT_FOUND', /no rulesets\/gone\.json for them to change/],
+      [{ 'rulesets/web.elements/000001.json': renderChangeFile({ ...SET, name: 'nope' }, ['198.18.0.2'], []) }, 'rulesets/web.elements/000001.json', 'NFTSYNC_ERR_SET_NOT_FOUND', /inet\/t\/nope, which the base ruleset does not declare/],
+      [{ 'rulesets/web.elements/000001.json': renderChangeFile(SET, ['198.18.0.300'], []) }, 'rulesets/web.elements/000001.json', 'NFTSYNC_ERR_ELEMENT_INVALID', /\(add\[0\]\).*not a valid ipv4_addr/],
+    ];
+    for (const [files, path, code, message] of cases) {
+      const c = r.commit(files, base);
+      const result = await validatePush([{ old: base, new: c, ref: 'refs/heads/main' }], { gitdir: r.bare, nft: 'off' });
+      assert.deepEqual(result.problems.map((p) => [p.path, p.code]), [[path, code]], JSON.stringify(files));
+      assert.match(result.problems[0]!.message, message);
+    }
+    // Deleting the base while its change files stay is refused too.
+    const withChange = r.commit({ 'rulesets/web.elements/000001.json': renderChangeFile(SET, ['198.18.0.2'], []) }, base);
+    const noBase = r.commit({ 'rulesets/web.json': null, 'rulesets/default.json': BASE }, withChange);
+    const result = await validatePush([{ old: withChange, new: noBase, ref: 'refs/heads/main' }], { gitdir: r.bare, nft: 'off' });
+    assert.deepEqual(result.problems.map((p) => [p.path, p.code]), [['rulesets/web.elements/', 'NFTSYNC_ERR_RULESET_NOT_FOUND']]);
+  });
+});
 
 describe('validatePush', () => {
   test('checks only rulesets changed since the old commit, each blob once, peeling tags; skips deletions and other refs', async (t) => {

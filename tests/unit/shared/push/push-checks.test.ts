@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, parseRefUpdates, rulesetNameOfPath } from '../../../../shared/push/push-checks.js';
+import { checkComposedRuleset, checkRepoConfigFile, checkRulesetFile, isZeroId, lostOnReload, parseRefUpdates, rulesetNameOfPath } from '../../../../shared/push/push-checks.js';
 import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { rulesetFilesOf } from '../../../../shared/push/ruleset-files.js';
 
 const A = 'a'.repeat(40);
 const Z = '0'.repeat(40);
@@ -73,5 +75,22 @@ describe('push checks', () => {
     assert.match(lost[1]!, /^chain inet t c: comment "cc" would be lost/);
     assert.match(lost[2]!, /^set inet t s: flags \["dynamic"\] would be lost/);
     assert.deepEqual(lostOnReload(declared, declared), []);
+  });
+
+  test('checkComposedRuleset: the composed ruleset, or the problem of the file at fault', () => {
+    const base = Buffer.from(JSON.stringify({ nftables: [{ table: { family: 'inet', name: 't' } }, { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr' } }] }));
+    const good = Buffer.from(renderChangeFile({ family: 'inet', table: 't', name: 's' }, ['198.18.0.1'], []));
+    const bad = Buffer.from(renderChangeFile({ family: 'inet', table: 't', name: 's' }, ['nope'], []));
+    const ids = { base: '1'.repeat(40), good: '2'.repeat(40), bad: '3'.repeat(40) };
+    const bytes = new Map([[ids.base, base], [ids.good, good], [ids.bad, bad]]);
+    const files = (...changes: string[]) => rulesetFilesOf([{ path: 'rulesets/web.json', blob: ids.base, mode: '100644' }, ...changes.map((id, i) => ({ path: `rulesets/web.elements/00000${i + 1}.json`, blob: id, mode: '100644' }))]).rulesets.get('web')!;
+    const ok = checkComposedRuleset(files(ids.good), bytes);
+    assert.ok('ruleset' in ok);
+    assert.deepEqual((ok.ruleset.nftables[1] as { set: { elem: unknown[] } }).set.elem, ['198.18.0.1']);
+    const refused = checkComposedRuleset(files(ids.good, ids.bad), bytes);
+    assert.ok('problem' in refused);
+    assert.deepEqual([refused.problem.path, refused.problem.blob, refused.problem.code], ['rulesets/web.elements/000002.json', ids.bad, 'NFTSYNC_ERR_ELEMENT_INVALID']);
+    const plain = checkComposedRuleset(files(), bytes);
+    assert.ok('ruleset' in plain);
   });
 });

@@ -1,0 +1,85 @@
+/**
+ * Folding on request (`nft-sync set fold`, `POST /api/v1/rulesets/NAME/elements/fold`): the
+ * effective ruleset of NAME (the base with its element change files applied) written as the new
+ * `rulesets/NAME.json`, and `rulesets/NAME.elements/` removed, as one commit whose author is the
+ * token's owner. What an operator does before editing the base by hand or tagging a signed
+ * release; the element API folds by itself past its thresholds (server/git/set-elements.ts).
+ *
+ * Built, judged and moved like an element change: plumbing on the bare repository, the push
+ * validator, compare-and-swap on the branch, tried again when the branch moved.
+ */
+import { commitIdentity, gitOutput, readBranch, replaceEntry } from './branch-commit.js';
+import { NftSyncError } from '../../shared/errors.js';
+import { elementsDirName } from '../../shared/ruleset/element-log.js';
+import { assertRulesetName } from '../../shared/ruleset/names.js';
+import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
+import { validatePush } from '../push/push-validator.js';
+import { branchRef } from './rollback.js';
+import { composeStored, readStoredRuleset } from './stored-ruleset.js';
+import { runGit } from '../../host/run-git.js';
+
+export interface FoldRequest {
+  gitdir: string;
+  /** Branch name (`main`) or `refs/heads/main`. */
+  branch: string;
+  ruleset: string;
+  /** Who asked (the token's owner): the commit's author. */
+  owner: string;
+  /** Attempts before NFTSYNC_ERR_ELEMENTS_CONFLICT (default 8). */
+  maxAttempts?: number;
+  /** The validator's nft load and read-back: 'auto' (default: when root) or 'off'. */
+  nft?: 'auto' | 'off';
+}
+
+export interface FoldResult {
+  branch: string;
+  /** The new commit, or the branch's commit when there was nothing to fold. */
+  commit: string;
+  previous: string;
+  /** Change files folded into the base (0: none, no commit). */
+  folded: number;
+  attempts: number;
+}
+
+/**
+ * Fold NAME's change files into its base on `req.branch`. Errors: NFTSYNC_ERR_REF_INVALID,
+ * NFTSYNC_ERR_REF_NOT_FOUND, NFTSYNC_ERR_RULESET_NAME_INVALID, NFTSYNC_ERR_RULESET_NOT_FOUND,
+ * NFTSYNC_ERR_PUSH_REFUSED (`data.problems`), NFTSYNC_ERR_ELEMENTS_CONFLICT (retryable),
+ * NFTSYNC_ERR_REPO_GIT_FAILED.
+ */
+export async function foldElementChanges(req: FoldRequest): Promise<FoldResult> {
+  const ref = branchRef(req.branch);
+  assertRulesetName(req.ruleset);
+  const dir = elementsDirName(req.ruleset);
+  const maxAttempts = req.maxAttempts ?? 8;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const old = await readBranch(req.gitdir, ref);
+    if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
+    const stored = await readStoredRuleset(req.gitdir, old, req.ruleset);
+    if (stored === undefined) {
+      throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `branch ${req.branch} (${old.slice(0, 12)}) has no rulesets/${req.ruleset}.json`, { data: { ruleset: req.ruleset, commit: old } });
+    }
+    if (stored.elementsEntries.length === 0) return { branch: req.branch, commit: old, previous: old, folded: 0, attempts: attempt };
+    const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(composeStored(req.ruleset, stored)))).trim();
+    const withBase = await replaceEntry(req.gitdir, stored.rulesetsTree, `${req.ruleset}.json`, `${stored.base.mode} blob ${blob}`);
+    const rulesets = await replaceEntry(req.gitdir, withBase, dir, undefined);
+    const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${rulesets}`);
+    const n = stored.changes.length;
+    const message = `${req.ruleset}: fold ${n} element change${n === 1 ? '' : 's'} into rulesets/${req.ruleset}.json\n\nrulesets/${dir}/ is removed; the effective ruleset is unchanged.\n\nRequested by: ${req.owner} via nft-sync set fold\n`;
+    const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.owner))).trim();
+    const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
+    if (judged.problems.length > 0) {
+      const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));
+      throw new NftSyncError('NFTSYNC_ERR_PUSH_REFUSED', `fold refused, as a push of it would be: ${problems.map((p) => `${p.path}: ${p.code}: ${p.message}`).join('; ')}`, { data: { branch: req.branch, problems } });
+    }
+    try {
+      await runGit(['update-ref', '-m', `nft-sync fold ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
+      return { branch: req.branch, commit, previous: old, folded: n, attempts: attempt };
+    } catch (err) {
+      if ((await readBranch(req.gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
+    }
+  }
+  throw new NftSyncError('NFTSYNC_ERR_ELEMENTS_CONFLICT', `branch ${req.branch} moved during each of ${maxAttempts} attempts to fold the element changes of ${req.ruleset}; nothing was changed, try again`, {
+    data: { branch: req.branch, attempts: maxAttempts },
+  });
+}
