@@ -81,13 +81,21 @@ export function startCli(t: Pick<TestContext, 'after'>, args: string[], options:
   };
 }
 
-/** A free TCP port on loopback (bound then released). */
+/**
+ * A free TCP port on loopback (bound then released), for a server started in another process.
+ * Drawn at random below the kernel's ephemeral range (32768 and up): a port the kernel hands
+ * out for `listen(0)` or an outgoing connection elsewhere (other test files run at the same
+ * time) is never taken there, so it cannot be taken between this check and the server's bind.
+ */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
