@@ -1,6 +1,6 @@
 /**
  * A second test reporter for tests/run.sh: at the end of a run, the files that took longest
- * (wall time from their first to their last event, and the sum of their top-level tests) and
+ * (wall time from the start of their process to its end, and the sum of their top-level tests) and
  * how many tests ran. A run in which no test ran at all fails (exit code 1), whatever else was
  * reported: a suite that finds nothing must never pass quietly.
  * Env: NFT_SYNC_TEST_SLOWEST (how many files to list, default 15). Plain JavaScript: Node loads
@@ -20,8 +20,10 @@ export default async function* fileTimesReporter(source) {
     const now = performance.now() - t0;
     let f = files.get(file);
     if (f === undefined) files.set(file, (f = { first: now, last: now, testsMs: 0, tests: 0, failed: 0 }));
+    // The file's own test is dequeued when its process starts and completes when it ends.
+    if (ev.type === 'test:dequeue' && ev.data.name === file) f.first = now;
     f.last = now;
-    if ((ev.type === 'test:pass' || ev.type === 'test:fail') && ev.data?.nesting === 0) {
+    if ((ev.type === 'test:pass' || ev.type === 'test:fail') && ev.data.nesting === 0) {
       f.testsMs += ev.data.details?.duration_ms ?? 0;
       f.tests++;
       tests++;
