@@ -34,7 +34,11 @@ export interface CliDaemon {
   child: ChildProcess;
   /** Everything printed on stderr so far (the JSON log lines). */
   stderr(): string;
-  /** Resolve when a stderr line matches `pattern`. */
+  /**
+   * Resolve when a stderr line matches `pattern`; reject if the process exits first or after
+   * `timeoutMs` (default 30 s: only bounds a hang; a process started through tsx while other
+   * test files run beside it can take several seconds to say its first line).
+   */
   waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
   /** Send `signal` and resolve with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
@@ -61,7 +65,7 @@ export function startCli(t: Pick<TestContext, 'after'>, args: string[], options:
   return {
     child,
     stderr: () => err,
-    waitFor(pattern, timeoutMs = 10_000, from = 0) {
+    waitFor(pattern, timeoutMs = 30_000, from = 0) {
       return new Promise((resolve, reject) => {
         const t0 = Date.now();
         const tick = () => {
