@@ -21,9 +21,14 @@ done
 if [ ${#files[@]} -eq 0 ]; then echo "tests/run.sh: no test files found in: ${suites[*]}" >&2; exit 1; fi
 
 # Longest first (a name no longer found is skipped), then e2e, integration, the rest (unit).
+# (Measured 2026-12-02 with tests/file-times-reporter.mjs; re-rank from its list when it changes.)
 long=(
-  tests/integration/shared/ruleset/minimal-transaction.property.test.ts
   tests/integration/agent/state/crash-safety.test.ts
+  tests/e2e/cli.test.ts
+  tests/integration/server/push/push-check-service.test.ts
+  tests/integration/server/git/git-http.test.ts
+  tests/integration/server/push/unvalidated-refs.test.ts
+  tests/integration/shared/ruleset/minimal-transaction.property.test.ts
   tests/e2e/walkthrough.test.ts
 )
 ordered=()
