@@ -17,8 +17,9 @@ import { makeTempDir } from '../helpers/temp-dir.js';
 test('agent in a namespace over a veth pair: plain TCP refused on the address, mutual TLS applies', async (t) => {
   const dir = makeTempDir(t, 'nft-sync-e2e-tlsns-');
   const ns = createNetns(t, 'tlsv');
-  // A random /30 in 198.18.0.0/15, so parallel runs do not collide.
-  const base = `198.${18 + randomInt(2)}.${randomInt(256)}`;
+  // A random /30 in 198.19.0.0/16, so parallel runs do not collide (198.18.0.0/24 is the
+  // walkthrough's bridge, 198.18.100-249.0/24 set-elements-agents' bridges, all on this host).
+  const base = `198.19.${randomInt(256)}`;
   const block = randomInt(64) * 4;
   const [hostIp, agentIp] = [`${base}.${block + 1}`, `${base}.${block + 2}`];
   const vh = `vh${randomBytes(3).toString('hex')}`;

@@ -38,7 +38,9 @@ export interface CliDaemon {
   stderr(): string;
   /**
    * Resolve when the command's log, from offset `from`, matches `pattern`: stdout for the
-   * daemons (`server`, `agent`), stderr for the others (README, Logging).
+   * daemons (`server`, `agent`), stderr for the others (README, Logging). Reject if the process
+   * exits first or after `timeoutMs` (default 30 s: only bounds a hang; a process started through
+   * tsx while other test files run beside it can take several seconds to say its first line).
    */
   waitFor(pattern: RegExp, timeoutMs?: number, from?: number): Promise<void>;
   /** Send `signal` and resolve with the exit code. */
@@ -72,7 +74,7 @@ export function startCli(t: Pick<TestContext, 'after'>, args: string[], options:
     child,
     stdout: () => out,
     stderr: () => err,
-    waitFor(pattern, timeoutMs = 10_000, from = 0) {
+    waitFor(pattern, timeoutMs = 30_000, from = 0) {
       return new Promise((resolve, reject) => {
         const t0 = Date.now();
         const tick = () => {
@@ -92,13 +94,21 @@ export function startCli(t: Pick<TestContext, 'after'>, args: string[], options:
   };
 }
 
-/** A free TCP port on loopback (bound then released). */
+/**
+ * A free TCP port on loopback (bound then released), for a server started in another process.
+ * Drawn at random below the kernel's ephemeral range (32768 and up): a port the kernel hands
+ * out for `listen(0)` or an outgoing connection elsewhere (other test files run at the same
+ * time) is never taken there, so it cannot be taken between this check and the server's bind.
+ */
 export async function freePort(): Promise<number> {
   const net = await import('node:net');
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }

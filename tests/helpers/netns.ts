@@ -13,7 +13,11 @@ export interface Netns {
   nftCommand: string;
   /** Run nft in the namespace with `args`; returns stdout. Throws on a non-zero exit. */
   nft(args: string[], input?: string): string;
-  /** Run any command in the namespace. */
+  /**
+   * Run any command in the namespace (its network namespace only, through nsenter: `ip netns
+   * exec` also makes a mount namespace and remounts /sys, tens of milliseconds a call, and tests
+   * poll with this). The daemons under test get `nftCommand`, the documented form.
+   */
   exec(argv: string[], input?: string): string;
 }
 
@@ -23,8 +27,8 @@ export function createNetns(t: Pick<TestContext, 'after'>, prefix = 't'): Netns 
   execFileSync('ip', ['netns', 'add', name]);
   t.after(() => deleteNetns(name));
   const exec = (argv: string[], input?: string): string =>
-    execFileSync('ip', ['netns', 'exec', name, ...argv], { input, encoding: 'utf8', maxBuffer: 1 << 30 });
-  execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);
+    execFileSync('nsenter', [`--net=/run/netns/${name}`, ...argv], { input, encoding: 'utf8', maxBuffer: 1 << 30 });
+  exec(['ip', 'link', 'set', 'lo', 'up']);
   return { name, nftCommand: `ip netns exec ${name} nft`, nft: (args, input) => exec(['nft', ...args], input), exec };
 }
 

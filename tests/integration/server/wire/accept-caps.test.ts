@@ -1,3 +1,4 @@
+// tests/run.sh: serial (floods the server for seconds and waits on it: needs the CPU to itself, or its deadlines pass)
 /**
  * Connections are counted and timed from the TCP accept, before TLS: raw connections that never
  * send a ClientHello are capped per address and in all, closed at the handshake deadline, and

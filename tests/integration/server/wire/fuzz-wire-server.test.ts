@@ -1,3 +1,4 @@
+// tests/run.sh: serial (its hostile sessions must be closed within 300 ms: needs the CPU to itself)
 /**
  * A live WireServer on loopback fed 300 sessions of hostile bytes (tests/helpers/fuzz-inputs.ts),
  * half of them after a valid hello, 20 at a time. The server must survive, close every such

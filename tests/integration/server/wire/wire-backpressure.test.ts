@@ -1,3 +1,4 @@
+// tests/run.sh: serial (floods the server for seconds and waits on it: needs the CPU to itself, or its deadlines pass)
 /**
  * Answers to small requests must respect back-pressure too: a client that sends pings (or
  * reports, or subscribes) as fast as it can and never reads its answers must not make the

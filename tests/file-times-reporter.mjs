@@ -1,0 +1,39 @@
+/**
+ * A second test reporter for tests/run.sh: at the end of a run, the files whose tests took
+ * longest (the sum of their top-level tests' durations, as measured in the file's own process:
+ * Node 20 reports a file's events only when the files before it have reported, so the time
+ * between events says nothing about a file) and how many tests ran. A run in which no test ran at all fails (exit code 1), whatever else was
+ * reported: a suite that finds nothing must never pass quietly.
+ * Env: NFT_SYNC_TEST_SLOWEST (how many files to list, default 15). Plain JavaScript: Node loads
+ * reporters before the --import hooks (tsx) are in place.
+ */
+import { relative } from 'node:path';
+
+/** Node's custom reporter contract: an async generator from the run's events to text. */
+export default async function* fileTimesReporter(source) {
+  /** file -> { testsMs, tests, failed } */
+  const files = new Map();
+  let tests = 0;
+  for await (const ev of source) {
+    const file = ev.data?.file;
+    if (file === undefined) continue;
+    let f = files.get(file);
+    if (f === undefined) files.set(file, (f = { testsMs: 0, tests: 0, failed: 0 }));
+    if ((ev.type === 'test:pass' || ev.type === 'test:fail') && ev.data.nesting === 0) {
+      f.testsMs += ev.data.details?.duration_ms ?? 0;
+      f.tests++;
+      tests++;
+      if (ev.type === 'test:fail') f.failed++;
+    }
+  }
+  const n = Number(process.env.NFT_SYNC_TEST_SLOWEST ?? 15);
+  const slowest = [...files].sort((a, b) => b[1].testsMs - a[1].testsMs).slice(0, n);
+  yield `\n${tests} top-level tests in ${files.size} files; the slowest (s, top-level tests):\n`;
+  for (const [file, f] of slowest) {
+    yield `  ${(f.testsMs / 1000).toFixed(1).padStart(7)} ${String(f.tests).padStart(4)}  ${relative(process.cwd(), file)}${f.failed > 0 ? `  (${f.failed} failed)` : ''}\n`;
+  }
+  if (tests === 0) {
+    process.exitCode = 1;
+    yield 'no test ran: failing the run\n';
+  }
+}
