@@ -111,7 +111,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
   raw(first);
   await applyRuleset({ nft, ruleset: prev, verify: 'off' });
   // The bytes in force as the server wrote them, verified (hashed, parsed) when they were fetched.
-  let prevBytes = Buffer.from(renderRuleset(prev));
+  let prevBytes: Buffer = Buffer.from(renderRuleset(prev));
   let prevBlob = gitBlobId(prevBytes);
   prev = verifyRevision(prevBytes, prevBlob, { ruleset: 'default', commit: COMMIT }).ruleset;
 
@@ -154,7 +154,7 @@ export async function benchBigSetDelta(runs: number, netns: (label: string) => s
     const where = { ruleset: 'default', commit: COMMIT };
     const fetched = { bytes: nextBytes, blob, delta: { base: prevBlob, ...(rebuilt.edits && { edits: rebuilt.edits }) } };
     t = performance.now();
-    const { ruleset: next, hint } = hinted ? verifyWithHint({ bytes: prevBytes, blob: prevBlob, ruleset: prev }, fetched, where) : verifyRevision(nextBytes, blob, where);
+    const { ruleset: next, hint } = hinted ? verifyWithHint({ bytes: prevBytes, blob: prevBlob, ruleset: prev }, fetched, where) : { ...verifyRevision(nextBytes, blob, where), hint: undefined };
     const verifyMs = since(t);
     if (i === 0) firstVerifyMs = verifyMs;
     else if (hinted) side.verify.push(verifyMs);

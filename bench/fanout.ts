@@ -283,7 +283,7 @@ async function fetchRate(clients: WireClient[], ms: number): Promise<number> {
 async function startRealAgent(cli: string[], port: number, dir: string, cleanups: Cleanups): Promise<{ outcome(commit: string, ms: number): Promise<'applied' | 'failed' | 'timeout'> }> {
   const ns = `nsb-fanreal-${process.pid}`;
   execFileSync('ip', ['netns', 'add', ns]);
-  cleanups.push(() => execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' }));
+  cleanups.push(() => void execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' }));
   const child = spawn(cli[0]!, [cli[1]!, 'agent', '--server', `127.0.0.1:${port}`, '--ref', 'main', '--name', 'real-agent', '--nft', `ip netns exec ${ns} nft`, '--state-dir', join(dir, 'real-agent'), '--confirm-window', '10', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
   cleanups.push(() => stop(child));
   let log = '';

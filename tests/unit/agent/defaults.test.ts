@@ -20,7 +20,7 @@ describe('agent/defaults.ts', () => {
     assert.equal(DEFAULT_CONFIRM_WINDOW_S, AGENT_DEFAULTS.confirm.windowS);
   });
   it('a backoff base above its cap, or an own-PID memory shorter than an nft run, stops the agent at start', () => {
-    const base = { ...AGENT_DEFAULTS_TABLE, backoff: { baseMs: 60_000, capMs: 1000, dropSpreadMs: 1000 } };
+    const base = { ...AGENT_DEFAULTS_TABLE, backoff: { baseMs: 60_000, capMs: 1000, dropSpreadMs: 1000, failoverSpreadMs: 1000 } };
     assert.match(expectCode(() => checkDefaults('agent', base, AGENT_DEFAULTS_RULES), 'NFTSYNC_ERR_CONFIG_INVALID').message, /backoff\.baseMs <= backoff\.capMs/);
     const pid = { ...AGENT_DEFAULTS_TABLE, drift: { ...AGENT_DEFAULTS_TABLE.drift, ownPidMs: 1000 } };
     assert.match(expectCode(() => checkDefaults('agent', pid, AGENT_DEFAULTS_RULES), 'NFTSYNC_ERR_CONFIG_INVALID').message, /ownPidMs/);

@@ -67,6 +67,6 @@ test('an element that expires in the kernel is not drift: not reported, not heal
   // A change by hand is still drift; its heal loads the revision, expiring elements included.
   ns.nft(['delete', 'element', 'inet', 'nft_sync', 'tmo', '{ 198.18.0.2 }']);
   await waitUntil('the hand change healed', () => drifts.length > 0 && list('tmo').includes('198.18.0.2'), 10_000);
-  assert.deepEqual(drifts[0]?.differences, ['set inet nft_sync tmo: 1 element(s) removed ("198.18.0.2")']);
+  assert.deepEqual((drifts as DriftReport[])[0]?.differences, ['set inet nft_sync tmo: 1 element(s) removed ("198.18.0.2")']);
   assert.match(list('tmo'), /198\.18\.0\.1 timeout 1s/, 'the heal adds it again for its timeout');
 });

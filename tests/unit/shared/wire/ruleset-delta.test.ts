@@ -77,7 +77,7 @@ test('rebuildFromRulesetDelta: the edits, applied to the base\'s lines, give the
       const { bytes, edits } = rebuildFromRulesetDelta(a, d, 1 << 20);
       assert.deepEqual(bytes, b);
       assert.ok(edits);
-      const out = [...base];
+      const out: string[] = [...base];
       let last = -1;
       for (const e of [...edits].reverse()) {
         assert.ok(last === -1 || e.line + e.deleted.length <= last, 'in base order, not overlapping');
