@@ -6,7 +6,8 @@
  * would count only its own agents: with no canary among them its first wave would be empty, and
  * its agents would get a revision before the canaries confirmed it. So a replica asks the primary
  * for its rollouts (GET /api/v1/rollouts, with the mirror's token) every `pollMs`, at once when its
- * mirror moves, and before serving a tip the primary's rollouts do not know yet; it serves each
+ * mirror moves, and before serving a tip that declares a rollout the primary's rollouts do not
+ * know yet (never for a tip that declares none: a slow primary does not hold those); it serves each
  * agent what the primary's rollout says (shared/rollout/rollout-state.ts revisionFor).
  *
  * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref, and that the primary's
@@ -100,13 +101,18 @@ export class RolloutFollower {
    */
   async revisionFor(agent: string | undefined, key: string, latest: Revision): Promise<Revision> {
     const name = rolloutName(key);
-    const same = (s: RolloutState | undefined) => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
-    if (!same(this.#states.get(name)) && (this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
-    const state = this.#states.get(name);
-    if (state && same(state)) return revisionFor(state, agent);
+    const same = (s: RolloutState | undefined): s is RolloutState => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
+    const known = this.#states.get(name);
+    if (same(known)) return revisionFor(known, agent);
     const config = await this.#opts.repoConfig(latest.commit).catch(() => undefined);
     const declared = config?.rollouts?.[key.startsWith(TRACK_PREFIX) ? ROLLOUT_TAGS_KEY : name] !== undefined;
-    if (!declared || !state) return latest;
+    // A tip that declares no rollout is served as is, without asking: a slow primary (up to
+    // openTimeoutMs an answer) held every such fetch on the replica.
+    if (!declared) return latest;
+    if ((this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
+    const state = this.#states.get(name);
+    if (same(state)) return revisionFor(state, agent);
+    if (!state) return latest;
     return stableRevision(state);
   }
 
@@ -171,7 +177,11 @@ export class RolloutFollower {
       if (size > MAX_ANSWER_BYTES) throw new Error(`the primary's rollouts answer passes ${MAX_ANSWER_BYTES} bytes`);
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
-    const { states, refused } = savedRollouts(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // An answer without a list of rollouts (`{"rollouts": null}`, `{}`) is a broken answer, not
+    // "no rollouts": taken as none, it dropped every rollout and its tips went to all agents.
+    if (typeof value !== 'object' || value === null || !Array.isArray((value as { rollouts?: unknown }).rollouts)) throw new Error('the primary\'s rollouts answer holds no list of rollouts');
+    const { states, refused } = savedRollouts(value);
     if (refused.length > 0) this.#opts.logger.warn({ refused: refused.slice(0, 10) }, `replica: ${refused.length} malformed rollout(s) from the primary left out`);
     return states;
   }

@@ -116,3 +116,28 @@ test('fake primary, hostile or broken answers: an error status, bad JSON, a redi
   await f.refresh();
   assert.deepEqual(f.list().map((r) => r.name), ['main']);
 });
+
+test('security (fake primary): an answer with no list of rollouts (rollouts: null, {}, null, a list) is a broken answer: the rollouts known are kept, no tip goes ahead of the waves', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), phase: 'complete', wave: 2, endedAt: 2 }] });
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  for (const body of ['{"rollouts": null}', '{}', 'null', '[]', '{"rollouts": {"0": {}}}']) {
+    Object.assign(p.answer, { status: 200, body });
+    await f.refresh();
+    // C2 declares a rollout the primary has not named: held at C1 (it used to go to everyone).
+    assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 }, `after ${body}`);
+    assert.deepEqual(f.list().map((r) => r.name), ['main'], `after ${body}`);
+  }
+});
+
+test('security (fake primary): a fetch of a tip that declares no rollout does not wait for the primary (a slow one held every such fetch)', async (t) => {
+  const p = await fakePrimary(t);
+  const f = follower(p.url, false);
+  await f.start();
+  t.after(() => f.close());
+  const before = p.asked();
+  for (let i = 0; i < 5; i++) assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C2 });
+  assert.equal(p.asked(), before, 'the primary is not asked on the fetch path');
+});
