@@ -14,12 +14,14 @@
  * rollouts do not name yet (the primary not asked yet, or away), is not served: agents get the
  * last revision the primary's rollout completed (or its previous one), never a revision ahead of
  * the waves. A tip with no rollout declared is served to everyone, as on the primary.
- * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts):
- * a hostile or broken primary can hold agents back, never send them to a revision the mirror
- * does not hold (the wire session resolves what is served from the mirror, as any revision).
+ * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts,
+ * and wave patterns within ROLLOUT_MAX_PATTERN_CHARS); an answer with any rollout refused is
+ * refused whole, the rollouts known kept: a hostile or broken primary can hold agents back,
+ * never send them to a revision the mirror does not hold (the wire session resolves what is
+ * served from the mirror, as any revision).
  */
 import type { Logger } from 'pino';
-import { ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
+import { ROLLOUT_MAX_PATTERN_CHARS, ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { revisionFor, savedRollouts, stableRevision, timeBeyondHolds, type Revision, type RolloutState } from '../../shared/rollout/rollout-state.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -181,8 +183,27 @@ export class RolloutFollower {
     // An answer without a list of rollouts (`{"rollouts": null}`, `{}`) is a broken answer, not
     // "no rollouts": taken as none, it dropped every rollout and its tips went to all agents.
     if (typeof value !== 'object' || value === null || !Array.isArray((value as { rollouts?: unknown }).rollouts)) throw new Error('the primary\'s rollouts answer holds no list of rollouts');
+    const rollouts = (value as { rollouts: unknown[] }).rollouts;
+    // Before the globs are compiled: a primary's 8 MiB of wave patterns cost each agent's fetch
+    // a quarter of a second of the event loop. A primary's own config never has more.
+    const long = rollouts.map(patternChars).findIndex((n) => n > ROLLOUT_MAX_PATTERN_CHARS);
+    if (long >= 0) throw new Error(`the primary's rollout #${long} has ${patternChars(rollouts[long])} characters of wave patterns, more than ${ROLLOUT_MAX_PATTERN_CHARS}; its answer is refused whole`);
     const { states, refused } = savedRollouts(value);
-    if (refused.length > 0) this.#opts.logger.warn({ refused: refused.slice(0, 10) }, `replica: ${refused.length} malformed rollout(s) from the primary left out`);
+    // Refused whole, the rollouts known kept: a rollout left out would be "not running", and
+    // its declared tip would go to every agent ahead of the waves.
+    if (refused.length > 0) throw new Error(`the primary's rollouts answer holds ${refused.length} malformed rollout(s) (${refused.slice(0, 3).join('; ')}); it is refused whole`);
     return states;
   }
+}
+
+/** Characters of wave patterns in all of one rollout as the primary sent it (0 where malformed). */
+function patternChars(rollout: unknown): number {
+  const waves = (rollout as { waves?: unknown } | null)?.waves;
+  if (!Array.isArray(waves)) return 0;
+  let n = 0;
+  for (const w of waves) {
+    const patterns = (w as { patterns?: unknown } | null)?.patterns;
+    if (Array.isArray(patterns)) for (const p of patterns) n += typeof p === 'string' ? p.length : 0;
+  }
+  return n;
 }
