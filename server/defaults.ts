@@ -8,6 +8,7 @@
  * of the host-side IO (git processes, scratch namespaces) in host/defaults.ts.
  */
 import { checkDefaults, type DefaultsRule } from '../shared/check-defaults.js';
+import { MAX_STORED_CHANGE_FILES } from '../shared/ruleset/element-log.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -188,6 +189,8 @@ export const SERVER_DEFAULTS_RULES: readonly DefaultsRule<typeof SERVER_DEFAULTS
   ['readBudget.bytesPerSecond <= readBudget.burstBytes', (t) => t.readBudget.bytesPerSecond <= t.readBudget.burstBytes],
   ['pushChecks.heartbeatMs < pushChecks.silenceMs', (t) => t.pushChecks.heartbeatMs < t.pushChecks.silenceMs],
   ['wire.handshakeTimeoutMs > 0 and httpTimeouts.headersMs > 0', (t) => t.wire.handshakeTimeoutMs > 0 && t.httpTimeouts.headersMs > 0],
+  // The element API folds before it writes a commit the push validator refuses.
+  ['elementLog.foldMaxFiles < MAX_STORED_CHANGE_FILES', (t) => t.elementLog.foldMaxFiles < MAX_STORED_CHANGE_FILES],
 ];
 
 /** The server defaults, checked and deep-frozen. */

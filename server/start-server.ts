@@ -18,6 +18,7 @@ import { PushCheckService } from './push/push-check-service.js';
 import { RefWatcher } from './git/ref-watcher.js';
 import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
 import { RolloutFollower } from './replica/rollout-follower.js';
+import { coalesceRolloutChanges } from './rollout/coalesce-rollout-changes.js';
 import { RulesetRepository, type RulesetRepositoryOptions } from './git/ruleset-repository.js';
 import { ServerMetrics } from './http/server-metrics.js';
 import { WireServer, type WireServerOptions } from './wire/wire-server.js';
@@ -137,7 +138,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const registry = new AgentRegistry({ maxAgents: opts.maxAgents, onChange: (name) => forwarder?.changed(name) });
   // Staged rollouts: nft-sync.yaml `rollouts:`; state in GIT_DIR/nft-sync/rollouts.json.
   let wire: WireServer | undefined;
-  const onChange = (name: string) => wire?.rolloutChanged((key) => rolloutName(key) === name);
+  // One walk of the connections for all the rollouts a turn changed (a primary's answer names many).
+  const onChange = coalesceRolloutChanges((names) => wire?.rolloutChanged((key) => names.has(rolloutName(key))));
   // A replica follows the primary's rollouts, which count the whole fleet (rollout-follower.ts).
   const rollouts = mirror
     ? new RolloutFollower({ primary: new URL('/', displayUrl(mirror.url)).href, token: opts.mirrorOf?.token, repoConfig: (commit) => repository.repoConfig(commit), logger: log, onChange })

@@ -6,19 +6,22 @@
  * would count only its own agents: with no canary among them its first wave would be empty, and
  * its agents would get a revision before the canaries confirmed it. So a replica asks the primary
  * for its rollouts (GET /api/v1/rollouts, with the mirror's token) every `pollMs`, at once when its
- * mirror moves, and before serving a tip the primary's rollouts do not know yet; it serves each
+ * mirror moves, and before serving a tip that declares a rollout the primary's rollouts do not
+ * know yet (never for a tip that declares none: a slow primary does not hold those); it serves each
  * agent what the primary's rollout says (shared/rollout/rollout-state.ts revisionFor).
  *
  * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref, and that the primary's
  * rollouts do not name yet (the primary not asked yet, or away), is not served: agents get the
  * last revision the primary's rollout completed (or its previous one), never a revision ahead of
  * the waves. A tip with no rollout declared is served to everyone, as on the primary.
- * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts):
- * a hostile or broken primary can hold agents back, never send them to a revision the mirror
- * does not hold (the wire session resolves what is served from the mirror, as any revision).
+ * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts,
+ * and wave patterns within ROLLOUT_MAX_PATTERN_CHARS); an answer with any rollout refused is
+ * refused whole, the rollouts known kept: a hostile or broken primary can hold agents back,
+ * never send them to a revision the mirror does not hold (the wire session resolves what is
+ * served from the mirror, as any revision).
  */
 import type { Logger } from 'pino';
-import { ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
+import { ROLLOUT_MAX_PATTERN_CHARS, ROLLOUT_TAGS_KEY, type RepoConfig } from '../../shared/config/repo-config.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { revisionFor, savedRollouts, stableRevision, timeBeyondHolds, type Revision, type RolloutState } from '../../shared/rollout/rollout-state.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -100,13 +103,18 @@ export class RolloutFollower {
    */
   async revisionFor(agent: string | undefined, key: string, latest: Revision): Promise<Revision> {
     const name = rolloutName(key);
-    const same = (s: RolloutState | undefined) => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
-    if (!same(this.#states.get(name)) && (this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
-    const state = this.#states.get(name);
-    if (state && same(state)) return revisionFor(state, agent);
+    const same = (s: RolloutState | undefined): s is RolloutState => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
+    const known = this.#states.get(name);
+    if (same(known)) return revisionFor(known, agent);
     const config = await this.#opts.repoConfig(latest.commit).catch(() => undefined);
     const declared = config?.rollouts?.[key.startsWith(TRACK_PREFIX) ? ROLLOUT_TAGS_KEY : name] !== undefined;
-    if (!declared || !state) return latest;
+    // A tip that declares no rollout is served as is, without asking: a slow primary (up to
+    // openTimeoutMs an answer) held every such fetch on the replica.
+    if (!declared) return latest;
+    if ((this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
+    const state = this.#states.get(name);
+    if (same(state)) return revisionFor(state, agent);
+    if (!state) return latest;
     return stableRevision(state);
   }
 
@@ -171,8 +179,31 @@ export class RolloutFollower {
       if (size > MAX_ANSWER_BYTES) throw new Error(`the primary's rollouts answer passes ${MAX_ANSWER_BYTES} bytes`);
       chunks.push(Buffer.from(chunk as Uint8Array));
     }
-    const { states, refused } = savedRollouts(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-    if (refused.length > 0) this.#opts.logger.warn({ refused: refused.slice(0, 10) }, `replica: ${refused.length} malformed rollout(s) from the primary left out`);
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    // An answer without a list of rollouts (`{"rollouts": null}`, `{}`) is a broken answer, not
+    // "no rollouts": taken as none, it dropped every rollout and its tips went to all agents.
+    if (typeof value !== 'object' || value === null || !Array.isArray((value as { rollouts?: unknown }).rollouts)) throw new Error('the primary\'s rollouts answer holds no list of rollouts');
+    const rollouts = (value as { rollouts: unknown[] }).rollouts;
+    // Before the globs are compiled: a primary's 8 MiB of wave patterns cost each agent's fetch
+    // a quarter of a second of the event loop. A primary's own config never has more.
+    const long = rollouts.map(patternChars).findIndex((n) => n > ROLLOUT_MAX_PATTERN_CHARS);
+    if (long >= 0) throw new Error(`the primary's rollout #${long} has ${patternChars(rollouts[long])} characters of wave patterns, more than ${ROLLOUT_MAX_PATTERN_CHARS}; its answer is refused whole`);
+    const { states, refused } = savedRollouts(value);
+    // Refused whole, the rollouts known kept: a rollout left out would be "not running", and
+    // its declared tip would go to every agent ahead of the waves.
+    if (refused.length > 0) throw new Error(`the primary's rollouts answer holds ${refused.length} malformed rollout(s) (${refused.slice(0, 3).join('; ')}); it is refused whole`);
     return states;
   }
+}
+
+/** Characters of wave patterns in all of one rollout as the primary sent it (0 where malformed). */
+function patternChars(rollout: unknown): number {
+  const waves = (rollout as { waves?: unknown } | null)?.waves;
+  if (!Array.isArray(waves)) return 0;
+  let n = 0;
+  for (const w of waves) {
+    const patterns = (w as { patterns?: unknown } | null)?.patterns;
+    if (Array.isArray(patterns)) for (const p of patterns) n += typeof p === 'string' ? p.length : 0;
+  }
+  return n;
 }

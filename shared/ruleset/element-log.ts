@@ -40,6 +40,14 @@ export const CHANGE_FILE_NAME = /^[0-9]{6}\.json$/;
 /** Change files a directory may number (000001 to 999999). */
 export const MAX_CHANGE_FILES = 999_999;
 
+/**
+ * Most change files one ruleset may have in a commit: a push with more is refused
+ * (shared/push/ruleset-files.ts). The element API folds long before (64 by default); this bounds
+ * what a pusher makes each composition cost: the server composes in its event loop at the first
+ * read of each new commit (10,000 tiny change files held it 1.8 s).
+ */
+export const MAX_STORED_CHANGE_FILES = 1_000;
+
 /** The schema of a change file (TypeBox; the type below derives from it). */
 export const ElementChangeFile = Type.Object(
   {

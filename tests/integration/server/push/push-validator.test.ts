@@ -79,6 +79,29 @@ describe('validatePush: rulesets with element change files', () => {
     const result = await validatePush([{ old: withChange, new: noBase, ref: 'refs/heads/main' }], { gitdir: r.bare, nft: 'off' });
     assert.deepEqual(result.problems.map((p) => [p.path, p.code]), [['rulesets/web.elements/', 'NFTSYNC_ERR_RULESET_NOT_FOUND']]);
   });
+
+  test("security: a pusher's odd entries under NAME.elements (a symlink, a gitlink, a blob named NAME.elements) and 1,001 change files: refused or ignored, never composed", async (t) => {
+    const r = await repo(t);
+    const base = r.commit({ 'rulesets/web.json': BASE });
+    r.g(['update-ref', 'refs/heads/main', base]);
+    const change = r.g(['hash-object', '-w', '--stdin'], renderChangeFile(SET, ['198.18.0.2'], []));
+    /** A commit on `base` with index lines (`MODE SHA\tPATH`) added, in one update-index. */
+    const withEntries = (lines: string[]) => {
+      const env = { ...testGitEnv(), GIT_INDEX_FILE: join(tempDir(t), 'index') };
+      execFileSync('git', ['--git-dir', r.bare, 'read-tree', base], { env });
+      execFileSync('git', ['--git-dir', r.bare, 'update-index', '--index-info'], { env, input: lines.map((l) => `${l}\n`).join('') });
+      const tree = execFileSync('git', ['--git-dir', r.bare, 'write-tree'], { env, encoding: 'utf8' }).trim();
+      return r.g(['commit-tree', tree, '-p', base, '-m', 'c']);
+    };
+    const judge = async (commit: string) => (await validatePush([{ old: base, new: commit, ref: 'refs/heads/main' }], { gitdir: r.bare, nft: 'off' })).problems.map((p) => [p.path, p.code]);
+    assert.deepEqual(await judge(withEntries([`120000 ${change}\trulesets/web.elements/000001.json`])), [['rulesets/web.elements/000001.json', 'NFTSYNC_ERR_RULESET_NAME_INVALID']]);
+    // A gitlink is no file: neither the validator nor the server composes it.
+    assert.deepEqual(await judge(withEntries([`160000 ${base}\trulesets/web.elements/000001.json`, `100644 ${change}\trulesets/web.elements/000002.json`])), []);
+    assert.deepEqual(await judge(withEntries([`100644 ${change}\trulesets/web.elements`])), []);
+    const many = Array.from({ length: 1_001 }, (_, i) => `100644 ${change}\trulesets/web.elements/${String(i + 1).padStart(6, '0')}.json`);
+    assert.deepEqual(await judge(withEntries(many)), [['rulesets/web.elements/', 'NFTSYNC_ERR_RULESET_TOO_COMPLEX']]);
+    assert.deepEqual(await judge(withEntries(many.slice(1))), [], '1,000 change files are allowed');
+  });
 });
 
 describe('validatePush', () => {

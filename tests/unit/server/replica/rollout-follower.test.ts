@@ -111,8 +111,56 @@ test('fake primary, hostile or broken answers: an error status, bad JSON, a redi
     assert.deepEqual(await web(), { commit: C0 }, `after ${answer.status} ${String(answer.body).slice(0, 20)}`);
     assert.equal(f.list().length, 1);
   }
-  // A malformed rollout is left out whole; the well-formed one beside it is kept.
+  // An answer with a malformed rollout is refused whole: what the follower knew is kept.
   Object.assign(p.answer, { status: 200, location: undefined, body: JSON.stringify({ rollouts: [{ ...running(C2, C1), name: 'evil', wave: 99 }, running(C1, C0)] }) });
   await f.refresh();
   assert.deepEqual(f.list().map((r) => r.name), ['main']);
+});
+
+test('security (fake primary): an answer with no list of rollouts (rollouts: null, {}, null, a list) is a broken answer: the rollouts known are kept, no tip goes ahead of the waves', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), phase: 'complete', wave: 2, endedAt: 2 }] });
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  for (const body of ['{"rollouts": null}', '{}', 'null', '[]', '{"rollouts": {"0": {}}}']) {
+    Object.assign(p.answer, { status: 200, body });
+    await f.refresh();
+    // C2 declares a rollout the primary has not named: held at C1 (it used to go to everyone).
+    assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 }, `after ${body}`);
+    assert.deepEqual(f.list().map((r) => r.name), ['main'], `after ${body}`);
+  }
+});
+
+test('security (fake primary): a fetch of a tip that declares no rollout does not wait for the primary (a slow one held every such fetch)', async (t) => {
+  const p = await fakePrimary(t);
+  const f = follower(p.url, false);
+  await f.start();
+  t.after(() => f.close());
+  const before = p.asked();
+  for (let i = 0; i < 5; i++) assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C2 });
+  assert.equal(p.asked(), before, 'the primary is not asked on the fetch path');
+});
+
+test('security (fake primary): a malformed main rollout, or 8 MiB of wave patterns, is refused whole: the rollout known is kept, its declared tip held, and the globs never compiled', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), phase: 'complete', wave: 2, endedAt: 2 }] });
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  // Left out, main would be "no rollout", and C2 (declaring one) would go to everyone.
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C2, C1), wave: 99 }] });
+  await f.refresh();
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 });
+  // 200,000 patterns: each agent's first fetch matched them all (a quarter of a second each).
+  const waves = Array.from({ length: 2000 }, (_, i) => ({ agents: [], patterns: Array.from({ length: 100 }, () => `[a-z][a-z]*x*y*z*[0-9]?${i}`) }));
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C2, C1), waves, wave: 1999 }] });
+  assert.ok(p.answer.body.length < 8 * 1024 * 1024, 'within the answer bound');
+  await f.refresh();
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 });
+  assert.equal(f.get('main').waves.length, 2, 'the rollout known, not the huge one');
+  // Within the bound a pattern wave is taken.
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C2, C1), waves: [{ agents: [], patterns: ['web-*'], startedAt: 1 }], wave: 0 }] });
+  await f.refresh();
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C2 });
 });

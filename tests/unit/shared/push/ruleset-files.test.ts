@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rulesetFilesOf } from '../../../../shared/push/ruleset-files.js';
+import { changeFileName, MAX_STORED_CHANGE_FILES } from '../../../../shared/ruleset/element-log.js';
 
 const f = (path: string, blob = 'a'.repeat(40), mode = '100644') => ({ path, blob, mode });
 
@@ -41,5 +42,15 @@ describe('rulesetFilesOf', () => {
       ['rulesets/gone.elements/', 'NFTSYNC_ERR_RULESET_NOT_FOUND'],
     ]);
     assert.match(problems[3]!.message, /holds 2 element change files but there is no rulesets\/gone\.json/);
+  });
+
+  it("security: a pusher's 100,000 change files are refused as one problem (TOO_COMPLEX), grouped in one pass; the cap itself passes", () => {
+    const many = (name: string, n: number) => [f(`rulesets/${name}.json`), ...Array.from({ length: n }, (_, i) => f(`rulesets/${name}.elements/${changeFileName(i + 1)}`))];
+    // Grouping copied the list once per file: 100,000 files held the server's event loop 90 s.
+    const { rulesets, problems } = rulesetFilesOf([...many('big', 100_000), ...many('edge', MAX_STORED_CHANGE_FILES)]);
+    assert.deepEqual(problems.map((p) => [p.path, p.code]), [['rulesets/big.elements/', 'NFTSYNC_ERR_RULESET_TOO_COMPLEX']]);
+    assert.match(problems[0]!.message, /holds 100000 element change files, more than the 1000 .*fold them into rulesets\/big\.json/);
+    assert.equal(rulesets.has('big'), false);
+    assert.equal(rulesets.get('edge')!.changes.length, MAX_STORED_CHANGE_FILES);
   });
 });
