@@ -47,7 +47,9 @@ done
 reporter=tap; [ -t 1 ] && reporter=spec
 run() { # CONCURRENCY FILE...
   local jobs=$1; shift
-  node --import tsx --test --test-concurrency="$jobs" \
+  # --test-timeout: a test that hangs fails after 10 minutes instead of holding the run (and CI)
+  # until its own limit; the longest test here takes about 5 minutes under load.
+  node --import tsx --test --test-concurrency="$jobs" --test-timeout=600000 \
     --test-reporter="$reporter" --test-reporter-destination=stdout \
     --test-reporter=./tests/file-times-reporter.mjs --test-reporter-destination=stderr "$@"
 }
