@@ -203,6 +203,24 @@ export class RulesetRepository {
   }
 
   /**
+   * Hold `bytes` (blob id `blob`) as the effective text of the ruleset stored as base blob
+   * `base` with change files `changes` (their blob ids, in the order they apply): what readRuleset
+   * would compose for those files. The element API works the text out while it commits
+   * (server/git/element-tips.ts, shared/ruleset/composed-text.ts), so the agents fetching the new
+   * revision do not make the server compose a million elements again. The Buffer is shared: the
+   * caller must not modify it.
+   */
+  primeComposed(base: string, changes: readonly string[], bytes: Buffer, blob: string): void {
+    if (changes.length === 0) {
+      this.blobs.set(base, bytes);
+      return;
+    }
+    const key = `${base}+${changes.join(',')}`;
+    this.blobs.set(key, bytes);
+    this.composedIds.set(key, { blob });
+  }
+
+  /**
    * The raw content of object `oid` and its type, as stored (release proofs send these).
    * Errors: NFTSYNC_ERR_REF_NOT_FOUND when there is no such object.
    */
