@@ -16,7 +16,7 @@ import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
 import { composeStored, readStoredRuleset } from './stored-ruleset.js';
-import { runGit } from '../../host/run-git.js';
+import { updateRef } from '../../host/run-git.js';
 
 export interface FoldRequest {
   gitdir: string;
@@ -73,7 +73,7 @@ export async function foldElementChanges(req: FoldRequest): Promise<FoldResult> 
       throw new NftSyncError('NFTSYNC_ERR_PUSH_REFUSED', `fold refused, as a push of it would be: ${problems.map((p) => `${p.path}: ${p.code}: ${p.message}`).join('; ')}`, { data: { branch: req.branch, problems } });
     }
     try {
-      await runGit(['update-ref', '-m', `nft-sync fold ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
+      await updateRef(req.gitdir, ref, commit, old, `nft-sync fold ${req.ruleset} by ${req.owner}`);
       return { branch: req.branch, commit, previous: old, folded: n, attempts: attempt };
     } catch (err) {
       if ((await readBranch(req.gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });

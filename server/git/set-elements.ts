@@ -28,7 +28,7 @@ import { SERVER_DEFAULTS } from '../defaults.js';
 import { composeStored, readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
-import { runGit } from '../../host/run-git.js';
+import { updateRef } from '../../host/run-git.js';
 import type { ElementCommit, ElementTips } from './element-tips.js';
 
 export interface SetElementsRequest extends ElementChangeRequest {
@@ -143,7 +143,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['update-ref', '-m', `nft-sync elements ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
+      await updateRef(req.gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
       return { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, folded: written.folded };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.
