@@ -27,6 +27,7 @@ import { composeRulesetText } from '../../shared/ruleset/compose-ruleset.js';
 import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../shared/ruleset/element-log.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
+import { ComposeThread } from './compose-thread.js';
 import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -52,6 +53,8 @@ export interface RulesetRepositoryOptions {
   maxCachedBytes?: number;
   /** Commits whose ruleset listing is kept (default 1024). */
   maxCachedCommits?: number;
+  /** Bases at least this big are composed with their change files in a worker thread (default repository.composeOffThreadBytes). */
+  composeOffThreadBytes?: number;
 }
 
 /** What a commit holds, as far as nft-sync cares. */
@@ -76,6 +79,9 @@ export class RulesetRepository {
   private readonly configs = new ByteLru<{ config: RepoConfig }>(SERVER_DEFAULTS.repository.maxCachedConfigs, () => 1);
   private readonly peeled = new ByteLru<{ commit: string }>(SERVER_DEFAULTS.repository.maxCachedPeeled, () => 1);
   /** Blob id of a composed ruleset, by its files' ids (its bytes are in `blobs` under the same key). */
+  private readonly composeOffThreadBytes: number;
+  /** The worker thread big rulesets are composed in (started at the first). */
+  private readonly composer = new ComposeThread();
   private readonly composedIds = new ByteLru<{ blob: string }>(SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
   private readonly reachable: ReachableCommits;
   private readonly readRefFile: RefFileReader;
@@ -92,6 +98,7 @@ export class RulesetRepository {
     this.commits = new ByteLru(options.maxCachedCommits ?? SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
     this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
     this.readRefFile = options.readRefFile ?? readRef;
+    this.composeOffThreadBytes = options.composeOffThreadBytes ?? SERVER_DEFAULTS.repository.composeOffThreadBytes;
   }
 
   /**
@@ -194,8 +201,10 @@ export class RulesetRepository {
     const compose = async (): Promise<Buffer> => {
       const dir = `rulesets/${elementsDirName(name)}`;
       const files = await Promise.all(changes.map(async (c) => ({ path: `${dir}/${c.file}`, bytes: await readBlob(c.oid) })));
-      const text = composeRulesetText({ path: `rulesets/${name}.json`, bytes: await readBlob(blob) }, files);
-      return Buffer.from(text);
+      const base = { path: `rulesets/${name}.json`, bytes: await readBlob(blob) };
+      // A big set takes seconds to parse and render: off the event loop (server/git/compose-thread.ts).
+      if (base.bytes.length >= this.composeOffThreadBytes) return this.composer.compose(base, files);
+      return Buffer.from(composeRulesetText(base, files));
     };
     const bytes = await this.blobs.getOrLoad(key, compose);
     const { blob: id } = await this.composedIds.getOrLoad(key, async () => ({ blob: gitBlobId(bytes, objectIdAlgorithm(commit)) }));

@@ -1,0 +1,52 @@
+/**
+ * Big rulesets are composed in a worker thread: the same bytes as composeRulesetText, the same
+ * error codes and data, and the event loop free meanwhile.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ComposeThread } from '../../../../server/git/compose-thread.js';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+
+const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+const set = { family: 'inet', table: 'f', name: 'block' };
+const base = (n: number) => ({
+  path: 'rulesets/big.json',
+  bytes: renderRuleset({ nftables: [{ table: { family: 'inet', name: 'f' } }, { set: { ...set, type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } }] }),
+});
+
+test('composes in a worker the bytes composeRulesetText gives, while the event loop goes on', async (t) => {
+  const thread = new ComposeThread();
+  t.after(() => thread.close());
+  const b = base(300_000);
+  const changes = [{ path: 'rulesets/big.elements/000001.json', bytes: renderChangeFile(set, [ip(400_000), ip(400_001)], [ip(5), ip(299_999)]) }];
+  await thread.compose(base(10), []); // the worker started
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 5);
+  const bytes = await thread.compose(b, changes);
+  clearInterval(timer);
+  assert.ok(bytes.equals(Buffer.from(composeRulesetText(b, changes))));
+  assert.ok(ticks > 0, 'timers ran while the worker composed (composing here would hold them until done)');
+});
+
+test('an error keeps its code, message and data; the worker goes on serving', async (t) => {
+  const thread = new ComposeThread();
+  t.after(() => thread.close());
+  const bad = [{ path: 'rulesets/big.elements/000001.json', bytes: renderChangeFile({ ...set, name: 'nope' }, [ip(1)], []) }];
+  const err = await thread.compose(base(10), bad).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof NftSyncError);
+  assert.equal(err.code, 'NFTSYNC_ERR_SET_NOT_FOUND');
+  assert.match(err.message, /^rulesets\/big\.elements\/000001\.json: /);
+  assert.equal(err.data?.path, 'rulesets/big.elements/000001.json');
+  assert.ok((await thread.compose(base(3), [])).equals(Buffer.from(base(3).bytes)));
+});
+
+test('after close, a request is composed again in a new worker', async () => {
+  const thread = new ComposeThread();
+  await thread.compose(base(3), []);
+  await thread.close();
+  assert.ok((await thread.compose(base(4), [])).equals(Buffer.from(base(4).bytes)));
+  await thread.close();
+});
