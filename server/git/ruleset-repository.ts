@@ -23,7 +23,7 @@ import { assertRef, assertRulesetName, isObjectId } from '../../shared/ruleset/n
 import { refCandidates } from '../../shared/git/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/config/repo-config.js';
 import { highestTag } from '../../shared/release/semver.js';
-import { composeRulesetText } from '../../shared/ruleset/compose-ruleset.js';
+import { composeRulesetText, type RulesetFile } from '../../shared/ruleset/compose-ruleset.js';
 import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../shared/ruleset/element-log.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
@@ -203,12 +203,20 @@ export class RulesetRepository {
       const files = await Promise.all(changes.map(async (c) => ({ path: `${dir}/${c.file}`, bytes: await readBlob(c.oid) })));
       const base = { path: `rulesets/${name}.json`, bytes: await readBlob(blob) };
       // A big set takes seconds to parse and render: off the event loop (server/git/compose-thread.ts).
-      if (base.bytes.length >= this.composeOffThreadBytes) return this.composer.compose(base, files);
-      return Buffer.from(composeRulesetText(base, files));
+      return this.composeText(base, files);
     };
     const bytes = await this.blobs.getOrLoad(key, compose);
     const { blob: id } = await this.composedIds.getOrLoad(key, async () => ({ blob: gitBlobId(bytes, objectIdAlgorithm(commit)) }));
     return { blob: id, bytes };
+  }
+
+  /**
+   * The effective text of `base` with `changes` (composeRulesetText's bytes), composed in the
+   * worker thread when the base is big (server/git/compose-thread.ts). Errors: composeRulesetText's.
+   */
+  async composeText(base: RulesetFile, changes: readonly RulesetFile[]): Promise<Buffer> {
+    if (Buffer.byteLength(base.bytes) >= this.composeOffThreadBytes) return this.composer.compose(base, changes);
+    return Buffer.from(composeRulesetText(base, changes));
   }
 
   /**

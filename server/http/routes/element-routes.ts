@@ -58,7 +58,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
           changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete, tips }));
         ctx.logger.info({ ruleset: req.params.name, set, branch, commit: result.commit, added: result.added, deleted: result.deleted, attempts: result.attempts, owner }, 'elements changed');
         const changed = result.commit !== result.previous;
-        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous };
+        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous, ...(result.folded ? { folded: result.folded } : {}) };
         return reply.status(changed ? 201 : 200).send(answer);
       },
     );
@@ -79,7 +79,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (req, reply) => {
       const owner = ctx.writer(req);
       const branch = req.query.branch ?? DEFAULT_REF;
-      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner }));
+      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner, compose: (base, changes) => ctx.repository.composeText(base, changes) }));
       ctx.logger.info({ ruleset: req.params.name, branch, commit: result.commit, folded: result.folded, owner }, 'element changes folded');
       const answer: FoldAnswer = { commit: result.commit, branch: result.branch, folded: result.folded, previous: result.previous };
       return reply.status(result.folded > 0 ? 201 : 200).send(answer);
