@@ -8,6 +8,8 @@
 import { Worker } from 'node:worker_threads';
 import { NftSyncError, type ErrorCode } from '../../shared/errors.js';
 import { composeRulesetText, type RulesetFile } from '../../shared/ruleset/compose-ruleset.js';
+import { ComposedText } from '../../shared/ruleset/composed-text.js';
+import { parseChangeFile } from '../../shared/ruleset/element-log.js';
 import type { ComposeAnswer, ComposeRequest } from './compose-worker.js';
 
 /** A worker left idle this long is stopped. */
@@ -23,7 +25,7 @@ function startWorker(): Worker {
 }
 
 interface Pending {
-  done(bytes: Buffer): void;
+  done(answer: ComposeAnswer): void;
   fail(err: Error): void;
 }
 
@@ -39,20 +41,52 @@ export class ComposeThread {
    * worker cannot run or dies, the text is composed here instead (on the event loop).
    */
   compose(base: RulesetFile, changes: readonly RulesetFile[]): Promise<Buffer> {
+    const here = (): Buffer => Buffer.from(composeRulesetText(base, changes));
+    return this.#ask({ id: 0, kind: 'compose', base, changes: [...changes] }, []).then(
+      (a) => {
+        if ('text' in a) return Buffer.from(a.text.buffer, a.text.byteOffset, a.text.byteLength);
+        if ('error' in a) throw new NftSyncError(a.error.code as ErrorCode, a.error.message, a.error.data ? { data: a.error.data } : {});
+        return here();
+      },
+      () => here(),
+    );
+  }
+
+  /**
+   * The element API's tip of a ruleset (ComposedText.build of `base` and its change files, in
+   * order), built in the worker; undefined when it cannot be followed. If the worker cannot run
+   * or dies, it is built here instead. Never throws.
+   */
+  follow(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
+    const here = (): ComposedText | undefined => {
+      try {
+        return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
+      } catch {
+        return undefined;
+      }
+    };
+    // Copies the worker may keep: the server's cached Buffers stay where they are.
+    const copy = (b: Buffer): Uint8Array => Uint8Array.prototype.slice.call(b);
+    const sent = { base: copy(base), changes: changes.map(copy) };
+    return this.#ask({ id: 0, kind: 'follow', ...sent }, [sent.base.buffer as ArrayBuffer, ...sent.changes.map((c) => c.buffer as ArrayBuffer)]).then(
+      (a) => ('followed' in a ? (a.followed === null ? undefined : ComposedText.fromState(a.followed)) : here()),
+      () => here(),
+    );
+  }
+
+  /** Send `request` (its id assigned here) and wait for the answer; rejects when the worker cannot run or is lost. */
+  #ask(request: ComposeRequest, transfer: ArrayBuffer[]): Promise<ComposeAnswer> {
     let worker: Worker;
     try {
       worker = this.#ensure();
-    } catch {
-      return Promise.resolve().then(() => Buffer.from(composeRulesetText(base, changes)));
+    } catch (err) {
+      return Promise.reject(err as Error);
     }
     const id = this.#nextId++;
     clearTimeout(this.#idle);
-    return new Promise<Buffer>((done, fail) => {
+    return new Promise<ComposeAnswer>((done, fail) => {
       this.#pending.set(id, { done, fail });
-      worker.postMessage({ id, base, changes: [...changes] } satisfies ComposeRequest);
-    }).catch((err: unknown) => {
-      if (err instanceof NftSyncError) throw err;
-      return Buffer.from(composeRulesetText(base, changes));
+      worker.postMessage({ ...request, id }, transfer);
     });
   }
 
@@ -72,8 +106,7 @@ export class ComposeThread {
     worker.on('message', (m: ComposeAnswer) => {
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);
-      if ('text' in m) p?.done(Buffer.from(m.text.buffer, m.text.byteOffset, m.text.byteLength));
-      else p?.fail(new NftSyncError(m.error.code as ErrorCode, m.error.message, m.error.data ? { data: m.error.data } : {}));
+      p?.done(m);
       if (this.#pending.size === 0) {
         this.#idle = setTimeout(() => void this.close(), IDLE_MS);
         this.#idle.unref();
@@ -90,7 +123,7 @@ export class ComposeThread {
     return worker;
   }
 
-  /** Fail every request in flight with `err` (they are composed on the event loop instead). */
+  /** Fail every request in flight with `err` (they are done on the event loop instead). */
   #lost(err: Error): void {
     for (const p of this.#pending.values()) p.fail(err);
     this.#pending.clear();

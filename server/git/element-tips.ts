@@ -23,7 +23,8 @@
  * does not fit.
  *
  * The first change after a start, or after a push of the ruleset, reads and renders the ruleset
- * once (a few seconds for 1,000,000 elements); the following ones do not.
+ * once (a few seconds for 1,000,000 elements, in the repository's worker thread when the server
+ * passes `follow`, so the event loop goes on serving); the following ones do not.
  */
 import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
@@ -62,6 +63,11 @@ export interface ElementTipsOptions {
   gitdir: string;
   /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
   prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /**
+   * Build a tip (RulesetRepository.followText: a big set in a worker thread). Default:
+   * ComposedText.build here, on the event loop.
+   */
+  follow?: (base: Buffer, changes: readonly Buffer[]) => Promise<ComposedText | undefined>;
 }
 
 /** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
@@ -211,10 +217,14 @@ export class ElementTips {
     if (stored === undefined) return undefined;
     let composed = kept !== undefined && sameFiles(kept.files, stored) ? kept.composed : undefined;
     if (composed === undefined) {
-      try {
-        composed = ComposedText.build(stored.base.bytes, stored.changes.map((c) => parseChangeFile(c.bytes)));
-      } catch {
-        composed = undefined;
+      const changes = stored.changes.map((c) => c.bytes);
+      if (this.options.follow) composed = await this.options.follow(stored.base.bytes, changes);
+      else {
+        try {
+          composed = ComposedText.build(stored.base.bytes, changes.map((c) => parseChangeFile(c)));
+        } catch {
+          composed = undefined;
+        }
       }
     }
     if (composed === undefined) return undefined;

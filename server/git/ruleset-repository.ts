@@ -28,6 +28,8 @@ import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../s
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
 import { ComposeThread } from './compose-thread.js';
+import { parseChangeFile } from '../../shared/ruleset/element-log.js';
+import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -217,6 +219,21 @@ export class RulesetRepository {
   async composeText(base: RulesetFile, changes: readonly RulesetFile[]): Promise<Buffer> {
     if (Buffer.byteLength(base.bytes) >= this.composeOffThreadBytes) return this.composer.compose(base, changes);
     return Buffer.from(composeRulesetText(base, changes));
+  }
+
+  /**
+   * The element API's tip of a ruleset stored as `base` and its change files (ComposedText.build;
+   * server/git/element-tips.ts), built in the worker thread when the base is big, so the first
+   * change after a start does not hold the event loop for seconds. Undefined when it cannot be
+   * followed. Never throws.
+   */
+  async followText(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
+    if (base.length >= this.composeOffThreadBytes) return this.composer.follow(base, changes);
+    try {
+      return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
+    } catch {
+      return undefined;
+    }
   }
 
   /**

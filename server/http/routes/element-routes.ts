@@ -33,7 +33,11 @@ interface Route {
 export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const inTurn = branchQueue();
   // One kept tip per branch and ruleset: changes to a big set cost what they change.
-  const tips = new ElementTips({ gitdir: ctx.repository.gitdir, prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob) });
+  const tips = new ElementTips({
+    gitdir: ctx.repository.gitdir,
+    prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
+    follow: (base, changes) => ctx.repository.followText(base, changes),
+  });
   for (const object of ['set', 'map'] as const) {
     app.post<Route>(
       `/api/v1/rulesets/:name/${object}s/:family/:table/:${object}/elements`,

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ComposeThread } from '../../../../server/git/compose-thread.js';
 import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
-import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 
@@ -49,4 +49,19 @@ test('after close, a request is composed again in a new worker', async () => {
   await thread.close();
   assert.ok((await thread.compose(base(4), [])).equals(Buffer.from(base(4).bytes)));
   await thread.close();
+});
+
+test('follow: the element API\'s tip built in the worker answers and goes on as one built here; a base it cannot follow gives undefined', async (t) => {
+  const thread = new ComposeThread();
+  t.after(() => thread.close());
+  const b = base(50_000);
+  const files = [renderChangeFile(set, [ip(60_000)], [ip(7)])];
+  const moved = await thread.follow(Buffer.from(b.bytes), files.map((f) => Buffer.from(f)));
+  assert.ok(moved);
+  assert.ok(moved.text()!.equals(Buffer.from(composeRulesetText(b, files.map((bytes, i) => ({ path: `c${i}`, bytes }))))));
+  const planned = moved.plan(set, { add: [ip(60_001)], delete: [ip(60_000)] })!;
+  files.push(renderChangeFile(set, planned.added, planned.deleted));
+  assert.equal(moved.apply(parseChangeFile(files[1]!)), true);
+  assert.ok(moved.text()!.equals(Buffer.from(composeRulesetText(b, files.map((bytes, i) => ({ path: `c${i}`, bytes }))))));
+  assert.equal(await thread.follow(Buffer.from('{"nftables": 1}'), []), undefined);
 });

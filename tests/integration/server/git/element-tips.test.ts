@@ -49,9 +49,11 @@ async function fixture(t: TestContext, size = 300) {
   };
   push({ 'rulesets/edge.json': renderRuleset(RULESET(size)), 'rulesets/default.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'filter' } }] }), README: 'x\n' }, 'edge');
   const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
-  const repo = await RulesetRepository.open(bare);
+  // Every base "big": tips are built in the repository's worker thread, as in the server.
+  const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
   const tips = new ElementTips({
     gitdir: bare,
+    follow: (base, changes) => repo.followText(base, changes),
     prime: (base, changes, bytes, blob) => {
       primed.push({ base, changes, blob });
       repo.primeComposed(base, changes, bytes, blob);

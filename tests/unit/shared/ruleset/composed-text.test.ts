@@ -147,4 +147,19 @@ describe('ComposedText', () => {
     composed.apply(parseChangeFile(renderChangeFile(at('block'), [], ['198.18.0.1'])));
     assert.equal(composed.text(), undefined);
   });
+
+  it('a state moved to another thread (structured clone, buffers transferred) answers and goes on as the original', () => {
+    const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] } }] });
+    const files = [renderChangeFile(at('block'), ['198.18.0.9'], ['198.18.0.2'])];
+    const original = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
+    const { state, transfer } = original.state();
+    const moved = ComposedText.fromState(structuredClone(state, { transfer }));
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    const req = { add: ['198.18.0.2', '198.18.0.9'], delete: ['198.18.0.1'] };
+    const planned = moved.plan(at('block'), req)!;
+    assert.deepEqual(planned, { kind: 'set', added: ['198.18.0.2'], deleted: ['198.18.0.1'] });
+    files.push(renderChangeFile(at('block'), planned.added, planned.deleted));
+    assert.equal(moved.apply(parseChangeFile(files[1]!)), true);
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+  });
 });
