@@ -37,7 +37,9 @@ if (port) {
       return;
     }
     try {
-      const text = composeRulesetText(m.base, m.changes);
+      // A Buffer arrives as a plain Uint8Array (structured clone): Buffer views again, no copy.
+      const asBuffer = (f: RulesetFile): RulesetFile => (typeof f.bytes === 'string' ? f : { path: f.path, bytes: Buffer.from(f.bytes.buffer, f.bytes.byteOffset, f.bytes.byteLength) });
+      const text = composeRulesetText(asBuffer(m.base), m.changes.map(asBuffer));
       const bytes = typeof text === 'string' ? Buffer.from(text) : text;
       // A copy of its own, so its memory can move to the server's thread without a second copy.
       const out = new Uint8Array(bytes.length);

@@ -17,6 +17,16 @@ const base = (n: number) => ({
   bytes: renderRuleset({ nftables: [{ table: { family: 'inet', name: 'f' } }, { set: { ...set, type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } }] }),
 });
 
+test('files given as Buffers (as the repository reads them) are composed as such, not as text of their numbers', async (t) => {
+  const thread = new ComposeThread();
+  t.after(() => thread.close());
+  const b = base(20);
+  const files = [renderChangeFile(set, [ip(400)], [ip(3)])];
+  const asBuffers = { base: { path: b.path, bytes: Buffer.from(b.bytes) }, changes: files.map((f, i) => ({ path: `c${i}`, bytes: Buffer.from(f) })) };
+  const bytes = await thread.compose(asBuffers.base, asBuffers.changes);
+  assert.ok(bytes.equals(Buffer.from(composeRulesetText(b, files.map((f, i) => ({ path: `c${i}`, bytes: f }))))));
+});
+
 test('composes in a worker the bytes composeRulesetText gives, while the event loop goes on', async (t) => {
   const thread = new ComposeThread();
   t.after(() => thread.close());
