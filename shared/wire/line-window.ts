@@ -52,6 +52,11 @@ export class LineWindow {
    * and sameLine; -1 when the file ends before it. `d` must be below the window's size.
    */
   at(d: number): number {
+    return d < this.held ? (this.head + d) & this.mask : this.find(d);
+  }
+
+  /** at(d) for a line not found yet: scan the lines up to it. */
+  private find(d: number): number {
     const buf = this.buf;
     while (this.held <= d) {
       const s = this.next;
@@ -91,10 +96,15 @@ export class LineWindow {
 
   /** Whether the line in `slot` of this window has the same bytes as the line in `other`'s slot `o`. */
   sameLine(slot: number, other: LineWindow, o: number): boolean {
+    return this.hashes[slot] === other.hashes[o] && this.sameBytes(slot, other, o);
+  }
+
+  /** sameLine once the hashes agree: the lengths and the bytes. */
+  private sameBytes(slot: number, other: LineWindow, o: number): boolean {
     const s = this.starts[slot]!;
     const len = this.ends[slot]! - s;
     const t = other.starts[o]!;
-    if (len !== other.ends[o]! - t || this.hashes[slot] !== other.hashes[o]) return false;
+    if (len !== other.ends[o]! - t) return false;
     const a = this.buf;
     const b = other.buf;
     if (len <= HASHED) {

@@ -44,7 +44,10 @@ const FILE_MAX = 999_999_999;
 
 /** Bytes of the line of an operation on `n` lines (none for 0). */
 function opSize(n: number): number {
-  return n > 0 ? 3 + String(n).length : 0;
+  if (n === 0) return 0;
+  let size = 4;
+  for (let m = n; m >= 10; m = Math.floor(m / 10)) size++;
+  return size;
 }
 
 /** The delta's text, built as the walk goes: runs of the same operation merged, its size known. */
