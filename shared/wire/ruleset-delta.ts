@@ -28,9 +28,9 @@ import { isUtf8 } from 'node:buffer';
 import { NftSyncError } from '../errors.js';
 import { commonPrefixLength } from './common-prefix-length.js';
 import { countNewlines } from './count-newlines.js';
+import { DeltaWriter, MAGIC } from './delta-writer.js';
 import { LineWindow } from './line-window.js';
 
-const MAGIC = 'nft-sync-delta 1';
 /** Lines looked at ahead in each file for a line inserted, deleted or replaced in place. */
 const RESYNC_WINDOW = 32;
 /** Bytes the far search may scan before it has walked any (then twice the bytes walked more). */
@@ -41,77 +41,6 @@ const SEARCH_FIRST = 16 << 10;
 const NEEDLE_MAX = 4096;
 /** Files this long or longer get no delta: a count could pass the grammar's 9 digits. */
 const FILE_MAX = 999_999_999;
-
-/** Bytes of the line of an operation on `n` lines (none for 0). */
-function opSize(n: number): number {
-  if (n === 0) return 0;
-  let size = 4;
-  for (let m = n; m >= 10; m = Math.floor(m / 10)) size++;
-  return size;
-}
-
-/** The delta's text, built as the walk goes: runs of the same operation merged, its size known. */
-class DeltaWriter {
-  private readonly parts: Buffer[] = [];
-  private text = `${MAGIC}\n`;
-  private written = 0; // bytes in parts
-  private copied = 0; // pending `=` lines
-  private removed = 0; // pending `-` lines
-  private added = 0; // pending `+` lines: target bytes [from, to), `to` the start of the line after them
-  private from = 0;
-  private to = 0;
-
-  constructor(private readonly target: Buffer) {}
-
-  /** Bytes of the delta so far, pending operations included. */
-  size(): number {
-    return this.written + this.text.length + opSize(this.copied) + opSize(this.removed) + opSize(this.added) + (this.added > 0 ? this.to - this.from : 0);
-  }
-
-  copy(n: number): void {
-    if (this.removed > 0 || this.added > 0) this.flushChange();
-    this.copied += n;
-  }
-
-  remove(n: number): void {
-    if (this.copied > 0) this.flushCopy();
-    this.removed += n;
-  }
-
-  /** Insert the `n` target lines in [from, to) (`to` the start of the line after them, or target.length + 1). */
-  insert(from: number, to: number, n: number): void {
-    if (this.copied > 0) this.flushCopy();
-    if (this.added === 0) this.from = from;
-    this.to = to;
-    this.added += n;
-  }
-
-  /** The delta's bytes. */
-  finish(): Buffer {
-    this.flushCopy();
-    this.flushChange();
-    this.parts.push(Buffer.from(this.text));
-    return Buffer.concat(this.parts);
-  }
-
-  private flushCopy(): void {
-    if (this.copied > 0) this.text += `= ${this.copied}\n`;
-    this.copied = 0;
-  }
-
-  private flushChange(): void {
-    if (this.removed > 0) this.text += `- ${this.removed}\n`;
-    if (this.added > 0) {
-      this.text += `+ ${this.added}\n`;
-      const lines = this.target.subarray(this.from, this.to - 1);
-      this.parts.push(Buffer.from(this.text), lines);
-      this.written += this.text.length + lines.length;
-      this.text = '\n';
-    }
-    this.removed = 0;
-    this.added = 0;
-  }
-}
 
 /**
  * The start of the first line in `hay` from `from` on (never `from` itself) that begins with the

@@ -242,3 +242,22 @@ test('no delta when either file is not UTF-8 (its inserted lines would not survi
   assert.equal(encodeRulesetDelta(bad, good), undefined);
   assert.ok(encodeRulesetDelta(good, Buffer.concat([good, Buffer.from('\nü')])) !== undefined);
 });
+
+test('a block of 2,000 lines moved from near the start to near the end of a 100,000-line blocklist: deleted there and inserted here, one edit each', () => {
+  const base = blocklist(100_000);
+  const t = [...base];
+  const moved = t.splice(500, 2000);
+  t.splice(90_000, 0, ...moved);
+  const a = Buffer.from(base.join('\n'));
+  const b = Buffer.from(t.join('\n'));
+  const d = roundTrip(a, b);
+  assert.ok(d !== undefined);
+  const { edits } = rebuildFromRulesetDelta(a, d, b.length);
+  assert.deepEqual(
+    edits?.map((e) => [e.line, e.deleted.length, e.inserted.length]),
+    [
+      [500, 2000, 0],
+      [92_000, 0, 2000],
+    ],
+  );
+});
