@@ -12,6 +12,7 @@
 /** Bytes of a line that go into its hash (a blocklist element's line is 15–30 bytes). */
 const HASHED = 64;
 
+/** A look-ahead over the lines of `buf` from a position that only moves forward (see above). Never throws. */
 export class LineWindow {
   private readonly mask: number;
   private readonly starts: Float64Array;
