@@ -15,14 +15,14 @@
  * The edit script is found by walking both files side by side over their bytes: equal runs are
  * skipped with native comparisons (shared/wire/common-prefix-length.ts) and their lines counted
  * (shared/wire/count-newlines.ts); only where they differ are lines looked at (LineWindow):
- * first up to RESYNC_WINDOW lines ahead in each for a line inserted, deleted or replaced in place
- * (a blocklist written one element a line, changed at random places: a few bytes per changed
- * element), then, further, for the two lines at hand in the other file (a block inserted,
- * deleted or moved). That far search costs at most SEARCH_CREDIT bytes plus twice the bytes
- * walked, so the whole is linear. The script is not minimal: a rewritten block is sent as
- * deleted and inserted, and when the delta would not be under half of the target, there is none
- * (the full ruleset goes). The receiver checks the rebuilt bytes against the announced length
- * and blob id as usual.
+ * up to RESYNC_WINDOW lines ahead in each for lines inserted, deleted or replaced one for one in
+ * place (a blocklist written one element a line, changed at random places: a few bytes per
+ * changed element), up to FEW for a few lines replaced by a few others, then further, for the
+ * two lines at hand in the other file (a block inserted, deleted or moved). That far search
+ * scans at most SEARCH_CREDIT bytes plus twice the bytes walked, so the whole is linear. The
+ * script is not minimal: a rewritten block is sent as deleted and inserted, and when the delta
+ * would not be under half of the target, there is none (the full ruleset goes). The receiver
+ * checks the rebuilt bytes against the announced length and blob id as usual.
  */
 import { isUtf8 } from 'node:buffer';
 import { NftSyncError } from '../errors.js';
@@ -33,6 +33,8 @@ import { LineWindow } from './line-window.js';
 
 /** Lines looked at ahead in each file for a line inserted, deleted or replaced in place. */
 const RESYNC_WINDOW = 32;
+/** Lines looked at ahead in each file for a few lines replaced by a few others. */
+const FEW = 4;
 /** Bytes the far search may scan before it has walked any (then twice the bytes walked more). */
 const SEARCH_CREDIT = 1 << 20;
 /** The far search's first range, in bytes ahead in each file; it grows 4 times a round. */
@@ -133,6 +135,20 @@ export function encodeRulesetDelta(base: Buffer, target: Buffer): Buffer | undef
         pa = wa.start(ad);
         pb = wb.start(bd);
         done = true;
+      }
+    }
+    // A few lines replaced by a few others (2 by 1, 1 by 3, ...): the nearest pair of equal lines.
+    for (let sum = 3; sum <= 2 * FEW && !done; sum++) {
+      for (let da = Math.max(1, sum - FEW); da <= Math.min(FEW, sum - 1) && !done; da++) {
+        const ad = wa.at(da);
+        const bd = wb.at(sum - da);
+        if (ad >= 0 && bd >= 0 && wa.sameLine(ad, wb, bd)) {
+          out.remove(da);
+          out.insert(pb, wb.start(bd), sum - da);
+          pa = wa.start(ad);
+          pb = wb.start(bd);
+          done = true;
+        }
       }
     }
     if (done) continue;
