@@ -16,7 +16,7 @@ test('commonPrefixLength agrees with a byte loop: a difference at any distance, 
       const a = Buffer.alloc(len + 50);
       for (let k = 0; k < a.length; k++) a[k] = (k * 31) & 255;
       const b = Buffer.concat([Buffer.alloc(j, 1), a.subarray(i, shorter ? i + len : undefined)]);
-      if (j + at < b.length) b[j + at] ^= 0x55;
+      if (j + at < b.length) b[j + at] = b[j + at]! ^ 0x55;
       assert.equal(commonPrefixLength(a, i, b, j), naive(a, i, b, j));
     }),
     { numRuns: 1000 },
