@@ -34,7 +34,7 @@ import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, pa
 import { updateRef } from '../../host/run-git.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { readBranch } from './branch-commit.js';
-import { writeLooseObject } from './loose-object.js';
+import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
 import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 
@@ -162,31 +162,28 @@ export class ElementTips {
     const strays = f.elementsEntries.length !== f.changes.length;
     const fold = files > foldMaxFiles || changeBytes * foldBaseDivisor > f.baseSize || next > MAX_CHANGE_FILES || strays;
     const dir = elementsDirName(req.ruleset);
+    const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
     if (fold) {
-      const base = await writeLooseObject(gitdir, 'blob', bytes, algorithm);
+      const base = objects.add('blob', bytes);
       newFiles = { ...f, base: { blob: base, mode: f.base.mode }, changes: [], elementsEntries: [], baseSize: bytes.length };
       newFiles.rulesetsEntries = withEntry(withEntry(f.rulesetsEntries, `${req.ruleset}.json`, { mode: f.base.mode, id: base }), dir, undefined);
     } else {
-      const blob = await writeLooseObject(gitdir, 'blob', text, algorithm);
+      const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
-      const elements = await writeLooseObject(gitdir, 'tree', serializeTree(elementsEntries), algorithm);
+      const elements = objects.add('tree', serializeTree(elementsEntries));
       newFiles = { ...f, changes: [...f.changes, { file: name, blob, size: text.length }], elementsEntries };
       newFiles.rulesetsEntries = withEntry(f.rulesetsEntries, dir, { mode: '40000', id: elements });
     }
-    const rulesets = await writeLooseObject(gitdir, 'tree', serializeTree(newFiles.rulesetsEntries), algorithm);
+    const rulesets = objects.add('tree', serializeTree(newFiles.rulesetsEntries));
     newFiles.rootEntries = withEntry(f.rootEntries, 'rulesets', { mode: '40000', id: rulesets });
-    const root = await writeLooseObject(gitdir, 'tree', serializeTree(newFiles.rootEntries), algorithm);
+    const root = objects.add('tree', serializeTree(newFiles.rootEntries));
     const now = Date.now() / 1000;
     const message = commitMessage(change.kind, change.added, change.deleted, fold ? files : 0);
-    const commit = await writeLooseObject(
-      gitdir,
-      'commit',
-      serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }),
-      algorithm,
-    );
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, gitObjectId('blob', bytes, algorithm));
+    const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }));
+    await objects.write();
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm));
 
     await req.beforeUpdate?.(attempt);
     try {
