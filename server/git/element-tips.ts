@@ -32,6 +32,7 @@ import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import { updateRef } from '../../host/run-git.js';
+import type { RefUpdater } from '../../host/ref-updater.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { readBranch } from './branch-commit.js';
 import { LooseObjectBatch } from './loose-object.js';
@@ -68,6 +69,8 @@ export interface ElementTipsOptions {
    * ComposedText.build here, on the event loop.
    */
   follow?: (base: Buffer, changes: readonly Buffer[]) => Promise<ComposedText | undefined>;
+  /** Moves the branch (a long-lived `git update-ref --stdin`: host/ref-updater.ts). Default: one `git update-ref` per change. */
+  refs?: RefUpdater;
 }
 
 /** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
@@ -187,7 +190,8 @@ export class ElementTips {
 
     await req.beforeUpdate?.(attempt);
     try {
-      await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
+      if (this.options.refs) await this.options.refs.update(ref, commit, old);
+      else await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });

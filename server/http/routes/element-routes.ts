@@ -14,6 +14,7 @@ import { foldElementChanges } from '../../git/fold-elements.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
 import { ElementTips } from '../../git/element-tips.js';
+import { RefUpdater } from '../../../host/ref-updater.js';
 import { branchQueue } from './branch-queue.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
@@ -33,8 +34,11 @@ interface Route {
 export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const inTurn = branchQueue();
   // One kept tip per branch and ruleset: changes to a big set cost what they change.
+  const refs = new RefUpdater(ctx.repository.gitdir);
+  app.addHook('onClose', async () => refs.close());
   const tips = new ElementTips({
     gitdir: ctx.repository.gitdir,
+    refs,
     prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
     follow: (base, changes) => ctx.repository.followText(base, changes),
   });

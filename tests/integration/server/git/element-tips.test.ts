@@ -10,6 +10,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { ElementTips } from '../../../../server/git/element-tips.js';
+import { RefUpdater } from '../../../../host/ref-updater.js';
 import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
@@ -51,8 +52,11 @@ async function fixture(t: TestContext, size = 300) {
   const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
   // Every base "big": tips are built in the repository's worker thread, as in the server.
   const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+  const refs = new RefUpdater(bare);
+  t.after(() => refs.close());
   const tips = new ElementTips({
     gitdir: bare,
+    refs,
     follow: (base, changes) => repo.followText(base, changes),
     prime: (base, changes, bytes, blob) => {
       primed.push({ base, changes, blob });
