@@ -208,7 +208,7 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
   ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
   // Minutes on a loaded machine (the element API rewrites the 1M set): a name of its own.
-  ['bige2e', async () => void rows.push(...(await benchSetChangeToApplied(2, netns, silent, cleanups)))],
+  ['bige2e', async () => void rows.push(...(await benchSetChangeToApplied(5, netns, silent, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],
   ['rollout', async () => void rows.push(await benchRolloutOverhead(200))],
   ['replicas', async () => {

@@ -117,7 +117,7 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     await run('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', file]);
     floor.push(performance.now() - t1);
   }
-  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms`);
+  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms; in force ${ours.map((a) => a.toFixed(0)).join(', ')} ms (the first change: ${cold.toFixed(0)} ms)`);
   const o = median(ours);
   const r = median(floor);
   return [

@@ -54,6 +54,8 @@ interface Tip {
   commit: string;
   files: TipFiles;
   composed: ComposedText;
+  /** The text and blob id handed to the reader for this commit, when this server made it. */
+  served?: { bytes: Buffer; blob: string };
 }
 
 /** Elements a followed net change may hold before the tip is read again from the (folded) base. */
@@ -186,7 +188,11 @@ export class ElementTips {
     const message = commitMessage(change.kind, change.added, change.deleted, fold ? files : 0);
     const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }));
     await objects.write();
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm));
+    const served = { bytes, blob: fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm) };
+    // The revision agents hold now is handed again first, so a full cache evicts older ones, not
+    // the base of the delta they are about to ask for.
+    if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), served.bytes, served.blob);
 
     await req.beforeUpdate?.(attempt);
     try {
@@ -197,7 +203,7 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
-    if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
+    if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed, served });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }
 
@@ -208,7 +214,8 @@ export class ElementTips {
     this.tips.delete(id);
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
     if (stored === undefined) return undefined;
-    let composed = kept !== undefined && sameFiles(kept.files, stored) ? kept.composed : undefined;
+    const same = kept !== undefined && sameFiles(kept.files, stored);
+    let composed = same ? kept.composed : undefined;
     if (composed === undefined) {
       const changes = stored.changes.map((c) => c.bytes);
       if (this.options.follow) composed = await this.options.follow(stored.base.bytes, changes);
@@ -221,7 +228,7 @@ export class ElementTips {
       }
     }
     if (composed === undefined) return undefined;
-    const tip = { commit: old, files: filesOf(stored), composed };
+    const tip: Tip = { commit: old, files: filesOf(stored), composed, ...(same && kept.served && { served: kept.served }) };
     this.tips.set(id, tip);
     return tip;
   }

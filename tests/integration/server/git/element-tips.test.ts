@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { dirname, join } from 'node:path';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ElementTips } from '../../../../server/git/element-tips.js';
 import { RefUpdater } from '../../../../host/ref-updater.js';
 import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
@@ -172,5 +172,29 @@ describe('ElementTips (the element API fast path)', () => {
     const v = await change({ set: { family: 'inet', table: 'filter', name: 'verdicts' }, add: [['198.18.0.2', 'drop']] });
     assert.equal(primed.length, 1, 'a verdict map is followed');
     assert.ok((await repo.readRuleset(v.commit, 'edge')).bytes.equals((await fresh(v.commit)).bytes));
+  });
+
+  test('the revision agents hold stays in a full cache when the next one is handed over: the delta\'s base is not composed again', async (t) => {
+    const { bare, change } = await fixture(t, 3000);
+    const first = await change({ add: [ip(40000)] });
+    const size = (await (await RulesetRepository.open(bare)).readRuleset(first.commit, 'edge')).bytes.length;
+    // Room for two texts and a half: the base read at the start, then one revision after another.
+    const repo = await RulesetRepository.open(bare, { maxCachedBytes: Math.floor(size * 2.5) });
+    const tips = new ElementTips({ gitdir: bare, prime: (b, c, bytes, blob) => repo.primeComposed(b, c, bytes, blob) });
+    const step = (i: number) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: [ip(41000 + i)] });
+    await repo.readRuleset(first.commit, 'edge');
+    let held = (await step(0)).commit;
+    for (let i = 1; i < 4; i++) {
+      const next = (await step(i)).commit;
+      // What a fetch asks: the new revision, then the one the agent holds (the delta's base). A
+      // miss would compose it from the repository: its change files are made unreadable here.
+      await repo.readRuleset(next, 'edge');
+      for (const line of git(bare, ['ls-tree', `${held}:rulesets/edge.elements`]).split('\n')) {
+        const id = line.split(/\s+/)[2]!;
+        rmSync(join(bare, 'objects', id.slice(0, 2), id.slice(2)), { force: true });
+      }
+      assert.ok((await repo.readRuleset(held, 'edge')).bytes.length > 0, `revision ${i} still served from memory`);
+      held = next;
+    }
   });
 });
