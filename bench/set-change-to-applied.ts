@@ -1,11 +1,12 @@
 /**
  * Bench rows for issue 10's end-to-end figure: one API call adding 1,000 elements to a
  * 1,000,000-element ipv4_addr set, until those elements are in force on an agent, against raw
- * `nft` of the same 1,000 elements. In this process: the server (no hook: the element API's own
- * checks only) and one agent daemon following main (confirm window 0) whose nft runs in a
- * namespace; the revisions are written by the server one element a line, so the agent gets a
- * delta and plans from its hint. Both sides are timed until the transaction committed (the
- * agent's apply outcome, nft's exit for raw); a running `nft monitor` announces a commit 10-20
+ * `nft` of the same 1,000 elements. The server runs in this process (no hook: the element API's
+ * own checks); the agent is the compiled CLI in a process of its own, as on a host (`nft-sync
+ * agent`, confirm window 0), its nft in a namespace. The revisions are written by the server one
+ * element a line, so the agent gets a delta and plans from its hint. Both sides are timed until
+ * the transaction committed (the agent's `applied` log line as it reaches this process, nft's
+ * exit for raw); a running `nft monitor` announces a commit 10-20
  * ms after it (/work/shared/NFT-FACTS.md), the same for both, and is not started here: on a host
  * holding the set it costs 17 s of CPU and 650 MB before it follows anything.
  *
@@ -17,15 +18,12 @@
  *    through the API every few seconds or minutes sees them.
  * Bounded: `runs` + 1 calls after one initial load of the set in each namespace.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
-import { runAgentDaemon } from '../agent/agent-daemon.js';
-import type { ReconcileOutcome } from '../agent/reconcile/reconciler.js';
-import { createNftRunner } from '../host/nft-runner.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
@@ -62,31 +60,48 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   cleanups.push(() => server.close());
   const ns = netns('e2eagent');
   const rawNs = netns('e2eraw');
-  const ac = new AbortController();
-  let waiter: ((o: ReconcileOutcome) => void) | undefined;
-  const outcomes: ReconcileOutcome[] = [];
-  const daemon = runAgentDaemon(
-    {
-      host: '127.0.0.1', port: server.wireAddress.port, agent: 'bench', ref: 'main', confirmWindowMs: 0,
-      nft: createNftRunner(`nsenter --net=/run/netns/${ns} nft`), stateDir: join(dir, 'state'), logger,
-      onOutcome: (o) => {
-        if (o.kind !== 'applied') return;
-        outcomes.push(o);
-        waiter?.(o);
-      },
-    },
-    ac.signal,
+  // The agent in a process of its own (the compiled CLI), as on a host: in force once its log
+  // line says the transaction committed, read as it is written.
+  if (!process.env.NFT_SYNC_BENCH_NO_BUILD) execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'ignore' });
+  const applied = new Map<string, { at: number; kind: string }>();
+  let wake: (() => void) | undefined;
+  const agent = spawn(process.execPath, ['dist/cli/main.js', 'agent', '--server', `127.0.0.1:${server.wireAddress.port}`, '--ref', 'main', '--name', 'bench', '--nft', `nsenter --net=/run/netns/${ns} nft`, '--state-dir', join(dir, 'state'), '--confirm-window', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(
+    () =>
+      new Promise<void>((done) => {
+        if (agent.exitCode !== null) return done();
+        agent.once('exit', () => done());
+        agent.kill('SIGTERM');
+      }),
   );
-  cleanups.push(async () => {
-    ac.abort();
-    await daemon;
+  let pending = '';
+  agent.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const at = performance.now();
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      if (!line.includes('"msg":"applied"')) continue;
+      const o = JSON.parse(line) as { commit: string; transaction?: { kind: string; hinted?: boolean } };
+      applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}` });
+      wake?.();
+    }
   });
-  const nextApplied = (): Promise<ReconcileOutcome> => new Promise((resolve) => (waiter = resolve));
-  const initial = nextApplied();
+  const inForce = async (commit: string): Promise<{ at: number; kind: string }> => {
+    for (const end = performance.now() + 600_000; performance.now() < end; ) {
+      const o = applied.get(commit);
+      if (o) return o;
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 1000).unref();
+      });
+    }
+    throw new Error(`bench: the agent did not apply ${commit} within 10 minutes`);
+  };
   const firstFile = join(dir, 'first.json');
   writeFileSync(firstFile, JSON.stringify(buildApplyTransaction(first, [])));
   execFileSync('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', firstFile]);
-  if (outcomes.length === 0) await initial;
+  await inForce(git(['rev-parse', 'main'], clone));
 
   const url = `http://127.0.0.1:${server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
   const ours: number[] = [];
@@ -98,19 +113,18 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   // element-tips.ts): reported on its own row; runs 1..runs are the steady state.
   for (let i = 0; i <= runs; i++) {
     const add = Array.from({ length: CHANGE }, (_, k) => address(ELEMENTS + i * CHANGE + k));
-    const applied = nextApplied();
     const t0 = performance.now();
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add, delete: [] }) });
     answers.push(performance.now() - t0);
     if (res.status !== 201) throw new Error(`bench: the element API answered ${res.status}: ${await res.text()}`);
-    const o = await applied;
+    const o = await inForce(((await res.json()) as { commit: string }).commit);
     if (i === 0) {
-      cold = performance.now() - t0;
+      cold = o.at - t0;
       await run('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', await rawBatch(dir, i, add)]);
       continue;
     }
-    ours.push(performance.now() - t0);
-    kinds.push(o.kind === 'applied' ? `${o.apply.transaction.kind}${o.apply.transaction.hinted ? ' (hinted)' : ''}` : o.kind);
+    ours.push(o.at - t0);
+    kinds.push(o.kind);
 
     const file = await rawBatch(dir, i, add);
     const t1 = performance.now();
