@@ -1,7 +1,8 @@
 /**
  * deltaHint: a hint only for a delta against the revision in force whose edits prove it; its plan
  * equals the plan without it. verifyWithHint: the new ruleset built without parsing where that is
- * proven, the blob id checked either way.
+ * proven, the blob id checked either way. An element API change (new elements composed at the front
+ * of the set) is hinted like any other once it comes as a delta.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { deltaHint, verifyWithHint } from '../../../../agent/reconcile/delta-hin
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { planMinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
@@ -78,3 +80,83 @@ test('verifyWithHint: other elements inserted (a map\'s), the bytes are parsed a
   assert.notEqual(out.ruleset.nftables[0], base.ruleset.nftables[0], 'parsed');
   assert.deepEqual(out.ruleset, parseRuleset(bytes));
 });
+
+/**
+ * A line delta of `target` against `base` for changes that insert and delete whole lines found in
+ * one side only (element lines): what any correct line diff gives for them. Test-only: it stands
+ * for the server's encoder where that one finds no delta (see the `todo` test below).
+ */
+function lineDelta(base: Buffer, target: Buffer): Buffer {
+  const a = base.toString('utf8').split('\n');
+  const b = target.toString('utf8').split('\n');
+  const inA = new Set(a);
+  const inB = new Set(b);
+  const out = ['nft-sync-delta 1'];
+  let op = '';
+  let n = 0;
+  let lines: string[] = [];
+  const emit = (kind: string, line?: string): void => {
+    if (kind !== op && n > 0) out.push(`${op} ${n}`, ...(op === '+' ? lines : []));
+    if (kind !== op) [n, lines] = [0, []];
+    op = kind;
+    n++;
+    if (line !== undefined) lines.push(line);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      emit('=');
+      i++;
+      j++;
+    } else if (j < b.length && (i >= a.length || !inA.has(b[j]!))) {
+      emit('+', b[j++]);
+    } else if (i < a.length && (j >= b.length || !inB.has(a[i]!))) {
+      emit('-');
+      i++;
+    } else {
+      throw new Error('lineDelta: a moved line');
+    }
+  }
+  emit('end');
+  return Buffer.from(`${out.join('\n')}\n`);
+}
+
+/** An element API change (rulesets/NAME.elements/NNNNNN.json) to set inet t s of `base`, as the server serves it composed. */
+function composed(base: Buffer, add: string[], del: string[]): Buffer {
+  const change = JSON.stringify({ 'nft-sync-elements': 1, set: { family: 'inet', table: 't', name: 's' }, add, delete: del }, null, 2);
+  const text = composeRulesetText({ path: 'rulesets/default.json', bytes: base }, [{ path: 'rulesets/default.elements/000001.json', bytes: change }]);
+  return Buffer.isBuffer(text) ? text : Buffer.from(text);
+}
+
+test('an element API change (1,000 added at the front of the set, 300 deleted, the last one too) comes as a delta whose hint the agent takes', () => {
+  const e1 = addrs(0, 20_000);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: gitBlobId(b1), ruleset: parseRuleset(b1) };
+  const del = [...e1.filter((_, i) => i % 67 === 3).slice(0, 299), e1[e1.length - 1]!];
+  const b2 = composed(b1, addrs(30_000, 1000), del);
+  const { bytes, edits } = rebuildFromRulesetDelta(b1, lineDelta(b1, b2), 1 << 26);
+  assert.ok(bytes.equals(b2));
+  const out = verifyWithHint(base, { bytes, blob: gitBlobId(bytes), delta: { base: base.blob, ...(edits && { edits }) } }, { ruleset: 'default', commit: 'c'.repeat(40) });
+  assert.ok(out.hint, 'hinted');
+  assert.equal(out.ruleset.nftables[0], base.ruleset.nftables[0], 'built from the ruleset in force, not parsed');
+  assert.deepEqual(out.ruleset, parseRuleset(b2));
+  const plan = planMinimalTransaction(base.ruleset, out.ruleset, OWNED, out.hint);
+  assert.equal(plan.hinted, true);
+  assert.deepEqual(plan.summary, planMinimalTransaction(base.ruleset, out.ruleset, OWNED).summary);
+});
+
+test(
+  'the server\'s encoder finds a delta for an element API change adding 1,000 elements to a set',
+  { todo: 'encodeRulesetDelta (shared/wire/ruleset-delta.ts) looks 32 lines ahead only: the 1,000 lines the element API composes at the front of the set are sent as the whole ruleset, so the agent parses it and plans without a hint' },
+  () => {
+    const e1 = addrs(0, 20_000);
+    const b1 = Buffer.from(renderRuleset(rs(e1)));
+    const b2 = composed(b1, addrs(30_000, 1000), e1.slice(5000, 5300));
+    const delta = encodeRulesetDelta(b1, b2);
+    assert.ok(delta, 'a delta');
+    const { bytes, edits } = rebuildFromRulesetDelta(b1, delta, 1 << 26);
+    const base = { bytes: b1, blob: gitBlobId(b1), ruleset: parseRuleset(b1) };
+    assert.ok(verifyWithHint(base, { bytes, blob: gitBlobId(bytes), delta: { base: base.blob, ...(edits && { edits }) } }, { ruleset: 'default', commit: 'c'.repeat(40) }).hint);
+  },
+);
