@@ -38,6 +38,8 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
     const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
     // A delta fetch's line edits name the elements that changed (plan-step.ts, delta-hint.ts), proven from the bytes.
     const hint = inForce && plan.hint;
+    // The bytes reach the disk while nft runs: the record after it then renames state.json only.
+    ctx.stage(blob, plan.fetched.bytes);
     const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce, ...(hint && { hint }) });
     return next({ plan, transaction });
   } catch (err) {

@@ -31,6 +31,13 @@ export interface PassContext {
    * bytes now in force when they changed. Errors: the file system's, NFTSYNC_ERR_STATE_CORRUPT.
    */
   save(state: AgentState, applied?: Buffer): Promise<void>;
+  /**
+   * Start writing `bytes` (of blob `blob`, about to be applied) to the state directory beside
+   * the state in force, without making them the state: the save that records them then need not
+   * write them (apply-step.ts calls it while nft runs, so 20 MB reach the disk meanwhile). Never
+   * throws or rejects: a write that fails is left to that save, which writes them itself.
+   */
+  stage(blob: string, bytes: Buffer): void;
   /** The time now, ISO 8601 (for the records). */
   now(): string;
 }

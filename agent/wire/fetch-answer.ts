@@ -5,7 +5,8 @@
  * fetch the whole ruleset instead (agent/wire/wire-client.ts).
  */
 import { NftSyncError } from '../../shared/errors.js';
-import { gitBlobId } from '../../shared/git/git-blob-id.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { knownBlobId } from '../known-blob-id.js';
 import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
 import { rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
@@ -111,6 +112,6 @@ export function deltaRefusal(message: ServerMessage, answer: { result?: FetchRes
   if (message.type !== 'ruleset' || message.delta === undefined) return undefined;
   if (answer.error !== undefined) return `${answer.error.code}: ${answer.error.message}`;
   const r = answer.result;
-  if (r?.kind === 'ruleset' && gitBlobId(r.bytes) !== r.blob) return `the bytes rebuilt from the server's delta against ${message.delta.base} do not hash to blob ${r.blob}`;
+  if (r?.kind === 'ruleset' && knownBlobId(r.bytes, objectIdAlgorithm(r.blob)) !== r.blob) return `the bytes rebuilt from the server's delta against ${message.delta.base} do not hash to blob ${r.blob}`;
   return undefined;
 }
