@@ -51,7 +51,8 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const { bytes, edits } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    const { bytes, edits, lines } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes));
+    lineIndexes.set(bytes, lines);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
     // the bytes differ from the base: a hint for the minimal transaction (agent/reconcile/delta-hint.ts).
@@ -75,6 +76,14 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
   }
   throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
 }
+
+/**
+ * The line index of bytes rebuilt from a delta (shared/wire/ruleset-delta.ts lineIndex), by the
+ * very Buffer, for as long as it is held: the next delta against those bytes (the revision in
+ * force by then) finds its runs of lines without searching 20 MB for a million `\n`. 4 bytes a
+ * line (4 MB for a 1,000,000-element set).
+ */
+const lineIndexes = new WeakMap<Buffer, Uint32Array>();
 
 /** The frame limit while a fetch is outstanding (asked as in fetchResult). */
 export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
