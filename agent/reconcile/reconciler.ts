@@ -10,7 +10,7 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
 import { applyRuleset } from './apply-ruleset.js';
-import { loadState, saveState, writeAppliedBytes, type AgentState, type LoadedState } from '../state/state-store.js';
+import { loadState, pruneState, saveState, writeAppliedBytes, type AgentState, type LoadedState } from '../state/state-store.js';
 import { agentStatus, type DriftRecord } from './status-report.js';
 import { tagInForce } from '../state/revision-state.js';
 import { reportAfterPass, stateAfterInterruption, type PassReport } from '../state/transitions.js';
@@ -44,8 +44,11 @@ export class Reconciler {
    * a save writes the bytes in force only when their file is not among them.
    */
   #onDisk = new Set<string>();
-  /** The bytes being staged (stage), awaited by every save so it never races the write. */
-  #staging: Promise<void> = Promise.resolve();
+  /**
+   * The state directory's background work: the bytes being staged (stage) and the pruning after
+   * a save (pruneState). Every save waits for it first, so none races a write or an unlink.
+   */
+  #disk: Promise<void> = Promise.resolve();
   /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
   #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
@@ -282,18 +285,20 @@ export class Reconciler {
   async #save(state: AgentState, applied?: Buffer): Promise<void> {
     this.#state = state;
     if (applied !== undefined) this.#applied = applied;
-    await this.#staging;
+    await this.#disk;
+    const dir = this.#opts.stateDir;
     const blob = state.blob;
     const bytes = blob !== undefined && !this.#onDisk.has(blob) ? this.#applied : undefined;
-    await saveState(this.#opts.stateDir, state, bytes);
-    // saveState removed every other applied file.
+    await saveState(dir, state, bytes, { prune: false });
+    // The other applied files are garbage now: unlinked after the pass's outcome is out, not before.
     this.#onDisk = new Set(blob !== undefined && (bytes !== undefined || this.#onDisk.has(blob)) ? [blob] : []);
+    this.#disk = pruneState(dir, state).catch((err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'could not remove stale files from the state directory; the next save tries again'));
   }
 
   /** PassContext.stage: write `bytes` as applied-BLOB.json now, in the background (see there). */
   #stage(blob: string, bytes: Buffer): void {
     const dir = this.#opts.stateDir;
-    this.#staging = this.#staging.then(() =>
+    this.#disk = this.#disk.then(() =>
       writeAppliedBytes(dir, blob, bytes).then(
         () => void this.#onDisk.add(blob),
         (err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON(), blob }, 'could not stage the applied bytes; they are written when the revision is recorded'),

@@ -133,13 +133,14 @@ export async function writeAppliedBytes(dir: string, blob: string, bytes: Uint8A
 /**
  * Write `state` to `dir` (created if missing), and `appliedBytes` to applied-BLOB.json first
  * when given (writeAppliedBytes; without them, that file must be there already: written by an
- * earlier save or by writeAppliedBytes); then remove applied files of other blobs (never the one
- * state.json names) and, when `state.release` is set, a legacy release.json. Each file is
+ * earlier save or by writeAppliedBytes); then, unless `opts.prune` is false, pruneState: remove
+ * applied files of other blobs (never the one state.json names) and, when `state.release` is set,
+ * a legacy release.json. Each file is
  * replaced atomically and made durable before this resolves;
  * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
  * `state.blob` (refusing to record a lie); file system errors as they come.
  */
-export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array): Promise<void> {
+export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array, opts: { prune?: boolean } = {}): Promise<void> {
   if (appliedBytes !== undefined) {
     if (state.blob === undefined) throw corrupt(dir, 'refusing to save: applied bytes without a blob');
     await writeAppliedBytes(dir, state.blob, appliedBytes);
@@ -148,6 +149,17 @@ export async function saveState(dir: string, state: AgentState, appliedBytes?: U
   const file: StateFile = { version: STATE_VERSION, ...state };
   const json = `${JSON.stringify(file, null, 2)}\n`;
   await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
+  if (opts.prune !== false) await pruneState(dir, state);
+}
+
+/**
+ * Remove what `state`, just saved in `dir`, makes garbage: the applied files of other blobs
+ * (never the one it names) and, when it carries a release record, a legacy release.json. Part
+ * of saveState unless told `prune: false` (the reconciler then calls it once the pass's outcome
+ * is out: unlinking 20 MB takes about 5 ms, and an orphan left by a crash is harmless, removed
+ * by the next save). Errors: file system errors as they come.
+ */
+export async function pruneState(dir: string, state: AgentState): Promise<void> {
   // Only now, with state.json naming its blob (and carrying the release record), are the other
   // applied files and a legacy release.json garbage.
   if (state.release !== undefined) await rm(join(dir, LEGACY_RELEASE_FILE), { force: true });

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, saveState, writeAppliedBytes } from '../../../../agent/state/state-store.js';
+import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, pruneState, saveState, writeAppliedBytes } from '../../../../agent/state/state-store.js';
 import { AgentState, StateFile } from '../../../../agent/state/state-file-schema.js';
 import { emptyState, stateAfterRefusal } from '../../../../agent/state/transitions.js';
 import { NftSyncError } from '../../../../shared/errors.js';
@@ -91,10 +91,15 @@ test('writeAppliedBytes stages the next bytes beside the state in force: state.j
   assert.deepEqual(await loadState(dir), { state: STATE, applied: BYTES }, 'the state in force is untouched');
   assert.deepEqual(await readFile(join(dir, appliedFileName(blob))), next);
   await expectCode(writeAppliedBytes(dir, 'd'.repeat(40), next), 'NFTSYNC_ERR_STATE_CORRUPT');
-  // Recorded without the bytes: the staged file is the one named, the old one goes.
-  await saveState(dir, { ...STATE, blob });
+  // Recorded without the bytes: the staged file is the one named; the old one goes, at once or
+  // when pruned later (prune: false, as the reconciler saves before its outcome is out).
+  await saveState(dir, { ...STATE, blob }, undefined, { prune: false });
   assert.deepEqual(await loadState(dir), { state: { ...STATE, blob }, applied: next });
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), appliedFileName(blob), STATE_FILE].sort());
+  await pruneState(dir, { ...STATE, blob });
   assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(blob), STATE_FILE]);
+  await saveState(dir, STATE, BYTES);
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
 });
 
 test('pending and interrupted round trip', async (t) => {
