@@ -55,9 +55,21 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
     fresh += 500;
     rulesets.push(revision(elem));
   }
-  const bytes = rulesets.map((r) => Buffer.from(renderRuleset(r)));
-  const blobs = bytes.map((b) => gitBlobId(b));
-  const deltas = bytes.map((b, i) => (i === 0 ? undefined : encodeRulesetDelta(bytes[i - 1]!, b)));
+  // Only what the answers carry is kept (not every revision's 20 MB): the agent's heap as in a real agent.
+  const blobs: string[] = [];
+  const sizes: number[] = [];
+  const deltas: Array<Buffer | undefined> = [];
+  let firstBytes: Buffer | undefined;
+  let prevBytes: Buffer | undefined;
+  for (const r of rulesets) {
+    const b = Buffer.from(renderRuleset(r));
+    blobs.push(gitBlobId(b));
+    sizes.push(b.length);
+    deltas.push(prevBytes && encodeRulesetDelta(prevBytes, b));
+    firstBytes ??= b;
+    prevBytes = b;
+  }
+  prevBytes = undefined;
   const batches = rulesets.map((r, i) => {
     if (i === 0) return JSON.stringify(buildApplyTransaction(r, []));
     const plan = planMinimalTransaction(rulesets[i - 1]!, r, OWNED);
@@ -69,7 +81,8 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
   raw(agentNs, first);
   raw(rawNs, first);
   const stateDir = join(dir, 'state');
-  await saveState(stateDir, { ref: 'main', ruleset: 'default', commit: commitOf(0), blob: blobs[0]!, managedTables: OWNED, appliedAt: new Date().toISOString() }, bytes[0]!);
+  await saveState(stateDir, { ref: 'main', ruleset: 'default', commit: commitOf(0), blob: blobs[0]!, managedTables: OWNED, appliedAt: new Date().toISOString() }, firstBytes!);
+  firstBytes = undefined;
   rulesets.length = 0;
   elem = [];
 
@@ -81,7 +94,7 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
       const i = current;
       const delta = deltas[i]!;
       if (req.base === undefined || req.have?.blob !== blobs[i - 1]) throw new Error(`bench: the agent offered no base for revision ${i}`);
-      const message = { type: 'ruleset', id: 0, ref: 'main', ruleset: 'default', commit: commitOf(i), blob: blobs[i]!, behind: false, size: delta.length, delta: { base: blobs[i - 1]!, size: bytes[i]!.length } } as ServerMessage;
+      const message = { type: 'ruleset', id: 0, ref: 'main', ruleset: 'default', commit: commitOf(i), blob: blobs[i]!, behind: false, size: delta.length, delta: { base: blobs[i - 1]!, size: sizes[i]! } } as ServerMessage;
       // The answer is in hand: what WireClient.fetch does with it from here on.
       answeredAt = performance.now();
       const result = fetchResult(message, delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: req.have.blob, bytes: req.base } });
