@@ -28,9 +28,11 @@ export interface PassContext {
   readonly held?: HostHolds;
   /**
    * Make `state` the agent's state (in memory at once, then state.json), with `applied` the
-   * bytes now in force when they changed. Errors: the file system's, NFTSYNC_ERR_STATE_CORRUPT.
+   * bytes now in force when they changed; `durable: false` for the pending mark, which need not
+   * survive a power loss (agent/state/state-store.ts). Errors: the file system's,
+   * NFTSYNC_ERR_STATE_CORRUPT.
    */
-  save(state: AgentState, applied?: Buffer): Promise<void>;
+  save(state: AgentState, applied?: Buffer, opts?: { durable?: boolean }): Promise<void>;
   /**
    * Start writing `bytes` (of blob `blob`, about to be applied) to the state directory beside
    * the state in force, without making them the state: the save that records them then need not

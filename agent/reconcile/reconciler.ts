@@ -242,7 +242,7 @@ export class Reconciler {
       drifted: this.drifted,
       retryFailed,
       ...(this.#held && { held: this.#held }),
-      save: (state, applied) => this.#save(state, applied),
+      save: (state, applied, opts) => this.#save(state, applied, opts),
       stage: (blob, bytes) => this.#stage(blob, bytes),
       now: () => new Date().toISOString(),
     };
@@ -282,14 +282,14 @@ export class Reconciler {
    * when given) written first unless their file is there already (#onDisk): a pending mark or a
    * new commit of the same blob rewrites 100 bytes of state.json, not a 20 MB ruleset.
    */
-  async #save(state: AgentState, applied?: Buffer): Promise<void> {
+  async #save(state: AgentState, applied?: Buffer, opts: { durable?: boolean } = {}): Promise<void> {
     this.#state = state;
     if (applied !== undefined) this.#applied = applied;
     await this.#disk;
     const dir = this.#opts.stateDir;
     const blob = state.blob;
     const bytes = blob !== undefined && !this.#onDisk.has(blob) ? this.#applied : undefined;
-    await saveState(dir, state, bytes, { prune: false });
+    await saveState(dir, state, bytes, { prune: false, durable: opts.durable !== false });
     // The other applied files are garbage now: unlinked after the pass's outcome is out, not before.
     this.#onDisk = new Set(blob !== undefined && (bytes !== undefined || this.#onDisk.has(blob)) ? [blob] : []);
     this.#disk = pruneState(dir, state).catch((err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'could not remove stale files from the state directory; the next save tries again'));

@@ -20,7 +20,7 @@ export function fetchedRuleset(commit: string, bytes: Buffer = DEFAULT_BYTES, ex
 
 export interface TestPass extends PassContext {
   nft: FakeNft;
-  saves: { state: AgentState; applied?: Buffer }[];
+  saves: { state: AgentState; applied?: Buffer; durable?: false }[];
   /** Blobs staged (PassContext.stage), in order. */
   staged: string[];
 }
@@ -40,9 +40,9 @@ export function testPass(opts: Partial<ReconcilerOptions> = {}, state?: AgentSta
     inForce: more.inForce,
     drifted: more.drifted ?? false,
     retryFailed: more.retryFailed ?? false,
-    async save(s, applied) {
+    async save(s, applied, o) {
       current = s;
-      saves.push({ state: s, ...(applied && { applied }) });
+      saves.push({ state: s, ...(applied && { applied }), ...(o?.durable === false && { durable: false as const }) });
     },
     stage(blob) {
       staged.push(blob);
