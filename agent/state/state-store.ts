@@ -19,12 +19,12 @@
  * the save that records it renames state.json only; the bytes in force are never written twice.
  * `pending` is written BEFORE nft applies a new revision: on restart it says that the host may
  * hold an unconfirmed revision and which tables that revision manages, so the confirmed one can
- * be restored over it (see agent/reconcile/confirm-revision.ts). That mark is written visible but
- * not fsynced (saveState `durable: false`): it guards against a crash of the agent while the
- * kernel holds the unconfirmed revision, and the page cache outlives the agent; a power loss or
- * a kernel crash empties the kernel's ruleset as well, and the agent then puts the last confirmed
- * revision back at start with or without the mark, so an fsync there would only delay nft (2 to
- * 20 ms on a busy disk). Every other save is durable. The bytes are re-hashed on every load: state is an input like any
+ * be restored over it (see agent/reconcile/confirm-revision.ts). That mark's rename is not made
+ * durable (saveState `durable: false`: the file's bytes are synced, the directory is not): it
+ * guards against a crash of the agent while the kernel holds the unconfirmed revision, and the
+ * page cache outlives the agent; a power loss or a kernel crash empties the kernel's ruleset as
+ * well, and the agent then puts the last confirmed revision back at start with or without the
+ * mark, so the second journal commit would only delay nft. Every other save is durable. The bytes are re-hashed on every load: state is an input like any
  * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox,
  * in state-file-schema.ts; AgentState and the other types are derived from it, and loadState runs
  * the check compiled from it at build time (state-file-validator.ts). A legacy applied.json is still read, and so is a legacy
@@ -140,7 +140,7 @@ export async function writeAppliedBytes(dir: string, blob: string, bytes: Uint8A
  * earlier save or by writeAppliedBytes); then, unless `opts.prune` is false, pruneState: remove
  * applied files of other blobs (never the one state.json names) and, when `state.release` is set,
  * a legacy release.json. Each file is
- * replaced atomically and, unless `opts.durable` is false (state.json written without fsync: see
+ * replaced atomically and, unless `opts.durable` is false (state.json's rename not synced: see
  * the pending mark in the file comment), made durable before this resolves;
  * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
  * `state.blob` (refusing to record a lie); file system errors as they come.

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 
 /**
  * Write `bytes` to `dir/name` atomically: a private temporary file (mode 0600), fsync, rename,
- * then fsync of the directory so the rename itself is durable. With `durable: false`, neither
- * fsync: the file is replaced whole for every process at once (a crash of this one leaves the
- * old file or the new), but a power loss may bring the old one back. Errors: the file system's
+ * then fsync of the directory so the rename itself is durable. With `durable: false`, the
+ * directory is not synced: the file is still replaced whole (its bytes reach the disk before the
+ * rename, so even a power loss leaves the old file or the new, never a torn one), but a power
+ * loss may bring the old one back; one journal commit instead of two. Errors: the file system's
  * (the temporary file is removed).
  */
 export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Array, opts: { durable?: boolean } = {}): Promise<void> {
@@ -20,7 +21,7 @@ export async function writeFileAtomic(dir: string, name: string, bytes: Uint8Arr
     const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(bytes);
-      if (durable) await fh.sync();
+      await fh.sync();
     } finally {
       await fh.close();
     }

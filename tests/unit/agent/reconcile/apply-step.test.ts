@@ -33,7 +33,7 @@ test('fake nft: the pending mark is saved before the transaction, the new bytes 
   assert.ok(markedBeforeApply);
   assert.deepEqual(stagedBeforeApply, [plan.fetched.blob], 'the bytes are being written while nft runs');
   assert.equal(pass.saves[0]!.applied, undefined, 'the pending mark carries no bytes');
-  assert.equal(pass.saves[0]!.durable, false, 'nor waits for the disk (a power loss empties the kernel\'s ruleset too)');
+  assert.equal(pass.saves[0]!.durable, false, 'nor waits for its rename to reach the disk (a power loss empties the kernel\'s ruleset too)');
   assert.deepEqual(pass.saves[0]!.state.pending, { commit: C1, blob: plan.fetched.blob, ruleset: 'default', managedTables: [table], startedAt: '2026-01-01T00:00:00.000Z' });
   assert.deepEqual([...pass.nft.tables.keys()], ['inet nft_sync']);
 });

@@ -14,7 +14,7 @@ test('writeFileAtomic replaces the file whole, 0600, leaving no temporary file',
   assert.deepEqual(readdirSync(dir), ['state.json']);
 });
 
-test('writeFileAtomic durable: false replaces the file whole too (no fsync), leaving no temporary file', async (t) => {
+test('writeFileAtomic durable: false replaces the file whole too (the directory not synced), leaving no temporary file', async (t) => {
   const dir = makeTempDir(t);
   await writeFileAtomic(dir, 'state.json', Buffer.from('one'), { durable: false });
   await writeFileAtomic(dir, 'state.json', Buffer.from('two'), { durable: false });
