@@ -151,7 +151,7 @@ export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: read
     for (const e of mine) {
       const at = e.line - l.first;
       if (at < pos || at + e.deleted.length > a.length) return undefined;
-      for (let k = pos; k < at; k++) elem[j++] = a[k];
+      j = copyRange(elem, j, a, pos, at);
       pos = at + e.deleted.length;
       for (const line of e.inserted) {
         if (!line.startsWith(l.indent)) return undefined;
@@ -166,10 +166,20 @@ export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: read
         elem[j++] = v;
       }
     }
-    for (let k = pos; k < a.length; k++) elem[j++] = a[k];
+    j = copyRange(elem, j, a, pos, a.length);
     nftables[l.item!] = { [kind]: { ...itemBody(item), elem } } as unknown as Ruleset['nftables'][number];
   }
   return { ...from, nftables };
+}
+
+/**
+ * Copy `src[from..to)` into `dst` from `at`; returns where it stopped. A function of its own, so
+ * that it is optimised once and stays so: patchedRuleset runs once per revision, and its own
+ * optimisation is thrown away at every revision for want of type feedback on its other paths.
+ */
+function copyRange(dst: unknown[], at: number, src: readonly unknown[], from: number, to: number): number {
+  for (let k = from; k < to; k++) dst[at++] = src[k];
+  return at;
 }
 
 /** The signatures of `to`'s list after `edit` of `from`'s (`old`): kept runs copied, inserted strings signed; undefined if one is not a string. */

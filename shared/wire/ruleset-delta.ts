@@ -145,6 +145,17 @@ export function lineIndex(bytes: Buffer): Uint32Array {
 }
 
 /**
+ * Copy `src[from..end)` plus `shift` into `dst` from `at`; returns where it stopped. A function
+ * of its own: the agent rebuilds once per revision, and a loop over a million lines inside the
+ * big function above ran unoptimised (its optimisation, compiled on the loop's stack, was thrown
+ * away for want of type feedback on the function's other paths, again at every revision).
+ */
+function copyShifted(dst: Uint32Array, at: number, src: Uint32Array, from: number, end: number, shift: number): number {
+  for (let x = from; x < end; x++) dst[at++] = src[x]! + shift;
+  return at;
+}
+
+/**
  * Rebuild the target from `base` and `delta`, refusing a result over `maxBytes`, and say where it
  * differs from the base. `baseLines`: the line index of `base` (lineIndex; the `lines` of the
  * rebuild that made `base`), so that runs of base lines are found without a search (a 1,000,000-
@@ -197,13 +208,9 @@ export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: n
     } else {
       if (i + n > baseCount) throw invalid('it runs past the end of the base');
       if (m[1] === '=') {
-        const first = i;
         const end = i + n;
-        const from = starts[first]!;
-        const shift = size + 1 - from;
-        let at = lineCount;
-        for (let x = first; x < end; x++) lines[at++] = starts[x]! + shift;
-        lineCount = at;
+        const from = starts[i]!;
+        lineCount = copyShifted(lines, lineCount, starts, i, end, size + 1 - from);
         size += starts[end]! - from;
         runs.push(base.subarray(from, starts[end]! - 1));
         open = undefined;
