@@ -14,6 +14,7 @@
  * Streams that move packs and many objects (`git http-backend`, `cat-file --batch`) stay on
  * child_process, where the bytes can be piped as they come.
  */
+import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit, type SimpleGitOptions } from 'simple-git';
 import { HOST_DEFAULTS } from './defaults.js';
@@ -153,4 +154,23 @@ export async function runGit(args: string[], options: RunGitOptions = {}): Promi
     if ((err as { plugin?: string }).plugin === 'abort') throw gitError(what, `output larger than ${HOST_DEFAULTS.gitMaxBuffer} bytes: stopped`, 1, err);
     throw err;
   }
+}
+
+/**
+ * Move `ref` of the repository `gitdir` to `next` if it still points at `old`: `git update-ref
+ * -m MESSAGE REF NEXT OLD`, git's lock and compare-and-swap, with runGit's environment. Run
+ * directly rather than through simple-git, which waits 50 ms after any command that prints
+ * nothing (its completion plugin): this is the last step of every commit the server makes (an
+ * element change, a fold, a rollback, a published live change), on the path from a change to
+ * the agents applying it. Rejects like runGit (the command and git's stderr, `exitCode` set).
+ */
+export function updateRef(gitdir: string, ref: string, next: string, old: string, message: string): Promise<void> {
+  const args = ['update-ref', '-m', message, ref, next, old];
+  return new Promise((done, fail) => {
+    execFile('git', args, { env: gitEnv({ GIT_DIR: resolve(gitdir) }), maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
+      if (err === null) return done();
+      const code = typeof err.code === 'number' ? err.code : 1;
+      fail(gitError(`git ${args.join(' ')}`, String(stderr || err.message), code, err));
+    });
+  });
 }

@@ -22,7 +22,7 @@ import type { RollbackResult } from '../../shared/http/http-api.js';
 import { assertRef } from '../../shared/ruleset/names.js';
 import { REPO_CONFIG_PATH } from '../../shared/config/repo-config.js';
 import { validatePush } from '../push/push-validator.js';
-import { runGit } from '../../host/run-git.js';
+import { updateRef } from '../../host/run-git.js';
 
 /** Top-level tree entries a rollback restores. */
 const RESTORED = new Set(['rulesets', REPO_CONFIG_PATH]);
@@ -107,7 +107,7 @@ export async function rollbackBranch(req: RollbackRequest): Promise<RollbackResu
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['update-ref', '-m', `nft-sync rollback to ${req.target} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
+      await updateRef(req.gitdir, ref, commit, old, `nft-sync rollback to ${req.target} by ${req.owner}`);
       return { branch: req.branch, commit, previous: old, target: req.target, attempts: attempt };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.

@@ -28,7 +28,8 @@ import { SERVER_DEFAULTS } from '../defaults.js';
 import { composeStored, readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
-import { runGit } from '../../host/run-git.js';
+import { updateRef } from '../../host/run-git.js';
+import type { ElementCommit, ElementTips } from './element-tips.js';
 
 export interface SetElementsRequest extends ElementChangeRequest {
   gitdir: string;
@@ -43,24 +44,17 @@ export interface SetElementsRequest extends ElementChangeRequest {
   maxAttempts?: number;
   /** The validator's nft load and read-back: 'auto' (default: when root) or 'off'. */
   nft?: 'auto' | 'off';
+  /**
+   * The server's kept tips (server/git/element-tips.ts): a change to a followed set is made
+   * without composing, rendering and loading the whole ruleset. Absent: always the whole path.
+   */
+  tips?: ElementTips;
   /** Called between building the commit and moving the ref (tests use it to race a push). */
   beforeUpdate?: (attempt: number) => Promise<void> | void;
 }
 
-export interface SetElementsResult {
-  branch: string;
-  /** The new commit, or the branch's commit when nothing changed. */
-  commit: string;
-  /** The branch's commit the change was built on. */
-  previous: string;
-  kind: 'set' | 'map';
-  /** Elements really added (or replaced: another timeout or map value) and really deleted. */
-  added: number;
-  deleted: number;
-  attempts: number;
-  /** Change files folded into `rulesets/NAME.json` by this commit (this change's included); 0 or absent when none. */
-  folded?: number;
-}
+/** What a change made (server/git/element-tips.ts ElementCommit). */
+export type SetElementsResult = ElementCommit;
 
 /** Most elements the commit message lists one by one (the diff shows them all). */
 const LISTED = 50;
@@ -121,6 +115,12 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const old = await readBranch(req.gitdir, ref);
     if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
+    if (req.tips !== undefined) {
+      const identity = commitIdentity(req.owner);
+      const fast = await req.tips.change(req, ref, old, attempt, (kind, added, deleted, folded) => commitMessage(req, kind, added, deleted, folded), { name: identity.GIT_AUTHOR_NAME!, email: identity.GIT_AUTHOR_EMAIL! });
+      if (fast === 'moved') continue;
+      if (fast !== undefined) return fast.done;
+    }
     const stored = await readStoredRuleset(req.gitdir, old, req.ruleset);
     if (stored === undefined) {
       throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `branch ${req.branch} (${old.slice(0, 12)}) has no ${path}`, { data: { ruleset: req.ruleset, commit: old } });
@@ -143,7 +143,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['update-ref', '-m', `nft-sync elements ${req.ruleset} by ${req.owner}`, ref, commit, old], { gitdir: req.gitdir });
+      await updateRef(req.gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
       return { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, folded: written.folded };
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.

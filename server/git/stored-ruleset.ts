@@ -21,6 +21,9 @@ export interface StoredRuleset {
   changes: Array<{ file: string; blob: string; bytes: Buffer }>;
   /** Entries of `rulesets/NAME.elements/` (empty without one), as the tree holds them. */
   elementsEntries: TreeEntry[];
+  /** Entries of the commit's root tree and of its `rulesets/` (to build the next trees in process). */
+  rootEntries: TreeEntry[];
+  rulesetsEntries: TreeEntry[];
 }
 
 /**
@@ -48,7 +51,8 @@ export async function readStoredRuleset(gitdir: string, commit: string, name: st
       if (o?.type !== 'blob') throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `git could not read blob ${id}`);
       return o.content;
     };
-    const dir = (await tree(parseCommit(c.content).tree)).find((e) => e.name === 'rulesets' && e.mode === '40000');
+    const rootEntries = await tree(parseCommit(c.content).tree);
+    const dir = rootEntries.find((e) => e.name === 'rulesets' && e.mode === '40000');
     if (dir === undefined) return undefined;
     const entries = await tree(dir.id);
     const file = entries.find((e) => e.name === `${name}.json` && /^1006[0-7]{2}$/.test(e.mode));
@@ -59,7 +63,7 @@ export async function readStoredRuleset(gitdir: string, commit: string, name: st
     for (const e of elementsEntries.filter((x) => CHANGE_FILE_NAME.test(x.name) && /^1006[0-7]{2}$/.test(x.mode)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       changes.push({ file: e.name, blob: e.id, bytes: await blob(e.id) });
     }
-    return { rulesetsTree: dir.id, base: { blob: file.id, mode: file.mode, bytes: await blob(file.id) }, changes, elementsEntries };
+    return { rulesetsTree: dir.id, base: { blob: file.id, mode: file.mode, bytes: await blob(file.id) }, changes, elementsEntries, rootEntries, rulesetsEntries: entries };
   } finally {
     batch.close();
   }

@@ -36,7 +36,7 @@ import { composeStored, readStoredRuleset } from '../git/stored-ruleset.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { validatePush, type PushValidation } from '../push/push-validator.js';
 import { branchRef } from '../git/rollback.js';
-import { runGit } from '../../host/run-git.js';
+import { runGit, updateRef } from '../../host/run-git.js';
 
 export interface PublishRequest {
   gitdir: string;
@@ -163,7 +163,7 @@ export async function publishRevision(req: PublishRequest): Promise<PublishResul
     }
     await req.beforeUpdate?.(attempt);
     try {
-      await runGit(['--git-dir', req.gitdir, 'update-ref', '-m', `nft-sync publish by ${req.agent}`, ref, commit, old]);
+      await updateRef(req.gitdir, ref, commit, old, `nft-sync publish by ${req.agent}`);
       return { ref, commit, blob, rebased, unchanged: false, attempts: attempt, differences };
     } catch (err) {
       if ((await tryGit(req.gitdir, ['rev-parse', '--verify', '-q', `${ref}^{commit}`])) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });

@@ -124,3 +124,33 @@ export function parseTree(content: Buffer, algorithm: 'sha1' | 'sha256' = 'sha1'
   }
   return entries;
 }
+
+/**
+ * The content of a tree object holding `entries` (names without `/`, modes as git writes them:
+ * `40000` for a tree), in git's order: by name, a tree's name compared as if it ended in `/`.
+ * What `git mktree` writes for the same entries. Pure; never throws on valid entries.
+ */
+export function serializeTree(entries: readonly TreeEntry[]): Buffer {
+  const sortKey = (e: TreeEntry): Buffer => Buffer.from(e.mode === '40000' || e.mode === '040000' ? `${e.name}/` : e.name);
+  const sorted = entries.map((e) => ({ e, k: sortKey(e) })).sort((a, b) => Buffer.compare(a.k, b.k));
+  return Buffer.concat(sorted.flatMap(({ e }) => [Buffer.from(`${e.mode.replace(/^0+(?=[1-7])/, '')} ${e.name}\0`), Buffer.from(e.id, 'hex')]));
+}
+
+/** Who made a commit: a name, an address, and when (seconds since the epoch, UTC). */
+export interface CommitIdent {
+  name: string;
+  email: string;
+  seconds: number;
+}
+
+/**
+ * The content of a commit object of `tree` with `parents`, `author`, `committer` and `message`,
+ * as `git commit-tree` writes it with a UTC time. Angle brackets and line breaks are taken out
+ * of names and addresses (git does the same). Pure.
+ */
+export function serializeCommit(c: { tree: string; parents: readonly string[]; author: CommitIdent; committer: CommitIdent; message: string }): Buffer {
+  const clean = (s: string): string => s.replace(/[<>\n\r\0]/g, '').trim() || 'unknown';
+  const who = (i: CommitIdent): string => `${clean(i.name)} <${clean(i.email)}> ${Math.floor(i.seconds)} +0000`;
+  const head = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`), `author ${who(c.author)}`, `committer ${who(c.committer)}`];
+  return Buffer.from(`${head.join('\n')}\n\n${c.message}`);
+}

@@ -82,6 +82,34 @@ function tooLarge(at: SetAddress, kind: string, list: 'add' | 'delete', index: n
 }
 
 /**
+ * The request `req` checked against the set or map `at` of element shape `shape`: the elements
+ * to add by id (canonical, listed form; the last of duplicates wins, at the end) and the ids to
+ * delete. Errors: NFTSYNC_ERR_ELEMENT_INVALID as applyElementChange's (an element that does not
+ * fit, is too long, or is both added and deleted; the message names the value). Pure.
+ */
+export function checkElementRequest(shape: ElementShape, at: SetAddress, req: ElementChangeRequest): { adds: Map<string, unknown>; deletes: Set<string> } {
+  const kind = shape.kind;
+  const adds = new Map<string, unknown>();
+  const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
+  (req.add ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'add', i, raw);
+    const c = elementToAdd(shape, raw, req.timeout);
+    if (!c.ok) throw invalid(at, kind, 'add', i, raw, c.reason);
+    adds.delete(c.value.id); // the last of duplicates wins, at the end
+    adds.set(c.value.id, c.value.value);
+  });
+  const deletes = new Set<string>();
+  (req.delete ?? []).forEach((raw, i) => {
+    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'delete', i, raw);
+    const c = elementToDelete(shape, raw);
+    if (!c.ok) throw invalid(at, kind, 'delete', i, raw, c.reason);
+    if (adds.has(c.value)) throw invalid(at, kind, 'delete', i, raw, 'the same request also adds it: send one or the other');
+    deletes.add(c.value);
+  });
+  return { adds, deletes };
+}
+
+/**
  * Apply `req` to the set or map `at` of `ruleset` (changed in place). Errors:
  * NFTSYNC_ERR_SET_NOT_FOUND (no such set or map; the message lists those the ruleset has),
  * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set, is longer than
@@ -106,23 +134,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
   const body = itemBody(items[declared]!);
   const shape = elementShape(kind, body);
 
-  const adds = new Map<string, unknown>();
-  const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
-  (req.add ?? []).forEach((raw, i) => {
-    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'add', i, raw);
-    const c = elementToAdd(shape, raw, req.timeout);
-    if (!c.ok) throw invalid(at, kind, 'add', i, raw, c.reason);
-    adds.delete(c.value.id); // the last of duplicates wins, at the end
-    adds.set(c.value.id, c.value.value);
-  });
-  const deletes = new Set<string>();
-  (req.delete ?? []).forEach((raw, i) => {
-    if (jsonLongerThan(raw, maxChars)) throw tooLarge(at, kind, 'delete', i, raw);
-    const c = elementToDelete(shape, raw);
-    if (!c.ok) throw invalid(at, kind, 'delete', i, raw, c.reason);
-    if (adds.has(c.value)) throw invalid(at, kind, 'delete', i, raw, 'the same request also adds it: send one or the other');
-    deletes.add(c.value);
-  });
+  const { adds, deletes } = checkElementRequest(shape, at, req);
 
   // Where each element of the set is now: its own elem, then separate `element` items.
   const own = Array.isArray(body.elem) ? (body.elem as unknown[]) : [];

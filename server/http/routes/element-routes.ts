@@ -5,13 +5,16 @@
  * Changes to one branch made through this server are taken one at a time (a queue per branch,
  * server/http/routes/branch-queue.ts),
  * so parallel requests do not spend their attempts racing each other; the compare-and-swap in
- * changeSetElements still guards against pushes and other writers.
+ * changeSetElements still guards against pushes and other writers. A change to a big set takes
+ * the fast path of server/git/element-tips.ts (kept per branch and ruleset for the app's life).
  */
 import type { FastifyInstance } from 'fastify';
 import { ElementsAnswer, ElementsChange, ElementsQuery, FoldAnswer, MapElementsParams, RulesetNameParams, SetElementsParams } from '../../../shared/http/http-api.js';
 import { foldElementChanges } from '../../git/fold-elements.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
+import { ElementTips } from '../../git/element-tips.js';
+import { RefUpdater } from '../../../host/ref-updater.js';
 import { branchQueue } from './branch-queue.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
@@ -30,6 +33,15 @@ interface Route {
 /** Register the element routes (writes: they need a token when the server has a --token-file). */
 export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const inTurn = branchQueue();
+  // One kept tip per branch and ruleset: changes to a big set cost what they change.
+  const refs = new RefUpdater(ctx.repository.gitdir);
+  app.addHook('onClose', async () => refs.close());
+  const tips = new ElementTips({
+    gitdir: ctx.repository.gitdir,
+    refs,
+    prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
+    follow: (base, changes) => ctx.repository.followText(base, changes),
+  });
   for (const object of ['set', 'map'] as const) {
     app.post<Route>(
       `/api/v1/rulesets/:name/${object}s/:family/:table/:${object}/elements`,
@@ -51,10 +63,10 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
         const branch = req.query.branch ?? DEFAULT_REF;
         const set = { family: req.params.family, table: req.params.table, name: (req.params.set ?? req.params.map)! };
         const result = await inTurn(branch, () =>
-          changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete }));
+          changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete, tips }));
         ctx.logger.info({ ruleset: req.params.name, set, branch, commit: result.commit, added: result.added, deleted: result.deleted, attempts: result.attempts, owner }, 'elements changed');
         const changed = result.commit !== result.previous;
-        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous };
+        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous, ...(result.folded ? { folded: result.folded } : {}) };
         return reply.status(changed ? 201 : 200).send(answer);
       },
     );
@@ -75,7 +87,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (req, reply) => {
       const owner = ctx.writer(req);
       const branch = req.query.branch ?? DEFAULT_REF;
-      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner }));
+      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner, compose: (base, changes) => ctx.repository.composeText(base, changes) }));
       ctx.logger.info({ ruleset: req.params.name, branch, commit: result.commit, folded: result.folded, owner }, 'element changes folded');
       const answer: FoldAnswer = { commit: result.commit, branch: result.branch, folded: result.folded, previous: result.previous };
       return reply.status(result.folded > 0 ? 201 : 200).send(answer);

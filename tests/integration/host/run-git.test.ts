@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { gitClient, runGit } from '../../../host/run-git.js';
+import { gitClient, runGit, updateRef } from '../../../host/run-git.js';
 import { git, tempDir } from '../../helpers/git-fixture.js';
 
 /** Set process.env[name] for the test, restored after it. */
@@ -68,4 +68,22 @@ test('a signal stops git: the process is ended and the run rejects with "stopped
   setTimeout(() => stopping.abort(new Error('time is up')), 300);
   await assert.rejects(runGit(['--git-dir', dir, 'cat-file', '--batch'], { signal: stopping.signal }), /stopped: time is up/);
   assert.ok(performance.now() - t0 < 5000);
+});
+
+test('updateRef moves a branch only from the commit it names (compare-and-swap), ignores GIT_DIR from the environment, and fails with git\'s exit code', async (t) => {
+  const ours = repo(t, 'cas.git');
+  const other = repo(t, 'cas-other.git');
+  setEnv(t, 'GIT_DIR', other);
+  const tree = git(ours, ['mktree'], '');
+  const a = git(ours, ['commit-tree', tree, '-m', 'a']);
+  const b = git(ours, ['commit-tree', tree, '-p', a, '-m', 'b']);
+  git(ours, ['update-ref', 'refs/heads/main', a]);
+  await updateRef(ours, 'refs/heads/main', b, a, 'move to b');
+  assert.equal(git(ours, ['rev-parse', 'main']), b);
+  const err = await updateRef(ours, 'refs/heads/main', a, a, 'stale').then(() => undefined, (e: unknown) => e as Error & { exitCode?: number });
+  assert.ok(err, 'refused: the branch is not at a any more');
+  assert.equal(err.exitCode, 128, 'git\'s own exit code');
+  assert.match(err.message, /git update-ref -m stale refs\/heads\/main[^]*cannot lock ref/);
+  assert.equal(git(ours, ['rev-parse', 'main']), b);
+  assert.throws(() => git(other, ['rev-parse', '--verify', '-q', 'refs/heads/main']));
 });

@@ -1,0 +1,228 @@
+/**
+ * The element API's fast path: a change to a big set costs what it changes, not what the set
+ * holds.
+ *
+ * The whole path (server/git/set-elements.ts) reads the branch's ruleset, composes and parses it,
+ * renders it and has the push validator load it into a scratch namespace and list it back: about
+ * a minute for a 1,000,000-element set, at every change. Here the server keeps, per branch and
+ * ruleset, the tip it last committed to or read: the stored files' ids and trees, and the
+ * effective text followed change by change (shared/ruleset/composed-text.ts). A change is then
+ * checked against the set's declaration (the element checks of shared/ruleset/element-value.ts,
+ * the same as the whole path's), written as one change file, trees and a commit in process
+ * (server/git/loose-object.ts), and the branch moved by compare-and-swap with `git update-ref
+ * NEW OLD`. The new revision's text and blob id are handed to the repository reader before the
+ * branch moves (RulesetRepository.primeComposed), so the agents that fetch it at once get it from
+ * memory, as a delta against the revision they hold.
+ *
+ * What is not loaded into a scratch namespace here: elements of the types element-value.ts reads
+ * (addresses, ports, protocols, marks, interface names, their concatenations, verdicts), whose
+ * canonical form is the one nft lists; the set's declaration and the rest of the ruleset were
+ * loaded by the validator when they were pushed. Everything else takes the whole path: a set of
+ * another type, an interval set, a set without elements, a change that empties a set, a branch
+ * moved by a push that changed the ruleset (the tip is then read again, once), a change file that
+ * does not fit.
+ *
+ * The first change after a start, or after a push of the ruleset, reads and renders the ruleset
+ * once (a few seconds for 1,000,000 elements, in the repository's worker thread when the server
+ * passes `follow`, so the event loop goes on serving); the following ones do not.
+ */
+import { NftSyncError } from '../../shared/errors.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
+import { ComposedText } from '../../shared/ruleset/composed-text.js';
+import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
+import { updateRef } from '../../host/run-git.js';
+import type { RefUpdater } from '../../host/ref-updater.js';
+import { SERVER_DEFAULTS } from '../defaults.js';
+import { readBranch } from './branch-commit.js';
+import { LooseObjectBatch } from './loose-object.js';
+import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
+import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
+
+/** What a tip keeps of the stored files (ids and sizes; no bytes). */
+interface TipFiles {
+  base: { blob: string; mode: string };
+  changes: Array<{ file: string; blob: string; size: number }>;
+  elementsEntries: TreeEntry[];
+  rootEntries: TreeEntry[];
+  rulesetsEntries: TreeEntry[];
+  baseSize: number;
+}
+
+interface Tip {
+  /** The branch commit the tip describes. */
+  commit: string;
+  files: TipFiles;
+  composed: ComposedText;
+}
+
+/** Elements a followed net change may hold before the tip is read again from the (folded) base. */
+const NET_MAX = 200_000;
+
+export interface ElementTipsOptions {
+  /** The repository's git directory. */
+  gitdir: string;
+  /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
+  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /**
+   * Build a tip (RulesetRepository.followText: a big set in a worker thread). Default:
+   * ComposedText.build here, on the event loop.
+   */
+  follow?: (base: Buffer, changes: readonly Buffer[]) => Promise<ComposedText | undefined>;
+  /** Moves the branch (a long-lived `git update-ref --stdin`: host/ref-updater.ts). Default: one `git update-ref` per change. */
+  refs?: RefUpdater;
+}
+
+/** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
+export interface TipRequest extends ElementChangeRequest {
+  branch: string;
+  ruleset: string;
+  set: SetAddress;
+  owner: string;
+  beforeUpdate?: (attempt: number) => Promise<void> | void;
+}
+
+/** What a change made (set-elements.ts SetElementsResult is this). */
+export interface ElementCommit {
+  branch: string;
+  /** The new commit, or the branch's commit when nothing changed. */
+  commit: string;
+  /** The branch's commit the change was built on. */
+  previous: string;
+  kind: 'set' | 'map';
+  /** Elements really added (or replaced: another timeout or map value) and really deleted. */
+  added: number;
+  deleted: number;
+  attempts: number;
+  /** Change files folded into `rulesets/NAME.json` by this commit (this change's included); 0 or absent when none. */
+  folded?: number;
+}
+
+/** How the fast path ended: committed (or nothing to change), the branch moved (try again), or not taken. */
+export type TipOutcome = { done: ElementCommit } | 'moved' | undefined;
+
+function filesOf(stored: StoredRuleset): TipFiles {
+  return {
+    base: { blob: stored.base.blob, mode: stored.base.mode },
+    changes: stored.changes.map((c) => ({ file: c.file, blob: c.blob, size: c.bytes.length })),
+    elementsEntries: stored.elementsEntries,
+    rootEntries: stored.rootEntries,
+    rulesetsEntries: stored.rulesetsEntries,
+    baseSize: stored.base.bytes.length,
+  };
+}
+
+const sameFiles = (a: TipFiles, b: StoredRuleset): boolean =>
+  a.base.blob === b.base.blob && a.changes.length === b.changes.length && a.changes.every((c, i) => c.blob === b.changes[i]!.blob && c.file === b.changes[i]!.file);
+
+/** `entries` with `name` replaced by (or given) `entry`, or removed when undefined. */
+function withEntry(entries: readonly TreeEntry[], name: string, entry: Omit<TreeEntry, 'name'> | undefined): TreeEntry[] {
+  const kept = entries.filter((e) => e.name !== name);
+  return entry === undefined ? kept : [...kept, { ...entry, name }];
+}
+
+export class ElementTips {
+  private readonly tips = new Map<string, Tip>();
+
+  constructor(private readonly options: ElementTipsOptions) {}
+
+  /** Forget every tip (tests; a repository replaced under the server). */
+  clear(): void {
+    this.tips.clear();
+  }
+
+  /**
+   * Make `req`'s change on branch `ref` (a full `refs/heads/…` name) at its commit `old`, the fast
+   * way, when it can be: `{done}` with the result (the branch moved to the new commit, or nothing
+   * to change), 'moved' when the branch moved under the compare-and-swap (read it and try again),
+   * undefined when the change must take the whole path (see the file's header).
+   * Errors: NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set: the message names it),
+   * NFTSYNC_ERR_REPO_GIT_FAILED.
+   */
+  async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string, identity: { name: string; email: string }): Promise<TipOutcome> {
+    const id = `${ref}\0${req.ruleset}`;
+    const tip = await this.tipAt(id, req.ruleset, old);
+    if (tip === undefined) return undefined;
+    const change = tip.composed.plan(req.set, req);
+    if (change === undefined) return undefined;
+    if (change.added.length === 0 && change.deleted.length === 0) {
+      return { done: { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt } };
+    }
+    const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
+    // From here the tip is changed: any way out but success forgets it.
+    this.tips.delete(id);
+    if (!tip.composed.apply(parseChangeFile(text))) return undefined;
+    const bytes = tip.composed.text();
+    if (bytes === undefined) return undefined;
+
+    const { gitdir } = this.options;
+    const algorithm = objectIdAlgorithm(old);
+    const { foldMaxFiles, foldBaseDivisor } = SERVER_DEFAULTS.elementLog;
+    const f = tip.files;
+    const files = f.changes.length + 1;
+    const changeBytes = f.changes.reduce((n, c) => n + c.size, 0) + text.length;
+    const next = Math.max(0, ...f.changes.map((c) => changeFileNumber(c.file) ?? 0)) + 1;
+    const strays = f.elementsEntries.length !== f.changes.length;
+    const fold = files > foldMaxFiles || changeBytes * foldBaseDivisor > f.baseSize || next > MAX_CHANGE_FILES || strays;
+    const dir = elementsDirName(req.ruleset);
+    const objects = new LooseObjectBatch(gitdir, algorithm);
+    let newFiles: TipFiles;
+    if (fold) {
+      const base = objects.add('blob', bytes);
+      newFiles = { ...f, base: { blob: base, mode: f.base.mode }, changes: [], elementsEntries: [], baseSize: bytes.length };
+      newFiles.rulesetsEntries = withEntry(withEntry(f.rulesetsEntries, `${req.ruleset}.json`, { mode: f.base.mode, id: base }), dir, undefined);
+    } else {
+      const blob = objects.add('blob', text);
+      const name = changeFileName(next);
+      const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
+      const elements = objects.add('tree', serializeTree(elementsEntries));
+      newFiles = { ...f, changes: [...f.changes, { file: name, blob, size: text.length }], elementsEntries };
+      newFiles.rulesetsEntries = withEntry(f.rulesetsEntries, dir, { mode: '40000', id: elements });
+    }
+    const rulesets = objects.add('tree', serializeTree(newFiles.rulesetsEntries));
+    newFiles.rootEntries = withEntry(f.rootEntries, 'rulesets', { mode: '40000', id: rulesets });
+    const root = objects.add('tree', serializeTree(newFiles.rootEntries));
+    const now = Date.now() / 1000;
+    const message = commitMessage(change.kind, change.added, change.deleted, fold ? files : 0);
+    const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }));
+    await objects.write();
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm));
+
+    await req.beforeUpdate?.(attempt);
+    try {
+      if (this.options.refs) await this.options.refs.update(ref, commit, old);
+      else await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
+    } catch (err) {
+      // Lost the compare-and-swap only if the branch really moved; anything else is git failing.
+      if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
+      return 'moved';
+    }
+    if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
+    return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
+  }
+
+  /** The tip of `id` at commit `old`: kept, carried over a commit that left the ruleset's files alone, or read anew. */
+  private async tipAt(id: string, ruleset: string, old: string): Promise<Tip | undefined> {
+    const kept = this.tips.get(id);
+    if (kept?.commit === old) return kept;
+    this.tips.delete(id);
+    const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
+    if (stored === undefined) return undefined;
+    let composed = kept !== undefined && sameFiles(kept.files, stored) ? kept.composed : undefined;
+    if (composed === undefined) {
+      const changes = stored.changes.map((c) => c.bytes);
+      if (this.options.follow) composed = await this.options.follow(stored.base.bytes, changes);
+      else {
+        try {
+          composed = ComposedText.build(stored.base.bytes, changes.map((c) => parseChangeFile(c)));
+        } catch {
+          composed = undefined;
+        }
+      }
+    }
+    if (composed === undefined) return undefined;
+    const tip = { commit: old, files: filesOf(stored), composed };
+    this.tips.set(id, tip);
+    return tip;
+  }
+}

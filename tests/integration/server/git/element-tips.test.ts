@@ -1,0 +1,176 @@
+/**
+ * The element API's fast path on a real bare repository: commits written in process that git
+ * itself accepts (fsck), the text handed to the repository reader equal to what a fresh reader
+ * composes, tips carried over commits that leave the ruleset alone and read again after a push
+ * that changes it, the compare-and-swap against a racing push, folds, and the whole path for
+ * what is not followed.
+ */
+import assert from 'node:assert/strict';
+import { describe, test, type TestContext } from 'node:test';
+import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { ElementTips } from '../../../../server/git/element-tips.js';
+import { RefUpdater } from '../../../../host/ref-updater.js';
+import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
+import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
+import { git, tempDir } from '../../../helpers/git-fixture.js';
+import { expectCode } from '../../../helpers/expect-code.js';
+
+const ip = (i: number): string => `198.18.${(i >> 8) & 255}.${i & 255}`;
+const RULESET = (n: number) => ({
+  nftables: [
+    { table: { family: 'inet', name: 'filter' } },
+    { set: { family: 'inet', table: 'filter', name: 'blocklist', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } },
+    { set: { family: 'inet', table: 'filter', name: 'nets', type: 'ipv4_addr', flags: ['interval'], elem: [{ prefix: { addr: '198.19.0.0', len: 24 } }] } },
+    { map: { family: 'inet', table: 'filter', name: 'verdicts', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+  ],
+});
+const blocklist = { family: 'inet', table: 'filter', name: 'blocklist' };
+
+async function fixture(t: TestContext, size = 300) {
+  const dir = tempDir(t);
+  const bare = join(dir, 'rules.git');
+  const work = join(dir, 'work');
+  git(dir, ['init', '-q', '--bare', '-b', 'main', bare]);
+  git(dir, ['init', '-q', '-b', 'main', work]);
+  git(work, ['remote', 'add', 'origin', bare]);
+  let pushed = 0;
+  const push = (files: Record<string, string>, message: string) => {
+    if (pushed++ > 0) git(work, ['pull', '-q', '--ff-only', 'origin', 'main']);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(work, path)), { recursive: true });
+      writeFileSync(join(work, path), text);
+    }
+    git(work, ['add', '-A']);
+    git(work, ['commit', '-qm', message]);
+    git(work, ['push', '-q', 'origin', 'HEAD:main']);
+  };
+  push({ 'rulesets/edge.json': renderRuleset(RULESET(size)), 'rulesets/default.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'filter' } }] }), README: 'x\n' }, 'edge');
+  const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
+  // Every base "big": tips are built in the repository's worker thread, as in the server.
+  const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+  const refs = new RefUpdater(bare);
+  t.after(() => refs.close());
+  const tips = new ElementTips({
+    gitdir: bare,
+    refs,
+    follow: (base, changes) => repo.followText(base, changes),
+    prime: (base, changes, bytes, blob) => {
+      primed.push({ base, changes, blob });
+      repo.primeComposed(base, changes, bytes, blob);
+    },
+  });
+  const change = (req: Partial<SetElementsRequest>) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, ...req });
+  /** What a reader that never saw a prime serves for `commit`. */
+  const fresh = async (commit: string) => (await RulesetRepository.open(bare)).readRuleset(commit, 'edge');
+  return { bare, work, push, primed, repo, tips, change, fresh };
+}
+
+describe('ElementTips (the element API fast path)', () => {
+  test('commits written in process pass git fsck; the primed text and blob id are what a fresh reader composes; author and message as the whole path writes them', async (t) => {
+    const { bare, primed, repo, change, fresh } = await fixture(t, 3000);
+    let last = '';
+    for (let i = 0; i < 6; i++) {
+      const r = await change({ add: [ip(40000 + i), ip(50000 + i)], delete: [ip(i * 7)] });
+      assert.equal(r.added, 2);
+      assert.equal(r.deleted, 1);
+      assert.equal(git(bare, ['rev-parse', 'main']), r.commit, 'the branch moved to the commit');
+      assert.equal(primed.length, i + 1, 'the fast path made it');
+      const served = await repo.readRuleset(r.commit, 'edge');
+      const composed = await fresh(r.commit);
+      assert.equal(served.blob, composed.blob);
+      assert.ok(served.bytes.equals(composed.bytes));
+      assert.equal(served.blob, gitBlobId(served.bytes));
+      last = r.commit;
+    }
+    git(bare, ['fsck', '--strict', '--no-dangling']);
+    assert.equal(git(bare, ['log', '-1', '--format=%an <%ae>|%cn', last]), 'alice <alice@nft-sync.invalid>|nft-sync');
+    assert.equal(git(bare, ['log', '-1', '--format=%B', last]) + '\n', `edge: set inet filter blocklist: +2 -1 elements\n\nadd "${ip(40005)}"\nadd "${ip(50005)}"\ndelete "${ip(35)}"\n\nRequested by: alice via the nft-sync element API\n`);
+    assert.equal(git(bare, ['ls-tree', '--name-only', last, 'rulesets/edge.elements/']).split('\n').length, 6);
+    assert.equal(git(bare, ['show', `${last}:README`]), 'x', 'the other files are kept');
+  });
+
+  test('nothing to change makes no commit; a bad element is refused by value and nothing is committed', async (t) => {
+    const { bare, change } = await fixture(t);
+    const head = git(bare, ['rev-parse', 'main']);
+    const same = await change({ add: [ip(1)], delete: [ip(9999)] });
+    assert.equal(same.commit, head);
+    assert.deepEqual([same.added, same.deleted], [0, 0]);
+    const err = await expectCode(change({ add: ['198.18.0.300'] }), 'NFTSYNC_ERR_ELEMENT_INVALID');
+    assert.match(err.message, /198\.18\.0\.300/);
+    assert.equal(git(bare, ['rev-parse', 'main']), head);
+    // The tip is still good after the refusal.
+    const r = await change({ add: [ip(5000)] });
+    assert.equal(r.added, 1);
+  });
+
+  test('a push that leaves the ruleset alone keeps the tip; a push that changes it is read again; the result is always what composing whole gives', async (t) => {
+    const { bare, push, primed, change, fresh, repo } = await fixture(t);
+    await change({ add: [ip(3000)] });
+    push({ README: 'y\n' }, 'readme only');
+    const a = await change({ add: [ip(3001)] });
+    assert.equal(git(bare, ['show', `${a.commit}:README`]), 'y', 'built on the pushed commit');
+    push({ 'rulesets/edge.json': renderRuleset(RULESET(50)) }, 'a smaller base');
+    const b = await change({ add: [ip(3002)], delete: [ip(3)] });
+    assert.equal(primed.length, 3);
+    const served = await repo.readRuleset(b.commit, 'edge');
+    assert.ok(served.bytes.equals((await fresh(b.commit)).bytes));
+    // Elements of the old base past 50 are gone; the change files are kept across the push.
+    assert.doesNotMatch(served.bytes.toString(), /"198\.18\.0\.60"/);
+    assert.match(served.bytes.toString(), /"198\.18\.11\.186"/);
+  });
+
+  test('a push racing the compare-and-swap: the change is made again on the new tip, and both survive', async (t) => {
+    const { bare, work, change, fresh } = await fixture(t);
+    let raced = false;
+    const r = await change({
+      add: [ip(4000)],
+      beforeUpdate: () => {
+        if (raced) return;
+        raced = true;
+        git(work, ['pull', '-q', '--ff-only', 'origin', 'main']);
+        writeFileSync(join(work, 'rulesets/edge.json'), renderRuleset(RULESET(301)));
+        git(work, ['commit', '-qam', 'racing push adds one']);
+        git(work, ['push', '-q', 'origin', 'HEAD:main']);
+      },
+    });
+    assert.equal(r.attempts, 2);
+    const text = (await fresh(r.commit)).bytes.toString();
+    assert.match(text, /"198\.18\.15\.160"/, 'this change');
+    assert.match(text, /"198\.18\.1\.44"/, 'the racing push');
+    assert.equal(git(bare, ['rev-parse', 'main']), r.commit);
+  });
+
+  test('past the fold threshold the same commit folds: the base is the composed text, the change files go, the reader serves it as stored', async (t) => {
+    const { bare, change, fresh, repo } = await fixture(t, 20000);
+    const max = SERVER_DEFAULTS.elementLog.foldMaxFiles;
+    let r;
+    for (let i = 0; i <= max; i++) r = await change({ add: [ip(30000 + i)] });
+    assert.equal(r!.folded, max + 1);
+    assert.equal(git(bare, ['ls-tree', '--name-only', r!.commit, 'rulesets/']), 'rulesets/default.json\nrulesets/edge.json', 'no rulesets/edge.elements/ left');
+    const served = await repo.readRuleset(r!.commit, 'edge');
+    assert.equal(served.blob, git(bare, ['rev-parse', `${r!.commit}:rulesets/edge.json`]));
+    assert.ok(served.bytes.equals((await fresh(r!.commit)).bytes));
+    git(bare, ['fsck', '--strict', '--no-dangling']);
+    // And it goes on from the folded base.
+    const next = await change({ delete: [ip(30000)] });
+    assert.ok((await repo.readRuleset(next.commit, 'edge')).bytes.equals((await fresh(next.commit)).bytes));
+  });
+
+  test('what is not followed takes the whole path: an interval set, a set emptied', async (t) => {
+    const { primed, change, fresh, repo } = await fixture(t, 3);
+    const n = await change({ set: { family: 'inet', table: 'filter', name: 'nets' }, add: ['198.19.8.0/24'] });
+    assert.equal(n.added, 1);
+    assert.equal(primed.length, 0);
+    const e = await change({ delete: [ip(0), ip(1), ip(2)] });
+    assert.equal(e.deleted, 3);
+    assert.equal(primed.length, 0, 'emptied: composed whole');
+    assert.doesNotMatch((await repo.readRuleset(e.commit, 'edge')).bytes.toString(), /"name": "blocklist",\n[^}]*"elem"/);
+    const v = await change({ set: { family: 'inet', table: 'filter', name: 'verdicts' }, add: [['198.18.0.2', 'drop']] });
+    assert.equal(primed.length, 1, 'a verdict map is followed');
+    assert.ok((await repo.readRuleset(v.commit, 'edge')).bytes.equals((await fresh(v.commit)).bytes));
+  });
+});

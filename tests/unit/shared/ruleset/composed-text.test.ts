@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
+import { composeRuleset, composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
+import { applyElementChange, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from '../../../../shared/ruleset/element-change.js';
+import { parseChangeFile, renderChangeFile, type ElementChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { NftSyncError } from '../../../../shared/errors.js';
+
+/** A small seeded generator (mulberry32): the same cases every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const T = 'f';
+const at = (name: string): SetAddress => ({ family: 'inet', table: T, name });
+const ip = (i: number): string => `198.18.${(i >> 8) & 255}.${i & 255}`;
+
+/** A base declaring followed sets of several shapes, and two that are not followed. */
+function base(r: () => number, size: number, handWritten: boolean): string {
+  const pick = (n: number) => Array.from({ length: n }, (_, i) => i).filter(() => r() < 0.7);
+  const ruleset = {
+    nftables: [
+      { table: { family: 'inet', name: T } },
+      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: pick(size).map(ip) } },
+      { set: { family: 'inet', table: T, name: 'temp', type: 'ipv4_addr', flags: ['timeout'], elem: pick(size).map((i) => (r() < 0.5 ? ip(i) : { elem: { val: ip(i), timeout: 60 + (i % 3) } })) } },
+      { map: { family: 'inet', table: T, name: 'verdicts', type: 'ipv4_addr', map: 'verdict', elem: pick(size).map((i) => [ip(i), r() < 0.5 ? { accept: null } : { drop: null }]) } },
+      { set: { family: 'inet', table: T, name: 'pairs', type: ['ipv4_addr', 'inet_service'], elem: pick(size).map((i) => ({ concat: [ip(i), 1000 + i] })) } },
+      { set: { family: 'inet', table: T, name: 'nets', type: 'ipv4_addr', flags: ['interval'], elem: [{ prefix: { addr: '198.19.4.0', len: 24 } }] } },
+      { set: { family: 'inet', table: T, name: 'empty', type: 'ipv4_addr' } },
+      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { rule: { family: 'inet', table: T, chain: 'in', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@block' } }, { drop: null }] } },
+    ].filter((item) => !('set' in item && Array.isArray((item.set as { elem?: unknown[] }).elem) && (item.set as { elem: unknown[] }).elem.length === 0 && (item.set as { name: string }).name !== 'empty')),
+  };
+  return handWritten ? JSON.stringify(ruleset) : renderRuleset(ruleset);
+}
+
+/** A random request to one followed set: present and absent elements, other timeouts and values, duplicates. */
+function request(r: () => number, name: string, size: number): ElementChangeRequest {
+  const n = 1 + Math.floor(r() * 6);
+  const ids = Array.from({ length: n * 2 }, () => Math.floor(r() * size * 1.5));
+  const value = (i: number): unknown => {
+    switch (name) {
+      case 'temp':
+        return r() < 0.4 ? ip(i) : { elem: { val: ip(i), timeout: 60 + Math.floor(r() * 3) } };
+      case 'verdicts':
+        return [ip(i), r() < 0.5 ? 'accept' : { drop: null }];
+      case 'pairs':
+        return { concat: [ip(i), 1000 + i] };
+      default:
+        return r() < 0.8 ? ip(i) : { elem: { val: ip(i) } };
+    }
+  };
+  const add = ids.slice(0, n).map(value);
+  const del = ids.slice(n).filter((i) => !ids.slice(0, n).includes(i)).map((i) => (name === 'verdicts' && r() < 0.5 ? [ip(i), 'accept'] : ip(i)));
+  return { add, delete: del };
+}
+
+describe('ComposedText', () => {
+  it('follows 400 random change sequences byte for byte as composeRulesetText, deciding added and deleted as applyElementChange', () => {
+    let changes = 0;
+    for (let seed = 1; seed <= 400; seed++) {
+      const r = rng(seed);
+      const size = 3 + Math.floor(r() * 40);
+      const baseText = base(r, size, seed % 5 === 0);
+      const files: ElementChangeFile[] = [];
+      const texts: string[] = [];
+      let composed = ComposedText.build(baseText, []);
+      assert.ok(composed, `seed ${seed}: the base is followed`);
+      for (let step = 0; step < 12; step++) {
+        const name = ['block', 'temp', 'verdicts', 'pairs'][Math.floor(r() * 4)]!;
+        const req = request(r, name, size);
+        const whole = composeRuleset({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t })));
+        let expected;
+        try {
+          expected = applyElementChange(whole, at(name), req);
+        } catch (err) {
+          // No such set: not followed, and the server's whole composition says so.
+          if ((err as NftSyncError).code === 'NFTSYNC_ERR_SET_NOT_FOUND') {
+            assert.equal(composed!.plan(at(name), req), undefined);
+            continue;
+          }
+          assert.throws(() => composed!.plan(at(name), req), (e: unknown) => e instanceof NftSyncError && e.code === (err as NftSyncError).code, `seed ${seed} step ${step}: ${(err as Error).message}`);
+          continue;
+        }
+        const planned: ElementChangeResult | undefined = composed!.plan(at(name), req);
+        if (planned === undefined) {
+          // A set whose `elem` is empty or absent is not followed: the server composes whole.
+          assert.equal(composed!.follows(at(name)), false);
+          assert.ok(!/"elem": \[\n/.test(String(composeRulesetText({ path: 'b', bytes: baseText }, [])).split(`"name": "${name}"`)[1]?.split('}')[0] ?? ''));
+          continue;
+        }
+        assert.deepEqual(planned, expected, `seed ${seed} step ${step}: the plan`);
+        if (planned!.added.length === 0 && planned!.deleted.length === 0) continue;
+        const text = renderChangeFile(at(name), planned!.added, planned!.deleted);
+        texts.push(text);
+        files.push(parseChangeFile(text));
+        assert.equal(composed!.apply(files.at(-1)!), true);
+        const want = composeRulesetText({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t })));
+        const got = composed!.text();
+        if (got === undefined) {
+          // A followed set was emptied (its `elem` key goes): composing whole is the answer then.
+          composed = ComposedText.build(baseText, files);
+          if (composed === undefined) break;
+          continue;
+        }
+        assert.equal(got.toString(), String(want), `seed ${seed} step ${step}: the text`);
+        changes++;
+        // Built afresh from the same files, it says the same.
+        if (step % 4 === 3) assert.equal(ComposedText.build(baseText, files)?.text()?.toString(), String(want), `seed ${seed} step ${step}: rebuilt`);
+      }
+    }
+    assert.ok(changes > 2000, `${changes} changes compared`);
+  });
+
+  it('follows neither interval sets nor sets without elements; build refuses a change file to a set it does not follow', () => {
+    const r = rng(7);
+    const text = base(r, 10, false);
+    const composed = ComposedText.build(text, [])!;
+    assert.equal(composed.follows(at('block')), true);
+    assert.equal(composed.follows(at('nets')), false);
+    assert.equal(composed.follows(at('empty')), false);
+    assert.equal(composed.plan(at('nets'), { add: ['198.19.9.0/24'] }), undefined);
+    assert.equal(ComposedText.build(text, [parseChangeFile(renderChangeFile(at('empty'), ['198.18.0.1'], []))]), undefined);
+    assert.equal(ComposedText.build('{"nftables": 3}', []), undefined);
+  });
+
+  it('deleting the last element of a set takes the comma off the new last line', () => {
+    const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] } }] });
+    const composed = ComposedText.build(text, [])!;
+    const file = renderChangeFile(at('block'), ['198.18.0.9'], ['198.18.0.3']);
+    composed.apply(parseChangeFile(file));
+    assert.equal(composed.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, [{ path: 'c', bytes: file }])));
+    assert.match(composed.text()!.toString(), /"198\.18\.0\.2"\n/);
+  });
+
+  it('a set left with no element is not followed: text() is undefined', () => {
+    const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1'] } }] });
+    const composed = ComposedText.build(text, [])!;
+    composed.apply(parseChangeFile(renderChangeFile(at('block'), [], ['198.18.0.1'])));
+    assert.equal(composed.text(), undefined);
+  });
+
+  it('a state moved to another thread (structured clone, buffers transferred) answers and goes on as the original', () => {
+    const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] } }] });
+    const files = [renderChangeFile(at('block'), ['198.18.0.9'], ['198.18.0.2'])];
+    const original = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
+    const { state, transfer } = original.state();
+    const moved = ComposedText.fromState(structuredClone(state, { transfer }));
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    const req = { add: ['198.18.0.2', '198.18.0.9'], delete: ['198.18.0.1'] };
+    const planned = moved.plan(at('block'), req)!;
+    assert.deepEqual(planned, { kind: 'set', added: ['198.18.0.2'], deleted: ['198.18.0.1'] });
+    files.push(renderChangeFile(at('block'), planned.added, planned.deleted));
+    assert.equal(moved.apply(parseChangeFile(files[1]!)), true);
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+  });
+});
