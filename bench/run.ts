@@ -33,7 +33,8 @@
  *    drift reports in it, and a hand-added element to healed: see bench/big-set-drift.ts.
  *  - a 1,000-element change to that set as the minimal transaction, against raw nft of the same
  *    delta and against the full reload, and the bytes of its delta on the wire: see
- *    bench/big-set-delta.ts.
+ *    bench/big-set-delta.ts; and the agent's whole pass for it, from the server's delta answer to
+ *    the applied outcome, against raw nft of the delta: bench/delta-answer-to-applied.ts.
  *  - a 1,000-element change of a 1,000,000-element set through the element API: the git objects
  *    it writes before gc and the repository's growth after gc, against the same change to a
  *    one-line `nft -j list` file (bench/element-change-storage.ts). Goals: under 1 MiB and under
@@ -70,6 +71,7 @@ import { benchDriftHeal } from './drift-heal.js';
 import { benchHostileClient } from './hostile-client.js';
 import { benchIdleRss } from './idle-rss.js';
 import { benchSetChangeToApplied } from './set-change-to-applied.js';
+import { benchDeltaAnswerToApplied } from './delta-answer-to-applied.js';
 import { benchBigSetDelta } from './big-set-delta.js';
 import { benchBigSetDrift } from './big-set-drift.js';
 import { benchElementStorage } from './element-change-storage.js';
@@ -206,7 +208,10 @@ const BENCHES: Array<[string, () => Promise<void>]> = [
   ['hostile', async () => void rows.push(...(await benchHostileClient(300, cleanups)))],
   ['rss', async () => void rows.push(...(await benchIdleRss(netns('rss'), cleanups)))],
   ['bigset', async () => void rows.push(...(await benchBigSetDrift(3, 15, netns, silent, cleanups)))],
-  ['bigdelta', async () => void rows.push(...(await benchBigSetDelta(3, netns, cleanups)))],
+  ['bigdelta', async () => {
+    rows.push(...(await benchBigSetDelta(3, netns, cleanups)));
+    rows.push(...(await benchDeltaAnswerToApplied(5, netns, silent, cleanups)));
+  }],
   // Minutes on a loaded machine (the element API rewrites the 1M set): a name of its own.
   ['bige2e', async () => void rows.push(...(await benchSetChangeToApplied(5, netns, silent, cleanups)))],
   ['storage', async () => void rows.push(...(await benchElementStorage(1_000_000, 1000, 2)))],

@@ -29,7 +29,8 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
   const { opts } = ctx;
   const { commit, blob, ruleset: name } = plan.fetched;
   try {
-    await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }));
+    // Visible to the next start after a crash of the agent; not fsynced (agent/state/state-store.ts says why).
+    await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: plan.newTables, startedAt: ctx.now() }), undefined, { durable: false });
     if (hostHoldsAlready(ctx.held, plan.ruleset, { inForceCommit: ctx.inForce?.commit, pendingLeftover: plan.priorPending !== undefined })) {
       const reason = `the host holds this revision already: this agent published its live tables as ${ctx.held!.commit} (no nft run)`;
       return next({ plan, transaction: { managedTables: managedTables(plan.ruleset), durationMs: 0, transaction: { kind: 'delta', reason } } });
@@ -38,6 +39,8 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
     const inForce = deltaBase(ctx.inForce, { drifted: ctx.drifted, pendingLeftover: plan.priorPending !== undefined });
     // A delta fetch's line edits name the elements that changed (plan-step.ts, delta-hint.ts), proven from the bytes.
     const hint = inForce && plan.hint;
+    // The bytes reach the disk while nft runs: the record after it then renames state.json only.
+    ctx.stage(blob, plan.fetched.bytes);
     const transaction = await applyTransaction({ nft: opts.nft, ruleset: plan.ruleset, previouslyManaged: plan.owned, adopt: opts.adoptTables, check: opts.check, inForce, ...(hint && { hint }) });
     return next({ plan, transaction });
   } catch (err) {

@@ -28,9 +28,18 @@ export interface PassContext {
   readonly held?: HostHolds;
   /**
    * Make `state` the agent's state (in memory at once, then state.json), with `applied` the
-   * bytes now in force when they changed. Errors: the file system's, NFTSYNC_ERR_STATE_CORRUPT.
+   * bytes now in force when they changed; `durable: false` for the pending mark, which need not
+   * survive a power loss (agent/state/state-store.ts). Errors: the file system's,
+   * NFTSYNC_ERR_STATE_CORRUPT.
    */
-  save(state: AgentState, applied?: Buffer): Promise<void>;
+  save(state: AgentState, applied?: Buffer, opts?: { durable?: boolean }): Promise<void>;
+  /**
+   * Start writing `bytes` (of blob `blob`, about to be applied) to the state directory beside
+   * the state in force, without making them the state: the save that records them then need not
+   * write them (apply-step.ts calls it while nft runs, so 20 MB reach the disk meanwhile). Never
+   * throws or rejects: a write that fails is left to that save, which writes them itself.
+   */
+  stage(blob: string, bytes: Buffer): void;
   /** The time now, ISO 8601 (for the records). */
   now(): string;
 }

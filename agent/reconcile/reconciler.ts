@@ -10,7 +10,7 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
 import { applyRuleset } from './apply-ruleset.js';
-import { loadState, saveState, type AgentState, type LoadedState } from '../state/state-store.js';
+import { loadState, pruneState, saveState, writeAppliedBytes, type AgentState, type LoadedState } from '../state/state-store.js';
 import { agentStatus, type DriftRecord } from './status-report.js';
 import { tagInForce } from '../state/revision-state.js';
 import { reportAfterPass, stateAfterInterruption, type PassReport } from '../state/transitions.js';
@@ -39,6 +39,16 @@ export class Reconciler {
   readonly #opts: ReconcilerOptions;
   #state: AgentState | undefined;
   #applied: Buffer | undefined;
+  /**
+   * Blobs whose applied-BLOB.json this reconciler wrote or staged (and no save removed since):
+   * a save writes the bytes in force only when their file is not among them.
+   */
+  #onDisk = new Set<string>();
+  /**
+   * The state directory's background work: the bytes being staged (stage) and the pruning after
+   * a save (pruneState). Every save waits for it first, so none races a write or an unlink.
+   */
+  #disk: Promise<void> = Promise.resolve();
   /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
   #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
@@ -52,6 +62,7 @@ export class Reconciler {
     this.#opts = opts;
     this.#state = loaded?.state;
     this.#applied = loaded?.applied;
+    if (loaded?.applied !== undefined && loaded.state.blob !== undefined && loaded.legacyApplied !== true) this.#onDisk.add(loaded.state.blob);
   }
 
   /**
@@ -231,7 +242,8 @@ export class Reconciler {
       drifted: this.drifted,
       retryFailed,
       ...(this.#held && { held: this.#held }),
-      save: (state, applied) => this.#save(state, applied),
+      save: (state, applied, opts) => this.#save(state, applied, opts),
+      stage: (blob, bytes) => this.#stage(blob, bytes),
       now: () => new Date().toISOString(),
     };
     const run = async (): Promise<StepResult<never>> => {
@@ -265,11 +277,33 @@ export class Reconciler {
     if (outcome.kind === 'failed') log.error({ err: outcome.error.toJSON(), commit: outcome.commit }, 'reconcile failed; previous ruleset stays in force');
   }
 
-  /** Make `state` the state, in memory at once and then on disk (with the bytes in force when given). */
-  async #save(state: AgentState, applied?: Buffer): Promise<void> {
+  /**
+   * Make `state` the state, in memory at once and then on disk, with the bytes in force (`applied`
+   * when given) written first unless their file is there already (#onDisk): a pending mark or a
+   * new commit of the same blob rewrites 100 bytes of state.json, not a 20 MB ruleset.
+   */
+  async #save(state: AgentState, applied?: Buffer, opts: { durable?: boolean } = {}): Promise<void> {
     this.#state = state;
     if (applied !== undefined) this.#applied = applied;
-    await saveState(this.#opts.stateDir, state, this.#applied);
+    await this.#disk;
+    const dir = this.#opts.stateDir;
+    const blob = state.blob;
+    const bytes = blob !== undefined && !this.#onDisk.has(blob) ? this.#applied : undefined;
+    await saveState(dir, state, bytes, { prune: false, durable: opts.durable !== false });
+    // The other applied files are garbage now: unlinked after the pass's outcome is out, not before.
+    this.#onDisk = new Set(blob !== undefined && (bytes !== undefined || this.#onDisk.has(blob)) ? [blob] : []);
+    this.#disk = pruneState(dir, state).catch((err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'could not remove stale files from the state directory; the next save tries again'));
+  }
+
+  /** PassContext.stage: write `bytes` as applied-BLOB.json now, in the background (see there). */
+  #stage(blob: string, bytes: Buffer): void {
+    const dir = this.#opts.stateDir;
+    this.#disk = this.#disk.then(() =>
+      writeAppliedBytes(dir, blob, bytes).then(
+        () => void this.#onDisk.add(blob),
+        (err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON(), blob }, 'could not stage the applied bytes; they are written when the revision is recorded'),
+      ),
+    );
   }
 
   /** Note a failure that happened outside a pass (the server unreachable). */

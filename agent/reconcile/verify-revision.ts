@@ -1,6 +1,7 @@
 /**
  * Reconcile step "verify": the agent trusts nothing the server says about the bytes it sent.
- * It recomputes their git blob id, compares it with the id the server announced for the
+ * It computes their git blob id itself (once per Buffer: agent/known-blob-id.ts, so bytes the wire
+ * client hashed already are not hashed again), compares it with the id the server announced for the
  * revision, and validates the ruleset against the schema before anything reaches nft.
  *
  * The result is remembered for as long as the bytes themselves are held (a WeakMap keyed by the
@@ -9,7 +10,8 @@
  * The price is the parsed revision kept in memory beside its bytes while it is in force.
  */
 import { NftSyncError } from '../../shared/errors.js';
-import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { knownBlobId } from '../known-blob-id.js';
 import { parseRuleset, type Ruleset } from '../../shared/ruleset/ruleset-schema.js';
 
 export interface VerifiedRevision {
@@ -27,7 +29,7 @@ export interface VerifiedRevision {
 export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }, parsed?: Ruleset): VerifiedRevision {
   const known = verified.get(bytes);
   if (known !== undefined && known.blob === blob) return known;
-  const actual = gitBlobId(bytes, objectIdAlgorithm(blob));
+  const actual = knownBlobId(bytes, objectIdAlgorithm(blob));
   if (actual !== blob) {
     throw new NftSyncError(
       'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH',

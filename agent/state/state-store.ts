@@ -14,10 +14,17 @@
  * a crash leaves either the old or the new file, never a torn one. The bytes are stored under
  * their own blob id and written before state.json, so the rename of state.json is the single
  * commit point: a crash before it leaves the old state.json naming the old, still present bytes
- * (the new file is an orphan, removed by the next save). `pending` is written BEFORE nft applies
- * a new revision: on restart it says that the host may hold an unconfirmed revision and which
- * tables that revision manages, so the confirmed one can be restored over it (see
- * agent/reconcile/confirm-revision.ts). The bytes are re-hashed on every load: state is an input like any
+ * (the new file is an orphan, removed by the next save). The bytes of a revision about to be
+ * applied are written while nft runs (writeAppliedBytes: 20 MB for a 1,000,000-element set), so
+ * the save that records it renames state.json only; the bytes in force are never written twice.
+ * `pending` is written BEFORE nft applies a new revision: on restart it says that the host may
+ * hold an unconfirmed revision and which tables that revision manages, so the confirmed one can
+ * be restored over it (see agent/reconcile/confirm-revision.ts). That mark's rename is not made
+ * durable (saveState `durable: false`: the file's bytes are synced, the directory is not): it
+ * guards against a crash of the agent while the kernel holds the unconfirmed revision, and the
+ * page cache outlives the agent; a power loss or a kernel crash empties the kernel's ruleset as
+ * well, and the agent then puts the last confirmed revision back at start with or without the
+ * mark, so the second journal commit would only delay nft. Every other save is durable. The bytes are re-hashed on every load: state is an input like any
  * other and is verified before use. The file's schema (StateFile) is declared once, with TypeBox,
  * in state-file-schema.ts; AgentState and the other types are derived from it, and loadState runs
  * the check compiled from it at build time (state-file-validator.ts). A legacy applied.json is still read, and so is a legacy
@@ -28,7 +35,8 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';
-import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { knownBlobId } from '../known-blob-id.js';
 import { LEGACY_RELEASE_FILE, readLegacyReleaseRecord } from './release-record.js';
 import type { AgentState, StateFile } from './state-file-schema.js';
 import { validateStateFile as validateState } from './state-file-validator.js';
@@ -50,6 +58,8 @@ export interface LoadedState {
   state: AgentState;
   /** The applied ruleset's bytes, verified against `state.blob`; absent when nothing was applied. */
   applied?: Buffer;
+  /** Set when `applied` came from the legacy applied.json (applied-BLOB.json is not there yet). */
+  legacyApplied?: true;
 }
 
 function corrupt(dir: string, why: string, cause?: unknown): NftSyncError {
@@ -102,31 +112,59 @@ export async function loadState(dir: string): Promise<LoadedState | undefined> {
   const readErr = (err: unknown): never => {
     throw corrupt(dir, `cannot read ${file}: ${(err as Error).message}`, err);
   };
-  const applied = (await readIfExists(join(dir, file)).catch(readErr)) ?? (await readIfExists(join(dir, APPLIED_FILE)).catch(readErr));
+  const current = await readIfExists(join(dir, file)).catch(readErr);
+  const applied = current ?? (await readIfExists(join(dir, APPLIED_FILE)).catch(readErr));
   if (applied === undefined) throw corrupt(dir, `${file} is missing`);
-  const actual = gitBlobId(applied, objectIdAlgorithm(state.blob));
+  const actual = knownBlobId(applied, objectIdAlgorithm(state.blob));
   if (actual !== state.blob) throw corrupt(dir, `${file} has blob id ${actual}, not the recorded ${state.blob}`);
-  return { state, applied };
+  return { state, applied, ...(current === undefined && { legacyApplied: true as const }) };
+}
+
+/**
+ * Write `bytes` to applied-BLOB.json in `dir` (created if missing), atomically and durably,
+ * without touching state.json: the bytes of a revision about to be applied can so reach the disk
+ * while nft runs, and the save after it need only rename state.json (saveState without bytes).
+ * Until a state.json names `blob` the file is an orphan, which the next saveState removes.
+ * Errors: NFTSYNC_ERR_STATE_CORRUPT when `bytes` do not hash to `blob` (refusing to store a lie);
+ * file system errors as they come.
+ */
+export async function writeAppliedBytes(dir: string, blob: string, bytes: Uint8Array): Promise<void> {
+  if (knownBlobId(bytes, objectIdAlgorithm(blob)) !== blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${blob}`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(dir, appliedFileName(blob), bytes);
 }
 
 /**
  * Write `state` to `dir` (created if missing), and `appliedBytes` to applied-BLOB.json first
- * when given (after a confirmed apply); then remove applied files of other blobs (never the one
- * state.json names) and, when `state.release` is set, a legacy release.json. Each file is
- * replaced atomically and made durable before this resolves;
+ * when given (writeAppliedBytes; without them, that file must be there already: written by an
+ * earlier save or by writeAppliedBytes); then, unless `opts.prune` is false, pruneState: remove
+ * applied files of other blobs (never the one state.json names) and, when `state.release` is set,
+ * a legacy release.json. Each file is
+ * replaced atomically and, unless `opts.durable` is false (state.json's rename not synced: see
+ * the pending mark in the file comment), made durable before this resolves;
  * the rename of state.json is the commit point. Errors: NFTSYNC_ERR_STATE_CORRUPT when `appliedBytes` does not hash to
  * `state.blob` (refusing to record a lie); file system errors as they come.
  */
-export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array): Promise<void> {
+export async function saveState(dir: string, state: AgentState, appliedBytes?: Uint8Array, opts: { prune?: boolean; durable?: boolean } = {}): Promise<void> {
   if (appliedBytes !== undefined) {
-    const actual = state.blob === undefined ? undefined : gitBlobId(appliedBytes, objectIdAlgorithm(state.blob));
-    if (actual !== state.blob) throw corrupt(dir, `refusing to save: the applied bytes do not hash to blob ${String(state.blob)}`);
+    if (state.blob === undefined) throw corrupt(dir, 'refusing to save: applied bytes without a blob');
+    await writeAppliedBytes(dir, state.blob, appliedBytes);
   }
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (appliedBytes !== undefined && state.blob !== undefined) await writeFileAtomic(dir, appliedFileName(state.blob), appliedBytes);
   const file: StateFile = { version: STATE_VERSION, ...state };
   const json = `${JSON.stringify(file, null, 2)}\n`;
-  await writeFileAtomic(dir, STATE_FILE, Buffer.from(json));
+  await writeFileAtomic(dir, STATE_FILE, Buffer.from(json), { durable: opts.durable !== false });
+  if (opts.prune !== false) await pruneState(dir, state);
+}
+
+/**
+ * Remove what `state`, just saved in `dir`, makes garbage: the applied files of other blobs
+ * (never the one it names) and, when it carries a release record, a legacy release.json. Part
+ * of saveState unless told `prune: false` (the reconciler then calls it once the pass's outcome
+ * is out: unlinking 20 MB takes about 5 ms, and an orphan left by a crash is harmless, removed
+ * by the next save). Errors: file system errors as they come.
+ */
+export async function pruneState(dir: string, state: AgentState): Promise<void> {
   // Only now, with state.json naming its blob (and carrying the release record), are the other
   // applied files and a legacy release.json garbage.
   if (state.release !== undefined) await rm(join(dir, LEGACY_RELEASE_FILE), { force: true });

@@ -5,7 +5,8 @@
  * fetch the whole ruleset instead (agent/wire/wire-client.ts).
  */
 import { NftSyncError } from '../../shared/errors.js';
-import { gitBlobId } from '../../shared/git/git-blob-id.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { knownBlobId } from '../known-blob-id.js';
 import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
 import { rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
@@ -50,7 +51,8 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const { bytes, edits } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes);
+    const { bytes, edits, lines } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes));
+    lineIndexes.set(bytes, lines);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
     // the bytes differ from the base: a hint for the minimal transaction (agent/reconcile/delta-hint.ts).
@@ -74,6 +76,14 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
   }
   throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `fetch answered with ${message.type}`);
 }
+
+/**
+ * The line index of bytes rebuilt from a delta (shared/wire/ruleset-delta.ts lineIndex), by the
+ * very Buffer, for as long as it is held: the next delta against those bytes (the revision in
+ * force by then) finds its runs of lines without searching 20 MB for a million `\n`. 4 bytes a
+ * line (4 MB for a 1,000,000-element set).
+ */
+const lineIndexes = new WeakMap<Buffer, Uint32Array>();
 
 /** The frame limit while a fetch is outstanding (asked as in fetchResult). */
 export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {
@@ -111,6 +121,6 @@ export function deltaRefusal(message: ServerMessage, answer: { result?: FetchRes
   if (message.type !== 'ruleset' || message.delta === undefined) return undefined;
   if (answer.error !== undefined) return `${answer.error.code}: ${answer.error.message}`;
   const r = answer.result;
-  if (r?.kind === 'ruleset' && gitBlobId(r.bytes) !== r.blob) return `the bytes rebuilt from the server's delta against ${message.delta.base} do not hash to blob ${r.blob}`;
+  if (r?.kind === 'ruleset' && knownBlobId(r.bytes, objectIdAlgorithm(r.blob)) !== r.blob) return `the bytes rebuilt from the server's delta against ${message.delta.base} do not hash to blob ${r.blob}`;
   return undefined;
 }

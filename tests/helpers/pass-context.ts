@@ -20,7 +20,9 @@ export function fetchedRuleset(commit: string, bytes: Buffer = DEFAULT_BYTES, ex
 
 export interface TestPass extends PassContext {
   nft: FakeNft;
-  saves: { state: AgentState; applied?: Buffer }[];
+  saves: { state: AgentState; applied?: Buffer; durable?: false }[];
+  /** Blobs staged (PassContext.stage), in order. */
+  staged: string[];
 }
 
 /** A pass over `state` with options `opts` (agent h1 following main) and a fake nft. */
@@ -28,17 +30,22 @@ export function testPass(opts: Partial<ReconcilerOptions> = {}, state?: AgentSta
   const nft = (opts.nft as FakeNft | undefined) ?? fakeNft();
   let current = state;
   const saves: TestPass['saves'] = [];
+  const staged: string[] = [];
   return {
     nft,
     saves,
+    staged,
     opts: { agent: 'h1', ref: 'main', stateDir: '/nonexistent', logger: pino({ level: 'silent' }), ...opts, nft },
     state: () => current,
     inForce: more.inForce,
     drifted: more.drifted ?? false,
     retryFailed: more.retryFailed ?? false,
-    async save(s, applied) {
+    async save(s, applied, o) {
       current = s;
-      saves.push({ state: s, ...(applied && { applied }) });
+      saves.push({ state: s, ...(applied && { applied }), ...(o?.durable === false && { durable: false as const }) });
+    },
+    stage(blob) {
+      staged.push(blob);
     },
     now: () => '2026-01-01T00:00:00.000Z',
   };

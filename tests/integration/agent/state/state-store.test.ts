@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, saveState } from '../../../../agent/state/state-store.js';
+import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, pruneState, saveState, writeAppliedBytes } from '../../../../agent/state/state-store.js';
 import { AgentState, StateFile } from '../../../../agent/state/state-file-schema.js';
 import { emptyState, stateAfterRefusal } from '../../../../agent/state/transitions.js';
 import { NftSyncError } from '../../../../shared/errors.js';
@@ -78,6 +78,26 @@ test('a crash between writing the new bytes and state.json leaves the old state 
   await writeFile(join(dir, appliedFileName(gitBlobId(other))), other);
   assert.deepEqual(await loadState(dir), { state: STATE, applied: BYTES });
   // The next save removes the orphan.
+  await saveState(dir, STATE, BYTES);
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
+});
+
+test('writeAppliedBytes stages the next bytes beside the state in force: state.json unchanged, the file an orphan until a save names it; a lie is refused', async (t) => {
+  const dir = await tmp(t);
+  await saveState(dir, STATE, BYTES);
+  const next = Buffer.from('{"nftables":[{"table":{"family":"ip","name":"x"}}]}\n');
+  const blob = gitBlobId(next);
+  await writeAppliedBytes(dir, blob, next);
+  assert.deepEqual(await loadState(dir), { state: STATE, applied: BYTES }, 'the state in force is untouched');
+  assert.deepEqual(await readFile(join(dir, appliedFileName(blob))), next);
+  await expectCode(writeAppliedBytes(dir, 'd'.repeat(40), next), 'NFTSYNC_ERR_STATE_CORRUPT');
+  // Recorded without the bytes: the staged file is the one named; the old one goes, at once or
+  // when pruned later (prune: false, as the reconciler saves before its outcome is out).
+  await saveState(dir, { ...STATE, blob }, undefined, { prune: false });
+  assert.deepEqual(await loadState(dir), { state: { ...STATE, blob }, applied: next });
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), appliedFileName(blob), STATE_FILE].sort());
+  await pruneState(dir, { ...STATE, blob });
+  assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(blob), STATE_FILE]);
   await saveState(dir, STATE, BYTES);
   assert.deepEqual((await readdir(dir)).sort(), [appliedFileName(STATE.blob!), STATE_FILE]);
 });

@@ -22,14 +22,18 @@ const C3 = '3'.repeat(40);
 const inForce = { bytes: DEFAULT_BYTES, blob: gitBlobId(DEFAULT_BYTES), ruleset: 'default', commit: C1, managedTables: [table] };
 const planV3 = (extra: Partial<Plan> = {}): Plan => ({ fetched: fetchedRuleset(C3, V3), ruleset: parseRuleset(V3), owned: [table], newTables: [table], ...extra });
 
-test('fake nft: the pending mark is saved before the transaction, which then commits', async () => {
+test('fake nft: the pending mark is saved before the transaction, the new bytes staged, then the transaction commits', async () => {
   const pass = testPass();
   let markedBeforeApply = false;
   const applyJson = pass.nft.applyJson;
-  pass.nft.applyJson = async (json) => ((markedBeforeApply = pass.state()?.pending?.commit === C1), applyJson(json));
+  let stagedBeforeApply: string[] = [];
+  pass.nft.applyJson = async (json) => ((markedBeforeApply = pass.state()?.pending?.commit === C1), (stagedBeforeApply = [...pass.staged]), applyJson(json));
   const out = await applyStep(pass, plan);
   assert.equal(out.kind, 'next');
   assert.ok(markedBeforeApply);
+  assert.deepEqual(stagedBeforeApply, [plan.fetched.blob], 'the bytes are being written while nft runs');
+  assert.equal(pass.saves[0]!.applied, undefined, 'the pending mark carries no bytes');
+  assert.equal(pass.saves[0]!.durable, false, 'nor waits for its rename to reach the disk (a power loss empties the kernel\'s ruleset too)');
   assert.deepEqual(pass.saves[0]!.state.pending, { commit: C1, blob: plan.fetched.blob, ruleset: 'default', managedTables: [table], startedAt: '2026-01-01T00:00:00.000Z' });
   assert.deepEqual([...pass.nft.tables.keys()], ['inet nft_sync']);
 });

@@ -1,7 +1,8 @@
 /**
  * deltaHint: a hint only for a delta against the revision in force whose edits prove it; its plan
  * equals the plan without it. verifyWithHint: the new ruleset built without parsing where that is
- * proven, the blob id checked either way.
+ * proven, the blob id checked either way. An element API change (new elements composed at the front
+ * of the set) is hinted like any other once it comes as a delta.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -9,6 +10,7 @@ import { deltaHint, verifyWithHint } from '../../../../agent/reconcile/delta-hin
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { planMinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
@@ -91,4 +93,30 @@ test('verifyWithHint: 1,000 elements added in one block and 200 deleted at rando
   const plan = planMinimalTransaction(base.ruleset, out.ruleset, OWNED, out.hint);
   assert.equal(plan.hinted, true);
   assert.deepEqual(plan.summary, planMinimalTransaction(base.ruleset, parseRuleset(t2.bytes), OWNED).summary);
+});
+
+/** An element API change (rulesets/NAME.elements/NNNNNN.json) to set inet t s of `base`, as the server serves it composed. */
+function composed(base: Buffer, add: string[], del: string[]): Buffer {
+  const change = JSON.stringify({ 'nft-sync-elements': 1, set: { family: 'inet', table: 't', name: 's' }, add, delete: del }, null, 2);
+  const text = composeRulesetText({ path: 'rulesets/default.json', bytes: base }, [{ path: 'rulesets/default.elements/000001.json', bytes: change }]);
+  return Buffer.isBuffer(text) ? text : Buffer.from(text);
+}
+
+test('an element API change as the server serves it (1,000 added at the front of the set, 300 deleted, the last one too) comes as a delta whose hint the agent takes', () => {
+  const e1 = addrs(0, 20_000);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: gitBlobId(b1), ruleset: parseRuleset(b1) };
+  const del = [...e1.filter((_, i) => i % 67 === 3).slice(0, 299), e1[e1.length - 1]!];
+  const b2 = composed(b1, addrs(30_000, 1000), del);
+  const delta = encodeRulesetDelta(b1, b2);
+  assert.ok(delta, 'a delta, not the whole ruleset');
+  const { bytes, edits } = rebuildFromRulesetDelta(b1, delta, 1 << 26);
+  assert.ok(bytes.equals(b2));
+  const out = verifyWithHint(base, { bytes, blob: gitBlobId(bytes), delta: { base: base.blob, ...(edits && { edits }) } }, { ruleset: 'default', commit: 'c'.repeat(40) });
+  assert.ok(out.hint, 'hinted');
+  assert.equal(out.ruleset.nftables[0], base.ruleset.nftables[0], 'built from the ruleset in force, not parsed');
+  assert.deepEqual(out.ruleset, parseRuleset(b2));
+  const plan = planMinimalTransaction(base.ruleset, out.ruleset, OWNED, out.hint);
+  assert.equal(plan.hinted, true);
+  assert.deepEqual(plan.summary, planMinimalTransaction(base.ruleset, out.ruleset, OWNED).summary);
 });

@@ -5,14 +5,14 @@
  * pass returns, records and reports.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { pino } from 'pino';
 import { Reconciler, type ReconcilerOptions } from '../../../../agent/reconcile/reconciler.js';
 import type { FetchRequest, FetchResult, RevisionFetcher } from '../../../../agent/reconcile/revision-fetcher.js';
-import { loadState } from '../../../../agent/state/state-store.js';
+import { appliedFileName, loadState } from '../../../../agent/state/state-store.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
@@ -105,6 +105,33 @@ test('fake fetcher, delta from a known revision: the bytes in force are offered 
   r.noteDrift(new NftSyncError('NFTSYNC_ERR_DRIFTED', 'changed by hand'), false);
   const drifted = await r.reconcile(fakeFetcher(rev(C1, V1)));
   assert.equal(drifted.kind === 'applied' && drifted.apply.transaction.kind, 'full', 'a drift outstanding: the host may not hold the revision in force');
+});
+
+test('fake fetcher, the bytes in force are written once: the pending mark leaves them as they are, and the new bytes are staged while nft runs and not written again when recorded', async (t) => {
+  const { nft, dir, open } = setup(t);
+  await (await open()).reconcile(fakeFetcher(rev(C1, V1)));
+  const r = await open();
+  const file = (bytes: Buffer): string => join(dir, appliedFileName(gitBlobId(bytes)));
+  const v1Ino = statSync(file(V1)).ino;
+  let during: { v1Ino: number; v2Ino: number; pending: boolean } | undefined;
+  const apply = nft.applyJson.bind(nft);
+  nft.applyJson = async (json) => {
+    // The staged write runs beside nft: wait for its rename (a new inode each time the file is written).
+    for (let i = 0; i < 200 && !existsSync(file(V2)); i++) await new Promise((ok) => setTimeout(ok, 10));
+    during = { v1Ino: statSync(file(V1)).ino, v2Ino: statSync(file(V2)).ino, pending: (await loadState(dir))!.state.pending !== undefined };
+    return apply(json);
+  };
+  const out = await r.reconcile(fakeFetcher(rev(C2, V2)));
+  assert.equal(out.kind, 'applied');
+  assert.deepEqual({ ...during, v2Ino: 0 }, { v1Ino, v2Ino: 0, pending: true }, 'the pending mark was saved without writing the bytes in force again');
+  assert.equal(statSync(file(V2)).ino, during!.v2Ino, 'the record step renamed state.json only');
+  // The old bytes are unlinked once the outcome is out (in the background).
+  const want = [appliedFileName(gitBlobId(V2)), 'state.json'];
+  for (let i = 0; i < 200 && readdirSync(dir).length > want.length; i++) await new Promise((ok) => setTimeout(ok, 10));
+  assert.deepEqual(readdirSync(dir).sort(), want);
+  const loaded = (await loadState(dir))!;
+  assert.ok(loaded.applied?.equals(V2));
+  assert.equal(loaded.state.commit, C2);
 });
 
 test('fake fetcher, fetch error: failed without a commit, nothing changes, reason Unreachable', async (t) => {

@@ -14,6 +14,15 @@ test('writeFileAtomic replaces the file whole, 0600, leaving no temporary file',
   assert.deepEqual(readdirSync(dir), ['state.json']);
 });
 
+test('writeFileAtomic durable: false replaces the file whole too (the directory not synced), leaving no temporary file', async (t) => {
+  const dir = makeTempDir(t);
+  await writeFileAtomic(dir, 'state.json', Buffer.from('one'), { durable: false });
+  await writeFileAtomic(dir, 'state.json', Buffer.from('two'), { durable: false });
+  assert.equal(readFileSync(join(dir, 'state.json'), 'utf8'), 'two');
+  assert.equal(statSync(join(dir, 'state.json')).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir), ['state.json']);
+});
+
 test('writeFileAtomic into a missing directory fails and leaves nothing', async (t) => {
   const dir = makeTempDir(t);
   await assert.rejects(writeFileAtomic(join(dir, 'nope'), 'x', Buffer.from('x')), { code: 'ENOENT' });

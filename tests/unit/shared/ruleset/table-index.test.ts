@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { diffElements, diffElementsByHint, elementId } from '../../../../shared/ruleset/table-index.js';
+import { diffElements, diffElementsByHint, elementId, signature } from '../../../../shared/ruleset/table-index.js';
 import { signaturesOf } from '../../../../shared/ruleset/element-layout.js';
 
 const sorted = (l: unknown[]): string[] => l.map(elementId).sort();
@@ -73,4 +73,16 @@ test('diffElementsByHint with the list\'s signatures kept (element-layout.ts) gi
     }),
     { numRuns: 2000 },
   );
+});
+
+test('signature: 1,000,000 addresses of one /8 spread over more than half of the 2^20 values (few pass the filter to the map lookup)', () => {
+  const seen = new Uint8Array(1 << 20);
+  let distinct = 0;
+  for (let i = 0; i < 1_000_000; i++) {
+    const s = signature(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    assert.ok(s >= 0 && s < 1 << 20);
+    if (seen[s] === 0) distinct++;
+    seen[s] = 1;
+  }
+  assert.ok(distinct > 500_000, `${distinct} distinct signatures`);
 });

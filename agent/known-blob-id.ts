@@ -1,0 +1,23 @@
+/**
+ * The git blob id of bytes the agent holds, computed once per Buffer: a 1,000,000-element
+ * ruleset is about 20 MB, whose SHA-1 takes 11-15 ms, and one fetched revision is checked where
+ * it arrives (agent/wire/fetch-answer.ts deltaRefusal), where it is verified
+ * (agent/reconcile/verify-revision.ts) and where it is stored (agent/state/state-store.ts).
+ *
+ * Remembered by the very Buffer (a WeakMap: gone with the bytes). Every hash is still of the
+ * bytes themselves, never of a server's word; a Buffer is not changed once fetched or loaded
+ * (the agent never writes into one), which is what makes the remembered id theirs.
+ */
+import { gitBlobId } from '../shared/git/git-blob-id.js';
+
+const known = new WeakMap<Uint8Array, { sha1?: string; sha256?: string }>();
+
+/** gitBlobId(bytes, algorithm), computed at most once per Buffer. Never throws. */
+export function knownBlobId(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
+  let ids = known.get(bytes);
+  if (ids === undefined) {
+    ids = {};
+    known.set(bytes, ids);
+  }
+  return (ids[algorithm] ??= gitBlobId(bytes, algorithm));
+}
