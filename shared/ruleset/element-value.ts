@@ -43,6 +43,12 @@ const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipenc
 const PROTOCOL_NUMBERS: Record<string, number> = { ...Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([n, name]) => [name, Number(n)])), icmpv6: 58 };
 const VERDICTS = ['accept', 'drop', 'continue', 'return'];
 const ELEM_KEYS = new Set(['val', 'timeout', 'comment']);
+/** Half of a UTF-16 pair without its other half: no UTF-8 for it, and nft refuses the JSON. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Longest timeout nft 1.0.6 loads, in seconds: past it the kernel answers ERANGE (milliseconds as nanoseconds overflow 64 bits). */
+export const MAX_TIMEOUT_SECONDS = 18_446_744_073;
+/** Most bytes of UTF-8 an element's comment may take: the kernel keeps it, its NUL and a 2-byte header in 256 bytes of user data. */
+export const MAX_COMMENT_BYTES = 251;
 
 /** The element shape of a `set` or `map` body. Never throws. */
 export function elementShape(kind: 'set' | 'map', body: Record<string, unknown>): ElementShape {
@@ -118,7 +124,7 @@ export function plainField(type: string, v: unknown): Checked<CanonicalElement> 
     return { ok: true, value: { id: n.toString(16).padStart(8, '0'), value: n } };
   }
   if (type === 'ifname') {
-    if (typeof v !== 'string' || v === '' || Buffer.byteLength(v) > 15 || /[\u0000-\u0020/\u007f]/.test(v)) return { ok: false, reason: `${show(v)} is not a valid ifname (1 to 15 bytes, no spaces or "/")` };
+    if (typeof v !== 'string' || v === '' || Buffer.byteLength(v) > 15 || /[\u0000-\u0020/\u007f]/.test(v) || LONE_SURROGATE.test(v)) return { ok: false, reason: `${show(v)} is not a valid ifname (1 to 15 bytes, no spaces or "/")` };
     return { ok: true, value: { id: `s:${v}`, value: v } };
   }
   // A type this file does not read: as written, judged by nft at validation.
@@ -211,6 +217,16 @@ function intervalField(type: string, v: unknown): Checked<CanonicalElement> {
   return { ok: true, value: lazy(`${hexOf(start)}-${hexOf(start | host)}`, () => renderInterval(f, hexOf(start), hexOf(start | host))) };
 }
 
+/**
+ * Why an interface name ending in `*` does not fit a set without the interval flag: nft reads
+ * `eth*` as a wildcard (a prefix, which it refuses there) and lists `eth\\*` back as `eth*`.
+ * A lone `*` is a name it takes as written. Undefined for anything else.
+ */
+function wildcard(type: string, v: unknown): string | undefined {
+  if (type !== 'ifname' || typeof v !== 'string' || v.length < 2 || !v.endsWith('*')) return undefined;
+  return `${show(v)} is an interface name wildcard (it ends in "*"), which needs a set with flags interval`;
+}
+
 /** The key of an element (no timeout wrapper, no map value). */
 function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
   if (shape.key.length > 1) {
@@ -220,6 +236,8 @@ function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
     const fields: CanonicalElement[] = [];
     for (let i = 0; i < parts.length; i++) {
       if (isInterval(parts[i])) return { ok: false, reason: `${show(v)}: intervals in a concatenation are not supported here; give single values` };
+      const w = shape.interval ? undefined : wildcard(shape.key[i]!, parts[i]);
+      if (w !== undefined) return { ok: false, reason: `${show(v)}: ${w}` };
       const p = plainField(shape.key[i]!, parts[i]);
       if (!p.ok) return { ok: false, reason: `${show(v)}: ${p.reason}` };
       ids.push(p.value.id);
@@ -229,6 +247,8 @@ function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
   }
   if (shape.interval) return intervalField(shape.key[0]!, v);
   if (isInterval(v) && shape.key[0]! in FIELD_BYTES) return { ok: false, reason: `${show(v)} is an interval, and the set has no interval flag: give single values, or declare the set with flags interval` };
+  const w = wildcard(shape.key[0]!, v);
+  if (w !== undefined) return { ok: false, reason: w };
   return plainField(shape.key[0]!, v);
 }
 
@@ -278,9 +298,14 @@ export function elementToAdd(shape: ElementShape, raw: unknown, timeout?: number
   if (wrapper.timeout === undefined && timeout !== undefined) wrapper = { ...wrapper, timeout };
   if (wrapper.timeout !== undefined) {
     if (!shape.timeout) return { ok: false, reason: `${show(raw)}: a timeout needs a set with flags timeout, and this one has none` };
-    if (typeof wrapper.timeout !== 'number' || !Number.isInteger(wrapper.timeout) || wrapper.timeout < 1) return { ok: false, reason: `${show(raw)}: the timeout must be a whole number of seconds, at least 1` };
+    if (typeof wrapper.timeout !== 'number' || !Number.isInteger(wrapper.timeout) || wrapper.timeout < 1 || wrapper.timeout > MAX_TIMEOUT_SECONDS) return { ok: false, reason: `${show(raw)}: the timeout must be a whole number of seconds, at least 1 and at most ${MAX_TIMEOUT_SECONDS}` };
   }
-  if (wrapper.comment !== undefined && (typeof wrapper.comment !== 'string' || wrapper.comment.length > 128)) return { ok: false, reason: `${show(raw)}: a comment is a string of at most 128 characters` };
+  if (wrapper.comment !== undefined) {
+    const c = wrapper.comment;
+    if (typeof c !== 'string' || c.length > 128 || Buffer.byteLength(c) > MAX_COMMENT_BYTES || c.includes('\u0000') || LONE_SURROGATE.test(c)) {
+      return { ok: false, reason: `${show(raw)}: a comment is a string of at most 128 characters and ${MAX_COMMENT_BYTES} bytes of UTF-8, without NUL characters or unpaired surrogates` };
+    }
+  }
   const key = keyOf(shape, keyRaw);
   if (!key.ok) return key;
   const stored = Object.keys(wrapper).length > 0 ? { elem: { val: key.value.value, ...wrapper } } : key.value.value;

@@ -69,6 +69,30 @@ describe('elementToAdd: refusals name the value', () => {
     assert.match(refused(vmap, ['198.18.0.1', 'allow']), /"allow" is not a verdict/);
   });
   it('an unknown key in elem', () => assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', expires: 3 } }), /unknown key "expires"/));
+  // Attack findings (docs/security.md): each of these the element API's fast path committed,
+  // and nft 1.0.6 refuses it, or lists it otherwise (the push validator refuses it as lossy).
+  it('an ifname ending in "*" outside an interval set (nft reads a wildcard; "eth\\*" it lists as "eth*")', () => {
+    const ifs = set({ type: 'ifname' });
+    assert.match(refused(ifs, 'eth*'), /"eth\*" .*wildcard/);
+    assert.match(refused(ifs, 'eth\\*'), /wildcard/);
+    assert.match(refused(set({ type: ['ifname', 'inet_service'] }), { concat: ['eth*', 22] }), /wildcard/);
+    assert.equal(add(ifs, '*'), '*', 'a lone "*" is a name nft takes as written');
+    assert.equal(add(ifs, 'a*b'), 'a*b');
+    assert.equal(add(set({ type: 'ifname', flags: ['interval'] }), 'eth*'), 'eth*', 'an interval set takes wildcards');
+  });
+  it('a lone surrogate in an ifname or a comment; a NUL in a comment; a comment over 251 bytes of UTF-8', () => {
+    assert.match(refused(set({ type: 'ifname' }), 'a\ud800'), /not a valid ifname/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\udc00b' } }), /comment/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\u0000b' } }), /comment/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: '€'.repeat(84) } }), /251 bytes/);
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', comment: '€'.repeat(83) + 'ab' } }), { elem: { val: '198.18.0.1', comment: '€'.repeat(83) + 'ab' } });
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\tb\n"\u2028' } }), { elem: { val: '198.18.0.1', comment: 'a\tb\n"\u2028' } });
+  });
+  it('a timeout past 18446744073 seconds (the kernel answers ERANGE)', () => {
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', timeout: 18446744074 } }), /at most 18446744073/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', timeout: 1e21 } }), /at most 18446744073/);
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', timeout: 18446744073 } }), { elem: { val: '198.18.0.1', timeout: 18446744073 } });
+  });
 });
 
 describe('ids: one element, one id however written', () => {
