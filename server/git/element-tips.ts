@@ -20,7 +20,8 @@
  * loaded by the validator when they were pushed. Everything else takes the whole path: a set of
  * another type, an interval set, a set without elements, a change that empties a set, a branch
  * moved by a push that changed the ruleset (the tip is then read again, once), a change file that
- * does not fit.
+ * does not fit, and the changes whose refusal only nft knows (past the set's `size`; a jump or
+ * goto to anything but a declared regular chain that jumps nowhere: composed-text.ts plan).
  *
  * The first change after a start, or after a push of the ruleset, reads and renders the ruleset
  * once (a few seconds for 1,000,000 elements); the following ones do not.
@@ -131,10 +132,8 @@ export class ElementTips {
    * NFTSYNC_ERR_REPO_GIT_FAILED.
    */
   async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string, identity: { name: string; email: string }): Promise<TipOutcome> {
-    const T: number[] = [performance.now()];
     const id = `${ref}\0${req.ruleset}`;
     const tip = await this.tipAt(id, req.ruleset, old);
-    T.push(performance.now());
     if (tip === undefined) return undefined;
     const change = tip.composed.plan(req.set, req);
     if (change === undefined) return undefined;
@@ -145,9 +144,7 @@ export class ElementTips {
     // From here the tip is changed: any way out but success forgets it.
     this.tips.delete(id);
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
-    T.push(performance.now());
     const bytes = tip.composed.text();
-    T.push(performance.now());
     if (bytes === undefined) return undefined;
 
     const { gitdir } = this.options;
@@ -184,10 +181,8 @@ export class ElementTips {
       serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }),
       algorithm,
     );
-    T.push(performance.now());
     this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, gitObjectId('blob', bytes, algorithm));
 
-    T.push(performance.now());
     await req.beforeUpdate?.(attempt);
     try {
       await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
@@ -196,8 +191,6 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
-    T.push(performance.now());
-    console.error('TIMES', T.slice(1).map((t, i) => (t - T[i]!).toFixed(1)).join(' '));
     if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }

@@ -16,7 +16,10 @@
  * (addresses, ports, protocols, marks, interface names and their concatenations; verdict maps),
  * without the interval flag (whose overlap check needs the whole set sorted). A change to any
  * other set, a change file the base does not fit, or a set emptied (its `elem` key goes) is not
- * followed: the caller composes the ruleset whole instead, as before.
+ * followed: the caller composes the ruleset whole instead, as before. Neither is a base holding
+ * an `element` item without elements (composeRuleset drops it), nor a change nft must judge: one
+ * taking a set past its declared `size`, or adding a jump or goto to anything but a declared
+ * regular chain of the table that jumps nowhere itself (a missing chain, a base chain, a loop).
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { checkElementRequest, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from './element-change.js';
@@ -46,9 +49,42 @@ interface SetTable {
   baseIndex: Map<string, number>;
   /** The net change of every change file so far, in compose-ruleset.ts's order (a re-added id moves to the end). */
   net: Map<string, Net>;
+  /** The set's declared `size` (nft refuses more elements), if any. */
+  size: number | undefined;
+  /** Elements the set holds now (base and net change). */
+  count: number;
 }
 
 const key = (at: SetAddress): string => `${at.family}\0${at.table}\0${at.name}`;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Whether `v` (a rule) holds a jump, a goto or a verdict map anywhere. Iterative: a rule may nest deep. */
+function jumpsAnywhere(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (isObject(x)) {
+      for (const k of Object.keys(x)) {
+        if (k === 'jump' || k === 'goto' || k === 'vmap') return true;
+        stack.push(x[k]);
+      }
+    }
+  }
+  return false;
+}
+
+/** The chain a `jump`/`goto` verdict (as element-value.ts stores it) targets ('' when unreadable), or undefined for another verdict. */
+function jumpTarget(data: unknown): string | undefined {
+  if (!isObject(data)) return undefined;
+  for (const k of ['jump', 'goto']) {
+    if (!(k in data)) continue;
+    const j = data[k];
+    return isObject(j) && typeof j.target === 'string' ? j.target : '';
+  }
+  return undefined;
+}
 
 /** Whether element-value.ts reads every field of `shape` (so an element that fits is one nft takes). */
 function readsShape(shape: ElementShape): boolean {
@@ -67,6 +103,11 @@ export class ComposedText {
     private readonly tables: Map<string, SetTable>,
     /** Followed sets in text order. */
     private readonly ordered: SetTable[],
+    /**
+     * Chains (by family, table and name) a verdict map's element may jump or go to without nft's
+     * judgement: declared, not base chains, and jumping nowhere themselves (so no loop, no missing target).
+     */
+    private readonly leafChains: Set<string>,
   ) {}
 
   /**
@@ -93,13 +134,22 @@ export class ComposedText {
 
     const declared = new Map<string, number>();
     const elementItems = new Set<string>();
+    const chains = new Map<string, boolean>();
+    const jumping = new Set<string>();
     for (const item of ruleset.nftables) {
       const kind = itemKind(item);
       const b = itemBody(item);
       const k = key({ family: String(b.family), table: String(b.table), name: String(b.name) });
       if (kind === 'set' || kind === 'map') declared.set(k, (declared.get(k) ?? 0) + 1);
-      if (kind === 'element') elementItems.add(k);
+      if (kind === 'element') {
+        // composeRuleset drops an `element` item left without elements: the text would differ.
+        if (Array.isArray(b.elem) && b.elem.length === 0) return undefined;
+        elementItems.add(k);
+      }
+      if (kind === 'chain') chains.set(k, chains.get(k) === true || 'hook' in b);
+      if (kind === 'rule' && jumpsAnywhere(b)) jumping.add(key({ family: String(b.family), table: String(b.table), name: String(b.chain) }));
     }
+    const leafChains = new Set([...chains].filter(([k, base]) => !base && !jumping.has(k)).map(([k]) => k));
     const listOf = new Map<object, (typeof elemLists)[number]>(elemLists.map((l) => [l.parent, l]));
     const tables = new Map<string, SetTable>();
     const ordered: Array<{ table: SetTable; first: number }> = [];
@@ -113,6 +163,7 @@ export class ComposedText {
       if (list === undefined || declared.get(k) !== 1 || elementItems.has(k)) continue;
       const shape = elementShape(kind, b);
       if (!readsShape(shape)) continue;
+      if (b.size !== undefined && (typeof b.size !== 'number' || !Number.isInteger(b.size))) continue;
       const elem = b.elem as unknown[];
       const starts = new Int32Array(list.count);
       const ends = new Int32Array(list.count);
@@ -129,12 +180,12 @@ export class ComposedText {
         ends[i] = lineStart[list.first + i + 1]! - (i < list.count - 1 ? 2 : 1);
       }
       if (!ok) continue;
-      const table: SetTable = { at, shape, indent: list.indent, starts, ends, baseIndex, net: new Map() };
+      const table: SetTable = { at, shape, indent: list.indent, starts, ends, baseIndex, net: new Map(), size: b.size as number | undefined, count: list.count };
       tables.set(k, table);
       ordered.push({ table, first: list.first });
     }
     ordered.sort((a, b) => a.first - b.first);
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table));
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains);
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -149,7 +200,10 @@ export class ComposedText {
    * decides it on the effective ruleset (element-change.ts): elements really added (absent, or
    * present with another timeout, comment or value) and really deleted (as they are stored).
    * Nothing is changed here: apply the change file of the result to take it. Undefined when `at`
-   * is not followed. Errors: NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
+   * is not followed, or when nft must judge the change (compose and validate whole then): it
+   * would take the set past its declared `size`, or it adds a jump or goto to a chain that is not
+   * a declared regular chain of the table jumping nowhere itself. Errors:
+   * NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
    */
   plan(at: SetAddress, req: ElementChangeRequest): ElementChangeResult | undefined {
     const t = this.tables.get(key(at));
@@ -161,9 +215,18 @@ export class ComposedText {
       const current = this.current(t, id);
       if (current !== undefined) deleted.push(current.value);
     }
+    let count = t.count - deleted.length;
     for (const [id, value] of adds) {
       const current = this.current(t, id);
+      if (current === undefined) count++;
       if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) added.push(value);
+    }
+    if (t.size !== undefined && count > t.size) return undefined;
+    if (t.shape.data === 'verdict') {
+      for (const value of added) {
+        const target = jumpTarget((value as unknown[])[1]);
+        if (target !== undefined && !this.leafChains.has(key({ family: at.family, table: at.table, name: target }))) return undefined;
+      }
     }
     return { kind: t.shape.kind, added, deleted };
   }
@@ -202,6 +265,9 @@ export class ComposedText {
       words.push([c.value.id, { add: true, value, body, replacesBase }]);
     }
     for (const [id, word] of words) {
+      const net = t.net.get(id);
+      const before = net !== undefined ? net.add : t.baseIndex.has(id);
+      t.count += Number(word.add) - Number(before);
       t.net.delete(id);
       t.net.set(id, word);
     }

@@ -168,3 +168,62 @@ describe('ElementTips (the element API fast path)', () => {
     assert.ok((await repo.readRuleset(v.commit, 'edge')).bytes.equals((await fresh(v.commit)).bytes));
   });
 });
+
+describe('ElementTips: attack findings (docs/security.md)', () => {
+  const HOSTILE = {
+    nftables: [
+      { table: { family: 'inet', name: 'filter' } },
+      { chain: { family: 'inet', table: 'filter', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { chain: { family: 'inet', table: 'filter', name: 'leaf' } },
+      { set: { family: 'inet', table: 'filter', name: 'ifs', type: 'ifname', elem: ['lo0'] } },
+      { set: { family: 'inet', table: 'filter', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: ['198.18.0.1'] } },
+      { set: { family: 'inet', table: 'filter', name: 'small', type: 'ipv4_addr', size: 2, elem: ['198.18.0.1', '198.18.0.2'] } },
+      { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+      { rule: { family: 'inet', table: 'filter', chain: 'input', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+    ],
+  };
+  const name = (n: string) => ({ family: 'inet', table: 'filter', name: n });
+
+  test('what nft refuses is refused on the fast path too, and nothing is committed; what it takes still goes the fast way', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    push({ 'rulesets/edge.json': renderRuleset(HOSTILE) }, 'hostile sets');
+    const change = (set: string, add: unknown[]) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name(set), owner: 'mallory', add, tips, nft: 'auto' });
+    const head = git(bare, ['rev-parse', 'main']);
+    const cases: Array<[string, unknown[], string]> = [
+      ['ifs', ['eth*'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['ifs', ['eth\\*'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['ifs', ['a\ud800'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: 'a\u0000b' } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: '€'.repeat(100) } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', timeout: 2 ** 40 } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['small', ['198.18.0.9'], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'jump nochain']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'goto input']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'jump input']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+    ];
+    for (const [set, add, code] of cases) {
+      await expectCode(change(set, add), code);
+      assert.equal(git(bare, ['rev-parse', 'main']), head, `${set} ${JSON.stringify(add)}: nothing committed`);
+    }
+    assert.equal(primed.length, 0);
+    const ok = await change('vm', [['198.18.0.9', 'jump leaf'], ['198.18.0.10', 'drop']]);
+    assert.equal(ok.added, 2);
+    assert.equal(primed.length, 1, 'a jump to a leaf chain is followed');
+    const made = await change('small', ['198.18.0.2']);
+    assert.equal(made.added, 0, 'an element present counts once against the size');
+  });
+
+  test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
+    const { change, primed } = await fixture(t);
+    const printed: unknown[][] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args);
+    try {
+      await change({ add: [ip(7000)] });
+    } finally {
+      console.error = error;
+    }
+    assert.equal(primed.length, 1);
+    assert.deepEqual(printed, []);
+  });
+});

@@ -148,3 +148,57 @@ describe('ComposedText', () => {
     assert.equal(composed.text(), undefined);
   });
 });
+
+describe('ComposedText: attack findings (docs/security.md)', () => {
+  const table = { table: { family: 'inet', name: T } };
+  const block = (elem: unknown[], extra: Record<string, unknown> = {}) => ({ set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', ...extra, elem } });
+
+  it('a base holding an empty element item (composing whole drops it) is not followed, so the bytes never differ', () => {
+    const text = JSON.stringify({ nftables: [table, block(['198.18.0.1']), { set: { family: 'inet', table: T, name: 'other', type: 'ipv4_addr' } }, { element: { family: 'inet', table: T, name: 'other', elem: [] } }] });
+    const file = renderChangeFile(at('block'), ['198.18.0.2'], []);
+    const whole = String(composeRulesetText({ path: 'b', bytes: text }, [{ path: 'c', bytes: file }]));
+    assert.doesNotMatch(whole, /"element"/, 'composing whole drops the empty item');
+    const composed = ComposedText.build(text, [parseChangeFile(file)]);
+    assert.ok(composed === undefined || composed.text()?.toString() === whole, 'never other bytes than composing whole');
+  });
+
+  it('a set with a size: a change that would take it past the size is not planned (nft refuses it: the whole path says so)', () => {
+    const text = renderRuleset({ nftables: [table, block(['198.18.0.1', '198.18.0.2'], { size: 3 })] });
+    const composed = ComposedText.build(text, [])!;
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.3'] }), { kind: 'set', added: ['198.18.0.3'], deleted: [] });
+    assert.equal(composed.plan(at('block'), { add: ['198.18.0.3', '198.18.0.4'] }), undefined);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.3', '198.18.0.4'], delete: ['198.18.0.1'] })?.added, ['198.18.0.3', '198.18.0.4'], 'a delete makes room');
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] })?.added, ['198.18.0.3'], 'elements present count once');
+    // Followed change by change: after one add, one more passes the size.
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('block'), ['198.18.0.3'], []))), true);
+    assert.equal(composed.plan(at('block'), { add: ['198.18.0.4'] }), undefined);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.4'], delete: ['198.18.0.3'] })?.deleted, ['198.18.0.3']);
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('block'), [], ['198.18.0.3', '198.18.0.9']))), true);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.4'] })?.added, ['198.18.0.4']);
+  });
+
+  it('jump and goto verdicts are planned only to a declared regular chain of the table that jumps nowhere itself (nft refuses a missing or base chain; a loop it finds only by loading)', () => {
+    const vm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem } });
+    const text = renderRuleset({
+      nftables: [
+        table,
+        { table: { family: 'ip', name: T } },
+        { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+        { chain: { family: 'inet', table: T, name: 'leaf' } },
+        { chain: { family: 'inet', table: T, name: 'hop' } },
+        { chain: { family: 'ip', table: T, name: 'elsewhere' } },
+        { rule: { family: 'inet', table: T, chain: 'leaf', expr: [{ counter: null }, { drop: null }] } },
+        { rule: { family: 'inet', table: T, chain: 'hop', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+        vm([['198.18.0.1', { accept: null }]]),
+      ],
+    });
+    const composed = ComposedText.build(text, [])!;
+    const vmAt = at('vm');
+    assert.deepEqual(composed.plan(vmAt, { add: [['198.18.0.2', 'jump leaf'], ['198.18.0.3', { goto: { target: 'leaf' } }], ['198.18.0.4', 'drop']] })?.added.length, 3);
+    for (const target of ['nochain', 'in', 'hop', 'elsewhere']) {
+      assert.equal(composed.plan(vmAt, { add: [['198.18.0.2', `jump ${target}`]] }), undefined, `jump ${target}`);
+      assert.equal(composed.plan(vmAt, { add: [['198.18.0.2', { goto: { target } }]] }), undefined, `goto ${target}`);
+    }
+    assert.deepEqual(composed.plan(vmAt, { delete: ['198.18.0.1'] })?.deleted, [['198.18.0.1', { accept: null }]], 'deletes are planned whatever the verdicts');
+  });
+});
