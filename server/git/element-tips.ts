@@ -23,7 +23,7 @@
  * does not fit, and the changes whose refusal only nft knows (past the set's `size`; a jump or
  * goto to anything but a declared regular chain that jumps nowhere: composed-text.ts plan).
  *
- * The first change after a start, or after a push of the ruleset, reads and renders the ruleset
+ * The first change after a start, a push of the ruleset or a fold reads and renders the ruleset
  * once (a few seconds for 1,000,000 elements); the following ones do not.
  */
 import { NftSyncError } from '../../shared/errors.js';
@@ -191,7 +191,10 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
-    if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
+    // After a fold the text followed is that of the old base and its net change; the new base
+    // lays its elements out otherwise (this change's new elements first, then the folded ones),
+    // so the next change reads the tip anew from the folded base.
+    if (!fold && tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }
 

@@ -213,6 +213,18 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     assert.equal(made.added, 0, 'an element present counts once against the size');
   });
 
+  test('after a fold, adds and replacements go on byte for byte as composing the folded base whole (the tip kept the old base and net change: new elements came out in another order)', async (t) => {
+    const { change, fresh, repo, primed } = await fixture(t, 2000);
+    let r;
+    for (let i = 0; r?.folded === undefined || r.folded === 0; i++) r = await change({ add: [ip(30000 + i)] });
+    for (const add of [[ip(40000)], [ip(40001), ip(30000)], [ip(30001), ip(5)]]) {
+      const n = await change({ add, delete: [ip(7)] });
+      const served = await repo.readRuleset(n.commit, 'edge');
+      assert.equal(served.blob, (await fresh(n.commit)).blob, `after the fold, adding ${add.join(' ')}`);
+    }
+    assert.ok(primed.length > 3);
+  });
+
   test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
     const { change, primed } = await fixture(t);
     const printed: unknown[][] = [];
