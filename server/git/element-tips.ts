@@ -63,6 +63,8 @@ export interface ElementTipsOptions {
   gitdir: string;
   /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
   prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
+  maxTips?: number;
 }
 
 /** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
@@ -121,6 +123,22 @@ export class ElementTips {
   /** Forget every tip (tests; a repository replaced under the server). */
   clear(): void {
     this.tips.clear();
+  }
+
+  /** Tips kept now (at most maxTips). */
+  get size(): number {
+    return this.tips.size;
+  }
+
+  /** Keep `tip` as the most recently used, dropping the least recently used past maxTips. */
+  private keep(id: string, tip: Tip): void {
+    this.tips.delete(id);
+    this.tips.set(id, tip);
+    const max = this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips;
+    for (const oldest of this.tips.keys()) {
+      if (this.tips.size <= max) break;
+      this.tips.delete(oldest);
+    }
   }
 
   /**
@@ -194,14 +212,17 @@ export class ElementTips {
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),
     // so the next change reads the tip anew from the folded base.
-    if (!fold && tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed });
+    if (!fold && tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, composed: tip.composed });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }
 
   /** The tip of `id` at commit `old`: kept, carried over a commit that left the ruleset's files alone, or read anew. */
   private async tipAt(id: string, ruleset: string, old: string): Promise<Tip | undefined> {
     const kept = this.tips.get(id);
-    if (kept?.commit === old) return kept;
+    if (kept?.commit === old) {
+      this.keep(id, kept);
+      return kept;
+    }
     this.tips.delete(id);
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
     if (stored === undefined) return undefined;
@@ -215,7 +236,7 @@ export class ElementTips {
     }
     if (composed === undefined) return undefined;
     const tip = { commit: old, files: filesOf(stored), composed };
-    this.tips.set(id, tip);
+    this.keep(id, tip);
     return tip;
   }
 }

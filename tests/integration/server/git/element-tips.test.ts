@@ -225,6 +225,21 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     assert.ok(primed.length > 3);
   });
 
+  test('tips are bounded (elementLog.maxTips, least recently used dropped): changes on many branches do not keep a ruleset in memory for each (about 120 MB a 1,000,000-element set)', async (t) => {
+    const { bare, tips, change, fresh, repo } = await fixture(t);
+    const max = SERVER_DEFAULTS.elementLog.maxTips;
+    for (let b = 0; b < max + 3; b++) {
+      git(bare, ['branch', `b${b}`, 'main']);
+      await change({ branch: `b${b}`, add: [ip(9000 + b)] });
+      assert.ok(tips.size <= max, `${tips.size} tips kept after ${b + 1} branches`);
+    }
+    assert.equal(tips.size, max);
+    // The dropped ones are read again, and still right.
+    const r = await change({ branch: 'b0', add: [ip(9100)] });
+    assert.ok((await repo.readRuleset(r.commit, 'edge')).bytes.equals((await fresh(r.commit)).bytes));
+    assert.equal(tips.size, max);
+  });
+
   test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
     const { change, primed } = await fixture(t);
     const printed: unknown[][] = [];
