@@ -151,16 +151,27 @@ export class ElementTips {
    */
   async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string, identity: { name: string; email: string }): Promise<TipOutcome> {
     const id = `${ref}\0${req.ruleset}`;
+    // Taken out of the map while this change uses it: a concurrent change (another caller, a
+    // branch named otherwise) reads its own rather than plan on a text this one is changing.
     const tip = await this.tipAt(id, req.ruleset, old);
     if (tip === undefined) return undefined;
-    const change = tip.composed.plan(req.set, req);
-    if (change === undefined) return undefined;
-    if (change.added.length === 0 && change.deleted.length === 0) {
+    const giveBack = (): void => {
+      if (!this.tips.has(id)) this.keep(id, tip);
+    };
+    let change;
+    try {
+      change = tip.composed.plan(req.set, req);
+    } catch (err) {
+      giveBack();
+      throw err;
+    }
+    if (change === undefined || (change.added.length === 0 && change.deleted.length === 0)) {
+      giveBack();
+      if (change === undefined) return undefined;
       return { done: { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt } };
     }
     const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
     // From here the tip is changed: any way out but success forgets it.
-    this.tips.delete(id);
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
     const bytes = tip.composed.text();
     if (bytes === undefined) return undefined;
@@ -216,14 +227,14 @@ export class ElementTips {
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }
 
-  /** The tip of `id` at commit `old`: kept, carried over a commit that left the ruleset's files alone, or read anew. */
+  /**
+   * The tip of `id` at commit `old`, taken out of the map (the caller keeps it again when done):
+   * kept, carried over a commit that left the ruleset's files alone, or read anew.
+   */
   private async tipAt(id: string, ruleset: string, old: string): Promise<Tip | undefined> {
     const kept = this.tips.get(id);
-    if (kept?.commit === old) {
-      this.keep(id, kept);
-      return kept;
-    }
     this.tips.delete(id);
+    if (kept?.commit === old) return kept;
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
     if (stored === undefined) return undefined;
     let composed = kept !== undefined && sameFiles(kept.files, stored) ? kept.composed : undefined;
@@ -235,8 +246,6 @@ export class ElementTips {
       }
     }
     if (composed === undefined) return undefined;
-    const tip = { commit: old, files: filesOf(stored), composed };
-    this.keep(id, tip);
-    return tip;
+    return { commit: old, files: filesOf(stored), composed };
   }
 }

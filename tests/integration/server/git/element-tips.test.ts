@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { dirname, join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { ElementTips } from '../../../../server/git/element-tips.js';
 import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
@@ -238,6 +240,23 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     const r = await change({ branch: 'b0', add: [ip(9100)] });
     assert.ok((await repo.readRuleset(r.commit, 'edge')).bytes.equals((await fresh(r.commit)).bytes));
     assert.equal(tips.size, max);
+  });
+
+  test('concurrent changes to one branch (no queue: another server process, or a caller without one) never share a tip: every text handed to the reader is what its files compose', async (t) => {
+    const { bare, primed, repo, change, fresh } = await fixture(t, 3000);
+    await change({ add: [ip(9999)] });
+    let n = 0;
+    for (let round = 0; round < 4; round++) {
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => change({ add: [ip(10000 + n)], delete: [ip(n++)], maxAttempts: 30 })));
+      for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+    }
+    const blob = (id: string) => Buffer.from(execFileSync('git', ['cat-file', 'blob', id], { cwd: bare }));
+    for (const p of primed) {
+      const want = composeRulesetText({ path: 'base', bytes: blob(p.base) }, p.changes.map((c) => ({ path: c, bytes: blob(c) })));
+      assert.equal(p.blob, gitBlobId(Buffer.from(want)), `primed ${p.base} + ${p.changes.length} changes`);
+    }
+    for (const commit of git(bare, ['rev-list', 'main']).split('\n')) assert.equal((await repo.readRuleset(commit, 'edge')).blob, (await fresh(commit)).blob, commit);
+    git(bare, ['fsck', '--strict', '--no-dangling']);
   });
 
   test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
