@@ -38,8 +38,18 @@ export interface CanonicalElement {
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const FIELD_BYTES: Record<KeyField, number> = { ipv4_addr: 4, ipv6_addr: 16, inet_service: 2, inet_proto: 1, ether_addr: 6 };
-/** Protocol names as nft 1.0.6 prints them here (from netbase's /etc/protocols). */
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 33: 'dccp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp', 136: 'udplite' };
+/**
+ * Protocol names as nft 1.0.6 prints them here: every number netbase 6.4's /etc/protocols names,
+ * by its first name (getprotobynumber; 0 is `ip`, not `hopopt`). A number left out here that nft
+ * names is stored as a number and listed back as a name: lossy, refused by the push validator.
+ */
+const PROTOCOL_NAMES: Record<number, string> = {
+  0: 'ip', 1: 'icmp', 2: 'igmp', 3: 'ggp', 4: 'ipencap', 5: 'st', 6: 'tcp', 8: 'egp', 9: 'igp', 12: 'pup', 17: 'udp', 20: 'hmp', 22: 'xns-idp', 27: 'rdp',
+  29: 'iso-tp4', 33: 'dccp', 36: 'xtp', 37: 'ddp', 38: 'idpr-cmtp', 41: 'ipv6', 43: 'ipv6-route', 44: 'ipv6-frag', 45: 'idrp', 46: 'rsvp', 47: 'gre',
+  50: 'esp', 51: 'ah', 57: 'skip', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts', 73: 'rspf', 81: 'vmtp', 88: 'eigrp', 89: 'ospf', 93: 'ax.25',
+  94: 'ipip', 97: 'etherip', 98: 'encap', 103: 'pim', 108: 'ipcomp', 112: 'vrrp', 115: 'l2tp', 124: 'isis', 132: 'sctp', 133: 'fc', 135: 'mobility-header',
+  136: 'udplite', 137: 'mpls-in-ip', 138: 'manet', 139: 'hip', 140: 'shim6', 141: 'wesp', 142: 'rohc', 143: 'ethernet',
+};
 const PROTOCOL_NUMBERS: Record<string, number> = { ...Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([n, name]) => [name, Number(n)])), icmpv6: 58 };
 const VERDICTS = ['accept', 'drop', 'continue', 'return'];
 const ELEM_KEYS = new Set(['val', 'timeout', 'comment']);

@@ -17,6 +17,7 @@ import { RulesetRepository } from '../../../../server/git/ruleset-repository.js'
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
+import { validatePush } from '../../../../server/push/push-validator.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
@@ -257,6 +258,36 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     }
     for (const commit of git(bare, ['rev-list', 'main']).split('\n')) assert.equal((await repo.readRuleset(commit, 'edge')).blob, (await fresh(commit)).blob, commit);
     git(bare, ['fsck', '--strict', '--no-dangling']);
+  });
+
+  test('every commit the fast path makes passes the push validator: nft loads it and lists it back as written (protocol numbers netbase names, IPv6 forms, edge values)', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    const sets = [
+      { set: { family: 'inet', table: 'filter', name: 'pr', type: 'inet_proto', elem: ['tcp'] } },
+      { set: { family: 'inet', table: 'filter', name: 'pm', type: ['ipv4_addr', 'inet_proto'], elem: [{ concat: ['198.18.0.1', 'tcp'] }] } },
+      { set: { family: 'inet', table: 'filter', name: 'v6', type: 'ipv6_addr', elem: ['fd00::1'] } },
+      { set: { family: 'inet', table: 'filter', name: 'mk', type: 'mark', elem: [1] } },
+      { set: { family: 'inet', table: 'filter', name: 'et', type: 'ether_addr', elem: ['02:00:00:00:00:01'] } },
+    ];
+    push({ 'rulesets/edge.json': renderRuleset({ nftables: [...HOSTILE.nftables, ...sets] }) }, 'more sets');
+    const cases: Array<[string, unknown[]]> = [
+      ['pr', [0, 3, 103, 112, 143, 254, 'l2tp']],
+      ['pm', [{ concat: ['198.18.0.2', 0] }, { concat: ['198.18.0.3', 47] }]],
+      ['v6', ['::ffff:1.2.3.4', '::1.2.3.4', '::', '::1', 'FD00:0::A', '64:ff9b::102:304']],
+      ['mk', [0, 4294967295, '0xff']],
+      ['et', ['00:00:00:00:00:00', 'FF:FF:FF:FF:FF:FF']],
+      ['ifs', ['*', 'a*b', 'ééééééé1', 'a:b', 'eth\\']],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: `${'€'.repeat(83)}ab` } }, { elem: { val: '198.18.0.10', timeout: 18446744073, comment: 'a\tb\n"\u2028' } }]],
+      ['vm', [['198.18.0.9', 'jump leaf'], ['198.18.0.10', { goto: { target: 'leaf' } }]]],
+    ];
+    for (const [set, add] of cases) {
+      const before = primed.length;
+      const r = await changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name(set), owner: 'mallory', add, tips, nft: 'auto' });
+      assert.equal(r.added, add.length, `${set}: ${JSON.stringify(add)}`);
+      assert.equal(primed.length, before + 1, `${set}: the fast path made it`);
+      const judged = await validatePush([{ old: r.previous, new: r.commit, ref: 'refs/heads/main' }], { gitdir: bare, nft: 'auto' });
+      assert.deepEqual(judged.problems.map((p) => `${p.code}: ${p.message.slice(0, 300)}`), [], `${set}: ${JSON.stringify(add)}`);
+    }
   });
 
   test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {

@@ -24,6 +24,13 @@ describe('elementToAdd: the form nft lists', () => {
     ['an IPv6 address, lower-case and shortened', set({ type: 'ipv6_addr' }), 'FD00:0:0:0:0:0:0:A', 'fd00::a'],
     ['an IPv4-mapped IPv6 address, dotted as nft prints it', set({ type: 'ipv6_addr' }), '::ffff:102:304', '::ffff:1.2.3.4'],
     ['a protocol number with a name', set({ type: 'inet_proto' }), 6, 'tcp'],
+    // Attack finding: nft 1.0.6 names every number netbase's /etc/protocols names (the fast path stored 0, 103, 112 as numbers: lossy).
+    ['protocol 0: ip (the first name /etc/protocols gives it)', set({ type: 'inet_proto' }), 0, 'ip'],
+    ['protocol 103: pim', set({ type: 'inet_proto' }), 103, 'pim'],
+    ['protocol 112 by name: vrrp', set({ type: 'inet_proto' }), 'vrrp', 'vrrp'],
+    ['protocol 143: ethernet', set({ type: 'inet_proto' }), 143, 'ethernet'],
+    ['protocol 3 in a concatenation: ggp', set({ type: ['ipv4_addr', 'inet_proto'] }), { concat: ['198.18.0.1', 3] }, { concat: ['198.18.0.1', 'ggp'] }],
+    ['a protocol number without a name', set({ type: 'inet_proto' }), 254, 254],
     ['an ether address', set({ type: 'ether_addr' }), '02:00:00:00:00:AB', '02:00:00:00:00:ab'],
     ['a mark in hex', set({ type: 'mark' }), '0x10', 16],
     ['a prefix string in an interval set', v4interval, '198.18.0.0/24', { prefix: { addr: '198.18.0.0', len: 24 } }],
