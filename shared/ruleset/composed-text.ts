@@ -17,8 +17,9 @@
  * without the interval flag (whose overlap check needs the whole set sorted). A change to any
  * other set, a change file the base does not fit, or a set emptied (its `elem` key goes) is not
  * followed: the caller composes the ruleset whole instead, as before. Neither is a base holding
- * an `element` item without elements (composeRuleset drops it), nor a change nft must judge: one
- * taking a set past its declared `size`, or adding a jump or goto to anything but a declared
+ * an `element` item without elements (composeRuleset drops it), nor a change nft or the
+ * validator must judge: one taking a set past its declared `size` or the text past
+ * RULESET_TEXT_LIMITS.maxContainers arrays and objects, or adding a jump or goto to anything but a declared
  * regular chain of the table that jumps nowhere itself (a missing chain, a base chain, a loop).
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
@@ -27,7 +28,7 @@ import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
 import { itemBody, itemKind } from './ruleset-items.js';
-import { parseRuleset } from './ruleset-schema.js';
+import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
 import type { Ruleset } from './ruleset-types.js';
 
 /** Key field and map value types whose elements element-value.ts checks and brings to nft's listed form. */
@@ -86,6 +87,22 @@ function jumpTarget(data: unknown): string | undefined {
   return undefined;
 }
 
+/** Arrays and objects in JSON text `text` (from `from` to `to`): `{` and `[` outside strings. */
+function containersIn(text: Buffer | string, from = 0, to = text.length): number {
+  const at = typeof text === 'string' ? (i: number) => text.charCodeAt(i) : (i: number) => text[i]!;
+  let n = 0;
+  let inString = false;
+  for (let i = from; i < to; i++) {
+    const c = at(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) n++;
+  }
+  return n;
+}
+
 /** Whether element-value.ts reads every field of `shape` (so an element that fits is one nft takes). */
 function readsShape(shape: ElementShape): boolean {
   if (shape.interval) return false;
@@ -95,6 +112,8 @@ function readsShape(shape: ElementShape): boolean {
 
 export class ComposedText {
   private memo: Buffer | undefined;
+  /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
+  private containers: number;
 
   private constructor(
     /** renderRuleset's text of the parsed base. */
@@ -108,15 +127,21 @@ export class ComposedText {
      * judgement: declared, not base chains, and jumping nowhere themselves (so no loop, no missing target).
      */
     private readonly leafChains: Set<string>,
-  ) {}
+    /** RULESET_TEXT_LIMITS.maxContainers, or what build was given. */
+    private readonly maxContainers: number,
+  ) {
+    this.containers = containersIn(base);
+  }
 
   /**
    * Follow the ruleset whose base file is `base` and whose change files (parsed, in the order
    * they apply) are `changes`. Undefined when it cannot be followed: the base is not a valid
    * ruleset, or a change file changes a set that is not followed or holds an element that does
-   * not fit (composeRuleset names the problem then). Never throws.
+   * not fit (composeRuleset names the problem then). `limits.maxContainers` (tests): the arrays
+   * and objects a text may hold (default RULESET_TEXT_LIMITS's, which parseRuleset enforces).
+   * Never throws.
    */
-  static build(base: Buffer | string, changes: readonly ElementChangeFile[]): ComposedText | undefined {
+  static build(base: Buffer | string, changes: readonly ElementChangeFile[], limits: { maxContainers?: number } = {}): ComposedText | undefined {
     let ruleset: Ruleset;
     try {
       ruleset = parseRuleset(base);
@@ -185,7 +210,7 @@ export class ComposedText {
       ordered.push({ table, first: list.first });
     }
     ordered.sort((a, b) => a.first - b.first);
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains);
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers);
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -201,7 +226,8 @@ export class ComposedText {
    * present with another timeout, comment or value) and really deleted (as they are stored).
    * Nothing is changed here: apply the change file of the result to take it. Undefined when `at`
    * is not followed, or when nft must judge the change (compose and validate whole then): it
-   * would take the set past its declared `size`, or it adds a jump or goto to a chain that is not
+   * would take the set past its declared `size` or the text past maxContainers arrays and
+   * objects, or it adds a jump or goto to a chain that is not
    * a declared regular chain of the table jumping nowhere itself. Errors:
    * NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
    */
@@ -211,17 +237,25 @@ export class ComposedText {
     const { adds, deletes } = checkElementRequest(t.shape, at, req);
     const added: unknown[] = [];
     const deleted: unknown[] = [];
+    let containers = this.containers;
+    const sizeOf = (v: unknown): number => containersIn(JSON.stringify(v));
     for (const id of deletes) {
       const current = this.current(t, id);
-      if (current !== undefined) deleted.push(current.value);
+      if (current === undefined) continue;
+      deleted.push(current.value);
+      containers -= sizeOf(current.value);
     }
     let count = t.count - deleted.length;
     for (const [id, value] of adds) {
       const current = this.current(t, id);
       if (current === undefined) count++;
-      if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) added.push(value);
+      if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) {
+        added.push(value);
+        containers += sizeOf(value) - (current === undefined ? 0 : sizeOf(current.value));
+      }
     }
     if (t.size !== undefined && count > t.size) return undefined;
+    if (containers > this.maxContainers) return undefined;
     if (t.shape.data === 'verdict') {
       for (const value of added) {
         const target = jumpTarget((value as unknown[])[1]);
@@ -266,8 +300,11 @@ export class ComposedText {
     }
     for (const [id, word] of words) {
       const net = t.net.get(id);
-      const before = net !== undefined ? net.add : t.baseIndex.has(id);
+      const k = t.baseIndex.get(id);
+      const before = net !== undefined ? net.add : k !== undefined;
       t.count += Number(word.add) - Number(before);
+      const was = net !== undefined ? (net.add ? containersIn(net.body) : 0) : k !== undefined ? containersIn(this.base, t.starts[k]! + t.indent.length, t.ends[k]) : 0;
+      this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
     }

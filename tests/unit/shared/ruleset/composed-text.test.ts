@@ -201,4 +201,24 @@ describe('ComposedText: attack findings (docs/security.md)', () => {
     }
     assert.deepEqual(composed.plan(vmAt, { delete: ['198.18.0.1'] })?.deleted, [['198.18.0.1', { accept: null }]], 'deletes are planned whatever the verdicts');
   });
+  it('a change that would take the text past the ruleset text limit of arrays and objects is not planned (agents and the validator refuse such a text: TOO_COMPLEX)', () => {
+    const pm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'pm', type: ['ipv4_addr', 'inet_service'], map: 'verdict', elem } });
+    const text = renderRuleset({ nftables: [table, pm([[{ concat: ['198.18.0.1', 22] }, { accept: null }]])] });
+    const containers = (t: string) => (t.match(/[[{]/g) ?? []).length;
+    const limit = containers(text) + 4;
+    const composed = ComposedText.build(text, [], { maxContainers: limit })!;
+    const el = (i: number) => [{ concat: [ip(i), 22] }, 'drop'];
+    const first = composed.plan(at('pm'), { add: [el(2)] })!;
+    assert.equal(first.added.length, 1);
+    assert.equal(composed.plan(at('pm'), { add: [el(2), el(3)] }), undefined, 'two more pass the limit');
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('pm'), first.added, []))), true);
+    assert.equal(containers(composed.text()!.toString()), limit, 'at the limit');
+    assert.equal(composed.plan(at('pm'), { add: [el(3)] }), undefined);
+    assert.equal(composed.plan(at('pm'), { add: [el(3)], delete: [el(1)] })?.added.length, 1, 'a delete makes room');
+    assert.equal(composed.plan(at('pm'), { add: [[{ concat: ['198.18.0.1', 22] }, 'drop']] })?.added.length, 1, 'a replacement adds nothing');
+    // Followed through change files built in: the count is the text's.
+    const rebuilt = ComposedText.build(text, [parseChangeFile(renderChangeFile(at('pm'), first.added, []))], { maxContainers: limit })!;
+    assert.equal(rebuilt.plan(at('pm'), { add: [el(3)] }), undefined);
+  });
 });
+
