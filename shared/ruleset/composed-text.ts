@@ -20,7 +20,9 @@
  * an `element` item without elements (composeRuleset drops it), nor a change nft or the
  * validator must judge: one taking a set past its declared `size` or the text past
  * RULESET_TEXT_LIMITS.maxContainers arrays and objects, or adding a jump or goto to anything but a declared
- * regular chain of the table that jumps nowhere itself (a missing chain, a base chain, a loop).
+ * regular chain of the table that jumps nowhere itself (a missing chain, a base chain, a loop),
+ * or to a map whose base holds no jump or goto (the depth it is reached at may be the last: nft
+ * refuses a jump past 16 levels).
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { checkElementRequest, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from './element-change.js';
@@ -54,6 +56,11 @@ interface SetTable {
   size: number | undefined;
   /** Elements the set holds now (base and net change). */
   count: number;
+  /**
+   * A verdict map whose base holds a jump or goto: the validator loaded it so, so the depth the
+   * map is reached at leaves room for one more chain (nft refuses a jump past 16 levels).
+   */
+  jumps: boolean;
 }
 
 const key = (at: SetAddress): string => `${at.family}\0${at.table}\0${at.name}`;
@@ -205,7 +212,8 @@ export class ComposedText {
         ends[i] = lineStart[list.first + i + 1]! - (i < list.count - 1 ? 2 : 1);
       }
       if (!ok) continue;
-      const table: SetTable = { at, shape, indent: list.indent, starts, ends, baseIndex, net: new Map(), size: b.size as number | undefined, count: list.count };
+      const jumps = shape.data === 'verdict' && elem.some((e) => Array.isArray(e) && (jumpTarget(e[1]) !== undefined || (typeof e[1] === 'string' && /^(jump|goto) /.test(e[1]))));
+      const table: SetTable = { at, shape, indent: list.indent, starts, ends, baseIndex, net: new Map(), size: b.size as number | undefined, count: list.count, jumps };
       tables.set(k, table);
       ordered.push({ table, first: list.first });
     }
@@ -227,8 +235,8 @@ export class ComposedText {
    * Nothing is changed here: apply the change file of the result to take it. Undefined when `at`
    * is not followed, or when nft must judge the change (compose and validate whole then): it
    * would take the set past its declared `size` or the text past maxContainers arrays and
-   * objects, or it adds a jump or goto to a chain that is not
-   * a declared regular chain of the table jumping nowhere itself. Errors:
+   * objects, or it adds a jump or goto to a chain that is not a declared regular chain of the
+   * table jumping nowhere itself, or to a map whose base holds none. Errors:
    * NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
    */
   plan(at: SetAddress, req: ElementChangeRequest): ElementChangeResult | undefined {
@@ -259,7 +267,7 @@ export class ComposedText {
     if (t.shape.data === 'verdict') {
       for (const value of added) {
         const target = jumpTarget((value as unknown[])[1]);
-        if (target !== undefined && !this.leafChains.has(key({ family: at.family, table: at.table, name: target }))) return undefined;
+        if (target !== undefined && (!t.jumps || !this.leafChains.has(key({ family: at.family, table: at.table, name: target })))) return undefined;
       }
     }
     return { kind: t.shape.kind, added, deleted };

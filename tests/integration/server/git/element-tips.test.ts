@@ -181,7 +181,7 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
       { set: { family: 'inet', table: 'filter', name: 'ifs', type: 'ifname', elem: ['lo0'] } },
       { set: { family: 'inet', table: 'filter', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: ['198.18.0.1'] } },
       { set: { family: 'inet', table: 'filter', name: 'small', type: 'ipv4_addr', size: 2, elem: ['198.18.0.1', '198.18.0.2'] } },
-      { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+      { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }], ['198.18.0.2', { jump: { target: 'leaf' } }]] } },
       { rule: { family: 'inet', table: 'filter', chain: 'input', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
     ],
   };
@@ -258,6 +258,32 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     }
     for (const commit of git(bare, ['rev-list', 'main']).split('\n')) assert.equal((await repo.readRuleset(commit, 'edge')).blob, (await fresh(commit)).blob, commit);
     git(bare, ['fsck', '--strict', '--no-dangling']);
+  });
+
+  test('a jump added to a map reached 15 chains deep is refused (nft: too many links), not committed by the fast path', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    const depth = 15;
+    const chain = (n: string, extra = {}) => ({ chain: { family: 'inet', table: 'filter', name: n, ...extra } });
+    const rule = (c: string, expr: unknown[]) => ({ rule: { family: 'inet', table: 'filter', chain: c, expr } });
+    const hops = Array.from({ length: depth }, (_, i) => `c${i}`);
+    push({
+      'rulesets/edge.json': renderRuleset({
+        nftables: [
+          { table: { family: 'inet', name: 'filter' } },
+          chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }),
+          chain('leaf'),
+          ...hops.map((c) => chain(c)),
+          ...hops.map((c, i) => rule(i === 0 ? 'input' : hops[i - 1]!, [{ jump: { target: c } }])),
+          { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+          rule(hops.at(-1)!, [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }]),
+        ],
+      }),
+    }, 'a map 15 chains deep');
+    const head = git(bare, ['rev-parse', 'main']);
+    const err = await expectCode(changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name('vm'), owner: 'mallory', add: [['198.18.0.9', 'jump leaf']], tips, nft: 'auto' }), 'NFTSYNC_ERR_PUSH_REFUSED');
+    assert.match(err.message, /Too many links/);
+    assert.equal(git(bare, ['rev-parse', 'main']), head);
+    assert.equal(primed.length, 0);
   });
 
   test('every commit the fast path makes passes the push validator: nft loads it and lists it back as written (protocol numbers netbase names, IPv6 forms, edge values)', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {

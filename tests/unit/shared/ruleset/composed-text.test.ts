@@ -189,7 +189,7 @@ describe('ComposedText: attack findings (docs/security.md)', () => {
         { chain: { family: 'ip', table: T, name: 'elsewhere' } },
         { rule: { family: 'inet', table: T, chain: 'leaf', expr: [{ counter: null }, { drop: null }] } },
         { rule: { family: 'inet', table: T, chain: 'hop', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
-        vm([['198.18.0.1', { accept: null }]]),
+        vm([['198.18.0.1', { accept: null }], ['198.18.0.5', { jump: { target: 'leaf' } }]]),
       ],
     });
     const composed = ComposedText.build(text, [])!;
@@ -200,6 +200,23 @@ describe('ComposedText: attack findings (docs/security.md)', () => {
       assert.equal(composed.plan(vmAt, { add: [['198.18.0.2', { goto: { target } }]] }), undefined, `goto ${target}`);
     }
     assert.deepEqual(composed.plan(vmAt, { delete: ['198.18.0.1'] })?.deleted, [['198.18.0.1', { accept: null }]], 'deletes are planned whatever the verdicts');
+  });
+  it('a jump or goto is planned only in a map whose base already jumps somewhere (nft refuses a jump past 16 levels: the depth the map is reached at was loaded with one)', () => {
+    const chains = [
+      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { chain: { family: 'inet', table: T, name: 'leaf' } },
+      { rule: { family: 'inet', table: T, chain: 'in', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+    ];
+    const vm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem } });
+    const without = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { accept: null }]])] }), [])!;
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined);
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', { goto: { target: 'leaf' } }]] }), undefined);
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', 'drop']] })?.added.length, 1);
+    // A jump added by a change file does not count: only what the validator loaded.
+    const viaChange = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { accept: null }]])] }), [parseChangeFile(renderChangeFile(at('vm'), [['198.18.0.3', { jump: { target: 'leaf' } }]], []))])!;
+    assert.equal(viaChange.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined);
+    const withJump = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { goto: { target: 'leaf' } }]])] }), [])!;
+    assert.equal(withJump.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] })?.added.length, 1);
   });
   it('a change that would take the text past the ruleset text limit of arrays and objects is not planned (agents and the validator refuse such a text: TOO_COMPLEX)', () => {
     const pm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'pm', type: ['ipv4_addr', 'inet_service'], map: 'verdict', elem } });
