@@ -144,6 +144,8 @@ export const SERVER_DEFAULTS_TABLE = {
     maxTagChain: 8,
     /** Safety-net poll of the refs, besides the file watch (0: off). */
     refPollMs: 1 * SECOND,
+    /** A ruleset whose base is at least this big is composed with its change files in a worker thread, off the event loop. */
+    composeOffThreadBytes: 1 * MiB,
   },
   elementLog: {
     /**

@@ -24,7 +24,8 @@
  * goto to anything but a declared regular chain that jumps nowhere: composed-text.ts plan).
  *
  * The first change after a start, a push of the ruleset or a fold reads and renders the ruleset
- * once (a few seconds for 1,000,000 elements); the following ones do not.
+ * once (a few seconds for 1,000,000 elements, in the repository's worker thread when the server
+ * passes `follow`, so the event loop goes on serving); the following ones do not.
  */
 import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
@@ -32,9 +33,10 @@ import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import { updateRef } from '../../host/run-git.js';
+import type { RefUpdater } from '../../host/ref-updater.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
 import { readBranch } from './branch-commit.js';
-import { writeLooseObject } from './loose-object.js';
+import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
 import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 
@@ -65,6 +67,13 @@ export interface ElementTipsOptions {
   prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
   /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
   maxTips?: number;
+  /**
+   * Build a tip (RulesetRepository.followText: a big set in a worker thread). Default:
+   * ComposedText.build here, on the event loop.
+   */
+  follow?: (base: Buffer, changes: readonly Buffer[]) => Promise<ComposedText | undefined>;
+  /** Moves the branch (a long-lived `git update-ref --stdin`: host/ref-updater.ts). Default: one `git update-ref` per change. */
+  refs?: RefUpdater;
 }
 
 /** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
@@ -186,35 +195,33 @@ export class ElementTips {
     const strays = f.elementsEntries.length !== f.changes.length;
     const fold = files > foldMaxFiles || changeBytes * foldBaseDivisor > f.baseSize || next > MAX_CHANGE_FILES || strays;
     const dir = elementsDirName(req.ruleset);
+    const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
     if (fold) {
-      const base = await writeLooseObject(gitdir, 'blob', bytes, algorithm);
+      const base = objects.add('blob', bytes);
       newFiles = { ...f, base: { blob: base, mode: f.base.mode }, changes: [], elementsEntries: [], baseSize: bytes.length };
       newFiles.rulesetsEntries = withEntry(withEntry(f.rulesetsEntries, `${req.ruleset}.json`, { mode: f.base.mode, id: base }), dir, undefined);
     } else {
-      const blob = await writeLooseObject(gitdir, 'blob', text, algorithm);
+      const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
-      const elements = await writeLooseObject(gitdir, 'tree', serializeTree(elementsEntries), algorithm);
+      const elements = objects.add('tree', serializeTree(elementsEntries));
       newFiles = { ...f, changes: [...f.changes, { file: name, blob, size: text.length }], elementsEntries };
       newFiles.rulesetsEntries = withEntry(f.rulesetsEntries, dir, { mode: '40000', id: elements });
     }
-    const rulesets = await writeLooseObject(gitdir, 'tree', serializeTree(newFiles.rulesetsEntries), algorithm);
+    const rulesets = objects.add('tree', serializeTree(newFiles.rulesetsEntries));
     newFiles.rootEntries = withEntry(f.rootEntries, 'rulesets', { mode: '40000', id: rulesets });
-    const root = await writeLooseObject(gitdir, 'tree', serializeTree(newFiles.rootEntries), algorithm);
+    const root = objects.add('tree', serializeTree(newFiles.rootEntries));
     const now = Date.now() / 1000;
     const message = commitMessage(change.kind, change.added, change.deleted, fold ? files : 0);
-    const commit = await writeLooseObject(
-      gitdir,
-      'commit',
-      serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }),
-      algorithm,
-    );
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, gitObjectId('blob', bytes, algorithm));
+    const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }));
+    await objects.write();
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm));
 
     await req.beforeUpdate?.(attempt);
     try {
-      await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
+      if (this.options.refs) await this.options.refs.update(ref, commit, old);
+      else await updateRef(gitdir, ref, commit, old, `nft-sync elements ${req.ruleset} by ${req.owner}`);
     } catch (err) {
       // Lost the compare-and-swap only if the branch really moved; anything else is git failing.
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
@@ -239,10 +246,14 @@ export class ElementTips {
     if (stored === undefined) return undefined;
     let composed = kept !== undefined && sameFiles(kept.files, stored) ? kept.composed : undefined;
     if (composed === undefined) {
-      try {
-        composed = ComposedText.build(stored.base.bytes, stored.changes.map((c) => parseChangeFile(c.bytes)));
-      } catch {
-        composed = undefined;
+      const changes = stored.changes.map((c) => c.bytes);
+      if (this.options.follow) composed = await this.options.follow(stored.base.bytes, changes);
+      else {
+        try {
+          composed = ComposedText.build(stored.base.bytes, changes.map((c) => parseChangeFile(c)));
+        } catch {
+          composed = undefined;
+        }
       }
     }
     if (composed === undefined) return undefined;

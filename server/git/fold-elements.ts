@@ -5,17 +5,20 @@
  * token's owner. What an operator does before editing the base by hand or tagging a signed
  * release; the element API folds by itself past its thresholds (server/git/set-elements.ts).
  *
- * Built, judged and moved like an element change: plumbing on the bare repository, the push
- * validator, compare-and-swap on the branch, tried again when the branch moved.
+ * Built and moved like an element change: plumbing on the bare repository, compare-and-swap on
+ * the branch, tried again when the branch moved. Not judged by the push validator: the new base
+ * is the effective text agents already have, byte for byte (composed in a worker thread for a
+ * big set when the server passes RulesetRepository.composeText), so there is nothing new to load.
  */
 import { commitIdentity, gitOutput, readBranch, replaceEntry } from './branch-commit.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { elementsDirName } from '../../shared/ruleset/element-log.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
-import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
-import { validatePush } from '../push/push-validator.js';
+import { composeRulesetText, type RulesetFile } from '../../shared/ruleset/compose-ruleset.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { writeLooseObject } from './loose-object.js';
 import { branchRef } from './rollback.js';
-import { composeStored, readStoredRuleset } from './stored-ruleset.js';
+import { readStoredRuleset } from './stored-ruleset.js';
 import { updateRef } from '../../host/run-git.js';
 
 export interface FoldRequest {
@@ -27,8 +30,11 @@ export interface FoldRequest {
   owner: string;
   /** Attempts before NFTSYNC_ERR_ELEMENTS_CONFLICT (default 8). */
   maxAttempts?: number;
-  /** The validator's nft load and read-back: 'auto' (default: when root) or 'off'. */
-  nft?: 'auto' | 'off';
+  /**
+   * How the effective text is composed (the server passes RulesetRepository.composeText: a big
+   * set in a worker thread). Default: composeRulesetText here.
+   */
+  compose?: (base: RulesetFile, changes: readonly RulesetFile[]) => Promise<Buffer>;
 }
 
 export interface FoldResult {
@@ -44,8 +50,8 @@ export interface FoldResult {
 /**
  * Fold NAME's change files into its base on `req.branch`. Errors: NFTSYNC_ERR_REF_INVALID,
  * NFTSYNC_ERR_REF_NOT_FOUND, NFTSYNC_ERR_RULESET_NAME_INVALID, NFTSYNC_ERR_RULESET_NOT_FOUND,
- * NFTSYNC_ERR_PUSH_REFUSED (`data.problems`), NFTSYNC_ERR_ELEMENTS_CONFLICT (retryable),
- * NFTSYNC_ERR_REPO_GIT_FAILED.
+ * composeRulesetText's (the change files no longer fit the base: a push made without the hook),
+ * NFTSYNC_ERR_ELEMENTS_CONFLICT (retryable), NFTSYNC_ERR_REPO_GIT_FAILED.
  */
 export async function foldElementChanges(req: FoldRequest): Promise<FoldResult> {
   const ref = branchRef(req.branch);
@@ -60,18 +66,19 @@ export async function foldElementChanges(req: FoldRequest): Promise<FoldResult> 
       throw new NftSyncError('NFTSYNC_ERR_RULESET_NOT_FOUND', `branch ${req.branch} (${old.slice(0, 12)}) has no rulesets/${req.ruleset}.json`, { data: { ruleset: req.ruleset, commit: old } });
     }
     if (stored.elementsEntries.length === 0) return { branch: req.branch, commit: old, previous: old, folded: 0, attempts: attempt };
-    const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(composeStored(req.ruleset, stored)))).trim();
+    // The effective text as agents already have it, byte for byte: written as the new base, it
+    // changes nothing they apply, so there is nothing for the validator to judge (composing it
+    // is the check that the files still fit together).
+    const files = { path: `rulesets/${req.ruleset}.json`, bytes: stored.base.bytes };
+    const changes = stored.changes.map((c) => ({ path: `rulesets/${dir}/${c.file}`, bytes: c.bytes }));
+    const text = req.compose ? await req.compose(files, changes) : Buffer.from(composeRulesetText(files, changes));
+    const blob = await writeLooseObject(req.gitdir, 'blob', text, objectIdAlgorithm(old));
     const withBase = await replaceEntry(req.gitdir, stored.rulesetsTree, `${req.ruleset}.json`, `${stored.base.mode} blob ${blob}`);
     const rulesets = await replaceEntry(req.gitdir, withBase, dir, undefined);
     const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${rulesets}`);
     const n = stored.changes.length;
     const message = `${req.ruleset}: fold ${n} element change${n === 1 ? '' : 's'} into rulesets/${req.ruleset}.json\n\nrulesets/${dir}/ is removed; the effective ruleset is unchanged.\n\nRequested by: ${req.owner} via nft-sync set fold\n`;
     const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.owner))).trim();
-    const judged = await validatePush([{ old, new: commit, ref }], { gitdir: req.gitdir, nft: req.nft ?? 'auto' });
-    if (judged.problems.length > 0) {
-      const problems = judged.problems.map((p) => ({ path: p.path, code: p.code, message: p.message }));
-      throw new NftSyncError('NFTSYNC_ERR_PUSH_REFUSED', `fold refused, as a push of it would be: ${problems.map((p) => `${p.path}: ${p.code}: ${p.message}`).join('; ')}`, { data: { branch: req.branch, problems } });
-    }
     try {
       await updateRef(req.gitdir, ref, commit, old, `nft-sync fold ${req.ruleset} by ${req.owner}`);
       return { branch: req.branch, commit, previous: old, folded: n, attempts: attempt };

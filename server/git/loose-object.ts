@@ -38,3 +38,29 @@ export async function writeLooseObject(gitdir: string, type: GitObjectType, cont
     throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `could not write ${type} ${id} to ${gitdir}/objects: ${(err as Error).message}`, { cause: err });
   }
 }
+
+/**
+ * Objects to write together: `add` gives each one's id at once (a tree or commit can name the
+ * objects added before it), `write` stores them all at the same time. Nothing names them until a
+ * ref does, so the order they reach the disk in does not matter.
+ */
+export class LooseObjectBatch {
+  readonly #objects = new Map<string, { type: GitObjectType; content: Buffer }>();
+
+  constructor(
+    private readonly gitdir: string,
+    private readonly algorithm: 'sha1' | 'sha256' = 'sha1',
+  ) {}
+
+  /** Add an object; its id. Pure (nothing is written yet). */
+  add(type: GitObjectType, content: Buffer): string {
+    const id = gitObjectId(type, content, this.algorithm);
+    this.#objects.set(id, { type, content });
+    return id;
+  }
+
+  /** Write every object added. Errors: writeLooseObject's. */
+  async write(): Promise<void> {
+    await Promise.all([...this.#objects.values()].map((o) => writeLooseObject(this.gitdir, o.type, o.content, this.algorithm)));
+  }
+}

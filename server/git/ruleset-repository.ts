@@ -23,10 +23,13 @@ import { assertRef, assertRulesetName, isObjectId } from '../../shared/ruleset/n
 import { refCandidates } from '../../shared/git/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/config/repo-config.js';
 import { highestTag } from '../../shared/release/semver.js';
-import { composeRulesetText } from '../../shared/ruleset/compose-ruleset.js';
+import { composeRulesetText, type RulesetFile } from '../../shared/ruleset/compose-ruleset.js';
 import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../shared/ruleset/element-log.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
+import { ComposeThread } from './compose-thread.js';
+import { parseChangeFile } from '../../shared/ruleset/element-log.js';
+import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { ReachableCommits } from './reachable-commits.js';
 import { readAllRefs, readPackedRefs, readRef, type StoredRef } from './read-refs.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -52,6 +55,8 @@ export interface RulesetRepositoryOptions {
   maxCachedBytes?: number;
   /** Commits whose ruleset listing is kept (default 1024). */
   maxCachedCommits?: number;
+  /** Bases at least this big are composed with their change files in a worker thread (default repository.composeOffThreadBytes). */
+  composeOffThreadBytes?: number;
 }
 
 /** What a commit holds, as far as nft-sync cares. */
@@ -76,6 +81,9 @@ export class RulesetRepository {
   private readonly configs = new ByteLru<{ config: RepoConfig }>(SERVER_DEFAULTS.repository.maxCachedConfigs, () => 1);
   private readonly peeled = new ByteLru<{ commit: string }>(SERVER_DEFAULTS.repository.maxCachedPeeled, () => 1);
   /** Blob id of a composed ruleset, by its files' ids (its bytes are in `blobs` under the same key). */
+  private readonly composeOffThreadBytes: number;
+  /** The worker thread big rulesets are composed in (started at the first). */
+  private readonly composer = new ComposeThread();
   private readonly composedIds = new ByteLru<{ blob: string }>(SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
   private readonly reachable: ReachableCommits;
   private readonly readRefFile: RefFileReader;
@@ -92,6 +100,7 @@ export class RulesetRepository {
     this.commits = new ByteLru(options.maxCachedCommits ?? SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
     this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
     this.readRefFile = options.readRefFile ?? readRef;
+    this.composeOffThreadBytes = options.composeOffThreadBytes ?? SERVER_DEFAULTS.repository.composeOffThreadBytes;
   }
 
   /**
@@ -194,12 +203,37 @@ export class RulesetRepository {
     const compose = async (): Promise<Buffer> => {
       const dir = `rulesets/${elementsDirName(name)}`;
       const files = await Promise.all(changes.map(async (c) => ({ path: `${dir}/${c.file}`, bytes: await readBlob(c.oid) })));
-      const text = composeRulesetText({ path: `rulesets/${name}.json`, bytes: await readBlob(blob) }, files);
-      return Buffer.from(text);
+      const base = { path: `rulesets/${name}.json`, bytes: await readBlob(blob) };
+      // A big set takes seconds to parse and render: off the event loop (server/git/compose-thread.ts).
+      return this.composeText(base, files);
     };
     const bytes = await this.blobs.getOrLoad(key, compose);
     const { blob: id } = await this.composedIds.getOrLoad(key, async () => ({ blob: gitBlobId(bytes, objectIdAlgorithm(commit)) }));
     return { blob: id, bytes };
+  }
+
+  /**
+   * The effective text of `base` with `changes` (composeRulesetText's bytes), composed in the
+   * worker thread when the base is big (server/git/compose-thread.ts). Errors: composeRulesetText's.
+   */
+  async composeText(base: RulesetFile, changes: readonly RulesetFile[]): Promise<Buffer> {
+    if (Buffer.byteLength(base.bytes) >= this.composeOffThreadBytes) return this.composer.compose(base, changes);
+    return Buffer.from(composeRulesetText(base, changes));
+  }
+
+  /**
+   * The element API's tip of a ruleset stored as `base` and its change files (ComposedText.build;
+   * server/git/element-tips.ts), built in the worker thread when the base is big, so the first
+   * change after a start does not hold the event loop for seconds. Undefined when it cannot be
+   * followed. Never throws.
+   */
+  async followText(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
+    if (base.length >= this.composeOffThreadBytes) return this.composer.follow(base, changes);
+    try {
+      return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
+    } catch {
+      return undefined;
+    }
   }
 
   /**

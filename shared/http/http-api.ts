@@ -326,6 +326,7 @@ export const ElementsAnswer = Type.Object(
     deleted: Type.Integer({ minimum: 0, description: 'elements really deleted' }),
     kind: stringEnum(['set', 'map'] as const, { description: 'what the name found (sets and maps share one name space)' }),
     previous: Type.String({ description: "the branch's commit the change was built on" }),
+    folded: Type.Optional(Type.Integer({ minimum: 1, description: 'present when this commit also folded the element change files (this one included) into rulesets/NAME.json: how many' })),
   },
   { description: 'the element change' },
 );

@@ -29,6 +29,7 @@ import { checkElementRequest, type ElementChangeRequest, type ElementChangeResul
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
+import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
 import type { Ruleset } from './ruleset-types.js';
@@ -36,8 +37,11 @@ import type { Ruleset } from './ruleset-types.js';
 /** Key field and map value types whose elements element-value.ts checks and brings to nft's listed form. */
 const READ_TYPES = new Set(['ipv4_addr', 'ipv6_addr', 'inet_service', 'inet_proto', 'ether_addr', 'mark', 'ifname']);
 
-/** The last word of the change files on one element: added with `value` (rendered `body`), or deleted. */
-type Net = { add: true; value: unknown; body: string; replacesBase: boolean } | { add: false };
+/**
+ * The last word of the change files on one element: added with `value` (rendered `body`), or
+ * deleted; `k` is its index among the base's elements, -1 when the base lacks it.
+ */
+type Net = { k: number } & ({ add: true; value: unknown; body: string; replacesBase: boolean } | { add: false });
 
 /** One followed set or map: where its base elements are in the base text, and the net change. */
 interface SetTable {
@@ -49,7 +53,7 @@ interface SetTable {
   starts: Int32Array;
   ends: Int32Array;
   /** Base element id to its index k. */
-  baseIndex: Map<string, number>;
+  ids: ElementIdIndex;
   /** The net change of every change file so far, in compose-ruleset.ts's order (a re-added id moves to the end). */
   net: Map<string, Net>;
   /** The set's declared `size` (nft refuses more elements), if any. */
@@ -117,6 +121,15 @@ function readsShape(shape: ElementShape): boolean {
   return shape.kind === 'set' || shape.data === 'verdict' || READ_TYPES.has(shape.data ?? '');
 }
 
+/** A ComposedText as it moves between threads (structured clone; `transfer` lists its buffers). */
+export interface ComposedTextState {
+  base: Uint8Array;
+  sets: Array<{ at: SetAddress; shape: ElementShape; indent: string; starts: Int32Array; ends: Int32Array; ids: ElementIdIndexState; net: Array<[string, Net]>; size: number | undefined; count: number; jumps: boolean }>;
+  leafChains: string[];
+  maxContainers: number;
+  containers: number;
+}
+
 export class ComposedText {
   private memo: Buffer | undefined;
   /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
@@ -136,8 +149,10 @@ export class ComposedText {
     private readonly leafChains: Set<string>,
     /** RULESET_TEXT_LIMITS.maxContainers, or what build was given. */
     private readonly maxContainers: number,
+    /** Arrays and objects in the text (counted in `base` when not given). */
+    containers?: number,
   ) {
-    this.containers = containersIn(base);
+    this.containers = containers ?? containersIn(base);
   }
 
   /**
@@ -199,21 +214,23 @@ export class ComposedText {
       const elem = b.elem as unknown[];
       const starts = new Int32Array(list.count);
       const ends = new Int32Array(list.count);
-      const baseIndex = new Map<string, number>();
+      const idList: string[] = new Array<string>(list.count);
       let ok = true;
       for (let i = 0; i < list.count; i++) {
         const id = storedElementId(shape, elem[i]);
-        if (id.startsWith('j:') || baseIndex.has(id)) {
+        if (id.startsWith('j:')) {
           ok = false;
           break;
         }
-        baseIndex.set(id, i);
+        idList[i] = id;
         starts[i] = lineStart[list.first + i]!;
         ends[i] = lineStart[list.first + i + 1]! - (i < list.count - 1 ? 2 : 1);
       }
-      if (!ok) continue;
+      // Two base elements with one id (written two ways): applyElementChange would touch both.
+      const ids = ok ? ElementIdIndex.build(idList) : undefined;
+      if (ids === undefined) continue;
       const jumps = shape.data === 'verdict' && elem.some((e) => Array.isArray(e) && (jumpTarget(e[1]) !== undefined || (typeof e[1] === 'string' && /^(jump|goto) /.test(e[1]))));
-      const table: SetTable = { at, shape, indent: list.indent, starts, ends, baseIndex, net: new Map(), size: b.size as number | undefined, count: list.count, jumps };
+      const table: SetTable = { at, shape, indent: list.indent, starts, ends, ids, net: new Map(), size: b.size as number | undefined, count: list.count, jumps };
       tables.set(k, table);
       ordered.push({ table, first: list.first });
     }
@@ -221,6 +238,25 @@ export class ComposedText {
     const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers);
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
+  }
+
+  /**
+   * What another thread needs to take this over (ComposedText.fromState), and the buffers it may
+   * transfer rather than copy (this one is then unusable). Pure.
+   */
+  state(): { state: ComposedTextState; transfer: ArrayBuffer[] } {
+    const base = new Uint8Array(this.base.length);
+    base.set(this.base);
+    const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
+    const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, containers: this.containers }, transfer: [...new Set(transfer)] };
+  }
+
+  /** The ComposedText whose state() another thread sent. */
+  static fromState(state: ComposedTextState): ComposedText {
+    const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
+    const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
+    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.containers);
   }
 
   /** Whether changes to the set or map `at` are followed here. */
@@ -276,9 +312,9 @@ export class ComposedText {
   /** The element `id` of `t` as the effective ruleset holds it, or undefined when absent. */
   private current(t: SetTable, id: string): { value: unknown } | undefined {
     const net = t.net.get(id);
-    const k = t.baseIndex.get(id);
-    if (net !== undefined && (!net.add || net.replacesBase || k === undefined)) return net.add ? { value: net.value } : undefined;
-    if (k === undefined) return undefined;
+    const k = net?.k ?? t.ids.get(id) ?? -1;
+    if (net !== undefined && (!net.add || net.replacesBase || k < 0)) return net.add ? { value: net.value } : undefined;
+    if (k < 0) return undefined;
     return { value: JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k])) };
   }
 
@@ -295,23 +331,23 @@ export class ComposedText {
     for (const raw of change.delete) {
       const c = jsonLongerThan(raw, maxChars) ? undefined : elementToDelete(t.shape, raw);
       if (!c?.ok) return false;
-      words.push([c.value, { add: false }]);
+      words.push([c.value, { k: t.ids.get(c.value) ?? -1, add: false }]);
     }
     for (const raw of change.add) {
       const c = jsonLongerThan(raw, maxChars) ? undefined : elementToAdd(t.shape, raw);
       if (!c?.ok) return false;
       const value = c.value.value;
       const body = JSON.stringify(value);
-      const k = t.baseIndex.get(c.value.id);
-      const replacesBase = k !== undefined && canonicalJson(JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k]))) !== canonicalJson(value);
-      words.push([c.value.id, { add: true, value, body, replacesBase }]);
+      const k = t.ids.get(c.value.id) ?? -1;
+      const replacesBase = k >= 0 && canonicalJson(JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k]))) !== canonicalJson(value);
+      words.push([c.value.id, { k, add: true, value, body, replacesBase }]);
     }
     for (const [id, word] of words) {
       const net = t.net.get(id);
-      const k = t.baseIndex.get(id);
-      const before = net !== undefined ? net.add : k !== undefined;
+      const k = word.k;
+      const before = net !== undefined ? net.add : k >= 0;
       t.count += Number(word.add) - Number(before);
-      const was = net !== undefined ? (net.add ? containersIn(net.body) : 0) : k !== undefined ? containersIn(this.base, t.starts[k]! + t.indent.length, t.ends[k]) : 0;
+      const was = net !== undefined ? (net.add ? containersIn(net.body) : 0) : k >= 0 ? containersIn(this.base, t.starts[k]! + t.indent.length, t.ends[k]) : 0;
       this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
@@ -342,11 +378,10 @@ export class ComposedText {
       const count = t.starts.length;
       const region: Buffer[] = [];
       const touched: Array<[number, Net]> = [];
-      for (const [id, word] of t.net) {
-        const k = t.baseIndex.get(id);
-        if (k === undefined) {
+      for (const word of t.net.values()) {
+        if (word.k < 0) {
           if (word.add) region.push(Buffer.from(t.indent + word.body));
-        } else if (!word.add || word.replacesBase) touched.push([k, word]);
+        } else if (!word.add || word.replacesBase) touched.push([word.k, word]);
       }
       touched.sort((a, b) => a[0] - b[0]);
       let from = 0;

@@ -14,6 +14,7 @@ import { foldElementChanges } from '../../git/fold-elements.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
 import { ElementTips } from '../../git/element-tips.js';
+import { RefUpdater } from '../../../host/ref-updater.js';
 import { branchQueue } from './branch-queue.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
@@ -33,7 +34,14 @@ interface Route {
 export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const inTurn = branchQueue();
   // One kept tip per branch and ruleset: changes to a big set cost what they change.
-  const tips = new ElementTips({ gitdir: ctx.repository.gitdir, prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob) });
+  const refs = new RefUpdater(ctx.repository.gitdir);
+  app.addHook('onClose', async () => refs.close());
+  const tips = new ElementTips({
+    gitdir: ctx.repository.gitdir,
+    refs,
+    prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
+    follow: (base, changes) => ctx.repository.followText(base, changes),
+  });
   for (const object of ['set', 'map'] as const) {
     app.post<Route>(
       `/api/v1/rulesets/:name/${object}s/:family/:table/:${object}/elements`,
@@ -58,7 +66,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
           changeSetElements({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, set, owner, add: req.body.add, delete: req.body.delete, tips }));
         ctx.logger.info({ ruleset: req.params.name, set, branch, commit: result.commit, added: result.added, deleted: result.deleted, attempts: result.attempts, owner }, 'elements changed');
         const changed = result.commit !== result.previous;
-        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous };
+        const answer: ElementsAnswer = { commit: result.commit, branch: result.branch, added: result.added, deleted: result.deleted, kind: result.kind, previous: result.previous, ...(result.folded ? { folded: result.folded } : {}) };
         return reply.status(changed ? 201 : 200).send(answer);
       },
     );
@@ -79,7 +87,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
     async (req, reply) => {
       const owner = ctx.writer(req);
       const branch = req.query.branch ?? DEFAULT_REF;
-      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner }));
+      const result = await inTurn(branch, () => foldElementChanges({ gitdir: ctx.repository.gitdir, branch, ruleset: req.params.name, owner, compose: (base, changes) => ctx.repository.composeText(base, changes) }));
       ctx.logger.info({ ruleset: req.params.name, branch, commit: result.commit, folded: result.folded, owner }, 'element changes folded');
       const answer: FoldAnswer = { commit: result.commit, branch: result.branch, folded: result.folded, previous: result.previous };
       return reply.status(result.folded > 0 ? 201 : 200).send(answer);

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { ElementTips } from '../../../../server/git/element-tips.js';
+import { RefUpdater } from '../../../../host/ref-updater.js';
 import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
@@ -52,9 +53,14 @@ async function fixture(t: TestContext, size = 300) {
   };
   push({ 'rulesets/edge.json': renderRuleset(RULESET(size)), 'rulesets/default.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'filter' } }] }), README: 'x\n' }, 'edge');
   const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
-  const repo = await RulesetRepository.open(bare);
+  // Every base "big": tips are built in the repository's worker thread, as in the server.
+  const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+  const refs = new RefUpdater(bare);
+  t.after(() => refs.close());
   const tips = new ElementTips({
     gitdir: bare,
+    refs,
+    follow: (base, changes) => repo.followText(base, changes),
     prime: (base, changes, bytes, blob) => {
       primed.push({ base, changes, blob });
       repo.primeComposed(base, changes, bytes, blob);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { writeLooseObject } from '../../../../server/git/loose-object.js';
+import { LooseObjectBatch, writeLooseObject } from '../../../../server/git/loose-object.js';
 import { serializeCommit, serializeTree } from '../../../../shared/git/git-objects.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 
@@ -36,4 +36,18 @@ test('blobs, trees and commits written in process have git\'s ids and pass git f
   const before = statSync(file).mtimeMs;
   assert.equal(await writeLooseObject(bare, 'blob', text), blob);
   assert.equal(statSync(file).mtimeMs, before, 'not written again');
+});
+
+test('a batch names its objects before writing them, then writes them all; git reads the commit', async (t) => {
+  const bare = join(tempDir(t), 'b.git');
+  git(tempDir(t), ['init', '-q', '--bare', bare]);
+  const batch = new LooseObjectBatch(bare);
+  const blob = batch.add('blob', Buffer.from('x\n'));
+  const tree = batch.add('tree', serializeTree([{ mode: '100644', name: 'x', id: blob }]));
+  const commit = batch.add('commit', serializeCommit({ tree, parents: [], author: { name: 'a', email: 'a@a', seconds: 1 }, committer: { name: 'a', email: 'a@a', seconds: 1 }, message: 'm\n' }));
+  assert.throws(() => git(bare, ['cat-file', '-e', commit]), 'nothing written before write()');
+  await batch.write();
+  git(bare, ['update-ref', 'refs/heads/main', commit]);
+  assert.equal(git(bare, ['show', 'main:x']), 'x');
+  git(bare, ['fsck', '--strict', '--no-dangling']);
 });

@@ -204,6 +204,19 @@ describe('changeSetElements: change files and folding', () => {
   const SET = { family: 'inet', table: 'filter', name: 'blocklist' };
   const changeFiles = (f: ServerFixture, ref = 'main') => f.git(['ls-tree', '--name-only', ref, 'rulesets/edge.elements/'], f.bare).split('\n').filter((n) => n !== '');
 
+  test('the API\'s answer of the change that folds says how many change files it folded; the others carry no folded', async (t) => {
+    const { post } = await start(t);
+    let answer: Answer['body'] & { folded?: number } = {};
+    let plain = 0;
+    for (let i = 0; answer.folded === undefined && i < 20; i++) {
+      const r = await post('sets/inet/filter/blocklist/elements', { add: [`198.18.9.${i}`] });
+      assert.equal(r.status, 201);
+      answer = r.body;
+      if (answer.folded === undefined) plain++;
+    }
+    assert.equal(answer.folded, plain + 1, 'every change file so far, this one included');
+  });
+
   test('past an eighth of the base\'s bytes, the change folds every change file into the base, in the same commit', async (t) => {
     const { f, elems, file } = await start(t);
     const base = f.git(['cat-file', '-s', 'main:rulesets/edge.json'], f.bare);

@@ -78,3 +78,17 @@ test('verifyWithHint: other elements inserted (a map\'s), the bytes are parsed a
   assert.notEqual(out.ruleset.nftables[0], base.ruleset.nftables[0], 'parsed');
   assert.deepEqual(out.ruleset, parseRuleset(bytes));
 });
+
+test('verifyWithHint: 1,000 elements added in one block and 200 deleted at random places (a delta since the encoder finds blocks): the hint, and the plan it gives is the plan from comparing', () => {
+  const e1 = addrs(0, 20_000);
+  const b1 = Buffer.from(renderRuleset(rs(e1)));
+  const base = { bytes: b1, blob: 'b'.repeat(40), ruleset: parseRuleset(b1) };
+  const e2 = [...e1.slice(0, 10), ...addrs(30_000, 1000), ...e1.slice(10).filter((_, i) => i % 97 !== 50)];
+  const t2 = fetched(b1, e2);
+  assert.ok(t2.delta.edits && t2.delta.edits.length > 150);
+  const out = verifyWithHint(base, { ...t2, blob: gitBlobId(t2.bytes) }, { ruleset: 'default', commit: 'c'.repeat(40) });
+  assert.ok(out.hint);
+  const plan = planMinimalTransaction(base.ruleset, out.ruleset, OWNED, out.hint);
+  assert.equal(plan.hinted, true);
+  assert.deepEqual(plan.summary, planMinimalTransaction(base.ruleset, parseRuleset(t2.bytes), OWNED).summary);
+});

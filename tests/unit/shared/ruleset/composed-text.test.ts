@@ -147,6 +147,21 @@ describe('ComposedText', () => {
     composed.apply(parseChangeFile(renderChangeFile(at('block'), [], ['198.18.0.1'])));
     assert.equal(composed.text(), undefined);
   });
+
+  it('a state moved to another thread (structured clone, buffers transferred) answers and goes on as the original', () => {
+    const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] } }] });
+    const files = [renderChangeFile(at('block'), ['198.18.0.9'], ['198.18.0.2'])];
+    const original = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
+    const { state, transfer } = original.state();
+    const moved = ComposedText.fromState(structuredClone(state, { transfer }));
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    const req = { add: ['198.18.0.2', '198.18.0.9'], delete: ['198.18.0.1'] };
+    const planned = moved.plan(at('block'), req)!;
+    assert.deepEqual(planned, { kind: 'set', added: ['198.18.0.2'], deleted: ['198.18.0.1'] });
+    files.push(renderChangeFile(at('block'), planned.added, planned.deleted));
+    assert.equal(moved.apply(parseChangeFile(files[1]!)), true);
+    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+  });
 });
 
 describe('ComposedText: attack findings (docs/security.md)', () => {
@@ -236,6 +251,25 @@ describe('ComposedText: attack findings (docs/security.md)', () => {
     // Followed through change files built in: the count is the text's.
     const rebuilt = ComposedText.build(text, [parseChangeFile(renderChangeFile(at('pm'), first.added, []))], { maxContainers: limit })!;
     assert.equal(rebuilt.plan(at('pm'), { add: [el(3)] }), undefined);
+  });
+  it('moved to another thread (state, fromState), a tip still refuses what nft must judge: past the size, past the containers limit, a jump where the base has none', () => {
+    const chains = [{ chain: { family: 'inet', table: T, name: 'leaf' } }];
+    const text = renderRuleset({
+      nftables: [
+        table,
+        ...chains,
+        block(['198.18.0.1', '198.18.0.2'], { size: 2 }),
+        { map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+        { map: { family: 'inet', table: T, name: 'vj', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { jump: { target: 'leaf' } }]] } },
+      ],
+    });
+    const containers = (t: string) => (t.match(/[[{]/g) ?? []).length;
+    const here = ComposedText.build(text, [], { maxContainers: containers(text) + 3 })!;
+    const moved = ComposedText.fromState(structuredClone(here.state().state));
+    assert.equal(moved.plan(at('block'), { add: ['198.18.0.3'] }), undefined, 'past the size');
+    assert.equal(moved.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined, 'no jump in the base');
+    assert.equal(moved.plan(at('vj'), { add: [['198.18.0.2', 'jump leaf'], ['198.18.0.3', 'drop']] }), undefined, 'past the containers limit (3 and 2 where 3 are left)');
+    assert.equal(moved.plan(at('vj'), { add: [['198.18.0.2', 'jump leaf']] })?.added.length, 1, 'a jump to a leaf chain where the base jumps');
   });
 });
 

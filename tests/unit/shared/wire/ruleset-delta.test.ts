@@ -98,3 +98,166 @@ test('rebuildFromRulesetDelta: no edits described past EDIT_LINES_MAX removed li
   assert.equal(r.bytes.toString(), `x\nl${EDIT_LINES_MAX + 1}`);
   assert.equal(r.edits, undefined);
 });
+
+/** The target `encode` was asked for, rebuilt from its delta; and the delta is under half the target. */
+function roundTrip(a: Buffer, b: Buffer): Buffer | undefined {
+  const d = encodeRulesetDelta(a, b);
+  if (d === undefined) return undefined;
+  assert.ok(d.length * 2 < b.length, `a delta of ${d.length} bytes for ${b.length}`);
+  assert.ok(rebuildFromRulesetDelta(a, d, b.length).bytes.equals(b), 'the delta rebuilds the target');
+  return d;
+}
+
+/** A seeded xorshift: replayable random numbers below `n`. */
+function random(seed: number): (n: number) => number {
+  let x = seed >>> 0 || 1;
+  return (n) => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x % n;
+  };
+}
+
+const blocklist = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `          "10.${((from + i) >> 16) & 255}.${((from + i) >> 8) & 255}.${(from + i) & 255}",`);
+
+test('decode(encode(a, b)) is b for seeded random pairs: inserts, deletes, replacements, moves, duplicates, non-ASCII, CRLF, a last newline or not', () => {
+  const pick = ['', 'a', 'b', 'a', '}', '  },', 'é日本', '"198.18.0.1",', 'x'.repeat(80), `${'x'.repeat(79)}y`, '\r', 'a\r'];
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.nat(400), fc.nat(12), fc.boolean(), fc.boolean(), (seed, size, changes, crlf, lastNewline) => {
+      const r = random(seed);
+      const base = Array.from({ length: size }, () => (r(3) === 0 ? pick[r(pick.length)]! : `line ${r(size + 1)}`));
+      const t = [...base];
+      for (let c = 0; c < changes; c++) {
+        const at = r(t.length + 1);
+        const len = 1 + r(r(4) === 0 ? 60 : 3);
+        switch (r(5)) {
+          case 0: // insert new lines
+            t.splice(at, 0, ...Array.from({ length: len }, (_, k) => `new ${seed} ${c} ${k}`));
+            break;
+          case 1: // delete
+            t.splice(at, len);
+            break;
+          case 2: // replace
+            t.splice(at, len, ...Array.from({ length: 1 + r(3) }, (_, k) => `repl ${c} ${k} ü`));
+            break;
+          case 3: {
+            // move a block
+            const moved = t.splice(at, len);
+            t.splice(r(t.length + 1), 0, ...moved);
+            break;
+          }
+          default: // duplicate lines
+            t.splice(r(t.length + 1), 0, ...t.slice(at, at + len));
+        }
+      }
+      const text = (lines: string[]): Buffer => Buffer.from(lines.map((l) => (crlf ? `${l}\r` : l)).join('\n') + (lastNewline ? '\n' : ''));
+      roundTrip(text(base), text(t));
+      roundTrip(text(t), text(base));
+    }),
+    { numRuns: 1500, seed: 20261203 },
+  );
+});
+
+test('a blocklist changed at random places, or with a block inserted or deleted, always gives a delta whose edits are the changed lines', () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const r = random(seed);
+    const base = blocklist(20_000);
+    const t = [...base];
+    const block = seed % 3 === 0 ? 0 : 300 + r(1000);
+    if (seed % 3 === 1) t.splice(r(t.length), 0, ...blocklist(block, 1 << 20));
+    if (seed % 3 === 2) t.splice(r(t.length - block), block);
+    for (let k = 0; k < 100; k++) t.splice(r(t.length), 1);
+    for (let k = 0; k < 100; k++) t.splice(r(t.length + 1), 0, ...blocklist(1, (2 << 20) + k));
+    const a = Buffer.from(base.join('\n'));
+    const b = Buffer.from(t.join('\n'));
+    const d = roundTrip(a, b);
+    assert.ok(d !== undefined, `seed ${seed}: a delta`);
+    assert.ok(d.length < 200 * 40 + (seed % 3 === 1 ? block * 40 : 0), `seed ${seed}: ${d.length} bytes`);
+    const { edits } = rebuildFromRulesetDelta(a, d, b.length);
+    assert.ok(edits);
+    // Each edit is one changed element, or the block (with the odd element next to it).
+    for (const e of edits) assert.ok(e.deleted.length + e.inserted.length <= 3 || e.deleted.length + e.inserted.length >= block, `seed ${seed}: an edit of ${e.deleted.length}/${e.inserted.length} lines`);
+    assert.ok(edits.length >= 150, `seed ${seed}: ${edits.length} edits`);
+  }
+});
+
+test('a 1,000-line block inserted near the start of a 100,000-line blocklist, 1,000 lines deleted at random: a delta (the line-by-line walk found none)', () => {
+  const r = random(7);
+  const base = blocklist(100_000);
+  const t = [...base];
+  t.splice(10, 0, ...blocklist(1000, 1 << 20));
+  for (let k = 0; k < 1000; k++) t.splice(2000 + r(t.length - 2000), 1);
+  const a = Buffer.from(base.join('\n'));
+  const b = Buffer.from(t.join('\n'));
+  const d = roundTrip(a, b);
+  assert.ok(d !== undefined && d.length < 1000 * 40 + 1000 * 10, `delta of ${d?.length} bytes`);
+  const { edits } = rebuildFromRulesetDelta(a, d, b.length);
+  assert.deepEqual(edits?.[0], { line: 10, deleted: [], inserted: blocklist(1000, 1 << 20) });
+  // Then the deletions, each its own edit (or two or three that fell next to each other).
+  assert.ok(edits!.length > 950);
+  for (const e of edits!.slice(1)) assert.ok(e.inserted.length === 0 && e.deleted.length <= 3, JSON.stringify(e));
+});
+
+test('hostile pairs complete and are right: every line different, long lines, no newline, a 20 MB line, CRLF, empty, identical, prefixes', () => {
+  const many = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `${tag}${i}`).join('\n'));
+  const long = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `${'z'.repeat(5000)}${tag}${i}`).join('\n'));
+  const big = Buffer.alloc(20 << 20, 0x61);
+  const bigOther = Buffer.from(big);
+  bigOther[10 << 20] = 0x62;
+  const crlf = Buffer.from(blocklist(5000).join('\r\n'));
+  const crlf2 = Buffer.from(blocklist(5000).filter((_, i) => i % 97 !== 3).join('\r\n'));
+  const text = many(50_000, 'l');
+  const cases: Array<[string, Buffer, Buffer, 'delta' | 'none' | 'any']> = [
+    ['every line different', many(300_000, 'a'), many(300_000, 'b'), 'none'],
+    ['every long line different', long(2000, 'a'), long(2000, 'b'), 'none'],
+    ['no newline at all', Buffer.from('abc'.repeat(1000)), Buffer.from('abd'.repeat(1000)), 'none'],
+    ['a 20 MB line changed in the middle', big, bigOther, 'none'],
+    ['a 20 MB line, identical', big, Buffer.from(big), 'delta'],
+    ['a 20 MB line against a short one', big, Buffer.from('a'), 'none'],
+    ['CRLF lines, some deleted', crlf, crlf2, 'delta'],
+    ['empty, empty', Buffer.alloc(0), Buffer.alloc(0), 'none'],
+    ['empty base', Buffer.alloc(0), text, 'none'],
+    ['empty target', text, Buffer.alloc(0), 'none'],
+    ['newlines only', Buffer.alloc(100_000, 10), Buffer.alloc(90_000, 10), 'delta'],
+    ['identical', text, Buffer.from(text), 'delta'],
+    ['base a prefix of the target', text.subarray(0, text.length - 1000), text, 'delta'],
+    ['target a prefix of the base', text, text.subarray(0, text.length - 1000), 'delta'],
+    ['base a prefix ending mid-line', text.subarray(0, 1000), text, 'none'],
+    ['target with its first half moved to the end', text, Buffer.concat([text.subarray(text.length >> 1), Buffer.from('\n'), text.subarray(0, text.length >> 1)]), 'any'],
+  ];
+  for (const [name, a, b, want] of cases) {
+    const d = roundTrip(a, b);
+    if (want !== 'any') assert.equal(d !== undefined, want === 'delta', name);
+  }
+});
+
+test('no delta when either file is not UTF-8 (its inserted lines would not survive the decoder)', () => {
+  // F0 90 80 41: a truncated 4-byte sequence, which decoding replaces by as many bytes (U+FFFD).
+  const bad = Buffer.from([0x61, 0x0a, 0xf0, 0x90, 0x80, 0x41, 0x0a, 0x62]);
+  const good = Buffer.from(`a\n${'x\n'.repeat(50)}b`);
+  assert.equal(encodeRulesetDelta(good, Buffer.concat([good, Buffer.from('\n'), bad])), undefined);
+  assert.equal(encodeRulesetDelta(bad, good), undefined);
+  assert.ok(encodeRulesetDelta(good, Buffer.concat([good, Buffer.from('\nü')])) !== undefined);
+});
+
+test('a block of 2,000 lines moved from near the start to near the end of a 100,000-line blocklist: deleted there and inserted here, one edit each', () => {
+  const base = blocklist(100_000);
+  const t = [...base];
+  const moved = t.splice(500, 2000);
+  t.splice(90_000, 0, ...moved);
+  const a = Buffer.from(base.join('\n'));
+  const b = Buffer.from(t.join('\n'));
+  const d = roundTrip(a, b);
+  assert.ok(d !== undefined);
+  const { edits } = rebuildFromRulesetDelta(a, d, b.length);
+  assert.deepEqual(
+    edits?.map((e) => [e.line, e.deleted.length, e.inserted.length]),
+    [
+      [500, 2000, 0],
+      [92_000, 0, 2000],
+    ],
+  );
+});
