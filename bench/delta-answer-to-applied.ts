@@ -97,7 +97,7 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
       const message = { type: 'ruleset', id: 0, ref: 'main', ruleset: 'default', commit: commitOf(i), blob: blobs[i]!, behind: false, size: delta.length, delta: { base: blobs[i - 1]!, size: sizes[i]! } } as ServerMessage;
       // The answer is in hand: what WireClient.fetch does with it from here on.
       answeredAt = performance.now();
-      const result = fetchResult(message, delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: req.have.blob, bytes: req.base } });
+      const result = fetchResult(message, delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: req.have!.blob, bytes: req.base } });
       const refused = deltaRefusal(message, { result });
       if (refused !== undefined) throw new Error(`bench: ${refused}`);
       return result;

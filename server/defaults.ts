@@ -159,6 +159,11 @@ export const SERVER_DEFAULTS_TABLE = {
      * make them larger folds (a small ruleset is then rewritten whole, as before change files).
      */
     foldBaseDivisor: 8,
+    /**
+     * Tips the element API keeps (server/git/element-tips.ts: one per branch and ruleset changed,
+     * the least recently used dropped first). A tip of a 1,000,000-element set takes about 120 MB.
+     */
+    maxTips: 4,
   },
   replica: {
     /** A replica (--mirror-of) asks the primary for its refs this often, and fetches when they changed. */

@@ -20,9 +20,10 @@
  * loaded by the validator when they were pushed. Everything else takes the whole path: a set of
  * another type, an interval set, a set without elements, a change that empties a set, a branch
  * moved by a push that changed the ruleset (the tip is then read again, once), a change file that
- * does not fit.
+ * does not fit, and the changes whose refusal only nft knows (past the set's `size`; a jump or
+ * goto to anything but a declared regular chain that jumps nowhere: composed-text.ts plan).
  *
- * The first change after a start, or after a push of the ruleset, reads and renders the ruleset
+ * The first change after a start, a push of the ruleset or a fold reads and renders the ruleset
  * once (a few seconds for 1,000,000 elements, in the repository's worker thread when the server
  * passes `follow`, so the event loop goes on serving); the following ones do not.
  */
@@ -53,7 +54,8 @@ interface Tip {
   /** The branch commit the tip describes. */
   commit: string;
   files: TipFiles;
-  composed: ComposedText;
+  /** The text followed; undefined after a fold (read anew from the folded base at the next change). */
+  composed?: ComposedText;
   /** The text and blob id handed to the reader for this commit, when this server made it. */
   served?: { bytes: Buffer; blob: string };
 }
@@ -66,6 +68,8 @@ export interface ElementTipsOptions {
   gitdir: string;
   /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
   prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
+  maxTips?: number;
   /**
    * Build a tip (RulesetRepository.followText: a big set in a worker thread). Default:
    * ComposedText.build here, on the event loop.
@@ -133,6 +137,22 @@ export class ElementTips {
     this.tips.clear();
   }
 
+  /** Tips kept now (at most maxTips). */
+  get size(): number {
+    return this.tips.size;
+  }
+
+  /** Keep `tip` as the most recently used, dropping the least recently used past maxTips. */
+  private keep(id: string, tip: Tip): void {
+    this.tips.delete(id);
+    this.tips.set(id, tip);
+    const max = this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips;
+    for (const oldest of this.tips.keys()) {
+      if (this.tips.size <= max) break;
+      this.tips.delete(oldest);
+    }
+  }
+
   /**
    * Make `req`'s change on branch `ref` (a full `refs/heads/…` name) at its commit `old`, the fast
    * way, when it can be: `{done}` with the result (the branch moved to the new commit, or nothing
@@ -143,16 +163,27 @@ export class ElementTips {
    */
   async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string, identity: { name: string; email: string }): Promise<TipOutcome> {
     const id = `${ref}\0${req.ruleset}`;
+    // Taken out of the map while this change uses it: a concurrent change (another caller, a
+    // branch named otherwise) reads its own rather than plan on a text this one is changing.
     const tip = await this.tipAt(id, req.ruleset, old);
     if (tip === undefined) return undefined;
-    const change = tip.composed.plan(req.set, req);
-    if (change === undefined) return undefined;
-    if (change.added.length === 0 && change.deleted.length === 0) {
+    const giveBack = (): void => {
+      if (!this.tips.has(id)) this.keep(id, tip);
+    };
+    let change;
+    try {
+      change = tip.composed.plan(req.set, req);
+    } catch (err) {
+      giveBack();
+      throw err;
+    }
+    if (change === undefined || (change.added.length === 0 && change.deleted.length === 0)) {
+      giveBack();
+      if (change === undefined) return undefined;
       return { done: { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt } };
     }
     const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
     // From here the tip is changed: any way out but success forgets it.
-    this.tips.delete(id);
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
     const bytes = tip.composed.text();
     if (bytes === undefined) return undefined;
@@ -203,15 +234,21 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
-    if (tip.composed.netSize <= NET_MAX) this.tips.set(id, { commit, files: newFiles, composed: tip.composed, served });
+    // After a fold the text followed is that of the old base and its net change; the new base
+    // lays its elements out otherwise (this change's new elements first, then the folded ones),
+    // so the next change reads the tip anew from the folded base.
+    if (tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, ...(!fold && { composed: tip.composed }), served });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
   }
 
-  /** The tip of `id` at commit `old`: kept, carried over a commit that left the ruleset's files alone, or read anew. */
-  private async tipAt(id: string, ruleset: string, old: string): Promise<Tip | undefined> {
+  /**
+   * The tip of `id` at commit `old`, taken out of the map (the caller keeps it again when done):
+   * kept, carried over a commit that left the ruleset's files alone, or read anew.
+   */
+  private async tipAt(id: string, ruleset: string, old: string): Promise<(Tip & { composed: ComposedText }) | undefined> {
     const kept = this.tips.get(id);
-    if (kept?.commit === old) return kept;
     this.tips.delete(id);
+    if (kept?.commit === old && kept.composed) return kept as Tip & { composed: ComposedText };
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
     if (stored === undefined) return undefined;
     const same = kept !== undefined && sameFiles(kept.files, stored);
@@ -228,8 +265,6 @@ export class ElementTips {
       }
     }
     if (composed === undefined) return undefined;
-    const tip: Tip = { commit: old, files: filesOf(stored), composed, ...(same && kept.served && { served: kept.served }) };
-    this.tips.set(id, tip);
-    return tip;
+    return { commit: old, files: filesOf(stored), composed, ...(same && kept.served && { served: kept.served }) };
   }
 }

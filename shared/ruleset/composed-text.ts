@@ -16,7 +16,13 @@
  * (addresses, ports, protocols, marks, interface names and their concatenations; verdict maps),
  * without the interval flag (whose overlap check needs the whole set sorted). A change to any
  * other set, a change file the base does not fit, or a set emptied (its `elem` key goes) is not
- * followed: the caller composes the ruleset whole instead, as before.
+ * followed: the caller composes the ruleset whole instead, as before. Neither is a base holding
+ * an `element` item without elements (composeRuleset drops it), nor a change nft or the
+ * validator must judge: one taking a set past its declared `size` or the text past
+ * RULESET_TEXT_LIMITS.maxContainers arrays and objects, or adding a jump or goto to anything but a declared
+ * regular chain of the table that jumps nowhere itself (a missing chain, a base chain, a loop),
+ * or to a map whose base holds no jump or goto (the depth it is reached at may be the last: nft
+ * refuses a jump past 16 levels).
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { checkElementRequest, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from './element-change.js';
@@ -25,7 +31,7 @@ import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerT
 import { renderRulesetLines } from './render-ruleset.js';
 import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
-import { parseRuleset } from './ruleset-schema.js';
+import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
 import type { Ruleset } from './ruleset-types.js';
 
 /** Key field and map value types whose elements element-value.ts checks and brings to nft's listed form. */
@@ -50,9 +56,63 @@ interface SetTable {
   ids: ElementIdIndex;
   /** The net change of every change file so far, in compose-ruleset.ts's order (a re-added id moves to the end). */
   net: Map<string, Net>;
+  /** The set's declared `size` (nft refuses more elements), if any. */
+  size: number | undefined;
+  /** Elements the set holds now (base and net change). */
+  count: number;
+  /**
+   * A verdict map whose base holds a jump or goto: the validator loaded it so, so the depth the
+   * map is reached at leaves room for one more chain (nft refuses a jump past 16 levels).
+   */
+  jumps: boolean;
 }
 
 const key = (at: SetAddress): string => `${at.family}\0${at.table}\0${at.name}`;
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Whether `v` (a rule) holds a jump, a goto or a verdict map anywhere. Iterative: a rule may nest deep. */
+function jumpsAnywhere(v: unknown): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (Array.isArray(x)) for (const y of x) stack.push(y);
+    else if (isObject(x)) {
+      for (const k of Object.keys(x)) {
+        if (k === 'jump' || k === 'goto' || k === 'vmap') return true;
+        stack.push(x[k]);
+      }
+    }
+  }
+  return false;
+}
+
+/** The chain a `jump`/`goto` verdict (as element-value.ts stores it) targets ('' when unreadable), or undefined for another verdict. */
+function jumpTarget(data: unknown): string | undefined {
+  if (!isObject(data)) return undefined;
+  for (const k of ['jump', 'goto']) {
+    if (!(k in data)) continue;
+    const j = data[k];
+    return isObject(j) && typeof j.target === 'string' ? j.target : '';
+  }
+  return undefined;
+}
+
+/** Arrays and objects in JSON text `text` (from `from` to `to`): `{` and `[` outside strings. */
+function containersIn(text: Buffer | string, from = 0, to = text.length): number {
+  const at = typeof text === 'string' ? (i: number) => text.charCodeAt(i) : (i: number) => text[i]!;
+  let n = 0;
+  let inString = false;
+  for (let i = from; i < to; i++) {
+    const c = at(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) n++;
+  }
+  return n;
+}
 
 /** Whether element-value.ts reads every field of `shape` (so an element that fits is one nft takes). */
 function readsShape(shape: ElementShape): boolean {
@@ -64,11 +124,16 @@ function readsShape(shape: ElementShape): boolean {
 /** A ComposedText as it moves between threads (structured clone; `transfer` lists its buffers). */
 export interface ComposedTextState {
   base: Uint8Array;
-  sets: Array<{ at: SetAddress; shape: ElementShape; indent: string; starts: Int32Array; ends: Int32Array; ids: ElementIdIndexState; net: Array<[string, Net]> }>;
+  sets: Array<{ at: SetAddress; shape: ElementShape; indent: string; starts: Int32Array; ends: Int32Array; ids: ElementIdIndexState; net: Array<[string, Net]>; size: number | undefined; count: number; jumps: boolean }>;
+  leafChains: string[];
+  maxContainers: number;
+  containers: number;
 }
 
 export class ComposedText {
   private memo: Buffer | undefined;
+  /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
+  private containers: number;
 
   private constructor(
     /** renderRuleset's text of the parsed base. */
@@ -77,15 +142,28 @@ export class ComposedText {
     private readonly tables: Map<string, SetTable>,
     /** Followed sets in text order. */
     private readonly ordered: SetTable[],
-  ) {}
+    /**
+     * Chains (by family, table and name) a verdict map's element may jump or go to without nft's
+     * judgement: declared, not base chains, and jumping nowhere themselves (so no loop, no missing target).
+     */
+    private readonly leafChains: Set<string>,
+    /** RULESET_TEXT_LIMITS.maxContainers, or what build was given. */
+    private readonly maxContainers: number,
+    /** Arrays and objects in the text (counted in `base` when not given). */
+    containers?: number,
+  ) {
+    this.containers = containers ?? containersIn(base);
+  }
 
   /**
    * Follow the ruleset whose base file is `base` and whose change files (parsed, in the order
    * they apply) are `changes`. Undefined when it cannot be followed: the base is not a valid
    * ruleset, or a change file changes a set that is not followed or holds an element that does
-   * not fit (composeRuleset names the problem then). Never throws.
+   * not fit (composeRuleset names the problem then). `limits.maxContainers` (tests): the arrays
+   * and objects a text may hold (default RULESET_TEXT_LIMITS's, which parseRuleset enforces).
+   * Never throws.
    */
-  static build(base: Buffer | string, changes: readonly ElementChangeFile[]): ComposedText | undefined {
+  static build(base: Buffer | string, changes: readonly ElementChangeFile[], limits: { maxContainers?: number } = {}): ComposedText | undefined {
     let ruleset: Ruleset;
     try {
       ruleset = parseRuleset(base);
@@ -103,13 +181,22 @@ export class ComposedText {
 
     const declared = new Map<string, number>();
     const elementItems = new Set<string>();
+    const chains = new Map<string, boolean>();
+    const jumping = new Set<string>();
     for (const item of ruleset.nftables) {
       const kind = itemKind(item);
       const b = itemBody(item);
       const k = key({ family: String(b.family), table: String(b.table), name: String(b.name) });
       if (kind === 'set' || kind === 'map') declared.set(k, (declared.get(k) ?? 0) + 1);
-      if (kind === 'element') elementItems.add(k);
+      if (kind === 'element') {
+        // composeRuleset drops an `element` item left without elements: the text would differ.
+        if (Array.isArray(b.elem) && b.elem.length === 0) return undefined;
+        elementItems.add(k);
+      }
+      if (kind === 'chain') chains.set(k, chains.get(k) === true || 'hook' in b);
+      if (kind === 'rule' && jumpsAnywhere(b)) jumping.add(key({ family: String(b.family), table: String(b.table), name: String(b.chain) }));
     }
+    const leafChains = new Set([...chains].filter(([k, base]) => !base && !jumping.has(k)).map(([k]) => k));
     const listOf = new Map<object, (typeof elemLists)[number]>(elemLists.map((l) => [l.parent, l]));
     const tables = new Map<string, SetTable>();
     const ordered: Array<{ table: SetTable; first: number }> = [];
@@ -123,6 +210,7 @@ export class ComposedText {
       if (list === undefined || declared.get(k) !== 1 || elementItems.has(k)) continue;
       const shape = elementShape(kind, b);
       if (!readsShape(shape)) continue;
+      if (b.size !== undefined && (typeof b.size !== 'number' || !Number.isInteger(b.size))) continue;
       const elem = b.elem as unknown[];
       const starts = new Int32Array(list.count);
       const ends = new Int32Array(list.count);
@@ -141,12 +229,13 @@ export class ComposedText {
       // Two base elements with one id (written two ways): applyElementChange would touch both.
       const ids = ok ? ElementIdIndex.build(idList) : undefined;
       if (ids === undefined) continue;
-      const table: SetTable = { at, shape, indent: list.indent, starts, ends, ids, net: new Map() };
+      const jumps = shape.data === 'verdict' && elem.some((e) => Array.isArray(e) && (jumpTarget(e[1]) !== undefined || (typeof e[1] === 'string' && /^(jump|goto) /.test(e[1]))));
+      const table: SetTable = { at, shape, indent: list.indent, starts, ends, ids, net: new Map(), size: b.size as number | undefined, count: list.count, jumps };
       tables.set(k, table);
       ordered.push({ table, first: list.first });
     }
     ordered.sort((a, b) => a.first - b.first);
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table));
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers);
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -158,16 +247,16 @@ export class ComposedText {
   state(): { state: ComposedTextState; transfer: ArrayBuffer[] } {
     const base = new Uint8Array(this.base.length);
     base.set(this.base);
-    const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net] }));
+    const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
-    const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net) }));
+    const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered);
+    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.containers);
   }
 
   /** Whether changes to the set or map `at` are followed here. */
@@ -180,7 +269,11 @@ export class ComposedText {
    * decides it on the effective ruleset (element-change.ts): elements really added (absent, or
    * present with another timeout, comment or value) and really deleted (as they are stored).
    * Nothing is changed here: apply the change file of the result to take it. Undefined when `at`
-   * is not followed. Errors: NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
+   * is not followed, or when nft must judge the change (compose and validate whole then): it
+   * would take the set past its declared `size` or the text past maxContainers arrays and
+   * objects, or it adds a jump or goto to a chain that is not a declared regular chain of the
+   * table jumping nowhere itself, or to a map whose base holds none. Errors:
+   * NFTSYNC_ERR_ELEMENT_INVALID, as applyElementChange's.
    */
   plan(at: SetAddress, req: ElementChangeRequest): ElementChangeResult | undefined {
     const t = this.tables.get(key(at));
@@ -188,13 +281,30 @@ export class ComposedText {
     const { adds, deletes } = checkElementRequest(t.shape, at, req);
     const added: unknown[] = [];
     const deleted: unknown[] = [];
+    let containers = this.containers;
+    const sizeOf = (v: unknown): number => containersIn(JSON.stringify(v));
     for (const id of deletes) {
       const current = this.current(t, id);
-      if (current !== undefined) deleted.push(current.value);
+      if (current === undefined) continue;
+      deleted.push(current.value);
+      containers -= sizeOf(current.value);
     }
+    let count = t.count - deleted.length;
     for (const [id, value] of adds) {
       const current = this.current(t, id);
-      if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) added.push(value);
+      if (current === undefined) count++;
+      if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) {
+        added.push(value);
+        containers += sizeOf(value) - (current === undefined ? 0 : sizeOf(current.value));
+      }
+    }
+    if (t.size !== undefined && count > t.size) return undefined;
+    if (containers > this.maxContainers) return undefined;
+    if (t.shape.data === 'verdict') {
+      for (const value of added) {
+        const target = jumpTarget((value as unknown[])[1]);
+        if (target !== undefined && (!t.jumps || !this.leafChains.has(key({ family: at.family, table: at.table, name: target })))) return undefined;
+      }
     }
     return { kind: t.shape.kind, added, deleted };
   }
@@ -233,6 +343,12 @@ export class ComposedText {
       words.push([c.value.id, { k, add: true, value, body, replacesBase }]);
     }
     for (const [id, word] of words) {
+      const net = t.net.get(id);
+      const k = word.k;
+      const before = net !== undefined ? net.add : k >= 0;
+      t.count += Number(word.add) - Number(before);
+      const was = net !== undefined ? (net.add ? containersIn(net.body) : 0) : k >= 0 ? containersIn(this.base, t.starts[k]! + t.indent.length, t.ends[k]) : 0;
+      this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
     }

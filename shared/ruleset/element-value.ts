@@ -38,11 +38,27 @@ export interface CanonicalElement {
 export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 
 const FIELD_BYTES: Record<KeyField, number> = { ipv4_addr: 4, ipv6_addr: 16, inet_service: 2, inet_proto: 1, ether_addr: 6 };
-/** Protocol names as nft 1.0.6 prints them here (from netbase's /etc/protocols). */
-const PROTOCOL_NAMES: Record<number, string> = { 1: 'icmp', 2: 'igmp', 4: 'ipencap', 6: 'tcp', 17: 'udp', 33: 'dccp', 41: 'ipv6', 47: 'gre', 50: 'esp', 51: 'ah', 58: 'ipv6-icmp', 132: 'sctp', 136: 'udplite' };
+/**
+ * Protocol names as nft 1.0.6 prints them here: every number netbase 6.4's /etc/protocols names,
+ * by its first name (getprotobynumber; 0 is `ip`, not `hopopt`). A number left out here that nft
+ * names is stored as a number and listed back as a name: lossy, refused by the push validator.
+ */
+const PROTOCOL_NAMES: Record<number, string> = {
+  0: 'ip', 1: 'icmp', 2: 'igmp', 3: 'ggp', 4: 'ipencap', 5: 'st', 6: 'tcp', 8: 'egp', 9: 'igp', 12: 'pup', 17: 'udp', 20: 'hmp', 22: 'xns-idp', 27: 'rdp',
+  29: 'iso-tp4', 33: 'dccp', 36: 'xtp', 37: 'ddp', 38: 'idpr-cmtp', 41: 'ipv6', 43: 'ipv6-route', 44: 'ipv6-frag', 45: 'idrp', 46: 'rsvp', 47: 'gre',
+  50: 'esp', 51: 'ah', 57: 'skip', 58: 'ipv6-icmp', 59: 'ipv6-nonxt', 60: 'ipv6-opts', 73: 'rspf', 81: 'vmtp', 88: 'eigrp', 89: 'ospf', 93: 'ax.25',
+  94: 'ipip', 97: 'etherip', 98: 'encap', 103: 'pim', 108: 'ipcomp', 112: 'vrrp', 115: 'l2tp', 124: 'isis', 132: 'sctp', 133: 'fc', 135: 'mobility-header',
+  136: 'udplite', 137: 'mpls-in-ip', 138: 'manet', 139: 'hip', 140: 'shim6', 141: 'wesp', 142: 'rohc', 143: 'ethernet',
+};
 const PROTOCOL_NUMBERS: Record<string, number> = { ...Object.fromEntries(Object.entries(PROTOCOL_NAMES).map(([n, name]) => [name, Number(n)])), icmpv6: 58 };
 const VERDICTS = ['accept', 'drop', 'continue', 'return'];
 const ELEM_KEYS = new Set(['val', 'timeout', 'comment']);
+/** Half of a UTF-16 pair without its other half: no UTF-8 for it, and nft refuses the JSON. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** Longest timeout nft 1.0.6 loads, in seconds: past it the kernel answers ERANGE (milliseconds as nanoseconds overflow 64 bits). */
+export const MAX_TIMEOUT_SECONDS = 18_446_744_073;
+/** Most bytes of UTF-8 an element's comment may take: the kernel keeps it, its NUL and a 2-byte header in 256 bytes of user data. */
+export const MAX_COMMENT_BYTES = 251;
 
 /** The element shape of a `set` or `map` body. Never throws. */
 export function elementShape(kind: 'set' | 'map', body: Record<string, unknown>): ElementShape {
@@ -118,7 +134,7 @@ export function plainField(type: string, v: unknown): Checked<CanonicalElement> 
     return { ok: true, value: { id: n.toString(16).padStart(8, '0'), value: n } };
   }
   if (type === 'ifname') {
-    if (typeof v !== 'string' || v === '' || Buffer.byteLength(v) > 15 || /[\u0000-\u0020/\u007f]/.test(v)) return { ok: false, reason: `${show(v)} is not a valid ifname (1 to 15 bytes, no spaces or "/")` };
+    if (typeof v !== 'string' || v === '' || Buffer.byteLength(v) > 15 || /[\u0000-\u0020/\u007f]/.test(v) || LONE_SURROGATE.test(v)) return { ok: false, reason: `${show(v)} is not a valid ifname (1 to 15 bytes, no spaces or "/")` };
     return { ok: true, value: { id: `s:${v}`, value: v } };
   }
   // A type this file does not read: as written, judged by nft at validation.
@@ -211,6 +227,16 @@ function intervalField(type: string, v: unknown): Checked<CanonicalElement> {
   return { ok: true, value: lazy(`${hexOf(start)}-${hexOf(start | host)}`, () => renderInterval(f, hexOf(start), hexOf(start | host))) };
 }
 
+/**
+ * Why an interface name ending in `*` does not fit a set without the interval flag: nft reads
+ * `eth*` as a wildcard (a prefix, which it refuses there) and lists `eth\\*` back as `eth*`.
+ * A lone `*` is a name it takes as written. Undefined for anything else.
+ */
+function wildcard(type: string, v: unknown): string | undefined {
+  if (type !== 'ifname' || typeof v !== 'string' || v.length < 2 || !v.endsWith('*')) return undefined;
+  return `${show(v)} is an interface name wildcard (it ends in "*"), which needs a set with flags interval`;
+}
+
 /** The key of an element (no timeout wrapper, no map value). */
 function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
   if (shape.key.length > 1) {
@@ -220,6 +246,8 @@ function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
     const fields: CanonicalElement[] = [];
     for (let i = 0; i < parts.length; i++) {
       if (isInterval(parts[i])) return { ok: false, reason: `${show(v)}: intervals in a concatenation are not supported here; give single values` };
+      const w = shape.interval ? undefined : wildcard(shape.key[i]!, parts[i]);
+      if (w !== undefined) return { ok: false, reason: `${show(v)}: ${w}` };
       const p = plainField(shape.key[i]!, parts[i]);
       if (!p.ok) return { ok: false, reason: `${show(v)}: ${p.reason}` };
       ids.push(p.value.id);
@@ -229,6 +257,8 @@ function keyOf(shape: ElementShape, v: unknown): Checked<CanonicalElement> {
   }
   if (shape.interval) return intervalField(shape.key[0]!, v);
   if (isInterval(v) && shape.key[0]! in FIELD_BYTES) return { ok: false, reason: `${show(v)} is an interval, and the set has no interval flag: give single values, or declare the set with flags interval` };
+  const w = wildcard(shape.key[0]!, v);
+  if (w !== undefined) return { ok: false, reason: w };
   return plainField(shape.key[0]!, v);
 }
 
@@ -278,9 +308,14 @@ export function elementToAdd(shape: ElementShape, raw: unknown, timeout?: number
   if (wrapper.timeout === undefined && timeout !== undefined) wrapper = { ...wrapper, timeout };
   if (wrapper.timeout !== undefined) {
     if (!shape.timeout) return { ok: false, reason: `${show(raw)}: a timeout needs a set with flags timeout, and this one has none` };
-    if (typeof wrapper.timeout !== 'number' || !Number.isInteger(wrapper.timeout) || wrapper.timeout < 1) return { ok: false, reason: `${show(raw)}: the timeout must be a whole number of seconds, at least 1` };
+    if (typeof wrapper.timeout !== 'number' || !Number.isInteger(wrapper.timeout) || wrapper.timeout < 1 || wrapper.timeout > MAX_TIMEOUT_SECONDS) return { ok: false, reason: `${show(raw)}: the timeout must be a whole number of seconds, at least 1 and at most ${MAX_TIMEOUT_SECONDS}` };
   }
-  if (wrapper.comment !== undefined && (typeof wrapper.comment !== 'string' || wrapper.comment.length > 128)) return { ok: false, reason: `${show(raw)}: a comment is a string of at most 128 characters` };
+  if (wrapper.comment !== undefined) {
+    const c = wrapper.comment;
+    if (typeof c !== 'string' || c.length > 128 || Buffer.byteLength(c) > MAX_COMMENT_BYTES || c.includes('\u0000') || LONE_SURROGATE.test(c)) {
+      return { ok: false, reason: `${show(raw)}: a comment is a string of at most 128 characters and ${MAX_COMMENT_BYTES} bytes of UTF-8, without NUL characters or unpaired surrogates` };
+    }
+  }
   const key = keyOf(shape, keyRaw);
   if (!key.ok) return key;
   const stored = Object.keys(wrapper).length > 0 ? { elem: { val: key.value.value, ...wrapper } } : key.value.value;

@@ -9,13 +9,17 @@ import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { dirname, join } from 'node:path';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { ElementTips } from '../../../../server/git/element-tips.js';
 import { RefUpdater } from '../../../../host/ref-updater.js';
+import type { ErrorCode } from '../../../../shared/errors.js';
 import { changeSetElements, type SetElementsRequest } from '../../../../server/git/set-elements.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
+import { validatePush } from '../../../../server/push/push-validator.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
@@ -197,5 +201,164 @@ describe('ElementTips (the element API fast path)', () => {
       assert.ok((await repo.readRuleset(held, 'edge')).bytes.length > 0, `revision ${i} still served from memory`);
       held = next;
     }
+  });
+});
+
+describe('ElementTips: attack findings (docs/security.md)', () => {
+  const HOSTILE = {
+    nftables: [
+      { table: { family: 'inet', name: 'filter' } },
+      { chain: { family: 'inet', table: 'filter', name: 'input', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { chain: { family: 'inet', table: 'filter', name: 'leaf' } },
+      { set: { family: 'inet', table: 'filter', name: 'ifs', type: 'ifname', elem: ['lo0'] } },
+      { set: { family: 'inet', table: 'filter', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: ['198.18.0.1'] } },
+      { set: { family: 'inet', table: 'filter', name: 'small', type: 'ipv4_addr', size: 2, elem: ['198.18.0.1', '198.18.0.2'] } },
+      { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }], ['198.18.0.2', { jump: { target: 'leaf' } }]] } },
+      { rule: { family: 'inet', table: 'filter', chain: 'input', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+    ],
+  };
+  const name = (n: string) => ({ family: 'inet', table: 'filter', name: n });
+
+  test('what nft refuses is refused on the fast path too, and nothing is committed; what it takes still goes the fast way', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    push({ 'rulesets/edge.json': renderRuleset(HOSTILE) }, 'hostile sets');
+    const change = (set: string, add: unknown[]) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name(set), owner: 'mallory', add, tips, nft: 'auto' });
+    const head = git(bare, ['rev-parse', 'main']);
+    const cases: Array<[string, unknown[], ErrorCode]> = [
+      ['ifs', ['eth*'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['ifs', ['eth\\*'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['ifs', ['a\ud800'], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: 'a\u0000b' } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: '€'.repeat(100) } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['tmo', [{ elem: { val: '198.18.0.9', timeout: 2 ** 40 } }], 'NFTSYNC_ERR_ELEMENT_INVALID'],
+      ['small', ['198.18.0.9'], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'jump nochain']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'goto input']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+      ['vm', [['198.18.0.9', 'jump input']], 'NFTSYNC_ERR_PUSH_REFUSED'],
+    ];
+    for (const [set, add, code] of cases) {
+      await expectCode(change(set, add), code);
+      assert.equal(git(bare, ['rev-parse', 'main']), head, `${set} ${JSON.stringify(add)}: nothing committed`);
+    }
+    assert.equal(primed.length, 0);
+    const ok = await change('vm', [['198.18.0.9', 'jump leaf'], ['198.18.0.10', 'drop']]);
+    assert.equal(ok.added, 2);
+    assert.equal(primed.length, 1, 'a jump to a leaf chain is followed');
+    const made = await change('small', ['198.18.0.2']);
+    assert.equal(made.added, 0, 'an element present counts once against the size');
+  });
+
+  test('after a fold, adds and replacements go on byte for byte as composing the folded base whole (the tip kept the old base and net change: new elements came out in another order)', async (t) => {
+    const { change, fresh, repo, primed } = await fixture(t, 2000);
+    let r;
+    for (let i = 0; r?.folded === undefined || r.folded === 0; i++) r = await change({ add: [ip(30000 + i)] });
+    for (const add of [[ip(40000)], [ip(40001), ip(30000)], [ip(30001), ip(5)]]) {
+      const n = await change({ add, delete: [ip(7)] });
+      const served = await repo.readRuleset(n.commit, 'edge');
+      assert.equal(served.blob, (await fresh(n.commit)).blob, `after the fold, adding ${add.join(' ')}`);
+    }
+    assert.ok(primed.length > 3);
+  });
+
+  test('tips are bounded (elementLog.maxTips, least recently used dropped): changes on many branches do not keep a ruleset in memory for each (about 120 MB a 1,000,000-element set)', async (t) => {
+    const { bare, tips, change, fresh, repo } = await fixture(t);
+    const max = SERVER_DEFAULTS.elementLog.maxTips;
+    for (let b = 0; b < max + 3; b++) {
+      git(bare, ['branch', `b${b}`, 'main']);
+      await change({ branch: `b${b}`, add: [ip(9000 + b)] });
+      assert.ok(tips.size <= max, `${tips.size} tips kept after ${b + 1} branches`);
+    }
+    assert.equal(tips.size, max);
+    // The dropped ones are read again, and still right.
+    const r = await change({ branch: 'b0', add: [ip(9100)] });
+    assert.ok((await repo.readRuleset(r.commit, 'edge')).bytes.equals((await fresh(r.commit)).bytes));
+    assert.equal(tips.size, max);
+  });
+
+  test('concurrent changes to one branch (no queue: another server process, or a caller without one) never share a tip: every text handed to the reader is what its files compose', async (t) => {
+    const { bare, primed, repo, change, fresh } = await fixture(t, 3000);
+    await change({ add: [ip(9999)] });
+    let n = 0;
+    for (let round = 0; round < 4; round++) {
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => change({ add: [ip(10000 + n)], delete: [ip(n++)], maxAttempts: 30 })));
+      for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+    }
+    const blob = (id: string) => Buffer.from(execFileSync('git', ['cat-file', 'blob', id], { cwd: bare }));
+    for (const p of primed) {
+      const want = composeRulesetText({ path: 'base', bytes: blob(p.base) }, p.changes.map((c) => ({ path: c, bytes: blob(c) })));
+      assert.equal(p.blob, gitBlobId(Buffer.from(want)), `primed ${p.base} + ${p.changes.length} changes`);
+    }
+    for (const commit of git(bare, ['rev-list', 'main']).split('\n')) assert.equal((await repo.readRuleset(commit, 'edge')).blob, (await fresh(commit)).blob, commit);
+    git(bare, ['fsck', '--strict', '--no-dangling']);
+  });
+
+  test('a jump added to a map reached 15 chains deep is refused (nft: too many links), not committed by the fast path', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    const depth = 15;
+    const chain = (n: string, extra = {}) => ({ chain: { family: 'inet', table: 'filter', name: n, ...extra } });
+    const rule = (c: string, expr: unknown[]) => ({ rule: { family: 'inet', table: 'filter', chain: c, expr } });
+    const hops = Array.from({ length: depth }, (_, i) => `c${i}`);
+    push({
+      'rulesets/edge.json': renderRuleset({
+        nftables: [
+          { table: { family: 'inet', name: 'filter' } },
+          chain('input', { type: 'filter', hook: 'input', prio: 0, policy: 'accept' }),
+          chain('leaf'),
+          ...hops.map((c) => chain(c)),
+          ...hops.map((c, i) => rule(i === 0 ? 'input' : hops[i - 1]!, [{ jump: { target: c } }])),
+          { map: { family: 'inet', table: 'filter', name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+          rule(hops.at(-1)!, [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }]),
+        ],
+      }),
+    }, 'a map 15 chains deep');
+    const head = git(bare, ['rev-parse', 'main']);
+    const err = await expectCode(changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name('vm'), owner: 'mallory', add: [['198.18.0.9', 'jump leaf']], tips, nft: 'auto' }), 'NFTSYNC_ERR_PUSH_REFUSED');
+    assert.match(err.message, /Too many links/);
+    assert.equal(git(bare, ['rev-parse', 'main']), head);
+    assert.equal(primed.length, 0);
+  });
+
+  test('every commit the fast path makes passes the push validator: nft loads it and lists it back as written (protocol numbers netbase names, IPv6 forms, edge values)', { skip: process.getuid?.() !== 0 && 'needs root (the validator loads nft)' }, async (t) => {
+    const { bare, push, primed, tips } = await fixture(t, 3);
+    const sets = [
+      { set: { family: 'inet', table: 'filter', name: 'pr', type: 'inet_proto', elem: ['tcp'] } },
+      { set: { family: 'inet', table: 'filter', name: 'pm', type: ['ipv4_addr', 'inet_proto'], elem: [{ concat: ['198.18.0.1', 'tcp'] }] } },
+      { set: { family: 'inet', table: 'filter', name: 'v6', type: 'ipv6_addr', elem: ['fd00::1'] } },
+      { set: { family: 'inet', table: 'filter', name: 'mk', type: 'mark', elem: [1] } },
+      { set: { family: 'inet', table: 'filter', name: 'et', type: 'ether_addr', elem: ['02:00:00:00:00:01'] } },
+    ];
+    push({ 'rulesets/edge.json': renderRuleset({ nftables: [...HOSTILE.nftables, ...sets] }) }, 'more sets');
+    const cases: Array<[string, unknown[]]> = [
+      ['pr', [0, 3, 103, 112, 143, 254, 'l2tp']],
+      ['pm', [{ concat: ['198.18.0.2', 0] }, { concat: ['198.18.0.3', 47] }]],
+      ['v6', ['::ffff:1.2.3.4', '::1.2.3.4', '::', '::1', 'FD00:0::A', '64:ff9b::102:304']],
+      ['mk', [0, 4294967295, '0xff']],
+      ['et', ['00:00:00:00:00:00', 'FF:FF:FF:FF:FF:FF']],
+      ['ifs', ['*', 'a*b', 'ééééééé1', 'a:b', 'eth\\']],
+      ['tmo', [{ elem: { val: '198.18.0.9', comment: `${'€'.repeat(83)}ab` } }, { elem: { val: '198.18.0.10', timeout: 18446744073, comment: 'a\tb\n"\u2028' } }]],
+      ['vm', [['198.18.0.9', 'jump leaf'], ['198.18.0.10', { goto: { target: 'leaf' } }]]],
+    ];
+    for (const [set, add] of cases) {
+      const before = primed.length;
+      const r = await changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: name(set), owner: 'mallory', add, tips, nft: 'auto' });
+      assert.equal(r.added, add.length, `${set}: ${JSON.stringify(add)}`);
+      assert.equal(primed.length, before + 1, `${set}: the fast path made it`);
+      const judged = await validatePush([{ old: r.previous, new: r.commit, ref: 'refs/heads/main' }], { gitdir: bare, nft: 'auto' });
+      assert.deepEqual(judged.problems.map((p) => `${p.code}: ${p.message.slice(0, 300)}`), [], `${set}: ${JSON.stringify(add)}`);
+    }
+  });
+
+  test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
+    const { change, primed } = await fixture(t);
+    const printed: unknown[][] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => void printed.push(args);
+    try {
+      await change({ add: [ip(7000)] });
+    } finally {
+      console.error = error;
+    }
+    assert.equal(primed.length, 1);
+    assert.deepEqual(printed, []);
   });
 });

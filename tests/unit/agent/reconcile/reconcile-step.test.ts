@@ -10,7 +10,7 @@ const attempt = { commit: 'c'.repeat(40), blob: 'b'.repeat(40), ruleset: 'defaul
 
 /** A pass context holding `state` in memory (no steps run; refusePass only reads). */
 function context(state: AgentState | undefined): PassContext {
-  return { opts: { ref: 'main' } as PassContext['opts'], state: () => state, inForce: undefined, drifted: false, retryFailed: false, save: async () => assert.fail('refusePass must not save'), now: () => AT };
+  return { opts: { ref: 'main' } as PassContext['opts'], state: () => state, inForce: undefined, drifted: false, retryFailed: false, save: async () => assert.fail('refusePass must not save'), stage: () => assert.fail('refusePass must not stage'), now: () => AT };
 }
 
 test('next, endPass and failPass: the next step\'s input, or the end with its outcome (failPass records nothing)', () => {

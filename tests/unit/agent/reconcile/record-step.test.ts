@@ -24,6 +24,7 @@ function ctx(save: PassContext['save']): PassContext & { saved: AgentState[] } {
     drifted: false,
     retryFailed: false,
     save: async (s, b) => (saved.push(s), save(s, b)),
+    stage: () => undefined,
     now: () => 't',
   };
 }

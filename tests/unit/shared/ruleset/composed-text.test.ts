@@ -163,3 +163,113 @@ describe('ComposedText', () => {
     assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
   });
 });
+
+describe('ComposedText: attack findings (docs/security.md)', () => {
+  const table = { table: { family: 'inet', name: T } };
+  const block = (elem: unknown[], extra: Record<string, unknown> = {}) => ({ set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', ...extra, elem } });
+
+  it('a base holding an empty element item (composing whole drops it) is not followed, so the bytes never differ', () => {
+    const text = JSON.stringify({ nftables: [table, block(['198.18.0.1']), { set: { family: 'inet', table: T, name: 'other', type: 'ipv4_addr' } }, { element: { family: 'inet', table: T, name: 'other', elem: [] } }] });
+    const file = renderChangeFile(at('block'), ['198.18.0.2'], []);
+    const whole = String(composeRulesetText({ path: 'b', bytes: text }, [{ path: 'c', bytes: file }]));
+    assert.doesNotMatch(whole, /"element"/, 'composing whole drops the empty item');
+    const composed = ComposedText.build(text, [parseChangeFile(file)]);
+    assert.ok(composed === undefined || composed.text()?.toString() === whole, 'never other bytes than composing whole');
+  });
+
+  it('a set with a size: a change that would take it past the size is not planned (nft refuses it: the whole path says so)', () => {
+    const text = renderRuleset({ nftables: [table, block(['198.18.0.1', '198.18.0.2'], { size: 3 })] });
+    const composed = ComposedText.build(text, [])!;
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.3'] }), { kind: 'set', added: ['198.18.0.3'], deleted: [] });
+    assert.equal(composed.plan(at('block'), { add: ['198.18.0.3', '198.18.0.4'] }), undefined);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.3', '198.18.0.4'], delete: ['198.18.0.1'] })?.added, ['198.18.0.3', '198.18.0.4'], 'a delete makes room');
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] })?.added, ['198.18.0.3'], 'elements present count once');
+    // Followed change by change: after one add, one more passes the size.
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('block'), ['198.18.0.3'], []))), true);
+    assert.equal(composed.plan(at('block'), { add: ['198.18.0.4'] }), undefined);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.4'], delete: ['198.18.0.3'] })?.deleted, ['198.18.0.3']);
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('block'), [], ['198.18.0.3', '198.18.0.9']))), true);
+    assert.deepEqual(composed.plan(at('block'), { add: ['198.18.0.4'] })?.added, ['198.18.0.4']);
+  });
+
+  it('jump and goto verdicts are planned only to a declared regular chain of the table that jumps nowhere itself (nft refuses a missing or base chain; a loop it finds only by loading)', () => {
+    const vm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem } });
+    const text = renderRuleset({
+      nftables: [
+        table,
+        { table: { family: 'ip', name: T } },
+        { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+        { chain: { family: 'inet', table: T, name: 'leaf' } },
+        { chain: { family: 'inet', table: T, name: 'hop' } },
+        { chain: { family: 'ip', table: T, name: 'elsewhere' } },
+        { rule: { family: 'inet', table: T, chain: 'leaf', expr: [{ counter: null }, { drop: null }] } },
+        { rule: { family: 'inet', table: T, chain: 'hop', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+        vm([['198.18.0.1', { accept: null }], ['198.18.0.5', { jump: { target: 'leaf' } }]]),
+      ],
+    });
+    const composed = ComposedText.build(text, [])!;
+    const vmAt = at('vm');
+    assert.deepEqual(composed.plan(vmAt, { add: [['198.18.0.2', 'jump leaf'], ['198.18.0.3', { goto: { target: 'leaf' } }], ['198.18.0.4', 'drop']] })?.added.length, 3);
+    for (const target of ['nochain', 'in', 'hop', 'elsewhere']) {
+      assert.equal(composed.plan(vmAt, { add: [['198.18.0.2', `jump ${target}`]] }), undefined, `jump ${target}`);
+      assert.equal(composed.plan(vmAt, { add: [['198.18.0.2', { goto: { target } }]] }), undefined, `goto ${target}`);
+    }
+    assert.deepEqual(composed.plan(vmAt, { delete: ['198.18.0.1'] })?.deleted, [['198.18.0.1', { accept: null }]], 'deletes are planned whatever the verdicts');
+  });
+  it('a jump or goto is planned only in a map whose base already jumps somewhere (nft refuses a jump past 16 levels: the depth the map is reached at was loaded with one)', () => {
+    const chains = [
+      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { chain: { family: 'inet', table: T, name: 'leaf' } },
+      { rule: { family: 'inet', table: T, chain: 'in', expr: [{ vmap: { key: { payload: { protocol: 'ip', field: 'saddr' } }, data: '@vm' } }] } },
+    ];
+    const vm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem } });
+    const without = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { accept: null }]])] }), [])!;
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined);
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', { goto: { target: 'leaf' } }]] }), undefined);
+    assert.equal(without.plan(at('vm'), { add: [['198.18.0.2', 'drop']] })?.added.length, 1);
+    // A jump added by a change file does not count: only what the validator loaded.
+    const viaChange = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { accept: null }]])] }), [parseChangeFile(renderChangeFile(at('vm'), [['198.18.0.3', { jump: { target: 'leaf' } }]], []))])!;
+    assert.equal(viaChange.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined);
+    const withJump = ComposedText.build(renderRuleset({ nftables: [table, ...chains, vm([['198.18.0.1', { goto: { target: 'leaf' } }]])] }), [])!;
+    assert.equal(withJump.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] })?.added.length, 1);
+  });
+  it('a change that would take the text past the ruleset text limit of arrays and objects is not planned (agents and the validator refuse such a text: TOO_COMPLEX)', () => {
+    const pm = (elem: unknown[]) => ({ map: { family: 'inet', table: T, name: 'pm', type: ['ipv4_addr', 'inet_service'], map: 'verdict', elem } });
+    const text = renderRuleset({ nftables: [table, pm([[{ concat: ['198.18.0.1', 22] }, { accept: null }]])] });
+    const containers = (t: string) => (t.match(/[[{]/g) ?? []).length;
+    const limit = containers(text) + 4;
+    const composed = ComposedText.build(text, [], { maxContainers: limit })!;
+    const el = (i: number) => [{ concat: [ip(i), 22] }, 'drop'];
+    const first = composed.plan(at('pm'), { add: [el(2)] })!;
+    assert.equal(first.added.length, 1);
+    assert.equal(composed.plan(at('pm'), { add: [el(2), el(3)] }), undefined, 'two more pass the limit');
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('pm'), first.added, []))), true);
+    assert.equal(containers(composed.text()!.toString()), limit, 'at the limit');
+    assert.equal(composed.plan(at('pm'), { add: [el(3)] }), undefined);
+    assert.equal(composed.plan(at('pm'), { add: [el(3)], delete: [el(1)] })?.added.length, 1, 'a delete makes room');
+    assert.equal(composed.plan(at('pm'), { add: [[{ concat: ['198.18.0.1', 22] }, 'drop']] })?.added.length, 1, 'a replacement adds nothing');
+    // Followed through change files built in: the count is the text's.
+    const rebuilt = ComposedText.build(text, [parseChangeFile(renderChangeFile(at('pm'), first.added, []))], { maxContainers: limit })!;
+    assert.equal(rebuilt.plan(at('pm'), { add: [el(3)] }), undefined);
+  });
+  it('moved to another thread (state, fromState), a tip still refuses what nft must judge: past the size, past the containers limit, a jump where the base has none', () => {
+    const chains = [{ chain: { family: 'inet', table: T, name: 'leaf' } }];
+    const text = renderRuleset({
+      nftables: [
+        table,
+        ...chains,
+        block(['198.18.0.1', '198.18.0.2'], { size: 2 }),
+        { map: { family: 'inet', table: T, name: 'vm', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } },
+        { map: { family: 'inet', table: T, name: 'vj', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { jump: { target: 'leaf' } }]] } },
+      ],
+    });
+    const containers = (t: string) => (t.match(/[[{]/g) ?? []).length;
+    const here = ComposedText.build(text, [], { maxContainers: containers(text) + 3 })!;
+    const moved = ComposedText.fromState(structuredClone(here.state().state));
+    assert.equal(moved.plan(at('block'), { add: ['198.18.0.3'] }), undefined, 'past the size');
+    assert.equal(moved.plan(at('vm'), { add: [['198.18.0.2', 'jump leaf']] }), undefined, 'no jump in the base');
+    assert.equal(moved.plan(at('vj'), { add: [['198.18.0.2', 'jump leaf'], ['198.18.0.3', 'drop']] }), undefined, 'past the containers limit (3 and 2 where 3 are left)');
+    assert.equal(moved.plan(at('vj'), { add: [['198.18.0.2', 'jump leaf']] })?.added.length, 1, 'a jump to a leaf chain where the base jumps');
+  });
+});
+

@@ -24,6 +24,13 @@ describe('elementToAdd: the form nft lists', () => {
     ['an IPv6 address, lower-case and shortened', set({ type: 'ipv6_addr' }), 'FD00:0:0:0:0:0:0:A', 'fd00::a'],
     ['an IPv4-mapped IPv6 address, dotted as nft prints it', set({ type: 'ipv6_addr' }), '::ffff:102:304', '::ffff:1.2.3.4'],
     ['a protocol number with a name', set({ type: 'inet_proto' }), 6, 'tcp'],
+    // Attack finding: nft 1.0.6 names every number netbase's /etc/protocols names (the fast path stored 0, 103, 112 as numbers: lossy).
+    ['protocol 0: ip (the first name /etc/protocols gives it)', set({ type: 'inet_proto' }), 0, 'ip'],
+    ['protocol 103: pim', set({ type: 'inet_proto' }), 103, 'pim'],
+    ['protocol 112 by name: vrrp', set({ type: 'inet_proto' }), 'vrrp', 'vrrp'],
+    ['protocol 143: ethernet', set({ type: 'inet_proto' }), 143, 'ethernet'],
+    ['protocol 3 in a concatenation: ggp', set({ type: ['ipv4_addr', 'inet_proto'] }), { concat: ['198.18.0.1', 3] }, { concat: ['198.18.0.1', 'ggp'] }],
+    ['a protocol number without a name', set({ type: 'inet_proto' }), 254, 254],
     ['an ether address', set({ type: 'ether_addr' }), '02:00:00:00:00:AB', '02:00:00:00:00:ab'],
     ['a mark in hex', set({ type: 'mark' }), '0x10', 16],
     ['a prefix string in an interval set', v4interval, '198.18.0.0/24', { prefix: { addr: '198.18.0.0', len: 24 } }],
@@ -69,6 +76,30 @@ describe('elementToAdd: refusals name the value', () => {
     assert.match(refused(vmap, ['198.18.0.1', 'allow']), /"allow" is not a verdict/);
   });
   it('an unknown key in elem', () => assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', expires: 3 } }), /unknown key "expires"/));
+  // Attack findings (docs/security.md): each of these the element API's fast path committed,
+  // and nft 1.0.6 refuses it, or lists it otherwise (the push validator refuses it as lossy).
+  it('an ifname ending in "*" outside an interval set (nft reads a wildcard; "eth\\*" it lists as "eth*")', () => {
+    const ifs = set({ type: 'ifname' });
+    assert.match(refused(ifs, 'eth*'), /"eth\*" .*wildcard/);
+    assert.match(refused(ifs, 'eth\\*'), /wildcard/);
+    assert.match(refused(set({ type: ['ifname', 'inet_service'] }), { concat: ['eth*', 22] }), /wildcard/);
+    assert.equal(add(ifs, '*'), '*', 'a lone "*" is a name nft takes as written');
+    assert.equal(add(ifs, 'a*b'), 'a*b');
+    assert.equal(add(set({ type: 'ifname', flags: ['interval'] }), 'eth*'), 'eth*', 'an interval set takes wildcards');
+  });
+  it('a lone surrogate in an ifname or a comment; a NUL in a comment; a comment over 251 bytes of UTF-8', () => {
+    assert.match(refused(set({ type: 'ifname' }), 'a\ud800'), /not a valid ifname/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\udc00b' } }), /comment/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\u0000b' } }), /comment/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', comment: '€'.repeat(84) } }), /251 bytes/);
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', comment: '€'.repeat(83) + 'ab' } }), { elem: { val: '198.18.0.1', comment: '€'.repeat(83) + 'ab' } });
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', comment: 'a\tb\n"\u2028' } }), { elem: { val: '198.18.0.1', comment: 'a\tb\n"\u2028' } });
+  });
+  it('a timeout past 18446744073 seconds (the kernel answers ERANGE)', () => {
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', timeout: 18446744074 } }), /at most 18446744073/);
+    assert.match(refused(v4timeout, { elem: { val: '198.18.0.1', timeout: 1e21 } }), /at most 18446744073/);
+    assert.deepEqual(add(v4timeout, { elem: { val: '198.18.0.1', timeout: 18446744073 } }), { elem: { val: '198.18.0.1', timeout: 18446744073 } });
+  });
 });
 
 describe('ids: one element, one id however written', () => {
