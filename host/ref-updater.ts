@@ -16,11 +16,18 @@ interface Job {
   fail(err: Error & { exitCode?: number }): void;
 }
 
-/** Keep the process alive while git owes an answer (its stdout referenced), or not. */
+/**
+ * Keep the process alive while git owes an answer (the child and its stdout and stderr
+ * referenced, so the loop waits for its answer or its exit and last words), or not.
+ */
 function hold(child: ChildProcessWithoutNullStreams, on: boolean): void {
-  const out = child.stdout as unknown as { ref?: () => void; unref?: () => void };
-  if (on) out.ref?.();
-  else out.unref?.();
+  if (on) child.ref();
+  else child.unref();
+  for (const stream of [child.stdout, child.stderr]) {
+    const s = stream as unknown as { ref?: () => void; unref?: () => void };
+    if (on) s.ref?.();
+    else s.unref?.();
+  }
 }
 
 /** Update refs of one repository; one transaction at a time, in the order asked. */
@@ -75,8 +82,8 @@ export class RefUpdater {
     if (this.#child) return this.#child;
     const child = spawn('git', ['update-ref', '-m', 'nft-sync', '--stdin'], { env: gitEnv({ GIT_DIR: resolve(this.gitdir) }), stdio: ['pipe', 'pipe', 'pipe'] });
     // Idle, it must not keep the process alive: neither it nor its pipes (#hold while a transaction runs).
-    child.unref();
-    for (const stream of [child.stdin, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
+    hold(child, false);
+    (child.stdin as unknown as { unref?: () => void }).unref?.();
     this.#stdout = '';
     this.#stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
