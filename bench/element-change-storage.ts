@@ -107,6 +107,7 @@ async function measure(dir: string, name: string, elements: number, change: numb
     out.beforeGc.push(m.beforeGc);
     out.afterGc.push(m.afterGc);
     out.ms.push(m.ms);
+    if (process.env.NFT_SYNC_BENCH_VERBOSE) console.error(`${name} change ${i}: ${m.ms.toFixed(0)} ms`);
   }
   if (layout === 'change-files') {
     // Up to the threshold by plumbing (the same files changeSetElements writes), then the fold.
