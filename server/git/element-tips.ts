@@ -54,8 +54,10 @@ interface Tip {
   /** The branch commit the tip describes. */
   commit: string;
   files: TipFiles;
-  /** The text followed; undefined after a fold (read anew from the folded base at the next change). */
+  /** The text followed; undefined after a fold (built anew from the folded base: `building`). */
   composed?: ComposedText;
+  /** After a fold: the tip of the folded base, being built (in the worker) since the fold. */
+  building?: Promise<ComposedText | undefined>;
   /** The text and blob id handed to the reader for this commit, when this server made it. */
   served?: { bytes: Buffer; blob: string };
 }
@@ -236,9 +238,21 @@ export class ElementTips {
     }
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),
-    // so the next change reads the tip anew from the folded base.
-    if (tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, ...(!fold && { composed: tip.composed }), served });
+    // so the tip is built anew from the folded base, starting now: the next change, unless it
+    // comes within seconds, finds it ready.
+    if (fold) this.keep(id, { commit, files: newFiles, building: this.build(bytes, []), served });
+    else if (tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, composed: tip.composed, served });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
+  }
+
+  /** A tip of `base` and its change files: in the worker when the server passes `follow`, else here. Never throws. */
+  private async build(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
+    if (this.options.follow) return this.options.follow(base, changes).catch(() => undefined);
+    try {
+      return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -249,21 +263,15 @@ export class ElementTips {
     const kept = this.tips.get(id);
     this.tips.delete(id);
     if (kept?.commit === old && kept.composed) return kept as Tip & { composed: ComposedText };
+    if (kept?.commit === old && kept.building) {
+      const composed = await kept.building;
+      if (composed !== undefined) return { commit: old, files: kept.files, composed, ...(kept.served && { served: kept.served }) };
+    }
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
     if (stored === undefined) return undefined;
     const same = kept !== undefined && sameFiles(kept.files, stored);
     let composed = same ? kept.composed : undefined;
-    if (composed === undefined) {
-      const changes = stored.changes.map((c) => c.bytes);
-      if (this.options.follow) composed = await this.options.follow(stored.base.bytes, changes);
-      else {
-        try {
-          composed = ComposedText.build(stored.base.bytes, changes.map((c) => parseChangeFile(c)));
-        } catch {
-          composed = undefined;
-        }
-      }
-    }
+    composed ??= await this.build(stored.base.bytes, stored.changes.map((c) => c.bytes));
     if (composed === undefined) return undefined;
     return { commit: old, files: filesOf(stored), composed, ...(same && kept.served && { served: kept.served }) };
   }

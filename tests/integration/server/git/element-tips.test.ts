@@ -53,6 +53,8 @@ async function fixture(t: TestContext, size = 300) {
     git(work, ['push', '-q', 'origin', 'HEAD:main']);
   };
   push({ 'rulesets/edge.json': renderRuleset(RULESET(size)), 'rulesets/default.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'filter' } }] }), README: 'x\n' }, 'edge');
+  /** The tips built (the base's size each time). */
+  const follows: number[] = [];
   const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
   // Every base "big": tips are built in the repository's worker thread, as in the server.
   const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
@@ -61,7 +63,10 @@ async function fixture(t: TestContext, size = 300) {
   const tips = new ElementTips({
     gitdir: bare,
     refs,
-    follow: (base, changes) => repo.followText(base, changes),
+    follow: (base, changes) => {
+      follows.push(base.length);
+      return repo.followText(base, changes);
+    },
     prime: (base, changes, bytes, blob) => {
       // Each revision counted once (the one agents hold is handed again with the next).
       if (!primed.some((p) => p.blob === blob)) primed.push({ base, changes, blob });
@@ -71,7 +76,7 @@ async function fixture(t: TestContext, size = 300) {
   const change = (req: Partial<SetElementsRequest>) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, ...req });
   /** What a reader that never saw a prime serves for `commit`. */
   const fresh = async (commit: string) => (await RulesetRepository.open(bare)).readRuleset(commit, 'edge');
-  return { bare, work, push, primed, repo, tips, change, fresh };
+  return { bare, work, push, primed, repo, tips, change, fresh, follows };
 }
 
 describe('ElementTips (the element API fast path)', () => {
@@ -150,7 +155,7 @@ describe('ElementTips (the element API fast path)', () => {
   });
 
   test('past the fold threshold the same commit folds: the base is the composed text, the change files go, the reader serves it as stored', async (t) => {
-    const { bare, change, fresh, repo } = await fixture(t, 20000);
+    const { bare, change, fresh, repo, follows } = await fixture(t, 20000);
     const max = SERVER_DEFAULTS.elementLog.foldMaxFiles;
     let r;
     for (let i = 0; i <= max; i++) r = await change({ add: [ip(30000 + i)] });
@@ -160,8 +165,10 @@ describe('ElementTips (the element API fast path)', () => {
     assert.equal(served.blob, git(bare, ['rev-parse', `${r!.commit}:rulesets/edge.json`]));
     assert.ok(served.bytes.equals((await fresh(r!.commit)).bytes));
     git(bare, ['fsck', '--strict', '--no-dangling']);
-    // And it goes on from the folded base.
+    // The folded base's tip was built at the fold (not at the next change): it goes on from there.
+    assert.deepEqual(follows, [follows[0], served.bytes.length], 'one tip at the start, one from the folded base');
     const next = await change({ delete: [ip(30000)] });
+    assert.equal(follows.length, 2, 'the next change found the tip built since the fold');
     assert.ok((await repo.readRuleset(next.commit, 'edge')).bytes.equals((await fresh(next.commit)).bytes));
   });
 
