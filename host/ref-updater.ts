@@ -16,11 +16,21 @@ interface Job {
   fail(err: Error & { exitCode?: number }): void;
 }
 
-/** Keep the process alive while git owes an answer (its stdout referenced), or not. */
+/**
+ * Keep the process alive while git owes an answer, or not: its stdout and the child itself
+ * referenced. Both: when git refuses a transaction it exits, its stdout closes first, and with
+ * the child unreferenced the event loop could end before its exit is seen (the caller's update
+ * then neither resolves nor rejects).
+ */
 function hold(child: ChildProcessWithoutNullStreams, on: boolean): void {
   const out = child.stdout as unknown as { ref?: () => void; unref?: () => void };
-  if (on) out.ref?.();
-  else out.unref?.();
+  if (on) {
+    out.ref?.();
+    child.ref();
+  } else {
+    out.unref?.();
+    child.unref();
+  }
 }
 
 /** Update refs of one repository; one transaction at a time, in the order asked. */
@@ -47,12 +57,20 @@ export class RefUpdater {
     });
   }
 
-  /** Stop git; updates waiting are refused. */
+  /**
+   * Stop git; updates waiting are refused, and so is one in flight (git may or may not have
+   * moved the ref: the caller reads it again, as after any failure).
+   */
   close(): void {
     this.#closed = true;
-    this.#child?.stdin.end();
-    this.#child?.kill();
+    const child = this.#child;
     this.#child = undefined;
+    if (child) hold(child, false);
+    child?.stdin.end();
+    child?.kill();
+    const current = this.#current;
+    this.#current = undefined;
+    current?.fail(new Error('the ref updater is closed (this update may or may not have been made)'));
     for (const j of this.#queue.splice(0)) j.fail(new Error('the ref updater is closed'));
   }
 
