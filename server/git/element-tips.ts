@@ -250,7 +250,9 @@ export class ElementTips {
     this.tips.delete(id);
     if (kept?.commit === old && kept.composed) return kept as Tip & { composed: ComposedText };
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
-    if (stored === undefined) return undefined;
+    // A branch at a tag object (written by hand: git refuses it) is no commit to be the parent:
+    // the whole path decides (git commit-tree refuses it).
+    if (stored === undefined || stored.commit !== old) return undefined;
     const same = kept !== undefined && sameFiles(kept.files, stored);
     let composed = same ? kept.composed : undefined;
     if (composed === undefined) {
