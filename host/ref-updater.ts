@@ -9,6 +9,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
 import { gitEnv } from './run-git.js';
+import { HOST_DEFAULTS } from './defaults.js';
 
 interface Job {
   line: string;
@@ -41,12 +42,22 @@ export class RefUpdater {
   #current: Job | undefined;
   readonly #queue: Job[] = [];
   #closed = false;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #timeoutMs: number;
 
-  constructor(private readonly gitdir: string) {}
+  /** @param options.timeoutMs one transaction's answer awaited at most (default HOST_DEFAULTS.refUpdateTimeoutMs). */
+  constructor(
+    private readonly gitdir: string,
+    options: { timeoutMs?: number } = {},
+  ) {
+    this.#timeoutMs = options.timeoutMs ?? HOST_DEFAULTS.refUpdateTimeoutMs;
+  }
 
   /**
    * Move `ref` to `next` if it is at `old` (full object ids). Rejects with git's message and exit
-   * code when git refuses (the ref moved: the caller reads it and tries again) or cannot run.
+   * code when git refuses (the ref moved: the caller reads it and tries again) or cannot run, and
+   * when git gives no answer within the time limit (git is stopped; the ref may or may not have
+   * moved: read it).
    */
   update(ref: string, next: string, old: string): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the ref updater is closed'));
@@ -63,6 +74,7 @@ export class RefUpdater {
    */
   close(): void {
     this.#closed = true;
+    clearTimeout(this.#timer);
     const child = this.#child;
     this.#child = undefined;
     if (child) hold(child, false);
@@ -82,11 +94,26 @@ export class RefUpdater {
       const child = this.#ensure();
       hold(child, true);
       child.stdin.write(job.line);
+      this.#timer = setTimeout(() => this.#timedOut(child, job), this.#timeoutMs);
+      this.#timer.unref();
     } catch (err) {
       this.#current = undefined;
       job.fail(err as Error);
       this.#next();
     }
+  }
+
+  /** `job` had no answer in time: git is stopped (it may hang in a hook or on a lock), the job refused. */
+  #timedOut(child: ChildProcessWithoutNullStreams, job: Job): void {
+    if (this.#child !== child || this.#current !== job) return;
+    this.#child = undefined;
+    this.#current = undefined;
+    hold(child, false);
+    // SIGTERM: git removes its lock files on it (SIGKILL would leave `REF.lock`, refusing every
+    // later update of the branch until someone deletes it).
+    child.kill('SIGTERM');
+    job.fail(Object.assign(new Error(`git update-ref --stdin: no answer within ${this.#timeoutMs} ms (a hook or a lock hanging?): stopped; the ref may or may not have moved`), { exitCode: 1 }));
+    this.#next();
   }
 
   #ensure(): ChildProcessWithoutNullStreams {
@@ -100,6 +127,7 @@ export class RefUpdater {
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       this.#stdout += d;
       if (this.#stdout.includes('commit: ok\n')) {
+        clearTimeout(this.#timer);
         this.#stdout = '';
         const job = this.#current;
         this.#current = undefined;
@@ -113,6 +141,7 @@ export class RefUpdater {
     });
     const gone = (code: number | null, err?: Error): void => {
       if (this.#child !== child) return;
+      clearTimeout(this.#timer);
       this.#child = undefined;
       const job = this.#current;
       this.#current = undefined;

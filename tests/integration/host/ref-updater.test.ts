@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RefUpdater } from '../../../host/ref-updater.js';
 import { git, tempDir } from '../../helpers/git-fixture.js';
@@ -103,6 +103,31 @@ test('a stale lock file left by a crashed git fails the update at once (no hang)
   assert.equal(await settled(p, 5000), 'failed');
   await assert.rejects(p, /File exists|Unable to create/);
   rmSync(join(bare, 'refs/heads/main.lock'));
+  await updater.update('refs/heads/main', b, a);
+  assert.equal(git(bare, ['rev-parse', 'main']), b);
+});
+
+test('a transaction git does not answer (a reference-transaction hook hanging) is refused after the time limit, git stopped; the next update goes through', async (t) => {
+  const bare = join(tempDir(t), 'r.git');
+  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
+  const tree = git(bare, ['mktree'], '');
+  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
+  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
+  git(bare, ['update-ref', 'refs/heads/main', a]);
+  const { writeFileSync, rmSync } = await import('node:fs');
+  const hook = join(bare, 'hooks/reference-transaction');
+  // Hangs (bounded: 3 s, so nothing outlives the test for long) while the ref is prepared.
+  writeFileSync(hook, '#!/bin/sh\ncat >/dev/null\n[ "$1" = prepared ] && sleep 3\nexit 0\n', { mode: 0o755 });
+  const updater = new RefUpdater(bare, { timeoutMs: 300 });
+  t.after(() => updater.close());
+  const hung = updater.update('refs/heads/main', b, a);
+  assert.equal(await settled(hung, 2500), 'failed', 'refused after the time limit, not left waiting');
+  await assert.rejects(hung, /no answer within 300 ms/);
+  rmSync(hook);
+  // git removed its lock as it stopped (a lock left behind would refuse every later update).
+  for (let i = 0; i < 30 && existsSync(join(bare, 'refs/heads/main.lock')); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(existsSync(join(bare, 'refs/heads/main.lock')), false, 'no stale main.lock');
+  assert.equal(git(bare, ['rev-parse', 'main']), a, 'stopped before the commit: the ref did not move');
   await updater.update('refs/heads/main', b, a);
   assert.equal(git(bare, ['rev-parse', 'main']), b);
 });
