@@ -37,8 +37,6 @@ function hold(child: ChildProcessWithoutNullStreams, on: boolean): void {
 /** Update refs of one repository; one transaction at a time, in the order asked. */
 export class RefUpdater {
   #child: ChildProcessWithoutNullStreams | undefined;
-  #stdout = '';
-  #stderr = '';
   #current: Job | undefined;
   readonly #queue: Job[] = [];
   #closed = false;
@@ -122,13 +120,16 @@ export class RefUpdater {
     // Idle, it must not keep the process alive: neither it nor its pipes (#hold while a transaction runs).
     child.unref();
     for (const stream of [child.stdin, child.stderr]) (stream as unknown as { unref?: () => void }).unref?.();
-    this.#stdout = '';
-    this.#stderr = '';
+    // This git's own output: one stopped (timed out, closed) may still have answered into its
+    // pipe, and that answer must not be taken for the transaction its successor runs.
+    let stdout = '';
+    let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      this.#stdout += d;
-      if (this.#stdout.includes('commit: ok\n')) {
+      if (this.#child !== child) return;
+      stdout += d;
+      if (stdout.includes('commit: ok\n')) {
         clearTimeout(this.#timer);
-        this.#stdout = '';
+        stdout = '';
         const job = this.#current;
         this.#current = undefined;
         hold(child, false);
@@ -137,7 +138,7 @@ export class RefUpdater {
       }
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      if (this.#stderr.length < 64 * 1024) this.#stderr += d;
+      if (stderr.length < 64 * 1024) stderr += d;
     });
     const gone = (code: number | null, err?: Error): void => {
       if (this.#child !== child) return;
@@ -146,7 +147,7 @@ export class RefUpdater {
       const job = this.#current;
       this.#current = undefined;
       if (job) {
-        const why = this.#stderr.trim() || err?.message || `exit code ${code ?? 'signal'}`;
+        const why = stderr.trim() || err?.message || `exit code ${code ?? 'signal'}`;
         job.fail(Object.assign(new Error(`git update-ref --stdin: ${why}`), { exitCode: code ?? 1, cause: err }));
       }
       this.#next();

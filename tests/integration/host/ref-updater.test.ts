@@ -131,3 +131,27 @@ test('a transaction git does not answer (a reference-transaction hook hanging) i
   await updater.update('refs/heads/main', b, a);
   assert.equal(git(bare, ['rev-parse', 'main']), b);
 });
+
+test('an answer git wrote just as its transaction timed out is not taken for the next transaction\'s (that one is answered by its own git)', async (t) => {
+  const bare = join(tempDir(t), 'r.git');
+  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
+  const tree = git(bare, ['mktree'], '');
+  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
+  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
+  const c = git(bare, ['commit-tree', tree, '-p', a, '-m', 'c']);
+  git(bare, ['update-ref', 'refs/heads/main', a]);
+  const updater = new RefUpdater(bare, { timeoutMs: 50 });
+  t.after(() => updater.close());
+  const first = updater.update('refs/heads/main', b, a).then(() => 'done', () => 'failed');
+  // Refused by git whatever happens to the first: main is never at c.
+  const second = updater.update('refs/heads/main', a, c).then(() => 'done', () => 'failed');
+  // The event loop held while git answers the first: its "commit: ok" waits in the pipe as the time limit passes.
+  const until = Date.now() + 800;
+  while (Date.now() < until) {
+    /* busy */
+  }
+  // The first timed out (refused, though git may have moved main: its answer came too late).
+  await first;
+  assert.equal(await second, 'failed', 'the second is refused (main is not at c), not resolved by the first git\'s late answer');
+  assert.ok([a, b].includes(git(bare, ['rev-parse', 'main'])));
+});
