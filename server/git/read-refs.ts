@@ -8,8 +8,8 @@
  * before deleting the loose file, so reading in this order never sees a ref vanish that exists
  * before and after. A loose ref overrides a packed one of the same name.
  */
-import { constants, readFileSync, statSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** One ref as stored: its direct value and, for a packed annotated tag, git's peeled value. */
@@ -57,7 +57,12 @@ const NOT_A_REF = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EAGAIN']);
 
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, { encoding: 'utf8', flag: READ_FLAGS });
+    const handle = await open(file, READ_FLAGS);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     if (NOT_A_REF.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
@@ -66,7 +71,12 @@ async function readText(file: string): Promise<string | undefined> {
 
 function readTextSync(file: string): string | undefined {
   try {
-    return readFileSync(file, { encoding: 'utf8', flag: READ_FLAGS });
+    const fd = openSync(file, READ_FLAGS);
+    try {
+      return readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     if (NOT_A_REF.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
