@@ -89,6 +89,8 @@ export class RulesetRepository {
   private readonly composer = new ComposeThread();
   /** Bounds the big composes holding their files at once (server/git/compose-slots.ts). */
   private readonly bigComposes: ComposeSlots;
+  /** Bounds the element API's big tips built at once (their own slots: a change never waits behind readers). */
+  private readonly bigFollows: ComposeSlots;
   private readonly composedIds = new ByteLru<{ blob: string }>(SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
   private readonly reachable: ReachableCommits;
   private readonly readRefFile: RefFileReader;
@@ -107,6 +109,7 @@ export class RulesetRepository {
     this.readRefFile = options.readRefFile ?? readRef;
     this.composeOffThreadBytes = options.composeOffThreadBytes ?? SERVER_DEFAULTS.repository.composeOffThreadBytes;
     this.bigComposes = new ComposeSlots(options.composeSlots ?? SERVER_DEFAULTS.repository.composeSlots);
+    this.bigFollows = new ComposeSlots(options.composeSlots ?? SERVER_DEFAULTS.repository.composeSlots);
   }
 
   /**
@@ -245,11 +248,20 @@ export class RulesetRepository {
   /**
    * The element API's tip of a ruleset stored as `base` and its change files (ComposedText.build;
    * server/git/element-tips.ts), built in the worker thread when the base is big, so the first
-   * change after a start does not hold the event loop for seconds. Undefined when it cannot be
+   * change after a start does not hold the event loop for seconds; `composeSlots` of them at once
+   * (each sends the worker a copy of its files, and gets back a tip of about 120 bytes an
+   * element), the others waiting before their copy is made. Undefined when it cannot be
    * followed. Never throws.
    */
   async followText(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
-    if (base.length >= this.composeOffThreadBytes) return this.composer.follow(base, changes);
+    if (base.length >= this.composeOffThreadBytes) {
+      await this.bigFollows.take();
+      try {
+        return await this.composer.follow(base, changes);
+      } finally {
+        this.bigFollows.give();
+      }
+    }
     try {
       return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
     } catch {

@@ -9,7 +9,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';
-import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';
@@ -60,4 +61,33 @@ test('many different revisions of a big ruleset asked at once: at most composeSl
   }
   const err = all[commits.length] as { data?: Record<string, unknown> };
   assert.equal(err.data?.path, 'rulesets/big.elements/000001.json', 'SET_NOT_FOUND keeps data.path through the worker');
+});
+
+test('the element API\'s big tips built at once are bounded too (followText: composeSlots), every one as built alone', async (t) => {
+  const dir = tempDir(t);
+  const work = join(dir, 'w');
+  git(dir, ['init', '-q', '-b', 'main', work]);
+  const repo = await RulesetRepository.open(work, { composeOffThreadBytes: 0, composeSlots: 2 });
+  const composer = (repo as unknown as { composer: { follow: (...a: unknown[]) => Promise<unknown> } }).composer;
+  const follow = composer.follow.bind(composer);
+  let now = 0;
+  let most = 0;
+  composer.follow = async (...a: unknown[]) => {
+    most = Math.max(most, ++now);
+    try {
+      return await follow(...a);
+    } finally {
+      now--;
+    }
+  };
+  const bases = Array.from({ length: 10 }, (_, i) =>
+    Buffer.from(renderRuleset({ nftables: [{ table: { family: 'inet', name: 'f' } }, { set: { ...set, type: 'ipv4_addr', elem: Array.from({ length: 100 }, (_, k) => ip(k + i)) } }] })),
+  );
+  const change = (i: number): Buffer => Buffer.from(renderChangeFile(set, [ip(2000 + i)], []));
+  const tips = await Promise.all(bases.map((b, i) => repo.followText(b, [change(i)])));
+  assert.ok(most <= 2, `at most 2 tips built at once (saw ${most})`);
+  for (const [i, tip] of tips.entries()) {
+    const alone = ComposedText.build(bases[i]!, [parseChangeFile(change(i))]);
+    assert.ok(tip !== undefined && alone !== undefined && tip.text()!.equals(alone.text()!), `tip ${i} as built alone`);
+  }
 });
