@@ -86,10 +86,27 @@ const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];
 const cleanups: Array<() => void | Promise<void>> = [];
 
+/** Namespaces made and not yet deleted: deleted at exit too, should a crash skip main's finally. */
+const namespaces = new Set<string>();
+process.once('exit', () => {
+  for (const name of namespaces) {
+    try {
+      execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
+    } catch {
+      // best effort
+    }
+  }
+});
+
+// Interrupted (Ctrl-C, kill): exit, so the handlers above (and the children's: bench/stop-child.ts) run.
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) process.once(signal, () => process.exit(code));
+
 function netns(label: string): string {
   const name = `nsb-${label.replace(/[^a-z0-9]/gi, "")}-${process.pid}`;
   execFileSync('ip', ['netns', 'add', name]);
+  namespaces.add(name);
   cleanups.push(() => {
+    namespaces.delete(name);
     execFileSync('ip', ['netns', 'delete', name], { stdio: 'ignore' });
   });
   execFileSync('ip', ['netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up']);

@@ -30,6 +30,7 @@ import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
 import { renderRuleset } from '../shared/ruleset/render-ruleset.js';
 import { address, revision } from './big-set-delta.js';
 import { median, type BenchRow } from './bench-row.js';
+import { killOnExit, stopChild } from './stop-child.js';
 
 const run = promisify(execFile);
 const ELEMENTS = 1_000_000;
@@ -66,14 +67,23 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   const applied = new Map<string, { at: number; kind: string }>();
   let wake: (() => void) | undefined;
   const agent = spawn(process.execPath, ['dist/cli/main.js', 'agent', '--server', `127.0.0.1:${server.wireAddress.port}`, '--ref', 'main', '--name', 'bench', '--nft', `nsenter --net=/run/netns/${ns} nft`, '--state-dir', join(dir, 'state'), '--confirm-window', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  cleanups.push(
-    () =>
-      new Promise<void>((done) => {
-        if (agent.exitCode !== null) return done();
-        agent.once('exit', () => done());
-        agent.kill('SIGTERM');
-      }),
-  );
+  // Stopped for sure, before the namespaces go (cleanups run last first): SIGTERM, SIGKILL after
+  // 10 s (an agent stuck in nft must not hang the cleanup); and killed if this process dies of an
+  // exception that skips bench/run.ts's finally.
+  const unhook = killOnExit(agent);
+  cleanups.push(async () => {
+    await stopChild(agent);
+    unhook();
+  });
+  let gone: string | undefined;
+  agent.once('error', (err) => {
+    gone = `could not run: ${err.message}`;
+    wake?.();
+  });
+  agent.once('exit', (code, signal) => {
+    gone ??= `exited (${code ?? signal})`;
+    wake?.();
+  });
   let pending = '';
   agent.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     const at = performance.now();
@@ -82,7 +92,12 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     pending = lines.pop()!;
     for (const line of lines) {
       if (!line.includes('"msg":"applied"')) continue;
-      const o = JSON.parse(line) as { commit: string; transaction?: { kind: string; hinted?: boolean } };
+      let o: { commit: string; transaction?: { kind: string; hinted?: boolean } };
+      try {
+        o = JSON.parse(line) as typeof o;
+      } catch {
+        continue; // thrown here it would end this process past every cleanup
+      }
       applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}` });
       wake?.();
     }
@@ -91,6 +106,7 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     for (const end = performance.now() + 600_000; performance.now() < end; ) {
       const o = applied.get(commit);
       if (o) return o;
+      if (gone !== undefined) throw new Error(`bench: the agent ${gone} before applying ${commit}`);
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, 1000).unref();

@@ -21,6 +21,12 @@ export const HOST_DEFAULTS_TABLE = {
   },
   /** Largest output of one git command read in full. */
   gitMaxBuffer: 64 * MiB,
+  /**
+   * One ref transaction of the long-lived `git update-ref --stdin` (host/ref-updater.ts) answered
+   * within this, else git is stopped and the update refused: one git serves every branch of the
+   * repository, so a hanging `reference-transaction` hook must not hold them all.
+   */
+  refUpdateTimeoutMs: 30_000,
 };
 
 /** Relations between the values that must hold, besides each value's own check. */

@@ -146,6 +146,12 @@ export const SERVER_DEFAULTS_TABLE = {
     refPollMs: 1 * SECOND,
     /** A ruleset whose base is at least this big is composed with its change files in a worker thread, off the event loop. */
     composeOffThreadBytes: 1 * MiB,
+    /**
+     * Big rulesets (composeOffThreadBytes) being composed at once, their files in memory; the
+     * rest wait holding nothing (server/git/compose-slots.ts). The worker composes one at a time:
+     * a second lets the next one's files be read meanwhile.
+     */
+    composeSlots: 2,
   },
   elementLog: {
     /**

@@ -20,6 +20,10 @@ export async function gitOutput(gitdir: string, args: string[], input?: string, 
  * The commit `ref` (or any revision) points at now, or undefined when it names none. A branch
  * (`refs/heads/…`) is read from its file or `packed-refs` in process (no git started: in a server
  * holding a big set in memory each start costs 15-30 ms); anything else asks `git rev-parse`.
+ * A branch is not peeled: one whose file was written by hand (git refuses it) may name a tag
+ * object, a blob or a missing object where `git rev-parse BRANCH^{commit}` gives the tag's
+ * commit or nothing. A caller building a commit on it checks the id is a commit (element-tips.ts
+ * compares readStoredRuleset's peeled commit; `git commit-tree -p` refuses anything else).
  * Never throws.
  */
 export async function readBranch(gitdir: string, ref: string): Promise<string | undefined> {

@@ -268,7 +268,9 @@ export class ElementTips {
       if (composed !== undefined) return { commit: old, files: kept.files, composed, ...(kept.served && { served: kept.served }) };
     }
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
-    if (stored === undefined) return undefined;
+    // A branch at a tag object (written by hand: git refuses it) is no commit to be the parent:
+    // the whole path decides (git commit-tree refuses it).
+    if (stored === undefined || stored.commit !== old) return undefined;
     const same = kept !== undefined && sameFiles(kept.files, stored);
     let composed = same ? kept.composed : undefined;
     composed ??= await this.build(stored.base.bytes, stored.changes.map((c) => c.bytes));

@@ -8,8 +8,8 @@
  * before deleting the loose file, so reading in this order never sees a ref vanish that exists
  * before and after. A loose ref overrides a packed one of the same name.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** One ref as stored: its direct value and, for a packed annotated tag, git's peeled value. */
@@ -45,23 +45,40 @@ export function parsePackedRefs(text: string): Map<string, StoredRef> {
   return out;
 }
 
+/**
+ * Opened non-blocking: a FIFO in place of a ref (a hostile repository on disk) reads as nothing
+ * instead of blocking until a writer comes (the event loop for the synchronous reads, a thread of
+ * libuv's pool for the others: forever). No effect on regular files.
+ */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/** Gone (deleted or packed meanwhile), a directory of that name, or a FIFO with nothing in it: not a ref here. */
+const NOT_A_REF = new Set(['ENOENT', 'EISDIR', 'ENOTDIR', 'EAGAIN']);
+
 async function readText(file: string): Promise<string | undefined> {
   try {
-    return await readFile(file, 'utf8');
+    const handle = await open(file, READ_FLAGS);
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // Gone (deleted or packed meanwhile), or a directory of that name: not a ref here.
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (NOT_A_REF.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
 }
 
 function readTextSync(file: string): string | undefined {
   try {
-    return readFileSync(file, 'utf8');
+    const fd = openSync(file, READ_FLAGS);
+    try {
+      return readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') return undefined;
+    if (NOT_A_REF.has((err as NodeJS.ErrnoException).code ?? '')) return undefined;
     throw err;
   }
 }

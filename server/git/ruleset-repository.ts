@@ -28,6 +28,7 @@ import { CHANGE_FILE_NAME, elementsDirName, rulesetOfElementsDir } from '../../s
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { ByteLru } from './byte-lru.js';
 import { ComposeThread } from './compose-thread.js';
+import { ComposeSlots } from './compose-slots.js';
 import { parseChangeFile } from '../../shared/ruleset/element-log.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { ReachableCommits } from './reachable-commits.js';
@@ -57,6 +58,8 @@ export interface RulesetRepositoryOptions {
   maxCachedCommits?: number;
   /** Bases at least this big are composed with their change files in a worker thread (default repository.composeOffThreadBytes). */
   composeOffThreadBytes?: number;
+  /** Big rulesets composed at once, their files in memory (default repository.composeSlots). */
+  composeSlots?: number;
 }
 
 /** What a commit holds, as far as nft-sync cares. */
@@ -84,6 +87,10 @@ export class RulesetRepository {
   private readonly composeOffThreadBytes: number;
   /** The worker thread big rulesets are composed in (started at the first). */
   private readonly composer = new ComposeThread();
+  /** Bounds the big composes holding their files at once (server/git/compose-slots.ts). */
+  private readonly bigComposes: ComposeSlots;
+  /** Bounds the element API's big tips built at once (their own slots: a change never waits behind readers). */
+  private readonly bigFollows: ComposeSlots;
   private readonly composedIds = new ByteLru<{ blob: string }>(SERVER_DEFAULTS.repository.maxCachedCommits, () => 1);
   private readonly reachable: ReachableCommits;
   private readonly readRefFile: RefFileReader;
@@ -101,6 +108,8 @@ export class RulesetRepository {
     this.reachable = new ReachableCommits(gitdir, async () => [...(await this.listRefs()).values()]);
     this.readRefFile = options.readRefFile ?? readRef;
     this.composeOffThreadBytes = options.composeOffThreadBytes ?? SERVER_DEFAULTS.repository.composeOffThreadBytes;
+    this.bigComposes = new ComposeSlots(options.composeSlots ?? SERVER_DEFAULTS.repository.composeSlots);
+    this.bigFollows = new ComposeSlots(options.composeSlots ?? SERVER_DEFAULTS.repository.composeSlots);
   }
 
   /**
@@ -200,12 +209,27 @@ export class RulesetRepository {
     const changes = index.changes.get(name);
     if (changes === undefined) return { blob, bytes: await this.blobs.getOrLoad(blob, () => readBlob(blob)) };
     const key = `${blob}+${changes.map((c) => c.oid).join(',')}`;
-    const compose = async (): Promise<Buffer> => {
+    const read = async (): Promise<{ base: RulesetFile; files: RulesetFile[] }> => {
       const dir = `rulesets/${elementsDirName(name)}`;
       const files = await Promise.all(changes.map(async (c) => ({ path: `${dir}/${c.file}`, bytes: await readBlob(c.oid) })));
-      const base = { path: `rulesets/${name}.json`, bytes: await readBlob(blob) };
-      // A big set takes seconds to parse and render: off the event loop (server/git/compose-thread.ts).
-      return this.composeText(base, files);
+      return { base: { path: `rulesets/${name}.json`, bytes: await readBlob(blob) }, files };
+    };
+    const compose = async (): Promise<Buffer> => {
+      let read1: { base: RulesetFile; files: RulesetFile[] } | undefined = await read();
+      if (Buffer.byteLength(read1.base.bytes) < this.composeOffThreadBytes) return this.composeText(read1.base, read1.files);
+      // A big set takes seconds to parse and render: off the event loop (server/git/compose-thread.ts),
+      // a few at a time (compose-slots.ts); one that waits drops its files and reads them again.
+      if (!this.bigComposes.tryTake()) {
+        read1 = undefined;
+        await this.bigComposes.take();
+      }
+      try {
+        const { base, files } = read1 ?? (await read());
+        read1 = undefined;
+        return await this.composeText(base, files);
+      } finally {
+        this.bigComposes.give();
+      }
     };
     const bytes = await this.blobs.getOrLoad(key, compose);
     const { blob: id } = await this.composedIds.getOrLoad(key, async () => ({ blob: gitBlobId(bytes, objectIdAlgorithm(commit)) }));
@@ -224,11 +248,20 @@ export class RulesetRepository {
   /**
    * The element API's tip of a ruleset stored as `base` and its change files (ComposedText.build;
    * server/git/element-tips.ts), built in the worker thread when the base is big, so the first
-   * change after a start does not hold the event loop for seconds. Undefined when it cannot be
+   * change after a start does not hold the event loop for seconds; `composeSlots` of them at once
+   * (each sends the worker a copy of its files, and gets back a tip of about 120 bytes an
+   * element), the others waiting before their copy is made. Undefined when it cannot be
    * followed. Never throws.
    */
   async followText(base: Buffer, changes: readonly Buffer[]): Promise<ComposedText | undefined> {
-    if (base.length >= this.composeOffThreadBytes) return this.composer.follow(base, changes);
+    if (base.length >= this.composeOffThreadBytes) {
+      await this.bigFollows.take();
+      try {
+        return await this.composer.follow(base, changes);
+      } finally {
+        this.bigFollows.give();
+      }
+    }
     try {
       return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
     } catch {

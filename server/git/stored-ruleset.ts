@@ -14,6 +14,8 @@ import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { GitObjectBatch } from '../push/git-object-batch.js';
 
 export interface StoredRuleset {
+  /** The commit read (`commit` peeled: a tag, or a branch a hand-edited repository points at a tag, names another id). */
+  commit: string;
   /** The tree of `rulesets/` at the commit (to build the next one from). */
   rulesetsTree: string;
   base: { blob: string; mode: string; bytes: Buffer };
@@ -63,7 +65,7 @@ export async function readStoredRuleset(gitdir: string, commit: string, name: st
     for (const e of elementsEntries.filter((x) => CHANGE_FILE_NAME.test(x.name) && /^1006[0-7]{2}$/.test(x.mode)).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       changes.push({ file: e.name, blob: e.id, bytes: await blob(e.id) });
     }
-    return { rulesetsTree: dir.id, base: { blob: file.id, mode: file.mode, bytes: await blob(file.id) }, changes, elementsEntries, rootEntries, rulesetsEntries: entries };
+    return { commit: c.oid, rulesetsTree: dir.id, base: { blob: file.id, mode: file.mode, bytes: await blob(file.id) }, changes, elementsEntries, rootEntries, rulesetsEntries: entries };
   } finally {
     batch.close();
   }

@@ -75,3 +75,21 @@ test('follow: the element API\'s tip built in the worker answers and goes on as 
   assert.ok(moved.text()!.equals(Buffer.from(composeRulesetText(b, files.map((bytes, i) => ({ path: `c${i}`, bytes }))))));
   assert.equal(await thread.follow(Buffer.from('{"nftables": 1}'), []), undefined);
 });
+
+test('close() while requests are in flight: each is composed here instead, the same bytes, the error with its code; then a new worker serves', async () => {
+  const thread = new ComposeThread();
+  const b = base(50_000);
+  const changes = [{ path: 'rulesets/big.elements/000001.json', bytes: renderChangeFile(set, [ip(60_000)], [ip(7)]) }];
+  const bad = [{ path: 'rulesets/big.elements/000001.json', bytes: renderChangeFile({ ...set, name: 'nope' }, [ip(1)], []) }];
+  const inFlight = [thread.compose(b, changes), thread.compose(b, bad).then(() => undefined, (e: unknown) => e), thread.follow(Buffer.from(b.bytes), [Buffer.from(changes[0]!.bytes)])];
+  await thread.close();
+  const [text, err, followed] = await Promise.all(inFlight);
+  assert.ok((text as Buffer).equals(Buffer.from(composeRulesetText(b, changes))));
+  assert.ok(err instanceof NftSyncError);
+  assert.equal(err.code, 'NFTSYNC_ERR_SET_NOT_FOUND');
+  assert.equal(err.data?.path, 'rulesets/big.elements/000001.json');
+  assert.ok(followed !== undefined);
+  const again = await thread.compose(base(10), []);
+  assert.ok(again.equals(Buffer.from(composeRulesetText(base(10), []))));
+  await thread.close();
+});

@@ -355,6 +355,24 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     }
   });
 
+  test('a branch pointing at an annotated tag object (a repository edited on disk) gets no commit whose parent is the tag: the fast path builds only on a commit', async (t) => {
+    const { bare, change } = await fixture(t);
+    const head = git(bare, ['rev-parse', 'refs/heads/main']);
+    const tag = git(bare, ['mktag'], `object ${head}\ntype commit\ntag v1\ntagger T <t@x> 0 +0000\n\nv1\n`);
+    // git update-ref refuses a non-commit on a branch: the file written by hand.
+    rmSync(join(bare, 'packed-refs'), { force: true });
+    writeFileSync(join(bare, 'refs/heads/main'), `${tag}\n`);
+    await change({ add: [ip(5000)] }).catch(() => undefined);
+    const now = git(bare, ['rev-parse', 'refs/heads/main']);
+    if (now !== tag) {
+      // Whatever moved the branch, it is to a commit whose parent is a commit.
+      assert.equal(git(bare, ['cat-file', '-t', now]), 'commit');
+      const parent = git(bare, ['rev-parse', `${now}^1`]);
+      assert.equal(git(bare, ['cat-file', '-t', parent]), 'commit', 'the new commit\'s parent is a commit, not the tag object');
+      execFileSync('git', ['fsck', '--strict', '--no-dangling'], { cwd: bare, stdio: 'pipe' });
+    }
+  });
+
   test('a change prints nothing of its own on stderr (timings were left printed at every change)', async (t) => {
     const { change, primed } = await fixture(t);
     const printed: unknown[][] = [];

@@ -38,3 +38,21 @@ test('readRef, readAllRefs and readPackedRefs on a real repository: loose over p
   assert.deepEqual([...(await readAllRefs(gitdir, ['refs/tags/']))].map(([n]) => n), ['refs/tags/v1']);
   assert.deepEqual(await readPackedRefs(join(dir, 'no-such-dir')), new Map());
 });
+
+test('a ref or packed-refs that is a FIFO (a hostile repository on disk) is not a ref: read without blocking (the event loop, or a thread of the pool, forever)', async (t) => {
+  const dir = tempDir(t, 'nft-sync-refs-');
+  git(dir, ['init', '-q', '-b', 'main']);
+  git(dir, ['commit', '-q', '--allow-empty', '-m', 'one']);
+  const gitdir = join(dir, '.git');
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(gitdir, 'refs/heads/fifo'), join(gitdir, 'packed-refs')]);
+  // In a child process, bounded: blocking would hang this test runner itself.
+  const module = new URL('../../../../server/git/read-refs.ts', import.meta.url).pathname;
+  const script = `import { readRef, readAllRefs } from ${JSON.stringify(module)};
+const one = await readRef(${JSON.stringify(gitdir)}, 'refs/heads/fifo');
+const other = await readRef(${JSON.stringify(gitdir)}, 'refs/heads/nothing');
+const all = await readAllRefs(${JSON.stringify(gitdir)});
+process.stdout.write(JSON.stringify({ one: one ?? null, other: other ?? null, all: [...all.keys()] }));`;
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  assert.deepEqual(JSON.parse(out), { one: null, other: null, all: ['refs/heads/main'] });
+});

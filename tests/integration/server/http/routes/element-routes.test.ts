@@ -27,3 +27,26 @@ test('POST .../sets/.../elements: 201 with a new commit when elements change, 20
   assert.doesNotMatch(f.git(['show', `${deleted.json().commit}:rulesets/edge.json`], f.bare), /198\.18\.0\.2/);
   assertApiError(await post({ add: ['198.18.0.1'] }, ALICE, '/api/v1/rulesets/edge/sets/inet/edge/nope/elements'), 'NFTSYNC_ERR_SET_NOT_FOUND');
 });
+
+test('the long-lived git update-ref of the fast path is gone once the app is closed (no git left behind)', async (t) => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  const { f, app } = await httpAppFixture(t);
+  const withElements = JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'edge' } }, { set: { family: 'inet', table: 'edge', name: 'blk', type: 'ipv4_addr', elem: ['198.18.0.1'] } }] });
+  f.push({ 'rulesets/edge.json': withElements }, 'a set with an element');
+  const added = await app.inject({ method: 'POST', url: '/api/v1/rulesets/edge/sets/inet/edge/blk/elements', payload: { add: ['198.18.0.9'] }, headers: ALICE });
+  assert.equal(added.statusCode, 201, added.body);
+  const gits = (): string[] =>
+    readdirSync('/proc').filter((p) => {
+      if (!/^\d+$/.test(p)) return false;
+      try {
+        return readFileSync(`/proc/${p}/environ`, 'latin1').includes(`GIT_DIR=${resolve(f.bare)}\0`) && readFileSync(`/proc/${p}/cmdline`, 'latin1').includes('update-ref');
+      } catch {
+        return false;
+      }
+    });
+  assert.equal(gits().length, 1, 'the fast path moved the branch through its long-lived git');
+  await app.close();
+  for (let i = 0; i < 50 && gits().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(gits(), []);
+});
