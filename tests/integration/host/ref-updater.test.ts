@@ -4,20 +4,26 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RefUpdater } from '../../../host/ref-updater.js';
 import { git, tempDir } from '../../helpers/git-fixture.js';
 
-test('moves a ref from the commit it names, refuses one that moved, and goes on after a refusal', async (t) => {
+/** A bare repository whose `main` is at the first of `n` commits, each the parent of the next (all of one empty tree). */
+function chainRepo(t: TestContext, n: number): { bare: string; chain: string[] } {
   const bare = join(tempDir(t), 'r.git');
   git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
   const tree = git(bare, ['mktree'], '');
   const chain = [git(bare, ['commit-tree', tree, '-m', '0'])];
-  for (let i = 1; i < 6; i++) chain.push(git(bare, ['commit-tree', tree, '-p', chain[i - 1]!, '-m', String(i)]));
+  for (let i = 1; i < n; i++) chain.push(git(bare, ['commit-tree', tree, '-p', chain[i - 1]!, '-m', String(i)]));
   git(bare, ['update-ref', 'refs/heads/main', chain[0]!]);
+  return { bare, chain };
+}
+
+test('moves a ref from the commit it names, refuses one that moved, and goes on after a refusal', async (t) => {
+  const { bare, chain } = chainRepo(t, 6);
   const updater = new RefUpdater(bare);
   t.after(() => updater.close());
   // Several at once: taken in order, each from the one before.
@@ -46,13 +52,8 @@ async function settled(p: Promise<unknown>, ms: number): Promise<'done' | 'faile
 }
 
 test('close() with a transaction in flight settles it (no caller left waiting forever), and leaves no git behind', async (t) => {
-  const bare = join(tempDir(t), 'r.git');
-  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
-  const tree = git(bare, ['mktree'], '');
-  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
-  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
-  const c = git(bare, ['commit-tree', tree, '-p', b, '-m', 'c']);
-  git(bare, ['update-ref', 'refs/heads/main', a]);
+  const { bare, chain } = chainRepo(t, 3);
+  const [a, b, c] = chain as [string, string, string];
   const updater = new RefUpdater(bare);
   t.after(() => updater.close());
   const inFlight = updater.update('refs/heads/main', b, a);
@@ -68,11 +69,8 @@ test('close() with a transaction in flight settles it (no caller left waiting fo
 });
 
 test('a refused update settles even when nothing else keeps the process alive (git exits on a refusal)', (t) => {
-  const bare = join(tempDir(t), 'r.git');
-  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
-  const tree = git(bare, ['mktree'], '');
-  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
-  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
+  const { bare, chain } = chainRepo(t, 2);
+  const [a, b] = chain as [string, string];
   git(bare, ['update-ref', 'refs/heads/main', b]);
   const module = fileURLToPath(new URL('../../../host/ref-updater.ts', import.meta.url));
   const script = `import { RefUpdater } from ${JSON.stringify(module)};
@@ -89,12 +87,8 @@ u.close();`;
 });
 
 test('a stale lock file left by a crashed git fails the update at once (no hang), and the next one goes through', async (t) => {
-  const bare = join(tempDir(t), 'r.git');
-  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
-  const tree = git(bare, ['mktree'], '');
-  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
-  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
-  git(bare, ['update-ref', 'refs/heads/main', a]);
+  const { bare, chain } = chainRepo(t, 2);
+  const [a, b] = chain as [string, string];
   const updater = new RefUpdater(bare);
   t.after(() => updater.close());
   const { writeFileSync, rmSync } = await import('node:fs');
@@ -108,12 +102,8 @@ test('a stale lock file left by a crashed git fails the update at once (no hang)
 });
 
 test('a transaction git does not answer (a reference-transaction hook hanging) is refused after the time limit, git stopped; the next update goes through', async (t) => {
-  const bare = join(tempDir(t), 'r.git');
-  git(tempDir(t), ['init', '-q', '--bare', '-b', 'main', bare]);
-  const tree = git(bare, ['mktree'], '');
-  const a = git(bare, ['commit-tree', tree, '-m', 'a']);
-  const b = git(bare, ['commit-tree', tree, '-p', a, '-m', 'b']);
-  git(bare, ['update-ref', 'refs/heads/main', a]);
+  const { bare, chain } = chainRepo(t, 2);
+  const [a, b] = chain as [string, string];
   const { writeFileSync, rmSync } = await import('node:fs');
   const hook = join(bare, 'hooks/reference-transaction');
   // Hangs (bounded: 3 s, so nothing outlives the test for long) while the ref is prepared.
