@@ -31,11 +31,12 @@ import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
-import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
+import { changeFileName, elementsDirName, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import { updateRef } from '../../host/run-git.js';
 import type { RefUpdater } from '../../host/ref-updater.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-import { readBranch } from './branch-commit.js';
+import { commitIdentity, readBranch } from './branch-commit.js';
+import { foldDue } from './fold-due.js';
 import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
 import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
@@ -134,11 +135,6 @@ export class ElementTips {
 
   constructor(private readonly options: ElementTipsOptions) {}
 
-  /** Forget every tip (tests; a repository replaced under the server). */
-  clear(): void {
-    this.tips.clear();
-  }
-
   /** Tips kept now (at most maxTips). */
   get size(): number {
     return this.tips.size;
@@ -163,7 +159,7 @@ export class ElementTips {
    * Errors: NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit the set: the message names it),
    * NFTSYNC_ERR_REPO_GIT_FAILED.
    */
-  async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string, identity: { name: string; email: string }): Promise<TipOutcome> {
+  async change(req: TipRequest, ref: string, old: string, attempt: number, commitMessage: (kind: string, added: readonly unknown[], deleted: readonly unknown[], folded: number) => string): Promise<TipOutcome> {
     const id = `${ref}\0${req.ruleset}`;
     // Taken out of the map while this change uses it: a concurrent change (another caller, a
     // branch named otherwise) reads its own rather than plan on a text this one is changing.
@@ -192,13 +188,8 @@ export class ElementTips {
 
     const { gitdir } = this.options;
     const algorithm = objectIdAlgorithm(old);
-    const { foldMaxFiles, foldBaseDivisor } = SERVER_DEFAULTS.elementLog;
     const f = tip.files;
-    const files = f.changes.length + 1;
-    const changeBytes = f.changes.reduce((n, c) => n + c.size, 0) + text.length;
-    const next = Math.max(0, ...f.changes.map((c) => changeFileNumber(c.file) ?? 0)) + 1;
-    const strays = f.elementsEntries.length !== f.changes.length;
-    const fold = files > foldMaxFiles || changeBytes * foldBaseDivisor > f.baseSize || next > MAX_CHANGE_FILES || strays;
+    const { fold, files, next } = foldDue({ changes: f.changes, elementsEntries: f.elementsEntries.length, baseSize: f.baseSize }, text.length);
     const dir = elementsDirName(req.ruleset);
     const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
@@ -219,7 +210,11 @@ export class ElementTips {
     const root = objects.add('tree', serializeTree(newFiles.rootEntries));
     const now = Date.now() / 1000;
     const message = commitMessage(change.kind, change.added, change.deleted, fold ? files : 0);
-    const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author: { ...identity, seconds: now }, committer: { name: 'nft-sync', email: 'nft-sync@nft-sync.invalid', seconds: now }, message }));
+    // Who the whole path's `git commit-tree` names: the token's owner as author, nft-sync as committer.
+    const who = commitIdentity(req.owner);
+    const author = { name: who.GIT_AUTHOR_NAME!, email: who.GIT_AUTHOR_EMAIL!, seconds: now };
+    const committer = { name: who.GIT_COMMITTER_NAME!, email: who.GIT_COMMITTER_EMAIL!, seconds: now };
+    const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author, committer, message }));
     await objects.write();
     const served = { bytes, blob: fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm) };
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
@@ -272,7 +267,8 @@ export class ElementTips {
     // the whole path decides (git commit-tree refuses it).
     if (stored === undefined || stored.commit !== old) return undefined;
     const same = kept !== undefined && sameFiles(kept.files, stored);
-    let composed = same ? kept.composed : undefined;
+    // The same files (a push left the ruleset alone): the text kept, or the one being built since a fold.
+    let composed = same ? (kept.composed ?? (await kept.building)) : undefined;
     composed ??= await this.build(stored.base.bytes, stored.changes.map((c) => c.bytes));
     if (composed === undefined) return undefined;
     return { commit: old, files: filesOf(stored), composed, ...(same && kept.served && { served: kept.served }) };

@@ -22,9 +22,9 @@ import { applyElementChange, type ElementChangeRequest, type SetAddress } from '
 import { NftSyncError } from '../../shared/errors.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
 import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
-import { changeFileName, changeFileNumber, elementsDirName, MAX_CHANGE_FILES, renderChangeFile } from '../../shared/ruleset/element-log.js';
+import { changeFileName, elementsDirName, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
-import { SERVER_DEFAULTS } from '../defaults.js';
+import { foldDue } from './fold-due.js';
 import { composeStored, readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
@@ -78,13 +78,10 @@ function commitMessage(req: SetElementsRequest, kind: string, added: readonly un
  * one included) went into the base; 0 when none.
  */
 async function writeChange(req: SetElementsRequest, stored: StoredRuleset, ruleset: Ruleset, text: string): Promise<{ rulesetsTree: string; folded: number }> {
-  const { foldMaxFiles, foldBaseDivisor } = SERVER_DEFAULTS.elementLog;
   const dir = elementsDirName(req.ruleset);
-  const files = stored.changes.length + 1;
-  const bytes = stored.changes.reduce((n, c) => n + c.bytes.length, 0) + Buffer.byteLength(text);
-  const next = Math.max(0, ...stored.changes.map((c) => changeFileNumber(c.file) ?? 0)) + 1;
-  const strays = stored.elementsEntries.length !== stored.changes.length;
-  if (files > foldMaxFiles || bytes * foldBaseDivisor > stored.base.bytes.length || next > MAX_CHANGE_FILES || strays) {
+  const layout = { changes: stored.changes.map((c) => ({ file: c.file, size: c.bytes.length })), elementsEntries: stored.elementsEntries.length, baseSize: stored.base.bytes.length };
+  const { fold, files, next } = foldDue(layout, Buffer.byteLength(text));
+  if (fold) {
     const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
     const withBase = await replaceEntry(req.gitdir, stored.rulesetsTree, `${req.ruleset}.json`, `${stored.base.mode} blob ${blob}`);
     return { rulesetsTree: await replaceEntry(req.gitdir, withBase, dir, undefined), folded: files };
@@ -116,8 +113,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     const old = await readBranch(req.gitdir, ref);
     if (old === undefined) throw new NftSyncError('NFTSYNC_ERR_REF_NOT_FOUND', `no branch ${ref.slice('refs/heads/'.length)} in the repository`, { data: { ref: req.branch } });
     if (req.tips !== undefined) {
-      const identity = commitIdentity(req.owner);
-      const fast = await req.tips.change(req, ref, old, attempt, (kind, added, deleted, folded) => commitMessage(req, kind, added, deleted, folded), { name: identity.GIT_AUTHOR_NAME!, email: identity.GIT_AUTHOR_EMAIL! });
+      const fast = await req.tips.change(req, ref, old, attempt, (kind, added, deleted, folded) => commitMessage(req, kind, added, deleted, folded));
       if (fast === 'moved') continue;
       if (fast !== undefined) return fast.done;
     }
