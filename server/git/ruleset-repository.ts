@@ -249,7 +249,7 @@ export class RulesetRepository {
    * The element API's tip of a ruleset stored as `base` and its change files (ComposedText.build;
    * server/git/element-tips.ts), built in the worker thread when the base is big, so the first
    * change after a start does not hold the event loop for seconds; `composeSlots` of them at once
-   * (each sends the worker a copy of its files, and gets back a tip of about 120 bytes an
+   * (each sends the worker a copy of its files, and gets back a tip of about 40 bytes an
    * element), the others waiting before their copy is made. Undefined when it cannot be
    * followed. Never throws.
    */
