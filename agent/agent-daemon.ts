@@ -176,6 +176,7 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
     await sleep(delay ?? backoff.next(), signal);
   }
   watcher?.stop();
+  await reconciler.settled();
 }
 
 /** The reconciler's status, with the publisher's `Published` condition when it has one. */

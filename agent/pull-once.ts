@@ -63,6 +63,8 @@ export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise
   } finally {
     signal?.removeEventListener('abort', onAbort);
     client.close();
+    // The stale files a save left go before the run returns, not under the caller's feet.
+    await reconciler.settled();
   }
 }
 

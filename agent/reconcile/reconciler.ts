@@ -306,6 +306,15 @@ export class Reconciler {
     );
   }
 
+  /**
+   * Resolves once the state directory's background work is done (bytes staged while nft ran,
+   * stale files pruned after a save). A one-shot run waits for it before it returns, and a daemon
+   * before it ends, so nothing changes the state directory after them. Never rejects.
+   */
+  settled(): Promise<void> {
+    return this.#disk;
+  }
+
   /** Note a failure that happened outside a pass (the server unreachable). */
   noteError(err: NftSyncError): void {
     this.#report = reportAfterPass(this.#report, { kind: 'failed', error: err });

@@ -4,6 +4,8 @@
  * first that answers; a stop before anything was applied changes nothing; a refused revision throws.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { pullOnce } from '../../../agent/pull-once.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
@@ -35,4 +37,22 @@ test('pullOnce: applied, then already in force (reported to the server); a dead 
   f.push({ 'rulesets/default.json': '{"nftables": [{"table": {"family": "inet"}}]}' }, 'broken');
   await assert.rejects(pullOnce(opts), (err: Error & { code?: string }) => typeof err.code === 'string' && err.code.startsWith('NFTSYNC_ERR_'));
   assert.match(ns.nft(['list', 'tables']), /table inet pulled_once/, 'the ruleset in force stays');
+});
+
+test('pullOnce returns with the state directory settled: the previous revision\'s applied file is gone, and nothing changes the directory after', async (t) => {
+  const f = await startServerFixture(t);
+  f.push({ 'rulesets/default.json': table('settled_one') }, 'one');
+  const ns = createNetns(t, 'pull2');
+  const stateDir = makeStateDir(t);
+  const opts = { host: f.host, port: f.port, agent: 'host-2', ref: 'main', nft: createNftRunner(ns.nftCommand), stateDir, logger: quietLogger, confirmWindowMs: 0 };
+  assert.equal((await pullOnce(opts)).kind, 'applied');
+  f.push({ 'rulesets/default.json': table('settled_two') }, 'two');
+  assert.equal((await pullOnce(opts)).kind, 'applied');
+  const listing = () => readdirSync(stateDir).filter((n) => n.startsWith('applied-')).sort();
+  const atReturn = listing();
+  assert.equal(atReturn.length, 1, `one applied file when pullOnce returns: ${atReturn.join(', ')}`);
+  // A file the caller puts there now stays: no pruning left running behind the return.
+  writeFileSync(join(stateDir, 'applied-0000000000000000000000000000000000000000.json'), '{}');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(listing().length, 2);
 });
