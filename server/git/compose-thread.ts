@@ -5,7 +5,8 @@
  * it). A 1,000,000-element set takes seconds to parse and render; on the event loop that would
  * hold every agent's fetch and heartbeat, and the API, meanwhile.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../host/start-worker.js';
 import { NftSyncError, type ErrorCode } from '../../shared/errors.js';
 import { composeRulesetText, type RulesetFile } from '../../shared/ruleset/compose-ruleset.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
@@ -14,15 +15,6 @@ import type { ComposeAnswer, ComposeRequest } from './compose-worker.js';
 
 /** A worker left idle this long is stopped. */
 const IDLE_MS = 30_000;
-
-/** The worker's entry: the compiled file, or from the sources through tsx (tests, bench). */
-function startWorker(): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./compose-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(entry);
-  const tsx = import.meta.resolve('tsx/esm/api');
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => m.register()).then(() => import(${JSON.stringify(entry.href)}))`, { eval: true });
-}
 
 interface Pending {
   done(answer: ComposeAnswer): void;
@@ -101,7 +93,7 @@ export class ComposeThread {
 
   #ensure(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = startWorker();
+    const worker = startWorker(import.meta.url, 'compose-worker');
     worker.unref();
     worker.on('message', (m: ComposeAnswer) => {
       const p = this.#pending.get(m.id);
