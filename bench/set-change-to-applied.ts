@@ -5,13 +5,15 @@
  * own checks); the agent is the compiled CLI in a process of its own, as on a host (`nft-sync
  * agent`, confirm window 0), its nft in a namespace. The revisions are written by the server one
  * element a line, so the agent gets a delta and plans from its hint. Both sides are timed until
- * the transaction committed (the agent's `applied` log line as it reaches this process, nft's
- * exit for raw); a running `nft monitor` announces a commit 10-20
- * ms after it (/work/shared/NFT-FACTS.md), the same for both, and is not started here: on a host
- * holding the set it costs 17 s of CPU and 650 MB before it follows anything.
+ * the kernel of their namespace announces the commit (bench/commit-clock.ts: the NEWGEN event
+ * `nft monitor` prints, read without nft's cache: `nft monitor` itself, on a host holding the
+ * set, costs 17 s of CPU and 650 MB before it follows anything). The agent's `applied` log line,
+ * which comes after the read-back and the state are recorded, is reported on a row of its own.
  *
  *  - API call to in force (ms), against raw `nft -j -f` of an add-element batch of the same
- *    1,000 addresses in a second namespace holding the same set. Goal: within 1.5x + 50 ms.
+ *    1,000 addresses in a second namespace holding the same set, from its start. Goal: within
+ *    1.5x + 50 ms;
+ *  - API call to the agent's `applied` log line (the revision recorded), report only;
  *  - the API's answer alone (the commit on the branch), report only;
  *  - the first change after the server's start, report only: it reads and renders the set once
  *    (server/git/element-tips.ts); the timed runs are the ones after it, as a blocklist fed
@@ -31,6 +33,7 @@ import { renderRuleset } from '../shared/ruleset/render-ruleset.js';
 import { address, revision } from './big-set-delta.js';
 import { median, type BenchRow } from './bench-row.js';
 import { killOnExit, stopChild } from './stop-child.js';
+import { commitClock } from './commit-clock.js';
 
 const run = promisify(execFile);
 const ELEMENTS = 1_000_000;
@@ -122,9 +125,15 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   };
   execFileSync('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', firstFile]);
   await inForce(git(['rev-parse', 'main'], clone));
+  // Started after the loads: while anyone listens, the kernel builds an event per element.
+  const ourClock = await commitClock(ns);
+  cleanups.push(() => ourClock.stop());
+  const rawClock = await commitClock(rawNs);
+  cleanups.push(() => rawClock.stop());
 
   const url = `http://127.0.0.1:${server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
   const ours: number[] = [];
+  const recorded: number[] = [];
   const answers: number[] = [];
   const floor: number[] = [];
   const kinds: string[] = [];
@@ -138,24 +147,27 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     answers.push(performance.now() - t0);
     if (res.status !== 201) throw new Error(`bench: the element API answered ${res.status}: ${await res.text()}`);
     const o = await inForce(((await res.json()) as { commit: string }).commit);
+    const committed = await ourClock.firstAfter(t0);
     if (i === 0) {
-      cold = o.at - t0;
+      cold = committed - t0;
       await run('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', await rawBatch(dir, i, add)]);
       continue;
     }
-    ours.push(o.at - t0);
+    ours.push(committed - t0);
+    recorded.push(o.at - t0);
     kinds.push(o.kind);
 
     const file = await rawBatch(dir, i, add);
     const t1 = performance.now();
     await run('nsenter', [`--net=/run/netns/${rawNs}`, 'nft', '-j', '-f', file]);
-    floor.push(performance.now() - t1);
+    floor.push((await rawClock.firstAfter(t1)) - t1);
   }
-  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms; in force ${ours.map((a) => a.toFixed(0)).join(', ')} ms (the first change: ${cold.toFixed(0)} ms)`);
+  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms; in force ${ours.map((a) => a.toFixed(0)).join(', ')} ms; applied (recorded) ${recorded.map((a) => a.toFixed(0)).join(', ')} ms; raw nft ${floor.map((a) => a.toFixed(0)).join(', ')} ms (the first change: ${cold.toFixed(0)} ms)`);
   const o = median(ours);
   const r = median(floor);
   return [
-    { figure: `API call adding 1,000 elements to a 1M set until in force on an agent vs raw nft of the same (ms)`, ours: o, baseline: r, goal: `< 1.5x + 50 = ${(1.5 * r + 50).toFixed(0)}`, ok: o < 1.5 * r + 50 },
+    { figure: `API call adding 1,000 elements to a 1M set until in force on an agent (the kernel's commit event) vs raw nft of the same (ms)`, ours: o, baseline: r, goal: `< 1.5x + 50 = ${(1.5 * r + 50).toFixed(0)}`, ok: o < 1.5 * r + 50 },
+    { figure: `the same, until the agent's \`applied\` log line (read back and recorded) vs raw nft (ms)`, ours: median(recorded), baseline: r, goal: 'report only', ok: true },
     { figure: `API call adding 1,000 elements to a 1M set: the API's answer (commit on main) vs raw nft (ms)`, ours: median(answers), baseline: r, goal: 'report only', ok: true },
     { figure: `the same, first change after the server's start (the set read and rendered once) vs raw nft (ms)`, ours: cold, baseline: r, goal: 'report only', ok: true },
   ];
