@@ -18,7 +18,8 @@
  * change to a 1,000,000-element set): the text is written into memory prepared while the server
  * was idle (shared/bytes/spare-buffer.ts: a copy, not 25 MB of page faults); its blob id is
  * computed in a worker (`blobIds`, host/blob-id-thread.ts) while the event loop writes the git
- * objects and works out the delta from the revision agents hold (`delta`: handed to the wire
+ * objects and works out the delta from the revision agents hold (shared/wire/window-delta.ts
+ * when the change is one block of lines, as adds are, else encodeRulesetDelta; `delta`: handed to the wire
  * server before the branch moves, so their fetches are answered at once); and once the branch
  * moved, `moved` has the server's ref watcher look now, so agents are told without waiting for
  * the file event.
@@ -42,6 +43,7 @@ import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
 import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
+import { windowDelta } from '../../shared/wire/window-delta.js';
 import type { BlobIdThread } from '../../host/blob-id-thread.js';
 import { changeFileName, elementsDirName, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import { updateRef } from '../../host/run-git.js';
@@ -71,8 +73,8 @@ interface Tip {
   composed?: ComposedText;
   /** After a fold: the tip of the folded base, being built (in the worker) since the fold. */
   building?: Promise<ComposedText | undefined>;
-  /** The text and blob id handed to the reader for this commit, when this server made it. */
-  served?: { bytes: Buffer; blob: string };
+  /** The text and blob id handed to the reader for this commit, when this server made it (and its lines, when counted). */
+  served?: { bytes: Buffer; blob: string; lines?: number };
 }
 
 /** A base this big has its texts hashed in the worker (BlobIdThread hashes under 1 MiB here): start it with the tip. */
@@ -286,9 +288,11 @@ export class ElementTips {
     const hashing = fold ? newFiles.base.blob : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
     const writing = objects.write();
     const held = tip.served;
-    const delta = held && this.options.delta ? encodeRulesetDelta(held.bytes, bytes) : undefined;
+    // One block of new lines (adds: a set's new elements come first) is found without a line walk.
+    const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines) : undefined;
+    const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
     await writing;
-    const served = { bytes, blob: await hashing };
+    const served = { bytes, blob: await hashing, ...(window && { lines: window.lines }) };
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
