@@ -11,18 +11,20 @@
  * the same as the whole path's), written as one change file, trees and a commit in process
  * (server/git/loose-object.ts), and the branch moved by compare-and-swap with `git update-ref
  * NEW OLD`. The new revision's text and blob id are handed to the repository reader before the
- * branch moves (RulesetRepository.primeComposed), so the agents that fetch it at once get it from
+ * branch moves (RulesetRepository.primeComposed; the id may still be on its way from the worker,
+ * and the reader's callers then wait for it), so the agents that fetch it at once get it from
  * memory, as a delta against the revision they hold.
  *
  * What agents wait for is kept short (from the request to the delta sent, for a 1,000-element
  * change to a 1,000,000-element set): the text is written into memory prepared while the server
- * was idle (shared/bytes/spare-buffer.ts: a copy, not 25 MB of page faults); its blob id is
+ * was idle (shared/bytes/spare-buffer.ts: a copy, not 25 MB of page faults, unless a child
+ * process started since left its pages copy-on-write); its blob id is
  * computed in a worker (`blobIds`, host/blob-id-thread.ts) while the event loop writes the git
  * objects and works out the delta from the revision agents hold (shared/wire/window-delta.ts
- * when the change is one block of lines, as adds are, else encodeRulesetDelta; `delta`: handed to the wire
- * server before the branch moves, so their fetches are answered at once); and once the branch
- * moved, `moved` has the server's ref watcher look now, so agents are told without waiting for
- * the file event.
+ * when the change is one block of lines, as adds are, else encodeRulesetDelta; `delta`: handed to
+ * the wire server with the id, before anyone reads it, so their fetches are answered at once);
+ * the branch moves without waiting for the id, and once it moved, `moved` has the server's ref
+ * watcher look now, so agents are told without waiting for the file event.
  *
  * What is not loaded into a scratch namespace here: elements of the types element-value.ts reads
  * (addresses, ports, protocols, marks, interface names, their concatenations, verdicts), whose
@@ -86,8 +88,11 @@ const NET_MAX = 200_000;
 export interface ElementTipsOptions {
   /** The repository's git directory. */
   gitdir: string;
-  /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
-  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /**
+   * Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed):
+   * the id still on its way (a promise) when it is computed in the worker (`blobIds`).
+   */
+  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>) => void;
   /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
   maxTips?: number;
   /**
@@ -105,9 +110,11 @@ export interface ElementTipsOptions {
   /**
    * Takes the delta (shared/wire/ruleset-delta.ts encodeRulesetDelta) from the text of blob
    * `base`, the revision this server made last (the one its agents hold), to that of blob
-   * `target`, the new one; undefined: no delta worth sending. Called before the branch moves,
-   * so an agent's fetch finds it ready (the wire server's AnswerFrames.primeDelta). Not called
-   * when this server did not make the revision before (after a start, a push, a whole-path change).
+   * `target`, the new one; undefined: no delta worth sending. Called as soon as the new blob id
+   * is known, before the repository reader gives that id to anyone (a fetch of the new revision
+   * waits for it), so an agent's fetch finds the delta ready (the wire server's
+   * AnswerFrames.primeDelta). Not called when this server did not make the revision before
+   * (after a start, a push, a whole-path change). Must not throw.
    */
   delta?: (base: string, target: string, delta: Buffer | undefined) => void;
   /**
@@ -292,12 +299,22 @@ export class ElementTips {
     const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines) : undefined;
     const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
     await writing;
-    const served = { bytes, blob: await hashing, ...(window && { lines: window.lines }) };
+    // The delta goes to the wire server before the reader gives anyone the new id (it hands on
+    // `named`), so a fetch of the new revision finds it. The branch does not wait for the id: it
+    // moves while the worker hashes, and the agents' fetches wait in the reader for the id.
+    const handOn = (blob: string): string => {
+      try {
+        if (held) this.options.delta?.(held.blob, blob, delta);
+      } catch {
+        // Not handed over: a fetch works it out, as for any other pair.
+      }
+      return blob;
+    };
+    const named = typeof hashing === 'string' ? handOn(hashing) : hashing.then(handOn);
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), served.bytes, served.blob);
-    if (held) this.options.delta?.(held.blob, served.blob, delta);
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, named);
 
     await req.beforeUpdate?.(attempt);
     try {
@@ -310,6 +327,7 @@ export class ElementTips {
     }
     this.options.moved?.(ref, commit);
     this.prepareSpare(bytes.length);
+    const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),
     // so the tip is built anew from the folded base, starting now: the next change, unless it
