@@ -176,8 +176,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     metrics.refMoves += 1;
     // Rollouts first, so the hub's `moved` finds each new tip's rollout already started, and a
     // replica told of the move (refListeners) finds it in GET /api/v1/rollouts.
+    // With the refs the watcher's scan just read: not read again (a few ms before agents are told).
     void rollouts
-      .refsChanged()
+      .refsChanged(watcher.snapshot())
       .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
       .then(() => {
         for (const listener of [...refListeners]) listener();
