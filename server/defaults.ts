@@ -170,6 +170,12 @@ export const SERVER_DEFAULTS_TABLE = {
      * the least recently used dropped first). A tip of a 1,000,000-element set (25 MB of text) takes about 40 MB.
      */
     maxTips: 4,
+    /**
+     * Ms after an element change before memory for the next text is prepared, its pages touched
+     * (server/git/element-tips.ts: about 15 ms of the event loop for a 25 MB text), so that work
+     * comes after the fetches of the agents told of the change, not among them.
+     */
+    spareDelayMs: 50,
   },
   replica: {
     /** A replica (--mirror-of) asks the primary for its refs this often, and fetches when they changed. */

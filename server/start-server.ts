@@ -15,7 +15,7 @@ import type { HttpTimeouts } from './http/http-timeouts.js';
 import { installPreReceiveHook } from './push/pre-receive-hook.js';
 import { PublishService } from './publish/publish-service.js';
 import { PushCheckService } from './push/push-check-service.js';
-import { RefWatcher } from './git/ref-watcher.js';
+import { RefWatcher, type RefWatcherOptions } from './git/ref-watcher.js';
 import { RolloutController, rolloutName } from './rollout/rollout-controller.js';
 import { RolloutFollower } from './replica/rollout-follower.js';
 import { coalesceRolloutChanges } from './rollout/coalesce-rollout-changes.js';
@@ -85,6 +85,8 @@ export interface ServerOptions {
   wire?: Partial<Pick<WireServerOptions, 'limits' | 'maxConnections' | 'checkConnections' | 'maxConnectionsPerAddress' | 'dropLogIntervalMs' | 'readBudget' | 'answerFramesBytes'>>;
   /** How the repository is read (caches; tests count ref file reads through readRefFile). */
   repository?: RulesetRepositoryOptions;
+  /** How ref moves are noticed (server/git/ref-watcher.ts: file events and a poll, by default both). */
+  refWatch?: Pick<RefWatcherOptions, 'pollMs' | 'fsEvents'>;
   /** Most agents the registry remembers (--max-agents; default 10,000). */
   maxAgents?: number;
   /**
@@ -167,15 +169,16 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const metrics = new ServerMetrics();
   // Who waits for the next ref move (GET /api/v1/refs/changes: replicas hear of a push at once).
   const refListeners = new Set<() => void>();
-  const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs() });
+  const watcher = new RefWatcher({ gitdir: repository.gitdir, listRefs: () => repository.listRefs(), ...opts.refWatch });
   watcher.on('error', (err) => log.warn({ err: err.message }, 'ref scan failed; retrying at the next event'));
   watcher.on('moved', (ref: string, commit: string | undefined) => {
     log.info({ ref, commit }, 'ref moved');
     metrics.refMoves += 1;
     // Rollouts first, so the hub's `moved` finds each new tip's rollout already started, and a
     // replica told of the move (refListeners) finds it in GET /api/v1/rollouts.
+    // With the refs the watcher's scan just read: not read again (a few ms before agents are told).
     void rollouts
-      .refsChanged()
+      .refsChanged(watcher.snapshot())
       .catch((err: Error) => log.warn({ err: err.message }, 'rollouts not updated'))
       .then(() => {
         for (const listener of [...refListeners]) listener();
@@ -217,6 +220,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         replicaOf: mirror ? displayUrl(mirror.url) : undefined,
         fleet: forwarder && (() => forwarder!.fleet()),
         replica: mirror && (() => ({ primary: displayUrl(mirror.url), syncedAt: mirror.syncedAt, primaryReachable: mirror.primaryReachable, fetches: mirror.fetches, forwarded: forwarder?.forwarded ?? 0 })),
+        // The element API's delta for the agents, ready before the branch moves, and the move
+        // itself, told at once (server/git/element-tips.ts).
+        elementEvents: {
+          delta: (base, target, delta) => wire.frames.primeDelta(base, target, delta),
+          moved: () => watcher.refsWritten(),
+        },
         onRefMove: (listener) => {
           const once = () => (refListeners.delete(once), listener());
           refListeners.add(once);

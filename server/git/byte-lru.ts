@@ -73,6 +73,27 @@ export class ByteLru<V> {
     return p;
   }
 
+  /**
+   * The value of `key` is on its way (worked out elsewhere): getOrLoad waits for `value` rather
+   * than loading it, and it is kept once it resolves. A rejection is forgotten (the next
+   * getOrLoad loads), never reported as unhandled.
+   */
+  loadWith(key: string, value: Promise<V>): void {
+    const p: Promise<V> = value.then(
+      (v) => {
+        if (this.loading.get(key) === p) this.loading.delete(key);
+        this.set(key, v);
+        return v;
+      },
+      (err: unknown) => {
+        if (this.loading.get(key) === p) this.loading.delete(key);
+        throw err;
+      },
+    );
+    p.catch(() => undefined);
+    this.loading.set(key, p);
+  }
+
   /** Forget everything. */
   clear(): void {
     this.entries.clear();

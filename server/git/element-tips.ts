@@ -11,8 +11,20 @@
  * the same as the whole path's), written as one change file, trees and a commit in process
  * (server/git/loose-object.ts), and the branch moved by compare-and-swap with `git update-ref
  * NEW OLD`. The new revision's text and blob id are handed to the repository reader before the
- * branch moves (RulesetRepository.primeComposed), so the agents that fetch it at once get it from
+ * branch moves (RulesetRepository.primeComposed; the id may still be on its way from the worker,
+ * and the reader's callers then wait for it), so the agents that fetch it at once get it from
  * memory, as a delta against the revision they hold.
+ *
+ * What agents wait for is kept short (from the request to the delta sent, for a 1,000-element
+ * change to a 1,000,000-element set): the text is written into memory prepared while the server
+ * was idle (shared/bytes/spare-buffer.ts: a copy, not 25 MB of page faults, unless a child
+ * process started since left its pages copy-on-write); its blob id is
+ * computed in a worker (`blobIds`, host/blob-id-thread.ts) while the event loop writes the git
+ * objects and works out the delta from the revision agents hold (shared/wire/window-delta.ts
+ * when the change is one block of lines, as adds are, else encodeRulesetDelta; `delta`: handed to
+ * the wire server with the id, before anyone reads it, so their fetches are answered at once);
+ * the branch moves without waiting for the id, and once it moved, `moved` has the server's ref
+ * watcher look now, so agents are told without waiting for the file event.
  *
  * What is not loaded into a scratch namespace here: elements of the types element-value.ts reads
  * (addresses, ports, protocols, marks, interface names, their concatenations, verdicts), whose
@@ -31,6 +43,10 @@ import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
+import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
+import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
+import { windowDelta } from '../../shared/wire/window-delta.js';
+import type { BlobIdThread } from '../../host/blob-id-thread.js';
 import { changeFileName, elementsDirName, parseChangeFile, renderChangeFile } from '../../shared/ruleset/element-log.js';
 import { updateRef } from '../../host/run-git.js';
 import type { RefUpdater } from '../../host/ref-updater.js';
@@ -59,9 +75,12 @@ interface Tip {
   composed?: ComposedText;
   /** After a fold: the tip of the folded base, being built (in the worker) since the fold. */
   building?: Promise<ComposedText | undefined>;
-  /** The text and blob id handed to the reader for this commit, when this server made it. */
-  served?: { bytes: Buffer; blob: string };
+  /** The text and blob id handed to the reader for this commit, when this server made it (and its lines, when counted). */
+  served?: { bytes: Buffer; blob: string; lines?: number };
 }
+
+/** A base this big has its texts hashed in the worker (BlobIdThread hashes under 1 MiB here): start it with the tip. */
+const WARM_BYTES = 1 << 20;
 
 /** Elements a followed net change may hold before the tip is read again from the (folded) base. */
 const NET_MAX = 200_000;
@@ -69,8 +88,11 @@ const NET_MAX = 200_000;
 export interface ElementTipsOptions {
   /** The repository's git directory. */
   gitdir: string;
-  /** Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed). */
-  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string) => void;
+  /**
+   * Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed):
+   * the id still on its way (a promise) when it is computed in the worker (`blobIds`).
+   */
+  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>) => void;
   /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
   maxTips?: number;
   /**
@@ -80,6 +102,32 @@ export interface ElementTipsOptions {
   follow?: (base: Buffer, changes: readonly Buffer[]) => Promise<ComposedText | undefined>;
   /** Moves the branch (a long-lived `git update-ref --stdin`: host/ref-updater.ts). Default: one `git update-ref` per change. */
   refs?: RefUpdater;
+  /**
+   * Computes the new text's blob id in a worker thread (it reads the text in place), while this
+   * thread writes the objects and the delta. Default: here, before the objects are written.
+   */
+  blobIds?: BlobIdThread;
+  /**
+   * Takes the delta (shared/wire/ruleset-delta.ts encodeRulesetDelta) from the text of blob
+   * `base`, the revision this server made last (the one its agents hold), to that of blob
+   * `target`, the new one; undefined: no delta worth sending. Called as soon as the new blob id
+   * is known, before the repository reader gives that id to anyone (a fetch of the new revision
+   * waits for it), so an agent's fetch finds the delta ready (the wire server's
+   * AnswerFrames.primeDelta). Not called when this server did not make the revision before
+   * (after a start, a push, a whole-path change). Must not throw.
+   */
+  delta?: (base: string, target: string, delta: Buffer | undefined) => void;
+  /**
+   * Called once the branch `ref` moved to `commit` (the server's RefWatcher.refsWritten: agents
+   * are told at once, not after the file event). Must not throw.
+   */
+  moved?: (ref: string, commit: string) => void;
+  /**
+   * Ms after a change before memory for the next text is prepared (its pages touched: about
+   * 15 ms of the event loop for 25 MB), so that work stays out of the agents' fetches that follow
+   * the change. Default SERVER_DEFAULTS.elementLog.spareDelayMs.
+   */
+  spareDelayMs?: number;
 }
 
 /** A change as set-elements.ts's request carries it (SetElementsRequest has these fields). */
@@ -132,8 +180,36 @@ function withEntry(entries: readonly TreeEntry[], name: string, entry: Omit<Tree
 
 export class ElementTips {
   private readonly tips = new Map<string, Tip>();
+  /** Memory for the next text, its pages touched while idle (one for all tips: texts are made one at a time). */
+  private readonly spare = new SpareBuffer();
+  /** The spare's preparation, scheduled after a change; the size it prepares for. */
+  private spareTimer: NodeJS.Timeout | undefined;
+  private spareSize = 0;
 
   constructor(private readonly options: ElementTipsOptions) {}
+
+  /** Bytes held ready for the next text (0: none; tests). */
+  get spareBytes(): number {
+    return this.spare.capacity;
+  }
+
+  /** Prepare the spare for a text of about `size` bytes, spareDelayMs from now (once, if several changes come first). */
+  private prepareSpare(size: number): void {
+    this.spareSize = size;
+    if (this.spareTimer !== undefined) return;
+    this.spareTimer = setTimeout(() => {
+      this.spareTimer = undefined;
+      this.spare.prepare(this.spareSize);
+    }, this.options.spareDelayMs ?? SERVER_DEFAULTS.elementLog.spareDelayMs);
+    this.spareTimer.unref();
+  }
+
+  /** Let go of the spare and its timer (the app closes). */
+  close(): void {
+    clearTimeout(this.spareTimer);
+    this.spareTimer = undefined;
+    this.spare.prepare(0);
+  }
 
   /** Tips kept now (at most maxTips). */
   get size(): number {
@@ -183,7 +259,7 @@ export class ElementTips {
     const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
     // From here the tip is changed: any way out but success forgets it.
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
-    const bytes = tip.composed.text();
+    const bytes = tip.composed.text((size) => this.spare.take(size));
     if (bytes === undefined) return undefined;
 
     const { gitdir } = this.options;
@@ -215,12 +291,30 @@ export class ElementTips {
     const author = { name: who.GIT_AUTHOR_NAME!, email: who.GIT_AUTHOR_EMAIL!, seconds: now };
     const committer = { name: who.GIT_COMMITTER_NAME!, email: who.GIT_COMMITTER_EMAIL!, seconds: now };
     const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author, committer, message }));
-    await objects.write();
-    const served = { bytes, blob: fold ? newFiles.base.blob : gitObjectId('blob', bytes, algorithm) };
+    // Three things at once: the blob id in the worker, the objects on the thread pool, the delta here.
+    const hashing = fold ? newFiles.base.blob : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
+    const writing = objects.write();
+    const held = tip.served;
+    // One block of new lines (adds: a set's new elements come first) is found without a line walk.
+    const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines) : undefined;
+    const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
+    await writing;
+    // The delta goes to the wire server before the reader gives anyone the new id (it hands on
+    // `named`), so a fetch of the new revision finds it. The branch does not wait for the id: it
+    // moves while the worker hashes, and the agents' fetches wait in the reader for the id.
+    const handOn = (blob: string): string => {
+      try {
+        if (held) this.options.delta?.(held.blob, blob, delta);
+      } catch {
+        // Not handed over: a fetch works it out, as for any other pair.
+      }
+      return blob;
+    };
+    const named = typeof hashing === 'string' ? handOn(hashing) : hashing.then(handOn);
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), served.bytes, served.blob);
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, named);
 
     await req.beforeUpdate?.(attempt);
     try {
@@ -231,6 +325,9 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
+    this.options.moved?.(ref, commit);
+    this.prepareSpare(bytes.length);
+    const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),
     // so the tip is built anew from the folded base, starting now: the next change, unless it
@@ -263,6 +360,8 @@ export class ElementTips {
       if (composed !== undefined) return { commit: old, files: kept.files, composed, ...(kept.served && { served: kept.served }) };
     }
     const stored = await readStoredRuleset(this.options.gitdir, old, ruleset);
+    // A big tip is read (seconds): start the worker its changes will hash their texts in.
+    if (stored !== undefined && stored.base.bytes.length >= WARM_BYTES) this.options.blobIds?.warm();
     // A branch at a tag object (written by hand: git refuses it) is no commit to be the parent:
     // the whole path decides (git commit-tree refuses it).
     if (stored === undefined || stored.commit !== old) return undefined;

@@ -3,17 +3,51 @@
  * `git hash-object -w` stores them: the element API's commits without starting git several times
  * per change. Only refs are moved with the git CLI (`update-ref NEW OLD`, which locks).
  * IO: files under the repository's object directory.
+ *
+ * A batch writes its small objects (a change file, trees, a commit: a few KB each) at once, on
+ * the calling thread: about 0.3 ms each, where the same on the thread pool took a turn of the
+ * event loop per step (deflate, mkdir, write, rename) and, with the loop busy meanwhile (the
+ * element API works out the agents' delta while its objects are written), 5-15 ms in all.
+ * Big objects (a folded 25 MB ruleset: a few hundred ms to deflate) stay on the thread pool.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { deflate } from 'node:zlib';
+import { deflate, deflateSync } from 'node:zlib';
 import { NftSyncError } from '../../shared/errors.js';
 import { gitObjectId, type GitObjectType } from '../../shared/git/git-objects.js';
 
 const deflateAsync = promisify(deflate);
+
+/** Objects up to this size are written by a batch on the calling thread (see the header). */
+export const SYNC_OBJECT_MAX_BYTES = 256 * 1024;
+
+/** What the file of a loose object is made of: the header and content, deflated (level 1: fast; git reads any). */
+const looseHeader = (type: GitObjectType, content: Buffer): Buffer => Buffer.from(`${type} ${content.length}\0`);
+
+/**
+ * writeLooseObject on the calling thread, for small objects (SYNC_OBJECT_MAX_BYTES): the same
+ * file, written the same way. Errors: writeLooseObject's.
+ */
+export function writeLooseObjectSync(gitdir: string, type: GitObjectType, content: Buffer, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
+  const id = gitObjectId(type, content, algorithm);
+  const dir = join(gitdir, 'objects', id.slice(0, 2));
+  const file = join(dir, id.slice(2));
+  if (existsSync(file)) return id;
+  const tmp = join(dir, `tmp_obj_nftsync_${randomBytes(6).toString('hex')}`);
+  try {
+    const packed = deflateSync(Buffer.concat([looseHeader(type, content), content]), { level: 1 });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(tmp, packed, { mode: 0o444 });
+    renameSync(tmp, file);
+    return id;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `could not write ${type} ${id} to ${gitdir}/objects: ${(err as Error).message}`, { cause: err });
+  }
+}
 
 /**
  * Store `content` as a loose object of `type` in the repository `gitdir` and return its id. An
@@ -28,7 +62,7 @@ export async function writeLooseObject(gitdir: string, type: GitObjectType, cont
   if (existsSync(file)) return id;
   const tmp = join(dir, `tmp_obj_nftsync_${randomBytes(6).toString('hex')}`);
   try {
-    const packed = await deflateAsync(Buffer.concat([Buffer.from(`${type} ${content.length}\0`), content]), { level: 1 });
+    const packed = await deflateAsync(Buffer.concat([looseHeader(type, content), content]), { level: 1 });
     await mkdir(dir, { recursive: true });
     await writeFile(tmp, packed, { mode: 0o444 });
     await rename(tmp, file);
@@ -59,8 +93,16 @@ export class LooseObjectBatch {
     return id;
   }
 
-  /** Write every object added. Errors: writeLooseObject's. */
+  /**
+   * Write every object added: the small ones (SYNC_OBJECT_MAX_BYTES) before this returns, the
+   * big ones on the thread pool. Errors: writeLooseObject's (as a rejection).
+   */
   async write(): Promise<void> {
-    await Promise.all([...this.#objects.values()].map((o) => writeLooseObject(this.gitdir, o.type, o.content, this.algorithm)));
+    const big: Array<Promise<string>> = [];
+    for (const o of this.#objects.values()) {
+      if (o.content.length <= SYNC_OBJECT_MAX_BYTES) writeLooseObjectSync(this.gitdir, o.type, o.content, this.algorithm);
+      else big.push(writeLooseObject(this.gitdir, o.type, o.content, this.algorithm));
+    }
+    await Promise.all(big);
   }
 }

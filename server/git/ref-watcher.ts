@@ -9,6 +9,8 @@
  * what decides: `git gc` rewrites `packed-refs` and deletes loose refs, which fires events but
  * changes no value, so nothing is reported. A poll (default every second) catches anything
  * inotify misses (network file systems, a directory created between two scans, overflow).
+ * A writer in the same process (the element API) says when it moved a ref (`refsWritten`): the
+ * scan then starts at once, without waiting for the file event and its debounce.
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
@@ -165,6 +167,19 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
    */
   fullRefName(ref: string): string | undefined {
     return refCandidates(ref).find((name) => this.refs.has(name));
+  }
+
+  /**
+   * A writer in this process has just moved a ref (the element API, server/git/element-tips.ts):
+   * scan now, not after the file event and its debounce (or, without file events, the next
+   * poll), so subscribed agents are told at once. A scan already scheduled is taken over; one
+   * running is followed by one more, as after any event. Does nothing when stopped.
+   */
+  refsWritten(): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.scan();
   }
 
   /** Scan after `delay` ms unless a scan is already scheduled. */

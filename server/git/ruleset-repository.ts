@@ -274,17 +274,20 @@ export class RulesetRepository {
    * `base` with change files `changes` (their blob ids, in the order they apply): what readRuleset
    * would compose for those files. The element API works the text out while it commits
    * (server/git/element-tips.ts, shared/ruleset/composed-text.ts), so the agents fetching the new
-   * revision do not make the server compose a million elements again. The Buffer is shared: the
-   * caller must not modify it.
+   * revision do not make the server compose a million elements again. `blob` may still be on its
+   * way (computed in a worker thread): a readRuleset of those files then waits for it, never
+   * composes. It must resolve to the id of `bytes`. The Buffer is shared: the caller must not
+   * modify it.
    */
-  primeComposed(base: string, changes: readonly string[], bytes: Buffer, blob: string): void {
+  primeComposed(base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>): void {
     if (changes.length === 0) {
       this.blobs.set(base, bytes);
       return;
     }
     const key = `${base}+${changes.join(',')}`;
     this.blobs.set(key, bytes);
-    this.composedIds.set(key, { blob });
+    if (typeof blob === 'string') this.composedIds.set(key, { blob });
+    else this.composedIds.loadWith(key, blob.then((id) => ({ blob: id })));
   }
 
   /**

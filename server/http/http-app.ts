@@ -71,6 +71,8 @@ export interface HttpAppOptions {
   onRefMove?: (listener: () => void) => () => void;
   /** Staged rollouts (/api/v1/rollouts); none: no rollout exists. */
   rollouts?: RolloutRegistry;
+  /** What the element API hands the wire server and the ref watcher (RouteContext.elementEvents). */
+  elementEvents?: RouteContext['elementEvents'];
 }
 
 /** `GET /api/v1/rulesets/:name` -> `getApiV1RulesetsName`: an operation's id in the document. */
@@ -220,6 +222,7 @@ export async function buildHttpApp(opts: HttpAppOptions): Promise<FastifyInstanc
     replica: opts.replica,
     onRefMove: opts.onRefMove,
     rollouts: opts.rollouts,
+    elementEvents: opts.elementEvents,
   };
   healthRoutes(app, ctx);
   rulesetRoutes(app, ctx);

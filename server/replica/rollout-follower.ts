@@ -91,8 +91,8 @@ export class RolloutFollower {
     return this.#asking;
   }
 
-  /** The mirror's refs moved: the primary has started any new rollout by now; ask. */
-  async refsChanged(): Promise<void> {
+  /** The mirror's refs moved: the primary has started any new rollout by now; ask (`_refs`: the refs as read, unused here). */
+  async refsChanged(_refs?: ReadonlyMap<string, string>): Promise<void> {
     await this.refresh();
   }
 

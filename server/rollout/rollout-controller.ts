@@ -140,9 +140,14 @@ export class RolloutController {
     return revisionFor(state, agent);
   }
 
-  /** The repository's refs changed: start rollouts for branches and tracked patterns with a new tip. */
-  async refsChanged(): Promise<void> {
-    this.#tips = await this.#branchTips();
+  /**
+   * The repository's refs changed: start rollouts for branches and tracked patterns with a new
+   * tip. `refs`: every branch and tag (full name -> commit, as listRefs gives them) as the caller
+   * has just read them (the server's ref watcher, whose scan reported the change), so they are
+   * not read again; without them, they are read.
+   */
+  async refsChanged(refs?: ReadonlyMap<string, string>): Promise<void> {
+    this.#tips = refs ? branchTipsOf(refs) : await this.#branchTips();
     for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
     for (const name of [...this.#states.keys()]) {
       if (!name.startsWith(`${ROLLOUT_TAGS_KEY}:`)) continue;
@@ -284,9 +289,7 @@ export class RolloutController {
   }
 
   async #branchTips(): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
-    for (const [ref, commit] of await this.#opts.source.listRefs()) if (ref.startsWith('refs/heads/')) out.set(ref.slice('refs/heads/'.length), commit);
-    return out;
+    return branchTipsOf(await this.#opts.source.listRefs());
   }
 
   #set(state: RolloutState): void {
@@ -314,4 +317,11 @@ function notFound(name: string): NftSyncError {
   return new NftSyncError('NFTSYNC_ERR_ROLLOUT_NOT_FOUND', `no rollout for ${JSON.stringify(name)}: a branch gets one when its nft-sync.yaml declares rollouts for it and it has a new tip (tags: tags:PATTERN)`, {
     data: { rollout: name },
   });
+}
+
+/** Branch name -> commit, of the branches among `refs` (full names). */
+function branchTipsOf(refs: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [ref, commit] of refs) if (ref.startsWith('refs/heads/')) out.set(ref.slice('refs/heads/'.length), commit);
+  return out;
 }

@@ -48,6 +48,17 @@ export class AnswerFrames {
     return kept === NO_DELTA || kept.length === 0 ? undefined : kept;
   }
 
+  /**
+   * Keep `delta` as the delta from blob `base` to blob `target` (undefined: none worth sending),
+   * worked out ahead by whoever made `target`: the element API, before it moves the branch
+   * (server/git/element-tips.ts), so the fetches of the agents it tells are answered at once.
+   * It must be what `delta`'s `compute` would give (encodeRulesetDelta of the two texts). Not
+   * counted in deltaEncodes (no fetch waited for it).
+   */
+  primeDelta(base: string, target: string, delta: Buffer | undefined): void {
+    this.#cache.set(`d\0${base}\0${target}`, delta ?? NO_DELTA);
+  }
+
   /** The `moved` frame for `msg`, encoded once per distinct message. */
   moved(msg: MovedMessage): Buffer {
     const key = `m\0${JSON.stringify(msg)}`;

@@ -6,7 +6,9 @@
  * server/http/routes/branch-queue.ts),
  * so parallel requests do not spend their attempts racing each other; the compare-and-swap in
  * changeSetElements still guards against pushes and other writers. A change to a big set takes
- * the fast path of server/git/element-tips.ts (kept per branch and ruleset for the app's life).
+ * the fast path of server/git/element-tips.ts (kept per branch and ruleset for the app's life),
+ * which hashes big texts in a worker thread (host/blob-id-thread.ts) and hands the wire server
+ * the agents' delta and the ref watcher the move (RouteContext.elementEvents).
  */
 import type { FastifyInstance } from 'fastify';
 import { ElementsAnswer, ElementsChange, ElementsQuery, FoldAnswer, MapElementsParams, RulesetNameParams, SetElementsParams } from '../../../shared/http/http-api.js';
@@ -15,6 +17,7 @@ import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { changeSetElements } from '../../git/set-elements.js';
 import { ElementTips } from '../../git/element-tips.js';
 import { RefUpdater } from '../../../host/ref-updater.js';
+import { BlobIdThread } from '../../../host/blob-id-thread.js';
 import { branchQueue } from './branch-queue.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
@@ -35,12 +38,20 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const inTurn = branchQueue();
   // One kept tip per branch and ruleset: changes to a big set cost what they change.
   const refs = new RefUpdater(ctx.repository.gitdir);
-  app.addHook('onClose', async () => refs.close());
+  // Started with the first big tip (element-tips.ts), not here: most apps never change a big set.
+  const blobIds = new BlobIdThread();
   const tips = new ElementTips({
     gitdir: ctx.repository.gitdir,
     refs,
+    blobIds,
     prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
     follow: (base, changes) => ctx.repository.followText(base, changes),
+    ...ctx.elementEvents,
+  });
+  app.addHook('onClose', async () => {
+    refs.close();
+    tips.close();
+    await blobIds.close();
   });
   for (const object of ['set', 'map'] as const) {
     app.post<Route>(

@@ -12,6 +12,7 @@ import type { RulesetRepository } from '../../git/ruleset-repository.js';
 import type { ServerMetrics } from '../server-metrics.js';
 import type { ReplicaHealth } from '../../replica/replica-health.js';
 import type { RolloutView } from '../../rollout/rollout-controller.js';
+import type { ElementTipsOptions } from '../../git/element-tips.js';
 
 /** The rollouts the API shows and acts on (server/rollout/rollout-controller.ts). */
 export interface RolloutRegistry {
@@ -44,6 +45,13 @@ export interface RouteContext {
   rollouts?: RolloutRegistry;
   /** On a replica: how its mirror follows the primary (for /readyz and /metrics). */
   replica?: () => ReplicaHealth;
+  /**
+   * What the element API hands the rest of the server (start-server.ts): the delta it worked out
+   * for the agents holding the revision before (the wire server's AnswerFrames.primeDelta),
+   * before the branch moves, and that it moved a branch (RefWatcher.refsWritten: agents told at
+   * once). Absent: agents hear of the change through the ref watcher and work the delta out on fetch.
+   */
+  elementEvents?: Pick<ElementTipsOptions, 'delta' | 'moved'>;
 }
 
 

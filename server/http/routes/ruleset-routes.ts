@@ -17,6 +17,7 @@ import {
 } from '../../../shared/http/http-api.js';
 import { assertRulesetName } from '../../../shared/ruleset/names.js';
 import { parseRuleset } from '../../../shared/ruleset/ruleset-schema.js';
+import { isShared } from '../../../shared/bytes/spare-buffer.js';
 import { rulesetRevisions } from '../../git/ruleset-revisions.js';
 import { DEFAULT_REF, type RouteContext } from './route-context.js';
 import { responses, securityOf } from './route-schema.js';
@@ -74,7 +75,9 @@ export function rulesetRoutes(app: FastifyInstance, ctx: RouteContext): void {
       const commit = await repo.resolveRef(ref);
       const { blob, bytes } = await repo.readRuleset(commit, req.params.name);
       void reply.header('etag', `"${blob}"`).header('x-nft-sync-commit', commit);
-      if (req.query.raw === '1' || req.query.raw === 'true') return reply.type('application/json').send(bytes);
+      // A text the element API made lies in shared memory (server/git/element-tips.ts), which
+      // fastify takes for an object (it sends bytes over an ArrayBuffer only): sent as a copy.
+      if (req.query.raw === '1' || req.query.raw === 'true') return reply.type('application/json').send(isShared(bytes) ? Buffer.from(bytes) : bytes);
       const answer: RulesetAnswer = { name: req.params.name, ref, commit, blob, ruleset: parseRuleset(bytes) };
       return answer;
     },

@@ -12,7 +12,10 @@ import { WireClient } from '../../../agent/wire/wire-client.js';
 import { initRepository } from '../../../server/git/init-repository.js';
 import { HOOK_MARKER } from '../../../server/push/pre-receive-hook.js';
 import { startServer } from '../../../server/start-server.js';
-import { quietLogger } from '../../helpers/server-fixture.js';
+import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { renderRuleset } from '../../../shared/ruleset/render-ruleset.js';
+import type { Ruleset } from '../../../shared/ruleset/ruleset-types.js';
+import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 import { tempDir, testGitEnv } from '../../helpers/git-fixture.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
@@ -54,4 +57,36 @@ test('startServer refuses plain TCP on a public address (NFTSYNC_ERR_LISTEN_INSE
   const dir = tempDir(t, 'nft-sync-start-');
   await assert.rejects(startServer({ repo: dir, listen: { host: '198.18.0.1', port: 0 }, logger: quietLogger }), { code: 'NFTSYNC_ERR_LISTEN_INSECURE' });
   await assert.rejects(startServer({ repo: join(dir, 'none.git'), listen: { host: '127.0.0.1', port: 0 }, logger: quietLogger }), { code: 'NFTSYNC_ERR_REPO_NOT_FOUND' });
+});
+
+test('an element API change: subscribed agents are told without a file event or a poll, and the delta from the revision they hold is ready when they fetch', async (t) => {
+  // Neither file events nor a poll within the test: only the element API's own word can tell them.
+  const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 }, refWatch: { fsEvents: false, pollMs: 600_000 } });
+  const base = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+  const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  const first = f.push({ 'rulesets/default.json': renderRuleset({ nftables: [...base.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] } as Ruleset) }, 'blocklist');
+  const c = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'a' });
+  t.after(() => c.close());
+  const moved: string[] = [];
+  c.on('moved', (_ref, commit) => moved.push(commit));
+  // Subscribed before the watcher has seen the push (no events, no poll): the first move it is told of counts.
+  await c.subscribe('main');
+  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
+  const change = async (add: string[]): Promise<string> => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
+    assert.equal(res.status, 201, await res.clone().text());
+    return ((await res.json()) as { commit: string }).commit;
+  };
+  const one = await change(['198.19.0.1']);
+  assert.notEqual(one, first);
+  await waitFor(() => moved.includes(one), { timeoutMs: 10_000, what: 'the agent told of the change' });
+  const held = await c.fetch({ ref: 'main' });
+  assert.ok(held.kind === 'ruleset' && held.commit === one);
+  const two = await change(['198.19.0.2', '198.19.0.3']);
+  await waitFor(() => moved.includes(two), { timeoutMs: 10_000, what: 'the agent told of the second change' });
+  const encodes = f.server.wire.frames.deltaEncodes;
+  const next = await c.fetch({ ref: 'main', have: { commit: one, blob: held.blob }, base: held.bytes });
+  assert.ok(next.kind === 'ruleset' && next.commit === two && next.delta !== undefined, 'a delta came');
+  assert.equal(f.server.wire.frames.deltaEncodes, encodes, 'the delta was ready: the fetch did not work it out');
+  assert.equal(gitBlobId(next.bytes), next.blob);
 });

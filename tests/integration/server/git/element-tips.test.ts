@@ -21,6 +21,10 @@ import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { SERVER_DEFAULTS } from '../../../../server/defaults.js';
 import { validatePush } from '../../../../server/push/push-validator.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
+import { BlobIdThread } from '../../../../host/blob-id-thread.js';
+import { isShared } from '../../../../shared/bytes/spare-buffer.js';
+import { applyRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+import { waitFor } from '../../../helpers/wait-for.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
 const ip = (i: number): string => `198.18.${(i >> 8) & 255}.${i & 255}`;
@@ -207,6 +211,66 @@ describe('ElementTips (the element API fast path)', () => {
       }
       assert.ok((await repo.readRuleset(held, 'edge')).bytes.length > 0, `revision ${i} still served from memory`);
       held = next;
+    }
+  });
+});
+
+describe('ElementTips: what the agents wait for', () => {
+  test('the delta from the revision agents hold is handed over before a reader can learn the new revision\'s blob id (it rebuilds the new text); the branch moves meanwhile; the blob id worked out in the worker is git\'s; `moved` comes once the branch moved; the next text goes into memory prepared meanwhile', async (t) => {
+    // Big enough (over 1 MiB) that the blob id is computed in the worker.
+    const { bare, fresh } = await fixture(t, 60_000);
+    const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+    const blobIds = new BlobIdThread();
+    t.after(() => blobIds.close());
+    const events: string[] = [];
+    const deltas: Array<{ base: string; target: string; delta: Buffer | undefined; branch: string }> = [];
+    const primed = new Map<string, { bytes: Buffer; spare: number }>();
+    const tips = new ElementTips({
+      gitdir: bare,
+      blobIds,
+      spareDelayMs: 0,
+      follow: (base, changes) => repo.followText(base, changes),
+      prime: (b, c, bytes, blob) => {
+        const spare = tips.spareBytes;
+        void Promise.resolve(blob).then((id) => primed.set(id, { bytes, spare }));
+        repo.primeComposed(b, c, bytes, blob);
+      },
+      delta: (base, target, delta) => {
+        events.push('delta');
+        deltas.push({ base, target, delta, branch: git(bare, ['rev-parse', 'main']) });
+      },
+      moved: (ref, commit) => {
+        events.push(`moved ${ref} ${commit} ${git(bare, ['rev-parse', 'main'])}`);
+        // What an agent's fetch does once told: read the new revision (its blob id included).
+        void repo.readRuleset(commit, 'edge').then(() => events.push('read'));
+      },
+    });
+    t.after(() => tips.close());
+    const step = (i: number) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: [ip(61000 + i), ip(62000 + i)], delete: [ip(i * 11)] });
+    const first = await step(0);
+    await waitFor(() => events.includes('read'), { timeoutMs: 10_000, what: 'the read' });
+    assert.deepEqual(events, [`moved refs/heads/main ${first.commit} ${first.commit}`, 'read'], 'no delta: this server did not make the revision before');
+    let held = await fresh(first.commit);
+    for (let i = 1; i < 4; i++) {
+      // The text goes into the block prepared after the last change (spareDelayMs 0: at once).
+      await new Promise((r) => setTimeout(r, 20));
+      assert.ok(tips.spareBytes > held.bytes.length, `change ${i}: memory prepared for the next text`);
+      events.length = 0;
+      const r = await step(i);
+      const now = await fresh(r.commit);
+      await waitFor(() => events.includes('read'), { timeoutMs: 10_000, what: 'the read' });
+      const moved = `moved refs/heads/main ${r.commit} ${r.commit}`;
+      assert.deepEqual(new Set(events), new Set(['delta', moved, 'read']));
+      assert.ok(events.indexOf('delta') < events.indexOf('read'), `the delta was ready before a reader had the new id: ${events.join(', ')}`);
+      const d = deltas.at(-1)!;
+      assert.ok(d.branch === r.previous || d.branch === r.commit);
+      assert.equal(d.base, held.blob, 'from the revision agents hold');
+      assert.equal(d.target, now.blob, 'to the new one, its id as a fresh reader composes it');
+      assert.equal(d.target, git(bare, ['hash-object', '--stdin'], now.bytes.toString()), "git's blob id");
+      assert.ok(d.delta !== undefined && applyRulesetDelta(held.bytes, d.delta, now.bytes.length + 1).equals(now.bytes), 'the delta rebuilds the new text');
+      const p = primed.get(now.blob)!;
+      assert.ok(isShared(p.bytes) && p.spare === 0, 'the text was written into the prepared (shared) block');
+      held = now;
     }
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LooseObjectBatch, writeLooseObject } from '../../../../server/git/loose-object.js';
+import { LooseObjectBatch, SYNC_OBJECT_MAX_BYTES, writeLooseObject, writeLooseObjectSync } from '../../../../server/git/loose-object.js';
 import { serializeCommit, serializeTree } from '../../../../shared/git/git-objects.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 
@@ -50,4 +50,23 @@ test('a batch names its objects before writing them, then writes them all; git r
   git(bare, ['update-ref', 'refs/heads/main', commit]);
   assert.equal(git(bare, ['show', 'main:x']), 'x');
   git(bare, ['fsck', '--strict', '--no-dangling']);
+});
+
+test('a batch writes its small objects before write() returns (no turn of the event loop per step), its big ones on the thread pool; both as git writes them', async (t) => {
+  const bare = join(tempDir(t), 'c.git');
+  git(tempDir(t), ['init', '-q', '--bare', bare]);
+  const batch = new LooseObjectBatch(bare);
+  const small = batch.add('blob', Buffer.from('small\n'));
+  const bigText = Buffer.from('{"x": 1}\n'.repeat(SYNC_OBJECT_MAX_BYTES / 8));
+  const big = batch.add('blob', bigText);
+  const tree = batch.add('tree', serializeTree([{ mode: '100644', name: 'big', id: big }, { mode: '100644', name: 'small', id: small }]));
+  const writing = batch.write();
+  // Not awaited yet: the small ones are there, the big one is not.
+  git(bare, ['cat-file', '-e', small]);
+  git(bare, ['cat-file', '-e', tree]);
+  assert.throws(() => git(bare, ['cat-file', '-e', big]), 'the big one is written on the thread pool');
+  await writing;
+  assert.equal(git(bare, ['cat-file', 'blob', big]) + '\n', bigText.toString());
+  assert.equal(writeLooseObjectSync(bare, 'blob', Buffer.from('small\n')), small, 'written once, same id');
+  git(bare, ['fsck', '--strict', '--no-dangling', tree]);
 });

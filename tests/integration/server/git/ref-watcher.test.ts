@@ -150,6 +150,20 @@ describe('RefWatcher', () => {
     assert.equal((await movedOf(s.events, 'refs/heads/main', 1000)).commit, p.commit);
   });
 
+  it('refsWritten (a writer in this process moved a ref): the scan starts at once, without a file event or a poll', async (t) => {
+    // Neither file events nor a poll: only refsWritten can make this watcher look.
+    const s = await setup(t, { fsEvents: false, pollMs: 0 });
+    const p = await s.commitAndPush();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(s.events, [], 'nothing looks at the refs by itself');
+    s.watcher.refsWritten();
+    const fresh = await s.watcher.fresh();
+    assert.equal(fresh.refs.get('refs/heads/main'), p.commit, 'fresh() waits for the scan refsWritten started');
+    assert.deepEqual(s.events.map((e) => [e.ref, e.commit]), [['refs/heads/main', p.commit]]);
+    s.watcher.stop();
+    s.watcher.refsWritten(); // stopped: nothing
+  });
+
   it('stop() leaves nothing running', async (t) => {
     const s = await setup(t);
     // A second watcher on the same repository, left running: once it has reported the push,

@@ -18,6 +18,18 @@ describe('ByteLru', () => {
     assert.equal(lru.get('huge'), undefined);
     assert.equal(lru.size, 8);
   });
+  it('loadWith: a value on its way is waited for rather than loaded, and kept; a failed one is forgotten', async () => {
+    const lru = new ByteLru<string>(100, (s) => s.length);
+    let resolve!: (v: string) => void;
+    lru.loadWith('k', new Promise<string>((r) => (resolve = r)));
+    const waiting = lru.getOrLoad('k', async () => assert.fail('on its way: not loaded'));
+    resolve('given');
+    assert.equal(await waiting, 'given');
+    assert.equal(lru.get('k'), 'given');
+    lru.loadWith('bad', Promise.reject(new Error('no')));
+    await assert.rejects(lru.getOrLoad('bad', async () => 'loaded'), /no/);
+    assert.equal(await lru.getOrLoad('bad', async () => 'loaded'), 'loaded', 'the failure was not kept');
+  });
   it('shares one load among concurrent callers and does not cache failures', async () => {
     const lru = new ByteLru<string>(100, (s) => s.length);
     let loads = 0;

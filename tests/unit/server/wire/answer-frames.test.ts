@@ -31,3 +31,16 @@ test('moved frames are encoded once per message; the cache is bounded by bytes',
   frames.ruleset({ type: 'ruleset', id: 2, ref: 'main', ruleset: 'a', commit: C, blob: B, size: body.length }, body);
   assert.equal(frames.encodes, 4, 'the first ruleset was evicted by the second (4 KiB bound)');
 });
+
+test('a delta primed ahead (the element API, before the branch moves) answers the fetches of that pair without working it out; "none worth sending" primed too', () => {
+  const frames = new AnswerFrames();
+  const D = 'd'.repeat(40);
+  const delta = Buffer.from('nft-sync-delta 1\n= 1\n');
+  frames.primeDelta(B, C, delta);
+  frames.primeDelta(C, D, undefined);
+  assert.equal(frames.delta(B, C, () => assert.fail('primed: not worked out again')), delta);
+  assert.equal(frames.delta(C, D, () => assert.fail('primed: not worked out again')), undefined);
+  assert.equal(frames.deltaEncodes, 0);
+  assert.equal(frames.delta(D, C, () => delta), delta, 'another pair is worked out as before');
+  assert.equal(frames.deltaEncodes, 1);
+});

@@ -6,6 +6,7 @@ import { applyElementChange, type ElementChangeRequest, type ElementChangeResult
 import { parseChangeFile, renderChangeFile, type ElementChangeFile } from '../../../../shared/ruleset/element-log.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { NftSyncError } from '../../../../shared/errors.js';
+import { isShared, SpareBuffer } from '../../../../shared/bytes/spare-buffer.js';
 
 /** A small seeded generator (mulberry32): the same cases every run. */
 function rng(seed: number): () => number {
@@ -22,6 +23,13 @@ function rng(seed: number): () => number {
 const T = 'f';
 const at = (name: string): SetAddress => ({ family: 'inet', table: T, name });
 const ip = (i: number): string => `198.18.${(i >> 8) & 255}.${i & 255}`;
+
+/** Memory as a SpareBuffer hands it out (over a SharedArrayBuffer) but holding garbage, as a reused block might. */
+function dirty(size: number): Buffer {
+  const b = new SpareBuffer().take(size);
+  b.fill(0x7e);
+  return b;
+}
 
 /** A base declaring followed sets of several shapes, and two that are not followed. */
 function base(r: () => number, size: number, handWritten: boolean): string {
@@ -104,7 +112,9 @@ describe('ComposedText', () => {
         files.push(parseChangeFile(text));
         assert.equal(composed!.apply(files.at(-1)!), true);
         const want = composeRulesetText({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t })));
-        const got = composed!.text();
+        // Every other step into memory that is not fresh (a spare block, shared, and dirty): the
+        // same bytes, every one of them written.
+        const got = step % 2 === 0 ? composed!.text() : composed!.text((size) => dirty(size));
         if (got === undefined) {
           // A followed set was emptied (its `elem` key goes): composing whole is the answer then.
           composed = ComposedText.build(baseText, files);
@@ -139,6 +149,27 @@ describe('ComposedText', () => {
     composed.apply(parseChangeFile(file));
     assert.equal(composed.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, [{ path: 'c', bytes: file }])));
     assert.match(composed.text()!.toString(), /"198\.18\.0\.2"\n/);
+  });
+
+  it('text(alloc) writes the text into the memory alloc gives (a prepared spare block, shared with workers), byte for byte the text(); a second call returns the same Buffer; an alloc of another size is refused', () => {
+    const r = rng(11);
+    const text = base(r, 200, false);
+    const files = [renderChangeFile(at('block'), [ip(900), ip(901)], [ip(3)]), renderChangeFile(at('verdicts'), [[ip(902), { drop: null }]], [])];
+    const whole = String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes }))));
+    const spare = new SpareBuffer();
+    spare.prepare(whole.length);
+    const block = spare.capacity;
+    const composed = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
+    const sizes: number[] = [];
+    const got = composed.text((size) => (sizes.push(size), spare.take(size)))!;
+    assert.deepEqual(sizes, [Buffer.byteLength(whole)]);
+    assert.equal(spare.capacity, 0, 'the prepared block was used');
+    assert.ok(block >= got.length && isShared(got));
+    assert.equal(got.toString(), whole);
+    assert.equal(composed.text(() => assert.fail('memoised: nothing allocated')), got);
+    const other = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
+    assert.throws(() => other.text((size) => Buffer.alloc(size + 1)), RangeError);
+    assert.equal(other.text()!.toString(), whole, 'a refused alloc leaves nothing half written behind');
   });
 
   it('a set left with no element is not followed: text() is undefined', () => {

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { windowDelta } from '../../../../shared/wire/window-delta.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
+import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { SpareBuffer } from '../../../../shared/bytes/spare-buffer.js';
+
+/** A small seeded generator (mulberry32): the same cases every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ip = (i: number): string => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+const MAX = 1 << 30;
+
+/** What the agent takes from a delta: the bytes and the edit it plans from. */
+const rebuilt = (base: Buffer, delta: Buffer) => {
+  const r = rebuildFromRulesetDelta(base, delta, MAX);
+  return { bytes: r.bytes.toString(), edits: r.edits };
+};
+
+describe('windowDelta', () => {
+  it('element changes followed by ComposedText (adds, deletes, replacements, re-adds, the last element): the delta rebuilds the target and reads as the same edit as encodeRulesetDelta\'s; a change in two places is left to the encoder', () => {
+    const r = rng(5);
+    const at = { family: 'inet', table: 'f', name: 'block' };
+    const map = { family: 'inet', table: 'f', name: 'marks' };
+    const base = renderRuleset({
+      nftables: [
+        { table: { family: 'inet', name: 'f' } },
+        { set: { family: 'inet', table: 'f', name: 'block', type: 'ipv4_addr', elem: Array.from({ length: 3000 }, (_, i) => ip(i)) } },
+        { map: { family: 'inet', table: 'f', name: 'marks', type: 'ipv4_addr', map: 'mark', elem: Array.from({ length: 50 }, (_, i) => [ip(i), i]) } },
+        { chain: { family: 'inet', table: 'f', name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      ],
+    } as never);
+    const composed = ComposedText.build(base, [])!;
+    const spare = new SpareBuffer();
+    let held = Buffer.from(composed.text()!);
+    let heldLines: number | undefined;
+    let taken = 0;
+    let left = 0;
+    for (let step = 0; step < 300; step++) {
+      const kind = r();
+      const set = kind < 0.85 ? at : map;
+      const n = 1 + Math.floor(r() * (r() < 0.2 ? 200 : 5));
+      const pick = (): number => Math.floor(r() * (set === at ? 4000 : 80));
+      const req =
+        set === at
+          ? r() < 0.6
+            ? { add: Array.from({ length: n }, () => ip(pick())) }
+            : r() < 0.5
+              ? { delete: Array.from({ length: n }, () => ip(pick())) }
+              : { add: [ip(2999)], delete: [ip(2996 + Math.floor(r() * 3))] }
+          : { add: Array.from({ length: n }, () => [ip(pick()), Math.floor(r() * 9)]) };
+      const planned = composed.plan(set, req);
+      if (planned === undefined || planned.added.length + planned.deleted.length === 0) continue;
+      assert.equal(composed.apply(parseChangeFile(renderChangeFile(set, planned.added, planned.deleted))), true);
+      // Into shared memory every other step, as the element API writes it.
+      const next = step % 2 === 0 ? composed.text()! : composed.text((size) => spare.take(size))!;
+      const change = { added: planned.added.length, deleted: planned.deleted.length };
+      const w = windowDelta(held, next, change, heldLines);
+      const d = w?.delta;
+      const e = encodeRulesetDelta(held, next);
+      // The line count handed on: counted from the text after a wide change, else the last one's.
+      heldLines = w?.lines;
+      if (w !== undefined) assert.equal(w.lines, next.toString().split('\n').length, `step ${step}: the target's lines`);
+      if (d === undefined) left++;
+      else {
+        taken++;
+        assert.ok(e !== undefined, `step ${step}: the encoder finds a delta too`);
+        assert.deepEqual(rebuilt(held, d), rebuilt(held, e), `step ${step}: same bytes, same edit as the encoder's`);
+        assert.equal(rebuilt(held, d).bytes, next.toString());
+      }
+      held = Buffer.from(next);
+    }
+    assert.ok(taken > 50 && left > 10, `${taken} taken, ${left} left to the encoder`);
+  });
+
+  it('one block of lines inserted, removed or replaced anywhere (first line, last line, with and without a final newline); wider windows and equal texts give none', () => {
+    const r = rng(9);
+    const lines = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `line ${tag} ${i} ${'x'.repeat(i % 7)}`);
+    let cases = 0;
+    for (let c = 0; c < 2000; c++) {
+      const base = lines(40 + Math.floor(r() * 40), 'b');
+      const at = Math.floor(r() * (base.length + 1));
+      const del = Math.min(base.length - at, Math.floor(r() * 4));
+      const ins = lines(Math.floor(r() * 4), `n${c}`);
+      if (del + ins.length === 0) continue;
+      const target = [...base.slice(0, at), ...ins, ...base.slice(at + del)];
+      const end = r() < 0.7 ? '\n' : '';
+      const b = Buffer.from(base.join('\n') + end);
+      const t = Buffer.from(target.join('\n') + end);
+      const w = windowDelta(b, t, { added: ins.length, deleted: del }, c % 2 === 0 ? base.length + (end === '' ? 0 : 1) : undefined);
+      const d = w?.delta;
+      if (d === undefined) continue;
+      assert.equal(w!.lines, target.length + (end === '' ? 0 : 1), `case ${c}: the target's lines`);
+      cases++;
+      assert.equal(rebuilt(b, d).bytes, t.toString(), `case ${c}`);
+    }
+    assert.ok(cases > 1500, `${cases} cases rebuilt`);
+    const base = Buffer.from(lines(100, 'b').join('\n') + '\n');
+    const far = lines(100, 'b');
+    far[3] = 'changed';
+    far[90] = 'changed too';
+    assert.equal(windowDelta(base, Buffer.from(far.join('\n') + '\n'), { added: 2, deleted: 2 })?.delta, undefined, 'two places: the encoder');
+    assert.equal(windowDelta(base, base, { added: 1, deleted: 0 }), undefined, 'nothing changed');
+    const one = lines(100, 'b');
+    one.splice(50, 0, 'new', 'newer');
+    assert.equal(windowDelta(base, Buffer.from(one.join('\n') + '\n'), { added: 0, deleted: 0 }), undefined, 'more lines than the change made');
+    assert.equal(windowDelta(Buffer.from('a\nb\n'), Buffer.from('a\nx\nb\n'), { added: 1, deleted: 0 }), undefined, 'not under half of the target');
+  });
+});
