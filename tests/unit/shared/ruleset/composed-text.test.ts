@@ -114,7 +114,7 @@ describe('ComposedText', () => {
         const want = composeRulesetText({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t })));
         // Every other step into memory that is not fresh (a spare block, shared, and dirty): the
         // same bytes, every one of them written.
-        const got = step % 2 === 0 ? composed!.text() : composed!.text((size) => dirty(size));
+        const got: Buffer | undefined = step % 2 === 0 ? composed!.text() : composed!.text((size) => dirty(size));
         if (got === undefined) {
           // A followed set was emptied (its `elem` key goes): composing whole is the answer then.
           composed = ComposedText.build(baseText, files);
