@@ -59,7 +59,7 @@ async function fixture(t: TestContext, size = 300) {
   push({ 'rulesets/edge.json': renderRuleset(RULESET(size)), 'rulesets/default.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'filter' } }] }), README: 'x\n' }, 'edge');
   /** The tips built (the base's size each time). */
   const follows: number[] = [];
-  const primed: Array<{ base: string; changes: readonly string[]; blob: string }> = [];
+  const primed: Array<{ base: string; changes: readonly string[]; blob: string | Promise<string> }> = [];
   // Every base "big": tips are built in the repository's worker thread, as in the server.
   const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
   const refs = new RefUpdater(bare);
