@@ -19,14 +19,13 @@ import { restoreConfirmed, type ConfirmedRevision } from './confirm-revision.js'
 import { applyStep } from './apply-step.js';
 import { confirmStep } from './confirm-step.js';
 import { fetchStep } from './fetch-step.js';
-import { planStep } from './plan-step.js';
+import { planChecked } from './plan-checked.js';
 import { readBackStep } from './read-back-step.js';
 import type { ReconcileOutcome } from './reconcile-outcome.js';
 import type { PassContext, StepResult } from './reconcile-step.js';
 import type { ReconcilerOptions } from './reconciler-options.js';
 import { recordStep } from './record-step.js';
 import type { RevisionFetcher } from './revision-fetcher.js';
-import { verifyStep } from './verify-step.js';
 import type { HostHolds } from './host-holds.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -229,6 +228,9 @@ export class Reconciler {
         outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
       }
       this.#finish(outcome);
+      // Once the outcome is out: the fetcher gets ready for the next answer (RevisionFetcher.idle).
+      const inForce = this.#applied?.length;
+      if (fetcher.idle !== undefined && inForce !== undefined) setImmediate(() => fetcher.idle!(inForce));
       return outcome;
     });
   }
@@ -249,9 +251,8 @@ export class Reconciler {
     const run = async (): Promise<StepResult<never>> => {
       const fetched = await fetchStep(ctx, fetcher);
       if (fetched.kind === 'end') return fetched;
-      const verified = await verifyStep(ctx, fetched.value);
-      if (verified.kind === 'end') return verified;
-      const plan = await planStep(ctx, verified.value);
+      // verify → plan, and a delta's blob id check awaited before the plan is used (plan-checked.ts).
+      const plan = await planChecked(ctx, fetched.value);
       if (plan.kind === 'end') return plan;
       const applied = await applyStep(ctx, plan.value);
       if (applied.kind === 'end') return applied;

@@ -32,4 +32,10 @@ export interface RevisionFetcher {
    * Errors (as rejections): whatever stopped the fetch (connection, protocol, the server's answer).
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
+  /**
+   * Called after each pass (once its outcome is out) with the size of the bytes in force: the
+   * fetcher may get ready for the next answer now (the wire client touches the memory a delta
+   * will be rebuilt into). Optional; must not throw.
+   */
+  idle?(inForceBytes: number): void;
 }

@@ -257,11 +257,13 @@ function copyShifted(dst: Uint32Array, at: number, src: Uint32Array, from: numbe
  * rebuild that made `base`), so that runs of base lines are found without a search (a 1,000,000-
  * line base otherwise costs one native search per line, about 15 ms); ignored when it does not
  * end at `base`'s length. The runs are copied as byte ranges, not split into strings, and the
- * result's own line index is carried over from the base's.
+ * result's own line index is carried over from the base's. `alloc`: where the result's bytes go
+ * (a Buffer of exactly the size asked, every byte of which is written here; e.g. memory whose
+ * pages were touched ahead of time: shared/bytes/spare-buffer.ts); default a new Buffer.
  * Errors: NFTSYNC_ERR_MSG_INVALID (malformed delta, or one that does not fit the base),
  * NFTSYNC_ERR_RULESET_TOO_LARGE (the result would pass `maxBytes`).
  */
-export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number, baseLines?: Uint32Array): RebuiltRuleset {
+export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number, baseLines?: Uint32Array, alloc?: (size: number) => Buffer): RebuiltRuleset {
   const d = delta.toString('utf8').split('\n');
   if (d[0] !== MAGIC) throw invalid('it does not start with the delta header');
   if (d[d.length - 1] !== '') throw invalid('it does not end with a newline');
@@ -323,14 +325,20 @@ export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: n
     }
   }
   if (i < baseCount) throw invalid(`it leaves ${baseCount - i} line(s) of the base unread`);
-  const parts: Buffer[] = [];
-  const NL = Buffer.from('\n');
-  runs.forEach((r, x) => {
-    if (x > 0) parts.push(NL);
-    parts.push(r);
-  });
   lines[lineCount] = size + 1;
-  return { bytes: Buffer.concat(parts, Math.max(size, 0)), ...(edits !== undefined && { edits }), lines: lines.subarray(0, lineCount + 1) };
+  return { bytes: joinLines(runs, Math.max(size, 0), alloc), ...(edits !== undefined && { edits }), lines: lines.subarray(0, lineCount + 1) };
+}
+
+/** `runs` joined by `\n` (`size` bytes in all), into `alloc(size)` when given. */
+function joinLines(runs: readonly Buffer[], size: number, alloc: ((size: number) => Buffer) | undefined): Buffer {
+  const out = alloc !== undefined ? alloc(size) : Buffer.allocUnsafe(size);
+  if (out.length !== size) throw new RangeError(`alloc(${size}) returned ${out.length} bytes`);
+  let at = 0;
+  runs.forEach((r, x) => {
+    if (x > 0) out[at++] = 10;
+    at += r.copy(out, at);
+  });
+  return out;
 }
 
 /**
