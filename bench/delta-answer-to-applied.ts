@@ -86,7 +86,10 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
   rulesets.length = 0;
   elem = [];
 
-  const agent = await Reconciler.open({ agent: 'bench', ref: 'main', ruleset: 'default', nft: createNftRunner(`ip netns exec ${agentNs} nft`), stateDir, logger });
+  // As the agent daemon runs nft: one started ahead for each load (host/warm-nft.ts).
+  const nft = createNftRunner(`ip netns exec ${agentNs} nft`, { warmLoads: true });
+  cleanups.push(() => nft.close());
+  const agent = await Reconciler.open({ agent: 'bench', ref: 'main', ruleset: 'default', nft, stateDir, logger });
   let current = 0;
   let answeredAt = 0;
   // What WireClient.fetch does with a delta answer (agent/wire/delta-answers.ts).
@@ -130,8 +133,8 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
     const t = performance.now();
     raw(rawNs, file);
     if (i > 1) floor.push(performance.now() - t);
-    // Changes come apart: the agent is idle between them (RevisionFetcher.idle runs then).
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Changes come apart: the agent is idle between them (RevisionFetcher.idle and NftRunner.warm run then).
+    await new Promise((resolve) => setTimeout(resolve, 150));
   }
   const o = median(ours);
   const r = median(floor);

@@ -228,9 +228,13 @@ export class Reconciler {
         outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
       }
       this.#finish(outcome);
-      // Once the outcome is out: the fetcher gets ready for the next answer (RevisionFetcher.idle).
+      // Once the outcome is out, the next change is made ready for: the fetcher's memory for the
+      // next answer (RevisionFetcher.idle) and an nft waiting for the next load (NftRunner.warm).
       const inForce = this.#applied?.length;
-      if (fetcher.idle !== undefined && inForce !== undefined) setImmediate(() => fetcher.idle!(inForce));
+      setImmediate(() => {
+        if (inForce !== undefined) fetcher.idle?.(inForce);
+        void this.#opts.nft.warm();
+      });
       return outcome;
     });
   }
