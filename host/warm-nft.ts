@@ -63,7 +63,8 @@ export class WarmNft {
   readonly #args: readonly string[];
   readonly #dir: string;
   #waiting: (WarmChild & { dead: boolean }) | undefined;
-  #starting = false;
+  /** The start in progress (close waits for it). */
+  #starting: Promise<void> | undefined;
   #closed = false;
   /** mkfifo or the spawn failed once: no more warm children (loads start nft as usual). */
   #broken = false;
@@ -84,9 +85,13 @@ export class WarmNft {
    * Start a child unless one waits, one is starting, or this was closed or broken. Resolves once
    * it waits (or could not start). Never rejects.
    */
-  async start(): Promise<void> {
-    if (this.#waiting !== undefined || this.#starting || this.#closed || this.#broken) return;
-    this.#starting = true;
+  start(): Promise<void> {
+    if (this.#waiting !== undefined || this.#starting !== undefined || this.#closed || this.#broken) return this.#starting ?? Promise.resolve();
+    this.#starting = this.#start().finally(() => (this.#starting = undefined));
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
     try {
       const path = join(this.#dir, `.nft-sync-fifo-${process.pid}-${randomBytes(6).toString('hex')}`);
       await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (err) => (err ? reject(err) : resolve())));
@@ -132,7 +137,7 @@ export class WarmNft {
       // with no writer waits for one for ever. So it waits here until nft holds it open.
       const { dev, ino } = fstatSync(inputFd);
       const until = performance.now() + OPEN_WAIT_MS;
-      while (!warm.dead && !this.#closed && !hasOpened(child.pid, dev, ino)) {
+      while (!warm.dead && !hasOpened(child.pid, dev, ino)) {
         if (performance.now() > until) {
           // Not seen (nft runs as another user, whose /proc this process cannot read; or it hangs):
           // no warm loads on this runner.
@@ -143,17 +148,10 @@ export class WarmNft {
         }
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
-      if (warm.dead) return;
-      if (this.#closed) {
-        child.kill('SIGKILL');
-        died();
-        return;
-      }
-      this.#waiting = warm;
+      // Waiting (close, if it came meanwhile, kills it once this start is over).
+      if (!warm.dead) this.#waiting = warm;
     } catch {
       this.#broken = true;
-    } finally {
-      this.#starting = false;
     }
   }
 
@@ -181,6 +179,7 @@ export class WarmNft {
   /** Kill the waiting child (its input never closed: it changes nothing) and start no more. Resolves once it has exited. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#starting;
     const w = this.#waiting;
     this.#waiting = undefined;
     if (w === undefined || w.dead) return;
