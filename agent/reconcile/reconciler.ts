@@ -228,12 +228,15 @@ export class Reconciler {
         outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
       }
       this.#finish(outcome);
-      // Once the outcome is out, the next change is made ready for: the fetcher's memory for the
-      // next answer (RevisionFetcher.idle) and an nft waiting for the next load (NftRunner.warm).
+      // Once the outcome is out, the next change is made ready for: an nft waiting for the next
+      // load (NftRunner.warm), then the fetcher's memory for the next answer (RevisionFetcher.idle).
+      // In that order: starting a process forks the agent, which leaves every page of it
+      // write-protected until written again (one fault each), memory touched before included.
       const inForce = this.#applied?.length;
       setImmediate(() => {
-        if (inForce !== undefined) fetcher.idle?.(inForce);
-        void this.#opts.nft.warm();
+        void this.#opts.nft.warm().then(() => {
+          if (inForce !== undefined) fetcher.idle?.(inForce);
+        });
       });
       return outcome;
     });

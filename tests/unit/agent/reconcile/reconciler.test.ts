@@ -337,3 +337,23 @@ test('fake fetcher, held state (agent --publish published the host\'s tables): i
   await r.reconcile(fakeFetcher(rev('4'.repeat(40), V1)));
   assert.equal(nft.applied.length, loads + 1);
 });
+
+test('after a pass, once its outcome is out: the nft runner warms first, then the fetcher gets ready (a fork after the memory was touched would undo the touching)', async (t) => {
+  const { nft, open } = setup(t);
+  const r = await open();
+  const order: string[] = [];
+  let warmed!: () => void;
+  nft.warm = () => {
+    order.push('warm');
+    return new Promise<void>((resolve) => (warmed = resolve));
+  };
+  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle: (size: number) => void order.push(`idle ${size}`) };
+  const out = await r.reconcile(fetcher);
+  assert.equal(out.kind, 'applied');
+  assert.deepEqual(order, [], 'nothing before the outcome is out');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm'], 'the fetcher waits for the warm start');
+  warmed();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', `idle ${V1.length}`]);
+});
