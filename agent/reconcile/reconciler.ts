@@ -48,6 +48,8 @@ export class Reconciler {
    * a save (pruneState). Every save waits for it first, so none races a write or an unlink.
    */
   #disk: Promise<void> = Promise.resolve();
+  /** The blob whose applied file the last pruning started keeps (undefined: none started). */
+  #pruneKeeps: string | undefined;
   /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
   #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
@@ -293,13 +295,22 @@ export class Reconciler {
   async #save(state: AgentState, applied?: Buffer, opts: { durable?: boolean } = {}): Promise<void> {
     this.#state = state;
     if (applied !== undefined) this.#applied = applied;
-    await this.#disk;
     const dir = this.#opts.stateDir;
     const blob = state.blob;
+    if (opts.durable === false && applied === undefined && blob !== undefined && blob === this.#pruneKeeps && this.#onDisk.has(blob)) {
+      // The pending mark (apply-step.ts), on the path to nft: it writes state.json only and names
+      // the blob whose file the pruning in progress keeps, so it need not wait for that pruning
+      // (it unlinks only other applied files), nor for a staging (of another blob, which this
+      // state.json does not name). It starts no pruning: nothing became garbage.
+      await saveState(dir, state, undefined, { prune: false, durable: false });
+      return;
+    }
+    await this.#disk;
     const bytes = blob !== undefined && !this.#onDisk.has(blob) ? this.#applied : undefined;
     await saveState(dir, state, bytes, { prune: false, durable: opts.durable !== false });
     // The other applied files are garbage now: unlinked after the pass's outcome is out, not before.
     this.#onDisk = new Set(blob !== undefined && (bytes !== undefined || this.#onDisk.has(blob)) ? [blob] : []);
+    this.#pruneKeeps = blob;
     this.#disk = pruneState(dir, state).catch((err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'could not remove stale files from the state directory; the next save tries again'));
   }
 
