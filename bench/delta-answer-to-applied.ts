@@ -115,7 +115,7 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
       await refusedNow();
       return result;
     },
-    idle: (size: number) => answers.idle(size),
+    idle: (inForce: Buffer) => answers.idle(inForce),
   };
   const ours: number[] = [];
   const floor: number[] = [];

@@ -234,7 +234,7 @@ export class Reconciler {
       // load (NftRunner.warm), then the fetcher's memory for the next answer (RevisionFetcher.idle).
       // In that order: starting a process forks the agent, which leaves every page of it
       // write-protected until written again (one fault each), memory touched before included.
-      const inForce = this.#applied?.length;
+      const inForce = this.#applied;
       setImmediate(() => {
         void this.#opts.nft.warm().then(() => {
           if (inForce !== undefined) fetcher.idle?.(inForce);

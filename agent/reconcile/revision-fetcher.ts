@@ -33,9 +33,9 @@ export interface RevisionFetcher {
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
   /**
-   * Called after each pass (once its outcome is out) with the size of the bytes in force: the
-   * fetcher may get ready for the next answer now (the wire client touches the memory a delta
-   * will be rebuilt into). Optional; must not throw.
+   * Called after each pass (once its outcome is out) with the bytes in force (the next request's
+   * `base`): the fetcher may get ready for the next answer now (the wire client touches the memory
+   * a delta will be rebuilt into and indexes the lines of `inForce`). Optional; must not throw.
    */
-  idle?(inForceBytes: number): void;
+  idle?(inForce: Buffer): void;
 }

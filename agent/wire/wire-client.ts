@@ -221,11 +221,11 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   }
 
   /**
-   * The agent is idle with `inForceBytes` bytes in force (RevisionFetcher.idle): memory for the
-   * next delta's rebuild is made ready now (delta-answers.ts). Never throws.
+   * The agent is idle with `inForce` in force (RevisionFetcher.idle): memory for the next delta's
+   * rebuild is made ready now, and the lines of `inForce` indexed (delta-answers.ts). Never throws.
    */
-  idle(inForceBytes: number): void {
-    if (!this.#closed) this.#answers.idle(inForceBytes);
+  idle(inForce: Buffer): void {
+    if (!this.#closed) this.#answers.idle(inForce);
   }
 
   /**

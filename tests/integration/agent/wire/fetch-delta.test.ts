@@ -86,7 +86,7 @@ test('a big delta (1 MiB and more): the bytes come back at once with blobCheck, 
   const v2 = withBlocklist(changed);
   assert.ok(v2.length >= SPARE_MIN_BYTES);
   f.push({ 'rulesets/default.json': v2 }, 'v2');
-  client.idle(v1.length);
+  client.idle(v1);
   const r = await client.fetch({ ref: 'main', have: { commit: c1, blob: gitBlobId(v1) }, base: v1 });
   assert.ok(r.kind === 'ruleset' && r.delta !== undefined && r.blobCheck !== undefined, 'a delta, its id still being checked');
   if (r.kind !== 'ruleset' || r.blobCheck === undefined) return;

@@ -347,7 +347,7 @@ test('after a pass, once its outcome is out: the nft runner warms first, then th
     order.push('warm');
     return new Promise<void>((resolve) => (warmed = resolve));
   };
-  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle: (size: number) => void order.push(`idle ${size}`) };
+  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle: (inForce: Buffer) => void order.push(`idle ${inForce.length}`) };
   const out = await r.reconcile(fetcher);
   assert.equal(out.kind, 'applied');
   assert.deepEqual(order, [], 'nothing before the outcome is out');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DeltaAnswers, SPARE_MIN_BYTES } from '../../../../agent/wire/delta-answers.js';
 import { knownBlobId } from '../../../../agent/known-blob-id.js';
+import { lineIndexKnown } from '../../../../agent/wire/fetch-answer.js';
 import { isShared } from '../../../../shared/bytes/spare-buffer.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import type { ServerMessage } from '../../../../shared/wire/messages.js';
@@ -24,7 +25,7 @@ test('a big delta: rebuilt into shared memory (the block prepared while idle), i
   assert.ok(target.length >= SPARE_MIN_BYTES);
   const delta = encodeRulesetDelta(base, target)!;
   const baseBlob = gitBlobId(base);
-  answers.idle(base.length);
+  answers.idle(base);
   const a = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
   assert.ok(a.result?.kind === 'ruleset');
   if (a.result?.kind !== 'ruleset') return;
@@ -32,6 +33,9 @@ test('a big delta: rebuilt into shared memory (the block prepared while idle), i
   assert.ok(a.result.bytes.equals(target));
   assert.equal(await a.refusal, undefined);
   assert.equal(knownBlobId(a.result.bytes), gitBlobId(target));
+  assert.equal(lineIndexKnown(a.result.bytes), false, 'no line index found while rebuilding');
+  answers.idle(a.result.bytes);
+  assert.equal(lineIndexKnown(a.result.bytes), true, 'found when idle, for the next delta against them');
 });
 
 test('security: a big delta rebuilding bytes of another blob is refused (the whole ruleset is fetched instead)', async (t) => {
