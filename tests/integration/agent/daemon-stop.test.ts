@@ -105,14 +105,16 @@ function waitingNft(): number[] {
   return out;
 }
 
-test('the nft the daemon keeps waiting for its next load (warmLoads) is started after a pass and gone once the daemon resolved', async (t) => {
+test('the nft the daemon keeps waiting for its next load (warmLoads) is started after a pass, applies the next revision with no drift reported, and is gone once the daemon resolved', async (t) => {
   const f = await startServerFixture(t);
   const ns = createNetns(t, 'stopwarm');
   const dir = makeTempDir(t, 'nft-sync-state-');
   const outcomes: ReconcileOutcome[] = [];
+  const drifts: unknown[] = [];
+  let listening = false;
   const ac = new AbortController();
   const done = runAgentDaemon(
-    { host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft: createNftRunner(ns.nftCommand, { warmLoads: true }), stateDir: dir, logger: quietLogger, watchDrift: false, confirmWindowMs: 0, onOutcome: (o) => outcomes.push(o) },
+    { host: f.host, port: f.port, agent: 'host-1', ref: 'main', nft: createNftRunner(ns.nftCommand, { warmLoads: true }), stateDir: dir, logger: quietLogger, confirmWindowMs: 0, onOutcome: (o) => outcomes.push(o), onDrift: (d) => drifts.push(d), onDriftListening: () => (listening = true) },
     ac.signal,
   );
   t.after(async () => {
@@ -121,6 +123,7 @@ test('the nft the daemon keeps waiting for its next load (warmLoads) is started 
   });
   await waitUntil('the first revision applied', () => outcomes.length === 1);
   assert.equal(outcomes[0]?.kind, 'applied');
+  await waitUntil('the drift listener listening', () => listening);
   await waitUntil('an nft waiting for the next load', () => waitingNft().length === 1);
   const [waiting] = waitingNft();
   f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'v2');
@@ -128,6 +131,9 @@ test('the nft the daemon keeps waiting for its next load (warmLoads) is started 
   assert.equal(outcomes[1]?.kind, 'applied');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /dport 2222/);
   await waitUntil('another nft waiting', () => waitingNft().some((p) => p !== waiting));
+  // The drift watcher has seen the transaction by now; give a foreign one's report time to come.
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.deepEqual(drifts, [], 'no drift reported after the load through the waiting nft');
   ac.abort();
   await done;
   assert.deepEqual(waitingNft(), [], 'no nft left behind');
