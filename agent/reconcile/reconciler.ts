@@ -236,9 +236,12 @@ export class Reconciler {
       // write-protected until written again (one fault each), memory touched before included.
       const inForce = this.#applied;
       setImmediate(() => {
-        void this.#opts.nft.warm().then(() => {
-          if (inForce !== undefined) fetcher.idle?.(inForce);
-        });
+        void this.#opts.nft
+          .warm()
+          .catch(() => {})
+          .then(() => {
+            if (inForce !== undefined) fetcher.idle?.(inForce);
+          });
       });
       return outcome;
     });
