@@ -177,6 +177,8 @@ export async function runAgentDaemon(opts: AgentDaemonOptions, signal: AbortSign
   }
   watcher?.stop();
   await reconciler.settled();
+  // The nft waiting for a load (NftRunner.warm) goes with the daemon.
+  await nft.close();
 }
 
 /** The reconciler's status, with the publisher's `Published` condition when it has one. */

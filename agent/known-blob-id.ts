@@ -6,7 +6,9 @@
  *
  * Remembered by the very Buffer (a WeakMap: gone with the bytes). Every hash is still of the
  * bytes themselves, never of a server's word; a Buffer is not changed once fetched or loaded
- * (the agent never writes into one), which is what makes the remembered id theirs.
+ * (the agent never writes into one), which is what makes the remembered id theirs. An id may
+ * also be remembered as computed elsewhere of these very bytes (rememberBlobId: the wire client
+ * hashes a delta's rebuilt bytes in a worker thread, host/blob-id-thread.ts).
  */
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 
@@ -20,4 +22,17 @@ export function knownBlobId(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 's
     known.set(bytes, ids);
   }
   return (ids[algorithm] ??= gitBlobId(bytes, algorithm));
+}
+
+/**
+ * Remember `id` as gitBlobId(bytes, algorithm), computed of these very bytes elsewhere (in a
+ * worker thread: host/blob-id-thread.ts); never a server's word. Never throws.
+ */
+export function rememberBlobId(bytes: Uint8Array, algorithm: 'sha1' | 'sha256', id: string): void {
+  let ids = known.get(bytes);
+  if (ids === undefined) {
+    ids = {};
+    known.set(bytes, ids);
+  }
+  ids[algorithm] = id;
 }

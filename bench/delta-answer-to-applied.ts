@@ -4,7 +4,7 @@
  * the agent's share of it). Timed from the moment the wire client holds the server's answer (a
  * delta against the revision in force: the frame is in, nothing done with it yet) to the
  * reconciler's `applied` outcome: the rebuild from the delta and its blob id check (as
- * WireClient.fetch does: agent/wire/fetch-answer.ts fetchResult, deltaRefusal), then the steps of
+ * WireClient.fetch does: agent/wire/delta-answers.ts, the id computed in a worker), then the steps of
  * a real Reconciler (verify, plan with the delta's hint, the pending mark, the nft run through
  * the nft runner in a namespace, the bytes staged, the state recorded). Confirm window off.
  *
@@ -23,7 +23,7 @@ import type { Logger } from 'pino';
 import { Reconciler } from '../agent/reconcile/reconciler.js';
 import type { FetchRequest, FetchResult } from '../agent/reconcile/revision-fetcher.js';
 import { saveState } from '../agent/state/state-store.js';
-import { deltaRefusal, fetchResult } from '../agent/wire/fetch-answer.js';
+import { DeltaAnswers, SPARE_MIN_BYTES } from '../agent/wire/delta-answers.js';
 import { createNftRunner } from '../host/nft-runner.js';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { buildApplyTransaction } from '../shared/ruleset/apply-plan.js';
@@ -86,9 +86,15 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
   rulesets.length = 0;
   elem = [];
 
-  const agent = await Reconciler.open({ agent: 'bench', ref: 'main', ruleset: 'default', nft: createNftRunner(`ip netns exec ${agentNs} nft`), stateDir, logger });
+  // As the agent daemon runs nft: one started ahead for each load (host/warm-nft.ts).
+  const nft = createNftRunner(`ip netns exec ${agentNs} nft`, { warmLoads: true });
+  cleanups.push(() => nft.close());
+  const agent = await Reconciler.open({ agent: 'bench', ref: 'main', ruleset: 'default', nft, stateDir, logger });
   let current = 0;
   let answeredAt = 0;
+  // What WireClient.fetch does with a delta answer (agent/wire/delta-answers.ts).
+  const answers = new DeltaAnswers();
+  cleanups.push(() => answers.close());
   const fetcher = {
     async fetch(req: FetchRequest): Promise<FetchResult> {
       const i = current;
@@ -97,11 +103,19 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
       const message = { type: 'ruleset', id: 0, ref: 'main', ruleset: 'default', commit: commitOf(i), blob: blobs[i]!, behind: false, size: delta.length, delta: { base: blobs[i - 1]!, size: sizes[i]! } } as ServerMessage;
       // The answer is in hand: what WireClient.fetch does with it from here on.
       answeredAt = performance.now();
-      const result = fetchResult(message, delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: req.have!.blob, bytes: req.base } });
-      const refused = deltaRefusal(message, { result });
-      if (refused !== undefined) throw new Error(`bench: ${refused}`);
+      const answer = answers.read(message, delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: req.have!.blob, bytes: req.base } });
+      const result = answer.result!;
+      if (result.kind !== 'ruleset') throw new Error('bench: no ruleset');
+      const refusedNow = (): Promise<undefined> =>
+        answer.refusal.then((refused) => {
+          if (refused !== undefined) throw new Error(`bench: ${refused}`);
+          return undefined;
+        });
+      if (result.bytes.length >= SPARE_MIN_BYTES) return { ...result, blobCheck: refusedNow };
+      await refusedNow();
       return result;
     },
+    idle: (inForce: Buffer) => answers.idle(inForce),
   };
   const ours: number[] = [];
   const floor: number[] = [];
@@ -119,6 +133,8 @@ export async function benchDeltaAnswerToApplied(runs: number, netns: (label: str
     const t = performance.now();
     raw(rawNs, file);
     if (i > 1) floor.push(performance.now() - t);
+    // Changes come apart: the agent is idle between them (RevisionFetcher.idle and NftRunner.warm run then).
+    await new Promise((resolve) => setTimeout(resolve, 150));
   }
   const o = median(ours);
   const r = median(floor);

@@ -81,7 +81,8 @@ export function agentRunOptions(command: string, values: ParsedFlags, agent: str
     agent,
     ...followed,
     ruleset,
-    nft: createNftRunner(str(values, 'nft')!, nftTimeout === undefined ? {} : { timeoutMs: secondsFlag(nftTimeout, '--nft-timeout', 0.1) }),
+    // The daemon keeps an nft waiting for its next load (host/warm-nft.ts); a one-shot pull has no next one.
+    nft: createNftRunner(str(values, 'nft')!, { ...(nftTimeout !== undefined && { timeoutMs: secondsFlag(nftTimeout, '--nft-timeout', 0.1) }), ...(command === 'agent' && { warmLoads: true }) }),
     stateDir: str(values, 'state-dir')!,
     check: values.check === true,
     allowedSigners,

@@ -17,10 +17,16 @@
  * KILL`, which sets the parent-death signal (not reachable from Node) and then execs it; `ip
  * netns exec` execs too, so the PID Node sees is nft's own (the drift watcher relies on that
  * to tell the agent's transactions from anyone else's).
+ *
+ * With `warmLoads` (the agent daemon), `warm()` starts an `nft -j -f -` ahead of the next load,
+ * waiting for its input on a FIFO (host/warm-nft.ts), and the next applyJson hands it the batch
+ * instead of starting nft then (the start of a process costs 20-25 ms when the agent holds a big
+ * ruleset). Hooks, time limit and errors are as for any run, from the moment of the load; `close()`
+ * kills the one waiting.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, writeFile } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -28,6 +34,7 @@ import type { Readable, Writable } from 'node:stream';
 import { SHARED_DEFAULTS } from '../shared/defaults.js';
 import { NftSyncError, type ErrorCode } from '../shared/errors.js';
 import type { Ruleset, TableRef } from '../shared/ruleset/ruleset-types.js';
+import { WarmNft } from './warm-nft.js';
 
 export interface NftResult {
   stdout: string;
@@ -103,6 +110,16 @@ export interface NftRunner {
    * not `nft` (the namespace prefix is then unknown); a failure to start comes as 'error'.
    */
   spawnBeside(program: readonly string[]): NftProcess;
+  /**
+   * With `warmLoads`: start an `nft -j -f -` now, to wait for the next load (applyJson), unless one
+   * waits already (host/warm-nft.ts). Call it when idle: it costs a process start. Its PID counts
+   * as the agent's (NftRunHooks.spawned) and its time limit runs only from the load that uses it.
+   * Without `warmLoads`, nothing. Resolves once one waits (or could not start). Never rejects (one
+   * that cannot start leaves the load to start nft).
+   */
+  warm(): Promise<void>;
+  /** Kill the nft waiting for a load, if any (it changes nothing), and start no more. Never rejects. */
+  close(): Promise<void>;
 }
 
 /**
@@ -141,6 +158,11 @@ export interface NftRunnerOptions {
   tmpDir?: string;
   /** Start nft through `setpriv --pdeathsig KILL` when setpriv exists (default true). */
   dieWithParent?: boolean;
+  /**
+   * Keep an `nft -j -f -` started ahead for the next load, waiting for its input (host/warm-nft.ts):
+   * started by `warm()`, used by the next applyJson (default false).
+   */
+  warmLoads?: boolean;
 }
 
 /**
@@ -215,7 +237,10 @@ export function createNftRunner(command: string, options: NftRunnerOptions = {})
   const limits: Record<NftRunKind, number> = { ...NFT_TIMEOUT_DEFAULTS_MS, ...options.timeouts };
   if (options.timeoutMs !== undefined) for (const k of Object.keys(limits) as NftRunKind[]) limits[k] = options.timeoutMs;
   const spawnArgv = [...(options.dieWithParent === false ? [] : dieWithParentPrefix()), ...argv];
-  return makeRunner({ command, argv, spawnArgv, limits, dir: options.tmpDir ?? tmpdir(), hooks: [] });
+  const dir = options.tmpDir ?? tmpdir();
+  const [file, ...rest] = spawnArgv as [string, ...string[]];
+  const warm = options.warmLoads === true ? new WarmNft(file, [...rest, '-j', '-f', '-'], dir) : undefined;
+  return makeRunner({ command, argv, spawnArgv, limits, dir, hooks: [], ...(warm && { warm }) });
 }
 
 interface RunnerConfig {
@@ -226,10 +251,12 @@ interface RunnerConfig {
   limits: Record<NftRunKind, number>;
   dir: string;
   hooks: NftRunHooks[];
+  /** The nft waiting for the next load (warmLoads), shared by the runners withHooks makes. */
+  warm?: WarmNft;
 }
 
 function makeRunner(cfg: RunnerConfig): NftRunner {
-  const { command, argv, spawnArgv, limits, dir, hooks } = cfg;
+  const { command, argv, spawnArgv, limits, dir, hooks, warm } = cfg;
   const [file, ...prefix] = spawnArgv as [string, ...string[]];
 
   const run = async (args: string[], input?: string | Buffer, runOptions: RunOptions = {}): Promise<NftResult> => {
@@ -249,10 +276,17 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
   };
 
   const spawnNft = (args: string[], stdinFd: number | undefined, runOptions: RunOptions): Promise<NftResult> =>
+    settled(spawn(file, [...prefix, ...args], { stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'] }), args, runOptions);
+
+  /**
+   * How `child` (nft with `args`, started now or waiting warm and used now) ends: its output, or
+   * the error of run(). Its PID counts as the agent's from now on (NftRunHooks.spawned), and its
+   * time limit runs from now.
+   */
+  const settled = (child: ChildProcess, args: string[], runOptions: RunOptions): Promise<NftResult> =>
     new Promise((resolve, reject) => {
       const kind = runOptions.kind ?? 'other';
       const timeoutMs = limits[kind];
-      const child = spawn(file, [...prefix, ...args], { stdio: [stdinFd ?? 'ignore', 'pipe', 'pipe'] });
       if (child.pid !== undefined) for (const h of hooks) h.spawned?.(child.pid);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -303,10 +337,23 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
       });
     });
 
+  /** One load: through the warm nft when one waits (warm-nft.ts), else nft started now. */
+  const loadOnce = (input: string | Buffer): Promise<NftResult> => {
+    const args = ['-j', '-f', '-'];
+    const options: RunOptions = { errorCode: 'NFTSYNC_ERR_NFT_APPLY', kind: 'apply' };
+    const w = warm?.take();
+    if (w === undefined) return run(args, input, options);
+    const done = settled(w.child, args, options);
+    // The input, then its end: nft reads it all before it sends anything. A failed write (nft died
+    // or was killed at its limit) is told by how the child ended.
+    writeFile(w.inputFd, input, () => closeSync(w.inputFd));
+    return done;
+  };
+
   /** A load, through every aroundApply hook (the first one outermost). */
   const load = (input: string | Buffer): Promise<NftResult> => {
     const bytes = Buffer.byteLength(input);
-    let next = (): Promise<NftResult> => run(['-j', '-f', '-'], input, { errorCode: 'NFTSYNC_ERR_NFT_APPLY', kind: 'apply' });
+    let next = (): Promise<NftResult> => loadOnce(input);
     for (const h of [...hooks].reverse()) {
       const inner = next;
       if (h.aroundApply) next = () => h.aroundApply!(bytes, inner);
@@ -348,6 +395,12 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
     },
     monitor() {
       return spawn(file, [...prefix, '-j', 'monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    },
+    warm() {
+      return warm?.start() ?? Promise.resolve();
+    },
+    close() {
+      return warm?.close() ?? Promise.resolve();
     },
     spawnBeside(program) {
       const [cmd, ...args] = [...spawnArgv.slice(0, spawnArgv.length - argv.length), ...namespacePrefix(argv), ...program] as [string, ...string[]];

@@ -45,21 +45,22 @@ function layoutOf(base: HintBase): ElementLayout | null {
  * delta inserts is a string and its edits prove the change (shared/ruleset/element-hint.ts
  * patchedRuleset and elementHint), the new ruleset is built from `base`'s instead of parsing 15 MB
  * again (about 0.4 s for 1,000,000 elements); otherwise the bytes are parsed and the hint found as
- * deltaHint does. Errors: those of verifyRevision (a hint found or not changes none of them).
+ * deltaHint does. `opts.blobLater`: as verifyRevision's (the caller checks the blob id).
+ * Errors: those of verifyRevision (a hint found or not changes none of them).
  */
-export function verifyWithHint(base: HintBase | undefined, target: Omit<HintTarget, 'ruleset'> & { blob: string }, where: { ruleset: string; commit: string }): { ruleset: Ruleset; hint?: ElementHint } {
+export function verifyWithHint(base: HintBase | undefined, target: Omit<HintTarget, 'ruleset'> & { blob: string }, where: { ruleset: string; commit: string }, opts: { blobLater?: boolean } = {}): { ruleset: Ruleset; hint?: ElementHint } {
   const edits = target.delta?.edits;
   if (base !== undefined && edits !== undefined && target.delta?.base === base.blob) {
     const found = proven(base, edits);
     if (found !== undefined) {
-      const { ruleset } = verifyRevision(target.bytes, target.blob, where, found.ruleset);
+      const { ruleset } = verifyRevision(target.bytes, target.blob, where, found.ruleset, opts);
       if (ruleset === found.ruleset) {
         layouts.set(target.bytes, found.layout);
         return { ruleset, hint: found.hint };
       }
     }
   }
-  const { ruleset } = verifyRevision(target.bytes, target.blob, where);
+  const { ruleset } = verifyRevision(target.bytes, target.blob, where, undefined, opts);
   const hint = base === undefined ? undefined : deltaHint(base, { ...target, ruleset });
   return hint === undefined ? { ruleset } : { ruleset, hint };
 }

@@ -4,6 +4,8 @@
  * blob id re-checked, the schema validated: verify-revision.ts); the tables the transaction may
  * replace are worked out (the revision in force's, and any a pending mark still names), and a
  * declared table someone else owns is refused before anything changes (claim-tables.ts).
+ * Bytes rebuilt from a delta whose blob id is still being computed (FetchResult.blobCheck) are
+ * planned without that check: plan-checked.ts awaits it before the plan, or its end, is used.
  */
 import { isErrorCode, toNftSyncError } from '../../shared/errors.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
@@ -46,7 +48,9 @@ export async function planStep(ctx: PassContext, verified: Verified): Promise<St
   const priorPending = st?.pending;
   try {
     // Came as a delta against the revision in force: its edits may spare the parse and the comparison of every element.
-    const { ruleset, hint } = verifyWithHint(hintBase(ctx, verified.fetched.delta?.base), verified.fetched, { ruleset: name, commit });
+    // Bytes whose blob id is still being computed are checked after this step (plan-checked.ts).
+    const blobLater = verified.fetched.blobCheck !== undefined;
+    const { ruleset, hint } = verifyWithHint(hintBase(ctx, verified.fetched.delta?.base), verified.fetched, { ruleset: name, commit }, { blobLater });
     // A pending mark still here (its restore failed at start, or after a refused confirm)
     // names tables that may be in force unconfirmed: this apply owns them too, so they go
     // unless the new revision declares them, and a crash before it is confirmed restores over them.

@@ -19,14 +19,13 @@ import { restoreConfirmed, type ConfirmedRevision } from './confirm-revision.js'
 import { applyStep } from './apply-step.js';
 import { confirmStep } from './confirm-step.js';
 import { fetchStep } from './fetch-step.js';
-import { planStep } from './plan-step.js';
+import { planChecked } from './plan-checked.js';
 import { readBackStep } from './read-back-step.js';
 import type { ReconcileOutcome } from './reconcile-outcome.js';
 import type { PassContext, StepResult } from './reconcile-step.js';
 import type { ReconcilerOptions } from './reconciler-options.js';
 import { recordStep } from './record-step.js';
 import type { RevisionFetcher } from './revision-fetcher.js';
-import { verifyStep } from './verify-step.js';
 import type { HostHolds } from './host-holds.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -49,6 +48,8 @@ export class Reconciler {
    * a save (pruneState). Every save waits for it first, so none races a write or an unlink.
    */
   #disk: Promise<void> = Promise.resolve();
+  /** The blob whose applied file the last pruning started keeps (undefined: none started). */
+  #pruneKeeps: string | undefined;
   /** What the passes left for the status (agent/state/transitions.ts reportAfterPass). */
   #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
@@ -229,6 +230,19 @@ export class Reconciler {
         outcome = { kind: 'failed', error: toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT') };
       }
       this.#finish(outcome);
+      // Once the outcome is out, the next change is made ready for: an nft waiting for the next
+      // load (NftRunner.warm), then the fetcher's memory for the next answer (RevisionFetcher.idle).
+      // In that order: starting a process forks the agent, which leaves every page of it
+      // write-protected until written again (one fault each), memory touched before included.
+      const inForce = this.#applied;
+      setImmediate(() => {
+        void this.#opts.nft
+          .warm()
+          .catch(() => {})
+          .then(() => {
+            if (inForce !== undefined) fetcher.idle?.(inForce);
+          });
+      });
       return outcome;
     });
   }
@@ -249,9 +263,8 @@ export class Reconciler {
     const run = async (): Promise<StepResult<never>> => {
       const fetched = await fetchStep(ctx, fetcher);
       if (fetched.kind === 'end') return fetched;
-      const verified = await verifyStep(ctx, fetched.value);
-      if (verified.kind === 'end') return verified;
-      const plan = await planStep(ctx, verified.value);
+      // verify → plan, and a delta's blob id check awaited before the plan is used (plan-checked.ts).
+      const plan = await planChecked(ctx, fetched.value);
       if (plan.kind === 'end') return plan;
       const applied = await applyStep(ctx, plan.value);
       if (applied.kind === 'end') return applied;
@@ -285,13 +298,22 @@ export class Reconciler {
   async #save(state: AgentState, applied?: Buffer, opts: { durable?: boolean } = {}): Promise<void> {
     this.#state = state;
     if (applied !== undefined) this.#applied = applied;
-    await this.#disk;
     const dir = this.#opts.stateDir;
     const blob = state.blob;
+    if (opts.durable === false && applied === undefined && blob !== undefined && blob === this.#pruneKeeps && this.#onDisk.has(blob)) {
+      // The pending mark (apply-step.ts), on the path to nft: it writes state.json only and names
+      // the blob whose file the pruning in progress keeps, so it need not wait for that pruning
+      // (it unlinks only other applied files), nor for a staging (of another blob, which this
+      // state.json does not name). It starts no pruning: nothing became garbage.
+      await saveState(dir, state, undefined, { prune: false, durable: false });
+      return;
+    }
+    await this.#disk;
     const bytes = blob !== undefined && !this.#onDisk.has(blob) ? this.#applied : undefined;
     await saveState(dir, state, bytes, { prune: false, durable: opts.durable !== false });
     // The other applied files are garbage now: unlinked after the pass's outcome is out, not before.
     this.#onDisk = new Set(blob !== undefined && (bytes !== undefined || this.#onDisk.has(blob)) ? [blob] : []);
+    this.#pruneKeeps = blob;
     this.#disk = pruneState(dir, state).catch((err: unknown) => this.#opts.logger.warn({ err: toNftSyncError(err).toJSON() }, 'could not remove stale files from the state directory; the next save tries again'));
   }
 

@@ -32,4 +32,10 @@ export interface RevisionFetcher {
    * Errors (as rejections): whatever stopped the fetch (connection, protocol, the server's answer).
    */
   fetch(request: FetchRequest): Promise<FetchResult>;
+  /**
+   * Called after each pass (once its outcome is out) with the bytes in force (the next request's
+   * `base`): the fetcher may get ready for the next answer now (the wire client touches the memory
+   * a delta will be rebuilt into and indexes the lines of `inForce`). Optional; must not throw.
+   */
+  idle?(inForce: Buffer): void;
 }

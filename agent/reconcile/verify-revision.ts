@@ -23,12 +23,15 @@ export interface VerifiedRevision {
  * Verify `bytes` against the announced `blob` id and the ruleset schema. `parsed`: the ruleset
  * the bytes are proven to parse to, valid (agent/reconcile/delta-hint.ts builds it from the
  * revision in force and the delta the bytes were rebuilt from): taken instead of parsing them;
- * the blob id is checked all the same.
+ * the blob id is checked all the same. `blobLater`: the blob id is being computed elsewhere and the
+ * caller checks it before the bytes are used (a delta's bytes: FetchResult.blobCheck,
+ * agent/reconcile/plan-checked.ts): only the schema is checked here, and nothing is remembered.
  * Errors: NFTSYNC_ERR_VERIFY_BLOB_MISMATCH, NFTSYNC_ERR_RULESET_JSON, NFTSYNC_ERR_RULESET_SCHEMA.
  */
-export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }, parsed?: Ruleset): VerifiedRevision {
+export function verifyRevision(bytes: Buffer, blob: string, where: { ruleset: string; commit: string }, parsed?: Ruleset, opts: { blobLater?: boolean } = {}): VerifiedRevision {
   const known = verified.get(bytes);
   if (known !== undefined && known.blob === blob) return known;
+  if (opts.blobLater === true) return { ruleset: parsed ?? parseRuleset(bytes), blob };
   const actual = knownBlobId(bytes, objectIdAlgorithm(blob));
   if (actual !== blob) {
     throw new NftSyncError(

@@ -9,7 +9,7 @@ import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { knownBlobId } from '../known-blob-id.js';
 import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
-import { rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
+import { lineIndex, rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 
@@ -33,6 +33,15 @@ export type FetchResult =
       delta?: { base: string; wireBytes: number; edits?: LineEdit[] };
       /** The server's delta was refused (why), and these bytes came whole from a second fetch. */
       deltaRefused?: string;
+      /**
+       * Set when the bytes were rebuilt from a delta and their blob id is still being computed (in
+       * a worker thread, while the agent plans the apply: agent/wire/delta-answers.ts). Resolves
+       * with undefined once they hash to `blob`, or with the whole ruleset fetched instead (its
+       * `deltaRefused` set) when they do not. Nothing of this result may reach nft or the state
+       * directory before it resolved undefined (agent/reconcile/plan-checked.ts). Memoised;
+       * rejects as a fetch does (the second fetch failed).
+       */
+      blobCheck?: () => Promise<FetchResult | undefined>;
       /** Asked with checkBehind: whether the server lacks the agent's commit (a lagging replica). */
       behind?: boolean;
     }
@@ -41,18 +50,20 @@ export type FetchResult =
 /**
  * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
  * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
- * most PROOF_ALLOWANCE_BYTES). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * most PROOF_ALLOWANCE_BYTES). A delta is rebuilt into `asked.alloc(size)` when given (memory made
+ * ready ahead: agent/wire/delta-answers.ts), and then without its line index (knowLineIndex). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer } }): FetchResult {
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: (size: number) => Buffer }): FetchResult {
   if (message.type === 'ruleset' && body && message.delta !== undefined) {
     const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
     if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
       throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server sent a delta against ${delta.base}, which this agent did not offer`);
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
-    const { bytes, edits, lines } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes));
-    lineIndexes.set(bytes, lines);
+    // With memory given (delta-answers.ts), the new bytes' line index is found when idle (knowLineIndex).
+    const { bytes, edits, lines } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes), { ...(asked.alloc && { alloc: asked.alloc, lines: false }) });
+    if (lines !== undefined) lineIndexes.set(bytes, lines);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
     // the bytes differ from the base: a hint for the minimal transaction (agent/reconcile/delta-hint.ts).
@@ -84,6 +95,20 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
  * line (4 MB for a 1,000,000-element set).
  */
 const lineIndexes = new WeakMap<Buffer, Uint32Array>();
+
+/**
+ * Find and remember the line index of `bytes` (the revision in force) unless it is known: a
+ * delta rebuilt into given memory leaves it to this, called when the agent is idle (about 15 ms
+ * for 1,000,000 lines), so the next delta against them finds its runs without searching. Never throws.
+ */
+export function knowLineIndex(bytes: Buffer): void {
+  if (!lineIndexes.has(bytes)) lineIndexes.set(bytes, lineIndex(bytes));
+}
+
+/** True when the line index of these very bytes is remembered (tests). */
+export function lineIndexKnown(bytes: Buffer): boolean {
+  return lineIndexes.has(bytes);
+}
 
 /** The frame limit while a fetch is outstanding (asked as in fetchResult). */
 export function fetchFrameAllowance(asked: { maxRulesetBytes: number; proof: boolean }): number {

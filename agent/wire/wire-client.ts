@@ -17,7 +17,8 @@ import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { encodeMessage, MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import { MessageReader } from '../../shared/wire/message-reader.js';
 import { connectError } from './tls-connect-error.js';
-import { deltaRefusal, fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES, rulesetTooLarge, type FetchResult } from './fetch-answer.js';
+import { fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES, rulesetTooLarge, type FetchResult } from './fetch-answer.js';
+import { DeltaAnswers, SPARE_MIN_BYTES } from './delta-answers.js';
 
 export { fetchFrameAllowance, fetchResult, PROOF_ALLOWANCE_BYTES };
 import { assertRef, assertRulesetName } from '../../shared/ruleset/names.js';
@@ -94,6 +95,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   #heartbeat: NodeJS.Timeout | undefined;
   #lastFrame = Date.now();
   #lastSent = Date.now();
+  /** Memory and a hashing thread for big delta answers (delta-answers.ts). */
+  readonly #answers = new DeltaAnswers();
 
   private constructor(socket: net.Socket, reader: MessageReader<ServerMessage>, welcome: WelcomeMessage, opts: WireClientOptions) {
     super();
@@ -195,20 +198,34 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (!delta) return fetchResult(message, body, asked);
     // A delta that does not rebuild the announced bytes is never used: the whole ruleset is
     // fetched instead (once; its answer is checked as any other), and the result says why.
-    let answer: { result?: FetchResult; error?: NftSyncError };
-    try {
-      answer = { result: fetchResult(message, body, { ...asked, base: { blob: req.have!.blob, bytes: base } }) };
-    } catch (err) {
-      answer = { error: toNftSyncError(err, 'NFTSYNC_ERR_MSG_INVALID') };
+    const answer = this.#answers.read(message, body, { ...asked, base: { blob: req.have!.blob, bytes: base } });
+    const whole = async (refused: string): Promise<FetchResult> => {
+      const full = await this.#request(request, allowance);
+      const result = fetchResult(full.message, full.body, asked);
+      return result.kind === 'ruleset' ? { ...result, deltaRefused: refused } : result;
+    };
+    const r = answer.result;
+    if (r?.kind === 'ruleset' && r.delta !== undefined && r.bytes.length >= SPARE_MIN_BYTES) {
+      // Big bytes rebuilt: their blob id is being computed in a worker; the agent plans meanwhile
+      // and acts on them only once blobCheck says they are the announced blob.
+      let checked: Promise<FetchResult | undefined> | undefined;
+      const blobCheck = (): Promise<FetchResult | undefined> => (checked ??= answer.refusal.then((refused) => (refused === undefined ? undefined : whole(refused))));
+      return { ...r, blobCheck };
     }
-    const refused = deltaRefusal(message, answer);
+    const refused = await answer.refusal;
     if (refused === undefined) {
       if (answer.error) throw answer.error;
-      return answer.result!;
+      return r!;
     }
-    const full = await this.#request(request, allowance);
-    const result = fetchResult(full.message, full.body, asked);
-    return result.kind === 'ruleset' ? { ...result, deltaRefused: refused } : result;
+    return whole(refused);
+  }
+
+  /**
+   * The agent is idle with `inForce` in force (RevisionFetcher.idle): memory for the next delta's
+   * rebuild is made ready now, and the lines of `inForce` indexed (delta-answers.ts). Never throws.
+   */
+  idle(inForce: Buffer): void {
+    if (!this.#closed) this.#answers.idle(inForce);
   }
 
   /**
@@ -352,6 +369,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#heartbeat) clearInterval(this.#heartbeat);
+    void this.#answers.close();
     for (const p of this.#pending.values()) {
       clearTimeout(p.timer);
       p.reject(err ?? new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'connection closed'));

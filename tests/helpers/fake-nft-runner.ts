@@ -144,6 +144,8 @@ export function fakeNft(): FakeNft {
       runner.processes.push(p);
       return p;
     },
+    async warm() {},
+    async close() {},
   };
   return runner;
 }

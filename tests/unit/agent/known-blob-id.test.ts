@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { knownBlobId } from '../../../agent/known-blob-id.js';
+import { knownBlobId, rememberBlobId } from '../../../agent/known-blob-id.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 
 test('the blob id of the bytes, SHA-1 and SHA-256 each, the same for equal bytes in another Buffer', () => {
@@ -22,4 +22,11 @@ test('hashed once per Buffer: a second call does not read the bytes again', () =
   bytes.fill(0x62);
   assert.equal(knownBlobId(bytes), first);
   assert.notEqual(knownBlobId(Buffer.from(bytes)), first);
+});
+
+test('rememberBlobId: an id computed elsewhere of these very bytes is what knownBlobId gives', () => {
+  const bytes = Buffer.from('remembered');
+  rememberBlobId(bytes, 'sha1', gitBlobId(bytes));
+  bytes.fill(0x63);
+  assert.equal(knownBlobId(bytes), gitBlobId(Buffer.from('remembered')), 'not hashed again');
 });

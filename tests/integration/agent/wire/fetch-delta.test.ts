@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
+import { SPARE_MIN_BYTES } from '../../../../agent/wire/delta-answers.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 
@@ -71,4 +72,25 @@ test('security: a delta is worked out once per base and target, for the whole fl
     }
   }
   assert.equal(f.server.wire.frames.deltaEncodes - before, 1, '12 fetches, one delta worked out');
+});
+
+test('a big delta (1 MiB and more): the bytes come back at once with blobCheck, which passes for the right bytes', async (t) => {
+  const f = await startServerFixture(t);
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const addresses = Array.from({ length: 70_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  const v1 = withBlocklist(addresses);
+  const c1 = f.push({ 'rulesets/default.json': v1 }, 'v1');
+  const changed = [...addresses];
+  for (let k = 0; k < 50; k++) changed.splice((k * 997) % 69_000, 1, `198.19.0.${k}`);
+  const v2 = withBlocklist(changed);
+  assert.ok(v2.length >= SPARE_MIN_BYTES);
+  f.push({ 'rulesets/default.json': v2 }, 'v2');
+  client.idle(v1);
+  const r = await client.fetch({ ref: 'main', have: { commit: c1, blob: gitBlobId(v1) }, base: v1 });
+  assert.ok(r.kind === 'ruleset' && r.delta !== undefined && r.blobCheck !== undefined, 'a delta, its id still being checked');
+  if (r.kind !== 'ruleset' || r.blobCheck === undefined) return;
+  assert.ok(r.bytes.equals(v2));
+  assert.equal(await r.blobCheck(), undefined, 'the bytes are the announced blob');
+  assert.equal(r.blob, gitBlobId(v2));
 });

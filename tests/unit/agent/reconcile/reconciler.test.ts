@@ -5,7 +5,7 @@
  * pass returns, records and reports.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -336,4 +336,48 @@ test('fake fetcher, held state (agent --publish published the host\'s tables): i
   r.forgetHeld();
   await r.reconcile(fakeFetcher(rev('4'.repeat(40), V1)));
   assert.equal(nft.applied.length, loads + 1);
+});
+
+test('after a pass, once its outcome is out: the nft runner warms first, then the fetcher gets ready (a fork after the memory was touched would undo the touching)', async (t) => {
+  const { nft, open } = setup(t);
+  const r = await open();
+  const order: string[] = [];
+  let warmed!: () => void;
+  nft.warm = () => {
+    order.push('warm');
+    return new Promise<void>((resolve) => (warmed = resolve));
+  };
+  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle: (inForce: Buffer) => void order.push(`idle ${inForce.length}`) };
+  const out = await r.reconcile(fetcher);
+  assert.equal(out.kind, 'applied');
+  assert.deepEqual(order, [], 'nothing before the outcome is out');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm'], 'the fetcher waits for the warm start');
+  warmed();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', `idle ${V1.length}`]);
+});
+
+test('the pending mark does not wait for a pruning of the state directory in progress (it is on the path to nft); the pruning still ends', async (t) => {
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  assert.equal((await r.reconcile(fakeFetcher(rev(C1, V1)))).kind, 'applied');
+  await r.settled();
+  // Stale applied files (as many revisions' would be): the next save's pruning takes a while.
+  for (let i = 0; i < 20_000; i++) writeFileSync(join(dir, `applied-${i.toString(16).padStart(40, '0')}.json`), '');
+  const stale = () => readdirSync(dir).filter((n) => n.startsWith('applied-') && n !== appliedFileName(gitBlobId(V1)) && n !== appliedFileName(gitBlobId(V2))).length;
+  // A new commit of the same blob: recorded, and its pruning starts.
+  assert.equal((await r.reconcile(fakeFetcher(unchanged(C2, V1)))).kind, 'unchanged');
+  let atApply: { stale: number; pending: boolean } | undefined;
+  const apply = nft.applyJson.bind(nft);
+  nft.applyJson = async (json) => {
+    atApply = { stale: stale(), pending: JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')).pending !== undefined };
+    return apply(json);
+  };
+  assert.equal((await r.reconcile(fakeFetcher(rev('3'.repeat(40), V2)))).kind, 'applied');
+  assert.ok(atApply !== undefined && atApply.pending, 'the pending mark was on disk before nft ran');
+  assert.ok(atApply.stale > 0, `nft ran while the pruning was still going (${atApply.stale} stale files left then)`);
+  await r.settled();
+  assert.equal(stale(), 0, 'the pruning ended');
+  assert.equal((await loadState(dir))!.state.blob, gitBlobId(V2));
 });

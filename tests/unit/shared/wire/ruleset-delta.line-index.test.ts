@@ -48,8 +48,8 @@ test('rebuild with the base\'s index = rebuild without it, and its `lines` index
         assert.deepEqual(indexed.bytes, target);
         assert.deepEqual(plain.bytes, target);
         assert.deepEqual(indexed.edits, plain.edits);
-        assert.deepEqual([...indexed.lines], byHand(target));
-        [lines, bytes, index] = [next, target, indexed.lines];
+        assert.deepEqual([...indexed.lines!], byHand(target));
+        [lines, bytes, index] = [next, target, indexed.lines!];
       }
     }),
     { numRuns: 2000 },

@@ -261,3 +261,24 @@ test('a block of 2,000 lines moved from near the start to near the end of a 100,
     ],
   );
 });
+
+test('rebuildFromRulesetDelta writes the result into the memory alloc gives, of exactly its size', () => {
+  const base = Buffer.from('a\nb\nc');
+  const delta = Buffer.from('nft-sync-delta 1\n= 1\n- 1\n+ 1\nx\n= 1\n');
+  const block = Buffer.from(new SharedArrayBuffer(16));
+  let asked = -1;
+  const r = rebuildFromRulesetDelta(base, delta, 100, undefined, {
+    alloc: (size) => {
+      asked = size;
+      return block.subarray(0, size);
+    },
+  });
+  assert.equal(asked, 5);
+  assert.equal(r.bytes.toString(), 'a\nx\nc');
+  assert.equal(r.bytes.buffer, block.buffer, 'in the memory given');
+  assert.throws(() => rebuildFromRulesetDelta(base, delta, 100, undefined, { alloc: () => Buffer.alloc(4) }), RangeError);
+  assert.equal(r.lines?.length, 4, 'the line index by default');
+  const bare = rebuildFromRulesetDelta(base, delta, 100, undefined, { lines: false });
+  assert.equal(bare.lines, undefined, 'none when asked');
+  assert.equal(bare.bytes.toString(), 'a\nx\nc');
+});

@@ -1,0 +1,194 @@
+/**
+ * An `nft -j -f -` started ahead of the next load, waiting for its input: the load then costs
+ * nft's own work only, not the start of a process (a fork of the agent, 10-15 ms when it holds a
+ * 1,000,000-element ruleset, then exec, the dynamic linker and nft's set-up: 20-25 ms in all).
+ *
+ * Why it is safe: nft reads its whole input before it sends anything to the kernel, and the
+ * input is a single JSON document. A warm nft whose input is never closed waits for ever and
+ * changes nothing; killed (close, the agent's exit with `setpriv --pdeathsig KILL`), it changes
+ * nothing; if the agent dies without the parent-death signal, nft reads an end of input with no
+ * document (or a cut one: JSON.stringify's output has no complete prefix) and refuses it.
+ *
+ * Its stdin: nft 1.0.6 reopens /dev/stdin, which a socket refuses (ENXIO), and Node can make no
+ * pipe; so it is a FIFO made with `mkfifo` in the runner's temporary folder, opened at both ends
+ * by this process and unlinked at once (nothing lingers): nft's fd 0 is its read end (nft
+ * reopens it through /proc), the agent keeps its write end, writes the batch into it and closes
+ * it. Every descriptor Node opens is close-on-exec, so no other child holds the write end open.
+ *
+ * nft must have opened the FIFO before the write end is closed (else its open waits for a writer
+ * for ever): a child counts as waiting only once /proc shows it holding the FIFO (a few ms after
+ * its start). When that cannot be seen (nft run as another user through sudo), or takes over
+ * OPEN_WAIT_MS, warm loads stop for this runner. One child waits at a time; `take` hands it out
+ * once, and a child that has died meanwhile is dropped there (the load then starts nft as usual). The child is started through the runner's
+ * command (the die-with-parent prefix, `ip netns exec`, `nsenter`, `sudo`), so its PID is nft's.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A waiting nft, and the write end of its stdin. */
+export interface WarmChild {
+  child: ChildProcess;
+  /** Write end of the child's stdin (a FIFO): write the input, then close it. */
+  inputFd: number;
+}
+
+/** Longest wait for a new nft to open its input (its start: setpriv, ip netns exec, nft's libraries). */
+const OPEN_WAIT_MS = 2000;
+
+/** True when process `pid` holds the file `dev`/`ino` open on a descriptor other than 0. */
+function hasOpened(pid: number | undefined, dev: number, ino: number): boolean {
+  if (pid === undefined) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  for (const fd of fds) {
+    if (fd === '0') continue;
+    try {
+      const st = statSync(`/proc/${pid}/fd/${fd}`);
+      if (st.ino === ino && st.dev === dev) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
+export class WarmNft {
+  readonly #file: string;
+  readonly #args: readonly string[];
+  readonly #dir: string;
+  #waiting: (WarmChild & { dead: boolean }) | undefined;
+  /** The start in progress (close waits for it). */
+  #starting: Promise<void> | undefined;
+  #closed = false;
+  /** mkfifo or the spawn failed once: no more warm children (loads start nft as usual). */
+  #broken = false;
+
+  /** Children of `file args` (the runner's command with `-j -f -`), their FIFOs made in `dir`. */
+  constructor(file: string, args: readonly string[], dir: string) {
+    this.#file = file;
+    this.#args = args;
+    this.#dir = dir;
+  }
+
+  /** PID of the child waiting now (tests), if any. */
+  get waitingPid(): number | undefined {
+    return this.#waiting?.child.pid;
+  }
+
+  /**
+   * Start a child unless one waits, one is starting, or this was closed or broken. Resolves once
+   * it waits (or could not start). Never rejects.
+   */
+  start(): Promise<void> {
+    if (this.#waiting !== undefined || this.#starting !== undefined || this.#closed || this.#broken) return this.#starting ?? Promise.resolve();
+    this.#starting = this.#start().finally(() => (this.#starting = undefined));
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      const path = join(this.#dir, `.nft-sync-fifo-${process.pid}-${randomBytes(6).toString('hex')}`);
+      await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (err) => (err ? reject(err) : resolve())));
+      let readFd: number;
+      let inputFd: number;
+      try {
+        // The read end first, not blocking (no writer yet); then the write end, at once (a reader is there).
+        readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        try {
+          inputFd = openSync(path, constants.O_WRONLY);
+        } catch (err) {
+          closeSync(readFd);
+          throw err;
+        }
+      } finally {
+        unlinkSync(path);
+      }
+      if (this.#closed) {
+        closeSync(readFd);
+        closeSync(inputFd);
+        return;
+      }
+      let child: ChildProcess;
+      try {
+        child = spawn(this.#file, [...this.#args], { stdio: [readFd, 'pipe', 'pipe'] });
+      } finally {
+        closeSync(readFd);
+      }
+      const warm = { child, inputFd, dead: false };
+      const died = (): void => {
+        if (warm.dead) return;
+        warm.dead = true;
+        if (this.#waiting === warm) this.#waiting = undefined;
+        closeSync(inputFd);
+      };
+      child.once('error', died);
+      child.once('exit', died);
+      // Not to keep the agent alive while it waits (close, or the exit of the agent, ends it).
+      child.unref();
+      (child.stdout as unknown as { unref?: () => void } | null)?.unref?.();
+      (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+      // Only once nft has opened its input may the write end be closed: a FIFO opened for reading
+      // with no writer waits for one for ever. So it waits here until nft holds it open.
+      const { dev, ino } = fstatSync(inputFd);
+      const until = performance.now() + OPEN_WAIT_MS;
+      while (!warm.dead && !hasOpened(child.pid, dev, ino)) {
+        if (performance.now() > until) {
+          // Not seen (nft runs as another user, whose /proc this process cannot read; or it hangs):
+          // no warm loads on this runner.
+          this.#broken = true;
+          child.kill('SIGKILL');
+          died();
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      // Waiting (close, if it came meanwhile, kills it once this start is over).
+      if (!warm.dead) this.#waiting = warm;
+    } catch {
+      this.#broken = true;
+    }
+  }
+
+  /**
+   * The waiting child, handed out once (the caller owns it and its inputFd from now on, and
+   * listens to it), or undefined when none waits alive. Starts no other.
+   */
+  take(): WarmChild | undefined {
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (w === undefined) return undefined;
+    w.child.removeAllListeners('error');
+    w.child.removeAllListeners('exit');
+    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null) {
+      if (!w.dead) closeSync(w.inputFd);
+      w.dead = true;
+      return undefined;
+    }
+    w.child.ref();
+    (w.child.stdout as unknown as { ref?: () => void } | null)?.ref?.();
+    (w.child.stderr as unknown as { ref?: () => void } | null)?.ref?.();
+    return { child: w.child, inputFd: w.inputFd };
+  }
+
+  /** Kill the waiting child (its input never closed: it changes nothing) and start no more. Resolves once it has exited. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#starting;
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    if (w === undefined || w.dead) return;
+    const exited = new Promise<void>((resolve) => {
+      if (w.child.exitCode !== null || w.child.signalCode !== null) resolve();
+      else w.child.once('exit', () => resolve());
+    });
+    w.child.ref();
+    w.child.kill('SIGKILL');
+    await exited;
+  }
+}

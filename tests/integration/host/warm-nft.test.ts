@@ -1,0 +1,118 @@
+/**
+ * Loads through an nft started ahead (createNftRunner warmLoads, host/warm-nft.ts), in throwaway
+ * namespaces: the batch applies through it, a refused one maps as before, its PID counts as the
+ * agent's only from the load that uses it, a dead one leaves the load to a fresh nft, its time
+ * limit runs from its use, and close() leaves no child behind and nothing changed.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
+import { NftSyncError } from '../../../shared/errors.js';
+import { createNetns } from '../../helpers/netns.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+const table = (name: string) => JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name } } }] });
+
+/** PIDs of this process's children running `-j -f -` (the nft waiting, behind setpriv and ip netns exec, which exec). */
+function waitingPids(tail = '-j -f -'): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (ppid === process.pid && cmd.slice(-tail.split(' ').length).join(' ') === tail) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function closeAfter(t: TestContext, nft: NftRunner): void {
+  t.after(() => nft.close());
+}
+
+test('a batch applies through the nft started ahead; its PID counts as the agent\'s at the load, not at its start; a fresh one waits after warm() again', async (t) => {
+  const ns = createNetns(t, 'warm');
+  const pids: number[] = [];
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true }).withHooks({ spawned: (pid) => pids.push(pid) });
+  closeAfter(t, nft);
+  await nft.warm();
+  const [waiting] = waitingPids();
+  assert.ok(waiting !== undefined, 'an nft waits');
+  assert.deepEqual(pids, [], 'not counted as the agent\'s while it waits');
+  await nft.applyJson(table('warm1'));
+  assert.deepEqual(pids, [waiting], 'the waiting nft ran the load, counted at its use');
+  assert.match(ns.nft(['list', 'tables']), /table inet warm1/);
+  assert.deepEqual(waitingPids(), [], 'used once');
+  await nft.warm();
+  await nft.applyJson(table('warm2'));
+  assert.equal(pids.length, 2);
+  assert.notEqual(pids[1], waiting);
+  assert.match(ns.nft(['list', 'tables']), /table inet warm2/);
+});
+
+test('a batch nft refuses through the nft started ahead is NFTSYNC_ERR_NFT_APPLY with nft\'s message, nothing changed', async (t) => {
+  const ns = createNetns(t, 'warmbad');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  closeAfter(t, nft);
+  await nft.warm();
+  const bad = JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name: 'ok' } } }, { add: { chain: { family: 'inet', table: 'missing', name: 'c' } } }] });
+  await assert.rejects(nft.applyJson(bad), (err: unknown) => err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_NFT_APPLY' && /No such file or directory|does not exist/.test(err.message));
+  assert.doesNotMatch(ns.nft(['list', 'tables']), /table inet ok/, 'atomic: nothing applied');
+});
+
+test('close() kills the nft waiting: no child left, nothing applied; a dead waiting nft leaves the load to a fresh one', async (t) => {
+  const ns = createNetns(t, 'warmclose');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  await nft.warm();
+  const [waiting] = waitingPids();
+  assert.ok(waiting !== undefined);
+  process.kill(waiting, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 100));
+  await nft.applyJson(table('cold'));
+  assert.match(ns.nft(['list', 'tables']), /table inet cold/, 'applied by an nft started for it');
+  await nft.warm();
+  const [second] = waitingPids();
+  assert.ok(second !== undefined);
+  await nft.close();
+  assert.equal(alive(second), false, 'killed');
+  assert.deepEqual(waitingPids(), []);
+  await nft.warm();
+  assert.deepEqual(waitingPids(), [], 'none started after close');
+  assert.equal(ns.nft(['list', 'tables']).trim().split('\n').length, 1, 'only the table loaded cold');
+});
+
+test('the time limit of a load through the nft started ahead runs from its use (a fake hung nft)', async (t) => {
+  const dir = makeTempDir(t, 'nft-sync-warm-hung-');
+  const fake = join(dir, 'nft');
+  // Opens its input as nft does (then hangs): a waiting child.
+  writeFileSync(fake, '#!/bin/sh\nexec 3</dev/stdin\nexec sleep 600\n');
+  chmodSync(fake, 0o755);
+  const pids: number[] = [];
+  const nft = createNftRunner(fake, { warmLoads: true, timeouts: { apply: 300 } }).withHooks({ spawned: (pid) => pids.push(pid) });
+  closeAfter(t, nft);
+  await nft.warm();
+  const [waiting] = waitingPids('sleep 600');
+  assert.ok(waiting !== undefined, 'the fake waits');
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = performance.now();
+  await assert.rejects(nft.applyJson(table('x')), (err: unknown) => err instanceof NftSyncError && err.code === 'NFTSYNC_ERR_NFT_TIMEOUT');
+  const ms = performance.now() - t0;
+  assert.ok(ms >= 250 && ms < 5000, `${ms} ms`);
+  assert.deepEqual(pids, [waiting], 'the waiting one was used (and killed at its limit)');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(alive(waiting), false);
+});

@@ -1,0 +1,65 @@
+/**
+ * DeltaAnswers: a big delta answer is rebuilt into shared memory made ready while idle, and its
+ * blob id computed in a worker (remembered for the bytes once known); bytes of another blob are
+ * refused as deltaRefusal refuses them; small answers are as before (a plain Buffer, hashed now).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { DeltaAnswers, SPARE_MIN_BYTES } from '../../../../agent/wire/delta-answers.js';
+import { knownBlobId } from '../../../../agent/known-blob-id.js';
+import { lineIndexKnown } from '../../../../agent/wire/fetch-answer.js';
+import { isShared } from '../../../../shared/bytes/spare-buffer.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
+import type { ServerMessage } from '../../../../shared/wire/messages.js';
+import { encodeRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+
+const lines = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `  "198.18.${(i >> 8) & 255}.${i & 255}-${i}${i % 997 === 0 ? tag : ''}",`).join('\n'));
+const msg = (blob: string, base: string, delta: Buffer, size: number): ServerMessage =>
+  ({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: 'c'.repeat(40), blob, size: delta.length, delta: { base, size } }) as ServerMessage;
+
+test('a big delta: rebuilt into shared memory (the block prepared while idle), its blob id computed in the worker and remembered', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'x');
+  assert.ok(target.length >= SPARE_MIN_BYTES);
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = gitBlobId(base);
+  answers.idle(base);
+  const a = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  assert.ok(a.result?.kind === 'ruleset');
+  if (a.result?.kind !== 'ruleset') return;
+  assert.ok(isShared(a.result.bytes), 'rebuilt into a SharedArrayBuffer');
+  assert.ok(a.result.bytes.equals(target));
+  assert.equal(await a.refusal, undefined);
+  assert.equal(knownBlobId(a.result.bytes), gitBlobId(target));
+  assert.equal(lineIndexKnown(a.result.bytes), false, 'no line index found while rebuilding');
+  answers.idle(a.result.bytes);
+  assert.equal(lineIndexKnown(a.result.bytes), true, 'found when idle, for the next delta against them');
+});
+
+test('security: a big delta rebuilding bytes of another blob is refused (the whole ruleset is fetched instead)', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'y');
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = gitBlobId(base);
+  const announced = gitBlobId(lines(60_000, 'z'));
+  const a = answers.read(msg(announced, baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  assert.match((await a.refusal) ?? '', new RegExp(`do not hash to blob ${announced}`));
+});
+
+test('a small delta: a plain Buffer, its verdict at once', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = Buffer.from('a\nb\nc');
+  const target = Buffer.from('a\nx\nc');
+  const d = Buffer.from('nft-sync-delta 1\n= 1\n- 1\n+ 1\nx\n= 1\n');
+  const a = answers.read(msg(gitBlobId(target), 'a'.repeat(40), d, 5), d, { maxRulesetBytes: 100, proof: false, base: { blob: 'a'.repeat(40), bytes: base } });
+  assert.ok(a.result?.kind === 'ruleset' && !isShared(a.result.bytes) && a.result.bytes.equals(target));
+  assert.equal(await a.refusal, undefined);
+  const bad = answers.read({ ...(msg(gitBlobId(target), 'a'.repeat(40), d, 5) as object), delta: { base: 'a'.repeat(40), size: 9 } } as ServerMessage, d, { maxRulesetBytes: 100, proof: false, base: { blob: 'a'.repeat(40), bytes: base } });
+  assert.equal(bad.error?.code, 'NFTSYNC_ERR_MSG_INVALID');
+  assert.match((await bad.refusal) ?? '', /NFTSYNC_ERR_MSG_INVALID/);
+});
