@@ -1,6 +1,6 @@
 /**
  * The agent's side of a delta answer, made quick for big rulesets (issue 10: a 1,000-element
- * change to a 1,000,000-element set in force within raw nft + 50 ms). Two costs of a 25 MB text
+ * change to a 1,000,000-element set in force within 1.5 x raw nft + 50 ms, server and agent together). Two costs of a 25 MB text
  * go off the path from the answer to nft:
  *
  * - the page faults of fresh memory (15-25 ms): the bytes are rebuilt into a block whose pages
