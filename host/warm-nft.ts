@@ -21,7 +21,8 @@
  * for ever): a child counts as waiting only once /proc shows it holding the FIFO (a few ms after
  * its start). When that cannot be seen (nft run as another user through sudo), or takes over
  * OPEN_WAIT_MS, warm loads stop for this runner. One child waits at a time; `take` hands it out
- * once, and a child that has died meanwhile is dropped there (the load then starts nft as usual). The child is started through the runner's
+ * once, and a child that has died meanwhile (seen in /proc, even before its exit event) is dropped
+ * there (the load then starts nft as usual). The child is started through the runner's
  * command (the die-with-parent prefix, `ip netns exec`, `nsenter`, `sudo`), so its PID is nft's.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -72,7 +73,8 @@ export class WarmNft {
   readonly #file: string;
   readonly #args: readonly string[];
   readonly #dir: string;
-  #waiting: (WarmChild & { dead: boolean }) | undefined;
+  /** The child waiting, with the FIFO's identity (to see at `take` that it still holds it). */
+  #waiting: (WarmChild & { dead: boolean; dev: number; ino: number }) | undefined;
   /** The start in progress (close waits for it). */
   #starting: Promise<void> | undefined;
   #closed = false;
@@ -141,7 +143,8 @@ export class WarmNft {
       } finally {
         closeSync(readFd);
       }
-      const warm = { child, inputFd, dead: false };
+      const { dev, ino } = fstatSync(inputFd);
+      const warm = { child, inputFd, dead: false, dev, ino };
       const died = (): void => {
         if (warm.dead) return;
         warm.dead = true;
@@ -156,7 +159,6 @@ export class WarmNft {
       (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
       // Only once nft has opened its input may the write end be closed: a FIFO opened for reading
       // with no writer waits for one for ever. So it waits here until nft holds it open.
-      const { dev, ino } = fstatSync(inputFd);
       const until = performance.now() + OPEN_WAIT_MS;
       while (!warm.dead && !hasOpened(child.pid, dev, ino)) {
         if (performance.now() > until) {
@@ -186,8 +188,14 @@ export class WarmNft {
     if (w === undefined) return undefined;
     w.child.removeAllListeners('error');
     w.child.removeAllListeners('exit');
-    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null) {
-      if (!w.dead) closeSync(w.inputFd);
+    // Dead, even if the event loop has not seen it yet (killed while the agent was busy: a zombie
+    // holds no file): not handed a load, which it would fail (NFTSYNC_ERR_NFT_APPLY, recorded
+    // against the revision), but left to an nft started for it.
+    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null || !hasOpened(w.child.pid, w.dev, w.ino)) {
+      if (!w.dead) {
+        w.child.kill('SIGKILL');
+        closeSync(w.inputFd);
+      }
       w.dead = true;
       return undefined;
     }

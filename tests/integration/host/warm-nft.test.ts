@@ -149,3 +149,29 @@ test('security (review): the FIFO\'s path swapped before it is opened (a symlink
     assert.doesNotMatch(ns.nft(['list', 'tables']), /evil/);
   }
 });
+
+test('review: a waiting nft killed while the agent is busy (its exit not yet seen by the event loop) is not handed the load: a fresh nft applies it, no NFTSYNC_ERR_NFT_APPLY (which records the revision as failed)', async (t) => {
+  const ns = createNetns(t, 'warmzomb');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  closeAfter(t, nft);
+  await nft.warm();
+  const [waiting] = waitingPids();
+  assert.ok(waiting !== undefined);
+  process.kill(waiting, 'SIGKILL');
+  // The agent busy (planning a big ruleset): the event loop has not reaped the child yet.
+  const until = performance.now() + 2000;
+  const state = (): string => {
+    try {
+      const stat = readFileSync(`/proc/${waiting}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'gone';
+    }
+  };
+  while (state() !== 'Z' && performance.now() < until) {
+    // busy, as a synchronous plan is
+  }
+  assert.equal(state(), 'Z', 'dead, not reaped');
+  await nft.applyJson(table('afterkill'));
+  assert.match(ns.nft(['list', 'tables']), /table inet afterkill/);
+});
