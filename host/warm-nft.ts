@@ -10,8 +10,10 @@
  * document (or a cut one: JSON.stringify's output has no complete prefix) and refuses it.
  *
  * Its stdin: nft 1.0.6 reopens /dev/stdin, which a socket refuses (ENXIO), and Node can make no
- * pipe; so it is a FIFO made with `mkfifo` in the runner's temporary folder, opened at both ends
- * by this process and unlinked at once (nothing lingers): nft's fd 0 is its read end (nft
+ * pipe; so it is a FIFO made with `mkfifo` in a folder of its own (mkdtemp, mode 0700) in the
+ * runner's temporary folder, opened at both ends by this process (never through a link, and
+ * checked to be a FIFO of this user's, mode 0600: nothing anyone else put at its path between
+ * mkfifo and the opens is read as a batch) and removed at once (nothing lingers): nft's fd 0 is its read end (nft
  * reopens it through /proc), the agent keeps its write end, writes the batch into it and closes
  * it. Every descriptor Node opens is close-on-exec, so no other child holds the write end open.
  *
@@ -19,13 +21,22 @@
  * for ever): a child counts as waiting only once /proc shows it holding the FIFO (a few ms after
  * its start). When that cannot be seen (nft run as another user through sudo), or takes over
  * OPEN_WAIT_MS, warm loads stop for this runner. One child waits at a time; `take` hands it out
- * once, and a child that has died meanwhile is dropped there (the load then starts nft as usual). The child is started through the runner's
+ * once, and a child that has died meanwhile (seen in /proc, even before its exit event) is dropped
+ * there (the load then starts nft as usual). The child is started through the runner's
  * command (the die-with-parent prefix, `ip netns exec`, `nsenter`, `sudo`), so its PID is nft's.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+/**
+ * Throws unless `fd` is a FIFO owned by this process's user and open to no one else (mode 0600):
+ * the one mkfifo made, not a file someone else put at its path.
+ */
+function assertOwnFifo(fd: number): void {
+  const st = fstatSync(fd);
+  if (!st.isFIFO() || st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) throw new Error('the input FIFO is not the one made for nft');
+}
 
 /** A waiting nft, and the write end of its stdin. */
 export interface WarmChild {
@@ -62,7 +73,8 @@ export class WarmNft {
   readonly #file: string;
   readonly #args: readonly string[];
   readonly #dir: string;
-  #waiting: (WarmChild & { dead: boolean }) | undefined;
+  /** The child waiting, with the FIFO's identity (to see at `take` that it still holds it). */
+  #waiting: (WarmChild & { dead: boolean; dev: number; ino: number }) | undefined;
   /** The start in progress (close waits for it). */
   #starting: Promise<void> | undefined;
   #closed = false;
@@ -93,21 +105,32 @@ export class WarmNft {
 
   async #start(): Promise<void> {
     try {
-      const path = join(this.#dir, `.nft-sync-fifo-${process.pid}-${randomBytes(6).toString('hex')}`);
-      await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (err) => (err ? reject(err) : resolve())));
+      // In a folder of its own (mkdtemp: made by this process, mode 0700), so no one else can put
+      // anything at the FIFO's path between mkfifo (another process) and the opens below; and the
+      // ends are opened without following a link and checked to be that FIFO, made by this user.
+      const own = mkdtempSync(join(this.#dir, `.nft-sync-fifo-${process.pid}-`));
+      const path = join(own, 'input');
       let readFd: number;
       let inputFd: number;
       try {
+        await new Promise<void>((resolve, reject) => execFile('mkfifo', ['-m', '600', path], (err) => (err ? reject(err) : resolve())));
         // The read end first, not blocking (no writer yet); then the write end, at once (a reader is there).
-        readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+        readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
         try {
-          inputFd = openSync(path, constants.O_WRONLY);
+          assertOwnFifo(readFd);
+          inputFd = openSync(path, constants.O_WRONLY | constants.O_NOFOLLOW);
+          const r = fstatSync(readFd);
+          const w = fstatSync(inputFd);
+          if (w.dev !== r.dev || w.ino !== r.ino) {
+            closeSync(inputFd);
+            throw new Error(`${path} changed between its two opens`);
+          }
         } catch (err) {
           closeSync(readFd);
           throw err;
         }
       } finally {
-        unlinkSync(path);
+        rmSync(own, { recursive: true, force: true });
       }
       if (this.#closed) {
         closeSync(readFd);
@@ -120,7 +143,8 @@ export class WarmNft {
       } finally {
         closeSync(readFd);
       }
-      const warm = { child, inputFd, dead: false };
+      const { dev, ino } = fstatSync(inputFd);
+      const warm = { child, inputFd, dead: false, dev, ino };
       const died = (): void => {
         if (warm.dead) return;
         warm.dead = true;
@@ -135,7 +159,6 @@ export class WarmNft {
       (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
       // Only once nft has opened its input may the write end be closed: a FIFO opened for reading
       // with no writer waits for one for ever. So it waits here until nft holds it open.
-      const { dev, ino } = fstatSync(inputFd);
       const until = performance.now() + OPEN_WAIT_MS;
       while (!warm.dead && !hasOpened(child.pid, dev, ino)) {
         if (performance.now() > until) {
@@ -165,8 +188,14 @@ export class WarmNft {
     if (w === undefined) return undefined;
     w.child.removeAllListeners('error');
     w.child.removeAllListeners('exit');
-    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null) {
-      if (!w.dead) closeSync(w.inputFd);
+    // Dead, even if the event loop has not seen it yet (killed while the agent was busy: a zombie
+    // holds no file): not handed a load, which it would fail (NFTSYNC_ERR_NFT_APPLY, recorded
+    // against the revision), but left to an nft started for it.
+    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null || !hasOpened(w.child.pid, w.dev, w.ino)) {
+      if (!w.dead) {
+        w.child.kill('SIGKILL');
+        closeSync(w.inputFd);
+      }
       w.dead = true;
       return undefined;
     }

@@ -79,7 +79,10 @@ interface Tip {
   served?: { bytes: Buffer; blob: string; lines?: number };
 }
 
-/** A base this big has its texts hashed in the worker (BlobIdThread hashes under 1 MiB here): start it with the tip. */
+/**
+ * A base this big has its texts hashed in the worker (BlobIdThread hashes under 1 MiB here): start
+ * it with the tip. Texts this big, only, are written into prepared memory (`spare`).
+ */
 const WARM_BYTES = 1 << 20;
 
 /** Elements a followed net change may hold before the tip is read again from the (folded) base. */
@@ -259,7 +262,8 @@ export class ElementTips {
     const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
     // From here the tip is changed: any way out but success forgets it.
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
-    const bytes = tip.composed.text((size) => this.spare.take(size));
+    // Only a big text goes into prepared memory (a small one would keep a block of over 1 MiB alive).
+    const bytes = tip.composed.text((size) => (size >= WARM_BYTES ? this.spare.take(size) : Buffer.allocUnsafe(size)));
     if (bytes === undefined) return undefined;
 
     const { gitdir } = this.options;
@@ -326,7 +330,8 @@ export class ElementTips {
       return 'moved';
     }
     this.options.moved?.(ref, commit);
-    this.prepareSpare(bytes.length);
+    if (bytes.length >= WARM_BYTES) this.prepareSpare(bytes.length);
+    else this.spare.prepare(0); // a set that became small: no block kept for a big text
     const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),

@@ -5,7 +5,7 @@
  * limit runs from its use, and close() leaves no child behind and nothing changed.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
@@ -115,4 +115,63 @@ test('the time limit of a load through the nft started ahead runs from its use (
   assert.deepEqual(pids, [waiting], 'the waiting one was used (and killed at its limit)');
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(alive(waiting), false);
+});
+
+test('security (review): the FIFO\'s path swapped before it is opened (a symlink to another\'s file, a plain file) is refused: nft never reads another\'s batch, the file named is not written, loads start nft as usual', async (t) => {
+  for (const swap of ['symlink', 'file'] as const) {
+    const ns = createNetns(t, `warmswap${swap[0]}`);
+    const dir = makeTempDir(t, 'nft-sync-warm-swap-');
+    // The attacker's batch, and a `mkfifo` standing in for one who wins the race between its
+    // mkfifo and the open (possible where others may replace entries: a TMPDIR not sticky).
+    const evil = join(dir, 'evil.json');
+    writeFileSync(evil, table('evil'));
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    const fake = join(bin, 'mkfifo');
+    const plant = swap === 'symlink' ? `ln -s ${evil} "$3"` : `cp ${evil} "$3"`;
+    writeFileSync(fake, `#!/bin/sh\n# mkfifo -m 600 PATH, answered by the attacker\n${plant}\n`);
+    chmodSync(fake, 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${bin}:${path ?? ''}`;
+    const nft = createNftRunner(ns.nftCommand, { warmLoads: true, tmpDir: dir });
+    try {
+      await nft.warm();
+    } finally {
+      process.env.PATH = path;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.doesNotMatch(ns.nft(['list', 'tables']), /evil/, `${swap}: nft read the attacker's file as its batch`);
+    assert.deepEqual(waitingPids(), [], `${swap}: no nft waits on another's file`);
+    await nft.applyJson(table(`cold${swap}`));
+    await nft.close();
+    assert.equal(readFileSync(evil, 'utf8'), table('evil'), `${swap}: the file named was not written`);
+    assert.match(ns.nft(['list', 'tables']), new RegExp(`table inet cold${swap}`));
+    assert.doesNotMatch(ns.nft(['list', 'tables']), /evil/);
+  }
+});
+
+test('review: a waiting nft killed while the agent is busy (its exit not yet seen by the event loop) is not handed the load: a fresh nft applies it, no NFTSYNC_ERR_NFT_APPLY (which records the revision as failed)', async (t) => {
+  const ns = createNetns(t, 'warmzomb');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  closeAfter(t, nft);
+  await nft.warm();
+  const [waiting] = waitingPids();
+  assert.ok(waiting !== undefined);
+  process.kill(waiting, 'SIGKILL');
+  // The agent busy (planning a big ruleset): the event loop has not reaped the child yet.
+  const until = performance.now() + 2000;
+  const state = (): string => {
+    try {
+      const stat = readFileSync(`/proc/${waiting}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    } catch {
+      return 'gone';
+    }
+  };
+  while (state() !== 'Z' && performance.now() < until) {
+    // busy, as a synchronous plan is
+  }
+  assert.equal(state(), 'Z', 'dead, not reaped');
+  await nft.applyJson(table('afterkill'));
+  assert.match(ns.nft(['list', 'tables']), /table inet afterkill/);
 });

@@ -275,6 +275,31 @@ describe('ElementTips: what the agents wait for', () => {
   });
 });
 
+describe('ElementTips: memory held by the texts (review)', () => {
+  test('security: a small ruleset\'s texts are not written into prepared blocks: a 10 KB text pinned a block of over 1 MiB (the readers\' caches count its 10 KB), so changes made through the API could hold many times the cache budget', async (t) => {
+    const { bare } = await fixture(t, 300);
+    const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+    const held: Buffer[] = [];
+    const tips = new ElementTips({
+      gitdir: bare,
+      spareDelayMs: 0,
+      follow: (base, changes) => repo.followText(base, changes),
+      prime: (b, c, bytes, blob) => {
+        held.push(bytes);
+        repo.primeComposed(b, c, bytes, blob);
+      },
+    });
+    t.after(() => tips.close());
+    for (let i = 0; i < 4; i++) {
+      await changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: [ip(1000 + i)] });
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(tips.spareBytes, 0, `change ${i}: no memory prepared for a small text`);
+    }
+    assert.ok(held.length >= 4);
+    for (const bytes of held) assert.ok(bytes.buffer.byteLength <= 2 * bytes.length + 8192, `a ${bytes.length}-byte text holds ${bytes.buffer.byteLength} bytes`);
+  });
+});
+
 describe('ElementTips: attack findings (docs/security.md)', () => {
   const HOSTILE = {
     nftables: [

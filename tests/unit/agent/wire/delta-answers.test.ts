@@ -63,3 +63,42 @@ test('a small delta: a plain Buffer, its verdict at once', async (t) => {
   assert.equal(bad.error?.code, 'NFTSYNC_ERR_MSG_INVALID');
   assert.match((await bad.refusal) ?? '', /NFTSYNC_ERR_MSG_INVALID/);
 });
+
+test('security (review): two big answers read back to back never share memory, and each verdict is of its own bytes (a hostile one does not pass on the good one\'s id)', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const good = lines(60_000, 'g');
+  const other = lines(60_000, 'o');
+  const baseBlob = gitBlobId(base);
+  const asked = { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } };
+  answers.idle(base);
+  const dGood = encodeRulesetDelta(base, good)!;
+  const dOther = encodeRulesetDelta(base, other)!;
+  // The hostile answer first (it takes the prepared block), announcing the good blob; then the good one.
+  const hostile = answers.read(msg(gitBlobId(good), baseBlob, dOther, other.length), dOther, asked);
+  answers.idle(base); // idle between the two (a pass ended): the block handed out must not come back
+  const honest = answers.read(msg(gitBlobId(good), baseBlob, dGood, good.length), dGood, asked);
+  assert.ok(hostile.result?.kind === 'ruleset' && honest.result?.kind === 'ruleset');
+  if (hostile.result?.kind !== 'ruleset' || honest.result?.kind !== 'ruleset') return;
+  assert.notEqual(hostile.result.bytes.buffer, honest.result.bytes.buffer, 'two texts, two blocks');
+  assert.match((await hostile.refusal) ?? '', /do not hash to blob/);
+  assert.equal(await honest.refusal, undefined);
+  assert.ok(hostile.result.bytes.equals(other), 'the hostile bytes unchanged by the next rebuild');
+  assert.ok(honest.result.bytes.equals(good));
+  assert.equal(knownBlobId(hostile.result.bytes), gitBlobId(other), 'the id remembered is that of the bytes, not the one announced');
+  answers.idle(honest.result.bytes);
+  assert.ok(honest.result.bytes.equals(good), 'preparing the next block leaves the text in force alone');
+});
+
+test('security (review): a big delta against a base this agent did not offer is an error, refused; nothing rebuilt', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'q');
+  const delta = encodeRulesetDelta(base, target)!;
+  const a = answers.read(msg(gitBlobId(target), 'e'.repeat(40), delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: gitBlobId(base), bytes: base } });
+  assert.equal(a.result, undefined);
+  assert.equal(a.error?.code, 'NFTSYNC_ERR_MSG_INVALID');
+  assert.match((await a.refusal) ?? '', /did not offer/);
+});

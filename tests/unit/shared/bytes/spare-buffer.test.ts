@@ -31,6 +31,15 @@ describe('SpareBuffer', () => {
     assert.equal(spare.capacity, 0);
   });
 
+  it('review: a block far bigger than the text is not handed out (the text would pin it all: a set shrunk from 1,000,000 elements to 10)', () => {
+    const spare = new SpareBuffer();
+    spare.prepare(8 << 20);
+    const small = spare.take(1000);
+    assert.equal(small.length, 1000);
+    assert.ok(small.buffer.byteLength < 1 << 20, `a 1000-byte text over ${small.buffer.byteLength} bytes`);
+    assert.equal(spare.capacity, 0, 'the oversized block let go');
+  });
+
   it('sharedBuffer and isShared', () => {
     assert.equal(sharedBuffer(0).length, 0);
     assert.ok(isShared(sharedBuffer(3)));

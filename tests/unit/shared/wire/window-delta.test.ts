@@ -117,4 +117,30 @@ describe('windowDelta', () => {
     assert.equal(windowDelta(base, Buffer.from(one.join('\n') + '\n'), { added: 0, deleted: 0 }), undefined, 'more lines than the change made');
     assert.equal(windowDelta(Buffer.from('a\nb\n'), Buffer.from('a\nx\nb\n'), { added: 1, deleted: 0 }), undefined, 'not under half of the target');
   });
+  it('adversarial texts (review): byte-level edits anywhere, repeated lines, partial lines, empty lines, multi-byte characters, no final newline: whenever a delta comes, it rebuilds the target exactly and counts its lines right', () => {
+    const r = rng(4242);
+    const pieces = ['a', 'b', '\n', ',', 'a\n', 'b,\n', '\n\n', 'é', '"x",\n'];
+    const text = (n: number): string => Array.from({ length: n }, () => pieces[Math.floor(r() * pieces.length)]).join('');
+    let cases = 0;
+    for (let c = 0; c < 20_000; c++) {
+      const core = text(Math.floor(r() * 30));
+      const at = Math.floor(r() * (core.length + 1));
+      const to = at + Math.floor(r() * (core.length - at + 1));
+      const edited = core.slice(0, at) + text(Math.floor(r() * 6)) + core.slice(to);
+      // Common lines around (the delta must be under half the target), sometimes none at one end.
+      const pad = 'x\n'.repeat(60);
+      const head = r() < 0.2 ? '' : pad;
+      const tail = r() < 0.3 ? '' : pad;
+      const b = Buffer.from(head + core + tail);
+      const t = Buffer.from(head + edited + tail);
+      const change = { added: Math.floor(r() * 4), deleted: Math.floor(r() * 4) };
+      const baseLines = r() < 0.5 ? b.toString().split('\n').length : undefined;
+      const w = windowDelta(b, t, change, baseLines);
+      if (w === undefined) continue;
+      cases++;
+      assert.equal(rebuilt(b, w.delta).bytes, t.toString(), `case ${c}: ${JSON.stringify(core)} -> ${JSON.stringify(edited)}`);
+      assert.equal(w.lines, t.toString().split('\n').length, `case ${c}: the target's lines`);
+    }
+    assert.ok(cases > 1000, `${cases} cases rebuilt`);
+  });
 });

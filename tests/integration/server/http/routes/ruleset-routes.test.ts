@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { assertApiError, httpAppFixture } from '../../../../helpers/http-app-fixture.js';
+import { sharedBuffer } from '../../../../../shared/bytes/spare-buffer.js';
 
 test('GET /api/v1/rulesets: names and blobs at a ref (default main); unknown ref NFTSYNC_ERR_REF_NOT_FOUND', async (t) => {
   const { f, app, c1, c2 } = await httpAppFixture(t);
@@ -33,4 +34,20 @@ test('GET /api/v1/rulesets/NAME/revisions: the commits that changed it, newest f
   assert.deepEqual(await commits('default'), [c2, c1]);
   assert.deepEqual(await commits('web'), [c2], 'web changed only in c2');
   assertApiError(await app.inject('/api/v1/rulesets/ghost/revisions'), 'NFTSYNC_ERR_RULESET_NOT_FOUND');
+});
+
+test('review: ?raw=1 sends a text the element API left in shared memory (a SharedArrayBuffer, bigger than the text) as its bytes, not as a JSON object nor the block\'s spare room', async (t) => {
+  const { f, app, c2 } = await httpAppFixture(t);
+  const blob = f.git(['rev-parse', `${c2}:rulesets/default.json`], f.bare);
+  const stored = Buffer.from(f.git(['show', `${c2}:rulesets/default.json`], f.bare) + '\n');
+  // As element-tips.ts leaves it: the text at the start of a bigger shared block, handed to the reader.
+  const block = sharedBuffer(stored.length + 4096);
+  block.fill(0x7a);
+  stored.copy(block);
+  f.server.repository.primeComposed(blob, [], block.subarray(0, stored.length), blob);
+  const raw = await app.inject('/api/v1/rulesets/default?raw=1');
+  assert.equal(raw.statusCode, 200);
+  assert.equal(raw.headers['content-type'], 'application/json');
+  assert.equal(raw.body, stored.toString());
+  assert.equal(raw.headers.etag, `"${blob}"`);
 });
