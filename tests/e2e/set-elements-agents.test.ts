@@ -82,8 +82,13 @@ test('a set change through the API reaches three agents on a bridge', async (t) 
   f.push({ 'rulesets/default.json': renderRuleset(RULESET) }, 'edge blocklist');
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-e2e-agents-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  hosts.forEach((ns, i) => {
-    startCli(t, ['agent', '--server', `${subnet}.1:${f.port}`, '--ref', 'main', '--name', `edge-${i + 1}`, '--nft', 'nft', '--state-dir', join(dir, `state-${i + 1}`)], { prefix: ['ip', 'netns', 'exec', ns.name] });
+  const agents = hosts.map((ns, i) =>
+    startCli(t, ['agent', '--server', `${subnet}.1:${f.port}`, '--ref', 'main', '--name', `edge-${i + 1}`, '--nft', 'nft', '--state-dir', join(dir, `state-${i + 1}`)], { prefix: ['ip', 'netns', 'exec', ns.name] }),
+  );
+  // What each agent logged, should a host not get there (a daemon logs to stdout).
+  let passed = false;
+  t.after(() => {
+    if (!passed) agents.forEach((a, i) => t.diagnostic(`agent edge-${i + 1}:\n${a.stdout().slice(-6000)}\n${a.stderr().slice(-2000)}`));
   });
   for (const ns of hosts) await until(`${ns.name} applies the first revision`, () => kernelSet(ns).length === 2, 30_000);
 
@@ -101,4 +106,5 @@ test('a set change through the API reaches three agents on a bridge', async (t) 
   t.diagnostic(`in force on the three hosts ${ms.join(', ')} ms after the API answered`);
   // The agents report the new commit as applied.
   await until('three agents report the commit', () => f.server.wire.registry.list().filter((a) => a.status?.commit === answer.commit).length === 3, 5000);
+  passed = true;
 });
