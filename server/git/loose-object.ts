@@ -27,25 +27,36 @@ export const SYNC_OBJECT_MAX_BYTES = 256 * 1024;
 /** What the file of a loose object is made of: the header and content, deflated (level 1: fast; git reads any). */
 const looseHeader = (type: GitObjectType, content: Buffer): Buffer => Buffer.from(`${type} ${content.length}\0`);
 
+/** Where loose object `id` goes: its folder, its file, and a temporary name beside it to write first. */
+function looseTarget(gitdir: string, id: string): { dir: string; file: string; tmp: string } {
+  const dir = join(gitdir, 'objects', id.slice(0, 2));
+  return { dir, file: join(dir, id.slice(2)), tmp: join(dir, `tmp_obj_nftsync_${randomBytes(6).toString('hex')}`) };
+}
+
+/** NFTSYNC_ERR_REPO_GIT_FAILED for an object that could not be written. */
+const writeFailed = (gitdir: string, type: GitObjectType, id: string, err: unknown): NftSyncError =>
+  new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `could not write ${type} ${id} to ${gitdir}/objects: ${(err as Error).message}`, { cause: err });
+
 /**
  * writeLooseObject on the calling thread, for small objects (SYNC_OBJECT_MAX_BYTES): the same
  * file, written the same way. Errors: writeLooseObject's.
  */
 export function writeLooseObjectSync(gitdir: string, type: GitObjectType, content: Buffer, algorithm: 'sha1' | 'sha256' = 'sha1'): string {
-  const id = gitObjectId(type, content, algorithm);
-  const dir = join(gitdir, 'objects', id.slice(0, 2));
-  const file = join(dir, id.slice(2));
-  if (existsSync(file)) return id;
-  const tmp = join(dir, `tmp_obj_nftsync_${randomBytes(6).toString('hex')}`);
+  return storeSync(gitdir, type, content, gitObjectId(type, content, algorithm));
+}
+
+/** writeLooseObjectSync of an object whose id (`id`) is known. */
+function storeSync(gitdir: string, type: GitObjectType, content: Buffer, id: string): string {
+  const t = looseTarget(gitdir, id);
+  if (existsSync(t.file)) return id;
   try {
-    const packed = deflateSync(Buffer.concat([looseHeader(type, content), content]), { level: 1 });
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(tmp, packed, { mode: 0o444 });
-    renameSync(tmp, file);
+    mkdirSync(t.dir, { recursive: true });
+    writeFileSync(t.tmp, deflateSync(Buffer.concat([looseHeader(type, content), content]), { level: 1 }), { mode: 0o444 });
+    renameSync(t.tmp, t.file);
     return id;
   } catch (err) {
-    rmSync(tmp, { force: true });
-    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `could not write ${type} ${id} to ${gitdir}/objects: ${(err as Error).message}`, { cause: err });
+    rmSync(t.tmp, { force: true });
+    throw writeFailed(gitdir, type, id, err);
   }
 }
 
@@ -55,21 +66,23 @@ export function writeLooseObjectSync(gitdir: string, type: GitObjectType, conten
  * a reader never sees half an object; deflated on the thread pool (a 25 MB ruleset takes a few
  * hundred ms), not on the event loop. Errors: NFTSYNC_ERR_REPO_GIT_FAILED (the file could not be written).
  */
-export async function writeLooseObject(gitdir: string, type: GitObjectType, content: Buffer, algorithm: 'sha1' | 'sha256' = 'sha1'): Promise<string> {
-  const id = gitObjectId(type, content, algorithm);
-  const dir = join(gitdir, 'objects', id.slice(0, 2));
-  const file = join(dir, id.slice(2));
-  if (existsSync(file)) return id;
-  const tmp = join(dir, `tmp_obj_nftsync_${randomBytes(6).toString('hex')}`);
+export function writeLooseObject(gitdir: string, type: GitObjectType, content: Buffer, algorithm: 'sha1' | 'sha256' = 'sha1'): Promise<string> {
+  return store(gitdir, type, content, gitObjectId(type, content, algorithm));
+}
+
+/** writeLooseObject of an object whose id (`id`) is known. */
+async function store(gitdir: string, type: GitObjectType, content: Buffer, id: string): Promise<string> {
+  const t = looseTarget(gitdir, id);
+  if (existsSync(t.file)) return id;
   try {
     const packed = await deflateAsync(Buffer.concat([looseHeader(type, content), content]), { level: 1 });
-    await mkdir(dir, { recursive: true });
-    await writeFile(tmp, packed, { mode: 0o444 });
-    await rename(tmp, file);
+    await mkdir(t.dir, { recursive: true });
+    await writeFile(t.tmp, packed, { mode: 0o444 });
+    await rename(t.tmp, t.file);
     return id;
   } catch (err) {
-    await rm(tmp, { force: true });
-    throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', `could not write ${type} ${id} to ${gitdir}/objects: ${(err as Error).message}`, { cause: err });
+    await rm(t.tmp, { force: true });
+    throw writeFailed(gitdir, type, id, err);
   }
 }
 
@@ -99,9 +112,10 @@ export class LooseObjectBatch {
    */
   async write(): Promise<void> {
     const big: Array<Promise<string>> = [];
-    for (const o of this.#objects.values()) {
-      if (o.content.length <= SYNC_OBJECT_MAX_BYTES) writeLooseObjectSync(this.gitdir, o.type, o.content, this.algorithm);
-      else big.push(writeLooseObject(this.gitdir, o.type, o.content, this.algorithm));
+    // Each written under the id add() computed: a 25 MB blob is not hashed twice.
+    for (const [id, o] of this.#objects) {
+      if (o.content.length <= SYNC_OBJECT_MAX_BYTES) storeSync(this.gitdir, o.type, o.content, id);
+      else big.push(store(this.gitdir, o.type, o.content, id));
     }
     await Promise.all(big);
   }

@@ -4,8 +4,9 @@
  * real nft in a throwaway namespace; the confirm probe is aimed at a closed port to stand in
  * for a lockout (the test process cannot really be cut off by the namespace's ruleset).
  */
+import { childPidsRunning } from '../../helpers/child-pids.js';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../agent/reconcile/confirm-revision.js';
@@ -88,22 +89,6 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
   assert.equal(listed(), atStop, 'nothing changed nft after the daemon resolved');
 });
 
-/** PIDs of this process's children running `nft -j -f -` (the nft a warm runner keeps waiting). */
-function waitingNft(): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (ppid === process.pid && cmd.slice(-3).join(' ') === '-j -f -') out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 test('the nft the daemon keeps waiting for its next load (warmLoads) is started after a pass, applies the next revision with no drift reported, and is gone once the daemon resolved', async (t) => {
   const f = await startServerFixture(t);
@@ -124,17 +109,17 @@ test('the nft the daemon keeps waiting for its next load (warmLoads) is started 
   await waitUntil('the first revision applied', () => outcomes.length === 1);
   assert.equal(outcomes[0]?.kind, 'applied');
   await waitUntil('the drift listener listening', () => listening);
-  await waitUntil('an nft waiting for the next load', () => waitingNft().length === 1);
-  const [waiting] = waitingNft();
+  await waitUntil('an nft waiting for the next load', () => childPidsRunning().length === 1);
+  const [waiting] = childPidsRunning();
   f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'v2');
   await waitUntil('the second revision applied', () => outcomes.length === 2);
   assert.equal(outcomes[1]?.kind, 'applied');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /dport 2222/);
-  await waitUntil('another nft waiting', () => waitingNft().some((p) => p !== waiting));
+  await waitUntil('another nft waiting', () => childPidsRunning().some((p) => p !== waiting));
   // The drift watcher has seen the transaction by now; give a foreign one's report time to come.
   await new Promise((r) => setTimeout(r, 1500));
   assert.deepEqual(drifts, [], 'no drift reported after the load through the waiting nft');
   ac.abort();
   await done;
-  assert.deepEqual(waitingNft(), [], 'no nft left behind');
+  assert.deepEqual(childPidsRunning(), [], 'no nft left behind');
 });

@@ -4,8 +4,9 @@
  * agent's only from the load that uses it, a dead one leaves the load to a fresh nft, its time
  * limit runs from its use, and close() leaves no child behind and nothing changed.
  */
+import { childPidsRunning } from '../../helpers/child-pids.js';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
@@ -15,22 +16,6 @@ import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const table = (name: string) => JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name } } }] });
 
-/** PIDs of this process's children running `-j -f -` (the nft waiting, behind setpriv and ip netns exec, which exec). */
-function waitingPids(tail = '-j -f -'): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (ppid === process.pid && cmd.slice(-tail.split(' ').length).join(' ') === tail) out.push(Number(d));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -50,13 +35,13 @@ test('a batch applies through the nft started ahead; its PID counts as the agent
   const nft = createNftRunner(ns.nftCommand, { warmLoads: true }).withHooks({ spawned: (pid) => pids.push(pid) });
   closeAfter(t, nft);
   await nft.warm();
-  const [waiting] = waitingPids();
+  const [waiting] = childPidsRunning();
   assert.ok(waiting !== undefined, 'an nft waits');
   assert.deepEqual(pids, [], 'not counted as the agent\'s while it waits');
   await nft.applyJson(table('warm1'));
   assert.deepEqual(pids, [waiting], 'the waiting nft ran the load, counted at its use');
   assert.match(ns.nft(['list', 'tables']), /table inet warm1/);
-  assert.deepEqual(waitingPids(), [], 'used once');
+  assert.deepEqual(childPidsRunning(), [], 'used once');
   await nft.warm();
   await nft.applyJson(table('warm2'));
   assert.equal(pids.length, 2);
@@ -78,20 +63,20 @@ test('close() kills the nft waiting: no child left, nothing applied; a dead wait
   const ns = createNetns(t, 'warmclose');
   const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
   await nft.warm();
-  const [waiting] = waitingPids();
+  const [waiting] = childPidsRunning();
   assert.ok(waiting !== undefined);
   process.kill(waiting, 'SIGKILL');
   await new Promise((r) => setTimeout(r, 100));
   await nft.applyJson(table('cold'));
   assert.match(ns.nft(['list', 'tables']), /table inet cold/, 'applied by an nft started for it');
   await nft.warm();
-  const [second] = waitingPids();
+  const [second] = childPidsRunning();
   assert.ok(second !== undefined);
   await nft.close();
   assert.equal(alive(second), false, 'killed');
-  assert.deepEqual(waitingPids(), []);
+  assert.deepEqual(childPidsRunning(), []);
   await nft.warm();
-  assert.deepEqual(waitingPids(), [], 'none started after close');
+  assert.deepEqual(childPidsRunning(), [], 'none started after close');
   assert.equal(ns.nft(['list', 'tables']).trim().split('\n').length, 1, 'only the table loaded cold');
 });
 
@@ -105,7 +90,7 @@ test('the time limit of a load through the nft started ahead runs from its use (
   const nft = createNftRunner(fake, { warmLoads: true, timeouts: { apply: 300 } }).withHooks({ spawned: (pid) => pids.push(pid) });
   closeAfter(t, nft);
   await nft.warm();
-  const [waiting] = waitingPids('sleep 600');
+  const [waiting] = childPidsRunning('sleep 600');
   assert.ok(waiting !== undefined, 'the fake waits');
   await new Promise((r) => setTimeout(r, 500));
   const t0 = performance.now();
@@ -141,7 +126,7 @@ test('security (review): the FIFO\'s path swapped before it is opened (a symlink
     }
     await new Promise((r) => setTimeout(r, 300));
     assert.doesNotMatch(ns.nft(['list', 'tables']), /evil/, `${swap}: nft read the attacker's file as its batch`);
-    assert.deepEqual(waitingPids(), [], `${swap}: no nft waits on another's file`);
+    assert.deepEqual(childPidsRunning(), [], `${swap}: no nft waits on another's file`);
     await nft.applyJson(table(`cold${swap}`));
     await nft.close();
     assert.equal(readFileSync(evil, 'utf8'), table('evil'), `${swap}: the file named was not written`);
@@ -155,7 +140,7 @@ test('review: a waiting nft killed while the agent is busy (its exit not yet see
   const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
   closeAfter(t, nft);
   await nft.warm();
-  const [waiting] = waitingPids();
+  const [waiting] = childPidsRunning();
   assert.ok(waiting !== undefined);
   process.kill(waiting, 'SIGKILL');
   // The agent busy (planning a big ruleset): the event loop has not reaped the child yet.

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rng } from '../../../helpers/seeded-rng.js';
 import { describe, it } from 'node:test';
 import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
 import { composeRuleset, composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
@@ -8,17 +9,6 @@ import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { isShared, SpareBuffer } from '../../../../shared/bytes/spare-buffer.js';
 
-/** A small seeded generator (mulberry32): the same cases every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T = 'f';
 const at = (name: string): SetAddress => ({ family: 'inet', table: T, name });

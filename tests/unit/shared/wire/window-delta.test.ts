@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { rng } from '../../../helpers/seeded-rng.js';
 import { describe, it } from 'node:test';
 import { windowDelta } from '../../../../shared/wire/window-delta.js';
 import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
@@ -7,17 +8,6 @@ import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/el
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { SpareBuffer } from '../../../../shared/bytes/spare-buffer.js';
 
-/** A small seeded generator (mulberry32): the same cases every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ip = (i: number): string => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 const MAX = 1 << 30;
