@@ -3,7 +3,9 @@
  * longest (the sum of their top-level tests' durations, as measured in the file's own process:
  * Node 20 reports a file's events only when the files before it have reported, so the time
  * between events says nothing about a file) and how many tests ran. A run in which no test ran at all fails (exit code 1), whatever else was
- * reported: a suite that finds nothing must never pass quietly.
+ * reported: a suite that finds nothing must never pass quietly. Last come the failed tests, each
+ * with its file and the first lines of its error, so that the end of a long log (all a CI summary
+ * may keep) names them.
  * Env: NFT_SYNC_TEST_SLOWEST (how many files to list, default 15). Plain JavaScript: Node loads
  * reporters before the --import hooks (tsx) are in place.
  */
@@ -14,6 +16,8 @@ export default async function* fileTimesReporter(source) {
   /** file -> { testsMs, tests, failed } */
   const files = new Map();
   let tests = 0;
+  /** failed tests that have no failed subtest of their own: { file, name, error } */
+  const failures = [];
   for await (const ev of source) {
     const file = ev.data?.file;
     if (file === undefined) continue;
@@ -25,6 +29,11 @@ export default async function* fileTimesReporter(source) {
       tests++;
       if (ev.type === 'test:fail') f.failed++;
     }
+    if (ev.type === 'test:fail') {
+      // A suite fails after its failed subtests; name the innermost ones only.
+      const inner = failures.length > 0 && failures.at(-1).file === file && failures.at(-1).nesting > ev.data.nesting;
+      if (!inner || ev.data.details?.type !== 'suite') failures.push({ file, nesting: ev.data.nesting, name: ev.data.name, error: errorText(ev.data.details?.error) });
+    }
   }
   const n = Number(process.env.NFT_SYNC_TEST_SLOWEST ?? 15);
   const slowest = [...files].sort((a, b) => b[1].testsMs - a[1].testsMs).slice(0, n);
@@ -32,8 +41,23 @@ export default async function* fileTimesReporter(source) {
   for (const [file, f] of slowest) {
     yield `  ${(f.testsMs / 1000).toFixed(1).padStart(7)} ${String(f.tests).padStart(4)}  ${relative(process.cwd(), file)}${f.failed > 0 ? `  (${f.failed} failed)` : ''}\n`;
   }
+  if (failures.length > 0) {
+    yield `\n${failures.length} failed:\n`;
+    for (const f of failures) {
+      yield `  ${relative(process.cwd(), f.file)}: ${f.name}\n`;
+      for (const line of f.error) yield `      ${line}\n`;
+    }
+  }
   if (tests === 0) {
     process.exitCode = 1;
     yield 'no test ran: failing the run\n';
   }
+}
+
+/** The first lines of a failed test's error (its cause's message when the runner wrapped it). */
+function errorText(error) {
+  if (error === undefined) return [];
+  const inner = error.cause ?? error;
+  const text = String(inner?.stack ?? inner?.message ?? inner);
+  return text.split('\n').slice(0, 8).map((l) => l.slice(0, 300));
 }
