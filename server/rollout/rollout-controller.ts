@@ -79,6 +79,8 @@ export class RolloutController {
   #tips = new Map<string, string>();
   /** Per rollout name: the update in progress, so one new tip starts one rollout. */
   readonly #busy = new Map<string, Promise<void>>();
+  /** The refsChanged in progress: calls run one after another, so an older snapshot never lands after a newer one. */
+  #refsQueue: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   /** Fires when the next hold ends, so a wave moves on then rather than at the next tick. */
   #due: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -146,7 +148,13 @@ export class RolloutController {
    * has just read them (the server's ref watcher, whose scan reported the change), so they are
    * not read again; without them, they are read.
    */
-  async refsChanged(refs?: ReadonlyMap<string, string>): Promise<void> {
+  refsChanged(refs?: ReadonlyMap<string, string>): Promise<void> {
+    const run = this.#refsQueue.then(() => this.#refsChangedNow(refs));
+    this.#refsQueue = run.catch(() => {});
+    return run;
+  }
+
+  async #refsChangedNow(refs?: ReadonlyMap<string, string>): Promise<void> {
     this.#tips = refs ? branchTipsOf(refs) : await this.#branchTips();
     for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
     for (const name of [...this.#states.keys()]) {
@@ -259,6 +267,14 @@ export class RolloutController {
   async #apply(name: string, latest: Revision, tracked: boolean): Promise<void> {
     const state = this.#states.get(name);
     if (state && state.target.commit === latest.commit && state.target.tag === latest.tag) return;
+    if (state && !tracked && this.#tips.get(name) !== latest.commit) {
+      // A fetch's revision that the last ref scan did not give: it may be ahead of the scan, or it
+      // may have been resolved before a move the controller has already followed. Only the
+      // branch's tip now is rolled out; an older one would start a rollout backwards.
+      const tip = (await this.#branchTips()).get(name);
+      if (tip !== latest.commit) return;
+      this.#tips.set(name, tip);
+    }
     if (!state) {
       // The first revision seen of a ref is its baseline: nothing to roll out from.
       await this.#baseline(name, latest);

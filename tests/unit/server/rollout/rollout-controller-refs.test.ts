@@ -43,3 +43,63 @@ test('fake source: refsChanged(refs) takes the branches from the refs given, wit
   assert.equal(reads, before + 1, 'without refs: read');
   assert.equal(target(), third);
 });
+
+/** A controller on a fake source whose refs are `stored` and whose repoConfig waits on `gate` for commit `slow`. */
+async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, source: { stored: Map<string, string>; slow?: string; gate?: Promise<void> }) {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
+  const c = new RolloutController({
+    source: {
+      gitdir: dir,
+      listRefs: async () => source.stored,
+      resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }),
+      repoConfig: async (commit: string) => {
+        if (commit === source.slow) await source.gate;
+        return CONFIG;
+      },
+    },
+    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
+    logger: pino({ level: 'silent' }),
+    tickMs: 60_000,
+  });
+  await c.start();
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return c;
+}
+
+test('fake source: a fetch that resolved the branch before a move the controller has followed does not start a rollout backwards; one ahead of the ref scan starts its rollout', async (t) => {
+  const source = { stored: new Map([['refs/heads/main', OLD]]) };
+  const c = await controllerOn(t, source);
+  const target = () => c.list().find((r) => r.name === 'main')?.target.commit;
+  source.stored = new Map([['refs/heads/main', NEW]]);
+  await c.refsChanged(source.stored);
+  assert.equal(target(), NEW);
+  // The fetch resolved main to OLD just before the move; it asks only now.
+  const served = await c.revisionFor('web-1', 'main', { commit: OLD });
+  assert.equal(target(), NEW, 'the rollout still goes to the tip');
+  assert.equal(served.commit, OLD, 'that fetch is answered with what it resolved; the agent hears of NEW as any other');
+  // A fetch that saw a tip the ref scan has not reported yet starts that tip's rollout.
+  const third = 'c'.repeat(40);
+  source.stored = new Map([['refs/heads/main', third]]);
+  await c.revisionFor('web-1', 'refs/heads/main', { commit: third });
+  assert.equal(target(), third);
+});
+
+test('fake source: refsChanged calls are taken in order; a slow one does not land after a newer one', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const A1 = 'd'.repeat(40);
+  const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
+  const c = await controllerOn(t, source);
+  const target = (name: string) => c.list().find((r) => r.name === name)?.target.commit;
+  // The first scan moved `a` (its config is slow to read) and main; the second deleted `a` and moved main again.
+  const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
+  const third = 'c'.repeat(40);
+  source.stored = new Map([['refs/heads/main', third]]);
+  const second = c.refsChanged(source.stored);
+  release();
+  await Promise.all([first, second]);
+  assert.equal(target('main'), third, 'main ends on the newest tip');
+});
