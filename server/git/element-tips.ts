@@ -35,9 +35,10 @@
  * does not fit, and the changes whose refusal only nft knows (past the set's `size`; a jump or
  * goto to anything but a declared regular chain that jumps nowhere: composed-text.ts plan).
  *
- * The first change after a start, a push of the ruleset or a fold reads and renders the ruleset
- * once (a few seconds for 1,000,000 elements, in the repository's worker thread when the server
- * passes `follow`, so the event loop goes on serving); the following ones do not.
+ * The first change after a push of the ruleset or a fold reads and renders the ruleset once (a
+ * few seconds for 1,000,000 elements, in the repository's worker thread when the server passes
+ * `follow`, so the event loop goes on serving); the following ones do not. After a start, `warm`
+ * does that for a branch's big rulesets before anyone asks.
  */
 import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
@@ -51,7 +52,7 @@ import { changeFileName, elementsDirName, parseChangeFile, renderChangeFile } fr
 import { updateRef } from '../../host/run-git.js';
 import type { RefUpdater } from '../../host/ref-updater.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
-import { commitIdentity, readBranch } from './branch-commit.js';
+import { commitIdentity, gitOutput, readBranch } from './branch-commit.js';
 import { foldDue } from './fold-due.js';
 import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
@@ -349,6 +350,42 @@ export class ElementTips {
       return ComposedText.build(base, changes.map((c) => parseChangeFile(c)));
     } catch {
       return undefined;
+    }
+  }
+
+  /**
+   * Read the tips of branch `ref`'s big rulesets (a base of 1 MiB or more; at most maxTips of
+   * them) and start following them, so that the first change to one after a start costs what the
+   * next ones do rather than seconds. Resolves with their names once they are read (the
+   * following goes on in the background; a change that comes meanwhile waits for it). Call it
+   * when no change to the branch is in progress (the element routes queue it with the branch's
+   * changes). Never throws: a tip not warmed is read by its first change, as before.
+   */
+  async warm(ref: string): Promise<string[]> {
+    const { gitdir } = this.options;
+    try {
+      const commit = await readBranch(gitdir, ref);
+      if (commit === undefined) return [];
+      // `ls-tree -l`: each file's size without reading it. Entries: "MODE TYPE ID SIZE\tNAME".
+      const listing = await gitOutput(gitdir, ['ls-tree', '-l', '-z', `${commit}:rulesets`]).catch(() => '');
+      const big: string[] = [];
+      for (const entry of listing.split('\0')) {
+        const m = /^1006[0-7]{2} blob \S+ +(\d+)\t([^/]+)\.json$/.exec(entry);
+        if (m && Number(m[1]) >= WARM_BYTES) big.push(m[2]!);
+      }
+      const warmed: string[] = [];
+      for (const ruleset of big.slice(0, this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips)) {
+        const id = `${ref}\0${ruleset}`;
+        if (this.tips.has(id)) continue;
+        const stored: StoredRuleset | undefined = await readStoredRuleset(gitdir, commit, ruleset).catch(() => undefined);
+        if (stored === undefined || stored.commit !== commit) continue;
+        this.options.blobIds?.warm();
+        this.keep(id, { commit, files: filesOf(stored), building: this.build(stored.base.bytes, stored.changes.map((c) => c.bytes)) });
+        warmed.push(ruleset);
+      }
+      return warmed;
+    } catch {
+      return [];
     }
   }
 

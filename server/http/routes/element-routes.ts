@@ -48,7 +48,19 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
     follow: (base, changes) => ctx.repository.followText(base, changes),
     ...ctx.elementEvents,
   });
+  // The default branch's big rulesets are read at the start, in turn with its changes, so that
+  // the first change after a restart does not take seconds (a replica takes no change).
+  let warming: Promise<unknown> = Promise.resolve();
+  if (!ctx.replica) {
+    app.addHook('onReady', async () => {
+      warming = inTurn(DEFAULT_REF, async () => {
+        const warmed = await tips.warm(`refs/heads/${DEFAULT_REF}`);
+        if (warmed.length > 0) ctx.logger.info({ branch: DEFAULT_REF, rulesets: warmed }, 'big rulesets read for the element API');
+      });
+    });
+  }
   app.addHook('onClose', async () => {
+    await warming;
     refs.close();
     tips.close();
     await blobIds.close();

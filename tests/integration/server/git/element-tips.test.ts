@@ -356,6 +356,22 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     assert.ok(primed.length > 3);
   });
 
+  test('warm reads a branch\'s big rulesets before any change (the first change after a start took seconds for a big set): the change after it reads nothing again; small rulesets and missing branches are left alone', async (t) => {
+    // About 1.2 MB: a big ruleset (1 MiB or more); default.json is small.
+    const { tips, change, fresh, follows } = await fixture(t, 60_000);
+    assert.deepEqual(await tips.warm('refs/heads/nope'), []);
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    assert.equal(follows.length, 1, 'edge followed once');
+    assert.ok(follows[0]! >= 1 << 20);
+    assert.equal(tips.size, 1);
+    const r = await change({ add: [ip(70_000)] });
+    assert.equal(follows.length, 1, 'the change used the warmed tip: nothing read or followed again');
+    assert.ok((await fresh(r.commit)).bytes.includes(Buffer.from(`"${ip(70_000)}"`)));
+    // Warming again keeps the tip the change left (it is newer) and reads nothing.
+    assert.deepEqual(await tips.warm('refs/heads/main'), []);
+    assert.equal(follows.length, 1);
+  });
+
   test('tips are bounded (elementLog.maxTips, least recently used dropped): changes on many branches do not keep a ruleset in memory for each (about 120 MB a 1,000,000-element set)', async (t) => {
     const { bare, tips, change, fresh, repo } = await fixture(t);
     const max = SERVER_DEFAULTS.elementLog.maxTips;

@@ -50,3 +50,23 @@ test('the long-lived git update-ref of the fast path is gone once the app is clo
   for (let i = 0; i < 50 && gits().length > 0; i++) await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(gits(), []);
 });
+
+test('the app reads the default branch\'s big rulesets when it is ready, so the first change after a start does not read the set first; it logs which', async (t) => {
+  const pino = (await import('pino')).default;
+  const lines: Array<{ msg: string; rulesets?: string[] }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const { renderRuleset } = await import('../../../../../shared/ruleset/render-ruleset.js');
+  const { f, app } = await httpAppFixture(t, { logger });
+  // About 1.2 MB, a big ruleset; the fixture's others are small.
+  const elem = Array.from({ length: 60_000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  f.push({ 'rulesets/edge.json': renderRuleset({ nftables: [{ table: { family: 'inet', name: 'edge' } }, { set: { family: 'inet', table: 'edge', name: 'blk', type: 'ipv4_addr', elem } }] }) }, 'a big set');
+  await app.ready();
+  const url = '/api/v1/rulesets/edge/sets/inet/edge/blk/elements';
+  // The change is queued behind the warming: the log line comes first.
+  const added = await app.inject({ method: 'POST', url, payload: { add: ['198.19.0.1'] }, headers: ALICE });
+  assert.equal(added.statusCode, 201, added.body);
+  const warmed = lines.findIndex((l) => l.msg === 'big rulesets read for the element API');
+  assert.ok(warmed >= 0, 'logged');
+  assert.deepEqual(lines[warmed]!.rulesets, ['edge']);
+  assert.ok(warmed < lines.findIndex((l) => l.msg === 'elements changed'));
+});
