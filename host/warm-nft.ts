@@ -19,8 +19,10 @@
  *
  * nft must have opened the FIFO before the write end is closed (else its open waits for a writer
  * for ever): a child counts as waiting only once /proc shows it holding the FIFO (a few ms after
- * its start). When that cannot be seen (nft run as another user through sudo), or takes over
- * OPEN_WAIT_MS, warm loads stop for this runner. One child waits at a time; `take` hands it out
+ * its start). When that cannot be seen (nft run as another user through sudo, whose /proc this
+ * process cannot read), warm loads stop for this runner; when a start takes over OPEN_WAIT_MS
+ * (a busy host), that child is killed and the next start tried after the next load, and only
+ * SLOW_STARTS_MAX slow starts in a row stop them. One child waits at a time; `take` hands it out
  * once, and a child that has died meanwhile (seen in /proc, even before its exit event) is dropped
  * there (the load then starts nft as usual). The child is started through the runner's
  * command (the die-with-parent prefix, `ip netns exec`, `nsenter`, `sudo`), so its PID is nft's.
@@ -47,15 +49,21 @@ export interface WarmChild {
 
 /** Longest wait for a new nft to open its input (its start: setpriv, ip netns exec, nft's libraries). */
 const OPEN_WAIT_MS = 2000;
+/** Slow starts in a row (each over OPEN_WAIT_MS, nft's input seen not yet open) that stop warm loads. */
+export const SLOW_STARTS_MAX = 3;
 
 /** True when process `pid` holds the file `dev`/`ino` open on a descriptor other than 0. */
-function hasOpened(pid: number | undefined, dev: number, ino: number): boolean {
+/**
+ * Whether child `pid` holds the FIFO `dev`/`ino` open on a descriptor other than 0; 'hidden' when
+ * its descriptors cannot be read (another user's process, or gone).
+ */
+function hasOpened(pid: number | undefined, dev: number, ino: number): boolean | 'hidden' {
   if (pid === undefined) return false;
   let fds: string[];
   try {
     fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
-    return false;
+    return 'hidden';
   }
   for (const fd of fds) {
     if (fd === '0') continue;
@@ -80,6 +88,8 @@ export class WarmNft {
   #closed = false;
   /** mkfifo or the spawn failed once: no more warm children (loads start nft as usual). */
   #broken = false;
+  /** Starts in a row that took over OPEN_WAIT_MS with nft seen not to have opened its input yet. */
+  #slowStarts = 0;
 
   /** Children of `file args` (the runner's command with `-j -f -`), their FIFOs made in `dir`. */
   constructor(file: string, args: readonly string[], dir: string) {
@@ -160,11 +170,14 @@ export class WarmNft {
       // Only once nft has opened its input may the write end be closed: a FIFO opened for reading
       // with no writer waits for one for ever. So it waits here until nft holds it open.
       const until = performance.now() + OPEN_WAIT_MS;
-      while (!warm.dead && !hasOpened(child.pid, dev, ino)) {
+      let opened: boolean | 'hidden' = false;
+      while (!warm.dead && (opened = hasOpened(child.pid, dev, ino)) !== true) {
         if (performance.now() > until) {
-          // Not seen (nft runs as another user, whose /proc this process cannot read; or it hangs):
-          // no warm loads on this runner.
-          this.#broken = true;
+          // Not seen. Its descriptors hidden (nft runs as another user): no warm loads on this
+          // runner. Seen, but not open yet (a busy host): this one goes, the next load starts
+          // another, and only SLOW_STARTS_MAX in a row stop warm loads.
+          this.#slowStarts += 1;
+          if (opened === 'hidden' || this.#slowStarts >= SLOW_STARTS_MAX) this.#broken = true;
           child.kill('SIGKILL');
           died();
           return;
@@ -172,7 +185,10 @@ export class WarmNft {
         await new Promise((resolve) => setTimeout(resolve, 2));
       }
       // Waiting (close, if it came meanwhile, kills it once this start is over).
-      if (!warm.dead) this.#waiting = warm;
+      if (!warm.dead) {
+        this.#slowStarts = 0;
+        this.#waiting = warm;
+      }
     } catch {
       this.#broken = true;
     }
@@ -191,7 +207,7 @@ export class WarmNft {
     // Dead, even if the event loop has not seen it yet (killed while the agent was busy: a zombie
     // holds no file): not handed a load, which it would fail (NFTSYNC_ERR_NFT_APPLY, recorded
     // against the revision), but left to an nft started for it.
-    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null || !hasOpened(w.child.pid, w.dev, w.ino)) {
+    if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null || hasOpened(w.child.pid, w.dev, w.ino) !== true) {
       if (!w.dead) {
         w.child.kill('SIGKILL');
         closeSync(w.inputFd);

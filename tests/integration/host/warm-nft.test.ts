@@ -160,3 +160,31 @@ test('review: a waiting nft killed while the agent is busy (its exit not yet see
   await nft.applyJson(table('afterkill'));
   assert.match(ns.nft(['list', 'tables']), /table inet afterkill/);
 });
+
+test('review: an nft slower to start than the wait (a busy host) is not kept, and the next load starts another: warm loads stop only after several slow starts in a row (one slow start turned them off for the agent\'s life) (a fake nft)', async (t) => {
+  const { SLOW_STARTS_MAX } = await import('../../../host/warm-nft.js');
+  const dir = makeTempDir(t, 'nft-sync-warm-slow-');
+  const fake = join(dir, 'nft');
+  const slow = join(dir, 'slow');
+  // Opens its input as nft does, after 2.5 s while the file `slow` exists; then waits.
+  writeFileSync(fake, `#!/bin/sh\n[ -e ${slow} ] && sleep 2.5\nexec 3</dev/stdin\nexec sleep 601\n`);
+  chmodSync(fake, 0o755);
+  writeFileSync(slow, '');
+  const nft = createNftRunner(fake, { warmLoads: true });
+  closeAfter(t, nft);
+  await nft.warm();
+  assert.deepEqual(childPidsRunning('sleep 601'), [], 'the slow one was not kept');
+  const { rmSync } = await import('node:fs');
+  rmSync(slow);
+  await nft.warm();
+  assert.equal(childPidsRunning('sleep 601').length, 1, 'the next start, not slow, waits');
+  await nft.close();
+  // SLOW_STARTS_MAX slow starts in a row: no more starts.
+  const again = createNftRunner(fake, { warmLoads: true });
+  closeAfter(t, again);
+  writeFileSync(slow, '');
+  for (let i = 0; i < SLOW_STARTS_MAX; i++) await again.warm();
+  rmSync(slow);
+  await again.warm();
+  assert.deepEqual(childPidsRunning('sleep 601'), [], `stopped after ${SLOW_STARTS_MAX} slow starts`);
+});
