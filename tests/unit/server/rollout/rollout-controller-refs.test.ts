@@ -16,41 +16,19 @@ const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
 const CONFIG = parseRepoConfig('rollouts:\n  main:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n');
 
-test('fake source: refsChanged(refs) takes the branches from the refs given, without reading them again; refsChanged() reads them', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
-  let reads = 0;
-  let stored = new Map([['refs/heads/main', OLD]]);
-  const c = new RolloutController({
-    source: { gitdir: dir, listRefs: async () => (reads++, stored), resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }), repoConfig: async () => CONFIG },
-    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
-    logger: pino({ level: 'silent' }),
-    tickMs: 60_000,
-  });
-  await c.start();
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const target = () => c.list().find((r) => r.name === 'main')?.target.commit;
-  assert.equal(target(), undefined, 'the tip at start is the baseline: no rollout');
-  const before = reads;
-  await c.refsChanged(new Map([['refs/heads/main', NEW], ['refs/tags/v1', NEW]]));
-  assert.equal(reads, before, 'not read again');
-  assert.equal(target(), NEW, 'the rollout of the new tip, taken from the refs given, started');
-  const third = 'c'.repeat(40);
-  stored = new Map([['refs/heads/main', third]]);
-  await c.refsChanged();
-  assert.equal(reads, before + 1, 'without refs: read');
-  assert.equal(target(), third);
-});
-
-/** A controller on a fake source whose refs are `stored` and whose repoConfig waits on `gate` for commit `slow`. */
-async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, source: { stored: Map<string, string>; slow?: string; gate?: Promise<void> }) {
+/**
+ * A controller on a fake source whose refs are `stored` (reads counted in `reads`, when given)
+ * and whose repoConfig waits on `gate` for commit `slow`.
+ */
+async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, source: { stored: Map<string, string>; reads?: number; slow?: string; gate?: Promise<void> }) {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
   const c = new RolloutController({
     source: {
       gitdir: dir,
-      listRefs: async () => source.stored,
+      listRefs: async () => {
+        if (source.reads !== undefined) source.reads += 1;
+        return source.stored;
+      },
       resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }),
       repoConfig: async (commit: string) => {
         if (commit === source.slow) await source.gate;
@@ -68,6 +46,22 @@ async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, sou
   });
   return c;
 }
+
+test('fake source: refsChanged(refs) takes the branches from the refs given, without reading them again; refsChanged() reads them', async (t) => {
+  const source = { stored: new Map([['refs/heads/main', OLD]]), reads: 0 };
+  const c = await controllerOn(t, source);
+  const target = () => c.list().find((r) => r.name === 'main')?.target.commit;
+  assert.equal(target(), undefined, 'the tip at start is the baseline: no rollout');
+  const before = source.reads;
+  await c.refsChanged(new Map([['refs/heads/main', NEW], ['refs/tags/v1', NEW]]));
+  assert.equal(source.reads, before, 'not read again');
+  assert.equal(target(), NEW, 'the rollout of the new tip, taken from the refs given, started');
+  const third = 'c'.repeat(40);
+  source.stored = new Map([['refs/heads/main', third]]);
+  await c.refsChanged();
+  assert.equal(source.reads, before + 1, 'without refs: read');
+  assert.equal(target(), third);
+});
 
 test('fake source: a fetch that resolved the branch before a move the controller has followed does not start a rollout backwards; one ahead of the ref scan starts its rollout', async (t) => {
   const source = { stored: new Map([['refs/heads/main', OLD]]) };
