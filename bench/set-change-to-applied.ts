@@ -159,8 +159,8 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   const floor: number[] = [];
   const kinds: string[] = [];
   let cold = 0;
-  // Run 0: the first change after the start reads and renders the set once (server/git/
-  // element-tips.ts): reported on its own row. Runs 1..runs are the steady state, a change a
+  // Run 0: the first change after the start (the server read the set when it started, server/
+  // git/element-tips.ts warm, but prepared nothing else yet): reported on its own row. Runs 1..runs are the steady state, a change a
   // second (SPACING_MS apart): each finds the server and the agent at rest, their work after the
   // last change done (the agent's: a warm nft, memory for the next rebuild, the line index, the
   // collection of the last revision; the server's: memory for the next text). Runs past that come
