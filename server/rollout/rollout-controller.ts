@@ -81,6 +81,12 @@ export class RolloutController {
   readonly #busy = new Map<string, Promise<void>>();
   /** The refsChanged in progress: calls run one after another, so an older snapshot never lands after a newer one. */
   #refsQueue: Promise<void> = Promise.resolve();
+  /**
+   * Per branch: the tip a fetch found ahead of the ref scans and started a rollout to, until a
+   * scan gives it too. A scan read before (queued behind a slow one) gives an older tip: it is
+   * checked against the refs before it starts anything (it would start a rollout backwards).
+   */
+  readonly #ahead = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   /** Fires when the next hold ends, so a wave moves on then rather than at the next tick. */
   #due: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -156,7 +162,12 @@ export class RolloutController {
 
   async #refsChangedNow(refs?: ReadonlyMap<string, string>): Promise<void> {
     this.#tips = refs ? branchTipsOf(refs) : await this.#branchTips();
-    for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
+    // The scan's own tips (a fetch may move #tips on meanwhile).
+    for (const [branch, commit] of [...this.#tips]) {
+      // The scans have caught up with the fetch: theirs are no longer older than the rollout's.
+      if (this.#ahead.get(branch) === commit) this.#ahead.delete(branch);
+      await this.#update(branch, { commit }, false);
+    }
     for (const name of [...this.#states.keys()]) {
       if (!name.startsWith(`${ROLLOUT_TAGS_KEY}:`)) continue;
       const latest = await this.#opts.source.resolveTrackedTag(name.slice(ROLLOUT_TAGS_KEY.length + 1)).catch(() => undefined);
@@ -267,13 +278,15 @@ export class RolloutController {
   async #apply(name: string, latest: Revision, tracked: boolean): Promise<void> {
     const state = this.#states.get(name);
     if (state && state.target.commit === latest.commit && state.target.tag === latest.tag) return;
-    if (state && !tracked && this.#tips.get(name) !== latest.commit) {
+    if (state && !tracked && (this.#tips.get(name) !== latest.commit || this.#ahead.get(name) === state.target.commit)) {
       // A fetch's revision that the last ref scan did not give: it may be ahead of the scan, or it
-      // may have been resolved before a move the controller has already followed. Only the
-      // branch's tip now is rolled out; an older one would start a rollout backwards.
+      // may have been resolved before a move the controller has already followed. Or a scan's,
+      // when a fetch went ahead of the scans: the scan may have been read before the fetch. Only
+      // the branch's tip now is rolled out; an older one would start a rollout backwards.
       const tip = (await this.#branchTips()).get(name);
       if (tip !== latest.commit) return;
       this.#tips.set(name, tip);
+      this.#ahead.set(name, tip);
     }
     if (!state) {
       // The first revision seen of a ref is its baseline: nothing to roll out from.

@@ -97,3 +97,33 @@ test('fake source: refsChanged calls are taken in order; a slow one does not lan
   await Promise.all([first, second]);
   assert.equal(target('main'), third, 'main ends on the newest tip');
 });
+
+test('fake source: a ref scan queued behind a slow one, whose tip a fetch has since overtaken, does not start a rollout backwards when it lands (the fetch had started the newer tip\'s)', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const A1 = 'd'.repeat(40);
+  const THIRD = 'c'.repeat(40);
+  const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
+  const c = await controllerOn(t, source);
+  const targets: string[] = [];
+  const target = () => c.list().find((r) => r.name === 'main')?.target.commit;
+  // Scan 1 moved `a`, whose config is slow to read: the scans after it wait.
+  const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', OLD]]));
+  // Scan 2 saw main at NEW; it waits behind scan 1.
+  const second = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
+  // main moves on to THIRD; a fetch resolves it before the scans land and starts its rollout.
+  source.stored = new Map([['refs/heads/a', A1], ['refs/heads/main', THIRD]]);
+  await c.revisionFor('web-1', 'main', { commit: THIRD });
+  assert.equal(target(), THIRD, 'the fetch started the rollout of the tip');
+  targets.push(target()!);
+  // Scan 3, which saw THIRD, is queued last.
+  const third = c.refsChanged(source.stored);
+  release();
+  await first;
+  targets.push(target()!);
+  await second;
+  targets.push(target()!);
+  await third;
+  targets.push(target()!);
+  assert.deepEqual(targets, [THIRD, THIRD, THIRD, THIRD], 'never a rollout from THIRD back to NEW (its canaries would get the older revision)');
+});
