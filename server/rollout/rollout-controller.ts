@@ -288,6 +288,13 @@ export class RolloutController {
       this.#tips.set(name, tip);
       this.#ahead.set(name, tip);
     }
+    if (state && tracked) {
+      // Likewise for a tracked pattern: a fetch that resolved it before a release was pushed asks
+      // after the ref scan started that release's rollout. Only the pattern's release now is rolled
+      // out (an older one would stay the target until the next release).
+      const now = await this.#opts.source.resolveTrackedTag(name.slice(ROLLOUT_TAGS_KEY.length + 1)).catch(() => undefined);
+      if (now?.commit !== latest.commit || now.tag !== latest.tag) return;
+    }
     if (!state) {
       // The first revision seen of a ref is its baseline: nothing to roll out from.
       await this.#baseline(name, latest);

@@ -127,3 +127,28 @@ test('fake source: a ref scan queued behind a slow one, whose tip a fetch has si
   targets.push(target()!);
   assert.deepEqual(targets, [THIRD, THIRD, THIRD, THIRD], 'never a rollout from THIRD back to NEW (its canaries would get the older revision)');
 });
+
+test('fake source: a fetch of a tracked pattern that resolved the older tag before a release was pushed does not start a rollout backwards to it once the ref scan started the new release\'s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
+  let tracked = { tag: 'v1', commit: OLD };
+  const config = parseRepoConfig('rollouts:\n  tags:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n');
+  const c = new RolloutController({
+    source: { gitdir: dir, listRefs: async () => new Map([['refs/heads/main', OLD], [`refs/tags/${tracked.tag}`, tracked.commit]]), resolveTrackedTag: async () => tracked, repoConfig: async () => config },
+    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
+    logger: pino({ level: 'silent' }),
+    tickMs: 60_000,
+  });
+  await c.start();
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const target = () => c.list().find((r) => r.name === 'tags:v*')?.target;
+  assert.deepEqual(await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD }), { tag: 'v1', commit: OLD }, 'the first release seen is the baseline');
+  tracked = { tag: 'v2', commit: NEW };
+  await c.refsChanged(new Map([['refs/heads/main', OLD], ['refs/tags/v2', NEW]]));
+  assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the new release\'s rollout started');
+  // A fetch that resolved `v*` to v1 just before v2 was pushed asks only now.
+  await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD });
+  assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the rollout still goes to v2, not back to v1');
+});
