@@ -6,9 +6,11 @@
  * reported: a suite that finds nothing must never pass quietly. Last come the failed tests, each
  * with its file and the first lines of its error, so that the end of a long log (all a CI summary
  * may keep) names them.
- * Env: NFT_SYNC_TEST_SLOWEST (how many files to list, default 15). Plain JavaScript: Node loads
+ * Env: NFT_SYNC_TEST_SLOWEST (how many files to list, default 15); NFT_SYNC_TEST_FAILURES (a file:
+ * the failed tests are appended to it instead, for tests/run.sh to print after its last run). Plain JavaScript: Node loads
  * reporters before the --import hooks (tsx) are in place.
  */
+import { appendFileSync } from 'node:fs';
 import { relative } from 'node:path';
 
 /** Node's custom reporter contract: an async generator from the run's events to text. */
@@ -42,11 +44,14 @@ export default async function* fileTimesReporter(source) {
     yield `  ${(f.testsMs / 1000).toFixed(1).padStart(7)} ${String(f.tests).padStart(4)}  ${relative(process.cwd(), file)}${f.failed > 0 ? `  (${f.failed} failed)` : ''}\n`;
   }
   if (failures.length > 0) {
-    yield `\n${failures.length} failed:\n`;
+    let text = '';
     for (const f of failures) {
-      yield `  ${relative(process.cwd(), f.file)}: ${f.name}\n`;
-      for (const line of f.error) yield `      ${line}\n`;
+      text += `  ${relative(process.cwd(), f.file)}: ${f.name}\n`;
+      for (const line of f.error) text += `      ${line}\n`;
     }
+    // tests/run.sh runs Node more than once and prints the failures of all its runs last.
+    if (process.env.NFT_SYNC_TEST_FAILURES) appendFileSync(process.env.NFT_SYNC_TEST_FAILURES, text);
+    else yield `\n${failures.length} failed:\n${text}`;
   }
   if (tests === 0) {
     process.exitCode = 1;

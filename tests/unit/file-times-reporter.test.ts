@@ -1,0 +1,46 @@
+/**
+ * tests/file-times-reporter.mjs and tests/run.sh, run for real on small test files written for
+ * the test: the end of a run's log names every failed test, with what it said.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test, type TestContext } from 'node:test';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** Test files `files` (name -> text) in a temporary directory; their paths. */
+function testFiles(t: TestContext, files: Record<string, string>): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-reporter-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return Object.entries(files).map(([name, text]) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  });
+}
+
+/** The environment of a test run of its own (not a child of this one). */
+function ownRun(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  return env;
+}
+
+/** `command` run in the repository, stdout and stderr in one log (as CI keeps it); its last lines. */
+function logTail(command: string, args: string[], lines: number): { status: number | null; tail: string } {
+  const r = spawnSync('bash', ['-c', `"$@" 2>&1`, 'run', command, ...args], { cwd: ROOT, env: ownRun(), encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, tail: r.stdout.trimEnd().split('\n').slice(-lines).join('\n') };
+}
+
+test('tests/run.sh ends with the failed tests of all its runs: one among the files run side by side is named after the serial files\' run, not only before it (CI keeps the tail)', (t) => {
+  const files = testFiles(t, {
+    'side.test.mjs': "import { test } from 'node:test';\ntest('side by side fails', () => { throw new Error('boom'); });\n",
+    'alone.test.mjs': "// tests/run.sh: serial (a test of the runner)\nimport { test } from 'node:test';\nfor (let i = 0; i < 5; i++) test(`alone ${i}`, () => {});\n",
+  });
+  const { status, tail } = logTail('tests/run.sh', files, 12);
+  assert.notEqual(status, 0);
+  assert.match(tail, /side\.test\.mjs: side by side fails/, tail);
+  assert.match(tail, /boom/);
+});
