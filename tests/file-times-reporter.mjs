@@ -20,9 +20,21 @@ export default async function* fileTimesReporter(source) {
   let tests = 0;
   /** failed tests that have no failed subtest of their own: { file, name, error } */
   const failures = [];
+  /** file -> the last lines it wrote to stderr; the runner's notes since the last test ended (a file that fails as a whole says why there) */
+  const stderr = new Map();
+  let notes = [];
   for await (const ev of source) {
+    if (ev.type === 'test:diagnostic') {
+      // Such as "… generated asynchronous activity after the test ended …": no file named.
+      notes = [...notes, ...lines(ev.data?.message)].slice(-NOTE_LINES);
+      continue;
+    }
     const file = ev.data?.file;
     if (file === undefined) continue;
+    if (ev.type === 'test:stderr') {
+      stderr.set(file, [...(stderr.get(file) ?? []), ...lines(ev.data.message)].slice(-NOTE_LINES));
+      continue;
+    }
     let f = files.get(file);
     if (f === undefined) files.set(file, (f = { testsMs: 0, tests: 0, failed: 0 }));
     if ((ev.type === 'test:pass' || ev.type === 'test:fail') && ev.data.nesting === 0) {
@@ -34,8 +46,13 @@ export default async function* fileTimesReporter(source) {
     if (ev.type === 'test:fail') {
       // A suite fails after its failed subtests; name the innermost ones only.
       const inner = failures.length > 0 && failures.at(-1).file === file && failures.at(-1).nesting > ev.data.nesting;
-      if (!inner || ev.data.details?.type !== 'suite') failures.push({ file, nesting: ev.data.nesting, name: ev.data.name, error: errorText(ev.data.details?.error) });
+      // A file that failed as a whole ("test failed": it exited non-zero, did not load, …) is
+      // named with what the runner and the file said before.
+      const whole = ev.data.nesting === 0 && ev.data.name === file;
+      const error = whole ? [...notes, ...(stderr.get(file) ?? []), ...errorText(ev.data.details?.error)] : errorText(ev.data.details?.error);
+      if (!inner || ev.data.details?.type !== 'suite') failures.push({ file, nesting: ev.data.nesting, name: ev.data.name, error });
     }
+    if (ev.type === 'test:pass' || ev.type === 'test:fail') notes = [];
   }
   const n = Number(process.env.NFT_SYNC_TEST_SLOWEST ?? 15);
   const slowest = [...files].sort((a, b) => b[1].testsMs - a[1].testsMs).slice(0, n);
@@ -57,6 +74,14 @@ export default async function* fileTimesReporter(source) {
     process.exitCode = 1;
     yield 'no test ran: failing the run\n';
   }
+}
+
+/** Lines kept of what a file wrote to stderr, and of the runner's notes, for a file that fails as a whole. */
+const NOTE_LINES = 12;
+
+/** The non-empty lines of `text` (clipped to 300 characters each). */
+function lines(text) {
+  return String(text ?? '').split('\n').filter((l) => l.trim() !== '').map((l) => l.slice(0, 300));
 }
 
 /** The first lines of a failed test's error (its cause's message when the runner wrapped it). */

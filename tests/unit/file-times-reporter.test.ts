@@ -34,6 +34,12 @@ function logTail(command: string, args: string[], lines: number): { status: numb
   return { status: r.status, tail: r.stdout.trimEnd().split('\n').slice(-lines).join('\n') };
 }
 
+/** The reporter alone on `files`: its output. */
+function reporterOn(files: string[]): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, ['--test', '--test-reporter=./tests/file-times-reporter.mjs', ...files], { cwd: ROOT, env: ownRun(), encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, out: r.stdout };
+}
+
 test('tests/run.sh ends with the failed tests of all its runs: one among the files run side by side is named after the serial files\' run, not only before it (CI keeps the tail)', (t) => {
   const files = testFiles(t, {
     'side.test.mjs': "import { test } from 'node:test';\ntest('side by side fails', () => { throw new Error('boom'); });\n",
@@ -43,4 +49,16 @@ test('tests/run.sh ends with the failed tests of all its runs: one among the fil
   assert.notEqual(status, 0);
   assert.match(tail, /side\.test\.mjs: side by side fails/, tail);
   assert.match(tail, /boom/);
+});
+
+test('a file that fails as a whole is listed with what the runner and the file said, not only "test failed": an unhandled rejection after its tests passed, a file that does not load', (t) => {
+  const files = testFiles(t, {
+    'late.test.mjs': "import { test } from 'node:test';\ntest('passes', () => { setTimeout(() => Promise.reject(new Error('late rejection 4711')), 10); });\n",
+    'broken.test.mjs': "import { test } from 'node:test';\nthis is not JavaScript\n",
+  });
+  const { status, out } = reporterOn(files);
+  assert.notEqual(status, 0);
+  const listed = out.slice(out.indexOf('failed:'));
+  assert.match(listed, /late\.test\.mjs[^\n]*\n[^\n]*late rejection 4711/, out);
+  assert.match(listed, /broken\.test\.mjs[^]*SyntaxError/, out);
 });
