@@ -41,9 +41,10 @@ export default async function* fileTimesReporter(source) {
       f.testsMs += ev.data.details?.duration_ms ?? 0;
       f.tests++;
       tests++;
-      if (ev.type === 'test:fail') f.failed++;
+      if (ev.type === 'test:fail' && !todo(ev)) f.failed++;
     }
-    if (ev.type === 'test:fail') {
+    // A failing todo test does not fail the run: it is no failure to name.
+    if (ev.type === 'test:fail' && !todo(ev)) {
       // A suite fails after its failed subtests; name the innermost ones only.
       const inner = failures.length > 0 && failures.at(-1).file === file && failures.at(-1).nesting > ev.data.nesting;
       // A file that failed as a whole ("test failed": it exited non-zero, did not load, …) is
@@ -74,6 +75,11 @@ export default async function* fileTimesReporter(source) {
     process.exitCode = 1;
     yield 'no test ran: failing the run\n';
   }
+}
+
+/** Whether the event's test is marked todo (`{ todo: true }` or a reason). */
+function todo(ev) {
+  return ev.data.todo !== undefined && ev.data.todo !== false;
 }
 
 /** Lines kept of what a file wrote to stderr, and of the runner's notes, for a file that fails as a whole. */

@@ -62,3 +62,12 @@ test('a file that fails as a whole is listed with what the runner and the file s
   assert.match(listed, /late\.test\.mjs[^\n]*\n[^\n]*late rejection 4711/, out);
   assert.match(listed, /broken\.test\.mjs[^]*SyntaxError/, out);
 });
+
+test('a failing todo test, which does not fail the run, is not listed as failed', (t) => {
+  const files = testFiles(t, {
+    'todo.test.mjs': "import { test } from 'node:test';\ntest('fine', () => {});\ntest('not done yet', { todo: true }, () => { throw new Error('todo'); });\n",
+  });
+  const { status, out } = reporterOn(files);
+  assert.equal(status, 0, out);
+  assert.doesNotMatch(out, /failed/, out);
+});
