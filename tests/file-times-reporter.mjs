@@ -45,13 +45,14 @@ export default async function* fileTimesReporter(source) {
     }
     // A failing todo test does not fail the run: it is no failure to name.
     if (ev.type === 'test:fail' && !todo(ev)) {
-      // A suite fails after its failed subtests; name the innermost ones only.
+      // A suite, or a test whose subtests failed, fails after them; name the innermost ones only.
       const inner = failures.length > 0 && failures.at(-1).file === file && failures.at(-1).nesting > ev.data.nesting;
+      const parent = ev.data.details?.type === 'suite' || ev.data.details?.error?.failureType === 'subtestsFailed';
       // A file that failed as a whole ("test failed": it exited non-zero, did not load, …) is
       // named with what the runner and the file said before.
       const whole = ev.data.nesting === 0 && ev.data.name === file;
       const error = whole ? [...notes, ...(stderr.get(file) ?? []), ...errorText(ev.data.details?.error)] : errorText(ev.data.details?.error);
-      if (!inner || ev.data.details?.type !== 'suite') failures.push({ file, nesting: ev.data.nesting, name: ev.data.name, error });
+      if (!inner || !parent) failures.push({ file, nesting: ev.data.nesting, name: ev.data.name, error });
     }
     if (ev.type === 'test:pass' || ev.type === 'test:fail') notes = [];
   }

@@ -71,3 +71,15 @@ test('a failing todo test, which does not fail the run, is not listed as failed'
   assert.equal(status, 0, out);
   assert.doesNotMatch(out, /failed/, out);
 });
+
+test('only the innermost failed tests are listed: a test whose subtest failed is not listed again ("1 subtest failed"), as a suite is not', (t) => {
+  const files = testFiles(t, {
+    'nested.test.mjs': "import { describe, test } from 'node:test';\ndescribe('a suite', () => { test('in a suite', () => { throw new Error('one'); }); });\ntest('a parent', async (t) => { await t.test('a subtest', () => { throw new Error('two'); }); });\n",
+  });
+  const { out } = reporterOn(files);
+  const listed = out.slice(out.indexOf('failed:'));
+  assert.match(out, /\n2 failed:\n/, out);
+  assert.match(listed, /: in a suite\n/);
+  assert.match(listed, /: a subtest\n/);
+  assert.doesNotMatch(listed, /: a parent\n|: a suite\n|subtest failed/, out);
+});
