@@ -161,6 +161,9 @@ export class RolloutController {
   }
 
   async #refsChangedNow(refs?: ReadonlyMap<string, string>): Promise<void> {
+    // Queued before the close: nothing starts after it (a server started again in the same
+    // process would find the state file written by this one).
+    if (this.#closed) return;
     this.#tips = refs ? branchTipsOf(refs) : await this.#branchTips();
     // The scan's own tips (a fetch may move #tips on meanwhile).
     for (const [branch, commit] of [...this.#tips]) {
@@ -276,6 +279,7 @@ export class RolloutController {
   }
 
   async #apply(name: string, latest: Revision, tracked: boolean): Promise<void> {
+    if (this.#closed) return;
     const state = this.#states.get(name);
     if (state && state.target.commit === latest.commit && state.target.tag === latest.tag) return;
     if (state && !tracked && (this.#tips.get(name) !== latest.commit || this.#ahead.get(name) === state.target.commit)) {
@@ -301,6 +305,7 @@ export class RolloutController {
       return;
     }
     const config = await this.#opts.source.repoConfig(latest.commit).catch(() => undefined);
+    if (this.#closed) return;
     const spec = config?.rollouts?.[tracked ? ROLLOUT_TAGS_KEY : name];
     const previous = stableRevision(state);
     const now = this.#now();
@@ -329,6 +334,7 @@ export class RolloutController {
   }
 
   #set(state: RolloutState): void {
+    if (this.#closed) return; // an update still in flight at the close changes nothing
     this.#states.set(state.name, state);
     this.#save();
   }

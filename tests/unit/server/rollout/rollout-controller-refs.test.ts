@@ -4,7 +4,7 @@
  * of refs that counts its reads), named as such.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -151,4 +151,33 @@ test('fake source: a fetch of a tracked pattern that resolved the older tag befo
   // A fetch that resolved `v*` to v1 just before v2 was pushed asks only now.
   await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD });
   assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the rollout still goes to v2, not back to v1');
+});
+
+test('fake source: ref scans still queued when the controller closes start no rollout and write no state after the close (a server restarted in the same process found its state file written by the closed one)', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const A1 = 'd'.repeat(40);
+  const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
+  const changed: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const c = new RolloutController({
+    source: { gitdir: dir, listRefs: async () => source.stored, resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }), repoConfig: async (commit: string) => (commit === A1 && (await gate), CONFIG) },
+    agents: () => [{ name: 'canary-1', connected: true }],
+    logger: pino({ level: 'silent' }),
+    onChange: (name) => changed.push(name),
+    tickMs: 60_000,
+  });
+  await c.start();
+  // The first scan waits on `a`'s config; the second, which moved main, is queued behind it.
+  const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', OLD]]));
+  const second = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
+  await c.close();
+  const saved = readFileSync(join(dir, 'nft-sync', 'rollouts.json'), 'utf8');
+  release();
+  await Promise.all([first, second]);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(c.list().find((r) => r.name === 'main'), undefined, 'no rollout of main started after the close');
+  assert.deepEqual(changed, []);
+  assert.equal(readFileSync(join(dir, 'nft-sync', 'rollouts.json'), 'utf8'), saved, 'the state file is as the close left it');
 });
