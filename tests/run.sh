@@ -8,13 +8,14 @@
 # ports, temp dirs and links (tests/helpers/). A file that cannot run beside others says so with
 # a line `// tests/run.sh: serial (WHY)` in its header; those run one at a time afterwards.
 # The files known to take longest start first, so the batch does not end waiting on one of them.
-# At the end tests/file-times-reporter.mjs lists the slowest files.
-# Usage: tests/run.sh [unit|integration|e2e ...]  (default: all three)
+# At the end tests/file-times-reporter.mjs lists the slowest files, and the failed tests of all runs come last.
+# Usage: tests/run.sh [unit|integration|e2e|FILE ...]  (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 suites=("$@"); [ ${#suites[@]} -gt 0 ] || suites=(unit integration e2e)
 files=()
 for s in "${suites[@]}"; do
+  if [ -f "$s" ]; then files+=("$s"); continue; fi # a test file named as such
   [ -d "tests/$s" ] || continue
   while IFS= read -r f; do files+=("$f"); done < <(find "tests/$s" -name '*.test.ts' | sort)
 done
@@ -53,7 +54,16 @@ run() { # CONCURRENCY FILE...
     --test-reporter="$reporter" --test-reporter-destination=stdout \
     --test-reporter=./tests/file-times-reporter.mjs --test-reporter-destination=stderr "$@"
 }
+# The failed tests of both runs are named last: a CI summary may keep only the log's tail, and
+# the serial run's output came after the list of the run side by side.
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
+export NFT_SYNC_TEST_FAILURES=$failures
 rc=0
 if [ ${#parallel[@]} -gt 0 ]; then run "${NFT_SYNC_TEST_JOBS:-4}" "${parallel[@]}" || rc=$?; fi
 if [ ${#serial[@]} -gt 0 ]; then run 1 "${serial[@]}" || rc=$?; fi
+if [ -s "$failures" ]; then
+  printf '\n%s failed:\n' "$(grep -c '^  [^ ]' "$failures")" >&2
+  cat "$failures" >&2
+fi
 exit "$rc"

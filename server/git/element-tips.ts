@@ -57,6 +57,17 @@ import { foldDue } from './fold-due.js';
 import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
 import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
+import { assertRulesetName } from '../../shared/ruleset/names.js';
+
+/** Whether `name` is a ruleset name (assertRulesetName). */
+function isRulesetName(name: string): boolean {
+  try {
+    assertRulesetName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** What a tip keeps of the stored files (ids and sizes; no bytes). */
 interface TipFiles {
@@ -371,7 +382,9 @@ export class ElementTips {
       const big: string[] = [];
       for (const entry of listing.split('\0')) {
         const m = /^1006[0-7]{2} blob \S+ +(\d+)\t([^/]+)\.json$/.exec(entry);
-        if (m && Number(m[1]) >= WARM_BYTES) big.push(m[2]!);
+        // Only ruleset names count toward maxTips (readStoredRuleset refuses the others: a
+        // repository written without the validator could crowd the real ones out).
+        if (m && Number(m[1]) >= WARM_BYTES && isRulesetName(m[2]!)) big.push(m[2]!);
       }
       const warmed: string[] = [];
       for (const ruleset of big.slice(0, this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips)) {

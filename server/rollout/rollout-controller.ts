@@ -81,6 +81,12 @@ export class RolloutController {
   readonly #busy = new Map<string, Promise<void>>();
   /** The refsChanged in progress: calls run one after another, so an older snapshot never lands after a newer one. */
   #refsQueue: Promise<void> = Promise.resolve();
+  /**
+   * Per branch: the tip a fetch found ahead of the ref scans and started a rollout to, until a
+   * scan gives it too. A scan read before (queued behind a slow one) gives an older tip: it is
+   * checked against the refs before it starts anything (it would start a rollout backwards).
+   */
+  readonly #ahead = new Map<string, string>();
   #timer: NodeJS.Timeout | undefined;
   /** Fires when the next hold ends, so a wave moves on then rather than at the next tick. */
   #due: { at: number; timer: NodeJS.Timeout } | undefined;
@@ -155,8 +161,16 @@ export class RolloutController {
   }
 
   async #refsChangedNow(refs?: ReadonlyMap<string, string>): Promise<void> {
+    // Queued before the close: nothing starts after it (a server started again in the same
+    // process would find the state file written by this one).
+    if (this.#closed) return;
     this.#tips = refs ? branchTipsOf(refs) : await this.#branchTips();
-    for (const [branch, commit] of this.#tips) await this.#update(branch, { commit }, false);
+    // The scan's own tips (a fetch may move #tips on meanwhile).
+    for (const [branch, commit] of [...this.#tips]) {
+      // The scans have caught up with the fetch: theirs are no longer older than the rollout's.
+      if (this.#ahead.get(branch) === commit) this.#ahead.delete(branch);
+      await this.#update(branch, { commit }, false);
+    }
     for (const name of [...this.#states.keys()]) {
       if (!name.startsWith(`${ROLLOUT_TAGS_KEY}:`)) continue;
       const latest = await this.#opts.source.resolveTrackedTag(name.slice(ROLLOUT_TAGS_KEY.length + 1)).catch(() => undefined);
@@ -265,15 +279,25 @@ export class RolloutController {
   }
 
   async #apply(name: string, latest: Revision, tracked: boolean): Promise<void> {
+    if (this.#closed) return;
     const state = this.#states.get(name);
     if (state && state.target.commit === latest.commit && state.target.tag === latest.tag) return;
-    if (state && !tracked && this.#tips.get(name) !== latest.commit) {
+    if (state && !tracked && (this.#tips.get(name) !== latest.commit || this.#ahead.get(name) === state.target.commit)) {
       // A fetch's revision that the last ref scan did not give: it may be ahead of the scan, or it
-      // may have been resolved before a move the controller has already followed. Only the
-      // branch's tip now is rolled out; an older one would start a rollout backwards.
+      // may have been resolved before a move the controller has already followed. Or a scan's,
+      // when a fetch went ahead of the scans: the scan may have been read before the fetch. Only
+      // the branch's tip now is rolled out; an older one would start a rollout backwards.
       const tip = (await this.#branchTips()).get(name);
       if (tip !== latest.commit) return;
       this.#tips.set(name, tip);
+      this.#ahead.set(name, tip);
+    }
+    if (state && tracked) {
+      // Likewise for a tracked pattern: a fetch that resolved it before a release was pushed asks
+      // after the ref scan started that release's rollout. Only the pattern's release now is rolled
+      // out (an older one would stay the target until the next release).
+      const now = await this.#opts.source.resolveTrackedTag(name.slice(ROLLOUT_TAGS_KEY.length + 1)).catch(() => undefined);
+      if (now?.commit !== latest.commit || now.tag !== latest.tag) return;
     }
     if (!state) {
       // The first revision seen of a ref is its baseline: nothing to roll out from.
@@ -281,6 +305,7 @@ export class RolloutController {
       return;
     }
     const config = await this.#opts.source.repoConfig(latest.commit).catch(() => undefined);
+    if (this.#closed) return;
     const spec = config?.rollouts?.[tracked ? ROLLOUT_TAGS_KEY : name];
     const previous = stableRevision(state);
     const now = this.#now();
@@ -309,6 +334,7 @@ export class RolloutController {
   }
 
   #set(state: RolloutState): void {
+    if (this.#closed) return; // an update still in flight at the close changes nothing
     this.#states.set(state.name, state);
     this.#save();
   }

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test, type TestContext } from 'node:test';
 import { dirname, join } from 'node:path';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { ElementTips } from '../../../../server/git/element-tips.js';
@@ -370,6 +370,16 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     // Warming again keeps the tip the change left (it is newer) and reads nothing.
     assert.deepEqual(await tips.warm('refs/heads/main'), []);
     assert.equal(follows.length, 1);
+  });
+
+  test('warm counts only files it can follow toward maxTips: big files under rulesets/ whose names are no ruleset names (a repository written without the validator) do not crowd out a real big ruleset', async (t) => {
+    const { tips, push, work } = await fixture(t, 60_000);
+    const text = readFileSync(join(work, 'rulesets/edge.json'), 'utf8');
+    // Sorted before edge.json by git, as many as maxTips: the validator refuses each by its name.
+    const files: Record<string, string> = {};
+    for (const name of ['-a', '.x', 'A B', 'a\tb', 'a..b'].slice(0, SERVER_DEFAULTS.elementLog.maxTips + 1)) files[`rulesets/${name}.json`] = text;
+    push(files, 'big files of no ruleset name');
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
   });
 
   test('tips are bounded (elementLog.maxTips, least recently used dropped): changes on many branches do not keep a ruleset in memory for each (about 120 MB a 1,000,000-element set)', async (t) => {

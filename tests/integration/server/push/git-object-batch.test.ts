@@ -36,6 +36,33 @@ describe('GitObjectBatch', () => {
     await assert.rejects(batch.read('a\nb'), { code: 'NFTSYNC_ERR_REPO_GIT_FAILED' });
   });
 
+  test('security: a big blob is copied a few times, not once per pipe chunk (a 47 MB ruleset took 15 s of the event loop to read: every chunk copied all that came before; the server reads main\'s big rulesets at each start)', async (t) => {
+    const dir = tempDir(t);
+    const bare = join(dir, 'r.git');
+    execFileSync('git', ['init', '-q', '--bare', bare]);
+    const size = 16 << 20;
+    const text = Buffer.alloc(size, '"198.18.0.1",\n');
+    const id = execFileSync('git', ['--git-dir', bare, 'hash-object', '-w', '--stdin'], { input: text, env: testGitEnv(), encoding: 'utf8' }).trim();
+    const batch = new GitObjectBatch(bare);
+    t.after(() => batch.close());
+    // The bytes Buffer.concat copies while the blob is read (the work, not a time).
+    const concat = Buffer.concat;
+    let copied = 0;
+    Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
+      const out = concat(list, length);
+      copied += out.length;
+      return out;
+    }) as typeof Buffer.concat;
+    let got;
+    try {
+      got = await batch.read(id);
+    } finally {
+      Buffer.concat = concat;
+    }
+    assert.ok(got?.content.equals(text));
+    assert.ok(copied <= 2 * size, `${Math.round(copied / size)} times the blob's size copied`);
+  });
+
   test('reads fail with NFTSYNC_ERR_REPO_GIT_FAILED when git cannot run on the directory', async (t) => {
     const batch = new GitObjectBatch(join(tempDir(t), 'not-a-repo'));
     await assert.rejects(batch.read('HEAD'), { code: 'NFTSYNC_ERR_REPO_GIT_FAILED' });

@@ -4,7 +4,7 @@
  * of refs that counts its reads), named as such.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -96,4 +96,88 @@ test('fake source: refsChanged calls are taken in order; a slow one does not lan
   release();
   await Promise.all([first, second]);
   assert.equal(target('main'), third, 'main ends on the newest tip');
+});
+
+test('fake source: a ref scan queued behind a slow one, whose tip a fetch has since overtaken, does not start a rollout backwards when it lands (the fetch had started the newer tip\'s)', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const A1 = 'd'.repeat(40);
+  const THIRD = 'c'.repeat(40);
+  const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
+  const c = await controllerOn(t, source);
+  const targets: string[] = [];
+  const target = () => c.list().find((r) => r.name === 'main')?.target.commit;
+  // Scan 1 moved `a`, whose config is slow to read: the scans after it wait.
+  const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', OLD]]));
+  // Scan 2 saw main at NEW; it waits behind scan 1.
+  const second = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
+  // main moves on to THIRD; a fetch resolves it before the scans land and starts its rollout.
+  source.stored = new Map([['refs/heads/a', A1], ['refs/heads/main', THIRD]]);
+  await c.revisionFor('web-1', 'main', { commit: THIRD });
+  assert.equal(target(), THIRD, 'the fetch started the rollout of the tip');
+  targets.push(target()!);
+  // Scan 3, which saw THIRD, is queued last.
+  const third = c.refsChanged(source.stored);
+  release();
+  await first;
+  targets.push(target()!);
+  await second;
+  targets.push(target()!);
+  await third;
+  targets.push(target()!);
+  assert.deepEqual(targets, [THIRD, THIRD, THIRD, THIRD], 'never a rollout from THIRD back to NEW (its canaries would get the older revision)');
+});
+
+test('fake source: a fetch of a tracked pattern that resolved the older tag before a release was pushed does not start a rollout backwards to it once the ref scan started the new release\'s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
+  let tracked = { tag: 'v1', commit: OLD };
+  const config = parseRepoConfig('rollouts:\n  tags:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n');
+  const c = new RolloutController({
+    source: { gitdir: dir, listRefs: async () => new Map([['refs/heads/main', OLD], [`refs/tags/${tracked.tag}`, tracked.commit]]), resolveTrackedTag: async () => tracked, repoConfig: async () => config },
+    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
+    logger: pino({ level: 'silent' }),
+    tickMs: 60_000,
+  });
+  await c.start();
+  t.after(async () => {
+    await c.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const target = () => c.list().find((r) => r.name === 'tags:v*')?.target;
+  assert.deepEqual(await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD }), { tag: 'v1', commit: OLD }, 'the first release seen is the baseline');
+  tracked = { tag: 'v2', commit: NEW };
+  await c.refsChanged(new Map([['refs/heads/main', OLD], ['refs/tags/v2', NEW]]));
+  assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the new release\'s rollout started');
+  // A fetch that resolved `v*` to v1 just before v2 was pushed asks only now.
+  await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD });
+  assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the rollout still goes to v2, not back to v1');
+});
+
+test('fake source: ref scans still queued when the controller closes start no rollout and write no state after the close (a server restarted in the same process found its state file written by the closed one)', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const A1 = 'd'.repeat(40);
+  const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
+  const changed: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const c = new RolloutController({
+    source: { gitdir: dir, listRefs: async () => source.stored, resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }), repoConfig: async (commit: string) => (commit === A1 && (await gate), CONFIG) },
+    agents: () => [{ name: 'canary-1', connected: true }],
+    logger: pino({ level: 'silent' }),
+    onChange: (name) => changed.push(name),
+    tickMs: 60_000,
+  });
+  await c.start();
+  // The first scan waits on `a`'s config; the second, which moved main, is queued behind it.
+  const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', OLD]]));
+  const second = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
+  await c.close();
+  const saved = readFileSync(join(dir, 'nft-sync', 'rollouts.json'), 'utf8');
+  release();
+  await Promise.all([first, second]);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(c.list().find((r) => r.name === 'main'), undefined, 'no rollout of main started after the close');
+  assert.deepEqual(changed, []);
+  assert.equal(readFileSync(join(dir, 'nft-sync', 'rollouts.json'), 'utf8'), saved, 'the state file is as the close left it');
 });
