@@ -364,12 +364,34 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     assert.equal(follows.length, 1, 'edge followed once');
     assert.ok(follows[0]! >= 1 << 20);
     assert.equal(tips.size, 1);
-    const r = await change({ add: [ip(70_000)] });
+    const r = await change({ add: ['198.19.250.1'] });
+    assert.equal(r.added, 1);
     assert.equal(follows.length, 1, 'the change used the warmed tip: nothing read or followed again');
-    assert.ok((await fresh(r.commit)).bytes.includes(Buffer.from(`"${ip(70_000)}"`)));
+    assert.ok((await fresh(r.commit)).bytes.includes(Buffer.from('"198.19.250.1"')));
     // Warming again keeps the tip the change left (it is newer) and reads nothing.
     assert.deepEqual(await tips.warm('refs/heads/main'), []);
     assert.equal(follows.length, 1);
+  });
+
+  test('a warmed tip hands the reader the revision agents hold (text and git\'s blob id) and prepares memory, so the first change works out the agents\' delta ahead as the next ones do (it took 0.9 s without)', async (t) => {
+    const { bare, primed, fresh } = await fixture(t, 60_000);
+    const head = git(bare, ['rev-parse', 'main']);
+    const held = await fresh(head);
+    const deltas: Array<{ base: string; target: string; delta: Buffer | undefined }> = [];
+    // The fixture's tips take no `delta`: a second ElementTips on the same repository that does.
+    const withDelta = new ElementTips({ gitdir: bare, delta: (base, target, delta) => deltas.push({ base, target, delta }), prime: (base, changes, bytes, blob) => primed.push({ base, changes, blob }) });
+    t.after(() => withDelta.close());
+    assert.deepEqual(await withDelta.warm('refs/heads/main'), ['edge']);
+    await waitFor(() => primed.some((p) => p.blob === held.blob), { what: 'the held revision handed to the reader', timeoutMs: 20_000 });
+    await waitFor(() => withDelta.spareBytes > 0, { what: 'memory prepared for the next text', timeoutMs: 5000 });
+    const r = await withDelta.change({ branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', add: ['198.19.250.2'], delete: [] }, 'refs/heads/main', head, 1, () => 'add one');
+    assert.ok(r !== undefined && r !== 'moved');
+    assert.equal(r.done.added, 1);
+    assert.equal(deltas.length, 1, 'the delta from the held revision, handed over with the change');
+    assert.equal(deltas[0]!.base, held.blob);
+    const made = await fresh(r.done.commit);
+    assert.equal(deltas[0]!.target, made.blob);
+    assert.ok(applyRulesetDelta(held.bytes, deltas[0]!.delta!, 1 << 26).equals(made.bytes), 'the delta rebuilds the new text from the held one');
   });
 
   test('warm counts only files it can follow toward maxTips: big files under rulesets/ whose names are no ruleset names (a repository written without the validator) do not crowd out a real big ruleset', async (t) => {
