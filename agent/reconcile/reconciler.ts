@@ -15,6 +15,7 @@ import { agentStatus, type DriftRecord } from './status-report.js';
 import { tagInForce } from '../state/revision-state.js';
 import { reportAfterPass, stateAfterInterruption, type PassReport } from '../state/transitions.js';
 import { verifyRevision } from './verify-revision.js';
+import { knowLayout } from './delta-hint.js';
 import { restoreConfirmed, type ConfirmedRevision } from './confirm-revision.js';
 import { applyStep } from './apply-step.js';
 import { confirmStep } from './confirm-step.js';
@@ -234,13 +235,17 @@ export class Reconciler {
       // load (NftRunner.warm), then the fetcher's memory for the next answer (RevisionFetcher.idle).
       // In that order: starting a process forks the agent, which leaves every page of it
       // write-protected until written again (one fault each), memory touched before included.
+      // Last, the layout of the revision in force, which the next delta's hint starts from (after
+      // a delta it is known: carried by the hint).
       const inForce = this.#applied;
+      const confirmed = this.inForce;
       setImmediate(() => {
         void this.#opts.nft
           .warm()
           .catch(() => {})
           .then(() => {
             if (inForce !== undefined) fetcher.idle?.(inForce);
+            if (confirmed !== undefined && confirmed.bytes === this.#applied) knowLayout(confirmed);
           });
       });
       return outcome;
