@@ -135,7 +135,9 @@ describe('nft-sync command line', () => {
     push(s.dir, s.repo, DEFAULT.replace(/"right": 22\b/, '"right": 2202'), 'port 2202');
     mark = agent.stdout().length;
     const server2 = startCli(t, ['server', '--repo', s.repo, '--listen', s.address]);
-    await agent.waitFor(/"msg":"applied"/, 10_000, mark);
+    // Survival, not speed: under the suite's load the new server took over 5 s to listen, and the
+    // agent's back-off had grown to 7.7 s by then (10 s was too short once).
+    await agent.waitFor(/"msg":"applied"/, 30_000, mark);
     assert.match(ns.nft(['list', 'ruleset']), /dport 2202/);
     assert.equal(await agent.stop('SIGTERM'), 0);
     assert.equal(await server2.stop('SIGINT'), 0);
