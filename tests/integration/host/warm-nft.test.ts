@@ -13,6 +13,7 @@ import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
 import { NftSyncError } from '../../../shared/errors.js';
 import { createNetns } from '../../helpers/netns.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { waitFor } from '../../helpers/wait-for.js';
 
 const table = (name: string) => JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name } } }] });
 
@@ -90,7 +91,8 @@ test('the time limit of a load through the nft started ahead runs from its use (
   const nft = createNftRunner(fake, { warmLoads: true, timeouts: { apply: 300 } }).withHooks({ spawned: (pid) => pids.push(pid) });
   closeAfter(t, nft);
   await nft.warm();
-  const [waiting] = childPidsRunning('sleep 600');
+  // Waiting once it holds its input; `sleep 600` a moment later (the shell's exec).
+  const [waiting] = await waitFor(() => (childPidsRunning('sleep 600').length > 0 ? childPidsRunning('sleep 600') : undefined), { what: 'the fake waiting', timeoutMs: 5000 });
   assert.ok(waiting !== undefined, 'the fake waits');
   await new Promise((r) => setTimeout(r, 500));
   const t0 = performance.now();
@@ -177,7 +179,7 @@ test('review: an nft slower to start than the wait (a busy host) is not kept, an
   const { rmSync } = await import('node:fs');
   rmSync(slow);
   await nft.warm();
-  assert.equal(childPidsRunning('sleep 601').length, 1, 'the next start, not slow, waits');
+  await waitFor(() => childPidsRunning('sleep 601').length === 1, { what: 'the next start, not slow, waiting', timeoutMs: 5000 });
   await nft.close();
   // SLOW_STARTS_MAX slow starts in a row: no more starts.
   const again = createNftRunner(fake, { warmLoads: true });
@@ -186,5 +188,7 @@ test('review: an nft slower to start than the wait (a busy host) is not kept, an
   for (let i = 0; i < SLOW_STARTS_MAX; i++) await again.warm();
   rmSync(slow);
   await again.warm();
+  // A start would have reached its exec by now.
+  await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(childPidsRunning('sleep 601'), [], `stopped after ${SLOW_STARTS_MAX} slow starts`);
 });
