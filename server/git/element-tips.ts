@@ -409,7 +409,8 @@ export class ElementTips {
    * reader and kept as the base of the next change's delta, and memory prepared for the next
    * text, so that the first change after a start is made as the ones after it (without them it
    * took 0.9 s: no delta worked out ahead, fresh memory). Nothing when a change took the tip
-   * meanwhile (it goes on without them, as before). Never throws.
+   * meanwhile (it goes on without them, as before); only the memory when the ruleset has no change
+   * files and is not stored as rendered (agents hold the stored bytes, not the text). Never throws.
    */
   private async serveWarmed(id: string, tip: Tip): Promise<void> {
     try {
@@ -419,8 +420,13 @@ export class ElementTips {
       const algorithm = objectIdAlgorithm(tip.commit);
       const blob = await (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
       if (this.tips.get(id) !== tip) return;
-      this.options.prime?.(tip.files.base.blob, tip.files.changes.map((c) => c.blob), bytes, blob);
-      this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob } });
+      // Without change files agents hold the file as stored, which is the rendered text only when
+      // it was stored rendered (a push may store any layout): else the reader would serve the
+      // rendered text under the stored file's blob id, bytes that do not hash to it.
+      if (tip.files.changes.length > 0 || blob === tip.files.base.blob) {
+        this.options.prime?.(tip.files.base.blob, tip.files.changes.map((c) => c.blob), bytes, blob);
+        this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob } });
+      }
       this.prepareSpare(bytes.length);
     } catch {
       // Not served ahead: the first change works without it.

@@ -394,6 +394,31 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     assert.ok(applyRulesetDelta(held.bytes, deltas[0]!.delta!, 1 << 26).equals(made.bytes), 'the delta rebuilds the new text from the held one');
   });
 
+  test('security: a warmed ruleset stored otherwise than rendered (indented otherwise, no change files) is served as stored: the reader was handed the rendered text under the stored blob id, and agents got bytes that do not hash to the id they were given', async (t) => {
+    const { bare, push, primed, repo, fresh } = await fixture(t, 3);
+    // Valid JSON, but not renderRuleset's layout: a push may store any.
+    push({ 'rulesets/edge.json': JSON.stringify(RULESET(60_000), null, 1) }, 'compact');
+    const head = git(bare, ['rev-parse', 'main']);
+    const stored = Buffer.from(execFileSync('git', ['cat-file', 'blob', `${head}:rulesets/edge.json`], { cwd: bare, maxBuffer: 1 << 26 }));
+    const tips = new ElementTips({ gitdir: bare, prime: (base, changes, bytes, blob) => {
+      primed.push({ base, changes, blob });
+      repo.primeComposed(base, changes, bytes, blob);
+    } });
+    t.after(() => tips.close());
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    // Once the tip is built, what it hands the reader (the bug: the rendered text, under the stored file's id).
+    await waitFor(() => tips.spareBytes > 0 || primed.length > 0, { what: 'the warmed tip served', timeoutMs: 20_000 });
+    const served = await repo.readRuleset(head, 'edge');
+    assert.equal(gitBlobId(served.bytes), served.blob, 'the bytes served hash to the blob id served');
+    assert.ok(served.bytes.equals(stored), 'the ruleset as stored');
+    // The first change then composes as a fresh reader does.
+    const r = await tips.change({ branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', add: ['198.19.250.3'], delete: [] }, 'refs/heads/main', head, 1, () => 'add one');
+    assert.ok(r !== undefined && r !== 'moved', 'the fast path took it');
+    const made = await repo.readRuleset(r.done.commit, 'edge');
+    assert.equal(made.blob, gitBlobId(made.bytes));
+    assert.ok(made.bytes.equals((await fresh(r.done.commit)).bytes));
+  });
+
   test('warm counts only files it can follow toward maxTips: big files under rulesets/ whose names are no ruleset names (a repository written without the validator) do not crowd out a real big ruleset', async (t) => {
     const { tips, push, work } = await fixture(t, 60_000);
     const text = readFileSync(join(work, 'rulesets/edge.json'), 'utf8');
