@@ -200,6 +200,8 @@ export class ElementTips {
   /** The spare's preparation, scheduled after a change; the size it prepares for. */
   private spareTimer: NodeJS.Timeout | undefined;
   private spareSize = 0;
+  /** close() was called: no tip kept, no memory prepared from now on. */
+  private closed = false;
 
   constructor(private readonly options: ElementTipsOptions) {}
 
@@ -210,6 +212,7 @@ export class ElementTips {
 
   /** Prepare the spare for a text of about `size` bytes, spareDelayMs from now (once, if several changes come first). */
   private prepareSpare(size: number): void {
+    if (this.closed) return;
     this.spareSize = size;
     if (this.spareTimer !== undefined) return;
     this.spareTimer = setTimeout(() => {
@@ -219,8 +222,13 @@ export class ElementTips {
     this.spareTimer.unref();
   }
 
-  /** Let go of the spare and its timer (the app closes). */
+  /**
+   * Let go of the tips, the spare and its timer (the app closes); a tip still being warmed or a
+   * change still in flight keeps nothing and prepares nothing after this.
+   */
   close(): void {
+    this.closed = true;
+    this.tips.clear();
     clearTimeout(this.spareTimer);
     this.spareTimer = undefined;
     this.spare.prepare(0);
@@ -233,6 +241,7 @@ export class ElementTips {
 
   /** Keep `tip` as the most recently used, dropping the least recently used past maxTips. */
   private keep(id: string, tip: Tip): void {
+    if (this.closed) return;
     this.tips.delete(id);
     this.tips.set(id, tip);
     const max = this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips;

@@ -276,6 +276,29 @@ describe('ElementTips: what the agents wait for', () => {
 });
 
 describe('ElementTips: memory held by the texts (review)', () => {
+  test('review: a warmed tip built after close() hands nothing to the reader and prepares no memory (a closed app went on to allocate a block the size of the text, 31 MB for 1,000,000 elements)', async (t) => {
+    const { bare, repo } = await fixture(t, 60_000);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const primedAfter: string[] = [];
+    const tips = new ElementTips({
+      gitdir: bare,
+      spareDelayMs: 10,
+      // The tip's build still in progress (in the worker) when the app closes.
+      follow: async (base, changes) => {
+        await held;
+        return repo.followText(base, changes);
+      },
+      prime: (base) => primedAfter.push(base),
+    });
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    tips.close();
+    release();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(primedAfter, [], 'nothing handed to the reader after close');
+    assert.equal(tips.spareBytes, 0, 'no memory prepared after close');
+  });
+
   test('security: a small ruleset\'s texts are not written into prepared blocks: a 10 KB text pinned a block of over 1 MiB (the readers\' caches count its 10 KB), so changes made through the API could hold many times the cache budget', async (t) => {
     const { bare } = await fixture(t, 300);
     const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
