@@ -50,8 +50,9 @@ export async function pullOnce(opts: PullOptions, signal?: AbortSignal): Promise
   const onAbort = () => client.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    // A one-shot pull is an explicit request: try again even a revision that failed before.
-    const outcome = await reconciler.reconcile(client, { retryFailed: true });
+    // A one-shot pull is an explicit request: try again even a revision that failed before. No
+    // next pass to make ready for (its memory, the layout of the revision in force).
+    const outcome = await reconciler.reconcile(client, { retryFailed: true, prepareNext: false });
     await client.report(reconciler.status()).catch(() => {});
     if (outcome.kind === 'failed' && signal?.aborted && outcome.error.code !== 'NFTSYNC_ERR_INTERRUPTED' && reconciler.state?.pending === undefined) {
       // The link was closed under the fetch: nothing reached nft.

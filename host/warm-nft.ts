@@ -7,7 +7,10 @@
  * input is a single JSON document. A warm nft whose input is never closed waits for ever and
  * changes nothing; killed (close, the agent's exit with `setpriv --pdeathsig KILL`), it changes
  * nothing; if the agent dies without the parent-death signal, nft reads an end of input with no
- * document (or a cut one: JSON.stringify's output has no complete prefix) and refuses it.
+ * document (or a cut one: JSON.stringify's output has no complete prefix), which its JSON parser
+ * refuses, and then reopens its input for its other parser and waits for a writer for ever
+ * (nft 1.0.6): it changes nothing, and stays until killed. A child is killed with its process
+ * group (it leads one), so a command that forks nft (a wrapper script) leaves no such nft.
  *
  * Its stdin: nft 1.0.6 reopens /dev/stdin, which a socket refuses (ENXIO), and Node can make no
  * pipe; so it is a FIFO made with `mkfifo` in a folder of its own (mkdtemp, mode 0700) in the
@@ -75,6 +78,26 @@ function hasOpened(pid: number | undefined, dev: number, ino: number): boolean |
     }
   }
   return false;
+}
+
+/**
+ * SIGKILL `child` and every process of its group (it was started leading a group of its own):
+ * a command that forks nft rather than exec it (a wrapper script without `exec`, sudo) would
+ * otherwise leave that nft behind, orphaned, out of reach of the die-with-parent signal (set on
+ * the child only); with its input's write end closed, nft -j then reopens its input for its
+ * second parser and waits for a writer for ever. Only while the child has not been reaped (its
+ * group is its PID until then). Never throws.
+ */
+function killGroup(child: ChildProcess): void {
+  if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+      return;
+    } catch {
+      // no such group: the child alone
+    }
+  }
+  child.kill('SIGKILL');
 }
 
 export class WarmNft {
@@ -149,7 +172,8 @@ export class WarmNft {
       }
       let child: ChildProcess;
       try {
-        child = spawn(this.#file, [...this.#args], { stdio: [readFd, 'pipe', 'pipe'] });
+        // Leading a process group of its own (killGroup): whatever it forks goes with it.
+        child = spawn(this.#file, [...this.#args], { stdio: [readFd, 'pipe', 'pipe'], detached: true });
       } finally {
         closeSync(readFd);
       }
@@ -178,7 +202,7 @@ export class WarmNft {
           // another, and only SLOW_STARTS_MAX in a row stop warm loads.
           this.#slowStarts += 1;
           if (opened === 'hidden' || this.#slowStarts >= SLOW_STARTS_MAX) this.#broken = true;
-          child.kill('SIGKILL');
+          killGroup(child);
           died();
           return;
         }
@@ -209,7 +233,7 @@ export class WarmNft {
     // against the revision), but left to an nft started for it.
     if (w.dead || w.child.exitCode !== null || w.child.signalCode !== null || hasOpened(w.child.pid, w.dev, w.ino) !== true) {
       if (!w.dead) {
-        w.child.kill('SIGKILL');
+        killGroup(w.child);
         closeSync(w.inputFd);
       }
       w.dead = true;
@@ -233,7 +257,7 @@ export class WarmNft {
       else w.child.once('exit', () => resolve());
     });
     w.child.ref();
-    w.child.kill('SIGKILL');
+    killGroup(w.child);
     await exited;
   }
 }

@@ -200,6 +200,8 @@ export class ElementTips {
   /** The spare's preparation, scheduled after a change; the size it prepares for. */
   private spareTimer: NodeJS.Timeout | undefined;
   private spareSize = 0;
+  /** close() was called: no tip kept, no memory prepared from now on. */
+  private closed = false;
 
   constructor(private readonly options: ElementTipsOptions) {}
 
@@ -210,6 +212,7 @@ export class ElementTips {
 
   /** Prepare the spare for a text of about `size` bytes, spareDelayMs from now (once, if several changes come first). */
   private prepareSpare(size: number): void {
+    if (this.closed) return;
     this.spareSize = size;
     if (this.spareTimer !== undefined) return;
     this.spareTimer = setTimeout(() => {
@@ -219,8 +222,13 @@ export class ElementTips {
     this.spareTimer.unref();
   }
 
-  /** Let go of the spare and its timer (the app closes). */
+  /**
+   * Let go of the tips, the spare and its timer (the app closes); a tip still being warmed or a
+   * change still in flight keeps nothing and prepares nothing after this.
+   */
   close(): void {
+    this.closed = true;
+    this.tips.clear();
     clearTimeout(this.spareTimer);
     this.spareTimer = undefined;
     this.spare.prepare(0);
@@ -233,6 +241,7 @@ export class ElementTips {
 
   /** Keep `tip` as the most recently used, dropping the least recently used past maxTips. */
   private keep(id: string, tip: Tip): void {
+    if (this.closed) return;
     this.tips.delete(id);
     this.tips.set(id, tip);
     const max = this.options.maxTips ?? SERVER_DEFAULTS.elementLog.maxTips;
@@ -409,7 +418,8 @@ export class ElementTips {
    * reader and kept as the base of the next change's delta, and memory prepared for the next
    * text, so that the first change after a start is made as the ones after it (without them it
    * took 0.9 s: no delta worked out ahead, fresh memory). Nothing when a change took the tip
-   * meanwhile (it goes on without them, as before). Never throws.
+   * meanwhile (it goes on without them, as before); only the memory when the ruleset has no change
+   * files and is not stored as rendered (agents hold the stored bytes, not the text). Never throws.
    */
   private async serveWarmed(id: string, tip: Tip): Promise<void> {
     try {
@@ -419,8 +429,13 @@ export class ElementTips {
       const algorithm = objectIdAlgorithm(tip.commit);
       const blob = await (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
       if (this.tips.get(id) !== tip) return;
-      this.options.prime?.(tip.files.base.blob, tip.files.changes.map((c) => c.blob), bytes, blob);
-      this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob } });
+      // Without change files agents hold the file as stored, which is the rendered text only when
+      // it was stored rendered (a push may store any layout): else the reader would serve the
+      // rendered text under the stored file's blob id, bytes that do not hash to it.
+      if (tip.files.changes.length > 0 || blob === tip.files.base.blob) {
+        this.options.prime?.(tip.files.base.blob, tip.files.changes.map((c) => c.blob), bytes, blob);
+        this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob } });
+      }
       this.prepareSpare(bytes.length);
     } catch {
       // Not served ahead: the first change works without it.

@@ -276,12 +276,15 @@ export class RulesetRepository {
    * (server/git/element-tips.ts, shared/ruleset/composed-text.ts), so the agents fetching the new
    * revision do not make the server compose a million elements again. `blob` may still be on its
    * way (computed in a worker thread): a readRuleset of those files then waits for it, never
-   * composes. It must resolve to the id of `bytes`. The Buffer is shared: the caller must not
-   * modify it.
+   * composes. It must resolve to the id of `bytes`. Without change files, only the stored file's
+   * bytes are taken (`blob` must then be `base`, known: else nothing is held). The Buffer is
+   * shared: the caller must not modify it.
    */
   primeComposed(base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>): void {
     if (changes.length === 0) {
-      this.blobs.set(base, bytes);
+      // Without change files readRuleset serves the file as stored, under its own id: only its
+      // own bytes may stand for it (a fold's base is; a text rendered from another layout is not).
+      if (blob === base) this.blobs.set(base, bytes);
       return;
     }
     const key = `${base}+${changes.join(',')}`;

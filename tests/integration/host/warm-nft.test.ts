@@ -6,7 +6,7 @@
  */
 import { childPidsRunning } from '../../helpers/child-pids.js';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
@@ -191,4 +191,37 @@ test('review: an nft slower to start than the wait (a busy host) is not kept, an
   // A start would have reached its exec by now.
   await new Promise((r) => setTimeout(r, 300));
   assert.deepEqual(childPidsRunning('sleep 601'), [], `stopped after ${SLOW_STARTS_MAX} slow starts`);
+});
+
+/** PIDs of processes whose stdin is a FIFO this process made in `dir` (a warm nft's, or a child's of it). */
+function onFifoIn(dir: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readlinkSync(`/proc/${d}/fd/0`).startsWith(`${dir}/.nft-sync-fifo-${process.pid}-`)) out.push(Number(d));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+test('review: a command that forks nft rather than exec it (a wrapper script without exec) leaves no nft behind when its slow starts are killed: the killed shell\'s nft, orphaned, blocked for ever opening its input again (nft -j reopens /dev/stdin for its second parser)', async (t) => {
+  const ns = createNetns(t, 'warmwrap');
+  const dir = makeTempDir(t, 'nft-sync-warm-wrap-');
+  const wrapper = join(dir, 'nft-wrapper');
+  writeFileSync(wrapper, `#!/bin/sh\n${ns.nftCommand} "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  t.after(() => {
+    for (const pid of onFifoIn(dir)) process.kill(pid, 'SIGKILL');
+  });
+  const nft = createNftRunner(wrapper, { warmLoads: true, tmpDir: dir });
+  closeAfter(t, nft);
+  // The shell never holds the FIFO itself (its nft does): each start is slow, and killed.
+  await nft.warm();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.deepEqual(onFifoIn(dir), [], 'no process left on the killed start\'s input');
+  await nft.applyJson(table('wrapped'));
+  assert.match(ns.nft(['list', 'tables']), /table inet wrapped/);
 });

@@ -109,3 +109,18 @@ test('after a full pass the agent finds the layout of the revision in force whil
   assert.equal(second.kind === 'applied' && second.apply.transaction.hinted, true);
   assert.ok(layoutKnown(agent.inForce!.bytes), 'carried by the delta\'s hint');
 });
+
+test('review: a pass that makes nothing ready for a next one (prepareNext: false, the one-shot pull\'s) does not find the layout of the revision in force afterwards (it held a one-shot pull\'s exit 0.5-1.5 s for 1,000,000 elements, for a next pass it never makes)', async (t) => {
+  const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, 'rdn');
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const agent = await Reconciler.open({ agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
+  f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(0, 300))) }, 'first');
+  assert.equal(transactionOf(await agent.reconcile(client, { prepareNext: false })), 'full');
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(layoutKnown(agent.inForce!.bytes), false, 'nothing done after the pass');
+});

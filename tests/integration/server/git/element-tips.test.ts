@@ -276,6 +276,29 @@ describe('ElementTips: what the agents wait for', () => {
 });
 
 describe('ElementTips: memory held by the texts (review)', () => {
+  test('review: a warmed tip built after close() hands nothing to the reader and prepares no memory (a closed app went on to allocate a block the size of the text, 31 MB for 1,000,000 elements)', async (t) => {
+    const { bare, repo } = await fixture(t, 60_000);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const primedAfter: string[] = [];
+    const tips = new ElementTips({
+      gitdir: bare,
+      spareDelayMs: 10,
+      // The tip's build still in progress (in the worker) when the app closes.
+      follow: async (base, changes) => {
+        await held;
+        return repo.followText(base, changes);
+      },
+      prime: (base) => primedAfter.push(base),
+    });
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    tips.close();
+    release();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(primedAfter, [], 'nothing handed to the reader after close');
+    assert.equal(tips.spareBytes, 0, 'no memory prepared after close');
+  });
+
   test('security: a small ruleset\'s texts are not written into prepared blocks: a 10 KB text pinned a block of over 1 MiB (the readers\' caches count its 10 KB), so changes made through the API could hold many times the cache budget', async (t) => {
     const { bare } = await fixture(t, 300);
     const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
@@ -392,6 +415,31 @@ describe('ElementTips: attack findings (docs/security.md)', () => {
     const made = await fresh(r.done.commit);
     assert.equal(deltas[0]!.target, made.blob);
     assert.ok(applyRulesetDelta(held.bytes, deltas[0]!.delta!, 1 << 26).equals(made.bytes), 'the delta rebuilds the new text from the held one');
+  });
+
+  test('security: a warmed ruleset stored otherwise than rendered (indented otherwise, no change files) is served as stored: the reader was handed the rendered text under the stored blob id, and agents got bytes that do not hash to the id they were given', async (t) => {
+    const { bare, push, primed, repo, fresh } = await fixture(t, 3);
+    // Valid JSON, but not renderRuleset's layout: a push may store any.
+    push({ 'rulesets/edge.json': JSON.stringify(RULESET(60_000), null, 1) }, 'compact');
+    const head = git(bare, ['rev-parse', 'main']);
+    const stored = Buffer.from(execFileSync('git', ['cat-file', 'blob', `${head}:rulesets/edge.json`], { cwd: bare, maxBuffer: 1 << 26 }));
+    const tips = new ElementTips({ gitdir: bare, prime: (base, changes, bytes, blob) => {
+      primed.push({ base, changes, blob });
+      repo.primeComposed(base, changes, bytes, blob);
+    } });
+    t.after(() => tips.close());
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    // Once the tip is built, what it hands the reader (the bug: the rendered text, under the stored file's id).
+    await waitFor(() => tips.spareBytes > 0 || primed.length > 0, { what: 'the warmed tip served', timeoutMs: 20_000 });
+    const served = await repo.readRuleset(head, 'edge');
+    assert.equal(gitBlobId(served.bytes), served.blob, 'the bytes served hash to the blob id served');
+    assert.ok(served.bytes.equals(stored), 'the ruleset as stored');
+    // The first change then composes as a fresh reader does.
+    const r = await tips.change({ branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', add: ['198.19.250.3'], delete: [] }, 'refs/heads/main', head, 1, () => 'add one');
+    assert.ok(r !== undefined && r !== 'moved', 'the fast path took it');
+    const made = await repo.readRuleset(r.done.commit, 'edge');
+    assert.equal(made.blob, gitBlobId(made.bytes));
+    assert.ok(made.bytes.equals((await fresh(r.done.commit)).bytes));
   });
 
   test('warm counts only files it can follow toward maxTips: big files under rulesets/ whose names are no ruleset names (a repository written without the validator) do not crowd out a real big ruleset', async (t) => {

@@ -255,6 +255,23 @@ describe('readRuleset of a ruleset with element change files', () => {
   });
 });
 
+describe('primeComposed', () => {
+  it('security: a text handed over for a ruleset without change files under another blob id than the stored file\'s is not taken: readRuleset serves the file as stored (it served the text under the file\'s id, bytes that do not hash to it)', async () => {
+    const r = await RulesetRepository.open(bare);
+    const stored = git(bare, ['rev-parse', `${c.two}:rulesets/web.json`]);
+    const other = Buffer.from('{"nftables": [\n  {"table": {"family": "inet", "name": "web2"}}\n]}\n');
+    r.primeComposed(stored, [], other, gitBlobId(other));
+    r.primeComposed(stored, [], other, Promise.resolve(gitBlobId(other)));
+    const { blob, bytes } = await r.readRuleset(c.two as string, 'web');
+    assert.equal(blob, stored);
+    assert.equal(gitBlobId(bytes), blob);
+    // The file's own bytes under its own id are taken (a fold's base).
+    const own = Buffer.from(bytes);
+    r.primeComposed(stored, [], own, stored);
+    assert.equal((await r.readRuleset(c.two as string, 'web')).bytes, own);
+  });
+});
+
 describe('listRulesets, rulesetForAgent', () => {
   it('lists valid ruleset names only', async () => {
     assert.deepEqual(await repo.listRulesets(c.one as string), ['default', 'web']);
