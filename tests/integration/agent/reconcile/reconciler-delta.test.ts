@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
@@ -26,19 +26,28 @@ function withBlocklist(from: number, n: number): string {
   return JSON.stringify({ nftables: [...DEFAULT.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] }, null, 1);
 }
 
+/**
+ * A server, a namespace `name` for nft, a state directory and a wire client, all gone after the
+ * test; `opts` opens the reconciler of agent host-1 following main there.
+ */
+async function agentSetUp(t: TestContext, name: string) {
+  const f = await startServerFixture(t);
+  const ns = createNetns(t, name);
+  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+  t.after(() => client.close());
+  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  return { f, ns, client, opts };
+}
+
 function transactionOf(o: ReconcileOutcome): string {
   assert.equal(o.kind, 'applied', JSON.stringify(o));
   return o.kind === 'applied' ? o.apply.transaction.kind : '';
 }
 
 test('the agent applies a revision after one it knows as a delta, also after a restart, and not while drifted', async (t) => {
-  const f = await startServerFixture(t);
-  const ns = createNetns(t, 'rdl');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
-  t.after(() => client.close());
-  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  const { f, ns, client, opts } = await agentSetUp(t, 'rdl');
 
   f.push({ 'rulesets/default.json': withBlocklist(0, 300) }, 'first');
   let agent = await Reconciler.open(opts);
@@ -61,13 +70,7 @@ test('the agent applies a revision after one it knows as a delta, also after a r
 });
 
 test('revisions written one element a line: the delta fetch\'s hint plans the change, the host holds exactly the new set, also after a restart', async (t) => {
-  const f = await startServerFixture(t);
-  const ns = createNetns(t, 'rdh');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
-  t.after(() => client.close());
-  const opts = { agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) };
+  const { f, ns, client, opts } = await agentSetUp(t, 'rdh');
   const rendered = (from: number): string => renderRuleset(JSON.parse(withBlocklist(from, 300)));
   const applied = (o: ReconcileOutcome) => (o.kind === 'applied' ? o.apply.transaction : undefined);
 
@@ -92,13 +95,8 @@ test('revisions written one element a line: the delta fetch\'s hint plans the ch
 test('after a full pass the agent finds the layout of the revision in force while idle, not at the next delta (0.5 s for 1,000,000 elements there); after a delta pass it is carried', async (t) => {
   const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
   const { waitFor } = await import('../../../helpers/wait-for.js');
-  const f = await startServerFixture(t);
-  const ns = createNetns(t, 'rdk');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
-  t.after(() => client.close());
-  const agent = await Reconciler.open({ agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
+  const { f, client, opts } = await agentSetUp(t, 'rdk');
+  const agent = await Reconciler.open(opts);
   const rendered = (from: number): string => renderRuleset(JSON.parse(withBlocklist(from, 300)));
   f.push({ 'rulesets/default.json': rendered(0) }, 'first');
   assert.equal(transactionOf(await agent.reconcile(client)), 'full');
@@ -112,13 +110,8 @@ test('after a full pass the agent finds the layout of the revision in force whil
 
 test('review: a pass that makes nothing ready for a next one (prepareNext: false, the one-shot pull\'s) does not find the layout of the revision in force afterwards (it held a one-shot pull\'s exit 0.5-1.5 s for 1,000,000 elements, for a next pass it never makes)', async (t) => {
   const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
-  const f = await startServerFixture(t);
-  const ns = createNetns(t, 'rdn');
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-state-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
-  t.after(() => client.close());
-  const agent = await Reconciler.open({ agent: 'host-1', ref: 'main', stateDir: dir, logger: quietLogger, nft: createNftRunner(ns.nftCommand) });
+  const { f, client, opts } = await agentSetUp(t, 'rdn');
+  const agent = await Reconciler.open(opts);
   f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(0, 300))) }, 'first');
   assert.equal(transactionOf(await agent.reconcile(client, { prepareNext: false })), 'full');
   await new Promise((r) => setTimeout(r, 500));

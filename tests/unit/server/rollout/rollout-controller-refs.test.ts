@@ -10,17 +10,32 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import pino from 'pino';
 import { RolloutController } from '../../../../server/rollout/rollout-controller.js';
-import { parseRepoConfig } from '../../../../shared/config/repo-config.js';
+import { parseRepoConfig, type RepoConfig } from '../../../../shared/config/repo-config.js';
 
 const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
 const CONFIG = parseRepoConfig('rollouts:\n  main:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n');
 
+/** The fake source's refs and behaviour (the repository, named as a fake in each test's name). */
+interface FakeSource {
+  /** The refs listRefs gives (read each time). */
+  stored: Map<string, string>;
+  /** listRefs calls, counted when given. */
+  reads?: number;
+  /** repoConfig of commit `slow` waits on `gate`. */
+  slow?: string;
+  gate?: Promise<void>;
+  /** nft-sync.yaml at every commit (default: a main rollout in two waves). */
+  config?: RepoConfig;
+  /** What resolveTrackedTag gives now (default v1 at NEW). */
+  tracked?: { tag: string; commit: string };
+}
+
 /**
- * A controller on a fake source whose refs are `stored` (reads counted in `reads`, when given)
- * and whose repoConfig waits on `gate` for commit `slow`.
+ * A controller on fake source `source`, started, closed and its folder removed after the test;
+ * and its folder (GIT_DIR: nft-sync/rollouts.json is written there).
  */
-async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, source: { stored: Map<string, string>; reads?: number; slow?: string; gate?: Promise<void> }) {
+async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, source: FakeSource, onChange?: (name: string) => void): Promise<RolloutController & { dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
   const c = new RolloutController({
     source: {
@@ -29,22 +44,23 @@ async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, sou
         if (source.reads !== undefined) source.reads += 1;
         return source.stored;
       },
-      resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }),
+      resolveTrackedTag: async () => source.tracked ?? { tag: 'v1', commit: NEW },
       repoConfig: async (commit: string) => {
         if (commit === source.slow) await source.gate;
-        return CONFIG;
+        return source.config ?? CONFIG;
       },
     },
     agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
     logger: pino({ level: 'silent' }),
     tickMs: 60_000,
+    ...(onChange && { onChange }),
   });
   await c.start();
   t.after(async () => {
     await c.close();
     rmSync(dir, { recursive: true, force: true });
   });
-  return c;
+  return Object.assign(c, { dir });
 }
 
 test('fake source: refsChanged(refs) takes the branches from the refs given, without reading them again; refsChanged() reads them', async (t) => {
@@ -129,23 +145,13 @@ test('fake source: a ref scan queued behind a slow one, whose tip a fetch has si
 });
 
 test('fake source: a fetch of a tracked pattern that resolved the older tag before a release was pushed does not start a rollout backwards to it once the ref scan started the new release\'s', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
-  let tracked = { tag: 'v1', commit: OLD };
   const config = parseRepoConfig('rollouts:\n  tags:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n');
-  const c = new RolloutController({
-    source: { gitdir: dir, listRefs: async () => new Map([['refs/heads/main', OLD], [`refs/tags/${tracked.tag}`, tracked.commit]]), resolveTrackedTag: async () => tracked, repoConfig: async () => config },
-    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
-    logger: pino({ level: 'silent' }),
-    tickMs: 60_000,
-  });
-  await c.start();
-  t.after(async () => {
-    await c.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const source: FakeSource = { stored: new Map([['refs/heads/main', OLD], ['refs/tags/v1', OLD]]), config, tracked: { tag: 'v1', commit: OLD } };
+  const c = await controllerOn(t, source);
   const target = () => c.list().find((r) => r.name === 'tags:v*')?.target;
   assert.deepEqual(await c.revisionFor('web-1', 'track:v*', { tag: 'v1', commit: OLD }), { tag: 'v1', commit: OLD }, 'the first release seen is the baseline');
-  tracked = { tag: 'v2', commit: NEW };
+  source.tracked = { tag: 'v2', commit: NEW };
+  source.stored = new Map([['refs/heads/main', OLD], ['refs/tags/v2', NEW]]);
   await c.refsChanged(new Map([['refs/heads/main', OLD], ['refs/tags/v2', NEW]]));
   assert.deepEqual(target(), { tag: 'v2', commit: NEW }, 'the new release\'s rollout started');
   // A fetch that resolved `v*` to v1 just before v2 was pushed asks only now.
@@ -159,16 +165,8 @@ test('fake source: ref scans still queued when the controller closes start no ro
   const A1 = 'd'.repeat(40);
   const source = { stored: new Map([['refs/heads/a', OLD], ['refs/heads/main', OLD]]), slow: A1, gate };
   const changed: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'nft-sync-rollouts-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const c = new RolloutController({
-    source: { gitdir: dir, listRefs: async () => source.stored, resolveTrackedTag: async () => ({ tag: 'v1', commit: NEW }), repoConfig: async (commit: string) => (commit === A1 && (await gate), CONFIG) },
-    agents: () => [{ name: 'canary-1', connected: true }],
-    logger: pino({ level: 'silent' }),
-    onChange: (name) => changed.push(name),
-    tickMs: 60_000,
-  });
-  await c.start();
+  const c = await controllerOn(t, source, (name) => changed.push(name));
+  const { dir } = c;
   // The first scan waits on `a`'s config; the second, which moved main, is queued behind it.
   const first = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', OLD]]));
   const second = c.refsChanged(new Map([['refs/heads/a', A1], ['refs/heads/main', NEW]]));
