@@ -57,17 +57,7 @@ import { foldDue } from './fold-due.js';
 import { LooseObjectBatch } from './loose-object.js';
 import type { ElementChangeRequest, SetAddress } from '../../shared/ruleset/element-change.js';
 import { readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
-import { assertRulesetName } from '../../shared/ruleset/names.js';
-
-/** Whether `name` is a ruleset name (assertRulesetName). */
-function isRulesetName(name: string): boolean {
-  try {
-    assertRulesetName(name);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isRulesetName } from '../../shared/ruleset/names.js';
 
 /** What a tip keeps of the stored files (ids and sizes; no bytes). */
 interface TipFiles {

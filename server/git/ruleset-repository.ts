@@ -19,7 +19,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { NftSyncError } from '../../shared/errors.js';
-import { assertRef, assertRulesetName, isObjectId } from '../../shared/ruleset/names.js';
+import { assertRef, assertRulesetName, isObjectId, isRulesetName } from '../../shared/ruleset/names.js';
 import { refCandidates } from '../../shared/git/ref-candidates.js';
 import { parseRepoConfig, rulesetForAgent, REPO_CONFIG_PATH, type RepoConfig } from '../../shared/config/repo-config.js';
 import { highestTag } from '../../shared/release/semver.js';
@@ -497,12 +497,8 @@ export class RulesetRepository {
           // Symlinks and odd names are not rulesets: a link could point anywhere.
           if (e.type !== 'blob' || e.mode === '120000' || !e.path.endsWith('.json')) continue;
           const name = e.path.slice(0, -'.json'.length);
-          try {
-            assertRulesetName(name);
-            rulesets.set(name, e.oid);
-          } catch {
-            /* not a name an agent can ask for */
-          }
+          // Not a name an agent can ask for: left out.
+          if (isRulesetName(name)) rulesets.set(name, e.oid);
         }
       }
       return { rulesets, changes, configBlob: find(REPO_CONFIG_PATH, 'blob')?.oid };

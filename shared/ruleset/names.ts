@@ -19,9 +19,14 @@ const rulesetName = new RegExp(RULESET_NAME_PATTERN);
 const agentName = new RegExp(AGENT_NAME_PATTERN);
 const objectId = new RegExp(OBJECT_ID_PATTERN);
 
+/** True when `name` is a plain ruleset name (what assertRulesetName lets through). */
+export function isRulesetName(name: string): boolean {
+  return rulesetName.test(name) && !name.includes('..') && !name.endsWith('.');
+}
+
 /** Throws NFTSYNC_ERR_RULESET_NAME_INVALID unless `name` is a plain ruleset name. */
 export function assertRulesetName(name: string): void {
-  if (!rulesetName.test(name) || name.includes('..') || name.endsWith('.')) {
+  if (!isRulesetName(name)) {
     throw new NftSyncError(
       'NFTSYNC_ERR_RULESET_NAME_INVALID',
       `ruleset name ${JSON.stringify(name.slice(0, 80))} is not a plain name: use letters, digits, '_', '-' and '.' (no '..', no '/'), at most 64 characters`,

@@ -2,12 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { formatHostPort, isLoopback, parseHostPort } from '../../../../shared/wire/host-port.js';
-import { assertRef, assertRulesetName, isAgentName } from '../../../../shared/ruleset/names.js';
+import { assertRef, assertRulesetName, isAgentName, isRulesetName } from '../../../../shared/ruleset/names.js';
 
 describe('names', () => {
-  for (const ok of ['default', 'web-1', 'edge_v6', 'a.b']) it(`accepts ruleset name ${ok}`, () => assertRulesetName(ok));
+  for (const ok of ['default', 'web-1', 'edge_v6', 'a.b']) {
+    it(`accepts ruleset name ${ok}`, () => {
+      assertRulesetName(ok);
+      assert.ok(isRulesetName(ok));
+    });
+  }
   for (const bad of ['', '..', '../x', 'a/b', '.hidden', 'x\0y', 'a..b', 'a\\b', '-x', 'x'.repeat(65), 'trailing.', 'sp ace']) {
-    it(`refuses ruleset name ${JSON.stringify(bad)}`, () => assert.throws(() => assertRulesetName(bad), { code: 'NFTSYNC_ERR_RULESET_NAME_INVALID' }));
+    it(`refuses ruleset name ${JSON.stringify(bad)}`, () => {
+      assert.throws(() => assertRulesetName(bad), { code: 'NFTSYNC_ERR_RULESET_NAME_INVALID' });
+      assert.equal(isRulesetName(bad), false);
+    });
   }
   for (const ok of ['main', 'v1.2.3', 'refs/heads/feature/x', 'HEAD', 'abc1234', '0123456789abcdef0123456789abcdef01234567']) {
     it(`accepts ref ${ok}`, () => assertRef(ok));
