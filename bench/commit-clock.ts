@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { killOnExit, stopChild } from './stop-child.js';
+import { onTimedLines } from './timed-lines.js';
 
 export interface CommitClock {
   /** performance.now() when the first commit at or after `since` was announced; rejects after `timeoutMs`. */
@@ -22,20 +23,16 @@ export async function commitClock(ns: string): Promise<CommitClock> {
   const commits: number[] = [];
   let wake: (() => void) | undefined;
   let gone: string | undefined;
-  let pending = '';
   let ready: () => void = () => {};
   const listening = new Promise<void>((r) => (ready = r));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    const at = performance.now();
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
+  onTimedLines(
+    child.stdout!,
+    (line, at) => {
       if (line === 'ready') ready();
       else if (line.startsWith('{')) commits.push(at);
-    }
-    wake?.();
-  });
+    },
+    () => wake?.(),
+  );
   child.once('exit', (code, signal) => {
     gone = `the commit clock in ${ns} exited (${code ?? signal})`;
     ready();

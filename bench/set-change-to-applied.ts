@@ -38,6 +38,7 @@ import { address, revision } from './big-set-delta.js';
 import { median, type BenchRow } from './bench-row.js';
 import { killOnExit, stopChild } from './stop-child.js';
 import { commitClock } from './commit-clock.js';
+import { onTimedLines } from './timed-lines.js';
 
 const ELEMENTS = 1_000_000;
 const CHANGE = 1000;
@@ -98,23 +99,16 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     gone ??= `exited (${code ?? signal})`;
     wake?.();
   });
-  let pending = '';
-  agent.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    const at = performance.now();
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      if (!line.includes('"msg":"applied"')) continue;
-      let o: { commit: string; transaction?: { kind: string; hinted?: boolean } };
-      try {
-        o = JSON.parse(line) as typeof o;
-      } catch {
-        continue; // thrown here it would end this process past every cleanup
-      }
-      applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}` });
-      wake?.();
+  onTimedLines(agent.stdout!, (line, at) => {
+    if (!line.includes('"msg":"applied"')) return;
+    let o: { commit: string; transaction?: { kind: string; hinted?: boolean } };
+    try {
+      o = JSON.parse(line) as typeof o;
+    } catch {
+      return; // thrown here it would end this process past every cleanup
     }
+    applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}` });
+    wake?.();
   });
   const inForce = async (commit: string): Promise<{ at: number; kind: string }> => {
     for (const end = performance.now() + 600_000; performance.now() < end; ) {
