@@ -138,9 +138,11 @@ export class BigRulesetDrift {
   async #healElements(prev: ConfirmedRevision, summary: RevisionSummary): Promise<void> {
     const r = this.#c.reconciler;
     await r.exclusive(async () => {
-      const drift = this.#elements.entries();
-      if (drift.length === 0) return; // undone meanwhile, or an own load reset it
+      // Taken, not read: changes by hand noted while this delta runs are the next heal's (they
+      // used to be cleared with these after the apply, and stood unhealed).
       const differences = this.#elements.describe();
+      const drift = this.#elements.take();
+      if (drift.length === 0) return; // undone meanwhile, or an own load reset it
       const inForce = r.inForce ?? prev;
       // Elements put back keep their declared form (a timeout, a comment): found by one pass
       // over the declared set, only when something was deleted.
@@ -148,21 +150,24 @@ export class BigRulesetDrift {
         const shape = summary.sets.get(setId(d.ref));
         return shape?.ok ? findDeclared(shape.value, declaredElements(inForce.bytes, d.ref), d.removed) : new Map();
       });
-      try {
-        await this.#c.nft.applyJson(batch);
-      } catch (err) {
-        this.#c.logger.warn({ err: toNftSyncError(err).toJSON() }, 'drift: the element delta could not be applied; re-applying the ruleset');
-        this.#elements.clear();
-        void this.#reapply(differences, false);
-        return;
-      }
+      // The delta's own events, should they come back looking like someone else's, are known
+      // before it runs: they may arrive before nft's exit does.
       const keys = new Set<string>();
       for (const d of drift) {
         for (const id of d.added.keys()) keys.add(`del ${setId(d.ref)} ${id}`);
         for (const id of d.removed.keys()) keys.add(`add ${setId(d.ref)} ${id}`);
       }
+      this.#echo = { until: Number.POSITIVE_INFINITY, keys };
+      try {
+        await this.#c.nft.applyJson(batch);
+      } catch (err) {
+        this.#echo = undefined;
+        this.#c.logger.warn({ err: toNftSyncError(err).toJSON() }, 'drift: the element delta could not be applied; re-applying the ruleset');
+        this.#elements.clear();
+        void this.#reapply(differences, false);
+        return;
+      }
       this.#echo = { until: performance.now() + ECHO_MS, keys };
-      this.#elements.clear();
       this.#c.logger.warn({ differences }, 'drift: element changes to a big set undone');
       this.#c.report(differences, true);
     });

@@ -63,6 +63,16 @@ export class ElementDrift {
     return [...this.#sets.values()];
   }
 
+  /**
+   * The outstanding drift, set by set, handed over: the drift starts empty again, so changes
+   * noted from now on (while the caller undoes these) are kept apart from them.
+   */
+  take(): SetDrift[] {
+    const taken = [...this.#sets.values()];
+    this.#sets.clear();
+    return taken;
+  }
+
   /** Forget everything (the host was made to match the revision again). */
   clear(): void {
     this.#sets.clear();

@@ -119,6 +119,35 @@ describe('big rulesets', () => {
     assert.equal(agent.bigLoads.length, 1, 'a delta, not a reload');
   });
 
+  test('a hand change made while the agent undoes an earlier one is undone next, not forgotten (an nft wrapper makes it during the heal\'s delta)', async (t) => {
+    // CI caught this once by timing: the heal cleared every note after its apply, including one
+    // that arrived during it. The wrapper makes that timing certain: armed, the next load (the
+    // heal's delta) first adds an element by hand from another process, then waits for its event.
+    const dir = makeTempDir(t, 'nft-sync-during-');
+    const armed = join(dir, 'armed');
+    const { ns, agent, has } = await bigAgent(t, 'bduring', {
+      nftCommand: (n) => {
+        const wrapper = join(dir, 'nft');
+        writeFileSync(
+          wrapper,
+          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; fi\nexec nft "$@"\n`,
+        );
+        chmodSync(wrapper, 0o755);
+        return `ip netns exec ${n.name} ${wrapper}`;
+      },
+    });
+    writeFileSync(armed, '');
+    ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
+    await waitUntil('both healed', () => agent.drifts.length >= 2 && has('blk', '198.18.0.9') && !has('nets', '198.18.70.0'), 10_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(agent.drifts)}`);
+    });
+    assert.deepEqual(agent.drifts.map((d) => d.differences), [
+      ['element "198.18.0.9" deleted from set inet nft_sync blk'],
+      ['element {"prefix":{"addr":"198.18.70.0","len":23}} added to set inet nft_sync nets'],
+    ]);
+    assert.equal(agent.bigLoads.length, 1, 'deltas, not a reload');
+  });
+
   test('a rule added by hand to a big ruleset is healed by a re-apply', async (t) => {
     const { ns, agent } = await bigAgent(t, 'brule');
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);

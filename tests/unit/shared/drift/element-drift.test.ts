@@ -41,3 +41,14 @@ test('the heal batch deletes what was added and puts back what was deleted, in i
   });
   assert.deepEqual(elementHealBatch([], () => new Map()), { nftables: [] });
 });
+
+test('take hands the drift over and starts empty: changes noted afterwards stay apart from what was taken', () => {
+  const d = new ElementDrift();
+  d.note(blk, 'del', [k('0a000001', '10.0.0.1')]);
+  const taken = d.take();
+  assert.equal(d.empty, true);
+  d.note(blk, 'add', [k('c0000207', '192.0.2.7')]); // a hand change while the taken drift is undone
+  assert.deepEqual([...taken[0]!.removed.keys()], ['0a000001']);
+  assert.equal(taken[0]!.added.size, 0, 'the later change did not leak into what was taken');
+  assert.deepEqual(d.describe(), ['element "192.0.2.7" added to set inet t blk']);
+});
