@@ -11,9 +11,10 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
 import type { DriftReport } from '../../../../agent/drift/drift-watcher.js';
-import { PAUSE_MIN_BYTES } from '../../../../agent/drift/drift-watcher.js';
-import { createNftRunner } from '../../../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { DriftWatcher, PAUSE_MIN_BYTES } from '../../../../agent/drift/drift-watcher.js';
+import { createNftRunner, type NftRunner } from '../../../../host/nft-runner.js';
+import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
@@ -220,6 +221,56 @@ describe('small rulesets', () => {
     await waitUntil('the hand change reported', () => agent.drifts.length > 0);
     assert.equal(agent.drifts.length, 1, JSON.stringify(agent.drifts.map((d) => d.differences)));
     assert.match(agent.drifts[0]!.differences.join('\n'), /4444/);
+  });
+
+  test('a hand change whose comparison finds a pass started during its listing is compared again once the pass is over, not forgotten (the watcher\'s listing lets a pass take the reconciler before it returns)', async (t) => {
+    // The watcher and a real reconciler, without the daemon, so the test can start a "pass"
+    // (the reconciler held) at a chosen moment: while the comparison lists the tables.
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'sbusy');
+    let watcher: DriftWatcher | undefined;
+    const nft = createNftRunner(ns.nftCommand).withHooks({ spawned: (pid) => watcher?.noteOwnPid(pid), aroundApply: (bytes, run) => (watcher ? watcher.aroundOwnLoad(bytes, run) : run()) });
+    const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+    t.after(() => client.close());
+    const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: makeTempDir(t, 'nft-sync-state-'), logger: quietLogger, nft });
+    assert.equal((await reconciler.reconcile(client)).kind, 'applied');
+    let armed = false;
+    let listing = 0;
+    let pass: Promise<void> | undefined;
+    let release!: () => void;
+    let judged = false;
+    const listTable: NftRunner['listTable'] = async (...args) => {
+      if (armed) {
+        armed = false;
+        pass = reconciler.exclusive(() => new Promise<void>((r) => (release = r)));
+      }
+      listing++;
+      try {
+        return await nft.listTable(...args);
+      } finally {
+        // The comparison goes on in microtasks once its listings returned: by this immediate it
+        // has seen the reconciler busy.
+        if (--listing === 0 && pass) setImmediate(() => (judged = true));
+      }
+    };
+    const drifts: DriftReport[] = [];
+    let listening = false;
+    watcher = new DriftWatcher({ nft: { ...nft, listTable }, reconciler, logger: quietLogger, intervalMs: 0, onDrift: (d) => drifts.push(d), onListening: () => (listening = true) });
+    watcher.start();
+    t.after(() => watcher.stop());
+    await waitUntil('listening', () => listening);
+    armed = true;
+    ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
+    await waitUntil('the comparison listed while a pass held the reconciler', () => judged);
+    assert.equal(drifts.length, 0, 'nothing judged while the pass ran');
+    release();
+    await pass;
+    await waitUntil('compared again and healed', () => drifts.length > 0 && !ns.nft(['list', 'table', 'inet', 'nft_sync']).includes('4444')).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(drifts)}`);
+    });
+    assert.equal(drifts.length, 1);
+    assert.equal(drifts[0]!.healed, true);
+    assert.match(drifts[0]!.differences.join('\n'), /4444/);
   });
 });
 
