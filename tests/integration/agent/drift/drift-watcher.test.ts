@@ -6,7 +6,7 @@
  * --no-self-heal, Drifted clears once the tables match the revision again.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
@@ -147,6 +147,46 @@ describe('big rulesets', () => {
       ['element {"prefix":{"addr":"198.18.70.0","len":23}} added to set inet nft_sync nets'],
     ]);
     assert.equal(agent.bigLoads.length, 1, 'deltas, not a reload');
+  });
+
+  test('the events of a delta heal that come back after the next heal started are still known as its own, not undone as a hand change (an nft wrapper that forks nft makes them late)', async (t) => {
+    // With an --nft that forks nft (sudo), the agent knows its delta's events by their keys (the
+    // echo), not by PID, and they may come back after nft's exit. The next heal (of a hand change
+    // noted during this one) used to replace the echo with its own keys: this one's late events
+    // were then taken for a hand change, and the element it had put back was deleted again.
+    // Armed, the wrapper makes the hand change during the first delta, then exits at once and
+    // has a forked nft commit that delta half a second later.
+    const dir = makeTempDir(t, 'nft-sync-late-');
+    const armed = join(dir, 'armed');
+    const batch = join(dir, 'batch.json');
+    const committed = join(dir, 'committed');
+    const { ns, agent, has } = await bigAgent(t, 'blate', {
+      nftCommand: (n) => {
+        const wrapper = join(dir, 'nft');
+        writeFileSync(
+          wrapper,
+          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; cat /dev/stdin > '${batch}'; ( sleep 0.5; nft -j -f '${batch}'; touch '${committed}' ) </dev/null >/dev/null 2>&1 & exit 0; fi\nexec nft "$@"\n`,
+        );
+        chmodSync(wrapper, 0o755);
+        return `ip netns exec ${n.name} ${wrapper}`;
+      },
+    });
+    writeFileSync(armed, '');
+    ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
+    await waitUntil('the late delta committed', () => existsSync(committed), 10_000);
+    // A sentinel: its events follow the late ones in the listener's stream, so once it is
+    // reported, the late events have been judged.
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
+    await waitUntil('the sentinel undone', () => agent.drifts.some((d) => d.differences.some((x) => x.includes('192.0.2.7'))) && !has('blk', '192.0.2.7'), 10_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(agent.drifts)}`);
+    });
+    assert.deepEqual(agent.drifts.map((d) => d.differences), [
+      ['element "198.18.0.9" deleted from set inet nft_sync blk'],
+      ['element {"prefix":{"addr":"198.18.70.0","len":23}} added to set inet nft_sync nets'],
+      ['element "192.0.2.7" added to set inet nft_sync blk'],
+    ]);
+    assert.ok(has('blk', '198.18.0.9'), 'the element the first delta put back is still there');
+    assert.ok(!has('nets', '198.18.70.0'));
   });
 
   test('a rule added by hand to a big ruleset is healed by a re-apply', async (t) => {
