@@ -151,8 +151,11 @@ export class BigRulesetDrift {
         return shape?.ok ? findDeclared(shape.value, declaredElements(inForce.bytes, d.ref), d.removed) : new Map();
       });
       // The delta's own events, should they come back looking like someone else's, are known
-      // before it runs: they may arrive before nft's exit does.
-      const keys = new Set<string>();
+      // before it runs: they may arrive before nft's exit does. Those of an earlier delta still
+      // in its echo window stay known: they may come back after this one started (its keys
+      // used to replace them, and the element that delta put back was deleted as a hand change).
+      const before = this.#echo !== undefined && performance.now() <= this.#echo.until ? this.#echo : undefined;
+      const keys = new Set<string>(before?.keys);
       for (const d of drift) {
         for (const id of d.added.keys()) keys.add(`del ${setId(d.ref)} ${id}`);
         for (const id of d.removed.keys()) keys.add(`add ${setId(d.ref)} ${id}`);
@@ -161,7 +164,7 @@ export class BigRulesetDrift {
       try {
         await this.#c.nft.applyJson(batch);
       } catch (err) {
-        this.#echo = undefined;
+        this.#echo = before;
         this.#c.logger.warn({ err: toNftSyncError(err).toJSON() }, 'drift: the element delta could not be applied; re-applying the ruleset');
         this.#elements.clear();
         void this.#reapply(differences, false);

@@ -367,7 +367,16 @@ export class DriftWatcher {
         if (gap) await this.#big.gap(gap);
         return [];
       }
-      return await this.#small.compare(prev, events.length > 0);
+      const differences = await this.#small.compare(prev, events.length > 0);
+      if (differences === undefined) {
+        // A pass (or heal) started while the tables were listed: nothing was judged. The events
+        // go back and the comparison runs again once it is over; they used to go with it, and
+        // the hand change stood until the periodic check.
+        this.#pending = [...events, ...this.#pending].slice(0, MAX_PENDING_EVENTS);
+        this.#again = true;
+        return [];
+      }
+      return differences;
     } catch (err) {
       this.#o.logger.warn({ err: toNftSyncError(err).toJSON() }, 'drift check failed');
       return [];

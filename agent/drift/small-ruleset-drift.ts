@@ -34,13 +34,15 @@ export class SmallRulesetDrift {
 
   /**
    * Compare the host with `prev`; `outside` says whether outside events led here. Resolves with
-   * the differences found (empty: none). Errors: those of compareWithHost (the caller logs them).
+   * the differences found (empty: none), or undefined when nothing was judged: a pass, restore or
+   * heal started while the tables were listed (the caller compares again once it is over).
+   * Errors: those of compareWithHost (the caller logs them).
    */
-  async compare(prev: ConfirmedRevision, outside: boolean): Promise<string[]> {
+  async compare(prev: ConfirmedRevision, outside: boolean): Promise<string[] | undefined> {
     const r = this.#c.reconciler;
     const log = this.#c.logger;
     const differences = await compareWithHost(this.#c.nft, prev.bytes, prev.managedTables, { elements: true });
-    if (r.busy || r.inForce?.blob !== prev.blob) return []; // the revision changed meanwhile
+    if (r.busy || r.inForce?.blob !== prev.blob) return undefined; // the revision may have changed meanwhile
     if (differences.length === 0) {
       if (r.clearDrift()) {
         log.info('drift cleared: the managed tables match the revision again');

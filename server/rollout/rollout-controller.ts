@@ -307,7 +307,12 @@ export class RolloutController {
     const config = await this.#opts.source.repoConfig(latest.commit).catch(() => undefined);
     if (this.#closed) return;
     const spec = config?.rollouts?.[tracked ? ROLLOUT_TAGS_KEY : name];
-    const previous = stableRevision(state);
+    // The rollout as it is now, not as read before the awaits: a look at the reports (tick), a
+    // resume or an abort may have moved it meanwhile. A rollout that completed then is the new
+    // one's fallback; the copy read before still said running, and sent later waves back to
+    // the revision before it.
+    const current = this.#states.get(name) ?? state;
+    const previous = stableRevision(current);
     const now = this.#now();
     if (!spec) {
       this.#set({ name, previous, target: latest, hold: 0, waves: [], wave: 0, phase: 'complete', startedAt: now, endedAt: now, appliedAt: {} });
@@ -315,7 +320,7 @@ export class RolloutController {
     }
     // The fleet: agents known now, and those of this ref's last rollout (a restarted server knows
     // few agents until they reconnect; they must not all land in "after completion").
-    const known = [...this.#opts.agents().map((a) => a.name), ...state.waves.flatMap((w) => w.agents)];
+    const known = [...this.#opts.agents().map((a) => a.name), ...current.waves.flatMap((w) => w.agents)];
     const next = startRollout({ name, spec, previous, target: latest, known, now });
     this.#set(next);
     this.#opts.logger.info({ rollout: name, from: previous.commit, to: latest.commit, waves: next.waves.map((w) => w.agents.length) }, 'rollout started');

@@ -6,14 +6,15 @@
  * --no-self-heal, Drifted clears once the tables match the revision again.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
 import type { DriftReport } from '../../../../agent/drift/drift-watcher.js';
-import { PAUSE_MIN_BYTES } from '../../../../agent/drift/drift-watcher.js';
-import { createNftRunner } from '../../../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { DriftWatcher, PAUSE_MIN_BYTES } from '../../../../agent/drift/drift-watcher.js';
+import { createNftRunner, type NftRunner } from '../../../../host/nft-runner.js';
+import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
+import { WireClient } from '../../../../agent/wire/wire-client.js';
 import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
@@ -148,6 +149,46 @@ describe('big rulesets', () => {
     assert.equal(agent.bigLoads.length, 1, 'deltas, not a reload');
   });
 
+  test('the events of a delta heal that come back after the next heal started are still known as its own, not undone as a hand change (an nft wrapper that forks nft makes them late)', async (t) => {
+    // With an --nft that forks nft (sudo), the agent knows its delta's events by their keys (the
+    // echo), not by PID, and they may come back after nft's exit. The next heal (of a hand change
+    // noted during this one) used to replace the echo with its own keys: this one's late events
+    // were then taken for a hand change, and the element it had put back was deleted again.
+    // Armed, the wrapper makes the hand change during the first delta, then exits at once and
+    // has a forked nft commit that delta half a second later.
+    const dir = makeTempDir(t, 'nft-sync-late-');
+    const armed = join(dir, 'armed');
+    const batch = join(dir, 'batch.json');
+    const committed = join(dir, 'committed');
+    const { ns, agent, has } = await bigAgent(t, 'blate', {
+      nftCommand: (n) => {
+        const wrapper = join(dir, 'nft');
+        writeFileSync(
+          wrapper,
+          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; cat /dev/stdin > '${batch}'; ( sleep 0.5; nft -j -f '${batch}'; touch '${committed}' ) </dev/null >/dev/null 2>&1 & exit 0; fi\nexec nft "$@"\n`,
+        );
+        chmodSync(wrapper, 0o755);
+        return `ip netns exec ${n.name} ${wrapper}`;
+      },
+    });
+    writeFileSync(armed, '');
+    ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
+    await waitUntil('the late delta committed', () => existsSync(committed), 10_000);
+    // A sentinel: its events follow the late ones in the listener's stream, so once it is
+    // reported, the late events have been judged.
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.7 }']);
+    await waitUntil('the sentinel undone', () => agent.drifts.some((d) => d.differences.some((x) => x.includes('192.0.2.7'))) && !has('blk', '192.0.2.7'), 10_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(agent.drifts)}`);
+    });
+    assert.deepEqual(agent.drifts.map((d) => d.differences), [
+      ['element "198.18.0.9" deleted from set inet nft_sync blk'],
+      ['element {"prefix":{"addr":"198.18.70.0","len":23}} added to set inet nft_sync nets'],
+      ['element "192.0.2.7" added to set inet nft_sync blk'],
+    ]);
+    assert.ok(has('blk', '198.18.0.9'), 'the element the first delta put back is still there');
+    assert.ok(!has('nets', '198.18.70.0'));
+  });
+
   test('a rule added by hand to a big ruleset is healed by a re-apply', async (t) => {
     const { ns, agent } = await bigAgent(t, 'brule');
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
@@ -220,6 +261,56 @@ describe('small rulesets', () => {
     await waitUntil('the hand change reported', () => agent.drifts.length > 0);
     assert.equal(agent.drifts.length, 1, JSON.stringify(agent.drifts.map((d) => d.differences)));
     assert.match(agent.drifts[0]!.differences.join('\n'), /4444/);
+  });
+
+  test('a hand change whose comparison finds a pass started during its listing is compared again once the pass is over, not forgotten (the watcher\'s listing lets a pass take the reconciler before it returns)', async (t) => {
+    // The watcher and a real reconciler, without the daemon, so the test can start a "pass"
+    // (the reconciler held) at a chosen moment: while the comparison lists the tables.
+    const f = await startServerFixture(t);
+    const ns = createNetns(t, 'sbusy');
+    let watcher: DriftWatcher | undefined;
+    const nft = createNftRunner(ns.nftCommand).withHooks({ spawned: (pid) => watcher?.noteOwnPid(pid), aroundApply: (bytes, run) => (watcher ? watcher.aroundOwnLoad(bytes, run) : run()) });
+    const client = await WireClient.connect({ host: f.host, port: f.port, agent: 'host-1' });
+    t.after(() => client.close());
+    const reconciler = await Reconciler.open({ agent: 'host-1', ref: 'main', ruleset: 'default', stateDir: makeTempDir(t, 'nft-sync-state-'), logger: quietLogger, nft });
+    assert.equal((await reconciler.reconcile(client)).kind, 'applied');
+    let armed = false;
+    let listing = 0;
+    let pass: Promise<void> | undefined;
+    let release!: () => void;
+    let judged = false;
+    const listTable: NftRunner['listTable'] = async (...args) => {
+      if (armed) {
+        armed = false;
+        pass = reconciler.exclusive(() => new Promise<void>((r) => (release = r)));
+      }
+      listing++;
+      try {
+        return await nft.listTable(...args);
+      } finally {
+        // The comparison goes on in microtasks once its listings returned: by this immediate it
+        // has seen the reconciler busy.
+        if (--listing === 0 && pass) setImmediate(() => (judged = true));
+      }
+    };
+    const drifts: DriftReport[] = [];
+    let listening = false;
+    watcher = new DriftWatcher({ nft: { ...nft, listTable }, reconciler, logger: quietLogger, intervalMs: 0, onDrift: (d) => drifts.push(d), onListening: () => (listening = true) });
+    watcher.start();
+    t.after(() => watcher.stop());
+    await waitUntil('listening', () => listening);
+    armed = true;
+    ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);
+    await waitUntil('the comparison listed while a pass held the reconciler', () => judged);
+    assert.equal(drifts.length, 0, 'nothing judged while the pass ran');
+    release();
+    await pass;
+    await waitUntil('compared again and healed', () => drifts.length > 0 && !ns.nft(['list', 'table', 'inet', 'nft_sync']).includes('4444')).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(drifts)}`);
+    });
+    assert.equal(drifts.length, 1);
+    assert.equal(drifts[0]!.healed, true);
+    assert.match(drifts[0]!.differences.join('\n'), /4444/);
   });
 });
 

@@ -58,13 +58,13 @@ test('a rule added by hand: reported with what changed and healed; then nothing 
   assert.deepEqual(await s.drift.compare(prev, false), []);
   s.ns.nft(handRule);
   const diff = await s.drift.compare(prev, true);
-  assert.match(diff.join('\n'), /rule added in inet m input: .*4444/);
+  assert.match(String(diff?.join('\n')), /rule added in inet m input: .*4444/);
   assert.deepEqual(s.reports.map((r) => r.healed), [true]);
   assert.doesNotMatch(s.ns.nft(['list', 'table', 'inet', 'm']), /4444/);
   assert.deepEqual(await s.drift.compare(prev, false), []);
   s.reconciler.busy = true;
   s.ns.nft(handRule);
-  assert.deepEqual(await s.drift.compare(prev, true), [], 'busy: the revision may be changing, nothing is judged');
+  assert.equal(await s.drift.compare(prev, true), undefined, 'busy: the revision may be changing, nothing is judged');
 });
 
 test('a heal that leaves the same differences is not repeated without an outside event (reported unhealed)', async (t) => {

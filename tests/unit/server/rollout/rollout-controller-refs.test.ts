@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { RolloutController } from '../../../../server/rollout/rollout-controller.js';
 import { parseRepoConfig, type RepoConfig } from '../../../../shared/config/repo-config.js';
+import type { AgentView } from '../../../../shared/rollout/rollout-state.js';
 
 const OLD = 'a'.repeat(40);
 const NEW = 'b'.repeat(40);
@@ -29,6 +30,8 @@ interface FakeSource {
   config?: RepoConfig;
   /** What resolveTrackedTag gives now (default v1 at NEW). */
   tracked?: { tag: string; commit: string };
+  /** The agents and their reports (default canary-1 and web-1, connected, no report yet). */
+  agents?: AgentView[];
 }
 
 /**
@@ -50,7 +53,7 @@ async function controllerOn(t: { after: (fn: () => Promise<void>) => void }, sou
         return source.config ?? CONFIG;
       },
     },
-    agents: () => [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
+    agents: () => source.agents ?? [{ name: 'canary-1', connected: true }, { name: 'web-1', connected: true }],
     logger: pino({ level: 'silent' }),
     tickMs: 60_000,
     ...(onChange && { onChange }),
@@ -178,4 +181,28 @@ test('fake source: ref scans still queued when the controller closes start no ro
   assert.equal(c.list().find((r) => r.name === 'main'), undefined, 'no rollout of main started after the close');
   assert.deepEqual(changed, []);
   assert.equal(readFileSync(join(dir, 'nft-sync', 'rollouts.json'), 'utf8'), saved, 'the state file is as the close left it');
+});
+
+test('fake source: a rollout that completes while the next tip\'s config is read is the next rollout\'s fallback: agents of its later waves keep that revision, not the one before it', async (t) => {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const THIRD = 'c'.repeat(40);
+  const source: FakeSource = { stored: new Map([['refs/heads/main', OLD]]), slow: THIRD, gate };
+  const c = await controllerOn(t, source);
+  await c.refsChanged(new Map([['refs/heads/main', NEW]]));
+  assert.equal(c.get('main').phase, 'running', 'NEW rolls out from OLD, canaries first');
+  // main moves on to THIRD; its nft-sync.yaml is slow to read.
+  const scan = c.refsChanged(new Map([['refs/heads/main', THIRD]]));
+  await new Promise((r) => setImmediate(r));
+  // Meanwhile every agent reports NEW applied, and the next look completes NEW's rollout.
+  const applied = { state: 'Applied' as const, commit: NEW, attemptedCommit: NEW, conditions: [] };
+  source.agents = [{ name: 'canary-1', connected: true, status: applied }, { name: 'web-1', connected: true, status: applied }];
+  c.tick();
+  assert.equal(c.get('main').phase, 'complete', 'NEW is on the whole fleet');
+  release();
+  await scan;
+  const r = c.get('main');
+  assert.equal(r.target.commit, THIRD);
+  assert.equal(r.previous.commit, NEW, 'THIRD rolls out from NEW, which completed, not from OLD');
+  assert.equal((await c.revisionFor('web-1', 'main', { commit: THIRD })).commit, NEW, 'web-1 (a later wave) keeps NEW: it is not sent back to OLD');
 });
