@@ -22,12 +22,13 @@ import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { listingToRuleset } from '../../shared/ruleset/listing-to-ruleset.js';
 import { withExpiredElements } from '../../shared/drift/expired-elements.js';
 import { WRITER_MAX_FRAME, type Condition } from '../../shared/wire/messages.js';
-import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
+import { diffNormalised, normaliseRuleset, type NormalisedRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import type { RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { ConfirmedRevision } from '../reconcile/confirm-revision.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import type { Reconciler } from '../reconcile/reconciler.js';
+import type { HostHolds } from '../reconcile/host-holds.js';
 import { PUBLISH_HEADER_ROOM, type WireClient } from '../wire/wire-client.js';
 
 /** Default quiet period, in seconds, and its upper bound (--publish-quiet; agent/defaults.ts). */
@@ -65,7 +66,9 @@ export class LivePublisher {
    * The canonical form of the last ruleset published from the revision `base`, and the commit it
    * became: not sent again while `base` is still in force (until the agent applies the result).
    */
-  #published: { canon: string; commit: string; base: string } | undefined;
+  #published: { canon: string; commit: string; base: string; normalised: NormalisedRuleset } | undefined;
+  /** Outside changes seen so far (changed('event')): one during a publish makes its listing stale. */
+  #events = 0;
   /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
   #refused: { canon: string; base: string } | undefined;
   #stopped = false;
@@ -93,7 +96,10 @@ export class LivePublisher {
    * reconciler forgets it (a revision of it is then loaded as usual).
    */
   changed(kind: 'event' | 'check' = 'event'): void {
-    if (kind === 'event') this.#o.reconciler.forgetHeld();
+    if (kind === 'event') {
+      this.#events += 1;
+      this.#o.reconciler.forgetHeld();
+    }
     if (this.#stopped) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.flush(), this.#o.quietMs ?? DEFAULT_PUBLISH_QUIET_S * 1000);
@@ -129,6 +135,12 @@ export class LivePublisher {
   async #publishOnce(): Promise<PublishOutcome> {
     const prev = this.#o.reconciler.inForce;
     if (!prev) return { kind: 'none', reason: 'no revision in force' };
+    // A change by hand after the listing below (while it is read or published) takes back the
+    // note that the host holds what was listed: the note is made only if none came.
+    const events = this.#events;
+    const noteHeld = (held: HostHolds): void => {
+      if (this.#events === events) this.#o.reconciler.noteHeld(held);
+    };
     const connected = this.#o.client();
     // What one publish frame may carry on this connection (8 MiB to a writer: wire.writerMaxFrame).
     const cap = (connected && !connected.closed ? connected.welcome.maxFrame : WRITER_MAX_FRAME) - PUBLISH_HEADER_ROOM;
@@ -140,26 +152,34 @@ export class LivePublisher {
     // put back as declared, so the repository keeps them (shared/drift/expired-elements.ts).
     const live = withExpiredElements(await this.#liveRuleset(prev), declared);
     const tables = prev.managedTables;
-    const canon = JSON.stringify(normaliseRuleset(live, tables));
-    const differences = diffNormalised(normaliseRuleset(declared, tables), normaliseRuleset(live, tables));
+    const normalised = normaliseRuleset(live, tables);
+    const canon = JSON.stringify(normalised);
+    const held = { canon, tables, base: prev.commit };
+    // Published from this revision in force and not applied yet: the branch holds that state, so
+    // the host is compared with it, not with the revision in force. A change undone by hand
+    // after its listing was published matches the revision in force again, but not the branch:
+    // the undoing is published too (over the published commit), or the branch and the host
+    // would part ways.
+    const since = this.#published?.base === prev.commit ? this.#published : undefined;
+    if (since?.canon === canon) {
+      // The host holds what was published (listed just now): its revision needs no load.
+      noteHeld({ ...held, commit: since.commit });
+      return { kind: 'none', reason: `already published as ${since.commit}` };
+    }
+    const differences = diffNormalised(since?.normalised ?? normaliseRuleset(declared, tables), normalised);
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
     const bytes = Buffer.from(`${JSON.stringify(live, null, 2)}\n`);
     if (bytes.length > cap) return this.#tooLarge(prev, bytes.length, cap, 'the live managed tables');
-    const held = { canon, tables, base: prev.commit };
-    if (this.#published?.canon === canon && this.#published.base === prev.commit) {
-      // The host holds what was published (listed just now): its revision needs no load.
-      this.#o.reconciler.noteHeld({ ...held, commit: this.#published.commit });
-      return { kind: 'none', reason: `already published as ${this.#published.commit}` };
-    }
-    if (this.#refused?.canon === canon && this.#refused.base === prev.commit) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
+    const base = since?.commit ?? prev.commit;
+    if (this.#refused?.canon === canon && this.#refused.base === base) return { kind: 'none', reason: 'the server refused this state already (see the Published condition)' };
     const client = this.#o.client();
     if (!client || client.closed) return { kind: 'failed', error: new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'not connected to the server: the live change is published once connected') };
-    const log = this.#o.logger.child({ ruleset: prev.ruleset, base: prev.commit });
+    const log = this.#o.logger.child({ ruleset: prev.ruleset, base });
     try {
-      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base: prev.commit, bytes });
-      this.#published = { canon, commit: r.commit, base: prev.commit };
+      const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base, bytes });
+      this.#published = { canon, commit: r.commit, base: prev.commit, normalised };
       // The revision the server announces next is this state: the host holds it already.
-      this.#o.reconciler.noteHeld({ ...held, commit: r.commit });
+      noteHeld({ ...held, commit: r.commit });
       log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');
       this.#setCondition({ type: 'Published', status: 'True', reason: r.rebased ? 'Rebased' : 'Published', message: `${new Date().toISOString()} ${r.commit}: ${differences.slice(0, 5).join('; ')}`.slice(0, 4096) });
       return { kind: 'published', commit: r.commit, rebased: r.rebased, unchanged: r.unchanged };
@@ -169,7 +189,7 @@ export class LivePublisher {
         log.error({ err: e.toJSON(), reason: 'PublishConflict', lost: differences.slice(0, 20) }, `PublishConflict: the live change was not published and the branch's revision will replace it: ${e.message}`);
         this.#setCondition({ type: 'Published', status: 'False', reason: 'PublishConflict', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       } else if (!e.retryable) {
-        this.#refused = { canon, base: prev.commit };
+        this.#refused = { canon, base };
         log.error({ err: e.toJSON() }, 'live change refused by the server');
         this.#setCondition({ type: 'Published', status: 'False', reason: e.code === 'NFTSYNC_ERR_PUBLISH_DENIED' ? 'PublishDenied' : 'PublishRefused', message: `${new Date().toISOString()} ${e.code}: ${e.message}`.slice(0, 4096) });
       }

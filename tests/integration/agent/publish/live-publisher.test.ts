@@ -5,7 +5,7 @@
  * (no publishers entry) is reported as a `Published` condition with reason PublishDenied.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -14,7 +14,7 @@ import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
 import type { ReconcileOutcome } from '../../../../agent/reconcile/reconcile-outcome.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
-import { createNetns } from '../../../helpers/netns.js';
+import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 
@@ -36,7 +36,7 @@ function withSet(type: string, elem: string[]): string {
   return `${JSON.stringify({ nftables: [...file.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type, elem } }] }, null, 2)}\n`;
 }
 
-async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}, driftIntervalMs?: number) {
+async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}, driftIntervalMs?: number, nftCommand?: (ns: Netns) => string) {
   const f = await startServerFixture(t, { tokens: parseTokenList(`${TOKEN} ops\n`) });
   f.push({ 'nft-sync.yaml': yaml, ...files }, 'publishers');
   const lines: Array<Record<string, unknown>> = [];
@@ -46,7 +46,7 @@ async function daemon(t: TestContext, yaml: string, files: Record<string, string
   let applied = 0;
   // Every nft load the agent runs (its own runner's hook: the real nft underneath).
   let loads = 0;
-  const nft = createNftRunner(ns.nftCommand).withHooks({ aroundApply: (_bytes, load) => ((loads += 1), load()) });
+  const nft = createNftRunner(nftCommand?.(ns) ?? ns.nftCommand).withHooks({ aroundApply: (_bytes, load) => ((loads += 1), load()) });
   const outcomes: ReconcileOutcome[] = [];
   const run = runAgentDaemon(
     {
@@ -183,4 +183,35 @@ test('a live change and someone else\'s push at once: both end in force and on t
   assert.equal(d.loads(), loadsBefore + 1, 'one load for the others\' change, none for what the agent published');
   // Which way the race went: Rebased (published onto the push) or Published (after applying it).
   t.diagnostic(`Published reason: ${d.status()?.conditions.find((c) => c.type === 'Published')?.reason}`);
+});
+
+test('a change undone by hand while its publish is in flight is published too: the branch, the host and the status end on the undone state (an nft wrapper undoes it right after the publisher\'s listing)', async (t) => {
+  // Review: the publisher noted "the host holds the published commit" after the publish returned,
+  // over the note a hand change made meanwhile took back; the flush that followed compared the
+  // host with the revision in force (equal again), published nothing, and the published commit
+  // was taken as applied without nft: the host held one state, the status and the branch another.
+  const dir = makeTempDir(t, 'nft-sync-undo-');
+  const armed = join(dir, 'armed');
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, (ns) => {
+    const wrapper = join(dir, 'nft');
+    // Armed, the next JSON list (the publisher's listing, on stdin) is answered as nft lists the
+    // table, but only after the element added by hand was deleted again by another process.
+    // The runner's stdin is an unlinked file left at its end: read through /dev/stdin, as nft does.
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ -e '${armed}' ] && [ "$1 $2 $3" = "-j -f -" ]; then\n  in=$(cat /dev/stdin)\n  case "$in" in *'"list"'*)\n    rm -f '${armed}'\n    out=$(printf '%s' "$in" | nft "$@") || exit 1\n    nft delete element inet nft_sync blk '{ 198.18.0.5 }'\n    sleep 0.3\n    printf '%s\\n' "$out"; exit 0;;\n  esac\n  printf '%s' "$in" | nft "$@"; exit $?\nfi\nexec nft "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    return `ip netns exec ${ns.name} ${wrapper}`;
+  });
+  writeFileSync(armed, '');
+  d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  // The state with 198.18.0.5 was published; the host no longer holds it: its undoing must follow.
+  await until('the branch without 198.18.0.5 again', () => (/198\.18\.0\.5/.test(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) ? undefined : true), 15_000);
+  const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
+  assert.equal(d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare), 'node-1', 'the undoing published by the agent');
+  await until('the tip in force', () => (d.status()?.commit === tip ? true : undefined), 15_000);
+  const history = d.f.git(['log', '--format=%h %an %s', 'main'], d.f.bare).split('\n').map((l) => `${l} ${/198\.18\.0\.5/.test(d.f.git(['show', `${l.split(' ')[0]}:rulesets/default.json`], d.f.bare)) ? 'WITH' : 'without'}`);
+  assert.doesNotMatch(d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.0\.5/, `the host holds the undone state; branch: ${history.join(' | ')}; log: ${d.lines.map((l) => `${String(l.msg)} ${String(l.commit ?? '')}`).join(' | ')}`);
 });
