@@ -77,6 +77,20 @@ function bigRuleset(extra: unknown[] = [], count = ELEMENTS): string {
   });
 }
 
+/**
+ * An nft command for `bigAgent`: a shell script in `dir` that runs `prelude` (shell lines that
+ * may act at a chosen moment, e.g. when a flag file exists) and then execs nft, inside the
+ * namespace like nft itself (the listener runs behind the same prefix).
+ */
+function wrappedNft(dir: string, prelude: string): (ns: Netns) => string {
+  return (n) => {
+    const wrapper = join(dir, 'nft');
+    writeFileSync(wrapper, `#!/bin/sh\n${prelude}\nexec nft "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    return `ip netns exec ${n.name} ${wrapper}`;
+  };
+}
+
 async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: boolean; nftCommand?: (ns: Netns) => string; elements?: number; intervalMs?: number } = {}) {
   const f = await startServerFixture(t);
   f.push({ 'rulesets/default.json': bigRuleset([], options.elements) }, 'big set');
@@ -127,15 +141,7 @@ describe('big rulesets', () => {
     const dir = makeTempDir(t, 'nft-sync-during-');
     const armed = join(dir, 'armed');
     const { ns, agent, has } = await bigAgent(t, 'bduring', {
-      nftCommand: (n) => {
-        const wrapper = join(dir, 'nft');
-        writeFileSync(
-          wrapper,
-          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; fi\nexec nft "$@"\n`,
-        );
-        chmodSync(wrapper, 0o755);
-        return `ip netns exec ${n.name} ${wrapper}`;
-      },
+      nftCommand: wrappedNft(dir, `if [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; fi`),
     });
     writeFileSync(armed, '');
     ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
@@ -161,15 +167,7 @@ describe('big rulesets', () => {
     const batch = join(dir, 'batch.json');
     const committed = join(dir, 'committed');
     const { ns, agent, has } = await bigAgent(t, 'blate', {
-      nftCommand: (n) => {
-        const wrapper = join(dir, 'nft');
-        writeFileSync(
-          wrapper,
-          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; cat /dev/stdin > '${batch}'; ( sleep 0.5; nft -j -f '${batch}'; touch '${committed}' ) </dev/null >/dev/null 2>&1 & exit 0; fi\nexec nft "$@"\n`,
-        );
-        chmodSync(wrapper, 0o755);
-        return `ip netns exec ${n.name} ${wrapper}`;
-      },
+      nftCommand: wrappedNft(dir, `if [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; nft add element inet nft_sync nets '{ 198.18.70.0/23 }'; sleep 0.3; cat /dev/stdin > '${batch}'; ( sleep 0.5; nft -j -f '${batch}'; touch '${committed}' ) </dev/null >/dev/null 2>&1 & exit 0; fi`),
     });
     writeFileSync(armed, '');
     ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.9 }']);
@@ -202,16 +200,7 @@ describe('big rulesets', () => {
     const once = join(dir, 'once');
     writeFileSync(once, '');
     const { ns, agent, has } = await bigAgent(t, 'bgap', {
-      nftCommand: (n) => {
-        // Inside the namespace, like nft itself: the listener runs behind the same prefix.
-        const wrapper = join(dir, 'nft');
-        writeFileSync(
-          wrapper,
-          `#!/bin/sh\nif [ "$1 $2" = "-j -f" ] && [ -e '${once}' ] && nft list table inet nft_sync >/dev/null 2>&1; then rm -f '${once}'; nft add element inet nft_sync blk '{ 192.0.2.99 }'; fi\nexec nft "$@"\n`,
-        );
-        chmodSync(wrapper, 0o755);
-        return `ip netns exec ${n.name} ${wrapper}`;
-      },
+      nftCommand: wrappedNft(dir, `if [ "$1 $2" = "-j -f" ] && [ -e '${once}' ] && nft list table inet nft_sync >/dev/null 2>&1; then rm -f '${once}'; nft add element inet nft_sync blk '{ 192.0.2.99 }'; fi`),
     });
     // The first load made the table; a rule added by hand makes the agent re-apply, and the
     // wrapper slips an element in while the listener is out of the group.
