@@ -4,7 +4,6 @@
  * is unreachable the ruleset in force stays and the agent retries with capped, jittered backoff.
  */
 import type tls from 'node:tls';
-import type { Logger } from 'pino';
 import { toNftSyncError } from '../shared/errors.js';
 import { Backoff, BACKOFF_DEFAULTS, sleep, type BackoffOptions } from './backoff.js';
 import { Reconciler, type ReconcileOutcome, type ReconcilerOptions } from './reconcile/reconciler.js';

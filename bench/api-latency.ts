@@ -18,7 +18,7 @@ import { diffRulesets } from '../shared/ruleset/ruleset-diff.js';
 import { parseRuleset } from '../shared/ruleset/ruleset-schema.js';
 import { initRepository } from '../server/git/init-repository.js';
 import { startServer } from '../server/start-server.js';
-import { type BenchRow, median, timeIt } from './bench-row.js';
+import { type BenchRow, timeIt } from './bench-row.js';
 
 /** A ruleset of `rules` rules and a set of `elements` addresses, `shift` changing both a little. */
 function ruleset(rules: number, elements: number, shift: number): string {

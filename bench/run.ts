@@ -80,7 +80,7 @@ import { benchFailover, benchReplicaLag } from './replica-failover.js';
 import { benchPublishLatency } from './publish-latency.js';
 import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
-import { median, timeIt } from './bench-row.js';
+import { timeIt } from './bench-row.js';
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];

@@ -30,8 +30,7 @@
  * the check compiled from it at build time (state-file-validator.ts). A legacy applied.json is still read, and so is a legacy
  * release.json (the signed-release record before it moved into state.json), once.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NftSyncError } from '../../shared/errors.js';
 import { writeFileAtomic } from './write-file-atomic.js';

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import { NftSyncError } from '../../shared/errors.js';
-import { parseTokenList } from '../../shared/config/token-list.js';
 import { parseHostPort } from '../../shared/wire/host-port.js';
 import { DEFAULT_MAX_FRAME, PRE_HANDSHAKE_MAX_FRAME } from '../../shared/wire/messages.js';
 import { AGENT_REGISTRY_DEFAULTS, loadTokenFile, startServer, WIRE_SERVER_DEFAULTS } from '../../server/start-server.js';

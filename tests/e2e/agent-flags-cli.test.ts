@@ -4,7 +4,6 @@
  * unreachable server and retry forever).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { freePort, runCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';

@@ -18,7 +18,7 @@ import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { parseTokenList } from '../../shared/config/token-list.js';
 import { runCli } from '../helpers/cli-process.js';
 import { testGitEnv } from '../helpers/git-fixture.js';
-import { createNetns, type Netns } from '../helpers/netns.js';
+import { createNetns } from '../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../helpers/server-fixture.js';
 import { makeSigner, tag, type Signer } from '../helpers/signing-fixture.js';
 

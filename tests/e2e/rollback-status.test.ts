@@ -6,9 +6,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test, type TestContext } from 'node:test';
-import { runAgentDaemon } from '../../agent/agent-daemon.js';
-import { createNftRunner } from '../../host/nft-runner.js';
-import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { parseTokenList } from '../../shared/config/token-list.js';
 import { runCli } from '../helpers/cli-process.js';
 import { createNetns, type Netns } from '../helpers/netns.js';

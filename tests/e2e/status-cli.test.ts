@@ -5,8 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { runAgentDaemon } from '../../agent/agent-daemon.js';
-import { createNftRunner } from '../../host/nft-runner.js';
 import type { ReconcileOutcome } from '../../agent/reconcile/reconciler.js';
 import { runCli, startCli } from '../helpers/cli-process.js';
 import { createNetns } from '../helpers/netns.js';

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { runAgentDaemon } from '../../../agent/agent-daemon.js';
 import { createNftRunner } from '../../../host/nft-runner.js';
 import { pullOnce } from '../../../agent/pull-once.js';
 import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';

@@ -4,10 +4,7 @@
  * runs, and applies one that survives the trip, with the real server and the real nft.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { createNftRunner, type NftRunner } from '../../../host/nft-runner.js';
 import { Reconciler } from '../../../agent/reconcile/reconciler.js';
 import { WireClient } from '../../../agent/wire/wire-client.js';

@@ -8,11 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { runAgentDaemon } from '../../../../agent/agent-daemon.js';
 import { wireProbe } from '../../../../agent/reconcile/confirm-revision.js';
-import type { DriftReport } from '../../../../agent/drift/drift-watcher.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { Reconciler, type ReconcileOutcome } from '../../../../agent/reconcile/reconciler.js';
 import { loadState, saveState } from '../../../../agent/state/state-store.js';

@@ -7,7 +7,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { applyRuleset } from '../../../../agent/reconcile/apply-ruleset.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
-import { NftSyncError } from '../../../../shared/errors.js';
 import { diffNormalised, normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset, type Ruleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';

@@ -5,10 +5,8 @@
  * real nft in throwaway namespaces, real CLI for the flag.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
 import { applyRuleset } from '../../../../agent/reconcile/apply-ruleset.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { Reconciler } from '../../../../agent/reconcile/reconciler.js';

@@ -1,13 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Ajv } from 'ajv';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appliedFileName, STATE_FILE, isKnownBadRevision, loadState, pruneState, saveState, writeAppliedBytes } from '../../../../agent/state/state-store.js';
 import { AgentState, StateFile } from '../../../../agent/state/state-file-schema.js';
 import { emptyState, stateAfterRefusal } from '../../../../agent/state/transitions.js';
-import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
 import { expectCode } from '../../../helpers/expect-code.js';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { NftSyncError } from '../../../../shared/errors.js';
 import { initRepository } from '../../../../server/git/init-repository.js';
 import { git, tempDir } from '../../../helpers/git-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { NftSyncError, type ErrorCode } from '../../../../shared/errors.js';
+import type { ErrorCode } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { initRepository } from '../../../../server/git/init-repository.js';
 import { RulesetRepository } from '../../../../server/git/ruleset-repository.js';

@@ -12,7 +12,6 @@ import { encodeMessage } from '../../../../shared/wire/message-codec.js';
 import { MessageReader } from '../../../../shared/wire/message-reader.js';
 import { CLIENT_MAX_FRAME, SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../../shared/wire/messages.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
-import { parseTokenList } from '../../../../shared/config/token-list.js';
 
 test('a client streaming 64 KiB frames is read no faster than its read budget; an agent elsewhere is served meanwhile', async (t) => {
   const rate = 256 * 1024;

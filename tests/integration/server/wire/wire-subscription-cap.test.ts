@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
-import { NftSyncError } from '../../../../shared/errors.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 import { expectCode } from '../../../helpers/expect-code.js';
 
