@@ -54,7 +54,8 @@ export class BigRulesetDrift {
   #unknown: string | undefined;
   /** The last re-apply was for a gap alone. */
   #gapReapply = false;
-  #echo: { until: number; keys: Set<string> } | undefined;
+  /** The keys of the agent's own recent delta heals (`op set id`), each with the end of its window. */
+  #echo = new Map<string, number>();
 
   constructor(context: BigDriftContext) {
     this.#c = context;
@@ -128,11 +129,11 @@ export class BigRulesetDrift {
   }
 
   #isEcho(folded: Array<{ d: Pick<SetDrift, 'ref'>; op: 'add' | 'del'; keys: ElementKey[] }>): boolean {
-    const echo = this.#echo;
-    if (!echo || performance.now() > echo.until || folded.length === 0) return false;
+    const now = performance.now();
+    if (folded.length === 0) return false;
     // The agent's own delta heal seen as someone else's: its --nft command forks nft (sudo),
     // so the PID that committed is not one the agent started.
-    return folded.every((f) => f.keys.every((k) => echo.keys.has(`${f.op} ${setId(f.d.ref)} ${k.id}`)));
+    return folded.every((f) => f.keys.every((k) => (this.#echo.get(`${f.op} ${setId(f.d.ref)} ${k.id}`) ?? Number.NEGATIVE_INFINITY) >= now));
   }
 
   async #healElements(prev: ConfirmedRevision, summary: RevisionSummary): Promise<void> {
@@ -154,13 +155,20 @@ export class BigRulesetDrift {
       // before it runs: they may arrive before nft's exit does. Those of an earlier delta still
       // in its echo window stay known: they may come back after this one started (its keys
       // used to replace them, and the element that delta put back was deleted as a hand change).
-      const before = this.#echo !== undefined && performance.now() <= this.#echo.until ? this.#echo : undefined;
-      const keys = new Set<string>(before?.keys);
+      // Each key keeps its own window, though: carried whole from heal to heal, a steady run of
+      // heals kept every key for ever (memory without bound, and an old key swallowed a later
+      // change by hand as the agent's own).
+      const before = this.#echo;
+      const now = performance.now();
+      const echo = new Map<string, number>();
+      for (const [key, until] of before) if (until >= now) echo.set(key, until);
+      const keys: string[] = [];
       for (const d of drift) {
-        for (const id of d.added.keys()) keys.add(`del ${setId(d.ref)} ${id}`);
-        for (const id of d.removed.keys()) keys.add(`add ${setId(d.ref)} ${id}`);
+        for (const id of d.added.keys()) keys.push(`del ${setId(d.ref)} ${id}`);
+        for (const id of d.removed.keys()) keys.push(`add ${setId(d.ref)} ${id}`);
       }
-      this.#echo = { until: Number.POSITIVE_INFINITY, keys };
+      for (const key of keys) echo.set(key, Number.POSITIVE_INFINITY);
+      this.#echo = echo;
       try {
         await this.#c.nft.applyJson(batch);
       } catch (err) {
@@ -170,7 +178,8 @@ export class BigRulesetDrift {
         void this.#reapply(differences, false);
         return;
       }
-      this.#echo = { until: performance.now() + ECHO_MS, keys };
+      const until = performance.now() + ECHO_MS;
+      for (const key of keys) echo.set(key, until);
       this.#c.logger.warn({ differences }, 'drift: element changes to a big set undone');
       this.#c.report(differences, true);
     });

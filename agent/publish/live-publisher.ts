@@ -65,8 +65,10 @@ export class LivePublisher {
   /**
    * The canonical form of the last ruleset published from the revision `base`, and the commit it
    * became: not sent again while `base` is still in force (until the agent applies the result).
+   * `exact`: the commit holds just that state (not merged onto others' changes), so a later
+   * listing may be compared with it and published over it.
    */
-  #published: { canon: string; commit: string; base: string; normalised: NormalisedRuleset } | undefined;
+  #published: { canon: string; commit: string; base: string; normalised: NormalisedRuleset; exact: boolean } | undefined;
   /** Outside changes seen so far (changed('event')): one during a publish makes its listing stale. */
   #events = 0;
   /** Likewise the last state the server refused for good (denied, invalid), per revision in force. */
@@ -160,12 +162,17 @@ export class LivePublisher {
     // after its listing was published matches the revision in force again, but not the branch:
     // the undoing is published too (over the published commit), or the branch and the host
     // would part ways.
-    const since = this.#published?.base === prev.commit ? this.#published : undefined;
-    if (since?.canon === canon) {
+    // Only a commit that holds just what was published, though: one merged onto others' changes
+    // (rebased) also holds theirs, which the host has not applied; a listing published over it
+    // would undo them. Then the host is compared with the revision in force, as before: an undoing
+    // is not published, and the branch's commit replaces it when applied.
+    const published = this.#published?.base === prev.commit ? this.#published : undefined;
+    if (published?.canon === canon) {
       // The host holds what was published (listed just now): its revision needs no load.
-      noteHeld({ ...held, commit: since.commit });
-      return { kind: 'none', reason: `already published as ${since.commit}` };
+      noteHeld({ ...held, commit: published.commit });
+      return { kind: 'none', reason: `already published as ${published.commit}` };
     }
+    const since = published?.exact ? published : undefined;
     const differences = diffNormalised(since?.normalised ?? normaliseRuleset(declared, tables), normalised);
     if (differences.length === 0) return { kind: 'none', reason: 'the managed tables match the revision in force' };
     const bytes = Buffer.from(`${JSON.stringify(live, null, 2)}\n`);
@@ -177,7 +184,7 @@ export class LivePublisher {
     const log = this.#o.logger.child({ ruleset: prev.ruleset, base });
     try {
       const r = await client.publish({ ref: this.#o.ref, ruleset: prev.ruleset, base, bytes });
-      this.#published = { canon, commit: r.commit, base: prev.commit, normalised };
+      this.#published = { canon, commit: r.commit, base: prev.commit, normalised, exact: !r.rebased };
       // The revision the server announces next is this state: the host holds it already.
       noteHeld({ ...held, commit: r.commit });
       log.info({ commit: r.commit, rebased: r.rebased, unchanged: r.unchanged, changes: differences.slice(0, 20) }, 'published a live change');

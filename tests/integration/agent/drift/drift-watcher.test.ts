@@ -187,6 +187,45 @@ describe('big rulesets', () => {
     assert.ok(!has('nets', '198.18.70.0'));
   });
 
+  test('the echo of a delta heal ends with its own window even while later heals keep coming: a hand change undone by hand after it is not taken for the agent\'s (an nft wrapper holds a later delta while it is made)', async (t) => {
+    // Attack on the kept echo: each heal kept all keys of the one before while in its window, and
+    // gave them its own window again, so under a steady run of heals a key never expired. An
+    // element deleted by a heal 7 s before, added and deleted again by hand while a later delta
+    // ran, had its deletion swallowed as the agent's own: the added element stood noted, its
+    // delta (delete what is not there) failed, and the big ruleset was re-applied.
+    const dir = makeTempDir(t, 'nft-sync-echo-old-');
+    const armed = join(dir, 'armed');
+    const started = join(dir, 'started');
+    const { ns, agent, has } = await bigAgent(t, 'becho', {
+      nftCommand: wrappedNft(dir, `if [ "$1 $2" = "-j -f" ] && [ -e '${armed}' ]; then rm -f '${armed}'; touch '${started}'; sleep 1; fi`),
+    });
+    const heal = async (addr: string) => {
+      const n = agent.drifts.length;
+      ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', `{ ${addr} }`]);
+      await waitUntil(`${addr} undone`, () => agent.drifts.length > n && !has('blk', addr), 10_000);
+    };
+    await heal('192.0.2.50');
+    const t0 = performance.now();
+    // Heals 2 s apart, each within the window of the one before, for 6 s.
+    for (const addr of ['192.0.2.51', '192.0.2.52', '192.0.2.53']) {
+      await quiet(2000);
+      await heal(addr);
+    }
+    assert.ok(performance.now() - t0 > 5500, 'the first heal\'s window is over');
+    // The next delta waits a second; meanwhile 192.0.2.50 is added and deleted again by hand.
+    writeFileSync(armed, '');
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.54 }']);
+    await waitUntil('the held delta', () => existsSync(started), 10_000);
+    ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.50 }']);
+    ns.nft(['delete', 'element', 'inet', 'nft_sync', 'blk', '{ 192.0.2.50 }']);
+    await waitUntil('192.0.2.54 undone', () => !has('blk', '192.0.2.54'), 10_000);
+    // A sentinel after them, then a settle for a re-apply queued behind it.
+    await heal('192.0.2.55');
+    await quiet(1500);
+    assert.equal(agent.bigLoads.length, 1, `deltas, not a reload: ${JSON.stringify(agent.drifts)}`);
+    assert.ok(!has('blk', '192.0.2.50'));
+  });
+
   test('a rule added by hand to a big ruleset is healed by a re-apply', async (t) => {
     const { ns, agent } = await bigAgent(t, 'brule');
     ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '4444', 'accept']);

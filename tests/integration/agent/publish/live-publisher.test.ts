@@ -5,7 +5,7 @@
  * (no publishers entry) is reported as a `Published` condition with reason PublishDenied.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -214,4 +214,46 @@ test('a change undone by hand while its publish is in flight is published too: t
   await until('the tip in force', () => (d.status()?.commit === tip ? true : undefined), 15_000);
   const history = d.f.git(['log', '--format=%h %an %s', 'main'], d.f.bare).split('\n').map((l) => `${l} ${/198\.18\.0\.5/.test(d.f.git(['show', `${l.split(' ')[0]}:rulesets/default.json`], d.f.bare)) ? 'WITH' : 'without'}`);
   assert.doesNotMatch(d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.0\.5/, `the host holds the undone state; branch: ${history.join(' | ')}; log: ${d.lines.map((l) => `${String(l.msg)} ${String(l.commit ?? '')}`).join(' | ')}`);
+});
+
+test('a change undone by hand after it was published merged onto someone else\'s push does not undo that push: the branch keeps it, and the host ends on the branch (an nft wrapper holds the publisher\'s listing while the push lands)', async (t) => {
+  // Attack on the undo fix: the publish was rebased onto a push (set `other`), so its commit holds
+  // the push too; the undoing, listed from a host that never applied the push and published over
+  // that commit, took set `other` off the branch again.
+  const dir = makeTempDir(t, 'nft-sync-undo-rebased-');
+  const armed = join(dir, 'armed');
+  const listed = join(dir, 'listed');
+  const go = join(dir, 'go');
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, (ns) => {
+    const wrapper = join(dir, 'nft');
+    // Armed, the publisher's listing is answered as nft lists the table, but only after the element
+    // added by hand was deleted again and the test pushed (it waits for `go`, at most 10 s).
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ -e '${armed}' ] && [ "$1 $2 $3" = "-j -f -" ]; then\n  in=$(cat /dev/stdin)\n  case "$in" in *'"list"'*)\n    rm -f '${armed}'\n    out=$(printf '%s' "$in" | nft "$@") || exit 1\n    nft delete element inet nft_sync blk '{ 198.18.0.5 }'\n    touch '${listed}'\n    i=0; while [ ! -e '${go}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n    printf '%s\\n' "$out"; exit 0;;\n  esac\n  printf '%s' "$in" | nft "$@"; exit $?\nfi\nexec nft "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    return `ip netns exec ${ns.name} ${wrapper}`;
+  });
+  writeFileSync(armed, '');
+  d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
+  await until('the publisher\'s listing', () => (existsSync(listed) ? true : undefined), 15_000);
+  // Someone else's push meanwhile: a new set `other`, an object the live change leaves alone.
+  d.f.git(['pull', '-q', '--rebase', 'origin', 'main']);
+  const file = JSON.parse(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) as { nftables: unknown[] };
+  file.nftables.push({ set: { family: 'inet', table: 'nft_sync', name: 'other', type: 'ipv4_addr', elem: ['198.18.1.1'] } });
+  d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
+  writeFileSync(go, '');
+  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  const tip = () => d.f.git(['rev-parse', 'main'], d.f.bare);
+  await until('the tip in force', () => (d.status()?.commit === tip() ? true : undefined), 15_000);
+  // Settle: any later publish (the undoing) has had its quiet period and its pass.
+  await new Promise((r) => setTimeout(r, 1500));
+  await until('the tip in force', () => (d.status()?.commit === tip() ? true : undefined), 15_000);
+  const history = d.f.git(['log', '--format=%h %an %s', 'main'], d.f.bare);
+  assert.match(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare), /"other"/, `the push kept on the branch: ${history}`);
+  assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /set other/, 'the push in force on the host');
+  // The branch wins over the undoing it could not be published over (the published state came back).
+  const onBranch = /198\.18\.0\.5/.test(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare));
+  assert.equal(/198\.18\.0\.5/.test(d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk'])), onBranch, 'the host holds what the branch holds');
 });
