@@ -151,13 +151,10 @@ export class BigRulesetDrift {
         const shape = summary.sets.get(setId(d.ref));
         return shape?.ok ? findDeclared(shape.value, declaredElements(inForce.bytes, d.ref), d.removed) : new Map();
       });
-      // The delta's own events, should they come back looking like someone else's, are known
-      // before it runs: they may arrive before nft's exit does. Those of an earlier delta still
-      // in its echo window stay known: they may come back after this one started (its keys
-      // used to replace them, and the element that delta put back was deleted as a hand change).
-      // Each key keeps its own window, though: carried whole from heal to heal, a steady run of
-      // heals kept every key for ever (memory without bound, and an old key swallowed a later
-      // change by hand as the agent's own).
+      // The echo: this delta's own events, should they come back looking like someone else's.
+      // Its keys are known before it runs (the events may arrive before nft's exit), with no end
+      // until it has; then each gets ECHO_MS. An earlier delta's keys keep their own windows
+      // (its events may come back after this one started), and expired ones go.
       const before = this.#echo;
       const now = performance.now();
       const echo = new Map<string, number>();

@@ -157,15 +157,13 @@ export class LivePublisher {
     const normalised = normaliseRuleset(live, tables);
     const canon = JSON.stringify(normalised);
     const held = { canon, tables, base: prev.commit };
-    // Published from this revision in force and not applied yet: the branch holds that state, so
-    // the host is compared with it, not with the revision in force. A change undone by hand
-    // after its listing was published matches the revision in force again, but not the branch:
-    // the undoing is published too (over the published commit), or the branch and the host
-    // would part ways.
-    // Only a commit that holds just what was published, though: one merged onto others' changes
-    // (rebased) also holds theirs, which the host has not applied; a listing published over it
-    // would undo them. Then the host is compared with the revision in force, as before: an undoing
-    // is not published, and the branch's commit replaces it when applied.
+    // What this agent published from the revision in force, not applied yet. Listed again, the
+    // host needs no load. Otherwise, when the commit holds just that state (`exact`), the branch
+    // is there now: the host is compared with it and published over it, so a change undone by
+    // hand after its listing was published is published too (it matches the revision in force
+    // again, not the branch). A commit merged onto others' changes (rebased) also holds theirs,
+    // which the host never applied: published over, they would be undone; the host is compared
+    // with the revision in force instead, and the branch's commit replaces an undoing.
     const published = this.#published?.base === prev.commit ? this.#published : undefined;
     if (published?.canon === canon) {
       // The host holds what was published (listed just now): its revision needs no load.

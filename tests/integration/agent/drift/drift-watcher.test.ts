@@ -19,6 +19,7 @@ import { pino, type Logger } from 'pino';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { quietLogger, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { wrappedNft } from '../../../helpers/nft-wrapper.js';
 import { waitUntil } from '../../../helpers/wait-for.js';
 
 
@@ -75,20 +76,6 @@ function bigRuleset(extra: unknown[] = [], count = ELEMENTS): string {
       ...extra,
     ],
   });
-}
-
-/**
- * An nft command for `bigAgent`: a shell script in `dir` that runs `prelude` (shell lines that
- * may act at a chosen moment, e.g. when a flag file exists) and then execs nft, inside the
- * namespace like nft itself (the listener runs behind the same prefix).
- */
-function wrappedNft(dir: string, prelude: string): (ns: Netns) => string {
-  return (n) => {
-    const wrapper = join(dir, 'nft');
-    writeFileSync(wrapper, `#!/bin/sh\n${prelude}\nexec nft "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    return `ip netns exec ${n.name} ${wrapper}`;
-  };
 }
 
 async function bigAgent(t: TestContext, prefix: string, options: { selfHeal?: boolean; nftCommand?: (ns: Netns) => string; elements?: number; intervalMs?: number } = {}) {

@@ -5,7 +5,7 @@
  * (no publishers entry) is reported as a `Published` condition with reason PublishDenied.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
@@ -16,6 +16,7 @@ import { createNftRunner } from '../../../../host/nft-runner.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
+import { wrappedNft } from '../../../helpers/nft-wrapper.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
 
 const TOKEN = 'live-publisher-token-0123456789';
@@ -34,6 +35,18 @@ async function until<T>(what: string, fn: () => T | undefined, ms: number): Prom
 function withSet(type: string, elem: string[]): string {
   const file = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
   return `${JSON.stringify({ nftables: [...file.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type, elem } }] }, null, 2)}\n`;
+}
+
+/**
+ * An nft command whose next JSON list (the publisher's listing, on stdin), once `armed` exists,
+ * is answered as nft lists the table, but only after `meanwhile` (shell lines) ran: a change the
+ * listing then does not show.
+ */
+function holdListing(dir: string, armed: string, meanwhile: string): (ns: Netns) => string {
+  return wrappedNft(
+    dir,
+    `if [ -e '${armed}' ] && [ "$1 $2 $3" = "-j -f -" ]; then\n  in=$(cat /dev/stdin)\n  case "$in" in *'"list"'*)\n    rm -f '${armed}'\n    out=$(printf '%s' "$in" | nft "$@") || exit 1\n    ${meanwhile}\n    printf '%s\\n' "$out"; exit 0;;\n  esac\n  printf '%s' "$in" | nft "$@"; exit $?\nfi`,
+  );
 }
 
 async function daemon(t: TestContext, yaml: string, files: Record<string, string> = {}, driftIntervalMs?: number, nftCommand?: (ns: Netns) => string) {
@@ -192,18 +205,8 @@ test('a change undone by hand while its publish is in flight is published too: t
   // was taken as applied without nft: the host held one state, the status and the branch another.
   const dir = makeTempDir(t, 'nft-sync-undo-');
   const armed = join(dir, 'armed');
-  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, (ns) => {
-    const wrapper = join(dir, 'nft');
-    // Armed, the next JSON list (the publisher's listing, on stdin) is answered as nft lists the
-    // table, but only after the element added by hand was deleted again by another process.
-    // The runner's stdin is an unlinked file left at its end: read through /dev/stdin, as nft does.
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nif [ -e '${armed}' ] && [ "$1 $2 $3" = "-j -f -" ]; then\n  in=$(cat /dev/stdin)\n  case "$in" in *'"list"'*)\n    rm -f '${armed}'\n    out=$(printf '%s' "$in" | nft "$@") || exit 1\n    nft delete element inet nft_sync blk '{ 198.18.0.5 }'\n    sleep 0.3\n    printf '%s\\n' "$out"; exit 0;;\n  esac\n  printf '%s' "$in" | nft "$@"; exit $?\nfi\nexec nft "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
-    return `ip netns exec ${ns.name} ${wrapper}`;
-  });
+  // Armed, the element added by hand is deleted again by another process under the listing.
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, holdListing(dir, armed, `nft delete element inet nft_sync blk '{ 198.18.0.5 }'; sleep 0.3`));
   writeFileSync(armed, '');
   d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
   await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
@@ -224,17 +227,9 @@ test('a change undone by hand after it was published merged onto someone else\'s
   const armed = join(dir, 'armed');
   const listed = join(dir, 'listed');
   const go = join(dir, 'go');
-  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, (ns) => {
-    const wrapper = join(dir, 'nft');
-    // Armed, the publisher's listing is answered as nft lists the table, but only after the element
-    // added by hand was deleted again and the test pushed (it waits for `go`, at most 10 s).
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\nif [ -e '${armed}' ] && [ "$1 $2 $3" = "-j -f -" ]; then\n  in=$(cat /dev/stdin)\n  case "$in" in *'"list"'*)\n    rm -f '${armed}'\n    out=$(printf '%s' "$in" | nft "$@") || exit 1\n    nft delete element inet nft_sync blk '{ 198.18.0.5 }'\n    touch '${listed}'\n    i=0; while [ ! -e '${go}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done\n    printf '%s\\n' "$out"; exit 0;;\n  esac\n  printf '%s' "$in" | nft "$@"; exit $?\nfi\nexec nft "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
-    return `ip netns exec ${ns.name} ${wrapper}`;
-  });
+  // Armed, under the listing the element added by hand is deleted again and the test pushes
+  // (the listing waits for \`go\`, at most 10 s).
+  const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, holdListing(dir, armed, `nft delete element inet nft_sync blk '{ 198.18.0.5 }'; touch '${listed}'; i=0; while [ ! -e '${go}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done`));
   writeFileSync(armed, '');
   d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
   await until('the publisher\'s listing', () => (existsSync(listed) ? true : undefined), 15_000);
