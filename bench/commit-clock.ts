@@ -1,8 +1,12 @@
 /**
  * The bench's clock for "in force": the moment the kernel of a namespace announces a committed
- * nf_tables transaction (bench/nft-commits.py, the NEWGEN event `nft monitor` prints), read as
- * its line reaches this process. The same clock for nft-sync's agent and for raw nft, so both
- * are timed the same way: until the host announces the change, not until a process says so.
+ * nf_tables transaction (bench/nft-commits.py, the NEWGEN event `nft monitor` prints), as the
+ * watcher read it from the kernel (its CLOCK_MONOTONIC reading, on this process's
+ * performance.now() scale), not as its line reaches this process: the bench runs the server in
+ * this process, and a line read late because the server's work held this event loop would be
+ * charged to nft-sync, never to raw nft (which runs while the server is idle). The same clock for
+ * nft-sync's agent and for raw nft, so both are timed the same way: until the host announces the
+ * change, not until a process says so.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +33,7 @@ export async function commitClock(ns: string): Promise<CommitClock> {
     child.stdout!,
     (line, at) => {
       if (line === 'ready') ready();
-      else if (line.startsWith('{')) commits.push(at);
+      else if (line.startsWith('{')) commits.push(announcedAt(line) ?? at);
     },
     () => wake?.(),
   );
@@ -59,4 +63,13 @@ export async function commitClock(ns: string): Promise<CommitClock> {
       unhook();
     },
   };
+}
+
+/** performance.now() minus process.hrtime in ms: both read CLOCK_MONOTONIC, so it stays the same. */
+const hrtimeToNow = performance.now() - Number(process.hrtime.bigint()) / 1e6;
+
+/** The moment a commit line's watcher read the event (`mono`, CLOCK_MONOTONIC ns) on the performance.now() scale. */
+function announcedAt(line: string): number | undefined {
+  const mono = (JSON.parse(line) as { mono?: unknown }).mono;
+  return typeof mono === 'number' ? mono / 1e6 + hrtimeToNow : undefined;
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The bench's commit clock: one line per nf_tables transaction committed in this network
 namespace, as soon as the kernel announces it (its closing NFT_MSG_NEWGEN), with the generation
-id and the committing process's PID: `{"gen":G,"pid":P}`. What `nft monitor` announces, without
+id, the committing process's PID and the moment this process read it (CLOCK_MONOTONIC, ns: the
+clock Node's process.hrtime reads): `{"gen":G,"pid":P,"mono":NS}`. What `nft monitor` announces, without
 nft's cache (nft monitor lists the whole ruleset first: 17 s and 650 MB on a host holding a
 1,000,000-element set) and without decoding the transaction's other events (one per element).
 Prints `ready` once it listens. Exits when stdin closes. Standard library only.
@@ -13,6 +14,7 @@ import select
 import socket
 import struct
 import sys
+import time
 
 NETLINK_NETFILTER = 12
 NFNLGRP_NFTABLES = 7
@@ -37,6 +39,7 @@ while True:
         continue
     try:
         data = sock.recv(1 << 20)
+        mono = time.monotonic_ns()
     except OSError:  # ENOBUFS: events dropped; the NEWGEN that follows still tells the commit
         continue
     off = 0
@@ -57,5 +60,5 @@ while True:
                 elif aty & 0x3FFF == 2:
                     pid = struct.unpack("!I", body[at + 4:at + 8])[0]
                 at += (aln + 3) & ~3
-            print(json.dumps({"gen": gen, "pid": pid}), flush=True)
+            print(json.dumps({"gen": gen, "pid": pid, "mono": mono}), flush=True)
         off += (ln + 3) & ~3
