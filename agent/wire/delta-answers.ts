@@ -18,6 +18,7 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
+import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
 import type { ServerMessage } from '../../shared/wire/messages.js';
 import { BlobIdThread } from '../../host/blob-id-thread.js';
 import { rememberBlobId } from '../known-blob-id.js';
@@ -47,7 +48,7 @@ export class DeltaAnswers {
   read(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base: { blob: string; bytes: Buffer } }): ReadAnswer {
     let answer: { result?: FetchResult; error?: NftSyncError };
     try {
-      answer = { result: fetchResult(message, body, { ...asked, alloc: (size) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size) : Buffer.allocUnsafe(size)) }) };
+      answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)) }) };
     } catch (err) {
       answer = { error: toNftSyncError(err, 'NFTSYNC_ERR_MSG_INVALID') };
     }

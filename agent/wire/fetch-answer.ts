@@ -12,6 +12,7 @@ import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
 import { lineIndex, rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
+import type { ShiftedAlloc } from '../../shared/bytes/join-pieces.js';
 
 /** Room for a release proof's git objects (tags, commit, two trees: about 35 KB per 1,000 rulesets). */
 export const PROOF_ALLOWANCE_BYTES = AGENT_DEFAULTS.wire.proofAllowanceBytes;
@@ -50,11 +51,11 @@ export type FetchResult =
 /**
  * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
  * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
- * most PROOF_ALLOWANCE_BYTES). A delta is rebuilt into `asked.alloc(size)` when given (memory made
+ * most PROOF_ALLOWANCE_BYTES). A delta is rebuilt into `asked.alloc(size, shift)` when given (memory made
  * ready ahead: agent/wire/delta-answers.ts), and then without its line index (knowLineIndex). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: (size: number) => Buffer }): FetchResult {
+export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: ShiftedAlloc }): FetchResult {
   if (message.type === 'ruleset' && body && message.delta !== undefined) {
     const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
     if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {

@@ -45,6 +45,7 @@ import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
+import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
 import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { windowDelta } from '../../shared/wire/window-delta.js';
 import type { BlobIdThread } from '../../host/blob-id-thread.js';
@@ -274,7 +275,7 @@ export class ElementTips {
     // From here the tip is changed: any way out but success forgets it.
     if (!tip.composed.apply(parseChangeFile(text))) return undefined;
     // Only a big text goes into prepared memory (a small one would keep a block of over 1 MiB alive).
-    const bytes = tip.composed.text((size) => (size >= WARM_BYTES ? this.spare.take(size) : Buffer.allocUnsafe(size)));
+    const bytes = tip.composed.text((size, shift) => (size >= WARM_BYTES ? this.spare.take(size, shift) : shiftedBuffer(size, shift)));
     if (bytes === undefined) return undefined;
 
     const { gitdir } = this.options;

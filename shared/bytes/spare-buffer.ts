@@ -31,20 +31,21 @@ export class SpareBuffer {
   }
 
   /**
-   * A Buffer of exactly `size` bytes, over a SharedArrayBuffer, its contents unspecified (the
-   * caller writes every byte): the prepared block when it is big enough and not far bigger (it is
-   * then gone: each block is handed out once, so no two texts ever share memory), else a new one.
-   * A block far bigger than `size` (over twice it, plus the minimum headroom: the text shrank) is
+   * A Buffer of exactly `size` bytes, over a SharedArrayBuffer, starting `shift` bytes into it
+   * (0 to 7: shared/bytes/join-pieces.ts ShiftedAlloc), its contents unspecified (the caller
+   * writes every byte): the prepared block when it is big enough and not far bigger (it is then
+   * gone: each block is handed out once, so no two texts ever share memory), else a new one. A
+   * block far bigger than `size` (over twice it, plus the minimum headroom: the text shrank) is
    * let go rather than handed out: the text would keep all of it alive, while whoever holds the
    * text counts only its length.
    */
-  take(size: number): Buffer {
+  take(size: number, shift = 0): Buffer {
     const block = this.#block;
-    if (block !== undefined && block.byteLength >= size) {
+    if (block !== undefined && block.byteLength >= size + shift) {
       this.#block = undefined;
-      if (block.byteLength <= 2 * size + HEADROOM_MIN) return Buffer.from(block, 0, size);
+      if (block.byteLength <= 2 * size + HEADROOM_MIN) return Buffer.from(block, shift, size);
     }
-    return sharedBuffer(size);
+    return shift === 0 ? sharedBuffer(size) : Buffer.from(new SharedArrayBuffer(size + shift), shift, size);
   }
 
   /**

@@ -25,6 +25,7 @@
  * refuses a jump past 16 levels).
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
+import { joinPieces, type ShiftedAlloc } from '../bytes/join-pieces.js';
 import { checkElementRequest, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from './element-change.js';
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
@@ -369,12 +370,13 @@ export class ComposedText {
    * key goes: compose whole). The Buffer is kept until the next apply (a second call returns
    * it): do not modify it.
    *
-   * `alloc(size)`, when given, makes the memory the text is written into: a Buffer of exactly
-   * `size` bytes whose contents do not matter (every byte is written), such as a prepared
-   * SpareBuffer's (shared/bytes/spare-buffer.ts), whose pages are already touched, so the text
-   * costs a copy rather than the page faults of fresh memory. Without it, fresh memory.
+   * `alloc(size, shift)`, when given, makes the memory the text is written into (join-pieces.ts
+   * ShiftedAlloc: `size` bytes starting at `shift` modulo 8, so the base's big runs are copied at
+   * full speed), such as a prepared SpareBuffer's (shared/bytes/spare-buffer.ts), whose pages are
+   * already touched, so the text costs a copy rather than the page faults of fresh memory.
+   * Without it, fresh memory. Throws RangeError when `alloc` gives another size.
    */
-  text(alloc?: (size: number) => Buffer): Buffer | undefined {
+  text(alloc?: ShiftedAlloc): Buffer | undefined {
     if (this.memo !== undefined) return this.memo;
     const pieces: Buffer[] = [];
     const SEP = Buffer.from(',\n');
@@ -409,17 +411,7 @@ export class ComposedText {
       pos = t.ends[count - 1]!;
     }
     pieces.push(this.base.subarray(pos));
-    if (alloc === undefined) {
-      this.memo = Buffer.concat(pieces);
-      return this.memo;
-    }
-    let size = 0;
-    for (const p of pieces) size += p.length;
-    const out = alloc(size);
-    if (out.length !== size) throw new RangeError(`ComposedText.text: alloc(${size}) gave ${out.length} bytes`);
-    let at = 0;
-    for (const p of pieces) at += p.copy(out, at);
-    this.memo = out;
-    return out;
+    this.memo = joinPieces(pieces, alloc && { alloc });
+    return this.memo;
   }
 }
