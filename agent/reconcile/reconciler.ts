@@ -55,6 +55,8 @@ export class Reconciler {
   #report: PassReport = {};
   #lock: Promise<unknown> = Promise.resolve();
   #busy = 0;
+  /** What a pass left to make ready for the next one, waiting until nothing runs (#whenIdle). */
+  #idleWork: (() => void) | undefined;
   #lastChangeEndedAt = 0;
   #drift: DriftRecord | undefined;
   /** The live state agent --publish last published, while the host is known to hold it (host-holds.ts). */
@@ -115,6 +117,23 @@ export class Reconciler {
     return { bytes: this.#applied, blob: st.blob, ruleset: st.ruleset, commit: st.commit, managedTables: st.managedTables };
   }
 
+  /**
+   * Run `work` (preparation for the next pass: tens of ms of this thread for a big ruleset) once
+   * no pass, restore or heal runs, now if none does: not in the middle of one, which it would
+   * hold up. The latest work given replaces any still waiting.
+   */
+  #whenIdle(work: () => void): void {
+    this.#idleWork = work;
+    this.#runIdle();
+  }
+
+  #runIdle(): void {
+    const work = this.#idleWork;
+    if (this.#busy > 0 || work === undefined) return;
+    this.#idleWork = undefined;
+    work();
+  }
+
   /** Run `fn` alone: passes, restores and heals never overlap. */
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
@@ -124,6 +143,7 @@ export class Reconciler {
       } finally {
         this.#busy--;
         this.#lastChangeEndedAt = performance.now();
+        if (this.#busy === 0 && this.#idleWork !== undefined) setImmediate(() => this.#runIdle());
       }
     };
     const p = this.#lock.then(run, run);
@@ -242,14 +262,17 @@ export class Reconciler {
       // a delta it is known: carried by the hint).
       const inForce = this.#applied;
       const confirmed = this.inForce;
-      setImmediate(() => {
+      // Each part waits until no pass runs (a change that came meanwhile is applied first).
+      this.#whenIdle(() => {
         void this.#opts.nft
           .warm()
           .catch(() => {})
-          .then(() => {
-            if (inForce !== undefined) fetcher.idle?.(inForce);
-            if (confirmed !== undefined && confirmed.bytes === this.#applied) knowLayout(confirmed);
-          });
+          .then(() =>
+            this.#whenIdle(() => {
+              if (inForce !== undefined && inForce === this.#applied) fetcher.idle?.(inForce);
+              if (confirmed !== undefined && confirmed.bytes === this.#applied) knowLayout(confirmed);
+            }),
+          );
       });
       return outcome;
     });

@@ -358,6 +358,47 @@ test('after a pass, once its outcome is out: the nft runner warms first, then th
   assert.deepEqual(order, ['warm', `idle ${V1.length}`]);
 });
 
+test('the preparation for the next pass waits while a pass that started meanwhile runs (it held that pass up by 50-100 ms for a 1,000,000-element set), and then prepares for what that pass left in force', async (t) => {
+  const { nft, open } = setup(t);
+  const r = await open();
+  const order: string[] = [];
+  let warmed!: () => void;
+  nft.warm = () => {
+    order.push('warm');
+    return new Promise<void>((resolve) => (warmed = resolve));
+  };
+  const idle = (inForce: Buffer): void => void order.push(`idle ${inForce.length}`);
+  assert.equal((await r.reconcile({ ...fakeFetcher(rev(C1, V1)), idle })).kind, 'applied');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm']);
+  // The next pass is in its fetch when the warm start ends.
+  let fetched!: () => void;
+  const inFetch = new Promise<void>((resolve) => (fetched = resolve));
+  let answer!: () => void;
+  const slow = fakeFetcher(rev(C2, V2));
+  const second = r.reconcile({
+    ...slow,
+    idle,
+    async fetch(req) {
+      fetched();
+      await new Promise<void>((resolve) => (answer = resolve));
+      return slow.fetch(req);
+    },
+  });
+  await inFetch;
+  warmed();
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm'], 'nothing prepared in the middle of the pass');
+  answer();
+  assert.equal((await second).kind, 'applied');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', 'warm'], 'the second pass\'s preparation, not the first\'s stale one');
+  warmed();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', 'warm', `idle ${V2.length}`]);
+});
+
 test('the pending mark does not wait for a pruning of the state directory in progress (it is on the path to nft); the pruning still ends', async (t) => {
   const { nft, dir, open } = setup(t);
   const r = await open();
