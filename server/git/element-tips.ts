@@ -99,6 +99,12 @@ export interface ElementTipsOptions {
    * the id still on its way (a promise) when it is computed in the worker (`blobIds`).
    */
   prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>) => void;
+  /**
+   * Say what a new commit holds: a child of `parent` that changed the stored files of `ruleset`
+   * alone, to base blob `base` and change files `changes` (RulesetRepository.primeChild), before
+   * the branch moves to it. Must not throw.
+   */
+  primeChild?: (commit: string, parent: string, ruleset: string, base: string, changes: ReadonlyArray<{ file: string; oid: string }>) => void;
   /** Tips kept at most, the least recently used dropped first (default: SERVER_DEFAULTS.elementLog.maxTips). */
   maxTips?: number;
   /**
@@ -124,10 +130,10 @@ export interface ElementTipsOptions {
    */
   delta?: (base: string, target: string, delta: Buffer | undefined) => void;
   /**
-   * Called once the branch `ref` moved to `commit` (the server's RefWatcher.refsWritten: agents
-   * are told at once, not after the file event). Must not throw.
+   * Called once the branch `ref` moved from `old` to `commit` (the server's
+   * RefWatcher.refsWritten: agents are told at once, not after the file event). Must not throw.
    */
-  moved?: (ref: string, commit: string) => void;
+  moved?: (ref: string, commit: string, old: string) => void;
   /**
    * Ms after a change before memory for the next text is prepared (its pages touched: about
    * 15 ms of the event loop for 25 MB), so that work stays out of the agents' fetches that follow
@@ -331,6 +337,7 @@ export class ElementTips {
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
     this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, named);
+    this.options.primeChild?.(commit, old, req.ruleset, newFiles.base.blob, newFiles.changes.map((c) => ({ file: c.file, oid: c.blob })));
 
     await req.beforeUpdate?.(attempt);
     try {
@@ -341,7 +348,7 @@ export class ElementTips {
       if ((await readBranch(gitdir, ref)) === old) throw new NftSyncError('NFTSYNC_ERR_REPO_GIT_FAILED', (err as Error).message, { cause: err });
       return 'moved';
     }
-    this.options.moved?.(ref, commit);
+    this.options.moved?.(ref, commit, old);
     if (bytes.length >= WARM_BYTES) this.prepareSpare(bytes.length);
     else this.spare.prepare(0); // a set that became small: no block kept for a big text
     const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };

@@ -10,7 +10,8 @@
  * changes no value, so nothing is reported. A poll (default every second) catches anything
  * inotify misses (network file systems, a directory created between two scans, overflow).
  * A writer in the same process (the element API) says when it moved a ref (`refsWritten`): the
- * scan then starts at once, without waiting for the file event and its debounce.
+ * move is taken at once when the copy held the ref's old value (the writer's compare-and-swap
+ * proved it), and a scan starts at once, without waiting for the file event and its debounce.
  */
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
@@ -58,6 +59,11 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   private idleWaiters: Array<{ need: number; resolve: () => void }> = [];
   /** Scan passes started (each turn of scan()'s loop). */
   private passesStarted = 0;
+  /**
+   * Moves taken from refsWritten, by ref, with the scan pass running then: a scan pass that began
+   * before the move may read the ref's old value, which must not take the copy back.
+   */
+  private written = new Map<string, { commit: string; old: string; pass: number }>();
 
   constructor(private readonly options: RefWatcherOptions) {
     super();
@@ -171,12 +177,20 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
 
   /**
    * A writer in this process has just moved a ref (the element API, server/git/element-tips.ts):
-   * scan now, not after the file event and its debounce (or, without file events, the next
-   * poll), so subscribed agents are told at once. A scan already scheduled is taken over; one
+   * with `move` (ref `ref` moved from `old` to `commit` by compare-and-swap), when the copy holds
+   * `old` for it, the copy takes the move and `moved` is emitted now, before any file is read
+   * (a scan that began before and reads `old` does not take it back); then scan now, not after
+   * the file event and its debounce (or, without file events, the next poll), so subscribed
+   * agents are told at once of whatever else moved. A scan already scheduled is taken over; one
    * running is followed by one more, as after any event. Does nothing when stopped.
    */
-  refsWritten(): void {
+  refsWritten(move?: { ref: string; commit: string; old: string }): void {
     if (!this.running) return;
+    if (move !== undefined && move.commit !== move.old && this.refs.get(move.ref) === move.old) {
+      this.refs = new Map(this.refs).set(move.ref, move.commit);
+      this.written.set(move.ref, { commit: move.commit, old: move.old, pass: this.passesStarted });
+      this.emit('moved', move.ref, move.commit);
+    }
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     void this.scan();
@@ -200,9 +214,15 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
       do {
         this.again = false;
         this.passesStarted += 1;
+        const pass = this.passesStarted;
         try {
           const next = await this.options.listRefs();
           if (!this.running) return;
+          for (const [name, w] of this.written) {
+            // A move taken while this pass read the refs: the old value read is not news.
+            if (w.pass >= pass && next.get(name) === w.old) next.set(name, w.commit);
+            else if (w.pass < pass) this.written.delete(name);
+          }
           const before = this.refs;
           this.refs = next;
           for (const [name, commit] of next) if (before.get(name) !== commit) this.emit('moved', name, commit);

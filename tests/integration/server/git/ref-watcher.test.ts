@@ -164,6 +164,67 @@ describe('RefWatcher', () => {
     s.watcher.refsWritten(); // stopped: nothing
   });
 
+  it('refsWritten with the move: taken and emitted at once when the copy held its old value, before any ref file is read; not taken over another value', async (t) => {
+    const s = await setup(t, { fsEvents: false, pollMs: 0 });
+    const p = await s.commitAndPush();
+    s.watcher.refsWritten({ ref: 'refs/heads/main', commit: p.commit, old: s.initial });
+    assert.deepEqual(s.events.map((e) => [e.ref, e.commit]), [['refs/heads/main', p.commit]], 'emitted at once, not after a scan');
+    assert.equal(s.watcher.current('refs/heads/main'), p.commit);
+    await s.watcher.fresh();
+    assert.equal(s.events.length, 1, 'the scan that followed found nothing new');
+    // The copy holds p now: a move said to be from another commit is left to the scan.
+    const q = await s.commitAndPush();
+    s.watcher.refsWritten({ ref: 'refs/heads/main', commit: 'f'.repeat(40), old: s.initial });
+    assert.equal(s.events.length, 1, 'not taken: the copy did not hold its old value');
+    await s.watcher.fresh();
+    assert.deepEqual(s.events.slice(1).map((e) => [e.ref, e.commit]), [['refs/heads/main', q.commit]], 'what the scan read');
+  });
+
+  it('a scan that began before a move taken from refsWritten, and read the old value, does not take the copy back', async (t) => {
+    const root = tempDir(t);
+    const template = join(root, 'template');
+    mkdirSync(join(template, 'rulesets'), { recursive: true });
+    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+    const bare = join(root, 'rules.git');
+    const { commit: initial } = await initRepository(bare, template);
+    const repo = await RulesetRepository.open(bare);
+    // The next scan reads the refs, then waits until the test lets it answer.
+    let hold: { read: () => void; answer: Promise<void> } | undefined;
+    const listRefs = async (): Promise<Map<string, string>> => {
+      const refs = await repo.listRefs();
+      if (hold !== undefined) {
+        const h = hold;
+        hold = undefined;
+        h.read();
+        await h.answer;
+      }
+      return refs;
+    };
+    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs, fsEvents: false, pollMs: 0 });
+    const events: Array<[string, string | undefined]> = [];
+    watcher.on('moved', (ref, c) => events.push([ref, c]));
+    await watcher.start();
+    t.after(() => watcher.stop());
+    let answer!: () => void;
+    const read = new Promise<void>((resolve) => (hold = { read: resolve, answer: new Promise<void>((r) => (answer = r)) }));
+    watcher.refsWritten(); // a scan starts and reads main at `initial`
+    await read;
+    // Meanwhile a writer moves main (the element API's compare-and-swap) and says so.
+    const work = join(root, 'work');
+    git(root, ['clone', '-q', bare, work]);
+    writeFileSync(join(work, 'rulesets', 'default.json'), '{"nftables":[],"n":1}\n');
+    git(work, ['commit', '-qam', 'moved']);
+    git(work, ['push', '-q', 'origin', 'HEAD:main']);
+    const moved = git(work, ['rev-parse', 'HEAD']);
+    watcher.refsWritten({ ref: 'refs/heads/main', commit: moved, old: initial });
+    answer();
+    await watcher.fresh();
+    await new Promise((r) => setTimeout(r, 50));
+    await watcher.fresh();
+    assert.deepEqual(events, [['refs/heads/main', moved]], 'no move back to the old value, nor the new one twice');
+    assert.equal(watcher.current('refs/heads/main'), moved);
+  });
+
   it('stop() leaves nothing running', async (t) => {
     const s = await setup(t);
     // A second watcher on the same repository, left running: once it has reported the push,
