@@ -294,6 +294,24 @@ export class RulesetRepository {
   }
 
   /**
+   * Say what commit `commit` holds when it is a child of `parent` that changed ruleset `name`'s
+   * stored files alone (the element API's commit, written in process: server/git/element-tips.ts):
+   * its base file's blob `base` and its change files `changes` (in order; none after a fold).
+   * When `parent`'s index is cached, the new commit's is derived from it, so the first readers of
+   * the new commit (the rollouts' config read, the agents' fetches) read none of its trees from
+   * disk (3-5 ms). Nothing otherwise: they read them, as for any commit.
+   */
+  primeChild(commit: string, parent: string, name: string, base: string, changes: ReadonlyArray<{ file: string; oid: string }>): void {
+    const index = this.commits.get(parent);
+    if (index === undefined || !index.rulesets.has(name)) return;
+    const rulesets = new Map(index.rulesets).set(name, base);
+    const changed = new Map(index.changes);
+    if (changes.length > 0) changed.set(name, [...changes]);
+    else changed.delete(name);
+    this.commits.set(commit, { rulesets, changes: changed, configBlob: index.configBlob });
+  }
+
+  /**
    * The raw content of object `oid` and its type, as stored (release proofs send these).
    * Errors: NFTSYNC_ERR_REF_NOT_FOUND when there is no such object.
    */

@@ -45,6 +45,7 @@ export function elementRoutes(app: FastifyInstance, ctx: RouteContext): void {
     refs,
     blobIds,
     prime: (base, changes, bytes, blob) => ctx.repository.primeComposed(base, changes, bytes, blob),
+    primeChild: (commit, parent, ruleset, base, changes) => ctx.repository.primeChild(commit, parent, ruleset, base, changes),
     follow: (base, changes) => ctx.repository.followText(base, changes),
     ...ctx.elementEvents,
   });

@@ -350,3 +350,40 @@ describe('timings', () => {
     assert.ok(resolveWarm < 5 && readWarm < 5);
   });
 });
+
+describe('RulesetRepository.primeChild', () => {
+  it('a commit the element API wrote is indexed from its parent\'s index: its trees are not read from disk (a 3-5 ms read before the rollouts and agents hear of it)', async (t) => {
+    const root = tempDir(t);
+    const template = join(root, 'template');
+    mkdirSync(join(template, 'rulesets'), { recursive: true });
+    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+    writeFileSync(join(template, 'rulesets', 'other.json'), '{"nftables":[]}\n');
+    writeFileSync(join(template, 'nft-sync.yaml'), 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: other\n');
+    const bare = join(root, 'rules.git');
+    const { commit: parent } = await initRepository(bare, template);
+    const repo = await RulesetRepository.open(bare);
+    assert.deepEqual(await repo.listRulesets(parent), ['default', 'other'], 'the parent indexed');
+    const config = await repo.repoConfig(parent);
+    // A child with one change file for `default`, written as loose objects (git plumbing).
+    const change = git(bare, ['hash-object', '-w', '--stdin'], '{"change":1}\n');
+    const elements = git(bare, ['mktree'], `100644 blob ${change}\t000001.json\n`);
+    const rulesetsOld = git(bare, ['rev-parse', `${parent}:rulesets`]);
+    const listing = git(bare, ['ls-tree', rulesetsOld]);
+    const rulesets = git(bare, ['mktree'], `${listing}\n040000 tree ${elements}\tdefault.elements\n`);
+    const rootListing = git(bare, ['ls-tree', parent]).split('\n').filter((l) => !l.endsWith('\trulesets'));
+    const tree = git(bare, ['mktree'], `${rootListing.join('\n')}\n040000 tree ${rulesets}\trulesets\n`);
+    const child = git(bare, ['commit-tree', tree, '-p', parent, '-m', 'elements']);
+    const base = git(bare, ['rev-parse', `${parent}:rulesets/default.json`]);
+    repo.primeChild(child, parent, 'default', base, [{ file: '000001.json', oid: change }]);
+    // Its trees gone from disk: only the primed index can answer.
+    for (const id of [tree, rulesets, elements, child]) rmSync(join(bare, 'objects', id.slice(0, 2), id.slice(2)));
+    assert.deepEqual(await repo.listRulesets(child), ['default', 'other']);
+    assert.deepEqual(await repo.repoConfig(child), config, 'the config of the parent (its file is unchanged)');
+    // After a fold (no change files) the change files are gone from the index.
+    repo.primeChild('a'.repeat(40), child, 'default', base, []);
+    assert.deepEqual(await repo.listRulesets('a'.repeat(40)), ['default', 'other']);
+    // A parent not indexed: nothing primed (its readers read the commit as any other).
+    repo.primeChild('b'.repeat(40), 'c'.repeat(40), 'default', base, []);
+    await assert.rejects(repo.listRulesets('b'.repeat(40)));
+  });
+});
