@@ -298,8 +298,8 @@ export class RulesetRepository {
    * stored files alone (the element API's commit, written in process: server/git/element-tips.ts):
    * its base file's blob `base` and its change files `changes` (in order; none after a fold).
    * When `parent`'s index is cached, the new commit's is derived from it, so the first readers of
-   * the new commit (the rollouts' config read, the agents' fetches) read none of its trees from
-   * disk (3-5 ms). Nothing otherwise: they read them, as for any commit.
+   * the new commit (the ref scan, the rollouts' config read, the agents' fetches) read neither it
+   * nor its trees from disk (3-5 ms). Nothing otherwise: they read them, as for any commit.
    */
   primeChild(commit: string, parent: string, name: string, base: string, changes: ReadonlyArray<{ file: string; oid: string }>): void {
     const index = this.commits.get(parent);
@@ -309,6 +309,8 @@ export class RulesetRepository {
     if (changes.length > 0) changed.set(name, [...changes]);
     else changed.delete(name);
     this.commits.set(commit, { rulesets, changes: changed, configBlob: index.configBlob });
+    // A commit (this server wrote it): the ref scan that finds it at a branch's tip need not read it.
+    this.peeled.set(commit, { commit });
   }
 
   /**

@@ -379,6 +379,9 @@ describe('RulesetRepository.primeChild', () => {
     for (const id of [tree, rulesets, elements, child]) rmSync(join(bare, 'objects', id.slice(0, 2), id.slice(2)));
     assert.deepEqual(await repo.listRulesets(child), ['default', 'other']);
     assert.deepEqual(await repo.repoConfig(child), config, 'the config of the parent (its file is unchanged)');
+    // Known as a commit: a ref scan that finds it at a branch's tip does not read it.
+    writeFileSync(join(bare, 'refs', 'heads', 'elements'), `${child}\n`);
+    assert.equal((await repo.listRefs()).get('refs/heads/elements'), child);
     // After a fold (no change files) the change files are gone from the index.
     repo.primeChild('a'.repeat(40), child, 'default', base, []);
     assert.deepEqual(await repo.listRulesets('a'.repeat(40)), ['default', 'other']);
