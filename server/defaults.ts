@@ -172,10 +172,11 @@ export const SERVER_DEFAULTS_TABLE = {
     maxTips: 4,
     /**
      * Ms after an element change before memory for the next text is prepared, its pages touched
-     * (server/git/element-tips.ts: about 15 ms of the event loop for a 25 MB text), so that work
-     * comes after the fetches of the agents told of the change, not among them.
+     * (server/git/element-tips.ts: 15-25 ms of a core for a 25 MB text), so that work comes after
+     * the agents told of the change have applied it, not while they plan and run nft (on a host
+     * whose cores the server shares, it took one of them: agents' plans twice as long).
      */
-    spareDelayMs: 50,
+    spareDelayMs: 300,
   },
   replica: {
     /** A replica (--mirror-of) asks the primary for its refs this often, and fetches when they changed. */

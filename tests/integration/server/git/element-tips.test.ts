@@ -76,6 +76,9 @@ async function fixture(t: TestContext, size = 300) {
       if (!primed.some((p) => p.blob === blob)) primed.push({ base, changes, blob });
       repo.primeComposed(base, changes, bytes, blob);
     },
+    // As the server does: the new commit indexed from its parent's, so the reads of `repo` below
+    // (compared with a fresh reader's) also check that index.
+    primeChild: (commit, parent, ruleset, base, changes) => repo.primeChild(commit, parent, ruleset, base, changes),
   });
   const change = (req: Partial<SetElementsRequest>) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, ...req });
   /** What a reader that never saw a prime serves for `commit`. */
@@ -162,7 +165,13 @@ describe('ElementTips (the element API fast path)', () => {
     const { bare, change, fresh, repo, follows } = await fixture(t, 20000);
     const max = SERVER_DEFAULTS.elementLog.foldMaxFiles;
     let r;
-    for (let i = 0; i <= max; i++) r = await change({ add: [ip(30000 + i)] });
+    // Each commit indexed by `repo` (the first read, the others primed from their parents'), so the
+    // fold's commit is indexed from its parent's too: what `repo` serves below checks that index.
+    await repo.listRulesets(git(bare, ['rev-parse', 'main']));
+    for (let i = 0; i <= max; i++) {
+      r = await change({ add: [ip(30000 + i)] });
+      await repo.listRulesets(r.commit);
+    }
     assert.equal(r!.folded, max + 1);
     assert.equal(git(bare, ['ls-tree', '--name-only', r!.commit, 'rulesets/']), 'rulesets/default.json\nrulesets/edge.json', 'no rulesets/edge.elements/ left');
     const served = await repo.readRuleset(r!.commit, 'edge');

@@ -385,6 +385,8 @@ describe('RulesetRepository.primeChild', () => {
     // After a fold (no change files) the change files are gone from the index.
     repo.primeChild('a'.repeat(40), child, 'default', base, []);
     assert.deepEqual(await repo.listRulesets('a'.repeat(40)), ['default', 'other']);
+    const folded = await repo.readRuleset('a'.repeat(40), 'default');
+    assert.equal(folded.blob, base, 'served as stored, not composed with the change file of its parent');
     // A parent not indexed: nothing primed (its readers read the commit as any other).
     repo.primeChild('b'.repeat(40), 'c'.repeat(40), 'default', base, []);
     await assert.rejects(repo.listRulesets('b'.repeat(40)));
