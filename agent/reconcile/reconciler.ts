@@ -57,6 +57,8 @@ export class Reconciler {
   #busy = 0;
   /** What a pass left to make ready for the next one, waiting until nothing runs (#whenIdle). */
   #idleWork: (() => void) | undefined;
+  /** How many passes have given preparation for the next one (the latest's alone goes on). */
+  #prepared = 0;
   #lastChangeEndedAt = 0;
   #drift: DriftRecord | undefined;
   /** The live state agent --publish last published, while the host is known to hold it (host-holds.ts). */
@@ -262,17 +264,21 @@ export class Reconciler {
       // a delta it is known: carried by the hint).
       const inForce = this.#applied;
       const confirmed = this.inForce;
+      const prepared = ++this.#prepared;
       // Each part waits until no pass runs (a change that came meanwhile is applied first).
       this.#whenIdle(() => {
         void this.#opts.nft
           .warm()
           .catch(() => {})
-          .then(() =>
+          .then(() => {
+            // A later pass's preparation (waiting or under way) must not be replaced by this
+            // one's, which is stale: it would be dropped until yet another pass.
+            if (prepared !== this.#prepared) return;
             this.#whenIdle(() => {
               if (inForce !== undefined && inForce === this.#applied) fetcher.idle?.(inForce);
               if (confirmed !== undefined && confirmed.bytes === this.#applied) knowLayout(confirmed);
-            }),
-          );
+            });
+          });
       });
       return outcome;
     });

@@ -61,9 +61,10 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
   private passesStarted = 0;
   /**
    * Moves taken from refsWritten, by ref, with the scan pass running then: a scan pass that began
-   * before the move may read the ref's old value, which must not take the copy back.
+   * before the move may read the ref's old value, which must not take the copy back; after two
+   * moves during one pass, either old value (`olds`).
    */
-  private written = new Map<string, { commit: string; old: string; pass: number }>();
+  private written = new Map<string, { commit: string; olds: ReadonlySet<string>; pass: number }>();
 
   constructor(private readonly options: RefWatcherOptions) {
     super();
@@ -188,7 +189,9 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
     if (!this.running) return;
     if (move !== undefined && move.commit !== move.old && this.refs.get(move.ref) === move.old) {
       this.refs = new Map(this.refs).set(move.ref, move.commit);
-      this.written.set(move.ref, { commit: move.commit, old: move.old, pass: this.passesStarted });
+      const w = this.written.get(move.ref);
+      const olds = new Set(w !== undefined && w.pass === this.passesStarted ? w.olds : []).add(move.old);
+      this.written.set(move.ref, { commit: move.commit, olds, pass: this.passesStarted });
       this.emit('moved', move.ref, move.commit);
     }
     if (this.timer) clearTimeout(this.timer);
@@ -220,7 +223,8 @@ export class RefWatcher extends EventEmitter<RefWatcherEvents> {
           if (!this.running) return;
           for (const [name, w] of this.written) {
             // A move taken while this pass read the refs: the old value read is not news.
-            if (w.pass >= pass && next.get(name) === w.old) next.set(name, w.commit);
+            const read = next.get(name);
+            if (w.pass >= pass && read !== undefined && w.olds.has(read)) next.set(name, w.commit);
             else if (w.pass < pass) this.written.delete(name);
           }
           const before = this.refs;

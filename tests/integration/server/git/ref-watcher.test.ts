@@ -225,6 +225,53 @@ describe('RefWatcher', () => {
     assert.equal(watcher.current('refs/heads/main'), moved);
   });
 
+  it('two moves taken from refsWritten while one scan read the refs (two element API changes in a row): the scan\'s value from before both does not take the copy back to it', async (t) => {
+    const root = tempDir(t);
+    const template = join(root, 'template');
+    mkdirSync(join(template, 'rulesets'), { recursive: true });
+    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+    const bare = join(root, 'rules.git');
+    const { commit: initial } = await initRepository(bare, template);
+    const repo = await RulesetRepository.open(bare);
+    let hold: { read: () => void; answer: Promise<void> } | undefined;
+    const listRefs = async (): Promise<Map<string, string>> => {
+      const refs = await repo.listRefs();
+      if (hold !== undefined) {
+        const h = hold;
+        hold = undefined;
+        h.read();
+        await h.answer;
+      }
+      return refs;
+    };
+    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs, fsEvents: false, pollMs: 0 });
+    const events: Array<[string, string | undefined]> = [];
+    watcher.on('moved', (ref, c) => events.push([ref, c]));
+    await watcher.start();
+    t.after(() => watcher.stop());
+    let answer!: () => void;
+    const read = new Promise<void>((resolve) => (hold = { read: resolve, answer: new Promise<void>((r) => (answer = r)) }));
+    watcher.refsWritten(); // a scan starts and reads main at `initial`
+    await read;
+    const work = join(root, 'work');
+    git(root, ['clone', '-q', bare, work]);
+    const moves: string[] = [];
+    for (const n of [1, 2]) {
+      const old = moves.at(-1) ?? initial;
+      writeFileSync(join(work, 'rulesets', 'default.json'), `{"nftables":[],"n":${n}}\n`);
+      git(work, ['commit', '-qam', `moved ${n}`]);
+      git(work, ['push', '-q', 'origin', 'HEAD:main']);
+      moves.push(git(work, ['rev-parse', 'HEAD']));
+      watcher.refsWritten({ ref: 'refs/heads/main', commit: moves.at(-1)!, old });
+    }
+    answer();
+    await watcher.fresh();
+    await new Promise((r) => setTimeout(r, 50));
+    await watcher.fresh();
+    assert.deepEqual(events, moves.map((m) => ['refs/heads/main', m]), 'each move once, never back to the value from before both');
+    assert.equal(watcher.current('refs/heads/main'), moves[1]);
+  });
+
   it('stop() leaves nothing running', async (t) => {
     const s = await setup(t);
     // A second watcher on the same repository, left running: once it has reported the push,

@@ -399,6 +399,30 @@ test('the preparation for the next pass waits while a pass that started meanwhil
   assert.deepEqual(order, ['warm', 'warm', `idle ${V2.length}`]);
 });
 
+test('a warm start of an older pass that ends just after a later pass ended (before that pass\'s preparation ran) does not drop the later pass\'s preparation', async (t) => {
+  const { nft, open } = setup(t);
+  const r = await open();
+  const order: string[] = [];
+  const warms: Array<() => void> = [];
+  nft.warm = () => {
+    order.push('warm');
+    return new Promise<void>((resolve) => warms.push(resolve));
+  };
+  const idle = (inForce: Buffer): void => void order.push(`idle ${inForce.length}`);
+  assert.equal((await r.reconcile({ ...fakeFetcher(rev(C1, V1)), idle })).kind, 'applied');
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm'], 'the first pass\'s warm start is under way');
+  // The second pass ends while the first's warm start is still under way, and that warm start
+  // ends (an I/O event) before the second pass's preparation got its turn.
+  assert.equal((await r.reconcile({ ...fakeFetcher(rev(C2, V2)), idle })).kind, 'applied');
+  warms[0]!();
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', 'warm'], 'the second pass\'s preparation still runs');
+  warms[1]!();
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(order, ['warm', 'warm', `idle ${V2.length}`]);
+});
+
 test('the pending mark does not wait for a pruning of the state directory in progress (it is on the path to nft); the pruning still ends', async (t) => {
   const { nft, dir, open } = setup(t);
   const r = await open();
