@@ -8,10 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 
-/** A fresh temporary directory, removed in `t.after`. */
+/**
+ * A fresh temporary directory, removed in `t.after`. Node 20 runs a test's `after` hooks in the
+ * order they were registered, so a process started after this (startCli: a server whose
+ * repository is in here) is still running while the directory goes: a file it writes meanwhile
+ * (a push's rollout state) made the removal fail with ENOTEMPTY, and the failed hook skipped the
+ * one that stops the process, which then held its test file until the 10-minute timeout. The
+ * removal tries again (up to 5 times, 100 ms apart and more) before it gives up.
+ */
 export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'nft-sync-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }));
   return dir;
 }
 
