@@ -133,6 +133,8 @@ export interface ComposedTextState {
 
 export class ComposedText {
   private memo: Buffer | undefined;
+  /** The last plan's result and the words it worked out for it (applyPlanned), until the text changes. */
+  private planned: { result: ElementChangeResult; t: SetTable; words: Array<[string, Net]> } | undefined;
   /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
   private containers: number;
 
@@ -279,15 +281,19 @@ export class ComposedText {
   plan(at: SetAddress, req: ElementChangeRequest): ElementChangeResult | undefined {
     const t = this.tables.get(key(at));
     if (t === undefined) return undefined;
+    this.planned = undefined;
     const { adds, deletes } = checkElementRequest(t.shape, at, req);
     const added: unknown[] = [];
     const deleted: unknown[] = [];
+    // What apply would take from the change file of the result (applyPlanned takes these).
+    const words: Array<[string, Net]> = [];
     let containers = this.containers;
     const sizeOf = (v: unknown): number => containersIn(JSON.stringify(v));
     for (const id of deletes) {
       const current = this.current(t, id);
       if (current === undefined) continue;
       deleted.push(current.value);
+      words.push([id, { k: t.ids.get(id) ?? -1, add: false }]);
       containers -= sizeOf(current.value);
     }
     let count = t.count - deleted.length;
@@ -296,6 +302,7 @@ export class ComposedText {
       if (current === undefined) count++;
       if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) {
         added.push(value);
+        words.push([id, this.addWord(t, id, value)]);
         containers += sizeOf(value) - (current === undefined ? 0 : sizeOf(current.value));
       }
     }
@@ -307,7 +314,17 @@ export class ComposedText {
         if (target !== undefined && (!t.jumps || !this.leafChains.has(key({ family: at.family, table: at.table, name: target })))) return undefined;
       }
     }
-    return { kind: t.shape.kind, added, deleted };
+    const result = { kind: t.shape.kind, added, deleted };
+    this.planned = { result, t, words };
+    return result;
+  }
+
+  /** The word of adding `value` (canonical, id `id`) to `t`: where the base holds it, and whether it replaces the base's. */
+  private addWord(t: SetTable, id: string, value: unknown): Net {
+    const body = JSON.stringify(value);
+    const k = t.ids.get(id) ?? -1;
+    const replacesBase = k >= 0 && canonicalJson(JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k]))) !== canonicalJson(value);
+    return { k, add: true, value, body, replacesBase };
   }
 
   /** The element `id` of `t` as the effective ruleset holds it, or undefined when absent. */
@@ -337,12 +354,28 @@ export class ComposedText {
     for (const raw of change.add) {
       const c = jsonLongerThan(raw, maxChars) ? undefined : elementToAdd(t.shape, raw);
       if (!c?.ok) return false;
-      const value = c.value.value;
-      const body = JSON.stringify(value);
-      const k = t.ids.get(c.value.id) ?? -1;
-      const replacesBase = k >= 0 && canonicalJson(JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k]))) !== canonicalJson(value);
-      words.push([c.value.id, { k, add: true, value, body, replacesBase }]);
+      words.push([c.value.id, this.addWord(t, c.value.id, c.value.value)]);
     }
+    this.take(t, words);
+    return true;
+  }
+
+  /**
+   * Take the change `result`, the last plan() made, as apply() takes its change file (render
+   * it with renderChangeFile and store that): the elements were checked by the plan, and are not
+   * checked again. False (and nothing changed) when `result` is not the last plan's, or the text
+   * changed since; the caller then applies the change file. Never throws.
+   */
+  applyPlanned(result: ElementChangeResult): boolean {
+    const planned = this.planned;
+    if (planned === undefined || planned.result !== result) return false;
+    this.take(planned.t, planned.words);
+    return true;
+  }
+
+  /** Take `words` (deletes first, then adds, each the last word on its element) into `t`'s net change. */
+  private take(t: SetTable, words: ReadonlyArray<[string, Net]>): void {
+    this.planned = undefined;
     for (const [id, word] of words) {
       const net = t.net.get(id);
       const k = word.k;
@@ -354,7 +387,6 @@ export class ComposedText {
       t.net.set(id, word);
     }
     this.memo = undefined;
-    return true;
   }
 
   /** Elements the net change holds over all followed sets (what following costs in memory, beyond the base). */

@@ -100,7 +100,10 @@ describe('ComposedText', () => {
         const text = renderChangeFile(at(name), planned!.added, planned!.deleted);
         texts.push(text);
         files.push(parseChangeFile(text));
-        assert.equal(composed!.apply(files.at(-1)!), true);
+        // Half the steps take the plan's own words (as the element API does), half the change
+        // file: both must give what composing the stored files whole gives.
+        if (step % 2 === 0) assert.equal(composed!.applyPlanned(planned!), true);
+        else assert.equal(composed!.apply(files.at(-1)!), true);
         const want = composeRulesetText({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t })));
         // Every other step into memory that is not fresh (a spare block, shared, and dirty): the
         // same bytes, every one of them written.
@@ -118,6 +121,22 @@ describe('ComposedText', () => {
       }
     }
     assert.ok(changes > 2000, `${changes} changes compared`);
+  });
+
+  it('applyPlanned takes only the last plan\'s result, while nothing changed since: another result, or one planned before an apply, changes nothing', () => {
+    const composed = ComposedText.build(renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: [ip(1), ip(2)] } }] }), [])!;
+    const before = composed.text()!.toString();
+    const first = composed.plan(at('block'), { add: [ip(3)] })!;
+    assert.equal(composed.applyPlanned({ ...first }), false, 'a copy is not the plan');
+    const second = composed.plan(at('block'), { add: [ip(4)] })!;
+    assert.equal(composed.applyPlanned(first), false, 'an earlier plan');
+    assert.equal(composed.text()!.toString(), before, 'nothing changed');
+    assert.equal(composed.apply(parseChangeFile(renderChangeFile(at('block'), [ip(5)], []))), true);
+    assert.equal(composed.applyPlanned(second), false, 'planned before the text changed');
+    const third = composed.plan(at('block'), { add: [ip(6)], delete: [ip(1)] })!;
+    assert.equal(composed.applyPlanned(third), true);
+    assert.equal(composed.applyPlanned(third), false, 'taken once');
+    assert.deepEqual(JSON.parse(composed.text()!.toString()).nftables[1].set.elem, [ip(5), ip(6), ip(2)]);
   });
 
   it('follows neither interval sets nor sets without elements; build refuses a change file to a set it does not follow', () => {
