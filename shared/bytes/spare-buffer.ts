@@ -12,9 +12,12 @@
 const HEADROOM = 1.25;
 const HEADROOM_MIN = 1 << 20;
 
-/** A Buffer of exactly `size` bytes over a new SharedArrayBuffer (its pages not touched yet). */
-export function sharedBuffer(size: number): Buffer {
-  return Buffer.from(new SharedArrayBuffer(Math.max(size, 1)), 0, size);
+/**
+ * A Buffer of exactly `size` bytes over a new SharedArrayBuffer (its pages not touched yet),
+ * starting `shift` bytes into it (shared/bytes/join-pieces.ts ShiftedAlloc).
+ */
+export function sharedBuffer(size: number, shift = 0): Buffer {
+  return Buffer.from(new SharedArrayBuffer(Math.max(size + shift, 1)), shift, size);
 }
 
 /** True when `bytes` lie in a SharedArrayBuffer (a worker can read them without a copy). */
@@ -45,7 +48,7 @@ export class SpareBuffer {
       this.#block = undefined;
       if (block.byteLength <= 2 * size + HEADROOM_MIN) return Buffer.from(block, shift, size);
     }
-    return shift === 0 ? sharedBuffer(size) : Buffer.from(new SharedArrayBuffer(size + shift), shift, size);
+    return sharedBuffer(size, shift);
   }
 
   /**

@@ -301,9 +301,10 @@ export class ComposedText {
       const current = this.current(t, id);
       if (current === undefined) count++;
       if (current === undefined || canonicalJson(current.value) !== canonicalJson(value)) {
+        const word = this.addWord(t, id, value);
         added.push(value);
-        words.push([id, this.addWord(t, id, value)]);
-        containers += sizeOf(value) - (current === undefined ? 0 : sizeOf(current.value));
+        words.push([id, word]);
+        containers += containersIn(word.body) - (current === undefined ? 0 : sizeOf(current.value));
       }
     }
     if (t.size !== undefined && count > t.size) return undefined;
@@ -320,7 +321,7 @@ export class ComposedText {
   }
 
   /** The word of adding `value` (canonical, id `id`) to `t`: where the base holds it, and whether it replaces the base's. */
-  private addWord(t: SetTable, id: string, value: unknown): Net {
+  private addWord(t: SetTable, id: string, value: unknown): Net & { add: true; body: string } {
     const body = JSON.stringify(value);
     const k = t.ids.get(id) ?? -1;
     const replacesBase = k >= 0 && canonicalJson(JSON.parse(this.base.toString('utf8', t.starts[k]! + t.indent.length, t.ends[k]))) !== canonicalJson(value);
