@@ -66,6 +66,42 @@ async function afterSentinel(s: { bare: string; initial: string; events: Moved[]
   await movedOf(s.events, 'refs/heads/sentinel');
 }
 
+/**
+ * A watcher (no file events, no poll) over a fresh repository whose scan has read the refs (main
+ * at `initial`) and waits for `answer()` before it goes on: a move made meanwhile happens while
+ * that scan is in flight. Its `moved` events are in `events`.
+ */
+async function heldScan(t: TestContext) {
+  const root = tempDir(t);
+  const template = join(root, 'template');
+  mkdirSync(join(template, 'rulesets'), { recursive: true });
+  writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
+  const bare = join(root, 'rules.git');
+  const { commit: initial } = await initRepository(bare, template);
+  const repo = await RulesetRepository.open(bare);
+  let hold: { read: () => void; answer: Promise<void> } | undefined;
+  const listRefs = async (): Promise<Map<string, string>> => {
+    const refs = await repo.listRefs();
+    if (hold !== undefined) {
+      const h = hold;
+      hold = undefined;
+      h.read();
+      await h.answer;
+    }
+    return refs;
+  };
+  const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs, fsEvents: false, pollMs: 0 });
+  const events: Array<[string, string | undefined]> = [];
+  watcher.on('moved', (ref, c) => events.push([ref, c]));
+  await watcher.start();
+  t.after(() => watcher.stop());
+  let answer!: () => void;
+  const read = new Promise<void>((resolve) => (hold = { read: resolve, answer: new Promise<void>((r) => (answer = r)) }));
+  watcher.refsWritten(); // a scan starts and reads main at `initial`
+  await read;
+  return { root, bare, initial, watcher, events, answer };
+}
+
 describe('RefWatcher', () => {
   it('reports a git push within a second; prints push-to-event latency', async (t) => {
     const s = await setup(t);
@@ -181,34 +217,7 @@ describe('RefWatcher', () => {
   });
 
   it('a scan that began before a move taken from refsWritten, and read the old value, does not take the copy back', async (t) => {
-    const root = tempDir(t);
-    const template = join(root, 'template');
-    mkdirSync(join(template, 'rulesets'), { recursive: true });
-    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
-    const bare = join(root, 'rules.git');
-    const { commit: initial } = await initRepository(bare, template);
-    const repo = await RulesetRepository.open(bare);
-    // The next scan reads the refs, then waits until the test lets it answer.
-    let hold: { read: () => void; answer: Promise<void> } | undefined;
-    const listRefs = async (): Promise<Map<string, string>> => {
-      const refs = await repo.listRefs();
-      if (hold !== undefined) {
-        const h = hold;
-        hold = undefined;
-        h.read();
-        await h.answer;
-      }
-      return refs;
-    };
-    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs, fsEvents: false, pollMs: 0 });
-    const events: Array<[string, string | undefined]> = [];
-    watcher.on('moved', (ref, c) => events.push([ref, c]));
-    await watcher.start();
-    t.after(() => watcher.stop());
-    let answer!: () => void;
-    const read = new Promise<void>((resolve) => (hold = { read: resolve, answer: new Promise<void>((r) => (answer = r)) }));
-    watcher.refsWritten(); // a scan starts and reads main at `initial`
-    await read;
+    const { root, bare, initial, watcher, events, answer } = await heldScan(t);
     // Meanwhile a writer moves main (the element API's compare-and-swap) and says so.
     const work = join(root, 'work');
     git(root, ['clone', '-q', bare, work]);
@@ -226,33 +235,7 @@ describe('RefWatcher', () => {
   });
 
   it('two moves taken from refsWritten while one scan read the refs (two element API changes in a row): the scan\'s value from before both does not take the copy back to it', async (t) => {
-    const root = tempDir(t);
-    const template = join(root, 'template');
-    mkdirSync(join(template, 'rulesets'), { recursive: true });
-    writeFileSync(join(template, 'rulesets', 'default.json'), '{"nftables":[]}\n');
-    const bare = join(root, 'rules.git');
-    const { commit: initial } = await initRepository(bare, template);
-    const repo = await RulesetRepository.open(bare);
-    let hold: { read: () => void; answer: Promise<void> } | undefined;
-    const listRefs = async (): Promise<Map<string, string>> => {
-      const refs = await repo.listRefs();
-      if (hold !== undefined) {
-        const h = hold;
-        hold = undefined;
-        h.read();
-        await h.answer;
-      }
-      return refs;
-    };
-    const watcher = new RefWatcher({ gitdir: repo.gitdir, listRefs, fsEvents: false, pollMs: 0 });
-    const events: Array<[string, string | undefined]> = [];
-    watcher.on('moved', (ref, c) => events.push([ref, c]));
-    await watcher.start();
-    t.after(() => watcher.stop());
-    let answer!: () => void;
-    const read = new Promise<void>((resolve) => (hold = { read: resolve, answer: new Promise<void>((r) => (answer = r)) }));
-    watcher.refsWritten(); // a scan starts and reads main at `initial`
-    await read;
+    const { root, bare, initial, watcher, events, answer } = await heldScan(t);
     const work = join(root, 'work');
     git(root, ['clone', '-q', bare, work]);
     const moves: string[] = [];

@@ -338,22 +338,31 @@ test('fake fetcher, held state (agent --publish published the host\'s tables): i
   assert.equal(nft.applied.length, loads + 1);
 });
 
+/**
+ * `nft.warm` held: each call is noted in `order` ('warm') and its start ends only when the test
+ * calls its resolver in `warms`; `idle` (a fetcher's) notes `idle SIZE` there too.
+ */
+function heldWarmStarts(nft: { warm: () => Promise<void> }): { order: string[]; warms: Array<() => void>; idle: (inForce: Buffer) => void } {
+  const order: string[] = [];
+  const warms: Array<() => void> = [];
+  nft.warm = () => {
+    order.push('warm');
+    return new Promise<void>((resolve) => warms.push(resolve));
+  };
+  return { order, warms, idle: (inForce) => void order.push(`idle ${inForce.length}`) };
+}
+
 test('after a pass, once its outcome is out: the nft runner warms first, then the fetcher gets ready (a fork after the memory was touched would undo the touching)', async (t) => {
   const { nft, open } = setup(t);
   const r = await open();
-  const order: string[] = [];
-  let warmed!: () => void;
-  nft.warm = () => {
-    order.push('warm');
-    return new Promise<void>((resolve) => (warmed = resolve));
-  };
-  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle: (inForce: Buffer) => void order.push(`idle ${inForce.length}`) };
+  const { order, warms, idle } = heldWarmStarts(nft);
+  const fetcher = { ...fakeFetcher(rev(C1, V1)), idle };
   const out = await r.reconcile(fetcher);
   assert.equal(out.kind, 'applied');
   assert.deepEqual(order, [], 'nothing before the outcome is out');
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm'], 'the fetcher waits for the warm start');
-  warmed();
+  warms.at(-1)!();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm', `idle ${V1.length}`]);
 });
@@ -361,13 +370,7 @@ test('after a pass, once its outcome is out: the nft runner warms first, then th
 test('the preparation for the next pass waits while a pass that started meanwhile runs (it held that pass up by 50-100 ms for a 1,000,000-element set), and then prepares for what that pass left in force', async (t) => {
   const { nft, open } = setup(t);
   const r = await open();
-  const order: string[] = [];
-  let warmed!: () => void;
-  nft.warm = () => {
-    order.push('warm');
-    return new Promise<void>((resolve) => (warmed = resolve));
-  };
-  const idle = (inForce: Buffer): void => void order.push(`idle ${inForce.length}`);
+  const { order, warms, idle } = heldWarmStarts(nft);
   assert.equal((await r.reconcile({ ...fakeFetcher(rev(C1, V1)), idle })).kind, 'applied');
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm']);
@@ -386,7 +389,7 @@ test('the preparation for the next pass waits while a pass that started meanwhil
     },
   });
   await inFetch;
-  warmed();
+  warms.at(-1)!();
   await new Promise((resolve) => setImmediate(resolve));
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm'], 'nothing prepared in the middle of the pass');
@@ -394,7 +397,7 @@ test('the preparation for the next pass waits while a pass that started meanwhil
   assert.equal((await second).kind, 'applied');
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm', 'warm'], 'the second pass\'s preparation, not the first\'s stale one');
-  warmed();
+  warms.at(-1)!();
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm', 'warm', `idle ${V2.length}`]);
 });
@@ -402,13 +405,7 @@ test('the preparation for the next pass waits while a pass that started meanwhil
 test('a warm start of an older pass that ends just after a later pass ended (before that pass\'s preparation ran) does not drop the later pass\'s preparation', async (t) => {
   const { nft, open } = setup(t);
   const r = await open();
-  const order: string[] = [];
-  const warms: Array<() => void> = [];
-  nft.warm = () => {
-    order.push('warm');
-    return new Promise<void>((resolve) => warms.push(resolve));
-  };
-  const idle = (inForce: Buffer): void => void order.push(`idle ${inForce.length}`);
+  const { order, warms, idle } = heldWarmStarts(nft);
   assert.equal((await r.reconcile({ ...fakeFetcher(rev(C1, V1)), idle })).kind, 'applied');
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(order, ['warm'], 'the first pass\'s warm start is under way');
