@@ -65,6 +65,22 @@ function listOf(lists: readonly ElementLines[], edit: LineEdit): ElementLines | 
   return undefined;
 }
 
+/** `edits` (in base order, none empty) grouped by the set's or map's element lines that hold each; undefined when one lies elsewhere. */
+function editsByList(layout: ElementLayout, edits: readonly LineEdit[]): Map<ElementLines, LineEdit[]> | undefined {
+  const byList = new Map<ElementLines, LineEdit[]>();
+  let last = -1;
+  for (const e of edits) {
+    if (e.line < last || e.deleted.length + e.inserted.length === 0) return undefined;
+    last = e.line + e.deleted.length;
+    const l = listOf(layout.lists, e);
+    if (l === undefined || l.item === undefined) return undefined;
+    const list = byList.get(l) ?? [];
+    list.push(e);
+    byList.set(l, list);
+  }
+  return byList;
+}
+
 /** The JSON of an element line as renderRuleset writes it (`indent`, canonical JSON, `sep`), or undefined. */
 function elementText(line: string, indent: string, sep: string): string | undefined {
   if (!line.startsWith(indent) || !line.endsWith(sep)) return undefined;
@@ -83,17 +99,8 @@ function elementText(line: string, indent: string, sep: string): string | undefi
  */
 export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, edits: readonly LineEdit[]): { hint: ElementHint; layout: ElementLayout } | undefined {
   if (from.nftables.length !== to.nftables.length) return undefined;
-  const byList = new Map<ElementLines, LineEdit[]>();
-  let last = -1;
-  for (const e of edits) {
-    if (e.line < last || e.deleted.length + e.inserted.length === 0) return undefined;
-    last = e.line + e.deleted.length;
-    const l = listOf(layout.lists, e);
-    if (l === undefined || l.item === undefined) return undefined;
-    const list = byList.get(l) ?? [];
-    list.push(e);
-    byList.set(l, list);
-  }
+  const byList = editsByList(layout, edits);
+  if (byList === undefined) return undefined;
   const sets = new Map<number, SetElementEdit>();
   const lists: ElementLines[] = [];
   let shift = 0;
@@ -126,14 +133,8 @@ export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, e
  * `elem` arrays and their items with `from`. Never throws.
  */
 export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Ruleset | undefined {
-  const byList = new Map<ElementLines, LineEdit[]>();
-  for (const e of edits) {
-    const l = listOf(layout.lists, e);
-    if (l === undefined || l.item === undefined) return undefined;
-    const list = byList.get(l) ?? [];
-    list.push(e);
-    byList.set(l, list);
-  }
+  const byList = editsByList(layout, edits);
+  if (byList === undefined) return undefined;
   const nftables = from.nftables.slice();
   for (const [l, mine] of byList) {
     const item = from.nftables[l.item!]!;
@@ -217,22 +218,32 @@ function nextSignatures(old: Uint32Array, edit: SetElementEdit, to: Ruleset, ite
   return i === old.length && di === deleted.length ? out : undefined;
 }
 
-/** The element edit of list `l` by `edits`, checked line by line against `from` and `to`; undefined if any check fails. */
-function setEdit(l: ElementLines, edits: readonly LineEdit[], from: Ruleset, to: Ruleset): SetElementEdit | undefined {
+/** The edit of list `l` by `edits`, its lines checked against `from`'s elements: the indexes removed, and where each inserted line lands in the new list with its JSON. */
+interface CheckedLines {
+  deleted: number[];
+  added: number[];
+  /** The JSON of each inserted element, in order (canonical: elementText). */
+  json: string[];
+  /** The new list's length. */
+  count: number;
+}
+
+/** `edits` of list `l` checked line by line against `from` (each removed line is the element there, each inserted one written as renderRuleset writes it at its place); undefined if any check fails. */
+function checkedLines(l: ElementLines, edits: readonly LineEdit[], from: Ruleset): CheckedLines | undefined {
   const kind = itemKind(from.nftables[l.item!]!);
   const a = elemOf(from, l.item!, kind);
-  const b = elemOf(to, l.item!, kind);
-  if (a === undefined || b === undefined || a.length !== l.count) return undefined;
+  if (a === undefined || a.length !== l.count) return undefined;
   let growth = 0;
   for (const e of edits) growth += e.inserted.length - e.deleted.length;
   const count = l.count + growth;
-  if (count === 0 || b.length !== count) return undefined; // an emptied array is written `[]`: not element lines
+  if (count === 0) return undefined; // an emptied array is written `[]`: not element lines
   const end = l.first + l.count;
   const lastEdit = edits[edits.length - 1]!;
   // The base's last element keeps no comma: it must stay last, or be removed with new lines after it.
   if (lastEdit.line + lastEdit.deleted.length === end && (lastEdit.deleted.length === 0 || lastEdit.inserted.length === 0)) return undefined;
   const deleted: number[] = [];
   const added: number[] = [];
+  const jsons: string[] = [];
   let shift = 0;
   for (const e of edits) {
     const at = e.line - l.first;
@@ -245,10 +256,61 @@ function setEdit(l: ElementLines, edits: readonly LineEdit[], from: Ruleset, to:
     for (let t = 0; t < e.inserted.length; t++) {
       const j = at + shift + t;
       const json = elementText(e.inserted[t]!, l.indent, j < count - 1 ? ',' : '');
-      if (json === undefined || JSON.stringify(b[j]) !== json) return undefined;
+      if (json === undefined) return undefined;
       added.push(j);
+      jsons.push(json);
     }
     shift += e.inserted.length - e.deleted.length;
   }
+  return { deleted, added, json: jsons, count };
+}
+
+/** The element edit of list `l` by `edits`, checked line by line against `from` and `to`; undefined if any check fails. */
+function setEdit(l: ElementLines, edits: readonly LineEdit[], from: Ruleset, to: Ruleset): SetElementEdit | undefined {
+  const checked = checkedLines(l, edits, from);
+  const b = elemOf(to, l.item!, itemKind(from.nftables[l.item!]!));
+  if (checked === undefined || b === undefined || b.length !== checked.count) return undefined;
+  const { deleted, added, json } = checked;
+  for (let t = 0; t < added.length; t++) if (JSON.stringify(b[added[t]!]) !== json[t]) return undefined;
   return { deleted, added };
+}
+
+/** What `edits` do to the elements of one set or map: the indexes of `from`'s elements removed, and the values inserted. */
+export interface ElementListChange {
+  /** Indexes (ascending) in `from`'s `elem` of the elements removed. */
+  deleted: number[];
+  /** The elements inserted, in the order of the new list. */
+  added: string[];
+  /** The new list's length. */
+  count: number;
+  /** The signatures of `from`'s `elem` (element-layout.ts), when known. */
+  signatures?: Uint32Array;
+}
+
+/**
+ * What `edits` change in the element lists of `from` (whose bytes have `layout`), by the index of
+ * each set's or map's item, proven as elementHint proves a hint but without the new ruleset: the
+ * edits lie inside element lines, remove whole ones, and insert lines written as renderRuleset
+ * writes an element at their place. Only when every inserted element is a string (as
+ * patchedRuleset: the rebuilt bytes then parse to `from` with exactly these changes, valid as
+ * `from` is). A few microseconds per edited line, nothing per element kept: so an agent can start
+ * the transaction before it has made the new ruleset (agent/reconcile/early-apply.ts).
+ * Undefined when the edits prove nothing of the kind. Never throws.
+ */
+export function elementListChanges(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Map<number, ElementListChange> | undefined {
+  const byList = editsByList(layout, edits);
+  if (byList === undefined) return undefined;
+  const out = new Map<number, ElementListChange>();
+  for (const [l, mine] of byList) {
+    const checked = checkedLines(l, mine, from);
+    if (checked === undefined || out.has(l.item!)) return undefined;
+    const added: string[] = [];
+    for (const json of checked.json) {
+      const v: unknown = JSON.parse(json); // elementText parsed it already
+      if (typeof v !== 'string') return undefined;
+      added.push(v);
+    }
+    out.set(l.item!, { deleted: checked.deleted, added, count: checked.count, ...(l.signatures && { signatures: l.signatures }) });
+  }
+  return out;
 }

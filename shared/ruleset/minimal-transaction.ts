@@ -38,8 +38,8 @@
  */
 import { buildApplyTransaction, type NftCommandBatch } from './apply-plan.js';
 import type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
-import { tableLabel } from './ruleset-items.js';
-import type { ElementHint } from './element-hint.js';
+import { itemBody, tableLabel } from './ruleset-items.js';
+import type { ElementHint, ElementListChange } from './element-hint.js';
 import { diffElements, diffElementsByHint, elementKey, indexTables, isConcatenated, isInterval, canonicalJson, type IndexedSet, type IndexedTable } from './table-index.js';
 import { elementDeltaCost, loadSetCost, refillCost, rulesCost, LOAD_OBJECT_S } from './transaction-cost.js';
 
@@ -82,10 +82,11 @@ interface TablePatch {
   deleted: number;
 }
 
-function tableCost(t: IndexedTable): number {
+/** What loading table `t` whole costs; `size`: how many elements each set holds (default: its own). */
+function tableCost(t: IndexedTable, size: (s: IndexedSet) => number = (s) => s.elem.length): number {
   let c = LOAD_OBJECT_S * (1 + t.chains.size + t.objects.size);
   for (const r of t.rules.values()) c += rulesCost(r.length);
-  for (const s of t.sets.values()) c += loadSetCost({ interval: isInterval(s.body), elements: s.elem.length });
+  for (const s of t.sets.values()) c += loadSetCost({ interval: isInterval(s.body), elements: size(s) });
   return c;
 }
 
@@ -111,6 +112,12 @@ function elementChanges(a: IndexedSet, b: IndexedSet, hint: ElementHint | undefi
   return diffElementsByHint(a.elem, b.elem, edit.deleted, edit.added, edit.signatures);
 }
 
+/** `a` → `b` by `added` and `deleted`, per patchSet's cost rule: `delete element` and `add element` (by key), unless refilling is clearly cheaper. */
+function elementPatch(a: IndexedSet, bSize: number, interval: boolean, added: readonly unknown[], deleted: readonly unknown[]): { cost: number; refill: number } {
+  const inPlaceOk = !interval || isConcatenated(a.body) || deleted.length === 0;
+  return { cost: inPlaceOk ? elementDeltaCost(interval, a.elem.length, added.length, deleted.length) : Infinity, refill: refillCost(interval, a.elem.length, bSize) };
+}
+
 /** The patch of one set that stays with the same definition; undefined cost: replace the table. */
 function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet, hint: ElementHint | undefined): { cost: number; del?: Cmd; flush?: Cmd; add?: Cmd; refilled: boolean; added: number; deleted: number; reason?: string } {
   const { added, deleted } = elementChanges(a, b, hint);
@@ -119,20 +126,9 @@ function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet, hint:
   if (b.body['auto-merge'] === true) return { cost: Infinity, refilled: false, added: 0, deleted: 0, reason: `set ${id(t, name)} has auto-merge` };
   if (interval && (hasCatchAll(a.elem) || hasCatchAll(b.elem))) return { cost: Infinity, refilled: false, added: 0, deleted: 0, reason: `interval set ${id(t, name)} holds a catch-all element` };
   const where = place(t, name);
-  const inPlaceOk = !interval || isConcatenated(b.body) || deleted.length === 0;
-  const delta = inPlaceOk ? elementDeltaCost(interval, a.elem.length, added.length, deleted.length) : Infinity;
-  const refill = refillCost(interval, a.elem.length, b.elem.length);
+  const { cost: delta, refill } = elementPatch(a, b.elem.length, interval, added, deleted);
   // A refill touches every element (timeouts re-armed, counters reset): only when clearly cheaper.
-  if (delta <= 2 * refill) {
-    return {
-      cost: delta,
-      ...(deleted.length > 0 ? { del: { delete: { element: { ...where, elem: deleted.map(elementKey) } } } } : {}),
-      ...(added.length > 0 ? { add: { add: { element: { ...where, elem: added } } } } : {}),
-      refilled: false,
-      added: added.length,
-      deleted: deleted.length,
-    };
-  }
+  if (delta <= 2 * refill) return { cost: delta, ...elementCommands(where, added, deleted), refilled: false, added: added.length, deleted: deleted.length };
   return {
     cost: refill,
     flush: { flush: { [b.kind]: where } },
@@ -140,6 +136,14 @@ function patchSet(t: TableRef, name: string, a: IndexedSet, b: IndexedSet, hint:
     refilled: true,
     added: added.length,
     deleted: deleted.length,
+  };
+}
+
+/** The `delete element` (by key) and `add element` commands of one set's patch. */
+function elementCommands(where: Cmd, added: readonly unknown[], deleted: readonly unknown[]): { del?: Cmd; add?: Cmd } {
+  return {
+    ...(deleted.length > 0 ? { del: { delete: { element: { ...where, elem: deleted.map(elementKey) } } } } : {}),
+    ...(added.length > 0 ? { add: { add: { element: { ...where, elem: added } } } } : {}),
   };
 }
 
@@ -298,4 +302,52 @@ export function planMinimalTransaction(from: Ruleset, to: Ruleset, owned: readon
     summary.tablesDeleted.length ? `deleted ${summary.tablesDeleted.join(', ')}` : '',
   ].filter(Boolean);
   return { kind: 'delta', batch: { nftables }, reason: what.length ? what.join('; ') : 'no change', estimate: { delta: cost, full: fullCost }, summary, hinted: hinted !== undefined };
+}
+
+/**
+ * planMinimalTransaction's batch from `from` to the ruleset that is `from` but for the elements
+ * of sets that `changes` names (by item index: shared/ruleset/element-hint.ts elementListChanges,
+ * proven from the bytes), made without that ruleset: so an agent can start nft before it has
+ * built a new 1,000,000-element array (agent/reconcile/early-apply.ts). Only for the plainest
+ * case, where the plan is element deletes then element adds: every table of `from` owned and
+ * every owned table in `from`, each changed set a hash set (no interval, no auto-merge, no
+ * `element` items) patched in place, no table replaced, the delta estimated below the full
+ * replacement. Undefined otherwise, and when nothing changes at all (the plan is then an empty
+ * delta). The batch is, to the byte once serialised, the plan's with the hint (the property test
+ * in tests/unit/shared/ruleset/minimal-transaction.hint.test.ts holds it to that). Pure.
+ */
+export function elementDeltaBatch(from: Ruleset, owned: readonly TableRef[], changes: ReadonlyMap<number, ElementListChange>): NftCommandBatch | undefined {
+  const a = indexTables(from);
+  const ownedKeys = new Set(owned.map(tableLabel));
+  if (ownedKeys.size !== a.size || [...a.keys()].some((k) => !ownedKeys.has(k))) return undefined;
+  const size = (s: IndexedSet): number => changes.get(s.item)?.count ?? s.elem.length;
+  const first: Cmd[] = [];
+  const elements: Cmd[] = [];
+  let cost = 0;
+  let fullCost = 0;
+  let seen = 0;
+  for (const t of a.values()) {
+    const replace = tableCost(t, size);
+    fullCost += replace;
+    let patchCost = 0;
+    for (const [name, s] of t.sets) {
+      const change = changes.get(s.item);
+      if (change === undefined) continue;
+      seen++;
+      const declared = itemBody(from.nftables[s.item]!).elem;
+      if (s.kind !== 'set' || s.elem !== declared || isInterval(s.body) || s.body['auto-merge'] === true) return undefined;
+      const { added, deleted } = diffElementsByHint(s.elem, change.added, change.deleted, change.added.map((_, i) => i), change.signatures);
+      if (added.length + deleted.length === 0) continue;
+      const { cost: delta, refill } = elementPatch(s, change.count, false, added, deleted);
+      if (!(delta <= 2 * refill)) return undefined;
+      patchCost += delta;
+      const { del, add } = elementCommands(place(t.ref, name), added, deleted);
+      if (del) first.push(del);
+      if (add) elements.push(add);
+    }
+    if (patchCost >= replace) return undefined;
+    cost += patchCost;
+  }
+  if (seen !== changes.size || first.length + elements.length === 0 || cost >= fullCost) return undefined;
+  return { nftables: [...first, ...elements] };
 }

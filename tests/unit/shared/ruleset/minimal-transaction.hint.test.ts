@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { elementHint, patchedRuleset } from '../../../../shared/ruleset/element-hint.js';
+import { elementHint, elementListChanges, patchedRuleset } from '../../../../shared/ruleset/element-hint.js';
 import { elementLayout, type ElementLayout } from '../../../../shared/ruleset/element-layout.js';
-import { planMinimalTransaction, type MinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
+import { elementDeltaBatch, planMinimalTransaction, type MinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
@@ -20,7 +20,9 @@ import { canonicalJson } from '../../../../shared/ruleset/table-index.js';
 import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
 
 let patches = 0;
+let earlyBatches = 0;
 const OWNED: TableRef[] = [{ family: 'inet', name: 't' }];
+const MORE_OWNED: TableRef[] = [...OWNED, { family: 'ip', name: 'gone' }];
 const addr = (n: number): string => `198.18.${n >> 8}.${n & 255}`;
 
 type Kind = 'hash' | 'interval' | 'map' | 'concat' | 'timeout';
@@ -148,6 +150,16 @@ function compare(a: Buffer, b: Buffer): boolean {
     assert.deepEqual(patched, to);
   }
   const h = elementHint(layout, from, to, rebuilt.edits ?? []);
+  // The batch an agent may start before it builds the new ruleset: only where the hint is proven, and then the hinted plan's to the byte.
+  const changes = elementListChanges(layout, from, rebuilt.edits ?? []);
+  const early = changes && elementDeltaBatch(from, OWNED, changes);
+  if (early !== undefined) {
+    earlyBatches++;
+    assert.ok(provenPatch && h !== undefined, 'an early batch only for a change the hint proves');
+    assert.equal(JSON.stringify(early), JSON.stringify(planMinimalTransaction(from, to, OWNED, h.hint).batch), 'the early batch is the hinted plan\'s');
+    // A table owned but not declared is deleted by the plan: no early batch then.
+    assert.equal(elementDeltaBatch(from, MORE_OWNED, changes!), undefined);
+  }
   if (h === undefined) return false;
   const plain = planMinimalTransaction(from, to, OWNED);
   const hinted = planMinimalTransaction(from, to, OWNED, h.hint);
@@ -169,6 +181,25 @@ test('over many revision pairs, the plan from the delta\'s hint is the plan from
   );
   assert.ok(hints > 500, `a hint was found in ${hints} of 1500 pairs`);
   assert.ok(patches > 100, `the new ruleset was built without parsing in ${patches} of 1500 pairs`);
+});
+
+test('over many changes of hash sets, an early batch is found where the plan is element deletes and adds, and it is that plan\'s', () => {
+  earlyBatches = 0;
+  let hints = 0;
+  const hashSpec: fc.Arbitrary<Spec> = fc.record({
+    sets: fc.array(fc.record({ kind: fc.oneof({ weight: 6, arbitrary: fc.constant('hash' as const) }, { weight: 1, arbitrary: fc.constantFrom(...KINDS) }), elem: fc.array(pool, { minLength: 1, maxLength: 40 }) }), { minLength: 1, maxLength: 3 }),
+    extra: fc.oneof({ weight: 8, arbitrary: fc.constant([] as number[]) }, { weight: 1, arbitrary: fc.array(pool, { maxLength: 3 }) }),
+    policy: fc.constant('accept' as const),
+    verdict: fc.constant('drop' as const),
+  });
+  fc.assert(
+    fc.property(hashSpec.chain((s) => fc.tuple(fc.constant(s), change(s))), ([s, { to, flip }]) => {
+      if (compare(Buffer.from(renderRuleset(ruleset(s))), Buffer.from(renderRuleset(ruleset(to, flip))))) hints++;
+    }),
+    { numRuns: 1500, seed: 12 },
+  );
+  assert.ok(earlyBatches > 300, `an early batch was found in ${earlyBatches} of 1500 pairs (${hints} hinted)`);
+  assert.ok(hints - earlyBatches > 100, `a hint without an early batch (refills, other kinds, nothing changed) in ${hints - earlyBatches} pairs`);
 });
 
 test('hostile deltas (random line edits of the base, whatever still parses) give no hint or the same plan', () => {
@@ -212,4 +243,38 @@ test('a blocklist change of 1,000 elements on 100,000 is planned from the hint, 
   const after = before.filter((_, i) => i % 200 !== 7);
   for (let k = 0; k < 500; k++) after.splice((k * 7919) % after.length, 0, `11.0.${k >> 8}.${k & 255}`);
   assert.ok(compare(Buffer.from(renderRuleset(big(before))), Buffer.from(renderRuleset(big(after)))), 'a hint was found');
+});
+
+test('with two tables, an early batch is the plan\'s, and none where the plan replaces one table (its patch costs more) but not the other', () => {
+  const two = (small: string[]): Ruleset =>
+    ({
+      nftables: [
+        { table: { family: 'inet', name: 't' } },
+        { set: { family: 'inet', table: 't', name: 'few', type: 'ipv4_addr', elem: small } },
+        { table: { family: 'inet', name: 'u' } },
+        { set: { family: 'inet', table: 'u', name: 'many', type: 'ipv4_addr', elem: Array.from({ length: 10_000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`) } },
+      ],
+    }) as Ruleset;
+  const owned: TableRef[] = [{ family: 'inet', name: 't' }, { family: 'inet', name: 'u' }];
+  const before = Array.from({ length: 100 }, (_, i) => addr(i));
+  const batchOf = (after: string[]): { early: unknown; plan: MinimalTransaction } => {
+    const a = Buffer.from(renderRuleset(two(before)));
+    const b = Buffer.from(renderRuleset(two(after)));
+    const from = parseRuleset(a);
+    const to = parseRuleset(b);
+    const rebuilt = rebuildFromRulesetDelta(a, encodeRulesetDelta(a, b)!, 1 << 24);
+    const layout = elementLayout(a, from)!;
+    const hint = elementHint(layout, from, to, rebuilt.edits!)!;
+    const changes = elementListChanges(layout, from, rebuilt.edits!)!;
+    return { early: elementDeltaBatch(from, owned, changes), plan: planMinimalTransaction(from, to, owned, hint.hint) };
+  };
+  // 5 of 100 replaced: both tables stay, table t is patched.
+  const small = batchOf([...before.slice(5), ...Array.from({ length: 5 }, (_, i) => addr(200 + i))]);
+  assert.deepEqual(small.plan.summary.tablesPatched, ['inet t']);
+  assert.equal(JSON.stringify(small.early), JSON.stringify(small.plan.batch));
+  // 40 of 100 replaced: patching t costs more than loading it, so the plan replaces t alone.
+  const big = batchOf([...before.slice(40), ...Array.from({ length: 40 }, (_, i) => addr(200 + i))]);
+  assert.deepEqual(big.plan.summary.tablesReplaced, ['inet t']);
+  assert.equal(big.plan.kind, 'delta');
+  assert.equal(big.early, undefined);
 });
