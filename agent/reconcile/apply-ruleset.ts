@@ -13,7 +13,7 @@
  */
 import { buildApplyTransaction, tablesToCreate } from '../../shared/ruleset/apply-plan.js';
 import type { ElementHint } from '../../shared/ruleset/element-hint.js';
-import { planMinimalTransaction } from '../../shared/ruleset/minimal-transaction.js';
+import { planMinimalTransaction, type MinimalTransaction } from '../../shared/ruleset/minimal-transaction.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { locateNftError } from '../../shared/nft/nft-error-location.js';
 import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
@@ -55,6 +55,17 @@ export interface ApplyRulesetOptions {
   hint?: ElementHint;
 }
 
+/** applyTransaction's options. */
+export interface ApplyTransactionOptions extends Omit<ApplyRulesetOptions, 'verify'> {
+  /**
+   * With `inForce`: a delta batch nft was given before the plan was made (agent/reconcile/
+   * early-apply.ts). It stands when it is the plan's batch to the byte, whatever nft made of it
+   * (a refusal then leads to the full replacement, as any delta's); when it is not the plan's,
+   * the full replacement follows once it ended, whatever it did.
+   */
+  started?: { batch: string; done: Promise<NftSyncError | undefined> };
+}
+
 /** Which transaction put the ruleset in force. */
 export interface TransactionChoice {
   /** 'delta': only what changed since `inForce`; 'full': the full replacement. */
@@ -65,6 +76,8 @@ export interface TransactionChoice {
   deltaRefused?: string;
   /** Set when the element changes were taken from `hint` (not compared one by one). */
   hinted?: true;
+  /** Set when nft was given the batch before the plan was made (ApplyTransactionOptions.started). */
+  early?: true;
 }
 
 export interface ApplyRulesetResult {
@@ -100,7 +113,7 @@ export interface AppliedTransaction {
  * NFTSYNC_ERR_NFT_EXEC (nft could not run); NFTSYNC_ERR_NFT_TIMEOUT (nft was killed at its time
  * limit: whether the transaction committed is unknown).
  */
-export async function applyTransaction(options: Omit<ApplyRulesetOptions, 'verify'>): Promise<AppliedTransaction> {
+export async function applyTransaction(options: ApplyTransactionOptions): Promise<AppliedTransaction> {
   const started = performance.now();
   const { nft, ruleset } = options;
   const managed = declaredTables(ruleset);
@@ -143,10 +156,14 @@ export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyR
  * nft or its dry run (`deltaRefused`). Errors: NFTSYNC_ERR_NFT_EXEC and NFTSYNC_ERR_NFT_TIMEOUT
  * (nft could not run the delta: not retried as a full replacement).
  */
-async function applyDelta(options: Omit<ApplyRulesetOptions, 'verify'>, owned: readonly TableRef[]): Promise<TransactionChoice> {
-  if (options.inForce === undefined) return { kind: 'full', reason: 'no revision in force to start from' };
+async function applyDelta(options: ApplyTransactionOptions, owned: readonly TableRef[]): Promise<TransactionChoice> {
+  if (options.inForce === undefined) {
+    await options.started?.done;
+    return { kind: 'full', reason: 'no revision in force to start from' };
+  }
   const plan = planMinimalTransaction(options.inForce, options.ruleset, owned, options.hint);
   const hinted = plan.hinted ? { hinted: true as const } : {};
+  if (options.started !== undefined) return settleStarted(options.started, plan, hinted);
   if (plan.kind === 'full') return { kind: 'full', reason: plan.reason, ...hinted };
   if (plan.batch.nftables.length === 0) return { kind: 'delta', reason: plan.reason, ...hinted };
   const batch = JSON.stringify(plan.batch);
@@ -158,6 +175,22 @@ async function applyDelta(options: Omit<ApplyRulesetOptions, 'verify'>, owned: r
     return { kind: 'full', reason: plan.reason, deltaRefused: err.message, ...hinted };
   }
   return { kind: 'delta', reason: plan.reason, ...hinted };
+}
+
+/**
+ * How the batch started before `plan` was made ends: the plan's delta when it was the plan's batch
+ * and nft committed it; the full replacement to follow when nft refused it (`deltaRefused`) or it
+ * was not the plan's batch (whatever nft did with it). Errors: NFTSYNC_ERR_NFT_EXEC and
+ * NFTSYNC_ERR_NFT_TIMEOUT of the plan's own batch (as applyDelta's).
+ */
+async function settleStarted(started: NonNullable<ApplyTransactionOptions['started']>, plan: MinimalTransaction, hinted: { hinted?: true }): Promise<TransactionChoice> {
+  const error = await started.done;
+  if (plan.kind !== 'delta' || JSON.stringify(plan.batch) !== started.batch) {
+    return { kind: 'full', reason: `the element batch started before the plan was not the plan's (${plan.kind}: ${plan.reason}); replaced whole`, early: true, ...hinted };
+  }
+  if (error === undefined) return { kind: 'delta', reason: plan.reason, early: true, ...hinted };
+  if (error.code !== 'NFTSYNC_ERR_NFT_APPLY' && error.code !== 'NFTSYNC_ERR_NFT_CHECK') throw error;
+  return { kind: 'full', reason: plan.reason, deltaRefused: error.message, early: true, ...hinted };
 }
 
 /**

@@ -10,9 +10,11 @@
  * after a start or a full fetch: knowLayout), then carried from each revision to the next by the
  * hint itself.
  */
-import { elementHint, patchedRuleset, type ElementHint } from '../../shared/ruleset/element-hint.js';
+import { elementHint, elementListChanges, patchedRuleset, type ElementHint } from '../../shared/ruleset/element-hint.js';
+import type { NftCommandBatch } from '../../shared/ruleset/apply-plan.js';
+import { elementDeltaBatch } from '../../shared/ruleset/minimal-transaction.js';
 import { elementLayout, type ElementLayout } from '../../shared/ruleset/element-layout.js';
-import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
+import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { LineEdit } from '../../shared/wire/ruleset-delta.js';
 import { verifyRevision } from './verify-revision.js';
 
@@ -97,6 +99,25 @@ function proven(base: HintBase, edits: readonly LineEdit[]): { ruleset: Ruleset;
     if (ruleset === undefined) return undefined;
     const found = elementHint(layout, base.ruleset, ruleset, edits);
     return found && { ruleset, hint: found.hint, layout: found.layout };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The minimal transaction from `base` (the revision in force) to the bytes that `edits` rebuilt
+ * from its bytes, for a host whose agent owns `owned`, when it can be known before the new
+ * ruleset is built: the edits only delete and insert string elements of hash sets that the plan
+ * patches in place (shared/ruleset/minimal-transaction.ts elementDeltaBatch). Costs a few
+ * microseconds per edited line (the layout of `base` must be remembered already). Undefined
+ * otherwise. Never throws.
+ */
+export function earlyElementBatch(base: HintBase, edits: readonly LineEdit[], owned: readonly TableRef[]): NftCommandBatch | undefined {
+  try {
+    const layout = layouts.get(base.bytes);
+    if (layout === undefined || layout === null) return undefined;
+    const changes = elementListChanges(layout, base.ruleset, edits);
+    return changes && elementDeltaBatch(base.ruleset, owned, changes);
   } catch {
     return undefined;
   }

@@ -7,12 +7,13 @@
  * nor is any refusal the plan made of them: the whole ruleset the wire client fetched instead goes
  * through verify and plan as any fetched ruleset does (its `deltaRefused` logged).
  */
-import { toNftSyncError } from '../../shared/errors.js';
+import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
+import { earlyBatch, startEarlyApply, type EarlyApply, type EarlyBatch } from './early-apply.js';
 import type { Fetched } from './fetch-step.js';
 import { planStep, type Plan } from './plan-step.js';
-import { failPass, type PassContext, type StepResult } from './reconcile-step.js';
+import { failPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 import { verifyRevision } from './verify-revision.js';
-import { verifyStep } from './verify-step.js';
+import { verifyStep, type Verified } from './verify-step.js';
 
 /**
  * verifyStep then planStep on `fetched`; with a pending blob check, the plan's result only once
@@ -23,6 +24,8 @@ import { verifyStep } from './verify-step.js';
 export async function planChecked(ctx: PassContext, fetched: Fetched): Promise<StepResult<Plan>> {
   const verified = await verifyStep(ctx, fetched);
   if (verified.kind === 'end') return verified;
+  const early = earlyBatch(ctx, verified.value);
+  if (early !== undefined) return planEarly(ctx, fetched, verified.value, early);
   const plan = await planStep(ctx, verified.value);
   const { blobCheck, commit, blob, ruleset: name } = verified.value.fetched;
   if (blobCheck === undefined) return plan;
@@ -39,4 +42,43 @@ export async function planChecked(ctx: PassContext, fetched: Fetched): Promise<S
   }
   if (whole.kind === 'ruleset' && whole.deltaRefused !== undefined) ctx.opts.logger.warn({ commit: whole.commit, reason: whole.deltaRefused }, 'the server\'s delta was refused; fetched the whole ruleset instead');
   return planChecked(ctx, { asked: fetched.asked, fetched: whole });
+}
+
+/**
+ * The early path (early-apply.ts): the bytes proven first (a pending blob check awaited; bytes
+ * that fail it go the way of planChecked, through the whole ruleset), then the revision marked
+ * pending and nft given `early`'s batch, then the plan made while nft runs (from the state before
+ * the mark). The plan carries the started transaction for the apply step. Should the plan end the
+ * pass all the same (it cannot, by early-apply's conditions), the pass ends failed once nft has
+ * ended, without recording: the pending mark stays, and the next pass or start replaces whole
+ * over it. Never throws.
+ */
+async function planEarly(ctx: PassContext, fetched: Fetched, verified: Verified, early: EarlyBatch): Promise<StepResult<Plan>> {
+  const { blobCheck, commit, blob, ruleset: name } = verified.fetched;
+  if (blobCheck !== undefined) {
+    let whole;
+    try {
+      whole = await blobCheck();
+    } catch (err) {
+      return failPass(toNftSyncError(err), commit);
+    }
+    if (whole !== undefined) return planChecked(ctx, { asked: fetched.asked, fetched: whole });
+  }
+  const before = ctx.state();
+  let started: EarlyApply;
+  try {
+    started = await startEarlyApply(ctx, verified, early);
+  } catch (err) {
+    return refusePass(ctx, toNftSyncError(err), verified.fetched, undefined);
+  }
+  const plan = await planStep(ctx, verified, before);
+  if (plan.kind === 'end') {
+    await started.done;
+    const error = plan.end.outcome.kind === 'failed' ? plan.end.outcome.error : new NftSyncError('NFTSYNC_ERR_NFT_APPLY', `the plan of ${commit.slice(0, 12)} ended the pass after its element batch was started`);
+    ctx.opts.logger.error({ commit, err: error.toJSON() }, 'the plan refused a revision whose element batch had started; it stays pending, to be replaced whole');
+    return failPass(error, commit);
+  }
+  // Proven by the blob check above: remembered as verified (verify-revision.ts), at no cost.
+  verifyRevision(plan.value.fetched.bytes, blob, { ruleset: name, commit }, plan.value.ruleset);
+  return next({ ...plan.value, early: started });
 }

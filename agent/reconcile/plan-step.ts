@@ -10,7 +10,8 @@
 import { isErrorCode, toNftSyncError } from '../../shared/errors.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
-import type { PendingRevision } from '../state/state-store.js';
+import type { AgentState, PendingRevision } from '../state/state-store.js';
+import type { EarlyApply } from './early-apply.js';
 import { assertTablesFree } from './claim-tables.js';
 import { endPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 import type { Verified } from './verify-step.js';
@@ -29,17 +30,19 @@ export interface Plan extends Verified {
   priorPending?: PendingRevision;
   /** Which elements changed from the revision in force, when the bytes came as a delta against it (delta-hint.ts). */
   hint?: ElementHint;
+  /** nft was given the element batch before this plan was made, and the revision marked pending (early-apply.ts). */
+  early?: EarlyApply;
 }
 
 /**
- * Plan the apply of `verified`. Ends the pass `skipped` (a known failed blob), or as refused
- * (stateAfterRefusal: bad bytes are recorded as failed, a foreign table is not; a listing that
- * failed changes nothing). Never throws.
+ * Plan the apply of `verified`, from the state `st` (ctx.state(), unless an early start marked
+ * this revision pending already: the state before that mark). Ends the pass `skipped` (a known
+ * failed blob), or as refused (stateAfterRefusal: bad bytes are recorded as failed, a foreign
+ * table is not; a listing that failed changes nothing). Never throws.
  */
-export async function planStep(ctx: PassContext, verified: Verified): Promise<StepResult<Plan>> {
+export async function planStep(ctx: PassContext, verified: Verified, st: AgentState | undefined = ctx.state()): Promise<StepResult<Plan>> {
   const { opts } = ctx;
   const { commit, blob, ruleset: name } = verified.fetched;
-  const st = ctx.state();
   const failed = st?.lastFailed;
   if (failed && failed.blob === blob && !ctx.retryFailed) {
     const error = { code: isErrorCode(failed.code) ? failed.code : ('NFTSYNC_ERR_NFT_APPLY' as const), message: failed.message };

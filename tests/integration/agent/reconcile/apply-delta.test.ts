@@ -93,3 +93,48 @@ test('a delta nft refuses (the host changed underneath) falls back to the full r
   assert.match(res.transaction.deltaRefused ?? '', /No such file or directory|does not exist/);
   assert.deepEqual(res.readback.differences, []);
 });
+
+test('a batch started before the plan (early) stands only as the plan\'s own: one that is not is followed by the full replacement, and one nft refused by it too', async (t) => {
+  const { applyTransaction } = await import('../../../../agent/reconcile/apply-ruleset.js');
+  const { planMinimalTransaction } = await import('../../../../shared/ruleset/minimal-transaction.js');
+  const ns = createNetns(t, 'dle');
+  const nft = createNftRunner(ns.nftCommand);
+  // Twenty addresses from 198.18.0.`from`: a change of one or two is patched in place, not refilled.
+  const blocked = (from: number): Ruleset => revision(Array.from({ length: 20 }, (_, i) => `198.18.0.${from + i}`), false);
+  const a = blocked(10);
+  const first = await applyRuleset({ nft, ruleset: a, verify: 'full' });
+  const owned = first.managedTables;
+  const start = (batch: object) => {
+    const json = JSON.stringify(batch);
+    return { batch: json, done: nft.applyJson(json).then(() => undefined, (e: unknown) => e as import('../../../../shared/errors.js').NftSyncError) };
+  };
+  const blk = () => ns.nft(['list', 'set', 'inet', 'dl', 'blk']);
+  const holds = (from: number): void => {
+    const listed = (JSON.parse(ns.nft(['-j', 'list', 'set', 'inet', 'dl', 'blk'])) as { nftables: Array<{ set?: { elem?: string[] } }> }).nftables.find((i) => i.set)!.set!.elem!;
+    assert.deepEqual([...listed].sort(), Array.from({ length: 20 }, (_, i) => `198.18.0.${from + i}`).sort());
+  };
+
+  // The plan's own batch: it stands, no second nft run.
+  const b = blocked(11);
+  const ownBatch = planMinimalTransaction(a, b, owned).batch;
+  assert.deepEqual(ownBatch.nftables.map((c) => Object.keys(c)[0]), ['delete', 'add'], 'a patch in place');
+  const own = await applyTransaction({ nft, ruleset: b, previouslyManaged: owned, inForce: a, started: start(ownBatch) });
+  assert.deepEqual([own.transaction.kind, own.transaction.early], ['delta', true], own.transaction.reason);
+  holds(11);
+
+  // Another batch (a stray element added): the full replacement follows, and the host is c exactly.
+  const c = blocked(12);
+  const stray = { nftables: [{ add: { element: { ...at, name: 'blk', elem: ['198.18.0.99'] } } }] };
+  const other = await applyTransaction({ nft, ruleset: c, previouslyManaged: owned, inForce: b, started: start(stray) });
+  assert.equal(other.transaction.kind, 'full');
+  assert.match(other.transaction.reason, /not the plan's/);
+  holds(12);
+
+  // The plan's batch, refused by nft (the host lacks the element it deletes): the full replacement follows.
+  ns.nft(['delete', 'element', 'inet', 'dl', 'blk', '{ 198.18.0.12 }']);
+  const d = blocked(13);
+  const refused = await applyTransaction({ nft, ruleset: d, previouslyManaged: owned, inForce: c, started: start(planMinimalTransaction(c, d, owned).batch) });
+  assert.equal(refused.transaction.kind, 'full', JSON.stringify(refused.transaction) + blk());
+  assert.ok(refused.transaction.deltaRefused, 'nft\'s refusal is kept');
+  holds(13);
+});

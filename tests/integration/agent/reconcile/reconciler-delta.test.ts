@@ -117,3 +117,99 @@ test('review: a pass that makes nothing ready for a next one (prepareNext: false
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(layoutKnown(agent.inForce!.bytes), false, 'nothing done after the pass');
 });
+
+test('an element-only change of a hash set goes to nft before its plan is made (early), as the plan\'s own batch; the host holds exactly the new set; a change that also touches a rule, or an interval set, is planned first', async (t) => {
+  const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
+  const { waitFor } = await import('../../../helpers/wait-for.js');
+  const { loadState } = await import('../../../../agent/state/state-store.js');
+  const { f, ns, client, opts } = await agentSetUp(t, 'rde');
+  const agent = await Reconciler.open(opts);
+  const applied = (o: ReconcileOutcome) => {
+    assert.equal(o.kind, 'applied', JSON.stringify(o));
+    return o.kind === 'applied' ? o.apply.transaction : undefined;
+  };
+  const elements = (): string[] => {
+    const listed = JSON.parse(ns.nft(['-j', 'list', 'set', 'inet', 'nft_sync', 'blk'])) as { nftables: Array<{ set?: { elem?: Array<string | { prefix: { addr: string; len: number } }> } }> };
+    return (listed.nftables.find((i) => i.set)?.set?.elem ?? []).map((e) => (typeof e === 'string' ? e : `${e.prefix.addr}/${e.prefix.len}`)).sort();
+  };
+  const declared = (text: string): string[] => ((JSON.parse(text) as { nftables: Array<{ set?: { elem: string[] } }> }).nftables.find((i) => i.set)!.set!.elem as string[]).slice().sort();
+  const settle = async (): Promise<void> => {
+    const inForce = agent.inForce!;
+    await waitFor(() => layoutKnown(inForce.bytes), { what: 'the layout of the revision in force', timeoutMs: 5000 });
+  };
+
+  f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(0, 300))) }, 'first');
+  assert.equal(applied(await agent.reconcile(client))?.kind, 'full');
+  await settle();
+  for (const from of [10, 25]) {
+    const text = renderRuleset(JSON.parse(withBlocklist(from, 300)));
+    f.push({ 'rulesets/default.json': text }, `from ${from}`);
+    const tx = applied(await agent.reconcile(client));
+    assert.equal(tx?.early, true, JSON.stringify(tx));
+    assert.equal(tx?.kind, 'delta');
+    assert.equal(tx?.hinted, true);
+    assert.match(tx?.reason ?? '', /\+\d+\/-\d+ elements/);
+    assert.deepEqual(elements(), declared(text));
+    const st = (await loadState(opts.stateDir))!.state;
+    assert.equal(st.pending, undefined, 'the pending mark went with the record');
+    assert.equal(st.blob, agent.inForce!.blob);
+  }
+
+  // Elements and a rule in one change: the edits leave the element lines, so the plan comes first.
+  const withRule = JSON.parse(withBlocklist(40, 300)) as { nftables: unknown[] };
+  withRule.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@blk' } }, { drop: null }] } });
+  f.push({ 'rulesets/default.json': renderRuleset(withRule) }, 'a rule too');
+  const ruled = applied(await agent.reconcile(client));
+  assert.equal(ruled?.early, undefined);
+  assert.equal(ruled?.kind, 'delta');
+  await settle();
+
+  // An interval set: the plan decides (its deletions may cost more than a refill), after it is made.
+  const interval = (from: number): string => {
+    const r = JSON.parse(withBlocklist(from, 300)) as { nftables: Array<{ set?: Record<string, unknown> }> };
+    r.nftables.find((i) => i.set)!.set!.flags = ['interval'];
+    return renderRuleset(r);
+  };
+  f.push({ 'rulesets/default.json': interval(40) }, 'interval');
+  applied(await agent.reconcile(client));
+  await settle();
+  f.push({ 'rulesets/default.json': interval(50) }, 'interval changed');
+  const iv = applied(await agent.reconcile(client));
+  assert.equal(iv?.early, undefined);
+  assert.equal(iv?.hinted, true);
+  assert.deepEqual(elements(), declared(interval(50)));
+});
+
+test('security (fabricated server answer): an element-only delta whose bytes fail their blob check never reaches nft nor the pending mark; the whole ruleset fetched instead is applied', async (t) => {
+  const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
+  const { waitFor } = await import('../../../helpers/wait-for.js');
+  const { loadState } = await import('../../../../agent/state/state-store.js');
+  const { encodeRulesetDelta, rebuildFromRulesetDelta } = await import('../../../../shared/wire/ruleset-delta.js');
+  const { gitBlobId } = await import('../../../../shared/git/git-blob-id.js');
+  const { f, ns, client, opts } = await agentSetUp(t, 'rdf');
+  const agent = await Reconciler.open(opts);
+  f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(0, 300))) }, 'first');
+  assert.equal(transactionOf(await agent.reconcile(client)), 'full');
+  const inForce = agent.inForce!;
+  await waitFor(() => layoutKnown(inForce.bytes), { what: 'the layout of the revision in force', timeoutMs: 5000 });
+
+  // The server announces the blob of `real`; its delta rebuilds `forged` (element-only, valid) instead.
+  const real = Buffer.from(renderRuleset(JSON.parse(withBlocklist(400, 300))));
+  const forged = Buffer.from(renderRuleset(JSON.parse(withBlocklist(5, 300))));
+  const rebuilt = rebuildFromRulesetDelta(inForce.bytes, encodeRulesetDelta(inForce.bytes, forged)!, 1 << 24);
+  const commit = 'f'.repeat(40);
+  const answer = { kind: 'ruleset' as const, ref: 'main', ruleset: 'default', commit, blob: gitBlobId(real), behind: false };
+  let seen: { elements: string; pending: unknown } | undefined;
+  const blobCheck = async () => {
+    seen = { elements: ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), pending: (await loadState(opts.stateDir))!.state.pending };
+    return { ...answer, bytes: real, deltaRefused: 'the bytes rebuilt do not hash to the blob announced' };
+  };
+  const out = await agent.reconcile({ fetch: async () => ({ ...answer, bytes: rebuilt.bytes, delta: { base: inForce.blob, wireBytes: 100, edits: rebuilt.edits! }, blobCheck }) });
+  assert.ok(seen, 'the blob check was awaited');
+  assert.equal(seen.pending, undefined, 'no pending mark before the check');
+  assert.doesNotMatch(seen.elements, /198\.18\.1\.48/, 'nothing of the forged bytes reached nft before the check (its last element is 198.18.1.48)');
+  assert.equal(out.kind, 'applied', JSON.stringify(out));
+  assert.equal(out.kind === 'applied' && out.apply.transaction.early, undefined, 'the whole ruleset went the usual way');
+  assert.match(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.2\.187/, 'the real revision is in force (its last element is 198.18.2.187)');
+  assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.1\.48\b/);
+});
