@@ -26,7 +26,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, writeFile } from 'node:fs';
+import { accessSync, closeSync, constants, writeFile, writeSync } from 'node:fs';
 import { open, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -255,6 +255,30 @@ interface RunnerConfig {
   warm?: WarmNft;
 }
 
+/** Inputs up to this size fit an empty FIFO (64 KiB on Linux): written at once, never blocking. */
+const FIFO_AT_ONCE_BYTES = 64 * 1024;
+
+/**
+ * Write `input` into a waiting nft's FIFO (`fd`), then close it. An input that fits the FIFO is
+ * written at once, so nft has it even when the event loop is busy right after (an early element
+ * batch runs while the agent makes its plan: agent/reconcile/early-apply.ts); a bigger one is
+ * written in the background (nft reads it while it parses). Never throws: a failed write is told
+ * by how nft ends.
+ */
+function writeInput(fd: number, input: Buffer): void {
+  if (input.length > FIFO_AT_ONCE_BYTES) {
+    writeFile(fd, input, () => closeSync(fd));
+    return;
+  }
+  try {
+    let done = 0;
+    while (done < input.length) done += writeSync(fd, input, done);
+  } catch {
+    // nft is gone (EPIPE): how it ended says so.
+  }
+  closeSync(fd);
+}
+
 function makeRunner(cfg: RunnerConfig): NftRunner {
   const { command, argv, spawnArgv, limits, dir, hooks, warm } = cfg;
   const [file, ...prefix] = spawnArgv as [string, ...string[]];
@@ -346,7 +370,7 @@ function makeRunner(cfg: RunnerConfig): NftRunner {
     const done = settled(w.child, args, options);
     // The input, then its end: nft reads it all before it sends anything. A failed write (nft died
     // or was killed at its limit) is told by how the child ended.
-    writeFile(w.inputFd, input, () => closeSync(w.inputFd));
+    writeInput(w.inputFd, typeof input === 'string' ? Buffer.from(input) : input);
     return done;
   };
 
