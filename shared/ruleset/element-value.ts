@@ -101,10 +101,10 @@ function lazy(id: string, render: () => unknown): CanonicalElement {
 
 /** The listed form of one plain field value given as hex. */
 function renderHex(type: KeyField, hex: string): unknown {
+  // The commonest case first, without a Buffer: a blocklist change renders a thousand of them.
+  if (type === 'ipv4_addr') return `${parseInt(hex.slice(0, 2), 16)}.${parseInt(hex.slice(2, 4), 16)}.${parseInt(hex.slice(4, 6), 16)}.${parseInt(hex.slice(6, 8), 16)}`;
   const b = Buffer.from(hex, 'hex');
   switch (type) {
-    case 'ipv4_addr':
-      return [...b].join('.');
     case 'ipv6_addr':
       return ipv6Text(hex);
     case 'inet_service':

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { declaredElementId, formatIpv6, kernelElements, setShape, type SetShape } from '../../../../shared/ruleset/element-key.js';
+import fc from 'fast-check';
+import { declaredElementId, fieldHex, formatIpv6, kernelElements, setShape, type SetShape } from '../../../../shared/ruleset/element-key.js';
 
 const ipv4: SetShape = { fields: ['ipv4_addr'], interval: false };
 const ipv4iv: SetShape = { fields: ['ipv4_addr'], interval: true };
@@ -87,4 +88,22 @@ test('IPv6 text is RFC 5952', () => {
   assert.equal(formatIpv6(b('20010db8000000010000000000000001')), '2001:db8:0:1::1');
   assert.equal(formatIpv6(b('20010db8000100010001000100010001')), '2001:db8:1:1:1:1:1:1');
   assert.equal(formatIpv6(b('20010db8000000000001000000000001')), '2001:db8::1:0:0:1');
+});
+
+test('an IPv4 address is read as four numbers of one to three digits, each at most 255, and nothing else (against the regular expression it replaced, over random strings)', () => {
+  const byRegex = (s: string): string | undefined => {
+    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+    if (!m || m.slice(1).some((x) => Number(x) > 255)) return undefined;
+    return m.slice(1).map((x) => Number(x).toString(16).padStart(2, '0')).join('');
+  };
+  const piece = fc.oneof(fc.constantFrom('.', '0', '9', '25', '255', '256', '0001', '/', ' ', 'a', '\u0661', '-1', ''), fc.nat(999).map(String));
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 9 }), (parts) => {
+      const s = parts.join('');
+      assert.equal(fieldHex('ipv4_addr', s), byRegex(s), JSON.stringify(s));
+    }),
+    { numRuns: 20_000, seed: 4 },
+  );
+  assert.equal(fieldHex('ipv4_addr', '198.18.0.1'), 'c6120001');
+  assert.equal(fieldHex('ipv4_addr', '010.000.0.255'), '0a0000ff');
 });
