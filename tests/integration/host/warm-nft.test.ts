@@ -50,6 +50,27 @@ test('a batch applies through the nft started ahead; its PID counts as the agent
   assert.match(ns.nft(['list', 'tables']), /table inet warm2/);
 });
 
+test('a small batch reaches the nft started ahead at once: it commits while the event loop is still busy (an early element batch runs while the agent plans); a big one still applies', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const ns = createNetns(t, 'warmnow');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  closeAfter(t, nft);
+  await nft.warm();
+  const done = nft.applyJson(table('now'));
+  // No turn of the event loop from here until the table is seen (or 3 s passed).
+  const until = Date.now() + 3000;
+  let seen = false;
+  while (!seen && Date.now() < until) seen = /table inet now/.test(execFileSync('ip', ['netns', 'exec', ns.name, 'nft', 'list', 'tables'], { encoding: 'utf8' }));
+  assert.ok(seen, 'committed before the event loop turned');
+  await done;
+  await nft.warm();
+  // Over 64 KiB: written in the background, as before.
+  const big = JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name: 'big' } } }, { add: { set: { family: 'inet', table: 'big', name: 's', type: 'ipv4_addr', elem: Array.from({ length: 6000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`) } } }] });
+  assert.ok(big.length > 64 * 1024);
+  await nft.applyJson(big);
+  assert.match(ns.nft(['list', 'set', 'inet', 'big', 's']), /198\.18\.23\.111/);
+});
+
 test('a batch nft refuses through the nft started ahead is NFTSYNC_ERR_NFT_APPLY with nft\'s message, nothing changed', async (t) => {
   const ns = createNetns(t, 'warmbad');
   const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
