@@ -9,9 +9,10 @@
  *
  * Nothing is given up for it:
  * - the bytes are proven first: their blob id check (FetchResult.blobCheck) has passed before
- *   anything is marked or run (plan-checked.ts);
+ *   nft is given anything or the bytes are staged (plan-checked.ts);
  * - the revision is marked pending before nft starts, as apply-step.ts does, so a crash from here
- *   on is restored over at the next start;
+ *   on is restored over at the next start (the mark is written while the blob id is computed, and
+ *   taken back if the bytes fail);
  * - the plan is still made, with every check it makes, and the early batch stands only if it is
  *   the plan's own, to the byte (apply-ruleset.ts compares them). If not, the full replacement
  *   follows once nft ended, as after a delta nft refused: the host ends as the plan says.
@@ -21,6 +22,7 @@
  */
 import { toNftSyncError, type NftSyncError } from '../../shared/errors.js';
 import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
+import type { AgentState } from '../state/state-store.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import { stateWithPending } from '../state/transitions.js';
 import { tablesToCreate } from '../../shared/ruleset/apply-plan.js';
@@ -68,19 +70,39 @@ export function earlyBatch(ctx: PassContext, verified: Verified): EarlyBatch | u
 }
 
 /**
- * Mark `verified` pending (with `early.tables`), start writing its bytes to the state directory,
- * and give nft `early.batch`. Call only once its bytes are proven. Errors: those of ctx.save
- * (nothing was run then).
+ * Mark `verified` pending, with `early.tables`. It may be written while the bytes' blob id is
+ * still being computed: the mark names the revision, not its bytes, and all a restart does with
+ * it is restore the revision in force over its tables, which the host still holds unless nft ran
+ * (unmarkEarly takes it back when the bytes fail their check). Errors: those of ctx.save.
  */
-export async function startEarlyApply(ctx: PassContext, verified: Verified, early: EarlyBatch): Promise<EarlyApply> {
-  const { opts } = ctx;
-  const { commit, blob, ruleset: name, bytes } = verified.fetched;
-  const { batch, tables } = early;
-  await ctx.save(stateWithPending(ctx.state(), opts.ref, { commit, blob, ruleset: name, managedTables: tables, startedAt: ctx.now() }), undefined, { durable: false });
+export async function markEarly(ctx: PassContext, verified: Verified, early: EarlyBatch): Promise<void> {
+  const { commit, blob, ruleset: name } = verified.fetched;
+  await ctx.save(stateWithPending(ctx.state(), ctx.opts.ref, { commit, blob, ruleset: name, managedTables: early.tables, startedAt: ctx.now() }), undefined, { durable: false });
+}
+
+/** Put `before` back as the state once `marking` (markEarly) settled: nft never ran. Resolves with the error of that save, if any. */
+export async function unmarkEarly(ctx: PassContext, marking: Promise<unknown>, before: AgentState | undefined): Promise<NftSyncError | undefined> {
+  await marking;
+  if (before === undefined) return undefined;
+  try {
+    await ctx.save(before);
+    return undefined;
+  } catch (err) {
+    return toNftSyncError(err, 'NFTSYNC_ERR_STATE_CORRUPT');
+  }
+}
+
+/**
+ * Start writing the bytes of `verified` to the state directory and give nft `early.batch`. Call
+ * only once the bytes are proven and the revision marked (markEarly). Never throws: how nft
+ * ended is in the result.
+ */
+export function runEarly(ctx: PassContext, verified: Verified, early: EarlyBatch): EarlyApply {
+  const { blob, bytes } = verified.fetched;
   ctx.stage(blob, bytes);
-  const done = opts.nft.applyJson(batch).then(
+  const done = ctx.opts.nft.applyJson(early.batch).then(
     () => undefined,
     (err: unknown) => toNftSyncError(err, 'NFTSYNC_ERR_NFT_EXEC'),
   );
-  return { batch, done };
+  return { batch: early.batch, done };
 }

@@ -8,7 +8,7 @@
  * through verify and plan as any fetched ruleset does (its `deltaRefused` logged).
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
-import { earlyBatch, startEarlyApply, type EarlyApply, type EarlyBatch } from './early-apply.js';
+import { earlyBatch, markEarly, runEarly, unmarkEarly, type EarlyBatch } from './early-apply.js';
 import type { Fetched } from './fetch-step.js';
 import { planStep, type Plan } from './plan-step.js';
 import { failPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
@@ -45,32 +45,37 @@ export async function planChecked(ctx: PassContext, fetched: Fetched): Promise<S
 }
 
 /**
- * The early path (early-apply.ts): the bytes proven first (a pending blob check awaited; bytes
- * that fail it go the way of planChecked, through the whole ruleset), then the revision marked
- * pending and nft given `early`'s batch, then the plan made while nft runs (from the state before
- * the mark). The plan carries the started transaction for the apply step. Should the plan end the
- * pass all the same (it cannot, by early-apply's conditions), the pass ends failed once nft has
- * ended, without recording: the pending mark stays, and the next pass or start replaces whole
- * over it. Never throws.
+ * The early path (early-apply.ts): the revision marked pending while a pending blob check runs;
+ * the bytes proven (bytes that fail go the way of planChecked, through the whole ruleset, with the
+ * mark taken back first); then nft given `early`'s batch, and the plan made while nft runs (from
+ * the state before the mark). The plan carries the started transaction for the apply step. Should
+ * the plan end the pass all the same (it cannot, by early-apply's conditions), the pass ends
+ * failed once nft has ended, without recording: the pending mark stays, and the next pass or start
+ * replaces whole over it. Never throws.
  */
 async function planEarly(ctx: PassContext, fetched: Fetched, verified: Verified, early: EarlyBatch): Promise<StepResult<Plan>> {
   const { blobCheck, commit, blob, ruleset: name } = verified.fetched;
+  const before = ctx.state();
+  const marking = markEarly(ctx, verified, early).then(
+    () => undefined,
+    (err: unknown) => toNftSyncError(err),
+  );
   if (blobCheck !== undefined) {
     let whole;
     try {
       whole = await blobCheck();
     } catch (err) {
+      await unmarkEarly(ctx, marking, before);
       return failPass(toNftSyncError(err), commit);
     }
-    if (whole !== undefined) return planChecked(ctx, { asked: fetched.asked, fetched: whole });
+    if (whole !== undefined) {
+      const undone = await unmarkEarly(ctx, marking, before);
+      return undone === undefined ? planChecked(ctx, { asked: fetched.asked, fetched: whole }) : failPass(undone, commit);
+    }
   }
-  const before = ctx.state();
-  let started: EarlyApply;
-  try {
-    started = await startEarlyApply(ctx, verified, early);
-  } catch (err) {
-    return refusePass(ctx, toNftSyncError(err), verified.fetched, undefined);
-  }
+  const marked = await marking;
+  if (marked !== undefined) return refusePass(ctx, marked, verified.fetched, undefined);
+  const started = runEarly(ctx, verified, early);
   const plan = await planStep(ctx, verified, before);
   if (plan.kind === 'end') {
     await started.done;

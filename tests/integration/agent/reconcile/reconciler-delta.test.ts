@@ -180,7 +180,7 @@ test('an element-only change of a hash set goes to nft before its plan is made (
   assert.deepEqual(elements(), declared(interval(50)));
 });
 
-test('security (fabricated server answer): an element-only delta whose bytes fail their blob check never reaches nft nor the pending mark; the whole ruleset fetched instead is applied', async (t) => {
+test('security (fabricated server answer): an element-only delta whose bytes fail their blob check never reaches nft; the whole ruleset fetched instead is applied; when that fetch fails, the state is as before', async (t) => {
   const { layoutKnown } = await import('../../../../agent/reconcile/delta-hint.js');
   const { waitFor } = await import('../../../helpers/wait-for.js');
   const { loadState } = await import('../../../../agent/state/state-store.js');
@@ -199,14 +199,29 @@ test('security (fabricated server answer): an element-only delta whose bytes fai
   const rebuilt = rebuildFromRulesetDelta(inForce.bytes, encodeRulesetDelta(inForce.bytes, forged)!, 1 << 24);
   const commit = 'f'.repeat(40);
   const answer = { kind: 'ruleset' as const, ref: 'main', ruleset: 'default', commit, blob: gitBlobId(real), behind: false };
-  let seen: { elements: string; pending: unknown } | undefined;
+  // The second fetch fails: the pass fails, and the state is as before it (the pending mark, written while the id was computed, taken back).
+  const stateBefore = await loadState(opts.stateDir);
+  const failing = await agent.reconcile({
+    fetch: async () => ({
+      ...answer,
+      bytes: rebuilt.bytes,
+      delta: { base: inForce.blob, wireBytes: 100, edits: rebuilt.edits! },
+      blobCheck: async () => {
+        throw new NftSyncError('NFTSYNC_ERR_CONN_CLOSED', 'gone');
+      },
+    }),
+  });
+  assert.equal(failing.kind === 'failed' && failing.error.code, 'NFTSYNC_ERR_CONN_CLOSED');
+  assert.deepEqual((await loadState(opts.stateDir))!.state, stateBefore!.state, 'the state is as before the pass');
+  assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.1\.48/);
+
+  let seen: { elements: string } | undefined;
   const blobCheck = async () => {
-    seen = { elements: ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), pending: (await loadState(opts.stateDir))!.state.pending };
+    seen = { elements: ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']) };
     return { ...answer, bytes: real, deltaRefused: 'the bytes rebuilt do not hash to the blob announced' };
   };
   const out = await agent.reconcile({ fetch: async () => ({ ...answer, bytes: rebuilt.bytes, delta: { base: inForce.blob, wireBytes: 100, edits: rebuilt.edits! }, blobCheck }) });
   assert.ok(seen, 'the blob check was awaited');
-  assert.equal(seen.pending, undefined, 'no pending mark before the check');
   assert.doesNotMatch(seen.elements, /198\.18\.1\.48/, 'nothing of the forged bytes reached nft before the check (its last element is 198.18.1.48)');
   assert.equal(out.kind, 'applied', JSON.stringify(out));
   assert.equal(out.kind === 'applied' && out.apply.transaction.early, undefined, 'the whole ruleset went the usual way');
