@@ -101,13 +101,13 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   });
   onTimedLines(agent.stdout!, (line, at) => {
     if (!line.includes('"msg":"applied"')) return;
-    let o: { commit: string; transaction?: { kind: string; hinted?: boolean } };
+    let o: { commit: string; transaction?: { kind: string; hinted?: boolean; early?: boolean } };
     try {
       o = JSON.parse(line) as typeof o;
     } catch {
       return; // thrown here it would end this process past every cleanup
     }
-    applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}` });
+    applied.set(o.commit, { at, kind: `${o.transaction?.kind ?? '?'}${o.transaction?.hinted ? ' (hinted)' : ''}${o.transaction?.early ? ' (early)' : ''}` });
     wake?.();
   });
   const inForce = async (commit: string): Promise<{ at: number; kind: string }> => {
