@@ -292,6 +292,9 @@ export class ElementTips {
     const algorithm = objectIdAlgorithm(old);
     const f = tip.files;
     const { fold, files, next } = foldDue({ changes: f.changes, elementsEntries: f.elementsEntries.length, baseSize: f.baseSize }, text.length);
+    // The new text's blob id, in the worker from now on (agents' fetches wait for it); a fold
+    // stores the text as the base blob and has its id from that.
+    const hashing = fold ? undefined : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
     const dir = elementsDirName(req.ruleset);
     const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
@@ -318,7 +321,6 @@ export class ElementTips {
     const committer = { name: who.GIT_COMMITTER_NAME!, email: who.GIT_COMMITTER_EMAIL!, seconds: now };
     const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author, committer, message }));
     // Three things at once: the blob id in the worker, the objects on the thread pool, the delta here.
-    const hashing = fold ? newFiles.base.blob : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
     const writing = objects.write();
     const held = tip.served;
     // One block of new lines (adds: a set's new elements come first) is found without a line walk.
@@ -336,7 +338,7 @@ export class ElementTips {
       }
       return blob;
     };
-    const named = typeof hashing === 'string' ? handOn(hashing) : hashing.then(handOn);
+    const named = hashing === undefined ? handOn(newFiles.base.blob) : typeof hashing === 'string' ? handOn(hashing) : hashing.then(handOn);
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
