@@ -3,40 +3,10 @@
  * test (pass or fail), and a `git` runner that works without any global git identity.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { makeTempDir } from './temp-dir.js';
 
-/**
- * A fresh temporary directory, removed in `t.after`. Node 20 runs a test's `after` hooks in the
- * order they were registered, so a process started after this (startCli: a server whose
- * repository is in here) is still running while the directory goes: a file it writes meanwhile
- * (a push's rollout state) made the removal fail with ENOTEMPTY, and the failed hook skipped the
- * one that stops the process, which then held its test file until the 10-minute timeout (twice,
- * under load, with 5 tries). So the hook never throws: the removal tries again (5 times, 100 ms
- * apart and more), and what is still left then is removed when the test file's process exits,
- * after every later hook (the process stopped) has run.
- */
-export function tempDir(t: Pick<TestContext, 'after'>, prefix = 'nft-sync-test-'): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  t.after(() => {
-    try {
-      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    } catch {
-      removeAtExit(dir);
-    }
-  });
-  return dir;
-}
-
-/** Directories whose removal failed in a hook: removed when the process exits. */
-const leftAtExit = new Set<string>();
-
-function removeAtExit(dir: string): void {
-  if (leftAtExit.size === 0) process.once('exit', () => leftAtExit.forEach((d) => rmSync(d, { recursive: true, force: true, maxRetries: 3 })));
-  leftAtExit.add(dir);
-}
+/** A fresh temporary directory, removed after the test (temp-dir.ts makeTempDir). */
+export const tempDir = makeTempDir;
 
 /** Environment for test git runs: a fixed identity, no user or system config, no redirects. */
 export function testGitEnv(): NodeJS.ProcessEnv {
