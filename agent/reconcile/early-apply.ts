@@ -114,3 +114,12 @@ export function runEarly(ctx: PassContext, verified: Verified, early: EarlyBatch
   return { batch: early.batch, done };
 }
 
+/**
+ * Whether `early` may have changed the host: it committed, or how it ended is not known (a time
+ * limit, an error that is not nft's refusal). Only nft refusing the batch (NFTSYNC_ERR_NFT_APPLY,
+ * atomic: nothing changed) says it did not. Waits until nft ended. Never rejects.
+ */
+export async function earlyMayHaveChanged(early: EarlyApply): Promise<boolean> {
+  const error = await early.done;
+  return error === undefined || (error.code !== 'NFTSYNC_ERR_NFT_APPLY' && error.code !== 'NFTSYNC_ERR_NFT_CHECK');
+}
