@@ -10,6 +10,7 @@ import { toNftSyncError } from '../../shared/errors.js';
 import { stateWithPending } from '../state/transitions.js';
 import { applyTransaction, type AppliedTransaction, type ApplyTransactionOptions } from './apply-ruleset.js';
 import { deltaBase } from './delta-base.js';
+import { earlyMayHaveChanged } from './early-apply.js';
 import { hostHoldsAlready } from './host-holds.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import type { Plan } from './plan-step.js';
@@ -42,7 +43,11 @@ export async function applyStep(ctx: PassContext, plan: Plan): Promise<StepResul
     ctx.stage(blob, plan.fetched.bytes);
     return next({ plan, transaction: await applyTransaction(transactionOf(ctx, plan)) });
   } catch (err) {
-    return refusePass(ctx, toNftSyncError(err), plan.fetched, plan.priorPending);
+    // After an early batch that may have changed the host (it committed, or how it ended is not
+    // known), whatever failed next (the full replacement that had to follow it) leaves its pending
+    // mark: the host may hold part of this revision, and the next pass or start replaces over it.
+    const kept = plan.early !== undefined && (await earlyMayHaveChanged(plan.early)) ? ctx.state()?.pending : plan.priorPending;
+    return refusePass(ctx, toNftSyncError(err), plan.fetched, kept);
   }
 }
 

@@ -9,7 +9,8 @@
  *
  * Nothing is given up for it:
  * - the bytes are proven first: their blob id check (FetchResult.blobCheck) has passed before
- *   nft is given anything or the bytes are staged (plan-checked.ts);
+ *   nft is given anything or the bytes are staged (plan-checked.ts); bytes that came without
+ *   one are hashed (or their id, known already, compared) before the early path is chosen;
  * - the revision is marked pending before nft starts, as apply-step.ts does, so a crash from here
  *   on is restored over at the next start (the mark is written while the blob id is computed, and
  *   taken back if the bytes fail);
@@ -21,6 +22,8 @@
  * asked for (--check), nothing held from a publish (host-holds.ts).
  */
 import { toNftSyncError, type NftSyncError } from '../../shared/errors.js';
+import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
+import { knownBlobId } from '../known-blob-id.js';
 import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { AgentState } from '../state/state-store.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
@@ -57,6 +60,10 @@ export function earlyBatch(ctx: PassContext, verified: Verified): EarlyBatch | u
   const { fetched } = verified;
   const edits = fetched.delta?.edits;
   if (edits === undefined || inForce === undefined || fetched.delta?.base !== inForce.blob || fetched.ruleset !== inForce.ruleset) return undefined;
+  // Bytes whose blob id nothing is computing (no blobCheck: the wire client hashed them already,
+  // so this costs nothing there) are proven here, before the mark and nft: the plan would check
+  // them only once nft had started. Bytes of another blob go the usual way, refused by the plan.
+  if (fetched.blobCheck === undefined && knownBlobId(fetched.bytes, objectIdAlgorithm(fetched.blob)) !== fetched.blob) return undefined;
   if (opts.check === true || ctx.held !== undefined) return undefined;
   const st = ctx.state();
   if (st === undefined || st.pending !== undefined || (st.lastFailed?.blob === fetched.blob && !ctx.retryFailed)) return undefined;
@@ -105,4 +112,14 @@ export function runEarly(ctx: PassContext, verified: Verified, early: EarlyBatch
     (err: unknown) => toNftSyncError(err, 'NFTSYNC_ERR_NFT_EXEC'),
   );
   return { batch: early.batch, done };
+}
+
+/**
+ * Whether `early` may have changed the host: it committed, or how it ended is not known (a time
+ * limit, an error that is not nft's refusal). Only nft refusing the batch (NFTSYNC_ERR_NFT_APPLY,
+ * atomic: nothing changed) says it did not. Waits until nft ended. Never rejects.
+ */
+export async function earlyMayHaveChanged(early: EarlyApply): Promise<boolean> {
+  const error = await early.done;
+  return error === undefined || (error.code !== 'NFTSYNC_ERR_NFT_APPLY' && error.code !== 'NFTSYNC_ERR_NFT_CHECK');
 }

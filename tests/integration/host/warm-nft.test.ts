@@ -246,3 +246,23 @@ test('review: a command that forks nft rather than exec it (a wrapper script wit
   await nft.applyJson(table('wrapped'));
   assert.match(ns.nft(['list', 'tables']), /table inet wrapped/);
 });
+
+test('attack6: through the nft started ahead, a batch of exactly 64 KiB (written at once), one a byte over, and one under 64 Ki characters but over 64 KiB of UTF-8 (written in the background) all apply', async (t) => {
+  const ns = createNetns(t, 'warm64');
+  const nft = createNftRunner(ns.nftCommand, { warmLoads: true });
+  closeAfter(t, nft);
+  // A table with a comment of `comment` and a set of addresses, padded with spaces (JSON whitespace) to `bytes` bytes of UTF-8.
+  const sized = (name: string, bytes: number, comment = ''): string => {
+    const json = JSON.stringify({ nftables: [{ add: { table: { family: 'inet', name, ...(comment && { comment }) } } }, { add: { set: { family: 'inet', table: name, name: 's', type: 'ipv4_addr', elem: Array.from({ length: 2500 }, (_, i) => `198.18.${i >> 8}.${i & 255}`) } } }] });
+    assert.ok(Buffer.byteLength(json) <= bytes, `${Buffer.byteLength(json)} <= ${bytes}`);
+    return json + ' '.repeat(bytes - Buffer.byteLength(json));
+  };
+  for (const [name, bytes, comment] of [['at64k', 64 * 1024, ''], ['over64k', 64 * 1024 + 1, ''], ['utf8', 64 * 1024 + 30, 'é'.repeat(60)]] as const) {
+    await nft.warm();
+    const input = sized(name, bytes, comment);
+    assert.equal(Buffer.byteLength(input), bytes);
+    if (name === 'utf8') assert.ok(input.length <= 64 * 1024, 'fewer characters than bytes');
+    await nft.applyJson(input);
+    assert.match(ns.nft(['list', 'set', 'inet', name, 's']), /198\.18\.9\.195/, name);
+  }
+});

@@ -108,3 +108,23 @@ test('fake nft: after a delta fetch against the revision in force, the element c
   const { hint: _h, ...plain } = viaDelta;
   assert.deepEqual(await choice(plain), { kind: 'delta', reason: hinted?.reason });
 });
+
+test('fake nft (attack6): an early element batch that was not the plan\'s and committed, then a full replacement nft refused, leaves the pending mark (the host may hold part of the revision); one nft refused itself does not', async () => {
+  const mark = { commit: C3, blob: planV3().fetched.blob, ruleset: 'default', managedTables: [table], startedAt: '2026-01-01T00:00:00.000Z' };
+  const run = async (done: NftSyncError | undefined) => {
+    // As markEarly left it: the revision in force, and this attempt marked pending.
+    const pass = testPass({}, { ref: 'main', ruleset: 'default', commit: C1, blob: inForce.blob, managedTables: [table], pending: mark }, { inForce });
+    await pass.nft.applyJson(JSON.stringify({ nftables: [{ add: { table } }] }));
+    pass.nft.fail.apply = new NftSyncError('NFTSYNC_ERR_NFT_APPLY', 'the full replacement refused');
+    // Not the plan's batch (which adds a rule): the full replacement must follow, and nft refuses it.
+    const early = { batch: JSON.stringify({ nftables: [{ add: { element: { family: 'inet', table: 'nft_sync', name: 'blk', elem: ['198.18.0.99'] } } }] }), done: Promise.resolve(done) };
+    const out = await applyStep(pass, planV3({ early }));
+    assert.equal(out.kind, 'end');
+    return out.kind === 'end' ? out.end : undefined;
+  };
+  const committed = await run(undefined);
+  assert.equal(committed?.outcome.kind === 'failed' && committed.outcome.error.code, 'NFTSYNC_ERR_NFT_APPLY');
+  assert.deepEqual(committed?.record?.state.pending, mark, 'the early batch committed: the mark stays, so the next pass replaces whole and a restart restores over it');
+  const refused = await run(new NftSyncError('NFTSYNC_ERR_NFT_APPLY', 'the early batch refused'));
+  assert.equal(refused?.record?.state.pending, undefined, 'nothing changed on the host: the mark goes');
+});

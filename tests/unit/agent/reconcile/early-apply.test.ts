@@ -102,3 +102,21 @@ test('no early batch where the pass must plan first', () => {
   const handCtx = context(hand);
   assert.equal(earlyBatch(handCtx, delta(hand, Buffer.from(text(5).toString().replace(/\n {6}/g, '\n     ')))), undefined, 'no layout');
 });
+
+test('attack6: bytes that came without a blob check pending are offered early only when they hash to the blob announced; with a check pending, that check decides later (plan-checked.ts)', () => {
+  const base = text(0);
+  const forged = delta(base, text(5));
+  const announced = { ...forged.fetched, blob: gitBlobId(text(6)) };
+  assert.equal(earlyBatch(context(base), { fetched: announced }), undefined, 'another blob, no check pending');
+  assert.ok(earlyBatch(context(base), { fetched: { ...announced, blobCheck: async () => undefined } }), 'a check pending: the mark and nft wait for it');
+});
+
+test('attack6: earlyMayHaveChanged: only nft refusing the batch says the host did not change', async () => {
+  const { earlyMayHaveChanged } = await import('../../../../agent/reconcile/early-apply.js');
+  const { NftSyncError } = await import('../../../../shared/errors.js');
+  const ended = (error: InstanceType<typeof NftSyncError> | undefined) => earlyMayHaveChanged({ batch: '{}', done: Promise.resolve(error) });
+  assert.equal(await ended(undefined), true, 'committed');
+  assert.equal(await ended(new NftSyncError('NFTSYNC_ERR_NFT_TIMEOUT', 'killed')), true, 'unknown');
+  assert.equal(await ended(new NftSyncError('NFTSYNC_ERR_NFT_EXEC', 'converted from an unknown error')), true, 'unknown');
+  assert.equal(await ended(new NftSyncError('NFTSYNC_ERR_NFT_APPLY', 'refused')), false, 'refused: atomic, nothing changed');
+});

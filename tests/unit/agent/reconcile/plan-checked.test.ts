@@ -102,3 +102,35 @@ test('the second fetch fails: the pass fails, nothing applied, nothing recorded'
   assert.equal(nft.applied.length, 0);
   assert.equal(await loadState(dir), undefined);
 });
+
+test('security (attack6): an element-only delta that came without a blobCheck and does not hash to the announced blob never reaches nft nor the state directory early: the plan refuses it', async (t) => {
+  const { renderRuleset } = await import('../../../../shared/ruleset/render-ruleset.js');
+  const { encodeRulesetDelta, rebuildFromRulesetDelta } = await import('../../../../shared/wire/ruleset-delta.js');
+  const { knowLayout } = await import('../../../../agent/reconcile/delta-hint.js');
+  const { readdirSync } = await import('node:fs');
+  const { nft, dir, open } = setup(t);
+  const r = await open();
+  const blocklist = (from: number): Buffer =>
+    Buffer.from(
+      renderRuleset({
+        nftables: [{ table: { family: 'inet', name: 'nft_sync' } }, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem: Array.from({ length: 100 }, (_, i) => `198.18.0.${from + i}`) } }],
+      } as Parameters<typeof renderRuleset>[0]),
+    );
+  const first = blocklist(0);
+  const C1 = '1'.repeat(40);
+  assert.equal((await r.reconcile(once({ kind: 'ruleset', ref: 'main', ruleset: 'default', commit: C1, blob: gitBlobId(first), bytes: first, behind: false }))).kind, 'applied');
+  const inForce = r.inForce!;
+  knowLayout(inForce);
+  assert.equal(nft.applied.length, 1);
+  // The server announces the blob of `real` (two addresses changed); its delta rebuilds `forged` (two others), and no blob check comes with it.
+  const real = blocklist(2);
+  const forged = blocklist(3);
+  const rebuilt = rebuildFromRulesetDelta(inForce.bytes, encodeRulesetDelta(inForce.bytes, forged)!, 1 << 24);
+  assert.ok(rebuilt.edits);
+  const out = await r.reconcile(once({ kind: 'ruleset', ref: 'main', ruleset: 'default', commit: C2, blob: gitBlobId(real), bytes: rebuilt.bytes, behind: false, delta: { base: inForce.blob, wireBytes: 10, edits: rebuilt.edits } }));
+  await r.settled();
+  assert.equal(out.kind === 'failed' && out.error.code, 'NFTSYNC_ERR_VERIFY_BLOB_MISMATCH', JSON.stringify(out));
+  assert.equal(nft.applied.length, 1, `nothing of the forged bytes reached nft: ${JSON.stringify(nft.applied.slice(1))}`);
+  assert.ok(!readdirSync(dir).includes(`applied-${gitBlobId(real)}.json`), 'the forged bytes were not staged under the announced blob');
+  assert.equal((await loadState(dir))!.state.pending, undefined, 'no pending mark left for bytes never applied');
+});

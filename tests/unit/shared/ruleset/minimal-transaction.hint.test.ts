@@ -278,3 +278,56 @@ test('with two tables, an early batch is the plan\'s, and none where the plan re
   assert.equal(big.plan.kind, 'delta');
   assert.equal(big.early, undefined);
 });
+
+test('attack6: over hostile pushes (up to three tables, a table owned but not declared, strings with JSON escapes, unicode, NUL or spaces, timeout objects and numbers among the elements, maps, auto-merge, interval and timeout flags), an early batch is always the hinted plan\'s', () => {
+  const odd = ['198.18.0.1', 'é', '\u2028', 'a"b', 'a\\b', '\u0000', '\ud834\udd1e', 'x/y', '198.18.0.1 ', ''];
+  const elemArb = fc.oneof(
+    { weight: 6, arbitrary: fc.nat(40).map((n) => `198.18.0.${n}`) },
+    { weight: 1, arbitrary: fc.constantFrom(...odd) },
+    { weight: 1, arbitrary: fc.nat(40).map((n) => ({ elem: { val: `198.18.0.${n}`, timeout: 30 } })) },
+    { weight: 1, arbitrary: fc.nat(5) },
+  );
+  const setArb = fc.record({ table: fc.nat(2), flags: fc.constantFrom(undefined, ['timeout'], ['interval'], ['dynamic']), auto: fc.boolean(), elem: fc.array(elemArb, { minLength: 1, maxLength: 25 }), map: fc.boolean() });
+  type OddSet = { table: number; flags: readonly string[] | undefined; auto: boolean; elem: unknown[]; map: boolean };
+  const names = ['t', 'u', 'v'];
+  const build = (sets: OddSet[], tables: number): Ruleset => {
+    const items: unknown[] = names.slice(0, tables).map((name) => ({ table: { family: 'inet', name } }));
+    sets.forEach((s, i) => {
+      const table = names[s.table % tables]!;
+      if (s.map) items.push({ map: { family: 'inet', table, name: `s${i}`, type: 'ipv4_addr', map: 'verdict', elem: s.elem.map((e) => [e, { accept: null }]) } });
+      else items.push({ set: { family: 'inet', table, name: `s${i}`, type: 'ipv4_addr', ...(s.flags && { flags: s.flags }), ...(s.auto && { 'auto-merge': true }), elem: s.elem } });
+    });
+    return { nftables: items } as Ruleset;
+  };
+  let early = 0;
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.array(setArb, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(3), fc.nat(30), fc.boolean(), elemArb), { maxLength: 8 }), fc.boolean(), (tables, sets, edits, extraOwned) => {
+      const after = sets.map((s) => ({ ...s, elem: [...s.elem] }));
+      for (const [si, at, del, e] of edits) {
+        const s = after[si % after.length]!;
+        if (del && s.elem.length > 1) s.elem.splice(at % s.elem.length, 1);
+        else s.elem.splice(at % (s.elem.length + 1), 0, e);
+      }
+      const a = Buffer.from(renderRuleset(build(sets, tables)));
+      const b = Buffer.from(renderRuleset(build(after, tables)));
+      const delta = encodeRulesetDelta(a, b);
+      if (delta === undefined) return;
+      const from = parseRuleset(a);
+      const to = parseRuleset(b);
+      const edits2 = rebuildFromRulesetDelta(a, delta, 1 << 24).edits ?? [];
+      const layout = elementLayout(a, from)!;
+      const owned: TableRef[] = [...names.slice(0, tables).map((name) => ({ family: 'inet' as const, name })), ...(extraOwned ? [{ family: 'ip' as const, name: 'gone' }] : [])];
+      const changes = elementListChanges(layout, from, edits2);
+      const batch = changes && elementDeltaBatch(from, owned, changes);
+      if (batch === undefined) return;
+      early++;
+      const h = elementHint(layout, from, to, edits2);
+      assert.ok(h, 'an early batch only where the hint is proven');
+      const plan = planMinimalTransaction(from, to, owned, h.hint);
+      assert.equal(plan.kind, 'delta');
+      assert.equal(JSON.stringify(batch), JSON.stringify(plan.batch));
+    }),
+    { numRuns: 3000, seed: 61 },
+  );
+  assert.ok(early > 30, `an early batch in ${early} of 3000 pushes`);
+});
