@@ -39,8 +39,10 @@ export type FetchResult =
        * a worker thread, while the agent plans the apply: agent/wire/delta-answers.ts). Resolves
        * with undefined once they hash to `blob`, or with the whole ruleset fetched instead (its
        * `deltaRefused` set) when they do not. Nothing of this result may reach nft or the state
-       * directory before it resolved undefined (agent/reconcile/plan-checked.ts). Memoised;
-       * rejects as a fetch does (the second fetch failed).
+       * directory before it resolved undefined (agent/reconcile/plan-checked.ts), but for the
+       * pending mark of the early path (agent/reconcile/early-apply.ts markEarly), which names the
+       * revision, not its bytes, and is taken back when the check fails. Memoised; rejects as a
+       * fetch does (the second fetch failed).
        */
       blobCheck?: () => Promise<FetchResult | undefined>;
       /** Asked with checkBehind: whether the server lacks the agent's commit (a lagging replica). */
