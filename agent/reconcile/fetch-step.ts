@@ -32,9 +32,14 @@ export async function fetchStep(ctx: PassContext, fetcher: RevisionFetcher): Pro
     // The bytes of `have`: the server may answer with a delta against them (shared/wire/ruleset-delta.ts).
     const base = have && ctx.inForce?.blob === have.blob ? ctx.inForce.bytes : undefined;
     const fetched = await fetcher.fetch({ ref: opts.ref, track: opts.track, ruleset: opts.ruleset, have, ...(checkBehind && { checkBehind }), ...(base && { base }), ...(opts.allowedSigners && { proof: true }) });
-    if (fetched.kind === 'ruleset' && fetched.deltaRefused !== undefined) opts.logger.warn({ commit: fetched.commit, reason: fetched.deltaRefused }, 'the server\'s delta was refused; fetched the whole ruleset instead');
+    warnDeltaRefused(ctx, fetched);
     return next({ asked, fetched });
   } catch (err) {
     return failPass(toNftSyncError(err));
   }
+}
+
+/** Log why the server's delta was refused, when `fetched` is the whole ruleset fetched instead (its `deltaRefused`). */
+export function warnDeltaRefused(ctx: PassContext, fetched: FetchResult): void {
+  if (fetched.kind === 'ruleset' && fetched.deltaRefused !== undefined) ctx.opts.logger.warn({ commit: fetched.commit, reason: fetched.deltaRefused }, 'the server\'s delta was refused; fetched the whole ruleset instead');
 }

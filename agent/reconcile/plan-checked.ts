@@ -9,8 +9,7 @@
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { earlyBatch, markEarly, runEarly, unmarkEarly, type EarlyBatch } from './early-apply.js';
-import type { Fetched } from './fetch-step.js';
-import type { FetchResult } from './revision-fetcher.js';
+import { warnDeltaRefused, type Fetched } from './fetch-step.js';
 import { planStep, type Plan } from './plan-step.js';
 import { failPass, next, refusePass, type PassContext, type StepResult } from './reconcile-step.js';
 import { verifyRevision } from './verify-revision.js';
@@ -41,7 +40,7 @@ export async function planChecked(ctx: PassContext, fetched: Fetched): Promise<S
     if (plan.kind === 'next') verifyRevision(plan.value.fetched.bytes, blob, { ruleset: name, commit }, plan.value.ruleset);
     return plan;
   }
-  warnRefused(ctx, whole);
+  warnDeltaRefused(ctx, whole);
   return planChecked(ctx, { asked: fetched.asked, fetched: whole });
 }
 
@@ -70,7 +69,7 @@ async function planEarly(ctx: PassContext, fetched: Fetched, verified: Verified,
       return failPass(toNftSyncError(err), commit);
     }
     if (whole !== undefined) {
-      warnRefused(ctx, whole);
+      warnDeltaRefused(ctx, whole);
       const undone = await unmarkEarly(ctx, marking, before);
       return undone === undefined ? planChecked(ctx, { asked: fetched.asked, fetched: whole }) : failPass(undone, commit);
     }
@@ -88,9 +87,4 @@ async function planEarly(ctx: PassContext, fetched: Fetched, verified: Verified,
   // Proven by the blob check above: remembered as verified (verify-revision.ts), at no cost.
   verifyRevision(plan.value.fetched.bytes, blob, { ruleset: name, commit }, plan.value.ruleset);
   return next({ ...plan.value, early: started });
-}
-
-/** Log why the server's delta was refused, when `whole` is the ruleset fetched instead. */
-function warnRefused(ctx: PassContext, whole: FetchResult): void {
-  if (whole.kind === 'ruleset' && whole.deltaRefused !== undefined) ctx.opts.logger.warn({ commit: whole.commit, reason: whole.deltaRefused }, 'the server\'s delta was refused; fetched the whole ruleset instead');
 }
