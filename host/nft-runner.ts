@@ -137,6 +137,15 @@ export interface NftProcess {
 }
 
 /**
+ * Whether `err` is nft refusing a batch (NFTSYNC_ERR_NFT_APPLY, or NFTSYNC_ERR_NFT_CHECK for a
+ * dry run): a transaction is atomic, so nothing changed. Any other error (nft could not run, was
+ * killed at its time limit) leaves it unknown whether the batch committed.
+ */
+export function isNftRefusal(err: unknown): err is NftSyncError {
+  return err instanceof NftSyncError && (err.code === 'NFTSYNC_ERR_NFT_APPLY' || err.code === 'NFTSYNC_ERR_NFT_CHECK');
+}
+
+/**
  * The words of an nft command (split) before its final `nft`: the namespace prefix another
  * program must run behind to see nft's namespace. Errors: NFTSYNC_ERR_NFT_EXEC when the last
  * word is not `nft`.

@@ -20,7 +20,7 @@ import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-sc
 import type { Ruleset, TableRef } from '../../shared/ruleset/ruleset-types.js';
 import type { TablePattern } from '../../shared/ruleset/table-pattern.js';
 import { ownedWithAdopted, tablesNotOwnedError } from './claim-tables.js';
-import type { NftRunner } from '../../host/nft-runner.js';
+import { isNftRefusal, type NftRunner } from '../../host/nft-runner.js';
 import { readBack, type ReadBack, type VerifyMode } from './read-back.js';
 
 export type { VerifyMode };
@@ -171,7 +171,7 @@ async function applyDelta(options: ApplyTransactionOptions, owned: readonly Tabl
     if (options.check === true) await options.nft.checkJson(batch);
     await options.nft.applyJson(batch);
   } catch (err) {
-    if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) throw err;
+    if (!isNftRefusal(err)) throw err;
     return { kind: 'full', reason: plan.reason, deltaRefused: err.message, ...hinted };
   }
   return { kind: 'delta', reason: plan.reason, ...hinted };
@@ -189,7 +189,7 @@ async function settleStarted(started: NonNullable<ApplyTransactionOptions['start
     return { kind: 'full', reason: `the element batch started before the plan was not the plan's (${plan.kind}: ${plan.reason}); replaced whole`, early: true, ...hinted };
   }
   if (error === undefined) return { kind: 'delta', reason: plan.reason, early: true, ...hinted };
-  if (error.code !== 'NFTSYNC_ERR_NFT_APPLY' && error.code !== 'NFTSYNC_ERR_NFT_CHECK') throw error;
+  if (!isNftRefusal(error)) throw error;
   return { kind: 'full', reason: plan.reason, deltaRefused: error.message, early: true, ...hinted };
 }
 
@@ -216,7 +216,7 @@ async function nameTakenTables(err: unknown, nft: NftRunner, created: readonly T
  * input, /nftables/17)`, and `data.pointer` / `data.object`.
  */
 function withLocation(err: unknown, ruleset: Ruleset, previous: readonly TableRef[]): unknown {
-  if (!(err instanceof NftSyncError) || (err.code !== 'NFTSYNC_ERR_NFT_APPLY' && err.code !== 'NFTSYNC_ERR_NFT_CHECK')) return err;
+  if (!isNftRefusal(err)) return err;
   const at = locateNftError(String(err.data?.stderr ?? ''), ruleset, previous);
   if (at === undefined) return err;
   return new NftSyncError(err.code, `${err.message} (at ${at.what}, ${at.pointer})`, { data: { ...err.data, pointer: at.pointer, object: at.what }, cause: err });

@@ -29,6 +29,7 @@ import type { AgentState } from '../state/state-store.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import { stateWithPending } from '../state/transitions.js';
 import { tablesToCreate } from '../../shared/ruleset/apply-plan.js';
+import { isNftRefusal } from '../../host/nft-runner.js';
 import { ownedWithAdopted } from './claim-tables.js';
 import { earlyElementBatch } from './delta-hint.js';
 import { deltaBase } from './delta-base.js';
@@ -49,6 +50,8 @@ export interface EarlyBatch {
   batch: string;
   /** The tables the revision declares: those in force, as an element change keeps them. */
   tables: TableRef[];
+  /** The state it was chosen from (no pending mark): the plan's, and the one put back if the bytes fail. */
+  before: AgentState;
 }
 
 /**
@@ -73,7 +76,7 @@ export function earlyBatch(ctx: PassContext, verified: Verified): EarlyBatch | u
   const owned = ownedWithAdopted(declared, st.managedTables ?? [], opts.adoptTables ?? []);
   if (tablesToCreate(declared, owned).length > 0) return undefined;
   const batch = earlyElementBatch({ bytes: inForce.bytes, blob: inForce.blob, ruleset: base }, edits, owned);
-  return batch && { batch: JSON.stringify(batch), tables: declared };
+  return batch && { batch: JSON.stringify(batch), tables: declared, before: st };
 }
 
 /**
@@ -88,9 +91,8 @@ export async function markEarly(ctx: PassContext, verified: Verified, early: Ear
 }
 
 /** Put `before` back as the state once `marking` (markEarly) settled: nft never ran. Resolves with the error of that save, if any. */
-export async function unmarkEarly(ctx: PassContext, marking: Promise<unknown>, before: AgentState | undefined): Promise<NftSyncError | undefined> {
+export async function unmarkEarly(ctx: PassContext, marking: Promise<unknown>, before: AgentState): Promise<NftSyncError | undefined> {
   await marking;
-  if (before === undefined) return undefined;
   try {
     await ctx.save(before);
     return undefined;
@@ -121,5 +123,5 @@ export function runEarly(ctx: PassContext, verified: Verified, early: EarlyBatch
  */
 export async function earlyMayHaveChanged(early: EarlyApply): Promise<boolean> {
   const error = await early.done;
-  return error === undefined || (error.code !== 'NFTSYNC_ERR_NFT_APPLY' && error.code !== 'NFTSYNC_ERR_NFT_CHECK');
+  return !isNftRefusal(error);
 }

@@ -55,7 +55,7 @@ export async function planChecked(ctx: PassContext, fetched: Fetched): Promise<S
  */
 async function planEarly(ctx: PassContext, fetched: Fetched, verified: Verified, early: EarlyBatch): Promise<StepResult<Plan>> {
   const { blobCheck, commit, blob, ruleset: name } = verified.fetched;
-  const before = ctx.state();
+  const { before } = early;
   const marking = markEarly(ctx, verified, early).then(
     () => undefined,
     (err: unknown) => toNftSyncError(err),
