@@ -324,7 +324,9 @@ export class ElementTips {
     const writing = objects.write();
     const held = tip.served;
     // One block of new lines (adds: a set's new elements come first) is found without a line walk.
-    const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines) : undefined;
+    // What the two texts share at their end by construction (the base's elements after the new
+    // ones) is not compared again.
+    const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines, tip.composed.sharedTail(held.bytes)) : undefined;
     const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
     await writing;
     // The delta goes to the wire server before the reader gives anyone the new id (it hands on

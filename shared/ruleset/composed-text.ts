@@ -131,8 +131,21 @@ export interface ComposedTextState {
   containers: number;
 }
 
+/** Pieces this small are compared by their bytes when their references differ (sharedTail). */
+const SMALL_PIECE = 4096;
+
+/** Whether two pieces of texts hold the same bytes by construction: one range of one buffer, or small and equal. */
+function samePiece(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.buffer === b.buffer && a.byteOffset === b.byteOffset) return true;
+  return a.length <= SMALL_PIECE && Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+}
+
 export class ComposedText {
   private memo: Buffer | undefined;
+  /** The last text built and the one before it, with the pieces each was joined from (sharedTail). */
+  private built: { text: Buffer; pieces: Uint8Array[] } | undefined;
+  private builtBefore: { text: Buffer; pieces: Uint8Array[] } | undefined;
   /** The last plan's result and the words it worked out for it (applyPlanned), until the text changes. */
   private planned: { result: ElementChangeResult; t: SetTable; words: Array<[string, Net]> } | undefined;
   /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
@@ -445,6 +458,27 @@ export class ComposedText {
     }
     pieces.push(this.base.subarray(pos));
     this.memo = joinPieces(pieces, alloc && { alloc });
+    this.builtBefore = this.built;
+    this.built = { text: this.memo, pieces };
     return this.memo;
+  }
+
+  /**
+   * Bytes at the end of the current text (the last text() built) known equal to the end of
+   * `previous` without comparing them: the length of the pieces both were joined from that are one
+   * range of the base (or small and equal), counted from the end. `previous` must be the text
+   * text() built before the current one, unmodified (texts are handed out not to be modified);
+   * any other Buffer gets 0, as does a text not built yet. Costs a few comparisons of small pieces.
+   * Never throws.
+   */
+  sharedTail(previous: Buffer): number {
+    const now = this.built;
+    const before = this.builtBefore;
+    if (now === undefined || now.text !== this.memo) return 0;
+    if (previous === now.text) return now.text.length;
+    if (before === undefined || before.text !== previous) return 0;
+    let n = 0;
+    for (let i = now.pieces.length - 1, j = before.pieces.length - 1; i >= 0 && j >= 0 && samePiece(now.pieces[i]!, before.pieces[j]!); i--, j--) n += now.pieces[i]!.length;
+    return n;
   }
 }

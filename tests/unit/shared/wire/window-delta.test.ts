@@ -33,10 +33,12 @@ describe('windowDelta', () => {
     } as never);
     const composed = ComposedText.build(base, [])!;
     const spare = new SpareBuffer();
-    let held = Buffer.from(composed.text()!);
+    let last = composed.text()!;
+    let held = Buffer.from(last);
     let heldLines: number | undefined;
     let taken = 0;
     let left = 0;
+    let skipped = 0;
     for (let step = 0; step < 300; step++) {
       const kind = r();
       const set = kind < 0.85 ? at : map;
@@ -57,6 +59,16 @@ describe('windowDelta', () => {
       const next = step % 2 === 0 ? composed.text()! : composed.text((size) => spare.take(size))!;
       const change = { added: planned.added.length, deleted: planned.deleted.length };
       const w = windowDelta(held, next, change, heldLines);
+      // The tail both texts were joined from is taken as equal without comparing: never more than
+      // the bytes they really share at their end, and the same delta as comparing them.
+      const known = composed.sharedTail(last);
+      let same = 0;
+      while (same < Math.min(held.length, next.length) && held[held.length - 1 - same] === next[next.length - 1 - same]) same++;
+      assert.ok(known <= same, `step ${step}: ${known} bytes taken as shared, ${same} really shared`);
+      assert.deepEqual(windowDelta(held, next, change, heldLines, known), w, `step ${step}: the same delta with the shared tail known`);
+      if (known > next.length / 2) skipped++;
+      assert.equal(composed.sharedTail(held), 0, 'a copy of the last text is not the text built: nothing taken as shared');
+      last = next;
       const d = w?.delta;
       const e = encodeRulesetDelta(held, next);
       // The line count handed on: counted from the text after a wide change, else the last one's.
@@ -72,6 +84,7 @@ describe('windowDelta', () => {
       held = Buffer.from(next);
     }
     assert.ok(taken > 50 && left > 10, `${taken} taken, ${left} left to the encoder`);
+    assert.ok(skipped > 50, `${skipped} changes with most of the text known shared`);
   });
 
   it('one block of lines inserted, removed or replaced anywhere (first line, last line, with and without a final newline); wider windows and equal texts give none', () => {
