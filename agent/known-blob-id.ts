@@ -36,3 +36,8 @@ export function rememberBlobId(bytes: Uint8Array, algorithm: 'sha1' | 'sha256', 
   }
   ids[algorithm] = id;
 }
+
+/** The id of `bytes` when it is remembered (computed or told before), without computing it. */
+export function rememberedBlobId(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 'sha1'): string | undefined {
+  return known.get(bytes)?.[algorithm];
+}

@@ -12,6 +12,14 @@
  *   plan-checked.ts); bytes that do not hash to the announced blob are never used: the whole
  *   ruleset is fetched instead, as for any delta refused.
  *
+ * - the wait for the server's own blob id (protocol version 2): a branch moved by the element
+ *   API comes with an `ahead` frame, the delta against the revision in force, before `moved`
+ *   and before the server has hashed the new text (server/git/element-tips.ts). The bytes are
+ *   rebuilt and hashed from it at once (`ahead`), while the server hashes too; the fetch's
+ *   answer, which alone names the blob id, takes them when it carries the very same delta
+ *   against the same base and commit, else they are dropped and the answer rebuilt as usual.
+ *   Nothing of an `ahead` frame is acted on but through that answer.
+ *
  * Below SPARE_MIN_BYTES nothing of this is worth it: the bytes go in a plain Buffer and are
  * hashed at once, as before.
  */
@@ -19,10 +27,11 @@ import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
 import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
-import type { ServerMessage } from '../../shared/wire/messages.js';
+import type { AheadMessage, ServerMessage } from '../../shared/wire/messages.js';
+import { rebuildFromRulesetDelta, type RebuiltRuleset } from '../../shared/wire/ruleset-delta.js';
 import { BlobIdThread } from '../../host/blob-id-thread.js';
-import { rememberBlobId } from '../known-blob-id.js';
-import { deltaRefusal, fetchResult, knowLineIndex, type FetchResult } from './fetch-answer.js';
+import { rememberBlobId, rememberedBlobId } from '../known-blob-id.js';
+import { deltaRefusal, fetchResult, knowLineIndex, knownLineIndex, type FetchResult } from './fetch-answer.js';
 
 /** Rulesets smaller than this are rebuilt into a plain Buffer and hashed at once. */
 export const SPARE_MIN_BYTES = 1 << 20;
@@ -35,9 +44,56 @@ export interface ReadAnswer {
   refusal: Promise<string | undefined>;
 }
 
+/** An `ahead` frame's delta, rebuilt over the bytes in force and being hashed. */
+interface AheadRebuilt {
+  commit: string;
+  ruleset: string;
+  /** The bytes it was rebuilt over, and their blob id. */
+  base: Buffer;
+  baseBlob: string;
+  /** The delta as it came (a copy). */
+  delta: Buffer;
+  rebuilt: RebuiltRuleset;
+  /** The blob id of the rebuilt bytes, in the worker. */
+  id: Promise<string>;
+}
+
 export class DeltaAnswers {
   readonly #spare = new SpareBuffer();
   readonly #ids = new BlobIdThread();
+  /** The bytes in force (idle), the base an `ahead` frame's delta may apply to. */
+  #inForce: Buffer | undefined;
+  /** The last `ahead` frame rebuilt, until an answer takes it (or not) or another replaces it. */
+  #ahead: AheadRebuilt | undefined;
+  /** An `ahead` frame's bytes are being hashed: the next one waits for no one and is dropped. */
+  #aheadHashing = false;
+  /** Answers that took the bytes (and hash) of an `ahead` frame rather than rebuilding (tests, metrics). */
+  aheadTaken = 0;
+
+  /**
+   * An `ahead` frame (`message`, its delta `body`): when the delta applies to the bytes in force
+   * (their blob id is `message.base`) and rebuilds `message.target` bytes of SPARE_MIN_BYTES to
+   * `maxRulesetBytes`, they are rebuilt (into the spare block) and their blob id computed in the
+   * worker now, for the fetch's answer to take (read). Anything else, and anything that fails, is
+   * dropped without a word: the answer is rebuilt as usual. At most one is hashed at a time.
+   * Never throws.
+   */
+  ahead(message: AheadMessage, body: Buffer, maxRulesetBytes: number): void {
+    const base = this.#inForce;
+    if (base === undefined || this.#aheadHashing || message.target < SPARE_MIN_BYTES || message.target > maxRulesetBytes) return;
+    try {
+      const algorithm = objectIdAlgorithm(message.base);
+      if (rememberedBlobId(base, algorithm) !== message.base) return;
+      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc: (size, shift) => this.#spare.take(size, shift), lines: false });
+      if (rebuilt.bytes.length !== message.target) return;
+      this.#aheadHashing = true;
+      const id = this.#ids.id(rebuilt.bytes, algorithm);
+      void id.finally(() => (this.#aheadHashing = false));
+      this.#ahead = { commit: message.commit, ruleset: message.ruleset, base, baseBlob: message.base, delta: Buffer.from(body), rebuilt, id };
+    } catch {
+      // Not rebuilt ahead: the answer is.
+    }
+  }
 
   /**
    * fetchResult(message, body, asked) for an answer to a fetch that offered `asked.base`, and its
@@ -47,8 +103,13 @@ export class DeltaAnswers {
    */
   read(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base: { blob: string; bytes: Buffer } }): ReadAnswer {
     let answer: { result?: FetchResult; error?: NftSyncError };
+    // An `ahead` frame serves one answer at most: this one, if it is the same delta over the same bytes.
+    const ahead = this.#ahead;
+    this.#ahead = undefined;
+    const fits = ahead !== undefined && message.type === 'ruleset' && message.delta?.base === ahead.baseBlob && message.commit === ahead.commit && message.ruleset === ahead.ruleset && asked.base.bytes === ahead.base;
+    const rebuilt = fits ? (delta: Buffer) => (delta.equals(ahead.delta) ? ahead.rebuilt : undefined) : undefined;
     try {
-      answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)) }) };
+      answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)), ...(rebuilt && { rebuilt }) }) };
     } catch (err) {
       answer = { error: toNftSyncError(err, 'NFTSYNC_ERR_MSG_INVALID') };
     }
@@ -57,7 +118,11 @@ export class DeltaAnswers {
       return { ...answer, refusal: Promise.resolve(deltaRefusal(message, answer)) };
     }
     const algorithm = objectIdAlgorithm(r.blob);
-    const refusal = this.#ids.id(r.bytes, algorithm).then((id) => {
+    // The bytes an `ahead` frame rebuilt have been hashing since it came.
+    const took = ahead !== undefined && r.bytes === ahead.rebuilt.bytes && objectIdAlgorithm(ahead.baseBlob) === algorithm;
+    if (took) this.aheadTaken += 1;
+    const hashing = took ? ahead.id : this.#ids.id(r.bytes, algorithm);
+    const refusal = hashing.then((id) => {
       rememberBlobId(r.bytes, algorithm, id);
       return deltaRefusal(message, answer);
     });
@@ -71,6 +136,8 @@ export class DeltaAnswers {
    * the worker. Nothing for rulesets under SPARE_MIN_BYTES.
    */
   idle(inForce: Buffer): void {
+    if (this.#ahead !== undefined && this.#ahead.base !== inForce) this.#ahead = undefined;
+    this.#inForce = inForce.length < SPARE_MIN_BYTES ? undefined : inForce;
     if (inForce.length < SPARE_MIN_BYTES) return;
     this.#spare.prepare(inForce.length);
     knowLineIndex(inForce);
@@ -79,6 +146,8 @@ export class DeltaAnswers {
 
   /** Let go of the spare block and stop the worker. */
   async close(): Promise<void> {
+    this.#ahead = undefined;
+    this.#inForce = undefined;
     this.#spare.prepare(0);
     await this.#ids.close();
   }

@@ -9,7 +9,7 @@ import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { knownBlobId } from '../known-blob-id.js';
 import { MAX_HEADER_BYTES } from '../../shared/wire/message-codec.js';
 import type { ProofEntry, ServerMessage } from '../../shared/wire/messages.js';
-import { lineIndex, rebuildFromRulesetDelta, type LineEdit } from '../../shared/wire/ruleset-delta.js';
+import { lineIndex, rebuildFromRulesetDelta, type LineEdit, type RebuiltRuleset } from '../../shared/wire/ruleset-delta.js';
 import type { ProofObject } from '../../shared/release/release-proof.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
 import type { ShiftedAlloc } from '../../shared/bytes/join-pieces.js';
@@ -54,10 +54,16 @@ export type FetchResult =
  * What a fetch's answer (`message`, with its `body`) says, checked against what the agent asked
  * for: a ruleset of at most `maxRulesetBytes`, and proof bytes only when `proof` was asked (at
  * most PROOF_ALLOWANCE_BYTES). A delta is rebuilt into `asked.alloc(size, shift)` when given (memory made
- * ready ahead: agent/wire/delta-answers.ts), and then without its line index (knowLineIndex). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * ready ahead: agent/wire/delta-answers.ts), and then without its line index (knowLineIndex);
+ * `asked.rebuilt(delta)`, when given and not undefined, is what rebuildFromRulesetDelta makes of
+ * that delta against `asked.base.bytes` (worked out before the answer came). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
-export function fetchResult(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: ShiftedAlloc }): FetchResult {
+export function fetchResult(
+  message: ServerMessage,
+  body: Buffer | undefined,
+  asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: ShiftedAlloc; rebuilt?: (delta: Buffer) => RebuiltRuleset | undefined },
+): FetchResult {
   if (message.type === 'ruleset' && body && message.delta !== undefined) {
     const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
     if (asked.base === undefined || delta.base !== asked.base.blob || message.proof !== undefined) {
@@ -65,7 +71,8 @@ export function fetchResult(message: ServerMessage, body: Buffer | undefined, as
     }
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
     // With memory given (delta-answers.ts), the new bytes' line index is found when idle (knowLineIndex).
-    const { bytes, edits, lines } = rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes), { ...(asked.alloc && { alloc: asked.alloc, lines: false }) });
+    // Rebuilt already (an `ahead` frame of the same delta against the same base: delta-answers.ts), or now.
+    const { bytes, edits, lines } = asked.rebuilt?.(body) ?? rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes), { ...(asked.alloc && { alloc: asked.alloc, lines: false }) });
     if (lines !== undefined) lineIndexes.set(bytes, lines);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where
@@ -106,6 +113,11 @@ const lineIndexes = new WeakMap<Buffer, Uint32Array>();
  */
 export function knowLineIndex(bytes: Buffer): void {
   if (!lineIndexes.has(bytes)) lineIndexes.set(bytes, lineIndex(bytes));
+}
+
+/** The line index of these very bytes, when remembered (knowLineIndex, or a rebuild's). */
+export function knownLineIndex(bytes: Buffer): Uint32Array | undefined {
+  return lineIndexes.get(bytes);
 }
 
 /** True when the line index of these very bytes is remembered (tests). */

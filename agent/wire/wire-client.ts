@@ -231,12 +231,16 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   /**
    * Follow `ref` (with `track`, the highest version among the tags matching the pattern `ref`):
    * 'moved' events come when it moves. Resolves with its current commit, or undefined when it
-   * does not exist yet (then 'moved' comes when it appears).
+   * does not exist yet (then 'moved' comes when it appears). Following a branch of a server that
+   * speaks protocol version 2, the client asks for `ahead` frames (a small delta of the revision
+   * the branch moves to, before `moved`), which it rebuilds and hashes ahead of the fetch's
+   * answer (delta-answers.ts).
    */
   async subscribe(ref: string, opts: { track?: boolean } = {}): Promise<string | undefined> {
     if (opts.track) assertTagPattern(ref);
     else assertRef(ref);
-    const { message } = await this.#request({ type: 'subscribe', id: 0, ref, ...(opts.track ? { track: true } : {}) });
+    const ahead = !opts.track && this.welcome.version >= 2;
+    const { message } = await this.#request({ type: 'subscribe', id: 0, ref, ...(opts.track ? { track: true } : {}), ...(ahead && { ahead: true }) });
     if (message.type !== 'subscribed') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `subscribe answered with ${message.type}`);
     return message.commit;
   }
@@ -332,6 +336,10 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   #dispatch(msg: ServerMessage, body?: Buffer): void {
     if (msg.type === 'moved') {
       this.emit('moved', msg.ref, msg.commit);
+      return;
+    }
+    if (msg.type === 'ahead') {
+      if (body !== undefined && !this.#closed) this.#answers.ahead(msg, body, this.#maxRulesetBytes);
       return;
     }
     const id = 'id' in msg ? msg.id : undefined;

@@ -8,17 +8,34 @@
  */
 import { FRAME_HEADER_BYTES } from '../../shared/wire/frame-decoder.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
-import type { MovedMessage, RulesetMessage } from '../../shared/wire/messages.js';
+import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type MovedMessage, type RulesetMessage } from '../../shared/wire/messages.js';
 import { ByteLru } from '../git/byte-lru.js';
 
 /** Default bytes of encoded frames kept (a few revisions of a few large rulesets). */
 export const ANSWER_FRAMES_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Branches whose latest `ahead` frame is kept (the least recently primed dropped first). */
+const AHEAD_BRANCHES = 16;
+
+/** An `ahead` frame kept for a branch: the revision it moves to, and who may use it. */
+export interface AheadFrame {
+  /** The full ref name (`refs/heads/main`). */
+  ref: string;
+  commit: string;
+  ruleset: string;
+  /** The blob the delta applies to: only agents holding it are sent the frame. */
+  base: string;
+  /** The encoded frame. */
+  frame: Buffer;
+}
 
 /** Kept for a pair of blobs with no delta worth sending (a real delta starts with its header). */
 const NO_DELTA = Buffer.alloc(0);
 
 export class AnswerFrames {
   readonly #cache: ByteLru<Buffer>;
+  /** The latest `ahead` frame of each branch, by full ref name. */
+  readonly #ahead = new Map<string, AheadFrame>();
   /** Frames (or shared tails) encoded so far: a cache miss each. */
   encodes = 0;
   /** Deltas worked out so far (including "none worth sending"): a cache miss each. */
@@ -57,6 +74,33 @@ export class AnswerFrames {
    */
   primeDelta(base: string, target: string, delta: Buffer | undefined): void {
     this.#cache.set(`d\0${base}\0${target}`, delta ?? NO_DELTA);
+  }
+
+  /**
+   * Keep the `ahead` frame (protocol version 2) of branch `ref` (a full ref name) moving to
+   * `commit`: `delta` against blob `base` rebuilds `target` bytes of ruleset `ruleset`. Worked out
+   * by the element API before it moves the branch (server/git/element-tips.ts), encoded once for
+   * every connection. Replaces the branch's last one; nothing is kept for a delta over
+   * AHEAD_MAX_DELTA_BYTES (the agents would refuse the frame), and the branch's last one is dropped.
+   */
+  primeAhead(ref: string, commit: string, ahead: { ruleset: string; base: string; target: number; delta: Buffer }): void {
+    this.#ahead.delete(ref);
+    if (ahead.delta.length > AHEAD_MAX_DELTA_BYTES) return;
+    const msg: AheadMessage = { type: 'ahead', ref, ruleset: ahead.ruleset, commit, base: ahead.base, size: ahead.delta.length, target: ahead.target };
+    this.#ahead.set(ref, { ref, commit, ruleset: ahead.ruleset, base: ahead.base, frame: encodeMessage(msg, ahead.delta) });
+    for (const oldest of this.#ahead.keys()) {
+      if (this.#ahead.size <= AHEAD_BRANCHES) break;
+      this.#ahead.delete(oldest);
+    }
+  }
+
+  /**
+   * The `ahead` frame kept for the ref an agent follows as `key` (`main` or `refs/heads/main`)
+   * moving to `commit`; undefined when none is kept for that commit.
+   */
+  ahead(key: string, commit: string): AheadFrame | undefined {
+    const kept = this.#ahead.get(key) ?? this.#ahead.get(`refs/heads/${key}`);
+    return kept?.commit === commit ? kept : undefined;
   }
 
   /** The `moved` frame for `msg`, encoded once per distinct message. */

@@ -31,7 +31,7 @@ import { tokenOwner as ownerOfToken, type TokenEntry } from '../../shared/config
 import type { PublishCall } from '../publish/publish-service.js';
 import type { PublishResult } from '../publish/publish-revision.js';
 import type { AgentRegistry } from '../agents/agent-registry.js';
-import type { AnswerFrames } from './answer-frames.js';
+import type { AheadFrame, AnswerFrames } from './answer-frames.js';
 import type { DropLog } from './drop-log.js';
 import type { ReadBudget } from './read-budget.js';
 import { checkHello } from './hello-check.js';
@@ -142,6 +142,10 @@ export class WireSession implements MoveListener {
   /** Reading stays paused until then (Date.now() ms): the address went over its read budget. */
   #throttledUntil = 0;
   readonly #subscriptions = new Set<string>();
+  /** The refs this agent asked `ahead` frames for (protocol version 2). */
+  readonly #aheadKeys = new Set<string>();
+  /** The protocol version agreed in hello. */
+  #version = 1;
   /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
   readonly #told = new Map<string, string>();
   /** `moved` decisions of a rollout are made in order, one after the other. */
@@ -247,7 +251,15 @@ export class WireSession implements MoveListener {
   #sendMoved(key: string, commit: string): void {
     const pattern = trackedPattern(key);
     const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
-    this.#write(this.#ctx.frames ? [this.#ctx.frames.moved(msg)] : [encodeMessage(msg)]);
+    const moved = this.#ctx.frames ? this.#ctx.frames.moved(msg) : encodeMessage(msg);
+    const ahead = this.#aheadKeys.has(key) ? this.#ctx.frames?.ahead(key, commit) : undefined;
+    this.#write(ahead !== undefined && this.#holds(ahead) ? [ahead.frame, moved] : [moved]);
+  }
+
+  /** Whether this agent's last report says it holds `ahead`'s base: else the delta is of no use to it. */
+  #holds(ahead: AheadFrame): boolean {
+    const status = this.#agent === undefined ? undefined : this.#ctx.registry.get(this.#agent)?.status;
+    return status?.blob === ahead.base && status.ruleset === ahead.ruleset;
   }
 
   #onData(chunk: Buffer): void {
@@ -285,6 +297,7 @@ export class WireSession implements MoveListener {
       throw new NftSyncError('NFTSYNC_ERR_SERVER_BUSY', this.#admission.overCap, { data: { cause: 'globalCap' } });
     }
     this.#check = msg.check === true;
+    this.#version = version;
     this.#ready = true;
     this.#deadline.handshakeDone();
     this.#agent = msg.agent;
@@ -344,6 +357,9 @@ export class WireSession implements MoveListener {
         return;
       case 'subscribe': {
         const key = msg.track ? trackKey(msg.ref) : msg.ref;
+        if (msg.ahead === true && (this.#version < 2 || msg.track === true)) {
+          throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', msg.track === true ? '`ahead` is not for a tracked tag pattern' : `\`ahead\` needs protocol version 2; this connection speaks ${this.#version}`);
+        }
         if (!this.#subscriptions.has(key) && this.#subscriptions.size >= this.#ctx.limits.maxSubscriptions) {
           throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `this connection already follows ${this.#subscriptions.size} refs, the most one connection may follow`, {
             data: { maxSubscriptions: this.#ctx.limits.maxSubscriptions },
@@ -360,6 +376,7 @@ export class WireSession implements MoveListener {
         const commit = served?.commit;
         if (served) this.#told.set(key, `${served.commit} ${served.tag ?? ''}`);
         this.#subscriptions.add(key);
+        if (msg.ahead === true) this.#aheadKeys.add(key);
         this.#ctx.hub.add(key, resolved?.commit ?? '', this, resolved?.tag);
         await this.#sendAndDrain({ type: 'subscribed', id: msg.id, ref: msg.ref, ...(commit ? { commit } : {}) });
         return;

@@ -77,7 +77,14 @@ export type FetchMessage = Static<typeof FetchMessage>;
 
 export const SubscribeMessage = message(
   'subscribe',
-  { id, ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'as in fetch: with `track`, a tag pattern whose highest matching version is followed' }), track: Type.Optional(Type.Boolean()) },
+  {
+    id,
+    ref: Type.String({ minLength: 1, maxLength: REF_MAX_LENGTH, description: 'as in fetch: with `track`, a tag pattern whose highest matching version is followed' }),
+    track: Type.Optional(Type.Boolean()),
+    ahead: Type.Optional(
+      Type.Boolean({ description: 'protocol version 2, not with `track`: send `ahead` before `moved` when the server has the new revision as a small delta (the agent rebuilds and hashes it before its fetch is answered)' }),
+    ),
+  },
   'agent to server: tell me when this ref moves',
 );
 export type SubscribeMessage = Static<typeof SubscribeMessage>;
@@ -202,6 +209,20 @@ export type SubscribedMessage = Static<typeof SubscribedMessage>;
 export const MovedMessage = message('moved', { ref, track: Type.Optional(Type.Boolean()), commit: oid }, 'server to agent: a subscribed ref moved');
 export type MovedMessage = Static<typeof MovedMessage>;
 
+export const AheadMessage = message(
+  'ahead',
+  {
+    ref,
+    ruleset: rulesetName,
+    commit: oid,
+    base: oid,
+    size: Type.Integer({ minimum: 0, description: 'bytes of the delta in the body that follows the header' }),
+    target: Type.Integer({ minimum: 0, description: 'bytes the delta rebuilds' }),
+  },
+  "server to agent (protocol version 2, asked in subscribe): ref `ref` is moving to `commit` (`moved` follows), whose ruleset `ruleset` this delta against blob `base` rebuilds; its blob id comes only in the fetch's answer, which alone the agent acts on",
+);
+export type AheadMessage = Static<typeof AheadMessage>;
+
 export const AckMessage = message('ack', { id }, 'server to agent: a report was recorded');
 export type AckMessage = Static<typeof AckMessage>;
 
@@ -239,7 +260,7 @@ export type ErrorMessage = Static<typeof ErrorMessage>;
 export const ClientMessage = Type.Union([HelloMessage, FetchMessage, SubscribeMessage, ReportMessage, PingMessage, PublishMessage]);
 export type ClientMessage = Static<typeof ClientMessage>;
 /** What a server may send. */
-export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AckMessage, PongMessage, PublishedMessage, ErrorMessage]);
+export const ServerMessage = Type.Union([WelcomeMessage, RulesetMessage, UnchangedMessage, SubscribedMessage, MovedMessage, AheadMessage, AckMessage, PongMessage, PublishedMessage, ErrorMessage]);
 export type ServerMessage = Static<typeof ServerMessage>;
 export type Message = ClientMessage | ServerMessage;
 

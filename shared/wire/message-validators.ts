@@ -479,7 +479,7 @@ return errors === 0;
 }
 
 export const validate_subscribe: SchemaValidator = validate12;
-const schema13 = {"additionalProperties":false,"description":"agent to server: tell me when this ref moves","type":"object","required":["type","id","ref"],"properties":{"type":{"const":"subscribe","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"},"ref":{"minLength":1,"maxLength":255,"description":"as in fetch: with `track`, a tag pattern whose highest matching version is followed","type":"string"},"track":{"type":"boolean"}}};
+const schema13 = {"additionalProperties":false,"description":"agent to server: tell me when this ref moves","type":"object","required":["type","id","ref"],"properties":{"type":{"const":"subscribe","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"},"ref":{"minLength":1,"maxLength":255,"description":"as in fetch: with `track`, a tag pattern whose highest matching version is followed","type":"string"},"track":{"type":"boolean"},"ahead":{"description":"protocol version 2, not with `track`: send `ahead` before `moved` when the server has the new revision as a small delta (the agent rebuilds and hashes it before its fetch is answered)","type":"boolean"}}};
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -494,7 +494,7 @@ return false;
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((key0 === "type") || (key0 === "id")) || (key0 === "ref")) || (key0 === "track"))){
+if(!(((((key0 === "type") || (key0 === "id")) || (key0 === "ref")) || (key0 === "track")) || (key0 === "ahead"))){
 validate12.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -582,6 +582,19 @@ var valid0 = _errs8 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.ahead !== undefined){
+const _errs10 = errors;
+if(typeof data.ahead !== "boolean"){
+validate12.errors = [{instancePath:instancePath+"/ahead",schemaPath:"#/properties/ahead/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -2339,8 +2352,8 @@ validate20.errors = vErrors;
 return errors === 0;
 }
 
-export const validate_ack: SchemaValidator = validate21;
-const schema22 = {"additionalProperties":false,"description":"server to agent: a report was recorded","type":"object","required":["type","id"],"properties":{"type":{"const":"ack","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"}}};
+export const validate_ahead: SchemaValidator = validate21;
+const schema22 = {"additionalProperties":false,"description":"server to agent (protocol version 2, asked in subscribe): ref `ref` is moving to `commit` (`moved` follows), whose ruleset `ruleset` this delta against blob `base` rebuilds; its blob id comes only in the fetch's answer, which alone the agent acts on","type":"object","required":["type","ref","ruleset","commit","base","size","target"],"properties":{"type":{"const":"ahead","type":"string"},"ref":{"minLength":1,"maxLength":255,"type":"string"},"ruleset":{"pattern":"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$","type":"string"},"commit":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","type":"string"},"base":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","type":"string"},"size":{"minimum":0,"description":"bytes of the delta in the body that follows the header","type":"integer"},"target":{"minimum":0,"description":"bytes the delta rebuilds","type":"integer"}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2348,14 +2361,14 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if(((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))){
+if((((((((data.type === undefined) && (missing0 = "type")) || ((data.ref === undefined) && (missing0 = "ref"))) || ((data.ruleset === undefined) && (missing0 = "ruleset"))) || ((data.commit === undefined) && (missing0 = "commit"))) || ((data.base === undefined) && (missing0 = "base"))) || ((data.size === undefined) && (missing0 = "size"))) || ((data.target === undefined) && (missing0 = "target"))){
 validate21.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((key0 === "type") || (key0 === "id"))){
+if(!(((((((key0 === "type") || (key0 === "ref")) || (key0 === "ruleset")) || (key0 === "commit")) || (key0 === "base")) || (key0 === "size")) || (key0 === "target"))){
 validate21.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2369,8 +2382,8 @@ if(typeof data0 !== "string"){
 validate21.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("ack" !== data0){
-validate21.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ack"},message:"must be equal to constant"}];
+if("ahead" !== data0){
+validate21.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ahead"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2379,31 +2392,141 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.id !== undefined){
-let data1 = data.id;
+if(data.ref !== undefined){
+let data1 = data.ref;
 const _errs4 = errors;
-if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
-validate21.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
 if(errors === _errs4){
-if((typeof data1 == "number") && (isFinite(data1))){
-if(data1 > 4294967295 || isNaN(data1)){
-validate21.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
+if(typeof data1 === "string"){
+if(func2(data1) > 255){
+validate21.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
 return false;
 }
 else {
-if(data1 < 0 || isNaN(data1)){
-validate21.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(func2(data1) < 1){
+validate21.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
 }
 }
 var valid0 = _errs4 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.ruleset !== undefined){
+let data2 = data.ruleset;
+const _errs6 = errors;
+if(errors === _errs6){
+if(typeof data2 === "string"){
+if(!pattern1.test(data2)){
+validate21.errors = [{instancePath:instancePath+"/ruleset",schemaPath:"#/properties/ruleset/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/ruleset",schemaPath:"#/properties/ruleset/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.commit !== undefined){
+let data3 = data.commit;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(!pattern2.test(data3)){
+validate21.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.base !== undefined){
+let data4 = data.base;
+const _errs10 = errors;
+if(errors === _errs10){
+if(typeof data4 === "string"){
+if(!pattern2.test(data4)){
+validate21.errors = [{instancePath:instancePath+"/base",schemaPath:"#/properties/base/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/base",schemaPath:"#/properties/base/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.size !== undefined){
+let data5 = data.size;
+const _errs12 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
+validate21.errors = [{instancePath:instancePath+"/size",schemaPath:"#/properties/size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs12){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 < 0 || isNaN(data5)){
+validate21.errors = [{instancePath:instancePath+"/size",schemaPath:"#/properties/size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.target !== undefined){
+let data6 = data.target;
+const _errs14 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate21.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs14){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 0 || isNaN(data6)){
+validate21.errors = [{instancePath:instancePath+"/target",schemaPath:"#/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid0 = _errs14 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
 }
 }
 }
@@ -2418,8 +2541,8 @@ validate21.errors = vErrors;
 return errors === 0;
 }
 
-export const validate_pong: SchemaValidator = validate22;
-const schema23 = {"additionalProperties":false,"description":"server to agent: the answer to ping","type":"object","required":["type","id"],"properties":{"type":{"const":"pong","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"}}};
+export const validate_ack: SchemaValidator = validate22;
+const schema23 = {"additionalProperties":false,"description":"server to agent: a report was recorded","type":"object","required":["type","id"],"properties":{"type":{"const":"ack","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"}}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2448,8 +2571,8 @@ if(typeof data0 !== "string"){
 validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("pong" !== data0){
-validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "pong"},message:"must be equal to constant"}];
+if("ack" !== data0){
+validate22.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "ack"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2497,8 +2620,8 @@ validate22.errors = vErrors;
 return errors === 0;
 }
 
-export const validate_published: SchemaValidator = validate23;
-const schema24 = {"additionalProperties":false,"description":"server to agent: the answer to publish","type":"object","required":["type","id","ref","commit","blob","rebased","unchanged"],"properties":{"type":{"const":"published","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"},"ref":{"minLength":1,"maxLength":255,"type":"string"},"commit":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","description":"where the branch is now: the new commit, or the tip when nothing changed","type":"string"},"blob":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","description":"blob id of the ruleset at `commit`","type":"string"},"rebased":{"description":"the change was merged onto a tip that had moved since `base`","type":"boolean"},"unchanged":{"description":"the tip already had this content: no commit was made","type":"boolean"}}};
+export const validate_pong: SchemaValidator = validate23;
+const schema24 = {"additionalProperties":false,"description":"server to agent: the answer to ping","type":"object","required":["type","id"],"properties":{"type":{"const":"pong","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"}}};
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2506,14 +2629,14 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.ref === undefined) && (missing0 = "ref"))) || ((data.commit === undefined) && (missing0 = "commit"))) || ((data.blob === undefined) && (missing0 = "blob"))) || ((data.rebased === undefined) && (missing0 = "rebased"))) || ((data.unchanged === undefined) && (missing0 = "unchanged"))){
+if(((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))){
 validate23.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!(((((((key0 === "type") || (key0 === "id")) || (key0 === "ref")) || (key0 === "commit")) || (key0 === "blob")) || (key0 === "rebased")) || (key0 === "unchanged"))){
+if(!((key0 === "type") || (key0 === "id"))){
 validate23.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2527,8 +2650,8 @@ if(typeof data0 !== "string"){
 validate23.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("published" !== data0){
-validate23.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "published"},message:"must be equal to constant"}];
+if("pong" !== data0){
+validate23.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "pong"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2563,104 +2686,6 @@ var valid0 = _errs4 === errors;
 else {
 var valid0 = true;
 }
-if(valid0){
-if(data.ref !== undefined){
-let data2 = data.ref;
-const _errs6 = errors;
-if(errors === _errs6){
-if(typeof data2 === "string"){
-if(func2(data2) > 255){
-validate23.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
-return false;
-}
-else {
-if(func2(data2) < 1){
-validate23.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
-return false;
-}
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs6 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.commit !== undefined){
-let data3 = data.commit;
-const _errs8 = errors;
-if(errors === _errs8){
-if(typeof data3 === "string"){
-if(!pattern2.test(data3)){
-validate23.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
-return false;
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs8 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.blob !== undefined){
-let data4 = data.blob;
-const _errs10 = errors;
-if(errors === _errs10){
-if(typeof data4 === "string"){
-if(!pattern2.test(data4)){
-validate23.errors = [{instancePath:instancePath+"/blob",schemaPath:"#/properties/blob/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
-return false;
-}
-}
-else {
-validate23.errors = [{instancePath:instancePath+"/blob",schemaPath:"#/properties/blob/type",keyword:"type",params:{type: "string"},message:"must be string"}];
-return false;
-}
-}
-var valid0 = _errs10 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.rebased !== undefined){
-const _errs12 = errors;
-if(typeof data.rebased !== "boolean"){
-validate23.errors = [{instancePath:instancePath+"/rebased",schemaPath:"#/properties/rebased/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
-var valid0 = _errs12 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.unchanged !== undefined){
-const _errs14 = errors;
-if(typeof data.unchanged !== "boolean"){
-validate23.errors = [{instancePath:instancePath+"/unchanged",schemaPath:"#/properties/unchanged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
-return false;
-}
-var valid0 = _errs14 === errors;
-}
-else {
-var valid0 = true;
-}
-}
-}
-}
-}
-}
 }
 }
 }
@@ -2674,9 +2699,8 @@ validate23.errors = vErrors;
 return errors === 0;
 }
 
-export const validate_error: SchemaValidator = validate24;
-const schema25 = {"additionalProperties":false,"description":"server to agent: a request (or the connection) failed","type":"object","required":["type","code","message","retryable","fatal"],"properties":{"type":{"const":"error","type":"string"},"id":{"minimum":0,"maximum":4294967295,"description":"the request this answers; absent for connection-level errors","type":"integer"},"code":{"pattern":"^NFTSYNC_ERR_[A-Z_]+$","type":"string"},"message":{"maxLength":8192,"type":"string"},"retryable":{"type":"boolean"},"fatal":{"description":"true when the server closes the connection after this frame","type":"boolean"}}};
-const pattern27 = new RegExp("^NFTSYNC_ERR_[A-Z_]+$", "u");
+export const validate_published: SchemaValidator = validate24;
+const schema25 = {"additionalProperties":false,"description":"server to agent: the answer to publish","type":"object","required":["type","id","ref","commit","blob","rebased","unchanged"],"properties":{"type":{"const":"published","type":"string"},"id":{"minimum":0,"maximum":4294967295,"type":"integer"},"ref":{"minLength":1,"maxLength":255,"type":"string"},"commit":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","description":"where the branch is now: the new commit, or the tip when nothing changed","type":"string"},"blob":{"pattern":"^([0-9a-f]{40}|[0-9a-f]{64})$","description":"blob id of the ruleset at `commit`","type":"string"},"rebased":{"description":"the change was merged onto a tip that had moved since `base`","type":"boolean"},"unchanged":{"description":"the tip already had this content: no commit was made","type":"boolean"}}};
 
 function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2684,14 +2708,14 @@ let errors = 0;
 if(errors === 0){
 if(data && typeof data == "object" && !Array.isArray(data)){
 let missing0;
-if((((((data.type === undefined) && (missing0 = "type")) || ((data.code === undefined) && (missing0 = "code"))) || ((data.message === undefined) && (missing0 = "message"))) || ((data.retryable === undefined) && (missing0 = "retryable"))) || ((data.fatal === undefined) && (missing0 = "fatal"))){
+if((((((((data.type === undefined) && (missing0 = "type")) || ((data.id === undefined) && (missing0 = "id"))) || ((data.ref === undefined) && (missing0 = "ref"))) || ((data.commit === undefined) && (missing0 = "commit"))) || ((data.blob === undefined) && (missing0 = "blob"))) || ((data.rebased === undefined) && (missing0 = "rebased"))) || ((data.unchanged === undefined) && (missing0 = "unchanged"))){
 validate24.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
 return false;
 }
 else {
 const _errs1 = errors;
 for(const key0 in data){
-if(!((((((key0 === "type") || (key0 === "id")) || (key0 === "code")) || (key0 === "message")) || (key0 === "retryable")) || (key0 === "fatal"))){
+if(!(((((((key0 === "type") || (key0 === "id")) || (key0 === "ref")) || (key0 === "commit")) || (key0 === "blob")) || (key0 === "rebased")) || (key0 === "unchanged"))){
 validate24.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
 return false;
 break;
@@ -2705,8 +2729,8 @@ if(typeof data0 !== "string"){
 validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
-if("error" !== data0){
-validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+if("published" !== data0){
+validate24.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "published"},message:"must be equal to constant"}];
 return false;
 }
 var valid0 = _errs2 === errors;
@@ -2742,18 +2766,24 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.code !== undefined){
-let data2 = data.code;
+if(data.ref !== undefined){
+let data2 = data.ref;
 const _errs6 = errors;
 if(errors === _errs6){
 if(typeof data2 === "string"){
-if(!pattern27.test(data2)){
-validate24.errors = [{instancePath:instancePath+"/code",schemaPath:"#/properties/code/pattern",keyword:"pattern",params:{pattern: "^NFTSYNC_ERR_[A-Z_]+$"},message:"must match pattern \""+"^NFTSYNC_ERR_[A-Z_]+$"+"\""}];
+if(func2(data2) > 255){
+validate24.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/maxLength",keyword:"maxLength",params:{limit: 255},message:"must NOT have more than 255 characters"}];
+return false;
+}
+else {
+if(func2(data2) < 1){
+validate24.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters"}];
 return false;
 }
 }
+}
 else {
-validate24.errors = [{instancePath:instancePath+"/code",schemaPath:"#/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/ref",schemaPath:"#/properties/ref/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2763,18 +2793,18 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.message !== undefined){
-let data3 = data.message;
+if(data.commit !== undefined){
+let data3 = data.commit;
 const _errs8 = errors;
 if(errors === _errs8){
 if(typeof data3 === "string"){
-if(func2(data3) > 8192){
-validate24.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/maxLength",keyword:"maxLength",params:{limit: 8192},message:"must NOT have more than 8192 characters"}];
+if(!pattern2.test(data3)){
+validate24.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
 return false;
 }
 }
 else {
-validate24.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+validate24.errors = [{instancePath:instancePath+"/commit",schemaPath:"#/properties/commit/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
 }
 }
@@ -2784,11 +2814,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.retryable !== undefined){
+if(data.blob !== undefined){
+let data4 = data.blob;
 const _errs10 = errors;
-if(typeof data.retryable !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/retryable",schemaPath:"#/properties/retryable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+if(errors === _errs10){
+if(typeof data4 === "string"){
+if(!pattern2.test(data4)){
+validate24.errors = [{instancePath:instancePath+"/blob",schemaPath:"#/properties/blob/pattern",keyword:"pattern",params:{pattern: "^([0-9a-f]{40}|[0-9a-f]{64})$"},message:"must match pattern \""+"^([0-9a-f]{40}|[0-9a-f]{64})$"+"\""}];
 return false;
+}
+}
+else {
+validate24.errors = [{instancePath:instancePath+"/blob",schemaPath:"#/properties/blob/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
 }
 var valid0 = _errs10 === errors;
 }
@@ -2796,16 +2835,29 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.fatal !== undefined){
+if(data.rebased !== undefined){
 const _errs12 = errors;
-if(typeof data.fatal !== "boolean"){
-validate24.errors = [{instancePath:instancePath+"/fatal",schemaPath:"#/properties/fatal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+if(typeof data.rebased !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/rebased",schemaPath:"#/properties/rebased/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
 }
 var valid0 = _errs12 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.unchanged !== undefined){
+const _errs14 = errors;
+if(typeof data.unchanged !== "boolean"){
+validate24.errors = [{instancePath:instancePath+"/unchanged",schemaPath:"#/properties/unchanged/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs14 === errors;
+}
+else {
+var valid0 = true;
+}
 }
 }
 }
@@ -2824,9 +2876,159 @@ validate24.errors = vErrors;
 return errors === 0;
 }
 
+export const validate_error: SchemaValidator = validate25;
+const schema26 = {"additionalProperties":false,"description":"server to agent: a request (or the connection) failed","type":"object","required":["type","code","message","retryable","fatal"],"properties":{"type":{"const":"error","type":"string"},"id":{"minimum":0,"maximum":4294967295,"description":"the request this answers; absent for connection-level errors","type":"integer"},"code":{"pattern":"^NFTSYNC_ERR_[A-Z_]+$","type":"string"},"message":{"maxLength":8192,"type":"string"},"retryable":{"type":"boolean"},"fatal":{"description":"true when the server closes the connection after this frame","type":"boolean"}}};
+const pattern30 = new RegExp("^NFTSYNC_ERR_[A-Z_]+$", "u");
+
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((data.type === undefined) && (missing0 = "type")) || ((data.code === undefined) && (missing0 = "code"))) || ((data.message === undefined) && (missing0 = "message"))) || ((data.retryable === undefined) && (missing0 = "retryable"))) || ((data.fatal === undefined) && (missing0 = "fatal"))){
+validate25.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+const _errs1 = errors;
+for(const key0 in data){
+if(!((((((key0 === "type") || (key0 === "id")) || (key0 === "code")) || (key0 === "message")) || (key0 === "retryable")) || (key0 === "fatal"))){
+validate25.errors = [{instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties"}];
+return false;
+break;
+}
+}
+if(_errs1 === errors){
+if(data.type !== undefined){
+let data0 = data.type;
+const _errs2 = errors;
+if(typeof data0 !== "string"){
+validate25.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+if("error" !== data0){
+validate25.errors = [{instancePath:instancePath+"/type",schemaPath:"#/properties/type/const",keyword:"const",params:{allowedValue: "error"},message:"must be equal to constant"}];
+return false;
+}
+var valid0 = _errs2 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.id !== undefined){
+let data1 = data.id;
+const _errs4 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate25.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs4){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 > 4294967295 || isNaN(data1)){
+validate25.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/maximum",keyword:"maximum",params:{comparison: "<=", limit: 4294967295},message:"must be <= 4294967295"}];
+return false;
+}
+else {
+if(data1 < 0 || isNaN(data1)){
+validate25.errors = [{instancePath:instancePath+"/id",schemaPath:"#/properties/id/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+}
+var valid0 = _errs4 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.code !== undefined){
+let data2 = data.code;
+const _errs6 = errors;
+if(errors === _errs6){
+if(typeof data2 === "string"){
+if(!pattern30.test(data2)){
+validate25.errors = [{instancePath:instancePath+"/code",schemaPath:"#/properties/code/pattern",keyword:"pattern",params:{pattern: "^NFTSYNC_ERR_[A-Z_]+$"},message:"must match pattern \""+"^NFTSYNC_ERR_[A-Z_]+$"+"\""}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/code",schemaPath:"#/properties/code/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs6 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.message !== undefined){
+let data3 = data.message;
+const _errs8 = errors;
+if(errors === _errs8){
+if(typeof data3 === "string"){
+if(func2(data3) > 8192){
+validate25.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/maxLength",keyword:"maxLength",params:{limit: 8192},message:"must NOT have more than 8192 characters"}];
+return false;
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/message",schemaPath:"#/properties/message/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.retryable !== undefined){
+const _errs10 = errors;
+if(typeof data.retryable !== "boolean"){
+validate25.errors = [{instancePath:instancePath+"/retryable",schemaPath:"#/properties/retryable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs10 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.fatal !== undefined){
+const _errs12 = errors;
+if(typeof data.fatal !== "boolean"){
+validate25.errors = [{instancePath:instancePath+"/fatal",schemaPath:"#/properties/fatal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+return false;
+}
+var valid0 = _errs12 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate25.errors = vErrors;
+return errors === 0;
+}
+
 
 /** The check of each message, by its type. */
-export const MESSAGE_VALIDATORS: ReadonlyMap<string, SchemaValidator> = new Map([["hello", validate_hello], ["fetch", validate_fetch], ["subscribe", validate_subscribe], ["report", validate_report], ["ping", validate_ping], ["publish", validate_publish], ["welcome", validate_welcome], ["ruleset", validate_ruleset], ["unchanged", validate_unchanged], ["subscribed", validate_subscribed], ["moved", validate_moved], ["ack", validate_ack], ["pong", validate_pong], ["published", validate_published], ["error", validate_error]]);
+export const MESSAGE_VALIDATORS: ReadonlyMap<string, SchemaValidator> = new Map([["hello", validate_hello], ["fetch", validate_fetch], ["subscribe", validate_subscribe], ["report", validate_report], ["ping", validate_ping], ["publish", validate_publish], ["welcome", validate_welcome], ["ruleset", validate_ruleset], ["unchanged", validate_unchanged], ["subscribed", validate_subscribed], ["moved", validate_moved], ["ahead", validate_ahead], ["ack", validate_ack], ["pong", validate_pong], ["published", validate_published], ["error", validate_error]]);
 /** The types of ClientMessage (agent to server) and of ServerMessage (server to agent), in order. */
 export const CLIENT_MESSAGE_TYPE_LIST: readonly string[] = ["hello","fetch","subscribe","report","ping","publish"];
-export const SERVER_MESSAGE_TYPE_LIST: readonly string[] = ["welcome","ruleset","unchanged","subscribed","moved","ack","pong","published","error"];
+export const SERVER_MESSAGE_TYPE_LIST: readonly string[] = ["welcome","ruleset","unchanged","subscribed","moved","ahead","ack","pong","published","error"];

@@ -28,6 +28,7 @@ export type {
   UnchangedMessage,
   SubscribedMessage,
   MovedMessage,
+  AheadMessage,
   AckMessage,
   PongMessage,
   PublishedMessage,
@@ -37,8 +38,11 @@ export type {
   Message,
 } from './message-schemas.js';
 
-/** Protocol versions this build speaks, oldest first. */
-export const PROTOCOL_VERSIONS = [1] as const;
+/**
+ * Protocol versions this build speaks, oldest first. Version 2 adds `ahead` (asked in
+ * `subscribe`): a small delta of the revision a branch is moving to, sent before `moved`.
+ */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
 /** Limit on any frame before the handshake is done (what an agent accepts before welcome). */
 export const PRE_HANDSHAKE_MAX_FRAME = SHARED_DEFAULTS.wire.preHandshakeMaxFrame;
 /**
@@ -77,8 +81,14 @@ export function announcedBodyLength(message: Message): number | undefined {
   return size + (proof ?? []).reduce((n, p) => n + p.size, 0);
 }
 
+/**
+ * Largest delta an `ahead` frame carries: its frame stays well under the 64 KiB an agent reads
+ * while no fetch is outstanding (agent/defaults.ts wire.idleMaxFrame), header included.
+ */
+export const AHEAD_MAX_DELTA_BYTES = 48 * 1024;
+
 /** Message types that carry a body after their header. */
-export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset', 'publish']);
+export const MESSAGE_TYPES_WITH_BODY: ReadonlySet<string> = new Set(['ruleset', 'publish', 'ahead']);
 
 /**
  * Check that `value` is a well-formed message of one of `allowed` types. Returns it typed;

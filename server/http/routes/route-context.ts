@@ -48,10 +48,10 @@ export interface RouteContext {
   /**
    * What the element API hands the rest of the server (start-server.ts): the delta it worked out
    * for the agents holding the revision before (the wire server's AnswerFrames.primeDelta),
-   * before the branch moves, and that it moved a branch (RefWatcher.refsWritten: agents told at
-   * once). Absent: agents hear of the change through the ref watcher and work the delta out on fetch.
+   * before the branch moves, the same delta to send ahead of `moved` (AnswerFrames.primeAhead),
+   * and that it moved a branch (RefWatcher.refsWritten: agents told at once). Absent: agents hear of the change through the ref watcher and work the delta out on fetch.
    */
-  elementEvents?: Pick<ElementTipsOptions, 'delta' | 'moved'>;
+  elementEvents?: Pick<ElementTipsOptions, 'delta' | 'ahead' | 'moved'>;
 }
 
 

@@ -18,6 +18,10 @@ import type { Ruleset } from '../../../shared/ruleset/ruleset-types.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 import { tempDir, testGitEnv } from '../../helpers/git-fixture.js';
 import { waitFor } from '../../helpers/wait-for.js';
+import { encodeMessage, type DecodedMessage } from '../../../shared/wire/message-codec.js';
+import { MessageReader } from '../../../shared/wire/message-reader.js';
+import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../shared/wire/messages.js';
+import { rebuildFromRulesetDelta } from '../../../shared/wire/ruleset-delta.js';
 
 const refused = (port: number) => new Promise<boolean>((resolve) => {
   const s = net.connect({ host: '127.0.0.1', port });
@@ -89,4 +93,66 @@ test('an element API change: subscribed agents are told without a file event or 
   assert.ok(next.kind === 'ruleset' && next.commit === two && next.delta !== undefined, 'a delta came');
   assert.equal(f.server.wire.frames.deltaEncodes, encodes, 'the delta was ready: the fetch did not work it out');
   assert.equal(gitBlobId(next.bytes), next.blob);
+});
+
+/** A bare protocol client: frames sent as given, every frame received kept in order. */
+async function rawClient(port: number): Promise<{ send(msg: object): void; got: DecodedMessage<ServerMessage>[]; close(): void }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, 1 << 20);
+  const got: DecodedMessage<ServerMessage>[] = [];
+  socket.on('data', (chunk) => got.push(...reader.push(chunk)));
+  return { send: (msg) => socket.write(encodeMessage(msg as never)), got, close: () => socket.destroy() };
+}
+
+test('protocol 2: an element API change sends `ahead` (the delta from the revision the agent reports holding) just before `moved`, only to agents that asked and hold its base; version 1 may not ask', async (t) => {
+  const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 }, refWatch: { fsEvents: false, pollMs: 600_000 } });
+  const base = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+  const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  f.push({ 'rulesets/default.json': renderRuleset({ nftables: [...base.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] } as Ruleset) }, 'blocklist');
+  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
+  const change = async (add: string[]): Promise<string> => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
+    assert.equal(res.status, 201, await res.clone().text());
+    return ((await res.json()) as { commit: string }).commit;
+  };
+  const one = await change(['198.19.0.1']);
+  const fetcher = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'x' });
+  t.after(() => fetcher.close());
+  const held = await fetcher.fetch({ ref: 'main' });
+  assert.ok(held.kind === 'ruleset' && held.commit === one);
+  const status = (agent: string, blob: string) => ({ agent, ref: 'main', ruleset: 'default', commit: one, blob, state: 'Applied', conditions: [] });
+  // Three agents of version 2: holding the revision, holding another blob, not asking.
+  const clients = await Promise.all(['holds', 'other', 'unasked'].map(() => rawClient(f.port)));
+  t.after(() => clients.forEach((c) => c.close()));
+  const [holds, other, unasked] = clients as [Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>];
+  for (const [c, name, blob, ahead] of [[holds, 'holds', held.blob, true], [other, 'other', 'e'.repeat(40), true], [unasked, 'unasked', held.blob, false]] as const) {
+    c.send({ type: 'hello', versions: [1, 2], agent: name });
+    c.send({ type: 'subscribe', id: 1, ref: 'main', ...(ahead && { ahead: true }) });
+    c.send({ type: 'report', id: 2, status: status(name, blob) });
+    await waitFor(() => c.got.some((m) => m.message.type === 'ack'), { timeoutMs: 10_000, what: `${name} subscribed and reported` });
+  }
+  const two = await change(['198.19.0.2', '198.19.0.3']);
+  for (const c of clients) await waitFor(() => c.got.some((m) => m.message.type === 'moved' && m.message.commit === two), { timeoutMs: 10_000, what: 'moved' });
+  const types = (c: typeof holds) => c.got.map((m) => m.message.type).filter((type) => type === 'ahead' || type === 'moved');
+  assert.deepEqual(types(holds), ['ahead', 'moved'], 'ahead, just before moved');
+  assert.deepEqual(types(other), ['moved'], 'an agent holding another blob gets no delta against this one');
+  assert.deepEqual(types(unasked), ['moved']);
+  const ahead = holds.got.find((m) => m.message.type === 'ahead')!;
+  assert.ok(ahead.message.type === 'ahead' && ahead.body !== undefined);
+  if (ahead.message.type !== 'ahead') return;
+  assert.deepEqual({ commit: ahead.message.commit, base: ahead.message.base, ruleset: ahead.message.ruleset }, { commit: two, base: held.blob, ruleset: 'default' });
+  // The delta rebuilds the revision's bytes: those its fetch answers with, under the blob id that answer names.
+  const rebuilt = rebuildFromRulesetDelta(held.bytes, ahead.body!, 1 << 30).bytes;
+  assert.equal(rebuilt.length, ahead.message.target);
+  const answer = await fetcher.fetch({ ref: 'main' });
+  assert.ok(answer.kind === 'ruleset' && answer.commit === two && answer.bytes.equals(rebuilt));
+  // Version 1 does not know `ahead`: asking for it is refused.
+  const v1 = await rawClient(f.port);
+  t.after(() => v1.close());
+  v1.send({ type: 'hello', versions: [1], agent: 'old' });
+  v1.send({ type: 'subscribe', id: 1, ref: 'main', ahead: true });
+  await waitFor(() => v1.got.some((m) => m.message.type === 'error'), { timeoutMs: 10_000, what: 'the refusal' });
+  const refused = v1.got.find((m) => m.message.type === 'error')!.message;
+  assert.ok(refused.type === 'error' && refused.code === 'NFTSYNC_ERR_MSG_INVALID' && /version 2/.test(refused.message), JSON.stringify(refused));
 });

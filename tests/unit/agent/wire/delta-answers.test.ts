@@ -10,7 +10,7 @@ import { knownBlobId } from '../../../../agent/known-blob-id.js';
 import { lineIndexKnown } from '../../../../agent/wire/fetch-answer.js';
 import { isShared } from '../../../../shared/bytes/spare-buffer.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
-import type { ServerMessage } from '../../../../shared/wire/messages.js';
+import type { AheadMessage, ServerMessage } from '../../../../shared/wire/messages.js';
 import { encodeRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
 
 const lines = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `  "198.18.${(i >> 8) & 255}.${i & 255}-${i}${i % 997 === 0 ? tag : ''}",`).join('\n'));
@@ -101,4 +101,83 @@ test('security (review): a big delta against a base this agent did not offer is 
   assert.equal(a.result, undefined);
   assert.equal(a.error?.code, 'NFTSYNC_ERR_MSG_INVALID');
   assert.match((await a.refusal) ?? '', /did not offer/);
+});
+
+/** An `ahead` frame's header: `delta` against `base` rebuilding `target` bytes, for commit `commit`. */
+const aheadMsg = (base: string, delta: Buffer, target: number, commit = 'c'.repeat(40)): AheadMessage => ({ type: 'ahead', ref: 'refs/heads/main', ruleset: 'default', commit, base, size: delta.length, target });
+
+test('an ahead frame (protocol 2): rebuilt over the bytes in force and hashed at once; the answer with the very same delta takes those bytes and that hash, and nothing of it is used before the answer', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'a');
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = knownBlobId(base);
+  answers.idle(base);
+  answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  const a = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  assert.ok(a.result?.kind === 'ruleset' && a.result.bytes.equals(target));
+  assert.equal(answers.aheadTaken, 1, 'the answer took the bytes rebuilt ahead');
+  assert.equal(await a.refusal, undefined);
+  // Taken once: a second answer of the same delta is rebuilt anew (another Buffer).
+  const b = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  assert.ok(b.result?.kind === 'ruleset' && a.result?.kind === 'ruleset');
+  if (b.result?.kind !== 'ruleset' || a.result?.kind !== 'ruleset') return;
+  assert.notEqual(b.result.bytes, a.result.bytes, 'the ahead bytes serve one answer');
+  assert.equal(answers.aheadTaken, 1);
+  assert.ok(b.result.bytes.equals(target));
+});
+
+test('an ahead frame serves only the answer of the same delta for the same commit: any other answer is rebuilt from its own delta', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'b');
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = knownBlobId(base);
+  answers.idle(base);
+  answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  // A fetch answered with another delta (here: corrupted) is rebuilt from its own bytes, never from the ahead one's.
+  const other = Buffer.from(delta.toString().replace('b', 'q'));
+  const o = answers.read(msg(gitBlobId(target), baseBlob, other, target.length), other, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  if (o.result?.kind === 'ruleset') assert.ok(!o.result.bytes.equals(target), 'the answer\'s own delta, not the ahead frame\'s');
+  assert.notEqual(await o.refusal, undefined, 'its bytes do not hash to the blob announced: refused');
+  // Used only by an answer for the same commit: the ahead frame is gone after any answer.
+  answers.idle(base);
+  answers.ahead(aheadMsg(baseBlob, delta, target.length, 'd'.repeat(40)), Buffer.from(delta), 64 << 20);
+  const c = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  assert.ok(c.result?.kind === 'ruleset' && c.result.bytes.equals(target));
+  assert.equal(await c.refusal, undefined);
+  assert.equal(answers.aheadTaken, 0, 'neither answer took the ahead bytes');
+});
+
+test('security: ahead frames that do not fit are dropped without a word, and the answer is judged as ever: another base, garbage, another length, over the limit, bytes of another blob', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const target = lines(60_000, 'c');
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = knownBlobId(base);
+  const fetch = (announced: string) => answers.read(msg(announced, baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+  // Before idle named the bytes in force: nothing to rebuild over.
+  answers.ahead(aheadMsg(baseBlob, delta, target.length), delta, 64 << 20);
+  for (const [why, m, body] of [
+    ['another base', aheadMsg('e'.repeat(40), delta, target.length), delta],
+    ['garbage', aheadMsg(baseBlob, Buffer.from('nft-sync-delta 1\n= 99999999\n'), target.length), Buffer.from('nft-sync-delta 1\n= 99999999\n')],
+    ['another length', aheadMsg(baseBlob, delta, target.length + 1), delta],
+    ['over the limit', aheadMsg(baseBlob, delta, target.length), delta],
+  ] as const) {
+    answers.idle(base);
+    assert.doesNotThrow(() => answers.ahead(m, body, why === 'over the limit' ? target.length - 1 : 64 << 20), why);
+    const a = fetch(gitBlobId(target));
+    assert.ok(a.result?.kind === 'ruleset' && a.result.bytes.equals(target), why);
+    assert.equal(await a.refusal, undefined, why);
+    assert.equal(answers.aheadTaken, 0, why);
+  }
+  // A frame whose delta rebuilds bytes of another blob than the answer's: refused as without it.
+  answers.idle(base);
+  answers.ahead(aheadMsg(baseBlob, delta, target.length), delta, 64 << 20);
+  const announced = gitBlobId(lines(60_000, 'z'));
+  assert.match((await fetch(announced).refusal) ?? '', new RegExp(`do not hash to blob ${announced}`));
+  assert.equal(answers.aheadTaken, 1, 'taken, and judged by the answer\'s blob id');
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AnswerFrames } from '../../../../server/wire/answer-frames.js';
-import { encodeMessage } from '../../../../shared/wire/message-codec.js';
+import { decodeMessage, encodeMessage } from '../../../../shared/wire/message-codec.js';
+import { AHEAD_MAX_DELTA_BYTES, SERVER_MESSAGE_TYPES } from '../../../../shared/wire/messages.js';
 
 const C = 'c'.repeat(40);
 const B = 'b'.repeat(40);
@@ -43,4 +44,26 @@ test('a delta primed ahead (the element API, before the branch moves) answers th
   assert.equal(frames.deltaEncodes, 0);
   assert.equal(frames.delta(D, C, () => delta), delta, 'another pair is worked out as before');
   assert.equal(frames.deltaEncodes, 1);
+});
+
+test('ahead frames (protocol 2): one per branch, for its commit only, found by the name an agent follows it by; a delta over AHEAD_MAX_DELTA_BYTES keeps none; at most 16 branches', () => {
+  const frames = new AnswerFrames();
+  const delta = Buffer.from('nft-sync-delta 1\n= 3\n+ 1\n  "198.18.0.9",\n= 5\n');
+  frames.primeAhead('refs/heads/main', C, { ruleset: 'default', base: B, target: 1234, delta });
+  const kept = frames.ahead('main', C);
+  assert.ok(kept !== undefined);
+  assert.equal(frames.ahead('refs/heads/main', C), kept);
+  assert.equal(frames.ahead('main', 'd'.repeat(40)), undefined, 'another commit: none');
+  assert.equal(frames.ahead('other', C), undefined);
+  const decoded = decodeMessage(kept.frame.subarray(4), SERVER_MESSAGE_TYPES);
+  assert.deepEqual(decoded.message, { type: 'ahead', ref: 'refs/heads/main', ruleset: 'default', commit: C, base: B, size: delta.length, target: 1234 });
+  assert.deepEqual(decoded.body, delta);
+  assert.equal(kept.frame.readUInt32BE(0), kept.frame.length - 4);
+  // The next change replaces it; one too big for an agent's idle frame limit leaves none.
+  frames.primeAhead('refs/heads/main', 'e'.repeat(40), { ruleset: 'default', base: B, target: 1234, delta: Buffer.alloc(AHEAD_MAX_DELTA_BYTES + 1) });
+  assert.equal(frames.ahead('main', C), undefined);
+  assert.equal(frames.ahead('main', 'e'.repeat(40)), undefined);
+  for (let i = 0; i < 20; i++) frames.primeAhead(`refs/heads/b${i}`, C, { ruleset: 'default', base: B, target: 1, delta });
+  assert.equal(frames.ahead('b3', C), undefined, 'the oldest branches dropped');
+  assert.ok(frames.ahead('b19', C) !== undefined);
 });

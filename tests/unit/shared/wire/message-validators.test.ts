@@ -31,7 +31,7 @@ test('each check accepts and refuses what ajv compiling its schema at run time d
   const good: Record<string, Record<string, unknown>> = {
     hello: { versions: [1], agent: 'web-1', software: '\u{1F525}'.repeat(128), token: 't' }, // 128 code points fit maxLength 128
     fetch: { id: 1, ref: 'main', ruleset: 'default', have: { commit: id, blob: id }, proof: true, delta: true },
-    subscribe: { id: 2, ref: 'v*', track: true },
+    subscribe: { id: 2, ref: 'main', ahead: true },
     report: { id: 3, status },
     ping: { id: 4 },
     publish: { id: 5, ref: 'main', ruleset: 'default', base: id, size: 10 },
@@ -40,6 +40,7 @@ test('each check accepts and refuses what ajv compiling its schema at run time d
     unchanged: { id: 1, ref: 'main', ruleset: 'default', commit: id, blob: id },
     subscribed: { id: 2, ref: 'main', commit: id },
     moved: { ref: 'main', commit: id },
+    ahead: { ref: 'refs/heads/main', ruleset: 'default', commit: id, base: id, size: 3, target: 4 },
     ack: { id: 3 },
     pong: { id: 4 },
     published: { id: 5, ref: 'main', commit: id, blob: id, rebased: false, unchanged: false },
