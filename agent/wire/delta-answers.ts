@@ -27,7 +27,7 @@ import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
 import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
-import type { AheadMessage, ServerMessage } from '../../shared/wire/messages.js';
+import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type ServerMessage } from '../../shared/wire/messages.js';
 import { rebuildFromRulesetDelta, type RebuiltRuleset } from '../../shared/wire/ruleset-delta.js';
 import { BlobIdThread } from '../../host/blob-id-thread.js';
 import { rememberBlobId, rememberedBlobId } from '../known-blob-id.js';
@@ -71,21 +71,28 @@ export class DeltaAnswers {
   aheadTaken = 0;
 
   /**
-   * An `ahead` frame (`message`, its delta `body`): when the delta applies to the bytes in force
-   * (their blob id is `message.base`) and rebuilds `message.target` bytes of SPARE_MIN_BYTES to
-   * `maxRulesetBytes`, they are rebuilt (into the spare block) and their blob id computed in the
-   * worker now, for the fetch's answer to take (read). Anything else, and anything that fails, is
-   * dropped without a word: the answer is rebuilt as usual. At most one is hashed at a time.
-   * Never throws.
+   * An `ahead` frame (`message`, its delta `body`): when the delta (at most AHEAD_MAX_DELTA_BYTES)
+   * applies to the bytes in force (their blob id is `message.base`) and rebuilds `message.target`
+   * bytes of SPARE_MIN_BYTES to `maxRulesetBytes`, they are rebuilt (into the spare block) and
+   * their blob id computed in the worker now, for the fetch's answer to take (read). Anything else,
+   * and anything that fails, is dropped without a word (a size that does not fit, before anything
+   * is copied): the answer is rebuilt as usual. At most one is kept, until an answer takes or
+   * drops it or the agent is idle again; none is rebuilt while another is hashed. Never throws.
    */
   ahead(message: AheadMessage, body: Buffer, maxRulesetBytes: number): void {
     const base = this.#inForce;
-    if (base === undefined || this.#aheadHashing || message.target < SPARE_MIN_BYTES || message.target > maxRulesetBytes) return;
+    // One at a time, and one per pass: another waits for an answer (read) or the next idle to take or drop this one.
+    if (base === undefined || this.#ahead !== undefined || this.#aheadHashing) return;
+    if (body.length > AHEAD_MAX_DELTA_BYTES || message.target < SPARE_MIN_BYTES || message.target > maxRulesetBytes) return;
     try {
       const algorithm = objectIdAlgorithm(message.base);
       if (rememberedBlobId(base, algorithm) !== message.base) return;
-      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc: (size, shift) => this.#spare.take(size, shift), lines: false });
-      if (rebuilt.bytes.length !== message.target) return;
+      // Memory is asked for once the size is known, before a byte is copied: another size stops there.
+      const alloc = (size: number, shift: number): Buffer => {
+        if (size !== message.target) throw new RangeError(`the ahead delta rebuilds ${size} bytes, not ${message.target}`);
+        return this.#spare.take(size, shift);
+      };
+      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc, lines: false });
       this.#aheadHashing = true;
       const id = this.#ids.id(rebuilt.bytes, algorithm);
       void id.finally(() => (this.#aheadHashing = false));

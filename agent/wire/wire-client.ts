@@ -90,6 +90,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
   readonly #pending = new Map<number, Pending>();
   readonly #requestTimeoutMs: number;
   readonly #maxRulesetBytes: number;
+  /** A subscribe asked for `ahead` frames (protocol version 2): only then are they taken. */
+  #aheadAsked = false;
   #nextId = 1;
   #closed = false;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -240,6 +242,7 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (opts.track) assertTagPattern(ref);
     else assertRef(ref);
     const ahead = !opts.track && this.welcome.version >= 2;
+    if (ahead) this.#aheadAsked = true;
     const { message } = await this.#request({ type: 'subscribe', id: 0, ref, ...(opts.track ? { track: true } : {}), ...(ahead && { ahead: true }) });
     if (message.type !== 'subscribed') throw new NftSyncError('NFTSYNC_ERR_MSG_UNEXPECTED', `subscribe answered with ${message.type}`);
     return message.commit;
@@ -339,7 +342,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
       return;
     }
     if (msg.type === 'ahead') {
-      if (body !== undefined && !this.#closed) this.#answers.ahead(msg, body, this.#maxRulesetBytes);
+      // Taken only as asked for: protocol version 2, after a subscribe that asked.
+      if (body !== undefined && !this.#closed && this.#aheadAsked) this.#answers.ahead(msg, body, this.#maxRulesetBytes);
       return;
     }
     const id = 'id' in msg ? msg.id : undefined;

@@ -131,13 +131,14 @@ export interface ElementTipsOptions {
    */
   delta?: (base: string, target: string, delta: Buffer | undefined) => void;
   /**
-   * Called just before the branch `ref` moves to `commit` (the frame is for that commit only), with the delta that turns the
-   * revision this server made last (blob `base`, the one its agents hold) into the new one
+   * Called just before the branch `ref` moves from `parent` to `commit` (the frame is for that
+   * commit only), with the delta that turns the revision this server made last (blob `base` of
+   * ruleset `ruleset` at `parent`, the one its agents hold) into the new one
    * (`target` bytes): the wire server sends it ahead of `moved` to the agents that asked
    * (AnswerFrames.primeAhead), so they rebuild and hash the bytes while the server still
    * computes the blob id their fetch's answer carries. Must not throw.
    */
-  ahead?: (ref: string, commit: string, ahead: { ruleset: string; base: string; target: number; delta: Buffer }) => void;
+  ahead?: (ref: string, commit: string, ahead: { parent: string; ruleset: string; base: string; target: number; delta: Buffer }) => void;
   /**
    * Called once the branch `ref` moved from `old` to `commit` (the server's
    * RefWatcher.refsWritten: agents are told at once, not after the file event). Must not throw.
@@ -356,7 +357,7 @@ export class ElementTips {
     this.options.primeChild?.(commit, old, req.ruleset, newFiles.base.blob, newFiles.changes.map((c) => ({ file: c.file, oid: c.blob })));
 
     // Kept for the new commit before the branch moves: the ref watcher may see the move first.
-    if (held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { ruleset: req.ruleset, base: held.blob, target: bytes.length, delta });
+    if (held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: bytes.length, delta });
     await req.beforeUpdate?.(attempt);
     try {
       if (this.options.refs) await this.options.refs.update(ref, commit, old);

@@ -8,7 +8,7 @@
  */
 import { FRAME_HEADER_BYTES } from '../../shared/wire/frame-decoder.js';
 import { encodeMessage } from '../../shared/wire/message-codec.js';
-import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type MovedMessage, type RulesetMessage } from '../../shared/wire/messages.js';
+import { AHEAD_MAX_DELTA_BYTES, SERVER_MESSAGE_TYPES, validateMessage, type AheadMessage, type MovedMessage, type RulesetMessage } from '../../shared/wire/messages.js';
 import { ByteLru } from '../git/byte-lru.js';
 
 /** Default bytes of encoded frames kept (a few revisions of a few large rulesets). */
@@ -22,6 +22,8 @@ export interface AheadFrame {
   /** The full ref name (`refs/heads/main`). */
   ref: string;
   commit: string;
+  /** The commit `commit` was made on (its parent), whose ruleset `base` is. */
+  parent: string;
   ruleset: string;
   /** The blob the delta applies to: only agents holding it are sent the frame. */
   base: string;
@@ -78,16 +80,24 @@ export class AnswerFrames {
 
   /**
    * Keep the `ahead` frame (protocol version 2) of branch `ref` (a full ref name) moving to
-   * `commit`: `delta` against blob `base` rebuilds `target` bytes of ruleset `ruleset`. Worked out
+   * `commit` from `parent`: `delta` against blob `base` rebuilds `target` bytes of ruleset `ruleset`. Worked out
    * by the element API before it moves the branch (server/git/element-tips.ts), encoded once for
    * every connection. Replaces the branch's last one; nothing is kept for a delta over
-   * AHEAD_MAX_DELTA_BYTES (the agents would refuse the frame), and the branch's last one is dropped.
+   * AHEAD_MAX_DELTA_BYTES or a frame the agents would refuse (they close the connection on one),
+   * and the branch's last one is dropped.
    */
-  primeAhead(ref: string, commit: string, ahead: { ruleset: string; base: string; target: number; delta: Buffer }): void {
+  primeAhead(ref: string, commit: string, ahead: { parent: string; ruleset: string; base: string; target: number; delta: Buffer }): void {
     this.#ahead.delete(ref);
     if (ahead.delta.length > AHEAD_MAX_DELTA_BYTES) return;
-    const msg: AheadMessage = { type: 'ahead', ref, ruleset: ahead.ruleset, commit, base: ahead.base, size: ahead.delta.length, target: ahead.target };
-    this.#ahead.set(ref, { ref, commit, ruleset: ahead.ruleset, base: ahead.base, frame: encodeMessage(msg, ahead.delta) });
+    // The branch's short name: `refs/heads/` and a 255-character name would pass the field's limit.
+    const msg: AheadMessage = { type: 'ahead', ref: ref.replace(/^refs\/heads\//, ''), ruleset: ahead.ruleset, commit, base: ahead.base, size: ahead.delta.length, target: ahead.target };
+    try {
+      // Checked as the agents will check it: a frame they would refuse would cost them the connection.
+      validateMessage(msg, SERVER_MESSAGE_TYPES);
+    } catch {
+      return;
+    }
+    this.#ahead.set(ref, { ref, commit, parent: ahead.parent, ruleset: ahead.ruleset, base: ahead.base, frame: encodeMessage(msg, ahead.delta) });
     for (const oldest of this.#ahead.keys()) {
       if (this.#ahead.size <= AHEAD_BRANCHES) break;
       this.#ahead.delete(oldest);

@@ -146,6 +146,8 @@ export class WireSession implements MoveListener {
   readonly #aheadKeys = new Set<string>();
   /** The protocol version agreed in hello. */
   #version = 1;
+  /** What this server's last fetch answer served this agent (or said it had): `ahead` goes only to a holder of its base (#holds). */
+  #lastServed: { ruleset: string; commit: string; blob: string } | undefined;
   /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
   readonly #told = new Map<string, string>();
   /** `moved` decisions of a rollout are made in order, one after the other. */
@@ -256,10 +258,15 @@ export class WireSession implements MoveListener {
     this.#write(ahead !== undefined && this.#holds(ahead) ? [ahead.frame, moved] : [moved]);
   }
 
-  /** Whether this agent's last report says it holds `ahead`'s base: else the delta is of no use to it. */
+  /**
+   * Whether `ahead` is for this agent: this server's last answer to its fetches served (or said it
+   * had) the delta's base, that ruleset at the commit the new one was made on. The ruleset was
+   * then the agent's to fetch (under TLS: nft-sync.yaml's choice, allowedRuleset), and the element
+   * API's commit changed nothing but its elements; an agent's own word (its report) never decides.
+   */
   #holds(ahead: AheadFrame): boolean {
-    const status = this.#agent === undefined ? undefined : this.#ctx.registry.get(this.#agent)?.status;
-    return status?.blob === ahead.base && status.ruleset === ahead.ruleset;
+    const s = this.#lastServed;
+    return s !== undefined && s.ruleset === ahead.ruleset && s.blob === ahead.base && s.commit === ahead.parent;
   }
 
   #onData(chunk: Buffer): void {
@@ -434,6 +441,7 @@ export class WireSession implements MoveListener {
       return;
     }
     const extra = { ...(tag !== undefined && { tag }), ...(said && { behind: false }) };
+    this.#lastServed = { ruleset, commit, blob };
     if (msg.have && msg.have.blob === blob) {
       await this.#sendAndDrain({ type: 'unchanged', id: msg.id, ref: msg.ref, ...extra, ruleset, commit, blob });
       return;

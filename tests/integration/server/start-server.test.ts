@@ -105,7 +105,7 @@ async function rawClient(port: number): Promise<{ send(msg: object): void; got: 
   return { send: (msg) => socket.write(encodeMessage(msg as never)), got, close: () => socket.destroy() };
 }
 
-test('protocol 2: an element API change sends `ahead` (the delta from the revision the agent reports holding) just before `moved`, only to agents that asked and hold its base; version 1 may not ask', async (t) => {
+test('protocol 2: an element API change sends `ahead` (the delta from the revision this server last served the agent) just before `moved`, only to agents that asked and were served its base; version 1 may not ask', async (t) => {
   const f = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 }, refWatch: { fsEvents: false, pollMs: 600_000 } });
   const base = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
   const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
@@ -121,22 +121,23 @@ test('protocol 2: an element API change sends `ahead` (the delta from the revisi
   t.after(() => fetcher.close());
   const held = await fetcher.fetch({ ref: 'main' });
   assert.ok(held.kind === 'ruleset' && held.commit === one);
-  const status = (agent: string, blob: string) => ({ agent, ref: 'main', ruleset: 'default', commit: one, blob, state: 'Applied', conditions: [] });
-  // Three agents of version 2: holding the revision, holding another blob, not asking.
-  const clients = await Promise.all(['holds', 'other', 'unasked'].map(() => rawClient(f.port)));
+  // Three agents of version 2: served the revision, served nothing but saying (reporting) they
+  // hold it, served it but not asking. Only what the server served counts, never a report.
+  const clients = await Promise.all(['holds', 'says', 'unasked'].map(() => rawClient(f.port)));
   t.after(() => clients.forEach((c) => c.close()));
-  const [holds, other, unasked] = clients as [Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>];
-  for (const [c, name, blob, ahead] of [[holds, 'holds', held.blob, true], [other, 'other', 'e'.repeat(40), true], [unasked, 'unasked', held.blob, false]] as const) {
+  const [holds, says, unasked] = clients as [Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>, Awaited<ReturnType<typeof rawClient>>];
+  for (const [c, name, fetched, ahead] of [[holds, 'holds', true, true], [says, 'says', false, true], [unasked, 'unasked', true, false]] as const) {
     c.send({ type: 'hello', versions: [1, 2], agent: name });
+    if (fetched) c.send({ type: 'fetch', id: 3, ref: 'main' });
     c.send({ type: 'subscribe', id: 1, ref: 'main', ...(ahead && { ahead: true }) });
-    c.send({ type: 'report', id: 2, status: status(name, blob) });
+    c.send({ type: 'report', id: 2, status: { agent: name, ref: 'main', ruleset: 'default', commit: one, blob: held.blob, state: 'Applied', conditions: [] } });
     await waitFor(() => c.got.some((m) => m.message.type === 'ack'), { timeoutMs: 10_000, what: `${name} subscribed and reported` });
   }
   const two = await change(['198.19.0.2', '198.19.0.3']);
   for (const c of clients) await waitFor(() => c.got.some((m) => m.message.type === 'moved' && m.message.commit === two), { timeoutMs: 10_000, what: 'moved' });
   const types = (c: typeof holds) => c.got.map((m) => m.message.type).filter((type) => type === 'ahead' || type === 'moved');
   assert.deepEqual(types(holds), ['ahead', 'moved'], 'ahead, just before moved');
-  assert.deepEqual(types(other), ['moved'], 'an agent holding another blob gets no delta against this one');
+  assert.deepEqual(types(says), ['moved'], 'an agent never served the base gets no delta against it, whatever it reports');
   assert.deepEqual(types(unasked), ['moved']);
   const ahead = holds.got.find((m) => m.message.type === 'ahead')!;
   assert.ok(ahead.message.type === 'ahead' && ahead.body !== undefined);

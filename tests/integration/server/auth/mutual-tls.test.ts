@@ -12,6 +12,14 @@ import { clientTlsOptions, serverTlsOptions, type TlsMaterial } from '../../../.
 import { initPki, issueCertificate } from '../../../../server/auth/pki.js';
 import { tempDir } from '../../../helpers/git-fixture.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import tls from 'node:tls';
+import { testPki } from '../../../helpers/pki-fixture.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
+import { waitFor } from '../../../helpers/wait-for.js';
+import { encodeMessage, type DecodedMessage } from '../../../../shared/wire/message-codec.js';
+import { MessageReader } from '../../../../shared/wire/message-reader.js';
+import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../../shared/wire/messages.js';
 
 async function makePki(dir: string, names: { server: string[]; agents: string[] }): Promise<void> {
   await initPki(dir);
@@ -130,4 +138,53 @@ test('mutual TLS: a fetch with a release proof and no ruleset is denied when the
   fx.git(['push', '-q', 'origin', 'v1.1.0']);
   const ok = await c.fetch({ ref: 'v1.1.0', proof: true });
   assert.equal(ok.ruleset, 'web');
+});
+
+test('security: protocol 2 `ahead` goes by what the server served, never by a report: a TLS agent limited to ruleset `web` that reports holding `default` gets no delta of it', async (t) => {
+  const pki = await testPki(t, ['web-1', 'db-1']);
+  const f = await startServerFixture(t, { tls: serverTlsOptions(pki.material('127.0.0.1')), http: { host: '127.0.0.1', port: 0 }, refWatch: { fsEvents: false, pollMs: 600_000 } });
+  const defaultJson = readFileSync('repo-template/rulesets/default.json', 'utf8');
+  const base = JSON.parse(defaultJson) as { nftables: unknown[] };
+  const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  f.push({
+    'rulesets/default.json': renderRuleset({ nftables: [...base.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] } as Ruleset),
+    'rulesets/web.json': defaultJson,
+    'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n',
+  });
+  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
+  const change = async (add: string[]): Promise<string> => {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
+    assert.equal(res.status, 201, await res.clone().text());
+    return ((await res.json()) as { commit: string }).commit;
+  };
+  const one = await change(['198.19.0.1']);
+  // The blob id of `default` at `one` (not a secret: any holder's report lists it; here db-1's fetch).
+  const db = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'db-1', tls: clientTlsOptions(pki.material('db-1'), '127.0.0.1') });
+  t.after(() => db.close());
+  const held = await db.fetch({ ref: 'main' });
+  assert.ok(held.kind === 'ruleset' && held.ruleset === 'default' && held.commit === one);
+
+  // web-1, a raw protocol-2 client with its own valid certificate.
+  const m = pki.material('web-1');
+  const socket = tls.connect({ ...clientTlsOptions(m, '127.0.0.1'), host: '127.0.0.1', port: f.port });
+  t.after(() => socket.destroy());
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, 1 << 20);
+  const got: DecodedMessage<ServerMessage>[] = [];
+  socket.on('data', (chunk) => got.push(...reader.push(chunk)));
+  const send = (msg: object) => socket.write(encodeMessage(msg as never));
+  send({ type: 'hello', versions: [1, 2], agent: 'web-1' });
+  send({ type: 'fetch', id: 1, ref: 'main', ruleset: 'default' });
+  send({ type: 'subscribe', id: 2, ref: 'main', ahead: true });
+  send({ type: 'report', id: 3, status: { agent: 'web-1', ref: 'main', ruleset: 'default', commit: one, blob: held.blob, state: 'Applied', conditions: [] } });
+  await waitFor(() => got.some((x) => x.message.type === 'ack'), { timeoutMs: 10_000, what: 'web-1 reported' });
+  const denied = got.find((x) => x.message.type === 'error')?.message;
+  assert.ok(denied?.type === 'error' && denied.code === 'NFTSYNC_ERR_ACCESS_DENIED', 'web-1 may not fetch `default`');
+
+  const secret = '198.19.77.77';
+  const two = await change([secret]);
+  await waitFor(() => got.some((x) => x.message.type === 'moved' && x.message.commit === two), { timeoutMs: 10_000, what: 'moved' });
+  const ahead = got.find((x) => x.message.type === 'ahead');
+  const leaked = ahead?.body?.toString('utf8').includes(secret) === true;
+  assert.equal(ahead, undefined, `web-1 was sent an ahead frame of ruleset default${leaked ? ` whose delta carries the new element ${secret}` : ''}`);
 });

@@ -10,7 +10,7 @@ import { knownBlobId } from '../../../../agent/known-blob-id.js';
 import { lineIndexKnown } from '../../../../agent/wire/fetch-answer.js';
 import { isShared } from '../../../../shared/bytes/spare-buffer.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
-import type { AheadMessage, ServerMessage } from '../../../../shared/wire/messages.js';
+import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type ServerMessage } from '../../../../shared/wire/messages.js';
 import { encodeRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
 
 const lines = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `  "198.18.${(i >> 8) & 255}.${i & 255}-${i}${i % 997 === 0 ? tag : ''}",`).join('\n'));
@@ -180,4 +180,43 @@ test('security: ahead frames that do not fit are dropped without a word, and the
   const announced = gitBlobId(lines(60_000, 'z'));
   assert.match((await fetch(announced).refusal) ?? '', new RegExp(`do not hash to blob ${announced}`));
   assert.equal(answers.aheadTaken, 1, 'taken, and judged by the answer\'s blob id');
+});
+
+/** SharedArrayBuffers made while `fn` runs (each rebuild into fresh shared memory makes one). */
+function sharedBlocksMade(fn: () => void): number {
+  const Real = globalThis.SharedArrayBuffer;
+  let made = 0;
+  class Counting extends Real {
+    constructor(n: number) {
+      super(n);
+      made++;
+    }
+  }
+  globalThis.SharedArrayBuffer = Counting as typeof SharedArrayBuffer;
+  try {
+    fn();
+  } finally {
+    globalThis.SharedArrayBuffer = Real;
+  }
+  return made;
+}
+
+test('security (hostile server): ahead frames cost no copy when they cannot be used: a wrong target is refused before a byte is copied, a delta over AHEAD_MAX_DELTA_BYTES unread, and one frame is kept per pass', (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const base = lines(60_000, '');
+  const copyAll = Buffer.from(`nft-sync-delta 1\n= 60000\n`);
+  const baseBlob = knownBlobId(base);
+  answers.idle(base);
+  // A hundred frames, each a few hundred bytes, claiming one byte more than the delta rebuilds.
+  assert.equal(sharedBlocksMade(() => {
+    for (let i = 0; i < 100; i++) answers.ahead(aheadMsg(baseBlob, copyAll, base.length + 1), copyAll, 64 << 20);
+  }), 0, 'no memory made for a size that does not fit');
+  const big = Buffer.concat([Buffer.from('nft-sync-delta 1\n= 60000\n'), Buffer.alloc(AHEAD_MAX_DELTA_BYTES)]);
+  assert.equal(sharedBlocksMade(() => answers.ahead(aheadMsg(baseBlob, big, base.length), big, 64 << 20)), 0, 'a delta over the limit is not read');
+  // A good one is rebuilt; the next ones wait until an answer or the next idle took or dropped it.
+  answers.ahead(aheadMsg(baseBlob, copyAll, base.length), copyAll, 64 << 20);
+  assert.equal(sharedBlocksMade(() => {
+    for (let i = 0; i < 20; i++) answers.ahead(aheadMsg(baseBlob, copyAll, base.length, 'f'.repeat(40)), copyAll, 64 << 20);
+  }), 0, 'one kept per pass');
 });

@@ -49,21 +49,30 @@ test('a delta primed ahead (the element API, before the branch moves) answers th
 test('ahead frames (protocol 2): one per branch, for its commit only, found by the name an agent follows it by; a delta over AHEAD_MAX_DELTA_BYTES keeps none; at most 16 branches', () => {
   const frames = new AnswerFrames();
   const delta = Buffer.from('nft-sync-delta 1\n= 3\n+ 1\n  "198.18.0.9",\n= 5\n');
-  frames.primeAhead('refs/heads/main', C, { ruleset: 'default', base: B, target: 1234, delta });
+  frames.primeAhead('refs/heads/main', C, { parent: B, ruleset: 'default', base: B, target: 1234, delta });
   const kept = frames.ahead('main', C);
   assert.ok(kept !== undefined);
   assert.equal(frames.ahead('refs/heads/main', C), kept);
   assert.equal(frames.ahead('main', 'd'.repeat(40)), undefined, 'another commit: none');
   assert.equal(frames.ahead('other', C), undefined);
   const decoded = decodeMessage(kept.frame.subarray(4), SERVER_MESSAGE_TYPES);
-  assert.deepEqual(decoded.message, { type: 'ahead', ref: 'refs/heads/main', ruleset: 'default', commit: C, base: B, size: delta.length, target: 1234 });
+  assert.deepEqual(decoded.message, { type: 'ahead', ref: 'main', ruleset: 'default', commit: C, base: B, size: delta.length, target: 1234 });
   assert.deepEqual(decoded.body, delta);
   assert.equal(kept.frame.readUInt32BE(0), kept.frame.length - 4);
   // The next change replaces it; one too big for an agent's idle frame limit leaves none.
-  frames.primeAhead('refs/heads/main', 'e'.repeat(40), { ruleset: 'default', base: B, target: 1234, delta: Buffer.alloc(AHEAD_MAX_DELTA_BYTES + 1) });
+  frames.primeAhead('refs/heads/main', 'e'.repeat(40), { parent: B, ruleset: 'default', base: B, target: 1234, delta: Buffer.alloc(AHEAD_MAX_DELTA_BYTES + 1) });
   assert.equal(frames.ahead('main', C), undefined);
   assert.equal(frames.ahead('main', 'e'.repeat(40)), undefined);
-  for (let i = 0; i < 20; i++) frames.primeAhead(`refs/heads/b${i}`, C, { ruleset: 'default', base: B, target: 1, delta });
+  for (let i = 0; i < 20; i++) frames.primeAhead(`refs/heads/b${i}`, C, { parent: B, ruleset: 'default', base: B, target: 1, delta });
   assert.equal(frames.ahead('b3', C), undefined, 'the oldest branches dropped');
   assert.ok(frames.ahead('b19', C) !== undefined);
+});
+
+test('an ahead frame of a branch with the longest name still passes the schema agents check it by (it names the branch, not refs/heads/…): an agent refusing it would close its connection', () => {
+  const frames = new AnswerFrames();
+  const branch = 'b'.repeat(250);
+  frames.primeAhead(`refs/heads/${branch}`, C, { parent: B, ruleset: 'default', base: B, target: 1 << 21, delta: Buffer.from('nft-sync-delta 1\n= 1\n') });
+  const kept = frames.ahead(branch, C);
+  assert.ok(kept !== undefined, 'kept, and found by the name the agent follows');
+  assert.equal(decodeMessage(kept.frame.subarray(4), SERVER_MESSAGE_TYPES).message.type, 'ahead');
 });
