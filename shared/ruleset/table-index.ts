@@ -180,12 +180,10 @@ export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[],
   for (const [id] of gone) if (!candidates.has(id)) gone.delete(id);
   for (const id of put.keys()) candidates.set(id, 0);
   if (candidates.size > 0) {
-    const sig = new Uint8Array(1 << 20);
-    // The same as bits (128 KB, so the pass over a million signatures stays in the cache).
+    // The candidates' signatures as bits (128 KB, so the pass over a million signatures stays in the cache).
     const bits = new Uint32Array(1 << 15);
     for (const id of candidates.keys()) {
       const s = signature(id);
-      sig[s] = 1;
       bits[s >>> 5]! |= 1 << (s & 31);
     }
     const count = (e: unknown): void => {
@@ -199,7 +197,8 @@ export function diffElementsByHint(a: readonly unknown[], b: readonly unknown[],
     } else {
       for (const e of a) {
         const id = typeof e === 'string' ? e : elementId(e);
-        if (sig[signature(id)] === 1) count(e);
+        const s = signature(id);
+        if ((bits[s >>> 5]! & (1 << (s & 31))) !== 0) count(e);
       }
     }
   }
