@@ -9,17 +9,22 @@
 import type { Worker } from 'node:worker_threads';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { isShared } from '../shared/bytes/spare-buffer.js';
-import type { BlobIdAnswer, BlobIdRequest } from './blob-id-worker.js';
+import type { BlobIdAnswer, BlobIdPiece, BlobIdRequest } from './blob-id-worker.js';
 import { startWorker } from './start-worker.js';
 
 /** Smaller texts are hashed here: the round trip would cost more than it spares. */
 const THREAD_MIN_BYTES = 1 << 20;
+/** Bytes of pieces outside shared memory a text given as pieces may have copied to the worker. */
+const PIECES_COPY_MAX_BYTES = 1 << 20;
 
 interface Pending {
-  bytes: Uint8Array;
+  /** The bytes, or (a text given as pieces) how to make them, should this thread hash them after all. */
+  bytes: Uint8Array | (() => Uint8Array);
   algorithm: 'sha1' | 'sha256';
   resolve(blob: string): void;
 }
+
+const bytesOf = (p: Pending): Uint8Array => (typeof p.bytes === 'function' ? p.bytes() : p.bytes);
 
 export class BlobIdThread {
   #worker: Worker | undefined;
@@ -49,6 +54,45 @@ export class BlobIdThread {
     });
   }
 
+  /**
+   * The git blob id of the text `pieces` make when joined (with the byte `separator` between each
+   * two, when given), computed in the worker from the pieces themselves, so it can start before
+   * they are copied into one Buffer (shared/bytes/join-pieces.ts). Undefined when it cannot: a
+   * text under 1 MiB, no worker, or pieces outside a SharedArrayBuffer of more than 1 MiB in all
+   * (they would be copied to the worker): hash the joined bytes then (`id`). The pieces must not
+   * change until the id is back. Never rejects.
+   */
+  idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1'): Promise<string> | undefined {
+    let length = 0;
+    let copied = 0;
+    const parts: BlobIdPiece[] = pieces.map((p, i) => {
+      length += p.length + (i > 0 && separator !== undefined ? 1 : 0);
+      if (isShared(p)) return { shared: p.buffer as SharedArrayBuffer, offset: p.byteOffset, length: p.length };
+      copied += p.length;
+      return { bytes: p };
+    });
+    if (length < THREAD_MIN_BYTES || copied > PIECES_COPY_MAX_BYTES) return undefined;
+    const worker = this.#start();
+    if (worker === undefined) return undefined;
+    const joined = (): Uint8Array => {
+      const out = Buffer.allocUnsafe(length);
+      let at = 0;
+      pieces.forEach((p, i) => {
+        if (i > 0 && separator !== undefined) out[at++] = separator;
+        out.set(p, at);
+        at += p.length;
+      });
+      return out;
+    };
+    const id = this.#nextId++;
+    return new Promise<string>((resolve) => {
+      this.#pending.set(id, { bytes: joined, algorithm, resolve });
+      if (this.#pending.size === 1) worker.ref();
+      const req: BlobIdRequest = { id, pieces: parts, ...(separator !== undefined && { separator }), length, algorithm };
+      worker.postMessage(req);
+    });
+  }
+
   /** Stop the worker (the pending ids are computed here). */
   async close(): Promise<void> {
     const worker = this.#worker;
@@ -73,7 +117,7 @@ export class BlobIdThread {
       if (p === undefined) return;
       this.#pending.delete(a.id);
       if (this.#pending.size === 0) worker.unref();
-      p.resolve('blob' in a ? a.blob : gitBlobId(p.bytes, p.algorithm));
+      p.resolve('blob' in a ? a.blob : gitBlobId(bytesOf(p), p.algorithm));
     });
     const lost = (): void => {
       if (this.#worker !== worker) return;
@@ -91,7 +135,7 @@ export class BlobIdThread {
   #settleHere(): void {
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
-      p.resolve(gitBlobId(p.bytes, p.algorithm));
+      p.resolve(gitBlobId(bytesOf(p), p.algorithm));
     }
   }
 }

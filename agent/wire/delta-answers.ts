@@ -1,17 +1,18 @@
 /**
  * The agent's side of a delta answer, made quick for big rulesets (issue 10: a 1,000-element
- * change to a 1,000,000-element set in force within 1.5 x raw nft + 50 ms, server and agent together). Two costs of a 25 MB text
- * go off the path from the answer to nft:
+ * change to a 1,000,000-element set in force within 1.5 x raw nft + 50 ms, server and agent
+ * together). The costs of a 25 MB text go off the path from the answer to nft:
  *
  * - the page faults of fresh memory (15-25 ms): the bytes are rebuilt into a block whose pages
  *   were touched while the agent was idle (`idle`, after each pass: shared/bytes/spare-buffer.ts),
  *   and their line index (for the next delta) is found then too, not while rebuilding (5-10 ms);
- * - the SHA-1 of the rebuilt bytes (14 ms): computed in a worker thread (host/blob-id-thread.ts)
- *   while the agent plans the apply. The result then carries `blobCheck`, and nothing of it
+ * - the SHA-1 of the rebuilt bytes (14-22 ms): computed in a worker thread (host/blob-id-thread.ts)
+ *   while the agent plans the apply, from the pieces the bytes are joined from (the bytes in
+ *   force, when they lie in shared memory, and the delta's lines), so it starts before the copy.
+ *   The result then carries `blobCheck`, and nothing of it
  *   reaches nft or the state directory before that check has passed (agent/reconcile/
  *   plan-checked.ts); bytes that do not hash to the announced blob are never used: the whole
  *   ruleset is fetched instead, as for any delta refused.
- *
  * - the wait for the server's own blob id (protocol version 2): a branch moved by the element
  *   API comes with an `ahead` frame, the delta against the revision in force, before `moved`
  *   and before the server has hashed the new text (server/git/element-tips.ts). The bytes are
@@ -92,9 +93,15 @@ export class DeltaAnswers {
         if (size !== message.target) throw new RangeError(`the ahead delta rebuilds ${size} bytes, not ${message.target}`);
         return this.#spare.take(size, shift);
       };
-      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc, lines: false });
+      // Hashed from the pieces (the bytes in force and the delta's lines) while they are copied.
+      let fromPieces: Promise<string> | undefined;
+      const pieces = (runs: readonly Buffer[]): void => {
+        // Only for the size announced: another is refused (alloc) before anything is hashed.
+        if (runs.reduce((n, r) => n + r.length, Math.max(runs.length - 1, 0)) === message.target) fromPieces = this.#ids.idOfPieces(runs, 10, algorithm);
+      };
+      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc, lines: false, pieces });
       this.#aheadHashing = true;
-      const id = this.#ids.id(rebuilt.bytes, algorithm);
+      const id = fromPieces ?? this.#ids.id(rebuilt.bytes, algorithm);
       void id.finally(() => (this.#aheadHashing = false));
       this.#ahead = { commit: message.commit, ruleset: message.ruleset, base, baseBlob: message.base, delta: Buffer.from(body), rebuilt, id };
     } catch {
@@ -115,8 +122,14 @@ export class DeltaAnswers {
     this.#ahead = undefined;
     const fits = ahead !== undefined && message.type === 'ruleset' && message.delta?.base === ahead.baseBlob && message.commit === ahead.commit && message.ruleset === ahead.ruleset && asked.base.bytes === ahead.base;
     const rebuilt = fits ? (delta: Buffer) => (delta.equals(ahead.delta) ? ahead.rebuilt : undefined) : undefined;
+    // A big delta rebuilt here is hashed from its pieces while they are copied (as an ahead frame's).
+    let fromPieces: Promise<string> | undefined;
+    const algorithmOf = message.type === 'ruleset' ? objectIdAlgorithm(message.blob) : 'sha1';
+    const pieces = (runs: readonly Buffer[]): void => {
+      if (message.type === 'ruleset' && message.delta !== undefined && runs.reduce((n, r) => n + r.length, Math.max(runs.length - 1, 0)) === message.delta.size) fromPieces = this.#ids.idOfPieces(runs, 10, algorithmOf);
+    };
     try {
-      answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)), ...(rebuilt && { rebuilt }) }) };
+      answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)), pieces, ...(rebuilt && { rebuilt }) }) };
     } catch (err) {
       answer = { error: toNftSyncError(err, 'NFTSYNC_ERR_MSG_INVALID') };
     }
@@ -128,7 +141,7 @@ export class DeltaAnswers {
     // The bytes an `ahead` frame rebuilt have been hashing since it came.
     const took = ahead !== undefined && r.bytes === ahead.rebuilt.bytes && objectIdAlgorithm(ahead.baseBlob) === algorithm;
     if (took) this.aheadTaken += 1;
-    const hashing = took ? ahead.id : this.#ids.id(r.bytes, algorithm);
+    const hashing = took ? ahead.id : fromPieces !== undefined && algorithmOf === algorithm ? fromPieces : this.#ids.id(r.bytes, algorithm);
     const refusal = hashing.then((id) => {
       rememberBlobId(r.bytes, algorithm, id);
       return deltaRefusal(message, answer);

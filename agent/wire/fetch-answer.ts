@@ -56,13 +56,21 @@ export type FetchResult =
  * most PROOF_ALLOWANCE_BYTES). A delta is rebuilt into `asked.alloc(size, shift)` when given (memory made
  * ready ahead: agent/wire/delta-answers.ts), and then without its line index (knowLineIndex);
  * `asked.rebuilt(delta)`, when given and not undefined, is what rebuildFromRulesetDelta makes of
- * that delta against `asked.base.bytes` (worked out before the answer came). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
+ * that delta against `asked.base.bytes` (worked out before the answer came); `asked.pieces`, its
+ * `opts.pieces` (the rebuilt bytes' pieces, before they are copied). Pure. Errors: NFTSYNC_ERR_RULESET_TOO_LARGE, NFTSYNC_ERR_MSG_INVALID
  * (proof bytes unasked or too many), NFTSYNC_ERR_MSG_UNEXPECTED (neither ruleset nor unchanged).
  */
 export function fetchResult(
   message: ServerMessage,
   body: Buffer | undefined,
-  asked: { maxRulesetBytes: number; proof: boolean; base?: { blob: string; bytes: Buffer }; alloc?: ShiftedAlloc; rebuilt?: (delta: Buffer) => RebuiltRuleset | undefined },
+  asked: {
+    maxRulesetBytes: number;
+    proof: boolean;
+    base?: { blob: string; bytes: Buffer };
+    alloc?: ShiftedAlloc;
+    rebuilt?: (delta: Buffer) => RebuiltRuleset | undefined;
+    pieces?: (pieces: readonly Buffer[]) => void;
+  },
 ): FetchResult {
   if (message.type === 'ruleset' && body && message.delta !== undefined) {
     const { type: _t, id: _i, size: _s, delta, proof: _p, ...fields } = message;
@@ -72,7 +80,7 @@ export function fetchResult(
     if (delta.size > asked.maxRulesetBytes) throw rulesetTooLarge(delta.size, asked.maxRulesetBytes);
     // With memory given (delta-answers.ts), the new bytes' line index is found when idle (knowLineIndex).
     // Rebuilt already (an `ahead` frame of the same delta against the same base: delta-answers.ts), or now.
-    const { bytes, edits, lines } = asked.rebuilt?.(body) ?? rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes), { ...(asked.alloc && { alloc: asked.alloc, lines: false }) });
+    const { bytes, edits, lines } = asked.rebuilt?.(body) ?? rebuildFromRulesetDelta(asked.base.bytes, body, asked.maxRulesetBytes, lineIndexes.get(asked.base.bytes), { ...(asked.alloc && { alloc: asked.alloc, lines: false }), ...(asked.pieces && { pieces: asked.pieces }) });
     if (lines !== undefined) lineIndexes.set(bytes, lines);
     if (bytes.length !== delta.size) throw new NftSyncError('NFTSYNC_ERR_MSG_INVALID', `the server's delta rebuilds ${bytes.length} bytes, not the ${delta.size} it announced`);
     // The blob id is checked as for any ruleset (agent/verify-revision.ts). The edits say where

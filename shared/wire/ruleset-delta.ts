@@ -264,10 +264,19 @@ function copyShifted(dst: Uint32Array, at: number, src: Uint32Array, from: numbe
  * fresh memory.
  * `opts.lines: false`: no line index for the result (`lines` left out: 5-10 ms less for
  * 1,000,000 lines; lineIndex(bytes) finds it later, when it is needed or the caller is idle).
+ * `opts.pieces`: called with the pieces the result is about to be joined from (with `\n` between
+ * each two), before they are copied: a hash of the result may start from them (host/
+ * blob-id-thread.ts idOfPieces). They are subarrays of `base` and new Buffers; do not change them.
  * Errors: NFTSYNC_ERR_MSG_INVALID (malformed delta, or one that does not fit the base),
  * NFTSYNC_ERR_RULESET_TOO_LARGE (the result would pass `maxBytes`).
  */
-export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: number, baseLines?: Uint32Array, opts: { alloc?: ShiftedAlloc; lines?: boolean } = {}): RebuiltRuleset {
+export function rebuildFromRulesetDelta(
+  base: Buffer,
+  delta: Buffer,
+  maxBytes: number,
+  baseLines?: Uint32Array,
+  opts: { alloc?: ShiftedAlloc; lines?: boolean; pieces?: (pieces: readonly Buffer[]) => void } = {},
+): RebuiltRuleset {
   const d = delta.toString('utf8').split('\n');
   if (d[0] !== MAGIC) throw invalid('it does not start with the delta header');
   if (d[d.length - 1] !== '') throw invalid('it does not end with a newline');
@@ -329,6 +338,7 @@ export function rebuildFromRulesetDelta(base: Buffer, delta: Buffer, maxBytes: n
     }
   }
   if (i < baseCount) throw invalid(`it leaves ${baseCount - i} line(s) of the base unread`);
+  opts.pieces?.(runs);
   const bytes = joinPieces(runs, { separator: 10, ...(opts.alloc && { alloc: opts.alloc }) });
   if (bytes.length !== Math.max(size, 0)) throw new RangeError(`rebuildFromRulesetDelta: ${bytes.length} bytes rebuilt, ${size} counted`);
   if (lines === undefined) return { bytes, ...(edits !== undefined && { edits }) };

@@ -28,6 +28,24 @@ describe('BlobIdThread', () => {
     }
   });
 
+  it('idOfPieces: the id of the text pieces make joined (shared ranges read in place, small pieces copied), with and without a separator; none for a small text or big pieces outside shared memory', async () => {
+    const thread = new BlobIdThread();
+    try {
+      const big = sharedBuffer(3 << 20);
+      for (let i = 0; i < big.length; i++) big[i] = 97 + (i % 23);
+      const pieces = [big.subarray(0, 1000), Buffer.from('inserted line\nand another'), big.subarray(1000, 2 << 20), Buffer.alloc(0), big.subarray(2 << 20)];
+      for (const separator of [10, undefined]) {
+        const joined = Buffer.concat(pieces.flatMap((p, i) => (i > 0 && separator !== undefined ? [Buffer.of(separator), p] : [p])));
+        assert.equal(await thread.idOfPieces(pieces, separator), gitBlobId(joined), `separator ${separator}`);
+        assert.equal(await thread.idOfPieces(pieces, separator, 'sha256'), gitBlobId(joined, 'sha256'));
+      }
+      assert.equal(thread.idOfPieces([Buffer.from('small')], 10), undefined, 'under 1 MiB: hashed joined, here');
+      assert.equal(thread.idOfPieces([big, Buffer.alloc(2 << 20)], 10), undefined, 'over 1 MiB outside shared memory: not copied to the worker');
+    } finally {
+      await thread.close();
+    }
+  });
+
   it('after close, ids are computed here', async () => {
     const thread = new BlobIdThread();
     thread.warm();

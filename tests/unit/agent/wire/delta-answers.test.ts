@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { DeltaAnswers, SPARE_MIN_BYTES } from '../../../../agent/wire/delta-answers.js';
 import { knownBlobId } from '../../../../agent/known-blob-id.js';
 import { lineIndexKnown } from '../../../../agent/wire/fetch-answer.js';
-import { isShared } from '../../../../shared/bytes/spare-buffer.js';
+import { isShared, sharedBuffer } from '../../../../shared/bytes/spare-buffer.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type ServerMessage } from '../../../../shared/wire/messages.js';
 import { encodeRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
@@ -219,4 +219,24 @@ test('security (hostile server): ahead frames cost no copy when they cannot be u
   assert.equal(sharedBlocksMade(() => {
     for (let i = 0; i < 20; i++) answers.ahead(aheadMsg(baseBlob, copyAll, base.length, 'f'.repeat(40)), copyAll, 64 << 20);
   }), 0, 'one kept per pass');
+});
+
+test('an ahead frame over bytes in force held in shared memory (as a rebuilt revision is): hashed from its pieces while they are copied, judged the same', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const plain = lines(60_000, '');
+  const base = sharedBuffer(plain.length);
+  plain.copy(base);
+  const target = lines(60_000, 'p');
+  const delta = encodeRulesetDelta(base, target)!;
+  const baseBlob = knownBlobId(base);
+  for (const [announced, ok] of [[gitBlobId(target), true], [gitBlobId(lines(60_000, 'q')), false]] as const) {
+    answers.idle(base);
+    answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+    const a = answers.read(msg(announced, baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
+    assert.ok(a.result?.kind === 'ruleset' && a.result.bytes.equals(target));
+    if (ok) assert.equal(await a.refusal, undefined);
+    else assert.match((await a.refusal) ?? '', /do not hash to blob/);
+  }
+  assert.equal(answers.aheadTaken, 2);
 });
