@@ -21,10 +21,14 @@
  * left over, no failed revision skipped, no drift outstanding, no table to create, no dry run
  * asked for (--check), nothing held from a publish (host-holds.ts).
  */
+import type { ConfirmedRevision } from './confirm-revision.js';
+import type { LineEdit } from '../../shared/wire/ruleset-delta.js';
+import type { NftCommandBatch } from '../../shared/ruleset/apply-plan.js';
 import { toNftSyncError, type NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { knownBlobId } from '../known-blob-id.js';
 import type { TableRef } from '../../shared/ruleset/ruleset-types.js';
+import type { TablePattern } from '../../shared/ruleset/table-pattern.js';
 import type { AgentState } from '../state/state-store.js';
 import { managedTables } from '../../shared/ruleset/ruleset-schema.js';
 import { stateWithPending } from '../state/transitions.js';
@@ -70,13 +74,30 @@ export function earlyBatch(ctx: PassContext, verified: Verified): EarlyBatch | u
   if (opts.check === true || ctx.held !== undefined) return undefined;
   const st = ctx.state();
   if (st === undefined || st.pending !== undefined || (st.lastFailed?.blob === fetched.blob && !ctx.retryFailed)) return undefined;
-  const base = deltaBase(inForce, { drifted: ctx.drifted, pendingLeftover: false });
+  const found = elementBatchOf(inForce, st, { drifted: ctx.drifted, adoptTables: opts.adoptTables }, edits);
+  return found && { batch: JSON.stringify(found.batch), tables: found.declared, before: st };
+}
+
+/** The element batch of `edits` against `inForce` for a host in state `st`, and the tables the revision declares; undefined when there is none. Never throws. */
+function elementBatchOf(inForce: ConfirmedRevision, st: AgentState, host: { drifted: boolean; adoptTables?: readonly TablePattern[] }, edits: readonly LineEdit[]): { batch: NftCommandBatch; declared: TableRef[] } | undefined {
+  const base = deltaBase(inForce, { drifted: host.drifted, pendingLeftover: false });
   if (base === undefined) return undefined;
   const declared = managedTables(base);
-  const owned = ownedWithAdopted(declared, st.managedTables ?? [], opts.adoptTables ?? []);
+  const owned = ownedWithAdopted(declared, st.managedTables ?? [], host.adoptTables ?? []);
   if (tablesToCreate(declared, owned).length > 0) return undefined;
   const batch = earlyElementBatch({ bytes: inForce.bytes, blob: inForce.blob, ruleset: base }, edits, owned);
-  return batch && { batch: JSON.stringify(batch), tables: declared, before: st };
+  return batch && { batch, declared };
+}
+
+/**
+ * Work out now, while the agent waits for the fetch's answer, the element batch of `edits` (an
+ * `ahead` frame's, against `inForce`, for a host in state `st`), so that the pass that gets them
+ * in its answer finds it done (delta-hint.ts earlyElementBatch keeps it by the very edits array).
+ * Nothing is given to nft or written: only the answer's pass, with every condition of
+ * earlyBatch and its blob id check, may use it. Never throws.
+ */
+export function foreseeEarly(inForce: ConfirmedRevision, st: AgentState, host: { drifted: boolean; adoptTables?: readonly TablePattern[] }, edits: readonly LineEdit[]): void {
+  elementBatchOf(inForce, st, host, edits);
 }
 
 /**

@@ -7,6 +7,8 @@
  * Every state change is a pure transition (agent/state/transitions.ts), and every pass ends in
  * #finish, the one place its outcome turns into what the status says.
  */
+import { foreseeEarly } from './early-apply.js';
+import type { LineEdit } from '../../shared/wire/ruleset-delta.js';
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import type { AgentStatus } from '../../shared/wire/messages.js';
 import { applyRuleset } from './apply-ruleset.js';
@@ -105,6 +107,19 @@ export class Reconciler {
     await applyRuleset({ nft: this.#opts.nft, ruleset, previouslyManaged: st.managedTables, verify: 'off' });
     this.#opts.logger.warn({ commit: st.commit, ruleset: st.ruleset }, 're-applied last-known-good ruleset');
     return true;
+  }
+
+  /**
+   * An `ahead` frame's `edits` against blob `base` came (agent/wire/delta-answers.ts): when `base`
+   * is the revision in force and no pass runs, work out their early element batch now, while the
+   * agent waits for the fetch's answer (early-apply.ts foreseeEarly), so the pass does not. Nothing
+   * else is done with them. Never throws.
+   */
+  foresee(base: string, edits: readonly LineEdit[]): void {
+    const inForce = this.inForce;
+    const st = this.#state;
+    if (this.#busy > 0 || inForce === undefined || st === undefined || inForce.blob !== base || st.pending !== undefined) return;
+    foreseeEarly(inForce, st, { drifted: this.drifted, ...(this.#opts.adoptTables && { adoptTables: this.#opts.adoptTables }) }, edits);
   }
 
   /** True while a pass, a restore or a heal is changing (or confirming) the ruleset. */

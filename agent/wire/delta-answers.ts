@@ -78,16 +78,18 @@ export class DeltaAnswers {
    * their blob id computed in the worker now, for the fetch's answer to take (read). Anything else,
    * and anything that fails, is dropped without a word (a size that does not fit, before anything
    * is copied): the answer is rebuilt as usual. At most one is kept, until an answer takes or
-   * drops it or the agent is idle again; none is rebuilt while another is hashed. Never throws.
+   * drops it or the agent is idle again; none is rebuilt while another is hashed. Returns what was
+   * rebuilt (its `edits` are the very array the answer that takes it carries), else undefined.
+   * Never throws.
    */
-  ahead(message: AheadMessage, body: Buffer, maxRulesetBytes: number): void {
+  ahead(message: AheadMessage, body: Buffer, maxRulesetBytes: number): RebuiltRuleset | undefined {
     const base = this.#inForce;
     // One at a time, and one per pass: another waits for an answer (read) or the next idle to take or drop this one.
-    if (base === undefined || this.#ahead !== undefined || this.#aheadHashing) return;
-    if (body.length > AHEAD_MAX_DELTA_BYTES || message.target < SPARE_MIN_BYTES || message.target > maxRulesetBytes) return;
+    if (base === undefined || this.#ahead !== undefined || this.#aheadHashing) return undefined;
+    if (body.length > AHEAD_MAX_DELTA_BYTES || message.target < SPARE_MIN_BYTES || message.target > maxRulesetBytes) return undefined;
     try {
       const algorithm = objectIdAlgorithm(message.base);
-      if (rememberedBlobId(base, algorithm) !== message.base) return;
+      if (rememberedBlobId(base, algorithm) !== message.base) return undefined;
       // Memory is asked for once the size is known, before a byte is copied: another size stops there.
       const alloc = (size: number, shift: number): Buffer => {
         if (size !== message.target) throw new RangeError(`the ahead delta rebuilds ${size} bytes, not ${message.target}`);
@@ -104,8 +106,10 @@ export class DeltaAnswers {
       const id = fromPieces ?? this.#ids.id(rebuilt.bytes, algorithm);
       void id.finally(() => (this.#aheadHashing = false));
       this.#ahead = { commit: message.commit, ruleset: message.ruleset, base, baseBlob: message.base, delta: Buffer.from(body), rebuilt, id };
+      return rebuilt;
     } catch {
       // Not rebuilt ahead: the answer is.
+      return undefined;
     }
   }
 

@@ -10,6 +10,7 @@
  * proof, PROOF_ALLOWANCE_BYTES of git objects. A bigger frame is refused from its 4-byte length,
  * before any of it is buffered, and the connection is closed.
  */
+import type { LineEdit } from '../../shared/wire/ruleset-delta.js';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -80,6 +81,12 @@ interface Pending {
 
 export interface WireClientEvents {
   moved: [ref: string, commit: string];
+  /**
+   * An `ahead` frame was rebuilt over the bytes in force (blob `base`): the fetch after the
+   * `moved` that follows will likely carry these very `edits` (the agent may work out what they
+   * mean now). Nothing of it has been checked against a blob id.
+   */
+  ahead: [base: string, edits: readonly LineEdit[]];
   close: [err: NftSyncError | undefined];
 }
 
@@ -343,7 +350,9 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     }
     if (msg.type === 'ahead') {
       // Taken only as asked for: protocol version 2, after a subscribe that asked.
-      if (body !== undefined && !this.#closed && this.#aheadAsked) this.#answers.ahead(msg, body, this.#maxRulesetBytes);
+      if (body === undefined || this.#closed || !this.#aheadAsked) return;
+      const edits = this.#answers.ahead(msg, body, this.#maxRulesetBytes)?.edits;
+      if (edits !== undefined) this.emit('ahead', msg.base, edits);
       return;
     }
     const id = 'id' in msg ? msg.id : undefined;

@@ -228,3 +228,37 @@ test('security (fabricated server answer): an element-only delta whose bytes fai
   assert.match(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.2\.187/, 'the real revision is in force (its last element is 198.18.2.187)');
   assert.doesNotMatch(ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.1\.48\b/);
 });
+
+test('foresee (an ahead frame\'s edits, protocol 2): the early batch of edits against the revision in force is worked out while the agent waits, and kept for the very same edits; not against another revision, nor while a pass runs; the pass with those edits takes the same batch', async (t) => {
+  const { layoutKnown, earlyBatchKnown, earlyElementBatch } = await import('../../../../agent/reconcile/delta-hint.js');
+  const { verifyRevision } = await import('../../../../agent/reconcile/verify-revision.js');
+  const { waitFor } = await import('../../../helpers/wait-for.js');
+  const { f, client, opts } = await agentSetUp(t, 'rfs');
+  const agent = await Reconciler.open(opts);
+  f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(0, 300))) }, 'first');
+  assert.equal(transactionOf(await agent.reconcile(client)), 'full');
+  const inForce = agent.inForce!;
+  await waitFor(() => layoutKnown(inForce.bytes), { what: 'the layout of the revision in force', timeoutMs: 5000 });
+  const second = f.push({ 'rulesets/default.json': renderRuleset(JSON.parse(withBlocklist(10, 300))) }, 'second');
+  const got = await client.fetch({ ref: 'main', have: { commit: inForce.commit, blob: inForce.blob }, base: inForce.bytes });
+  assert.ok(got.kind === 'ruleset' && got.commit === second && got.delta?.edits !== undefined);
+  const edits = got.delta!.edits!;
+  agent.foresee('e'.repeat(40), edits);
+  assert.equal(earlyBatchKnown(edits), false, 'edits against another blob than the one in force: nothing worked out');
+  agent.foresee(inForce.blob, edits);
+  assert.equal(earlyBatchKnown(edits), true);
+  // What the pass's early path asks for, with the same base and tables: the very batch kept.
+  const base = { bytes: inForce.bytes, blob: inForce.blob, ruleset: verifyRevision(inForce.bytes, inForce.blob, { ruleset: inForce.ruleset, commit: inForce.commit }).ruleset };
+  const batch = earlyElementBatch(base, edits, inForce.managedTables);
+  assert.ok(batch !== undefined);
+  assert.equal(earlyElementBatch(base, edits, inForce.managedTables), batch, 'kept: not worked out again');
+  assert.notEqual(earlyElementBatch(base, [...edits], inForce.managedTables), batch, 'other edits (another array): worked out anew');
+  assert.deepEqual(earlyElementBatch(base, [...edits], inForce.managedTables), batch);
+  // While a pass runs, nothing.
+  const running = agent.reconcile(client);
+  await waitFor(() => agent.busy, { what: 'the pass under way', timeoutMs: 5000 });
+  const copy = [...edits];
+  agent.foresee(inForce.blob, copy);
+  assert.equal(earlyBatchKnown(copy), false, 'nothing while a pass runs');
+  assert.equal(transactionOf(await running), 'delta');
+});
