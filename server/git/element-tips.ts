@@ -294,16 +294,17 @@ export class ElementTips {
     // From here the tip is changed: any way out but success forgets it.
     if (!tip.composed.applyPlanned(change) && !tip.composed.apply(file)) return undefined;
     // Only a big text goes into prepared memory (a small one would keep a block of over 1 MiB alive).
-    const bytes = tip.composed.text((size, shift) => (size >= WARM_BYTES ? this.spare.take(size, shift) : shiftedBuffer(size, shift)));
-    if (bytes === undefined) return undefined;
-
     const { gitdir } = this.options;
     const algorithm = objectIdAlgorithm(old);
     const f = tip.files;
     const { fold, files, next } = foldDue({ changes: f.changes, elementsEntries: f.elementsEntries.length, baseSize: f.baseSize }, text.length);
-    // The new text's blob id, in the worker from now on (agents' fetches wait for it); a fold
-    // stores the text as the base blob and has its id from that.
-    const hashing = fold ? undefined : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
+    // The new text's blob id, in the worker from its pieces, before they are copied (agents' fetches
+    // wait for it); a fold stores the text as the base blob and has its id from that.
+    let fromPieces: Promise<string> | undefined;
+    const onPieces = fold ? undefined : (pieces: readonly Buffer[]): void => void (fromPieces = this.options.blobIds?.idOfPieces(pieces, undefined, algorithm));
+    const bytes = tip.composed.text((size, shift) => (size >= WARM_BYTES ? this.spare.take(size, shift) : shiftedBuffer(size, shift)), onPieces);
+    if (bytes === undefined) return undefined;
+    const hashing = fold ? undefined : (fromPieces ?? this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
     const dir = elementsDirName(req.ruleset);
     const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;

@@ -261,7 +261,8 @@ export class ComposedText {
    * transfer rather than copy (this one is then unusable). Pure.
    */
   state(): { state: ComposedTextState; transfer: ArrayBuffer[] } {
-    const base = new Uint8Array(this.base.length);
+    // Shared memory: the taker's texts are hashed from their pieces in a worker (host/blob-id-thread.ts idOfPieces).
+    const base = new Uint8Array(new SharedArrayBuffer(Math.max(this.base.length, 1)), 0, this.base.length);
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
@@ -420,9 +421,13 @@ export class ComposedText {
    * ShiftedAlloc: `size` bytes starting at `shift` modulo 8, so the base's big runs are copied at
    * full speed), such as a prepared SpareBuffer's (shared/bytes/spare-buffer.ts), whose pages are
    * already touched, so the text costs a copy rather than the page faults of fresh memory.
-   * Without it, fresh memory. Throws RangeError when `alloc` gives another size.
+   * Without it, fresh memory. `onPieces`, when given, is called with the pieces the text is about
+   * to be joined from (subarrays of the base, which lies in shared memory when this came from
+   * another thread (fromState), and small new Buffers), before they are copied: its hash may start
+   * from them (host/blob-id-thread.ts idOfPieces); not called when the text is returned again.
+   * Throws RangeError when `alloc` gives another size.
    */
-  text(alloc?: ShiftedAlloc): Buffer | undefined {
+  text(alloc?: ShiftedAlloc, onPieces?: (pieces: readonly Buffer[]) => void): Buffer | undefined {
     if (this.memo !== undefined) return this.memo;
     const pieces: Buffer[] = [];
     const SEP = Buffer.from(',\n');
@@ -457,6 +462,7 @@ export class ComposedText {
       pos = t.ends[count - 1]!;
     }
     pieces.push(this.base.subarray(pos));
+    onPieces?.(pieces);
     this.memo = joinPieces(pieces, alloc && { alloc });
     this.builtBefore = this.built;
     this.built = { text: this.memo, pieces };

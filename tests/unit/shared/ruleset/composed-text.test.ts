@@ -200,7 +200,15 @@ describe('ComposedText', () => {
     assert.deepEqual(planned, { kind: 'set', added: ['198.18.0.2'], deleted: ['198.18.0.1'] });
     files.push(renderChangeFile(at('block'), planned.added, planned.deleted));
     assert.equal(moved.apply(parseChangeFile(files[1]!)), true);
-    assert.equal(moved.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    // The pieces the text is joined from, before the copy: the base's lie in shared memory (a worker hashes them in place).
+    let pieces: readonly Buffer[] = [];
+    const joined = moved.text(undefined, (p) => (pieces = p))!;
+    assert.equal(joined.toString(), String(composeRulesetText({ path: 'b', bytes: text }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    assert.deepEqual(Buffer.concat(pieces), joined);
+    assert.ok(pieces.some((p) => isShared(p) && p.length > 0), 'the base taken over in shared memory');
+    let again = false;
+    assert.equal(moved.text(undefined, () => (again = true)), joined);
+    assert.equal(again, false, 'a text returned again is not joined again');
   });
 });
 
