@@ -224,7 +224,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         // itself, told at once (server/git/element-tips.ts).
         elementEvents: {
           delta: (base, target, delta) => wire.frames.primeDelta(base, target, delta),
-          ahead: (ref, commit, ahead) => wire.frames.primeAhead(ref, commit, ahead),
+          ahead: (ref, commit, ahead) => void wire.ahead(ref, commit, ahead),
           moved: (ref, commit, old) => watcher.refsWritten({ ref, commit, old }),
         },
         onRefMove: (listener) => {

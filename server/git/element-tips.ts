@@ -89,6 +89,24 @@ interface Tip {
  */
 const WARM_BYTES = 1 << 20;
 
+/** The head of a text (all its bytes before the tail shared with the last) the `ahead` delta is found from before the copy, at most. */
+const AHEAD_HEAD_MAX = 1 << 20;
+/** Bytes of the shared tail the head takes too (the window's last line may end there). */
+const AHEAD_HEAD_SLACK = 64 * 1024;
+
+/** The first `size` bytes of the text `pieces` make. */
+function headOf(pieces: readonly Buffer[], size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const p of pieces) {
+    if (at >= size) break;
+    const n = Math.min(p.length, size - at);
+    p.copy(out, at, 0, n);
+    at += n;
+  }
+  return out;
+}
+
 /** Elements a followed net change may hold before the tip is read again from the (folded) base. */
 const NET_MAX = 200_000;
 
@@ -131,12 +149,13 @@ export interface ElementTipsOptions {
    */
   delta?: (base: string, target: string, delta: Buffer | undefined) => void;
   /**
-   * Called just before the branch `ref` moves from `parent` to `commit` (the frame is for that
-   * commit only), with the delta that turns the revision this server made last (blob `base` of
-   * ruleset `ruleset` at `parent`, the one its agents hold) into the new one
-   * (`target` bytes): the wire server sends it ahead of `moved` to the agents that asked
-   * (AnswerFrames.primeAhead), so they rebuild and hash the bytes while the server still
-   * computes the blob id their fetch's answer carries. Must not throw.
+   * Called before the branch `ref` moves from `parent` to `commit` (the frame is for that commit
+   * only: should the compare-and-swap fail, agents drop it), as soon as the delta that turns the
+   * revision this server made last (blob `base` of ruleset `ruleset` at `parent`, the one its
+   * agents hold) into the new one (`target` bytes) is known, mostly before the new text is even
+   * copied: the wire server sends it at once to the agents that asked (WireServer.ahead), and
+   * with `moved` to the others, so they rebuild and hash the bytes while this server still copies
+   * and hashes them for the blob id their fetch's answer carries. Must not throw.
    */
   ahead?: (ref: string, commit: string, ahead: { parent: string; ruleset: string; base: string; target: number; delta: Buffer }) => void;
   /**
@@ -293,26 +312,31 @@ export class ElementTips {
     const file = parseChangeFile(text);
     // From here the tip is changed: any way out but success forgets it.
     if (!tip.composed.applyPlanned(change) && !tip.composed.apply(file)) return undefined;
-    // Only a big text goes into prepared memory (a small one would keep a block of over 1 MiB alive).
     const { gitdir } = this.options;
     const algorithm = objectIdAlgorithm(old);
     const f = tip.files;
     const { fold, files, next } = foldDue({ changes: f.changes, elementsEntries: f.elementsEntries.length, baseSize: f.baseSize }, text.length);
-    // The new text's blob id, in the worker from its pieces, before they are copied (agents' fetches
-    // wait for it); a fold stores the text as the base blob and has its id from that.
-    let fromPieces: Promise<string> | undefined;
-    const onPieces = fold ? undefined : (pieces: readonly Buffer[]): void => void (fromPieces = this.options.blobIds?.idOfPieces(pieces, undefined, algorithm));
-    const bytes = tip.composed.text((size, shift) => (size >= WARM_BYTES ? this.spare.take(size, shift) : shiftedBuffer(size, shift)), onPieces);
-    if (bytes === undefined) return undefined;
-    const hashing = fold ? undefined : (fromPieces ?? this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
+    // Only a big text goes into prepared memory (a small one would keep a block of over 1 MiB alive).
+    const alloc = (size: number, shift: number): Buffer => (size >= WARM_BYTES ? this.spare.take(size, shift) : shiftedBuffer(size, shift));
     const dir = elementsDirName(req.ruleset);
     const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
+    // A fold stores the text as the base blob (and has its id from that): it is joined first. A
+    // change file is stored otherwise, and the text is worked on from its pieces before the 25 MB
+    // copy: its blob id in the worker, and (below) the agents' delta, sent ahead of the commit.
+    let bytes: Buffer | undefined;
+    let pieces: readonly Buffer[] | undefined;
+    let hashing: Promise<string> | string | undefined;
     if (fold) {
+      bytes = tip.composed.text(alloc);
+      if (bytes === undefined) return undefined;
       const base = objects.add('blob', bytes);
       newFiles = { ...f, base: { blob: base, mode: f.base.mode }, changes: [], elementsEntries: [], baseSize: bytes.length };
       newFiles.rulesetsEntries = withEntry(withEntry(f.rulesetsEntries, `${req.ruleset}.json`, { mode: f.base.mode, id: base }), dir, undefined);
     } else {
+      pieces = tip.composed.pieces();
+      if (pieces === undefined) return undefined;
+      hashing = this.options.blobIds?.idOfPieces(pieces, undefined, algorithm);
       const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
@@ -330,13 +354,31 @@ export class ElementTips {
     const author = { name: who.GIT_AUTHOR_NAME!, email: who.GIT_AUTHOR_EMAIL!, seconds: now };
     const committer = { name: who.GIT_COMMITTER_NAME!, email: who.GIT_COMMITTER_EMAIL!, seconds: now };
     const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author, committer, message }));
-    // Three things at once: the blob id in the worker, the objects on the thread pool, the delta here.
-    const writing = objects.write();
     const held = tip.served;
+    const counts = { added: change.added.length, deleted: change.deleted.length };
     // One block of new lines (adds: a set's new elements come first) is found without a line walk.
     // What the two texts share at their end by construction (the base's elements after the new
-    // ones) is not compared again.
-    const window = held && this.options.delta ? windowDelta(held.bytes, bytes, { added: change.added.length, deleted: change.deleted.length }, held.lines, tip.composed.sharedTail(held.bytes)) : undefined;
+    // ones) is not compared again, and not even copied yet: the window is found from the head of
+    // the text alone, and the agents that hold the revision before are sent it at once (`ahead`),
+    // so they rebuild and hash the new bytes while this server copies and hashes them.
+    let window: { delta: Buffer; lines: number } | undefined;
+    let sentAhead = false;
+    if (pieces !== undefined && held !== undefined && (this.options.delta || this.options.ahead)) {
+      const size = pieces.reduce((n, p) => n + p.length, 0);
+      const known = tip.composed.sharedTail(held.bytes);
+      const headSize = Math.min(size, size - known + AHEAD_HEAD_SLACK);
+      if (size - known <= AHEAD_HEAD_MAX) window = windowDelta(held.bytes, headOf(pieces, headSize), counts, held.lines, known, size);
+      if (window !== undefined) {
+        this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: size, delta: window.delta });
+        sentAhead = true;
+      }
+    }
+    bytes ??= tip.composed.text(alloc);
+    if (bytes === undefined) return undefined;
+    hashing ??= fold ? undefined : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
+    // Three things at once: the blob id in the worker, the objects on the thread pool, the delta here.
+    const writing = objects.write();
+    window ??= held && this.options.delta ? windowDelta(held.bytes, bytes, counts, held.lines, tip.composed.sharedTail(held.bytes)) : undefined;
     const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
     await writing;
     // The delta goes to the wire server before the reader gives anyone the new id (it hands on
@@ -357,8 +399,8 @@ export class ElementTips {
     this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, named);
     this.options.primeChild?.(commit, old, req.ruleset, newFiles.base.blob, newFiles.changes.map((c) => ({ file: c.file, oid: c.blob })));
 
-    // Kept for the new commit before the branch moves: the ref watcher may see the move first.
-    if (held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: bytes.length, delta });
+    // Sent (or kept for the new commit) before the branch moves: the ref watcher may see the move first.
+    if (!sentAhead && held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: bytes.length, delta });
     await req.beforeUpdate?.(attempt);
     try {
       if (this.options.refs) await this.options.refs.update(ref, commit, old);

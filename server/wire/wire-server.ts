@@ -21,7 +21,7 @@ import { AgentRegistry } from '../agents/agent-registry.js';
 import { AnswerFrames } from './answer-frames.js';
 import { DropLog, type DropReason } from './drop-log.js';
 import { ReadBudget, type ReadBudgetOptions } from './read-budget.js';
-import { SubscriptionHub } from './subscription-hub.js';
+import { NOTIFY_BATCH, SubscriptionHub } from './subscription-hub.js';
 import type { RulesetSource } from '../git/ruleset-source.js';
 import { trackedPattern, WireSession, type PublishHandler, type RolloutGate, type SessionLimits } from './wire-session.js';
 import { SERVER_DEFAULTS } from '../defaults.js';
@@ -148,6 +148,20 @@ export class WireServer {
         resolve(this.#server.address() as net.AddressInfo);
       });
     });
+  }
+
+  /**
+   * The element API is about to move branch `ref` (a full ref name) to `commit` from `ahead.parent`
+   * (AnswerFrames.primeAhead): the `ahead` frame goes now to the connections that asked for it and
+   * were served its base (WireSession.aheadNow), NOTIFY_BATCH of them per turn of the event loop,
+   * and with `moved` to those that subscribe meanwhile. Resolves once all were told. Never rejects.
+   */
+  async ahead(ref: string, commit: string, ahead: { parent: string; ruleset: string; base: string; target: number; delta: Buffer }): Promise<void> {
+    this.frames.primeAhead(ref, commit, ahead);
+    let told = 0;
+    for (const s of [...this.#sessions]) {
+      if (s.aheadNow(ref, commit) && ++told % NOTIFY_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Tell subscribers about refs that moved; call when the repository's refs change. */

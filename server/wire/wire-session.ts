@@ -146,6 +146,8 @@ export class WireSession implements MoveListener {
   readonly #aheadKeys = new Set<string>();
   /** The protocol version agreed in hello. */
   #version = 1;
+  /** The commit whose `ahead` frame this connection was last sent (aheadNow): `moved` does not repeat it. */
+  #aheadSent: string | undefined;
   /** What this server's last fetch answer served this agent (or said it had): `ahead` goes only to a holder of its base (#holds). */
   #lastServed: { ruleset: string; commit: string; blob: string } | undefined;
   /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
@@ -254,8 +256,25 @@ export class WireSession implements MoveListener {
     const pattern = trackedPattern(key);
     const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
     const moved = this.#ctx.frames ? this.#ctx.frames.moved(msg) : encodeMessage(msg);
-    const ahead = this.#aheadKeys.has(key) ? this.#ctx.frames?.ahead(key, commit) : undefined;
+    const ahead = this.#aheadKeys.has(key) && this.#aheadSent !== commit ? this.#ctx.frames?.ahead(key, commit) : undefined;
     this.#write(ahead !== undefined && this.#holds(ahead) ? [ahead.frame, moved] : [moved]);
+  }
+
+  /**
+   * WireServer.ahead: send branch `ref`'s (a full ref name) `ahead` frame for `commit` now, when
+   * this connection follows that branch asking for it and #holds says it is for it; `moved` then
+   * does not send it again. Returns whether it was sent. Never throws.
+   */
+  aheadNow(ref: string, commit: string): boolean {
+    if (this.#closing || this.#aheadKeys.size === 0) return false;
+    for (const key of this.#aheadKeys) {
+      const frame = this.#ctx.frames?.ahead(key, commit);
+      if (frame === undefined || frame.ref !== ref || !this.#holds(frame)) continue;
+      this.#aheadSent = commit;
+      this.#write([frame.frame]);
+      return true;
+    }
+    return false;
   }
 
   /**

@@ -144,8 +144,10 @@ function samePiece(a: Uint8Array, b: Uint8Array): boolean {
 export class ComposedText {
   private memo: Buffer | undefined;
   /** The last text built and the one before it, with the pieces each was joined from (sharedTail). */
-  private built: { text: Buffer; pieces: Uint8Array[] } | undefined;
-  private builtBefore: { text: Buffer; pieces: Uint8Array[] } | undefined;
+  private built: { text?: Buffer; pieces: Buffer[] } | undefined;
+  private builtBefore: { text?: Buffer; pieces: Buffer[] } | undefined;
+  /** The pieces of the current text (pieces()), until it changes. */
+  private piecesMemo: Buffer[] | undefined;
   /** The last plan's result and the words it worked out for it (applyPlanned), until the text changes. */
   private planned: { result: ElementChangeResult; t: SetTable; words: Array<[string, Net]> } | undefined;
   /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
@@ -402,6 +404,7 @@ export class ComposedText {
       t.net.set(id, word);
     }
     this.memo = undefined;
+    this.piecesMemo = undefined;
   }
 
   /** Elements the net change holds over all followed sets (what following costs in memory, beyond the base). */
@@ -429,6 +432,23 @@ export class ComposedText {
    */
   text(alloc?: ShiftedAlloc, onPieces?: (pieces: readonly Buffer[]) => void): Buffer | undefined {
     if (this.memo !== undefined) return this.memo;
+    const pieces = this.pieces();
+    if (pieces === undefined) return undefined;
+    onPieces?.(pieces);
+    this.memo = joinPieces(pieces, alloc && { alloc });
+    this.built!.text = this.memo;
+    return this.memo;
+  }
+
+  /**
+   * The pieces the current text is joined from (text()), without joining them: subarrays of the
+   * base (in shared memory when this came from another thread: fromState) and small new Buffers;
+   * do not change them. The same array until the text changes. Undefined when text() would be.
+   * Lets the caller work on the text before the 25 MB copy (its hash: host/blob-id-thread.ts
+   * idOfPieces; its delta: sharedTail, shared/wire/window-delta.ts with the head alone). Never throws.
+   */
+  pieces(): readonly Buffer[] | undefined {
+    if (this.piecesMemo !== undefined) return this.piecesMemo;
     const pieces: Buffer[] = [];
     const SEP = Buffer.from(',\n');
     let pos = 0;
@@ -462,26 +482,25 @@ export class ComposedText {
       pos = t.ends[count - 1]!;
     }
     pieces.push(this.base.subarray(pos));
-    onPieces?.(pieces);
-    this.memo = joinPieces(pieces, alloc && { alloc });
+    this.piecesMemo = pieces;
     this.builtBefore = this.built;
-    this.built = { text: this.memo, pieces };
-    return this.memo;
+    this.built = { pieces };
+    return pieces;
   }
 
   /**
-   * Bytes at the end of the current text (the last text() built) known equal to the end of
-   * `previous` without comparing them: the length of the pieces both were joined from that are one
-   * range of the base (or small and equal), counted from the end. `previous` must be the text
-   * text() built before the current one, unmodified (texts are handed out not to be modified);
-   * any other Buffer gets 0, as does a text not built yet. Costs a few comparisons of small pieces.
-   * Never throws.
+   * Bytes at the end of the current text (whose pieces() were found; joined or not yet) known
+   * equal to the end of `previous` without comparing them: the length of the pieces both were
+   * joined from that are one range of the base (or small and equal), counted from the end.
+   * `previous` must be the text text() joined before the current one, unmodified (texts are handed
+   * out not to be modified); any other Buffer gets 0, as does a text whose pieces were not found.
+   * Costs a few comparisons of small pieces. Never throws.
    */
   sharedTail(previous: Buffer): number {
     const now = this.built;
     const before = this.builtBefore;
-    if (now === undefined || now.text !== this.memo) return 0;
-    if (previous === now.text) return now.text.length;
+    if (now === undefined || now.pieces !== this.piecesMemo) return 0;
+    if (now.text !== undefined && previous === now.text) return now.text.length;
     if (before === undefined || before.text !== previous) return 0;
     let n = 0;
     for (let i = now.pieces.length - 1, j = before.pieces.length - 1; i >= 0 && j >= 0 && samePiece(now.pieces[i]!, before.pieces[j]!); i--, j--) n += now.pieces[i]!.length;

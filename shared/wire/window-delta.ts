@@ -26,20 +26,21 @@ const FIRST_CHUNK = 256;
 
 /**
  * Bytes `a` and `b` share at their ends, at most `max`: chunks from the end compared natively,
- * doubling, then halved. The last `known` bytes are taken as equal without comparing them.
+ * doubling, then halved. The last `known` bytes are taken as equal without comparing them. `b`
+ * may be the start of a text of `bLength` bytes (its end is then never read: `known` covers it).
  */
-function commonSuffixLength(a: Buffer, b: Buffer, max: number, known = 0): number {
+function commonSuffixLength(a: Buffer, b: Buffer, max: number, known = 0, bLength = b.length): number {
   let n = Math.min(known, max);
   let chunk = FIRST_CHUNK;
   while (n < max) {
     const step = Math.min(chunk, max - n);
-    if (a.compare(b, b.length - n - step, b.length - n, a.length - n - step, a.length - n) !== 0) {
+    if (a.compare(b, bLength - n - step, bLength - n, a.length - n - step, a.length - n) !== 0) {
       // The difference lies in this chunk: halve it down to bytes (the last `lo` are known equal).
       let lo = n;
       let hi = n + step;
       while (hi - lo > 1) {
         const mid = lo + ((hi - lo) >>> 1);
-        if (a.compare(b, b.length - mid, b.length - lo, a.length - mid, a.length - lo) === 0) lo = mid;
+        if (a.compare(b, bLength - mid, bLength - lo, a.length - mid, a.length - lo) === 0) lo = mid;
         else hi = mid;
       }
       return lo;
@@ -59,30 +60,38 @@ function commonSuffixLength(a: Buffer, b: Buffer, max: number, known = 0): numbe
  * would not be under half of `target` (as encodeRulesetDelta: the whole ruleset is sent then).
  * `baseLines` must be right when given, and so must `knownSuffix`: bytes at the ends of the two
  * texts known to be equal (ComposedText.sharedTail), taken without comparing them (a 25 MB
- * comparison costs 5-10 ms). Never throws.
+ * comparison costs 5-10 ms). With `targetLength`, `target` may be the head of the target alone
+ * (its first bytes, at least all but the known suffix: the element API works the delta out before
+ * it copies the 25 MB text); the result is then the same as with the whole target, or undefined
+ * when the window would reach past the head. Never throws.
  */
-export function windowDelta(base: Buffer, target: Buffer, change: { added: number; deleted: number }, baseLines?: number, knownSuffix = 0): { delta: Buffer; lines: number } | undefined {
-  const shortest = Math.min(base.length, target.length);
+export function windowDelta(base: Buffer, target: Buffer, change: { added: number; deleted: number }, baseLines?: number, knownSuffix = 0, targetLength = target.length): { delta: Buffer; lines: number } | undefined {
+  // `target` may be the head of the text alone (its first bytes, at least all before the known suffix).
+  const head = target.length;
+  if (head > targetLength || head < targetLength - knownSuffix) return undefined;
+  const shortest = Math.min(base.length, targetLength);
   const prefix = commonPrefixLength(base, 0, target, 0);
-  if (prefix === base.length && prefix === target.length) return undefined;
+  if (prefix === base.length && prefix === targetLength) return undefined;
+  // A head that matches the base to its end says nothing of what follows it.
+  if (prefix >= head && head < targetLength) return undefined;
   // The window starts at a line start, and ends at one (after a `\n`) in both texts.
   const start = prefix === 0 ? 0 : base.lastIndexOf(10, prefix - 1) + 1;
-  const suffix = commonSuffixLength(base, target, shortest - start, knownSuffix);
+  const suffix = commonSuffixLength(base, target, shortest - start, knownSuffix, targetLength);
   const tail = base.length - suffix;
-  const grown = target.length - base.length;
+  const grown = targetLength - base.length;
   // The suffix starts after a `\n` in both texts, or else after the first `\n` inside it.
   const endsLine = (e: number): boolean => (e === start || base[e - 1] === 10) && (e + grown === start || target[e + grown - 1] === 10);
   const endBase = endsLine(tail) ? tail : base.indexOf(10, tail) + 1;
   if (endBase === 0) return undefined;
   const endTarget = endBase + grown;
-  if (endBase < start || endTarget < start) return undefined;
+  if (endBase < start || endTarget < start || endTarget > head) return undefined;
   const removed = countNewlines(base, start, endBase);
   const inserted = countNewlines(target, start, endTarget);
   if (removed > change.deleted + 1 || inserted > change.added + 1 || removed + inserted === 0) return undefined;
   const before = countNewlines(base, 0, start);
   const after = baseLines !== undefined ? baseLines - before - removed : countNewlines(base, endBase, base.length) + 1;
-  const head = `${MAGIC}\n${before > 0 ? `= ${before}\n` : ''}${removed > 0 ? `- ${removed}\n` : ''}${inserted > 0 ? `+ ${inserted}\n` : ''}`;
-  const size = Buffer.byteLength(head) + (endTarget - start) + `= ${after}\n`.length;
-  if (size * 2 >= target.length) return undefined;
-  return { delta: Buffer.concat([Buffer.from(head), target.subarray(start, endTarget), Buffer.from(`= ${after}\n`)]), lines: before + inserted + after };
+  const ops = `${MAGIC}\n${before > 0 ? `= ${before}\n` : ''}${removed > 0 ? `- ${removed}\n` : ''}${inserted > 0 ? `+ ${inserted}\n` : ''}`;
+  const size = Buffer.byteLength(ops) + (endTarget - start) + `= ${after}\n`.length;
+  if (size * 2 >= targetLength) return undefined;
+  return { delta: Buffer.concat([Buffer.from(ops), target.subarray(start, endTarget), Buffer.from(`= ${after}\n`)]), lines: before + inserted + after };
 }

@@ -66,6 +66,10 @@ describe('windowDelta', () => {
       while (same < Math.min(held.length, next.length) && held[held.length - 1 - same] === next[next.length - 1 - same]) same++;
       assert.ok(known <= same, `step ${step}: ${known} bytes taken as shared, ${same} really shared`);
       assert.deepEqual(windowDelta(held, next, change, heldLines, known), w, `step ${step}: the same delta with the shared tail known`);
+      // The head of the target alone (all but the shared tail, and a little of it), as the element API passes it before the copy.
+      const head = Buffer.from(next.subarray(0, Math.min(next.length, next.length - known + 64)));
+      assert.deepEqual(windowDelta(held, head, change, heldLines, known, next.length), w, `step ${step}: the same delta from the head`);
+      assert.equal(windowDelta(held, head.subarray(0, Math.max(0, next.length - known - 1)), change, heldLines, known, next.length), undefined, 'a head short of the known suffix: none');
       if (known > next.length / 2) skipped++;
       assert.equal(composed.sharedTail(held), 0, 'a copy of the last text is not the text built: nothing taken as shared');
       last = next;
