@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 /**
  * A real nft-sync server on a real git repository for integration tests: a bare repository made
  * by initRepository from repo-template/, a working clone to commit and push with the stock git
@@ -105,4 +106,16 @@ export async function startServerFixture(t: Pick<TestContext, 'after'>, options:
     },
   };
   return fixture;
+}
+
+/**
+ * `add` added to the blocklist `inet nft_sync blk` of ruleset `default` through the element API
+ * of the fixture's HTTP listener (started with `http`): the new commit. Fails the test unless the
+ * API answers 201.
+ */
+export async function addElements(f: ServerFixture, add: string[]): Promise<string> {
+  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
+  assert.equal(res.status, 201, await res.clone().text());
+  return ((await res.json()) as { commit: string }).commit;
 }

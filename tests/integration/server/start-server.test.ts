@@ -12,7 +12,7 @@ import { WireClient } from '../../../agent/wire/wire-client.js';
 import { initRepository } from '../../../server/git/init-repository.js';
 import { HOOK_MARKER } from '../../../server/push/pre-receive-hook.js';
 import { startServer } from '../../../server/start-server.js';
-import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
+import { addElements, quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 import { renderRuleset } from '../../../shared/ruleset/render-ruleset.js';
 import type { Ruleset } from '../../../shared/ruleset/ruleset-types.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
@@ -75,12 +75,7 @@ test('an element API change: subscribed agents are told without a file event or 
   c.on('moved', (_ref, commit) => moved.push(commit));
   // Subscribed before the watcher has seen the push (no events, no poll): the first move it is told of counts.
   await c.subscribe('main');
-  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
-  const change = async (add: string[]): Promise<string> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
-    assert.equal(res.status, 201, await res.clone().text());
-    return ((await res.json()) as { commit: string }).commit;
-  };
+  const change = (add: string[]): Promise<string> => addElements(f, add);
   const one = await change(['198.19.0.1']);
   assert.notEqual(one, first);
   await waitFor(() => moved.includes(one), { timeoutMs: 10_000, what: 'the agent told of the change' });
@@ -110,12 +105,7 @@ test('protocol 2: an element API change sends `ahead` (the delta from the revisi
   const base = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
   const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
   f.push({ 'rulesets/default.json': renderRuleset({ nftables: [...base.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] } as Ruleset) }, 'blocklist');
-  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
-  const change = async (add: string[]): Promise<string> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
-    assert.equal(res.status, 201, await res.clone().text());
-    return ((await res.json()) as { commit: string }).commit;
-  };
+  const change = (add: string[]): Promise<string> => addElements(f, add);
   const one = await change(['198.19.0.1']);
   const fetcher = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'x' });
   t.after(() => fetcher.close());

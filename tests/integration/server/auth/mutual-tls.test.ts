@@ -11,7 +11,7 @@ import type { NftSyncError } from '../../../../shared/errors.js';
 import { clientTlsOptions, serverTlsOptions, type TlsMaterial } from '../../../../cli/tls-flags.js';
 import { initPki, issueCertificate } from '../../../../server/auth/pki.js';
 import { tempDir } from '../../../helpers/git-fixture.js';
-import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { addElements, startServerFixture } from '../../../helpers/server-fixture.js';
 import tls from 'node:tls';
 import { testPki } from '../../../helpers/pki-fixture.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
@@ -151,12 +151,7 @@ test('security: protocol 2 `ahead` goes by what the server served, never by a re
     'rulesets/web.json': defaultJson,
     'nft-sync.yaml': 'version: 1\nagents:\n  - match: "web-*"\n    ruleset: web\n',
   });
-  const url = `http://127.0.0.1:${f.server.httpAddress!.port}/api/v1/rulesets/default/sets/inet/nft_sync/blk/elements`;
-  const change = async (add: string[]): Promise<string> => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ add }) });
-    assert.equal(res.status, 201, await res.clone().text());
-    return ((await res.json()) as { commit: string }).commit;
-  };
+  const change = (add: string[]): Promise<string> => addElements(f, add);
   const one = await change(['198.19.0.1']);
   // The blob id of `default` at `one` (not a secret: any holder's report lists it; here db-1's fetch).
   const db = await WireClient.connect({ host: '127.0.0.1', port: f.port, agent: 'db-1', tls: clientTlsOptions(pki.material('db-1'), '127.0.0.1') });
