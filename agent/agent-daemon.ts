@@ -227,8 +227,9 @@ async function followRef(client: WireClient, reconciler: Reconciler, opts: Agent
     client.on('close', (err) => (err ? reject(err) : resolve()));
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  // The delta of the revision a branch moves to, before `moved`: its batch worked out while the
-  // fetch is answered (after the `moved` that follows has sent that fetch).
+  // The delta of the revision a branch moves to, mostly well before `moved`: its batch worked out
+  // while the agent waits (on the next turn, so a `moved` that came with it sends its fetch first;
+  // a pass already under way then works it out itself).
   client.on('ahead', (base, edits) => setImmediate(() => reconciler.foresee(base, edits)));
   client.on('moved', (ref, commit) => {
     opts.logger.info({ ref, commit }, 'ref moved');

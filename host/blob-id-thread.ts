@@ -4,7 +4,9 @@
  * (after an element change) and the agent (after a delta) have other work to do in those 14 ms.
  * Only bytes in a SharedArrayBuffer go to the worker (shared/bytes/spare-buffer.ts makes them):
  * it reads them in place, so nothing is copied; the caller must not change them until the id is
- * back. Anything else, anything small, and any failure of the worker, is hashed here at once.
+ * back. A text given as pieces (idOfPieces) may also have up to 1 MiB of pieces outside shared
+ * memory, copied over. Anything else, anything small, and any failure of the worker, is hashed
+ * here at once.
  */
 import type { Worker } from 'node:worker_threads';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
@@ -69,7 +71,8 @@ export class BlobIdThread {
       length += p.length + (i > 0 && separator !== undefined ? 1 : 0);
       if (isShared(p)) return { shared: p.buffer as SharedArrayBuffer, offset: p.byteOffset, length: p.length };
       copied += p.length;
-      return { bytes: p };
+      // Its own bytes only: a view's whole backing buffer would go with it otherwise.
+      return { bytes: new Uint8Array(p) };
     });
     if (length < THREAD_MIN_BYTES || copied > PIECES_COPY_MAX_BYTES) return undefined;
     const worker = this.#start();

@@ -135,6 +135,20 @@ export class RolloutController {
    * governs the ref and the agent's wave has not been served it yet. A `latest` the controller
    * has not seen (a fetch racing the ref watcher) starts its rollout first.
    */
+  /**
+   * Whether a rollout may hold agents following `key` back (RolloutGate.governs): a tracked
+   * pattern, a branch not seen yet or being updated, or one whose last update found a rollout in
+   * nft-sync.yaml (its state has waves). A branch whose last update found none is served its tip
+   * at once (#apply records it complete, without waves), until a commit changes nft-sync.yaml.
+   * Reads nothing. Never throws.
+   */
+  governs(key: string): boolean {
+    const name = rolloutName(key);
+    if (key.startsWith(TRACK_PREFIX) || this.#busy.has(name)) return true;
+    const state = this.#states.get(name);
+    return state === undefined || state.waves.length > 0;
+  }
+
   async revisionFor(agent: string | undefined, key: string, latest: Revision): Promise<Revision> {
     const name = rolloutName(key);
     const tracked = key.startsWith(TRACK_PREFIX);

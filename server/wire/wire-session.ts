@@ -85,6 +85,11 @@ export interface RolloutGate {
    * rollout holds the agent's wave back.
    */
   revisionFor(agent: string | undefined, key: string, latest: { commit: string; tag?: string }): Promise<{ commit: string; tag?: string }>;
+  /**
+   * Whether a rollout may hold agents following `key` back (revisionFor may answer other than
+   * `latest`); absent: taken as yes. Must not throw.
+   */
+  governs?(key: string): boolean;
 }
 
 export interface SessionContext {
@@ -148,6 +153,8 @@ export class WireSession implements MoveListener {
   #version = 1;
   /** The commit whose `ahead` frame this connection was last sent (aheadNow): `moved` does not repeat it. */
   #aheadSent: string | undefined;
+  /** The commit this connection was last told of in `moved`: an `ahead` frame for it comes too late. */
+  #lastMoved: string | undefined;
   /** What this server's last fetch answer served this agent (or said it had): `ahead` goes only to a holder of its base (#holds). */
   #lastServed: { ruleset: string; commit: string; blob: string } | undefined;
   /** Per subscription key, the revision this agent was last told (`commit tag`); with rollouts only. */
@@ -256,20 +263,26 @@ export class WireSession implements MoveListener {
     const pattern = trackedPattern(key);
     const msg: MovedMessage = pattern === undefined ? { type: 'moved', ref: key, commit } : { type: 'moved', ref: pattern, track: true, commit };
     const moved = this.#ctx.frames ? this.#ctx.frames.moved(msg) : encodeMessage(msg);
+    this.#lastMoved = commit;
     const ahead = this.#aheadKeys.has(key) && this.#aheadSent !== commit ? this.#ctx.frames?.ahead(key, commit) : undefined;
     this.#write(ahead !== undefined && this.#holds(ahead) ? [ahead.frame, moved] : [moved]);
   }
 
   /**
    * WireServer.ahead: send branch `ref`'s (a full ref name) `ahead` frame for `commit` now, when
-   * this connection follows that branch asking for it and #holds says it is for it; `moved` then
-   * does not send it again. Returns whether it was sent. Never throws.
+   * this connection follows that branch asking for it, #holds says it is for it, no rollout may
+   * hold the agent back (the frame then goes with `moved`, as the rollout decides) and `moved`
+   * for it was not sent already; `moved` then does not send it again. Returns whether it was sent.
+   * Never throws.
    */
   aheadNow(ref: string, commit: string): boolean {
-    if (this.#closing || this.#aheadKeys.size === 0) return false;
+    if (this.#closing || this.#aheadKeys.size === 0 || this.#lastMoved === commit) return false;
+    const gate = this.#ctx.rollouts;
     for (const key of this.#aheadKeys) {
       const frame = this.#ctx.frames?.ahead(key, commit);
       if (frame === undefined || frame.ref !== ref || !this.#holds(frame)) continue;
+      // Where a rollout decides who is served what, the frame goes with `moved`, which it decides.
+      if (gate !== undefined && (gate.governs?.(key) ?? true)) continue;
       this.#aheadSent = commit;
       this.#write([frame.frame]);
       return true;

@@ -284,6 +284,52 @@ describe('ElementTips: what the agents wait for', () => {
   });
 });
 
+describe('ElementTips: the ahead delta (protocol 2)', () => {
+  test('the delta from the revision agents hold is handed to `ahead` before the new text is copied, before the commit\'s objects are written and before the branch moves; it rebuilds the new text, from the commit it was made on', async (t) => {
+    const { bare, fresh } = await fixture(t, 60_000);
+    const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+    const blobIds = new BlobIdThread();
+    t.after(() => blobIds.close());
+    const seen: Array<{ ref: string; commit: string; parent: string; base: string; target: number; delta: Buffer; written: boolean; branch: string; spare: number }> = [];
+    const tips = new ElementTips({
+      gitdir: bare,
+      blobIds,
+      spareDelayMs: 0,
+      follow: (base, changes) => repo.followText(base, changes),
+      prime: (b, c, bytes, blob) => repo.primeComposed(b, c, bytes, blob),
+      delta: () => {},
+      ahead: (ref, commit, a) => {
+        let written = true;
+        try {
+          git(bare, ['cat-file', '-e', commit]);
+        } catch {
+          written = false;
+        }
+        seen.push({ ref, commit, ...a, written, branch: git(bare, ['rev-parse', 'main']), spare: tips.spareBytes });
+      },
+    });
+    t.after(() => tips.close());
+    // Adds only (one window of new lines: found from the head of the text), then a change that also
+    // deletes (two places: worked out on the whole text, and handed after the objects are written).
+    const step = (i: number) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: [ip(61000 + i), ip(62000 + i)], ...(i === 3 && { delete: [ip(i * 11)] }) });
+    let held = await fresh((await step(0)).commit);
+    assert.equal(seen.length, 0, 'no ahead: this server did not make the revision before');
+    for (let i = 1; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const r = await step(i);
+      const now = await fresh(r.commit);
+      const a = seen.at(-1)!;
+      assert.equal(seen.length, i);
+      assert.deepEqual({ ref: a.ref, commit: a.commit, parent: a.parent, base: a.base, target: a.target }, { ref: 'refs/heads/main', commit: r.commit, parent: r.previous, base: held.blob, target: now.bytes.length });
+      assert.equal(a.branch, r.previous, 'before the branch moved');
+      assert.equal(a.written, i === 3, i === 3 ? 'a change in two places: after the objects' : 'handed before the commit was written');
+      if (i < 3) assert.ok(a.spare > 0, 'before the new text took the prepared memory (it was not copied yet)');
+      assert.ok(applyRulesetDelta(held.bytes, a.delta, now.bytes.length + 1).equals(now.bytes), 'the delta rebuilds the new text');
+      held = now;
+    }
+  });
+});
+
 describe('ElementTips: memory held by the texts (review)', () => {
   test('review: a warmed tip built after close() hands nothing to the reader and prepares no memory (a closed app went on to allocate a block the size of the text, 31 MB for 1,000,000 elements)', async (t) => {
     const { bare, repo } = await fixture(t, 60_000);

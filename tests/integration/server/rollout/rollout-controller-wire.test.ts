@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { WireClient } from '../../../../agent/wire/wire-client.js';
 import type { AgentStatus } from '../../../../shared/wire/messages.js';
-import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import { addElements, startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
+import net from 'node:net';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import type { Ruleset } from '../../../../shared/ruleset/ruleset-types.js';
+import { encodeMessage, type DecodedMessage } from '../../../../shared/wire/message-codec.js';
+import { MessageReader } from '../../../../shared/wire/message-reader.js';
+import { SERVER_MESSAGE_TYPES, type ServerMessage } from '../../../../shared/wire/messages.js';
 import { waitFor } from '../../../helpers/wait-for.js';
 
 const CONFIG = 'rollouts:\n  main:\n    hold: 1\n    waves:\n      - agents: ["canary-*"]\n      - percent: 50\n      - percent: 100\n';
@@ -199,4 +205,65 @@ test('a tip pushed while the server was down is rolled out after the restart, to
   assert.deepEqual(view.waves.map((w: { agents: string[] }) => w.agents), [['canary-1'], ['web-1']]);
   const canary = await connect(t, fx, 'canary-1');
   assert.equal(await served(canary), b);
+});
+
+async function rawClient(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const reader = new MessageReader<ServerMessage>(SERVER_MESSAGE_TYPES, 1 << 22);
+  const got: DecodedMessage<ServerMessage>[] = [];
+  socket.on('data', (chunk) => got.push(...reader.push(chunk)));
+  return { send: (msg: object) => socket.write(encodeMessage(msg as never)), got, close: () => socket.destroy() };
+}
+
+const AHEAD_CONFIG = 'rollouts:\n  main:\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n';
+const appliedStatus = (agent: string, commit: string) => ({ agent, ref: 'main', commit, state: 'Applied', conditions: [{ type: 'Ready', status: 'True', reason: 'Applied' }] });
+
+test('security (protocol 2): under a rollout, an agent of wave 2 still served A gets no `ahead` delta of B, which the canaries get first', async (t) => {
+  const fx = await startServerFixture(t, { http: { host: '127.0.0.1', port: 0 } });
+  const base = JSON.parse(readFileSync('repo-template/rulesets/default.json', 'utf8')) as { nftables: unknown[] };
+  const elem = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
+  fx.push({ 'rulesets/default.json': renderRuleset({ nftables: [...base.nftables, { set: { family: 'inet', table: 'nft_sync', name: 'blk', type: 'ipv4_addr', elem } }] } as Ruleset) }, 'blocklist');
+  const canary = await WireClient.connect({ host: fx.host, port: fx.port, agent: 'canary-1' });
+  t.after(() => canary.close());
+  const cMoved: string[] = [];
+  canary.on('moved', (_r, c) => cMoved.push(c));
+  await canary.subscribe('main');
+  const web = await rawClient(fx.port);
+  t.after(() => web.close());
+  web.send({ type: 'hello', versions: [1, 2], agent: 'web-1' });
+  web.send({ type: 'subscribe', id: 1, ref: 'main', ahead: true });
+  await waitFor(() => web.got.some((m) => m.message.type === 'subscribed'), { timeoutMs: 10_000, what: 'subscribed' });
+
+  const rollOut = async (a: string, id: number): Promise<void> => {
+    await waitFor(() => cMoved.includes(a), { timeoutMs: 10_000, what: 'canary told of A' });
+    await canary.report(appliedStatus('canary-1', a) as never);
+    await waitFor(() => web.got.some((m) => m.message.type === 'moved' && m.message.commit === a), { timeoutMs: 15_000, what: 'web told of A' });
+    // web fetches A (the server serves it A: #lastServed = A) and reports it.
+    web.send({ type: 'fetch', id, ref: 'main' });
+    await waitFor(() => web.got.some((m) => m.message.type === 'ruleset' && m.message.commit === a), { timeoutMs: 10_000, what: 'web served A' });
+    web.send({ type: 'report', id: id + 1, status: appliedStatus('web-1', a) });
+    await waitFor(async () => {
+      const v = await (await fetch(`http://127.0.0.1:${fx.server.httpAddress!.port}/api/v1/rollouts/main`)).json() as { phase: string; target?: { commit: string } };
+      return (v.phase === 'complete' && JSON.stringify(v).includes(a)) || undefined;
+    }, { timeoutMs: 15_000, what: 'rollout complete' });
+  };
+  const change = (add: string[]): Promise<string> => addElements(fx, add);
+  await rollOut(fx.push({ 'nft-sync.yaml': AHEAD_CONFIG }, 'rollouts'), 10);
+  // A: made by the element API (the tip then keeps what it served: the base of the next delta).
+  const a = await change(['198.19.0.9']);
+  await rollOut(a, 20);
+  // B through the element API: a new rollout, canaries first.
+  const b = await change(['198.19.0.1']);
+  await waitFor(() => cMoved.includes(b), { timeoutMs: 10_000, what: 'canary told of B' });
+  await new Promise((r) => setTimeout(r, 500));
+  // web is in wave 2: it is still served A and was not told of B ...
+  web.send({ type: 'fetch', id: 7, ref: 'main' });
+  await waitFor(() => web.got.some((m) => 'id' in m.message && m.message.id === 7), { timeoutMs: 10_000, what: 'web fetch answer' });
+  const answer = web.got.find((m) => 'id' in m.message && m.message.id === 7)!.message;
+  assert.ok('commit' in answer && answer.commit === a, 'web is still served A');
+  assert.ok(!web.got.some((m) => m.message.type === 'moved' && m.message.commit === b), 'web not told of B');
+  // ... yet it got B's delta.
+  const aheadB = web.got.filter((m) => m.message.type === 'ahead' && m.message.commit === b);
+  assert.equal(aheadB.length, 0, `web (wave 2, served A) got ${aheadB.length} ahead frame(s) for B (${aheadB[0]?.body?.length ?? 0} bytes of B's elements)`);
 });
