@@ -11,6 +11,7 @@
 import type { Worker } from 'node:worker_threads';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { isShared } from '../shared/bytes/spare-buffer.js';
+import { joinPieces } from '../shared/bytes/join-pieces.js';
 import type { BlobIdAnswer, BlobIdPiece, BlobIdRequest } from './blob-id-worker.js';
 import { startWorker } from './start-worker.js';
 
@@ -61,10 +62,11 @@ export class BlobIdThread {
    * two, when given), computed in the worker from the pieces themselves, so it can start before
    * they are copied into one Buffer (shared/bytes/join-pieces.ts). Undefined when it cannot: a
    * text under 1 MiB, no worker, or pieces outside a SharedArrayBuffer of more than 1 MiB in all
-   * (they would be copied to the worker): hash the joined bytes then (`id`). The pieces must not
-   * change until the id is back. Never rejects.
+   * (they would be copied to the worker): hash the joined bytes then (`id`); also when they do not
+   * make `expected` bytes, when given (a size the caller will refuse). The pieces must not change
+   * until the id is back. Never rejects.
    */
-  idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1'): Promise<string> | undefined {
+  idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1', expected?: number): Promise<string> | undefined {
     let length = 0;
     let copied = 0;
     const parts: BlobIdPiece[] = pieces.map((p, i) => {
@@ -74,19 +76,10 @@ export class BlobIdThread {
       // Its own bytes only: a view's whole backing buffer would go with it otherwise.
       return { bytes: new Uint8Array(p) };
     });
-    if (length < THREAD_MIN_BYTES || copied > PIECES_COPY_MAX_BYTES) return undefined;
+    if ((expected !== undefined && length !== expected) || length < THREAD_MIN_BYTES || copied > PIECES_COPY_MAX_BYTES) return undefined;
     const worker = this.#start();
     if (worker === undefined) return undefined;
-    const joined = (): Uint8Array => {
-      const out = Buffer.allocUnsafe(length);
-      let at = 0;
-      pieces.forEach((p, i) => {
-        if (i > 0 && separator !== undefined) out[at++] = separator;
-        out.set(p, at);
-        at += p.length;
-      });
-      return out;
-    };
+    const joined = (): Uint8Array => joinPieces(pieces, separator === undefined ? {} : { separator });
     const id = this.#nextId++;
     return new Promise<string>((resolve) => {
       this.#pending.set(id, { bytes: joined, algorithm, resolve });

@@ -97,10 +97,8 @@ export class DeltaAnswers {
       };
       // Hashed from the pieces (the bytes in force and the delta's lines) while they are copied.
       let fromPieces: Promise<string> | undefined;
-      const pieces = (runs: readonly Buffer[]): void => {
-        // Only for the size announced: another is refused (alloc) before anything is hashed.
-        if (runs.reduce((n, r) => n + r.length, Math.max(runs.length - 1, 0)) === message.target) fromPieces = this.#ids.idOfPieces(runs, 10, algorithm);
-      };
+      // Only for the size announced: another is refused (alloc) before anything is hashed.
+      const pieces = (runs: readonly Buffer[]): void => void (fromPieces = this.#ids.idOfPieces(runs, 10, algorithm, message.target));
       const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc, lines: false, pieces });
       this.#aheadHashing = true;
       const id = fromPieces ?? this.#ids.id(rebuilt.bytes, algorithm);
@@ -128,9 +126,8 @@ export class DeltaAnswers {
     const rebuilt = fits ? (delta: Buffer) => (delta.equals(ahead.delta) ? ahead.rebuilt : undefined) : undefined;
     // A big delta rebuilt here is hashed from its pieces while they are copied (as an ahead frame's).
     let fromPieces: Promise<string> | undefined;
-    const algorithmOf = message.type === 'ruleset' ? objectIdAlgorithm(message.blob) : 'sha1';
     const pieces = (runs: readonly Buffer[]): void => {
-      if (message.type === 'ruleset' && message.delta !== undefined && runs.reduce((n, r) => n + r.length, Math.max(runs.length - 1, 0)) === message.delta.size) fromPieces = this.#ids.idOfPieces(runs, 10, algorithmOf);
+      if (message.type === 'ruleset' && message.delta !== undefined) fromPieces = this.#ids.idOfPieces(runs, 10, objectIdAlgorithm(message.blob), message.delta.size);
     };
     try {
       answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)), pieces, ...(rebuilt && { rebuilt }) }) };
@@ -145,7 +142,7 @@ export class DeltaAnswers {
     // The bytes an `ahead` frame rebuilt have been hashing since it came.
     const took = ahead !== undefined && r.bytes === ahead.rebuilt.bytes && objectIdAlgorithm(ahead.baseBlob) === algorithm;
     if (took) this.aheadTaken += 1;
-    const hashing = took ? ahead.id : fromPieces !== undefined && algorithmOf === algorithm ? fromPieces : this.#ids.id(r.bytes, algorithm);
+    const hashing = took ? ahead.id : (fromPieces ?? this.#ids.id(r.bytes, algorithm));
     const refusal = hashing.then((id) => {
       rememberBlobId(r.bytes, algorithm, id);
       return deltaRefusal(message, answer);

@@ -424,17 +424,13 @@ export class ComposedText {
    * ShiftedAlloc: `size` bytes starting at `shift` modulo 8, so the base's big runs are copied at
    * full speed), such as a prepared SpareBuffer's (shared/bytes/spare-buffer.ts), whose pages are
    * already touched, so the text costs a copy rather than the page faults of fresh memory.
-   * Without it, fresh memory. `onPieces`, when given, is called with the pieces the text is about
-   * to be joined from (subarrays of the base, which lies in shared memory when this came from
-   * another thread (fromState), and small new Buffers), before they are copied: its hash may start
-   * from them (host/blob-id-thread.ts idOfPieces); not called when the text is returned again.
-   * Throws RangeError when `alloc` gives another size.
+   * Without it, fresh memory. The pieces it joins: pieces(). Throws RangeError when `alloc` gives
+   * another size.
    */
-  text(alloc?: ShiftedAlloc, onPieces?: (pieces: readonly Buffer[]) => void): Buffer | undefined {
+  text(alloc?: ShiftedAlloc): Buffer | undefined {
     if (this.memo !== undefined) return this.memo;
     const pieces = this.pieces();
     if (pieces === undefined) return undefined;
-    onPieces?.(pieces);
     this.memo = joinPieces(pieces, alloc && { alloc });
     this.built!.text = this.memo;
     return this.memo;

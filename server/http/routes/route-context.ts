@@ -48,7 +48,7 @@ export interface RouteContext {
   /**
    * What the element API hands the rest of the server (start-server.ts): the delta it worked out
    * for the agents holding the revision before (the wire server's AnswerFrames.primeDelta),
-   * before the branch moves, the same delta to send ahead of `moved` (AnswerFrames.primeAhead),
+   * before the branch moves, the same delta to send ahead of `moved` (WireServer.ahead),
    * and that it moved a branch (RefWatcher.refsWritten: agents told at once). Absent: agents hear of the change through the ref watcher and work the delta out on fetch.
    */
   elementEvents?: Pick<ElementTipsOptions, 'delta' | 'ahead' | 'moved'>;

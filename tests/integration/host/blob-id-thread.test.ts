@@ -40,6 +40,9 @@ describe('BlobIdThread', () => {
         assert.equal(await thread.idOfPieces(pieces, separator, 'sha256'), gitBlobId(joined, 'sha256'));
       }
       assert.equal(thread.idOfPieces([Buffer.from('small')], 10), undefined, 'under 1 MiB: hashed joined, here');
+      const size = pieces.reduce((n, p) => n + p.length, pieces.length - 1);
+      assert.equal(thread.idOfPieces(pieces, 10, 'sha1', size + 1), undefined, 'not the size expected: nothing hashed');
+      assert.equal(await thread.idOfPieces(pieces, 10, 'sha1', size), gitBlobId(Buffer.concat(pieces.flatMap((p, i) => (i > 0 ? [Buffer.of(10), p] : [p])))));
       assert.equal(thread.idOfPieces([big, Buffer.alloc(2 << 20)], 10), undefined, 'over 1 MiB outside shared memory: not copied to the worker');
     } finally {
       await thread.close();
