@@ -5,8 +5,8 @@
  * Only bytes in a SharedArrayBuffer go to the worker (shared/bytes/spare-buffer.ts makes them):
  * it reads them in place, so nothing is copied; the caller must not change them until the id is
  * back. A text given as pieces (idOfPieces) may also have up to 1 MiB of pieces outside shared
- * memory, copied over. Anything else, anything small, and any failure of the worker, is hashed
- * here at once.
+ * memory, copied over, and be joined there into shared memory as they are hashed (joinInto).
+ * Anything else, anything small, and any failure of the worker, is hashed here at once.
  */
 import type { Worker } from 'node:worker_threads';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
@@ -67,6 +67,25 @@ export class BlobIdThread {
    * until the id is back. Never rejects.
    */
   idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1', expected?: number): Promise<string> | undefined {
+    return this.#ofPieces(pieces, separator, algorithm, expected, undefined);
+  }
+
+  /**
+   * idOfPieces, with the text also joined into `into` as it is hashed: one pass over the bytes,
+   * in the worker, so this thread copies nothing (shared/bytes/join-pieces.ts joinLayout says
+   * where the pieces go; `into` is laid out as joinPieces would). `into` must lie in a
+   * SharedArrayBuffer and be exactly the text's size. Its bytes are the text once the promise
+   * resolves, not before: read nothing of it until then (should the worker fail, this thread
+   * joins and hashes them, as idOfPieces does). Undefined, and nothing written, when it cannot (as
+   * idOfPieces, or `into` is not in shared memory or not the text's size): join them then. Never
+   * rejects.
+   */
+  joinInto(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', into: Uint8Array): Promise<string> | undefined {
+    if (!isShared(into)) return undefined;
+    return this.#ofPieces(pieces, separator, algorithm, into.length, into);
+  }
+
+  #ofPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', expected: number | undefined, into: Uint8Array | undefined): Promise<string> | undefined {
     let length = 0;
     let copied = 0;
     const parts: BlobIdPiece[] = pieces.map((p, i) => {
@@ -79,12 +98,14 @@ export class BlobIdThread {
     if ((expected !== undefined && length !== expected) || length < THREAD_MIN_BYTES || copied > PIECES_COPY_MAX_BYTES) return undefined;
     const worker = this.#start();
     if (worker === undefined) return undefined;
-    const joined = (): Uint8Array => joinPieces(pieces, separator === undefined ? {} : { separator });
+    const sep = separator === undefined ? {} : { separator };
+    // Should this thread hash them after all (the worker failed), they are joined where the worker would have.
+    const joined = (): Uint8Array => joinPieces(pieces, into === undefined ? sep : { ...sep, alloc: () => Buffer.from(into.buffer, into.byteOffset, into.length) });
     const id = this.#nextId++;
     return new Promise<string>((resolve) => {
       this.#pending.set(id, { bytes: joined, algorithm, resolve });
       if (this.#pending.size === 1) worker.ref();
-      const req: BlobIdRequest = { id, pieces: parts, ...(separator !== undefined && { separator }), length, algorithm };
+      const req: BlobIdRequest = { id, pieces: parts, ...sep, ...(into && { into: { shared: into.buffer as SharedArrayBuffer, offset: into.byteOffset } }), length, algorithm };
       worker.postMessage(req);
     });
   }

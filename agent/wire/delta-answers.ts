@@ -27,7 +27,7 @@
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
-import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
+import { joinLayout, joinPieces, shiftedBuffer } from '../../shared/bytes/join-pieces.js';
 import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type ServerMessage } from '../../shared/wire/messages.js';
 import { rebuildFromRulesetDelta, type RebuiltRuleset } from '../../shared/wire/ruleset-delta.js';
 import { BlobIdThread } from '../../host/blob-id-thread.js';
@@ -57,6 +57,11 @@ interface AheadRebuilt {
   rebuilt: RebuiltRuleset;
   /** The blob id of the rebuilt bytes, in the worker. */
   id: Promise<string>;
+  /**
+   * Set while the worker still joins the rebuilt bytes as it hashes them (they are there once it
+   * resolves, and it is cleared then): read() does not take them before (`settled`).
+   */
+  writing?: Promise<unknown>;
 }
 
 export class DeltaAnswers {
@@ -90,25 +95,40 @@ export class DeltaAnswers {
     try {
       const algorithm = objectIdAlgorithm(message.base);
       if (rememberedBlobId(base, algorithm) !== message.base) return undefined;
-      // Memory is asked for once the size is known, before a byte is copied: another size stops there.
-      const alloc = (size: number, shift: number): Buffer => {
+      // The pieces (the bytes in force and the delta's lines) are joined into the spare block by
+      // the worker as it hashes them: this thread copies nothing, and the bytes are there once
+      // the id is (`written`). Memory is asked for once the size is known, before a byte is
+      // copied: another size stops there.
+      let written: Promise<string> | undefined;
+      const join = (runs: readonly Buffer[]): Buffer => {
+        const { size, shift } = joinLayout(runs, true);
         if (size !== message.target) throw new RangeError(`the ahead delta rebuilds ${size} bytes, not ${message.target}`);
-        return this.#spare.take(size, shift);
+        const into = this.#spare.take(size, shift);
+        written = this.#ids.joinInto(runs, 10, algorithm, into);
+        return written === undefined ? joinPieces(runs, { separator: 10, alloc: () => into }) : into;
       };
-      // Hashed from the pieces (the bytes in force and the delta's lines) while they are copied.
-      let fromPieces: Promise<string> | undefined;
-      // Only for the size announced: another is refused (alloc) before anything is hashed.
-      const pieces = (runs: readonly Buffer[]): void => void (fromPieces = this.#ids.idOfPieces(runs, 10, algorithm, message.target));
-      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { alloc, lines: false, pieces });
+      const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { lines: false, join });
       this.#aheadHashing = true;
-      const id = fromPieces ?? this.#ids.id(rebuilt.bytes, algorithm);
+      const id = written ?? this.#ids.id(rebuilt.bytes, algorithm);
       void id.finally(() => (this.#aheadHashing = false));
-      this.#ahead = { commit: message.commit, ruleset: message.ruleset, base, baseBlob: message.base, delta: Buffer.from(body), rebuilt, id };
+      const ahead: AheadRebuilt = { commit: message.commit, ruleset: message.ruleset, base, baseBlob: message.base, delta: Buffer.from(body), rebuilt, id };
+      if (written !== undefined) ahead.writing = written.then(() => delete ahead.writing);
+      this.#ahead = ahead;
       return rebuilt;
     } catch {
       // Not rebuilt ahead: the answer is.
       return undefined;
     }
+  }
+
+  /**
+   * What to wait for before read() of the answer `message`: the bytes of the `ahead` frame it may
+   * take, while the worker still joins them (undefined: nothing, read now). Never rejects.
+   */
+  settled(message: ServerMessage): Promise<unknown> | undefined {
+    const ahead = this.#ahead;
+    if (ahead?.writing === undefined || message.type !== 'ruleset' || message.commit !== ahead.commit || message.ruleset !== ahead.ruleset) return undefined;
+    return ahead.writing;
   }
 
   /**
@@ -119,8 +139,9 @@ export class DeltaAnswers {
    */
   read(message: ServerMessage, body: Buffer | undefined, asked: { maxRulesetBytes: number; proof: boolean; base: { blob: string; bytes: Buffer } }): ReadAnswer {
     let answer: { result?: FetchResult; error?: NftSyncError };
-    // An `ahead` frame serves one answer at most: this one, if it is the same delta over the same bytes.
-    const ahead = this.#ahead;
+    // An `ahead` frame serves one answer at most: this one, if it is the same delta over the same
+    // bytes, and its bytes are written (the caller waited for `settled`; else they are not taken).
+    const ahead = this.#ahead?.writing === undefined ? this.#ahead : undefined;
     this.#ahead = undefined;
     const fits = ahead !== undefined && message.type === 'ruleset' && message.delta?.base === ahead.baseBlob && message.commit === ahead.commit && message.ruleset === ahead.ruleset && asked.base.bytes === ahead.base;
     const rebuilt = fits ? (delta: Buffer) => (delta.equals(ahead.delta) ? ahead.rebuilt : undefined) : undefined;

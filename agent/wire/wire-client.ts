@@ -207,6 +207,8 @@ export class WireClient extends EventEmitter<WireClientEvents> {
     if (!delta) return fetchResult(message, body, asked);
     // A delta that does not rebuild the announced bytes is never used: the whole ruleset is
     // fetched instead (once; its answer is checked as any other), and the result says why.
+    // The bytes an `ahead` frame rebuilt, which this answer may take, are there once the worker has written them.
+    await this.#answers.settled(message);
     const answer = this.#answers.read(message, body, { ...asked, base: { blob: req.have!.blob, bytes: base } });
     const whole = async (refused: string): Promise<FetchResult> => {
       const full = await this.#request(request, allowance);

@@ -46,7 +46,7 @@ import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
 import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
-import { shiftedBuffer } from '../../shared/bytes/join-pieces.js';
+import { joinLayout, shiftedBuffer } from '../../shared/bytes/join-pieces.js';
 import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { windowDelta } from '../../shared/wire/window-delta.js';
 import type { BlobIdThread } from '../../host/blob-id-thread.js';
@@ -117,7 +117,7 @@ export interface ElementTipsOptions {
    * Hand a revision's text and blob id to the repository reader (RulesetRepository.primeComposed):
    * the id still on its way (a promise) when it is computed in the worker (`blobIds`).
    */
-  prime?: (base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>) => void;
+  prime?: (base: string, changes: readonly string[], bytes: Buffer | Promise<Buffer>, blob: string | Promise<string>) => void;
   /**
    * Say what a new commit holds: a child of `parent` that changed the stored files of `ruleset`
    * alone, to base blob `base` and change files `changes` (RulesetRepository.primeChild), before
@@ -307,11 +307,15 @@ export class ElementTips {
       return { done: { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt } };
     }
     const text = Buffer.from(renderChangeFile(req.set, change.added, change.deleted));
-    // The file as stored must read back (the whole path and every reader parse it); its elements,
-    // which the plan checked, are not checked again (applyPlanned: 5-10 ms for 1,000 of them).
-    const file = parseChangeFile(text);
-    // From here the tip is changed: any way out but success forgets it.
-    if (!tip.composed.applyPlanned(change) && !tip.composed.apply(file)) return undefined;
+    // From here the tip is changed: any way out but success forgets it. The file as stored must
+    // read back (the whole path and every reader parse it): checked below, once the worker has the
+    // new text; its elements, which the plan checked, are not checked again (applyPlanned: 5-10 ms
+    // for 1,000 of them).
+    let readBack = false;
+    if (!tip.composed.applyPlanned(change)) {
+      if (!tip.composed.apply(parseChangeFile(text))) return undefined;
+      readBack = true;
+    }
     const { gitdir } = this.options;
     const algorithm = objectIdAlgorithm(old);
     const f = tip.files;
@@ -322,11 +326,14 @@ export class ElementTips {
     const objects = new LooseObjectBatch(gitdir, algorithm);
     let newFiles: TipFiles;
     // A fold stores the text as the base blob (and has its id from that): it is joined first. A
-    // change file is stored otherwise, and the text is worked on from its pieces before the 25 MB
-    // copy: its blob id in the worker, and (below) the agents' delta, sent ahead of the commit.
+    // change file is stored otherwise, and the text is worked on from its pieces: the worker joins
+    // them as it hashes them for the blob id (`joining`: one pass over the 25 MB, none of it on
+    // this thread), while this thread writes the objects and (below) finds the agents' delta and
+    // sends it ahead of the commit.
     let bytes: Buffer | undefined;
     let pieces: readonly Buffer[] | undefined;
     let hashing: Promise<string> | string | undefined;
+    let joining: Promise<Buffer> | undefined;
     if (fold) {
       bytes = tip.composed.text(alloc);
       if (bytes === undefined) return undefined;
@@ -336,7 +343,7 @@ export class ElementTips {
     } else {
       pieces = tip.composed.pieces();
       if (pieces === undefined) return undefined;
-      hashing = this.options.blobIds?.idOfPieces(pieces, undefined, algorithm);
+      ({ hashing, joining } = this.joinAndHash(tip.composed, pieces, algorithm, alloc));
       const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
@@ -344,6 +351,7 @@ export class ElementTips {
       newFiles = { ...f, changes: [...f.changes, { file: name, blob, size: text.length }], elementsEntries };
       newFiles.rulesetsEntries = withEntry(f.rulesetsEntries, dir, { mode: '40000', id: elements });
     }
+    if (!readBack) parseChangeFile(text);
     const rulesets = objects.add('tree', serializeTree(newFiles.rulesetsEntries));
     newFiles.rootEntries = withEntry(f.rootEntries, 'rulesets', { mode: '40000', id: rulesets });
     const root = objects.add('tree', serializeTree(newFiles.rootEntries));
@@ -363,8 +371,8 @@ export class ElementTips {
     // so they rebuild and hash the new bytes while this server copies and hashes them.
     let window: { delta: Buffer; lines: number } | undefined;
     let sentAhead = false;
+    const size = bytes?.length ?? pieces!.reduce((n, p) => n + p.length, 0);
     if (pieces !== undefined && held !== undefined && (this.options.delta || this.options.ahead)) {
-      const size = pieces.reduce((n, p) => n + p.length, 0);
       const known = tip.composed.sharedTail(held.bytes);
       const headSize = Math.min(size, size - known + AHEAD_HEAD_SLACK);
       if (size - known <= AHEAD_HEAD_MAX) window = windowDelta(held.bytes, headOf(pieces, headSize), counts, held.lines, known, size);
@@ -373,13 +381,19 @@ export class ElementTips {
         sentAhead = true;
       }
     }
-    bytes ??= tip.composed.text(alloc);
-    if (bytes === undefined) return undefined;
-    hashing ??= fold ? undefined : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
-    // Three things at once: the blob id in the worker, the objects on the thread pool, the delta here.
+    // The objects written (small ones here, a fold's base on the thread pool) while the worker hashes.
     const writing = objects.write();
-    window ??= held && this.options.delta ? windowDelta(held.bytes, bytes, counts, held.lines, tip.composed.sharedTail(held.bytes)) : undefined;
-    const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes)) : undefined;
+    if (joining === undefined) {
+      bytes ??= tip.composed.text(alloc);
+      if (bytes === undefined) return undefined;
+      hashing ??= fold ? undefined : (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));
+    }
+    // No delta found from the head (a change in two places): it is worked out on the whole text.
+    if (held && this.options.delta && window === undefined) {
+      bytes ??= await joining!;
+      window = windowDelta(held.bytes, bytes, counts, held.lines, tip.composed.sharedTail(held.bytes));
+    }
+    const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes!)) : undefined;
     await writing;
     // The delta goes to the wire server before the reader gives anyone the new id (it hands on
     // `named`), so a fetch of the new revision finds it. The branch does not wait for the id: it
@@ -396,11 +410,11 @@ export class ElementTips {
     // The revision agents hold now is handed again first, so a full cache evicts older ones, not
     // the base of the delta they are about to ask for.
     if (tip.served) this.options.prime?.(f.base.blob, f.changes.map((c) => c.blob), tip.served.bytes, tip.served.blob);
-    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes, named);
+    this.options.prime?.(newFiles.base.blob, newFiles.changes.map((c) => c.blob), bytes ?? joining!, named);
     this.options.primeChild?.(commit, old, req.ruleset, newFiles.base.blob, newFiles.changes.map((c) => ({ file: c.file, oid: c.blob })));
 
     // Sent (or kept for the new commit) before the branch moves: the ref watcher may see the move first.
-    if (!sentAhead && held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: bytes.length, delta });
+    if (!sentAhead && held !== undefined && delta !== undefined) this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: size, delta });
     await req.beforeUpdate?.(attempt);
     try {
       if (this.options.refs) await this.options.refs.update(ref, commit, old);
@@ -411,8 +425,9 @@ export class ElementTips {
       return 'moved';
     }
     this.options.moved?.(ref, commit, old);
-    if (bytes.length >= WARM_BYTES) this.prepareSpare(bytes.length);
+    if (size >= WARM_BYTES) this.prepareSpare(size);
     else this.spare.prepare(0); // a set that became small: no block kept for a big text
+    bytes ??= await joining!;
     const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };
     // After a fold the text followed is that of the old base and its net change; the new base
     // lays its elements out otherwise (this change's new elements first, then the folded ones),
@@ -421,6 +436,28 @@ export class ElementTips {
     if (fold) this.keep(id, { commit, files: newFiles, building: this.build(bytes, []), served });
     else if (tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, composed: tip.composed, served });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
+  }
+
+  /**
+   * The blob id of the text `pieces` make (composed's pieces()), and the text itself: a big text
+   * is joined by the worker as it hashes it, into memory from `alloc` (`joining`: its bytes, taken
+   * by `composed` as its text, once the id is known; nothing of it is copied here); else only the
+   * id is worked on from the pieces (undefined: hash the text once joined). Never throws.
+   */
+  private joinAndHash(composed: ComposedText, pieces: readonly Buffer[], algorithm: 'sha1' | 'sha256', alloc: (size: number, shift: number) => Buffer): { hashing?: Promise<string>; joining?: Promise<Buffer> } {
+    const ids = this.options.blobIds;
+    if (ids === undefined) return {};
+    const { size, shift } = joinLayout(pieces, false);
+    if (size >= WARM_BYTES) {
+      const into = alloc(size, shift);
+      const hashing = ids.joinInto(pieces, undefined, algorithm, into);
+      if (hashing !== undefined) return { hashing, joining: hashing.then(() => (composed.joined(pieces, into), into)) };
+      // The worker cannot: joined here, into the memory taken (it would be wasted otherwise).
+      const bytes = composed.text(() => into);
+      return bytes === undefined ? {} : { hashing: ids.id(bytes, algorithm) };
+    }
+    const hashing = ids.idOfPieces(pieces, undefined, algorithm);
+    return hashing === undefined ? {} : { hashing };
   }
 
   /** A tip of `base` and its change files: in the worker when the server passes `follow`, else here. Never throws. */

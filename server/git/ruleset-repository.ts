@@ -276,19 +276,22 @@ export class RulesetRepository {
    * (server/git/element-tips.ts, shared/ruleset/composed-text.ts), so the agents fetching the new
    * revision do not make the server compose a million elements again. `blob` may still be on its
    * way (computed in a worker thread): a readRuleset of those files then waits for it, never
-   * composes. It must resolve to the id of `bytes`. Without change files, only the stored file's
-   * bytes are taken (`blob` must then be `base`, known: else nothing is held). The Buffer is
-   * shared: the caller must not modify it.
+   * composes. It must resolve to the id of `bytes`. `bytes` may be on their way too (joined in a
+   * worker as they are hashed: server/git/element-tips.ts): readers wait for them, and a promise
+   * that rejects is forgotten (the next reader composes). Without change files, only the stored
+   * file's bytes are taken (`blob` must then be `base`, known: else nothing is held). The Buffer
+   * is shared: the caller must not modify it.
    */
-  primeComposed(base: string, changes: readonly string[], bytes: Buffer, blob: string | Promise<string>): void {
+  primeComposed(base: string, changes: readonly string[], bytes: Buffer | Promise<Buffer>, blob: string | Promise<string>): void {
+    const hold = (key: string): void => (Buffer.isBuffer(bytes) ? this.blobs.set(key, bytes) : this.blobs.loadWith(key, bytes));
     if (changes.length === 0) {
       // Without change files readRuleset serves the file as stored, under its own id: only its
       // own bytes may stand for it (a fold's base is; a text rendered from another layout is not).
-      if (blob === base) this.blobs.set(base, bytes);
+      if (blob === base) hold(base);
       return;
     }
     const key = `${base}+${changes.join(',')}`;
-    this.blobs.set(key, bytes);
+    hold(key);
     if (typeof blob === 'string') this.composedIds.set(key, { blob });
     else this.composedIds.loadWith(key, blob.then((id) => ({ blob: id })));
   }

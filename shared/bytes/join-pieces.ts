@@ -29,13 +29,13 @@ export function shiftedBuffer(size: number, shift: number): Buffer {
 }
 
 /**
- * `pieces` one after another (with the byte `separator` between each two, when given) in one
- * Buffer of their total size, made by `alloc` (default: fresh memory, shiftedBuffer) with the
- * shift that aligns the copy of the biggest piece (its source's byteOffset counts: backing
- * stores are COPY_ALIGN-aligned). Throws RangeError when `alloc` gives another size.
+ * Where `pieces` go when joined (joinPieces): their total `size` (with the byte of a separator
+ * between each two when `separator`), and the `shift` modulo COPY_ALIGN that puts the biggest
+ * piece on its source's alignment (backing stores are COPY_ALIGN-aligned, so a source's
+ * byteOffset counts). Pure.
  */
-export function joinPieces(pieces: readonly Uint8Array[], opts: { separator?: number; alloc?: ShiftedAlloc } = {}): Buffer {
-  const sep = opts.separator !== undefined ? 1 : 0;
+export function joinLayout(pieces: readonly Uint8Array[], separator: boolean): { size: number; shift: number } {
+  const sep = separator ? 1 : 0;
   let size = 0;
   let biggest = -1;
   let biggestAt = 0;
@@ -48,11 +48,22 @@ export function joinPieces(pieces: readonly Uint8Array[], opts: { separator?: nu
     size += p.length;
   });
   const shift = biggest < 0 ? 0 : (((pieces[biggest]!.byteOffset - biggestAt) % COPY_ALIGN) + COPY_ALIGN) % COPY_ALIGN;
+  return { size, shift };
+}
+
+/**
+ * `pieces` one after another (with the byte `separator` between each two, when given) in one
+ * Buffer of their total size, made by `alloc` (default: fresh memory, shiftedBuffer) with the
+ * shift that aligns the copy of the biggest piece (joinLayout). Throws RangeError when `alloc`
+ * gives another size.
+ */
+export function joinPieces(pieces: readonly Uint8Array[], opts: { separator?: number; alloc?: ShiftedAlloc } = {}): Buffer {
+  const { size, shift } = joinLayout(pieces, opts.separator !== undefined);
   const out = (opts.alloc ?? shiftedBuffer)(size, shift);
   if (out.length !== size) throw new RangeError(`joinPieces: alloc(${size}) gave ${out.length} bytes`);
   let at = 0;
   pieces.forEach((p, i) => {
-    if (i > 0 && sep) out[at++] = opts.separator!;
+    if (i > 0 && opts.separator !== undefined) out[at++] = opts.separator;
     out.set(p, at);
     at += p.length;
   });

@@ -437,6 +437,21 @@ export class ComposedText {
   }
 
   /**
+   * Take `bytes` as the current text, joined elsewhere from `pieces` (what pieces() gave; e.g. by
+   * the worker that hashes them: host/blob-id-thread.ts joinInto): text() returns them from now
+   * on, and sharedTail counts them as the text joined. The caller vouches that they hold the pieces
+   * joined, byte for byte. False, and nothing taken, when the text changed since those pieces
+   * were found, it is joined already, or `bytes` is not their size. Never throws.
+   */
+  joined(pieces: readonly Buffer[], bytes: Buffer): boolean {
+    if (pieces !== this.piecesMemo || this.memo !== undefined || this.built?.pieces !== pieces) return false;
+    if (bytes.length !== pieces.reduce((n, p) => n + p.length, 0)) return false;
+    this.memo = bytes;
+    this.built.text = bytes;
+    return true;
+  }
+
+  /**
    * The pieces the current text is joined from (text()), without joining them: subarrays of the
    * base (in shared memory when this came from another thread: fromState) and small new Buffers;
    * do not change them. The same array until the text changes. Undefined when text() would be.

@@ -267,6 +267,10 @@ function copyShifted(dst: Uint32Array, at: number, src: Uint32Array, from: numbe
  * `opts.pieces`: called with the pieces the result is about to be joined from (with `\n` between
  * each two), before they are copied: a hash of the result may start from them (host/
  * blob-id-thread.ts idOfPieces). They are subarrays of `base` and new Buffers; do not change them.
+ * `opts.join`: joins the pieces elsewhere instead (e.g. a worker, as it hashes them: host/
+ * blob-id-thread.ts joinInto) and returns the Buffer they go into, laid out as joinPieces would
+ * (its bytes may not be there yet: the caller knows when they are), or undefined to have them
+ * joined here.
  * Errors: NFTSYNC_ERR_MSG_INVALID (malformed delta, or one that does not fit the base),
  * NFTSYNC_ERR_RULESET_TOO_LARGE (the result would pass `maxBytes`).
  */
@@ -275,7 +279,7 @@ export function rebuildFromRulesetDelta(
   delta: Buffer,
   maxBytes: number,
   baseLines?: Uint32Array,
-  opts: { alloc?: ShiftedAlloc; lines?: boolean; pieces?: (pieces: readonly Buffer[]) => void } = {},
+  opts: { alloc?: ShiftedAlloc; lines?: boolean; pieces?: (pieces: readonly Buffer[]) => void; join?: (pieces: readonly Buffer[]) => Buffer | undefined } = {},
 ): RebuiltRuleset {
   const d = delta.toString('utf8').split('\n');
   if (d[0] !== MAGIC) throw invalid('it does not start with the delta header');
@@ -339,7 +343,7 @@ export function rebuildFromRulesetDelta(
   }
   if (i < baseCount) throw invalid(`it leaves ${baseCount - i} line(s) of the base unread`);
   opts.pieces?.(runs);
-  const bytes = joinPieces(runs, { separator: 10, ...(opts.alloc && { alloc: opts.alloc }) });
+  const bytes = opts.join?.(runs) ?? joinPieces(runs, { separator: 10, ...(opts.alloc && { alloc: opts.alloc }) });
   if (bytes.length !== Math.max(size, 0)) throw new RangeError(`rebuildFromRulesetDelta: ${bytes.length} bytes rebuilt, ${size} counted`);
   if (lines === undefined) return { bytes, ...(edits !== undefined && { edits }) };
   lines[lineCount] = size + 1;

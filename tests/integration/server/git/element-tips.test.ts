@@ -285,18 +285,23 @@ describe('ElementTips: what the agents wait for', () => {
 });
 
 describe('ElementTips: the ahead delta (protocol 2)', () => {
-  test('the delta from the revision agents hold is handed to `ahead` before the new text is copied, before the commit\'s objects are written and before the branch moves; it rebuilds the new text, from the commit it was made on', async (t) => {
+  test('the delta from the revision agents hold is handed to `ahead` while the worker joins and hashes the new text, before the commit\'s objects are written and before the branch moves; it rebuilds the new text, from the commit it was made on', async (t) => {
     const { bare, fresh } = await fixture(t, 60_000);
     const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
     const blobIds = new BlobIdThread();
     t.after(() => blobIds.close());
-    const seen: Array<{ ref: string; commit: string; parent: string; base: string; target: number; delta: Buffer; written: boolean; branch: string; spare: number }> = [];
+    const seen: Array<{ ref: string; commit: string; parent: string; base: string; target: number; delta: Buffer; written: boolean; branch: string }> = [];
+    const joinedInWorker: boolean[] = [];
     const tips = new ElementTips({
       gitdir: bare,
       blobIds,
       spareDelayMs: 0,
       follow: (base, changes) => repo.followText(base, changes),
-      prime: (b, c, bytes, blob) => repo.primeComposed(b, c, bytes, blob),
+      prime: (b, c, bytes, blob) => {
+        // The new text (after the revision agents hold, primed again first) is on its way: joined by the worker as it hashes it.
+        if (c.length > 0) joinedInWorker.push(!Buffer.isBuffer(bytes));
+        repo.primeComposed(b, c, bytes, blob);
+      },
       delta: () => {},
       ahead: (ref, commit, a) => {
         let written = true;
@@ -305,7 +310,7 @@ describe('ElementTips: the ahead delta (protocol 2)', () => {
         } catch {
           written = false;
         }
-        seen.push({ ref, commit, ...a, written, branch: git(bare, ['rev-parse', 'main']), spare: tips.spareBytes });
+        seen.push({ ref, commit, ...a, written, branch: git(bare, ['rev-parse', 'main']) });
       },
     });
     t.after(() => tips.close());
@@ -323,7 +328,8 @@ describe('ElementTips: the ahead delta (protocol 2)', () => {
       assert.deepEqual({ ref: a.ref, commit: a.commit, parent: a.parent, base: a.base, target: a.target }, { ref: 'refs/heads/main', commit: r.commit, parent: r.previous, base: held.blob, target: now.bytes.length });
       assert.equal(a.branch, r.previous, 'before the branch moved');
       assert.equal(a.written, i === 3, i === 3 ? 'a change in two places: after the objects' : 'handed before the commit was written');
-      if (i < 3) assert.ok(a.spare > 0, 'before the new text took the prepared memory (it was not copied yet)');
+      // (A change in two places waits for those bytes: its delta is worked out on the whole text.)
+      assert.equal(joinedInWorker.at(-1), i < 3, 'the new text is joined by the worker as it hashes it, not on the event loop');
       assert.ok(applyRulesetDelta(held.bytes, a.delta, now.bytes.length + 1).equals(now.bytes), 'the delta rebuilds the new text');
       held = now;
     }

@@ -221,7 +221,7 @@ test('security (hostile server): ahead frames cost no copy when they cannot be u
   }), 0, 'one kept per pass');
 });
 
-test('an ahead frame over bytes in force held in shared memory (as a rebuilt revision is): hashed from its pieces while they are copied, judged the same', async (t) => {
+test('an ahead frame over bytes in force held in shared memory (as a rebuilt revision is): joined by the worker as it hashes its pieces, taken once written (settled), judged the same; not taken while still being written', async (t) => {
   const answers = new DeltaAnswers();
   t.after(() => answers.close());
   const plain = lines(60_000, '');
@@ -230,13 +230,28 @@ test('an ahead frame over bytes in force held in shared memory (as a rebuilt rev
   const target = lines(60_000, 'p');
   const delta = encodeRulesetDelta(base, target)!;
   const baseBlob = knownBlobId(base);
+  const asked = { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } };
   for (const [announced, ok] of [[gitBlobId(target), true], [gitBlobId(lines(60_000, 'q')), false]] as const) {
     answers.idle(base);
-    answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
-    const a = answers.read(msg(announced, baseBlob, delta, target.length), delta, { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } });
-    assert.ok(a.result?.kind === 'ruleset' && a.result.bytes.equals(target));
+    const rebuilt = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+    assert.ok(rebuilt !== undefined && isShared(rebuilt.bytes), 'rebuilt into shared memory, by the worker');
+    const answer = msg(announced, baseBlob, delta, target.length);
+    const settled = answers.settled(answer);
+    assert.ok(settled !== undefined, 'the worker is still writing the bytes');
+    await settled;
+    assert.equal(answers.settled(answer), undefined, 'written: nothing to wait for');
+    const a = answers.read(answer, delta, asked);
+    assert.ok(a.result?.kind === 'ruleset' && a.result.bytes === rebuilt.bytes && a.result.bytes.equals(target));
     if (ok) assert.equal(await a.refusal, undefined);
     else assert.match((await a.refusal) ?? '', /do not hash to blob/);
   }
+  assert.equal(answers.aheadTaken, 2);
+  // Read at once, while the worker still writes them: the bytes are not taken, the answer is rebuilt here.
+  answers.idle(base);
+  const early = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  assert.ok(early !== undefined);
+  const a = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, asked);
+  assert.ok(a.result?.kind === 'ruleset' && a.result.bytes !== early.bytes && a.result.bytes.equals(target));
+  assert.equal(await a.refusal, undefined);
   assert.equal(answers.aheadTaken, 2);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { COPY_ALIGN, joinPieces, shiftedBuffer } from '../../../../shared/bytes/join-pieces.js';
+import { COPY_ALIGN, joinLayout, joinPieces, shiftedBuffer } from '../../../../shared/bytes/join-pieces.js';
 import { isShared, SpareBuffer } from '../../../../shared/bytes/spare-buffer.js';
 
 /** Where `piece` (the biggest) lands in `out`, and whether that copy was COPY_ALIGN-aligned. */
@@ -28,6 +28,20 @@ describe('joinPieces', () => {
         assert.deepEqual(out, Buffer.concat([head, Buffer.from('\n'), big, Buffer.from('\ntail')]));
       }
     }
+  });
+
+  it('joinLayout says the size and shift joinPieces asks alloc for (a worker joins into memory laid out so: host/blob-id-thread.ts joinInto)', () => {
+    const base = Buffer.alloc(4096, 0x61);
+    for (let from = 0; from < COPY_ALIGN; from++) {
+      const pieces = [Buffer.from('head'), base.subarray(from, from + 1000), Buffer.alloc(0), Buffer.from('tail')];
+      for (const separator of [10, undefined]) {
+        let asked: [number, number] | undefined;
+        joinPieces(pieces, { ...(separator !== undefined && { separator }), alloc: (size, shift) => ((asked = [size, shift]), shiftedBuffer(size, shift)) });
+        const { size, shift } = joinLayout(pieces, separator !== undefined);
+        assert.deepEqual([size, shift], asked);
+      }
+    }
+    assert.deepEqual(joinLayout([], true), { size: 0, shift: 0 });
   });
 
   it('asks alloc for the total size with the shift, and refuses memory of another size', () => {

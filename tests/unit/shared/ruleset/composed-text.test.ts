@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { joinPieces } from '../../../../shared/bytes/join-pieces.js';
 import { rng } from '../../../helpers/seeded-rng.js';
 import { describe, it } from 'node:test';
 import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
@@ -179,6 +180,27 @@ describe('ComposedText', () => {
     const other = ComposedText.build(text, files.map((f) => parseChangeFile(f)))!;
     assert.throws(() => other.text((size) => Buffer.alloc(size + 1)), RangeError);
     assert.equal(other.text()!.toString(), whole, 'a refused alloc leaves nothing half written behind');
+  });
+
+  it('joined(pieces, bytes) takes a text joined elsewhere from the pieces() of now as the text (text() returns it, the next change\'s sharedTail counts it); not once the text changed, nor when joined already, nor of another size', () => {
+    const r = rng(12);
+    const composed = ComposedText.build(base(r, 200, false), [])!;
+    const change = (n: number): void => assert.ok(composed.applyPlanned(composed.plan(at('block'), { add: [ip(n)] })!));
+    change(950);
+    composed.text();
+    change(951);
+    const pieces = composed.pieces()!;
+    const elsewhere = joinPieces(pieces);
+    assert.equal(composed.joined(pieces, Buffer.alloc(elsewhere.length + 1)), false, 'another size');
+    assert.equal(composed.joined([...pieces], elsewhere), false, 'not the pieces of now');
+    assert.equal(composed.joined(pieces, elsewhere), true);
+    assert.equal(composed.text(() => assert.fail('taken: nothing joined here')), elsewhere);
+    assert.equal(composed.joined(pieces, joinPieces(pieces)), false, 'joined already');
+    change(952);
+    composed.pieces();
+    assert.ok(composed.sharedTail(elsewhere) > 0, 'the tail shared with the text taken, as with a text joined here');
+    assert.equal(composed.sharedTail(Buffer.from(elsewhere)), 0, 'a copy of it is not the text taken');
+    assert.equal(composed.joined(pieces, elsewhere), false, 'the text changed since those pieces');
   });
 
   it('a set left with no element is not followed: text() is undefined', () => {
