@@ -26,6 +26,7 @@
  */
 import { SHARED_DEFAULTS } from '../defaults.js';
 import { joinPieces, type ShiftedAlloc } from '../bytes/join-pieces.js';
+import { sharedBuffer } from '../bytes/spare-buffer.js';
 import { checkElementRequest, type ElementChangeRequest, type ElementChangeResult, type SetAddress } from './element-change.js';
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
@@ -43,6 +44,13 @@ const READ_TYPES = new Set(['ipv4_addr', 'ipv6_addr', 'inet_service', 'inet_prot
  * deleted; `k` is its index among the base's elements, -1 when the base lacks it.
  */
 type Net = { k: number } & ({ add: true; value: unknown; body: string; replacesBase: boolean } | { add: false });
+
+/** `text` as UTF-8 in a new SharedArrayBuffer (a worker thread can read it without a copy). */
+function sharedText(text: string): Buffer {
+  const bytes = sharedBuffer(Buffer.byteLength(text));
+  bytes.write(text);
+  return bytes;
+}
 
 /** One followed set or map: where its base elements are in the base text, and the net change. */
 interface SetTable {
@@ -475,7 +483,9 @@ export class ComposedText {
           if (word.add) added.push(t.indent + word.body);
         } else if (!word.add || word.replacesBase) touched.push([word.k, word]);
       }
-      if (added.length > 0) region.push(Buffer.from(added.join(',\n')));
+      // In shared memory, as the base is when it came from another thread: the blob-id worker
+      // reads it in place (host/blob-id-thread.ts), however many elements the net change adds.
+      if (added.length > 0) region.push(sharedText(added.join(',\n')));
       touched.sort((a, b) => a[0] - b[0]);
       let from = 0;
       for (const [k, word] of touched) {

@@ -203,6 +203,16 @@ describe('ComposedText', () => {
     assert.equal(composed.joined(pieces, elsewhere), false, 'the text changed since those pieces');
   });
 
+  it('the lines of the elements the net change adds are one piece in shared memory, however many (the blob-id worker reads them in place; it copies at most 1 MiB of other pieces)', () => {
+    const composed = ComposedText.build(base(rng(13), 200, false), [])!;
+    const add = Array.from({ length: 60_000 }, (_, i) => ip(100_000 + i));
+    assert.ok(composed.applyPlanned(composed.plan(at('block'), { add })!));
+    const pieces = composed.pieces()!;
+    const added = pieces.find((p) => p.length > 1 << 20);
+    assert.ok(added !== undefined && isShared(added), 'over 1 MiB of new lines, in shared memory');
+    assert.deepEqual(joinPieces(pieces), composed.text());
+  });
+
   it('a set left with no element is not followed: text() is undefined', () => {
     const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1'] } }] });
     const composed = ComposedText.build(text, [])!;
