@@ -45,6 +45,28 @@ const READ_TYPES = new Set(['ipv4_addr', 'ipv6_addr', 'inet_service', 'inet_prot
  */
 type Net = { k: number } & ({ add: true; value: unknown; body: string; replacesBase: boolean } | { add: false });
 
+/**
+ * The chunks of `t`'s added region (SetTable.added), brought up to date: the pending lines as one
+ * more chunk, or all of them rendered anew as one when it was dropped. In shared memory, as the
+ * base is when it came from another thread: the blob-id worker reads them in place
+ * (host/blob-id-thread.ts), however many elements the net change adds.
+ */
+function addedChunks(t: SetTable): Buffer[] {
+  const lines = (words: Iterable<Net>): string[] => {
+    const out: string[] = [];
+    for (const w of words) if (w.k < 0 && w.add) out.push(t.indent + w.body);
+    return out;
+  };
+  if (t.added === undefined) {
+    const all = lines(t.net.values());
+    t.added = { chunks: all.length > 0 ? [sharedText(all.join(',\n'))] : [], pending: [] };
+  } else if (t.added.pending.length > 0) {
+    t.added.chunks.push(sharedText(lines(t.added.pending).join(',\n')));
+    t.added.pending = [];
+  }
+  return t.added.chunks;
+}
+
 /** `text` as UTF-8 in a new SharedArrayBuffer (a worker thread can read it without a copy). */
 function sharedText(text: string): Buffer {
   const bytes = sharedBuffer(Buffer.byteLength(text));
@@ -74,6 +96,16 @@ interface SetTable {
    * map is reached at leaves room for one more chain (nft refuses a jump past 16 levels).
    */
   jumps: boolean;
+  /**
+   * The lines of the elements the net change adds that the base lacks, as pieces() writes them
+   * (in the net change's order, `,\n` between each two), kept as chunks of shared memory: the
+   * elements a change appends to the net change are rendered once, as a chunk of their own
+   * (`pending` until pieces() next runs), not again at every change (64 change files add 64,000
+   * lines: 1.6 MB rendered anew each time, and as much garbage). Undefined: rendered anew from
+   * `net` by the next pieces() (after a change that moved or dropped one of those lines, or a move
+   * to another thread).
+   */
+  added?: { chunks: Buffer[]; pending: Net[] };
 }
 
 const key = (at: SetAddress): string => `${at.family}\0${at.table}\0${at.name}`;
@@ -410,6 +442,9 @@ export class ComposedText {
       this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
+      // A line of the added region goes or moves (re-added at the end): render it anew. A new one: one more at its end.
+      if (k < 0 && net?.add) t.added = undefined;
+      else if (k < 0 && word.add) t.added?.pending.push(word);
     }
     this.memo = undefined;
     this.piecesMemo = undefined;
@@ -474,18 +509,10 @@ export class ComposedText {
     for (const t of this.ordered) {
       if (t.net.size === 0) continue;
       const count = t.starts.length;
-      const region: Buffer[] = [];
       const touched: Array<[number, Net]> = [];
-      // The new elements' lines as one piece (a Buffer each cost more than the copy at 100,000).
-      const added: string[] = [];
-      for (const word of t.net.values()) {
-        if (word.k < 0) {
-          if (word.add) added.push(t.indent + word.body);
-        } else if (!word.add || word.replacesBase) touched.push([word.k, word]);
-      }
-      // In shared memory, as the base is when it came from another thread: the blob-id worker
-      // reads it in place (host/blob-id-thread.ts), however many elements the net change adds.
-      if (added.length > 0) region.push(sharedText(added.join(',\n')));
+      for (const word of t.net.values()) if (word.k >= 0 && (!word.add || word.replacesBase)) touched.push([word.k, word]);
+      // The new elements' lines as chunks (t.added), each one piece.
+      const region: Buffer[] = [...addedChunks(t)];
       touched.sort((a, b) => a[0] - b[0]);
       let from = 0;
       for (const [k, word] of touched) {

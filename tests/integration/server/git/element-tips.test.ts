@@ -241,7 +241,7 @@ describe('ElementTips: what the agents wait for', () => {
       follow: (base, changes) => repo.followText(base, changes),
       prime: (b, c, bytes, blob) => {
         const spare = tips.spareBytes;
-        void Promise.resolve(blob).then((id) => primed.set(id, { bytes, spare }));
+        void Promise.all([blob, bytes]).then(([id, text]) => primed.set(id, { bytes: text, spare }));
         repo.primeComposed(b, c, bytes, blob);
       },
       delta: (base, target, delta) => {
@@ -369,7 +369,7 @@ describe('ElementTips: memory held by the texts (review)', () => {
       spareDelayMs: 0,
       follow: (base, changes) => repo.followText(base, changes),
       prime: (b, c, bytes, blob) => {
-        held.push(bytes);
+        void Promise.resolve(bytes).then((text) => held.push(text));
         repo.primeComposed(b, c, bytes, blob);
       },
     });

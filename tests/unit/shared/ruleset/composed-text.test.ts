@@ -213,6 +213,36 @@ describe('ComposedText', () => {
     assert.deepEqual(joinPieces(pieces), composed.text());
   });
 
+  it('the added region is rendered once per change: an earlier change\'s lines stay the same chunk; changes taken without a text in between, a net-added element deleted or re-added with a timeout, all give what composing whole gives', () => {
+    const baseText = base(rng(14), 30, false);
+    const composed = ComposedText.build(baseText, [])!;
+    const texts: string[] = [];
+    const change = (name: string, req: ElementChangeRequest): void => {
+      const planned = composed.plan(at(name), req)!;
+      texts.push(renderChangeFile(at(name), planned.added, planned.deleted));
+      assert.ok(composed.applyPlanned(planned));
+    };
+    const whole = (): string => String(composeRulesetText({ path: 'b', bytes: baseText }, texts.map((t, i) => ({ path: `c${i}`, bytes: t }))));
+    change('block', { add: [ip(500), ip(501)] });
+    assert.equal(composed.text()!.toString(), whole());
+    const first = composed.pieces()!.find((p) => p.toString().includes(ip(500)))!;
+    change('block', { add: [ip(502)] });
+    const second = composed.pieces()!;
+    assert.ok(second.includes(first), 'the first change\'s lines: the same chunk, not rendered again');
+    assert.equal(composed.text()!.toString(), whole());
+    // Two changes, no text in between; then one of the added elements deleted, another re-added with a timeout.
+    change('block', { add: [ip(503)] });
+    change('temp', { add: [ip(600)] });
+    assert.equal(composed.text()!.toString(), whole());
+    change('block', { delete: [ip(501)] });
+    assert.equal(composed.text()!.toString(), whole());
+    change('temp', { add: [ip(601)] });
+    change('temp', { add: [{ elem: { val: ip(600), timeout: 30 } }] });
+    assert.equal(composed.text()!.toString(), whole());
+    change('block', { add: [ip(501)] });
+    assert.equal(composed.text()!.toString(), whole());
+  });
+
   it('a set left with no element is not followed: text() is undefined', () => {
     const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1'] } }] });
     const composed = ComposedText.build(text, [])!;
