@@ -50,6 +50,8 @@
  *    echo, API p99 during a reconnect storm, and 10,000 agents over mutual TLS. Alone:
  *    `npm run bench -- --fanout`.
  */
+import { setFlagsFromString } from 'node:v8';
+import { DAEMON_V8_FLAGS } from '../host/daemon-v8-flags.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,6 +83,10 @@ import { benchPublishLatency } from './publish-latency.js';
 import { benchRolloutOverhead } from './rollout-overhead.js';
 import { benchFanOut } from './fanout.js';
 import { timeIt } from './bench-row.js';
+
+// The servers the benches start run in this process: they get the V8 flags a server on a host
+// has (cli/main.ts sets them once its modules are loaded).
+for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];

@@ -12,6 +12,7 @@ import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 import { packageVersion } from '../host/package-root.js';
+import { DAEMON_V8_FLAGS } from '../host/daemon-v8-flags.js';
 
 /** Every command, in the order `nft-sync --help` lists them, and how to load it. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -43,10 +44,14 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  *    TurboFan, whose code in the node binary (about 4 MB) then stays resident: the idle agent's
  *    RSS fell from 55.6 to 51.2 MB without it (side by side, `npm run bench -- --only rss` has it). So TurboFan is
  *    off while they load; code that is hot later (a big ruleset's parse) is optimised as before.
+ *
+ * Once they have loaded, DAEMON_V8_FLAGS (host/daemon-v8-flags.ts: code that runs rarely is kept
+ * compiled, not parsed and optimised again each time).
  */
 function loadingMode(loading: boolean): void {
   setFlagsFromString(`--semi-space-growth-factor=${loading ? 1 : 2}`);
   setFlagsFromString(loading ? '--no-turbofan' : '--turbofan');
+  if (!loading) for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
 }
 
 async function usage(): Promise<string> {
