@@ -7,6 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /** A piece of a text: a range of a SharedArrayBuffer (read in place), or bytes copied over. */
 export type BlobIdPiece = { shared: SharedArrayBuffer; offset: number; length: number } | { bytes: Uint8Array };
@@ -27,12 +29,30 @@ export interface BlobIdRequest {
   algorithm: 'sha1' | 'sha256';
 }
 
+// The collector, called after each answer (below). Flags are the process's; only contexts made
+// from now on (this one) get `gc`.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as (options: { type: 'minor' | 'major' }) => void;
+
 /** Bytes hashed then copied at a time when joining (`into`): small enough to be still cached for the copy. */
 const CHUNK = 256 * 1024;
 
 export type BlobIdAnswer = { id: number; blob: string } | { id: number; error: string };
 
-parentPort?.on('message', (req: BlobIdRequest) => {
+parentPort?.on('message', (message: BlobIdRequest) => {
+  let req: BlobIdRequest | undefined = message;
+  const answer = answerTo(req);
+  req = undefined;
+  parentPort!.postMessage(answer);
+  // The shared memory the request named (the pieces, the block the text is joined into) is let
+  // go now: this heap makes next to no garbage, so its next collection may be dozens of requests
+  // away, each of them keeping a block of the text's size mapped (a 25 MB text: 30 MB a change;
+  // 666 MB over 20 joins of 32 MB). A minor collection of this small heap: well under a millisecond.
+  collect({ type: 'minor' });
+});
+
+/** The answer to `req`: its blob id, or why there is none. Never throws. */
+function answerTo(req: BlobIdRequest): BlobIdAnswer {
   try {
     const hash = createHash(req.algorithm).update(`blob ${req.length}\0`);
     if (req.pieces === undefined) hash.update(new Uint8Array(req.shared!, req.offset, req.length));
@@ -60,9 +80,8 @@ parentPort?.on('message', (req: BlobIdRequest) => {
       });
       if (hashed !== req.length) throw new Error(`pieces of ${hashed} bytes, not ${req.length}`);
     }
-    const blob = hash.digest('hex');
-    parentPort!.postMessage({ id: req.id, blob } satisfies BlobIdAnswer);
+    return { id: req.id, blob: hash.digest('hex') };
   } catch (err) {
-    parentPort!.postMessage({ id: req.id, error: (err as Error).message } satisfies BlobIdAnswer);
+    return { id: req.id, error: (err as Error).message };
   }
-});
+}

@@ -84,8 +84,9 @@ export class DeltaAnswers {
    * and anything that fails, is dropped without a word (a size that does not fit, before anything
    * is copied): the answer is rebuilt as usual. At most one is kept, until an answer takes or
    * drops it or the agent is idle again; none is rebuilt while another is hashed. Returns what was
-   * rebuilt (its `edits` are the very array the answer that takes it carries), else undefined.
-   * Never throws.
+   * rebuilt (its `edits` are the very array the answer that takes it carries; its `bytes` are the
+   * worker's to write until `settled` says they are there: read nothing of them before), else
+   * undefined. Never throws.
    */
   ahead(message: AheadMessage, body: Buffer, maxRulesetBytes: number): RebuiltRuleset | undefined {
     const base = this.#inForce;

@@ -343,7 +343,9 @@ export class ElementTips {
     } else {
       pieces = tip.composed.pieces();
       if (pieces === undefined) return undefined;
-      ({ hashing, joining } = this.joinAndHash(tip.composed, pieces, algorithm, alloc));
+      // A change that deletes is found in two places, mostly: its delta is worked out on the whole
+      // text, joined here then (not waiting for the worker's hash), as before.
+      ({ hashing, joining } = this.joinAndHash(tip.composed, pieces, algorithm, alloc, change.deleted.length === 0));
       const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
@@ -439,16 +441,17 @@ export class ElementTips {
   }
 
   /**
-   * The blob id of the text `pieces` make (composed's pieces()), and the text itself: a big text
-   * is joined by the worker as it hashes it, into memory from `alloc` (`joining`: its bytes, taken
-   * by `composed` as its text, once the id is known; nothing of it is copied here); else only the
-   * id is worked on from the pieces (undefined: hash the text once joined). Never throws.
+   * The blob id of the text `pieces` make (composed's pieces()), and the text itself: with `join`,
+   * a big text is joined by the worker as it hashes it, into memory from `alloc` (`joining`: its
+   * bytes, taken by `composed` as its text, once the id is known; nothing of it is copied here);
+   * else only the id is worked on from the pieces (undefined: hash the text once joined). Never
+   * throws.
    */
-  private joinAndHash(composed: ComposedText, pieces: readonly Buffer[], algorithm: 'sha1' | 'sha256', alloc: (size: number, shift: number) => Buffer): { hashing?: Promise<string>; joining?: Promise<Buffer> } {
+  private joinAndHash(composed: ComposedText, pieces: readonly Buffer[], algorithm: 'sha1' | 'sha256', alloc: (size: number, shift: number) => Buffer, join: boolean): { hashing?: Promise<string>; joining?: Promise<Buffer> } {
     const ids = this.options.blobIds;
     if (ids === undefined) return {};
     const { size, shift } = joinLayout(pieces, false);
-    if (size >= WARM_BYTES) {
+    if (join && size >= WARM_BYTES) {
       const into = alloc(size, shift);
       const hashing = ids.joinInto(pieces, undefined, algorithm, into);
       if (hashing !== undefined) return { hashing, joining: hashing.then(() => (composed.joined(pieces, into), into)) };

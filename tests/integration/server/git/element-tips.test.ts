@@ -328,7 +328,7 @@ describe('ElementTips: the ahead delta (protocol 2)', () => {
       assert.deepEqual({ ref: a.ref, commit: a.commit, parent: a.parent, base: a.base, target: a.target }, { ref: 'refs/heads/main', commit: r.commit, parent: r.previous, base: held.blob, target: now.bytes.length });
       assert.equal(a.branch, r.previous, 'before the branch moved');
       assert.equal(a.written, i === 3, i === 3 ? 'a change in two places: after the objects' : 'handed before the commit was written');
-      // (A change in two places waits for those bytes: its delta is worked out on the whole text.)
+      // (A change that deletes is joined here: its delta is worked out on the whole text, without waiting for the worker's hash.)
       assert.equal(joinedInWorker.at(-1), i < 3, 'the new text is joined by the worker as it hashes it, not on the event loop');
       assert.ok(applyRulesetDelta(held.bytes, a.delta, now.bytes.length + 1).equals(now.bytes), 'the delta rebuilds the new text');
       held = now;
