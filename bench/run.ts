@@ -51,7 +51,7 @@
  *    `npm run bench -- --fanout`.
  */
 import { setFlagsFromString } from 'node:v8';
-import { DAEMON_V8_FLAGS } from '../host/daemon-v8-flags.js';
+import { DAEMON_V8_FLAGS, SERVER_V8_FLAGS } from '../host/daemon-v8-flags.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,7 +86,7 @@ import { timeIt } from './bench-row.js';
 
 // The servers the benches start run in this process: they get the V8 flags a server on a host
 // has (cli/main.ts sets them once its modules are loaded).
-for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
+for (const flag of [...DAEMON_V8_FLAGS, ...SERVER_V8_FLAGS]) setFlagsFromString(flag);
 
 const silent = pino({ level: 'silent' });
 const rows: Array<{ figure: string; ours: number; baseline: number; goal: string; ok: boolean }> = [];

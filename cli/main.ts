@@ -12,7 +12,7 @@ import { NftSyncError, toNftSyncError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { helpText, parseCommandLine } from './parse-command-line.js';
 import { packageVersion } from '../host/package-root.js';
-import { DAEMON_V8_FLAGS } from '../host/daemon-v8-flags.js';
+import { DAEMON_V8_FLAGS, SERVER_V8_FLAGS } from '../host/daemon-v8-flags.js';
 
 /** Every command, in the order `nft-sync --help` lists them, and how to load it. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
@@ -45,13 +45,13 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  *    RSS fell from 55.6 to 51.2 MB without it (side by side, `npm run bench -- --only rss` has it). So TurboFan is
  *    off while they load; code that is hot later (a big ruleset's parse) is optimised as before.
  *
- * Once they have loaded, DAEMON_V8_FLAGS (host/daemon-v8-flags.ts: code that runs rarely is kept
- * compiled, not parsed and optimised again each time).
+ * Once they have loaded, DAEMON_V8_FLAGS, and SERVER_V8_FLAGS for the server (host/daemon-v8-
+ * flags.ts: code that runs rarely is kept compiled; the server's heap is not shrunk when it idles).
  */
-function loadingMode(loading: boolean): void {
+function loadingMode(loading: boolean, command?: string): void {
   setFlagsFromString(`--semi-space-growth-factor=${loading ? 1 : 2}`);
   setFlagsFromString(loading ? '--no-turbofan' : '--turbofan');
-  if (!loading) for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
+  if (!loading) for (const flag of [...DAEMON_V8_FLAGS, ...(command === 'server' ? SERVER_V8_FLAGS : [])]) setFlagsFromString(flag);
 }
 
 async function usage(): Promise<string> {
@@ -84,7 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       command = await load();
       for (const sibling of command.configSiblings ?? []) Object.assign(siblingFlags, (await COMMANDS[sibling]!()).flags);
     } finally {
-      loadingMode(false);
+      loadingMode(false, name);
     }
     const { values, positionals, ignoredConfigKeys } = parseCommandLine(command.name, rest, command.flags, command.positionals, siblingFlags);
     if (values.help) {
