@@ -39,6 +39,7 @@ import { median, type BenchRow } from './bench-row.js';
 import { killOnExit, stopChild } from './stop-child.js';
 import { commitClock } from './commit-clock.js';
 import { onTimedLines } from './timed-lines.js';
+import { cpuTimes, stolenShare } from './cpu-steal.js';
 
 const ELEMENTS = 1_000_000;
 const CHANGE = 1000;
@@ -160,6 +161,7 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
   // last change done (the agent's: a warm nft, memory for the next rebuild, the line index, the
   // collection of the last revision; the server's: memory for the next text). Runs past that come
   // back to back, as soon as the last is in force: a row of their own.
+  const cpuBefore = cpuTimes();
   for (let i = 0; i <= 2 * runs; i++) {
     if (i > 0 && i <= runs) await new Promise((r) => setTimeout(r, SPACING_MS));
     const add = Array.from({ length: CHANGE }, (_, k) => address(ELEMENTS + i * CHANGE + k));
@@ -187,7 +189,8 @@ export async function benchSetChangeToApplied(runs: number, netns: (label: strin
     await rawNft(file);
     floor.push((await rawClock.firstAfter(t1)) - t1);
   }
-  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms; in force ${ours.map((a) => a.toFixed(0)).join(', ')} ms (back to back: ${backToBack.map((a) => a.toFixed(0)).join(', ')}); applied (recorded) ${recorded.map((a) => a.toFixed(0)).join(', ')} ms; raw nft ${floor.map((a) => a.toFixed(0)).join(', ')} ms (the first change: ${cold.toFixed(0)} ms)`);
+  const stolen = stolenShare(cpuBefore, cpuTimes());
+  console.error(`set-change-to-applied: agent transactions ${kinds.join(', ')}; API answers ${answers.map((a) => a.toFixed(0)).join(', ')} ms; in force ${ours.map((a) => a.toFixed(0)).join(', ')} ms (back to back: ${backToBack.map((a) => a.toFixed(0)).join(', ')}); applied (recorded) ${recorded.map((a) => a.toFixed(0)).join(', ')} ms; raw nft ${floor.map((a) => a.toFixed(0)).join(', ')} ms (the first change: ${cold.toFixed(0)} ms); CPU taken by the hypervisor meanwhile (steal): ${stolen === undefined ? 'unknown' : `${(100 * stolen).toFixed(1)}%`}`);
   const o = median(ours);
   const r = median(floor);
   return [
