@@ -14,8 +14,8 @@ import { AHEAD_MAX_DELTA_BYTES, type AheadMessage, type ServerMessage } from '..
 import { encodeRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
 
 const lines = (n: number, tag: string): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => `  "198.18.${(i >> 8) & 255}.${i & 255}-${i}${i % 997 === 0 ? tag : ''}",`).join('\n'));
-const msg = (blob: string, base: string, delta: Buffer, size: number): ServerMessage =>
-  ({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit: 'c'.repeat(40), blob, size: delta.length, delta: { base, size } }) as ServerMessage;
+const msg = (blob: string, base: string, delta: Buffer, size: number, commit = 'c'.repeat(40)): ServerMessage =>
+  ({ type: 'ruleset', id: 1, ref: 'main', ruleset: 'default', commit, blob, size: delta.length, delta: { base, size } }) as ServerMessage;
 
 test('a big delta: rebuilt into shared memory (the block prepared while idle), its blob id computed in the worker and remembered', async (t) => {
   const answers = new DeltaAnswers();
@@ -221,9 +221,8 @@ test('security (hostile server): ahead frames cost no copy when they cannot be u
   }), 0, 'one kept per pass');
 });
 
-test('an ahead frame over bytes in force held in shared memory (as a rebuilt revision is): joined by the worker as it hashes its pieces, taken once written (settled), judged the same; not taken while still being written', async (t) => {
-  const answers = new DeltaAnswers();
-  t.after(() => answers.close());
+/** Bytes in force in shared memory (as a rebuilt revision is), a target and the delta between them. */
+function sharedInForce() {
   const plain = lines(60_000, '');
   const base = sharedBuffer(plain.length);
   plain.copy(base);
@@ -231,6 +230,13 @@ test('an ahead frame over bytes in force held in shared memory (as a rebuilt rev
   const delta = encodeRulesetDelta(base, target)!;
   const baseBlob = knownBlobId(base);
   const asked = { maxRulesetBytes: 64 << 20, proof: false, base: { blob: baseBlob, bytes: base } };
+  return { base, target, delta, baseBlob, asked };
+}
+
+test('an ahead frame over bytes in force held in shared memory (as a rebuilt revision is): joined by the worker as it hashes its pieces, taken once written (settled), judged the same; not taken while still being written', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const { base, target, delta, baseBlob, asked } = sharedInForce();
   for (const [announced, ok] of [[gitBlobId(target), true], [gitBlobId(lines(60_000, 'q')), false]] as const) {
     answers.idle(base);
     const rebuilt = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
@@ -254,4 +260,50 @@ test('an ahead frame over bytes in force held in shared memory (as a rebuilt rev
   assert.ok(a.result?.kind === 'ruleset' && a.result.bytes !== early.bytes && a.result.bytes.equals(target));
   assert.equal(await a.refusal, undefined);
   assert.equal(answers.aheadTaken, 2);
+});
+
+test('review (hostile server, races): an answer for another commit while the worker writes: not made to wait, the frame dropped untaken; the right answer after it rebuilds its own bytes', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const { base, target, delta, baseBlob, asked } = sharedInForce();
+  answers.idle(base);
+  const early = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  assert.ok(early !== undefined);
+  const other = msg(gitBlobId(target), baseBlob, delta, target.length, 'd'.repeat(40));
+  assert.equal(answers.settled(other), undefined, 'another commit: nothing to wait for');
+  const a = answers.read(other, delta, asked);
+  assert.ok(a.result?.kind === 'ruleset' && a.result.bytes !== early.bytes && a.result.bytes.equals(target));
+  const b = answers.read(msg(gitBlobId(target), baseBlob, delta, target.length), delta, asked);
+  assert.ok(b.result?.kind === 'ruleset' && b.result.bytes !== early.bytes && b.result.bytes.equals(target));
+  assert.equal(await b.refusal, undefined);
+  assert.equal(answers.aheadTaken, 0);
+});
+
+test('review (races): idle with other bytes in force while the worker writes: the frame dropped; no other frame rebuilt until the worker is done', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  const { base, target, delta, baseBlob } = sharedInForce();
+  answers.idle(base);
+  const first = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  assert.ok(first !== undefined);
+  answers.idle(base.subarray(0)); // another Buffer object over the same bytes: not `base`
+  assert.equal(answers.ahead(aheadMsg(baseBlob, delta, target.length, 'e'.repeat(40)), Buffer.from(delta), 64 << 20), undefined, 'the first still hashing: dropped');
+});
+
+test('review (races): close while the worker writes an ahead frame: settled() resolves, and the frame is never taken', async () => {
+  const answers = new DeltaAnswers();
+  const { base, target, delta, baseBlob, asked } = sharedInForce();
+  answers.idle(base);
+  const early = answers.ahead(aheadMsg(baseBlob, delta, target.length), Buffer.from(delta), 64 << 20);
+  assert.ok(early !== undefined);
+  const answer = msg(gitBlobId(target), baseBlob, delta, target.length);
+  const settled = answers.settled(answer);
+  assert.ok(settled !== undefined);
+  const closing = answers.close();
+  await Promise.race([settled, new Promise((_, reject) => setTimeout(() => reject(new Error('settled() hung after close')), 5000).unref())]);
+  assert.ok(early.bytes.equals(target), 'joined here when the worker was stopped');
+  const a = answers.read(answer, delta, asked);
+  assert.ok(a.result?.kind === 'ruleset' && a.result.bytes !== early.bytes && a.result.bytes.equals(target));
+  assert.equal(await a.refusal, undefined);
+  await closing;
 });
