@@ -64,6 +64,18 @@ interface AheadRebuilt {
   writing?: Promise<unknown>;
 }
 
+/**
+ * Where the hash of the text `runs` rebuild (joined by `\n`) may go on from the worker's state for
+ * `base` (blob id `blob`, hashed by the same worker before: host/blob-id-thread.ts): the first
+ * run is `base`'s own first bytes (the delta's leading `=`), so the texts share those bytes.
+ * Undefined when it is not.
+ */
+function resumeFrom(runs: readonly Buffer[], base: Buffer, blob: string): { blob: string; same: number } | undefined {
+  const first = runs[0];
+  if (first === undefined || first.length === 0 || first.buffer !== base.buffer || first.byteOffset !== base.byteOffset) return undefined;
+  return { blob, same: first.length };
+}
+
 export class DeltaAnswers {
   readonly #spare = new SpareBuffer();
   readonly #ids = new BlobIdThread();
@@ -105,7 +117,7 @@ export class DeltaAnswers {
         const { size, shift } = joinLayout(runs, true);
         if (size !== message.target) throw new RangeError(`the ahead delta rebuilds ${size} bytes, not ${message.target}`);
         const into = this.#spare.take(size, shift);
-        written = this.#ids.joinInto(runs, 10, algorithm, into);
+        written = this.#ids.joinInto(runs, 10, algorithm, into, resumeFrom(runs, base, message.base));
         return written === undefined ? joinPieces(runs, { separator: 10, alloc: () => into }) : into;
       };
       const rebuilt = rebuildFromRulesetDelta(base, body, maxRulesetBytes, knownLineIndex(base), { lines: false, join });
@@ -149,7 +161,7 @@ export class DeltaAnswers {
     // A big delta rebuilt here is hashed from its pieces while they are copied (as an ahead frame's).
     let fromPieces: Promise<string> | undefined;
     const pieces = (runs: readonly Buffer[]): void => {
-      if (message.type === 'ruleset' && message.delta !== undefined) fromPieces = this.#ids.idOfPieces(runs, 10, objectIdAlgorithm(message.blob), message.delta.size);
+      if (message.type === 'ruleset' && message.delta !== undefined) fromPieces = this.#ids.idOfPieces(runs, 10, objectIdAlgorithm(message.blob), message.delta.size, resumeFrom(runs, asked.base.bytes, asked.base.blob));
     };
     try {
       answer = { result: fetchResult(message, body, { ...asked, alloc: (size, shift) => (size >= SPARE_MIN_BYTES ? this.#spare.take(size, shift) : shiftedBuffer(size, shift)), pieces, ...(rebuilt && { rebuilt }) }) };

@@ -79,8 +79,11 @@ interface Tip {
   composed?: ComposedText;
   /** After a fold: the tip of the folded base, being built (in the worker) since the fold. */
   building?: Promise<ComposedText | undefined>;
-  /** The text and blob id handed to the reader for this commit, when this server made it (and its lines, when counted). */
-  served?: { bytes: Buffer; blob: string; lines?: number };
+  /**
+   * The text and blob id handed to the reader for this commit, when this server made it (and its
+   * lines, when counted; and the bytes of pad it ends with: shared/ruleset/text-pad.ts).
+   */
+  served?: { bytes: Buffer; blob: string; lines?: number; pad: number };
 }
 
 /**
@@ -89,22 +92,18 @@ interface Tip {
  */
 const WARM_BYTES = 1 << 20;
 
-/** The head of a text (all its bytes before the tail shared with the last) the `ahead` delta is found from before the copy, at most. */
-const AHEAD_HEAD_MAX = 1 << 20;
-/** Bytes of the shared tail the head takes too (the window's last line may end there). */
-const AHEAD_HEAD_SLACK = 64 * 1024;
+/** The tail of a text (its bytes after the head shared with the last, and the pad) the `ahead` delta is found from before the copy, at most. */
+const AHEAD_TAIL_MAX = 8 << 20;
 
-/** The first `size` bytes of the text `pieces` make. */
-function headOf(pieces: readonly Buffer[], size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
+/** The bytes of the text `pieces` make from offset `from` on. */
+function tailOf(pieces: readonly Buffer[], from: number): Buffer {
+  const parts: Buffer[] = [];
   let at = 0;
   for (const p of pieces) {
-    if (at >= size) break;
-    const n = Math.min(p.length, size - at);
-    p.copy(out, at, 0, n);
-    at += n;
+    if (at + p.length > from) parts.push(at >= from ? p : p.subarray(from - at));
+    at += p.length;
   }
-  return out;
+  return Buffer.concat(parts);
 }
 
 /** Elements a followed net change may hold before the tip is read again from the (folded) base. */
@@ -334,6 +333,7 @@ export class ElementTips {
     let pieces: readonly Buffer[] | undefined;
     let hashing: Promise<string> | string | undefined;
     let joining: Promise<Buffer> | undefined;
+    let shared: number | undefined;
     if (fold) {
       bytes = tip.composed.text(alloc);
       if (bytes === undefined) return undefined;
@@ -343,9 +343,13 @@ export class ElementTips {
     } else {
       pieces = tip.composed.pieces();
       if (pieces === undefined) return undefined;
+      // What the new text shares with the one agents hold: its hash goes on from there (the pad
+      // keeps the size), and its delta is found after it.
+      shared = tip.served && tip.composed.sharedHead(tip.served.bytes);
+      const resume = tip.served && shared ? { blob: tip.served.blob, same: shared } : undefined;
       // A change that deletes is found in two places, mostly: its delta is worked out on the whole
       // text, joined here then (not waiting for the worker's hash), as before.
-      ({ hashing, joining } = this.joinAndHash(tip.composed, pieces, algorithm, alloc, change.deleted.length === 0));
+      ({ hashing, joining } = this.joinAndHash(tip.composed, pieces, algorithm, alloc, change.deleted.length === 0, resume));
       const blob = objects.add('blob', text);
       const name = changeFileName(next);
       const elementsEntries = withEntry(f.elementsEntries, name, { mode: '100644', id: blob });
@@ -366,18 +370,20 @@ export class ElementTips {
     const commit = objects.add('commit', serializeCommit({ tree: root, parents: [old], author, committer, message }));
     const held = tip.served;
     const counts = { added: change.added.length, deleted: change.deleted.length };
-    // One block of new lines (adds: a set's new elements come first) is found without a line walk.
-    // What the two texts share at their end by construction (the base's elements after the new
-    // ones) is not compared again, and not even copied yet: the window is found from the head of
-    // the text alone, and the agents that hold the revision before are sent it at once (`ahead`),
-    // so they rebuild and hash the new bytes while this server copies and hashes them.
+    // One block of new lines (adds: a set's new elements come after its others) and the pad are
+    // found without a line walk. What the two texts share at their start by construction (the
+    // base's elements, the lines earlier changes added) is not compared again, and not even copied
+    // yet: the window is found from the tail of the text alone, and the agents that hold the
+    // revision before are sent it at once (`ahead`), so they rebuild and hash the new bytes while
+    // this server copies and hashes them.
     let window: { delta: Buffer; lines: number } | undefined;
     let sentAhead = false;
     const size = bytes?.length ?? pieces!.reduce((n, p) => n + p.length, 0);
+    const pads = { base: held?.pad ?? 0, target: tip.composed.pad };
     if (pieces !== undefined && held !== undefined && (this.options.delta || this.options.ahead)) {
-      const known = tip.composed.sharedTail(held.bytes);
-      const headSize = Math.min(size, size - known + AHEAD_HEAD_SLACK);
-      if (size - known <= AHEAD_HEAD_MAX) window = windowDelta(held.bytes, headOf(pieces, headSize), counts, held.lines, known, size);
+      const known = shared ?? 0;
+      const from = known === 0 ? 0 : held.bytes.lastIndexOf(10, known - 1) + 1;
+      if (size - from <= AHEAD_TAIL_MAX) window = windowDelta(held.bytes, tailOf(pieces, from), counts, { baseLines: held.lines, knownPrefix: known, targetFrom: from, pads });
       if (window !== undefined) {
         this.options.ahead?.(ref, commit, { parent: old, ruleset: req.ruleset, base: held.blob, target: size, delta: window.delta });
         sentAhead = true;
@@ -393,7 +399,7 @@ export class ElementTips {
     // No delta found from the head (a change in two places): it is worked out on the whole text.
     if (held && this.options.delta && window === undefined) {
       bytes ??= await joining!;
-      window = windowDelta(held.bytes, bytes, counts, held.lines, tip.composed.sharedTail(held.bytes));
+      window = windowDelta(held.bytes, bytes, counts, { baseLines: held.lines, knownPrefix: tip.composed.sharedHead(held.bytes), pads });
     }
     const delta = held && this.options.delta ? (window?.delta ?? encodeRulesetDelta(held.bytes, bytes!)) : undefined;
     await writing;
@@ -430,11 +436,11 @@ export class ElementTips {
     if (size >= WARM_BYTES) this.prepareSpare(size);
     else this.spare.prepare(0); // a set that became small: no block kept for a big text
     bytes ??= await joining!;
-    const served = { bytes, blob: await named, ...(window && { lines: window.lines }) };
-    // After a fold the text followed is that of the old base and its net change; the new base
-    // lays its elements out otherwise (this change's new elements first, then the folded ones),
-    // so the tip is built anew from the folded base, starting now: the next change, unless it
-    // comes within seconds, finds it ready.
+    const served = { bytes, blob: await named, pad: pads.target, ...(window && { lines: window.lines }) };
+    // After a fold the text followed is that of the old base and its net change; the new base is
+    // that text (its pad too), whose elements are all the base's now, so the tip is built anew
+    // from the folded base, starting now: the next change, unless it comes within seconds, finds
+    // it ready.
     if (fold) this.keep(id, { commit, files: newFiles, building: this.build(bytes, []), served });
     else if (tip.composed.netSize <= NET_MAX) this.keep(id, { commit, files: newFiles, composed: tip.composed, served });
     return { done: { branch: req.branch, commit, previous: old, kind: change.kind, added: change.added.length, deleted: change.deleted.length, attempts: attempt, ...(fold && { folded: files }) } };
@@ -444,22 +450,24 @@ export class ElementTips {
    * The blob id of the text `pieces` make (composed's pieces()), and the text itself: with `join`,
    * a big text is joined by the worker as it hashes it, into memory from `alloc` (`joining`: its
    * bytes, taken by `composed` as its text, once the id is known; nothing of it is copied here);
-   * else only the id is worked on from the pieces (undefined: hash the text once joined). Never
-   * throws.
+   * else only the id is worked on from the pieces (undefined: hash the text once joined). With
+   * `resume`, the hash goes on from the worker's state for the text `resume.blob`, whose first
+   * `resume.same` bytes this one shares by construction (ComposedText.sharedHead; host/
+   * blob-id-thread.ts). Never throws.
    */
-  private joinAndHash(composed: ComposedText, pieces: readonly Buffer[], algorithm: 'sha1' | 'sha256', alloc: (size: number, shift: number) => Buffer, join: boolean): { hashing?: Promise<string>; joining?: Promise<Buffer> } {
+  private joinAndHash(composed: ComposedText, pieces: readonly Buffer[], algorithm: 'sha1' | 'sha256', alloc: (size: number, shift: number) => Buffer, join: boolean, resume: { blob: string; same: number } | undefined): { hashing?: Promise<string>; joining?: Promise<Buffer> } {
     const ids = this.options.blobIds;
     if (ids === undefined) return {};
     const { size, shift } = joinLayout(pieces, false);
     if (join && size >= WARM_BYTES) {
       const into = alloc(size, shift);
-      const hashing = ids.joinInto(pieces, undefined, algorithm, into);
+      const hashing = ids.joinInto(pieces, undefined, algorithm, into, resume);
       if (hashing !== undefined) return { hashing, joining: hashing.then(() => (composed.joined(pieces, into), into)) };
       // The worker cannot: joined here, into the memory taken (it would be wasted otherwise).
       const bytes = composed.text(() => into);
       return bytes === undefined ? {} : { hashing: ids.id(bytes, algorithm) };
     }
-    const hashing = ids.idOfPieces(pieces, undefined, algorithm);
+    const hashing = ids.idOfPieces(pieces, undefined, algorithm, undefined, resume);
     return hashing === undefined ? {} : { hashing };
   }
 
@@ -534,7 +542,7 @@ export class ElementTips {
       // rendered text under the stored file's blob id, bytes that do not hash to it.
       if (tip.files.changes.length > 0 || blob === tip.files.base.blob) {
         this.options.prime?.(tip.files.base.blob, tip.files.changes.map((c) => c.blob), bytes, blob);
-        this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob } });
+        this.tips.set(id, { commit: tip.commit, files: tip.files, composed, served: { bytes, blob, pad: composed.pad } });
       }
       this.prepareSpare(bytes.length);
     } catch {

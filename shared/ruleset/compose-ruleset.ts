@@ -14,6 +14,7 @@ import { applyElementChange, type SetAddress } from './element-change.js';
 import { parseChangeFile, type ElementChangeFile } from './element-log.js';
 import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, type ElementShape } from './element-value.js';
 import { renderRuleset } from './render-ruleset.js';
+import { padBytes, padOf, padUnit } from './text-pad.js';
 import { parseRuleset } from './ruleset-schema.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import type { Ruleset } from './ruleset-types.js';
@@ -103,7 +104,7 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
       }
     }
     try {
-      applyElementChange(ruleset, at, { add, delete: del });
+      applyElementChange(ruleset, at, { add, delete: del }, { append: true });
     } catch (err) {
       const e = toNftSyncError(err);
       const i = typeof e.data?.index === 'number' ? e.data.index : -1;
@@ -139,10 +140,15 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
 
 /**
  * The effective ruleset's text, as served to agents and the API: renderRuleset's form (one
- * element a line). Without change files, the base's own text, untouched (not re-rendered: its
- * blob id stays the one in the repository). Errors: composeRuleset's.
+ * element a line), then, for a base of PAD_MIN_BASE_BYTES or more, its pad (text-pad.ts). Without
+ * change files, the base's own text, untouched (not re-rendered: its blob id stays the one in the
+ * repository). Errors: composeRuleset's.
  */
 export function composeRulesetText(base: RulesetFile, changes: readonly RulesetFile[]): string | Buffer {
   if (changes.length === 0) return base.bytes;
-  return renderRuleset(composeRuleset(base, changes));
+  const text = renderRuleset(composeRuleset(base, changes));
+  const unit = padUnit(typeof base.bytes === 'string' ? Buffer.byteLength(base.bytes) : base.bytes.length);
+  if (unit === 0) return text;
+  const bytes = Buffer.from(text);
+  return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit))]);
 }

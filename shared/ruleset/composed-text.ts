@@ -6,10 +6,12 @@
  * again: about 3 s for a 1,000,000-element set, at every element change. Here the base is parsed
  * and rendered once; each element change then only updates, per set, the last word on each
  * element it touches (the same net change compose-ruleset.ts reduces the change files to), and
- * the text is spliced from the base's rendered bytes: the set's new elements first, in the order
- * of their last word, then the base's elements with those deleted left out and those replaced
- * written anew, exactly as composeRulesetText lays them out. A 1,000-element change costs the
- * copy of the text (about 15 ms for 20 MB), not a parse and a render.
+ * the text is spliced from the base's rendered bytes: the base's elements with those deleted left
+ * out and those replaced written anew, then the set's new elements, in the order of their last
+ * word, then the rest of the base and the pad (text-pad.ts), exactly as composeRulesetText lays
+ * them out. A 1,000-element change costs the copy of the text (about 15 ms for 20 MB), not a parse
+ * and a render; and as it adds its lines after all that came before, the next text shares those
+ * bytes (sharedHead) and, thanks to the pad, its size.
  *
  * Followed sets: a set or map declared once, with a non-empty `elem` of its own and no separate
  * `element` items, whose elements are all distinct and of the types element-value.ts reads
@@ -31,6 +33,7 @@ import { checkElementRequest, type ElementChangeRequest, type ElementChangeResul
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
+import { padBytes, padOf, padUnit } from './text-pad.js';
 import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
@@ -168,10 +171,12 @@ export interface ComposedTextState {
   sets: Array<{ at: SetAddress; shape: ElementShape; indent: string; starts: Int32Array; ends: Int32Array; ids: ElementIdIndexState; net: Array<[string, Net]>; size: number | undefined; count: number; jumps: boolean }>;
   leafChains: string[];
   maxContainers: number;
+  padUnit: number;
+  basePad: number | undefined;
   containers: number;
 }
 
-/** Pieces this small are compared by their bytes when their references differ (sharedTail). */
+/** Pieces this small are compared by their bytes when their references differ (sharedHead). */
 const SMALL_PIECE = 4096;
 
 /** Whether two pieces of texts hold the same bytes by construction: one range of one buffer, or small and equal. */
@@ -183,7 +188,7 @@ function samePiece(a: Uint8Array, b: Uint8Array): boolean {
 
 export class ComposedText {
   private memo: Buffer | undefined;
-  /** The last text built and the one before it, with the pieces each was joined from (sharedTail). */
+  /** The last text built and the one before it, with the pieces each was joined from (sharedHead). */
   private built: { text?: Buffer; pieces: Buffer[] } | undefined;
   private builtBefore: { text?: Buffer; pieces: Buffer[] } | undefined;
   /** The pieces of the current text (pieces()), until it changes. */
@@ -192,6 +197,8 @@ export class ComposedText {
   private planned: { result: ElementChangeResult; t: SetTable; words: Array<[string, Net]> } | undefined;
   /** Arrays and objects in the effective text (parseRuleset refuses more than maxContainers). */
   private containers: number;
+  /** Bytes of pad (text-pad.ts) at the end of the pieces last found. */
+  private padNow = 0;
 
   private constructor(
     /** renderRuleset's text of the parsed base. */
@@ -207,6 +214,14 @@ export class ComposedText {
     private readonly leafChains: Set<string>,
     /** RULESET_TEXT_LIMITS.maxContainers, or what build was given. */
     private readonly maxContainers: number,
+    /** The base file's padUnit (text-pad.ts): the text ends with a pad to a multiple of it; 0: none. */
+    private readonly padUnit: number,
+    /**
+     * The base file is `base` and then this many bytes of pad (padOf's: a text composed here before,
+     * stored as the base by a fold), so the text with no change is the base file itself, as
+     * composeRulesetText gives it; undefined: it is neither (written otherwise).
+     */
+    private readonly basePad: number | undefined,
     /** Arrays and objects in the text (counted in `base` when not given). */
     containers?: number,
   ) {
@@ -293,7 +308,13 @@ export class ComposedText {
       ordered.push({ table, first: list.first });
     }
     ordered.sort((a, b) => a.first - b.first);
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers);
+    const raw = typeof base === 'string' ? Buffer.from(base) : base;
+    let basePad: number | undefined;
+    if (raw.length >= bytes.length && raw.compare(bytes, 0, bytes.length, 0, bytes.length) === 0) {
+      const n = raw.length - bytes.length;
+      if (n === 0 || raw.subarray(bytes.length).equals(padOf(n))) basePad = n;
+    }
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad);
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -308,14 +329,14 @@ export class ComposedText {
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, containers: this.containers }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
     const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.containers);
+    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.containers);
   }
 
   /** Whether changes to the set or map `at` are followed here. */
@@ -482,7 +503,7 @@ export class ComposedText {
   /**
    * Take `bytes` as the current text, joined elsewhere from `pieces` (what pieces() gave; e.g. by
    * the worker that hashes them: host/blob-id-thread.ts joinInto): text() returns them from now
-   * on, and sharedTail counts them as the text joined. The caller vouches that they hold the pieces
+   * on, and sharedHead counts them as the text joined. The caller vouches that they hold the pieces
    * joined, byte for byte. False, and nothing taken, when the text changed since those pieces
    * were found, it is joined already, or `bytes` is not their size. Never throws.
    */
@@ -499,7 +520,7 @@ export class ComposedText {
    * base (in shared memory when this came from another thread: fromState) and small new Buffers;
    * do not change them. The same array until the text changes. Undefined when text() would be.
    * Lets the caller work on the text before the 25 MB copy (its hash: host/blob-id-thread.ts
-   * idOfPieces; its delta: sharedTail, shared/wire/window-delta.ts with the head alone). Never throws.
+   * idOfPieces; its delta: sharedHead, shared/wire/window-delta.ts with the tail alone). Never throws.
    */
   pieces(): readonly Buffer[] | undefined {
     if (this.piecesMemo !== undefined) return this.piecesMemo;
@@ -511,8 +532,7 @@ export class ComposedText {
       const count = t.starts.length;
       const touched: Array<[number, Net]> = [];
       for (const word of t.net.values()) if (word.k >= 0 && (!word.add || word.replacesBase)) touched.push([word.k, word]);
-      // The new elements' lines as chunks (t.added), each one piece.
-      const region: Buffer[] = [...addedChunks(t)];
+      const region: Buffer[] = [];
       touched.sort((a, b) => a[0] - b[0]);
       let from = 0;
       for (const [k, word] of touched) {
@@ -521,6 +541,8 @@ export class ComposedText {
         from = k + 1;
       }
       if (from < count) region.push(this.base.subarray(t.starts[from], t.ends[count - 1]));
+      // The new elements' lines after the base's, as chunks (t.added), each one piece.
+      region.push(...addedChunks(t));
       if (region.length === 0) return undefined;
       pieces.push(this.base.subarray(pos, t.starts[0]));
       region.forEach((r, i) => {
@@ -530,6 +552,10 @@ export class ComposedText {
       pos = t.ends[count - 1]!;
     }
     pieces.push(this.base.subarray(pos));
+    // No change yet: the base file itself, when it is the base's text and a pad (a fold's).
+    const pad = pieces.length > 1 ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit) : (this.basePad ?? 0);
+    if (pad > 0) pieces.push(padOf(pad));
+    this.padNow = pad;
     this.piecesMemo = pieces;
     this.builtBefore = this.built;
     this.built = { pieces };
@@ -537,21 +563,31 @@ export class ComposedText {
   }
 
   /**
-   * Bytes at the end of the current text (whose pieces() were found; joined or not yet) known
-   * equal to the end of `previous` without comparing them: the length of the pieces both were
-   * joined from that are one range of the base (or small and equal), counted from the end.
-   * `previous` must be the text text() joined before the current one, unmodified (texts are handed
-   * out not to be modified); any other Buffer gets 0, as does a text whose pieces were not found.
-   * Costs a few comparisons of small pieces. Never throws.
+   * Bytes of pad (text-pad.ts: lines of spaces) the current text ends with (its pieces() are found
+   * now if they were not); 0 for a base under PAD_MIN_BASE_BYTES, or when text() is undefined.
    */
-  sharedTail(previous: Buffer): number {
+  get pad(): number {
+    return this.pieces() === undefined ? 0 : this.padNow;
+  }
+
+  /**
+   * Bytes at the start of the current text (whose pieces() were found; joined or not yet) known
+   * equal to the start of `previous` without comparing them: the length of the pieces both were
+   * joined from that are one range of one buffer (or small and equal), counted from the start. A
+   * change that only adds new elements leaves everything before them as it was (the base's
+   * elements, the chunks earlier changes added), so this is all but its own lines, what follows
+   * them and the pad. `previous` must be the text text() joined before the current one (or took:
+   * joined), unmodified (texts are handed out not to be modified); any other Buffer gets 0, as
+   * does a text whose pieces were not found. Costs a few comparisons of small pieces. Never throws.
+   */
+  sharedHead(previous: Buffer): number {
     const now = this.built;
     const before = this.builtBefore;
     if (now === undefined || now.pieces !== this.piecesMemo) return 0;
     if (now.text !== undefined && previous === now.text) return now.text.length;
     if (before === undefined || before.text !== previous) return 0;
     let n = 0;
-    for (let i = now.pieces.length - 1, j = before.pieces.length - 1; i >= 0 && j >= 0 && samePiece(now.pieces[i]!, before.pieces[j]!); i--, j--) n += now.pieces[i]!.length;
+    for (let i = 0; i < now.pieces.length && i < before.pieces.length && samePiece(now.pieces[i]!, before.pieces[i]!); i++) n += now.pieces[i]!.length;
     return n;
   }
 }

@@ -116,8 +116,12 @@ export function checkElementRequest(shape: ElementShape, at: SetAddress, req: El
  * elements.maxElementChars characters of JSON, is both added and deleted, or an added interval
  * overlaps another; the message names the value, `data.element` holds it as
  * sent, or its JSON clipped to 300 characters when longer). On an error the ruleset is left unchanged.
+ *
+ * New elements go before the set's others (a file the API rewrites whole then shows one `+` line
+ * per element in `git log -p`, the old first line untouched), or after them with `opts.append`
+ * (a composed text: compose-ruleset.ts; consecutive texts then share everything before them).
  */
-export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
+export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest, opts: { append?: boolean } = {}): ElementChangeResult {
   const items = ruleset.nftables;
   const declared = items.findIndex((item) => {
     const kind = itemKind(item);
@@ -194,7 +198,7 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
     for (const e of kept) list.push(e);
   }
   // concat, not unshift(...appended): a spread of 200,000 arguments overflows the stack.
-  if (appended.length > 0) body.elem = appended.concat(own);
+  if (appended.length > 0) body.elem = opts.append ? own.concat(appended) : appended.concat(own);
   if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
   ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
   return { kind, added, deleted };

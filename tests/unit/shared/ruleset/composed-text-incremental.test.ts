@@ -4,7 +4,7 @@
  * on some steps, mix apply() with applyPlanned(), raw change files with duplicates (an element
  * added twice, deleted and re-added in one file, deleted while absent), re-adds of net-added
  * elements (another timeout / value), moves to another thread (state/fromState), texts adopted
- * via joined(), and checks sharedTail's claim (the tail it counts is really equal).
+ * via joined(), and checks sharedHead's claim (the head it counts is really equal).
  * Bounded: 150 seeds x 30 steps on sets of at most 40 elements.
  */
 import assert from 'node:assert/strict';
@@ -63,9 +63,9 @@ function rawFile(r: () => number, name: string, size: number): ElementChangeFile
 }
 
 describe('ComposedText: the incremental added region (review)', () => {
-  it('random sequences skipping text(), mixing apply/applyPlanned, moves and joined(): always composeRulesetText byte for byte; sharedTail never counts bytes that differ', () => {
+  it('random sequences skipping text(), mixing apply/applyPlanned, moves and joined(): always composeRulesetText byte for byte; sharedHead never counts bytes that differ', () => {
     let compared = 0;
-    let tailsChecked = 0;
+    let headsChecked = 0;
     for (let seed = 1; seed <= 150; seed++) {
       const r = rng(seed * 7919);
       const size = 3 + Math.floor(r() * 38);
@@ -131,11 +131,11 @@ describe('ComposedText: the incremental added region (review)', () => {
           const into = sharedBuffer(pieces.reduce((n, p) => n + p.length, 0));
           joinPieces(pieces, { alloc: () => into });
           if (previous !== undefined) {
-            const n = composed.sharedTail(previous);
+            const n = composed.sharedHead(previous);
             if (n > 0) {
-              tailsChecked++;
-              assert.ok(n <= previous.length && n <= into.length, `seed ${seed} step ${step}: sharedTail ${n} within both`);
-              assert.ok(previous.subarray(previous.length - n).equals(into.subarray(into.length - n)), `seed ${seed} step ${step}: sharedTail ${n} bytes really equal`);
+              headsChecked++;
+              assert.ok(n <= previous.length && n <= into.length, `seed ${seed} step ${step}: sharedHead ${n} within both`);
+              assert.ok(previous.subarray(0, n).equals(into.subarray(0, n)), `seed ${seed} step ${step}: sharedHead ${n} bytes really equal`);
             }
           }
           assert.equal(composed.joined(pieces, into), true);
@@ -152,10 +152,10 @@ describe('ComposedText: the incremental added region (review)', () => {
         if (action < 0.3) {
           const now = composed.text()!;
           if (previous !== undefined) {
-            const n = composed.sharedTail(previous);
+            const n = composed.sharedHead(previous);
             if (n > 0) {
-              tailsChecked++;
-              assert.ok(previous.subarray(previous.length - n).equals(now.subarray(now.length - n)), `seed ${seed} step ${step}: sharedTail ${n}`);
+              headsChecked++;
+              assert.ok(n <= previous.length && n <= now.length && previous.subarray(0, n).equals(now.subarray(0, n)), `seed ${seed} step ${step}: sharedHead ${n}`);
             }
           }
           previous = now;
@@ -166,7 +166,7 @@ describe('ComposedText: the incremental added region (review)', () => {
       if (texts.length > 0) assert.equal(ComposedText.build(baseText, texts.map((t) => parseChangeFile(t)))?.text()?.toString(), want(), `seed ${seed}: rebuilt`);
     }
     assert.ok(compared > 1000, `${compared} texts compared`);
-    assert.ok(tailsChecked > 50, `${tailsChecked} shared tails checked`);
+    assert.ok(headsChecked > 50, `${headsChecked} shared tails checked`);
   });
 
   it('a net-added element re-added many times without a text in between, then deleted, then re-added: the chunk list never diverges, and stays short', () => {

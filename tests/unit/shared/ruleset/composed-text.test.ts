@@ -137,7 +137,7 @@ describe('ComposedText', () => {
     const third = composed.plan(at('block'), { add: [ip(6)], delete: [ip(1)] })!;
     assert.equal(composed.applyPlanned(third), true);
     assert.equal(composed.applyPlanned(third), false, 'taken once');
-    assert.deepEqual(JSON.parse(composed.text()!.toString()).nftables[1].set.elem, [ip(5), ip(6), ip(2)]);
+    assert.deepEqual(JSON.parse(composed.text()!.toString()).nftables[1].set.elem, [ip(2), ip(5), ip(6)]);
   });
 
   it('follows neither interval sets nor sets without elements; build refuses a change file to a set it does not follow', () => {
@@ -155,10 +155,15 @@ describe('ComposedText', () => {
   it('deleting the last element of a set takes the comma off the new last line', () => {
     const text = renderRuleset({ nftables: [{ table: { family: 'inet', name: T } }, { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: ['198.18.0.1', '198.18.0.2', '198.18.0.3'] } }] });
     const composed = ComposedText.build(text, [])!;
-    const file = renderChangeFile(at('block'), ['198.18.0.9'], ['198.18.0.3']);
+    const file = renderChangeFile(at('block'), [], ['198.18.0.3']);
     composed.apply(parseChangeFile(file));
     assert.equal(composed.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, [{ path: 'c', bytes: file }])));
-    assert.match(composed.text()!.toString(), /"198\.18\.0\.2"\n/);
+    assert.match(composed.text()!.toString(), /"198\.18\.0\.2"\n {8}\]/);
+    // Added after the base's: the base's last line takes a comma.
+    const added = renderChangeFile(at('block'), ['198.18.0.9'], []);
+    assert.ok(composed.apply(parseChangeFile(added)));
+    assert.equal(composed.text()!.toString(), String(composeRulesetText({ path: 'b', bytes: text }, [file, added].map((bytes, i) => ({ path: `c${i}`, bytes })))));
+    assert.match(composed.text()!.toString(), /"198\.18\.0\.2",\n {10}"198\.18\.0\.9"\n {8}\]/);
   });
 
   it('text(alloc) writes the text into the memory alloc gives (a prepared spare block, shared with workers), byte for byte the text(); a second call returns the same Buffer; an alloc of another size is refused', () => {
@@ -182,7 +187,7 @@ describe('ComposedText', () => {
     assert.equal(other.text()!.toString(), whole, 'a refused alloc leaves nothing half written behind');
   });
 
-  it('joined(pieces, bytes) takes a text joined elsewhere from the pieces() of now as the text (text() returns it, the next change\'s sharedTail counts it); not once the text changed, nor when joined already, nor of another size', () => {
+  it('joined(pieces, bytes) takes a text joined elsewhere from the pieces() of now as the text (text() returns it, the next change\'s sharedHead counts it); not once the text changed, nor when joined already, nor of another size', () => {
     const r = rng(12);
     const composed = ComposedText.build(base(r, 200, false), [])!;
     const change = (n: number): void => assert.ok(composed.applyPlanned(composed.plan(at('block'), { add: [ip(n)] })!));
@@ -198,8 +203,8 @@ describe('ComposedText', () => {
     assert.equal(composed.joined(pieces, joinPieces(pieces)), false, 'joined already');
     change(952);
     composed.pieces();
-    assert.ok(composed.sharedTail(elsewhere) > 0, 'the tail shared with the text taken, as with a text joined here');
-    assert.equal(composed.sharedTail(Buffer.from(elsewhere)), 0, 'a copy of it is not the text taken');
+    assert.ok(composed.sharedHead(elsewhere) > 0, 'the head shared with the text taken, as with a text joined here');
+    assert.equal(composed.sharedHead(Buffer.from(elsewhere)), 0, 'a copy of it is not the text taken');
     assert.equal(composed.joined(pieces, elsewhere), false, 'the text changed since those pieces');
   });
 

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isShared } from '../../../../shared/bytes/spare-buffer.js';
+import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
+import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
+import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
+import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
+import { PAD_LINE_BYTES, PAD_MIN_BASE_BYTES, padBytes, padOf, padUnit } from '../../../../shared/ruleset/text-pad.js';
+
+const T = 'f';
+const at = { family: 'inet', table: T, name: 'block' };
+const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+/** A base of `n` addresses in one set, then a chain and a rule after it (the rest of the text). */
+function bigBase(n: number): string {
+  return renderRuleset({
+    nftables: [
+      { table: { family: 'inet', name: T } },
+      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } },
+      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
+      { rule: { family: 'inet', table: T, chain: 'in', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@block' } }, { drop: null }] } },
+    ],
+  });
+}
+
+describe('text-pad', () => {
+  it('padUnit: none under 1 MiB of base; a sixteenth of it in 64 KiB steps; at most 4 MiB', () => {
+    assert.equal(padUnit(PAD_MIN_BASE_BYTES - 1), 0);
+    assert.equal(padUnit(PAD_MIN_BASE_BYTES), 64 * 1024);
+    assert.equal(padUnit(25_000_000), 1_572_864);
+    assert.equal(padUnit(200_000_000), 4 << 20);
+  });
+
+  it('padBytes: 1 to unit bytes, taking the text to the next multiple of the unit; 0 without a unit', () => {
+    assert.equal(padBytes(123, 0), 0);
+    const unit = 65536;
+    for (const len of [0, 1, unit - 1, unit, unit + 1, 5 * unit - 7]) {
+      const n = padBytes(len, unit);
+      assert.ok(n >= 1 && n <= unit, `${len}: ${n}`);
+      assert.equal((len + n) % unit, 0);
+    }
+    // The same size for every text in one unit: what lets hashes resume.
+    assert.equal(100_000 + padBytes(100_000, unit), 120_000 + padBytes(120_000, unit));
+  });
+
+  it('padOf(n): n bytes in shared memory, lines of spaces ending in a newline, whole lines of PAD_LINE_BYTES after a shorter first', () => {
+    for (const n of [0, 1, 2, PAD_LINE_BYTES - 1, PAD_LINE_BYTES, PAD_LINE_BYTES + 1, 3 * PAD_LINE_BYTES + 17, 200_000]) {
+      const pad = padOf(n);
+      assert.equal(pad.length, n);
+      if (n === 0) continue;
+      assert.ok(isShared(pad));
+      assert.equal(pad[n - 1], 0x0a);
+      const lines = pad.toString('latin1').split('\n').slice(0, -1);
+      assert.ok(lines.every((l) => /^ *$/.test(l)), `${n}: spaces only`);
+      assert.ok(lines.slice(1).every((l) => l.length === PAD_LINE_BYTES - 1), `${n}: whole lines after the first`);
+      assert.equal(lines[0]!.length + 1, n % PAD_LINE_BYTES || PAD_LINE_BYTES);
+    }
+    // Two pads share their whole lines at the end: their delta is a few lines.
+    const a = padOf(5000);
+    const b = padOf(3000);
+    assert.ok(a.subarray(a.length - 2048).equals(b.subarray(b.length - 2048)));
+  });
+
+  it('a big composed text: ComposedText and composeRulesetText give the same padded bytes; adds keep its size and change only its end (sharedHead)', () => {
+    const baseText = bigBase(60_000);
+    assert.ok(Buffer.byteLength(baseText) >= PAD_MIN_BASE_BYTES);
+    const composed = ComposedText.build(baseText, [])!;
+    const files: string[] = [];
+    let previous: Buffer | undefined;
+    for (let c = 0; c < 4; c++) {
+      const file = renderChangeFile(at, Array.from({ length: 200 }, (_, i) => ip(100_000 + c * 200 + i)), c === 3 ? [ip(7)] : []);
+      files.push(file);
+      assert.ok(composed.apply(parseChangeFile(file)));
+      const text = composed.text()!;
+      const whole = Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes }))));
+      assert.ok(text.equals(whole), `change ${c}: byte for byte`);
+      const json = JSON.parse(text.toString()) as { nftables: Array<{ set?: { elem: string[] } }> };
+      const elem = json.nftables[1]!.set!.elem;
+      assert.equal(elem.at(-1), ip(100_000 + c * 200 + 199), 'new elements after the base\'s');
+      assert.equal(text.length % padUnit(Buffer.byteLength(baseText)), 0, 'a multiple of the unit');
+      const end = text.lastIndexOf(0x7d) + 2;
+      assert.equal(text.toString('latin1', end - 6, end), '  ]\n}\n', 'the JSON ends, then the pad');
+      assert.match(text.toString('latin1', end), /^( *\n)+$/);
+      if (previous !== undefined && c < 3) {
+        assert.equal(text.length, previous.length, `change ${c}: the size kept`);
+        const head = composed.sharedHead(previous);
+        assert.ok(previous.subarray(0, head).equals(text.subarray(0, head)), 'sharedHead is true');
+        // All but this change's lines, the set's end, the rest of the ruleset and the pad.
+        assert.ok(text.length - head < 10_000 + padUnit(Buffer.byteLength(baseText)), `change ${c}: ${text.length - head} bytes after the shared head`);
+      }
+      previous = text;
+    }
+  });
+});
