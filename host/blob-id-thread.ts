@@ -7,12 +7,18 @@
  * back. A text given as pieces (idOfPieces) may also have up to 1 MiB of pieces outside shared
  * memory, copied over, and be joined there into shared memory as they are hashed (joinInto).
  * Anything else, anything small, and any failure of the worker, is hashed here at once.
+ *
+ * Resume: the worker keeps the hash state every 512 KiB of its last 3 texts of 1 MiB or more
+ * (host/blob-id-checkpoints.ts). A text of the same size as one of them whose first bytes the
+ * caller knows to be that text's (`resume`: a change near the end of a 25 MB ruleset) is hashed
+ * from the last state before the change: at most 512 KiB before it and what follows, not 25 MB.
  */
 import type { Worker } from 'node:worker_threads';
 import { gitBlobId } from '../shared/git/git-blob-id.js';
 import { isShared } from '../shared/bytes/spare-buffer.js';
 import { joinPieces } from '../shared/bytes/join-pieces.js';
 import type { BlobIdAnswer, BlobIdPiece, BlobIdRequest } from './blob-id-worker.js';
+import type { BlobIdResume } from './blob-id-checkpoints.js';
 import { startWorker } from './start-worker.js';
 
 /** Smaller texts are hashed here: the round trip would cost more than it spares. */
@@ -34,6 +40,8 @@ export class BlobIdThread {
   #broken = false;
   readonly #pending = new Map<number, Pending>();
   #nextId = 1;
+  #lastResumedAt = 0;
+  #resumedBytes = 0;
 
   /** Start the worker now (its start costs tens of ms), so the first id does not wait for it. */
   warm(): void {
@@ -41,18 +49,43 @@ export class BlobIdThread {
   }
 
   /**
+   * Bytes of the text not hashed for the id that settled last, resumed from a kept state (see
+   * `resume` below); 0 when it was hashed whole (in the worker or here). "Last" is the order ids
+   * settle in: with several pending at once, read `resumedBytes` instead.
+   */
+  get lastResumedAt(): number {
+    return this.#lastResumedAt;
+  }
+
+  /** Bytes of text not hashed thanks to `resume`, over every id this thread computed. */
+  get resumedBytes(): number {
+    return this.#resumedBytes;
+  }
+
+  /**
    * The git blob id of `bytes` (gitBlobId), computed in the worker when they lie in a
    * SharedArrayBuffer and are at least 1 MiB, else here. Never rejects: a worker that cannot
    * run or fails leaves the hash to this thread.
+   *
+   * `resume` (here and in idOfPieces and joinInto): the caller vouches that the first
+   * `resume.same` bytes of this text are, byte for byte, the first `resume.same` bytes of the
+   * text whose blob id is `resume.blob`, an id this BlobIdThread computed earlier. The worker
+   * then starts from its state after the last multiple of 512 KiB at or before `same`, when it
+   * kept one: only if that text was hashed in the worker, is among the last 3 it hashed, and has
+   * this text's length and algorithm; else it hashes the whole text. The claim is not checked: a
+   * wrong one gives a wrong id, so claim only what is true by construction (bytes copied from
+   * that text, or not written since its id was computed). When this thread hashes (no worker, a
+   * small text, bytes outside shared memory, the worker failed), `resume` is ignored. When the
+   * claim is true, the id is always gitBlobId of the whole text.
    */
-  id(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 'sha1'): Promise<string> {
+  id(bytes: Uint8Array, algorithm: 'sha1' | 'sha256' = 'sha1', resume?: BlobIdResume): Promise<string> {
     const worker = bytes.length >= THREAD_MIN_BYTES && isShared(bytes) ? this.#start() : undefined;
-    if (worker === undefined) return Promise.resolve(gitBlobId(bytes, algorithm));
+    if (worker === undefined) return Promise.resolve(this.#hashedHere(bytes, algorithm));
     const id = this.#nextId++;
     return new Promise<string>((resolve) => {
       this.#pending.set(id, { bytes, algorithm, resolve });
       if (this.#pending.size === 1) worker.ref();
-      const req: BlobIdRequest = { id, shared: bytes.buffer as SharedArrayBuffer, offset: bytes.byteOffset, length: bytes.length, algorithm };
+      const req: BlobIdRequest = { id, shared: bytes.buffer as SharedArrayBuffer, offset: bytes.byteOffset, length: bytes.length, algorithm, ...(resume && { resume }) };
       worker.postMessage(req);
     });
   }
@@ -64,10 +97,10 @@ export class BlobIdThread {
    * text under 1 MiB, no worker, or pieces outside a SharedArrayBuffer of more than 1 MiB in all
    * (they would be copied to the worker): hash the joined bytes then (`id`); also when they do not
    * make `expected` bytes, when given (a size the caller will refuse). The pieces must not change
-   * until the id is back. Never rejects.
+   * until the id is back. Never rejects. `resume`: as for `id`, of the joined text.
    */
-  idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1', expected?: number): Promise<string> | undefined {
-    return this.#ofPieces(pieces, separator, algorithm, expected, undefined);
+  idOfPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256' = 'sha1', expected?: number, resume?: BlobIdResume): Promise<string> | undefined {
+    return this.#ofPieces(pieces, separator, algorithm, expected, undefined, resume);
   }
 
   /**
@@ -78,14 +111,15 @@ export class BlobIdThread {
    * resolves, not before: read nothing of it until then (should the worker fail, this thread
    * joins and hashes them, as idOfPieces does). Undefined, and nothing written, when it cannot (as
    * idOfPieces, or `into` is not in shared memory or not the text's size): join them then. Never
-   * rejects.
+   * rejects. `resume`: as for `id`, of the joined text; every byte is still written into `into`
+   * (those before the resumed state copied only, not hashed).
    */
-  joinInto(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', into: Uint8Array): Promise<string> | undefined {
+  joinInto(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', into: Uint8Array, resume?: BlobIdResume): Promise<string> | undefined {
     if (!isShared(into)) return undefined;
-    return this.#ofPieces(pieces, separator, algorithm, into.length, into);
+    return this.#ofPieces(pieces, separator, algorithm, into.length, into, resume);
   }
 
-  #ofPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', expected: number | undefined, into: Uint8Array | undefined): Promise<string> | undefined {
+  #ofPieces(pieces: readonly Uint8Array[], separator: number | undefined, algorithm: 'sha1' | 'sha256', expected: number | undefined, into: Uint8Array | undefined, resume: BlobIdResume | undefined): Promise<string> | undefined {
     let length = 0;
     let copied = 0;
     const parts: BlobIdPiece[] = pieces.map((p, i) => {
@@ -105,7 +139,7 @@ export class BlobIdThread {
     return new Promise<string>((resolve) => {
       this.#pending.set(id, { bytes: joined, algorithm, resolve });
       if (this.#pending.size === 1) worker.ref();
-      const req: BlobIdRequest = { id, pieces: parts, ...sep, ...(into && { into: { shared: into.buffer as SharedArrayBuffer, offset: into.byteOffset } }), length, algorithm };
+      const req: BlobIdRequest = { id, pieces: parts, ...sep, ...(into && { into: { shared: into.buffer as SharedArrayBuffer, offset: into.byteOffset } }), length, algorithm, ...(resume && { resume }) };
       worker.postMessage(req);
     });
   }
@@ -134,7 +168,10 @@ export class BlobIdThread {
       if (p === undefined) return;
       this.#pending.delete(a.id);
       if (this.#pending.size === 0) worker.unref();
-      p.resolve('blob' in a ? a.blob : gitBlobId(bytesOf(p), p.algorithm));
+      if (!('blob' in a)) return p.resolve(this.#hashedHere(bytesOf(p), p.algorithm));
+      this.#lastResumedAt = a.resumedAt ?? 0;
+      this.#resumedBytes += this.#lastResumedAt;
+      p.resolve(a.blob);
     });
     const lost = (): void => {
       if (this.#worker !== worker) return;
@@ -152,7 +189,13 @@ export class BlobIdThread {
   #settleHere(): void {
     for (const [id, p] of this.#pending) {
       this.#pending.delete(id);
-      p.resolve(gitBlobId(bytesOf(p), p.algorithm));
+      p.resolve(this.#hashedHere(bytesOf(p), p.algorithm));
     }
+  }
+
+  /** gitBlobId of the whole text, here (any `resume` ignored). */
+  #hashedHere(bytes: Uint8Array, algorithm: 'sha1' | 'sha256'): string {
+    this.#lastResumedAt = 0;
+    return gitBlobId(bytes, algorithm);
   }
 }

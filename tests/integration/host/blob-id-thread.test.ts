@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
+import { randomFillSync, randomInt } from 'node:crypto';
 import { BlobIdThread } from '../../../host/blob-id-thread.js';
+import { CHECKPOINT } from '../../../host/blob-id-checkpoints.js';
 import { sharedBuffer } from '../../../shared/bytes/spare-buffer.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 import { joinLayout, joinPieces } from '../../../shared/bytes/join-pieces.js';
@@ -88,5 +90,110 @@ describe('BlobIdThread', () => {
     await thread.close();
     const b = sharedBuffer(2 << 20);
     assert.equal(await thread.id(b), gitBlobId(b));
+  });
+
+  /** A random text of 3-5 MB in shared memory. */
+  const randomText = (size = randomInt(3 << 20, 5 << 20)): Buffer => randomFillSync(sharedBuffer(size));
+  /** `text` with its bytes from `from` on changed (random), in new shared memory. */
+  const changedFrom = (text: Buffer, from: number): Buffer => {
+    const next = sharedBuffer(text.length);
+    text.copy(next);
+    randomFillSync(next, from);
+    if (from < next.length) next[from] = text[from]! ^ 1;
+    return next;
+  };
+  const floorCheckpoint = (same: number): number => Math.floor(same / CHECKPOINT) * CHECKPOINT;
+
+  it('resume: id and idOfPieces hash from the kept state of an earlier text (lastResumedAt, resumedBytes); ignored when this thread hashes', async () => {
+    const thread = new BlobIdThread();
+    try {
+      const text1 = randomText();
+      const blob1 = await thread.id(text1);
+      assert.equal(blob1, gitBlobId(text1));
+      assert.equal(thread.lastResumedAt, 0);
+      const same = text1.length - 100;
+      const text2 = changedFrom(text1, same);
+      assert.equal(await thread.id(text2, 'sha1', { blob: blob1, same }), gitBlobId(text2));
+      assert.equal(thread.lastResumedAt, floorCheckpoint(same));
+      // Pieces: text2's first bytes (shared), a changed line copied over, text1's last bytes.
+      const pieces = [text2.subarray(0, same - 50), Buffer.from('a changed line'), text1.subarray(same - 50 + 16)];
+      const joined = joinPieces(pieces, { separator: 10 });
+      assert.equal(joined.length, text1.length);
+      assert.equal(await thread.idOfPieces(pieces, 10, 'sha1', text1.length, { blob: gitBlobId(text2), same: same - 50 }), gitBlobId(joined));
+      assert.equal(thread.lastResumedAt, floorCheckpoint(same - 50));
+      assert.equal(thread.resumedBytes, floorCheckpoint(same) + floorCheckpoint(same - 50));
+      // Hashed here (bytes outside shared memory): resume ignored, the id of the whole bytes.
+      assert.equal(await thread.id(Buffer.from(text2), 'sha1', { blob: blob1, same }), gitBlobId(text2));
+      assert.equal(thread.lastResumedAt, 0);
+      await thread.close();
+      assert.equal(await thread.id(text2, 'sha1', { blob: blob1, same }), gitBlobId(text2), 'no worker: hashed whole here');
+      assert.equal(thread.lastResumedAt, 0);
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('resume with joinInto: every byte of `into` written as joinPieces lays it out (those before the state copied only), the right id', async () => {
+    const thread = new BlobIdThread();
+    try {
+      const old = randomText();
+      // The new text: old's bytes in three shared pieces (one small), a changed line near the end copied over, separators between.
+      const line = old.length - 10_000;
+      const end = line + 40;
+      const changed = Buffer.from(old.subarray(line + 1, end).map((b) => b ^ 1));
+      const pieces = [old.subarray(0, 777), old.subarray(778, line), changed, old.subarray(end + 1)];
+      for (const at of [777, line, end]) old[at] = 10;
+      const expected = joinPieces(pieces, { separator: 10 });
+      assert.equal(expected.length, old.length);
+      const blob = await thread.id(old);
+      for (const same of [line + 1, 100, CHECKPOINT]) {
+        const { size, shift } = joinLayout(pieces, true);
+        const into = sharedBuffer(size, shift).fill(0xee);
+        assert.equal(await thread.joinInto(pieces, 10, 'sha1', into, { blob, same }), gitBlobId(expected), `same ${same}`);
+        assert.ok(into.equals(expected), `same ${same}: every byte written`);
+        assert.equal(thread.lastResumedAt, floorCheckpoint(same));
+      }
+    } finally {
+      await thread.close();
+    }
+  });
+
+  it('resume chains: text2 resumes from text1, text3 from text2 (from a state text2 shares with text1, and from one of its own), all ids right; the 4th text kept evicts the oldest', async () => {
+    const thread = new BlobIdThread();
+    try {
+      const text1 = randomText();
+      const size = text1.length;
+      const blob1 = await thread.id(text1);
+      const text2 = changedFrom(text1, Math.floor(size * 0.7));
+      const blob2 = await thread.id(text2, 'sha1', { blob: blob1, same: Math.floor(size * 0.7) });
+      assert.equal(blob2, gitBlobId(text2));
+      assert.equal(thread.lastResumedAt, floorCheckpoint(size * 0.7));
+      // Before text2's change: the state it was resumed from (text1's, shared).
+      const text3 = changedFrom(text2, Math.floor(size * 0.3));
+      const blob3 = await thread.id(text3, 'sha1', { blob: blob2, same: Math.floor(size * 0.3) });
+      assert.equal(blob3, gitBlobId(text3));
+      assert.equal(thread.lastResumedAt, floorCheckpoint(size * 0.3));
+      // After text3's change: a state text3 computed itself, after ones it shares with text2 and text1.
+      const text4 = changedFrom(text3, Math.floor(size * 0.9));
+      const blob4 = await thread.id(text4, 'sha1', { blob: blob3, same: Math.floor(size * 0.9) });
+      assert.equal(blob4, gitBlobId(text4));
+      assert.equal(thread.lastResumedAt, floorCheckpoint(size * 0.9));
+      // Kept: text4, text3, text2. text1 was evicted: no resume from it.
+      assert.equal(await thread.id(text1, 'sha1', { blob: blob1, same: size }), blob1);
+      assert.equal(thread.lastResumedAt, 0, 'text1 evicted by the 4th text');
+      // Kept: text1, text4, text3. A text hashed again replaces its entry: text3 twice takes one place, text4 stays.
+      assert.equal(await thread.id(text3), blob3);
+      assert.equal(await thread.id(text3), blob3);
+      assert.equal(await thread.id(text4, 'sha1', { blob: blob4, same: size }), blob4);
+      assert.equal(thread.lastResumedAt, floorCheckpoint(size), 'text4 kept');
+      // Kept: text4, text3, text1. A 4th text (text2) evicts text1; text3 stays (the order asked: each id hashed is kept).
+      assert.equal(await thread.id(text2), blob2);
+      assert.equal(await thread.id(text3, 'sha1', { blob: blob3, same: size }), blob3);
+      assert.equal(thread.lastResumedAt, floorCheckpoint(size), 'text3 kept');
+      assert.equal(await thread.id(text1, 'sha1', { blob: blob1, same: size }), blob1);
+      assert.equal(thread.lastResumedAt, 0, 'text1 evicted');
+    } finally {
+      await thread.close();
+    }
   });
 });
