@@ -74,7 +74,7 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     assert.equal(a.status, 201, JSON.stringify(a.body));
     assert.deepEqual({ ...a.body, commit: undefined }, { commit: undefined, branch: 'main', added: 2, deleted: 0, kind: 'set', previous: before });
     assert.equal(head(), a.body.commit, 'the commit is on the branch when the answer comes');
-    assert.deepEqual(elems('blocklist'), ['198.18.0.2', '198.18.0.3', '198.18.0.1']);
+    assert.deepEqual(elems('blocklist'), ['198.18.0.1', '198.18.0.2', '198.18.0.3'], 'new elements after the base\'s');
     assert.equal(f.git(['log', '-1', '--format=%an|%cn', 'main'], f.bare), 'alice|nft-sync');
     // The change is a change file holding what changed, one element a line; the base is untouched.
     assert.equal(f.git(['diff', '--name-status', before, 'main'], f.bare), 'A\trulesets/edge.elements/000001.json');
@@ -90,7 +90,7 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     const d = await post('sets/inet/filter/blocklist/elements', { delete: ['198.18.0.2', '198.18.0.99'] });
     assert.equal(d.status, 201);
     assert.deepEqual([d.body.added, d.body.deleted], [0, 1]);
-    assert.deepEqual(elems('blocklist'), ['198.18.0.3', '198.18.0.1']);
+    assert.deepEqual(elems('blocklist'), ['198.18.0.1', '198.18.0.3']);
     assert.match(f.git(['log', '-1', '-p', 'main'], f.bare), /^\+{3} b\/rulesets\/edge\.elements\/000002\.json\n[^]*"delete": \[\n\+    "198\.18\.0\.2"\n/m);
 
     // The API's diff of the change names the elements added and removed.
@@ -118,7 +118,7 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     const m = await post('maps/inet/filter/verdicts/elements', { add: [['198.18.0.2', 'drop'], ['198.18.0.1', { drop: null }]] });
     assert.equal(m.status, 201, JSON.stringify(m.body));
     assert.deepEqual([m.body.added, (m.body as { kind?: string }).kind], [2, 'map']);
-    assert.deepEqual(elems('verdicts'), [['198.18.0.2', { drop: null }], ['198.18.0.1', { drop: null }]]);
+    assert.deepEqual(elems('verdicts'), [['198.18.0.1', { drop: null }], ['198.18.0.2', { drop: null }]]);
     const viaSets = await post('sets/inet/filter/verdicts/elements', { delete: ['198.18.0.1'] });
     assert.equal(viaSets.status, 201, 'the sets path finds a map too');
     assert.deepEqual(elems('verdicts'), [['198.18.0.2', { drop: null }]]);
@@ -185,7 +185,7 @@ describe('POST /api/v1/rulesets/NAME/sets/FAMILY/TABLE/SET/elements', () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.branch, 'staging');
     assert.equal(f.git(['rev-parse', 'staging'], f.bare), r.body.commit);
-    assert.deepEqual(elems('blocklist', 'staging'), ['198.18.0.5', '198.18.0.1']);
+    assert.deepEqual(elems('blocklist', 'staging'), ['198.18.0.1', '198.18.0.5']);
     assert.equal(head(), main);
   });
 
@@ -277,7 +277,7 @@ describe('changeSetElements: compare-and-swap', () => {
     });
     assert.equal(r.attempts, 2, 'the first compare-and-swap lost and was retried');
     assert.equal(r.previous, pushed);
-    assert.deepEqual(elems('blocklist'), ['198.18.0.9', '198.18.0.8', '198.18.0.1'], 'the push\'s element and this change\'s both there');
+    assert.deepEqual(elems('blocklist'), ['198.18.0.8', '198.18.0.1', '198.18.0.9'], 'the push\'s element and this change\'s both there');
   });
 
   test('10 writers at once without the server\'s queue (as 10 servers on one repository): every element is there after', async (t) => {
