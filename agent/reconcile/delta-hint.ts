@@ -54,7 +54,7 @@ export function layoutKnown(bytes: Buffer): boolean {
   return layouts.has(bytes);
 }
 
-/** The layout of `base`'s bytes: remembered, or found now (null: they are not renderRuleset's text). */
+/** The layout of `base`'s bytes: remembered, or found now (null: they are not renderRuleset's text, padded or not). */
 function layoutOf(base: HintBase): ElementLayout | null {
   let layout = layouts.get(base.bytes);
   if (layout === undefined) {
@@ -162,5 +162,5 @@ export function deltaHint(base: HintBase, target: HintTarget): ElementHint | und
   }
 }
 
-/** Layouts by the very Buffer they describe; null: those bytes are not renderRuleset's text. */
+/** Layouts by the very Buffer they describe; null: those bytes are not renderRuleset's text followed by a pad of spaces (none or more). */
 const layouts = new WeakMap<Buffer, ElementLayout | null>();

@@ -5,19 +5,25 @@
  * it as a hint (shared/ruleset/minimal-transaction.ts). Pure.
  *
  * The hint is believed only as far as the bytes prove it. The base's bytes must have a known
- * layout (shared/ruleset/element-layout.ts: renderRuleset's text, one element a line), and every
- * edit must lie inside one set's or map's element lines, remove whole element lines, and insert
- * lines exactly as renderRuleset writes an element there (indentation, canonical JSON, a comma
- * after every element but the last). Then everything outside those lines is byte for byte the
- * base's, so the two rulesets differ only in those elements, and the new bytes are renderRuleset's
- * text of the new ruleset again (its layout follows, for the next delta). Each removed line is
- * also compared with the element the base's ruleset holds there, and each inserted line with the
- * one the new ruleset holds at its place, so a layout that did not fit would be caught. Anything
- * else (an edit of a rule, a set emptied or filled from empty, a line not written as
- * renderRuleset would) gives no hint, and the planner compares the elements itself.
+ * layout (shared/ruleset/element-layout.ts: renderRuleset's text, one element a line, then a pad
+ * of lines of spaces), and every edit must either lie inside one set's or map's element lines,
+ * remove whole element lines, and insert lines exactly as renderRuleset writes an element there
+ * (indentation, canonical JSON, a comma after every element but the last); or lie in the pad
+ * (from the line after the text's closing `}` on), remove pad lines and insert lines made only of
+ * spaces, leaving the last line empty (shared/ruleset/pad-lines.ts editedPad). Then everything
+ * outside those lines is byte for byte the base's, and the pad is whitespace after the JSON
+ * value, so the two rulesets differ only in those elements, and the new bytes are renderRuleset's
+ * text of the new ruleset again followed by a pad (its layout follows, for the next delta). Each
+ * removed line is also compared with the element the base's ruleset holds there (or with the
+ * length of the pad line there), and each inserted line with the one the new ruleset holds at
+ * its place, so a layout that did not fit would be caught. Anything else (an edit of a rule, a
+ * set emptied or filled from empty, a line not written as renderRuleset would, anything but
+ * spaces in the pad, an edit reaching both the text and the pad) gives no hint, and the planner
+ * compares the elements itself.
  */
 import type { LineEdit } from '../wire/ruleset-delta.js';
 import type { ElementLayout, ElementLines } from './element-layout.js';
+import { editedPad } from './pad-lines.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import type { Ruleset } from './ruleset-types.js';
 import { signature } from './table-index.js';
@@ -65,20 +71,30 @@ function listOf(lists: readonly ElementLines[], edit: LineEdit): ElementLines | 
   return undefined;
 }
 
-/** `edits` (in base order, none empty) grouped by the set's or map's element lines that hold each; undefined when one lies elsewhere. */
-function editsByList(layout: ElementLayout, edits: readonly LineEdit[]): Map<ElementLines, LineEdit[]> | undefined {
+/**
+ * `edits` (in base order, none empty) grouped by the set's or map's element lines that hold each,
+ * and the pad they leave (those from the pad's first line on, checked: editedPad); undefined when
+ * one lies elsewhere or the pad's edits are not a pad's.
+ */
+function editsByList(layout: ElementLayout, edits: readonly LineEdit[]): { byList: Map<ElementLines, LineEdit[]>; pad: Uint32Array } | undefined {
   const byList = new Map<ElementLines, LineEdit[]>();
+  const padEdits: LineEdit[] = [];
   let last = -1;
   for (const e of edits) {
     if (e.line < last || e.deleted.length + e.inserted.length === 0) return undefined;
     last = e.line + e.deleted.length;
+    if (e.line >= layout.padFrom) {
+      padEdits.push(e);
+      continue;
+    }
     const l = listOf(layout.lists, e);
     if (l === undefined || l.item === undefined) return undefined;
     const list = byList.get(l) ?? [];
     list.push(e);
     byList.set(l, list);
   }
-  return byList;
+  const pad = editedPad(layout.padFrom, layout.pad, padEdits);
+  return pad && { byList, pad };
 }
 
 /** The JSON of an element line as renderRuleset writes it (`indent`, canonical JSON, `sep`), or undefined. */
@@ -99,8 +115,9 @@ function elementText(line: string, indent: string, sep: string): string | undefi
  */
 export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, edits: readonly LineEdit[]): { hint: ElementHint; layout: ElementLayout } | undefined {
   if (from.nftables.length !== to.nftables.length) return undefined;
-  const byList = editsByList(layout, edits);
-  if (byList === undefined) return undefined;
+  const grouped = editsByList(layout, edits);
+  if (grouped === undefined) return undefined;
+  const { byList, pad } = grouped;
   const sets = new Map<number, SetElementEdit>();
   const lists: ElementLines[] = [];
   let shift = 0;
@@ -119,7 +136,8 @@ export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, e
     lists.push({ ...rest, first: l.first + shift, count, ...(signatures && { signatures }) });
     shift += count - l.count;
   }
-  return { hint: { sets } as unknown as ElementHint, layout: { lines: layout.lines + shift, lists } };
+  const padFrom = layout.padFrom + shift;
+  return { hint: { sets } as unknown as ElementHint, layout: { lines: padFrom + pad.length + 1, padFrom, pad, lists } };
 }
 
 /**
@@ -127,13 +145,14 @@ export function elementHint(layout: ElementLayout, from: Ruleset, to: Ruleset, e
  * `layout`) without parsing them, when every inserted element is a string (a blocklist's
  * addresses): strings add no nesting, containers, object shapes or numbers, so the text limits
  * and the schema that `from` passed hold for the result too (parseRuleset: `elem` holds any
- * values). Undefined when an inserted line is anything else, or the edits leave the element
- * lines; the caller must then still prove the result with elementHint, which checks every
- * line's form (undefined from it: parse the bytes instead). Shares everything but the changed
- * `elem` arrays and their items with `from`. Never throws.
+ * values); pad lines (spaces) are whitespace after the JSON value and change nothing. Undefined
+ * when an inserted element line is anything else, or the edits leave the element lines and the
+ * pad (or put anything but spaces in the pad); the caller must then still prove the result with
+ * elementHint, which checks every line's form (undefined from it: parse the bytes instead).
+ * Shares everything but the changed `elem` arrays and their items with `from`. Never throws.
  */
 export function patchedRuleset(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Ruleset | undefined {
-  const byList = editsByList(layout, edits);
+  const byList = editsByList(layout, edits)?.byList;
   if (byList === undefined) return undefined;
   const nftables = from.nftables.slice();
   for (const [l, mine] of byList) {
@@ -291,14 +310,14 @@ export interface ElementListChange {
  * What `edits` change in the element lists of `from` (whose bytes have `layout`), by the index of
  * each set's or map's item, proven as elementHint proves a hint but without the new ruleset: the
  * edits lie inside element lines, remove whole ones, and insert lines written as renderRuleset
- * writes an element at their place. Only when every inserted element is a string (as
- * patchedRuleset: the rebuilt bytes then parse to `from` with exactly these changes, valid as
- * `from` is). A few microseconds per edited line, nothing per element kept: so an agent can start
- * the transaction before it has made the new ruleset (agent/reconcile/early-apply.ts).
- * Undefined when the edits prove nothing of the kind. Never throws.
+ * writes an element at their place, or they edit the pad and leave a pad. Only when every
+ * inserted element is a string (as patchedRuleset: the rebuilt bytes then parse to `from` with
+ * exactly these changes, valid as `from` is). A few microseconds per edited line, nothing per
+ * element kept: so an agent can start the transaction before it has made the new ruleset
+ * (agent/reconcile/early-apply.ts). Undefined when the edits prove nothing of the kind. Never throws.
  */
 export function elementListChanges(layout: ElementLayout, from: Ruleset, edits: readonly LineEdit[]): Map<number, ElementListChange> | undefined {
-  const byList = editsByList(layout, edits);
+  const byList = editsByList(layout, edits)?.byList;
   if (byList === undefined) return undefined;
   const out = new Map<number, ElementListChange>();
   for (const [l, mine] of byList) {

@@ -2,11 +2,12 @@
  * deltaHint: a hint only for a delta against the revision in force whose edits prove it; its plan
  * equals the plan without it. verifyWithHint: the new ruleset built without parsing where that is
  * proven, the blob id checked either way. An element API change (new elements composed at the front
- * of the set) is hinted like any other once it comes as a delta.
+ * of the set) is hinted like any other once it comes as a delta. Padded revisions (the server's
+ * pad of spaces after the text) are hinted as the same change unpadded.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deltaHint, knowLayout, verifyWithHint } from '../../../../agent/reconcile/delta-hint.js';
+import { deltaHint, earlyElementBatch, knowLayout, layoutKnown, verifyWithHint } from '../../../../agent/reconcile/delta-hint.js';
 import { NftSyncError } from '../../../../shared/errors.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { planMinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
@@ -15,6 +16,7 @@ import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
 import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+import { paddedTo } from '../../../helpers/padded-text.js';
 
 const OWNED: TableRef[] = [{ family: 'inet', name: 't' }];
 const rs = (elem: string[]): Ruleset =>
@@ -134,4 +136,53 @@ test('knowLayout finds the layout of the revision in force once, while idle (0.5
   const { hint } = verifyWithHint({ bytes: b1, blob, ruleset: parseRuleset(b1) }, target, where);
   assert.ok(hint);
   assert.equal(knowLayout({ bytes: t2.bytes, blob: target.blob, ...where }), false, 'carried by the hint');
+});
+
+test('padded revisions (renderRuleset\'s text, then lines of spaces keeping them at one size): the layout found and carried, the new ruleset built without parsing, the hint and early batch those of the same change unpadded', () => {
+  const where = { ruleset: 'default', commit: 'c'.repeat(40) };
+  const e1 = addrs(0, 2000);
+  const SIZE = Buffer.byteLength(renderRuleset(rs(e1))) + 4097; // a pad of 4097 bytes: an empty line, then 4 of 1024
+  const padded = (elem: string[]): Buffer => paddedTo(renderRuleset(rs(elem)), SIZE);
+  /** Revision `elem`, padded, as rebuilt from a delta against `base`; and the hint of the same change unpadded. */
+  const next = (base: Buffer, baseElem: string[], elem: string[]) => {
+    const target = padded(elem);
+    const { bytes, edits } = rebuildFromRulesetDelta(base, encodeRulesetDelta(base, target)!, 1 << 24);
+    assert.ok(bytes.equals(target) && edits);
+    const plainBase = Buffer.from(renderRuleset(rs(baseElem)));
+    const plain = fetched(plainBase, elem);
+    const plainHint = deltaHint({ bytes: plainBase, blob: 'b'.repeat(40), ruleset: parseRuleset(plainBase) }, plain);
+    assert.ok(plainHint, 'the change unpadded is hinted');
+    return { bytes, blob: gitBlobId(bytes), edits, plainHint };
+  };
+  const b1 = padded(e1);
+  const blob1 = gitBlobId(b1);
+  assert.equal(knowLayout({ bytes: b1, blob: blob1, ...where }), true);
+  assert.ok(layoutKnown(b1));
+  const base1 = { bytes: b1, blob: blob1, ruleset: parseRuleset(b1) };
+
+  // Elements added and deleted in the middle: the pad shrinks by a line and its first line changes.
+  const e2 = [...e1.slice(0, 500), ...addrs(5000, 60), ...e1.slice(500).filter((_, i) => i % 50 !== 7)];
+  const t2 = next(b1, e1, e2);
+  assert.ok(t2.edits.some((e) => e.deleted.some((l) => /^ *$/.test(l)) || e.inserted.some((l) => /^ *$/.test(l))), 'the delta edits the pad');
+  const early = earlyElementBatch(base1, t2.edits, OWNED);
+  const out2 = verifyWithHint(base1, { bytes: t2.bytes, blob: t2.blob, delta: { base: blob1, edits: t2.edits } }, where);
+  assert.ok(out2.hint, 'hinted');
+  assert.deepEqual(out2.hint.sets, t2.plainHint.sets, 'the hint of the change unpadded');
+  assert.equal(out2.ruleset.nftables[0], base1.ruleset.nftables[0], 'built from the ruleset in force, not parsed');
+  assert.deepEqual(out2.ruleset, parseRuleset(t2.bytes));
+  const plan = planMinimalTransaction(base1.ruleset, out2.ruleset, OWNED, out2.hint);
+  assert.equal(plan.hinted, true);
+  assert.deepEqual(plan.summary, planMinimalTransaction(base1.ruleset, out2.ruleset, OWNED).summary);
+  assert.ok(early, 'an early batch from the padded delta');
+  assert.equal(JSON.stringify(early), JSON.stringify(plan.batch), 'the early batch is the hinted plan\'s');
+  assert.ok(layoutKnown(t2.bytes), 'the layout carried to the new bytes');
+
+  // Then elements added past the size: the pad disappears; the carried layout serves the delta.
+  const e3 = [...addrs(9000, 300), ...e2];
+  const t3 = next(t2.bytes, e2, e3);
+  assert.equal(t3.bytes.length, Buffer.byteLength(renderRuleset(rs(e3))), 'no pad left');
+  const hint3 = deltaHint({ bytes: t2.bytes, blob: t2.blob, ruleset: out2.ruleset }, { bytes: t3.bytes, ruleset: parseRuleset(t3.bytes), delta: { base: t2.blob, edits: t3.edits } });
+  assert.ok(hint3, 'hinted from the carried layout');
+  assert.deepEqual(hint3.sets, t3.plainHint.sets);
+  assert.equal(knowLayout({ bytes: t3.bytes, blob: t3.blob, ...where }), false, 'carried by the hint, not found again');
 });

@@ -6,18 +6,20 @@
  * which must give no hint or the same plan, never another one. The layout the hint carries to the
  * new bytes is the one found by rendering them afresh, and a ruleset built from the base's without
  * parsing (patchedRuleset, proven by elementHint) is exactly what parsing the new bytes gives.
+ * Padded revisions (renderRuleset's text, then lines of spaces) give the same.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { elementHint, elementListChanges, patchedRuleset } from '../../../../shared/ruleset/element-hint.js';
+import { elementHint, elementListChanges, patchedRuleset, type ElementHint } from '../../../../shared/ruleset/element-hint.js';
 import { elementLayout, type ElementLayout } from '../../../../shared/ruleset/element-layout.js';
 import { elementDeltaBatch, planMinimalTransaction, type MinimalTransaction } from '../../../../shared/ruleset/minimal-transaction.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { parseRuleset } from '../../../../shared/ruleset/ruleset-schema.js';
 import type { Ruleset, TableRef } from '../../../../shared/ruleset/ruleset-types.js';
 import { canonicalJson } from '../../../../shared/ruleset/table-index.js';
-import { encodeRulesetDelta, rebuildFromRulesetDelta } from '../../../../shared/wire/ruleset-delta.js';
+import { encodeRulesetDelta, rebuildFromRulesetDelta, type LineEdit } from '../../../../shared/wire/ruleset-delta.js';
+import { paddedTo, serverPad } from '../../../helpers/padded-text.js';
 
 let patches = 0;
 let earlyBatches = 0;
@@ -183,6 +185,58 @@ test('over many revision pairs, the plan from the delta\'s hint is the plan from
   assert.ok(patches > 100, `the new ruleset was built without parsing in ${patches} of 1500 pairs`);
 });
 
+/** The delta's line edits from `a` to `b` and the hint they give (undefined: no delta, or no hint); `padFrom`: where `a`'s pad starts. */
+function hintOf(a: Buffer, b: Buffer): { edits: LineEdit[]; padFrom: number; hint: ElementHint | undefined } | undefined {
+  const delta = encodeRulesetDelta(a, b);
+  if (delta === undefined) return undefined;
+  const from = parseRuleset(a);
+  const edits = rebuildFromRulesetDelta(a, delta, 1 << 24).edits ?? [];
+  const layout = elementLayout(a, from)!;
+  return { edits, padFrom: layout.padFrom, hint: elementHint(layout, from, parseRuleset(b), edits)?.hint };
+}
+
+test('padded revisions (the server\'s pad of spaces keeping them at one size, a pad appearing or disappearing, any lines of spaces): the plan from the delta\'s hint is the plan from comparing, and where the delta edits the text as it does unpadded, the hint is the unpadded one', () => {
+  let same = 0;
+  let hinted = 0;
+  let otherEdits = 0;
+  const anyPad = fc.array(fc.oneof(fc.nat(3), fc.constantFrom(1023, 3000)), { maxLength: 5 }).map((ls) => ls.map((n) => `${' '.repeat(n)}\n`).join(''));
+  const pads = fc.oneof(
+    fc.record({ kind: fc.constant('size' as const), extra: fc.nat(4000) }),
+    fc.record({ kind: fc.constantFrom('appears' as const, 'disappears' as const), extra: fc.nat(4000) }),
+    fc.record({ kind: fc.constant('any' as const), a: anyPad, b: anyPad }),
+  );
+  fc.assert(
+    fc.property(spec.chain((s) => fc.tuple(fc.constant(s), change(s))), pads, ([s, { to, flip }], pad) => {
+      const ta = renderRuleset(ruleset(s));
+      const tb = renderRuleset(ruleset(to, flip));
+      let a: Buffer;
+      let b: Buffer;
+      if (pad.kind === 'any') [a, b] = [Buffer.from(ta + pad.a), Buffer.from(tb + pad.b)];
+      else {
+        const size = Math.max(ta.length, tb.length) + pad.extra;
+        a = pad.kind === 'appears' ? Buffer.from(ta) : paddedTo(ta, size);
+        b = pad.kind === 'disappears' ? Buffer.from(tb) : paddedTo(tb, size);
+      }
+      compare(a, b);
+      const padded = hintOf(a, b);
+      const plain = hintOf(Buffer.from(ta), Buffer.from(tb));
+      if (padded === undefined || plain === undefined) return;
+      // The encoder may edit the text otherwise beside a pad (its look-ahead pairs equal pad
+      // lines, and an edit may then reach both the text and the pad): no hint is owed then.
+      const textEdits = padded.edits.filter((e) => e.line < padded.padFrom);
+      if (JSON.stringify(textEdits) !== JSON.stringify(plain.edits)) {
+        otherEdits++;
+        return;
+      }
+      same++;
+      assert.deepEqual(padded.hint?.sets, plain.hint?.sets, 'the hint of the same change unpadded');
+      if (padded.hint) hinted++;
+    }),
+    { numRuns: 1500, seed: 13 },
+  );
+  assert.ok(same > 1000 && hinted > 400 && otherEdits < 300, `the text edited as unpadded in ${same} pairs (${hinted} hinted), otherwise in ${otherEdits}`);
+});
+
 test('over many changes of hash sets, an early batch is found where the plan is element deletes and adds, and it is that plan\'s', () => {
   earlyBatches = 0;
   let hints = 0;
@@ -234,6 +288,37 @@ test('hostile deltas (random line edits of the base, whatever still parses) give
     { numRuns: 3000, seed: 11 },
   );
   assert.ok(parsed > 100, `${parsed} hostile deltas parsed`);
+});
+
+test('hostile deltas against a padded base (random line edits of the text and its pad, lines of spaces or not, whatever still parses) give no hint or the same plan', () => {
+  const garbage = fc.oneof(
+    pool.map((n) => `        "${addr(n)}",`),
+    pool.map((n) => `        "${addr(n)}"`),
+    fc.constantFrom('', ' ', ' '.repeat(1023), ' '.repeat(200), '\t', ' x', '}', '  }', '{}', '0', '        ]', '      ],'),
+  );
+  let parsed = 0;
+  fc.assert(
+    fc.property(spec, fc.nat(3000), fc.array(fc.tuple(fc.nat(), fc.boolean(), garbage, fc.boolean()), { minLength: 1, maxLength: 4 }), (s, pad, edits) => {
+      const a = Buffer.from(renderRuleset(ruleset(s)) + serverPad(pad));
+      const lines = a.toString().split('\n');
+      const text = lines.length - serverPad(pad).split('\n').length; // lines before the pad: edits go near and in it half the time
+      for (const [at, del, line, copy] of edits) {
+        const i = at % 2 ? text + (at % (lines.length - text)) : at % lines.length;
+        if (del) lines.splice(Math.min(i, lines.length - 1), 1);
+        else lines.splice(i, 0, copy ? lines[(at * 7) % lines.length]! : line);
+      }
+      const b = Buffer.from(lines.join('\n'));
+      try {
+        parseRuleset(b);
+        parsed++;
+      } catch {
+        return;
+      }
+      compare(a, b);
+    }),
+    { numRuns: 3000, seed: 14 },
+  );
+  assert.ok(parsed > 300, `${parsed} hostile deltas parsed`);
 });
 
 test('a blocklist change of 1,000 elements on 100,000 is planned from the hint, as by comparing', () => {
