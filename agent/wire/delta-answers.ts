@@ -88,6 +88,11 @@ export class DeltaAnswers {
   /** Answers that took the bytes (and hash) of an `ahead` frame rather than rebuilding (tests, metrics). */
   aheadTaken = 0;
 
+  /** Bytes of rebuilt texts whose hash went on from the state kept for the bytes in force rather than being hashed again (tests, metrics). */
+  get resumedBytes(): number {
+    return this.#ids.resumedBytes;
+  }
+
   /**
    * An `ahead` frame (`message`, its delta `body`): when the delta (at most AHEAD_MAX_DELTA_BYTES)
    * applies to the bytes in force (their blob id is `message.base`) and rebuilds `message.target`

@@ -284,6 +284,40 @@ describe('ElementTips: what the agents wait for', () => {
   });
 });
 
+describe('ElementTips: the hash goes on from the last text (shared/ruleset/text-pad.ts)', () => {
+  test('adds keep a big text\'s size, so its blob id is hashed from the state the worker kept for the text agents hold, at the head both share; the id is git\'s, and the delta is the change\'s lines and a pad line', async (t) => {
+    const { bare, fresh } = await fixture(t, 60_000);
+    const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+    const blobIds = new BlobIdThread();
+    t.after(() => blobIds.close());
+    const deltas: Array<Buffer | undefined> = [];
+    const tips = new ElementTips({
+      gitdir: bare,
+      blobIds,
+      spareDelayMs: 0,
+      follow: (base, changes) => repo.followText(base, changes),
+      prime: (b, c, bytes, blob) => repo.primeComposed(b, c, bytes, blob),
+      delta: (_base, _target, delta) => deltas.push(delta),
+    });
+    t.after(() => tips.close());
+    const step = (i: number) => changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: Array.from({ length: 50 }, (_, k) => ip(61_000 + i * 50 + k)) });
+    let held = await fresh((await step(0)).commit);
+    for (let i = 1; i < 4; i++) {
+      const before = blobIds.resumedBytes;
+      const r = await step(i);
+      const now = await fresh(r.commit);
+      assert.equal(now.bytes.length, held.bytes.length, `change ${i}: the size kept by the pad`);
+      assert.equal(now.blob, git(bare, ['hash-object', '--stdin'], now.bytes.toString()), `change ${i}: git's blob id`);
+      const skipped = blobIds.resumedBytes - before;
+      assert.ok(skipped >= now.bytes.length - 512 * 1024 - 200_000, `change ${i}: ${skipped} of ${now.bytes.length} bytes not hashed again`);
+      const d = deltas.at(-1);
+      assert.ok(d !== undefined && applyRulesetDelta(held.bytes, d, now.bytes.length + 1).equals(now.bytes), 'the delta rebuilds the new text');
+      assert.ok(d.length < 50 * 40 + 1024 + 200, `change ${i}: a delta of ${d.length} bytes`);
+      held = now;
+    }
+  });
+});
+
 describe('ElementTips: the ahead delta (protocol 2)', () => {
   test('the delta from the revision agents hold is handed to `ahead` while the worker joins and hashes the new text, before the commit\'s objects are written and before the branch moves; it rebuilds the new text, from the commit it was made on', async (t) => {
     const { bare, fresh } = await fixture(t, 60_000);

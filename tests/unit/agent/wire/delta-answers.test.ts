@@ -103,6 +103,35 @@ test('security (review): a big delta against a base this agent did not offer is 
   assert.match((await a.refusal) ?? '', /did not offer/);
 });
 
+test('a delta that keeps the size and leaves the head alone (a padded composed text): its hash goes on from the state the worker kept for the bytes in force, and is right', async (t) => {
+  const answers = new DeltaAnswers();
+  t.after(() => answers.close());
+  // Each text the last with one line near its end replaced by one as long.
+  const texts = [lines(60_000, '')];
+  for (let k = 1; k <= 3; k++) {
+    const next = Buffer.from(texts.at(-1)!);
+    const at = next.lastIndexOf('198.18', next.length - k * 40);
+    next.write(`201.${k}.1`, at);
+    texts.push(next);
+  }
+  const asked = (i: number) => ({ maxRulesetBytes: 64 << 20, proof: false, base: { blob: gitBlobId(texts[i]!), bytes: texts[i]! } });
+  let inForce = texts[0]!;
+  for (let i = 1; i <= 3; i++) {
+    answers.idle(inForce);
+    const before = answers.resumedBytes;
+    const delta = encodeRulesetDelta(texts[i - 1]!, texts[i]!)!;
+    const a = answers.read(msg(gitBlobId(texts[i]!), gitBlobId(texts[i - 1]!), delta, texts[i]!.length), delta, { ...asked(i - 1), base: { ...asked(i - 1).base, bytes: inForce } });
+    assert.ok(a.result?.kind === 'ruleset');
+    if (a.result?.kind !== 'ruleset') return;
+    assert.equal(await a.refusal, undefined, `text ${i}: its id is right`);
+    const skipped = answers.resumedBytes - before;
+    // The first is hashed whole (the bytes in force were not hashed by this worker); the next go on.
+    if (i === 1) assert.equal(skipped, 0);
+    else assert.ok(skipped > texts[i]!.length - 1024 * 1024, `text ${i}: ${skipped} of ${texts[i]!.length} bytes not hashed again`);
+    inForce = a.result.bytes;
+  }
+});
+
 /** An `ahead` frame's header: `delta` against `base` rebuilding `target` bytes, for commit `commit`. */
 const aheadMsg = (base: string, delta: Buffer, target: number, commit = 'c'.repeat(40)): AheadMessage => ({ type: 'ahead', ref: 'refs/heads/main', ruleset: 'default', commit, base, size: delta.length, target });
 
