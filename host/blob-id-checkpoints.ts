@@ -11,8 +11,12 @@ import type { Hash } from 'node:crypto';
 
 /** Bytes of text between two kept states: a resumed text hashes at most this much of the prefix again. */
 export const CHECKPOINT = 512 * 1024;
-/** Texts whose states are kept, the most recent first. */
-export const KEPT = 3;
+/**
+ * Texts whose states are kept, the most recent first. The server's worker serves every branch and
+ * ruleset, each needing the states of the text its agents hold (about 50 states, some 25 KB, for
+ * 25 MB), so this many big rulesets changed in turn all go on from their last text.
+ */
+export const KEPT = 8;
 
 /**
  * A caller's word that the first `same` bytes of a text are, byte for byte, those of the text

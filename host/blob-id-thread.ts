@@ -8,7 +8,7 @@
  * memory, copied over, and be joined there into shared memory as they are hashed (joinInto).
  * Anything else, anything small, and any failure of the worker, is hashed here at once.
  *
- * Resume: the worker keeps the hash state every 512 KiB of its last 3 texts of 1 MiB or more
+ * Resume: the worker keeps the hash state every 512 KiB of its last KEPT texts (host/blob-id-checkpoints.ts) of 1 MiB or more
  * (host/blob-id-checkpoints.ts). A text of the same size as one of them whose first bytes the
  * caller knows to be that text's (`resume`: a change near the end of a 25 MB ruleset) is hashed
  * from the last state before the change: at most 512 KiB before it and what follows, not 25 MB.
@@ -71,7 +71,7 @@ export class BlobIdThread {
    * `resume.same` bytes of this text are, byte for byte, the first `resume.same` bytes of the
    * text whose blob id is `resume.blob`, an id this BlobIdThread computed earlier. The worker
    * then starts from its state after the last multiple of 512 KiB at or before `same`, when it
-   * kept one: only if that text was hashed in the worker, is among the last 3 it hashed, and has
+   * kept one: only if that text was hashed in the worker, is among the last KEPT it hashed, and has
    * this text's length and algorithm; else it hashes the whole text. The claim is not checked: a
    * wrong one gives a wrong id, so claim only what is true by construction (bytes copied from
    * that text, or not written since its id was computed). When this thread hashes (no worker, a
