@@ -8,7 +8,7 @@
  * memory, copied over, and be joined there into shared memory as they are hashed (joinInto).
  * Anything else, anything small, and any failure of the worker, is hashed here at once.
  *
- * Resume: the worker keeps the hash state every 512 KiB of its last KEPT texts (host/blob-id-checkpoints.ts) of 1 MiB or more
+ * Resume: the worker keeps the hash state every 512 KiB of its last KEPT texts of 1 MiB or more
  * (host/blob-id-checkpoints.ts). A text of the same size as one of them whose first bytes the
  * caller knows to be that text's (`resume`: a change near the end of a 25 MB ruleset) is hashed
  * from the last state before the change: at most 512 KiB before it and what follows, not 25 MB.
