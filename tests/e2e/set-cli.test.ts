@@ -43,7 +43,7 @@ test('nft-sync set add and del: arguments, --file, --timeout, maps, --branch, re
   writeFileSync(list, '# scanners seen today\n198.18.0.7\n\n198.18.0.8   # twice\n');
   const timed = await set(['add', '--set', 'inet/filter/blocklist', '--timeout', '3600', '--file', list]);
   assert.equal(timed.code, 0, timed.stderr);
-  assert.deepEqual(elems('blocklist').slice(0, 2), [{ elem: { val: '198.18.0.7', timeout: 3600 } }, { elem: { val: '198.18.0.8', timeout: 3600 } }]);
+  assert.deepEqual(elems('blocklist').slice(-2), [{ elem: { val: '198.18.0.7', timeout: 3600 } }, { elem: { val: '198.18.0.8', timeout: 3600 } }]);
   const del = await set(['del', '--set', 'inet/filter/blocklist', '--file', list]);
   assert.equal(del.code, 0, del.stderr);
   assert.match(del.stderr, /0 added, 2 deleted/);
@@ -61,7 +61,7 @@ test('nft-sync set add and del: arguments, --file, --timeout, maps, --branch, re
   const staged = await set(['add', '--set', 'inet/filter/blocklist', '--branch', 'staging', '198.18.0.9']);
   assert.equal(staged.code, 0, staged.stderr);
   assert.equal(f.git(['rev-parse', 'main'], f.bare), main);
-  assert.deepEqual(elems('blocklist', 'staging'), ['198.18.0.9', '198.18.0.1', '198.18.0.2']);
+  assert.deepEqual(elems('blocklist', 'staging'), ['198.18.0.1', '198.18.0.2', '198.18.0.9']);
 
   const bad = await set(['add', '--set', 'inet/filter/blocklist', '198.18.0.300']);
   assert.equal(bad.code, 1);
