@@ -67,3 +67,8 @@ test('no layout for bytes with anything but a pad after the text', () => {
   assert.equal(elementLayout(Buffer.from(text.slice(0, -1)), r), undefined, 'the text without its final newline');
   assert.equal(elementLayout(Buffer.from(`  ${text}`), r), undefined, 'spaces before the text');
 });
+
+test('no layout for a text followed by more pad lines than the server ever writes (review: a pushed file or a server ending in 20 MB of newlines cost each agent 600 MB of heap)', () => {
+  assert.equal(elementLayout(Buffer.from(renderRuleset(r) + '\n'.repeat(1 << 20)), r), undefined);
+  assert.ok(elementLayout(Buffer.from(renderRuleset(r) + serverPad(4 << 20)), r), 'the largest pad the server writes');
+});

@@ -133,3 +133,12 @@ test('editedPad over hostile edits of a pad (lines of spaces or not, removed and
   );
   assert.ok(pads > 300 && pads < 2700, `${pads} of 3000 edits left a pad`);
 });
+
+test('padLines and editedPad: a pad of more lines than any server writes is none (review: 20 MB of newlines after the text took 1.2 s and 600 MB of heap, and kept 80 MB for the layout)', () => {
+  // The server's pad is at most 4 MiB in lines of 1 KiB (shared/ruleset/text-pad.ts): about 4,100 lines.
+  const many = 1 << 20;
+  assert.equal(padLines(Buffer.from(HEAD + '\n'.repeat(many)), HEAD.length), undefined, 'a million empty lines');
+  assert.equal(padLines(Buffer.from(HEAD + ' \n'.repeat(many)), HEAD.length), undefined, 'a million lines of one space');
+  assert.deepEqual(padLines(Buffer.from(HEAD + serverPad(4 << 20)), HEAD.length)?.length, 4096, 'the largest pad the server writes');
+  assert.equal(editedPad(FROM, pad(1023), [{ line: FROM, deleted: [], inserted: new Array<string>(many).fill('') }]), undefined, 'a delta inserting a million pad lines');
+});
