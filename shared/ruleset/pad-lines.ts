@@ -19,6 +19,14 @@ import type { LineEdit } from '../wire/ruleset-delta.js';
 /** Spaces compared with a line's bytes, a chunk at a time (natively). */
 const SPACES = Buffer.alloc(4096, 0x20);
 
+/**
+ * Most lines a pad may have. The server's pad is at most 4 MiB (shared/ruleset/text-pad.ts) in
+ * lines of 1 KiB: about 4,100 lines; this leaves a wide margin. A text followed by more (20 MB of
+ * newlines, from a hostile server or a pushed file) has no pad, so no layout: its lines' lengths
+ * would cost 4 bytes each in the layout kept with the bytes, and far more while they are found.
+ */
+export const PAD_MAX_LINES = 1 << 16;
+
 /** A line made only of spaces (or empty). */
 const SPACE_LINE = /^ *$/;
 
@@ -34,15 +42,15 @@ function allSpaces(bytes: Buffer, start: number, end: number): boolean {
 /**
  * The length of each pad line of `bytes` from `from` (a line start, at most `bytes.length`) to
  * their end: empty when `from` is their end. Undefined when they are not a pad: a byte that is
- * neither a space nor `\n`, or a last line not ended by `\n`. One native search and comparison
- * per line, no string made. Never throws.
+ * neither a space nor `\n`, a last line not ended by `\n`, or more than PAD_MAX_LINES lines. One
+ * native search and comparison per line, no string made. Never throws.
  */
 export function padLines(bytes: Buffer, from: number): Uint32Array | undefined {
   if (from > bytes.length) return undefined;
   const lengths: number[] = [];
   for (let p = from; p < bytes.length; ) {
     const nl = bytes.indexOf(10, p);
-    if (nl < 0 || !allSpaces(bytes, p, nl)) return undefined;
+    if (nl < 0 || lengths.length === PAD_MAX_LINES || !allSpaces(bytes, p, nl)) return undefined;
     lengths.push(nl - p);
     p = nl + 1;
   }
@@ -56,9 +64,10 @@ export function padLines(bytes: Buffer, from: number): Uint32Array | undefined {
  * after the last line of the text before the pad, or after the text's last line), remove lines of
  * the lengths recorded there, and insert lines made only of spaces; edits in base order, none
  * overlapping; and the line left last must be empty (the bytes still end in `\n`). Then the
- * edited lines are a pad again, whose lengths are returned (the same array when there are no
- * edits); undefined otherwise. Linear in the pad's lines (edits there are rare: the whole pad is
- * a few thousand lines), plus the inserted lines' bytes (natively). Never throws.
+ * edited lines are a pad again (of at most PAD_MAX_LINES lines), whose lengths are returned (the
+ * same array when there are no edits); undefined otherwise. Linear in the pad's lines (edits
+ * there are rare: the whole pad is a few thousand lines), plus the inserted lines' bytes
+ * (natively). Never throws.
  */
 export function editedPad(padFrom: number, pad: Uint32Array, edits: readonly LineEdit[]): Uint32Array | undefined {
   if (edits.length === 0) return pad;
@@ -67,7 +76,7 @@ export function editedPad(padFrom: number, pad: Uint32Array, edits: readonly Lin
   tail.set(pad);
   let size = tail.length;
   for (const e of edits) size += e.inserted.length - e.deleted.length;
-  if (size < 1) return undefined;
+  if (size < 1 || size - 1 > PAD_MAX_LINES) return undefined;
   const out = new Uint32Array(size);
   let j = 0;
   let pos = 0;
