@@ -11,7 +11,8 @@ import { validatePush } from '../../../../server/push/push-validator.js';
 import type { RefUpdate } from '../../../../shared/push/push-checks.js';
 import { startServerFixture, type ServerFixture } from '../../../helpers/server-fixture.js';
 import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
-import { composeRuleset } from '../../../../shared/ruleset/compose-ruleset.js';
+import { composeRuleset, composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
+import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
@@ -123,5 +124,22 @@ describe('publishRevision', () => {
     const written = JSON.parse(fileAt(f, r.commit)) as { nftables: Array<Record<string, { name?: string; elem?: unknown[] }>> };
     assert.deepEqual(new Set(written.nftables.find((i) => i.set?.name === 'blocked')!.set!.elem), new Set(['198.18.0.2', '198.18.0.3']), 'both element changes kept');
     assert.match(fileAt(f, r.commit), /"right": 8080/, 'and the live change');
+  });
+
+  test('a big ruleset with element change files published unchanged: `blob` is the id agents fetch it by (the composed text, its pad included)', async (t) => {
+    const f = await startServerFixture(t);
+    const set = { family: 'inet', table: 'nft_sync', name: 'blocked' };
+    const doc = JSON.parse(DEFAULT) as { nftables: unknown[] };
+    // Over 1 MiB of base: the composed text ends with a pad (shared/ruleset/text-pad.ts).
+    doc.nftables.push({ set: { ...set, type: 'ipv4_addr', elem: Array.from({ length: 60000 }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`) } });
+    const baseText = renderRuleset(doc);
+    assert.ok(baseText.length >= 1 << 20);
+    const change = renderChangeFile(set, ['198.18.0.2'], []);
+    f.push({ 'rulesets/default.json': baseText, 'rulesets/default.elements/000001.json': change }, 'a big set and a change');
+    const head = f.git(['rev-parse', 'main'], f.bare);
+    const served = composeRulesetText({ path: 'b', bytes: baseText }, [{ path: 'c', bytes: change }]);
+    const r = await publishRevision({ gitdir: f.bare, branch: 'main', ruleset: 'default', base: head, bytes: Buffer.from(served), agent: 'node-a', credential: 'x', validate: offline(f) });
+    assert.equal(r.unchanged, true);
+    assert.equal(r.blob, gitBlobId(Buffer.from(served)));
   });
 });
