@@ -30,7 +30,7 @@ import { mergeRulesets } from '../../shared/ruleset/ruleset-merge.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import { elementsDirName } from '../../shared/ruleset/element-log.js';
-import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
+import { composedTextOf } from '../../shared/ruleset/compose-ruleset.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { composeStored, readStoredRuleset } from '../git/stored-ruleset.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
@@ -95,7 +95,8 @@ async function rulesetAt(gitdir: string, commit: string, name: string): Promise<
   if (stored === undefined) return undefined;
   const ruleset = composeStored(name, stored);
   if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset };
-  const blob = gitBlobId(Buffer.from(renderRuleset(ruleset)), objectIdAlgorithm(stored.base.blob));
+  // The id agents fetch it by: the composed text, its pad included (composeRulesetText).
+  const blob = gitBlobId(Buffer.from(composedTextOf(ruleset, stored.base.bytes)), objectIdAlgorithm(stored.base.blob));
   return { key: [stored.base.blob, ...stored.changes.map((c) => c.blob)].join(','), blob, ruleset };
 }
 

@@ -146,8 +146,18 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
  */
 export function composeRulesetText(base: RulesetFile, changes: readonly RulesetFile[]): string | Buffer {
   if (changes.length === 0) return base.bytes;
-  const text = renderRuleset(composeRuleset(base, changes));
-  const unit = padUnit(typeof base.bytes === 'string' ? Buffer.byteLength(base.bytes) : base.bytes.length);
+  return composedTextOf(composeRuleset(base, changes), base.bytes);
+}
+
+/**
+ * The text composeRulesetText serves for `ruleset`, composed (with at least one change file) on
+ * the base file `baseBytes`: renderRuleset's text, then the pad for that base (text-pad.ts). For
+ * a caller that has the ruleset composed already (its blob id: server/publish/publish-revision.ts).
+ * Pure.
+ */
+export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string): string | Buffer {
+  const text = renderRuleset(ruleset);
+  const unit = padUnit(typeof baseBytes === 'string' ? Buffer.byteLength(baseBytes) : baseBytes.length);
   if (unit === 0) return text;
   const bytes = Buffer.from(text);
   return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit))]);
