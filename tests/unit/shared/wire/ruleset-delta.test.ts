@@ -282,3 +282,10 @@ test('rebuildFromRulesetDelta writes the result into the memory alloc gives, of 
   assert.equal(bare.lines, undefined, 'none when asked');
   assert.equal(bare.bytes.toString(), 'a\nx\nc');
 });
+
+test('rebuildFromRulesetDelta: a block of 200,000 inserted lines (an API change adding as many elements: maxPerChange is 1,000,000) is rebuilt, its edit described (review: a spread of the lines overflowed the stack, and the agent refused the delta)', () => {
+  const lines = Array.from({ length: 200_000 }, (_, i) => `e${i}`);
+  const r = rebuildFromRulesetDelta(Buffer.from('a\nb'), Buffer.from(`nft-sync-delta 1\n= 1\n+ ${lines.length}\n${lines.join('\n')}\n= 1\n`), 1 << 30);
+  assert.equal(r.bytes.toString(), `a\n${lines.join('\n')}\nb`);
+  assert.equal(r.edits?.[0]?.inserted.length, lines.length);
+});
