@@ -318,7 +318,9 @@ export function rebuildFromRulesetDelta(
         size += Buffer.byteLength(line) + 1;
       }
       runs.push(Buffer.from(inserted.join('\n')));
-      edit()?.inserted.push(...inserted);
+      // One at a time: a spread of 200,000 lines (one API change may add 1,000,000 elements) overflows the stack.
+      const into = edit()?.inserted;
+      if (into !== undefined) for (const line of inserted) into.push(line);
       k += n;
     } else {
       if (i + n > baseCount) throw invalid('it runs past the end of the base');
