@@ -14,7 +14,9 @@ import { applyElementChange, type SetAddress } from './element-change.js';
 import { parseChangeFile, type ElementChangeFile } from './element-log.js';
 import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, type ElementShape } from './element-value.js';
 import { renderRuleset } from './render-ruleset.js';
-import { padBytes, padOf, padUnit } from './text-pad.js';
+import { baseJsonBytes, padBytes, padFloor, padOf, padUnit, type AddedBytes } from './text-pad.js';
+
+export type { AddedBytes } from './text-pad.js';
 import { parseRuleset } from './ruleset-schema.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import type { Ruleset } from './ruleset-types.js';
@@ -50,14 +52,15 @@ function declaration(ruleset: Ruleset, at: SetAddress): ElementShape | undefined
 
 /**
  * Apply `changes` (parsed change files; `paths[i]` names `changes[i]` in errors) to `ruleset`, in
- * order, changing it in place, and return it.
+ * order, changing it in place, and return it. `added`, when given, counts what the files add
+ * (text-pad.ts AddedBytes: every element of their `add` lists).
  *
  * Errors (each message starts with the change file's path; `data.path` names it):
  * NFTSYNC_ERR_SET_NOT_FOUND (a change file names a set or map the base does not declare),
  * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit its set, is too long, or an added interval
  * overlaps another). On an error the ruleset may be partly changed: parse it again.
  */
-export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChangeFile[], paths: readonly string[]): Ruleset {
+export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChangeFile[], paths: readonly string[], added?: AddedBytes): Ruleset {
   const bySet = new Map<string, { at: SetAddress; shape: ElementShape; net: Map<string, { raw: unknown; origin: Origin }> }>();
   const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
   changes.forEach((change, file) => {
@@ -83,6 +86,10 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
         const c = list === 'add' ? elementToAdd(shape, raw) : elementToDelete(shape, raw);
         if (!c.ok) throw ofFile(path, new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `element ${JSON.stringify(raw).slice(0, 300)} does not fit ${shape.kind} ${at.family} ${at.table} ${at.name}: ${c.reason}`), where);
         const id = typeof c.value === 'string' ? c.value : c.value.id;
+        if (added !== undefined && typeof c.value !== 'string') {
+          added.json += Buffer.byteLength(JSON.stringify(c.value.value));
+          added.count += 1;
+        }
         // Re-inserted, so adds keep the order of their last word.
         net.delete(id);
         net.set(id, { raw, origin: { file, list, index } });
@@ -121,7 +128,7 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
  * parsed. Errors: those of parseRuleset for the base and of parseChangeFile for each change file
  * (messages prefixed with the file's path, `data.path` naming it), and those of applyChangeFiles.
  */
-export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[]): Ruleset {
+export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[], added?: AddedBytes): Ruleset {
   let ruleset: Ruleset;
   try {
     ruleset = parseRuleset(base.bytes);
@@ -135,7 +142,7 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
       throw ofFile(c.path, err);
     }
   });
-  return applyChangeFiles(ruleset, parsed, changes.map((c) => c.path));
+  return applyChangeFiles(ruleset, parsed, changes.map((c) => c.path), added);
 }
 
 /**
@@ -146,19 +153,21 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
  */
 export function composeRulesetText(base: RulesetFile, changes: readonly RulesetFile[]): string | Buffer {
   if (changes.length === 0) return base.bytes;
-  return composedTextOf(composeRuleset(base, changes), base.bytes);
+  const added: AddedBytes = { json: 0, count: 0 };
+  return composedTextOf(composeRuleset(base, changes, added), base.bytes, added);
 }
 
 /**
  * The text composeRulesetText serves for `ruleset`, composed (with at least one change file) on
- * the base file `baseBytes`: renderRuleset's text, then the pad for that base (text-pad.ts). For
- * a caller that has the ruleset composed already (its blob id: server/publish/publish-revision.ts).
- * Pure.
+ * the base file `baseBytes`, its change files having added `added` (composeRuleset's): renderRuleset's
+ * text, then the pad for that base (text-pad.ts). For a caller that has the ruleset composed
+ * already (its blob id: server/publish/publish-revision.ts). Pure.
  */
-export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string): string | Buffer {
+export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string, added: AddedBytes): string | Buffer {
   const text = renderRuleset(ruleset);
-  const unit = padUnit(typeof baseBytes === 'string' ? Buffer.byteLength(baseBytes) : baseBytes.length);
+  const base = typeof baseBytes === 'string' ? Buffer.from(baseBytes) : baseBytes;
+  const unit = padUnit(base.length);
   if (unit === 0) return text;
   const bytes = Buffer.from(text);
-  return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit))]);
+  return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit, padFloor(baseJsonBytes(base), added)))]);
 }

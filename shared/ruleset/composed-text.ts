@@ -33,7 +33,7 @@ import { checkElementRequest, type ElementChangeRequest, type ElementChangeResul
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
-import { padBytes, padOf, padUnit } from './text-pad.js';
+import { baseJsonBytes, PAD_MAX_BYTES, padBytes, padFloor, padOf, padUnit, type AddedBytes } from './text-pad.js';
 import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
@@ -173,6 +173,8 @@ export interface ComposedTextState {
   maxContainers: number;
   padUnit: number;
   basePad: number | undefined;
+  baseJson: number;
+  added: AddedBytes;
   containers: number;
 }
 
@@ -222,6 +224,10 @@ export class ComposedText {
      * composeRulesetText gives it; undefined: it is neither (written otherwise).
      */
     private readonly basePad: number | undefined,
+    /** The base file's JSON bytes (text-pad.ts baseJsonBytes). */
+    private readonly baseJson: number,
+    /** What the change files taken so far added (text-pad.ts padFloor). */
+    private readonly added: AddedBytes,
     /** Arrays and objects in the text (counted in `base` when not given). */
     containers?: number,
   ) {
@@ -312,9 +318,10 @@ export class ComposedText {
     let basePad: number | undefined;
     if (raw.length >= bytes.length && raw.compare(bytes, 0, bytes.length, 0, bytes.length) === 0) {
       const n = raw.length - bytes.length;
-      if (n === 0 || raw.subarray(bytes.length).equals(padOf(n))) basePad = n;
+      // (Never more than a pad can be: padOf keeps what it makes.)
+      if (n === 0 || (n <= PAD_MAX_BYTES && raw.subarray(bytes.length).equals(padOf(n)))) basePad = n;
     }
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad);
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad, baseJsonBytes(raw), { json: 0, count: 0 });
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -329,14 +336,14 @@ export class ComposedText {
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, containers: this.containers }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, baseJson: this.baseJson, added: { ...this.added }, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
     const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.containers);
+    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.baseJson, { ...state.added }, state.containers);
   }
 
   /** Whether changes to the set or map `at` are followed here. */
@@ -463,6 +470,10 @@ export class ComposedText {
       this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
+      if (word.add) {
+        this.added.json += Buffer.byteLength(word.body);
+        this.added.count += 1;
+      }
       // A line of the added region goes or moves (re-added at the end): render it anew. A new one: one more at its end.
       if (k < 0 && net?.add) t.added = undefined;
       else if (k < 0 && word.add) t.added?.pending.push(word);
@@ -553,7 +564,7 @@ export class ComposedText {
     }
     pieces.push(this.base.subarray(pos));
     // No change yet: the base file itself, when it is the base's text and a pad (a fold's).
-    const pad = pieces.length > 1 ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit) : (this.basePad ?? 0);
+    const pad = pieces.length > 1 ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit, padFloor(this.baseJson, this.added)) : (this.basePad ?? 0);
     if (pad > 0) pieces.push(padOf(pad));
     this.padNow = pad;
     this.piecesMemo = pieces;

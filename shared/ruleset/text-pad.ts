@@ -11,11 +11,16 @@
  * the same size, they also share the hash state up to there (host/blob-id-thread.ts resumes
  * from it), and only the change, what follows it and the pad are hashed again.
  *
- * The size is the text's rounded up to a multiple of a unit set by the base file's size (one
- * sixteenth of it, in 64 KiB steps, at most 4 MiB), so it moves only when the changes since the
- * base grow or shrink the text across a multiple: about once per 64 changes of 1,000 elements.
- * A base under 1 MiB is not padded (its texts are hashed whole, at once). The pad is a function
- * of the base and the text alone, so every server and replica composes the same bytes.
+ * The size is rounded up to a multiple of a unit set by the base file's size (one sixteenth of it,
+ * in 64 KiB steps, at most 4 MiB), from what the text may hold at most: the base's JSON and a line
+ * for every element any change file added (padFloor). That only grows, change after change, so
+ * deletes never shrink the size (adding and deleting the same elements around a multiple would
+ * otherwise move it, and a pad of a whole unit, at every other change), and it moves only when the
+ * elements added since the base cross a multiple: about once per 60 changes of 1,000 elements
+ * (then the hash is whole and the delta carries the unit of new pad: about 1.5 MB for a
+ * 1,000,000-element set). A base under 1 MiB is not padded (its texts are hashed whole, at once).
+ * The pad is a function of the base and its change files alone, so every server and replica
+ * composes the same bytes.
  *
  * Form: PAD_LINE_BYTES-byte lines (spaces, then `\n`), the first of them shorter when the pad is
  * not a multiple of that: the last n bytes of a run of whole lines. So the pads of two texts share
@@ -30,18 +35,55 @@ export const PAD_LINE_BYTES = 1024;
 /** A base under this is not padded. */
 export const PAD_MIN_BASE_BYTES = 1 << 20;
 const UNIT_STEP = 64 * 1024;
-const UNIT_MAX = 4 << 20;
+/** The most pad a text gets (the largest unit). */
+export const PAD_MAX_BYTES = 4 << 20;
 
 /** The unit a text composed on a base file of `baseBytes` bytes is padded to a multiple of; 0: none. Pure. */
 export function padUnit(baseBytes: number): number {
   if (baseBytes < PAD_MIN_BASE_BYTES) return 0;
-  return Math.min(UNIT_MAX, Math.ceil(baseBytes / 16 / UNIT_STEP) * UNIT_STEP);
+  return Math.min(PAD_MAX_BYTES, Math.ceil(baseBytes / 16 / UNIT_STEP) * UNIT_STEP);
 }
 
-/** Bytes of pad after a text of `textBytes` bytes with unit `unit` (padUnit): 1 to `unit`, or 0 when `unit` is 0. Pure. */
-export function padBytes(textBytes: number, unit: number): number {
+/**
+ * Bytes a change file's added element may add to the text, beyond its JSON: renderRuleset writes
+ * a set's elements indented by 10 spaces, each but the last followed by `,` and each by `\n`.
+ */
+export const ADDED_LINE_EXTRA = 12;
+
+/**
+ * What change files added, as padFloor counts it: the JSON bytes of every element they add
+ * (canonical, as element-value.ts writes them; each time it is added, re-adds included) and how
+ * many (compose-ruleset.ts applyChangeFiles and composed-text.ts count them alike).
+ */
+export interface AddedBytes {
+  json: number;
+  count: number;
+}
+
+/** Bytes of a base file's JSON: up to its last `}` (a fold's pad, written into the base, not counted). Pure. */
+export function baseJsonBytes(base: Buffer): number {
+  return base.lastIndexOf(0x7d) + 1;
+}
+
+/**
+ * The most a text may hold whose base file's JSON makes `baseJson` bytes (baseJsonBytes) and whose
+ * change files `added` elements: that JSON rendered (renderRuleset writes a ruleset's JSON no
+ * longer than its base's once the base is a text it wrote) and a line per element (its JSON and
+ * ADDED_LINE_EXTRA). Deletes and elements added again only make the text shorter; a base written
+ * otherwise (one line, other indentation) may make it longer, which padBytes allows for. Pure.
+ */
+export function padFloor(baseJson: number, added: AddedBytes): number {
+  return baseJson + added.json + added.count * ADDED_LINE_EXTRA;
+}
+
+/**
+ * Bytes of pad after a text of `textBytes` bytes with unit `unit` (padUnit) and floor `floor`
+ * (padFloor): the text and the pad make the next multiple of the unit past the larger of the two;
+ * 1 to `unit` bytes past a text at its floor; 0 when `unit` is 0. Pure.
+ */
+export function padBytes(textBytes: number, unit: number, floor = 0): number {
   if (unit === 0) return 0;
-  return Math.ceil((textBytes + 1) / unit) * unit - textBytes;
+  return Math.ceil((Math.max(textBytes, floor) + 1) / unit) * unit - textBytes;
 }
 
 /** Whole pad lines, in shared memory (a worker hashes the pad in place); grown on demand. */

@@ -61,6 +61,33 @@ describe('text-pad', () => {
     assert.ok(a.subarray(a.length - 2048).equals(b.subarray(b.length - 2048)));
   });
 
+  it('the size only grows with what change files add: deleting more than a unit of elements keeps it (adding and deleting around a multiple does not move it, nor send a unit of pad); composing whole agrees', () => {
+    const baseText = bigBase(60_000);
+    const unit = padUnit(Buffer.byteLength(baseText));
+    const composed = ComposedText.build(baseText, [])!;
+    const files = [renderChangeFile(at, [ip(100_000), ip(100_001)], [])];
+    assert.ok(composed.apply(parseChangeFile(files[0]!)));
+    const grown = composed.text()!;
+    // About 190 KB of elements deleted: more than a unit (128 KiB here).
+    const gone = Array.from({ length: 8000 }, (_, i) => ip(i * 7));
+    files.push(renderChangeFile(at, [], gone));
+    assert.ok(composed.apply(parseChangeFile(files[1]!)));
+    const shrunk = composed.text()!;
+    assert.equal(shrunk.length, grown.length, 'the size kept');
+    assert.ok(composed.pad > unit, `a pad of ${composed.pad} bytes: the text itself shrank by more than a unit`);
+    const whole = Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes }))));
+    assert.ok(whole.equals(shrunk), 'byte for byte what composing whole gives');
+    // Back and forth: the two elements deleted and added again, twice; the size never moves.
+    for (let k = 0; k < 2; k++) {
+      for (const file of [renderChangeFile(at, [], [ip(100_000), ip(100_001)]), renderChangeFile(at, [ip(100_000), ip(100_001)], [])]) {
+        files.push(file);
+        assert.ok(composed.apply(parseChangeFile(file)));
+        assert.equal(composed.text()!.length, grown.length);
+      }
+    }
+    assert.ok(Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))).equals(composed.text()!));
+  });
+
   it('a big composed text: ComposedText and composeRulesetText give the same padded bytes; adds keep its size and change only its end (sharedHead)', () => {
     const baseText = bigBase(60_000);
     assert.ok(Buffer.byteLength(baseText) >= PAD_MIN_BASE_BYTES);
