@@ -111,7 +111,7 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
       }
     }
     try {
-      applyElementChange(ruleset, at, { add, delete: del }, { append: true });
+      applyElementChange(ruleset, at, { add, delete: del });
     } catch (err) {
       const e = toNftSyncError(err);
       const i = typeof e.data?.index === 'number' ? e.data.index : -1;

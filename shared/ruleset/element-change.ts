@@ -117,11 +117,12 @@ export function checkElementRequest(shape: ElementShape, at: SetAddress, req: El
  * overlaps another; the message names the value, `data.element` holds it as
  * sent, or its JSON clipped to 300 characters when longer). On an error the ruleset is left unchanged.
  *
- * New elements go before the set's others (a file the API rewrites whole then shows one `+` line
- * per element in `git log -p`, the old first line untouched), or after them with `opts.append`
- * (a composed text: compose-ruleset.ts; consecutive texts then share everything before them).
+ * New elements go after the set's others, in the order given: consecutive texts of a set changed
+ * this way share everything before them (compose-ruleset.ts, composed-text.ts: the hash and the
+ * delta of the next text start there). In `git log -p` of a file rewritten whole, the old last
+ * element's line shows as changed too (it gains a comma).
  */
-export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest, opts: { append?: boolean } = {}): ElementChangeResult {
+export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: ElementChangeRequest): ElementChangeResult {
   const items = ruleset.nftables;
   const declared = items.findIndex((item) => {
     const kind = itemKind(item);
@@ -197,8 +198,8 @@ export function applyElementChange(ruleset: Ruleset, at: SetAddress, req: Elemen
     list.length = 0;
     for (const e of kept) list.push(e);
   }
-  // concat, not unshift(...appended): a spread of 200,000 arguments overflows the stack.
-  if (appended.length > 0) body.elem = opts.append ? own.concat(appended) : appended.concat(own);
+  // concat, not push(...appended): a spread of 200,000 arguments overflows the stack.
+  if (appended.length > 0) body.elem = own.concat(appended);
   if (Array.isArray(body.elem) && body.elem.length === 0) delete body.elem;
   ruleset.nftables = items.filter((item) => itemKind(item) !== 'element' || !Array.isArray(itemBody(item).elem) || (itemBody(item).elem as unknown[]).length > 0);
   return { kind, added, deleted };

@@ -20,10 +20,10 @@ const code = (fn: () => unknown): NftSyncError => {
 };
 
 describe('applyElementChange', () => {
-  it('adds at the start (no existing line changes) and deletes, counting what really changed', () => {
+  it('adds after the others (texts changed so share everything before) and deletes, counting what really changed', () => {
     const r = ruleset({ elem: ['198.18.0.1', '198.18.0.2'] });
     const out = applyElementChange(r, at, { add: ['198.18.0.3', '198.18.0.1'], delete: ['198.18.0.2', '198.18.0.9'] });
-    assert.deepEqual(elemOf(r), ['198.18.0.3', '198.18.0.1']);
+    assert.deepEqual(elemOf(r), ['198.18.0.1', '198.18.0.3']);
     assert.deepEqual(out, { kind: 'set', added: ['198.18.0.3'], deleted: ['198.18.0.2'] });
   });
 
@@ -32,7 +32,7 @@ describe('applyElementChange', () => {
     applyElementChange(r, at, { add: ['198.18.0.5'] });
     const again = applyElementChange(r, at, { add: ['198.18.0.5'] });
     assert.deepEqual([again.added, again.deleted], [[], []]);
-    assert.deepEqual(elemOf(r), ['198.18.0.5', '198.18.0.1']);
+    assert.deepEqual(elemOf(r), ['198.18.0.1', '198.18.0.5']);
   });
 
   it('creates elem in a set without one, and drops it when the last element goes', () => {
@@ -61,7 +61,7 @@ describe('applyElementChange', () => {
     const r = { nftables: [{ table: { family: 'inet', name: 'f' } }, { map: { family: 'inet', table: 'f', name: 'block', type: 'ipv4_addr', map: 'verdict', elem: [['198.18.0.1', { accept: null }]] } }] } as unknown as Ruleset;
     const out = applyElementChange(r, at, { add: [['198.18.0.1', 'drop'], ['198.18.0.2', 'accept']] });
     assert.equal(out.kind, 'map');
-    assert.deepEqual((r.nftables[1] as { map: { elem: unknown[] } }).map.elem, [['198.18.0.2', { accept: null }], ['198.18.0.1', { drop: null }]]);
+    assert.deepEqual((r.nftables[1] as { map: { elem: unknown[] } }).map.elem, [['198.18.0.1', { drop: null }], ['198.18.0.2', { accept: null }]]);
     applyElementChange(r, at, { delete: ['198.18.0.1'] });
     assert.deepEqual((r.nftables[1] as { map: { elem: unknown[] } }).map.elem, [['198.18.0.2', { accept: null }]]);
   });
@@ -126,6 +126,6 @@ describe('applyElementChange: hostile elements', () => {
     const r = ruleset({ elem: ['198.18.0.1'] });
     assert.equal(applyElementChange(r, at, { add: ips }).added.length, n);
     assert.equal(elemOf(r)!.length, n + 1);
-    assert.equal(elemOf(r)![n], '198.18.0.1', 'new elements go first');
+    assert.equal(elemOf(r)![0], '198.18.0.1', 'new elements go after the others');
   });
 });
