@@ -30,6 +30,7 @@ import { joinPieces, type ShiftedAlloc } from '../bytes/join-pieces.js';
 import { commonPrefixLength } from './common-prefix-length.js';
 import { countNewlines } from './count-newlines.js';
 import { DeltaWriter, MAGIC } from './delta-writer.js';
+import { trailingSpaceLines } from '../bytes/trailing-space-lines.js';
 import { LineWindow } from './line-window.js';
 
 /** Lines looked at ahead in each file for a line inserted, deleted or replaced in place. */
@@ -71,9 +72,30 @@ function needleAt(w: LineWindow): Buffer | undefined {
  * `target`'s size (send the whole ruleset then), or either is not UTF-8 text (or 999,999,999
  * bytes or more). Never throws. Linear in the files' size: 10–20 ms for a 1,000-line change
  * to a 1,000,000-line file.
+ *
+ * Texts that end with lines of spaces (the pad of a big composed ruleset: shared/ruleset/
+ * text-pad.ts) are walked in two parts, the text before those lines and the lines themselves, so
+ * that no edit spans both: the agent takes edits of a set's elements and of the pad as a hint of
+ * what changed (shared/ruleset/element-hint.ts), never one that mixes them, and a set near the
+ * end of the text would otherwise have its last lines paired with pad lines.
  */
 export function encodeRulesetDelta(base: Buffer, target: Buffer): Buffer | undefined {
   if (base.length >= FILE_MAX || target.length >= FILE_MAX || !isUtf8(base) || !isUtf8(target)) return undefined;
+  const pa = trailingSpaceLines(base);
+  const pb = trailingSpaceLines(target);
+  const ends = base[base.length - 1] === 10 && target[target.length - 1] === 10;
+  if (!ends || (pa === base.length && pb === target.length)) return encodeLines(base, target, target.length);
+  // Each text's last line before the pad is followed by the pad's first: the text without its
+  // last `\n` and the pad (whose last line is the text's empty last one) split its lines in two.
+  const text = encodeLines(base.subarray(0, pa - 1), target.subarray(0, pb - 1), target.length);
+  const pad = text && encodeLines(base.subarray(pa), target.subarray(pb), Infinity);
+  if (text === undefined || pad === undefined) return undefined;
+  const delta = Buffer.concat([text, pad.subarray(MAGIC.length + 1)]);
+  return delta.length * 2 < target.length ? delta : undefined;
+}
+
+/** The delta turning `base` into `target` (encodeRulesetDelta's walk), or undefined once it would not be under half of `half` bytes. */
+function encodeLines(base: Buffer, target: Buffer, half: number): Buffer | undefined {
   const out = new DeltaWriter(target);
   const aEnd = base.length + 1; // a position past the last line: the file is consumed
   const bEnd = target.length + 1;
@@ -83,7 +105,7 @@ export function encodeRulesetDelta(base: Buffer, target: Buffer): Buffer | undef
   let pb = 0;
   let scanned = 0; // bytes the far search has scanned
   while (pa < aEnd && pb < bEnd) {
-    if (out.size() * 2 >= target.length) return undefined;
+    if (out.size() * 2 >= half) return undefined;
     // The equal run: whole lines up to the first byte that differs.
     const n = commonPrefixLength(base, pa, target, pb);
     if (pa + n === base.length && pb + n === target.length) {
@@ -187,7 +209,7 @@ export function encodeRulesetDelta(base: Buffer, target: Buffer): Buffer | undef
   if (pa < aEnd) out.remove(countNewlines(base, pa, base.length) + 1);
   if (pb < bEnd) out.insert(pb, bEnd, countNewlines(target, pb, target.length) + 1);
   const delta = out.finish();
-  return delta.length * 2 < target.length ? delta : undefined;
+  return delta.length * 2 < half ? delta : undefined;
 }
 
 function invalid(why: string): NftSyncError {

@@ -289,3 +289,35 @@ test('rebuildFromRulesetDelta: a block of 200,000 inserted lines (an API change 
   assert.equal(r.bytes.toString(), `a\n${lines.join('\n')}\nb`);
   assert.equal(r.edits?.[0]?.inserted.length, lines.length);
 });
+
+test('texts ending in pads of space lines (a big composed ruleset, shared/ruleset/text-pad.ts): the delta rebuilds the target, and no edit spans the text and the pad', () => {
+  let cases = 0;
+  fc.assert(
+    fc.property(
+      // No empty line before the pad (renderRuleset writes none): it would be the text's last, empty, line's twin.
+      fc.array(fc.constantFrom('a', 'b', '}', '  "198.18.0.1",', ' '), { minLength: 1, maxLength: 30 }),
+      fc.array(fc.tuple(fc.nat(30), fc.nat(3), fc.array(fc.constantFrom('x', 'b', '}', '  "198.18.0.9"'), { maxLength: 3 })), { maxLength: 3 }),
+      fc.array(fc.nat(40), { maxLength: 8 }),
+      fc.array(fc.nat(40), { maxLength: 8 }),
+      (base, edits, padA, padB) => {
+        const t = [...base];
+        for (const [at, del, l] of edits) t.splice(Math.min(at, t.length), del, ...l);
+        // Content whose last line holds something, then the pad's lines.
+        // 300 lines alike first (the delta must be under half of the target).
+        const common = Array.from({ length: 300 }, (_, i) => `line ${i}`);
+        const text = (lines: string[], pad: number[]) => Buffer.from(`${[...common, ...lines, 'end'].join('\n')}\n${pad.map((n) => `${' '.repeat(n)}\n`).join('')}`);
+        const a = text(base, padA);
+        const b = text(t, padB);
+        const d = encodeRulesetDelta(a, b);
+        if (d === undefined) return;
+        cases++;
+        const r = rebuildFromRulesetDelta(a, d, 1 << 20);
+        assert.equal(r.bytes.toString(), b.toString());
+        const padFrom = common.length + base.length + 1;
+        for (const e of r.edits ?? []) assert.ok(e.line >= padFrom || e.line + e.deleted.length <= padFrom, `an edit at ${e.line} (-${e.deleted.length}) spans the text and the pad (from ${padFrom})`);
+      },
+    ),
+    { numRuns: 400, seed: 8 },
+  );
+  assert.ok(cases > 300, `${cases} deltas`);
+});
