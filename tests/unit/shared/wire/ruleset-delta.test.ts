@@ -300,7 +300,7 @@ test('texts ending in pads of space lines (a big composed ruleset, shared/rulese
       fc.array(fc.nat(40), { maxLength: 8 }),
       fc.array(fc.nat(40), { maxLength: 8 }),
       (base, edits, padA, padB) => {
-        const t = [...base];
+        const t: string[] = [...base];
         for (const [at, del, l] of edits) t.splice(Math.min(at, t.length), del, ...l);
         // Content whose last line holds something, then the pad's lines.
         // 300 lines alike first (the delta must be under half of the target).
