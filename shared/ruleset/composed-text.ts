@@ -175,6 +175,7 @@ export interface ComposedTextState {
   basePad: number | undefined;
   baseJson: number;
   added: AddedBytes;
+  taken: boolean;
   containers: number;
 }
 
@@ -201,6 +202,11 @@ export class ComposedText {
   private containers: number;
   /** Bytes of pad (text-pad.ts) at the end of the pieces last found. */
   private padNow = 0;
+  /**
+   * Whether a change file was taken (apply, applyPlanned), even one with no element (pushed by
+   * hand): composeRulesetText then renders and pads, where with none it serves the base file.
+   */
+  private taken = false;
 
   private constructor(
     /** renderRuleset's text of the parsed base. */
@@ -336,14 +342,16 @@ export class ComposedText {
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, baseJson: this.baseJson, added: { ...this.added }, containers: this.containers }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, baseJson: this.baseJson, added: { ...this.added }, taken: this.taken, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
     const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    return new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.baseJson, { ...state.added }, state.containers);
+    const composed = new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.baseJson, { ...state.added }, state.containers);
+    composed.taken = state.taken;
+    return composed;
   }
 
   /** Whether changes to the set or map `at` are followed here. */
@@ -461,6 +469,7 @@ export class ComposedText {
   /** Take `words` (deletes first, then adds, each the last word on its element) into `t`'s net change. */
   private take(t: SetTable, words: ReadonlyArray<[string, Net]>): void {
     this.planned = undefined;
+    this.taken = true;
     for (const [id, word] of words) {
       const net = t.net.get(id);
       const k = word.k;
@@ -563,8 +572,9 @@ export class ComposedText {
       pos = t.ends[count - 1]!;
     }
     pieces.push(this.base.subarray(pos));
-    // No change yet: the base file itself, when it is the base's text and a pad (a fold's).
-    const pad = pieces.length > 1 ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit, padFloor(this.baseJson, this.added)) : (this.basePad ?? 0);
+    // No change file yet: the base file itself, when it is the base's text and a pad (a fold's).
+    // (A change file with no element leaves every net change empty, yet the text is padded anew.)
+    const pad = this.taken ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit, padFloor(this.baseJson, this.added)) : (this.basePad ?? 0);
     if (pad > 0) pieces.push(padOf(pad));
     this.padNow = pad;
     this.piecesMemo = pieces;
