@@ -321,3 +321,18 @@ test('texts ending in pads of space lines (a big composed ruleset, shared/rulese
   );
   assert.ok(cases > 300, `${cases} deltas`);
 });
+
+test('encodeRulesetDelta: one text ending in 65,536 lines of spaces, the other in one more (past trailingSpaceLines\' limit): a delta of a few lines, as before the pad was walked apart (review: the text part inserted the 65,537 lines, and there was none)', () => {
+  const body = `${Array.from({ length: 300 }, (_, i) => `line ${i}`).join('\n')}\n}\n`;
+  const lines = (n: number): string => '\n'.repeat(n);
+  for (const [na, nb] of [
+    [65_536, 65_537],
+    [65_537, 65_536],
+  ] as const) {
+    const a = Buffer.from(body + lines(na));
+    const b = Buffer.from(body + lines(nb));
+    const d = encodeRulesetDelta(a, b);
+    assert.ok(d !== undefined && d.length < 100, `${na} -> ${nb}: ${d?.length} bytes`);
+    assert.ok(rebuildFromRulesetDelta(a, d, 1 << 30).bytes.equals(b));
+  }
+});
