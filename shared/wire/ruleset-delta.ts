@@ -88,10 +88,13 @@ export function encodeRulesetDelta(base: Buffer, target: Buffer): Buffer | undef
   // Each text's last line before the pad is followed by the pad's first: the text without its
   // last `\n` and the pad (whose last line is the text's empty last one) split its lines in two.
   const text = encodeLines(base.subarray(0, pa - 1), target.subarray(0, pb - 1), target.length);
-  const pad = text && encodeLines(base.subarray(pa), target.subarray(pb), Infinity);
-  if (text === undefined || pad === undefined) return undefined;
-  const delta = Buffer.concat([text, pad.subarray(MAGIC.length + 1)]);
-  return delta.length * 2 < target.length ? delta : undefined;
+  // The pad's walk stops as soon as the whole delta would not be under half of the target (the
+  // text's delta counted; the pad's header is not in it).
+  const pad = text && encodeLines(base.subarray(pa), target.subarray(pb), target.length - 2 * (text.length - MAGIC.length - 1));
+  if (text !== undefined && pad !== undefined) return Buffer.concat([text, pad.subarray(MAGIC.length + 1)]);
+  // Lines of spaces at the end of one text only (the other has none, or more than
+  // trailingSpaceLines takes for a pad): walked whole, as before, they may still pair up.
+  return (pa === base.length) !== (pb === target.length) ? encodeLines(base, target, target.length) : undefined;
 }
 
 /** The delta turning `base` into `target` (encodeRulesetDelta's walk), or undefined once it would not be under half of `half` bytes. */
