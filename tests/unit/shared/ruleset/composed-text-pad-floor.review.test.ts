@@ -84,4 +84,32 @@ describe('ComposedText and the pad floor (review)', () => {
     assert.equal(content, Buffer.byteLength(base), 'the effective ruleset is the base');
     assert.ok(text.length - content <= PAD_MAX_BYTES, `pad ${text.length - content} bytes on a ${content}-byte ruleset (unit ${padUnit(Buffer.byteLength(base))})`);
   });
+
+  it('a base written on one line (nft -j list ruleset, pushed by hand): adding and deleting the same elements never moves the size', () => {
+    const ruleset = (n: number) => ({
+      nftables: [
+        { table: { family: 'inet', name: T } },
+        { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } },
+      ],
+    });
+    // A set whose rendered text ends 5-20 KB short of a multiple of the unit.
+    let n = 75_000;
+    for (;;) {
+      const rendered = Buffer.byteLength(renderRuleset(ruleset(n) as never));
+      const unit = padUnit(Buffer.byteLength(JSON.stringify(ruleset(n))));
+      const rest = unit - (rendered % unit);
+      if (rest > 5000 && rest < 20_000) break;
+      n += 97;
+    }
+    const base = JSON.stringify(ruleset(n));
+    const xs = Array.from({ length: 1500 }, (_, i) => ip(200_000 + i));
+    const files: string[] = [];
+    const sizes: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      files.push(k % 2 === 0 ? renderChangeFile(at, xs, []) : renderChangeFile(at, [], xs));
+      sizes.push(compose(base, files).length);
+    }
+    // (Rendered, the same base gives one size: the floor counts its JSON as written, one line here.)
+    assert.deepEqual(sizes, sizes.map(() => sizes[0]), `sizes ${sizes.join(' ')}`);
+  });
 });
