@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { changeSetElements } from '../../../../server/git/set-elements.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
-import { composeRuleset } from '../../../../shared/ruleset/compose-ruleset.js';
+import { composeRuleset, composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
+import { renderChangeFile } from '../../../../shared/ruleset/element-log.js';
 import { gitBlobId } from '../../../../shared/git/git-blob-id.js';
 import { parseTokenList } from '../../../../shared/config/token-list.js';
 import { testGitEnv } from '../../../helpers/git-fixture.js';
@@ -237,6 +238,23 @@ describe('changeSetElements: change files and folding', () => {
     // And the next change starts a new change file.
     await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: SET, owner: 'alice', delete: ['198.18.0.1'], nft: 'off' });
     assert.deepEqual(changeFiles(f), ['rulesets/edge.elements/000001.json']);
+  });
+
+  test('the whole path\'s fold stores the effective text of every change file, this one\'s included, byte for byte (what the fast path and nft-sync set fold store, and agents hold): new elements in the order of their last change (review)', async (t) => {
+    const { f } = await start(t);
+    const TEMP = { family: 'inet', table: 'filter', name: 'temp' };
+    const show = (path: string, ref = 'main') => f.git(['show', `${ref}:${path}`], f.bare);
+    const a = await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: TEMP, owner: 'alice', add: [{ elem: { val: '198.18.5.1', timeout: 60 } }, { elem: { val: '198.18.5.2', timeout: 60 } }], nft: 'off' });
+    assert.equal(a.folded ?? 0, 0);
+    const before = a.commit;
+    const names = changeFiles(f);
+    // 198.18.5.1 again with another timeout, and enough new elements to fold.
+    const more = Array.from({ length: 40 }, (_, i) => ({ elem: { val: `198.18.6.${i}`, timeout: 60 } }));
+    const b = await changeSetElements({ gitdir: f.bare, branch: 'main', ruleset: 'edge', set: TEMP, owner: 'alice', add: [{ elem: { val: '198.18.5.1', timeout: 120 } }, ...more], nft: 'off' });
+    assert.ok((b.folded ?? 0) >= 2, `folded ${b.folded}`);
+    const change = renderChangeFile(TEMP, [{ elem: { val: '198.18.5.1', timeout: 120 } }, ...more], []);
+    const want = composeRulesetText({ path: 'rulesets/edge.json', bytes: show('rulesets/edge.json', before) }, [...names.map((n) => ({ path: n, bytes: show(n, before) })), { path: 'new', bytes: change }]);
+    assert.equal(`${show('rulesets/edge.json')}\n`, want.toString());
   });
 
   test('the 65th change file folds (elementLog.foldMaxFiles = 64) even when they are small next to the base', async (t) => {
