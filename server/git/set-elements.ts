@@ -21,11 +21,10 @@ import { commitIdentity, gitOutput, readBranch, replaceEntry } from './branch-co
 import { applyElementChange, type ElementChangeRequest, type SetAddress } from '../../shared/ruleset/element-change.js';
 import { NftSyncError } from '../../shared/errors.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
-import { renderRuleset } from '../../shared/ruleset/render-ruleset.js';
 import { changeFileName, elementsDirName, renderChangeFile } from '../../shared/ruleset/element-log.js';
-import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
 import { foldDue } from './fold-due.js';
 import { composeStored, readStoredRuleset, type StoredRuleset } from './stored-ruleset.js';
+import { composeRulesetText } from '../../shared/ruleset/compose-ruleset.js';
 import { validatePush } from '../push/push-validator.js';
 import { branchRef } from './rollback.js';
 import { updateRef } from '../../host/run-git.js';
@@ -77,12 +76,19 @@ function commitMessage(req: SetElementsRequest, kind: string, added: readonly un
  * `ruleset` as the new base with the change files gone. `folded`: how many change files (this
  * one included) went into the base; 0 when none.
  */
-async function writeChange(req: SetElementsRequest, stored: StoredRuleset, ruleset: Ruleset, text: string): Promise<{ rulesetsTree: string; folded: number }> {
+async function writeChange(req: SetElementsRequest, stored: StoredRuleset, text: string): Promise<{ rulesetsTree: string; folded: number }> {
   const dir = elementsDirName(req.ruleset);
   const layout = { changes: stored.changes.map((c) => ({ file: c.file, size: c.bytes.length })), elementsEntries: stored.elementsEntries.length, baseSize: stored.base.bytes.length };
   const { fold, files, next } = foldDue(layout, Buffer.byteLength(text));
   if (fold) {
-    const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], renderRuleset(ruleset))).trim();
+    // The effective text of every change file, this one's included, as agents would hold it
+    // (composeRulesetText: new elements in the order of their last change, then the pad), byte
+    // for byte what the fast path (element-tips.ts) and a fold on request (fold-elements.ts)
+    // store; not the ruleset changed in place, whose layout differs (an element changed again
+    // stays where it was) and which has no pad.
+    const path = (file: string) => `rulesets/${dir}/${file}`;
+    const composed = composeRulesetText({ path: `rulesets/${req.ruleset}.json`, bytes: stored.base.bytes }, [...stored.changes.map((c) => ({ path: path(c.file), bytes: c.bytes })), { path: path(changeFileName(next)), bytes: text }]);
+    const blob = (await gitOutput(req.gitdir, ['hash-object', '-w', '--stdin'], composed.toString())).trim();
     const withBase = await replaceEntry(req.gitdir, stored.rulesetsTree, `${req.ruleset}.json`, `${stored.base.mode} blob ${blob}`);
     return { rulesetsTree: await replaceEntry(req.gitdir, withBase, dir, undefined), folded: files };
   }
@@ -126,7 +132,7 @@ export async function changeSetElements(req: SetElementsRequest): Promise<SetEle
     if (change.added.length === 0 && change.deleted.length === 0) {
       return { branch: req.branch, commit: old, previous: old, kind: change.kind, added: 0, deleted: 0, attempts: attempt };
     }
-    const written = await writeChange(req, stored, ruleset, renderChangeFile(req.set, change.added, change.deleted));
+    const written = await writeChange(req, stored, renderChangeFile(req.set, change.added, change.deleted));
     const tree = await replaceEntry(req.gitdir, `${old}^{tree}`, 'rulesets', `040000 tree ${written.rulesetsTree}`);
     const message = commitMessage(req, change.kind, change.added, change.deleted, written.folded);
     const commit = (await gitOutput(req.gitdir, ['commit-tree', tree, '-p', old, '-F', '-'], message, commitIdentity(req.owner))).trim();
