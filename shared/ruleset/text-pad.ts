@@ -19,8 +19,9 @@
  * elements added since the base cross a multiple: about once per 60 changes of 1,000 elements
  * (then the hash is whole and the delta carries the unit of new pad: about 1.5 MB for a
  * 1,000,000-element set). A base under 1 MiB is not padded (its texts are hashed whole, at once).
- * The pad is a function of the base and its change files alone, so every server and replica
- * composes the same bytes.
+ * Elements added and deleted again (or given new timeouts) count towards that floor only up to a
+ * unit above the text (padBytes), so the pad is at most two units. The pad is a function of the
+ * base and its change files alone, so every server and replica composes the same bytes.
  *
  * Form: PAD_LINE_BYTES-byte lines (spaces, then `\n`), the first of them shorter when the pad is
  * not a multiple of that: the last n bytes of a run of whole lines. So the pads of two texts share
@@ -35,13 +36,15 @@ export const PAD_LINE_BYTES = 1024;
 /** A base under this is not padded. */
 export const PAD_MIN_BASE_BYTES = 1 << 20;
 const UNIT_STEP = 64 * 1024;
-/** The most pad a text gets (the largest unit). */
-export const PAD_MAX_BYTES = 4 << 20;
+/** The largest unit. */
+const UNIT_MAX = 4 << 20;
+/** The most pad a text gets: two units (padBytes). */
+export const PAD_MAX_BYTES = 2 * UNIT_MAX;
 
 /** The unit a text composed on a base file of `baseBytes` bytes is padded to a multiple of; 0: none. Pure. */
 export function padUnit(baseBytes: number): number {
   if (baseBytes < PAD_MIN_BASE_BYTES) return 0;
-  return Math.min(PAD_MAX_BYTES, Math.ceil(baseBytes / 16 / UNIT_STEP) * UNIT_STEP);
+  return Math.min(UNIT_MAX, Math.ceil(baseBytes / 16 / UNIT_STEP) * UNIT_STEP);
 }
 
 /**
@@ -78,12 +81,16 @@ export function padFloor(baseJson: number, added: AddedBytes): number {
 
 /**
  * Bytes of pad after a text of `textBytes` bytes with unit `unit` (padUnit) and floor `floor`
- * (padFloor): the text and the pad make the next multiple of the unit past the larger of the two;
- * 1 to `unit` bytes past a text at its floor; 0 when `unit` is 0. Pure.
+ * (padFloor): the text and the pad make the next multiple of the unit past the larger of the two,
+ * the floor counting at most one unit past the text; so 1 to 2 * `unit` bytes (PAD_MAX_BYTES at
+ * most), and 0 when `unit` is 0. The cap: elements added and deleted again, or given a new
+ * timeout, raise the floor but not the text, and the pad would grow with them until a fold (20%
+ * of the ruleset, measured, with timeouts refreshed through the API); once they pass a unit, the
+ * size follows the text again, a unit above it. Pure.
  */
 export function padBytes(textBytes: number, unit: number, floor = 0): number {
   if (unit === 0) return 0;
-  return Math.ceil((Math.max(textBytes, floor) + 1) / unit) * unit - textBytes;
+  return Math.ceil((Math.max(textBytes, Math.min(floor, textBytes + unit)) + 1) / unit) * unit - textBytes;
 }
 
 /** Whole pad lines, in shared memory (a worker hashes the pad in place); grown on demand. */

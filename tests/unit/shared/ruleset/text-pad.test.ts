@@ -61,31 +61,51 @@ describe('text-pad', () => {
     assert.ok(a.subarray(a.length - 2048).equals(b.subarray(b.length - 2048)));
   });
 
-  it('the size only grows with what change files add: deleting more than a unit of elements keeps it (adding and deleting around a multiple does not move it, nor send a unit of pad); composing whole agrees', () => {
+  it('deletes do not shrink the size: a text that deletes its way below a multiple of the unit keeps its size (adding and deleting around a multiple does not move it, nor send a unit of pad); composing whole agrees', () => {
     const baseText = bigBase(60_000);
     const unit = padUnit(Buffer.byteLength(baseText));
     const composed = ComposedText.build(baseText, [])!;
-    const files = [renderChangeFile(at, [ip(100_000), ip(100_001)], [])];
-    assert.ok(composed.apply(parseChangeFile(files[0]!)));
-    const grown = composed.text()!;
-    // About 190 KB of elements deleted: more than a unit (128 KiB here).
-    const gone = Array.from({ length: 8000 }, (_, i) => ip(i * 7));
-    files.push(renderChangeFile(at, [], gone));
-    assert.ok(composed.apply(parseChangeFile(files[1]!)));
-    const shrunk = composed.text()!;
-    assert.equal(shrunk.length, grown.length, 'the size kept');
-    assert.ok(composed.pad > unit, `a pad of ${composed.pad} bytes: the text itself shrank by more than a unit`);
+    const files: string[] = [];
+    const take = (file: string): Buffer => {
+      files.push(file);
+      assert.ok(composed.apply(parseChangeFile(file)));
+      return composed.text()!;
+    };
+    // New elements, 100 a change, until the text (pad aside) is just past a multiple of the unit.
+    let text = take(renderChangeFile(at, [ip(100_000)], []));
+    for (let k = 1; ((text.length - composed.pad) % unit > 40_000 || (text.length - composed.pad) % unit < 2_000) && k < 200; k++) {
+      text = take(renderChangeFile(at, Array.from({ length: 100 }, (_, i) => ip(100_000 + k * 100 + i)), []));
+    }
+    const content = text.length - composed.pad;
+    const past = content % unit;
+    assert.ok(past >= 2_000 && past <= 40_000, `${past} bytes past a multiple`);
+    // Base elements deleted: their lines (about 20 bytes each) take the text below that multiple, by less than a unit.
+    const gone = Array.from({ length: Math.ceil((past + 5_000) / 19) }, (_, i) => ip(i * 7));
+    const shrunk = take(renderChangeFile(at, [], gone));
+    assert.ok(shrunk.length - composed.pad < content - past, 'the text itself went below the multiple');
+    assert.equal(shrunk.length, text.length, 'the size kept');
     const whole = Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes }))));
     assert.ok(whole.equals(shrunk), 'byte for byte what composing whole gives');
-    // Back and forth: the two elements deleted and added again, twice; the size never moves.
+    // Back and forth: two elements deleted and added again, twice; the size never moves.
     for (let k = 0; k < 2; k++) {
-      for (const file of [renderChangeFile(at, [], [ip(100_000), ip(100_001)]), renderChangeFile(at, [ip(100_000), ip(100_001)], [])]) {
-        files.push(file);
-        assert.ok(composed.apply(parseChangeFile(file)));
-        assert.equal(composed.text()!.length, grown.length);
-      }
+      assert.equal(take(renderChangeFile(at, [], [ip(100_000)])).length, text.length);
+      assert.equal(take(renderChangeFile(at, [ip(100_000)], [])).length, text.length);
     }
     assert.ok(Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))).equals(composed.text()!));
+  });
+
+  it('churn counts towards the floor only up to a unit above the text: a pad of at most two units', () => {
+    const baseText = bigBase(60_000);
+    const unit = padUnit(Buffer.byteLength(baseText));
+    const composed = ComposedText.build(baseText, [])!;
+    const xs = Array.from({ length: 4_000 }, (_, i) => ip(100_000 + i));
+    for (let k = 0; k < 6; k++) {
+      assert.ok(composed.apply(parseChangeFile(renderChangeFile(at, xs, []))));
+      assert.ok(composed.apply(parseChangeFile(renderChangeFile(at, [], xs))));
+      composed.text();
+      assert.ok(composed.pad >= 1 && composed.pad <= 2 * unit, `round ${k}: a pad of ${composed.pad} bytes (unit ${unit})`);
+    }
+    assert.ok(composed.pad > unit, 'the floor went past a unit above the text');
   });
 
   it('a big composed text: ComposedText and composeRulesetText give the same padded bytes; adds keep its size and change only its end (sharedHead)', () => {
