@@ -45,7 +45,7 @@ import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { gitObjectId, serializeCommit, serializeTree, type TreeEntry } from '../../shared/git/git-objects.js';
 import { ComposedText } from '../../shared/ruleset/composed-text.js';
-import { SpareBuffer } from '../../shared/bytes/spare-buffer.js';
+import { SpareBuffer, sharedBuffer } from '../../shared/bytes/spare-buffer.js';
 import { joinLayout, shiftedBuffer } from '../../shared/bytes/join-pieces.js';
 import { encodeRulesetDelta } from '../../shared/wire/ruleset-delta.js';
 import { windowDelta } from '../../shared/wire/window-delta.js';
@@ -532,7 +532,8 @@ export class ElementTips {
   private async serveWarmed(id: string, tip: Tip): Promise<void> {
     try {
       const composed = await tip.building;
-      const bytes = composed?.text();
+      // In shared memory, so the worker hashes it and keeps its states: the first change goes on from them.
+      const bytes = composed?.text((size, shift) => sharedBuffer(size, shift));
       if (composed === undefined || bytes === undefined || this.tips.get(id) !== tip) return;
       const algorithm = objectIdAlgorithm(tip.commit);
       const blob = await (this.options.blobIds?.id(bytes, algorithm) ?? gitObjectId('blob', bytes, algorithm));

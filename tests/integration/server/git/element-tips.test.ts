@@ -318,6 +318,30 @@ describe('ElementTips: the hash goes on from the last text (shared/ruleset/text-
   });
 });
 
+describe('ElementTips: after a start', () => {
+  test('a warmed tip\'s text is hashed in the worker, so the first change after a start goes on from its state', async (t) => {
+    const { bare, change, fresh } = await fixture(t, 60_000);
+    // A ruleset with a change file, as after days of API changes: its text is padded.
+    const before = await change({ add: [ip(61_000)] });
+    const held = await fresh(before.commit);
+    const repo = await RulesetRepository.open(bare, { composeOffThreadBytes: 0 });
+    const blobIds = new BlobIdThread();
+    t.after(() => blobIds.close());
+    const primed: string[] = [];
+    // A server just started: a tips of its own, warmed.
+    const tips = new ElementTips({ gitdir: bare, blobIds, follow: (b, c) => repo.followText(b, c), prime: (_b, _c, _bytes, blob) => void Promise.resolve(blob).then((id) => primed.push(id)) });
+    t.after(() => tips.close());
+    assert.deepEqual(await tips.warm('refs/heads/main'), ['edge']);
+    await waitFor(() => primed.includes(held.blob), { what: 'the held revision handed to the reader', timeoutMs: 30_000 });
+    const resumed = blobIds.resumedBytes;
+    const r = await changeSetElements({ gitdir: bare, branch: 'main', ruleset: 'edge', set: blocklist, owner: 'alice', nft: 'off', tips, add: [ip(61_001), ip(61_002)] });
+    const made = await fresh(r.commit);
+    assert.equal(made.bytes.length, held.bytes.length, 'the size kept');
+    assert.ok(blobIds.resumedBytes - resumed > made.bytes.length / 2, `${blobIds.resumedBytes - resumed} of ${made.bytes.length} bytes not hashed again`);
+    assert.ok(primed.includes(made.blob) && made.blob === git(bare, ['hash-object', '--stdin'], made.bytes.toString()), "git's blob id handed on");
+  });
+});
+
 describe('ElementTips: the ahead delta (protocol 2)', () => {
   test('the delta from the revision agents hold is handed to `ahead` while the worker joins and hashes the new text, before the commit\'s objects are written and before the branch moves; it rebuilds the new text, from the commit it was made on', async (t) => {
     const { bare, fresh } = await fixture(t, 60_000);
