@@ -73,7 +73,7 @@ function commitMessage(req: SetElementsRequest, kind: string, added: readonly un
 /**
  * The `rulesets/` tree with the change written: one more change file (`text`, numbered after the
  * last), or, when that would pass a fold threshold (server/defaults.ts elementLog), the effective
- * `ruleset` as the new base with the change files gone. `folded`: how many change files (this
+ * text of the stored files and `text` (composeRulesetText) as the new base with the change files gone. `folded`: how many change files (this
  * one included) went into the base; 0 when none.
  */
 async function writeChange(req: SetElementsRequest, stored: StoredRuleset, text: string): Promise<{ rulesetsTree: string; folded: number }> {

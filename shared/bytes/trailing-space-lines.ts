@@ -8,8 +8,14 @@
 /** Spaces compared with a line's bytes, a chunk at a time (natively). */
 const SPACES = Buffer.alloc(4096, 0x20);
 
-/** Whether `bytes[start, end)` are all spaces (natively, no copy). */
-function allSpaces(bytes: Buffer, start: number, end: number): boolean {
+/**
+ * Most trailing lines of spaces taken as a pad (shared/ruleset/pad-lines.ts PAD_MAX_LINES): the
+ * server's pad has about 8,200 lines at most; a text ending in more is taken whole.
+ */
+export const SPACE_LINES_MAX = 1 << 16;
+
+/** Whether `bytes[start, end)` are all spaces (natively, no copy). Pure. */
+export function allSpaces(bytes: Buffer, start: number, end: number): boolean {
   for (let p = start; p < end; p += SPACES.length) {
     const n = Math.min(SPACES.length, end - p);
     if (bytes.compare(SPACES, 0, n, p, p + n) !== 0) return false;
@@ -24,7 +30,7 @@ function allSpaces(bytes: Buffer, start: number, end: number): boolean {
  * there are more than `maxLines` of them (not a pad: the caller takes the text whole). One native
  * search and comparison per line. Never throws.
  */
-export function trailingSpaceLines(bytes: Buffer, maxLines = 65_536): number {
+export function trailingSpaceLines(bytes: Buffer, maxLines = SPACE_LINES_MAX): number {
   const end = bytes.length;
   if (end === 0 || bytes[end - 1] !== 10) return end;
   let start = end;

@@ -15,29 +15,18 @@
  * then still end in `\n`). Used by element-layout.ts (found once) and element-hint.ts (carried).
  */
 import type { LineEdit } from '../wire/ruleset-delta.js';
-
-/** Spaces compared with a line's bytes, a chunk at a time (natively). */
-const SPACES = Buffer.alloc(4096, 0x20);
+import { allSpaces, SPACE_LINES_MAX } from '../bytes/trailing-space-lines.js';
 
 /**
- * Most lines a pad may have. The server's pad is at most 4 MiB (shared/ruleset/text-pad.ts) in
- * lines of 1 KiB: about 4,100 lines; this leaves a wide margin. A text followed by more (20 MB of
+ * Most lines a pad may have. The server's pad is at most 8 MiB (shared/ruleset/text-pad.ts) in
+ * lines of 1 KiB: about 8,200 lines; this leaves a wide margin. A text followed by more (20 MB of
  * newlines, from a hostile server or a pushed file) has no pad, so no layout: its lines' lengths
  * would cost 4 bytes each in the layout kept with the bytes, and far more while they are found.
  */
-export const PAD_MAX_LINES = 1 << 16;
+export const PAD_MAX_LINES = SPACE_LINES_MAX;
 
 /** A line made only of spaces (or empty). */
 const SPACE_LINE = /^ *$/;
-
-/** Whether `bytes[start, end)` are all spaces; native comparisons, no copy. */
-function allSpaces(bytes: Buffer, start: number, end: number): boolean {
-  for (let p = start; p < end; p += SPACES.length) {
-    const n = Math.min(SPACES.length, end - p);
-    if (bytes.compare(SPACES, 0, n, p, p + n) !== 0) return false;
-  }
-  return true;
-}
 
 /**
  * The length of each pad line of `bytes` from `from` (a line start, at most `bytes.length`) to

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
-import { randomFillSync, randomInt } from 'node:crypto';
 import { BlobIdThread } from '../../../host/blob-id-thread.js';
 import { CHECKPOINT, KEPT } from '../../../host/blob-id-checkpoints.js';
 import { sharedBuffer } from '../../../shared/bytes/spare-buffer.js';
+import { changedFrom, floorCheckpoint, randomText } from '../../helpers/resume-texts.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 import { joinLayout, joinPieces } from '../../../shared/bytes/join-pieces.js';
 
@@ -92,17 +92,6 @@ describe('BlobIdThread', () => {
     assert.equal(await thread.id(b), gitBlobId(b));
   });
 
-  /** A random text of 3-5 MB in shared memory. */
-  const randomText = (size = randomInt(3 << 20, 5 << 20)): Buffer => randomFillSync(sharedBuffer(size));
-  /** `text` with its bytes from `from` on changed (random), in new shared memory. */
-  const changedFrom = (text: Buffer, from: number): Buffer => {
-    const next = sharedBuffer(text.length);
-    text.copy(next);
-    randomFillSync(next, from);
-    if (from < next.length) next[from] = text[from]! ^ 1;
-    return next;
-  };
-  const floorCheckpoint = (same: number): number => Math.floor(same / CHECKPOINT) * CHECKPOINT;
 
   it('resume: id and idOfPieces hash from the kept state of an earlier text (lastResumedAt, resumedBytes); ignored when this thread hashes', async () => {
     const thread = new BlobIdThread();

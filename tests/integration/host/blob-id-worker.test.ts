@@ -13,6 +13,7 @@ import { startWorker } from '../../../host/start-worker.js';
 import type { BlobIdAnswer, BlobIdRequest } from '../../../host/blob-id-worker.js';
 import { CHECKPOINT } from '../../../host/blob-id-checkpoints.js';
 import { sharedBuffer } from '../../../shared/bytes/spare-buffer.js';
+import { changedFrom, floorCheckpoint, randomText } from '../../helpers/resume-texts.js';
 import { gitBlobId } from '../../../shared/git/git-blob-id.js';
 
 describe('blob-id worker', () => {
@@ -41,18 +42,8 @@ describe('blob-id worker', () => {
     assert.deepEqual(await ask({ id: 4, pieces: parts, separator: 10, length: joined.length, algorithm: 'sha1' }), { id: 4, blob: gitBlobId(joined) });
   });
 
-  // Random texts of 3-5 MB in shared memory, asked for as BlobIdThread.id asks.
-  const randomText = (size: number): Buffer => randomFillSync(sharedBuffer(size));
+  // Random texts of 3-5 MB in shared memory (tests/helpers/resume-texts.ts), asked for as BlobIdThread.id asks.
   const whole = (text: Buffer, id: number, algorithm: 'sha1' | 'sha256' = 'sha1', resume?: BlobIdRequest['resume']): BlobIdRequest => ({ id, shared: text.buffer as SharedArrayBuffer, offset: text.byteOffset, length: text.length, algorithm, ...(resume && { resume }) });
-  /** `text` with its bytes from `from` on changed (random), in new shared memory. */
-  const changedFrom = (text: Buffer, from: number): Buffer => {
-    const next = sharedBuffer(text.length);
-    text.copy(next);
-    randomFillSync(next, from);
-    if (from < next.length) next[from] = text[from]! ^ 1;
-    return next;
-  };
-  const floorCheckpoint = (same: number): number => Math.floor(same / CHECKPOINT) * CHECKPOINT;
 
   it('resume: hashes a text from the last kept state of an earlier text at or before `same`, and its id is gitBlobId of its bytes: at 0, under a checkpoint, on one, between two, the whole length', async () => {
     const size = randomInt(3 << 20, 5 << 20);

@@ -10,21 +10,12 @@ import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.j
 import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
 import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { PAD_MAX_BYTES, padUnit } from '../../../../shared/ruleset/text-pad.js';
+import { BIG_SET, BIG_SET_TABLE, bigSetBase, bigSetIp } from '../../../helpers/padded-text.js';
 
-const T = 'f';
-const at = { family: 'inet', table: T, name: 'block' };
-const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-
-/** A base of `n` addresses in one set (1 MiB or more for n >= 42,000: padded). */
-function bigBase(n: number): string {
-  return renderRuleset({
-    nftables: [
-      { table: { family: 'inet', name: T } },
-      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } },
-      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
-    ],
-  });
-}
+const T = BIG_SET_TABLE;
+const at = BIG_SET;
+const ip = bigSetIp;
+const bigBase = bigSetBase;
 
 const compose = (base: Buffer | string, files: readonly string[]): Buffer => Buffer.from(composeRulesetText({ path: 'b', bytes: base }, files.map((t, i) => ({ path: `c${i}`, bytes: t }))));
 

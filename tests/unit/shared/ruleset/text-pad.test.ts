@@ -4,24 +4,12 @@ import { isShared } from '../../../../shared/bytes/spare-buffer.js';
 import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
 import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
-import { renderRuleset } from '../../../../shared/ruleset/render-ruleset.js';
 import { PAD_LINE_BYTES, PAD_MIN_BASE_BYTES, padBytes, padOf, padUnit } from '../../../../shared/ruleset/text-pad.js';
+import { BIG_SET, bigSetBase, bigSetIp } from '../../../helpers/padded-text.js';
 
-const T = 'f';
-const at = { family: 'inet', table: T, name: 'block' };
-const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-
-/** A base of `n` addresses in one set, then a chain and a rule after it (the rest of the text). */
-function bigBase(n: number): string {
-  return renderRuleset({
-    nftables: [
-      { table: { family: 'inet', name: T } },
-      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => ip(i)) } },
-      { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
-      { rule: { family: 'inet', table: T, chain: 'in', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@block' } }, { drop: null }] } },
-    ],
-  });
-}
+const at = BIG_SET;
+const ip = bigSetIp;
+const bigBase = bigSetBase;
 
 describe('text-pad', () => {
   it('padUnit: none under 1 MiB of base; a sixteenth of it in 64 KiB steps; at most 4 MiB', () => {
