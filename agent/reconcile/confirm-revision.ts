@@ -79,32 +79,52 @@ export function confirmOptions(windowMs: number | undefined, server: { host: str
   return { windowMs: windowMs ?? DEFAULT_CONFIRM_WINDOW_S * 1000, probe: wireProbe(server) };
 }
 
+/** The time confirmRevision reads and waits on: milliseconds, monotonic. */
+export interface ConfirmClock {
+  now(): number;
+  /** Resolves after about `ms` (a timer may fire up to a millisecond early), or at the abort. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const MONOTONIC: ConfirmClock = { now: () => performance.now(), sleep };
+
 export type ConfirmResult = { confirmed: true; ms: number } | { confirmed: false; ms: number; reason: string };
 
 /**
  * Probe until one probe succeeds or `windowMs` has passed. Never throws: a failure is the
- * answer `{confirmed: false, reason}` (the last probe's error).
+ * answer `{confirmed: false, reason}` (the last probe's error). Probes start a whole pause after
+ * the last one failed: a pause that the window's end would cut short ends the window instead, so
+ * no probe starts in its last instants (a timer may fire a millisecond early, and such a probe
+ * could not succeed anyway). An unconfirmed answer comes no earlier than the window's end.
  */
-export async function confirmRevision(probe: ServerProbe, windowMs: number, signal?: AbortSignal): Promise<ConfirmResult> {
-  const started = performance.now();
+export async function confirmRevision(probe: ServerProbe, windowMs: number, signal?: AbortSignal, clock: ConfirmClock = MONOTONIC): Promise<ConfirmResult> {
+  const started = clock.now();
   const deadline = started + windowMs;
   let reason = 'no probe could be made within the window';
   let attempts = 0;
-  while (performance.now() < deadline && !signal?.aborted) {
+  while (clock.now() < deadline && !signal?.aborted) {
     attempts++;
     let pause = PROBE_PAUSE_MS;
     try {
-      await withTimeout(probe(deadline - performance.now()), deadline - performance.now(), signal);
-      return { confirmed: true, ms: Math.round(performance.now() - started) };
+      await withTimeout(probe(deadline - clock.now()), deadline - clock.now(), signal);
+      return { confirmed: true, ms: Math.round(clock.now() - started) };
     } catch (err) {
       const e = toNftSyncError(err);
       reason = e.message;
       if (e.code === 'NFTSYNC_ERR_SERVER_BUSY') pause = PROBE_PAUSE_MS + Math.random() * (BUSY_PAUSE_MS - PROBE_PAUSE_MS);
     }
-    const left = deadline - performance.now();
-    if (left > 0) await sleep(Math.min(pause, left), signal);
+    if (deadline - clock.now() <= pause) {
+      await sleepUntil(clock, deadline, signal);
+      break;
+    }
+    await clock.sleep(pause, signal);
   }
-  return { confirmed: false, ms: Math.round(performance.now() - started), reason: `${attempts} probe(s) failed; last: ${reason}` };
+  return { confirmed: false, ms: Math.round(clock.now() - started), reason: `${attempts} probe(s) failed; last: ${reason}` };
+}
+
+/** Sleep until the clock reaches `deadline` (a timer may fire early), or the abort. */
+async function sleepUntil(clock: ConfirmClock, deadline: number, signal?: AbortSignal): Promise<void> {
+  for (let left = deadline - clock.now(); left > 0 && !signal?.aborted; left = deadline - clock.now()) await clock.sleep(Math.ceil(left), signal);
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {

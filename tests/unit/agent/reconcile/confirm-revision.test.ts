@@ -33,6 +33,30 @@ test('confirmRevision: gives up at the window with the last reason, probing no f
   assert.match(hang.confirmed ? '' : hang.reason, /did not finish/);
 });
 
+test('confirmRevision (fake clock whose timers fire early): a pause the window cuts short ends it; no probe starts in its last instants', async () => {
+  // Node's timers count whole milliseconds of libuv's clock, so a sleep may end up to a
+  // millisecond before performance.now() says it should. Before this was handled the loop then
+  // probed again with a fraction of a millisecond left: "4 probes in a 400 ms window" failed CI.
+  let t = 0;
+  const clock = { now: () => t, sleep: async (ms: number) => void (t += Math.max(ms - 0.5, ms / 2)) };
+  const windowMs = 400;
+  const starts: number[] = [];
+  const r = await confirmRevision(
+    async () => {
+      // (a fifth probe "succeeds", only so that a loop that never ends fails this test instead)
+      if (starts.push(t) > 4) return;
+      throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'no route');
+    },
+    windowMs,
+    undefined,
+    clock,
+  );
+  assert.equal(r.confirmed, false);
+  assert.deepEqual(starts, [0, AGENT_DEFAULTS.confirm.probePauseMs - 0.5], 'one probe at the start, one after the pause');
+  assert.match(r.confirmed ? '' : r.reason, /^2 probe\(s\) failed/);
+  assert.ok(r.ms >= windowMs, `an unconfirmed answer comes at the window's end, not before (${r.ms} ms)`);
+});
+
 test('confirmRevision: an abort ends the window at once, unconfirmed', async () => {
   const ac = new AbortController();
   const result = confirmRevision(() => new Promise(() => {}), 60_000, ac.signal);
