@@ -12,11 +12,14 @@
  * first; so 'structure' saves little, and read-back would double the apply time of exactly
  * the big blocklists that must update fast. 'structure' and 'full' remain available on request.
  * Each managed table is listed in its own nft process, all at once, and each output parsed once.
+ * An element the revision declares with a timeout that has expired by the listing is not a
+ * difference (shared/drift/expired-elements.ts): a slow listing must not make the agent Degraded.
  */
 import { NftSyncError, toNftSyncError } from '../../shared/errors.js';
 import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-normalise.js';
 import { managedTables as declaredTables } from '../../shared/ruleset/ruleset-schema.js';
 import { countElements } from '../../shared/ruleset/count-elements.js';
+import { withExpiredElements } from '../../shared/drift/expired-elements.js';
 import type { Ruleset, RulesetItem } from '../../shared/ruleset/ruleset-types.js';
 import type { NftRunner } from '../../host/nft-runner.js';
 import { AGENT_DEFAULTS } from '../defaults.js';
@@ -72,7 +75,8 @@ export async function readBack(nft: NftRunner, ruleset: Ruleset, verify: VerifyM
     const items: RulesetItem[] = [];
     for (const doc of listed) for (const item of doc.nftables) items.push(item);
     const want = normaliseRuleset(ruleset, managed, { elements: !terse });
-    const have = normaliseRuleset({ nftables: items }, managed, { elements: !terse });
+    // An element the revision gives a timeout may have expired since the load: that is the revision, not a difference.
+    const have = normaliseRuleset(terse ? { nftables: items } : withExpiredElements({ nftables: items }, ruleset), managed, { elements: !terse });
     differences = diffNormalised(want, have);
   } catch (err) {
     const e = toNftSyncError(err, 'NFTSYNC_ERR_NFT_LIST');

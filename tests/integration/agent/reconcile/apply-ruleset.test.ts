@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { applyRuleset } from '../../../../agent/reconcile/apply-ruleset.js';
+import { readBack } from '../../../../agent/reconcile/read-back.js';
 import { createNftRunner } from '../../../../host/nft-runner.js';
 import { diffNormalised, normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset, type Ruleset } from '../../../../shared/ruleset/ruleset-schema.js';
@@ -141,6 +142,31 @@ test('a ruleset nft loads differently: the result says READBACK_MISMATCH (data, 
   assert.deepEqual(off.readback, { ok: true, mode: 'off', differences: [], durationMs: off.readback.durationMs });
   const structure = await applyRuleset({ nft, ruleset: parseRuleset(DEFAULT), verify: 'structure', previouslyManaged: owned });
   assert.equal(structure.readback.mode, 'structure');
+});
+
+test('an element with a timeout that expires before the read-back lists it is not a difference', async (t) => {
+  const { ns, nft } = setup(t);
+  const ruleset = parseRuleset(
+    JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'nft_sync' } },
+        { set: { family: 'inet', table: 'nft_sync', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: [{ elem: { val: '198.18.0.1', timeout: 1 } }, '198.18.0.2'] } },
+      ],
+    }),
+  );
+  await applyRuleset({ nft, ruleset, verify: 'off' });
+  // The kernel removes it after a second, with no event: a read-back that lists later finds it gone.
+  for (const until = performance.now() + 10_000; ns.nft(['list', 'set', 'inet', 'nft_sync', 'tmo']).includes('198.18.0.1'); ) {
+    assert.ok(performance.now() < until, 'the element did not expire within 10 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await readBack(nft, ruleset, 'full');
+  assert.deepEqual({ ok: r.ok, differences: r.differences }, { ok: true, differences: [] });
+  // An element without a timeout deleted by hand is still one.
+  ns.nft(['delete', 'element', 'inet', 'nft_sync', 'tmo', '{ 198.18.0.2 }']);
+  const gone = await readBack(nft, ruleset, 'full');
+  assert.equal(gone.error?.code, 'NFTSYNC_ERR_READBACK_MISMATCH');
+  assert.match(gone.differences.join('\n'), /198\.18\.0\.2/);
 });
 
 test('the runner reports spawn failures, nft errors and tables nft cannot list', async (t) => {
