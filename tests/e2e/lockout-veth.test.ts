@@ -87,11 +87,12 @@ test('a ruleset that cuts the agent off from its server is rolled back within th
   // Output policy drop: nothing leaves the agent's namespace, new connections included.
   const from = ag.stdout().length;
   const bad = push(dir, repo, DEFAULT.replace(/("name": "output",[\s\S]*?"policy": )"accept"/, '$1"drop"'), 'lock the agent out');
-  const t0 = Date.now();
-  await ag.waitFor(/previous ruleset restored/, 10_000, from);
-  const ms = Date.now() - t0;
+  const t0 = performance.now();
+  await ag.waitFor(/previous ruleset restored/, 15_000, from);
+  const ms = Math.round(performance.now() - t0);
   assert.equal(agent.nft(['list', 'table', 'inet', 'nft_sync']), good, 'the previous ruleset is back');
-  assert.ok(ms < 3000 + 2000, `rolled back ${ms} ms after the push (window 3 s)`);
+  // The 3 s window, and room for a loaded machine: still far from the 30 s default window.
+  assert.ok(ms < 3000 + 7000, `rolled back ${ms} ms after the push (window 3 s)`);
   const rec = await waitUntil(
     'RolledBack in GET /api/v1/agents',
     () => agents(server).find((a) => a.name === 'host-1' && a.status?.conditions[0]?.reason === 'RolledBack'),

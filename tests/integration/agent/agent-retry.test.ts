@@ -14,6 +14,7 @@ import type { ReconcileOutcome } from '../../../agent/reconcile/reconciler.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { waitUntil } from '../../helpers/wait-for.js';
 
 test('a hung nft (simulated) times out, and the agent retries with backoff until it applies, with no ref move', async (t) => {
   const f = await startServerFixture(t);
@@ -29,7 +30,8 @@ test('a hung nft (simulated) times out, and the agent retries with backoff until
   const done = runAgentDaemon(
     {
       host: f.host, port: f.port, agent: 'host-1', ref: 'main',
-      nft: createNftRunner(wrapper, { timeoutMs: 500 }),
+      // 3 s for every run, the real ones too (a loaded machine); the hang (sleep 30) still ends in a timeout.
+      nft: createNftRunner(wrapper, { timeoutMs: 3000 }),
       stateDir: join(dir, 'state'), logger: quietLogger, watchDrift: false, confirmWindowMs: 0,
       backoff: { baseMs: 100, capMs: 300 },
       onOutcome: (o) => outcomes.push(o),
@@ -40,17 +42,13 @@ test('a hung nft (simulated) times out, and the agent retries with backoff until
     ac.abort();
     await done;
   });
-  const until = async (pred: () => boolean, ms: number, what: string) => {
-    const deadline = Date.now() + ms;
-    while (!pred()) {
-      if (Date.now() > deadline) assert.fail(`${what}: got ${JSON.stringify(outcomes.map((o) => (o.kind === 'failed' ? o.error.code : o.kind)))}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  await until(() => outcomes.some((o) => o.kind === 'failed' && o.error.code === 'NFTSYNC_ERR_NFT_TIMEOUT'), 5000, 'a timeout');
-  await until(() => outcomes.filter((o) => o.kind === 'failed').length >= 2, 5000, 'a retry while connected');
+  // 15 s each: a hung run takes its 3 s time limit, and a retry its backoff, on a loaded machine.
+  const until = (pred: () => boolean, what: string) =>
+    waitUntil(what, pred, 15_000).catch((err: Error) => assert.fail(`${err.message}: got ${JSON.stringify(outcomes.map((o) => (o.kind === 'failed' ? o.error.code : o.kind)))}`));
+  await until(() => outcomes.some((o) => o.kind === 'failed' && o.error.code === 'NFTSYNC_ERR_NFT_TIMEOUT'), 'a timeout');
+  await until(() => outcomes.filter((o) => o.kind === 'failed').length >= 2, 'a retry while connected');
   rmSync(flag);
-  await until(() => outcomes.some((o) => o.kind === 'applied'), 5000, 'applied once nft answers again');
+  await until(() => outcomes.some((o) => o.kind === 'applied'), 'applied once nft answers again');
   assert.match(ns.nft(['list', 'ruleset']), /tcp dport 22 accept/);
   assert.equal(f.server.wire.registry.get('host-1')?.status?.state, 'Applied');
 });

@@ -6,6 +6,7 @@
  */
 import { childPidsRunning } from '../../helpers/child-pids.js';
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runAgentDaemon } from '../../../agent/agent-daemon.js';
@@ -17,7 +18,7 @@ import { freePort } from '../../helpers/cli-process.js';
 import { createNetns } from '../../helpers/netns.js';
 import { quietLogger, startServerFixture } from '../../helpers/server-fixture.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
-import { waitUntil } from '../../helpers/wait-for.js';
+import { waitForEvent, waitUntil } from '../../helpers/wait-for.js';
 
 const DEFAULT = readFileSync('repo-template/rulesets/default.json', 'utf8');
 
@@ -27,6 +28,9 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
   const dir = makeTempDir(t, 'nft-sync-state-');
   const closed = await freePort();
   let probePort = f.port;
+  // 'window' from each probe aimed at the closed port: the second revision's confirm window is
+  // open, so that revision is in force and is not rolled back before the window's end.
+  const probes = new EventEmitter();
   const outcomes: ReconcileOutcome[] = [];
   const ac = new AbortController();
   // The daemon's nft, recording every call made after runAgentDaemon resolved.
@@ -53,7 +57,13 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
       stateDir: dir,
       logger: quietLogger,
       watchDrift: false,
-      confirm: { windowMs: 1500, probe: (ms) => wireProbe({ host: f.host, port: probePort })(ms) },
+      confirm: {
+        windowMs: 1500,
+        probe: (ms) => {
+          if (probePort === closed) probes.emit('window', performance.now());
+          return wireProbe({ host: f.host, port: probePort })(ms);
+        },
+      },
       onOutcome: (o) => outcomes.push(o),
     },
     ac.signal,
@@ -68,9 +78,14 @@ test('stopped inside a confirm window, the daemon resolves only after the pass e
   const before = listed();
   // The next revision (a pass started by 'moved') cannot be confirmed; stop inside its window.
   probePort = closed;
+  const inWindow = waitForEvent<[number]>(probes, 'window', () => true, { what: 'the second revision\'s confirm window', timeoutMs: 15_000 });
   f.push({ 'rulesets/default.json': DEFAULT.replace(/"right": 22\b/, '"right": 2222') }, 'cut off (pretend)');
-  await waitUntil('the second revision in force, unconfirmed', () => /dport 2222/.test(listed()));
+  // Not a poll of the listing, which a slow poll could miss: the window's first probe says so.
+  // From here to the abort no turn of the event loop, so no window's end, comes between.
+  const [opened] = await inWindow;
+  assert.match(listed(), /dport 2222/, 'the second revision in force, unconfirmed');
   ac.abort();
+  t.diagnostic(`stopped ${Math.round(performance.now() - opened)} ms into the 1.5 s confirm window`);
   await done;
   resolved = true;
   const atStop = listed();

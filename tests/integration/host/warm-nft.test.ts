@@ -88,7 +88,8 @@ test('close() kills the nft waiting: no child left, nothing applied; a dead wait
   const [waiting] = childPidsRunning();
   assert.ok(waiting !== undefined);
   process.kill(waiting, 'SIGKILL');
-  await new Promise((r) => setTimeout(r, 100));
+  // Gone (reaped: the runner has seen it exit), not a guessed 100 ms.
+  await waitFor(() => !alive(waiting), { what: 'the waiting nft killed', timeoutMs: 5000 });
   await nft.applyJson(table('cold'));
   assert.match(ns.nft(['list', 'tables']), /table inet cold/, 'applied by an nft started for it');
   await nft.warm();
@@ -121,8 +122,7 @@ test('the time limit of a load through the nft started ahead runs from its use (
   const ms = performance.now() - t0;
   assert.ok(ms >= 250 && ms < 5000, `${ms} ms`);
   assert.deepEqual(pids, [waiting], 'the waiting one was used (and killed at its limit)');
-  await new Promise((r) => setTimeout(r, 200));
-  assert.equal(alive(waiting), false);
+  await waitFor(() => !alive(waiting), { what: 'the waiting fake killed', timeoutMs: 5000 });
 });
 
 test('security (review): the FIFO\'s path swapped before it is opened (a symlink to another\'s file, a plain file) is refused: nft never reads another\'s batch, the file named is not written, loads start nft as usual', async (t) => {

@@ -18,18 +18,9 @@ import { createNetns, type Netns } from '../../../helpers/netns.js';
 import { makeTempDir } from '../../../helpers/temp-dir.js';
 import { wrappedNft } from '../../../helpers/nft-wrapper.js';
 import { startServerFixture } from '../../../helpers/server-fixture.js';
+import { waitUntil } from '../../../helpers/wait-for.js';
 
 const TOKEN = 'live-publisher-token-0123456789';
-
-async function until<T>(what: string, fn: () => T | undefined, ms: number): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** default.json with a set `blk` of `elem` (written one element a line). */
 function withSet(type: string, elem: string[]): string {
@@ -76,7 +67,7 @@ async function daemon(t: TestContext, yaml: string, files: Record<string, string
     ac.abort();
     await run;
   });
-  await until('the first apply', () => (applied > 0 ? true : undefined), 60_000);
+  await waitUntil('the first apply', () => (applied > 0 ? true : undefined), 60_000);
   const status = () => f.server.wire.registry.list().find((a) => a.name === 'node-1')?.status;
   return { f, ns, status, applied: () => applied, loads: () => loads, outcomes, lines };
 }
@@ -85,9 +76,9 @@ test('a rule added by hand is published as a commit by the agent, stays in force
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n');
   const before = d.f.git(['rev-list', '--count', 'main'], d.f.bare);
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8080', 'accept']);
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   assert.match(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare), /"right": 8080/);
-  await until('the published revision in force', () => (d.status()?.commit === d.f.git(['rev-parse', 'main'], d.f.bare) ? true : undefined), 15_000);
+  await waitUntil('the published revision in force', () => (d.status()?.commit === d.f.git(['rev-parse', 'main'], d.f.bare) ? true : undefined), 15_000);
   assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 8080 accept/, 'published, not healed');
   const published = d.status()?.conditions.find((c) => c.type === 'Published');
   assert.equal(published?.reason, 'Published');
@@ -100,13 +91,13 @@ test('the publisher takes the revision it published as applied without loading i
   const loadsBefore = d.loads();
   assert.equal(loadsBefore, 1, 'the first apply is one load');
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8081', 'accept']);
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
-  const o = await until('the pass over the published commit', () => d.outcomes.find((x) => x.kind !== 'unchanged' && 'commit' in x && x.commit === tip), 15_000);
+  const o = await waitUntil('the pass over the published commit', () => d.outcomes.find((x) => x.kind !== 'unchanged' && 'commit' in x && x.commit === tip), 15_000);
   assert.equal(o.kind, 'applied', JSON.stringify(o));
   assert.match(o.kind === 'applied' ? o.apply.transaction.reason : '', /holds this revision already/);
   assert.equal(o.kind === 'applied' && o.blob, d.f.git(['rev-parse', 'main:rulesets/default.json'], d.f.bare));
-  await until('the status Applied at the tip', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
+  await waitUntil('the status Applied at the tip', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
   assert.equal(d.loads(), loadsBefore, 'no nft load of what the host holds already');
   assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 8081 accept/);
 
@@ -115,7 +106,7 @@ test('the publisher takes the revision it published as applied without loading i
   const file = JSON.parse(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) as { nftables: unknown[] };
   file.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 9090 } }, { accept: null }] } });
   d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
-  await until('the pushed rule in force', () => (/tcp dport 9090 accept/.test(d.ns.nft(['list', 'table', 'inet', 'nft_sync'])) ? true : undefined), 15_000);
+  await waitUntil('the pushed rule in force', () => (/tcp dport 9090 accept/.test(d.ns.nft(['list', 'table', 'inet', 'nft_sync'])) ? true : undefined), 15_000);
   assert.ok(d.loads() > loadsBefore, 'others\' change is loaded');
 });
 
@@ -123,7 +114,7 @@ test('without a publishers entry the change is refused: Published condition Publ
   const d = await daemon(t, 'version: 1\n');
   const head = d.f.git(['rev-parse', 'main'], d.f.bare);
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8080', 'accept']);
-  const c = await until('the PublishDenied condition', () => d.status()?.conditions.find((k) => k.reason === 'PublishDenied'), 15_000);
+  const c = await waitUntil('the PublishDenied condition', () => d.status()?.conditions.find((k) => k.reason === 'PublishDenied'), 15_000);
   assert.equal(c.status, 'False');
   assert.match(c.message ?? '', /NFTSYNC_ERR_PUBLISH_DENIED/);
   assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head);
@@ -135,10 +126,10 @@ test('a ruleset above the read-back limit (25,000 set elements) is published all
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', elem) });
   const loadsBefore = d.loads();
   d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{', '198.19.1.1', '}']);
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 30_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 30_000);
   assert.match(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare), /"198\.19\.1\.1"/);
   const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
-  await until('the published revision in force', () => (d.status()?.commit === tip ? true : undefined), 30_000);
+  await waitUntil('the published revision in force', () => (d.status()?.commit === tip ? true : undefined), 30_000);
   assert.equal(d.loads(), loadsBefore, 'what the host holds is not loaded again');
   assert.equal(d.status()?.conditions.find((c) => c.type === 'Published')?.reason, 'Published');
 });
@@ -150,7 +141,7 @@ test('a ruleset over what a publish frame may carry (wire.writerMaxFrame): refus
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv6_addr', elem) });
   const head = d.f.git(['rev-parse', 'main'], d.f.bare);
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8082', 'accept']);
-  const c = await until('the PublishTooLarge condition', () => d.status()?.conditions.find((k) => k.type === 'Published'), 30_000);
+  const c = await waitUntil('the PublishTooLarge condition', () => d.status()?.conditions.find((k) => k.type === 'Published'), 30_000);
   assert.equal(c.status, 'False');
   assert.equal(c.reason, 'PublishTooLarge');
   assert.match(c.message ?? '', /NFTSYNC_ERR_FRAME_TOO_LARGE: .*more than the \d+ bytes a publish may carry/);
@@ -166,11 +157,11 @@ test('an element that expires in the kernel is not published as removed; a later
   blk.elem = [{ elem: { val: '198.18.0.1', timeout: 1 } }, '198.18.0.2'];
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 250);
   const head = d.f.git(['rev-parse', 'main'], d.f.bare);
-  await until('the element expired', () => (d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']).includes('198.18.0.1') ? undefined : true), 5000);
+  await waitUntil('the element expired', () => (d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']).includes('198.18.0.1') ? undefined : true), 5000);
   await new Promise((r) => setTimeout(r, 1500)); // periodic checks every 250 ms, each one a look by the publisher
   assert.equal(d.f.git(['rev-parse', 'main'], d.f.bare), head, 'the expiry was published');
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8083', 'accept']);
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   const published = d.f.git(['show', 'main:rulesets/default.json'], d.f.bare);
   assert.match(published, /"val": "198\.18\.0\.1",\s*"timeout": 1/, 'still declared with its timeout');
   assert.doesNotMatch(published, /"expires"/);
@@ -184,12 +175,12 @@ test('a live change and someone else\'s push at once: both end in force and on t
   file.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'forward', expr: [{ match: { op: '==', left: { payload: { protocol: 'tcp', field: 'dport' } }, right: 9091 } }, { accept: null }] } });
   d.ns.nft(['add', 'rule', 'inet', 'nft_sync', 'input', 'tcp', 'dport', '8084', 'accept']);
   d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
   const onBranch = d.f.git(['show', 'main:rulesets/default.json'], d.f.bare);
   assert.match(onBranch, /"right": 8084/);
   assert.match(onBranch, /"right": 9091/);
-  await until('the tip in force', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
+  await waitUntil('the tip in force', () => (d.status()?.commit === tip && d.status()?.conditions.find((c) => c.type === 'Ready')?.reason === 'Applied' ? true : undefined), 15_000);
   const listed = d.ns.nft(['list', 'table', 'inet', 'nft_sync']);
   assert.match(listed, /tcp dport 8084 accept/);
   assert.match(listed, /tcp dport 9091 accept/);
@@ -209,12 +200,12 @@ test('a change undone by hand while its publish is in flight is published too: t
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, holdListing(dir, armed, `nft delete element inet nft_sync blk '{ 198.18.0.5 }'; sleep 0.3`));
   writeFileSync(armed, '');
   d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   // The state with 198.18.0.5 was published; the host no longer holds it: its undoing must follow.
-  await until('the branch without 198.18.0.5 again', () => (/198\.18\.0\.5/.test(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) ? undefined : true), 15_000);
+  await waitUntil('the branch without 198.18.0.5 again', () => (/198\.18\.0\.5/.test(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) ? undefined : true), 15_000);
   const tip = d.f.git(['rev-parse', 'main'], d.f.bare);
   assert.equal(d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare), 'node-1', 'the undoing published by the agent');
-  await until('the tip in force', () => (d.status()?.commit === tip ? true : undefined), 15_000);
+  await waitUntil('the tip in force', () => (d.status()?.commit === tip ? true : undefined), 15_000);
   const history = d.f.git(['log', '--format=%h %an %s', 'main'], d.f.bare).split('\n').map((l) => `${l} ${/198\.18\.0\.5/.test(d.f.git(['show', `${l.split(' ')[0]}:rulesets/default.json`], d.f.bare)) ? 'WITH' : 'without'}`);
   assert.doesNotMatch(d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk']), /198\.18\.0\.5/, `the host holds the undone state; branch: ${history.join(' | ')}; log: ${d.lines.map((l) => `${String(l.msg)} ${String(l.commit ?? '')}`).join(' | ')}`);
 });
@@ -232,19 +223,24 @@ test('a change undone by hand after it was published merged onto someone else\'s
   const d = await daemon(t, 'rulesets:\n  default:\n    publishers: ["node-*"]\n', { 'rulesets/default.json': withSet('ipv4_addr', ['198.18.0.1']) }, undefined, holdListing(dir, armed, `nft delete element inet nft_sync blk '{ 198.18.0.5 }'; touch '${listed}'; i=0; while [ ! -e '${go}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done`));
   writeFileSync(armed, '');
   d.ns.nft(['add', 'element', 'inet', 'nft_sync', 'blk', '{ 198.18.0.5 }']);
-  await until('the publisher\'s listing', () => (existsSync(listed) ? true : undefined), 15_000);
+  await waitUntil('the publisher\'s listing', () => (existsSync(listed) ? true : undefined), 15_000);
   // Someone else's push meanwhile: a new set `other`, an object the live change leaves alone.
   d.f.git(['pull', '-q', '--rebase', 'origin', 'main']);
   const file = JSON.parse(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)) as { nftables: unknown[] };
   file.nftables.push({ set: { family: 'inet', table: 'nft_sync', name: 'other', type: 'ipv4_addr', elem: ['198.18.1.1'] } });
   d.f.push({ 'rulesets/default.json': `${JSON.stringify(file, null, 2)}\n` }, 'others');
   writeFileSync(go, '');
-  await until('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
+  await waitUntil('the published commit', () => (d.f.git(['log', '-1', '--format=%an', 'main'], d.f.bare) === 'node-1' ? true : undefined), 15_000);
   const tip = () => d.f.git(['rev-parse', 'main'], d.f.bare);
-  await until('the tip in force', () => (d.status()?.commit === tip() ? true : undefined), 15_000);
-  // Settle: any later publish (the undoing) has had its quiet period and its pass.
-  await new Promise((r) => setTimeout(r, 1500));
-  await until('the tip in force', () => (d.status()?.commit === tip() ? true : undefined), 15_000);
+  const withUndone = (text: string) => /198\.18\.0\.5/.test(text);
+  // Settled, instead of a fixed wait: the tip in force and the host holding what the branch
+  // holds. A pass publishes what is pending (an undoing too) before it applies anything, so the
+  // tip it applies is not left again by a publish of the state it replaced.
+  await waitUntil(
+    'the tip in force, the host and the branch agreeing on 198.18.0.5',
+    () => d.status()?.commit === tip() && withUndone(d.ns.nft(['list', 'set', 'inet', 'nft_sync', 'blk'])) === withUndone(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare)),
+    15_000,
+  );
   const history = d.f.git(['log', '--format=%h %an %s', 'main'], d.f.bare);
   assert.match(d.f.git(['show', 'main:rulesets/default.json'], d.f.bare), /"other"/, `the push kept on the branch: ${history}`);
   assert.match(d.ns.nft(['list', 'table', 'inet', 'nft_sync']), /set other/, 'the push in force on the host');

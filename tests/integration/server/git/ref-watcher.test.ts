@@ -103,8 +103,10 @@ async function heldScan(t: TestContext) {
 }
 
 describe('RefWatcher', () => {
-  it('reports a git push within a second; prints push-to-event latency', async (t) => {
-    const s = await setup(t);
+  it('reports a git push by its file events (the poll off); prints push-to-event latency', async (t) => {
+    // Without the poll only the file events can report the push: each push is awaited (5 s cap)
+    // and its latency reported, not bounded (a timed bound flaked under load; speed is for bench/).
+    const s = await setup(t, { pollMs: 0 });
     assert.equal(s.watcher.current('refs/heads/main'), s.initial);
     const afterEnd: number[] = [];
     const afterStart: number[] = [];
@@ -118,8 +120,7 @@ describe('RefWatcher', () => {
       afterEnd.push(e.at - p.pushEnd);
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-    console.log(`# push-to-event: median ${median(afterStart).toFixed(1)} ms after git push started, ${median(afterEnd).toFixed(1)} ms relative to git push exiting (negative: before it exited); max ${Math.max(...afterStart).toFixed(1)} ms`);
-    assert.ok(Math.max(...afterStart) < 1000);
+    t.diagnostic(`push-to-event: median ${median(afterStart).toFixed(1)} ms after git push started, ${median(afterEnd).toFixed(1)} ms relative to git push exiting (negative: before it exited); max ${Math.max(...afterStart).toFixed(1)} ms after the start, ${Math.max(...afterEnd).toFixed(1)} ms after the exit`);
   });
 
   it('does not report git gc (refs packed, same values), and reads still work after it', async (t) => {
@@ -181,9 +182,12 @@ describe('RefWatcher', () => {
   });
 
   it('falls back to polling without file system events', async (t) => {
+    // Nothing but the 100 ms poll can report it; 5 s is only the cap of a wait that would hang.
     const s = await setup(t, { fsEvents: false, pollMs: 100 });
     const p = await s.commitAndPush();
-    assert.equal((await movedOf(s.events, 'refs/heads/main', 1000)).commit, p.commit);
+    const e = await movedOf(s.events, 'refs/heads/main', 5000);
+    t.diagnostic(`reported ${(e.at - p.pushEnd).toFixed(1)} ms after git push exited (poll every 100 ms)`);
+    assert.equal(e.commit, p.commit);
   });
 
   it('refsWritten (a writer in this process moved a ref): the scan starts at once, without a file event or a poll', async (t) => {

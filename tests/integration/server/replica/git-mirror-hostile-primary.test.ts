@@ -139,17 +139,20 @@ test('security (fake primary): a git clone that never ends is stopped at its tim
   });
   const url = `${fake.origin}/git/rules.git`;
   const t0 = performance.now();
-  await assert.rejects(GitMirror.open({ url, gitdir: join(scratch(t), 'mirror.git'), logger: quietLogger, fetchTimeoutMs: 1500 }), (err: NftSyncError) => {
+  // 5 s: time for git to start and reach the fake primary on a loaded machine (hanging.length).
+  await assert.rejects(GitMirror.open({ url, gitdir: join(scratch(t), 'mirror.git'), logger: quietLogger, fetchTimeoutMs: 5000 }), (err: NftSyncError) => {
     assert.equal(err.code, 'NFTSYNC_ERR_REPO_GIT_FAILED');
     assert.match(err.message, /stopped/);
     return true;
   });
   const took = performance.now() - t0;
   t.diagnostic(`clone stopped after ${Math.round(took)} ms`);
-  // Generous for a loaded machine: without the limit it never ends.
+  // Generous for a loaded machine (the limit is 5 s): without the limit it never ends.
   assert.ok(took < 15_000, `stopped after ${Math.round(took)} ms`);
   assert.ok(hanging.length >= 1, 'git did reach the fake primary');
-  await waitFor(() => !execFileSync('ps', ['-eo', 'args']).toString().includes(url), { what: 'no git process left for the hanging URL' });
+  // 15 s: git's remote helper, left waiting on the socket, gives up when curl's low-speed limit
+  // (as long as the time limit, 5 s) runs out.
+  await waitFor(() => !execFileSync('ps', ['-eo', 'args']).toString().includes(url), { what: 'no git process left for the hanging URL', timeoutMs: 15_000 });
 });
 
 test('security (fake primary): stopping a replica whose git fetch hangs ends that fetch at once', { timeout: 30_000 }, async (t) => {

@@ -49,7 +49,7 @@ test('a replica mirrors the primary, follows a git push to it and serves it to i
   const t0 = performance.now();
   const pushed = await gitRun(['push', '-q', f.gitUrl!, 'HEAD:main'], f.clone);
   assert.equal(pushed.code, 0, pushed.stderr);
-  const next = await agent.next((o) => o.kind === 'applied' && o.commit === id, 5000);
+  const next = await agent.next((o) => o.kind === 'applied' && o.commit === id, 15_000);
   t.diagnostic(`push to applied through the replica: ${Math.round(performance.now() - t0)} ms`);
   assert.equal(next.kind, 'applied');
   assert.match(ns.nft(['list', 'table', 'inet', 'nft_sync']), /tcp dport 2222 accept/);
@@ -122,7 +122,13 @@ test("a replica's /readyz and /metrics say how its mirror follows the primary; a
   assert.equal(first.status, 'ready');
   assert.equal(first.replica?.primary, f.gitUrl);
   assert.equal(first.replica?.primaryReachable, true);
-  assert.ok(first.replica.lagSeconds! < 2, `lag ${first.replica.lagSeconds} s`);
+  // The lag counts from the last sync, which a loaded machine may leave a few seconds behind: it
+  // comes down once the replica's polls (every 250 ms) catch up. 30 s caps a wait that would hang.
+  const caughtUp = await waitFor(async () => {
+    const r = await ready();
+    return r.replica?.lagSeconds !== undefined && r.replica.lagSeconds < 2 ? r : undefined;
+  }, { what: 'the lag under 2 s', timeoutMs: 30_000 });
+  t.diagnostic(`lag ${first.replica?.lagSeconds} s at the first /readyz, ${caughtUp.replica?.lagSeconds} s when under 2 s`);
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /^nftsync_replica_primary_reachable 1$/m);
   assert.match(metrics, /^nftsync_replica_synced_timestamp_seconds \d{10}$/m);

@@ -100,7 +100,9 @@ test('the per-address cap and the global cap (--max-connections) apply at accept
   const f = await startServerFixture(t, {
     tls: serverTlsOptions(pki.material('127.0.0.1')),
     logger,
-    wire: { maxConnections: 60, checkConnections: 5, maxConnectionsPerAddress: 40, dropLogIntervalMs: 200, limits: { handshakeTimeoutMs: 1500 } },
+    // 5 s: no held connection may reach its deadline (and free its place) before the counts
+    // below are taken on a loaded machine; the deadline still closes them all, well within 20 s.
+    wire: { maxConnections: 60, checkConnections: 5, maxConnectionsPerAddress: 40, dropLogIntervalMs: 200, limits: { handshakeTimeoutMs: 5000 } },
   });
   // 50 from 127.0.0.2: 40 held (its cap), 10 turned away; 30 from 127.0.0.3: 20 held, the
   // server is then full, 5 more held in the room kept for lockout-guard checks (which must say
