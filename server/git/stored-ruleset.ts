@@ -7,7 +7,7 @@
 import { NftSyncError } from '../../shared/errors.js';
 import { objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { parseCommit, parseTree, type TreeEntry } from '../../shared/git/git-objects.js';
-import { composeRuleset, type AddedBytes } from '../../shared/ruleset/compose-ruleset.js';
+import { composeRuleset, type FloorCount } from '../../shared/ruleset/compose-ruleset.js';
 import { CHANGE_FILE_NAME, elementsDirName } from '../../shared/ruleset/element-log.js';
 import { assertRulesetName } from '../../shared/ruleset/names.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
@@ -72,7 +72,7 @@ export async function readStoredRuleset(gitdir: string, commit: string, name: st
 }
 
 /** The effective ruleset of `stored`, parsed (shared/ruleset/compose-ruleset.ts; its errors; `added` filled in as there). */
-export function composeStored(name: string, stored: StoredRuleset, added?: AddedBytes): Ruleset {
+export function composeStored(name: string, stored: StoredRuleset, added?: FloorCount): Ruleset {
   const dir = `rulesets/${elementsDirName(name)}`;
   return composeRuleset({ path: `rulesets/${name}.json`, bytes: stored.base.bytes }, stored.changes.map((c) => ({ path: `${dir}/${c.file}`, bytes: c.bytes })), added);
 }

@@ -93,7 +93,7 @@ async function tryGit(gitdir: string, args: string[]): Promise<string | undefine
 async function rulesetAt(gitdir: string, commit: string, name: string): Promise<{ key: string; blob: string; ruleset: Ruleset } | undefined> {
   const stored = await readStoredRuleset(gitdir, commit, name);
   if (stored === undefined) return undefined;
-  const added = { json: 0, count: 0 };
+  const added = { base: 0, json: 0, count: 0 };
   const ruleset = composeStored(name, stored, added);
   if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset };
   // The id agents fetch it by: the composed text, its pad included (composeRulesetText).

@@ -14,9 +14,9 @@ import { applyElementChange, type SetAddress } from './element-change.js';
 import { parseChangeFile, type ElementChangeFile } from './element-log.js';
 import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, type ElementShape } from './element-value.js';
 import { renderRuleset } from './render-ruleset.js';
-import { baseJsonBytes, padBytes, padFloor, padOf, padUnit, type AddedBytes } from './text-pad.js';
+import { floorBase, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
 
-export type { AddedBytes } from './text-pad.js';
+export type { FloorCount } from './text-pad.js';
 import { parseRuleset } from './ruleset-schema.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import type { Ruleset } from './ruleset-types.js';
@@ -53,14 +53,14 @@ function declaration(ruleset: Ruleset, at: SetAddress): ElementShape | undefined
 /**
  * Apply `changes` (parsed change files; `paths[i]` names `changes[i]` in errors) to `ruleset`, in
  * order, changing it in place, and return it. `added`, when given, counts what the files add
- * (text-pad.ts AddedBytes: every element of their `add` lists).
+ * (text-pad.ts FloorCount's json and count: every element of their `add` lists).
  *
  * Errors (each message starts with the change file's path; `data.path` names it):
  * NFTSYNC_ERR_SET_NOT_FOUND (a change file names a set or map the base does not declare),
  * NFTSYNC_ERR_ELEMENT_INVALID (an element does not fit its set, is too long, or an added interval
  * overlaps another). On an error the ruleset may be partly changed: parse it again.
  */
-export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChangeFile[], paths: readonly string[], added?: AddedBytes): Ruleset {
+export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChangeFile[], paths: readonly string[], added?: FloorCount): Ruleset {
   const bySet = new Map<string, { at: SetAddress; shape: ElementShape; net: Map<string, { raw: unknown; origin: Origin }> }>();
   const maxChars = SHARED_DEFAULTS.elements.maxElementChars;
   changes.forEach((change, file) => {
@@ -127,8 +127,10 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
  * The effective ruleset of `base` and its change files `changes` (in the order to apply them),
  * parsed. Errors: those of parseRuleset for the base and of parseChangeFile for each change file
  * (messages prefixed with the file's path, `data.path` naming it), and those of applyChangeFiles.
+ * `added`, when given, is filled in for the text's pad (text-pad.ts FloorCount): the base's share
+ * (floorBase; a big base not written by a fold is rendered once for it) and what the files add.
  */
-export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[], added?: AddedBytes): Ruleset {
+export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[], added?: FloorCount): Ruleset {
   let ruleset: Ruleset;
   try {
     ruleset = parseRuleset(base.bytes);
@@ -142,6 +144,7 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
       throw ofFile(c.path, err);
     }
   });
+  if (added !== undefined) added.base = floorBase(typeof base.bytes === 'string' ? Buffer.from(base.bytes) : base.bytes, () => Buffer.byteLength(renderRuleset(ruleset)));
   return applyChangeFiles(ruleset, parsed, changes.map((c) => c.path), added);
 }
 
@@ -153,7 +156,7 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
  */
 export function composeRulesetText(base: RulesetFile, changes: readonly RulesetFile[]): string | Buffer {
   if (changes.length === 0) return base.bytes;
-  const added: AddedBytes = { json: 0, count: 0 };
+  const added: FloorCount = { base: 0, json: 0, count: 0 };
   return composedTextOf(composeRuleset(base, changes, added), base.bytes, added);
 }
 
@@ -163,11 +166,11 @@ export function composeRulesetText(base: RulesetFile, changes: readonly RulesetF
  * text, then the pad for that base (text-pad.ts). For a caller that has the ruleset composed
  * already (its blob id: server/publish/publish-revision.ts). Pure.
  */
-export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string, added: AddedBytes): string | Buffer {
+export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string, added: FloorCount): string | Buffer {
   const text = renderRuleset(ruleset);
   const base = typeof baseBytes === 'string' ? Buffer.from(baseBytes) : baseBytes;
   const unit = padUnit(base.length);
   if (unit === 0) return text;
   const bytes = Buffer.from(text);
-  return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit, padFloor(baseJsonBytes(base), added)))]);
+  return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit, padFloor(added)))]);
 }

@@ -33,7 +33,7 @@ import { checkElementRequest, type ElementChangeRequest, type ElementChangeResul
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
-import { baseJsonBytes, PAD_MAX_BYTES, padBytes, padFloor, padOf, padUnit, type AddedBytes } from './text-pad.js';
+import { floorBase, PAD_MAX_BYTES, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
 import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
@@ -173,8 +173,7 @@ export interface ComposedTextState {
   maxContainers: number;
   padUnit: number;
   basePad: number | undefined;
-  baseJson: number;
-  added: AddedBytes;
+  added: FloorCount;
   taken: boolean;
   containers: number;
 }
@@ -230,10 +229,8 @@ export class ComposedText {
      * composeRulesetText gives it; undefined: it is neither (written otherwise).
      */
     private readonly basePad: number | undefined,
-    /** The base file's JSON bytes (text-pad.ts baseJsonBytes). */
-    private readonly baseJson: number,
-    /** What the change files taken so far added (text-pad.ts padFloor). */
-    private readonly added: AddedBytes,
+    /** The base's share of the pad's floor and what the change files taken so far added (text-pad.ts padFloor). */
+    private readonly added: FloorCount,
     /** Arrays and objects in the text (counted in `base` when not given). */
     containers?: number,
   ) {
@@ -327,7 +324,7 @@ export class ComposedText {
       // (Never more than a pad can be: padOf keeps what it makes.)
       if (n === 0 || (n <= PAD_MAX_BYTES && raw.subarray(bytes.length).equals(padOf(n)))) basePad = n;
     }
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad, baseJsonBytes(raw), { json: 0, count: 0 });
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad, { base: floorBase(raw, () => bytes.length), json: 0, count: 0 });
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -342,14 +339,14 @@ export class ComposedText {
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, baseJson: this.baseJson, added: { ...this.added }, taken: this.taken, containers: this.containers }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, added: { ...this.added }, taken: this.taken, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
     const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    const composed = new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, state.baseJson, { ...state.added }, state.containers);
+    const composed = new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, { ...state.added }, state.containers);
     composed.taken = state.taken;
     return composed;
   }
@@ -574,7 +571,7 @@ export class ComposedText {
     pieces.push(this.base.subarray(pos));
     // No change file yet: the base file itself, when it is the base's text and a pad (a fold's).
     // (A change file with no element leaves every net change empty, yet the text is padded anew.)
-    const pad = this.taken ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit, padFloor(this.baseJson, this.added)) : (this.basePad ?? 0);
+    const pad = this.taken ? padBytes(pieces.reduce((n, p) => n + p.length, 0), this.padUnit, padFloor(this.added)) : (this.basePad ?? 0);
     if (pad > 0) pieces.push(padOf(pad));
     this.padNow = pad;
     this.piecesMemo = pieces;

@@ -12,8 +12,8 @@
  * from it), and only the change, what follows it and the pad are hashed again.
  *
  * The size is rounded up to a multiple of a unit set by the base file's size (one sixteenth of it,
- * in 64 KiB steps, at most 4 MiB), from what the text may hold at most: the base's JSON and a line
- * for every element any change file added (padFloor). That only grows, change after change, so
+ * in 64 KiB steps, at most 4 MiB), from what the text may hold at most: the base, rendered, and a
+ * line for every element any change file added (padFloor). That only grows, change after change, so
  * deletes never shrink the size (adding and deleting the same elements around a multiple would
  * otherwise move it, and a pad of a whole unit, at every other change), and it moves only when the
  * elements added since the base cross a multiple: about once per 60 changes of 1,000 elements
@@ -54,29 +54,41 @@ export function padUnit(baseBytes: number): number {
 export const ADDED_LINE_EXTRA = 12;
 
 /**
- * What change files added, as padFloor counts it: the JSON bytes of every element they add
- * (canonical, as element-value.ts writes them; each time it is added, re-adds included) and how
- * many (compose-ruleset.ts applyChangeFiles and composed-text.ts count them alike).
+ * What padFloor counts of a composed text: its base's share (floorBase), and the JSON bytes of
+ * every element its change files add (canonical, as element-value.ts writes them; each time it is
+ * added, re-adds included) and how many (compose-ruleset.ts composeRuleset and composed-text.ts
+ * count them alike).
  */
-export interface AddedBytes {
+export interface FloorCount {
+  base: number;
   json: number;
   count: number;
 }
 
-/** Bytes of a base file's JSON: up to its last `}` (a fold's pad, written into the base, not counted). Pure. */
-export function baseJsonBytes(base: Buffer): number {
-  return base.lastIndexOf(0x7d) + 1;
+/**
+ * The base's share of the floor: the bytes of renderRuleset's text of the base file, which a
+ * composed text starts from. A base that ends with `}`, a newline and a pad (padOf's) is a text
+ * composed here and stored by a fold, already in that form: its bytes up to the pad, found
+ * without rendering. Any other (one line, as `nft -j list ruleset` prints it; other indentation)
+ * is measured by `rendered`, called only then: counting its bytes as written would put the floor
+ * below the text, and adding and deleting the same elements around a multiple would move the size
+ * at each change until the first fold. 0 for a base padUnit does not pad. Pure but for `rendered`.
+ */
+export function floorBase(base: Buffer, rendered: () => number): number {
+  if (padUnit(base.length) === 0) return 0;
+  const json = base.lastIndexOf(0x7d) + 1;
+  const pad = base.length - json - 1;
+  if (pad >= 1 && pad <= PAD_MAX_BYTES && base[json] === 0x0a && base.subarray(json + 1).equals(padOf(pad))) return json + 1;
+  return rendered();
 }
 
 /**
- * The most a text may hold whose base file's JSON makes `baseJson` bytes (baseJsonBytes) and whose
- * change files `added` elements: that JSON rendered (renderRuleset writes a ruleset's JSON no
- * longer than its base's once the base is a text it wrote) and a line per element (its JSON and
- * ADDED_LINE_EXTRA). Deletes and elements added again only make the text shorter; a base written
- * otherwise (one line, other indentation) may make it longer, which padBytes allows for. Pure.
+ * The most a text counted by `c` may hold: its base rendered (floorBase) and a line per element its
+ * change files added (its JSON and ADDED_LINE_EXTRA). Deletes and elements added again only make
+ * the text shorter. Pure.
  */
-export function padFloor(baseJson: number, added: AddedBytes): number {
-  return baseJson + added.json + added.count * ADDED_LINE_EXTRA;
+export function padFloor(c: FloorCount): number {
+  return c.base + c.json + c.count * ADDED_LINE_EXTRA;
 }
 
 /**

@@ -4,7 +4,7 @@ import { isShared } from '../../../../shared/bytes/spare-buffer.js';
 import { ComposedText } from '../../../../shared/ruleset/composed-text.js';
 import { composeRulesetText } from '../../../../shared/ruleset/compose-ruleset.js';
 import { parseChangeFile, renderChangeFile } from '../../../../shared/ruleset/element-log.js';
-import { PAD_LINE_BYTES, PAD_MIN_BASE_BYTES, padBytes, padOf, padUnit } from '../../../../shared/ruleset/text-pad.js';
+import { floorBase, PAD_LINE_BYTES, PAD_MIN_BASE_BYTES, padBytes, padOf, padUnit } from '../../../../shared/ruleset/text-pad.js';
 import { BIG_SET, bigSetBase, bigSetIp } from '../../../helpers/padded-text.js';
 
 const at = BIG_SET;
@@ -47,6 +47,21 @@ describe('text-pad', () => {
     const a = padOf(5000);
     const b = padOf(3000);
     assert.ok(a.subarray(a.length - 2048).equals(b.subarray(b.length - 2048)));
+  });
+
+  it('floorBase: a fold text counts up to its pad without rendering; a base written otherwise is rendered; a small one is not counted', () => {
+    const never = (): number => assert.fail('rendered for nothing');
+    const fold = Buffer.from(composeRulesetText({ path: 'b', bytes: bigBase(60_000) }, [{ path: 'c', bytes: renderChangeFile(at, [ip(900_000)], []) }]));
+    const json = fold.lastIndexOf(0x7d) + 1;
+    assert.ok(fold.length - json > 1, 'the fold text ends with a pad');
+    assert.equal(floorBase(fold, never), json + 1, 'up to the pad: its JSON and the newline after it');
+    assert.equal(floorBase(Buffer.from('{"nftables": []}\n'), never), 0, 'a base under PAD_MIN_BASE_BYTES has no pad to count for');
+    const oneLine = Buffer.from(`${JSON.stringify(JSON.parse(bigBase(100_000).toString()))}\n`);
+    assert.ok(oneLine.length >= PAD_MIN_BASE_BYTES);
+    assert.equal(floorBase(oneLine, () => 1234), 1234, 'one line, as nft -j list ruleset prints it: rendered');
+    // Ending in spaces that are not a pad (the last line is not a whole one), or with no newline before them: rendered.
+    assert.equal(floorBase(Buffer.concat([fold, Buffer.from(' ')]), () => 1), 1);
+    assert.equal(floorBase(Buffer.concat([fold.subarray(0, json), fold.subarray(json + 1)]), () => 2), 2);
   });
 
   it('deletes do not shrink the size: a text that deletes its way below a multiple of the unit keeps its size (adding and deleting around a multiple does not move it, nor send a unit of pad); composing whole agrees', () => {
