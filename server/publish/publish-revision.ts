@@ -31,6 +31,7 @@ import { diffNormalised, normaliseRuleset } from '../../shared/ruleset/ruleset-n
 import { parseRuleset } from '../../shared/ruleset/ruleset-schema.js';
 import { elementsDirName } from '../../shared/ruleset/element-log.js';
 import { composedTextOf } from '../../shared/ruleset/compose-ruleset.js';
+import { newFloorCount } from '../../shared/ruleset/text-pad.js';
 import { gitBlobId, objectIdAlgorithm } from '../../shared/git/git-blob-id.js';
 import { composeStored, readStoredRuleset } from '../git/stored-ruleset.js';
 import type { Ruleset } from '../../shared/ruleset/ruleset-types.js';
@@ -93,7 +94,7 @@ async function tryGit(gitdir: string, args: string[]): Promise<string | undefine
 async function rulesetAt(gitdir: string, commit: string, name: string): Promise<{ key: string; blob: string; ruleset: Ruleset } | undefined> {
   const stored = await readStoredRuleset(gitdir, commit, name);
   if (stored === undefined) return undefined;
-  const added = { base: 0, json: 0, count: 0 };
+  const added = newFloorCount();
   const ruleset = composeStored(name, stored, added);
   if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset };
   // The id agents fetch it by: the composed text, its pad included (composeRulesetText).

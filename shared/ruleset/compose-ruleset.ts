@@ -14,7 +14,7 @@ import { applyElementChange, type SetAddress } from './element-change.js';
 import { parseChangeFile, type ElementChangeFile } from './element-log.js';
 import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, type ElementShape } from './element-value.js';
 import { renderRuleset } from './render-ruleset.js';
-import { floorBase, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
+import { countAdded, floorBase, newFloorCount, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
 
 export type { FloorCount } from './text-pad.js';
 import { parseRuleset } from './ruleset-schema.js';
@@ -53,7 +53,7 @@ function declaration(ruleset: Ruleset, at: SetAddress): ElementShape | undefined
 /**
  * Apply `changes` (parsed change files; `paths[i]` names `changes[i]` in errors) to `ruleset`, in
  * order, changing it in place, and return it. `added`, when given, counts what the files add
- * (text-pad.ts FloorCount's json and count: every element of their `add` lists).
+ * (text-pad.ts countAdded: every element of their `add` lists).
  *
  * Errors (each message starts with the change file's path; `data.path` names it):
  * NFTSYNC_ERR_SET_NOT_FOUND (a change file names a set or map the base does not declare),
@@ -86,10 +86,7 @@ export function applyChangeFiles(ruleset: Ruleset, changes: readonly ElementChan
         const c = list === 'add' ? elementToAdd(shape, raw) : elementToDelete(shape, raw);
         if (!c.ok) throw ofFile(path, new NftSyncError('NFTSYNC_ERR_ELEMENT_INVALID', `element ${JSON.stringify(raw).slice(0, 300)} does not fit ${shape.kind} ${at.family} ${at.table} ${at.name}: ${c.reason}`), where);
         const id = typeof c.value === 'string' ? c.value : c.value.id;
-        if (added !== undefined && typeof c.value !== 'string') {
-          added.json += Buffer.byteLength(JSON.stringify(c.value.value));
-          added.count += 1;
-        }
+        if (added !== undefined && typeof c.value !== 'string') countAdded(added, key, id, Buffer.byteLength(JSON.stringify(c.value.value)));
         // Re-inserted, so adds keep the order of their last word.
         net.delete(id);
         net.set(id, { raw, origin: { file, list, index } });
@@ -156,7 +153,7 @@ export function composeRuleset(base: RulesetFile, changes: readonly RulesetFile[
  */
 export function composeRulesetText(base: RulesetFile, changes: readonly RulesetFile[]): string | Buffer {
   if (changes.length === 0) return base.bytes;
-  const added: FloorCount = { base: 0, json: 0, count: 0 };
+  const added = newFloorCount();
   return composedTextOf(composeRuleset(base, changes, added), base.bytes, added);
 }
 

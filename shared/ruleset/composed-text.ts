@@ -33,7 +33,7 @@ import { checkElementRequest, type ElementChangeRequest, type ElementChangeResul
 import type { ElementChangeFile } from './element-log.js';
 import { canonicalJson, elementShape, elementToAdd, elementToDelete, jsonLongerThan, storedElementId, type ElementShape } from './element-value.js';
 import { renderRulesetLines } from './render-ruleset.js';
-import { floorBase, PAD_MAX_BYTES, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
+import { copyFloorCount, countAdded, floorBase, newFloorCount, PAD_MAX_BYTES, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
 import { ElementIdIndex, type ElementIdIndexState } from './element-id-index.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import { parseRuleset, RULESET_TEXT_LIMITS } from './ruleset-schema.js';
@@ -324,7 +324,7 @@ export class ComposedText {
       // (Never more than a pad can be: padOf keeps what it makes.)
       if (n === 0 || (n <= PAD_MAX_BYTES && raw.subarray(bytes.length).equals(padOf(n)))) basePad = n;
     }
-    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad, { base: floorBase(raw, () => bytes.length), json: 0, count: 0 });
+    const composed = new ComposedText(bytes, tables, ordered.map((o) => o.table), leafChains, limits.maxContainers ?? RULESET_TEXT_LIMITS.maxContainers, padUnit(raw.length), basePad, newFloorCount(floorBase(raw, () => bytes.length)));
     for (const change of changes) if (!composed.apply(change)) return undefined;
     return composed;
   }
@@ -339,14 +339,14 @@ export class ComposedText {
     base.set(this.base);
     const sets = this.ordered.map((t) => ({ at: t.at, shape: t.shape, indent: t.indent, starts: t.starts, ends: t.ends, ids: t.ids.state, net: [...t.net], size: t.size, count: t.count, jumps: t.jumps }));
     const transfer = [base.buffer, ...sets.flatMap((x) => [x.starts.buffer, x.ends.buffer, x.ids.offsets.buffer, x.ids.slots.buffer])].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, added: { ...this.added }, taken: this.taken, containers: this.containers }, transfer: [...new Set(transfer)] };
+    return { state: { base, sets, leafChains: [...this.leafChains], maxContainers: this.maxContainers, padUnit: this.padUnit, basePad: this.basePad, added: copyFloorCount(this.added), taken: this.taken, containers: this.containers }, transfer: [...new Set(transfer)] };
   }
 
   /** The ComposedText whose state() another thread sent. */
   static fromState(state: ComposedTextState): ComposedText {
     const ordered = state.sets.map((x): SetTable => ({ at: x.at, shape: x.shape, indent: x.indent, starts: x.starts, ends: x.ends, ids: ElementIdIndex.from(x.ids), net: new Map(x.net), size: x.size, count: x.count, jumps: x.jumps }));
     const base = Buffer.from(state.base.buffer, state.base.byteOffset, state.base.byteLength);
-    const composed = new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, { ...state.added }, state.containers);
+    const composed = new ComposedText(base, new Map(ordered.map((t) => [key(t.at), t])), ordered, new Set(state.leafChains), state.maxContainers, state.padUnit, state.basePad, copyFloorCount(state.added), state.containers);
     composed.taken = state.taken;
     return composed;
   }
@@ -476,10 +476,7 @@ export class ComposedText {
       this.containers += (word.add ? containersIn(word.body) : 0) - was;
       t.net.delete(id);
       t.net.set(id, word);
-      if (word.add) {
-        this.added.json += Buffer.byteLength(word.body);
-        this.added.count += 1;
-      }
+      if (word.add) countAdded(this.added, key(t.at), id, Buffer.byteLength(word.body));
       // A line of the added region goes or moves (re-added at the end): render it anew. A new one: one more at its end.
       if (k < 0 && net?.add) t.added = undefined;
       else if (k < 0 && word.add) t.added?.pending.push(word);

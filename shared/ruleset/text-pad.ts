@@ -19,8 +19,10 @@
  * elements added since the base cross a multiple: about once per 60 changes of 1,000 elements
  * (then the hash is whole and the delta carries the unit of new pad: about 1.5 MB for a
  * 1,000,000-element set). A base under 1 MiB is not padded (its texts are hashed whole, at once).
- * Elements added and deleted again (or given new timeouts) count towards that floor only up to a
- * unit above the text (padBytes), so the pad is at most two units. The pad is a function of the
+ * An element counts once, at its longest, however often it is added again (churn: the same
+ * addresses added and deleted, timeouts refreshed), and the floor counts only up to a unit above
+ * the text (padBytes; many distinct elements added and deleted again), so the pad is at most two
+ * units. The pad is a function of the
  * base and its change files alone, so every server and replica composes the same bytes.
  *
  * Form: PAD_LINE_BYTES-byte lines (spaces, then `\n`), the first of them shorter when the pad is
@@ -54,15 +56,48 @@ export function padUnit(baseBytes: number): number {
 export const ADDED_LINE_EXTRA = 12;
 
 /**
- * What padFloor counts of a composed text: its base's share (floorBase), and the JSON bytes of
- * every element its change files add (canonical, as element-value.ts writes them; each time it is
- * added, re-adds included) and how many (compose-ruleset.ts composeRuleset and composed-text.ts
- * count them alike).
+ * What padFloor counts of a composed text: its base's share (floorBase), and the elements its
+ * change files add (countAdded; compose-ruleset.ts composeRuleset and composed-text.ts count them
+ * alike). Start from newFloorCount().
  */
 export interface FloorCount {
   base: number;
+  /** The JSON bytes of every element added (canonical, as element-value.ts writes it), each at its longest. */
   json: number;
+  /** How many distinct elements were added. */
   count: number;
+  /** The longest JSON of each element added, by set and element id (countAdded's). */
+  longest: Map<string, Map<string, number>>;
+}
+
+/** A FloorCount of nothing added, on a base of share `base` (floorBase). Pure. */
+export function newFloorCount(base = 0): FloorCount {
+  return { base, json: 0, count: 0, longest: new Map() };
+}
+
+/**
+ * Count an element added to a set: `set` and `id` name it (a set's address and element id, as the
+ * caller writes them), `json` is the bytes of its JSON. The text holds it on one line at most,
+ * with its last value, so it counts once, at its longest: adding it again, or with a timeout of
+ * fewer digits, adds nothing. Pure but for `c`.
+ */
+export function countAdded(c: FloorCount, set: string, id: string, json: number): void {
+  let ids = c.longest.get(set);
+  if (ids === undefined) c.longest.set(set, (ids = new Map()));
+  const was = ids.get(id);
+  if (was === undefined) {
+    c.count += 1;
+    c.json += json;
+    ids.set(id, json);
+  } else if (json > was) {
+    c.json += json - was;
+    ids.set(id, json);
+  }
+}
+
+/** A copy of `c` that counts on without changing it. Pure. */
+export function copyFloorCount(c: FloorCount): FloorCount {
+  return { ...c, longest: new Map([...c.longest].map(([set, ids]) => [set, new Map(ids)])) };
 }
 
 /**
@@ -84,8 +119,7 @@ export function floorBase(base: Buffer, rendered: () => number): number {
 
 /**
  * The most a text counted by `c` may hold: its base rendered (floorBase) and a line per element its
- * change files added (its JSON and ADDED_LINE_EXTRA). Deletes and elements added again only make
- * the text shorter. Pure.
+ * change files added (its longest JSON and ADDED_LINE_EXTRA). Deletes only make the text shorter. Pure.
  */
 export function padFloor(c: FloorCount): number {
   return c.base + c.json + c.count * ADDED_LINE_EXTRA;

@@ -23,13 +23,16 @@ export const BIG_SET = { family: 'inet', table: BIG_SET_TABLE, name: 'block' };
 /** The `i`th address of bigSetBase's set (10.0.0.0 on). */
 export const bigSetIp = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
-/** A base of `n` addresses in one set (BIG_SET), then a chain and a rule after it; 1 MiB or more (padded) from n = 42,000. */
-export function bigSetBase(n: number): string {
+/**
+ * A base of `n` addresses in one set (BIG_SET; `set` adds to its declaration, e.g. flags), then a
+ * chain and a rule after it; 1 MiB or more (padded) from n = 42,000.
+ */
+export function bigSetBase(n: number, set: Record<string, unknown> = {}): string {
   const T = BIG_SET_TABLE;
   return renderRuleset({
     nftables: [
       { table: { family: 'inet', name: T } },
-      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', elem: Array.from({ length: n }, (_, i) => bigSetIp(i)) } },
+      { set: { family: 'inet', table: T, name: 'block', type: 'ipv4_addr', ...set, elem: Array.from({ length: n }, (_, i) => bigSetIp(i)) } },
       { chain: { family: 'inet', table: T, name: 'in', type: 'filter', hook: 'input', prio: 0, policy: 'accept' } },
       { rule: { family: 'inet', table: T, chain: 'in', expr: [{ match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@block' } }, { drop: null }] } },
     ],

@@ -76,8 +76,6 @@ describe('ComposedText and the pad floor (review)', () => {
     assert.ok(text.length - content <= PAD_MAX_BYTES, `pad ${text.length - content} bytes on a ${content}-byte ruleset (unit ${padUnit(Buffer.byteLength(base))})`);
   });
 
-  // Known, left as it is: the floor counts the base's JSON as written, shorter than renderRuleset's
-  // text of it, until the first fold stores that text (docs/http-api.md).
   it('a base written on one line (nft -j list ruleset, pushed by hand): adding and deleting the same elements never moves the size', () => {
     const ruleset = (n: number) => ({
       nftables: [

@@ -97,18 +97,38 @@ describe('text-pad', () => {
     assert.ok(Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes })))).equals(composed.text()!));
   });
 
-  it('churn counts towards the floor only up to a unit above the text: a pad of at most two units', () => {
+  it('distinct elements added and deleted again count towards the floor only up to a unit above the text: a pad of at most two units', () => {
     const baseText = bigBase(60_000);
     const unit = padUnit(Buffer.byteLength(baseText));
     const composed = ComposedText.build(baseText, [])!;
-    const xs = Array.from({ length: 4_000 }, (_, i) => ip(100_000 + i));
     for (let k = 0; k < 6; k++) {
+      const xs = Array.from({ length: 4_000 }, (_, i) => ip(100_000 + k * 4_000 + i));
       assert.ok(composed.apply(parseChangeFile(renderChangeFile(at, xs, []))));
       assert.ok(composed.apply(parseChangeFile(renderChangeFile(at, [], xs))));
       composed.text();
       assert.ok(composed.pad >= 1 && composed.pad <= 2 * unit, `round ${k}: a pad of ${composed.pad} bytes (unit ${unit})`);
     }
     assert.ok(composed.pad > unit, 'the floor went past a unit above the text');
+  });
+
+  it('churn of the same elements (added and deleted again, timeouts refreshed) never moves the size: each counts once, at its longest', () => {
+    const baseText = bigBase(60_000, { flags: ['timeout'] });
+    const unit = padUnit(Buffer.byteLength(baseText));
+    const composed = ComposedText.build(baseText, [])!;
+    const files: string[] = [];
+    const sizes = new Set<number>();
+    const xs = Array.from({ length: 4_000 }, (_, i) => ip(100_000 + i));
+    const timed = (s: number) => xs.slice(0, 500).map((x) => ({ elem: { val: x, timeout: s } }));
+    for (let k = 0; k < 12; k++) {
+      // Adds, deletes, and timeouts of one to four digits: the text moves by up to 100 KB each time.
+      const file = k % 3 === 0 ? renderChangeFile(at, xs, []) : k % 3 === 1 ? renderChangeFile(at, timed(10 ** (k % 4)), []) : renderChangeFile(at, [], xs);
+      files.push(file);
+      assert.ok(composed.apply(parseChangeFile(file)));
+      sizes.add(composed.text()!.length);
+    }
+    assert.equal(sizes.size, 1, `sizes ${[...sizes].join(' ')} (unit ${unit})`);
+    const whole = Buffer.from(composeRulesetText({ path: 'b', bytes: baseText }, files.map((bytes, i) => ({ path: `c${i}`, bytes }))));
+    assert.ok(composed.text()!.equals(whole), 'composing whole counts alike');
   });
 
   it('a big composed text: ComposedText and composeRulesetText give the same padded bytes; adds keep its size and change only its end (sharedHead)', () => {
