@@ -92,6 +92,7 @@ export const ERRORS = {
   NFTSYNC_ERR_REF_NOT_COMMIT: spec('the name resolves to a git object that is not a commit', false, 400),
   NFTSYNC_ERR_ROLLOUT_NOT_FOUND: spec('no rollout for this branch', false, 404),
   NFTSYNC_ERR_ROLLOUT_STATE: spec('the rollout is complete or aborted: nothing to resume or abort', false, 409),
+  NFTSYNC_ERR_ROLLOUT_UNKNOWN: spec('a replica has not heard from the primary which revision its rollout serves: nothing new is served until it does', true, 503),
   NFTSYNC_ERR_ROLLOUT_STATE_FILE: spec('the saved rollout state (GIT_DIR/nft-sync/rollouts.json) is damaged: damaged rollouts are left out', false, 500),
 
   // rulesets

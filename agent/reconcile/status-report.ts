@@ -13,6 +13,7 @@ const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_REPLAY: 'VerifyFailed',
   NFTSYNC_ERR_RELEASE_DOWNGRADE: 'DowngradeRefused',
   NFTSYNC_ERR_SERVER_BEHIND: 'ServerBehind',
+  NFTSYNC_ERR_ROLLOUT_UNKNOWN: 'RolloutUnknown',
   NFTSYNC_ERR_PROOF_UNAVAILABLE: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_JSON: 'VerifyFailed',
   NFTSYNC_ERR_RULESET_SCHEMA: 'VerifyFailed',
@@ -76,7 +77,9 @@ export interface InForce {
  * A refused downgrade (NFTSYNC_ERR_RELEASE_DOWNGRADE) leaves the release in force running and
  * the agent held there: state Degraded, Ready False, and a `Held` condition (status True, reason
  * DowngradeRefused) whose message names both versions. A server behind the agent
- * (NFTSYNC_ERR_SERVER_BEHIND: a replica whose mirror lags) holds it the same way, reason ServerBehind.
+ * (NFTSYNC_ERR_SERVER_BEHIND: a replica whose mirror lags) holds it the same way, reason ServerBehind,
+ * and so does a replica that has not heard the primary's rollout for its tip (NFTSYNC_ERR_ROLLOUT_UNKNOWN),
+ * reason RolloutUnknown.
  */
 export function buildStatus(args: {
   agent: string;
@@ -96,11 +99,11 @@ export function buildStatus(args: {
   } else {
     const reason = reasonFor(error.code);
     ready = { type: 'Ready', status: 'False', reason, message: `${error.code}: ${error.message}`.slice(0, 4096) };
-    state = reason === 'ReadbackMismatch' || reason === 'Drifted' || reason === 'DowngradeRefused' || reason === 'ServerBehind' ? 'Degraded' : 'Failed';
+    state = reason === 'ReadbackMismatch' || reason === 'Drifted' || reason === 'DowngradeRefused' || reason === 'ServerBehind' || reason === 'RolloutUnknown' ? 'Degraded' : 'Failed';
   }
   if (ready.message === undefined) delete ready.message;
   const status: AgentStatus = { agent, ref, state, conditions: [ready] };
-  const held = error?.code === 'NFTSYNC_ERR_RELEASE_DOWNGRADE' || error?.code === 'NFTSYNC_ERR_SERVER_BEHIND' ? reasonFor(error.code) : undefined;
+  const held = error?.code === 'NFTSYNC_ERR_RELEASE_DOWNGRADE' || error?.code === 'NFTSYNC_ERR_SERVER_BEHIND' || error?.code === 'NFTSYNC_ERR_ROLLOUT_UNKNOWN' ? reasonFor(error.code) : undefined;
   if (held) status.conditions.push({ type: 'Held', status: 'True', reason: held, message: error!.message.slice(0, 4096) });
   if (inForce) {
     status.ruleset = inForce.ruleset;

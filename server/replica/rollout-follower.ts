@@ -10,10 +10,12 @@
  * know yet (never for a tip that declares none: a slow primary does not hold those); it serves each
  * agent what the primary's rollout says (shared/rollout/rollout-state.ts revisionFor).
  *
- * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref, and that the primary's
- * rollouts do not name yet (the primary not asked yet, or away), is not served: agents get the
- * last revision the primary's rollout completed (or its previous one), never a revision ahead of
- * the waves. A tip with no rollout declared is served to everyone, as on the primary.
+ * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref (or cannot be read), and that
+ * the primary's rollouts do not name yet (the primary not asked yet, or away), is not served:
+ * agents get the last revision the primary's rollout completed (or its previous one), never a
+ * revision ahead of the waves; with no rollout of the primary's for the ref at all, the fetch is
+ * refused (NFTSYNC_ERR_ROLLOUT_UNKNOWN, retried by agents) until the primary answers. A tip with
+ * no rollout declared is served to everyone, as on the primary.
  * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts,
  * and wave patterns within ROLLOUT_MAX_PATTERN_CHARS); an answer with any rollout refused is
  * refused whole, the rollouts known kept: a hostile or broken primary can hold agents back,
@@ -106,16 +108,23 @@ export class RolloutFollower {
     const same = (s: RolloutState | undefined): s is RolloutState => s !== undefined && s.target.commit === latest.commit && s.target.tag === latest.tag;
     const known = this.#states.get(name);
     if (same(known)) return revisionFor(known, agent);
-    const config = await this.#opts.repoConfig(latest.commit).catch(() => undefined);
-    const declared = config?.rollouts?.[key.startsWith(TRACK_PREFIX) ? ROLLOUT_TAGS_KEY : name] !== undefined;
+    // A config that cannot be read counts as declaring one: not knowing is no reason to serve the tip.
+    let unread = false;
+    const config = await this.#opts.repoConfig(latest.commit).catch(() => ((unread = true), undefined));
+    const declared = unread || config?.rollouts?.[key.startsWith(TRACK_PREFIX) ? ROLLOUT_TAGS_KEY : name] !== undefined;
     // A tip that declares no rollout is served as is, without asking: a slow primary (up to
     // openTimeoutMs an answer) held every such fetch on the replica.
     if (!declared) return latest;
     if ((this.#opts.now ?? Date.now)() - this.#askedAt >= MIN_ASK_MS) await this.refresh();
     const state = this.#states.get(name);
     if (same(state)) return revisionFor(state, agent);
-    if (!state) return latest;
-    return stableRevision(state);
+    if (state) return stableRevision(state);
+    // No rollout of the primary's for this ref, so no revision to fall back to (the primary not
+    // reached since this replica started, or a ref it has not seen yet): nothing is served until
+    // it answers. Serving the tip sent it to every agent of the replica ahead of the canaries.
+    throw new NftSyncError('NFTSYNC_ERR_ROLLOUT_UNKNOWN', `${latest.commit} declares a rollout for ${JSON.stringify(key)}, and this replica has not heard from the primary ${this.#opts.primary} which revision it serves; ask again later`, {
+      data: { ref: key, commit: latest.commit, primary: this.#opts.primary },
+    });
   }
 
   /** The primary's rollouts, as last heard (the API of a replica shows the fleet's). */

@@ -37,6 +37,20 @@ async function connect(t: TestContext, port: number, name: string): Promise<{ cl
 
 const served = async (c: WireClient): Promise<string> => (await c.fetch({ ref: 'main' })).commit;
 
+/**
+ * What `c` is served once the replica knows the primary's rollout: until it does, a declared tip
+ * is refused with NFTSYNC_ERR_ROLLOUT_UNKNOWN (agents ask again), never served (15 s cap).
+ */
+async function servedOnceKnown(c: WireClient): Promise<string> {
+  for (const until = performance.now() + 15_000; ; await new Promise((r) => setTimeout(r, 100))) {
+    try {
+      return await served(c);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'NFTSYNC_ERR_ROLLOUT_UNKNOWN' || performance.now() > until) throw err;
+    }
+  }
+}
+
 test('a replica serves its agents what the primary\'s rollout says: held until the canaries on the primary confirm, held for good when one rolls back; resume and abort are refused there', async (t) => {
   const f = await startServerFixture(t, { http: LOOPBACK });
   const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl! }, listen: LOOPBACK, http: LOOPBACK, logger: quietLogger, installHook: false });
@@ -57,7 +71,7 @@ test('a replica serves its agents what the primary\'s rollout says: held until t
   await waitFor(() => (canary.moved.includes(a) ? true : undefined), { what: 'the canary told of A' });
   // The replica holds A (mirrored) but serves web-1 the previous revision.
   await waitFor(async () => ((await replica.repository.resolveRef('main')) === a ? true : undefined), { what: 'the mirror at A' });
-  assert.equal(await served(web.client), c0, 'web-1 stays on c0 while the canary has not confirmed');
+  assert.equal(await servedOnceKnown(web.client), c0, 'web-1 stays on c0 while the canary has not confirmed');
   const onReplica = (await (await fetch(`http://127.0.0.1:${replica.httpAddress!.port}/api/v1/rollouts/main`)).json()) as { phase: string; wave: number; waves: Array<{ agents: string[] }> };
   assert.equal(onReplica.phase, 'running', 'the replica\'s API shows the primary\'s rollout');
   assert.deepEqual(onReplica.waves.map((w) => w.agents), [['canary-1'], ['web-1']]);

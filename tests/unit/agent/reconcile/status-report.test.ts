@@ -62,6 +62,11 @@ test('buildStatus: a server behind the agent keeps the revision in force and say
   assert.equal(held.commit, inForce.commit);
   assert.equal(held.conditions[0]!.reason, 'ServerBehind');
   assert.deepEqual(held.conditions.find((c) => c.type === 'Held'), { type: 'Held', status: 'True', reason: 'ServerBehind', message });
+  // A replica that has not heard the primary's rollout for its tip holds the agent the same way.
+  const unknown = buildStatus({ agent: 'h', ref: 'main', inForce, error: { code: 'NFTSYNC_ERR_ROLLOUT_UNKNOWN', message: 'not heard' } });
+  assert.equal(unknown.state, 'Degraded');
+  assert.equal(unknown.commit, inForce.commit);
+  assert.deepEqual(unknown.conditions.find((c) => c.type === 'Held'), { type: 'Held', status: 'True', reason: 'RolloutUnknown', message: 'not heard' });
 });
 
 test('agentStatus: the one status function: the pass\'s error before an unhealed drift, a Drifted condition while one is on record, the tag in force before the one last resolved', () => {

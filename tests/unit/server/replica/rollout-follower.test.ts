@@ -76,6 +76,40 @@ test('fake primary, a tip it does not name yet: held at the last revision the pr
   assert.deepEqual(await free.revisionFor('web-1', 'other', { commit: C2 }), { commit: C2 }, 'a ref with no rollout at all');
 });
 
+test('security (fake primary): a declared tip with no rollout of the primary\'s for its ref (the primary away since the start, or not there yet) is not served: ROLLOUT_UNKNOWN until it answers', async (t) => {
+  // Before: the tip was served as is, to every agent of the replica, ahead of the canaries
+  // (the integration test saw web-1 served A once under load).
+  const p = await fakePrimary(t);
+  p.answer.status = 503;
+  const f = follower(p.url, true);
+  await f.start();
+  t.after(() => f.close());
+  await assert.rejects(f.revisionFor('web-1', 'main', { commit: C1 }), (err: NodeJS.ErrnoException & { data?: Record<string, unknown> }) => {
+    assert.equal(err.code, 'NFTSYNC_ERR_ROLLOUT_UNKNOWN');
+    assert.match(err.message, new RegExp(`${C1} declares a rollout for "main"`));
+    assert.equal(err.data?.commit, C1);
+    return true;
+  });
+  // The primary answers with a rollout for another ref only: still nothing to follow for main.
+  p.answer.status = 200;
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), name: 'other' }] });
+  await assert.rejects(f.revisionFor('web-1', 'main', { commit: C1 }), { code: 'NFTSYNC_ERR_ROLLOUT_UNKNOWN' });
+  // Then it names main's rollout: served as it says.
+  p.answer.body = JSON.stringify({ rollouts: [running(C1, C0)] });
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C1 }), { commit: C0 });
+  assert.deepEqual(await f.revisionFor('canary-1', 'main', { commit: C1 }), { commit: C1 });
+});
+
+test('security (fake primary): a tip whose nft-sync.yaml cannot be read counts as declaring a rollout: held at the last revision rolled out, not served', async (t) => {
+  const p = await fakePrimary(t);
+  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), phase: 'complete', wave: 2, endedAt: 2 }] });
+  let clock = 0;
+  const f = new RolloutFollower({ primary: p.url, repoConfig: () => Promise.reject(new Error('object not found')), logger: quiet, pollMs: 3_600_000, now: () => (clock += 1000) });
+  await f.start();
+  t.after(() => f.close());
+  assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C2 }), { commit: C1 });
+});
+
 test('fake primary: a wave served on the primary is announced (onChange) at the next question', async (t) => {
   const p = await fakePrimary(t);
   p.answer.body = JSON.stringify({ rollouts: [running(C1, C0)] });
