@@ -20,9 +20,9 @@
  * (then the hash is whole and the delta carries the unit of new pad: about 1.5 MB for a
  * 1,000,000-element set). A base under 1 MiB is not padded (its texts are hashed whole, at once).
  * An element counts once, at its longest, however often it is added again (churn: the same
- * addresses added and deleted, timeouts refreshed), and the floor counts only up to a unit above
- * the text (padBytes; many distinct elements added and deleted again), so the pad is at most two
- * units. The pad is a function of the
+ * addresses added and deleted, timeouts refreshed), so churn of less than a unit of lines never
+ * moves the size; the floor counts only up to a unit above the text (padBytes: more churn than
+ * that, or many distinct elements added and deleted again), so the pad is at most two units. The pad is a function of the
  * base and its change files alone, so every server and replica composes the same bytes.
  *
  * Form: PAD_LINE_BYTES-byte lines (spaces, then `\n`), the first of them shorter when the pad is
@@ -102,9 +102,10 @@ export function copyFloorCount(c: FloorCount): FloorCount {
 
 /**
  * The base's share of the floor: the bytes of renderRuleset's text of the base file, which a
- * composed text starts from. A base that ends with `}`, a newline and a pad (padOf's) is a text
- * composed here and stored by a fold, already in that form: its bytes up to the pad, found
- * without rendering. Any other (one line, as `nft -j list ruleset` prints it; other indentation)
+ * composed text starts from. A base that looks like a text composed here and stored by a fold (a
+ * multiple of the unit step in size, its JSON ending as renderRuleset ends it, `\n  ]\n}`, then a
+ * newline and a pad, padOf's) is already in that form: its bytes up to the pad, found without
+ * rendering (a file ending in a blank line or two is not taken for one: `\n` and ` \n` are pads). Any other (one line, as `nft -j list ruleset` prints it; other indentation)
  * is measured by `rendered`, called only then: counting its bytes as written would put the floor
  * below the text, and adding and deleting the same elements around a multiple would move the size
  * at each change until the first fold. 0 for a base padUnit does not pad. Pure but for `rendered`.
@@ -113,7 +114,8 @@ export function floorBase(base: Buffer, rendered: () => number): number {
   if (padUnit(base.length) === 0) return 0;
   const json = base.lastIndexOf(0x7d) + 1;
   const pad = base.length - json - 1;
-  if (pad >= 1 && pad <= PAD_MAX_BYTES && base[json] === 0x0a && base.subarray(json + 1).equals(padOf(pad))) return json + 1;
+  const folded = base.length % UNIT_STEP === 0 && json >= 6 && base.toString('latin1', json - 6, json) === '\n  ]\n}';
+  if (folded && pad >= 1 && pad <= PAD_MAX_BYTES && base[json] === 0x0a && base.subarray(json + 1).equals(padOf(pad))) return json + 1;
   return rendered();
 }
 

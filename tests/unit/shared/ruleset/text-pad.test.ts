@@ -62,6 +62,8 @@ describe('text-pad', () => {
     // Ending in spaces that are not a pad (the last line is not a whole one), or with no newline before them: rendered.
     assert.equal(floorBase(Buffer.concat([fold, Buffer.from(' ')]), () => 1), 1);
     assert.equal(floorBase(Buffer.concat([fold.subarray(0, json), fold.subarray(json + 1)]), () => 2), 2);
+    // One line ending in a blank line or two (`\n` and ` \n` are pads too): rendered (review).
+    for (const end of ['\n\n', '\n \n', '\n\n\n']) assert.equal(floorBase(Buffer.from(`${oneLine.toString().trimEnd()}${end}`), () => 3), 3, JSON.stringify(end));
   });
 
   it('deletes do not shrink the size: a text that deletes its way below a multiple of the unit keeps its size (adding and deleting around a multiple does not move it, nor send a unit of pad); composing whole agrees', () => {
@@ -111,7 +113,7 @@ describe('text-pad', () => {
     assert.ok(composed.pad > unit, 'the floor went past a unit above the text');
   });
 
-  it('churn of the same elements (added and deleted again, timeouts refreshed) never moves the size: each counts once, at its longest', () => {
+  it('churn of the same elements (added and deleted again, timeouts refreshed) of less than a unit of lines never moves the size: each counts once, at its longest', () => {
     const baseText = bigBase(60_000, { flags: ['timeout'] });
     const unit = padUnit(Buffer.byteLength(baseText));
     const composed = ComposedText.build(baseText, [])!;
