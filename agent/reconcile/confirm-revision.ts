@@ -30,6 +30,12 @@ const PROBE_PAUSE_MS = AGENT_DEFAULTS.confirm.probePauseMs;
  * refused attempt is work for a server that is already full).
  */
 const BUSY_PAUSE_MS = 2000;
+/**
+ * After the first, a probe starts only with at least this long left of the window: a new
+ * connection, its handshake and a ping take longer than that to anything but loopback, so a probe
+ * started later could not succeed, and would only make the count of probes depend on timers.
+ */
+const MIN_PROBE_MS = 50;
 
 /** Reach the server once, within `timeoutMs`; rejects with why it could not. */
 export type ServerProbe = (timeoutMs: number) => Promise<void>;
@@ -93,9 +99,10 @@ export type ConfirmResult = { confirmed: true; ms: number } | { confirmed: false
 /**
  * Probe until one probe succeeds or `windowMs` has passed. Never throws: a failure is the
  * answer `{confirmed: false, reason}` (the last probe's error). Probes start a whole pause after
- * the last one failed: a pause that the window's end would cut short ends the window instead, so
- * no probe starts in its last instants (a timer may fire a millisecond early, and such a probe
- * could not succeed anyway). An unconfirmed answer comes no earlier than the window's end.
+ * the last one failed, and after the first only with MIN_PROBE_MS or more of the window left: a
+ * pause that the window's end would cut short, or that leaves less, ends the window instead (a
+ * timer may fire a millisecond early, and such a probe could not succeed anyway). An unconfirmed
+ * answer comes no earlier than the window's end.
  */
 export async function confirmRevision(probe: ServerProbe, windowMs: number, signal?: AbortSignal, clock: ConfirmClock = MONOTONIC): Promise<ConfirmResult> {
   const started = clock.now();
@@ -113,7 +120,7 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
       reason = e.message;
       if (e.code === 'NFTSYNC_ERR_SERVER_BUSY') pause = PROBE_PAUSE_MS + Math.random() * (BUSY_PAUSE_MS - PROBE_PAUSE_MS);
     }
-    if (deadline - clock.now() <= pause) {
+    if (deadline - clock.now() < pause + MIN_PROBE_MS) {
       await sleepUntil(clock, deadline, signal);
       break;
     }

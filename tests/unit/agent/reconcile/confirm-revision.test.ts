@@ -55,6 +55,20 @@ test('confirmRevision (fake clock whose timers fire early): a pause the window c
   assert.deepEqual(starts, [0, AGENT_DEFAULTS.confirm.probePauseMs - 0.5], 'one probe at the start, one after the pause');
   assert.match(r.confirmed ? '' : r.reason, /^2 probe\(s\) failed/);
   assert.ok(r.ms >= windowMs, `an unconfirmed answer comes at the window's end, not before (${r.ms} ms)`);
+  // An exact clock, and a pause that ends just before the window does (review): no probe with 1 ms left.
+  const exact = { t: 0, now: () => exact.t, sleep: async (ms: number) => void (exact.t += ms) };
+  const left: number[] = [];
+  await confirmRevision(
+    async (ms) => {
+      left.push(ms);
+      exact.t += 0.5;
+      throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'refused');
+    },
+    502,
+    undefined,
+    exact,
+  );
+  assert.ok(Math.min(...left) >= 50, `each probe had 50 ms or more of the window (${left.join(', ')})`);
 });
 
 test('confirmRevision: an abort ends the window at once, unconfirmed', async () => {
