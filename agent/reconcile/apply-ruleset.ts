@@ -141,7 +141,7 @@ export async function applyTransaction(options: ApplyTransactionOptions): Promis
 export async function applyRuleset(options: ApplyRulesetOptions): Promise<ApplyRulesetResult> {
   const started = performance.now();
   const applied = await applyTransaction(options);
-  const readback = await readBack(options.nft, options.ruleset, options.verify ?? 'auto');
+  const readback = await readBack(options.nft, options.ruleset, options.verify ?? 'auto', applied.transaction.kind === 'full' ? { loadedAt: started } : {});
   return { managedTables: applied.managedTables, durationMs: Math.round(performance.now() - started), transaction: applied.transaction, readback };
 }
 

@@ -14,5 +14,7 @@ export interface ReadBackDone extends Applied {
 
 /** Read `applied` back ('auto' mode). Never throws, never ends the pass. */
 export async function readBackStep(ctx: PassContext, applied: Applied): Promise<StepResult<ReadBackDone>> {
-  return next({ ...applied, readback: await readBack(ctx.opts.nft, applied.plan.ruleset, 'auto') });
+  // A full load put every element in just now (its duration ago at most): an element with a longer timeout cannot have expired.
+  const loadedAt = applied.transaction.transaction.kind === 'full' ? performance.now() - applied.transaction.durationMs : undefined;
+  return next({ ...applied, readback: await readBack(ctx.opts.nft, applied.plan.ruleset, 'auto', { loadedAt }) });
 }

@@ -53,10 +53,13 @@ export function resolveMode(mode: VerifyMode, ruleset: Ruleset): 'full' | 'struc
 }
 
 /**
- * Compare the tables `ruleset` declares, as nft lists them now, with `ruleset`. Never throws:
- * a listing that fails or differs is reported in the result (see ReadBack.error).
+ * Compare the tables `ruleset` declares, as nft lists them now, with `ruleset`. `loadedAt`
+ * (performance.now()): when a full load of `ruleset` started, so an element with a longer timeout
+ * than the time since cannot have expired, and its absence is a difference; without it (a delta
+ * leaves elements loaded earlier), every expiring element the listing lacks counts as expired.
+ * Never throws: a listing that fails or differs is reported in the result (see ReadBack.error).
  */
-export async function readBack(nft: NftRunner, ruleset: Ruleset, verify: VerifyMode): Promise<ReadBack> {
+export async function readBack(nft: NftRunner, ruleset: Ruleset, verify: VerifyMode, options: { loadedAt?: number } = {}): Promise<ReadBack> {
   const started = performance.now();
   const mode = resolveMode(verify, ruleset);
   const managed = declaredTables(ruleset);
@@ -76,7 +79,8 @@ export async function readBack(nft: NftRunner, ruleset: Ruleset, verify: VerifyM
     for (const doc of listed) for (const item of doc.nftables) items.push(item);
     const want = normaliseRuleset(ruleset, managed, { elements: !terse });
     // An element the revision gives a timeout may have expired since the load: that is the revision, not a difference.
-    const have = normaliseRuleset(terse ? { nftables: items } : withExpiredElements({ nftables: items }, ruleset), managed, { elements: !terse });
+    const loadedMs = options.loadedAt === undefined ? undefined : performance.now() - options.loadedAt;
+    const have = normaliseRuleset(terse ? { nftables: items } : withExpiredElements({ nftables: items }, ruleset, { loadedMs }), managed, { elements: !terse });
     differences = diffNormalised(want, have);
   } catch (err) {
     const e = toNftSyncError(err, 'NFTSYNC_ERR_NFT_LIST');

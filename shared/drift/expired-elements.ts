@@ -50,15 +50,38 @@ export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
   return out;
 }
 
+/** The timeout in seconds element `e` of a set with default `setTimeout` is loaded with; undefined: none, or not a number. */
+function timeoutOf(e: unknown, setTimeout: unknown): number | undefined {
+  const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
+  const inner = key !== null && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>).elem : undefined;
+  const own = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>).timeout : undefined;
+  const t = own ?? setTimeout;
+  return typeof t === 'number' && Number.isFinite(t) ? t : undefined;
+}
+
 /**
  * `listing` (what nft lists of the managed tables, list form) with every expiring element of
  * `declared` that it lacks put back into its set, as declared; a set the listing does not hold
- * gets nothing (a set deleted is a change). Returns `listing` itself when nothing is missing;
- * never modifies it. Never throws on parsed rulesets.
+ * gets nothing (a set deleted is a change). `loadedMs`, when known: how long ago every element of
+ * `declared` was loaded (a full load just made); an element whose timeout is longer than that
+ * (and a second) cannot have expired, so a listing that lacks it is not mended. Elements are
+ * matched as nft lists them (an element's own timeout equal to its set's default is not listed).
+ * Returns `listing` itself when nothing is missing; never modifies it. Never throws on parsed rulesets.
  */
-export function withExpiredElements(listing: Ruleset, declared: Ruleset): Ruleset {
+export function withExpiredElements(listing: Ruleset, declared: Ruleset, options: { loadedMs?: number } = {}): Ruleset {
   const expiring = expiringElements(declared);
   if (expiring.size === 0) return listing;
+  const defaults = new Map<string, unknown>();
+  for (const item of declared.nftables) {
+    const kind = itemKind(item);
+    const body = itemBody(item);
+    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined) defaults.set(setKey(body), body.timeout);
+  }
+  const expired = (e: unknown, key: string): boolean => {
+    if (options.loadedMs === undefined) return true;
+    const t = timeoutOf(e, defaults.get(key));
+    return t === undefined || t <= options.loadedMs / 1000 + 1;
+  };
   // What the listing holds, by set (nft lists elements inside their set; `element` items count too).
   const listed = new Map<string, Set<string>>();
   for (const item of listing.nftables) {
@@ -67,7 +90,7 @@ export function withExpiredElements(listing: Ruleset, declared: Ruleset): Rulese
     const body = itemBody(item);
     const key = setKey(body);
     if (!listed.has(key)) listed.set(key, new Set<string>());
-    if (Array.isArray(body.elem)) for (const e of body.elem) listed.get(key)!.add(canonicalElement(e));
+    if (Array.isArray(body.elem)) for (const e of body.elem) listed.get(key)!.add(canonicalElement(e, defaults.get(key)));
   }
   let changed = false;
   const nftables = listing.nftables.map((item): RulesetItem => {
@@ -76,10 +99,10 @@ export function withExpiredElements(listing: Ruleset, declared: Ruleset): Rulese
     const body = itemBody(item);
     const key = setKey(body);
     const seen = listed.get(key)!;
-    const back = (expiring.get(key) ?? []).filter((e) => !seen.has(canonicalElement(e)));
+    const back = (expiring.get(key) ?? []).filter((e) => expired(e, key) && !seen.has(canonicalElement(e, defaults.get(key))));
     if (back.length === 0) return item;
     changed = true;
-    for (const e of back) seen.add(canonicalElement(e));
+    for (const e of back) seen.add(canonicalElement(e, defaults.get(key)));
     return { [kind]: { ...body, elem: [...(Array.isArray(body.elem) ? body.elem : []), ...back] } } as RulesetItem;
   });
   return changed ? { ...listing, nftables } : listing;

@@ -68,18 +68,29 @@ export function canonicalJson(v: unknown): string {
  * The canonical JSON of one set or map element as the normalised form holds it: as
  * canonicalJson, and an `{"elem": {"val": X}}` left with nothing but its value once the kernel's
  * `expires` is dropped (how nft lists an element of a set with a default `timeout`) is X itself,
- * as the file writes it. A map element `[key, data]` is treated so on its key. Pure.
+ * as the file writes it; with `setTimeout` (its set's default), an element's own `timeout` equal to
+ * it is dropped first, as nft lists it. A map element `[key, data]` is treated so on its key. Pure.
  */
-export function canonicalElement(e: unknown): string {
-  return str(bareElement(canon(e)));
+export function canonicalElement(e: unknown, setTimeout?: unknown): string {
+  return str(bareElement(canon(e), setTimeout));
 }
 
-function bareElement(e: unknown): unknown {
-  if (Array.isArray(e) && e.length === 2) return [bareElement(e[0]), e[1]];
+/**
+ * `e` (canonical) without what nft does not list: an element's own `timeout` equal to its set's
+ * default `setTimeout` (nft 1.0.6 lists such an element without one), then `{"elem": {"val": X}}`
+ * left with nothing else is X.
+ */
+function bareElement(e: unknown, setTimeout?: unknown): unknown {
+  if (Array.isArray(e) && e.length === 2) return [bareElement(e[0], setTimeout), e[1]];
   if (e === null || typeof e !== 'object' || Array.isArray(e)) return e;
-  const inner = (e as Record<string, unknown>).elem;
+  let inner = (e as Record<string, unknown>).elem;
   if (Object.keys(e).length !== 1 || inner === null || typeof inner !== 'object' || Array.isArray(inner)) return e;
-  const keys = Object.keys(inner);
+  if (setTimeout !== undefined && (inner as Record<string, unknown>).timeout === setTimeout) {
+    const { timeout: _t, ...rest } = inner as Record<string, unknown>;
+    inner = rest;
+    e = { elem: rest };
+  }
+  const keys = Object.keys(inner as Record<string, unknown>);
   return keys.length === 1 && keys[0] === 'val' ? (inner as Record<string, unknown>).val : e;
 }
 
@@ -98,10 +109,18 @@ export function normaliseRuleset(ruleset: Ruleset, tables?: readonly TableRef[],
   const objects: Record<string, Record<string, unknown>> = {};
   const rules: Record<string, string[]> = {};
   const elements: Record<string, string[]> = {};
+  // Sets' default timeouts, by set: an element's own timeout equal to it is not listed by nft.
+  const timeouts = new Map<string, unknown>();
+  for (const item of ruleset.nftables) {
+    const kind = itemKind(item);
+    const body = itemBody(item);
+    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined) timeouts.set(`${String(body.family)} ${String(body.table)} ${String(body.name)}`, body.timeout);
+  }
   const addElements = (key: string, elem: unknown): void => {
     if (!withElements || !Array.isArray(elem)) return;
     const list = elements[key] ?? (elements[key] = []);
-    for (const e of elem) list.push(canonicalElement(e));
+    const timeout = timeouts.get(key);
+    for (const e of elem) list.push(canonicalElement(e, timeout));
   };
 
   for (const item of ruleset.nftables) {

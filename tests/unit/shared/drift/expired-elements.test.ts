@@ -48,3 +48,28 @@ test('withExpiredElements: nothing expiring declared, nothing missing: the listi
   assert.equal(withExpiredElements(listing, rs(set('plain', { elem: ['198.18.0.4'] }))), listing);
   assert.equal(withExpiredElements(declared, declared), declared);
 });
+
+test('withExpiredElements: an element whose own timeout is its set\'s default matches nft\'s listing of it (without one); loadedMs keeps elements that cannot have expired out (review)', () => {
+  const declared = {
+    nftables: [
+      { table: { family: 'inet', name: 't' } },
+      { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags: ['timeout'], timeout: 3600, elem: [{ elem: { val: '198.18.0.1', timeout: 3600 } }, { elem: { val: '198.18.0.2', timeout: 60 } }, { elem: { val: '198.18.0.3', timeout: 1 } }] } },
+    ],
+  } as unknown as Ruleset;
+  // As nft 1.0.6 lists it a moment later: 198.18.0.1 without its timeout, 198.18.0.3 expired.
+  const listing = {
+    nftables: [
+      { table: { family: 'inet', name: 't', handle: 1 } },
+      { set: { family: 'inet', name: 's', table: 't', type: 'ipv4_addr', handle: 1, flags: ['timeout'], timeout: 3600, elem: [{ elem: { val: '198.18.0.1', expires: 3599 } }, { elem: { val: '198.18.0.2', timeout: 60, expires: 59 } }] } },
+    ],
+  } as unknown as Ruleset;
+  assert.deepEqual(diffNormalised(normaliseRuleset(declared), normaliseRuleset(withExpiredElements(listing, declared))), []);
+  assert.deepEqual(diffNormalised(normaliseRuleset(declared), normaliseRuleset(withExpiredElements(listing, declared, { loadedMs: 2500 }))), [], '1 s has passed: 198.18.0.3 may have expired');
+  const early = diffNormalised(normaliseRuleset(declared), normaliseRuleset(withExpiredElements(listing, declared, { loadedMs: 0 })));
+  assert.deepEqual(early, [], 'just loaded: 198.18.0.3 (1 s) may have expired all the same (a second of slack)');
+  const gone = { nftables: [listing.nftables[0]!, { set: { ...(listing.nftables[1] as { set: Record<string, unknown> }).set, elem: [] } }] } as unknown as Ruleset;
+  const missing = diffNormalised(normaliseRuleset(declared), normaliseRuleset(withExpiredElements(gone, declared, { loadedMs: 2500 })));
+  assert.match(missing.join('\n'), /198\.18\.0\.1/, 'a 3600 s element missing 2.5 s after a full load is a difference');
+  assert.match(missing.join('\n'), /198\.18\.0\.2/, 'so is a 60 s one');
+  assert.doesNotMatch(missing.join('\n'), /198\.18\.0\.3/);
+});
