@@ -13,9 +13,12 @@
  * Fail-safe: a tip whose nft-sync.yaml declares a rollout for its ref (or cannot be read), and that
  * the primary's rollouts do not name yet (the primary not asked yet, or away), is not served:
  * agents get the last revision the primary's rollout completed (or its previous one), never a
- * revision ahead of the waves; with no rollout of the primary's for the ref at all, the fetch is
- * refused (NFTSYNC_ERR_ROLLOUT_UNKNOWN, retried by agents) until the primary answers. A tip with
- * no rollout declared is served to everyone, as on the primary.
+ * revision ahead of the waves. With no rollout of the primary's for the ref at all, the tip is
+ * served as is once an answer asked after the mirror's last move names none (the primary lists
+ * only rollouts with waves: a ref's first tip, or a tip it rolls nothing out for, is served to
+ * everyone there too); until then the fetch is refused (NFTSYNC_ERR_ROLLOUT_UNKNOWN, retried by
+ * agents; those refused are told again once an answer comes). A tip with no rollout declared is
+ * served to everyone, as on the primary.
  * The answer is read bounded (MAX_ANSWER_BYTES) and each rollout checked whole (savedRollouts,
  * and wave patterns within ROLLOUT_MAX_PATTERN_CHARS); an answer with any rollout refused is
  * refused whole, the rollouts known kept: a hostile or broken primary can hold agents back,
@@ -60,6 +63,14 @@ export class RolloutFollower {
   #reached: boolean | undefined;
   /** When the last question ended (ms): fetches of an unknown tip ask again at most every MIN_ASK_MS. */
   #askedAt = -Infinity;
+  /** Moves of the mirror's refs seen (refsChanged): an answer asked before the last one may not know its tips. */
+  #moves = 0;
+  /** The moves seen when the question in flight was asked. */
+  #askingAt = 0;
+  /** The moves seen when the last answer received was asked; -1: none yet. */
+  #answeredAt = -1;
+  /** Rollout names a fetch was refused for (ROLLOUT_UNKNOWN): announced (onChange) once an answer settles them. */
+  #refused = new Set<string>();
 
   constructor(opts: RolloutFollowerOptions) {
     this.#opts = opts;
@@ -86,15 +97,22 @@ export class RolloutFollower {
    */
   refresh(): Promise<void> {
     if (this.#stopped) return Promise.resolve();
-    this.#asking ??= this.#ask().finally(() => {
+    // The question in flight was asked before the mirror's last move: ask again once it is answered.
+    if (this.#asking !== undefined && this.#askingAt < this.#moves) return this.#asking.then(() => this.refresh());
+    this.#askingAt = this.#moves;
+    this.#asking ??= this.#ask(this.#moves).finally(() => {
       this.#asking = undefined;
       this.#askedAt = (this.#opts.now ?? Date.now)();
     });
     return this.#asking;
   }
 
-  /** The mirror's refs moved: the primary has started any new rollout by now; ask (`_refs`: the refs as read, unused here). */
+  /**
+   * The mirror's refs moved: the primary has started any new rollout by now; ask (a question in
+   * flight, asked before, is followed by another). `_refs`: the refs as read, unused here.
+   */
   async refsChanged(_refs?: ReadonlyMap<string, string>): Promise<void> {
+    this.#moves += 1;
     await this.refresh();
   }
 
@@ -119,9 +137,14 @@ export class RolloutFollower {
     const state = this.#states.get(name);
     if (same(state)) return revisionFor(state, agent);
     if (state) return stableRevision(state);
-    // No rollout of the primary's for this ref, so no revision to fall back to (the primary not
-    // reached since this replica started, or a ref it has not seen yet): nothing is served until
-    // it answers. Serving the tip sent it to every agent of the replica ahead of the canaries.
+    // No rollout of the primary's names this ref. The primary lists only rollouts with waves (not
+    // a ref's first tip, nor tips without one), so an answer asked after the mirror's last move
+    // means it rolls nothing out for this tip: served as is, as the primary serves it. Without
+    // such an answer (the primary away since this replica started, or the answer in hand asked
+    // before the move, when the primary may not have started the tip's rollout yet), nothing is
+    // served until it answers: serving the tip sent it to every agent ahead of the canaries.
+    if (this.#answeredAt >= this.#moves) return latest;
+    this.#refused.add(name);
     throw new NftSyncError('NFTSYNC_ERR_ROLLOUT_UNKNOWN', `${latest.commit} declares a rollout for ${JSON.stringify(key)}, and this replica has not heard from the primary ${this.#opts.primary} which revision it serves; ask again later`, {
       data: { ref: key, commit: latest.commit, primary: this.#opts.primary },
     });
@@ -149,7 +172,7 @@ export class RolloutFollower {
     throw readOnlyReplica(this.#opts.primary);
   }
 
-  async #ask(): Promise<void> {
+  async #ask(movesAsked: number): Promise<void> {
     let states: RolloutState[];
     try {
       states = await this.#fetch();
@@ -168,6 +191,12 @@ export class RolloutFollower {
     }
     for (const name of this.#states.keys()) if (!next.has(name)) changed.add(name);
     this.#states = next;
+    this.#answeredAt = Math.max(this.#answeredAt, movesAsked);
+    // Fetches refused for want of an answer may be served now: their agents are told again.
+    if (this.#answeredAt >= this.#moves) {
+      for (const name of this.#refused) changed.add(name);
+      this.#refused.clear();
+    }
     for (const name of changed) this.#opts.onChange?.(name);
   }
 

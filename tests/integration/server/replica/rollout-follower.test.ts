@@ -99,3 +99,29 @@ test('a replica serves its agents what the primary\'s rollout says: held until t
   assert.equal(now, a, `web-1 stays on A (served ${now === b ? 'B' : now === c0 ? 'c0' : now})`);
   assert.equal(web.moved.includes(b), false, 'web-1 never heard of B');
 });
+
+test('a replica serves a new branch whose first tip declares a rollout, as the primary does (nothing to roll out from), and a tracked tag pattern alike (review)', async (t) => {
+  const f = await startServerFixture(t, { http: LOOPBACK });
+  const replica = await startServer({ repo: join(f.dir, 'mirror.git'), mirrorOf: { url: f.gitUrl! }, listen: LOOPBACK, http: LOOPBACK, logger: quietLogger, installHook: false });
+  t.after(() => replica.close());
+  const config = 'rollouts:\n  stage:\n    hold: 1\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n  tags:\n    hold: 1\n    waves:\n      - agents: ["canary-*"]\n      - percent: 100\n';
+  const s = f.commit({ 'nft-sync.yaml': config }, 'stage with rollouts');
+  f.git(['push', '-q', 'origin', 'HEAD:stage']);
+  f.git(['tag', 'v1.0.0']);
+  f.git(['push', '-q', 'origin', 'v1.0.0']);
+  await waitFor(async () => ((await replica.repository.resolveRef('stage').catch(() => undefined)) === s ? true : undefined), { what: 'the mirror at stage', timeoutMs: 15_000 });
+  const web = await WireClient.connect({ host: '127.0.0.1', port: replica.wireAddress.port, agent: 'web-1' });
+  t.after(() => web.close());
+  // Refused for a moment at most (an answer asked before the mirror's move does not count), then served.
+  const once = async (req: { ref: string; track?: boolean }): Promise<string | undefined> => {
+    try {
+      return (await web.fetch(req)).commit;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'NFTSYNC_ERR_ROLLOUT_UNKNOWN') return undefined;
+      throw err;
+    }
+  };
+  await waitFor(() => once({ ref: 'stage' }), { what: 'stage served on the replica', timeoutMs: 10_000 });
+  assert.equal(await once({ ref: 'stage' }), s);
+  assert.equal(await waitFor(() => once({ ref: 'v*', track: true }), { what: 'v* served on the replica', timeoutMs: 10_000 }), s);
+});

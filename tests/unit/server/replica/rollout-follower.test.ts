@@ -38,6 +38,18 @@ async function fakePrimary(t: TestContext): Promise<{ url: string; answer: { sta
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, answer, asked: () => asked };
 }
 
+/** A fake primary that answers `{rollouts: []}` once `held` resolves (the first question), then at once. */
+async function fakeSlowPrimary(t: TestContext, held: Promise<void>): Promise<{ url: string; asked: () => number }> {
+  let asked = 0;
+  const server: Server = createServer((_req, res) => {
+    asked += 1;
+    void (asked === 1 ? held : Promise.resolve()).then(() => res.end(JSON.stringify({ rollouts: [] })));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, asked: () => asked };
+}
+
 /** A follower asking `url`; its clock moves a second at each look, so it may always ask again. */
 function follower(url: string, declared: boolean, changes: string[] = []): RolloutFollower {
   const config = (declared ? { rollouts: { main: { hold: 1, waves: [] } } } : {}) as unknown as RepoConfig;
@@ -76,12 +88,13 @@ test('fake primary, a tip it does not name yet: held at the last revision the pr
   assert.deepEqual(await free.revisionFor('web-1', 'other', { commit: C2 }), { commit: C2 }, 'a ref with no rollout at all');
 });
 
-test('security (fake primary): a declared tip with no rollout of the primary\'s for its ref (the primary away since the start, or not there yet) is not served: ROLLOUT_UNKNOWN until it answers', async (t) => {
+test('security (fake primary): a declared tip with no rollout of the primary\'s for its ref is not served until an answer asked after the mirror\'s last move: ROLLOUT_UNKNOWN (the primary away since the start)', async (t) => {
   // Before: the tip was served as is, to every agent of the replica, ahead of the canaries
   // (the integration test saw web-1 served A once under load).
   const p = await fakePrimary(t);
   p.answer.status = 503;
-  const f = follower(p.url, true);
+  const changes: string[] = [];
+  const f = follower(p.url, true, changes);
   await f.start();
   t.after(() => f.close());
   await assert.rejects(f.revisionFor('web-1', 'main', { commit: C1 }), (err: NodeJS.ErrnoException & { data?: Record<string, unknown> }) => {
@@ -90,14 +103,34 @@ test('security (fake primary): a declared tip with no rollout of the primary\'s 
     assert.equal(err.data?.commit, C1);
     return true;
   });
-  // The primary answers with a rollout for another ref only: still nothing to follow for main.
+  // The primary names main's rollout: served as it says, and the refused are told again.
   p.answer.status = 200;
-  p.answer.body = JSON.stringify({ rollouts: [{ ...running(C1, C0), name: 'other' }] });
-  await assert.rejects(f.revisionFor('web-1', 'main', { commit: C1 }), { code: 'NFTSYNC_ERR_ROLLOUT_UNKNOWN' });
-  // Then it names main's rollout: served as it says.
   p.answer.body = JSON.stringify({ rollouts: [running(C1, C0)] });
   assert.deepEqual(await f.revisionFor('web-1', 'main', { commit: C1 }), { commit: C0 });
   assert.deepEqual(await f.revisionFor('canary-1', 'main', { commit: C1 }), { commit: C1 });
+  assert.ok(changes.includes('main'), 'main announced once the primary answered');
+});
+
+test('fake primary: a declared tip the primary rolls nothing out for (a new branch\'s first tip: the primary lists only rollouts with waves) is served as is once an answer asked after the move names none; an answer asked before it does not count (review)', async (t) => {
+  const p = await fakePrimary(t);
+  const changes: string[] = [];
+  const f = follower(p.url, true, changes);
+  await f.start();
+  t.after(() => f.close());
+  assert.deepEqual(await f.revisionFor('web-1', 'stage', { commit: C1 }), { commit: C1 }, 'answered after the last move (none yet), naming no rollout for stage');
+  assert.deepEqual(await f.revisionFor('web-1', 'track:v*', { commit: C1, tag: 'v1.0.0' }), { commit: C1, tag: 'v1.0.0' }, 'a tracked pattern alike');
+  // A question in flight, asked before the mirror moved, is followed by another: its answer alone settles nothing.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const slow = fakeSlowPrimary(t, held);
+  const g = follower((await slow).url, true, changes);
+  await Promise.race([g.start(), new Promise((r) => setTimeout(r, 50))]);
+  t.after(() => g.close());
+  const moved = g.refsChanged();
+  release();
+  await moved;
+  assert.ok((await slow).asked() >= 2, 'asked again after the move');
+  assert.deepEqual(await g.revisionFor('web-1', 'stage', { commit: C2 }), { commit: C2 });
 });
 
 test('security (fake primary): a tip whose nft-sync.yaml cannot be read counts as declaring a rollout: held at the last revision rolled out, not served', async (t) => {
