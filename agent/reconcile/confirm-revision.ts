@@ -31,9 +31,10 @@ const PROBE_PAUSE_MS = AGENT_DEFAULTS.confirm.probePauseMs;
  */
 const BUSY_PAUSE_MS = 2000;
 /**
- * After the first, a probe starts only with at least this long left of the window: a new
- * connection, its handshake and a ping take longer than that to anything but loopback, so a probe
- * started later could not succeed, and would only make the count of probes depend on timers.
+ * After the first, a probe starts only with at least this long left of the window (or a tenth of
+ * the window, when that is less): a new connection, its handshake and a ping take longer than
+ * that to anything but loopback, so a probe started later could hardly succeed, and would only
+ * make the count of probes depend on timers. The window is in effect up to this much shorter.
  */
 const MIN_PROBE_MS = 50;
 
@@ -99,10 +100,10 @@ export type ConfirmResult = { confirmed: true; ms: number } | { confirmed: false
 /**
  * Probe until one probe succeeds or `windowMs` has passed. Never throws: a failure is the
  * answer `{confirmed: false, reason}` (the last probe's error). Probes start a whole pause after
- * the last one failed, and after the first only with MIN_PROBE_MS or more of the window left: a
- * pause that the window's end would cut short, or that leaves less, ends the window instead (a
- * timer may fire a millisecond early, and such a probe could not succeed anyway). An unconfirmed
- * answer comes no earlier than the window's end.
+ * the last one failed, and after the first only with MIN_PROBE_MS or more of the window left (a
+ * tenth of it, when that is less): a pause that the window's end would cut short, or that
+ * leaves less, ends the window instead (a timer may fire a millisecond early, and such a probe
+ * could hardly succeed). An unconfirmed answer comes no earlier than the window's end.
  */
 export async function confirmRevision(probe: ServerProbe, windowMs: number, signal?: AbortSignal, clock: ConfirmClock = MONOTONIC): Promise<ConfirmResult> {
   const started = clock.now();
@@ -120,7 +121,7 @@ export async function confirmRevision(probe: ServerProbe, windowMs: number, sign
       reason = e.message;
       if (e.code === 'NFTSYNC_ERR_SERVER_BUSY') pause = PROBE_PAUSE_MS + Math.random() * (BUSY_PAUSE_MS - PROBE_PAUSE_MS);
     }
-    if (deadline - clock.now() < pause + MIN_PROBE_MS) {
+    if (deadline - clock.now() < pause + Math.min(MIN_PROBE_MS, windowMs / 10)) {
       await sleepUntil(clock, deadline, signal);
       break;
     }

@@ -50,13 +50,19 @@ export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
   return out;
 }
 
-/** The timeout in seconds element `e` of a set with default `setTimeout` is loaded with; undefined: none, or not a number. */
+/**
+ * Seconds element `e` of a set with default `setTimeout` lives once loaded: its `expires` when
+ * shorter, else its own timeout or the set's; undefined: not a number (taken as possibly expired).
+ */
 function timeoutOf(e: unknown, setTimeout: unknown): number | undefined {
   const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
   const inner = key !== null && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>).elem : undefined;
-  const own = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>).timeout : undefined;
-  const t = own ?? setTimeout;
-  return typeof t === 'number' && Number.isFinite(t) ? t : undefined;
+  const fields = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
+  const t = fields.timeout ?? setTimeout;
+  if (typeof t !== 'number' || !Number.isFinite(t)) return undefined;
+  const expires = fields.expires;
+  if (expires === undefined) return t;
+  return typeof expires === 'number' && Number.isFinite(expires) ? Math.min(t, expires) : undefined;
 }
 
 /**

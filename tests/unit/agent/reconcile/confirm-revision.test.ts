@@ -69,6 +69,18 @@ test('confirmRevision (fake clock whose timers fire early): a pause the window c
     exact,
   );
   assert.ok(Math.min(...left) >= 50, `each probe had 50 ms or more of the window (${left.join(', ')})`);
+  // A short window (--confirm-window 0.3) still gets its second probe: a tenth of it is enough (review).
+  exact.t = 0;
+  const short = await confirmRevision(
+    async () => {
+      exact.t += 2;
+      if (exact.t < 100) throw new NftSyncError('NFTSYNC_ERR_CONN_FAILED', 'refused');
+    },
+    300,
+    undefined,
+    exact,
+  );
+  assert.equal(short.confirmed, true);
 });
 
 test('confirmRevision: an abort ends the window at once, unconfirmed', async () => {

@@ -72,4 +72,7 @@ test('withExpiredElements: an element whose own timeout is its set\'s default ma
   assert.match(missing.join('\n'), /198\.18\.0\.1/, 'a 3600 s element missing 2.5 s after a full load is a difference');
   assert.match(missing.join('\n'), /198\.18\.0\.2/, 'so is a 60 s one');
   assert.doesNotMatch(missing.join('\n'), /198\.18\.0\.3/);
+  // An element declared with `expires` shorter than its timeout lives that long (review).
+  const expiring = { nftables: [declared.nftables[0]!, { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags: ['timeout'], timeout: 3600, elem: [{ elem: { val: '198.18.0.9', expires: 1 } }] } }] } as unknown as Ruleset;
+  assert.deepEqual(diffNormalised(normaliseRuleset(expiring), normaliseRuleset(withExpiredElements(gone, expiring, { loadedMs: 2500 }))), []);
 });
