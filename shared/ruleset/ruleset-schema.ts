@@ -21,6 +21,7 @@ import { jsonErrorPosition } from '../json/json-error-position.js';
 import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
 import type { Ruleset, TableRef } from './ruleset-types.js';
 import { itemBody, itemKind } from './ruleset-items.js';
+import { MAX_TIMEOUT_SECONDS } from './element-value.js';
 import { validateRulesetSchema as validate } from './ruleset-validator.js';
 
 export type { Ruleset, RulesetItem, TableRef } from './ruleset-types.js';
@@ -134,8 +135,9 @@ export function parseRuleset(bytes: Buffer | string): Ruleset {
 
 /**
  * Semantic checks the schema cannot express: metainfo only first, names within 255 bytes,
- * no duplicate declarations, and every reference (table of an object, chain of a rule, set of
- * an element) declared in the file. Throws NFTSYNC_ERR_RULESET_SCHEMA.
+ * no duplicate declarations, every reference (table of an object, chain of a rule, set of
+ * an element) declared in the file, and elements' `timeout` and `expires` whole seconds
+ * (checkElementTimes). Throws NFTSYNC_ERR_RULESET_SCHEMA.
  */
 function checkReferences(ruleset: Ruleset): void {
   const tables = new Set<string>();
@@ -180,7 +182,32 @@ function checkReferences(ruleset: Ruleset): void {
     if (kind === 'element' && !declared.has(`set ${table} ${body.name}`)) {
       throw schemaError(`/nftables/${i}/element/name`, `element refers to set ${table} ${body.name}, which the ruleset does not declare`);
     }
+    if (kind === 'set' || kind === 'map' || kind === 'element') checkElementTimes((body as Record<string, unknown>).elem, `/nftables/${i}/${kind}/elem`);
   });
+}
+
+/**
+ * An element's `timeout` and `expires` (`{"elem": {"val": …, "timeout": S}}`, a map's on its key)
+ * must be whole seconds from 0 to MAX_TIMEOUT_SECONDS: nft 1.0.6 silently ignores a string such
+ * as "3600" or "1h" and gives the set's default, so the revision would never read back as written
+ * and drift would heal it for ever. Throws NFTSYNC_ERR_RULESET_SCHEMA naming the first bad one.
+ */
+function checkElementTimes(elem: unknown, at: string): void {
+  if (!Array.isArray(elem)) return;
+  for (let j = 0; j < elem.length; j++) {
+    const e: unknown = elem[j];
+    const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
+    if (key === null || typeof key !== 'object' || Array.isArray(key)) continue;
+    const inner = (key as Record<string, unknown>).elem;
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) continue;
+    for (const field of ['timeout', 'expires'] as const) {
+      const v = (inner as Record<string, unknown>)[field];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TIMEOUT_SECONDS)) {
+        const where = `${at}/${j}${Array.isArray(e) ? '/0' : ''}/elem/${field}`;
+        throw schemaError(where, `an element's ${field} must be a whole number of seconds from 0 to ${MAX_TIMEOUT_SECONDS}, not ${JSON.stringify(v).slice(0, 40)} (nft ignores it, and the element would take the set's default)`);
+      }
+    }
+  }
 }
 
 /**

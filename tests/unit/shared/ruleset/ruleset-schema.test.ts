@@ -134,3 +134,30 @@ test('a key written twice in one object is refused at its pointer, before JSON.p
   const err = expectCode(() => parseRuleset(text), 'NFTSYNC_ERR_RULESET_SCHEMA');
   assert.match(err.message, /\/nftables\/1\/chain\/policy: key "policy" is written twice/);
 });
+
+test('an element\'s timeout and expires must be whole seconds: nft ignores "3600" or "1h" and gives the set\'s default, so the revision would never read back as written (review)', () => {
+  const ruleset = (elem: unknown[], kind: 'set' | 'map' = 'set') =>
+    JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 't' } },
+        { [kind]: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', ...(kind === 'map' && { map: 'mark' }), flags: ['timeout'], timeout: 3600, elem } },
+      ],
+    });
+  for (const [elem, path] of [
+    [[{ elem: { val: '198.18.0.1', timeout: '3600' } }], '/nftables/1/set/elem/0/elem/timeout'],
+    [['198.18.0.2', { elem: { val: '198.18.0.1', timeout: '1h' } }], '/nftables/1/set/elem/1/elem/timeout'],
+    [[{ elem: { val: '198.18.0.1', timeout: 1.5 } }], '/nftables/1/set/elem/0/elem/timeout'],
+    [[{ elem: { val: '198.18.0.1', expires: -1 } }], '/nftables/1/set/elem/0/elem/expires'],
+  ] as const) {
+    assert.throws(() => parseRuleset(ruleset([...elem])), (e: unknown) => {
+      assert.ok(e instanceof NftSyncError && e.code === 'NFTSYNC_ERR_RULESET_SCHEMA', String(e));
+      assert.match(e.message, /whole number of seconds/);
+      assert.equal(e.data?.pointer, path);
+      return true;
+    });
+  }
+  assert.throws(() => parseRuleset(ruleset([[{ elem: { val: '198.18.0.1', timeout: '60' } }, 7]], 'map')), { code: 'NFTSYNC_ERR_RULESET_SCHEMA' });
+  // As nft lists them: whole seconds, accepted.
+  parseRuleset(ruleset([{ elem: { val: '198.18.0.1', timeout: 3600, expires: 3599 } }, { elem: { val: '198.18.0.3', timeout: 0 } }]));
+  parseRuleset(ruleset([[{ elem: { val: '198.18.0.1', timeout: 60 } }, 7]], 'map'));
+});
