@@ -5,6 +5,9 @@
 import type { ErrorCode } from '../../shared/errors.js';
 import type { AgentStatus, Condition } from '../../shared/wire/messages.js';
 
+/** Codes that leave the revision in force running and the agent held (a `Held` condition). */
+const HOLDING: ReadonlySet<ErrorCode> = new Set(['NFTSYNC_ERR_RELEASE_DOWNGRADE', 'NFTSYNC_ERR_SERVER_BEHIND', 'NFTSYNC_ERR_ROLLOUT_UNKNOWN']);
+
 /** Condition reasons, by the error code that caused them. */
 const REASONS: Partial<Record<ErrorCode, string>> = {
   NFTSYNC_ERR_VERIFY_BLOB_MISMATCH: 'VerifyFailed',
@@ -81,6 +84,7 @@ export interface InForce {
  * and so does a replica that has not heard the primary's rollout for its tip (NFTSYNC_ERR_ROLLOUT_UNKNOWN),
  * reason RolloutUnknown.
  */
+
 export function buildStatus(args: {
   agent: string;
   ref: string;
@@ -99,11 +103,11 @@ export function buildStatus(args: {
   } else {
     const reason = reasonFor(error.code);
     ready = { type: 'Ready', status: 'False', reason, message: `${error.code}: ${error.message}`.slice(0, 4096) };
-    state = reason === 'ReadbackMismatch' || reason === 'Drifted' || reason === 'DowngradeRefused' || reason === 'ServerBehind' || reason === 'RolloutUnknown' ? 'Degraded' : 'Failed';
+    state = reason === 'ReadbackMismatch' || reason === 'Drifted' || HOLDING.has(error.code) ? 'Degraded' : 'Failed';
   }
   if (ready.message === undefined) delete ready.message;
   const status: AgentStatus = { agent, ref, state, conditions: [ready] };
-  const held = error?.code === 'NFTSYNC_ERR_RELEASE_DOWNGRADE' || error?.code === 'NFTSYNC_ERR_SERVER_BEHIND' || error?.code === 'NFTSYNC_ERR_ROLLOUT_UNKNOWN' ? reasonFor(error.code) : undefined;
+  const held = error !== undefined && HOLDING.has(error.code) ? reasonFor(error.code) : undefined;
   if (held) status.conditions.push({ type: 'Held', status: 'True', reason: held, message: error!.message.slice(0, 4096) });
   if (inForce) {
     status.ruleset = inForce.ruleset;

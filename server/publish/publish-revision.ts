@@ -94,9 +94,10 @@ async function tryGit(gitdir: string, args: string[]): Promise<string | undefine
 async function rulesetAt(gitdir: string, commit: string, name: string): Promise<{ key: string; blob: string; ruleset: Ruleset } | undefined> {
   const stored = await readStoredRuleset(gitdir, commit, name);
   if (stored === undefined) return undefined;
+  if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset: composeStored(name, stored) };
+  // (Only with change files: counting the floor may render a big base written on one line.)
   const added = newFloorCount();
   const ruleset = composeStored(name, stored, added);
-  if (stored.changes.length === 0) return { key: stored.base.blob, blob: stored.base.blob, ruleset };
   // The id agents fetch it by: the composed text, its pad included (composeRulesetText).
   const blob = gitBlobId(Buffer.from(composedTextOf(ruleset, stored.base.bytes, added)), objectIdAlgorithm(stored.base.blob));
   return { key: [stored.base.blob, ...stored.changes.map((c) => c.blob)].join(','), blob, ruleset };

@@ -10,19 +10,12 @@
  * (withExpiredElements). One consequence, documented in README: a declared expiring element
  * deleted by hand is taken for expired too. Pure.
  */
-import { canonicalElement } from '../ruleset/ruleset-normalise.js';
-import { itemBody, itemKind } from '../ruleset/ruleset-items.js';
+import { canonicalElement, setTimeouts } from '../ruleset/ruleset-normalise.js';
+import { elementFields, itemBody, itemKind } from '../ruleset/ruleset-items.js';
 import type { Ruleset, RulesetItem } from '../ruleset/ruleset-types.js';
 
 const setKey = (b: Record<string, unknown>): string => `${String(b.family)} ${String(b.table)} ${String(b.name)}`;
 
-/** True when element `e` of a set or map carries its own timeout (`{"elem": {…, "timeout": S}}`, or a map's `[that, data]`). */
-function hasTimeout(e: unknown): boolean {
-  const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
-  if (key === null || typeof key !== 'object' || Array.isArray(key)) return false;
-  const inner = (key as Record<string, unknown>).elem;
-  return inner !== null && typeof inner === 'object' && !Array.isArray(inner) && (inner as Record<string, unknown>).timeout !== undefined;
-}
 
 /**
  * The elements `declared` adds that expire, by set (`family table name`): every element of a
@@ -30,12 +23,7 @@ function hasTimeout(e: unknown): boolean {
  * items count with their set's default. Never throws on a parsed ruleset.
  */
 export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
-  const defaults = new Set<string>();
-  for (const item of declared.nftables) {
-    const kind = itemKind(item);
-    const body = itemBody(item);
-    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined && body.timeout !== 0) defaults.add(setKey(body));
-  }
+  const defaults = setTimeouts(declared);
   const out = new Map<string, unknown[]>();
   for (const item of declared.nftables) {
     const kind = itemKind(item);
@@ -43,8 +31,8 @@ export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
     const body = itemBody(item);
     if (!Array.isArray(body.elem)) continue;
     const key = setKey(body);
-    const all = defaults.has(key);
-    const list = body.elem.filter((e) => all || hasTimeout(e));
+    const all = (defaults.get(key) ?? 0) !== 0;
+    const list = body.elem.filter((e) => all || elementFields(e)?.timeout !== undefined);
     if (list.length > 0) out.set(key, [...(out.get(key) ?? []), ...list]);
   }
   return out;
@@ -55,9 +43,7 @@ export function expiringElements(declared: Ruleset): Map<string, unknown[]> {
  * shorter, else its own timeout or the set's; undefined: not a number (taken as possibly expired).
  */
 function timeoutOf(e: unknown, setTimeout: unknown): number | undefined {
-  const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
-  const inner = key !== null && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>).elem : undefined;
-  const fields = inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
+  const fields = elementFields(e) ?? {};
   const t = fields.timeout ?? setTimeout;
   if (typeof t !== 'number' || !Number.isFinite(t)) return undefined;
   const expires = fields.expires;
@@ -77,12 +63,7 @@ function timeoutOf(e: unknown, setTimeout: unknown): number | undefined {
 export function withExpiredElements(listing: Ruleset, declared: Ruleset, options: { loadedMs?: number } = {}): Ruleset {
   const expiring = expiringElements(declared);
   if (expiring.size === 0) return listing;
-  const defaults = new Map<string, unknown>();
-  for (const item of declared.nftables) {
-    const kind = itemKind(item);
-    const body = itemBody(item);
-    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined) defaults.set(setKey(body), body.timeout);
-  }
+  const defaults = setTimeouts(declared);
   const expired = (e: unknown, key: string): boolean => {
     if (options.loadedMs === undefined) return true;
     const t = timeoutOf(e, defaults.get(key));

@@ -15,11 +15,11 @@ import { parseChangeFile, type ElementChangeFile } from './element-log.js';
 import { elementShape, elementToAdd, elementToDelete, jsonLongerThan, type ElementShape } from './element-value.js';
 import { renderRuleset } from './render-ruleset.js';
 import { countAdded, floorBase, newFloorCount, padBytes, padFloor, padOf, padUnit, type FloorCount } from './text-pad.js';
-
-export type { FloorCount } from './text-pad.js';
 import { parseRuleset } from './ruleset-schema.js';
 import { itemBody, itemKind } from './ruleset-items.js';
 import type { Ruleset } from './ruleset-types.js';
+
+export type { FloorCount } from './text-pad.js';
 
 /** A file as the composer reads it: its path in the repository (for messages) and its bytes. */
 export interface RulesetFile {
@@ -165,8 +165,7 @@ export function composeRulesetText(base: RulesetFile, changes: readonly RulesetF
  */
 export function composedTextOf(ruleset: Ruleset, baseBytes: Buffer | string, added: FloorCount): string | Buffer {
   const text = renderRuleset(ruleset);
-  const base = typeof baseBytes === 'string' ? Buffer.from(baseBytes) : baseBytes;
-  const unit = padUnit(base.length);
+  const unit = padUnit(typeof baseBytes === 'string' ? Buffer.byteLength(baseBytes) : baseBytes.length);
   if (unit === 0) return text;
   const bytes = Buffer.from(text);
   return Buffer.concat([bytes, padOf(padBytes(bytes.length, unit, padFloor(added)))]);

@@ -38,3 +38,14 @@ export function itemBody(item: object): Record<string, unknown> {
 export function tableLabel(t: { family: string; name: string }): string {
   return `${t.family} ${t.name}`;
 }
+
+/**
+ * The fields of set or map element `e` written `{"elem": {"val": …, "timeout": S, …}}` (a map's
+ * `[key, data]` on its key), or undefined for a bare value. Pure.
+ */
+export function elementFields(e: unknown): Record<string, unknown> | undefined {
+  const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
+  if (key === null || typeof key !== 'object' || Array.isArray(key)) return undefined;
+  const inner = (key as Record<string, unknown>).elem;
+  return inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : undefined;
+}

@@ -94,6 +94,20 @@ function bareElement(e: unknown, setTimeout?: unknown): unknown {
   return keys.length === 1 && keys[0] === 'val' ? (inner as Record<string, unknown>).val : e;
 }
 
+/**
+ * The default `timeout` of each set and map of `ruleset` that has one, by `family table name`.
+ * Pure; never throws on a parsed ruleset.
+ */
+export function setTimeouts(ruleset: Ruleset): Map<string, unknown> {
+  const out = new Map<string, unknown>();
+  for (const item of ruleset.nftables) {
+    const kind = itemKind(item);
+    const body = itemBody(item);
+    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined) out.set(`${String(body.family)} ${String(body.table)} ${String(body.name)}`, body.timeout);
+  }
+  return out;
+}
+
 function inTables(filter: Set<string> | undefined, family: unknown, table: unknown): boolean {
   return filter === undefined || filter.has(`${String(family)} ${String(table)}`);
 }
@@ -109,13 +123,8 @@ export function normaliseRuleset(ruleset: Ruleset, tables?: readonly TableRef[],
   const objects: Record<string, Record<string, unknown>> = {};
   const rules: Record<string, string[]> = {};
   const elements: Record<string, string[]> = {};
-  // Sets' default timeouts, by set: an element's own timeout equal to it is not listed by nft.
-  const timeouts = new Map<string, unknown>();
-  for (const item of ruleset.nftables) {
-    const kind = itemKind(item);
-    const body = itemBody(item);
-    if ((kind === 'set' || kind === 'map') && body.timeout !== undefined) timeouts.set(`${String(body.family)} ${String(body.table)} ${String(body.name)}`, body.timeout);
-  }
+  // An element's own timeout equal to its set's default is not listed by nft.
+  const timeouts = setTimeouts(ruleset);
   const addElements = (key: string, elem: unknown): void => {
     if (!withElements || !Array.isArray(elem)) return;
     const list = elements[key] ?? (elements[key] = []);

@@ -20,7 +20,7 @@ import { printedJsonNumber } from './exact-json-number.js';
 import { jsonErrorPosition } from '../json/json-error-position.js';
 import { scanJsonText, type JsonTextLimits } from './scan-json-text.js';
 import type { Ruleset, TableRef } from './ruleset-types.js';
-import { itemBody, itemKind } from './ruleset-items.js';
+import { elementFields, itemBody, itemKind } from './ruleset-items.js';
 import { MAX_TIMEOUT_SECONDS } from './element-value.js';
 import { validateRulesetSchema as validate } from './ruleset-validator.js';
 
@@ -196,12 +196,10 @@ function checkElementTimes(elem: unknown, at: string): void {
   if (!Array.isArray(elem)) return;
   for (let j = 0; j < elem.length; j++) {
     const e: unknown = elem[j];
-    const key = Array.isArray(e) && e.length === 2 ? e[0] : e;
-    if (key === null || typeof key !== 'object' || Array.isArray(key)) continue;
-    const inner = (key as Record<string, unknown>).elem;
-    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) continue;
+    const fields = elementFields(e);
+    if (fields === undefined) continue;
     for (const field of ['timeout', 'expires'] as const) {
-      const v = (inner as Record<string, unknown>)[field];
+      const v = fields[field];
       if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TIMEOUT_SECONDS)) {
         const where = `${at}/${j}${Array.isArray(e) ? '/0' : ''}/elem/${field}`;
         throw schemaError(where, `an element's ${field} must be a whole number of seconds from 0 to ${MAX_TIMEOUT_SECONDS}, not ${JSON.stringify(v).slice(0, 40)} (nft ignores it, and the element would take the set's default)`);

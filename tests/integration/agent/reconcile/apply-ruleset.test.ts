@@ -23,6 +23,9 @@ function setup(t: { after(fn: () => void): void }): { ns: Netns; nft: ReturnType
 
 /** Rejects with an NftSyncError of `code`; returns it. */
 
+/** A ruleset of table inet nft_sync holding `items`, parsed. */
+const inNftSync = (...items: unknown[]): Ruleset => parseRuleset(JSON.stringify({ nftables: [{ table: { family: 'inet', name: 'nft_sync' } }, ...items] }));
+
 const withRule = (base: Buffer, expr: unknown[]): Ruleset => {
   const r = structuredClone(parseRuleset(base));
   r.nftables.push({ rule: { family: 'inet', table: 'nft_sync', chain: 'input', expr } } as never);
@@ -146,13 +149,8 @@ test('a ruleset nft loads differently: the result says READBACK_MISMATCH (data, 
 
 test('an element with a timeout that expires before the read-back lists it is not a difference', async (t) => {
   const { ns, nft } = setup(t);
-  const ruleset = parseRuleset(
-    JSON.stringify({
-      nftables: [
-        { table: { family: 'inet', name: 'nft_sync' } },
-        { set: { family: 'inet', table: 'nft_sync', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: [{ elem: { val: '198.18.0.1', timeout: 1 } }, '198.18.0.2'] } },
-      ],
-    }),
+  const ruleset = inNftSync(
+    { set: { family: 'inet', table: 'nft_sync', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: [{ elem: { val: '198.18.0.1', timeout: 1 } }, '198.18.0.2'] } },
   );
   await applyRuleset({ nft, ruleset, verify: 'off' });
   // The kernel removes it after a second, with no event: a read-back that lists later finds it gone.
@@ -171,14 +169,9 @@ test('an element with a timeout that expires before the read-back lists it is no
 
 test('after a full load, an element with a timeout longer than the time since is not taken for expired: its absence is a difference (review)', async (t) => {
   const { ns, nft } = setup(t);
-  const ruleset = parseRuleset(
-    JSON.stringify({
-      nftables: [
-        { table: { family: 'inet', name: 'nft_sync' } },
-        { set: { family: 'inet', table: 'nft_sync', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: [{ elem: { val: '198.18.0.1', timeout: 3600 } }, '198.18.0.2'] } },
-        { set: { family: 'inet', table: 'nft_sync', name: 'dflt', type: 'ipv4_addr', flags: ['timeout'], timeout: 86400, elem: ['198.18.1.1', '198.18.1.2'] } },
-      ],
-    }),
+  const ruleset = inNftSync(
+    { set: { family: 'inet', table: 'nft_sync', name: 'tmo', type: 'ipv4_addr', flags: ['timeout'], elem: [{ elem: { val: '198.18.0.1', timeout: 3600 } }, '198.18.0.2'] } },
+    { set: { family: 'inet', table: 'nft_sync', name: 'dflt', type: 'ipv4_addr', flags: ['timeout'], timeout: 86400, elem: ['198.18.1.1', '198.18.1.2'] } },
   );
   const loadedAt = performance.now();
   await applyRuleset({ nft, ruleset, verify: 'off' });
@@ -194,14 +187,9 @@ test('after a full load, an element with a timeout longer than the time since is
 
 test('an element whose own timeout is its set\'s default (nft lists it without one) reads back equal (review)', async (t) => {
   const { nft } = setup(t);
-  const ruleset = parseRuleset(
-    JSON.stringify({
-      nftables: [
-        { table: { family: 'inet', name: 'nft_sync' } },
-        { set: { family: 'inet', table: 'nft_sync', name: 'dflt', type: 'ipv4_addr', flags: ['timeout'], timeout: 3600, elem: [{ elem: { val: '198.18.0.1', timeout: 3600 } }, { elem: { val: '198.18.0.2', timeout: 60 } }, '198.18.0.3'] } },
-        { map: { family: 'inet', table: 'nft_sync', name: 'm', type: 'ipv4_addr', map: 'mark', flags: ['timeout'], timeout: 600, elem: [[{ elem: { val: '198.18.2.1', timeout: 600 } }, 7]] } },
-      ],
-    }),
+  const ruleset = inNftSync(
+    { set: { family: 'inet', table: 'nft_sync', name: 'dflt', type: 'ipv4_addr', flags: ['timeout'], timeout: 3600, elem: [{ elem: { val: '198.18.0.1', timeout: 3600 } }, { elem: { val: '198.18.0.2', timeout: 60 } }, '198.18.0.3'] } },
+    { map: { family: 'inet', table: 'nft_sync', name: 'm', type: 'ipv4_addr', map: 'mark', flags: ['timeout'], timeout: 600, elem: [[{ elem: { val: '198.18.2.1', timeout: 600 } }, 7]] } },
   );
   const res = await applyRuleset({ nft, ruleset, verify: 'full' });
   assert.deepEqual({ ok: res.readback.ok, differences: res.readback.differences }, { ok: true, differences: [] });

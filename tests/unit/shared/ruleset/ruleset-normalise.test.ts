@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { diffNormalised, normaliseRuleset } from '../../../../shared/ruleset/ruleset-normalise.js';
+import { diffNormalised, normaliseRuleset, setTimeouts } from '../../../../shared/ruleset/ruleset-normalise.js';
 import { parseRuleset, type Ruleset } from '../../../../shared/ruleset/ruleset-schema.js';
 
 const vmap = parseRuleset(readFileSync('tests/fixtures/vmap-listed.json'));
@@ -74,4 +74,9 @@ test('an element listed with only its value and the time it has left (a set with
   assert.deepEqual(diffNormalised(normaliseRuleset(file), normaliseRuleset(listed)), []);
   const other = set([{ elem: { val: '198.18.0.3', timeout: 7, expires: 4 } }, { elem: { val: '198.18.0.4', expires: 9 } }, [{ elem: { val: '198.18.0.5' } }, { accept: null }]]);
   assert.equal(diffNormalised(normaliseRuleset(file), normaliseRuleset(other)).length > 0, true, 'another timeout is still a difference');
+});
+
+test('setTimeouts: the default timeout of each set and map that has one, by family, table and name', () => {
+  const r = { nftables: [{ table: { family: 'inet', name: 't' } }, { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', timeout: 60 } }, { map: { family: 'inet', table: 't', name: 'm', type: 'ipv4_addr', map: 'mark' } }] } as unknown as Ruleset;
+  assert.deepEqual([...setTimeouts(r)], [['inet t s', 60]]);
 });
